@@ -1,0 +1,227 @@
+//! planrun's JSON plan format: a lenient reader (comments, trailing commas, ids as numbers,
+//! a string where a list is expected) that points every problem at its line, and a writer.
+//! The shape is the [`Plan`] model; `planrun schema` prints its JSON Schema.
+
+use crate::diag::Diagnostic;
+use crate::import::{Detection, Format, LoadError, Loaded, PlanBuilder};
+use crate::json::{self, JKind, JValue};
+use crate::model::{self, Plan, Task};
+use crate::source::{SourceId, Span, TaskSpans};
+use std::path::{Path, PathBuf};
+
+const FOLDER_NAMES: [&str; 2] = ["planrun.json", "plan.json"];
+
+pub(crate) fn detect(path: &Path) -> Detection {
+    if path.is_dir() {
+        return FOLDER_NAMES
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.is_file() && looks_native(p))
+            .map_or(Detection::No, Detection::Yes);
+    }
+    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
+}
+
+/// A `.json` file whose top level is an object with a `tasks` array (or nothing yet).
+fn looks_native(path: &Path) -> bool {
+    if path.extension().and_then(|e| e.to_str()) != Some("json") {
+        return false;
+    }
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let mut sources = crate::source::Sources::default();
+    let id = sources.add(path, String::new());
+    match json::parse(&text, id) {
+        Ok(v) => v.is_object() && v.get("tasks").is_none_or(JValue::is_array),
+        Err(_) => text.trim_start().starts_with('{'),
+    }
+}
+
+pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let mut b = PlanBuilder::new(Format::Json, path);
+    let id = b.read(path)?;
+    parse_into(&mut b, id);
+    Ok(b.finish())
+}
+
+/// Parses a native JSON text (for tests, fuzzing and benchmarks).
+pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
+    let path = path.into();
+    let mut b = PlanBuilder::new(Format::Json, path.clone());
+    let id = b.sources.add(path, text.to_owned());
+    parse_into(&mut b, id);
+    b.finish()
+}
+
+/// Writes a plan as pretty JSON in the native shape.
+pub fn write(plan: &Plan) -> String {
+    let mut out = serde_json::to_string_pretty(plan).unwrap_or_else(|_| String::from("{}"));
+    out.push('\n');
+    out
+}
+
+fn parse_into(b: &mut PlanBuilder, src: SourceId) {
+    let text = b.text(src).to_owned();
+    let root = match json::parse(&text, src) {
+        Ok(v) => v,
+        Err(d) => {
+            b.warn(d);
+            return;
+        }
+    };
+    if !root.is_object() {
+        b.warn(
+            Diagnostic::error("json-shape", format!("a plan must be a JSON object, found {}", root.kind_name()))
+                .at(Some(root.span))
+                .help("write {\"title\": \"…\", \"tasks\": [{\"id\": \"a\", \"title\": \"…\"}]}"),
+        );
+        return;
+    }
+    let mut r = Reader { b };
+    for (key, value) in root.members() {
+        match key.as_str() {
+            "title" => r.b.plan.title = r.text(value, "title").unwrap_or_default(),
+            "context" => r.b.plan.context = r.text(value, "context").unwrap_or_default(),
+            "verify" => {
+                for (cmd, span) in r.list(value, "verify") {
+                    r.b.push_verify(cmd, Some(span));
+                }
+            }
+            "tasks" => match &value.kind {
+                JKind::Array(items) => {
+                    for item in items {
+                        r.task(item);
+                    }
+                }
+                _ => r.shape(value, "`tasks` must be an array of task objects"),
+            },
+            "$schema" => {}
+            other => r.unknown(other, value, "plan"),
+        }
+    }
+}
+
+struct Reader<'b> {
+    b: &'b mut PlanBuilder,
+}
+
+impl Reader<'_> {
+    fn shape(&mut self, value: &JValue, message: &str) {
+        self.b.warn(
+            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
+                .at(Some(value.span))
+                .help("see `planrun schema` for the shape of a plan"),
+        );
+    }
+
+    fn unknown(&mut self, key: &str, value: &JValue, what: &str) {
+        self.b.warn(
+            Diagnostic::warning("unknown-field", format!("unknown {what} field `{key}` is ignored"))
+                .at(Some(value.span))
+                .help("see `planrun schema` for the fields planrun reads"),
+        );
+    }
+
+    fn text(&mut self, value: &JValue, name: &str) -> Option<String> {
+        match &value.kind {
+            JKind::Null => None,
+            _ => match value.as_text() {
+                Some(t) => Some(t),
+                None => {
+                    self.shape(value, &format!("`{name}` must be a string"));
+                    None
+                }
+            },
+        }
+    }
+
+    fn list(&mut self, value: &JValue, name: &str) -> Vec<(String, Span)> {
+        match &value.kind {
+            JKind::Null => Vec::new(),
+            JKind::Array(items) => {
+                for item in items.iter().filter(|i| i.as_text().is_none()) {
+                    self.shape(item, &format!("each entry of `{name}` must be a string"));
+                }
+                value.text_list()
+            }
+            JKind::String(_) | JKind::Number(_) => value.text_list(),
+            _ => {
+                self.shape(value, &format!("`{name}` must be an array of strings"));
+                Vec::new()
+            }
+        }
+    }
+
+    fn task(&mut self, value: &JValue) {
+        if !value.is_object() {
+            self.shape(value, "each task must be an object");
+            return;
+        }
+        let mut task = Task::default();
+        let mut spans = TaskSpans::at(value.span);
+        for (key, v) in value.members() {
+            match key.as_str() {
+                "id" => {
+                    task.id = self.text(v, "id").unwrap_or_default();
+                    spans.id = Some(v.span);
+                }
+                "title" => {
+                    task.title = model::one_line(&self.text(v, "title").unwrap_or_default());
+                    spans.title = Some(v.span);
+                }
+                "description" => task.description = model::block(&self.text(v, "description").unwrap_or_default()),
+                "depends_on" | "dependencies" => {
+                    for (dep, span) in self.list(v, key) {
+                        task.depends_on.push(dep);
+                        spans.depends_on.push(span);
+                    }
+                }
+                "files" => {
+                    for (file, span) in self.list(v, "files") {
+                        task.files.push(file);
+                        spans.files.push(span);
+                    }
+                }
+                "acceptance" => task.acceptance = self.list(v, "acceptance").into_iter().map(|(a, _)| model::one_line(&a)).collect(),
+                "verify" => task.verify = self.list(v, "verify").into_iter().map(|(c, _)| c.trim().to_owned()).collect(),
+                "persona" => task.persona = self.text(v, "persona").map(|t| model::one_line(&t)),
+                "agent" => task.agent = self.text(v, "agent").map(|t| model::one_line(&t)),
+                "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
+                "status" => {
+                    let word = self.text(v, "status").unwrap_or_default();
+                    match super::status_word(&word) {
+                        Some(s) => task.status = s,
+                        None => self.b.warn(
+                            Diagnostic::warning("unknown-status", format!("unknown status `{word}`; the task is treated as pending"))
+                                .at(Some(v.span))
+                                .help("use \"pending\" or \"done\""),
+                        ),
+                    }
+                }
+                "instructions" => {
+                    if !v.is_object() {
+                        self.shape(v, "`instructions` must be an object with build, review and verify");
+                        continue;
+                    }
+                    for (phase, text) in v.members() {
+                        let text = self.text(text, phase).map(|t| model::block(&t)).filter(|t| !t.is_empty());
+                        match phase.as_str() {
+                            "build" => task.instructions.build = text,
+                            "review" => task.instructions.review = text,
+                            "verify" => task.instructions.verify = text,
+                            other => self.unknown(other, v, "instructions"),
+                        }
+                    }
+                }
+                other => self.unknown(other, v, "task"),
+            }
+        }
+        if value.get("id").is_none() {
+            self.b.warn(
+                Diagnostic::error("missing-id", "this task has no `id`")
+                    .at(Some(value.span))
+                    .help("give every task a unique id, e.g. \"id\": \"auth-model\""),
+            );
+        }
+        self.b.push(task, spans);
+    }
+}

@@ -1,0 +1,507 @@
+//! planrun's markdown plan format (specified with examples in `docs/plan-format.md`): reader and
+//! writer. The writer escapes what the reader would take for structure, so a written plan reads
+//! back unchanged.
+//!
+//! ```text
+//! # Title
+//! context …
+//! ## Verify            plan-level commands, one `- `cmd`` per line
+//! ## Task <id>: <title>
+//! Depends on: `a`, `b`
+//! Files: `src/a/**`
+//! Agent: … / Persona: … / Milestone: … / Status: done
+//! description …
+//! ### Acceptance | ### Verify | ### Build instructions | ### Review instructions | ### Verify instructions
+//! ```
+
+use crate::diag::Diagnostic;
+use crate::import::{Detection, Format, LoadError, Loaded, PlanBuilder};
+use crate::md::{self, Line};
+use crate::model::{self, Plan, Status, Task};
+use crate::source::{SourceId, Span, TaskSpans};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// File names a folder may hold a native plan under.
+const FOLDER_NAMES: [&str; 3] = ["planrun.md", "plan.md", "PLAN.md"];
+
+pub(crate) fn detect(path: &Path) -> Detection {
+    if path.is_dir() {
+        return FOLDER_NAMES
+            .iter()
+            .map(|n| path.join(n))
+            .find(|p| p.is_file() && looks_native(p))
+            .map_or(Detection::No, Detection::Yes);
+    }
+    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
+}
+
+fn looks_native(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    md::lines(&text)
+        .iter()
+        .any(|l| !l.in_fence && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some()))
+}
+
+pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let mut b = PlanBuilder::new(Format::Markdown, path);
+    let id = b.read(path)?;
+    parse_into(&mut b, id);
+    Ok(b.finish())
+}
+
+/// Parses a native markdown text (for tests, fuzzing and benchmarks).
+pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
+    let path = path.into();
+    let mut b = PlanBuilder::new(Format::Markdown, path.clone());
+    let id = b.sources.add(path, text.to_owned());
+    parse_into(&mut b, id);
+    b.finish()
+}
+
+/// `Task <id>: <title>` (a leading ✅ or `[x]` marks it done): done, id, title, id offset.
+fn task_heading(text: &str) -> Option<(bool, &str, &str)> {
+    let (done, rest) = md::strip_done_mark(text);
+    let rest = rest.strip_prefix("Task").or_else(|| rest.strip_prefix("task"))?;
+    if !rest.starts_with([' ', '\t', ':']) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let rest = rest.strip_prefix(':').map_or(rest, str::trim_start);
+    let end = rest.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(rest.len());
+    let (id, title) = rest.split_at(end);
+    let title = title.trim_start();
+    let title = title.strip_prefix(':').or_else(|| title.strip_prefix('—')).or_else(|| title.strip_prefix("-")).unwrap_or(title);
+    Some((done, id, title.trim()))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Section {
+    Acceptance,
+    Verify,
+    Build,
+    Review,
+    VerifyInstructions,
+}
+
+fn section(title: &str) -> Option<Section> {
+    match title.trim().trim_end_matches(':').to_ascii_lowercase().as_str() {
+        "acceptance" | "acceptance criteria" | "done when" => Some(Section::Acceptance),
+        "verify" | "verification" | "verify commands" => Some(Section::Verify),
+        "build instructions" => Some(Section::Build),
+        "review instructions" => Some(Section::Review),
+        "verify instructions" | "verification instructions" => Some(Section::VerifyInstructions),
+        _ => None,
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    DependsOn,
+    Files,
+    Agent,
+    Persona,
+    Milestone,
+    Status,
+}
+
+fn field_key(key: &str) -> Option<Field> {
+    match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
+        "depends on" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
+        "files" => Some(Field::Files),
+        "agent" => Some(Field::Agent),
+        "persona" => Some(Field::Persona),
+        "milestone" => Some(Field::Milestone),
+        "status" => Some(Field::Status),
+        _ => None,
+    }
+}
+
+/// Removes the escape the writer adds before lines that would read as structure.
+fn unescape(line: &str) -> &str {
+    match line.strip_prefix('\\') {
+        Some(rest) if rest.trim_start_matches('\\').starts_with('#') || is_field_line(rest.trim_start_matches('\\')) => rest,
+        _ => line,
+    }
+}
+
+fn is_field_line(line: &str) -> bool {
+    md::field(line).is_some_and(|(k, _, _)| field_key(k).is_some())
+}
+
+struct Reader<'a> {
+    src: SourceId,
+    text: &'a str,
+}
+
+impl Reader<'_> {
+    fn span(&self, line: &Line<'_>) -> Span {
+        Span::new(self.src, line.start, line.start + line.text.len())
+    }
+}
+
+struct TaskDraft<'a> {
+    task: Task,
+    spans: TaskSpans,
+    description: Vec<String>,
+    section: Option<(Section, Vec<Line<'a>>)>,
+    fields_open: bool,
+}
+
+fn parse_into(b: &mut PlanBuilder, src: SourceId) {
+    let text = b.text(src).to_owned();
+    let r = Reader { src, text: &text };
+    let lines = md::lines(&text);
+    let mut title_seen = false;
+    let mut context: Vec<String> = Vec::new();
+    let mut plan_verify: Option<Vec<Line<'_>>> = None;
+    let mut draft: Option<TaskDraft<'_>> = None;
+
+    for line in &lines {
+        let heading = if line.in_fence { None } else { md::heading(line.text) };
+        match heading {
+            Some((1, t)) if !title_seen && draft.is_none() => {
+                title_seen = true;
+                b.plan.title = t.to_owned();
+                continue;
+            }
+            Some((2, t)) => {
+                if let Some((done, id, title)) = task_heading(t) {
+                    flush(b, &r, draft.take());
+                    finish_plan_verify(b, &r, plan_verify.take());
+                    let span = r.span(line);
+                    let id_off = md::offset_in(line.text, id).unwrap_or(0);
+                    let mut task = Task::new(id, title);
+                    if done {
+                        task.status = Status::Done;
+                    }
+                    let spans = TaskSpans {
+                        task: Some(span),
+                        id: Some(Span::new(src, line.start + id_off, line.start + id_off + id.len())),
+                        title: Some(span),
+                        ..TaskSpans::default()
+                    };
+                    draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
+                    continue;
+                }
+                if section(t) == Some(Section::Verify) && draft.is_none() {
+                    finish_plan_verify(b, &r, plan_verify.take());
+                    plan_verify = Some(Vec::new());
+                    continue;
+                }
+                if let Some(d) = draft.as_mut() {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unknown-section",
+                            format!("section `## {t}` inside task `{}` is kept in its description", d.task.id),
+                        )
+                        .at(Some(r.span(line)))
+                        .help("use `###` for sub-sections of a task, or `## Task <id>: <title>` to start a task"),
+                    );
+                }
+            }
+            Some((3, t)) => {
+                if let (Some(d), Some(s)) = (draft.as_mut(), section(t)) {
+                    close_section(b, &r, d);
+                    d.fields_open = false;
+                    d.section = Some((s, Vec::new()));
+                    continue;
+                }
+            }
+            _ => {}
+        }
+
+        if let Some(body) = plan_verify.as_mut() {
+            body.push(*line);
+            continue;
+        }
+        let Some(d) = draft.as_mut() else {
+            if title_seen || !line.text.trim().is_empty() {
+                context.push(unescape_line(line).to_owned());
+            }
+            continue;
+        };
+        if d.fields_open && !line.in_fence {
+            if line.text.trim().is_empty() && d.description.is_empty() {
+                continue;
+            }
+            if let Some((key, value, off)) = md::field(line.text) {
+                if let Some(f) = field_key(key) {
+                    apply_field(b, &r, d, f, value, line.start + off, line);
+                    continue;
+                }
+            }
+            d.fields_open = false;
+        }
+        match d.section.as_mut() {
+            Some((_, body)) => body.push(*line),
+            None => d.description.push(unescape_line(line).to_owned()),
+        }
+    }
+    flush(b, &r, draft.take());
+    finish_plan_verify(b, &r, plan_verify.take());
+    b.plan.context = context.join("\n");
+}
+
+fn finish_plan_verify(b: &mut PlanBuilder, r: &Reader<'_>, body: Option<Vec<Line<'_>>>) {
+    for (cmd, span) in read_commands(b, r, &body.unwrap_or_default()) {
+        b.push_verify(cmd, Some(span));
+    }
+}
+
+/// Commands of a Verify section: list items (every code span, or the item's text) and fenced
+/// code blocks (one command each).
+fn read_commands(b: &mut PlanBuilder, r: &Reader<'_>, body: &[Line<'_>]) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    let mut fence: Option<((char, usize), Vec<&str>, usize)> = None;
+    for line in body {
+        if line.in_fence {
+            let marker = md::fence_of(line.text);
+            match (fence.as_mut(), marker) {
+                (None, Some((ch, len, _))) => fence = Some(((ch, len), Vec::new(), line.start + line.text.len() + 1)),
+                (Some(((ch, len), _, _)), Some((c2, l2, true))) if c2 == *ch && l2 >= *len => {
+                    if let Some((_, cmd, start)) = fence.take() {
+                        push_fenced(&mut out, r, &cmd, start, line.start);
+                    }
+                }
+                (Some((_, cmd, _)), _) => cmd.push(line.text),
+                (None, None) => {}
+            }
+            continue;
+        }
+        if let Some((_, cmd, start)) = fence.take() {
+            push_fenced(&mut out, r, &cmd, start, line.start);
+        }
+        out.extend(list_commands(b, r, line));
+    }
+    if let Some((_, cmd, start)) = fence.take() {
+        push_fenced(&mut out, r, &cmd, start, r.text.len());
+    }
+    out
+}
+
+fn push_fenced(out: &mut Vec<(String, Span)>, r: &Reader<'_>, lines: &[&str], start: usize, end: usize) {
+    let cmd = model::block(&lines.join("\n"));
+    if !cmd.is_empty() {
+        out.push((cmd, Span::new(r.src, start.min(end), end)));
+    }
+}
+
+fn unescape_line<'a>(line: &Line<'a>) -> &'a str {
+    if line.in_fence { line.text } else { unescape(line.text) }
+}
+
+/// Commands on one line of a verify list: every code span of a bullet, or the bullet's text.
+fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(String, Span)> {
+    if line.in_fence || line.text.trim().is_empty() {
+        return Vec::new();
+    }
+    let Some(item) = md::bullet(line.text) else {
+        b.warn(
+            Diagnostic::warning("ignored-line", "this line in a Verify section is not a command and is ignored")
+                .at(Some(r.span(line)))
+                .help("write each command as a list item: - `cargo test`"),
+        );
+        return Vec::new();
+    };
+    let item = md::checkbox(line.text).map_or(item, |(_, t)| t);
+    let base = line.start + md::offset_in(line.text, item).unwrap_or(0);
+    let spans = md::code_spans(item);
+    if spans.is_empty() {
+        let cmd = item.trim();
+        return if cmd.is_empty() { Vec::new() } else { vec![(cmd.to_owned(), Span::new(r.src, base, base + item.len()))] };
+    }
+    spans
+        .into_iter()
+        .filter(|(s, _)| !s.trim().is_empty())
+        .map(|(s, off)| (s.trim().to_owned(), Span::new(r.src, base + off, base + off + s.len())))
+        .collect()
+}
+
+fn apply_field(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, f: Field, value: &str, value_start: usize, line: &Line<'_>) {
+    let scalar = || {
+        let spans = md::code_spans(value);
+        let v = match spans.as_slice() {
+            [(s, _)] if value.trim().starts_with('`') && value.trim().ends_with('`') => (*s).to_owned(),
+            _ => value.to_owned(),
+        };
+        let v = model::one_line(&v);
+        (!v.is_empty()).then_some(v)
+    };
+    match f {
+        Field::DependsOn => {
+            for (item, off) in md::split_list(value) {
+                d.spans.depends_on.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
+                d.task.depends_on.push(item);
+            }
+        }
+        Field::Files => {
+            for (item, off) in md::split_list(value) {
+                d.spans.files.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
+                d.task.files.push(item);
+            }
+        }
+        Field::Agent => d.task.agent = scalar(),
+        Field::Persona => d.task.persona = scalar(),
+        Field::Milestone => d.task.milestone = scalar(),
+        Field::Status => match super::status_word(value) {
+            Some(s) => {
+                if s == Status::Done || d.task.status != Status::Done {
+                    d.task.status = s;
+                }
+            }
+            None => b.warn(
+                Diagnostic::warning("unknown-status", format!("unknown status `{}`; the task is treated as pending", value.trim()))
+                    .at(Some(r.span(line)))
+                    .help("write `Status: done` or `Status: pending`"),
+            ),
+        },
+    }
+}
+
+fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
+    let Some((section, body)) = d.section.take() else { return };
+    match section {
+        Section::Acceptance => {
+            let mut items: Vec<String> = Vec::new();
+            for l in body.iter().map(|l| l.text) {
+                if l.trim().is_empty() {
+                    continue;
+                }
+                match md::bullet(l) {
+                    Some(_) => {
+                        let text = md::checkbox(l).map(|(_, t)| t).or_else(|| md::bullet(l)).unwrap_or("");
+                        items.push(text.trim().to_owned());
+                    }
+                    None => match items.last_mut() {
+                        Some(last) if l.starts_with([' ', '\t']) => {
+                            last.push(' ');
+                            last.push_str(l.trim());
+                        }
+                        _ => items.push(l.trim().to_owned()),
+                    },
+                }
+            }
+            d.task.acceptance.extend(items.into_iter().map(|s| model::one_line(&s)).filter(|s| !s.is_empty()));
+        }
+        Section::Verify => {
+            let commands = read_commands(b, r, &body);
+            d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
+        }
+        Section::Build | Section::Review | Section::VerifyInstructions => {
+            let text = model::block(&body.iter().map(unescape_line).collect::<Vec<_>>().join("\n"));
+            let slot = match section {
+                Section::Build => &mut d.task.instructions.build,
+                Section::Review => &mut d.task.instructions.review,
+                _ => &mut d.task.instructions.verify,
+            };
+            if !text.is_empty() {
+                *slot = Some(text);
+            }
+        }
+    }
+}
+
+fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
+    let Some(mut d) = draft else { return };
+    close_section(b, r, &mut d);
+    d.task.description = model::block(&d.description.join("\n"));
+    d.task.title = model::one_line(&d.task.title);
+    b.push(d.task, d.spans);
+}
+
+/// Writes a plan in the native markdown format.
+pub fn write(plan: &Plan) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# {}", model::one_line(&plan.title));
+    if !plan.context.trim().is_empty() {
+        out.push('\n');
+        push_block(&mut out, &plan.context, false);
+    }
+    if !plan.verify.is_empty() {
+        out.push_str("\n## Verify\n\n");
+        push_commands(&mut out, &plan.verify);
+    }
+    for task in &plan.tasks {
+        let done = if task.status == Status::Done { "Status: done\n" } else { "" };
+        let _ = writeln!(out, "\n## Task {}: {}\n", task.id, model::one_line(&task.title));
+        if !task.depends_on.is_empty() {
+            let _ = writeln!(out, "Depends on: {}", code_list(&task.depends_on));
+        }
+        if !task.files.is_empty() {
+            let _ = writeln!(out, "Files: {}", code_list(&task.files));
+        }
+        for (key, value) in [("Agent", &task.agent), ("Persona", &task.persona), ("Milestone", &task.milestone)] {
+            if let Some(v) = value {
+                let _ = writeln!(out, "{key}: {}", model::one_line(v));
+            }
+        }
+        out.push_str(done);
+        if !task.description.trim().is_empty() {
+            out.push('\n');
+            push_block(&mut out, &task.description, true);
+        }
+        if !task.acceptance.is_empty() {
+            out.push_str("\n### Acceptance\n\n");
+            for a in &task.acceptance {
+                let _ = writeln!(out, "- [ ] {}", model::one_line(a));
+            }
+        }
+        if !task.verify.is_empty() {
+            out.push_str("\n### Verify\n\n");
+            push_commands(&mut out, &task.verify);
+        }
+        for (name, text) in [
+            ("Build instructions", &task.instructions.build),
+            ("Review instructions", &task.instructions.review),
+            ("Verify instructions", &task.instructions.verify),
+        ] {
+            if let Some(text) = text {
+                let _ = writeln!(out, "\n### {name}\n");
+                push_block(&mut out, text, false);
+            }
+        }
+    }
+    out
+}
+
+/// Writes a markdown block, escaping lines the reader would take for structure.
+fn push_block(out: &mut String, text: &str, first_line_may_be_field: bool) {
+    let text = model::block(text);
+    let lines = md::lines(&text);
+    let mut first = first_line_may_be_field;
+    for l in &lines {
+        let needs = !l.in_fence
+            && (l.text.trim_start_matches('\\').starts_with('#')
+                || (first && is_field_line(l.text.trim_start_matches('\\'))));
+        first = false;
+        if needs {
+            out.push('\\');
+        }
+        out.push_str(l.text);
+        out.push('\n');
+    }
+}
+
+fn code(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    if longest > 0 { format!("{ticks} {text} {ticks}") } else { format!("`{text}`") }
+}
+
+fn code_list(items: &[String]) -> String {
+    items.iter().map(|i| code(i.trim())).collect::<Vec<_>>().join(", ")
+}
+
+fn push_commands(out: &mut String, commands: &[String]) {
+    for c in commands {
+        let c = c.trim();
+        if c.contains('\n') {
+            let longest = c.lines().filter_map(|l| md::fence_of(l).map(|f| f.1)).max().unwrap_or(0);
+            let fence = "`".repeat(longest.max(2) + 1);
+            let _ = writeln!(out, "{fence}sh\n{c}\n{fence}");
+        } else {
+            let _ = writeln!(out, "- {}", code(c));
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Helpers shared by the importer tests: where fixtures live and a stable, path-free rendering
+//! of a loaded plan for snapshots.
+#![allow(dead_code, unreachable_pub)]
+
+use planrun_plan::{Format, Loaded};
+use std::path::{Path, PathBuf};
+
+/// The fixture corpus root: `crates/planrun-plan/tests/fixtures`.
+pub fn fixtures() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+}
+
+/// A fixture path below the corpus root.
+pub fn fixture(rel: &str) -> PathBuf {
+    fixtures().join(rel)
+}
+
+/// Loads a fixture with format detection, failing the test on a load error.
+pub fn load(rel: &str) -> Loaded {
+    match planrun_plan::load(&fixture(rel), None) {
+        Ok(l) => l,
+        Err(e) => panic!("loading fixture {rel}: {e}"),
+    }
+}
+
+/// Loads a fixture with a forced format.
+pub fn load_as(rel: &str, format: Format) -> Loaded {
+    match planrun_plan::load(&fixture(rel), Some(format)) {
+        Ok(l) => l,
+        Err(e) => panic!("loading fixture {rel} as {format}: {e}"),
+    }
+}
+
+/// The plan, the detected format, the root and every diagnostic with its location, with paths
+/// relative to the fixture corpus so snapshots are stable on every machine.
+pub fn snapshot(loaded: &Loaded) -> serde_json::Value {
+    let rel = |p: &Path| {
+        p.strip_prefix(fixtures()).unwrap_or(p).to_string_lossy().replace('\\', "/")
+    };
+    let diagnostics: Vec<serde_json::Value> = loaded
+        .diagnostics
+        .iter()
+        .map(|d| {
+            let loc = d.location(&loaded.sources);
+            serde_json::json!({
+                "severity": d.severity,
+                "code": d.code,
+                "message": d.message,
+                "file": loc.as_ref().map(|l| rel(Path::new(&l.file))),
+                "line": loc.as_ref().map(|l| l.line),
+                "column": loc.as_ref().map(|l| l.column),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "format": loaded.format.name(),
+        "root": rel(&loaded.root),
+        "plan": loaded.plan,
+        "diagnostics": diagnostics,
+    })
+}
