@@ -37,7 +37,10 @@ impl Diagnostic {
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Warning, ..Self::error(code, message) }
+        Self {
+            severity: Severity::Warning,
+            ..Self::error(code, message)
+        }
     }
 
     #[must_use]
@@ -68,7 +71,11 @@ impl Diagnostic {
     pub fn location(&self, sources: &Sources) -> Option<Location> {
         let span = self.span?;
         let (line, column) = sources.line_col(span.source, span.start);
-        Some(Location { file: sources.path(span.source).display().to_string(), line, column })
+        Some(Location {
+            file: sources.path(span.source).display().to_string(),
+            line,
+            column,
+        })
     }
 }
 

@@ -27,14 +27,20 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
                 fence = Some((ch, len));
                 true
             }
-            (Some((ch, len)), Some((c2, l2, info_empty))) if c2 == ch && l2 >= len && info_empty => {
+            (Some((ch, len)), Some((c2, l2, info_empty)))
+                if c2 == ch && l2 >= len && info_empty =>
+            {
                 fence = None;
                 true
             }
             (Some(_), _) => true,
             (None, None) => false,
         };
-        out.push(Line { start, text: line, in_fence });
+        out.push(Line {
+            start,
+            text: line,
+            in_fence,
+        });
         start += raw.len();
     }
     out
@@ -173,13 +179,23 @@ pub fn code_spans(text: &str) -> Vec<(&str, usize)> {
             i += 1;
             continue;
         }
-        let run = bytes.get(i..).unwrap_or_default().iter().take_while(|&&b| b == b'`').count();
+        let run = bytes
+            .get(i..)
+            .unwrap_or_default()
+            .iter()
+            .take_while(|&&b| b == b'`')
+            .count();
         let open_end = i + run;
         let mut j = open_end;
         let mut found = None;
         while j < bytes.len() {
             if bytes.get(j) == Some(&b'`') {
-                let r = bytes.get(j..).unwrap_or_default().iter().take_while(|&&b| b == b'`').count();
+                let r = bytes
+                    .get(j..)
+                    .unwrap_or_default()
+                    .iter()
+                    .take_while(|&&b| b == b'`')
+                    .count();
                 if r == run {
                     found = Some(j);
                     break;
@@ -210,10 +226,20 @@ pub fn code_spans(text: &str) -> Vec<(&str, usize)> {
 pub fn split_list(value: &str) -> Vec<(String, usize)> {
     let spans = code_spans(value);
     if !spans.is_empty() {
-        return spans.into_iter().filter(|(s, _)| !s.trim().is_empty()).map(|(s, o)| (s.trim().to_owned(), o)).collect();
+        return spans
+            .into_iter()
+            .filter(|(s, _)| !s.trim().is_empty())
+            .map(|(s, o)| (s.trim().to_owned(), o))
+            .collect();
     }
-    let lowered = value.trim().trim_matches(['(', ')', '_', '*', '.']).to_ascii_lowercase();
-    if matches!(lowered.as_str(), "" | "none" | "-" | "—" | "n/a" | "na" | "nothing") {
+    let lowered = value
+        .trim()
+        .trim_matches(['(', ')', '_', '*', '.'])
+        .to_ascii_lowercase();
+    if matches!(
+        lowered.as_str(),
+        "" | "none" | "-" | "—" | "n/a" | "na" | "nothing"
+    ) {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -235,7 +261,9 @@ pub fn split_list(value: &str) -> Vec<(String, usize)> {
 }
 
 fn push_item(value: &str, start: usize, end: usize, out: &mut Vec<(String, usize)>) {
-    let Some(raw) = value.get(start..end) else { return };
+    let Some(raw) = value.get(start..end) else {
+        return;
+    };
     let item = raw.trim().trim_matches('*').trim();
     if item.is_empty() {
         return;
@@ -262,7 +290,10 @@ mod tests {
         let text = "a\n```sh\n# comment\n```\n# real\n~~~~\n```\n~~~~\nz";
         let ls = lines(text);
         let flags: Vec<bool> = ls.iter().map(|l| l.in_fence).collect();
-        assert_eq!(flags, vec![false, true, true, true, false, true, true, true, false]);
+        assert_eq!(
+            flags,
+            vec![false, true, true, true, false, true, true, true, false]
+        );
         assert_eq!(ls[4].start, text.find("# real").unwrap());
     }
 
@@ -278,9 +309,18 @@ mod tests {
 
     #[test]
     fn fields_in_every_spelling() {
-        assert_eq!(field("**Files:** `a`").map(|f| (f.0, f.1)), Some(("Files", "`a`")));
-        assert_eq!(field("- **Depends on**: a, b").map(|f| (f.0, f.1)), Some(("Depends on", "a, b")));
-        assert_eq!(field("Status: done").map(|f| (f.0, f.1)), Some(("Status", "done")));
+        assert_eq!(
+            field("**Files:** `a`").map(|f| (f.0, f.1)),
+            Some(("Files", "`a`"))
+        );
+        assert_eq!(
+            field("- **Depends on**: a, b").map(|f| (f.0, f.1)),
+            Some(("Depends on", "a, b"))
+        );
+        assert_eq!(
+            field("Status: done").map(|f| (f.0, f.1)),
+            Some(("Status", "done"))
+        );
         let (_, v, off) = field("- Files: `src/**`").unwrap();
         assert_eq!(&"- Files: `src/**`"[off..off + v.len()], v);
         assert_eq!(field("see http://x").map(|f| f.0), Some("see http"));
@@ -289,7 +329,10 @@ mod tests {
 
     #[test]
     fn lists() {
-        let items: Vec<String> = split_list("`src/{a,b}/**`, `c.rs`").into_iter().map(|x| x.0).collect();
+        let items: Vec<String> = split_list("`src/{a,b}/**`, `c.rs`")
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
         assert_eq!(items, vec!["src/{a,b}/**", "c.rs"]);
         let items: Vec<String> = split_list("a, b ,c").into_iter().map(|x| x.0).collect();
         assert_eq!(items, vec!["a", "b", "c"]);

@@ -106,7 +106,11 @@ impl Status {
 impl Task {
     /// A pending task with an id and a title.
     pub fn new(id: impl Into<String>, title: impl Into<String>) -> Self {
-        Self { id: id.into(), title: title.into(), ..Self::default() }
+        Self {
+            id: id.into(),
+            title: title.into(),
+            ..Self::default()
+        }
     }
 }
 
@@ -126,7 +130,13 @@ pub fn one_line(text: &str) -> String {
 /// format stores the same text for the same content.
 pub fn block(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let start = lines.iter().position(|l| !l.is_empty()).unwrap_or(lines.len());
-    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(start, |e| e + 1);
+    let start = lines
+        .iter()
+        .position(|l| !l.is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|l| !l.is_empty())
+        .map_or(start, |e| e + 1);
     lines.get(start..end).unwrap_or_default().join("\n")
 }

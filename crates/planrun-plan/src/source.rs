@@ -17,7 +17,11 @@ pub struct Span {
 
 impl Span {
     pub fn new(source: SourceId, start: usize, end: usize) -> Self {
-        Self { source, start, end: end.max(start) }
+        Self {
+            source,
+            start,
+            end: end.max(start),
+        }
     }
 }
 
@@ -41,7 +45,11 @@ impl Sources {
             .chain(text.match_indices('\n').map(|(i, _)| i + 1))
             .collect();
         let id = SourceId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile { path: path.into(), text, line_starts });
+        self.files.push(SourceFile {
+            path: path.into(),
+            text,
+            line_starts,
+        });
         id
     }
 
@@ -66,7 +74,9 @@ impl Sources {
 
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, id: SourceId, offset: usize) -> (usize, usize) {
-        let Some(file) = self.file(id) else { return (1, 1) };
+        let Some(file) = self.file(id) else {
+            return (1, 1);
+        };
         let offset = offset.min(file.text.len());
         let line = file.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = file.line_starts.get(line - 1).copied().unwrap_or(0);
@@ -95,7 +105,10 @@ pub struct TaskSpans {
 impl TaskSpans {
     /// A task located only as a whole.
     pub fn at(span: Span) -> Self {
-        Self { task: Some(span), ..Self::default() }
+        Self {
+            task: Some(span),
+            ..Self::default()
+        }
     }
 
     /// The best span for the `index`th dependency.

@@ -1,1 +1,33 @@
-fn main() {}
+//! The `planrun` command line: parses arguments, runs one command, maps the outcome to an exit
+//! code. Business rules live in the library crates.
+
+mod check;
+mod cli;
+mod exit;
+mod render;
+
+use clap::Parser as _;
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = match cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::OK
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let out = render::Output::new(cli.color);
+    let code = match cli.command {
+        cli::Command::Check(args) => check::check(&args, &out),
+        cli::Command::Import(args) => check::import(&args, &out),
+        cli::Command::Schema => check::schema(),
+        cli::Command::Formats => check::formats(),
+    };
+    ExitCode::from(code)
+}

@@ -8,5 +8,9 @@ pub(crate) fn detect(_path: &Path) -> Detection {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    Err(LoadError::WrongFormat { path: path.to_owned(), format: super::Format::Cm, reason: "not supported yet".to_owned() })
+    Err(LoadError::WrongFormat {
+        path: path.to_owned(),
+        format: super::Format::Cm,
+        reason: "not supported yet".to_owned(),
+    })
 }

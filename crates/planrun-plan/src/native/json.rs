@@ -19,7 +19,11 @@ pub(crate) fn detect(path: &Path) -> Detection {
             .find(|p| p.is_file() && looks_native(p))
             .map_or(Detection::No, Detection::Yes);
     }
-    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
+    if looks_native(path) {
+        Detection::Yes(path.to_owned())
+    } else {
+        Detection::No
+    }
 }
 
 /// A `.json` file whose top level is an object with a `tasks` array (or nothing yet).
@@ -27,7 +31,9 @@ fn looks_native(path: &Path) -> bool {
     if path.extension().and_then(|e| e.to_str()) != Some("json") {
         return false;
     }
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
     let mut sources = crate::source::Sources::default();
     let id = sources.add(path, String::new());
     match json::parse(&text, id) {
@@ -70,9 +76,12 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     };
     if !root.is_object() {
         b.warn(
-            Diagnostic::error("json-shape", format!("a plan must be a JSON object, found {}", root.kind_name()))
-                .at(Some(root.span))
-                .help("write {\"title\": \"…\", \"tasks\": [{\"id\": \"a\", \"title\": \"…\"}]}"),
+            Diagnostic::error(
+                "json-shape",
+                format!("a plan must be a JSON object, found {}", root.kind_name()),
+            )
+            .at(Some(root.span))
+            .help("write {\"title\": \"…\", \"tasks\": [{\"id\": \"a\", \"title\": \"…\"}]}"),
         );
         return;
     }
@@ -107,17 +116,23 @@ struct Reader<'b> {
 impl Reader<'_> {
     fn shape(&mut self, value: &JValue, message: &str) {
         self.b.warn(
-            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
-                .at(Some(value.span))
-                .help("see `planrun schema` for the shape of a plan"),
+            Diagnostic::error(
+                "json-shape",
+                format!("{message}, found {}", value.kind_name()),
+            )
+            .at(Some(value.span))
+            .help("see `planrun schema` for the shape of a plan"),
         );
     }
 
     fn unknown(&mut self, key: &str, value: &JValue, what: &str) {
         self.b.warn(
-            Diagnostic::warning("unknown-field", format!("unknown {what} field `{key}` is ignored"))
-                .at(Some(value.span))
-                .help("see `planrun schema` for the fields planrun reads"),
+            Diagnostic::warning(
+                "unknown-field",
+                format!("unknown {what} field `{key}` is ignored"),
+            )
+            .at(Some(value.span))
+            .help("see `planrun schema` for the fields planrun reads"),
         );
     }
 
@@ -168,7 +183,10 @@ impl Reader<'_> {
                     task.title = model::one_line(&self.text(v, "title").unwrap_or_default());
                     spans.title = Some(v.span);
                 }
-                "description" => task.description = model::block(&self.text(v, "description").unwrap_or_default()),
+                "description" => {
+                    task.description =
+                        model::block(&self.text(v, "description").unwrap_or_default())
+                }
                 "depends_on" | "dependencies" => {
                     for (dep, span) in self.list(v, key) {
                         task.depends_on.push(dep);
@@ -181,29 +199,52 @@ impl Reader<'_> {
                         spans.files.push(span);
                     }
                 }
-                "acceptance" => task.acceptance = self.list(v, "acceptance").into_iter().map(|(a, _)| model::one_line(&a)).collect(),
-                "verify" => task.verify = self.list(v, "verify").into_iter().map(|(c, _)| c.trim().to_owned()).collect(),
+                "acceptance" => {
+                    task.acceptance = self
+                        .list(v, "acceptance")
+                        .into_iter()
+                        .map(|(a, _)| model::one_line(&a))
+                        .collect()
+                }
+                "verify" => {
+                    task.verify = self
+                        .list(v, "verify")
+                        .into_iter()
+                        .map(|(c, _)| c.trim().to_owned())
+                        .collect()
+                }
                 "persona" => task.persona = self.text(v, "persona").map(|t| model::one_line(&t)),
                 "agent" => task.agent = self.text(v, "agent").map(|t| model::one_line(&t)),
-                "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
+                "milestone" => {
+                    task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t))
+                }
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
                     match super::status_word(&word) {
                         Some(s) => task.status = s,
                         None => self.b.warn(
-                            Diagnostic::warning("unknown-status", format!("unknown status `{word}`; the task is treated as pending"))
-                                .at(Some(v.span))
-                                .help("use \"pending\" or \"done\""),
+                            Diagnostic::warning(
+                                "unknown-status",
+                                format!("unknown status `{word}`; the task is treated as pending"),
+                            )
+                            .at(Some(v.span))
+                            .help("use \"pending\" or \"done\""),
                         ),
                     }
                 }
                 "instructions" => {
                     if !v.is_object() {
-                        self.shape(v, "`instructions` must be an object with build, review and verify");
+                        self.shape(
+                            v,
+                            "`instructions` must be an object with build, review and verify",
+                        );
                         continue;
                     }
                     for (phase, text) in v.members() {
-                        let text = self.text(text, phase).map(|t| model::block(&t)).filter(|t| !t.is_empty());
+                        let text = self
+                            .text(text, phase)
+                            .map(|t| model::block(&t))
+                            .filter(|t| !t.is_empty());
                         match phase.as_str() {
                             "build" => task.instructions.build = text,
                             "review" => task.instructions.review = text,

@@ -33,14 +33,21 @@ pub(crate) fn detect(path: &Path) -> Detection {
             .find(|p| p.is_file() && looks_native(p))
             .map_or(Detection::No, Detection::Yes);
     }
-    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
+    if looks_native(path) {
+        Detection::Yes(path.to_owned())
+    } else {
+        Detection::No
+    }
 }
 
 fn looks_native(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
-    md::lines(&text)
-        .iter()
-        .any(|l| !l.in_fence && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some()))
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    md::lines(&text).iter().any(|l| {
+        !l.in_fence
+            && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
+    })
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -62,16 +69,24 @@ pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
 /// `Task <id>: <title>` (a leading ✅ or `[x]` marks it done): done, id, title, id offset.
 fn task_heading(text: &str) -> Option<(bool, &str, &str)> {
     let (done, rest) = md::strip_done_mark(text);
-    let rest = rest.strip_prefix("Task").or_else(|| rest.strip_prefix("task"))?;
+    let rest = rest
+        .strip_prefix("Task")
+        .or_else(|| rest.strip_prefix("task"))?;
     if !rest.starts_with([' ', '\t', ':']) {
         return None;
     }
     let rest = rest.trim_start();
     let rest = rest.strip_prefix(':').map_or(rest, str::trim_start);
-    let end = rest.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| c == ':' || c.is_whitespace())
+        .unwrap_or(rest.len());
     let (id, title) = rest.split_at(end);
     let title = title.trim_start();
-    let title = title.strip_prefix(':').or_else(|| title.strip_prefix('—')).or_else(|| title.strip_prefix("-")).unwrap_or(title);
+    let title = title
+        .strip_prefix(':')
+        .or_else(|| title.strip_prefix('—'))
+        .or_else(|| title.strip_prefix("-"))
+        .unwrap_or(title);
     Some((done, id, title.trim()))
 }
 
@@ -85,7 +100,12 @@ enum Section {
 }
 
 fn section(title: &str) -> Option<Section> {
-    match title.trim().trim_end_matches(':').to_ascii_lowercase().as_str() {
+    match title
+        .trim()
+        .trim_end_matches(':')
+        .to_ascii_lowercase()
+        .as_str()
+    {
         "acceptance" | "acceptance criteria" | "done when" => Some(Section::Acceptance),
         "verify" | "verification" | "verify commands" => Some(Section::Verify),
         "build instructions" => Some(Section::Build),
@@ -106,7 +126,12 @@ enum Field {
 }
 
 fn field_key(key: &str) -> Option<Field> {
-    match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
+    match key
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', '-'], " ")
+        .as_str()
+    {
         "depends on" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
         "files" => Some(Field::Files),
         "agent" => Some(Field::Agent),
@@ -120,7 +145,12 @@ fn field_key(key: &str) -> Option<Field> {
 /// Removes the escape the writer adds before lines that would read as structure.
 fn unescape(line: &str) -> &str {
     match line.strip_prefix('\\') {
-        Some(rest) if rest.trim_start_matches('\\').starts_with('#') || is_field_line(rest.trim_start_matches('\\')) => rest,
+        Some(rest)
+            if rest.trim_start_matches('\\').starts_with('#')
+                || is_field_line(rest.trim_start_matches('\\')) =>
+        {
+            rest
+        }
         _ => line,
     }
 }
@@ -158,7 +188,11 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let mut draft: Option<TaskDraft<'_>> = None;
 
     for line in &lines {
-        let heading = if line.in_fence { None } else { md::heading(line.text) };
+        let heading = if line.in_fence {
+            None
+        } else {
+            md::heading(line.text)
+        };
         match heading {
             Some((1, t)) if !title_seen && draft.is_none() => {
                 title_seen = true;
@@ -177,11 +211,21 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     }
                     let spans = TaskSpans {
                         task: Some(span),
-                        id: Some(Span::new(src, line.start + id_off, line.start + id_off + id.len())),
+                        id: Some(Span::new(
+                            src,
+                            line.start + id_off,
+                            line.start + id_off + id.len(),
+                        )),
                         title: Some(span),
                         ..TaskSpans::default()
                     };
-                    draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
+                    draft = Some(TaskDraft {
+                        task,
+                        spans,
+                        description: Vec::new(),
+                        section: None,
+                        fields_open: true,
+                    });
                     continue;
                 }
                 if section(t) == Some(Section::Verify) && draft.is_none() {
@@ -258,7 +302,9 @@ fn read_commands(b: &mut PlanBuilder, r: &Reader<'_>, body: &[Line<'_>]) -> Vec<
         if line.in_fence {
             let marker = md::fence_of(line.text);
             match (fence.as_mut(), marker) {
-                (None, Some((ch, len, _))) => fence = Some(((ch, len), Vec::new(), line.start + line.text.len() + 1)),
+                (None, Some((ch, len, _))) => {
+                    fence = Some(((ch, len), Vec::new(), line.start + line.text.len() + 1))
+                }
                 (Some(((ch, len), _, _)), Some((c2, l2, true))) if c2 == *ch && l2 >= *len => {
                     if let Some((_, cmd, start)) = fence.take() {
                         push_fenced(&mut out, r, &cmd, start, line.start);
@@ -280,7 +326,13 @@ fn read_commands(b: &mut PlanBuilder, r: &Reader<'_>, body: &[Line<'_>]) -> Vec<
     out
 }
 
-fn push_fenced(out: &mut Vec<(String, Span)>, r: &Reader<'_>, lines: &[&str], start: usize, end: usize) {
+fn push_fenced(
+    out: &mut Vec<(String, Span)>,
+    r: &Reader<'_>,
+    lines: &[&str],
+    start: usize,
+    end: usize,
+) {
     let cmd = model::block(&lines.join("\n"));
     if !cmd.is_empty() {
         out.push((cmd, Span::new(r.src, start.min(end), end)));
@@ -288,7 +340,11 @@ fn push_fenced(out: &mut Vec<(String, Span)>, r: &Reader<'_>, lines: &[&str], st
 }
 
 fn unescape_line<'a>(line: &Line<'a>) -> &'a str {
-    if line.in_fence { line.text } else { unescape(line.text) }
+    if line.in_fence {
+        line.text
+    } else {
+        unescape(line.text)
+    }
 }
 
 /// Commands on one line of a verify list: every code span of a bullet, or the bullet's text.
@@ -298,9 +354,12 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
     }
     let Some(item) = md::bullet(line.text) else {
         b.warn(
-            Diagnostic::warning("ignored-line", "this line in a Verify section is not a command and is ignored")
-                .at(Some(r.span(line)))
-                .help("write each command as a list item: - `cargo test`"),
+            Diagnostic::warning(
+                "ignored-line",
+                "this line in a Verify section is not a command and is ignored",
+            )
+            .at(Some(r.span(line)))
+            .help("write each command as a list item: - `cargo test`"),
         );
         return Vec::new();
     };
@@ -309,20 +368,39 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
     let spans = md::code_spans(item);
     if spans.is_empty() {
         let cmd = item.trim();
-        return if cmd.is_empty() { Vec::new() } else { vec![(cmd.to_owned(), Span::new(r.src, base, base + item.len()))] };
+        return if cmd.is_empty() {
+            Vec::new()
+        } else {
+            vec![(cmd.to_owned(), Span::new(r.src, base, base + item.len()))]
+        };
     }
     spans
         .into_iter()
         .filter(|(s, _)| !s.trim().is_empty())
-        .map(|(s, off)| (s.trim().to_owned(), Span::new(r.src, base + off, base + off + s.len())))
+        .map(|(s, off)| {
+            (
+                s.trim().to_owned(),
+                Span::new(r.src, base + off, base + off + s.len()),
+            )
+        })
         .collect()
 }
 
-fn apply_field(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, f: Field, value: &str, value_start: usize, line: &Line<'_>) {
+fn apply_field(
+    b: &mut PlanBuilder,
+    r: &Reader<'_>,
+    d: &mut TaskDraft<'_>,
+    f: Field,
+    value: &str,
+    value_start: usize,
+    line: &Line<'_>,
+) {
     let scalar = || {
         let spans = md::code_spans(value);
         let v = match spans.as_slice() {
-            [(s, _)] if value.trim().starts_with('`') && value.trim().ends_with('`') => (*s).to_owned(),
+            [(s, _)] if value.trim().starts_with('`') && value.trim().ends_with('`') => {
+                (*s).to_owned()
+            }
             _ => value.to_owned(),
         };
         let v = model::one_line(&v);
@@ -331,13 +409,21 @@ fn apply_field(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, f: Fi
     match f {
         Field::DependsOn => {
             for (item, off) in md::split_list(value) {
-                d.spans.depends_on.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
+                d.spans.depends_on.push(Span::new(
+                    r.src,
+                    value_start + off,
+                    value_start + off + item.len(),
+                ));
                 d.task.depends_on.push(item);
             }
         }
         Field::Files => {
             for (item, off) in md::split_list(value) {
-                d.spans.files.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
+                d.spans.files.push(Span::new(
+                    r.src,
+                    value_start + off,
+                    value_start + off + item.len(),
+                ));
                 d.task.files.push(item);
             }
         }
@@ -351,16 +437,24 @@ fn apply_field(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, f: Fi
                 }
             }
             None => b.warn(
-                Diagnostic::warning("unknown-status", format!("unknown status `{}`; the task is treated as pending", value.trim()))
-                    .at(Some(r.span(line)))
-                    .help("write `Status: done` or `Status: pending`"),
+                Diagnostic::warning(
+                    "unknown-status",
+                    format!(
+                        "unknown status `{}`; the task is treated as pending",
+                        value.trim()
+                    ),
+                )
+                .at(Some(r.span(line)))
+                .help("write `Status: done` or `Status: pending`"),
             ),
         },
     }
 }
 
 fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
-    let Some((section, body)) = d.section.take() else { return };
+    let Some((section, body)) = d.section.take() else {
+        return;
+    };
     match section {
         Section::Acceptance => {
             let mut items: Vec<String> = Vec::new();
@@ -370,7 +464,10 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
                 }
                 match md::bullet(l) {
                     Some(_) => {
-                        let text = md::checkbox(l).map(|(_, t)| t).or_else(|| md::bullet(l)).unwrap_or("");
+                        let text = md::checkbox(l)
+                            .map(|(_, t)| t)
+                            .or_else(|| md::bullet(l))
+                            .unwrap_or("");
                         items.push(text.trim().to_owned());
                     }
                     None => match items.last_mut() {
@@ -382,14 +479,25 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
                     },
                 }
             }
-            d.task.acceptance.extend(items.into_iter().map(|s| model::one_line(&s)).filter(|s| !s.is_empty()));
+            d.task.acceptance.extend(
+                items
+                    .into_iter()
+                    .map(|s| model::one_line(&s))
+                    .filter(|s| !s.is_empty()),
+            );
         }
         Section::Verify => {
             let commands = read_commands(b, r, &body);
             d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
         }
         Section::Build | Section::Review | Section::VerifyInstructions => {
-            let text = model::block(&body.iter().map(unescape_line).collect::<Vec<_>>().join("\n"));
+            let text = model::block(
+                &body
+                    .iter()
+                    .map(unescape_line)
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            );
             let slot = match section {
                 Section::Build => &mut d.task.instructions.build,
                 Section::Review => &mut d.task.instructions.review,
@@ -423,15 +531,28 @@ pub fn write(plan: &Plan) -> String {
         push_commands(&mut out, &plan.verify);
     }
     for task in &plan.tasks {
-        let done = if task.status == Status::Done { "Status: done\n" } else { "" };
-        let _ = writeln!(out, "\n## Task {}: {}\n", task.id, model::one_line(&task.title));
+        let done = if task.status == Status::Done {
+            "Status: done\n"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "\n## Task {}: {}\n",
+            task.id,
+            model::one_line(&task.title)
+        );
         if !task.depends_on.is_empty() {
             let _ = writeln!(out, "Depends on: {}", code_list(&task.depends_on));
         }
         if !task.files.is_empty() {
             let _ = writeln!(out, "Files: {}", code_list(&task.files));
         }
-        for (key, value) in [("Agent", &task.agent), ("Persona", &task.persona), ("Milestone", &task.milestone)] {
+        for (key, value) in [
+            ("Agent", &task.agent),
+            ("Persona", &task.persona),
+            ("Milestone", &task.milestone),
+        ] {
             if let Some(v) = value {
                 let _ = writeln!(out, "{key}: {}", model::one_line(v));
             }
@@ -486,18 +607,30 @@ fn push_block(out: &mut String, text: &str, first_line_may_be_field: bool) {
 fn code(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest + 1);
-    if longest > 0 { format!("{ticks} {text} {ticks}") } else { format!("`{text}`") }
+    if longest > 0 {
+        format!("{ticks} {text} {ticks}")
+    } else {
+        format!("`{text}`")
+    }
 }
 
 fn code_list(items: &[String]) -> String {
-    items.iter().map(|i| code(i.trim())).collect::<Vec<_>>().join(", ")
+    items
+        .iter()
+        .map(|i| code(i.trim()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn push_commands(out: &mut String, commands: &[String]) {
     for c in commands {
         let c = c.trim();
         if c.contains('\n') {
-            let longest = c.lines().filter_map(|l| md::fence_of(l).map(|f| f.1)).max().unwrap_or(0);
+            let longest = c
+                .lines()
+                .filter_map(|l| md::fence_of(l).map(|f| f.1))
+                .max()
+                .unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);
             let _ = writeln!(out, "{fence}sh\n{c}\n{fence}");
         } else {

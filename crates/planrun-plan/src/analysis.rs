@@ -1,0 +1,430 @@
+//! What the dependency graph says before anything runs: the waves of tasks that can run
+//! together, the critical path, and pairs of tasks that could run at the same time but declare
+//! overlapping files. Works on indices into `plan.tasks`; reports, never decides.
+
+use crate::globs::{self, Pattern};
+use crate::model::{Plan, Status};
+use std::collections::HashMap;
+
+/// The graph of a plan, with unknown dependencies and cycles already set aside.
+#[derive(Debug)]
+pub struct Graph {
+    /// For each task, the indices of the tasks it depends on (known ids only, no repeats).
+    pub deps: Vec<Vec<usize>>,
+    /// For each task, the indices of the tasks that depend on it.
+    pub dependents: Vec<Vec<usize>>,
+    /// Tasks in a dependency order; tasks on or behind a cycle are missing.
+    pub topo: Vec<usize>,
+    /// Strongly connected components with more than one task, or a task depending on itself.
+    pub cycles: Vec<Vec<usize>>,
+}
+
+impl Graph {
+    /// Builds the graph. The first task with a given id is the one dependencies point at.
+    pub fn new(plan: &Plan) -> Self {
+        let n = plan.tasks.len();
+        let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+        for (i, t) in plan.tasks.iter().enumerate() {
+            index.entry(t.id.as_str()).or_insert(i);
+        }
+        let mut deps = vec![Vec::new(); n];
+        let mut dependents = vec![Vec::new(); n];
+        for (i, t) in plan.tasks.iter().enumerate() {
+            for d in &t.depends_on {
+                if let Some(&j) = index.get(d.as_str()) {
+                    if let Some(list) = deps.get_mut(i) {
+                        if !list.contains(&j) {
+                            list.push(j);
+                            if let Some(back) = dependents.get_mut(j) {
+                                back.push(i);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        let cycles = strongly_connected(&deps);
+        let topo = kahn(&deps, &dependents);
+        Self {
+            deps,
+            dependents,
+            topo,
+            cycles,
+        }
+    }
+}
+
+/// Kahn's algorithm in plan order; tasks that never become ready (cycles) are left out.
+fn kahn(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
+    let mut missing: Vec<usize> = deps.iter().map(Vec::len).collect();
+    let mut ready: std::collections::BTreeSet<usize> = missing
+        .iter()
+        .enumerate()
+        .filter(|(_, m)| **m == 0)
+        .map(|(i, _)| i)
+        .collect();
+    let mut order = Vec::with_capacity(deps.len());
+    while let Some(i) = ready.pop_first() {
+        order.push(i);
+        for &k in dependents.get(i).map_or(&[][..], Vec::as_slice) {
+            if let Some(m) = missing.get_mut(k) {
+                *m -= 1;
+                if *m == 0 {
+                    ready.insert(k);
+                }
+            }
+        }
+    }
+    order
+}
+
+/// Tarjan's algorithm, iterative so that a 10,000-task chain cannot overflow the stack.
+/// Returns components that form cycles, each in dependency order along the cycle.
+fn strongly_connected(deps: &[Vec<usize>]) -> Vec<Vec<usize>> {
+    let n = deps.len();
+    let mut index = vec![usize::MAX; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut stack = Vec::new();
+    let mut next = 0;
+    let mut out = Vec::new();
+    for root in 0..n {
+        if index.get(root) != Some(&usize::MAX) {
+            continue;
+        }
+        let mut work: Vec<(usize, usize)> = vec![(root, 0)];
+        while let Some((v, child)) = work.pop() {
+            if child == 0 {
+                set(&mut index, v, next);
+                set(&mut low, v, next);
+                next += 1;
+                stack.push(v);
+                set(&mut on_stack, v, true);
+            }
+            let edges = deps.get(v).map_or(&[][..], Vec::as_slice);
+            if let Some(&w) = edges.get(child) {
+                work.push((v, child + 1));
+                if get(&index, w) == usize::MAX {
+                    work.push((w, 0));
+                } else if get(&on_stack, w) {
+                    let m = get(&low, v).min(get(&index, w));
+                    set(&mut low, v, m);
+                }
+                continue;
+            }
+            // All edges of v are done: fold its low-link into its parent, then maybe pop a component.
+            if let Some(&(parent, _)) = work.last() {
+                let m = get(&low, parent).min(get(&low, v));
+                set(&mut low, parent, m);
+            }
+            if get(&low, v) == get(&index, v) {
+                let mut comp = Vec::new();
+                while let Some(w) = stack.pop() {
+                    set(&mut on_stack, w, false);
+                    comp.push(w);
+                    if w == v {
+                        break;
+                    }
+                }
+                let self_loop = comp.len() == 1 && deps.get(v).is_some_and(|d| d.contains(&v));
+                if comp.len() > 1 || self_loop {
+                    out.push(cycle_in(&comp, deps));
+                }
+            }
+        }
+    }
+    out.sort_by_key(|c| c.iter().copied().min());
+    out
+}
+
+fn get<T: Copy + Default>(v: &[T], i: usize) -> T {
+    v.get(i).copied().unwrap_or_default()
+}
+
+fn set<T>(v: &mut [T], i: usize, value: T) {
+    if let Some(slot) = v.get_mut(i) {
+        *slot = value;
+    }
+}
+
+/// One concrete cycle through a strongly connected component, starting at its first task in
+/// plan order and following dependencies, so it can be printed as `a → b → c → a`.
+fn cycle_in(comp: &[usize], deps: &[Vec<usize>]) -> Vec<usize> {
+    let members: std::collections::HashSet<usize> = comp.iter().copied().collect();
+    let Some(&start) = comp.iter().min() else {
+        return Vec::new();
+    };
+    // Breadth-first search from start back to start inside the component.
+    let mut prev: HashMap<usize, usize> = HashMap::new();
+    let mut queue = std::collections::VecDeque::from([start]);
+    while let Some(v) = queue.pop_front() {
+        for &w in deps.get(v).map_or(&[][..], Vec::as_slice) {
+            if !members.contains(&w) {
+                continue;
+            }
+            if w == start {
+                let mut path = vec![v];
+                let mut cur = v;
+                while cur != start {
+                    match prev.get(&cur) {
+                        Some(&p) => {
+                            path.push(p);
+                            cur = p;
+                        }
+                        None => break,
+                    }
+                }
+                path.reverse();
+                return path;
+            }
+            if w != start && !prev.contains_key(&w) {
+                prev.insert(w, v);
+                queue.push_back(w);
+            }
+        }
+    }
+    vec![start]
+}
+
+/// Two tasks that may run at the same time and may both change the same files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    pub a: usize,
+    pub b: usize,
+    /// The first pair of patterns found to overlap (from `a`, from `b`).
+    pub patterns: (String, String),
+}
+
+/// The dependency waves, critical path and file conflicts of the tasks still to run.
+#[derive(Debug, Default)]
+pub struct Analysis {
+    /// Tasks still to run, grouped by how many dependency steps precede them. Done tasks count
+    /// as finished; tasks on a cycle or behind one are not in any wave.
+    pub waves: Vec<Vec<usize>>,
+    /// The longest chain of dependent tasks still to run (ties: earliest in the plan).
+    pub critical_path: Vec<usize>,
+    /// Pending tasks that may run at the same time and declare overlapping files.
+    pub conflicts: Vec<Conflict>,
+    /// Pending tasks that declare no files yet may run beside other tasks.
+    pub unscoped: Vec<usize>,
+}
+
+impl Analysis {
+    pub fn new(plan: &Plan, graph: &Graph) -> Self {
+        let pending = |i: usize| {
+            plan.tasks
+                .get(i)
+                .is_some_and(|t| t.status == Status::Pending)
+        };
+        // Waves: depth among pending tasks; a done dependency is already satisfied.
+        let n = plan.tasks.len();
+        let mut depth = vec![0usize; n];
+        let mut best_prev: Vec<Option<usize>> = vec![None; n];
+        let mut waves: Vec<Vec<usize>> = Vec::new();
+        for &i in &graph.topo {
+            if !pending(i) {
+                continue;
+            }
+            let mut d = 0;
+            let mut prev = None;
+            for &j in graph.deps.get(i).map_or(&[][..], Vec::as_slice) {
+                if pending(j) {
+                    let dj = get(&depth, j) + 1;
+                    if dj > d || (dj == d && prev.is_some_and(|p| j < p)) {
+                        d = dj;
+                        prev = Some(j);
+                    }
+                }
+            }
+            set(&mut depth, i, d);
+            set(&mut best_prev, i, prev);
+            if waves.len() <= d {
+                waves.resize_with(d + 1, Vec::new);
+            }
+            if let Some(w) = waves.get_mut(d) {
+                w.push(i);
+            }
+        }
+        for w in &mut waves {
+            w.sort_unstable();
+        }
+        let critical_path = waves
+            .last()
+            .and_then(|w| w.first().copied())
+            .map(|mut end| {
+                let mut path = vec![end];
+                while let Some(p) = best_prev.get(end).copied().flatten() {
+                    path.push(p);
+                    end = p;
+                }
+                path.reverse();
+                path
+            })
+            .unwrap_or_default();
+
+        let scheduled: Vec<usize> = waves.iter().flatten().copied().collect();
+        let mut analysis = Self {
+            waves,
+            critical_path,
+            conflicts: Vec::new(),
+            unscoped: Vec::new(),
+        };
+        analysis.find_conflicts(plan, graph, &scheduled);
+        analysis
+    }
+
+    fn find_conflicts(&mut self, plan: &Plan, graph: &Graph, scheduled: &[usize]) {
+        if scheduled.len() < 2 {
+            return;
+        }
+        // Index every pattern of every scheduled task by its literal leading directories: two
+        // patterns can only match a common path if one's literal prefix starts the other's.
+        let mut patterns: Vec<(usize, String, Pattern)> = Vec::new();
+        let mut by_prefix: HashMap<&[String], Vec<usize>> = HashMap::new();
+        let mut unscoped = Vec::new();
+        for &t in scheduled {
+            let Some(task) = plan.tasks.get(t) else {
+                continue;
+            };
+            let mut any = false;
+            for f in &task.files {
+                if let Ok(p) = Pattern::parse(f) {
+                    patterns.push((t, f.clone(), p));
+                    any = true;
+                }
+            }
+            if !any {
+                unscoped.push(t);
+            }
+        }
+        for (k, (_, _, p)) in patterns.iter().enumerate() {
+            by_prefix.entry(p.literal_prefix()).or_default().push(k);
+        }
+        let mut pairs: std::collections::BTreeMap<(usize, usize), (String, String)> =
+            Default::default();
+        for (k, (t, glob, p)) in patterns.iter().enumerate() {
+            let prefix = p.literal_prefix();
+            for len in 0..=prefix.len() {
+                let Some(key) = prefix.get(..len) else {
+                    continue;
+                };
+                let Some(others) = by_prefix.get(key) else {
+                    continue;
+                };
+                for &o in others {
+                    // Same-prefix pairs are seen from both sides; look at each once.
+                    if len == prefix.len() && o <= k {
+                        continue;
+                    }
+                    let Some((u, oglob, op)) = patterns.get(o) else {
+                        continue;
+                    };
+                    if u == t {
+                        continue;
+                    }
+                    let key = if t < u { (*t, *u) } else { (*u, *t) };
+                    if pairs.contains_key(&key) || !globs::overlaps(p, op) {
+                        continue;
+                    }
+                    let globs = if t < u {
+                        (glob.clone(), oglob.clone())
+                    } else {
+                        (oglob.clone(), glob.clone())
+                    };
+                    pairs.insert(key, globs);
+                }
+            }
+        }
+        if pairs.is_empty() && unscoped.is_empty() {
+            return;
+        }
+        let reach = Reach::new(plan.tasks.len(), graph);
+        self.conflicts = pairs
+            .into_iter()
+            .filter(|((a, b), _)| !reach.ordered(*a, *b))
+            .map(|((a, b), patterns)| Conflict { a, b, patterns })
+            .collect();
+        if !unscoped.is_empty() {
+            let mut mask = vec![0u64; reach.words];
+            for &t in scheduled {
+                set_bit(&mut mask, 0, 0, t);
+            }
+            let total = scheduled.len();
+            self.unscoped = unscoped
+                .into_iter()
+                .filter(|&t| reach.related(t, &mask) + 1 < total)
+                .collect();
+        }
+    }
+}
+
+/// Ancestor and descendant sets as bitsets, built only when a conflict question needs them.
+struct Reach {
+    words: usize,
+    anc: Vec<u64>,
+    desc: Vec<u64>,
+}
+
+impl Reach {
+    fn new(n: usize, graph: &Graph) -> Self {
+        let words = n.div_ceil(64);
+        let mut anc = vec![0u64; n * words];
+        let mut desc = vec![0u64; n * words];
+        for &i in &graph.topo {
+            for &j in graph.deps.get(i).map_or(&[][..], Vec::as_slice) {
+                or_row(&mut anc, words, i, j);
+                set_bit(&mut anc, words, i, j);
+            }
+        }
+        for &i in graph.topo.iter().rev() {
+            for &k in graph.dependents.get(i).map_or(&[][..], Vec::as_slice) {
+                or_row(&mut desc, words, i, k);
+                set_bit(&mut desc, words, i, k);
+            }
+        }
+        Self { words, anc, desc }
+    }
+
+    fn bit(rows: &[u64], words: usize, row: usize, bit: usize) -> bool {
+        rows.get(row * words + bit / 64)
+            .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+    }
+
+    /// True when one task must finish before the other starts.
+    fn ordered(&self, a: usize, b: usize) -> bool {
+        Self::bit(&self.anc, self.words, a, b) || Self::bit(&self.anc, self.words, b, a)
+    }
+
+    /// How many tasks in `mask` are ancestors or descendants of `t`.
+    fn related(&self, t: usize, mask: &[u64]) -> usize {
+        let row = |rows: &[u64]| -> usize {
+            rows.get(t * self.words..(t + 1) * self.words)
+                .map_or(0, |r| {
+                    r.iter()
+                        .zip(mask)
+                        .map(|(w, m)| (w & m).count_ones() as usize)
+                        .sum()
+                })
+        };
+        row(&self.anc) + row(&self.desc)
+    }
+}
+
+/// rows[dst] |= rows[src]
+fn or_row(rows: &mut [u64], words: usize, dst: usize, src: usize) {
+    if dst == src {
+        return;
+    }
+    for w in 0..words {
+        let v = rows.get(src * words + w).copied().unwrap_or(0);
+        if let Some(slot) = rows.get_mut(dst * words + w) {
+            *slot |= v;
+        }
+    }
+}
+
+fn set_bit(rows: &mut [u64], words: usize, row: usize, bit: usize) {
+    if let Some(w) = rows.get_mut(row * words + bit / 64) {
+        *w |= 1 << (bit % 64);
+    }
+}
