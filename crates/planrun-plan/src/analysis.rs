@@ -45,24 +45,15 @@ impl Graph {
         }
         let cycles = strongly_connected(&deps);
         let topo = kahn(&deps, &dependents);
-        Self {
-            deps,
-            dependents,
-            topo,
-            cycles,
-        }
+        Self { deps, dependents, topo, cycles }
     }
 }
 
 /// Kahn's algorithm in plan order; tasks that never become ready (cycles) are left out.
 fn kahn(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
     let mut missing: Vec<usize> = deps.iter().map(Vec::len).collect();
-    let mut ready: std::collections::BTreeSet<usize> = missing
-        .iter()
-        .enumerate()
-        .filter(|(_, m)| **m == 0)
-        .map(|(i, _)| i)
-        .collect();
+    let mut ready: std::collections::BTreeSet<usize> =
+        missing.iter().enumerate().filter(|(_, m)| **m == 0).map(|(i, _)| i).collect();
     let mut order = Vec::with_capacity(deps.len());
     while let Some(i) = ready.pop_first() {
         order.push(i);
@@ -211,11 +202,7 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn new(plan: &Plan, graph: &Graph) -> Self {
-        let pending = |i: usize| {
-            plan.tasks
-                .get(i)
-                .is_some_and(|t| t.status == Status::Pending)
-        };
+        let pending = |i: usize| plan.tasks.get(i).is_some_and(|t| t.status == Status::Pending);
         // Waves: depth among pending tasks; a done dependency is already satisfied.
         let n = plan.tasks.len();
         let mut depth = vec![0usize; n];
@@ -263,12 +250,7 @@ impl Analysis {
             .unwrap_or_default();
 
         let scheduled: Vec<usize> = waves.iter().flatten().copied().collect();
-        let mut analysis = Self {
-            waves,
-            critical_path,
-            conflicts: Vec::new(),
-            unscoped: Vec::new(),
-        };
+        let mut analysis = Self { waves, critical_path, conflicts: Vec::new(), unscoped: Vec::new() };
         analysis.find_conflicts(plan, graph, &scheduled);
         analysis
     }
@@ -300,8 +282,7 @@ impl Analysis {
         for (k, (_, _, p)) in patterns.iter().enumerate() {
             by_prefix.entry(p.literal_prefix()).or_default().push(k);
         }
-        let mut pairs: std::collections::BTreeMap<(usize, usize), (String, String)> =
-            Default::default();
+        let mut pairs: std::collections::BTreeMap<(usize, usize), (String, String)> = Default::default();
         for (k, (t, glob, p)) in patterns.iter().enumerate() {
             let prefix = p.literal_prefix();
             for len in 0..=prefix.len() {
@@ -326,11 +307,7 @@ impl Analysis {
                     if pairs.contains_key(&key) || !globs::overlaps(p, op) {
                         continue;
                     }
-                    let globs = if t < u {
-                        (glob.clone(), oglob.clone())
-                    } else {
-                        (oglob.clone(), glob.clone())
-                    };
+                    let globs = if t < u { (glob.clone(), oglob.clone()) } else { (oglob.clone(), glob.clone()) };
                     pairs.insert(key, globs);
                 }
             }
@@ -350,10 +327,7 @@ impl Analysis {
                 set_bit(&mut mask, 0, 0, t);
             }
             let total = scheduled.len();
-            self.unscoped = unscoped
-                .into_iter()
-                .filter(|&t| reach.related(t, &mask) + 1 < total)
-                .collect();
+            self.unscoped = unscoped.into_iter().filter(|&t| reach.related(t, &mask) + 1 < total).collect();
         }
     }
 }
@@ -386,8 +360,7 @@ impl Reach {
     }
 
     fn bit(rows: &[u64], words: usize, row: usize, bit: usize) -> bool {
-        rows.get(row * words + bit / 64)
-            .is_some_and(|w| w & (1 << (bit % 64)) != 0)
+        rows.get(row * words + bit / 64).is_some_and(|w| w & (1 << (bit % 64)) != 0)
     }
 
     /// True when one task must finish before the other starts.
@@ -399,12 +372,7 @@ impl Reach {
     fn related(&self, t: usize, mask: &[u64]) -> usize {
         let row = |rows: &[u64]| -> usize {
             rows.get(t * self.words..(t + 1) * self.words)
-                .map_or(0, |r| {
-                    r.iter()
-                        .zip(mask)
-                        .map(|(w, m)| (w & m).count_ones() as usize)
-                        .sum()
-                })
+                .map_or(0, |r| r.iter().zip(mask).map(|(w, m)| (w & m).count_ones() as usize).sum())
         };
         row(&self.anc) + row(&self.desc)
     }

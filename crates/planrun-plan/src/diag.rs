@@ -26,21 +26,11 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Error,
-            code,
-            message: message.into(),
-            help: None,
-            span: None,
-            related: Vec::new(),
-        }
+        Self { severity: Severity::Error, code, message: message.into(), help: None, span: None, related: Vec::new() }
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
-        Self {
-            severity: Severity::Warning,
-            ..Self::error(code, message)
-        }
+        Self { severity: Severity::Warning, ..Self::error(code, message) }
     }
 
     #[must_use]
@@ -71,11 +61,7 @@ impl Diagnostic {
     pub fn location(&self, sources: &Sources) -> Option<Location> {
         let span = self.span?;
         let (line, column) = sources.line_col(span.source, span.start);
-        Some(Location {
-            file: sources.path(span.source).display().to_string(),
-            line,
-            column,
-        })
+        Some(Location { file: sources.path(span.source).display().to_string(), line, column })
     }
 }
 

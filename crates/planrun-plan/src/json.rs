@@ -27,45 +27,29 @@ pub enum JKind {
 
 /// Parses `text` (registered as `source`) into a spanned tree, or a diagnostic for the first
 /// syntax error.
+#[expect(clippy::result_large_err, reason = "a syntax error ends the read; its size does not matter")]
 pub fn parse(text: &str, source: SourceId) -> Result<JValue, Diagnostic> {
-    let result = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default())
-        .map_err(|e| {
-            let range = e.range();
-            Diagnostic::error("json-syntax", format!("invalid JSON: {}", e.kind()))
-                .at(Some(Span::new(source, range.start, range.end)))
-                .help(
-                    "fix the JSON syntax at this place; comments and trailing commas are accepted",
-                )
-        })?;
+    let result = jsonc_parser::parse_to_ast(text, &Default::default(), &Default::default()).map_err(|e| {
+        let range = e.range();
+        Diagnostic::error("json-syntax", format!("invalid JSON: {}", e.kind()))
+            .at(Some(Span::new(source, range.start, range.end)))
+            .help("fix the JSON syntax at this place; comments and trailing commas are accepted")
+    })?;
     match result.value {
         Some(value) => Ok(convert(value, source)),
-        None => Err(
-            Diagnostic::error("json-syntax", "the file holds no JSON value")
-                .at(Some(Span::new(source, 0, 0)))
-                .help("write a JSON object such as {\"title\": \"…\", \"tasks\": []}"),
-        ),
+        None => Err(Diagnostic::error("json-syntax", "the file holds no JSON value")
+            .at(Some(Span::new(source, 0, 0)))
+            .help("write a JSON object such as {\"title\": \"…\", \"tasks\": []}")),
     }
 }
 
 fn convert(value: ast::Value<'_>, source: SourceId) -> JValue {
     let span = |r: jsonc_parser::common::Range| Span::new(source, r.start, r.end);
     match value {
-        ast::Value::StringLit(s) => JValue {
-            span: span(s.range),
-            kind: JKind::String(s.value.into_owned()),
-        },
-        ast::Value::NumberLit(n) => JValue {
-            span: span(n.range),
-            kind: JKind::Number(n.value.to_owned()),
-        },
-        ast::Value::BooleanLit(b) => JValue {
-            span: span(b.range),
-            kind: JKind::Bool(b.value),
-        },
-        ast::Value::NullKeyword(n) => JValue {
-            span: span(n.range),
-            kind: JKind::Null,
-        },
+        ast::Value::StringLit(s) => JValue { span: span(s.range), kind: JKind::String(s.value.into_owned()) },
+        ast::Value::NumberLit(n) => JValue { span: span(n.range), kind: JKind::Number(n.value.to_owned()) },
+        ast::Value::BooleanLit(b) => JValue { span: span(b.range), kind: JKind::Bool(b.value) },
+        ast::Value::NullKeyword(n) => JValue { span: span(n.range), kind: JKind::Null },
         ast::Value::Array(a) => JValue {
             span: span(a.range),
             kind: JKind::Array(a.elements.into_iter().map(|v| convert(v, source)).collect()),
@@ -73,10 +57,7 @@ fn convert(value: ast::Value<'_>, source: SourceId) -> JValue {
         ast::Value::Object(o) => JValue {
             span: span(o.range),
             kind: JKind::Object(
-                o.properties
-                    .into_iter()
-                    .map(|p| (p.name.into_string(), convert(p.value, source)))
-                    .collect(),
+                o.properties.into_iter().map(|p| (p.name.into_string(), convert(p.value, source))).collect(),
             ),
         },
     }
@@ -151,10 +132,7 @@ impl JValue {
     /// Elements of other kinds are skipped.
     pub fn text_list(&self) -> Vec<(String, Span)> {
         match &self.kind {
-            JKind::Array(items) => items
-                .iter()
-                .filter_map(|v| v.as_text().map(|t| (t, v.span)))
-                .collect(),
+            JKind::Array(items) => items.iter().filter_map(|v| v.as_text().map(|t| (t, v.span))).collect(),
             JKind::String(s) if s.trim().is_empty() => Vec::new(),
             JKind::String(s) | JKind::Number(s) => vec![(s.clone(), self.span)],
             _ => Vec::new(),

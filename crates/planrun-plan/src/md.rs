@@ -27,23 +27,30 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
                 fence = Some((ch, len));
                 true
             }
-            (Some((ch, len)), Some((c2, l2, info_empty)))
-                if c2 == ch && l2 >= len && info_empty =>
-            {
+            (Some((ch, len)), Some((c2, l2, info_empty))) if c2 == ch && l2 >= len && info_empty => {
                 fence = None;
                 true
             }
             (Some(_), _) => true,
             (None, None) => false,
         };
-        out.push(Line {
-            start,
-            text: line,
-            in_fence,
-        });
+        out.push(Line { start, text: line, in_fence });
         start += raw.len();
     }
     out
+}
+
+/// The fence (character and length) still open at the end of `text`, if any.
+pub fn open_fence(text: &str) -> Option<(char, usize)> {
+    let mut fence: Option<(char, usize)> = None;
+    for line in text.lines() {
+        match (fence, fence_of(line)) {
+            (None, Some((ch, len, _))) => fence = Some((ch, len)),
+            (Some((ch, len)), Some((c2, l2, true))) if c2 == ch && l2 >= len => fence = None,
+            _ => {}
+        }
+    }
+    fence
 }
 
 /// If `line` is a code fence: its character, length, and whether nothing follows it.
@@ -81,13 +88,9 @@ pub fn heading(line: &str) -> Option<(usize, &str)> {
     if !rest.is_empty() && !rest.starts_with([' ', '\t']) {
         return None;
     }
-    let rest = rest.trim();
-    // A closing sequence of #s is not part of the text.
-    let rest = match rest.trim_end_matches('#') {
-        stripped if stripped.is_empty() || stripped.ends_with(' ') => stripped.trim_end(),
-        _ => rest,
-    };
-    Some((level, rest))
+    // A closing sequence of #s is kept: plans rarely use one, and keeping it makes headings
+    // written by planrun read back exactly.
+    Some((level, rest.trim()))
 }
 
 /// The text of a list item (`- x`, `* x`, `+ x`, `1. x`, `1) x`), without the marker.
@@ -179,23 +182,13 @@ pub fn code_spans(text: &str) -> Vec<(&str, usize)> {
             i += 1;
             continue;
         }
-        let run = bytes
-            .get(i..)
-            .unwrap_or_default()
-            .iter()
-            .take_while(|&&b| b == b'`')
-            .count();
+        let run = bytes.get(i..).unwrap_or_default().iter().take_while(|&&b| b == b'`').count();
         let open_end = i + run;
         let mut j = open_end;
         let mut found = None;
         while j < bytes.len() {
             if bytes.get(j) == Some(&b'`') {
-                let r = bytes
-                    .get(j..)
-                    .unwrap_or_default()
-                    .iter()
-                    .take_while(|&&b| b == b'`')
-                    .count();
+                let r = bytes.get(j..).unwrap_or_default().iter().take_while(|&&b| b == b'`').count();
                 if r == run {
                     found = Some(j);
                     break;
@@ -232,14 +225,8 @@ pub fn split_list(value: &str) -> Vec<(String, usize)> {
             .map(|(s, o)| (s.trim().to_owned(), o))
             .collect();
     }
-    let lowered = value
-        .trim()
-        .trim_matches(['(', ')', '_', '*', '.'])
-        .to_ascii_lowercase();
-    if matches!(
-        lowered.as_str(),
-        "" | "none" | "-" | "—" | "n/a" | "na" | "nothing"
-    ) {
+    let lowered = value.trim().trim_matches(['(', ')', '_', '*', '.']).to_ascii_lowercase();
+    if matches!(lowered.as_str(), "" | "none" | "-" | "—" | "n/a" | "na" | "nothing") {
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -280,7 +267,7 @@ mod tests {
     fn headings() {
         assert_eq!(heading("### Step 1: Do"), Some((3, "Step 1: Do")));
         assert_eq!(heading("#NoSpace"), None);
-        assert_eq!(heading("## Title ##"), Some((2, "Title")));
+        assert_eq!(heading("## Title ##"), Some((2, "Title ##")));
         assert_eq!(heading("    # code"), None);
         assert_eq!(heading("#"), Some((1, "")));
     }
@@ -290,10 +277,7 @@ mod tests {
         let text = "a\n```sh\n# comment\n```\n# real\n~~~~\n```\n~~~~\nz";
         let ls = lines(text);
         let flags: Vec<bool> = ls.iter().map(|l| l.in_fence).collect();
-        assert_eq!(
-            flags,
-            vec![false, true, true, true, false, true, true, true, false]
-        );
+        assert_eq!(flags, vec![false, true, true, true, false, true, true, true, false]);
         assert_eq!(ls[4].start, text.find("# real").unwrap());
     }
 
@@ -309,18 +293,9 @@ mod tests {
 
     #[test]
     fn fields_in_every_spelling() {
-        assert_eq!(
-            field("**Files:** `a`").map(|f| (f.0, f.1)),
-            Some(("Files", "`a`"))
-        );
-        assert_eq!(
-            field("- **Depends on**: a, b").map(|f| (f.0, f.1)),
-            Some(("Depends on", "a, b"))
-        );
-        assert_eq!(
-            field("Status: done").map(|f| (f.0, f.1)),
-            Some(("Status", "done"))
-        );
+        assert_eq!(field("**Files:** `a`").map(|f| (f.0, f.1)), Some(("Files", "`a`")));
+        assert_eq!(field("- **Depends on**: a, b").map(|f| (f.0, f.1)), Some(("Depends on", "a, b")));
+        assert_eq!(field("Status: done").map(|f| (f.0, f.1)), Some(("Status", "done")));
         let (_, v, off) = field("- Files: `src/**`").unwrap();
         assert_eq!(&"- Files: `src/**`"[off..off + v.len()], v);
         assert_eq!(field("see http://x").map(|f| f.0), Some("see http"));
@@ -329,10 +304,7 @@ mod tests {
 
     #[test]
     fn lists() {
-        let items: Vec<String> = split_list("`src/{a,b}/**`, `c.rs`")
-            .into_iter()
-            .map(|x| x.0)
-            .collect();
+        let items: Vec<String> = split_list("`src/{a,b}/**`, `c.rs`").into_iter().map(|x| x.0).collect();
         assert_eq!(items, vec!["src/{a,b}/**", "c.rs"]);
         let items: Vec<String> = split_list("a, b ,c").into_iter().map(|x| x.0).collect();
         assert_eq!(items, vec!["a", "b", "c"]);

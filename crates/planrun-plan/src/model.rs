@@ -106,11 +106,7 @@ impl Status {
 impl Task {
     /// A pending task with an id and a title.
     pub fn new(id: impl Into<String>, title: impl Into<String>) -> Self {
-        Self {
-            id: id.into(),
-            title: title.into(),
-            ..Self::default()
-        }
+        Self { id: id.into(), title: title.into(), ..Self::default() }
     }
 }
 
@@ -126,17 +122,17 @@ pub fn one_line(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Trims blank lines around a block of markdown and trailing spaces on each line, so that every
-/// format stores the same text for the same content.
+/// Trims blank lines around a block of markdown and trailing spaces on each line, and closes a
+/// code fence left open at its end (markdown renders both the same), so that every format stores
+/// the same text for the same content and a block can never swallow what follows it.
 pub fn block(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let start = lines
-        .iter()
-        .position(|l| !l.is_empty())
-        .unwrap_or(lines.len());
-    let end = lines
-        .iter()
-        .rposition(|l| !l.is_empty())
-        .map_or(start, |e| e + 1);
-    lines.get(start..end).unwrap_or_default().join("\n")
+    let start = lines.iter().position(|l| !l.is_empty()).unwrap_or(lines.len());
+    let end = lines.iter().rposition(|l| !l.is_empty()).map_or(start, |e| e + 1);
+    let mut out = lines.get(start..end).unwrap_or_default().join("\n");
+    if let Some((ch, len)) = crate::md::open_fence(&out) {
+        out.push('\n');
+        out.extend(std::iter::repeat_n(ch, len));
+    }
+    out
 }

@@ -17,11 +17,7 @@ pub struct Span {
 
 impl Span {
     pub fn new(source: SourceId, start: usize, end: usize) -> Self {
-        Self {
-            source,
-            start,
-            end: end.max(start),
-        }
+        Self { source, start, end: end.max(start) }
     }
 }
 
@@ -41,15 +37,9 @@ pub struct Sources {
 impl Sources {
     /// Registers a text read from `path` and returns its id.
     pub fn add(&mut self, path: impl Into<PathBuf>, text: String) -> SourceId {
-        let line_starts = std::iter::once(0)
-            .chain(text.match_indices('\n').map(|(i, _)| i + 1))
-            .collect();
+        let line_starts = std::iter::once(0).chain(text.match_indices('\n').map(|(i, _)| i + 1)).collect();
         let id = SourceId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
-        self.files.push(SourceFile {
-            path: path.into(),
-            text,
-            line_starts,
-        });
+        self.files.push(SourceFile { path: path.into(), text, line_starts });
         id
     }
 
@@ -80,11 +70,7 @@ impl Sources {
         let offset = offset.min(file.text.len());
         let line = file.line_starts.partition_point(|&s| s <= offset).max(1);
         let start = file.line_starts.get(line - 1).copied().unwrap_or(0);
-        let col = file
-            .text
-            .get(start..offset)
-            .map_or(offset - start, |s| s.chars().count())
-            + 1;
+        let col = file.text.get(start..offset).map_or(offset - start, |s| s.chars().count()) + 1;
         (line, col)
     }
 }
@@ -105,10 +91,7 @@ pub struct TaskSpans {
 impl TaskSpans {
     /// A task located only as a whole.
     pub fn at(span: Span) -> Self {
-        Self {
-            task: Some(span),
-            ..Self::default()
-        }
+        Self { task: Some(span), ..Self::default() }
     }
 
     /// The best span for the `index`th dependency.

@@ -46,24 +46,14 @@ pub fn check(loaded: &Loaded) -> Checked {
     if plan.title.trim().is_empty() {
         out.push(
             Diagnostic::warning("empty-plan-title", "the plan has no title")
-                .at(loaded
-                    .sources
-                    .ids()
-                    .next()
-                    .map(|s| crate::source::Span::new(s, 0, 0)))
-                .help(
-                    "start the plan with a `# Title` line (markdown) or a \"title\" field (JSON)",
-                ),
+                .at(loaded.sources.ids().next().map(|s| crate::source::Span::new(s, 0, 0)))
+                .help("start the plan with a `# Title` line (markdown) or a \"title\" field (JSON)"),
         );
     }
     if plan.tasks.is_empty() {
         out.push(
             Diagnostic::warning("no-tasks", "the plan has no tasks")
-                .at(loaded
-                    .sources
-                    .ids()
-                    .next()
-                    .map(|s| crate::source::Span::new(s, 0, 0)))
+                .at(loaded.sources.ids().next().map(|s| crate::source::Span::new(s, 0, 0)))
                 .help("add tasks; see docs/plan-format.md"),
         );
     }
@@ -78,21 +68,18 @@ pub fn check(loaded: &Loaded) -> Checked {
             );
         } else if !valid_id(&task.id) {
             out.push(
-                Diagnostic::error("invalid-id", format!("task id `{}` is not valid", task.id))
-                    .at(spans.head())
-                    .help("use letters, digits, '.', '_' or '-', starting with a letter or digit (ids become branch names)"),
+                Diagnostic::error("invalid-id", format!("task id `{}` is not valid", task.id)).at(spans.head()).help(
+                    "use letters, digits, '.', '_' or '-', starting with a letter or digit (ids become branch names)",
+                ),
             );
         }
         if !task.id.is_empty() {
             match first.get(task.id.as_str()) {
                 Some(&j) => out.push(
-                    Diagnostic::error(
-                        "duplicate-id",
-                        format!("task id `{}` is used twice", task.id),
-                    )
-                    .at(spans.head())
-                    .related(loaded.spans(j).head(), "first used here")
-                    .help("rename one of the tasks; dependencies name tasks by id"),
+                    Diagnostic::error("duplicate-id", format!("task id `{}` is used twice", task.id))
+                        .at(spans.head())
+                        .related(loaded.spans(j).head(), "first used here")
+                        .help("rename one of the tasks; dependencies name tasks by id"),
                 ),
                 None => {
                     first.insert(task.id.as_str(), i);
@@ -116,10 +103,7 @@ pub fn check(loaded: &Loaded) -> Checked {
             }
             let mut d = Diagnostic::error(
                 "unknown-dependency",
-                format!(
-                    "task `{}` depends on `{dep}`, which is not a task of this plan",
-                    task.id
-                ),
+                format!("task `{}` depends on `{dep}`, which is not a task of this plan", task.id),
             )
             .at(spans.dependency(k));
             d = match closest(dep, first.keys().copied()) {
@@ -131,23 +115,21 @@ pub fn check(loaded: &Loaded) -> Checked {
         for (k, file) in task.files.iter().enumerate() {
             if let Some(problem) = escapes(file) {
                 out.push(
-                    Diagnostic::error(
-                        "path-escapes",
-                        format!("file pattern `{file}` of task `{}` {problem}", task.id),
-                    )
-                    .at(spans.file(k))
-                    .help("write paths relative to the repository root, without `..`"),
+                    Diagnostic::error("path-escapes", format!("file pattern `{file}` of task `{}` {problem}", task.id))
+                        .at(spans.file(k))
+                        .help("write paths relative to the repository root, without `..`"),
                 );
                 continue;
             }
-            let parsed = globset::Glob::new(file)
-                .map_err(|e| e.kind().to_string())
-                .and_then(|_| Pattern::parse(file));
+            let parsed = globset::Glob::new(file).map_err(|e| e.kind().to_string()).and_then(|_| Pattern::parse(file));
             if let Err(e) = parsed {
                 out.push(
-                    Diagnostic::error("invalid-glob", format!("file pattern `{file}` of task `{}` is not a valid glob: {e}", task.id))
-                        .at(spans.file(k))
-                        .help("use `*`, `**`, `?`, `[a-z]` and `{a,b}`; escape special characters with `\\`"),
+                    Diagnostic::error(
+                        "invalid-glob",
+                        format!("file pattern `{file}` of task `{}` is not a valid glob: {e}", task.id),
+                    )
+                    .at(spans.file(k))
+                    .help("use `*`, `**`, `?`, `[a-z]` and `{a,b}`; escape special characters with `\\`"),
                 );
             }
         }
@@ -155,11 +137,7 @@ pub fn check(loaded: &Loaded) -> Checked {
 
     let graph = Graph::new(plan);
     for cycle in &graph.cycles {
-        let ids: Vec<&str> = cycle
-            .iter()
-            .filter_map(|&i| plan.tasks.get(i))
-            .map(|t| t.id.as_str())
-            .collect();
+        let ids: Vec<&str> = cycle.iter().filter_map(|&i| plan.tasks.get(i)).map(|t| t.id.as_str()).collect();
         let mut shown: Vec<&str> = ids.clone();
         if let Some(&f) = ids.first() {
             shown.push(f);
@@ -168,18 +146,11 @@ pub fn check(loaded: &Loaded) -> Checked {
         // which the tasks would have to finish.
         shown.reverse();
         let at = cycle.first().map(|&i| loaded.spans(i));
-        let mut d = Diagnostic::error(
-            "dependency-cycle",
-            format!("dependency cycle: {}", shown.join(" → ")),
-        )
-        .at(at.as_ref().and_then(|s| s.head()))
-        .help("remove one of these dependencies; a cycle can never start");
+        let mut d = Diagnostic::error("dependency-cycle", format!("dependency cycle: {}", shown.join(" → ")))
+            .at(at.as_ref().and_then(|s| s.head()))
+            .help("remove one of these dependencies; a cycle can never start");
         for &i in cycle.iter().skip(1) {
-            let label = plan
-                .tasks
-                .get(i)
-                .map(|t| format!("`{}` is part of the cycle", t.id))
-                .unwrap_or_default();
+            let label = plan.tasks.get(i).map(|t| format!("`{}` is part of the cycle", t.id)).unwrap_or_default();
             d = d.related(loaded.spans(i).head(), label);
         }
         out.push(d);
@@ -222,11 +193,7 @@ pub fn check(loaded: &Loaded) -> Checked {
                 .help("list the files it may change; planrun cannot check its scope and will not run it beside other tasks"),
         );
     }
-    Checked {
-        graph,
-        analysis,
-        diagnostics: out,
-    }
+    Checked { graph, analysis, diagnostics: out }
 }
 
 /// Why a file pattern leaves the repository, if it does.
@@ -239,10 +206,7 @@ fn escapes(pattern: &str) -> Option<&'static str> {
         return Some("points into a home directory");
     }
     let bytes = p.as_bytes();
-    if bytes.len() >= 2
-        && bytes.get(1) == Some(&b':')
-        && bytes.first().is_some_and(u8::is_ascii_alphabetic)
-    {
+    if bytes.len() >= 2 && bytes.get(1) == Some(&b':') && bytes.first().is_some_and(u8::is_ascii_alphabetic) {
         return Some("is an absolute Windows path");
     }
     if p.split(['/', '\\']).any(|c| c == "..") {
@@ -255,11 +219,7 @@ fn escapes(pattern: &str) -> Option<&'static str> {
 fn closest<'a>(wanted: &str, ids: impl Iterator<Item = &'a str>) -> Option<&'a str> {
     let limit = (wanted.chars().count() / 3).max(1);
     ids.filter_map(|id| {
-        let d = if id.eq_ignore_ascii_case(wanted) {
-            0
-        } else {
-            levenshtein(wanted, id)
-        };
+        let d = if id.eq_ignore_ascii_case(wanted) { 0 } else { levenshtein(wanted, id) };
         (d <= limit).then_some((d, id))
     })
     .min()
@@ -317,10 +277,7 @@ mod tests {
     #[test]
     fn typo_suggestions() {
         let ids = ["auth-model", "api", "docs"];
-        assert_eq!(
-            closest("auth-modle", ids.iter().copied()),
-            Some("auth-model")
-        );
+        assert_eq!(closest("auth-modle", ids.iter().copied()), Some("auth-model"));
         assert_eq!(closest("API", ids.iter().copied()), Some("api"));
         assert_eq!(closest("zzzzzz", ids.iter().copied()), None);
     }

@@ -53,11 +53,7 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
         Err(e) => return load_failed(&e, args.json),
     };
     let checked = planrun_plan::check(&loaded);
-    let printed = if args.json {
-        print_json(&loaded, &checked)
-    } else {
-        print_human(&loaded, &checked, out)
-    };
+    let printed = if args.json { print_json(&loaded, &checked) } else { print_human(&loaded, &checked, out) };
     if let Err(e) = printed {
         // A closed pipe (e.g. `| head`) is not worth a message.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -65,11 +61,7 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
         }
         return exit::FAILURE;
     }
-    if checked.errors() > 0 {
-        exit::INVALID_PLAN
-    } else {
-        exit::OK
-    }
+    if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK }
 }
 
 fn load_failed(e: &LoadError, json: bool) -> u8 {
@@ -93,11 +85,7 @@ fn load_failed(e: &LoadError, json: bool) -> u8 {
             errors: 1,
             warnings: 0,
         };
-        let _ = writeln!(
-            std::io::stdout(),
-            "{}",
-            serde_json::to_string_pretty(&report).unwrap_or_default()
-        );
+        let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
         eprintln!("error: {e}\n  help: {}", e.help());
     }
@@ -122,19 +110,9 @@ fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
                 status: t.status.as_str(),
             })
             .collect(),
-        waves: checked
-            .analysis
-            .waves
-            .iter()
-            .map(|w| w.iter().map(id).collect())
-            .collect(),
+        waves: checked.analysis.waves.iter().map(|w| w.iter().map(id).collect()).collect(),
         critical_path: checked.analysis.critical_path.iter().map(id).collect(),
-        conflicts: checked
-            .analysis
-            .conflicts
-            .iter()
-            .map(|c| [id(&c.a), id(&c.b)])
-            .collect(),
+        conflicts: checked.analysis.conflicts.iter().map(|c| [id(&c.a), id(&c.b)]).collect(),
         diagnostics: checked
             .diagnostics
             .iter()
@@ -162,52 +140,21 @@ fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
 fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Result<()> {
     let plan = &loaded.plan;
     let mut s = String::new();
-    let done = plan
-        .tasks
-        .iter()
-        .filter(|t| t.status == Status::Done)
-        .count();
-    let title = if plan.title.is_empty() {
-        "(untitled)"
-    } else {
-        plan.title.as_str()
-    };
+    let done = plan.tasks.iter().filter(|t| t.status == Status::Done).count();
+    let title = if plan.title.is_empty() { "(untitled)" } else { plan.title.as_str() };
     s.push_str(&format!("plan: {title}\n"));
-    s.push_str(&format!(
-        "read: {} as {}\n",
-        loaded.root.display(),
-        loaded.format.describe()
-    ));
-    s.push_str(&format!(
-        "tasks: {} ({} done, {} to run)\n",
-        plan.tasks.len(),
-        done,
-        plan.tasks.len() - done
-    ));
+    s.push_str(&format!("read: {} as {}\n", loaded.root.display(), loaded.format.describe()));
+    s.push_str(&format!("tasks: {} ({} done, {} to run)\n", plan.tasks.len(), done, plan.tasks.len() - done));
     if !plan.verify.is_empty() {
         s.push_str(&format!(
             "plan verify: {}\n",
-            plan.verify
-                .iter()
-                .map(|c| format!("`{c}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            plan.verify.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
         ));
     }
-    let width = plan
-        .tasks
-        .iter()
-        .map(|t| t.id.chars().count())
-        .max()
-        .unwrap_or(0)
-        .min(24);
+    let width = plan.tasks.iter().map(|t| t.id.chars().count()).max().unwrap_or(0).min(24);
     s.push('\n');
     for t in &plan.tasks {
-        let mark = if t.status == Status::Done {
-            "✓"
-        } else {
-            "·"
-        };
+        let mark = if t.status == Status::Done { "✓" } else { "·" };
         let mut line = format!("  {mark} {:<width$}  {}", t.id, t.title);
         if !t.depends_on.is_empty() {
             line.push_str(&format!("  (after {})", t.depends_on.join(", ")));
@@ -221,11 +168,7 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Res
     } else {
         s.push_str("\nwaves (tasks in one wave can run at the same time):\n");
         for (n, w) in checked.analysis.waves.iter().enumerate() {
-            s.push_str(&format!(
-                "  {:>3}: {}\n",
-                n + 1,
-                w.iter().map(id).collect::<Vec<_>>().join(", ")
-            ));
+            s.push_str(&format!("  {:>3}: {}\n", n + 1, w.iter().map(id).collect::<Vec<_>>().join(", ")));
         }
     }
     if !checked.analysis.critical_path.is_empty() {
@@ -242,13 +185,7 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Res
     } else {
         s.push_str("file conflicts (planrun runs each pair one after the other):\n");
         for c in &checked.analysis.conflicts {
-            s.push_str(&format!(
-                "  {} ↔ {}: `{}` overlaps `{}`\n",
-                id(&c.a),
-                id(&c.b),
-                c.patterns.0,
-                c.patterns.1
-            ));
+            s.push_str(&format!("  {} ↔ {}: `{}` overlaps `{}`\n", id(&c.a), id(&c.b), c.patterns.0, c.patterns.1));
         }
     }
     let mut stdout = std::io::stdout().lock();
@@ -262,11 +199,7 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Res
         stderr.write_all(renderer.render(d).as_bytes())?;
     }
     let (errors, warnings) = (checked.errors(), checked.warnings());
-    let verdict = if errors > 0 {
-        "the plan has errors; fix them before running it"
-    } else {
-        "the plan can run"
-    };
+    let verdict = if errors > 0 { "the plan has errors; fix them before running it" } else { "the plan can run" };
     writeln!(
         stderr,
         "check: {errors} error{}, {warnings} warning{}: {verdict}",
@@ -286,8 +219,7 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
         Target::Json => native::json::write(&loaded.plan),
     };
     let written = match &args.output {
-        Some(path) => std::fs::write(path, &text)
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+        Some(path) => std::fs::write(path, &text).map_err(|e| format!("cannot write `{}`: {e}", path.display())),
         None => {
             let mut stdout = std::io::stdout().lock();
             stdout
@@ -315,11 +247,7 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
             Target::Json => "json",
         }
     );
-    if checked.errors() > 0 {
-        exit::INVALID_PLAN
-    } else {
-        exit::OK
-    }
+    if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK }
 }
 
 pub(crate) fn schema() -> u8 {

@@ -21,22 +21,15 @@ impl Output {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
             }
         };
         Self { color }
     }
 
     fn handler(&self) -> GraphicalReportHandler {
-        let theme = if self.color {
-            GraphicalTheme::unicode()
-        } else {
-            GraphicalTheme::unicode_nocolor()
-        };
-        GraphicalReportHandler::new_themed(theme)
-            .with_width(100)
-            .with_links(false)
+        let theme = if self.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+        GraphicalReportHandler::new_themed(theme).with_width(100).with_links(false)
     }
 }
 
@@ -70,9 +63,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help
-            .as_ref()
-            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
@@ -80,11 +71,7 @@ impl miette::Diagnostic for Report {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        if self.labels.is_empty() {
-            None
-        } else {
-            Some(Box::new(self.labels.iter().cloned()))
-        }
+        if self.labels.is_empty() { None } else { Some(Box::new(self.labels.iter().cloned())) }
     }
 }
 
@@ -97,18 +84,11 @@ pub(crate) struct Renderer<'a> {
 
 impl<'a> Renderer<'a> {
     pub(crate) fn new(sources: &'a Sources, out: &Output) -> Self {
-        Self {
-            sources,
-            cache: HashMap::new(),
-            handler: out.handler(),
-        }
+        Self { sources, cache: HashMap::new(), handler: out.handler() }
     }
 
     fn text(&mut self, id: planrun_plan::SourceId) -> Arc<str> {
-        self.cache
-            .entry(id)
-            .or_insert_with(|| Arc::from(self.sources.text(id)))
-            .clone()
+        self.cache.entry(id).or_insert_with(|| Arc::from(self.sources.text(id))).clone()
     }
 
     /// The rendered diagnostic, ending with a newline.
@@ -120,26 +100,17 @@ impl<'a> Renderer<'a> {
             let name = self.sources.path(span.source).display().to_string();
             labels.push(LabeledSpan::new_primary_with_span(
                 Some(label_for(diag)),
-                SourceSpan::from((
-                    span.start.min(text.len()),
-                    span.end.saturating_sub(span.start),
-                )),
+                SourceSpan::from((span.start.min(text.len()), span.end.saturating_sub(span.start))),
             ));
             for (rel, label) in &diag.related {
                 if rel.source == span.source {
                     labels.push(LabeledSpan::new_with_span(
                         Some(label.clone()),
-                        SourceSpan::from((
-                            rel.start.min(text.len()),
-                            rel.end.saturating_sub(rel.start),
-                        )),
+                        SourceSpan::from((rel.start.min(text.len()), rel.end.saturating_sub(rel.start))),
                     ));
                 } else {
                     let (line, col) = self.sources.line_col(rel.source, rel.start);
-                    let place = format!(
-                        "{label}: {}:{line}:{col}",
-                        self.sources.path(rel.source).display()
-                    );
+                    let place = format!("{label}: {}:{line}:{col}", self.sources.path(rel.source).display());
                     help = Some(match help.take() {
                         Some(h) => format!("{h}\n{place}"),
                         None => place,
@@ -148,12 +119,7 @@ impl<'a> Renderer<'a> {
             }
             NamedSource::new(name, text)
         });
-        let report = Report {
-            diag: diag.clone(),
-            help,
-            source,
-            labels,
-        };
+        let report = Report { diag: diag.clone(), help, source, labels };
         let mut out = String::new();
         if self.handler.render_report(&mut out, &report).is_err() {
             out = format!("{}: {}\n", severity_word(diag.severity), diag.message);

@@ -83,14 +83,10 @@ impl Format {
         match self {
             Format::Markdown => "planrun markdown (## Task <id>: <title> sections)",
             Format::Json => "planrun JSON ({\"title\", \"tasks\": [...]}; see `planrun schema`)",
-            Format::Blueprint => {
-                "blueprint plan (### Step N: headings, milestone folders of step files)"
-            }
+            Format::Blueprint => "blueprint plan (### Step N: headings, milestone folders of step files)",
             Format::Uc => "task folders (tasks/task-N/task.md)",
             Format::Planpipe => "planpipe (execution-backlog.md, subtasks/, or a raw task list)",
-            Format::Ccw => {
-                "CCW session (.workflow/active/WFS-*/ with TODO_LIST.md and .task/IMPL-*.json)"
-            }
+            Format::Ccw => "CCW session (.workflow/active/WFS-*/ with TODO_LIST.md and .task/IMPL-*.json)",
             Format::Cm => "cm-tasks.json or handoff/plan.json",
             Format::Openspec => "OpenSpec change (openspec/changes/<name>/tasks.md)",
             Format::Superpowers => "superpowers plan (### Task N: with **Files:**)",
@@ -109,16 +105,10 @@ impl fmt::Display for Format {
 impl FromStr for Format {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Format::ALL
-            .into_iter()
-            .find(|f| f.name() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
-                format!(
-                    "unknown format `{s}`; expected one of: {}",
-                    names.join(", ")
-                )
-            })
+        Format::ALL.into_iter().find(|f| f.name() == s).ok_or_else(|| {
+            let names: Vec<&str> = Format::ALL.iter().map(|f| f.name()).collect();
+            format!("unknown format `{s}`; expected one of: {}", names.join(", "))
+        })
     }
 }
 
@@ -134,24 +124,13 @@ pub enum LoadError {
     #[error("`{}` does not look like any plan format planrun reads", path.display())]
     UnknownFormat { path: PathBuf },
     #[error("`{}` holds more than one plan: {}", path.display(), list(candidates))]
-    Ambiguous {
-        path: PathBuf,
-        candidates: Vec<PathBuf>,
-    },
+    Ambiguous { path: PathBuf, candidates: Vec<PathBuf> },
     #[error("`{}` is not a {format} plan: {reason}", path.display())]
-    WrongFormat {
-        path: PathBuf,
-        format: Format,
-        reason: String,
-    },
+    WrongFormat { path: PathBuf, format: Format, reason: String },
 }
 
 fn list(paths: &[PathBuf]) -> String {
-    paths
-        .iter()
-        .map(|p| format!("`{}`", p.display()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    paths.iter().map(|p| format!("`{}`", p.display())).collect::<Vec<_>>().join(", ")
 }
 
 impl LoadError {
@@ -161,16 +140,11 @@ impl LoadError {
             LoadError::Io { .. } => "check the path and its permissions".to_owned(),
             LoadError::UnknownFormat { .. } => format!(
                 "name the format with --format ({}), or see docs/plan-format.md for planrun's own format",
-                Format::ALL
-                    .iter()
-                    .map(|f| f.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
             ),
             LoadError::Ambiguous { .. } => "pass one of them as the plan path".to_owned(),
             LoadError::WrongFormat { .. } => {
-                "drop --format to let planrun detect the format, or point at the right file"
-                    .to_owned()
+                "drop --format to let planrun detect the format, or point at the right file".to_owned()
             }
         }
     }
@@ -236,10 +210,7 @@ impl PlanBuilder {
 
     /// Reads a file as text and registers it. Invalid UTF-8 is replaced, with a warning.
     pub fn read(&mut self, path: &Path) -> Result<SourceId, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Io {
-            path: path.to_owned(),
-            source,
-        })?;
+        let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
         Ok(self.add_bytes(path, bytes))
     }
 
@@ -253,10 +224,7 @@ impl PlanBuilder {
                 self.warn(
                     Diagnostic::warning(
                         "not-utf8",
-                        format!(
-                            "`{}` is not valid UTF-8; invalid bytes were replaced",
-                            path.display()
-                        ),
+                        format!("`{}` is not valid UTF-8; invalid bytes were replaced", path.display()),
                     )
                     .at(Some(Span::new(id, 0, 0)))
                     .help("save the file as UTF-8"),
@@ -357,26 +325,18 @@ fn load_one(format: Format, path: &Path) -> Result<Loaded, LoadError> {
 /// Finds the format of the plan at `path` (a file or a folder) and where to read it.
 pub fn detect(path: &Path) -> Result<(Format, PathBuf), LoadError> {
     if let Err(source) = std::fs::metadata(path) {
-        return Err(LoadError::Io {
-            path: path.to_owned(),
-            source,
-        });
+        return Err(LoadError::Io { path: path.to_owned(), source });
     }
     for format in DETECT_ORDER {
         match detect_one(format, path) {
             Detection::No => {}
             Detection::Yes(found) => return Ok((format, found)),
             Detection::Ambiguous(candidates) => {
-                return Err(LoadError::Ambiguous {
-                    path: path.to_owned(),
-                    candidates,
-                });
+                return Err(LoadError::Ambiguous { path: path.to_owned(), candidates });
             }
         }
     }
-    Err(LoadError::UnknownFormat {
-        path: path.to_owned(),
-    })
+    Err(LoadError::UnknownFormat { path: path.to_owned() })
 }
 
 /// Reads the plan at `path`, detecting its format unless `format` forces one. A forced format
@@ -389,17 +349,11 @@ pub fn load(path: &Path, format: Option<Format>) -> Result<Loaded, LoadError> {
         }
         Some(format) => {
             if let Err(source) = std::fs::metadata(path) {
-                return Err(LoadError::Io {
-                    path: path.to_owned(),
-                    source,
-                });
+                return Err(LoadError::Io { path: path.to_owned(), source });
             }
             match detect_one(format, path) {
                 Detection::Yes(found) => load_one(format, &found),
-                Detection::Ambiguous(candidates) => Err(LoadError::Ambiguous {
-                    path: path.to_owned(),
-                    candidates,
-                }),
+                Detection::Ambiguous(candidates) => Err(LoadError::Ambiguous { path: path.to_owned(), candidates }),
                 Detection::No if path.is_file() => load_one(format, path),
                 Detection::No => Err(LoadError::WrongFormat {
                     path: path.to_owned(),
@@ -462,11 +416,7 @@ pub fn slug(text: &str) -> String {
         }
     }
     let out = out.trim_matches(['-', '.']).to_owned();
-    if out.is_empty() {
-        "task".to_owned()
-    } else {
-        out
-    }
+    if out.is_empty() { "task".to_owned() } else { out }
 }
 
 #[cfg(test)]

@@ -19,11 +19,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
             .find(|p| p.is_file() && looks_native(p))
             .map_or(Detection::No, Detection::Yes);
     }
-    if looks_native(path) {
-        Detection::Yes(path.to_owned())
-    } else {
-        Detection::No
-    }
+    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
 }
 
 /// A `.json` file whose top level is an object with a `tasks` array (or nothing yet).
@@ -76,12 +72,9 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     };
     if !root.is_object() {
         b.warn(
-            Diagnostic::error(
-                "json-shape",
-                format!("a plan must be a JSON object, found {}", root.kind_name()),
-            )
-            .at(Some(root.span))
-            .help("write {\"title\": \"…\", \"tasks\": [{\"id\": \"a\", \"title\": \"…\"}]}"),
+            Diagnostic::error("json-shape", format!("a plan must be a JSON object, found {}", root.kind_name()))
+                .at(Some(root.span))
+                .help("write {\"title\": \"…\", \"tasks\": [{\"id\": \"a\", \"title\": \"…\"}]}"),
         );
         return;
     }
@@ -91,7 +84,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             "title" => r.b.plan.title = r.text(value, "title").unwrap_or_default(),
             "context" => r.b.plan.context = r.text(value, "context").unwrap_or_default(),
             "verify" => {
-                for (cmd, span) in r.list(value, "verify") {
+                for (cmd, span) in r.list(value, "verify").into_iter().map(trimmed).filter(|(c, _)| !c.is_empty()) {
                     r.b.push_verify(cmd, Some(span));
                 }
             }
@@ -109,6 +102,10 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     }
 }
 
+fn trimmed((text, span): (String, Span)) -> (String, Span) {
+    (text.trim().to_owned(), span)
+}
+
 struct Reader<'b> {
     b: &'b mut PlanBuilder,
 }
@@ -116,23 +113,17 @@ struct Reader<'b> {
 impl Reader<'_> {
     fn shape(&mut self, value: &JValue, message: &str) {
         self.b.warn(
-            Diagnostic::error(
-                "json-shape",
-                format!("{message}, found {}", value.kind_name()),
-            )
-            .at(Some(value.span))
-            .help("see `planrun schema` for the shape of a plan"),
+            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
+                .at(Some(value.span))
+                .help("see `planrun schema` for the shape of a plan"),
         );
     }
 
     fn unknown(&mut self, key: &str, value: &JValue, what: &str) {
         self.b.warn(
-            Diagnostic::warning(
-                "unknown-field",
-                format!("unknown {what} field `{key}` is ignored"),
-            )
-            .at(Some(value.span))
-            .help("see `planrun schema` for the fields planrun reads"),
+            Diagnostic::warning("unknown-field", format!("unknown {what} field `{key}` is ignored"))
+                .at(Some(value.span))
+                .help("see `planrun schema` for the fields planrun reads"),
         );
     }
 
@@ -183,41 +174,28 @@ impl Reader<'_> {
                     task.title = model::one_line(&self.text(v, "title").unwrap_or_default());
                     spans.title = Some(v.span);
                 }
-                "description" => {
-                    task.description =
-                        model::block(&self.text(v, "description").unwrap_or_default())
-                }
+                "description" => task.description = model::block(&self.text(v, "description").unwrap_or_default()),
                 "depends_on" | "dependencies" => {
-                    for (dep, span) in self.list(v, key) {
+                    for (dep, span) in self.list(v, key).into_iter().map(trimmed).filter(|(d, _)| !d.is_empty()) {
                         task.depends_on.push(dep);
                         spans.depends_on.push(span);
                     }
                 }
                 "files" => {
-                    for (file, span) in self.list(v, "files") {
+                    for (file, span) in self.list(v, "files").into_iter().map(trimmed).filter(|(f, _)| !f.is_empty()) {
                         task.files.push(file);
                         spans.files.push(span);
                     }
                 }
                 "acceptance" => {
-                    task.acceptance = self
-                        .list(v, "acceptance")
-                        .into_iter()
-                        .map(|(a, _)| model::one_line(&a))
-                        .collect()
+                    task.acceptance = self.list(v, "acceptance").into_iter().map(|(a, _)| model::one_line(&a)).collect()
                 }
                 "verify" => {
-                    task.verify = self
-                        .list(v, "verify")
-                        .into_iter()
-                        .map(|(c, _)| c.trim().to_owned())
-                        .collect()
+                    task.verify = self.list(v, "verify").into_iter().map(|(c, _)| c.trim().to_owned()).collect()
                 }
                 "persona" => task.persona = self.text(v, "persona").map(|t| model::one_line(&t)),
                 "agent" => task.agent = self.text(v, "agent").map(|t| model::one_line(&t)),
-                "milestone" => {
-                    task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t))
-                }
+                "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
                     match super::status_word(&word) {
@@ -234,17 +212,11 @@ impl Reader<'_> {
                 }
                 "instructions" => {
                     if !v.is_object() {
-                        self.shape(
-                            v,
-                            "`instructions` must be an object with build, review and verify",
-                        );
+                        self.shape(v, "`instructions` must be an object with build, review and verify");
                         continue;
                     }
                     for (phase, text) in v.members() {
-                        let text = self
-                            .text(text, phase)
-                            .map(|t| model::block(&t))
-                            .filter(|t| !t.is_empty());
+                        let text = self.text(text, phase).map(|t| model::block(&t)).filter(|t| !t.is_empty());
                         match phase.as_str() {
                             "build" => task.instructions.build = text,
                             "review" => task.instructions.review = text,

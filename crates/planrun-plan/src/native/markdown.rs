@@ -33,21 +33,16 @@ pub(crate) fn detect(path: &Path) -> Detection {
             .find(|p| p.is_file() && looks_native(p))
             .map_or(Detection::No, Detection::Yes);
     }
-    if looks_native(path) {
-        Detection::Yes(path.to_owned())
-    } else {
-        Detection::No
-    }
+    if looks_native(path) { Detection::Yes(path.to_owned()) } else { Detection::No }
 }
 
 fn looks_native(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
-    md::lines(&text).iter().any(|l| {
-        !l.in_fence
-            && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
-    })
+    md::lines(&text)
+        .iter()
+        .any(|l| !l.in_fence && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some()))
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -69,17 +64,13 @@ pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
 /// `Task <id>: <title>` (a leading ✅ or `[x]` marks it done): done, id, title, id offset.
 fn task_heading(text: &str) -> Option<(bool, &str, &str)> {
     let (done, rest) = md::strip_done_mark(text);
-    let rest = rest
-        .strip_prefix("Task")
-        .or_else(|| rest.strip_prefix("task"))?;
+    let rest = rest.strip_prefix("Task").or_else(|| rest.strip_prefix("task"))?;
     if !rest.starts_with([' ', '\t', ':']) {
         return None;
     }
     let rest = rest.trim_start();
     let rest = rest.strip_prefix(':').map_or(rest, str::trim_start);
-    let end = rest
-        .find(|c: char| c == ':' || c.is_whitespace())
-        .unwrap_or(rest.len());
+    let end = rest.find(|c: char| c == ':' || c.is_whitespace()).unwrap_or(rest.len());
     let (id, title) = rest.split_at(end);
     let title = title.trim_start();
     let title = title
@@ -100,12 +91,7 @@ enum Section {
 }
 
 fn section(title: &str) -> Option<Section> {
-    match title
-        .trim()
-        .trim_end_matches(':')
-        .to_ascii_lowercase()
-        .as_str()
-    {
+    match title.trim().trim_end_matches(':').to_ascii_lowercase().as_str() {
         "acceptance" | "acceptance criteria" | "done when" => Some(Section::Acceptance),
         "verify" | "verification" | "verify commands" => Some(Section::Verify),
         "build instructions" => Some(Section::Build),
@@ -126,12 +112,7 @@ enum Field {
 }
 
 fn field_key(key: &str) -> Option<Field> {
-    match key
-        .trim()
-        .to_ascii_lowercase()
-        .replace(['_', '-'], " ")
-        .as_str()
-    {
+    match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
         "depends on" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
         "files" => Some(Field::Files),
         "agent" => Some(Field::Agent),
@@ -142,15 +123,17 @@ fn field_key(key: &str) -> Option<Field> {
     }
 }
 
+/// Whether a line would read as structure: a heading, or (at the start of a description) a
+/// task field. Leading backslashes are ignored so that escaping is reversible.
+fn structural(line: &str, first: bool) -> bool {
+    let bare = line.trim_start_matches('\\');
+    md::heading(bare).is_some() || (first && is_field_line(bare))
+}
+
 /// Removes the escape the writer adds before lines that would read as structure.
-fn unescape(line: &str) -> &str {
+fn unescape(line: &str, first: bool) -> &str {
     match line.strip_prefix('\\') {
-        Some(rest)
-            if rest.trim_start_matches('\\').starts_with('#')
-                || is_field_line(rest.trim_start_matches('\\')) =>
-        {
-            rest
-        }
+        Some(rest) if structural(rest, first) => rest,
         _ => line,
     }
 }
@@ -173,7 +156,7 @@ impl Reader<'_> {
 struct TaskDraft<'a> {
     task: Task,
     spans: TaskSpans,
-    description: Vec<String>,
+    description: Vec<Line<'a>>,
     section: Option<(Section, Vec<Line<'a>>)>,
     fields_open: bool,
 }
@@ -188,11 +171,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let mut draft: Option<TaskDraft<'_>> = None;
 
     for line in &lines {
-        let heading = if line.in_fence {
-            None
-        } else {
-            md::heading(line.text)
-        };
+        let heading = if line.in_fence { None } else { md::heading(line.text) };
         match heading {
             Some((1, t)) if !title_seen && draft.is_none() => {
                 title_seen = true;
@@ -211,21 +190,11 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     }
                     let spans = TaskSpans {
                         task: Some(span),
-                        id: Some(Span::new(
-                            src,
-                            line.start + id_off,
-                            line.start + id_off + id.len(),
-                        )),
+                        id: Some(Span::new(src, line.start + id_off, line.start + id_off + id.len())),
                         title: Some(span),
                         ..TaskSpans::default()
                     };
-                    draft = Some(TaskDraft {
-                        task,
-                        spans,
-                        description: Vec::new(),
-                        section: None,
-                        fields_open: true,
-                    });
+                    draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
                     continue;
                 }
                 if section(t) == Some(Section::Verify) && draft.is_none() {
@@ -265,11 +234,11 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             continue;
         };
-        if d.fields_open && !line.in_fence {
-            if line.text.trim().is_empty() && d.description.is_empty() {
+        if d.fields_open {
+            if line.text.trim().is_empty() {
                 continue;
             }
-            if let Some((key, value, off)) = md::field(line.text) {
+            if let Some((key, value, off)) = md::field(line.text).filter(|_| !line.in_fence) {
                 if let Some(f) = field_key(key) {
                     apply_field(b, &r, d, f, value, line.start + off, line);
                     continue;
@@ -279,7 +248,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
         }
         match d.section.as_mut() {
             Some((_, body)) => body.push(*line),
-            None => d.description.push(unescape_line(line).to_owned()),
+            None => d.description.push(*line),
         }
     }
     flush(b, &r, draft.take());
@@ -302,9 +271,7 @@ fn read_commands(b: &mut PlanBuilder, r: &Reader<'_>, body: &[Line<'_>]) -> Vec<
         if line.in_fence {
             let marker = md::fence_of(line.text);
             match (fence.as_mut(), marker) {
-                (None, Some((ch, len, _))) => {
-                    fence = Some(((ch, len), Vec::new(), line.start + line.text.len() + 1))
-                }
+                (None, Some((ch, len, _))) => fence = Some(((ch, len), Vec::new(), line.start + line.text.len() + 1)),
                 (Some(((ch, len), _, _)), Some((c2, l2, true))) if c2 == *ch && l2 >= *len => {
                     if let Some((_, cmd, start)) = fence.take() {
                         push_fenced(&mut out, r, &cmd, start, line.start);
@@ -326,25 +293,16 @@ fn read_commands(b: &mut PlanBuilder, r: &Reader<'_>, body: &[Line<'_>]) -> Vec<
     out
 }
 
-fn push_fenced(
-    out: &mut Vec<(String, Span)>,
-    r: &Reader<'_>,
-    lines: &[&str],
-    start: usize,
-    end: usize,
-) {
-    let cmd = model::block(&lines.join("\n"));
+fn push_fenced(out: &mut Vec<(String, Span)>, r: &Reader<'_>, lines: &[&str], start: usize, end: usize) {
+    let joined = lines.join("\n");
+    let cmd = joined.trim();
     if !cmd.is_empty() {
-        out.push((cmd, Span::new(r.src, start.min(end), end)));
+        out.push((cmd.to_owned(), Span::new(r.src, start.min(end), end)));
     }
 }
 
 fn unescape_line<'a>(line: &Line<'a>) -> &'a str {
-    if line.in_fence {
-        line.text
-    } else {
-        unescape(line.text)
-    }
+    if line.in_fence { line.text } else { unescape(line.text, false) }
 }
 
 /// Commands on one line of a verify list: every code span of a bullet, or the bullet's text.
@@ -354,12 +312,9 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
     }
     let Some(item) = md::bullet(line.text) else {
         b.warn(
-            Diagnostic::warning(
-                "ignored-line",
-                "this line in a Verify section is not a command and is ignored",
-            )
-            .at(Some(r.span(line)))
-            .help("write each command as a list item: - `cargo test`"),
+            Diagnostic::warning("ignored-line", "this line in a Verify section is not a command and is ignored")
+                .at(Some(r.span(line)))
+                .help("write each command as a list item: - `cargo test`"),
         );
         return Vec::new();
     };
@@ -377,12 +332,7 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
     spans
         .into_iter()
         .filter(|(s, _)| !s.trim().is_empty())
-        .map(|(s, off)| {
-            (
-                s.trim().to_owned(),
-                Span::new(r.src, base + off, base + off + s.len()),
-            )
-        })
+        .map(|(s, off)| (s.trim().to_owned(), Span::new(r.src, base + off, base + off + s.len())))
         .collect()
 }
 
@@ -398,9 +348,7 @@ fn apply_field(
     let scalar = || {
         let spans = md::code_spans(value);
         let v = match spans.as_slice() {
-            [(s, _)] if value.trim().starts_with('`') && value.trim().ends_with('`') => {
-                (*s).to_owned()
-            }
+            [(s, off)] if whole_span(value, s, *off) => (*s).to_owned(),
             _ => value.to_owned(),
         };
         let v = model::one_line(&v);
@@ -409,21 +357,13 @@ fn apply_field(
     match f {
         Field::DependsOn => {
             for (item, off) in md::split_list(value) {
-                d.spans.depends_on.push(Span::new(
-                    r.src,
-                    value_start + off,
-                    value_start + off + item.len(),
-                ));
+                d.spans.depends_on.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
                 d.task.depends_on.push(item);
             }
         }
         Field::Files => {
             for (item, off) in md::split_list(value) {
-                d.spans.files.push(Span::new(
-                    r.src,
-                    value_start + off,
-                    value_start + off + item.len(),
-                ));
+                d.spans.files.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
                 d.task.files.push(item);
             }
         }
@@ -439,16 +379,20 @@ fn apply_field(
             None => b.warn(
                 Diagnostic::warning(
                     "unknown-status",
-                    format!(
-                        "unknown status `{}`; the task is treated as pending",
-                        value.trim()
-                    ),
+                    format!("unknown status `{}`; the task is treated as pending", value.trim()),
                 )
                 .at(Some(r.span(line)))
                 .help("write `Status: done` or `Status: pending`"),
             ),
         },
     }
+}
+
+/// Whether the code span `s` at `off` is all of `value` (apart from its backticks and spaces).
+fn whole_span(value: &str, s: &str, off: usize) -> bool {
+    let before = value.get(..off).unwrap_or("");
+    let after = value.get(off + s.len()..).unwrap_or("");
+    before.trim().chars().all(|c| c == '`') && after.trim().chars().all(|c| c == '`')
 }
 
 fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
@@ -464,10 +408,7 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
                 }
                 match md::bullet(l) {
                     Some(_) => {
-                        let text = md::checkbox(l)
-                            .map(|(_, t)| t)
-                            .or_else(|| md::bullet(l))
-                            .unwrap_or("");
+                        let text = md::checkbox(l).map(|(_, t)| t).or_else(|| md::bullet(l)).unwrap_or("");
                         items.push(text.trim().to_owned());
                     }
                     None => match items.last_mut() {
@@ -479,25 +420,14 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
                     },
                 }
             }
-            d.task.acceptance.extend(
-                items
-                    .into_iter()
-                    .map(|s| model::one_line(&s))
-                    .filter(|s| !s.is_empty()),
-            );
+            d.task.acceptance.extend(items.into_iter().map(|s| model::one_line(&s)).filter(|s| !s.is_empty()));
         }
         Section::Verify => {
             let commands = read_commands(b, r, &body);
             d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
         }
         Section::Build | Section::Review | Section::VerifyInstructions => {
-            let text = model::block(
-                &body
-                    .iter()
-                    .map(unescape_line)
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            );
+            let text = model::block(&body.iter().map(unescape_line).collect::<Vec<_>>().join("\n"));
             let slot = match section {
                 Section::Build => &mut d.task.instructions.build,
                 Section::Review => &mut d.task.instructions.review,
@@ -513,7 +443,17 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
 fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
     let Some(mut d) = draft else { return };
     close_section(b, r, &mut d);
-    d.task.description = model::block(&d.description.join("\n"));
+    let mut first = true;
+    let lines: Vec<&str> = d
+        .description
+        .iter()
+        .map(|l| {
+            let text = if l.in_fence { l.text } else { unescape(l.text, first) };
+            first &= l.text.trim().is_empty();
+            text
+        })
+        .collect();
+    d.task.description = model::block(&lines.join("\n"));
     d.task.title = model::one_line(&d.task.title);
     b.push(d.task, d.spans);
 }
@@ -531,30 +471,19 @@ pub fn write(plan: &Plan) -> String {
         push_commands(&mut out, &plan.verify);
     }
     for task in &plan.tasks {
-        let done = if task.status == Status::Done {
-            "Status: done\n"
-        } else {
-            ""
-        };
-        let _ = writeln!(
-            out,
-            "\n## Task {}: {}\n",
-            task.id,
-            model::one_line(&task.title)
-        );
+        let done = if task.status == Status::Done { "Status: done\n" } else { "" };
+        let _ = writeln!(out, "\n## Task {}: {}\n", task.id, model::one_line(&task.title));
         if !task.depends_on.is_empty() {
             let _ = writeln!(out, "Depends on: {}", code_list(&task.depends_on));
         }
         if !task.files.is_empty() {
             let _ = writeln!(out, "Files: {}", code_list(&task.files));
         }
-        for (key, value) in [
-            ("Agent", &task.agent),
-            ("Persona", &task.persona),
-            ("Milestone", &task.milestone),
-        ] {
+        for (key, value) in [("Agent", &task.agent), ("Persona", &task.persona), ("Milestone", &task.milestone)] {
             if let Some(v) = value {
-                let _ = writeln!(out, "{key}: {}", model::one_line(v));
+                let v = model::one_line(v);
+                let v = if v.contains('`') { code(&v) } else { v };
+                let _ = writeln!(out, "{key}: {v}");
             }
         }
         out.push_str(done);
@@ -592,9 +521,7 @@ fn push_block(out: &mut String, text: &str, first_line_may_be_field: bool) {
     let lines = md::lines(&text);
     let mut first = first_line_may_be_field;
     for l in &lines {
-        let needs = !l.in_fence
-            && (l.text.trim_start_matches('\\').starts_with('#')
-                || (first && is_field_line(l.text.trim_start_matches('\\'))));
+        let needs = !l.in_fence && structural(l.text, first);
         first = false;
         if needs {
             out.push('\\');
@@ -607,30 +534,18 @@ fn push_block(out: &mut String, text: &str, first_line_may_be_field: bool) {
 fn code(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let ticks = "`".repeat(longest + 1);
-    if longest > 0 {
-        format!("{ticks} {text} {ticks}")
-    } else {
-        format!("`{text}`")
-    }
+    if longest > 0 { format!("{ticks} {text} {ticks}") } else { format!("`{text}`") }
 }
 
 fn code_list(items: &[String]) -> String {
-    items
-        .iter()
-        .map(|i| code(i.trim()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    items.iter().map(|i| code(i.trim())).collect::<Vec<_>>().join(", ")
 }
 
 fn push_commands(out: &mut String, commands: &[String]) {
     for c in commands {
         let c = c.trim();
         if c.contains('\n') {
-            let longest = c
-                .lines()
-                .filter_map(|l| md::fence_of(l).map(|f| f.1))
-                .max()
-                .unwrap_or(0);
+            let longest = c.lines().filter_map(|l| md::fence_of(l).map(|f| f.1)).max().unwrap_or(0);
             let fence = "`".repeat(longest.max(2) + 1);
             let _ = writeln!(out, "{fence}sh\n{c}\n{fence}");
         } else {

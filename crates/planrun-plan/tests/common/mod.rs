@@ -1,6 +1,6 @@
 //! Helpers shared by the importer tests: where fixtures live and a stable, path-free rendering
 //! of a loaded plan for snapshots.
-#![allow(dead_code, unreachable_pub)]
+#![allow(dead_code, unreachable_pub, clippy::panic)]
 
 use planrun_plan::{Format, Loaded};
 use std::path::{Path, PathBuf};
