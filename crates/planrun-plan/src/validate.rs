@@ -37,6 +37,11 @@ pub fn valid_id(id: &str) -> bool {
         && !id.contains("..")
 }
 
+/// How messages name a task: by id, or by position when it has none.
+fn name(task: &crate::model::Task, index: usize) -> String {
+    if task.id.is_empty() { format!("task {}", index + 1) } else { format!("task `{}`", task.id) }
+}
+
 /// Validates a loaded plan.
 pub fn check(loaded: &Loaded) -> Checked {
     let plan = &loaded.plan;
@@ -88,7 +93,7 @@ pub fn check(loaded: &Loaded) -> Checked {
         }
         if task.title.trim().is_empty() {
             out.push(
-                Diagnostic::error("empty-title", format!("task `{}` has no title", task.id))
+                Diagnostic::error("empty-title", format!("{} has no title", name(task, i)))
                     .at(spans.title.or(spans.task))
                     .help("give the task a one-line title saying what it does"),
             );
@@ -160,7 +165,7 @@ pub fn check(loaded: &Loaded) -> Checked {
     for (i, task) in plan.tasks.iter().enumerate() {
         if task.status == Status::Pending && task.verify.is_empty() && plan.verify.is_empty() {
             out.push(
-                Diagnostic::warning("nothing-to-verify", format!("task `{}` has nothing to verify", task.id))
+                Diagnostic::warning("nothing-to-verify", format!("{} has nothing to verify", name(task, i)))
                     .at(loaded.spans(i).head())
                     .help("add verify commands (e.g. a test command) so planrun can check the work itself"),
             );
@@ -188,7 +193,7 @@ pub fn check(loaded: &Loaded) -> Checked {
             continue;
         };
         out.push(
-            Diagnostic::warning("no-files", format!("task `{}` declares no files", task.id))
+            Diagnostic::warning("no-files", format!("{} declares no files", name(task, t)))
                 .at(loaded.spans(t).head())
                 .help("list the files it may change; planrun cannot check its scope and will not run it beside other tasks"),
         );

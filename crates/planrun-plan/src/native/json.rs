@@ -228,13 +228,6 @@ impl Reader<'_> {
                 other => self.unknown(other, v, "task"),
             }
         }
-        if value.get("id").is_none() {
-            self.b.warn(
-                Diagnostic::error("missing-id", "this task has no `id`")
-                    .at(Some(value.span))
-                    .help("give every task a unique id, e.g. \"id\": \"auth-model\""),
-            );
-        }
         self.b.push(task, spans);
     }
 }

@@ -34,9 +34,7 @@ pub fn load_as(rel: &str, format: Format) -> Loaded {
 /// The plan, the detected format, the root and every diagnostic with its location, with paths
 /// relative to the fixture corpus so snapshots are stable on every machine.
 pub fn snapshot(loaded: &Loaded) -> serde_json::Value {
-    let rel = |p: &Path| {
-        p.strip_prefix(fixtures()).unwrap_or(p).to_string_lossy().replace('\\', "/")
-    };
+    let rel = |p: &Path| p.strip_prefix(fixtures()).unwrap_or(p).to_string_lossy().replace('\\', "/");
     let diagnostics: Vec<serde_json::Value> = loaded
         .diagnostics
         .iter()

@@ -1,0 +1,113 @@
+//! planrun's own formats read from the fixture corpus: clean, messy (CRLF, odd spacing, lenient
+//! spellings) and broken files, each snapshotted and with its key facts asserted.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod common;
+
+use planrun_plan::{Format, Status};
+
+fn codes(loaded: &planrun_plan::Loaded) -> Vec<&'static str> {
+    planrun_plan::check(loaded).diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn markdown_clean() {
+    let l = common::load("markdown/clean");
+    assert_eq!(l.format, Format::Markdown);
+    let ids: Vec<&str> = l.plan.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["api-search", "web-box", "web-page"]);
+    assert_eq!(l.plan.tasks[1].status, Status::Done, "✅ in the heading marks done");
+    assert_eq!(l.plan.tasks[2].depends_on, ["api-search", "web-box"]);
+    assert_eq!(l.plan.tasks[2].verify, ["npm --prefix web test -- --run Search\nnpm --prefix web run lint"]);
+    assert_eq!(l.plan.verify, ["npm --prefix web run build"]);
+    assert_eq!(l.plan.tasks[0].acceptance.len(), 2);
+    assert!(l.plan.tasks[2].instructions.build.as_deref().unwrap().starts_with("Reuse"));
+    assert!(codes(&l).is_empty(), "{:?}", codes(&l));
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn markdown_messy() {
+    let l = common::load_as("markdown/messy/plan.md", Format::Markdown);
+    let t = &l.plan.tasks;
+    assert_eq!(t.len(), 3);
+    assert_eq!((t[0].id.as_str(), t[0].title.as_str(), t[0].status), ("one", "Spaced out title", Status::Done));
+    assert_eq!(t[0].files, ["src/one.rs", "src/shared/*.rs"]);
+    assert!(t[0].depends_on.is_empty(), "`none` is an empty list");
+    assert_eq!(t[1].depends_on, ["one", "three"]);
+    assert!(t[1].description.contains("Notes: this line is description"));
+    assert_eq!(t[2].acceptance, ["first continued", "plain line criterion"]);
+    assert_eq!(t[2].verify, ["cargo test three"]);
+    assert!(l.plan.context.contains("## Background"), "other sections before the tasks stay in the context");
+    let codes = codes(&l);
+    for c in ["unknown-section", "ignored-line", "empty-title"] {
+        assert!(codes.contains(&c), "{c} missing from {codes:?}");
+    }
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn markdown_broken() {
+    let l = common::load("markdown/broken/plan.md");
+    let checked = planrun_plan::check(&l);
+    assert_eq!(checked.errors(), 7);
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn json_clean() {
+    let l = common::load("json/clean");
+    assert_eq!(l.format, Format::Json);
+    assert_eq!(l.plan.verify, ["go vet ./...", "go test ./..."]);
+    assert_eq!(l.plan.tasks[0].status, Status::Done);
+    assert_eq!(l.plan.tasks[1].agent.as_deref(), Some("codex"));
+    assert_eq!(l.plan.tasks[2].milestone.as_deref(), Some("M2"));
+    assert!(codes(&l).is_empty(), "{:?}", codes(&l));
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn json_messy() {
+    let l = common::load("json/messy/plan.json");
+    let t = &l.plan.tasks;
+    assert_eq!(l.plan.title, "Migrate the queue");
+    assert_eq!(t[0].id, "1", "numeric ids become strings");
+    assert_eq!(t[0].files, ["pkg/queue/**"], "a string stands for a one-item list");
+    assert_eq!(t[1].depends_on, ["1"], "`dependencies` is accepted");
+    assert_eq!(t[1].status, Status::Done, "`completed` means done");
+    assert_eq!(t[2].status, Status::Pending);
+    let codes = codes(&l);
+    assert_eq!(codes.iter().filter(|c| **c == "unknown-field").count(), 2);
+    assert!(codes.contains(&"unknown-status"));
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn json_broken_is_a_located_error_not_a_failure() {
+    let l = common::load("json/broken/plan.json");
+    let checked = planrun_plan::check(&l);
+    let syntax = checked.diagnostics.iter().find(|d| d.code == "json-syntax").unwrap();
+    assert_eq!(syntax.location(&l.sources).unwrap().line, 6);
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn json_wrong_types_are_reported_where_they_are() {
+    let l = common::load("json/wrong-types/plan.json");
+    let checked = planrun_plan::check(&l);
+    let at = |code: &str| -> Vec<usize> {
+        checked.diagnostics.iter().filter(|d| d.code == code).map(|d| d.location(&l.sources).unwrap().line).collect()
+    };
+    assert_eq!(at("json-shape"), [2, 5, 5, 6, 7]);
+    assert_eq!(at("missing-id"), [4]);
+    assert_eq!(at("invalid-id"), [7]);
+    assert_eq!(at("empty-title"), [5]);
+    insta::assert_json_snapshot!(common::snapshot(&l));
+}
+
+#[test]
+fn detection_prefers_the_file_and_finds_plan_files_in_folders() {
+    assert_eq!(planrun_plan::detect(&common::fixture("markdown/clean")).unwrap().0, Format::Markdown);
+    assert_eq!(planrun_plan::detect(&common::fixture("json/clean")).unwrap().0, Format::Json);
+    assert_eq!(planrun_plan::detect(&common::fixture("json/clean/plan.json")).unwrap().0, Format::Json);
+}
