@@ -1,7 +1,12 @@
 //! The planpipe importer against fixture repositories: a stage-5 backlog with a stage-6 status,
 //! a `subtasks/` folder with a dependency graph, raw task lists and a broken backlog.
 
-#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+#![allow(
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used
+)]
 
 mod common;
 
