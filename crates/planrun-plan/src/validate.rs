@@ -45,7 +45,10 @@ fn name(task: &crate::model::Task, index: usize) -> String {
 /// Validates a loaded plan.
 pub fn check(loaded: &Loaded) -> Checked {
     let plan = &loaded.plan;
-    let mut out = loaded.diagnostics.clone();
+    // Validation owns these checks and reports them the same way for every format; a reader that
+    // noticed the same problem first is superseded here, so the user sees it once.
+    const OWNED: [&str; 5] = ["unknown-dependency", "duplicate-id", "missing-title", "empty-title", "dependency-cycle"];
+    let mut out: Vec<Diagnostic> = loaded.diagnostics.iter().filter(|d| !OWNED.contains(&d.code)).cloned().collect();
     let mut first: HashMap<&str, usize> = HashMap::with_capacity(plan.tasks.len());
 
     if plan.title.trim().is_empty() {

@@ -1,0 +1,263 @@
+//! The CCW importer against fixture repositories: a clean session, a messy hand-edited one, an
+//! old-layout sequential one and a broken one.
+#![allow(clippy::panic, clippy::indexing_slicing, clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use planrun_plan::{Format, Severity, Status};
+use proptest::prelude::*;
+
+fn ids(loaded: &planrun_plan::Loaded) -> Vec<&str> {
+    loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect()
+}
+
+fn task<'a>(loaded: &'a planrun_plan::Loaded, id: &str) -> &'a planrun_plan::Task {
+    match loaded.plan.task(id) {
+        Some(t) => t,
+        None => panic!("no task {id}"),
+    }
+}
+
+fn codes(loaded: &planrun_plan::Loaded) -> Vec<&str> {
+    loaded.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn clean_session() {
+    let loaded = common::load("ccw/session");
+    assert_eq!(loaded.format, Format::Ccw);
+    assert!(loaded.root.ends_with(".workflow/active/WFS-user-auth"));
+    assert_eq!(loaded.plan.title, "JWT authentication");
+    assert!(loaded.plan.context.contains("argon2id"));
+    assert!(loaded.plan.context.contains("Execution Model"));
+    // The `▸` group line without a task file only groups its subtasks.
+    assert_eq!(ids(&loaded), ["IMPL-1.1", "IMPL-1.2", "IMPL-2", "IMPL-3"]);
+
+    let t11 = task(&loaded, "IMPL-1.1");
+    assert_eq!(t11.status, Status::Done);
+    assert_eq!(t11.persona.as_deref(), Some("code-developer"));
+    assert_eq!(t11.files, ["src/models/user.ts", "src/db/migrations/004_users.sql"]);
+    assert_eq!(t11.milestone.as_deref(), Some("Auth core"));
+    assert!(t11.description.contains("- Hash passwords with argon2id"));
+    assert!(t11.depends_on.is_empty());
+
+    let t12 = task(&loaded, "IMPL-1.2");
+    assert_eq!(t12.status, Status::Pending);
+    assert_eq!(t12.depends_on, ["IMPL-1.1"]);
+    // A focus path that is a folder covers everything under it; target files lose `:fn:lines`.
+    assert_eq!(t12.files, ["src/auth/**", "src/auth/jwt.ts"]);
+    assert!(t12.description.contains("**Token service**: Implement signToken and verifyToken"));
+    assert!(t12.instructions.build.as_deref().is_some_and(|b| b.contains("cat .workflow/active")));
+    assert_eq!(t12.agent, None);
+
+    let t2 = task(&loaded, "IMPL-2");
+    assert_eq!(t2.depends_on, ["IMPL-1.2"]);
+    assert_eq!(t2.agent.as_deref(), Some("codex"));
+    assert_eq!(t2.verify, ["npm test -- src/routes/auth"]);
+    assert_eq!(t2.acceptance.len(), 3, "two criteria and the definition of done");
+    assert_eq!(t2.files, ["src/routes/auth.ts"]);
+    assert!(t2.description.starts_with("POST /auth/login"));
+
+    let t3 = task(&loaded, "IMPL-3");
+    assert_eq!(t3.verify, ["npx vitest run tests/auth"]);
+    assert!(t3.acceptance.iter().any(|a| a.starts_with("Manually confirm")));
+    assert_eq!(t3.persona.as_deref(), Some("code-developer"), "inferred from meta.type test-gen");
+    assert_eq!(t3.files, ["tests/auth/**"]);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    insta::assert_json_snapshot!(common::snapshot(&loaded));
+}
+
+#[test]
+fn messy_session() {
+    let loaded = common::load("ccw/messy");
+    assert_eq!(loaded.plan.title, "Billing v2");
+    // Subtask before its parent; the unlisted task file last.
+    assert_eq!(ids(&loaded), ["IMPL-1", "IMPL-2", "IMPL-3", "IMPL-4", "IMPL-5.1", "IMPL-5", "IMPL-6"]);
+
+    let t1 = task(&loaded, "IMPL-1");
+    assert_eq!(t1.status, Status::Done);
+    assert_eq!(t1.files, ["src/billing/**", "internal/pricing/**"]);
+    assert_eq!(t1.milestone.as_deref(), Some("Wave 1: Pricing"));
+    assert_eq!(t1.persona.as_deref(), Some("code-developer"));
+
+    // Either source marks done; both disagreements are reported.
+    let t2 = task(&loaded, "IMPL-2");
+    assert_eq!(t2.status, Status::Done);
+    assert_eq!(t2.agent.as_deref(), Some("gemini"));
+    assert_eq!(t2.files, ["src/billing/**", "Makefile"]);
+    assert!(t2.verify.is_empty(), "prose verification stays acceptance");
+    assert!(t2.acceptance.iter().any(|a| a.contains("passes")));
+    let t3 = task(&loaded, "IMPL-3");
+    assert_eq!(t3.status, Status::Done);
+    assert_eq!(t3.files, ["src/billing/tax.go"]);
+    assert_eq!(t3.verify, ["go test ./src/billing -run Tax"]);
+    assert_eq!(codes(&loaded).iter().filter(|c| **c == "status-mismatch").count(), 2);
+
+    // No dependencies declared anywhere: list order, with one parallel group.
+    assert_eq!(t2.depends_on, ["IMPL-1"]);
+    assert_eq!(t3.depends_on, ["IMPL-1"]);
+    let t4 = task(&loaded, "IMPL-4");
+    assert_eq!(t4.depends_on, ["IMPL-2", "IMPL-3"]);
+    assert_eq!(t4.files, ["src/billing/round.go"]);
+    assert_eq!(t4.description, "- Only after finance signs off");
+    assert_eq!(task(&loaded, "IMPL-5.1").depends_on, ["IMPL-4"]);
+    assert_eq!(task(&loaded, "IMPL-5.1").milestone.as_deref(), Some("Rollout"));
+    assert_eq!(task(&loaded, "IMPL-5").depends_on, ["IMPL-5.1"]);
+    assert_eq!(task(&loaded, "IMPL-5").persona.as_deref(), Some("doc-generator"));
+    assert_eq!(task(&loaded, "IMPL-6").depends_on, ["IMPL-5"]);
+
+    let c = codes(&loaded);
+    for code in ["missing-task-file", "not-in-todo-list", "unknown-field"] {
+        assert!(c.contains(&code), "missing {code} in {c:?}");
+    }
+    assert!(loaded.diagnostics.iter().all(|d| d.severity == Severity::Warning));
+    insta::assert_json_snapshot!(common::snapshot(&loaded));
+}
+
+#[test]
+fn sequential_model_in_the_old_layout() {
+    let loaded = common::load("ccw/sequential");
+    assert!(loaded.root.ends_with(".workflow/WFS-docs-refresh"));
+    assert_eq!(loaded.plan.title, "Docs refresh");
+    assert_eq!(task(&loaded, "IMPL-1").depends_on, Vec::<String>::new());
+    assert_eq!(task(&loaded, "IMPL-2").depends_on, ["IMPL-1"]);
+    assert_eq!(task(&loaded, "IMPL-3").depends_on, ["IMPL-1", "IMPL-2"]);
+    assert_eq!(task(&loaded, "IMPL-3").persona.as_deref(), Some("doc-generator"));
+    insta::assert_json_snapshot!(common::snapshot(&loaded));
+}
+
+#[test]
+fn broken_session_gives_located_diagnostics() {
+    let loaded = common::load("ccw/broken");
+    assert_eq!(ids(&loaded), ["IMPL-1", "IMPL-2", "IMPL-03"]);
+    assert_eq!(task(&loaded, "IMPL-1").title, "Parse config", "kept from TODO_LIST.md");
+    assert_eq!(task(&loaded, "IMPL-2").depends_on, ["IMPL-1", "IMPL-9"]);
+    let c = codes(&loaded);
+    for code in [
+        "json-syntax",
+        "missing-task-file",
+        "missing-id",
+        "unknown-status",
+        "unknown-dependency",
+        "id-mismatch",
+        "missing-title",
+    ] {
+        assert!(c.contains(&code), "missing {code} in {c:?}");
+    }
+    for d in &loaded.diagnostics {
+        assert!(d.location(&loaded.sources).is_some(), "{} has no location", d.code);
+    }
+    let syntax = loaded.diagnostics.iter().find(|d| d.code == "json-syntax").and_then(|d| d.location(&loaded.sources));
+    assert_eq!(syntax.map(|l| (l.file.ends_with("IMPL-1.json"), l.line)), Some((true, 4)));
+    insta::assert_json_snapshot!(common::snapshot(&loaded));
+}
+
+#[test]
+fn detection_from_every_entry_point() {
+    let session = common::fixture("ccw/session/.workflow/active/WFS-user-auth");
+    for rel in [
+        "ccw/session",
+        "ccw/session/.workflow",
+        "ccw/session/.workflow/active",
+        "ccw/session/.workflow/active/WFS-user-auth",
+        "ccw/session/.workflow/active/WFS-user-auth/TODO_LIST.md",
+        "ccw/session/.workflow/active/WFS-user-auth/IMPL_PLAN.md",
+        "ccw/session/.workflow/active/WFS-user-auth/.task/IMPL-2.json",
+    ] {
+        match planrun_plan::import::detect(&common::fixture(rel)) {
+            Ok((format, path)) => {
+                assert_eq!(format, Format::Ccw, "{rel}");
+                assert_eq!(path, session, "{rel}");
+            }
+            Err(e) => panic!("{rel}: {e}"),
+        }
+    }
+    match planrun_plan::import::detect(&common::fixture("ccw/two-sessions")) {
+        Err(planrun_plan::LoadError::Ambiguous { candidates, .. }) => {
+            assert_eq!(candidates.len(), 2)
+        }
+        other => panic!("expected Ambiguous, got {other:?}"),
+    }
+    // --format ccw on a task file reads its whole session.
+    let loaded = common::load_as("ccw/session/.workflow/active/WFS-user-auth/.task/IMPL-3.json", Format::Ccw);
+    assert_eq!(loaded.plan.tasks.len(), 4);
+}
+
+fn write_and_load(files: &[(&str, Vec<u8>)], target: &str) {
+    let Ok(dir) = tempfile::tempdir() else { return };
+    for (rel, bytes) in files {
+        let path = dir.path().join(rel);
+        if let Some(parent) = path.parent() {
+            let _ = std::fs::create_dir_all(parent);
+        }
+        let _ = std::fs::write(&path, bytes);
+    }
+    let _ = planrun_plan::load(&dir.path().join(target), Some(Format::Ccw));
+    let _ = planrun_plan::load(&dir.path().join(target), None);
+}
+
+const S: &str = ".workflow/active/WFS-x";
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn arbitrary_bytes_never_panic(
+        todo in proptest::collection::vec(any::<u8>(), 0..400),
+        task_json in proptest::collection::vec(any::<u8>(), 0..400),
+        plan in proptest::collection::vec(any::<u8>(), 0..200),
+    ) {
+        write_and_load(
+            &[
+                (&format!("{S}/TODO_LIST.md"), todo),
+                (&format!("{S}/IMPL_PLAN.md"), plan.clone()),
+                (&format!("{S}/workflow-session.json"), plan),
+                (&format!("{S}/.task/IMPL-1.json"), task_json),
+            ],
+            "",
+        );
+    }
+
+    #[test]
+    fn ccw_like_text_never_panics(
+        todo in proptest::collection::vec(
+            prop_oneof![
+                Just("▸ **IMPL-1**: Group".to_owned()),
+                Just("  - [x] **IMPL-1.1**: Sub → [📋](./.task/IMPL-1.1.json)".to_owned()),
+                Just("- [ ] **IMPL-2** -> [t](./.task/IMPL-2.json) | [✅](x)".to_owned()),
+                Just("    - Files: `a.rs:f:1-2`".to_owned()),
+                Just("## Wave 2".to_owned()),
+                Just("- **Execution Model**: Sequential".to_owned()),
+                "[ -~]{0,30}",
+                "\\PC{0,20}",
+            ],
+            0..20,
+        ),
+        json_values in proptest::collection::vec(
+            prop_oneof![
+                Just("\"IMPL-1\"".to_owned()),
+                Just("[\"IMPL-1.1\", 3, null]".to_owned()),
+                Just("{\"criteria\": [\"a\"], \"verification\": [\"`x`\", \"npm test\"]}".to_owned()),
+                Just("[{\"step\": 1, \"title\": \"t\", \"modification_points\": [\"m\"]}]".to_owned()),
+                Just("\"completed\"".to_owned()),
+                Just("{}".to_owned()),
+                "[ -~]{0,12}",
+            ],
+            8,
+        ),
+    ) {
+        let text = todo.join("\n");
+        let keys = ["id", "title", "status", "depends_on", "convergence", "flow_control", "context", "meta"];
+        let body: Vec<String> = keys.iter().zip(json_values.iter()).map(|(k, v)| format!("\"{k}\": {v}")).collect();
+        let json = format!("{{{}}}", body.join(", "));
+        write_and_load(
+            &[
+                (&format!("{S}/TODO_LIST.md"), text.clone().into_bytes()),
+                (&format!("{S}/IMPL_PLAN.md"), text.into_bytes()),
+                (&format!("{S}/.task/IMPL-1.json"), json.clone().into_bytes()),
+                (&format!("{S}/.task/IMPL-1.1.json"), json.into_bytes()),
+            ],
+            S,
+        );
+    }
+}
