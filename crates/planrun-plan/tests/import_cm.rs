@@ -276,6 +276,25 @@ fn top_level_array_and_non_object() {
     assert!(loaded.diagnostics.iter().any(|d| d.code == "json-shape" && d.span.is_some()));
 }
 
+#[test]
+fn a_native_plan_in_the_handoff_folder_keeps_its_instructions() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "handoff/plan.json",
+        r#"{"title": "T", "context": "Shared notes", "tasks": [{"id": "a", "title": "Do a", "milestone": "M1",
+            "instructions": {"build": "Use TDD", "review": "Check names"}, "status": "done"}]}"#,
+    );
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(loaded.format, Format::Cm);
+    assert!(loaded.diagnostics.is_empty(), "{:?}", loaded.diagnostics);
+    assert_eq!(loaded.plan.context, "Shared notes");
+    let a = loaded.plan.task("a").unwrap();
+    assert_eq!(a.instructions.build.as_deref(), Some("Use TDD"));
+    assert_eq!(a.instructions.review.as_deref(), Some("Check names"));
+    assert_eq!((a.milestone.as_deref(), a.status), (Some("M1"), Status::Done));
+}
+
 /// Text made of JSON punctuation, the field names the importer reads and a few values, so that
 /// generated inputs reach deep into the reader instead of failing on the first byte.
 fn jsonish() -> impl Strategy<Value = String> {

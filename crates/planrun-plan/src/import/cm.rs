@@ -475,6 +475,17 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if Some(key) == title_key {
             task.title = model::one_line(&text_of(b, Some(v)).unwrap_or_default());
             spans.title = Some(v.span);
+        } else if key == "instructions" && v.is_object() {
+            // planrun's own per-phase instructions, for a native plan kept in `handoff/`.
+            for (phase, text) in v.members() {
+                let text = text_of(b, Some(text)).map(|t| model::block(&t)).filter(|t| !t.is_empty());
+                match phase.as_str() {
+                    "build" => task.instructions.build = text,
+                    "review" => task.instructions.review = text,
+                    "verify" => task.instructions.verify = text,
+                    other => unknown(b, other, v, "instructions"),
+                }
+            }
         } else if DESCRIPTION_KEYS.contains(&key) {
             if let Some(t) = text_of(b, Some(v)) {
                 description.push(model::block(&t));
@@ -827,13 +838,17 @@ const COMMANDS: &[&str] = &[
     "shellcheck",
 ];
 
-/// The shell commands in a verify entry: the whole entry when it starts with a known tool (or a
-/// script path), else every backticked span that does. Prose yields nothing.
+/// The shell commands in a verify entry: the whole entry when it is wholly backticked or starts
+/// with a known tool (or a script path), else every backticked span that does. Prose yields
+/// nothing.
 fn commands_in(item: &str) -> Vec<String> {
     let t = item.trim();
-    let unticked = t.strip_prefix('`').and_then(|r| r.strip_suffix('`')).filter(|r| !r.contains('`')).unwrap_or(t);
-    if is_command(unticked) {
-        return vec![unticked.trim().to_owned()];
+    let ticked = t.strip_prefix('`').and_then(|r| r.strip_suffix('`')).filter(|r| !r.contains('`'));
+    if let Some(inner) = ticked.map(str::trim).filter(|i| !i.is_empty()) {
+        return vec![inner.to_owned()];
+    }
+    if is_command(t) {
+        return vec![t.to_owned()];
     }
     crate::md::code_spans(t).into_iter().filter(|(s, _)| is_command(s)).map(|(s, _)| s.trim().to_owned()).collect()
 }
@@ -957,6 +972,7 @@ mod tests {
         assert_eq!(commands_in("Run `make check` and read the output"), vec!["make check"]);
         assert!(commands_in("All tests pass").is_empty());
         assert!(commands_in("Check that `/health` answers 200").is_empty());
+        assert_eq!(commands_in("`./run-e2e --headless`"), vec!["./run-e2e --headless"]);
     }
 
     #[test]
