@@ -7,9 +7,7 @@ use std::path::{Path, PathBuf};
 
 /// The fixture corpus root: `crates/planrun-plan/tests/fixtures`.
 pub fn fixtures() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests")
-        .join("fixtures")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
 }
 
 /// A fixture path below the corpus root.
@@ -37,10 +35,7 @@ pub fn load_as(rel: &str, format: Format) -> Loaded {
 /// relative to the fixture corpus so snapshots are stable on every machine.
 pub fn snapshot(loaded: &Loaded) -> serde_json::Value {
     let rel = |p: &Path| {
-        p.strip_prefix(fixtures())
-            .unwrap_or(p)
-            .to_string_lossy()
-            .replace('\\', "/")
+        p.strip_prefix(fixtures()).unwrap_or(p).to_string_lossy().replace('\\', "/")
     };
     let diagnostics: Vec<serde_json::Value> = loaded
         .diagnostics
