@@ -1,16 +1,1979 @@
-//! Placeholder: the blueprint importer is being written.
+//! Blueprint plans: one markdown file of `### Step N: Title` sections (objective, acceptance
+//! criteria, Phase 1 build / Phase 2 review / Phase 3 verification, a checklist) with a plan-level
+//! Tool Chain table, or a folder of numbered milestone folders/files holding such steps.
+//!
+//! A ✅ before `Step` marks a step done. Checklist items whose code spans are commands become the
+//! step's verify commands; the other items become acceptance criteria. Steps run in order unless a
+//! step says `Depends on: Step 2` (or `none`).
 
-use super::{Detection, LoadError, Loaded};
-use std::path::Path;
+use super::{Detection, Format, LoadError, Loaded, PlanBuilder, natural_cmp, sorted_entries};
+use crate::diag::Diagnostic;
+use crate::md::{self, Line};
+use crate::model::{self, Status, Task};
+use crate::source::{SourceId, Span, TaskSpans};
+use std::collections::{HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
-pub(crate) fn detect(_path: &Path) -> Detection {
-    Detection::No
+/// Detection reads at most this much of a file: step headings sit near the top of real plans.
+const PEEK_BYTES: u64 = 256 * 1024;
+/// Detection looks at no more entries than this in one folder, so it stays cheap.
+const MAX_ENTRIES: usize = 200;
+/// Files that document a repository or folder rather than hold a plan, even when they mention steps.
+const NOT_PLANS: [&str; 9] = [
+    "readme",
+    "changelog",
+    "contributing",
+    "license",
+    "code_of_conduct",
+    "security",
+    "agents",
+    "claude",
+    "index",
+];
+/// Where a repository keeps blueprint plans, relative to its root.
+const REPO_DIRS: [&str; 5] = [
+    "plans",
+    ".blueprint",
+    ".blueprint/plans",
+    "docs/plans",
+    "blueprints",
+];
+/// First words of code spans that are shell commands rather than names of files or symbols.
+const COMMANDS: &[&str] = &[
+    "cargo",
+    "rustc",
+    "rustfmt",
+    "npm",
+    "npx",
+    "pnpm",
+    "yarn",
+    "bun",
+    "bunx",
+    "deno",
+    "node",
+    "tsc",
+    "eslint",
+    "prettier",
+    "biome",
+    "jest",
+    "vitest",
+    "mocha",
+    "playwright",
+    "cypress",
+    "python",
+    "python3",
+    "py",
+    "pytest",
+    "uv",
+    "uvx",
+    "poetry",
+    "pipenv",
+    "pip",
+    "ruff",
+    "black",
+    "isort",
+    "flake8",
+    "pylint",
+    "mypy",
+    "pyright",
+    "tox",
+    "nox",
+    "go",
+    "gofmt",
+    "golangci-lint",
+    "staticcheck",
+    "make",
+    "just",
+    "cmake",
+    "ctest",
+    "ninja",
+    "meson",
+    "bazel",
+    "mvn",
+    "gradle",
+    "./gradlew",
+    "./mvnw",
+    "dotnet",
+    "swift",
+    "xcodebuild",
+    "flutter",
+    "dart",
+    "ruby",
+    "bundle",
+    "rake",
+    "rspec",
+    "rubocop",
+    "php",
+    "composer",
+    "phpunit",
+    "phpstan",
+    "mix",
+    "java",
+    "sbt",
+    "lein",
+    "stack",
+    "cabal",
+    "zig",
+    "docker",
+    "docker-compose",
+    "kubectl",
+    "terraform",
+    "helm",
+    "git",
+    "bash",
+    "sh",
+    "curl",
+    "grep",
+    "rg",
+    "test",
+    "diff",
+    "shellcheck",
+    "pre-commit",
+    "lefthook",
+    "sqlx",
+    "psql",
+    "hadolint",
+    "markdownlint",
+    "mdbook",
+    "actionlint",
+    "stylelint",
+    "wasm-pack",
+];
+
+// ---------------------------------------------------------------------------------------------
+// Detection
+
+pub(crate) fn detect(path: &Path) -> Detection {
+    if path.is_file() {
+        return if peek(path).is_some_and(|t| has_steps(&t)) {
+            Detection::Yes(path.to_owned())
+        } else {
+            Detection::No
+        };
+    }
+    if !path.is_dir() {
+        return Detection::No;
+    }
+    if let Some(found) = scan_folder(path) {
+        return found;
+    }
+    // A repository root: look only at the usual places, never walk the tree.
+    let mut found: Vec<Detection> = Vec::new();
+    for rel in REPO_DIRS {
+        let dir = path.join(rel);
+        if dir.is_dir() {
+            if let Some(d) = scan_folder(&dir) {
+                found.push(d);
+            }
+        }
+    }
+    match found.len() {
+        0 => Detection::No,
+        1 => found.pop().unwrap_or(Detection::No),
+        _ => {
+            let mut all = Vec::new();
+            for d in found {
+                match d {
+                    Detection::Yes(p) => all.push(p),
+                    Detection::Ambiguous(ps) => all.extend(ps),
+                    Detection::No => {}
+                }
+            }
+            all.dedup();
+            if all.len() == 1 {
+                all.pop().map_or(Detection::No, Detection::Yes)
+            } else {
+                Detection::Ambiguous(all)
+            }
+        }
+    }
 }
 
-pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    Err(LoadError::WrongFormat {
-        path: path.to_owned(),
-        format: super::Format::Blueprint,
-        reason: "not supported yet".to_owned(),
+/// What a folder holds: numbered plan files and milestone folders form one sequence; other plan
+/// files stand alone.
+struct FolderScan {
+    members: Vec<PathBuf>,
+    others: Vec<PathBuf>,
+    has_dirs: bool,
+}
+
+fn scan(dir: &Path) -> FolderScan {
+    let mut s = FolderScan {
+        members: Vec::new(),
+        others: Vec::new(),
+        has_dirs: false,
+    };
+    for entry in sorted_entries(dir).into_iter().take(MAX_ENTRIES) {
+        let name = file_name(&entry);
+        if name.starts_with('.') {
+            continue;
+        }
+        if entry.is_dir() {
+            if is_milestone_dir(&entry) {
+                s.members.push(entry);
+                s.has_dirs = true;
+            }
+        } else if is_plan_file(&entry) {
+            if number_prefix(&name).is_some() || name.to_ascii_lowercase().contains("milestone") {
+                s.members.push(entry);
+            } else {
+                s.others.push(entry);
+            }
+        }
+    }
+    s
+}
+
+fn scan_folder(dir: &Path) -> Option<Detection> {
+    let s = scan(dir);
+    match (s.members.len(), s.others.len()) {
+        (0, 0) => None,
+        (0, 1) => s.others.into_iter().next().map(Detection::Yes),
+        (1, 0) if !s.has_dirs && !is_milestone_name(&file_name(dir)) => {
+            s.members.into_iter().next().map(Detection::Yes)
+        }
+        (_, 0) => Some(Detection::Yes(dir.to_owned())),
+        _ => Some(Detection::Ambiguous(
+            s.others.into_iter().chain(s.members).collect(),
+        )),
+    }
+}
+
+/// A folder named like a milestone (`01_auth`, `milestone-2`) that holds step files.
+fn is_milestone_dir(dir: &Path) -> bool {
+    if !is_milestone_name(&file_name(dir)) {
+        return false;
+    }
+    sorted_entries(dir).into_iter().take(MAX_ENTRIES).any(|f| {
+        is_markdown(&f)
+            && (number_prefix(&file_name(&f)).is_some() || is_plan_file(&f))
+            && !is_doc_name(&f)
     })
+}
+
+fn is_milestone_name(name: &str) -> bool {
+    number_prefix(name).is_some() || name.to_ascii_lowercase().contains("milestone")
+}
+
+fn is_markdown(path: &Path) -> bool {
+    path.is_file()
+        && path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"))
+}
+
+/// README, CHANGELOG and the like: never a plan when found by scanning a folder.
+fn is_doc_name(path: &Path) -> bool {
+    let stem = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    NOT_PLANS.contains(&stem.as_str())
+}
+
+fn is_plan_file(path: &Path) -> bool {
+    is_markdown(path) && !is_doc_name(path) && peek(path).is_some_and(|t| has_steps(&t))
+}
+
+fn peek(path: &Path) -> Option<String> {
+    use std::io::Read;
+    let file = std::fs::File::open(path).ok()?;
+    let mut buf = Vec::new();
+    file.take(PEEK_BYTES).read_to_end(&mut buf).ok()?;
+    Some(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// A numbered `Step N` heading outside code fences.
+fn has_steps(text: &str) -> bool {
+    md::lines(text).iter().any(|l| {
+        !l.in_fence
+            && md::heading(no_bom(l.text))
+                .and_then(|(_, t)| step_head(t))
+                .is_some_and(|h| h.number.is_some())
+    })
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+fn no_bom(text: &str) -> &str {
+    text.strip_prefix('\u{feff}').unwrap_or(text)
+}
+
+/// The number a name starts with: `01_milestone_auth` -> 1.
+fn number_prefix(name: &str) -> Option<u64> {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    if digits.is_empty() {
+        return None;
+    }
+    digits.parse().ok()
+}
+
+/// The milestone number a name carries: its leading number, or the one after `milestone`.
+fn milestone_number(name: &str) -> Option<u64> {
+    number_prefix(name).or_else(|| {
+        let lower = name.to_ascii_lowercase();
+        let at = lower.find("milestone")?;
+        let rest = lower
+            .get(at + "milestone".len()..)?
+            .trim_start_matches([' ', '_', '-', '.']);
+        number_prefix(rest)
+    })
+}
+
+/// A readable name from a file or folder name: `01_milestone_auth.md` -> `auth`.
+fn humanize(name: &str) -> String {
+    let stem = name
+        .strip_suffix(".md")
+        .or_else(|| name.strip_suffix(".markdown"))
+        .unwrap_or(name);
+    let rest = stem
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches([' ', '_', '-', '.']);
+    let lower = rest.to_ascii_lowercase();
+    let rest = if lower.starts_with("milestone") {
+        rest.get("milestone".len()..).unwrap_or("")
+    } else {
+        rest
+    };
+    let rest = rest.trim_start_matches([' ', '_', '-', '.']);
+    let words = model::one_line(&rest.replace(['_', '-'], " "));
+    if words.is_empty() || words.chars().all(|c| c.is_ascii_digit()) {
+        model::one_line(&stem.replace(['_', '-'], " "))
+    } else {
+        words
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Headings and labels
+
+/// A parsed `Step N: Title` heading.
+#[derive(Debug)]
+struct StepHead {
+    done: bool,
+    number: Option<String>,
+    /// Byte offset of the number inside the parsed text.
+    number_off: Option<usize>,
+    title: String,
+}
+
+/// `Step N: Title`, `Step N — Title`, `Step N`, `✅ Step N: Title`, `Step N: Title ✅`.
+fn step_head(text: &str) -> Option<StepHead> {
+    let (done, rest) = md::strip_done_mark(text);
+    let word = rest.get(..4)?;
+    if !word.eq_ignore_ascii_case("step") {
+        return None;
+    }
+    let after = rest.get(4..)?;
+    if after
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() || c == '_')
+    {
+        return None;
+    }
+    let after = after.trim_start();
+    let len = after
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(after.len());
+    let raw = after.get(..len)?;
+    let num = raw.trim_end_matches('.');
+    let number = (!num.is_empty() && num.starts_with(|c: char| c.is_ascii_digit())).then_some(num);
+    let tail = after.get(len..)?.trim_start();
+    let first = tail.chars().next();
+    if number.is_none() && !matches!(first, Some(':' | '—' | '–')) {
+        return None;
+    }
+    let title = match first {
+        Some(c @ (':' | '—' | '–' | '-' | ')' | '.')) => {
+            tail.get(c.len_utf8()..).unwrap_or("").trim()
+        }
+        _ => tail.trim(),
+    };
+    let (trailing_done, title) = strip_trailing_done(title);
+    Some(StepHead {
+        done: done || trailing_done,
+        number: number.map(str::to_owned),
+        number_off: number.and_then(|n| md::offset_in(text, n)),
+        title: title.to_owned(),
+    })
+}
+
+fn strip_trailing_done(title: &str) -> (bool, &str) {
+    for mark in ["✅", "✔️", "✔", "(done)", "(complete)", "(completed)"] {
+        if let Some(rest) = title.strip_suffix(mark) {
+            return (
+                true,
+                rest.trim_end().trim_end_matches(['—', '–', '-']).trim_end(),
+            );
+        }
+    }
+    (false, title)
+}
+
+/// A step written as a bold line (`**Step 3 — Title**`) in a file without step headings.
+fn bold_step(line: &str) -> Option<StepHead> {
+    let t = line.trim();
+    let (done, t) = md::strip_done_mark(t);
+    if !t.starts_with("**") {
+        return None;
+    }
+    let cleaned = t.replace("**", "");
+    let mut head = step_head(&cleaned)?;
+    head.done |= done;
+    head.number_off = None;
+    Some(head)
+}
+
+/// A `## Milestone 2: Payments` heading: its number and name.
+fn milestone_head(text: &str) -> Option<(Option<u64>, String)> {
+    let (_, t) = md::strip_done_mark(text);
+    let word = t.get(..9)?;
+    if !word.eq_ignore_ascii_case("milestone") {
+        return None;
+    }
+    let rest = t.get(9..)?;
+    if rest.chars().next().is_some_and(char::is_alphabetic) {
+        return None;
+    }
+    let rest = rest.trim_start();
+    let num = number_prefix(rest);
+    let rest = rest
+        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
+        .trim_start();
+    let name = rest.trim_start_matches([':', '—', '–', '-', ')']).trim();
+    let name = if name.is_empty() {
+        model::one_line(t)
+    } else {
+        model::one_line(name)
+    };
+    Some((num, name))
+}
+
+fn is_toolchain_label(label: &str) -> bool {
+    let l = label.trim().trim_end_matches(':').to_ascii_lowercase();
+    l.contains("tool chain") || l.contains("toolchain") || l.contains("tooling") || l == "tools"
+}
+
+/// The parts of a step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sec {
+    /// Objective and any prose the plan does not name: the description.
+    Description,
+    /// A sub-section we do not know: kept in the description with its heading.
+    Other,
+    Acceptance,
+    Build,
+    Review,
+    Verify,
+    Depends,
+    Files,
+}
+
+fn section_kind(label: &str) -> Option<Sec> {
+    let l = label.trim().trim_end_matches(':').trim().to_lowercase();
+    let l = l.trim_matches(['*', '_']).trim();
+    if l.is_empty() || l.chars().count() > 60 {
+        return None;
+    }
+    if let Some(rest) = l.strip_prefix("phase") {
+        let rest = rest.trim_start();
+        let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        let word = rest
+            .split(|c: char| !c.is_alphanumeric())
+            .next()
+            .unwrap_or("");
+        match (n.as_str(), word) {
+            ("1", _) | (_, "one" | "i") => return Some(Sec::Build),
+            ("2", _) | (_, "two" | "ii") => return Some(Sec::Review),
+            ("3", _) | (_, "three" | "iii") => return Some(Sec::Verify),
+            _ => {}
+        }
+    }
+    let has = |w: &str| l.contains(w);
+    if has("acceptance")
+        || has("success criteria")
+        || has("done when")
+        || has("definition of done")
+        || has("exit criteria")
+    {
+        return Some(Sec::Acceptance);
+    }
+    if [
+        "objective",
+        "objectives",
+        "goal",
+        "goals",
+        "description",
+        "summary",
+        "overview",
+        "purpose",
+        "context",
+        "why",
+    ]
+    .contains(&l)
+        || l.starts_with("objective")
+    {
+        return Some(Sec::Description);
+    }
+    if l.starts_with("depends") || l == "dependencies" || l == "dependency" {
+        return Some(Sec::Depends);
+    }
+    if l == "files"
+        || l.starts_with("files to")
+        || l.starts_with("files touched")
+        || l == "affected files"
+        || l == "key files"
+    {
+        return Some(Sec::Files);
+    }
+    if has("review") {
+        return Some(Sec::Review);
+    }
+    if has("verif") || has("checklist") || has("validation") {
+        return Some(Sec::Verify);
+    }
+    if has("build") || l.starts_with("implement") {
+        return Some(Sec::Build);
+    }
+    None
+}
+
+/// A label line that is not a heading: `**Phase 1 — Build**`, `**Objective:** text`,
+/// `Acceptance criteria:`. Returns the section and any text after the label.
+fn label_line(line: &str) -> Option<(Sec, &str)> {
+    if md::bullet(line).is_some() {
+        return None;
+    }
+    let t = line.trim();
+    if let Some(inner) = t.strip_prefix("**").and_then(|s| s.strip_suffix("**")) {
+        if !inner.contains("**") {
+            return section_kind(inner).map(|s| (s, ""));
+        }
+    }
+    if t.starts_with("**") {
+        let (key, value, _) = md::field(line)?;
+        return section_kind(key).map(|s| (s, value));
+    }
+    let key = t.strip_suffix(':')?;
+    if key.contains(':') {
+        return None;
+    }
+    section_kind(key).map(|s| (s, ""))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FieldKind {
+    Depends,
+    Files,
+    Status,
+}
+
+fn field_kind(key: &str) -> Option<FieldKind> {
+    match key
+        .trim()
+        .to_ascii_lowercase()
+        .replace(['_', '-'], " ")
+        .as_str()
+    {
+        "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after"
+        | "blocked by" | "requires step" | "requires steps" => Some(FieldKind::Depends),
+        "files" | "files touched" | "files to modify" | "files to change" | "files to create" => {
+            Some(FieldKind::Files)
+        }
+        "status" => Some(FieldKind::Status),
+        _ => None,
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reading one file
+
+/// A reference to another step, as written after `Depends on:`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DepRef {
+    /// `Step 3` (in the referencing step's milestone) or `m1-step-3` / `Milestone 1 Step 3`.
+    Step {
+        milestone: Option<u64>,
+        number: String,
+    },
+}
+
+#[derive(Debug)]
+struct Milestone {
+    number: Option<u64>,
+    name: String,
+}
+
+#[derive(Debug)]
+struct StepDraft {
+    number: Option<String>,
+    /// A number to fall back on when the heading has none (a step file's name prefix).
+    fallback_number: Option<String>,
+    /// True when a `Step` heading was written without a number.
+    unnumbered_heading: bool,
+    number_span: Option<Span>,
+    head_span: Span,
+    title: String,
+    done: bool,
+    status: Option<Status>,
+    milestone: Option<usize>,
+    description: Vec<String>,
+    acceptance: Vec<String>,
+    verify: Vec<String>,
+    build: Vec<String>,
+    review: Vec<String>,
+    verify_text: Vec<String>,
+    files: Vec<(String, Span)>,
+    depends: Option<Vec<(DepRef, Span)>>,
+    boxes: usize,
+    ticked: usize,
+}
+
+impl StepDraft {
+    fn new(
+        head: &StepHead,
+        head_span: Span,
+        number_span: Option<Span>,
+        milestone: Option<usize>,
+    ) -> Self {
+        Self {
+            number: head.number.clone(),
+            fallback_number: None,
+            unnumbered_heading: head.number.is_none(),
+            number_span,
+            head_span,
+            title: head.title.clone(),
+            done: head.done,
+            status: None,
+            milestone,
+            description: Vec::new(),
+            acceptance: Vec::new(),
+            verify: Vec::new(),
+            build: Vec::new(),
+            review: Vec::new(),
+            verify_text: Vec::new(),
+            files: Vec::new(),
+            depends: None,
+            boxes: 0,
+            ticked: 0,
+        }
+    }
+}
+
+/// Everything read from the files of one plan.
+#[derive(Debug, Default)]
+struct Acc {
+    title: Option<String>,
+    context: Vec<String>,
+    toolchain: Vec<(String, Span)>,
+    milestones: Vec<Milestone>,
+    steps: Vec<StepDraft>,
+    /// Whether `## Milestone` headings (rather than folders) grouped the steps.
+    milestone_headings: bool,
+}
+
+/// How one file is read.
+#[derive(Debug, Clone, Copy)]
+struct FileMode {
+    /// The milestone the file's steps belong to, unless a `## Milestone` heading says otherwise.
+    milestone: Option<usize>,
+    /// The file's first H1 names the plan (single plans and plan-folder overviews).
+    h1_is_title: bool,
+    /// The whole file is one step (a numbered step file without a `Step N` heading).
+    single_step: bool,
+}
+
+/// What the lines between headings are being collected into.
+enum Target<'a> {
+    Context,
+    Toolchain {
+        level: usize,
+        src: SourceId,
+        lines: Vec<Line<'a>>,
+    },
+    Step {
+        level: usize,
+        sec: Sec,
+        lines: Vec<Line<'a>>,
+    },
+}
+
+fn read_file(
+    b: &mut PlanBuilder,
+    acc: &mut Acc,
+    src: SourceId,
+    mode: FileMode,
+    fallback_title: &str,
+    fallback_number: Option<u64>,
+) {
+    let text = b.text(src).to_owned();
+    let lines = md::lines(&text);
+    let heading_steps = lines.iter().any(|l| {
+        !l.in_fence
+            && md::heading(no_bom(l.text))
+                .and_then(|(_, t)| step_head(t))
+                .is_some()
+    });
+    let bold_steps = !heading_steps
+        && !mode.single_step
+        && lines
+            .iter()
+            .any(|l| !l.in_fence && bold_step(l.text).is_some());
+    let mut milestone = mode.milestone;
+    let mut seen_h1 = false;
+    let mut target = Target::Context;
+
+    let implicit = mode.single_step && !heading_steps;
+    if implicit {
+        let head = StepHead {
+            done: false,
+            number: None,
+            number_off: None,
+            title: String::new(),
+        };
+        let mut d = StepDraft::new(&head, Span::new(src, 0, 0), None, milestone);
+        d.unnumbered_heading = false;
+        d.fallback_number = fallback_number.map(|n| n.to_string());
+        acc.steps.push(d);
+        target = Target::Step {
+            level: 1,
+            sec: Sec::Description,
+            lines: Vec::new(),
+        };
+    }
+
+    for line in &lines {
+        let raw = no_bom(line.text);
+        let span = Span::new(
+            src,
+            line.start + (line.text.len() - raw.len()),
+            line.start + line.text.len(),
+        );
+        let heading = if line.in_fence {
+            None
+        } else {
+            md::heading(raw)
+        };
+        let step = if line.in_fence {
+            None
+        } else if let Some((_, t)) = heading {
+            step_head(t).map(|h| (h, md::offset_in(raw, t)))
+        } else if bold_steps {
+            bold_step(raw).map(|h| (h, None))
+        } else {
+            None
+        };
+
+        if let Some((head, text_off)) = step {
+            close(b, acc, &mut target);
+            let number_span = match (head.number_off, text_off, &head.number) {
+                (Some(n), Some(t), Some(num)) => {
+                    let s = span.start + t + n;
+                    Some(Span::new(src, s, s + num.len()))
+                }
+                _ => None,
+            };
+            let mut d = StepDraft::new(&head, span, number_span, milestone);
+            if mode.single_step {
+                d.fallback_number = fallback_number.map(|n| n.to_string());
+            }
+            acc.steps.push(d);
+            target = Target::Step {
+                level: heading.map_or(7, |h| h.0),
+                sec: Sec::Description,
+                lines: Vec::new(),
+            };
+            continue;
+        }
+
+        if let Some((level, t)) = heading {
+            let ends_step = match &target {
+                Target::Step { level: sl, .. } => level <= *sl,
+                Target::Toolchain { level: tl, .. } => level <= *tl,
+                Target::Context => true,
+            };
+            if ends_step {
+                let implicit_open =
+                    implicit && acc.steps.last().is_some_and(|d| d.title.is_empty());
+                if level == 1 && !seen_h1 && (matches!(target, Target::Context) || implicit_open) {
+                    seen_h1 = true;
+                    if mode.h1_is_title {
+                        // Later READMEs' H1s repeat the plan's name: drop them.
+                        if acc.title.is_none() {
+                            acc.title = Some(plan_title(t));
+                        }
+                        continue;
+                    }
+                    if implicit_open {
+                        if let Some(d) = acc.steps.last_mut() {
+                            d.title = model::one_line(t);
+                        }
+                        continue;
+                    }
+                    if mode.single_step {
+                        continue;
+                    }
+                    if let Some(m) = mode.milestone.and_then(|i| acc.milestones.get_mut(i)) {
+                        m.name = milestone_head(t).map_or_else(|| model::one_line(t), |(_, n)| n);
+                        continue;
+                    }
+                }
+                if let Some((number, name)) = milestone_head(t) {
+                    close(b, acc, &mut target);
+                    acc.milestones.push(Milestone { number, name });
+                    acc.milestone_headings = true;
+                    milestone = Some(acc.milestones.len() - 1);
+                    target = Target::Context;
+                    continue;
+                }
+                if is_toolchain_label(t) {
+                    close(b, acc, &mut target);
+                    target = Target::Toolchain {
+                        level,
+                        src,
+                        lines: Vec::new(),
+                    };
+                    continue;
+                }
+                if !(mode.single_step && matches!(target, Target::Step { .. })) {
+                    close(b, acc, &mut target);
+                    target = Target::Context;
+                }
+            }
+        }
+
+        match &mut target {
+            Target::Context => acc.context.push(raw.to_owned()),
+            Target::Toolchain { lines: body, .. } => body.push(*line),
+            Target::Step { .. } => step_line(b, acc, &mut target, line, raw, span, heading),
+        }
+    }
+    close(b, acc, &mut target);
+    if mode.single_step {
+        if let Some(d) = acc.steps.last_mut() {
+            if d.title.is_empty() {
+                d.title = fallback_title.to_owned();
+            }
+        }
+    }
+}
+
+/// One line inside a step: a sub-section label, a field, or content of the current section.
+#[allow(clippy::too_many_arguments)]
+fn step_line<'a>(
+    b: &mut PlanBuilder,
+    acc: &mut Acc,
+    target: &mut Target<'a>,
+    line: &Line<'a>,
+    raw: &'a str,
+    span: Span,
+    heading: Option<(usize, &str)>,
+) {
+    let Target::Step { level, sec, .. } = &*target else {
+        return;
+    };
+    let (level, sec) = (*level, *sec);
+    if line.in_fence {
+        push_line(target, line);
+        return;
+    }
+    if let Some((_, t)) = heading {
+        let kind = section_kind(t).unwrap_or(Sec::Other);
+        close(b, acc, target);
+        *target = Target::Step {
+            level,
+            sec: kind,
+            lines: Vec::new(),
+        };
+        if kind == Sec::Other {
+            push_line(target, line);
+        }
+        return;
+    }
+    if let Some(d) = acc.steps.last_mut() {
+        if let Some((true, _)) = md::checkbox(raw) {
+            d.ticked += 1;
+        }
+        if md::checkbox(raw).is_some() {
+            d.boxes += 1;
+        }
+    }
+    if let Some((key, value, off)) = md::field(raw) {
+        if let Some(kind) = field_kind(key) {
+            let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
+            if !value.is_empty() && (kind != FieldKind::Status || !in_phase) {
+                let value_start = span.start + off;
+                apply_field(
+                    b,
+                    acc,
+                    kind,
+                    value,
+                    Span::new(span.source, value_start, value_start + value.len()),
+                    span,
+                );
+                return;
+            }
+            if value.is_empty() && md::bullet(raw).is_none() {
+                close(b, acc, target);
+                let s = if kind == FieldKind::Files {
+                    Sec::Files
+                } else {
+                    Sec::Depends
+                };
+                *target = Target::Step {
+                    level,
+                    sec: s,
+                    lines: Vec::new(),
+                };
+                return;
+            }
+        }
+    }
+    if let Some((kind, rest)) = label_line(raw) {
+        close(b, acc, target);
+        *target = Target::Step {
+            level,
+            sec: kind,
+            lines: Vec::new(),
+        };
+        if !rest.is_empty() {
+            // The text after `**Objective:**` belongs to the section it opens; keep its line so
+            // spans stay right, with the label cut off below in `close`.
+            push_line(
+                target,
+                &Line {
+                    start: line.start + md::offset_in(line.text, rest).unwrap_or(0),
+                    text: rest,
+                    in_fence: false,
+                },
+            );
+        }
+        return;
+    }
+    push_line(target, line);
+}
+
+fn push_line<'a>(target: &mut Target<'a>, line: &Line<'a>) {
+    if let Target::Step { lines, .. } | Target::Toolchain { lines, .. } = target {
+        lines.push(*line);
+    }
+}
+
+fn apply_field(
+    b: &mut PlanBuilder,
+    acc: &mut Acc,
+    kind: FieldKind,
+    value: &str,
+    value_span: Span,
+    line_span: Span,
+) {
+    let Some(d) = acc.steps.last_mut() else {
+        return;
+    };
+    match kind {
+        FieldKind::Depends => {
+            let Some(refs) = parse_deps(value, value_span) else {
+                b.warn(
+                    Diagnostic::warning("unreadable-dependency", format!("no step number found in `{}`; the step runs after the previous one", value.trim()))
+                        .at(Some(value_span))
+                        .help("write `Depends on: Step 2, Step 3` or `Depends on: none`"),
+                );
+                return;
+            };
+            d.depends.get_or_insert_with(Vec::new).extend(refs);
+        }
+        FieldKind::Files => {
+            for (item, off) in md::split_list(value) {
+                let s = value_span.start + off;
+                d.files.push((item.clone(), Span::new(value_span.source, s, s + item.len())));
+            }
+        }
+        FieldKind::Status => match crate::native::status_word(value) {
+            Some(s) => d.status = Some(s),
+            None => b.warn(
+                Diagnostic::warning("unknown-status", format!("unknown status `{}`; only a ✅ heading or `Status: done` marks a step done", value.trim()))
+                    .at(Some(line_span))
+                    .help("write `Status: done`, or put ✅ before `Step` in the heading"),
+            ),
+        },
+    }
+}
+
+/// Finishes whatever was being collected.
+fn close(b: &mut PlanBuilder, acc: &mut Acc, target: &mut Target<'_>) {
+    match std::mem::replace(target, Target::Context) {
+        Target::Context => {}
+        Target::Toolchain { lines, src, .. } => read_toolchain(b, acc, src, &lines),
+        Target::Step { sec, lines, level } => {
+            close_section(acc, sec, &lines);
+            // Keep collecting the same step: only the section changed.
+            *target = Target::Step {
+                level,
+                sec: Sec::Description,
+                lines: Vec::new(),
+            };
+        }
+    }
+}
+
+fn block_of(lines: &[Line<'_>]) -> String {
+    model::block(&lines.iter().map(|l| l.text).collect::<Vec<_>>().join("\n"))
+}
+
+/// List items of a section (checkboxes and bullets unwrapped, indented lines joined), with the
+/// offset of each in the file.
+fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
+    let mut out: Vec<(String, usize)> = Vec::new();
+    for l in lines {
+        if l.text.trim().is_empty() || l.in_fence {
+            continue;
+        }
+        match md::bullet(l.text) {
+            Some(item) => {
+                let item = md::checkbox(l.text).map_or(item, |(_, t)| t);
+                out.push((
+                    item.trim().to_owned(),
+                    l.start + md::offset_in(l.text, item).unwrap_or(0),
+                ));
+            }
+            None => match out.last_mut() {
+                Some((last, _)) if l.text.starts_with([' ', '\t']) => {
+                    last.push(' ');
+                    last.push_str(l.text.trim());
+                }
+                _ => out.push((l.text.trim().to_owned(), l.start)),
+            },
+        }
+    }
+    out.retain(|(s, _)| !s.is_empty());
+    out
+}
+
+/// Only the list items of a section (a checklist): prose around them is not a check.
+fn list_items(lines: &[Line<'_>]) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut open = false;
+    for l in lines.iter().filter(|l| !l.in_fence) {
+        match md::bullet(l.text) {
+            Some(item) => {
+                out.push(
+                    md::checkbox(l.text)
+                        .map_or(item, |(_, t)| t)
+                        .trim()
+                        .to_owned(),
+                );
+                open = true;
+            }
+            None if open && l.text.starts_with([' ', '\t']) && !l.text.trim().is_empty() => {
+                if let Some(last) = out.last_mut() {
+                    last.push(' ');
+                    last.push_str(l.text.trim());
+                }
+            }
+            None => open = false,
+        }
+    }
+    out.retain(|s| !s.is_empty());
+    out
+}
+
+fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
+    let known = toolchain_words(&acc.toolchain);
+    let Some(d) = acc.steps.last_mut() else {
+        return;
+    };
+    let src = d.head_span.source;
+    match sec {
+        Sec::Description | Sec::Other => {
+            let text = block_of(lines);
+            if !text.is_empty() {
+                d.description.push(text);
+            }
+        }
+        Sec::Acceptance => d
+            .acceptance
+            .extend(items(lines).into_iter().map(|(s, _)| model::one_line(&s))),
+        Sec::Build | Sec::Review => {
+            let text = block_of(lines);
+            if !text.is_empty() {
+                if sec == Sec::Build {
+                    d.build.push(text)
+                } else {
+                    d.review.push(text)
+                }
+            }
+        }
+        Sec::Verify => {
+            let text = block_of(lines);
+            if !text.is_empty() {
+                d.verify_text.push(text);
+            }
+            for item in list_items(lines) {
+                let commands: Vec<String> = md::code_spans(&item)
+                    .into_iter()
+                    .map(|(s, _)| s.trim())
+                    .filter(|s| is_command(s, &known))
+                    .map(str::to_owned)
+                    .collect();
+                if commands.is_empty() {
+                    d.acceptance.push(model::one_line(&item));
+                } else {
+                    for c in commands {
+                        if !d.verify.contains(&c) {
+                            d.verify.push(c);
+                        }
+                    }
+                }
+            }
+        }
+        Sec::Depends => {
+            for l in lines.iter().filter(|l| !l.text.trim().is_empty()) {
+                let body = md::bullet(l.text).unwrap_or(l.text.trim());
+                let off = l.start + md::offset_in(l.text, body).unwrap_or(0);
+                let refs =
+                    parse_deps(body, Span::new(src, off, off + body.len())).unwrap_or_default();
+                d.depends.get_or_insert_with(Vec::new).extend(refs);
+            }
+        }
+        Sec::Files => {
+            for l in lines.iter().filter(|l| !l.in_fence) {
+                let Some(item) = md::bullet(l.text) else {
+                    continue;
+                };
+                let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
+                let (path, at) = match md::code_spans(item).first() {
+                    Some((s, o)) => ((*s).to_owned(), *o),
+                    None => (item.split_whitespace().next().unwrap_or("").to_owned(), 0),
+                };
+                if !path.is_empty() {
+                    d.files.push((
+                        path.clone(),
+                        Span::new(src, off + at, off + at + path.len()),
+                    ));
+                }
+            }
+        }
+    }
+}
+
+/// Whether a code span from a checklist is a shell command (not a file or symbol name).
+fn is_command(span: &str, known: &HashSet<String>) -> bool {
+    let s = span.trim();
+    if s.is_empty() || s.contains('\n') {
+        return false;
+    }
+    // `RUST_LOG=debug cargo test`: skip environment assignments.
+    let first = s
+        .split_whitespace()
+        .find(|w| !w.contains('=') || w.starts_with('-'))
+        .unwrap_or("");
+    if first.starts_with("./") || first.starts_with("../") {
+        let last = first.rsplit('/').next().unwrap_or("");
+        return s.contains(' ') || last.ends_with(".sh") || !last.contains('.');
+    }
+    COMMANDS.contains(&first) || known.contains(first)
+}
+
+/// First words of the tool chain's commands, so checklist items using them count as commands.
+fn toolchain_words(toolchain: &[(String, Span)]) -> HashSet<String> {
+    toolchain
+        .iter()
+        .filter_map(|(c, _)| c.split_whitespace().next().map(str::to_owned))
+        .collect()
+}
+
+/// `Step 2`, `Steps 1 and 3`, `Steps 1-3`, `step-2`, `m1-step-2`, `Milestone 1 Step 2`, `none`.
+/// `Some(empty)` when the value says there are none; `None` when no step could be read from it.
+fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
+    let mut out = Vec::new();
+    let first = value
+        .split(|c: char| !c.is_alphanumeric() && c != '/')
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    if md::split_list(value).is_empty()
+        || matches!(
+            first.to_ascii_lowercase().as_str(),
+            "none" | "nothing" | "n/a" | "no"
+        )
+    {
+        return Some(out);
+    }
+    let words: Vec<(&str, usize)> = value
+        .split(|c: char| {
+            c.is_whitespace()
+                || matches!(
+                    c,
+                    ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+' | '#'
+                )
+        })
+        .filter(|w| !w.is_empty())
+        .filter_map(|w| md::offset_in(value, w).map(|o| (w.trim_end_matches(['.', ':']), o)))
+        .filter(|(w, _)| !w.is_empty())
+        .collect();
+    let mut milestone: Option<u64> = None;
+    let mut expect_milestone = false;
+    let mut prev_num: Option<u64> = None;
+    let mut range_open = false;
+    let at = |o: usize, len: usize| {
+        Span::new(
+            value_span.source,
+            value_span.start + o,
+            value_span.start + o + len,
+        )
+    };
+    let is_num = |p: &str| {
+        !p.is_empty()
+            && p.split('.')
+                .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
+    };
+    for (w, off) in words {
+        let lower = w.to_ascii_lowercase();
+        if lower == "milestone" {
+            expect_milestone = true;
+            continue;
+        }
+        if expect_milestone {
+            expect_milestone = false;
+            if let Ok(m) = lower.parse::<u64>() {
+                milestone = Some(m);
+                continue;
+            }
+        }
+        if let Some(m) = lower.strip_prefix('m').and_then(|r| r.parse::<u64>().ok()) {
+            milestone = Some(m);
+            continue;
+        }
+        if matches!(lower.as_str(), "to" | "through" | "-" | "–" | "—" | "..") {
+            range_open = prev_num.is_some();
+            continue;
+        }
+        let parts: Vec<&str> = lower
+            .split(['-', '–', '_'])
+            .filter(|p| !p.is_empty())
+            .collect();
+        let step_word = |p: &&str| *p == "step" || *p == "steps";
+        match parts.as_slice() {
+            // `m1-step-2` and `01-step-2`: a milestone and a step.
+            [m, s, n] if step_word(s) && is_num(n) => {
+                let m = m.strip_prefix('m').unwrap_or(m).parse::<u64>().ok();
+                if m.is_some() {
+                    out.push((
+                        DepRef::Step {
+                            milestone: m,
+                            number: (*n).to_owned(),
+                        },
+                        at(off, w.len()),
+                    ));
+                }
+            }
+            // `1-3`: a range.
+            [a, z] if is_num(a) && is_num(z) => {
+                if let (Ok(a), Ok(z)) = (a.parse::<u64>(), z.parse::<u64>()) {
+                    for n in a..=z.min(a + 100) {
+                        out.push((
+                            DepRef::Step {
+                                milestone,
+                                number: n.to_string(),
+                            },
+                            at(off, w.len()),
+                        ));
+                    }
+                    milestone = None;
+                    prev_num = Some(z);
+                }
+            }
+            // `2`, `step-2`, `2.1`.
+            [n] | [_, n] if is_num(n) && parts.iter().filter(|p| !is_num(p)).all(step_word) => {
+                if range_open {
+                    if let (Some(a), Ok(z)) = (prev_num, n.parse::<u64>()) {
+                        for k in (a + 1)..z.min(a + 100) {
+                            out.push((
+                                DepRef::Step {
+                                    milestone,
+                                    number: k.to_string(),
+                                },
+                                at(off, w.len()),
+                            ));
+                        }
+                    }
+                }
+                prev_num = n.parse().ok();
+                // `M1 Step 2, Step 1`: the milestone qualifies only the step right after it.
+                out.push((
+                    DepRef::Step {
+                        milestone: milestone.take(),
+                        number: (*n).to_owned(),
+                    },
+                    at(off, w.len()),
+                ));
+            }
+            _ => {}
+        }
+        if !step_word(&lower.as_str()) {
+            range_open = false;
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Plan-level verify commands from a Tool Chain table (or list).
+fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Line<'_>]) {
+    let rows: Vec<(&Line<'_>, Vec<(String, usize)>)> = lines
+        .iter()
+        .filter(|l| !l.in_fence)
+        .filter_map(|l| table_row(l.text).map(|r| (l, r)))
+        .collect();
+    let mut found: Vec<(String, String, Span)> = Vec::new();
+    if rows.is_empty() {
+        for l in lines.iter().filter(|l| !l.in_fence) {
+            let Some(item) = md::bullet(l.text) else {
+                continue;
+            };
+            // `- Test runner: `pytest -q``: the name before the colon, commands after it.
+            let colon = item
+                .find(':')
+                .filter(|&c| item.find('`').is_none_or(|t| c < t));
+            let (name, rest) = match colon {
+                Some(c) => (item.get(..c).unwrap_or(""), item.get(c + 1..).unwrap_or("")),
+                None => ("", item),
+            };
+            let base = l.start + md::offset_in(l.text, rest).unwrap_or(0);
+            let spans = md::code_spans(rest);
+            if spans.is_empty() && !name.is_empty() {
+                let c = rest.trim();
+                let off = md::offset_in(rest, c).unwrap_or(0);
+                found.push((
+                    name.to_owned(),
+                    c.to_owned(),
+                    Span::new(src, base + off, base + off + c.len()),
+                ));
+            }
+            for (cmd, off) in spans {
+                found.push((
+                    name.to_owned(),
+                    cmd.trim().to_owned(),
+                    Span::new(src, base + off, base + off + cmd.len()),
+                ));
+            }
+        }
+    } else {
+        let header: Vec<String> = rows
+            .first()
+            .map(|(_, r)| r.iter().map(|(c, _)| c.to_lowercase()).collect())
+            .unwrap_or_default();
+        let data: Vec<&(&Line<'_>, Vec<(String, usize)>)> = rows
+            .iter()
+            .skip(1)
+            .filter(|(_, r)| !is_separator(r))
+            .collect();
+        let cmd_col = header
+            .iter()
+            .position(|h| {
+                h.contains("command") || h.contains("cmd") || h.contains("invocation") || h == "run"
+            })
+            .or_else(|| {
+                (0..header.len()).max_by_key(|&i| {
+                    data.iter()
+                        .filter(|(_, r)| r.get(i).is_some_and(|(c, _)| c.contains('`')))
+                        .count()
+                })
+            })
+            .unwrap_or(header.len().saturating_sub(1));
+        for (line, row) in data {
+            let Some((cell, cell_off)) = row.get(cmd_col) else {
+                continue;
+            };
+            let name: Vec<&str> = row
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| *i != cmd_col)
+                .map(|(_, (c, _))| c.as_str())
+                .collect();
+            let name = name.join(" ");
+            let base = line.start + cell_off;
+            let spans = md::code_spans(cell);
+            if spans.is_empty() {
+                let c = cell.trim();
+                found.push((name, c.to_owned(), Span::new(src, base, base + cell.len())));
+            } else {
+                for (c, off) in spans {
+                    found.push((
+                        name.clone(),
+                        c.trim().to_owned(),
+                        Span::new(src, base + off, base + off + c.len()),
+                    ));
+                }
+            }
+        }
+    }
+    for (name, cmd, span) in found {
+        let lowered = cmd
+            .trim_matches(['(', ')', '_', '*', '.'])
+            .to_ascii_lowercase();
+        if matches!(
+            lowered.as_str(),
+            "" | "n/a"
+                | "na"
+                | "none"
+                | "-"
+                | "—"
+                | "tbd"
+                | "not configured"
+                | "not used"
+                | "not applicable"
+        ) {
+            continue;
+        }
+        if skip_tool(&name, &cmd) {
+            b.warn(
+                Diagnostic::warning("toolchain-command-ignored", format!("`{cmd}` ({}) is not a check, so it is not run as a verify command", model::one_line(&name)))
+                    .at(Some(span))
+                    .help("only test, lint, type-check, format-check and build commands run after each step"),
+            );
+            continue;
+        }
+        if !acc.toolchain.iter().any(|(c, _)| *c == cmd) {
+            acc.toolchain.push((cmd, span));
+        }
+    }
+}
+
+/// A Tool Chain row that names something other than a check: a dev server, an installer.
+fn skip_tool(name: &str, cmd: &str) -> bool {
+    let n = name.to_lowercase();
+    let checks = [
+        "test", "lint", "type", "format", "check", "build", "compile", "coverage", "audit",
+        "analy", "e2e", "verif", "clippy", "spec",
+    ];
+    if checks.iter().any(|w| n.contains(w)) {
+        return false;
+    }
+    let others = [
+        "server",
+        "start",
+        "serve",
+        "watch",
+        "deploy",
+        "install",
+        "package manager",
+        "runtime",
+        "language",
+        "framework",
+        "database",
+        "version",
+        "dev",
+    ];
+    let c = cmd.to_lowercase();
+    others.iter().any(|w| n.contains(w))
+        || c.contains("--watch")
+        || c.ends_with(" dev")
+        || c.ends_with(" start")
+        || c.ends_with(" serve")
+}
+
+/// The cells of a table row with their byte offsets in `line`; `|` inside code spans or
+/// escaped as `\|` does not split.
+fn table_row(line: &str) -> Option<Vec<(String, usize)>> {
+    let t = line.trim();
+    if !t.starts_with('|') {
+        return None;
+    }
+    let mut cells = Vec::new();
+    let mut in_code = false;
+    let mut start = md::offset_in(line, t).unwrap_or(0) + 1;
+    let mut prev = ' ';
+    for (i, c) in line.char_indices() {
+        if i < start {
+            prev = c;
+            continue;
+        }
+        match c {
+            '`' => in_code = !in_code,
+            '|' if !in_code && prev != '\\' => {
+                cells.push(cell(line, start, i));
+                start = i + 1;
+            }
+            _ => {}
+        }
+        prev = c;
+    }
+    let rest = line.get(start..).unwrap_or("");
+    if !rest.trim().is_empty() {
+        cells.push(cell(line, start, line.len()));
+    }
+    Some(cells)
+}
+
+fn cell(line: &str, start: usize, end: usize) -> (String, usize) {
+    let raw = line.get(start..end).unwrap_or("");
+    let trimmed = raw.trim();
+    let off = start + md::offset_in(raw, trimmed).unwrap_or(0);
+    (trimmed.replace("\\|", "|"), off)
+}
+
+fn is_separator(row: &[(String, usize)]) -> bool {
+    !row.is_empty()
+        && row
+            .iter()
+            .all(|(c, _)| c.contains('-') && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Loading
+
+pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
+    let mut b = PlanBuilder::new(Format::Blueprint, path);
+    let mut acc = Acc::default();
+    let folder = path.is_dir();
+    if folder {
+        read_folder(&mut b, &mut acc, path)?;
+    } else {
+        let src = b.read(path)?;
+        let stem = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        read_file(
+            &mut b,
+            &mut acc,
+            src,
+            FileMode {
+                milestone: None,
+                h1_is_title: true,
+                single_step: false,
+            },
+            &stem,
+            None,
+        );
+        if acc.title.is_none() {
+            acc.title = Some(humanize(&stem));
+        }
+        if acc.steps.is_empty() {
+            b.warn(
+                Diagnostic::warning(
+                    "no-steps",
+                    "no `### Step N: Title` headings were found; the plan has no tasks",
+                )
+                .at(Some(Span::new(src, 0, 0)))
+                .help("start each step with a heading such as `### Step 1: Add the login form`"),
+            );
+        }
+    }
+    finish(&mut b, acc, folder);
+    Ok(b.finish())
+}
+
+fn read_folder(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), LoadError> {
+    let s = scan(dir);
+    // A single milestone folder passed on its own: its numbered files are its steps.
+    if !s.has_dirs && is_milestone_name(&file_name(dir)) && s.others.is_empty() {
+        read_milestone_dir(b, acc, dir)?;
+        if acc.title.is_none() {
+            acc.title = Some(plain_name(&file_name(dir)));
+        }
+        return Ok(());
+    }
+    // Non-plan markdown next to the plan (README, overview) is context for every step.
+    for entry in sorted_entries(dir) {
+        if is_markdown(&entry) && !s.members.contains(&entry) && !s.others.contains(&entry) {
+            read_context_file(b, acc, &entry)?;
+        }
+    }
+    if acc.title.is_none() {
+        acc.title = Some(folder_title(dir));
+    }
+    let mut units: Vec<PathBuf> = s.members.into_iter().chain(s.others).collect();
+    units.sort_by(|a, b| natural_cmp(&a.to_string_lossy(), &b.to_string_lossy()));
+    for unit in units {
+        if unit.is_dir() {
+            read_milestone_dir(b, acc, &unit)?;
+            continue;
+        }
+        let name = file_name(&unit);
+        let src = b.read(&unit)?;
+        let count = md::lines(b.text(src))
+            .iter()
+            .filter(|l| {
+                !l.in_fence
+                    && md::heading(no_bom(l.text))
+                        .and_then(|(_, t)| step_head(t))
+                        .is_some()
+            })
+            .count();
+        let lower = name.to_ascii_lowercase();
+        // A file of several steps (or named as one) is a milestone; a file of one step is a step.
+        let milestone = lower.contains("milestone") || (!lower.contains("step") && count > 1);
+        if milestone {
+            acc.milestones.push(Milestone {
+                number: milestone_number(&name),
+                name: humanize(&name),
+            });
+            let mode = FileMode {
+                milestone: Some(acc.milestones.len() - 1),
+                h1_is_title: false,
+                single_step: false,
+            };
+            read_file(b, acc, src, mode, &humanize(&name), None);
+        } else {
+            let mode = FileMode {
+                milestone: None,
+                h1_is_title: false,
+                single_step: true,
+            };
+            read_file(b, acc, src, mode, &humanize(&name), number_prefix(&name));
+        }
+    }
+    Ok(())
+}
+
+/// A plan folder's name, or its repository's when the folder has a generic name like `plans`.
+fn folder_title(dir: &Path) -> String {
+    let name = file_name(dir);
+    let generic = REPO_DIRS
+        .iter()
+        .any(|r| r.rsplit('/').next() == Some(name.as_str()));
+    match dir.parent() {
+        Some(parent) if generic => {
+            let up = if file_name(parent) == ".blueprint" || file_name(parent) == "docs" {
+                parent.parent().unwrap_or(parent)
+            } else {
+                parent
+            };
+            let n = file_name(up);
+            if n.is_empty() {
+                plain_name(&name)
+            } else {
+                plain_name(&n)
+            }
+        }
+        _ => plain_name(&name),
+    }
+}
+
+/// A plan's name from a folder name: `01_shop-backend` -> `shop backend`.
+fn plain_name(name: &str) -> String {
+    let rest = name
+        .trim_start_matches(|c: char| c.is_ascii_digit())
+        .trim_start_matches([' ', '_', '-', '.']);
+    let words = model::one_line(&rest.replace(['_', '-'], " "));
+    if words.is_empty() {
+        model::one_line(&name.replace(['_', '-'], " "))
+    } else {
+        words
+    }
+}
+
+/// A milestone folder: numbered files (or files with steps) are its steps, in name order; a
+/// README or other unnumbered notes are context.
+fn read_milestone_dir(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), LoadError> {
+    let name = file_name(dir);
+    acc.milestones.push(Milestone {
+        number: milestone_number(&name),
+        name: humanize(&name),
+    });
+    let m = acc.milestones.len() - 1;
+    for f in sorted_entries(dir).into_iter().filter(|f| is_markdown(f)) {
+        let fname = file_name(&f);
+        if is_doc_name(&f) || (number_prefix(&fname).is_none() && !is_plan_file(&f)) {
+            read_context_file(b, acc, &f)?;
+            continue;
+        }
+        let src = b.read(&f)?;
+        let mode = FileMode {
+            milestone: Some(m),
+            h1_is_title: false,
+            single_step: true,
+        };
+        read_file(b, acc, src, mode, &humanize(&fname), number_prefix(&fname));
+    }
+    Ok(())
+}
+
+/// A README or overview: its H1 titles the plan (the first one found) and the rest is context.
+fn read_context_file(b: &mut PlanBuilder, acc: &mut Acc, path: &Path) -> Result<(), LoadError> {
+    let src = b.read(path)?;
+    read_file(
+        b,
+        acc,
+        src,
+        FileMode {
+            milestone: None,
+            h1_is_title: true,
+            single_step: false,
+        },
+        "",
+        None,
+    );
+    Ok(())
+}
+
+/// Drops headings with nothing under them, so that `## Steps` does not dangle in the context.
+fn prune_empty_headings(text: &str) -> String {
+    let lines = md::lines(text);
+    let mut keep: Vec<&str> = Vec::new();
+    for (i, l) in lines.iter().enumerate() {
+        if !l.in_fence {
+            if let Some((level, _)) = md::heading(l.text) {
+                let next = lines.iter().skip(i + 1).find(|n| !n.text.trim().is_empty());
+                let empty = match next {
+                    None => true,
+                    Some(n) => {
+                        !n.in_fence && md::heading(n.text).is_some_and(|(nl, _)| nl <= level)
+                    }
+                };
+                if empty {
+                    continue;
+                }
+            }
+        }
+        keep.push(l.text);
+    }
+    model::block(&keep.join("\n"))
+}
+
+/// Gives every step its id, resolves dependencies and pushes the tasks.
+fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
+    b.plan.title = acc.title.clone().unwrap_or_default();
+    b.plan.context = prune_empty_headings(&acc.context.join("\n"));
+    for (cmd, span) in &acc.toolchain {
+        b.push_verify(cmd.clone(), Some(*span));
+    }
+
+    // Milestone numbers as written, unless missing or repeated: then their position.
+    let written: Vec<Option<u64>> = acc.milestones.iter().map(|m| m.number).collect();
+    let distinct: HashSet<u64> = written.iter().flatten().copied().collect();
+    let use_written = written.iter().all(Option::is_some) && distinct.len() == written.len();
+    let mnum = |i: usize| -> u64 {
+        if use_written {
+            written.get(i).copied().flatten().unwrap_or(i as u64 + 1)
+        } else {
+            i as u64 + 1
+        }
+    };
+
+    // Step numbers: as written, else the step file's number, else the position in its milestone.
+    let mut numbers: Vec<String> = Vec::new();
+    let mut position: HashMap<Option<usize>, usize> = HashMap::new();
+    for d in &acc.steps {
+        let pos = position.entry(d.milestone).or_insert(0);
+        *pos += 1;
+        numbers.push(
+            d.number
+                .clone()
+                .or_else(|| d.fallback_number.clone())
+                .unwrap_or_else(|| pos.to_string()),
+        );
+    }
+    // A single file uses `step-N`, unless its `## Milestone` sections restart the numbering.
+    let prefixed = if folder {
+        acc.steps.iter().any(|d| d.milestone.is_some())
+    } else {
+        acc.milestone_headings && {
+            let mut seen: HashMap<&str, Option<usize>> = HashMap::new();
+            acc.steps.iter().zip(&numbers).any(|(d, n)| {
+                seen.insert(n.as_str(), d.milestone)
+                    .is_some_and(|m| m != d.milestone)
+            })
+        }
+    };
+    let id_of = |milestone: Option<usize>, number: &str| match (prefixed, milestone) {
+        (true, Some(m)) => format!("m{}-step-{number}", mnum(m)),
+        _ => format!("step-{number}"),
+    };
+
+    let numbered: HashSet<String> = acc
+        .steps
+        .iter()
+        .zip(&numbers)
+        .filter(|(d, _)| !d.unnumbered_heading)
+        .map(|(d, n)| id_of(d.milestone, n))
+        .collect();
+    let mut ids: Vec<String> = Vec::new();
+    let mut first_at: HashMap<String, usize> = HashMap::new();
+    for (i, (d, n)) in acc.steps.iter().zip(&numbers).enumerate() {
+        let mut id = id_of(d.milestone, n);
+        if d.unnumbered_heading {
+            // An id no numbered step uses, so the one mistake does not cause more.
+            let base = id.clone();
+            let mut k = 2;
+            while numbered.contains(&id) || first_at.contains_key(&id) {
+                id = format!("{base}-{k}");
+                k += 1;
+            }
+            b.warn(
+                Diagnostic::error(
+                    "missing-step-number",
+                    format!("this step heading has no number; it was given the id `{id}`"),
+                )
+                .at(Some(d.head_span))
+                .help("number every step: `### Step 3: Title`"),
+            );
+        } else if let Some(&first) = first_at.get(&id) {
+            let other = acc.steps.get(first).map(|o| o.head_span);
+            b.warn(
+                Diagnostic::error("duplicate-step", format!("two steps have the id `{id}`"))
+                    .at(Some(d.number_span.unwrap_or(d.head_span)))
+                    .related(other, "first defined here")
+                    .help("give each step its own number"),
+            );
+        }
+        first_at.entry(id.clone()).or_insert(i);
+        ids.push(id);
+    }
+
+    // Lookup: (milestone index, number) -> id, and (milestone number, number) -> id.
+    let mut by_local: HashMap<(Option<usize>, String), String> = HashMap::new();
+    let mut by_global: HashMap<String, String> = HashMap::new();
+    let mut by_mnum: HashMap<(u64, String), String> = HashMap::new();
+    for ((d, n), id) in acc.steps.iter().zip(&numbers).zip(&ids) {
+        // An unnumbered step's stand-in number is not something another step can refer to.
+        if d.unnumbered_heading {
+            continue;
+        }
+        by_local
+            .entry((d.milestone, n.clone()))
+            .or_insert_with(|| id.clone());
+        by_global.entry(n.clone()).or_insert_with(|| id.clone());
+        if let Some(m) = d.milestone {
+            by_mnum
+                .entry((mnum(m), n.clone()))
+                .or_insert_with(|| id.clone());
+        }
+    }
+
+    let mut prev: Option<String> = None;
+    for ((d, id), n) in acc.steps.into_iter().zip(ids).zip(numbers) {
+        let mut task = Task::new(id.clone(), String::new());
+        let mut spans = TaskSpans {
+            task: Some(d.head_span),
+            id: d.number_span.or(Some(d.head_span)),
+            title: Some(d.head_span),
+            ..TaskSpans::default()
+        };
+        task.description = model::block(&d.description.join("\n\n"));
+        task.title = if d.title.trim().is_empty() {
+            task.description
+                .lines()
+                .find(|l| !l.trim().is_empty())
+                .map(|l| first_words(l, 80))
+                .unwrap_or_else(|| format!("Step {n}"))
+        } else {
+            model::one_line(&d.title)
+        };
+        task.acceptance = d.acceptance.into_iter().filter(|a| !a.is_empty()).collect();
+        task.verify = d.verify;
+        task.instructions.build = join_opt(d.build);
+        task.instructions.review = join_opt(d.review);
+        task.instructions.verify = join_opt(d.verify_text);
+        task.milestone = d
+            .milestone
+            .and_then(|m| acc.milestones.get(m))
+            .map(|m| m.name.clone());
+        for (f, s) in d.files {
+            task.files.push(f);
+            spans.files.push(s);
+        }
+        task.status = if d.done || d.status == Some(Status::Done) {
+            Status::Done
+        } else {
+            Status::Pending
+        };
+        if task.status == Status::Pending && d.boxes > 0 && d.ticked == d.boxes {
+            b.warn(
+                Diagnostic::warning("checklist-ticked", format!("every checkbox of `{id}` is ticked but its heading has no ✅; it will run again"))
+                    .at(Some(d.head_span))
+                    .help("put ✅ before `Step` in the heading if the step is complete"),
+            );
+        }
+        match d.depends {
+            None => {
+                if let Some(p) = &prev {
+                    task.depends_on.push(p.clone());
+                }
+            }
+            Some(refs) => {
+                for (r, span) in refs {
+                    let DepRef::Step { milestone, number } = r;
+                    let found = match milestone {
+                        Some(m) => by_mnum.get(&(m, number.clone())).cloned(),
+                        None => by_local
+                            .get(&(d.milestone, number.clone()))
+                            .or_else(|| by_global.get(&number))
+                            .cloned(),
+                    };
+                    let target = match found {
+                        Some(t) => t,
+                        None => {
+                            let guess = match milestone {
+                                Some(m) if prefixed => format!("m{m}-step-{number}"),
+                                _ => id_of(d.milestone, &number),
+                            };
+                            b.warn(
+                                Diagnostic::error("unknown-dependency", format!("`{id}` depends on step {number}, which this plan does not have"))
+                                    .at(Some(span))
+                                    .help("refer to an existing step, e.g. `Depends on: Step 2`"),
+                            );
+                            guess
+                        }
+                    };
+                    if target == id {
+                        b.warn(
+                            Diagnostic::warning(
+                                "self-dependency",
+                                format!("`{id}` lists itself as a dependency; ignored"),
+                            )
+                            .at(Some(span))
+                            .help("remove the step's own number from `Depends on`"),
+                        );
+                        continue;
+                    }
+                    if !task.depends_on.contains(&target) {
+                        task.depends_on.push(target);
+                        spans.depends_on.push(span);
+                    }
+                }
+            }
+        }
+        prev = Some(id);
+        b.push(task, spans);
+    }
+}
+
+/// `Plan: Bookmark API` -> `Bookmark API`.
+fn plan_title(heading: &str) -> String {
+    let t = heading.trim();
+    let lower = t.to_ascii_lowercase();
+    for prefix in ["implementation plan:", "blueprint:", "plan:"] {
+        if lower.starts_with(prefix) {
+            let rest = t.get(prefix.len()..).unwrap_or("").trim();
+            if !rest.is_empty() {
+                return model::one_line(rest);
+            }
+        }
+    }
+    model::one_line(t)
+}
+
+fn join_opt(parts: Vec<String>) -> Option<String> {
+    let text = model::block(&parts.join("\n\n"));
+    (!text.is_empty()).then_some(text)
+}
+
+fn first_words(line: &str, max: usize) -> String {
+    let line = model::one_line(line.trim_start_matches(['#', '-', '*', ' ']));
+    if line.chars().count() <= max {
+        return line;
+    }
+    let cut: String = line.chars().take(max).collect();
+    match cut.rfind(' ') {
+        Some(i) => cut.get(..i).unwrap_or(&cut).to_owned(),
+        None => cut,
+    }
 }
