@@ -243,7 +243,12 @@ fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
     };
     let mut task = Task::new(id, model::one_line(d.heading.title));
     let mut spans = TaskSpans::at(head_span);
-    spans.title = Some(sub_span(src, &d.line, d.heading.title).unwrap_or(head_span));
+    // An empty title is reported by validation, at the heading.
+    spans.title = Some(
+        sub_span(src, &d.line, d.heading.title)
+            .filter(|_| !d.heading.title.is_empty())
+            .unwrap_or(head_span),
+    );
     if d.heading.number.is_empty() {
         b.warn(
             Diagnostic::error("missing-id", "this task heading has no task number")
@@ -252,13 +257,6 @@ fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
         );
     } else {
         spans.id = sub_span(src, &d.line, d.heading.number);
-    }
-    if task.title.is_empty() {
-        b.warn(
-            Diagnostic::error("missing-title", format!("task `{}` has no title", task.id))
-                .at(Some(head_span))
-                .help("name the component after the number: `### Task 3: Rate limiter`"),
-        );
     }
     // Plan order: each task starts after the one written before it. The dependency is implied
     // by the heading's place, so the heading is where it is "written".
