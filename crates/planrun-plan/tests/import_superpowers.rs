@@ -191,6 +191,17 @@ fn several_plans_are_ambiguous() {
     assert_eq!(ids(&l), ["task-1"]);
 }
 
+#[test]
+fn planrun_markdown_is_not_superpowers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.md");
+    std::fs::write(&path, "# Plan\n\n## Task 1: Setup\n\nFiles: `src/**`\n\nDo it.\n").unwrap();
+    assert_eq!(detect(&path).unwrap().0, Format::Markdown);
+    // With superpowers' file entries, `##` task headings are superpowers'.
+    std::fs::write(&path, "# Plan\n\n## Task 1: Setup\n\n**Files:**\n- Create: `src/a.rs`\n").unwrap();
+    assert_eq!(detect(&path).unwrap().0, Format::Superpowers);
+}
+
 /// Lines that steer the reader into its less common paths.
 fn plan_text() -> impl Strategy<Value = String> {
     let line = prop_oneof![

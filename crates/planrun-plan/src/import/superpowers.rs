@@ -50,7 +50,9 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
 }
 
-/// A markdown text with at least one `Task N:` heading and a `**Files:**` field.
+/// A markdown text with `Task N:` headings and a `**Files:**` field. planrun's own markdown also
+/// has `## Task <id>:` headings and a `Files:` field, so `##` task headings only count together
+/// with superpowers' `- Create:` / `- Modify:` / `- Test:` entries.
 fn looks_superpowers(path: &Path) -> bool {
     let Ok(bytes) = std::fs::read(path) else {
         return false;
@@ -58,13 +60,20 @@ fn looks_superpowers(path: &Path) -> bool {
     let text = String::from_utf8_lossy(&bytes);
     let lines = md::lines(&text);
     let outside = || lines.iter().filter(|l| !l.in_fence);
-    let has_task = outside().any(|l| {
-        md::heading(l.text)
-            .is_some_and(|(lvl, t)| (2..=4).contains(&lvl) && task_heading(t).is_some())
-    });
-    has_task
-        && outside()
-            .any(|l| md::field(l.text).is_some_and(|(k, _, _)| k.eq_ignore_ascii_case("files")))
+    let task_levels: Vec<usize> = outside()
+        .filter_map(|l| md::heading(l.text))
+        .filter(|(lvl, t)| (2..=4).contains(lvl) && task_heading(t).is_some())
+        .map(|(lvl, _)| lvl)
+        .collect();
+    let field_is = |l: &&Line<'_>, keys: &[&str]| {
+        md::field(l.text).is_some_and(|(k, _, _)| keys.iter().any(|w| k.eq_ignore_ascii_case(w)))
+    };
+    let has_files = outside().any(|l| field_is(&l, &["files"]));
+    let entries = || {
+        outside()
+            .any(|l| md::bullet(l.text).is_some() && field_is(&l, &["create", "modify", "test"]))
+    };
+    has_files && (task_levels.iter().any(|&l| l > 2) || (!task_levels.is_empty() && entries()))
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
