@@ -54,7 +54,7 @@ fn clean_tasks() {
     assert_eq!(task(&l, "T010").depends_on, ["T008", "T009"]);
     assert_eq!(task(&l, "T011").depends_on, ["T010"]);
     assert_eq!(task(&l, "T012").depends_on, ["T011"]);
-    assert_eq!(task(&l, "T001").files, ["backend/src/", "backend/tests/"]);
+    assert_eq!(task(&l, "T001").files, ["backend/src/**", "backend/tests/**"], "folders are globs");
     assert_eq!(task(&l, "T010").files, ["backend/src/models/album.py"]);
     assert_eq!(task(&l, "T004").files, [".github/workflows/ci.yml"]);
     assert_eq!(task(&l, "T013").files, ["**/README.md"]);

@@ -723,7 +723,13 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
             || SOURCE_DIRS.contains(&first)
             || ticked
             || slashes >= 2;
-        return pathy.then(|| clean.to_owned());
+        // Files are globs: a folder stands for everything below it.
+        let glob = if clean.ends_with('/') {
+            format!("{clean}**")
+        } else {
+            clean.to_owned()
+        };
+        return pathy.then_some(glob);
     }
     (has_ext || bare_file).then(|| format!("**/{clean}"))
 }
@@ -839,7 +845,10 @@ mod tests {
             .into_iter()
             .map(|p| p.0)
             .collect();
-        assert_eq!(found, vec!["src/auth/", "**/README.md", "**/quickstart.md"]);
+        assert_eq!(
+            found,
+            vec!["src/auth/**", "**/README.md", "**/quickstart.md"]
+        );
         let found: Vec<String> =
             paths_in("Contract test in tests/contract/test_users.py e.g. with backend/src")
                 .into_iter()

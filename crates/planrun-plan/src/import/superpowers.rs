@@ -403,7 +403,13 @@ fn clean_path(item: &str) -> Option<String> {
         }
     }
     let p = p.trim_start_matches("./").trim_start_matches('/').trim();
-    (!p.is_empty() && !p.contains(char::is_whitespace)).then(|| p.to_owned())
+    // Files are globs: a folder stands for everything below it.
+    let glob = if p.ends_with('/') {
+        format!("{p}**")
+    } else {
+        p.to_owned()
+    };
+    (!p.is_empty() && !p.contains(char::is_whitespace)).then_some(glob)
 }
 
 /// Commands written after `Run:` whose `Expected:` outcome is not a failure (the red step of
@@ -571,5 +577,9 @@ mod tests {
         assert_eq!(clean_path("./src/b.rs (new)").as_deref(), Some("src/b.rs"));
         assert_eq!(clean_path("src/c.rs:L10-L20").as_deref(), Some("src/c.rs"));
         assert_eq!(clean_path("none needed"), None);
+        assert_eq!(
+            clean_path("`src/limiter/`").as_deref(),
+            Some("src/limiter/**")
+        );
     }
 }
