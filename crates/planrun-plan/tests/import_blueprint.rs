@@ -31,53 +31,25 @@ fn clean_plan_from_repository_root() {
 
     assert_eq!(loaded.plan.title, "Bookmark API");
     assert_eq!(ids(&loaded), ["step-1", "step-2", "step-3"]);
-    assert_eq!(
-        loaded.plan.verify,
-        ["npm test", "npm run lint", "npx tsc --noEmit"],
-        "the dev server is not a check"
-    );
+    assert_eq!(loaded.plan.verify, ["npm test", "npm run lint", "npx tsc --noEmit"], "the dev server is not a check");
     assert_eq!(codes(&loaded), ["toolchain-command-ignored"]);
 
     let s1 = task(&loaded, "step-1");
     assert_eq!(s1.status, Status::Done);
     assert!(s1.depends_on.is_empty());
     assert_eq!(s1.verify, ["npm test -- db"]);
-    assert!(
-        s1.acceptance
-            .contains(&"Running the migrations twice is a no-op".to_owned())
-    );
-    assert!(
-        s1.acceptance
-            .contains(&"Migration file is named with a zero-padded sequence number".to_owned())
-    );
-    assert!(
-        s1.instructions
-            .build
-            .as_deref()
-            .is_some_and(|b| b.contains("src/db/migrate.ts"))
-    );
-    assert!(
-        s1.instructions
-            .review
-            .as_deref()
-            .is_some_and(|r| r.contains("idempotent"))
-    );
-    assert!(
-        s1.instructions
-            .verify
-            .as_deref()
-            .is_some_and(|v| v.contains("- [x] `npm test -- db` passes"))
-    );
+    assert!(s1.acceptance.contains(&"Running the migrations twice is a no-op".to_owned()));
+    assert!(s1.acceptance.contains(&"Migration file is named with a zero-padded sequence number".to_owned()));
+    assert!(s1.instructions.build.as_deref().is_some_and(|b| b.contains("src/db/migrate.ts")));
+    assert!(s1.instructions.review.as_deref().is_some_and(|r| r.contains("idempotent")));
+    assert!(s1.instructions.verify.as_deref().is_some_and(|v| v.contains("- [x] `npm test -- db` passes")));
 
     let s2 = task(&loaded, "step-2");
     assert_eq!(s2.status, Status::Pending);
     assert_eq!(s2.depends_on, ["step-1"]);
     assert_eq!(s2.files, ["src/routes/bookmarks.ts", "src/validation.ts"]);
     assert_eq!(s2.verify, ["npm test -- bookmarks", "npx tsc --noEmit"]);
-    assert!(
-        s2.acceptance
-            .contains(&"Error responses never include a stack trace".to_owned())
-    );
+    assert!(s2.acceptance.contains(&"Error responses never include a stack trace".to_owned()));
     assert_eq!(task(&loaded, "step-3").depends_on, ["step-2"]);
 }
 
@@ -97,50 +69,28 @@ fn messy_crlf_plan_with_partial_progress() {
     insta::assert_json_snapshot!(common::snapshot(&loaded));
 
     assert_eq!(loaded.plan.title, "Migrate CLI config to TOML");
-    assert_eq!(
-        ids(&loaded),
-        ["step-1", "step-2", "step-3", "step-4"],
-        "the step inside a code fence is not a step"
-    );
+    assert_eq!(ids(&loaded), ["step-1", "step-2", "step-3", "step-4"], "the step inside a code fence is not a step");
     let status: Vec<Status> = loaded.plan.tasks.iter().map(|t| t.status).collect();
-    assert_eq!(
-        status,
-        [Status::Done, Status::Done, Status::Pending, Status::Pending]
-    );
+    assert_eq!(status, [Status::Done, Status::Done, Status::Pending, Status::Pending]);
     assert_eq!(
         loaded.plan.verify,
-        [
-            "cargo test --workspace",
-            "cargo clippy --all-targets -- -D warnings",
-            "cargo fmt --check"
-        ]
+        ["cargo test --workspace", "cargo clippy --all-targets -- -D warnings", "cargo fmt --check"]
     );
 
     let s1 = task(&loaded, "step-1");
     assert_eq!(s1.verify, ["cargo test config::model"]);
     assert_eq!(s1.acceptance.len(), 3);
     assert!(s1.instructions.review.is_some());
-    assert!(
-        !s1.title.is_empty(),
-        "a heading without a title takes the objective's first line"
-    );
+    assert!(!s1.title.is_empty(), "a heading without a title takes the objective's first line");
 
     let s2 = task(&loaded, "step-2");
     assert_eq!(s2.title, "TOML loader");
     assert_eq!(s2.depends_on, ["step-1"]);
-    assert!(
-        s2.instructions
-            .build
-            .as_deref()
-            .is_some_and(|b| b.contains("### Step 9"))
-    );
+    assert!(s2.instructions.build.as_deref().is_some_and(|b| b.contains("### Step 9")));
 
     let s3 = task(&loaded, "step-3");
     assert_eq!(s3.depends_on, ["step-1", "step-2"]);
-    assert!(
-        s3.description.contains("Notes from the spike"),
-        "unknown sections stay in the description"
-    );
+    assert!(s3.description.contains("Notes from the spike"), "unknown sections stay in the description");
     assert_eq!(s3.acceptance.len(), 3);
 
     let s4 = task(&loaded, "step-4");
@@ -160,49 +110,16 @@ fn milestone_folders_of_step_files() {
     insta::assert_json_snapshot!(common::snapshot(&loaded));
 
     assert_eq!(loaded.plan.title, "Shop backend: accounts and billing");
-    assert_eq!(
-        ids(&loaded),
-        ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]
-    );
-    let milestones: Vec<Option<&str>> = loaded
-        .plan
-        .tasks
-        .iter()
-        .map(|t| t.milestone.as_deref())
-        .collect();
-    assert_eq!(
-        milestones,
-        [
-            Some("accounts"),
-            Some("accounts"),
-            Some("billing"),
-            Some("billing")
-        ]
-    );
+    assert_eq!(ids(&loaded), ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]);
+    let milestones: Vec<Option<&str>> = loaded.plan.tasks.iter().map(|t| t.milestone.as_deref()).collect();
+    assert_eq!(milestones, [Some("accounts"), Some("accounts"), Some("billing"), Some("billing")]);
     assert_eq!(task(&loaded, "m1-step-1").status, Status::Done);
     assert_eq!(task(&loaded, "m1-step-2").depends_on, ["m1-step-1"]);
-    assert_eq!(
-        task(&loaded, "m2-step-1").depends_on,
-        ["m1-step-2"],
-        "milestones follow each other"
-    );
-    assert_eq!(
-        task(&loaded, "m2-step-1").title,
-        "Invoices",
-        "a step file without a Step heading is one step"
-    );
-    assert_eq!(
-        task(&loaded, "m2-step-2").depends_on,
-        ["m1-step-2", "m2-step-1"]
-    );
-    assert_eq!(
-        task(&loaded, "m2-step-2").verify,
-        ["uv run pytest tests/billing", "uv run mypy src"]
-    );
-    assert_eq!(
-        loaded.plan.verify,
-        ["uv run pytest -q", "uv run ruff check .", "uv run mypy src"]
-    );
+    assert_eq!(task(&loaded, "m2-step-1").depends_on, ["m1-step-2"], "milestones follow each other");
+    assert_eq!(task(&loaded, "m2-step-1").title, "Invoices", "a step file without a Step heading is one step");
+    assert_eq!(task(&loaded, "m2-step-2").depends_on, ["m1-step-2", "m2-step-1"]);
+    assert_eq!(task(&loaded, "m2-step-2").verify, ["uv run pytest tests/billing", "uv run mypy src"]);
+    assert_eq!(loaded.plan.verify, ["uv run pytest -q", "uv run ruff check .", "uv run mypy src"]);
     assert!(loaded.plan.context.contains("argon2id"));
 }
 
@@ -211,13 +128,7 @@ fn one_milestone_folder_on_its_own() {
     let loaded = common::load("blueprint/milestones/.blueprint/plans/01_milestone_accounts");
     assert_eq!(loaded.format, Format::Blueprint);
     assert_eq!(ids(&loaded), ["m1-step-1", "m1-step-2"]);
-    assert!(
-        loaded
-            .plan
-            .tasks
-            .iter()
-            .all(|t| t.milestone.as_deref() == Some("accounts"))
-    );
+    assert!(loaded.plan.tasks.iter().all(|t| t.milestone.as_deref() == Some("accounts")));
 }
 
 #[test]
@@ -225,19 +136,10 @@ fn milestone_files_holding_several_steps() {
     let loaded = common::load("blueprint/milestone_files");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
     assert_eq!(loaded.plan.title, "milestone files");
-    assert_eq!(
-        ids(&loaded),
-        ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]
-    );
-    assert_eq!(
-        task(&loaded, "m1-step-2").milestone.as_deref(),
-        Some("Project setup")
-    );
+    assert_eq!(ids(&loaded), ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]);
+    assert_eq!(task(&loaded, "m1-step-2").milestone.as_deref(), Some("Project setup"));
     assert_eq!(task(&loaded, "m2-step-1").depends_on, ["m1-step-1"]);
-    assert_eq!(
-        task(&loaded, "m2-step-2").depends_on,
-        ["m2-step-1", "m1-step-2"]
-    );
+    assert_eq!(task(&loaded, "m2-step-2").depends_on, ["m2-step-1", "m1-step-2"]);
     assert_eq!(task(&loaded, "m1-step-1").status, Status::Done);
     assert!(loaded.diagnostics.is_empty());
 }
@@ -246,15 +148,9 @@ fn milestone_files_holding_several_steps() {
 fn milestone_headings_that_restart_numbering() {
     let loaded = common::load("blueprint/milestone_headings/plan.md");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
-    assert_eq!(
-        ids(&loaded),
-        ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]
-    );
+    assert_eq!(ids(&loaded), ["m1-step-1", "m1-step-2", "m2-step-1", "m2-step-2"]);
     assert_eq!(task(&loaded, "m2-step-1").depends_on, ["m1-step-2"]);
-    assert_eq!(
-        task(&loaded, "m2-step-2").milestone.as_deref(),
-        Some("Push notifications")
-    );
+    assert_eq!(task(&loaded, "m2-step-2").milestone.as_deref(), Some("Push notifications"));
     assert_eq!(task(&loaded, "m2-step-2").status, Status::Done);
 }
 
@@ -263,11 +159,8 @@ fn broken_plan_yields_located_diagnostics() {
     let loaded = common::load("blueprint/broken");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
     assert_eq!(loaded.plan.tasks.len(), 5, "no step is dropped");
-    let found: Vec<(&str, usize)> = loaded
-        .diagnostics
-        .iter()
-        .map(|d| (d.code, d.location(&loaded.sources).map_or(0, |l| l.line)))
-        .collect();
+    let found: Vec<(&str, usize)> =
+        loaded.diagnostics.iter().map(|d| (d.code, d.location(&loaded.sources).map_or(0, |l| l.line))).collect();
     for expected in [
         ("toolchain-command-ignored", 8),
         ("missing-step-number", 14),
@@ -278,15 +171,9 @@ fn broken_plan_yields_located_diagnostics() {
         ("self-dependency", 25),
         ("checklist-ticked", 24),
     ] {
-        assert!(
-            found.contains(&expected),
-            "missing {expected:?} in {found:?}"
-        );
+        assert!(found.contains(&expected), "missing {expected:?} in {found:?}");
     }
-    assert_eq!(
-        ids(&loaded),
-        ["step-1", "step-2-2", "step-2", "step-2", "step-3"]
-    );
+    assert_eq!(ids(&loaded), ["step-1", "step-2-2", "step-2", "step-2", "step-3"]);
     assert_eq!(task(&loaded, "step-3").depends_on, ["step-1", "step-2"]);
     assert_eq!(loaded.plan.verify, ["pytest"]);
 }
@@ -305,11 +192,7 @@ fn several_unrelated_plans_are_ambiguous() {
 fn other_markdown_is_not_a_blueprint() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("notes.md");
-    std::fs::write(
-        &path,
-        "# Notes\n\nStep 1: this is prose, not a heading.\n\n### Steps to reproduce\n",
-    )
-    .unwrap();
+    std::fs::write(&path, "# Notes\n\nStep 1: this is prose, not a heading.\n\n### Steps to reproduce\n").unwrap();
     assert!(planrun_plan::load(&path, None).is_err());
 }
 

@@ -35,14 +35,10 @@ fn clean_plan_from_repository_root() {
     assert_eq!(t1.files, ["src/session/store.ts", "src/session/index.ts"]);
     assert_eq!(t1.acceptance.len(), 2);
     assert!(
-        t1.description
-            .contains("documentation/technology/research/redis-node-client.md"),
+        t1.description.contains("documentation/technology/research/redis-node-client.md"),
         "research pointers stay visible"
     );
-    assert!(
-        t1.description.contains("src/cache/redis.ts"),
-        "patterns stay visible"
-    );
+    assert!(t1.description.contains("src/cache/redis.ts"), "patterns stay visible");
 
     let t2 = task(&loaded, "task-2");
     assert_eq!(t2.status, Status::Pending);
@@ -54,19 +50,12 @@ fn clean_plan_from_repository_root() {
 #[test]
 fn plan_folder_tasks_folder_and_readme_all_detect() {
     let plan = "uc/clean/documentation/plans/session-auth";
-    for rel in [
-        plan.to_owned(),
-        format!("{plan}/tasks"),
-        format!("{plan}/README.md"),
-        "uc/clean/documentation".to_owned(),
-    ] {
+    for rel in
+        [plan.to_owned(), format!("{plan}/tasks"), format!("{plan}/README.md"), "uc/clean/documentation".to_owned()]
+    {
         let loaded = common::load(&rel);
         assert_eq!(loaded.format, Format::Uc, "{rel}");
-        assert!(
-            loaded.root.ends_with("session-auth"),
-            "{rel}: {}",
-            loaded.root.display()
-        );
+        assert!(loaded.root.ends_with("session-auth"), "{rel}: {}", loaded.root.display());
         assert_eq!(loaded.plan.tasks.len(), 3, "{rel}");
     }
 }
@@ -81,10 +70,7 @@ fn a_single_task_file_is_a_one_task_plan() {
     assert!(loaded.plan.tasks[0].depends_on.is_empty());
     let d = &loaded.diagnostics[0];
     assert_eq!(d.code, "dependency-outside-plan");
-    assert_eq!(
-        d.location(&loaded.sources).map(|l| (l.line, l.column)),
-        Some((19, 19))
-    );
+    assert_eq!(d.location(&loaded.sources).map(|l| (l.line, l.column)), Some((19, 19)));
     let folder = common::load("uc/clean/documentation/plans/session-auth/tasks/task-2");
     assert_eq!(folder.plan, loaded.plan);
 }
@@ -96,32 +82,16 @@ fn messy_plan_carries_over_progress_from_every_record() {
     insta::assert_json_snapshot!(common::snapshot(&loaded));
 
     assert_eq!(loaded.plan.title, "Full-text search");
-    assert_eq!(
-        ids(&loaded),
-        ["task-1", "task-2", "task-3", "task-4", "task-10"],
-        "natural order"
-    );
+    assert_eq!(ids(&loaded), ["task-1", "task-2", "task-3", "task-4", "task-10"], "natural order");
     let status: Vec<Status> = loaded.plan.tasks.iter().map(|t| t.status).collect();
     // task-1: [x] in the README; task-2: checkpoint (over its stale status line); task-4: ✅
     // title and checkpoint; task-3 has only an impl.md, which is not proof of passing.
-    assert_eq!(
-        status,
-        [
-            Status::Done,
-            Status::Done,
-            Status::Pending,
-            Status::Done,
-            Status::Pending
-        ]
-    );
+    assert_eq!(status, [Status::Done, Status::Done, Status::Pending, Status::Done, Status::Pending]);
 
     let t1 = task(&loaded, "task-1");
     assert_eq!(t1.title, "Tokenizer");
     assert!(t1.depends_on.is_empty());
-    assert_eq!(
-        t1.files,
-        ["src/search/tokenizer.rs", "src/search/stopwords.txt"]
-    );
+    assert_eq!(t1.files, ["src/search/tokenizer.rs", "src/search/stopwords.txt"]);
     assert_eq!(t1.acceptance.len(), 2);
     assert!(t1.description.contains("unicode-segmentation.md"));
 
@@ -130,21 +100,11 @@ fn messy_plan_carries_over_progress_from_every_record() {
     assert_eq!(t2.files, ["src/search/index.rs", "src/search/mod.rs"]);
     assert!(t2.description.starts_with("Write an inverted index"));
     assert!(t2.description.contains("Notes for reviewer"));
-    assert_eq!(
-        t2.acceptance[1],
-        "SC-2: a crash mid-write leaves the previous segment readable"
-    );
+    assert_eq!(t2.acceptance[1], "SC-2: a crash mid-write leaves the previous segment readable");
 
     let t3 = task(&loaded, "task-3");
-    assert_eq!(
-        t3.title, "Query parser",
-        "title from the README index when task.md has none"
-    );
-    assert_eq!(
-        t3.depends_on,
-        ["task-2"],
-        "no dependency line: after the previous task"
-    );
+    assert_eq!(t3.title, "Query parser", "title from the README index when task.md has none");
+    assert_eq!(t3.depends_on, ["task-2"], "no dependency line: after the previous task");
     assert_eq!(t3.acceptance.len(), 2);
     assert_eq!(task(&loaded, "task-4").depends_on, ["task-2", "task-3"]);
     assert_eq!(task(&loaded, "task-10").depends_on, ["task-3", "task-4"]);
@@ -158,20 +118,14 @@ fn messy_plan_carries_over_progress_from_every_record() {
 fn broken_plan_yields_located_diagnostics() {
     let loaded = common::load("uc/broken");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
-    assert_eq!(
-        ids(&loaded),
-        ["task-1", "task-2", "task-3"],
-        "a folder without task.md is still a task"
-    );
+    assert_eq!(ids(&loaded), ["task-1", "task-2", "task-3"], "a folder without task.md is still a task");
     let found: Vec<(&str, String, usize)> = loaded
         .diagnostics
         .iter()
         .map(|d| {
             let loc = d.location(&loaded.sources);
-            let file = loc
-                .as_ref()
-                .map(|l| l.file.rsplit("billing/").next().unwrap_or("").to_owned())
-                .unwrap_or_default();
+            let file =
+                loc.as_ref().map(|l| l.file.rsplit("billing/").next().unwrap_or("").to_owned()).unwrap_or_default();
             (d.code, file, loc.map_or(0, |l| l.line))
         })
         .collect();
@@ -184,30 +138,18 @@ fn broken_plan_yields_located_diagnostics() {
         ("self-dependency", "tasks/task-2/task.md", 5),
     ] {
         assert!(
-            found
-                .iter()
-                .any(|f| f.0 == code && f.1 == file && f.2 == line),
+            found.iter().any(|f| f.0 == code && f.1 == file && f.2 == line),
             "missing {code} at {file}:{line} in {found:?}"
         );
     }
     assert_eq!(task(&loaded, "task-2").depends_on, ["task-1", "task-9"]);
     assert_eq!(task(&loaded, "task-3").title, "Email invoices");
-    assert!(
-        loaded
-            .plan
-            .tasks
-            .iter()
-            .all(|t| t.status == Status::Pending)
-    );
+    assert!(loaded.plan.tasks.iter().all(|t| t.status == Status::Pending));
 }
 
 #[test]
 fn several_plans_are_ambiguous() {
-    for rel in [
-        "uc/ambiguous",
-        "uc/ambiguous/documentation",
-        "uc/ambiguous/documentation/plans",
-    ] {
+    for rel in ["uc/ambiguous", "uc/ambiguous/documentation", "uc/ambiguous/documentation/plans"] {
         match planrun_plan::load(&common::fixture(rel), None) {
             Err(LoadError::Ambiguous { candidates, .. }) => assert_eq!(candidates.len(), 2),
             other => panic!("{rel}: expected an ambiguity, got {other:?}"),
@@ -232,20 +174,14 @@ fn checkpoint_formats() {
         "# Checkpoint\n\n## Completed\n- task-1\n- task-2\n\n## In progress\n- task-3\n",
     )
     .unwrap();
-    std::fs::write(plan.join("plan.json"), r#"{"tasks": {"task-4": {"status": "completed", "usage_start": 12}, "task-5": {"status": "in_progress"}}}"#)
-        .unwrap();
+    std::fs::write(
+        plan.join("plan.json"),
+        r#"{"tasks": {"task-4": {"status": "completed", "usage_start": 12}, "task-5": {"status": "in_progress"}}}"#,
+    )
+    .unwrap();
     let loaded = planrun_plan::load(dir.path(), None).unwrap();
     let status: Vec<Status> = loaded.plan.tasks.iter().map(|t| t.status).collect();
-    assert_eq!(
-        status,
-        [
-            Status::Done,
-            Status::Done,
-            Status::Pending,
-            Status::Done,
-            Status::Pending
-        ]
-    );
+    assert_eq!(status, [Status::Done, Status::Done, Status::Pending, Status::Done, Status::Pending]);
 }
 
 proptest! {

@@ -19,25 +19,10 @@ const PEEK_BYTES: u64 = 256 * 1024;
 /// Detection looks at no more entries than this in one folder, so it stays cheap.
 const MAX_ENTRIES: usize = 200;
 /// Files that document a repository or folder rather than hold a plan, even when they mention steps.
-const NOT_PLANS: [&str; 9] = [
-    "readme",
-    "changelog",
-    "contributing",
-    "license",
-    "code_of_conduct",
-    "security",
-    "agents",
-    "claude",
-    "index",
-];
+const NOT_PLANS: [&str; 9] =
+    ["readme", "changelog", "contributing", "license", "code_of_conduct", "security", "agents", "claude", "index"];
 /// Where a repository keeps blueprint plans, relative to its root.
-const REPO_DIRS: [&str; 5] = [
-    "plans",
-    ".blueprint",
-    ".blueprint/plans",
-    "docs/plans",
-    "blueprints",
-];
+const REPO_DIRS: [&str; 5] = ["plans", ".blueprint", ".blueprint/plans", "docs/plans", "blueprints"];
 /// First words of code spans that are shell commands rather than names of files or symbols.
 const COMMANDS: &[&str] = &[
     "cargo",
@@ -145,11 +130,7 @@ const COMMANDS: &[&str] = &[
 
 pub(crate) fn detect(path: &Path) -> Detection {
     if path.is_file() {
-        return if peek(path).is_some_and(|t| has_steps(&t)) {
-            Detection::Yes(path.to_owned())
-        } else {
-            Detection::No
-        };
+        return if peek(path).is_some_and(|t| has_steps(&t)) { Detection::Yes(path.to_owned()) } else { Detection::No };
     }
     if !path.is_dir() {
         return Detection::No;
@@ -180,11 +161,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
                 }
             }
             all.dedup();
-            if all.len() == 1 {
-                all.pop().map_or(Detection::No, Detection::Yes)
-            } else {
-                Detection::Ambiguous(all)
-            }
+            if all.len() == 1 { all.pop().map_or(Detection::No, Detection::Yes) } else { Detection::Ambiguous(all) }
         }
     }
 }
@@ -198,11 +175,7 @@ struct FolderScan {
 }
 
 fn scan(dir: &Path) -> FolderScan {
-    let mut s = FolderScan {
-        members: Vec::new(),
-        others: Vec::new(),
-        has_dirs: false,
-    };
+    let mut s = FolderScan { members: Vec::new(), others: Vec::new(), has_dirs: false };
     for entry in sorted_entries(dir).into_iter().take(MAX_ENTRIES) {
         let name = file_name(&entry);
         if name.starts_with('.') {
@@ -233,9 +206,7 @@ fn scan_folder(dir: &Path) -> Option<Detection> {
             s.members.into_iter().next().map(Detection::Yes)
         }
         (_, 0) => Some(Detection::Yes(dir.to_owned())),
-        _ => Some(Detection::Ambiguous(
-            s.others.into_iter().chain(s.members).collect(),
-        )),
+        _ => Some(Detection::Ambiguous(s.others.into_iter().chain(s.members).collect())),
     }
 }
 
@@ -244,11 +215,10 @@ fn is_milestone_dir(dir: &Path) -> bool {
     if !is_milestone_name(&file_name(dir)) {
         return false;
     }
-    sorted_entries(dir).into_iter().take(MAX_ENTRIES).any(|f| {
-        is_markdown(&f)
-            && (number_prefix(&file_name(&f)).is_some() || is_plan_file(&f))
-            && !is_doc_name(&f)
-    })
+    sorted_entries(dir)
+        .into_iter()
+        .take(MAX_ENTRIES)
+        .any(|f| is_markdown(&f) && (number_prefix(&file_name(&f)).is_some() || is_plan_file(&f)) && !is_doc_name(&f))
 }
 
 fn is_milestone_name(name: &str) -> bool {
@@ -265,11 +235,7 @@ fn is_markdown(path: &Path) -> bool {
 
 /// README, CHANGELOG and the like: never a plan when found by scanning a folder.
 fn is_doc_name(path: &Path) -> bool {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("").to_ascii_lowercase();
     NOT_PLANS.contains(&stem.as_str())
 }
 
@@ -288,17 +254,12 @@ fn peek(path: &Path) -> Option<String> {
 /// A numbered `Step N` heading outside code fences.
 fn has_steps(text: &str) -> bool {
     md::lines(text).iter().any(|l| {
-        !l.in_fence
-            && md::heading(no_bom(l.text))
-                .and_then(|(_, t)| step_head(t))
-                .is_some_and(|h| h.number.is_some())
+        !l.in_fence && md::heading(no_bom(l.text)).and_then(|(_, t)| step_head(t)).is_some_and(|h| h.number.is_some())
     })
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 fn no_bom(text: &str) -> &str {
@@ -319,28 +280,17 @@ fn milestone_number(name: &str) -> Option<u64> {
     number_prefix(name).or_else(|| {
         let lower = name.to_ascii_lowercase();
         let at = lower.find("milestone")?;
-        let rest = lower
-            .get(at + "milestone".len()..)?
-            .trim_start_matches([' ', '_', '-', '.']);
+        let rest = lower.get(at + "milestone".len()..)?.trim_start_matches([' ', '_', '-', '.']);
         number_prefix(rest)
     })
 }
 
 /// A readable name from a file or folder name: `01_milestone_auth.md` -> `auth`.
 fn humanize(name: &str) -> String {
-    let stem = name
-        .strip_suffix(".md")
-        .or_else(|| name.strip_suffix(".markdown"))
-        .unwrap_or(name);
-    let rest = stem
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start_matches([' ', '_', '-', '.']);
+    let stem = name.strip_suffix(".md").or_else(|| name.strip_suffix(".markdown")).unwrap_or(name);
+    let rest = stem.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches([' ', '_', '-', '.']);
     let lower = rest.to_ascii_lowercase();
-    let rest = if lower.starts_with("milestone") {
-        rest.get("milestone".len()..).unwrap_or("")
-    } else {
-        rest
-    };
+    let rest = if lower.starts_with("milestone") { rest.get("milestone".len()..).unwrap_or("") } else { rest };
     let rest = rest.trim_start_matches([' ', '_', '-', '.']);
     let words = model::one_line(&rest.replace(['_', '-'], " "));
     if words.is_empty() || words.chars().all(|c| c.is_ascii_digit()) {
@@ -371,17 +321,11 @@ fn step_head(text: &str) -> Option<StepHead> {
         return None;
     }
     let after = rest.get(4..)?;
-    if after
-        .chars()
-        .next()
-        .is_some_and(|c| c.is_alphabetic() || c == '_')
-    {
+    if after.chars().next().is_some_and(|c| c.is_alphabetic() || c == '_') {
         return None;
     }
     let after = after.trim_start();
-    let len = after
-        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-        .unwrap_or(after.len());
+    let len = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
     let raw = after.get(..len)?;
     let num = raw.trim_end_matches('.');
     let number = (!num.is_empty() && num.starts_with(|c: char| c.is_ascii_digit())).then_some(num);
@@ -391,9 +335,7 @@ fn step_head(text: &str) -> Option<StepHead> {
         return None;
     }
     let title = match first {
-        Some(c @ (':' | '—' | '–' | '-' | ')' | '.')) => {
-            tail.get(c.len_utf8()..).unwrap_or("").trim()
-        }
+        Some(c @ (':' | '—' | '–' | '-' | ')' | '.')) => tail.get(c.len_utf8()..).unwrap_or("").trim(),
         _ => tail.trim(),
     };
     let (trailing_done, title) = strip_trailing_done(title);
@@ -408,10 +350,7 @@ fn step_head(text: &str) -> Option<StepHead> {
 fn strip_trailing_done(title: &str) -> (bool, &str) {
     for mark in ["✅", "✔️", "✔", "(done)", "(complete)", "(completed)"] {
         if let Some(rest) = title.strip_suffix(mark) {
-            return (
-                true,
-                rest.trim_end().trim_end_matches(['—', '–', '-']).trim_end(),
-            );
+            return (true, rest.trim_end().trim_end_matches(['—', '–', '-']).trim_end());
         }
     }
     (false, title)
@@ -444,15 +383,9 @@ fn milestone_head(text: &str) -> Option<(Option<u64>, String)> {
     }
     let rest = rest.trim_start();
     let num = number_prefix(rest);
-    let rest = rest
-        .trim_start_matches(|c: char| c.is_ascii_digit() || c == '.')
-        .trim_start();
+    let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim_start();
     let name = rest.trim_start_matches([':', '—', '–', '-', ')']).trim();
-    let name = if name.is_empty() {
-        model::one_line(t)
-    } else {
-        model::one_line(name)
-    };
+    let name = if name.is_empty() { model::one_line(t) } else { model::one_line(name) };
     Some((num, name))
 }
 
@@ -485,10 +418,7 @@ fn section_kind(label: &str) -> Option<Sec> {
     if let Some(rest) = l.strip_prefix("phase") {
         let rest = rest.trim_start();
         let n: String = rest.chars().take_while(char::is_ascii_digit).collect();
-        let word = rest
-            .split(|c: char| !c.is_alphanumeric())
-            .next()
-            .unwrap_or("");
+        let word = rest.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
         match (n.as_str(), word) {
             ("1", _) | (_, "one" | "i") => return Some(Sec::Build),
             ("2", _) | (_, "two" | "ii") => return Some(Sec::Review),
@@ -505,19 +435,8 @@ fn section_kind(label: &str) -> Option<Sec> {
     {
         return Some(Sec::Acceptance);
     }
-    if [
-        "objective",
-        "objectives",
-        "goal",
-        "goals",
-        "description",
-        "summary",
-        "overview",
-        "purpose",
-        "context",
-        "why",
-    ]
-    .contains(&l)
+    if ["objective", "objectives", "goal", "goals", "description", "summary", "overview", "purpose", "context", "why"]
+        .contains(&l)
         || l.starts_with("objective")
     {
         return Some(Sec::Description);
@@ -576,17 +495,10 @@ enum FieldKind {
 }
 
 fn field_kind(key: &str) -> Option<FieldKind> {
-    match key
-        .trim()
-        .to_ascii_lowercase()
-        .replace(['_', '-'], " ")
-        .as_str()
-    {
-        "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after"
-        | "blocked by" | "requires step" | "requires steps" => Some(FieldKind::Depends),
-        "files" | "files touched" | "files to modify" | "files to change" | "files to create" => {
-            Some(FieldKind::Files)
-        }
+    match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
+        "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after" | "blocked by"
+        | "requires step" | "requires steps" => Some(FieldKind::Depends),
+        "files" | "files touched" | "files to modify" | "files to change" | "files to create" => Some(FieldKind::Files),
         "status" => Some(FieldKind::Status),
         _ => None,
     }
@@ -599,10 +511,7 @@ fn field_kind(key: &str) -> Option<FieldKind> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum DepRef {
     /// `Step 3` (in the referencing step's milestone) or `m1-step-3` / `Milestone 1 Step 3`.
-    Step {
-        milestone: Option<u64>,
-        number: String,
-    },
+    Step { milestone: Option<u64>, number: String },
 }
 
 #[derive(Debug)]
@@ -637,12 +546,7 @@ struct StepDraft {
 }
 
 impl StepDraft {
-    fn new(
-        head: &StepHead,
-        head_span: Span,
-        number_span: Option<Span>,
-        milestone: Option<usize>,
-    ) -> Self {
+    fn new(head: &StepHead, head_span: Span, number_span: Option<Span>, milestone: Option<usize>) -> Self {
         Self {
             number: head.number.clone(),
             fallback_number: None,
@@ -693,16 +597,8 @@ struct FileMode {
 /// What the lines between headings are being collected into.
 enum Target<'a> {
     Context,
-    Toolchain {
-        level: usize,
-        src: SourceId,
-        lines: Vec<Line<'a>>,
-    },
-    Step {
-        level: usize,
-        sec: Sec,
-        lines: Vec<Line<'a>>,
-    },
+    Toolchain { level: usize, src: SourceId, lines: Vec<Line<'a>> },
+    Step { level: usize, sec: Sec, lines: Vec<Line<'a>> },
 }
 
 fn read_file(
@@ -715,52 +611,28 @@ fn read_file(
 ) {
     let text = b.text(src).to_owned();
     let lines = md::lines(&text);
-    let heading_steps = lines.iter().any(|l| {
-        !l.in_fence
-            && md::heading(no_bom(l.text))
-                .and_then(|(_, t)| step_head(t))
-                .is_some()
-    });
-    let bold_steps = !heading_steps
-        && !mode.single_step
-        && lines
-            .iter()
-            .any(|l| !l.in_fence && bold_step(l.text).is_some());
+    let heading_steps =
+        lines.iter().any(|l| !l.in_fence && md::heading(no_bom(l.text)).and_then(|(_, t)| step_head(t)).is_some());
+    let bold_steps =
+        !heading_steps && !mode.single_step && lines.iter().any(|l| !l.in_fence && bold_step(l.text).is_some());
     let mut milestone = mode.milestone;
     let mut seen_h1 = false;
     let mut target = Target::Context;
 
     let implicit = mode.single_step && !heading_steps;
     if implicit {
-        let head = StepHead {
-            done: false,
-            number: None,
-            number_off: None,
-            title: String::new(),
-        };
+        let head = StepHead { done: false, number: None, number_off: None, title: String::new() };
         let mut d = StepDraft::new(&head, Span::new(src, 0, 0), None, milestone);
         d.unnumbered_heading = false;
         d.fallback_number = fallback_number.map(|n| n.to_string());
         acc.steps.push(d);
-        target = Target::Step {
-            level: 1,
-            sec: Sec::Description,
-            lines: Vec::new(),
-        };
+        target = Target::Step { level: 1, sec: Sec::Description, lines: Vec::new() };
     }
 
     for line in &lines {
         let raw = no_bom(line.text);
-        let span = Span::new(
-            src,
-            line.start + (line.text.len() - raw.len()),
-            line.start + line.text.len(),
-        );
-        let heading = if line.in_fence {
-            None
-        } else {
-            md::heading(raw)
-        };
+        let span = Span::new(src, line.start + (line.text.len() - raw.len()), line.start + line.text.len());
+        let heading = if line.in_fence { None } else { md::heading(raw) };
         let step = if line.in_fence {
             None
         } else if let Some((_, t)) = heading {
@@ -785,11 +657,7 @@ fn read_file(
                 d.fallback_number = fallback_number.map(|n| n.to_string());
             }
             acc.steps.push(d);
-            target = Target::Step {
-                level: heading.map_or(7, |h| h.0),
-                sec: Sec::Description,
-                lines: Vec::new(),
-            };
+            target = Target::Step { level: heading.map_or(7, |h| h.0), sec: Sec::Description, lines: Vec::new() };
             continue;
         }
 
@@ -800,8 +668,7 @@ fn read_file(
                 Target::Context => true,
             };
             if ends_step {
-                let implicit_open =
-                    implicit && acc.steps.last().is_some_and(|d| d.title.is_empty());
+                let implicit_open = implicit && acc.steps.last().is_some_and(|d| d.title.is_empty());
                 if level == 1 && !seen_h1 && (matches!(target, Target::Context) || implicit_open) {
                     seen_h1 = true;
                     if mode.h1_is_title {
@@ -835,11 +702,7 @@ fn read_file(
                 }
                 if is_toolchain_label(t) {
                     close(b, acc, &mut target);
-                    target = Target::Toolchain {
-                        level,
-                        src,
-                        lines: Vec::new(),
-                    };
+                    target = Target::Toolchain { level, src, lines: Vec::new() };
                     continue;
                 }
                 if !(mode.single_step && matches!(target, Target::Step { .. })) {
@@ -887,11 +750,7 @@ fn step_line<'a>(
     if let Some((_, t)) = heading {
         let kind = section_kind(t).unwrap_or(Sec::Other);
         close(b, acc, target);
-        *target = Target::Step {
-            level,
-            sec: kind,
-            lines: Vec::new(),
-        };
+        *target = Target::Step { level, sec: kind, lines: Vec::new() };
         if kind == Sec::Other {
             push_line(target, line);
         }
@@ -910,49 +769,26 @@ fn step_line<'a>(
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
             if !value.is_empty() && (kind != FieldKind::Status || !in_phase) {
                 let value_start = span.start + off;
-                apply_field(
-                    b,
-                    acc,
-                    kind,
-                    value,
-                    Span::new(span.source, value_start, value_start + value.len()),
-                    span,
-                );
+                apply_field(b, acc, kind, value, Span::new(span.source, value_start, value_start + value.len()), span);
                 return;
             }
             if value.is_empty() && md::bullet(raw).is_none() {
                 close(b, acc, target);
-                let s = if kind == FieldKind::Files {
-                    Sec::Files
-                } else {
-                    Sec::Depends
-                };
-                *target = Target::Step {
-                    level,
-                    sec: s,
-                    lines: Vec::new(),
-                };
+                let s = if kind == FieldKind::Files { Sec::Files } else { Sec::Depends };
+                *target = Target::Step { level, sec: s, lines: Vec::new() };
                 return;
             }
         }
     }
     if let Some((kind, rest)) = label_line(raw) {
         close(b, acc, target);
-        *target = Target::Step {
-            level,
-            sec: kind,
-            lines: Vec::new(),
-        };
+        *target = Target::Step { level, sec: kind, lines: Vec::new() };
         if !rest.is_empty() {
             // The text after `**Objective:**` belongs to the section it opens; keep its line so
             // spans stay right, with the label cut off below in `close`.
             push_line(
                 target,
-                &Line {
-                    start: line.start + md::offset_in(line.text, rest).unwrap_or(0),
-                    text: rest,
-                    in_fence: false,
-                },
+                &Line { start: line.start + md::offset_in(line.text, rest).unwrap_or(0), text: rest, in_fence: false },
             );
         }
         return;
@@ -966,14 +802,7 @@ fn push_line<'a>(target: &mut Target<'a>, line: &Line<'a>) {
     }
 }
 
-fn apply_field(
-    b: &mut PlanBuilder,
-    acc: &mut Acc,
-    kind: FieldKind,
-    value: &str,
-    value_span: Span,
-    line_span: Span,
-) {
+fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str, value_span: Span, line_span: Span) {
     let Some(d) = acc.steps.last_mut() else {
         return;
     };
@@ -981,9 +810,12 @@ fn apply_field(
         FieldKind::Depends => {
             let Some(refs) = parse_deps(value, value_span) else {
                 b.warn(
-                    Diagnostic::warning("unreadable-dependency", format!("no step number found in `{}`; the step runs after the previous one", value.trim()))
-                        .at(Some(value_span))
-                        .help("write `Depends on: Step 2, Step 3` or `Depends on: none`"),
+                    Diagnostic::warning(
+                        "unreadable-dependency",
+                        format!("no step number found in `{}`; the step runs after the previous one", value.trim()),
+                    )
+                    .at(Some(value_span))
+                    .help("write `Depends on: Step 2, Step 3` or `Depends on: none`"),
                 );
                 return;
             };
@@ -998,9 +830,12 @@ fn apply_field(
         FieldKind::Status => match crate::native::status_word(value) {
             Some(s) => d.status = Some(s),
             None => b.warn(
-                Diagnostic::warning("unknown-status", format!("unknown status `{}`; only a ✅ heading or `Status: done` marks a step done", value.trim()))
-                    .at(Some(line_span))
-                    .help("write `Status: done`, or put ✅ before `Step` in the heading"),
+                Diagnostic::warning(
+                    "unknown-status",
+                    format!("unknown status `{}`; only a ✅ heading or `Status: done` marks a step done", value.trim()),
+                )
+                .at(Some(line_span))
+                .help("write `Status: done`, or put ✅ before `Step` in the heading"),
             ),
         },
     }
@@ -1014,11 +849,7 @@ fn close(b: &mut PlanBuilder, acc: &mut Acc, target: &mut Target<'_>) {
         Target::Step { sec, lines, level } => {
             close_section(acc, sec, &lines);
             // Keep collecting the same step: only the section changed.
-            *target = Target::Step {
-                level,
-                sec: Sec::Description,
-                lines: Vec::new(),
-            };
+            *target = Target::Step { level, sec: Sec::Description, lines: Vec::new() };
         }
     }
 }
@@ -1038,10 +869,7 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
         match md::bullet(l.text) {
             Some(item) => {
                 let item = md::checkbox(l.text).map_or(item, |(_, t)| t);
-                out.push((
-                    item.trim().to_owned(),
-                    l.start + md::offset_in(l.text, item).unwrap_or(0),
-                ));
+                out.push((item.trim().to_owned(), l.start + md::offset_in(l.text, item).unwrap_or(0)));
             }
             None => match out.last_mut() {
                 Some((last, _)) if l.text.starts_with([' ', '\t']) => {
@@ -1063,12 +891,7 @@ fn list_items(lines: &[Line<'_>]) -> Vec<String> {
     for l in lines.iter().filter(|l| !l.in_fence) {
         match md::bullet(l.text) {
             Some(item) => {
-                out.push(
-                    md::checkbox(l.text)
-                        .map_or(item, |(_, t)| t)
-                        .trim()
-                        .to_owned(),
-                );
+                out.push(md::checkbox(l.text).map_or(item, |(_, t)| t).trim().to_owned());
                 open = true;
             }
             None if open && l.text.starts_with([' ', '\t']) && !l.text.trim().is_empty() => {
@@ -1097,17 +920,11 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
                 d.description.push(text);
             }
         }
-        Sec::Acceptance => d
-            .acceptance
-            .extend(items(lines).into_iter().map(|(s, _)| model::one_line(&s))),
+        Sec::Acceptance => d.acceptance.extend(items(lines).into_iter().map(|(s, _)| model::one_line(&s))),
         Sec::Build | Sec::Review => {
             let text = block_of(lines);
             if !text.is_empty() {
-                if sec == Sec::Build {
-                    d.build.push(text)
-                } else {
-                    d.review.push(text)
-                }
+                if sec == Sec::Build { d.build.push(text) } else { d.review.push(text) }
             }
         }
         Sec::Verify => {
@@ -1137,8 +954,7 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
             for l in lines.iter().filter(|l| !l.text.trim().is_empty()) {
                 let body = md::bullet(l.text).unwrap_or(l.text.trim());
                 let off = l.start + md::offset_in(l.text, body).unwrap_or(0);
-                let refs =
-                    parse_deps(body, Span::new(src, off, off + body.len())).unwrap_or_default();
+                let refs = parse_deps(body, Span::new(src, off, off + body.len())).unwrap_or_default();
                 d.depends.get_or_insert_with(Vec::new).extend(refs);
             }
         }
@@ -1153,10 +969,7 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
                     None => (item.split_whitespace().next().unwrap_or("").to_owned(), 0),
                 };
                 if !path.is_empty() {
-                    d.files.push((
-                        path.clone(),
-                        Span::new(src, off + at, off + at + path.len()),
-                    ));
+                    d.files.push((path.clone(), Span::new(src, off + at, off + at + path.len())));
                 }
             }
         }
@@ -1170,10 +983,7 @@ fn is_command(span: &str, known: &HashSet<String>) -> bool {
         return false;
     }
     // `RUST_LOG=debug cargo test`: skip environment assignments.
-    let first = s
-        .split_whitespace()
-        .find(|w| !w.contains('=') || w.starts_with('-'))
-        .unwrap_or("");
+    let first = s.split_whitespace().find(|w| !w.contains('=') || w.starts_with('-')).unwrap_or("");
     if first.starts_with("./") || first.starts_with("../") {
         let last = first.rsplit('/').next().unwrap_or("");
         return s.contains(' ') || last.ends_with(".sh") || !last.contains('.');
@@ -1183,35 +993,22 @@ fn is_command(span: &str, known: &HashSet<String>) -> bool {
 
 /// First words of the tool chain's commands, so checklist items using them count as commands.
 fn toolchain_words(toolchain: &[(String, Span)]) -> HashSet<String> {
-    toolchain
-        .iter()
-        .filter_map(|(c, _)| c.split_whitespace().next().map(str::to_owned))
-        .collect()
+    toolchain.iter().filter_map(|(c, _)| c.split_whitespace().next().map(str::to_owned)).collect()
 }
 
 /// `Step 2`, `Steps 1 and 3`, `Steps 1-3`, `step-2`, `m1-step-2`, `Milestone 1 Step 2`, `none`.
 /// `Some(empty)` when the value says there are none; `None` when no step could be read from it.
 fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
     let mut out = Vec::new();
-    let first = value
-        .split(|c: char| !c.is_alphanumeric() && c != '/')
-        .find(|w| !w.is_empty())
-        .unwrap_or("");
+    let first = value.split(|c: char| !c.is_alphanumeric() && c != '/').find(|w| !w.is_empty()).unwrap_or("");
     if md::split_list(value).is_empty()
-        || matches!(
-            first.to_ascii_lowercase().as_str(),
-            "none" | "nothing" | "n/a" | "no"
-        )
+        || matches!(first.to_ascii_lowercase().as_str(), "none" | "nothing" | "n/a" | "no")
     {
         return Some(out);
     }
     let words: Vec<(&str, usize)> = value
         .split(|c: char| {
-            c.is_whitespace()
-                || matches!(
-                    c,
-                    ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+' | '#'
-                )
+            c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+' | '#')
         })
         .filter(|w| !w.is_empty())
         .filter_map(|w| md::offset_in(value, w).map(|o| (w.trim_end_matches(['.', ':']), o)))
@@ -1221,18 +1018,9 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
     let mut expect_milestone = false;
     let mut prev_num: Option<u64> = None;
     let mut range_open = false;
-    let at = |o: usize, len: usize| {
-        Span::new(
-            value_span.source,
-            value_span.start + o,
-            value_span.start + o + len,
-        )
-    };
-    let is_num = |p: &str| {
-        !p.is_empty()
-            && p.split('.')
-                .all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()))
-    };
+    let at = |o: usize, len: usize| Span::new(value_span.source, value_span.start + o, value_span.start + o + len);
+    let is_num =
+        |p: &str| !p.is_empty() && p.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()));
     for (w, off) in words {
         let lower = w.to_ascii_lowercase();
         if lower == "milestone" {
@@ -1254,36 +1042,21 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
             range_open = prev_num.is_some();
             continue;
         }
-        let parts: Vec<&str> = lower
-            .split(['-', '–', '_'])
-            .filter(|p| !p.is_empty())
-            .collect();
+        let parts: Vec<&str> = lower.split(['-', '–', '_']).filter(|p| !p.is_empty()).collect();
         let step_word = |p: &&str| *p == "step" || *p == "steps";
         match parts.as_slice() {
             // `m1-step-2` and `01-step-2`: a milestone and a step.
             [m, s, n] if step_word(s) && is_num(n) => {
                 let m = m.strip_prefix('m').unwrap_or(m).parse::<u64>().ok();
                 if m.is_some() {
-                    out.push((
-                        DepRef::Step {
-                            milestone: m,
-                            number: (*n).to_owned(),
-                        },
-                        at(off, w.len()),
-                    ));
+                    out.push((DepRef::Step { milestone: m, number: (*n).to_owned() }, at(off, w.len())));
                 }
             }
             // `1-3`: a range.
             [a, z] if is_num(a) && is_num(z) => {
                 if let (Ok(a), Ok(z)) = (a.parse::<u64>(), z.parse::<u64>()) {
                     for n in a..=z.min(a + 100) {
-                        out.push((
-                            DepRef::Step {
-                                milestone,
-                                number: n.to_string(),
-                            },
-                            at(off, w.len()),
-                        ));
+                        out.push((DepRef::Step { milestone, number: n.to_string() }, at(off, w.len())));
                     }
                     milestone = None;
                     prev_num = Some(z);
@@ -1294,25 +1067,13 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
                 if range_open {
                     if let (Some(a), Ok(z)) = (prev_num, n.parse::<u64>()) {
                         for k in (a + 1)..z.min(a + 100) {
-                            out.push((
-                                DepRef::Step {
-                                    milestone,
-                                    number: k.to_string(),
-                                },
-                                at(off, w.len()),
-                            ));
+                            out.push((DepRef::Step { milestone, number: k.to_string() }, at(off, w.len())));
                         }
                     }
                 }
                 prev_num = n.parse().ok();
                 // `M1 Step 2, Step 1`: the milestone qualifies only the step right after it.
-                out.push((
-                    DepRef::Step {
-                        milestone: milestone.take(),
-                        number: (*n).to_owned(),
-                    },
-                    at(off, w.len()),
-                ));
+                out.push((DepRef::Step { milestone: milestone.take(), number: (*n).to_owned() }, at(off, w.len())));
             }
             _ => {}
         }
@@ -1325,11 +1086,8 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
 
 /// Plan-level verify commands from a Tool Chain table (or list).
 fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Line<'_>]) {
-    let rows: Vec<(&Line<'_>, Vec<(String, usize)>)> = lines
-        .iter()
-        .filter(|l| !l.in_fence)
-        .filter_map(|l| table_row(l.text).map(|r| (l, r)))
-        .collect();
+    let rows: Vec<(&Line<'_>, Vec<(String, usize)>)> =
+        lines.iter().filter(|l| !l.in_fence).filter_map(|l| table_row(l.text).map(|r| (l, r))).collect();
     let mut found: Vec<(String, String, Span)> = Vec::new();
     if rows.is_empty() {
         for l in lines.iter().filter(|l| !l.in_fence) {
@@ -1337,9 +1095,7 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
                 continue;
             };
             // `- Test runner: `pytest -q``: the name before the colon, commands after it.
-            let colon = item
-                .find(':')
-                .filter(|&c| item.find('`').is_none_or(|t| c < t));
+            let colon = item.find(':').filter(|&c| item.find('`').is_none_or(|t| c < t));
             let (name, rest) = match colon {
                 Some(c) => (item.get(..c).unwrap_or(""), item.get(c + 1..).unwrap_or("")),
                 None => ("", item),
@@ -1349,11 +1105,7 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
             if spans.is_empty() && !name.is_empty() {
                 let c = rest.trim();
                 let off = md::offset_in(rest, c).unwrap_or(0);
-                found.push((
-                    name.to_owned(),
-                    c.to_owned(),
-                    Span::new(src, base + off, base + off + c.len()),
-                ));
+                found.push((name.to_owned(), c.to_owned(), Span::new(src, base + off, base + off + c.len())));
             }
             for (cmd, off) in spans {
                 found.push((
@@ -1364,25 +1116,16 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
             }
         }
     } else {
-        let header: Vec<String> = rows
-            .first()
-            .map(|(_, r)| r.iter().map(|(c, _)| c.to_lowercase()).collect())
-            .unwrap_or_default();
-        let data: Vec<&(&Line<'_>, Vec<(String, usize)>)> = rows
-            .iter()
-            .skip(1)
-            .filter(|(_, r)| !is_separator(r))
-            .collect();
+        let header: Vec<String> =
+            rows.first().map(|(_, r)| r.iter().map(|(c, _)| c.to_lowercase()).collect()).unwrap_or_default();
+        let data: Vec<&(&Line<'_>, Vec<(String, usize)>)> =
+            rows.iter().skip(1).filter(|(_, r)| !is_separator(r)).collect();
         let cmd_col = header
             .iter()
-            .position(|h| {
-                h.contains("command") || h.contains("cmd") || h.contains("invocation") || h == "run"
-            })
+            .position(|h| h.contains("command") || h.contains("cmd") || h.contains("invocation") || h == "run")
             .or_else(|| {
                 (0..header.len()).max_by_key(|&i| {
-                    data.iter()
-                        .filter(|(_, r)| r.get(i).is_some_and(|(c, _)| c.contains('`')))
-                        .count()
+                    data.iter().filter(|(_, r)| r.get(i).is_some_and(|(c, _)| c.contains('`'))).count()
                 })
             })
             .unwrap_or(header.len().saturating_sub(1));
@@ -1390,12 +1133,8 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
             let Some((cell, cell_off)) = row.get(cmd_col) else {
                 continue;
             };
-            let name: Vec<&str> = row
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| *i != cmd_col)
-                .map(|(_, (c, _))| c.as_str())
-                .collect();
+            let name: Vec<&str> =
+                row.iter().enumerate().filter(|(i, _)| *i != cmd_col).map(|(_, (c, _))| c.as_str()).collect();
             let name = name.join(" ");
             let base = line.start + cell_off;
             let spans = md::code_spans(cell);
@@ -1404,38 +1143,30 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
                 found.push((name, c.to_owned(), Span::new(src, base, base + cell.len())));
             } else {
                 for (c, off) in spans {
-                    found.push((
-                        name.clone(),
-                        c.trim().to_owned(),
-                        Span::new(src, base + off, base + off + c.len()),
-                    ));
+                    found.push((name.clone(), c.trim().to_owned(), Span::new(src, base + off, base + off + c.len())));
                 }
             }
         }
     }
     for (name, cmd, span) in found {
-        let lowered = cmd
-            .trim_matches(['(', ')', '_', '*', '.'])
-            .to_ascii_lowercase();
+        let lowered = cmd.trim_matches(['(', ')', '_', '*', '.']).to_ascii_lowercase();
         if matches!(
             lowered.as_str(),
-            "" | "n/a"
-                | "na"
-                | "none"
-                | "-"
-                | "—"
-                | "tbd"
-                | "not configured"
-                | "not used"
-                | "not applicable"
+            "" | "n/a" | "na" | "none" | "-" | "—" | "tbd" | "not configured" | "not used" | "not applicable"
         ) {
             continue;
         }
         if skip_tool(&name, &cmd) {
             b.warn(
-                Diagnostic::warning("toolchain-command-ignored", format!("`{cmd}` ({}) is not a check, so it is not run as a verify command", model::one_line(&name)))
-                    .at(Some(span))
-                    .help("only test, lint, type-check, format-check and build commands run after each step"),
+                Diagnostic::warning(
+                    "toolchain-command-ignored",
+                    format!(
+                        "`{cmd}` ({}) is not a check, so it is not run as a verify command",
+                        model::one_line(&name)
+                    ),
+                )
+                .at(Some(span))
+                .help("only test, lint, type-check, format-check and build commands run after each step"),
             );
             continue;
         }
@@ -1449,8 +1180,8 @@ fn read_toolchain(b: &mut PlanBuilder, acc: &mut Acc, src: SourceId, lines: &[Li
 fn skip_tool(name: &str, cmd: &str) -> bool {
     let n = name.to_lowercase();
     let checks = [
-        "test", "lint", "type", "format", "check", "build", "compile", "coverage", "audit",
-        "analy", "e2e", "verif", "clippy", "spec",
+        "test", "lint", "type", "format", "check", "build", "compile", "coverage", "audit", "analy", "e2e", "verif",
+        "clippy", "spec",
     ];
     if checks.iter().any(|w| n.contains(w)) {
         return false;
@@ -1519,10 +1250,7 @@ fn cell(line: &str, start: usize, end: usize) -> (String, usize) {
 }
 
 fn is_separator(row: &[(String, usize)]) -> bool {
-    !row.is_empty()
-        && row
-            .iter()
-            .all(|(c, _)| c.contains('-') && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
+    !row.is_empty() && row.iter().all(|(c, _)| c.contains('-') && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1536,19 +1264,12 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         read_folder(&mut b, &mut acc, path)?;
     } else {
         let src = b.read(path)?;
-        let stem = path
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
         read_file(
             &mut b,
             &mut acc,
             src,
-            FileMode {
-                milestone: None,
-                h1_is_title: true,
-                single_step: false,
-            },
+            FileMode { milestone: None, h1_is_title: true, single_step: false },
             &stem,
             None,
         );
@@ -1557,12 +1278,9 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         }
         if acc.steps.is_empty() {
             b.warn(
-                Diagnostic::warning(
-                    "no-steps",
-                    "no `### Step N: Title` headings were found; the plan has no tasks",
-                )
-                .at(Some(Span::new(src, 0, 0)))
-                .help("start each step with a heading such as `### Step 1: Add the login form`"),
+                Diagnostic::warning("no-steps", "no `### Step N: Title` headings were found; the plan has no tasks")
+                    .at(Some(Span::new(src, 0, 0)))
+                    .help("start each step with a heading such as `### Step 1: Add the login form`"),
             );
         }
     }
@@ -1600,33 +1318,17 @@ fn read_folder(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), Loa
         let src = b.read(&unit)?;
         let count = md::lines(b.text(src))
             .iter()
-            .filter(|l| {
-                !l.in_fence
-                    && md::heading(no_bom(l.text))
-                        .and_then(|(_, t)| step_head(t))
-                        .is_some()
-            })
+            .filter(|l| !l.in_fence && md::heading(no_bom(l.text)).and_then(|(_, t)| step_head(t)).is_some())
             .count();
         let lower = name.to_ascii_lowercase();
         // A file of several steps (or named as one) is a milestone; a file of one step is a step.
         let milestone = lower.contains("milestone") || (!lower.contains("step") && count > 1);
         if milestone {
-            acc.milestones.push(Milestone {
-                number: milestone_number(&name),
-                name: humanize(&name),
-            });
-            let mode = FileMode {
-                milestone: Some(acc.milestones.len() - 1),
-                h1_is_title: false,
-                single_step: false,
-            };
+            acc.milestones.push(Milestone { number: milestone_number(&name), name: humanize(&name) });
+            let mode = FileMode { milestone: Some(acc.milestones.len() - 1), h1_is_title: false, single_step: false };
             read_file(b, acc, src, mode, &humanize(&name), None);
         } else {
-            let mode = FileMode {
-                milestone: None,
-                h1_is_title: false,
-                single_step: true,
-            };
+            let mode = FileMode { milestone: None, h1_is_title: false, single_step: true };
             read_file(b, acc, src, mode, &humanize(&name), number_prefix(&name));
         }
     }
@@ -1636,9 +1338,7 @@ fn read_folder(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), Loa
 /// A plan folder's name, or its repository's when the folder has a generic name like `plans`.
 fn folder_title(dir: &Path) -> String {
     let name = file_name(dir);
-    let generic = REPO_DIRS
-        .iter()
-        .any(|r| r.rsplit('/').next() == Some(name.as_str()));
+    let generic = REPO_DIRS.iter().any(|r| r.rsplit('/').next() == Some(name.as_str()));
     match dir.parent() {
         Some(parent) if generic => {
             let up = if file_name(parent) == ".blueprint" || file_name(parent) == "docs" {
@@ -1647,11 +1347,7 @@ fn folder_title(dir: &Path) -> String {
                 parent
             };
             let n = file_name(up);
-            if n.is_empty() {
-                plain_name(&name)
-            } else {
-                plain_name(&n)
-            }
+            if n.is_empty() { plain_name(&name) } else { plain_name(&n) }
         }
         _ => plain_name(&name),
     }
@@ -1659,25 +1355,16 @@ fn folder_title(dir: &Path) -> String {
 
 /// A plan's name from a folder name: `01_shop-backend` -> `shop backend`.
 fn plain_name(name: &str) -> String {
-    let rest = name
-        .trim_start_matches(|c: char| c.is_ascii_digit())
-        .trim_start_matches([' ', '_', '-', '.']);
+    let rest = name.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start_matches([' ', '_', '-', '.']);
     let words = model::one_line(&rest.replace(['_', '-'], " "));
-    if words.is_empty() {
-        model::one_line(&name.replace(['_', '-'], " "))
-    } else {
-        words
-    }
+    if words.is_empty() { model::one_line(&name.replace(['_', '-'], " ")) } else { words }
 }
 
 /// A milestone folder: numbered files (or files with steps) are its steps, in name order; a
 /// README or other unnumbered notes are context.
 fn read_milestone_dir(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), LoadError> {
     let name = file_name(dir);
-    acc.milestones.push(Milestone {
-        number: milestone_number(&name),
-        name: humanize(&name),
-    });
+    acc.milestones.push(Milestone { number: milestone_number(&name), name: humanize(&name) });
     let m = acc.milestones.len() - 1;
     for f in sorted_entries(dir).into_iter().filter(|f| is_markdown(f)) {
         let fname = file_name(&f);
@@ -1686,11 +1373,7 @@ fn read_milestone_dir(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<
             continue;
         }
         let src = b.read(&f)?;
-        let mode = FileMode {
-            milestone: Some(m),
-            h1_is_title: false,
-            single_step: true,
-        };
+        let mode = FileMode { milestone: Some(m), h1_is_title: false, single_step: true };
         read_file(b, acc, src, mode, &humanize(&fname), number_prefix(&fname));
     }
     Ok(())
@@ -1699,18 +1382,7 @@ fn read_milestone_dir(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<
 /// A README or overview: its H1 titles the plan (the first one found) and the rest is context.
 fn read_context_file(b: &mut PlanBuilder, acc: &mut Acc, path: &Path) -> Result<(), LoadError> {
     let src = b.read(path)?;
-    read_file(
-        b,
-        acc,
-        src,
-        FileMode {
-            milestone: None,
-            h1_is_title: true,
-            single_step: false,
-        },
-        "",
-        None,
-    );
+    read_file(b, acc, src, FileMode { milestone: None, h1_is_title: true, single_step: false }, "", None);
     Ok(())
 }
 
@@ -1724,9 +1396,7 @@ fn prune_empty_headings(text: &str) -> String {
                 let next = lines.iter().skip(i + 1).find(|n| !n.text.trim().is_empty());
                 let empty = match next {
                     None => true,
-                    Some(n) => {
-                        !n.in_fence && md::heading(n.text).is_some_and(|(nl, _)| nl <= level)
-                    }
+                    Some(n) => !n.in_fence && md::heading(n.text).is_some_and(|(nl, _)| nl <= level),
                 };
                 if empty {
                     continue;
@@ -1751,11 +1421,7 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
     let distinct: HashSet<u64> = written.iter().flatten().copied().collect();
     let use_written = written.iter().all(Option::is_some) && distinct.len() == written.len();
     let mnum = |i: usize| -> u64 {
-        if use_written {
-            written.get(i).copied().flatten().unwrap_or(i as u64 + 1)
-        } else {
-            i as u64 + 1
-        }
+        if use_written { written.get(i).copied().flatten().unwrap_or(i as u64 + 1) } else { i as u64 + 1 }
     };
 
     // Step numbers: as written, else the step file's number, else the position in its milestone.
@@ -1764,12 +1430,7 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
     for d in &acc.steps {
         let pos = position.entry(d.milestone).or_insert(0);
         *pos += 1;
-        numbers.push(
-            d.number
-                .clone()
-                .or_else(|| d.fallback_number.clone())
-                .unwrap_or_else(|| pos.to_string()),
-        );
+        numbers.push(d.number.clone().or_else(|| d.fallback_number.clone()).unwrap_or_else(|| pos.to_string()));
     }
     // A single file uses `step-N`, unless its `## Milestone` sections restart the numbering.
     let prefixed = if folder {
@@ -1777,10 +1438,10 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
     } else {
         acc.milestone_headings && {
             let mut seen: HashMap<&str, Option<usize>> = HashMap::new();
-            acc.steps.iter().zip(&numbers).any(|(d, n)| {
-                seen.insert(n.as_str(), d.milestone)
-                    .is_some_and(|m| m != d.milestone)
-            })
+            acc.steps
+                .iter()
+                .zip(&numbers)
+                .any(|(d, n)| seen.insert(n.as_str(), d.milestone).is_some_and(|m| m != d.milestone))
         }
     };
     let id_of = |milestone: Option<usize>, number: &str| match (prefixed, milestone) {
@@ -1837,14 +1498,10 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         if d.unnumbered_heading {
             continue;
         }
-        by_local
-            .entry((d.milestone, n.clone()))
-            .or_insert_with(|| id.clone());
+        by_local.entry((d.milestone, n.clone())).or_insert_with(|| id.clone());
         by_global.entry(n.clone()).or_insert_with(|| id.clone());
         if let Some(m) = d.milestone {
-            by_mnum
-                .entry((mnum(m), n.clone()))
-                .or_insert_with(|| id.clone());
+            by_mnum.entry((mnum(m), n.clone())).or_insert_with(|| id.clone());
         }
     }
 
@@ -1872,24 +1529,20 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         task.instructions.build = join_opt(d.build);
         task.instructions.review = join_opt(d.review);
         task.instructions.verify = join_opt(d.verify_text);
-        task.milestone = d
-            .milestone
-            .and_then(|m| acc.milestones.get(m))
-            .map(|m| m.name.clone());
+        task.milestone = d.milestone.and_then(|m| acc.milestones.get(m)).map(|m| m.name.clone());
         for (f, s) in d.files {
             task.files.push(f);
             spans.files.push(s);
         }
-        task.status = if d.done || d.status == Some(Status::Done) {
-            Status::Done
-        } else {
-            Status::Pending
-        };
+        task.status = if d.done || d.status == Some(Status::Done) { Status::Done } else { Status::Pending };
         if task.status == Status::Pending && d.boxes > 0 && d.ticked == d.boxes {
             b.warn(
-                Diagnostic::warning("checklist-ticked", format!("every checkbox of `{id}` is ticked but its heading has no ✅; it will run again"))
-                    .at(Some(d.head_span))
-                    .help("put ✅ before `Step` in the heading if the step is complete"),
+                Diagnostic::warning(
+                    "checklist-ticked",
+                    format!("every checkbox of `{id}` is ticked but its heading has no ✅; it will run again"),
+                )
+                .at(Some(d.head_span))
+                .help("put ✅ before `Step` in the heading if the step is complete"),
             );
         }
         match d.depends {
@@ -1903,10 +1556,9 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
                     let DepRef::Step { milestone, number } = r;
                     let found = match milestone {
                         Some(m) => by_mnum.get(&(m, number.clone())).cloned(),
-                        None => by_local
-                            .get(&(d.milestone, number.clone()))
-                            .or_else(|| by_global.get(&number))
-                            .cloned(),
+                        None => {
+                            by_local.get(&(d.milestone, number.clone())).or_else(|| by_global.get(&number)).cloned()
+                        }
                     };
                     let target = match found {
                         Some(t) => t,
@@ -1916,9 +1568,12 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
                                 _ => id_of(d.milestone, &number),
                             };
                             b.warn(
-                                Diagnostic::error("unknown-dependency", format!("`{id}` depends on step {number}, which this plan does not have"))
-                                    .at(Some(span))
-                                    .help("refer to an existing step, e.g. `Depends on: Step 2`"),
+                                Diagnostic::error(
+                                    "unknown-dependency",
+                                    format!("`{id}` depends on step {number}, which this plan does not have"),
+                                )
+                                .at(Some(span))
+                                .help("refer to an existing step, e.g. `Depends on: Step 2`"),
                             );
                             guess
                         }

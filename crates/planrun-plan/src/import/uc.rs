@@ -28,8 +28,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     if path.is_file() {
         let name = file_name(path).to_ascii_lowercase();
         if name == "task.md"
-            && (task_number(&file_name(path.parent().unwrap_or(path))).is_some()
-                || looks_like_task(path))
+            && (task_number(&file_name(path.parent().unwrap_or(path))).is_some() || looks_like_task(path))
         {
             return Detection::Yes(path.to_owned());
         }
@@ -50,10 +49,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
     let name = file_name(path).to_ascii_lowercase();
     if name == "tasks" && has_task_dirs(path) {
-        return Detection::Yes(
-            path.parent()
-                .map_or_else(|| path.to_owned(), Path::to_path_buf),
-        );
+        return Detection::Yes(path.parent().map_or_else(|| path.to_owned(), Path::to_path_buf));
     }
     let task_md = path.join("task.md");
     if task_number(&name).is_some() && task_md.is_file() {
@@ -68,18 +64,12 @@ pub(crate) fn detect(path: &Path) -> Detection {
         if !dir.is_dir() {
             continue;
         }
-        let plans: Vec<PathBuf> = sorted_entries(&dir)
-            .into_iter()
-            .take(MAX_ENTRIES)
-            .filter(|p| is_plan_dir(p))
-            .collect();
+        let plans: Vec<PathBuf> =
+            sorted_entries(&dir).into_iter().take(MAX_ENTRIES).filter(|p| is_plan_dir(p)).collect();
         match plans.len() {
             0 => {}
             1 => {
-                return plans
-                    .into_iter()
-                    .next()
-                    .map_or(Detection::No, Detection::Yes);
+                return plans.into_iter().next().map_or(Detection::No, Detection::Yes);
             }
             _ => return Detection::Ambiguous(plans),
         }
@@ -94,18 +84,15 @@ fn is_plan_dir(dir: &Path) -> bool {
 }
 
 fn has_task_dirs(tasks: &Path) -> bool {
-    sorted_entries(tasks)
-        .into_iter()
-        .take(MAX_ENTRIES)
-        .any(|p| {
-            let name = file_name(&p);
-            if p.is_dir() {
-                task_number(&name).is_some() && p.join("task.md").is_file()
-            } else {
-                name.to_ascii_lowercase().ends_with(".md")
-                    && task_number(name.get(..name.len().saturating_sub(3)).unwrap_or("")).is_some()
-            }
-        })
+    sorted_entries(tasks).into_iter().take(MAX_ENTRIES).any(|p| {
+        let name = file_name(&p);
+        if p.is_dir() {
+            task_number(&name).is_some() && p.join("task.md").is_file()
+        } else {
+            name.to_ascii_lowercase().ends_with(".md")
+                && task_number(name.get(..name.len().saturating_sub(3)).unwrap_or("")).is_some()
+        }
+    })
 }
 
 /// A `task.md` outside a `task-N` folder: it must read like a task brief.
@@ -114,22 +101,14 @@ fn looks_like_task(path: &Path) -> bool {
         return false;
     };
     md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {
-        let label = md::heading(l.text)
-            .map(|(_, t)| t.to_owned())
-            .or_else(|| md::field(l.text).map(|(k, _, _)| k.to_owned()));
-        label.is_some_and(|k| {
-            matches!(
-                section_kind(&k),
-                Some(Sec::Criteria | Sec::Research | Sec::Depends)
-            )
-        })
+        let label =
+            md::heading(l.text).map(|(_, t)| t.to_owned()).or_else(|| md::field(l.text).map(|(k, _, _)| k.to_owned()));
+        label.is_some_and(|k| matches!(section_kind(&k), Some(Sec::Criteria | Sec::Research | Sec::Depends)))
     })
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default()
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// `task-3`, `Task 3`, `task_03`, `task3` -> 3.
@@ -141,11 +120,7 @@ fn task_number(text: &str) -> Option<u64> {
     }
     let rest = t.get(4..)?.trim_start_matches([' ', '-', '_', '#']);
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    if digits.is_empty()
-        || rest
-            .get(digits.len()..)
-            .is_some_and(|r| r.starts_with(|c: char| c.is_alphanumeric()))
-    {
+    if digits.is_empty() || rest.get(digits.len()..).is_some_and(|r| r.starts_with(|c: char| c.is_alphanumeric())) {
         return None;
     }
     digits.parse().ok()
@@ -172,44 +147,20 @@ enum Sec {
 }
 
 fn section_kind(label: &str) -> Option<Sec> {
-    let l = label
-        .trim()
-        .trim_end_matches(':')
-        .trim()
-        .trim_matches(['*', '_'])
-        .to_lowercase();
+    let l = label.trim().trim_end_matches(':').trim().trim_matches(['*', '_']).to_lowercase();
     let has = |w: &str| l.contains(w);
     if l.is_empty() || l.chars().count() > 50 {
         return None;
     }
-    if [
-        "description",
-        "overview",
-        "summary",
-        "goal",
-        "objective",
-        "what",
-        "task",
-        "context",
-        "scope",
-    ]
-    .contains(&l.as_str())
+    if ["description", "overview", "summary", "goal", "objective", "what", "task", "context", "scope"]
+        .contains(&l.as_str())
     {
         return Some(Sec::Description);
     }
-    if l == "files"
-        || l.starts_with("files ")
-        || l == "affected files"
-        || l == "key files"
-        || l == "file scope"
-    {
+    if l == "files" || l.starts_with("files ") || l == "affected files" || l == "key files" || l == "file scope" {
         return Some(Sec::Files);
     }
-    if has("success criteria")
-        || has("acceptance")
-        || l == "criteria"
-        || has("done when")
-        || has("definition of done")
+    if has("success criteria") || has("acceptance") || l == "criteria" || has("done when") || has("definition of done")
     {
         return Some(Sec::Criteria);
     }
@@ -281,17 +232,10 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
                 body.push(*line);
                 continue;
             }
-            if let Some(kind) =
-                section_kind(key).filter(|_| md::bullet(raw).is_none() || !value.is_empty())
-            {
+            if let Some(kind) = section_kind(key).filter(|_| md::bullet(raw).is_none() || !value.is_empty()) {
                 if matches!(
                     kind,
-                    Sec::Files
-                        | Sec::Criteria
-                        | Sec::Depends
-                        | Sec::Status
-                        | Sec::Research
-                        | Sec::Description
+                    Sec::Files | Sec::Criteria | Sec::Depends | Sec::Status | Sec::Research | Sec::Description
                 ) {
                     close(&mut doc, sec, &body, src);
                     body.clear();
@@ -300,36 +244,32 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
                     let vspan = Span::new(src, vstart, vstart + value.len());
                     match kind {
                         Sec::Depends if !value.is_empty() => {
-                            doc.depends
-                                .get_or_insert_with(Vec::new)
-                                .extend(parse_deps(value, vspan));
+                            doc.depends.get_or_insert_with(Vec::new).extend(parse_deps(value, vspan));
                             sec = Sec::Depends;
                         }
                         Sec::Files if !value.is_empty() => {
                             for (item, o) in md::split_list(value) {
                                 let s = vstart + o;
-                                doc.files
-                                    .push((item.clone(), Span::new(src, s, s + item.len())));
+                                doc.files.push((item.clone(), Span::new(src, s, s + item.len())));
                             }
                         }
                         Sec::Status => {
                             doc.status = crate::native::status_word(value).map(|s| (s, vspan));
                             if doc.status.is_none() && !value.is_empty() {
                                 b.warn(
-                                    Diagnostic::warning("unknown-status", format!("unknown status `{}`; the task is treated as pending", value.trim()))
-                                        .at(Some(vspan))
-                                        .help("write `**Status:** done` once the task passed review and test"),
+                                    Diagnostic::warning(
+                                        "unknown-status",
+                                        format!("unknown status `{}`; the task is treated as pending", value.trim()),
+                                    )
+                                    .at(Some(vspan))
+                                    .help("write `**Status:** done` once the task passed review and test"),
                                 );
                             }
                             sec = Sec::Description;
                         }
                         Sec::Research => body.push(*line),
                         Sec::Criteria | Sec::Description if !value.is_empty() => {
-                            body.push(Line {
-                                start: vstart,
-                                text: value,
-                                in_fence: false,
-                            });
+                            body.push(Line { start: vstart, text: value, in_fence: false });
                         }
                         _ => {}
                     }
@@ -347,16 +287,9 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
 fn strip_task_prefix(title: &str) -> String {
     let t = title.trim();
     if task_number(t).is_some() {
-        let rest = t
-            .get(4..)
-            .unwrap_or("")
-            .trim_start_matches([' ', '-', '_', '#']);
-        let rest = rest
-            .trim_start_matches(|c: char| c.is_ascii_digit())
-            .trim_start();
-        let rest = rest
-            .trim_start_matches([':', '—', '–', '-', '.', ')'])
-            .trim();
+        let rest = t.get(4..).unwrap_or("").trim_start_matches([' ', '-', '_', '#']);
+        let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit()).trim_start();
+        let rest = rest.trim_start_matches([':', '—', '–', '-', '.', ')']).trim();
         if !rest.is_empty() {
             return model::one_line(rest);
         }
@@ -365,20 +298,9 @@ fn strip_task_prefix(title: &str) -> String {
 }
 
 fn strip_trailing_done(title: &str) -> (bool, &str) {
-    for mark in [
-        "✅",
-        "✔️",
-        "✔",
-        "(done)",
-        "(complete)",
-        "(completed)",
-        "[done]",
-    ] {
+    for mark in ["✅", "✔️", "✔", "(done)", "(complete)", "(completed)", "[done]"] {
         if let Some(rest) = title.trim_end().strip_suffix(mark) {
-            return (
-                true,
-                rest.trim_end().trim_end_matches(['—', '–', '-']).trim_end(),
-            );
+            return (true, rest.trim_end().trim_end_matches(['—', '–', '-']).trim_end());
         }
     }
     (false, title)
@@ -393,11 +315,8 @@ fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
             }
         }
         Sec::Files => {
-            let prose: Vec<&str> = body
-                .iter()
-                .filter(|l| l.in_fence || md::bullet(l.text).is_none())
-                .map(|l| l.text)
-                .collect();
+            let prose: Vec<&str> =
+                body.iter().filter(|l| l.in_fence || md::bullet(l.text).is_none()).map(|l| l.text).collect();
             let prose = model::block(&prose.join("\n"));
             if !prose.is_empty() {
                 doc.description.push(prose);
@@ -413,23 +332,15 @@ fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
                     None => (item.split_whitespace().next().unwrap_or("").to_owned(), 0),
                 };
                 if !path.is_empty() {
-                    doc.files.push((
-                        path.clone(),
-                        Span::new(src, off + at, off + at + path.len()),
-                    ));
+                    doc.files.push((path.clone(), Span::new(src, off + at, off + at + path.len())));
                 }
             }
         }
         Sec::Criteria => {
             let mut items: Vec<String> = Vec::new();
-            for l in body
-                .iter()
-                .filter(|l| !l.in_fence && !l.text.trim().is_empty())
-            {
+            for l in body.iter().filter(|l| !l.in_fence && !l.text.trim().is_empty()) {
                 match md::bullet(l.text) {
-                    Some(item) => {
-                        items.push(md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned())
-                    }
+                    Some(item) => items.push(md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned()),
                     None => match items.last_mut() {
                         Some(last) if l.text.starts_with([' ', '\t']) => {
                             last.push(' ');
@@ -439,18 +350,10 @@ fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
                     },
                 }
             }
-            doc.acceptance.extend(
-                items
-                    .iter()
-                    .map(|i| model::one_line(i))
-                    .filter(|i| !i.is_empty()),
-            );
+            doc.acceptance.extend(items.iter().map(|i| model::one_line(i)).filter(|i| !i.is_empty()));
         }
         Sec::Depends => {
-            for l in body
-                .iter()
-                .filter(|l| !l.in_fence && !l.text.trim().is_empty())
-            {
+            for l in body.iter().filter(|l| !l.in_fence && !l.text.trim().is_empty()) {
                 let item = md::bullet(l.text).unwrap_or(l.text.trim());
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
                 let deps = parse_deps(item, Span::new(src, off, off + item.len()));
@@ -466,22 +369,12 @@ fn parse_deps(value: &str, span: Span) -> Vec<(u64, Span)> {
     if md::split_list(value).is_empty() {
         return out;
     }
-    let first = value
-        .split(|c: char| !c.is_alphanumeric() && c != '/')
-        .find(|w| !w.is_empty())
-        .unwrap_or("");
-    if matches!(
-        first.to_ascii_lowercase().as_str(),
-        "none" | "nothing" | "n/a" | "no"
-    ) {
+    let first = value.split(|c: char| !c.is_alphanumeric() && c != '/').find(|w| !w.is_empty()).unwrap_or("");
+    if matches!(first.to_ascii_lowercase().as_str(), "none" | "nothing" | "n/a" | "no") {
         return out;
     }
     for w in value.split(|c: char| {
-        c.is_whitespace()
-            || matches!(
-                c,
-                ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '#' | '+'
-            )
+        c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '#' | '+')
     }) {
         let w = w.trim_end_matches(['.', ':']);
         if w.is_empty() {
@@ -528,21 +421,13 @@ fn read_readme(b: &mut PlanBuilder, src: SourceId) -> (Option<String>, String, V
                     continue;
                 }
             }
-            if let Some(entry) = index_entry(
-                raw,
-                Span::new(src, line.start, line.start + line.text.len()),
-            ) {
+            if let Some(entry) = index_entry(raw, Span::new(src, line.start, line.start + line.text.len())) {
                 index.push(entry);
                 continue;
             }
         }
         // A bare `Tasks` line introduces the index, which is not context.
-        let bare = raw
-            .trim()
-            .trim_start_matches('#')
-            .trim()
-            .trim_matches(['*', '_', ':'])
-            .to_ascii_lowercase();
+        let bare = raw.trim().trim_start_matches('#').trim().trim_matches(['*', '_', ':']).to_ascii_lowercase();
         if !line.in_fence && matches!(bare.as_str(), "tasks" | "task index" | "task list") {
             continue;
         }
@@ -555,37 +440,21 @@ fn read_readme(b: &mut PlanBuilder, src: SourceId) -> (Option<String>, String, V
 fn index_entry(line: &str, span: Span) -> Option<IndexEntry> {
     let (checked, body) = match md::checkbox(line) {
         Some((c, t)) => (c, t),
-        None => (
-            false,
-            md::heading(line)
-                .map(|(_, t)| t)
-                .or_else(|| md::bullet(line))
-                .unwrap_or(line.trim()),
-        ),
+        None => (false, md::heading(line).map(|(_, t)| t).or_else(|| md::bullet(line)).unwrap_or(line.trim())),
     };
     let body = body.trim_start_matches('|').trim();
     let (mark, body) = md::strip_done_mark(body);
     let plain = body.replace("**", "").replace('`', "");
     let number = task_number(&plain)?;
-    let rest = plain
-        .get(4..)
-        .unwrap_or("")
-        .trim_start_matches([' ', '-', '_', '#']);
+    let rest = plain.get(4..).unwrap_or("").trim_start_matches([' ', '-', '_', '#']);
     let rest = rest.trim_start_matches(|c: char| c.is_ascii_digit());
     let rest = rest.trim_start_matches([':', '—', '–', '-', '.', ')', '|', ' ']);
     let lower = rest.to_lowercase();
     let (trailing, rest) = strip_trailing_done(rest);
-    let done_word = lower.contains("| ✅")
-        || lower.contains("| done")
-        || lower.contains("— done")
-        || lower.contains("(done)");
+    let done_word =
+        lower.contains("| ✅") || lower.contains("| done") || lower.contains("— done") || lower.contains("(done)");
     let title = model::one_line(rest.split('|').next().unwrap_or(rest));
-    Some(IndexEntry {
-        number,
-        title,
-        done: checked || mark || trailing || done_word,
-        span,
-    })
+    Some(IndexEntry { number, title, done: checked || mark || trailing || done_word, span })
 }
 
 fn plan_title(heading: &str) -> String {
@@ -610,9 +479,7 @@ fn prune_empty_headings(text: &str) -> String {
         if !l.in_fence {
             if let Some((level, _)) = md::heading(l.text) {
                 let next = lines.iter().skip(i + 1).find(|n| !n.text.trim().is_empty());
-                let empty = next.is_none_or(|n| {
-                    !n.in_fence && md::heading(n.text).is_some_and(|(nl, _)| nl <= level)
-                });
+                let empty = next.is_none_or(|n| !n.in_fence && md::heading(n.text).is_some_and(|(nl, _)| nl <= level));
                 if empty {
                     continue;
                 }
@@ -638,12 +505,7 @@ fn progress_files(plan_dir: &Path) -> Vec<PathBuf> {
             continue;
         }
         if p.is_dir() {
-            out.extend(
-                sorted_entries(&p)
-                    .into_iter()
-                    .take(MAX_ENTRIES)
-                    .filter(|f| f.is_file()),
-            );
+            out.extend(sorted_entries(&p).into_iter().take(MAX_ENTRIES).filter(|f| f.is_file()));
         } else if p.is_file() {
             out.push(p);
         }
@@ -669,15 +531,10 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
             Err(d) => b.warn(
                 Diagnostic::warning(
                     "unreadable-checkpoint",
-                    format!(
-                        "{}; finished tasks recorded there are not carried over",
-                        d.message
-                    ),
+                    format!("{}; finished tasks recorded there are not carried over", d.message),
                 )
                 .at(d.span)
-                .help(
-                    "fix the JSON, or mark finished tasks with `**Status:** done` in their task.md",
-                ),
+                .help("fix the JSON, or mark finished tasks with `**Status:** done` in their task.md"),
             ),
         }
         return out;
@@ -687,10 +544,9 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
         let span = Span::new(src, line.start, line.start + line.text.len());
         if let Some((_, t)) = md::heading(line.text) {
             let l = t.to_lowercase();
-            under_done_heading =
-                (l.contains("complete") || l.contains("done") || l.contains("finished"))
-                    && !l.contains("incomplete")
-                    && !l.contains("not ");
+            under_done_heading = (l.contains("complete") || l.contains("done") || l.contains("finished"))
+                && !l.contains("incomplete")
+                && !l.contains("not ");
             continue;
         }
         let lower = line.text.to_lowercase();
@@ -714,19 +570,15 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
         .any(|w| lower.contains(w));
         let key_done = md::field(line.text).is_some_and(|(k, _, _)| {
             let k = k.to_lowercase();
-            (k.contains("complete") || k.contains("done") || k.contains("finished"))
-                && !k.contains("incomplete")
+            (k.contains("complete") || k.contains("done") || k.contains("finished")) && !k.contains("incomplete")
         });
         let ticked = md::checkbox(line.text).is_some_and(|(c, _)| c);
-        let marked = line.text.contains('✅')
-            || ["done", "complete", "completed", "passed"]
-                .iter()
-                .any(|w| has_word(&lower, w));
+        let marked =
+            line.text.contains('✅') || ["done", "complete", "completed", "passed"].iter().any(|w| has_word(&lower, w));
         let task_refs: Vec<(u64, Span)> = numbers
             .into_iter()
             .filter(|(_, s)| {
-                text.get(s.start..s.end)
-                    .is_some_and(|w| task_number(w).is_some() || key_done || under_done_heading)
+                text.get(s.start..s.end).is_some_and(|w| task_number(w).is_some() || key_done || under_done_heading)
             })
             .collect();
         if key_done
@@ -741,8 +593,7 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
 }
 
 fn has_word(text: &str, word: &str) -> bool {
-    text.split(|c: char| !c.is_alphanumeric())
-        .any(|w| w == word)
+    text.split(|c: char| !c.is_alphanumeric()).any(|w| w == word)
 }
 
 /// Walks a JSON progress record: arrays under keys like `completed`, objects keyed by task id
@@ -767,21 +618,11 @@ fn json_completed(v: &JValue, done_list: bool, out: &mut Vec<(u64, Span)>) {
             }
         }
         JKind::Object(members) => {
-            let id = v
-                .get_any(&["id", "task", "task_id", "taskId", "name"])
-                .and_then(JValue::as_text);
-            let status = v
-                .get_any(&["status", "state", "result"])
-                .and_then(JValue::as_text);
-            let done_flag = v
-                .get_any(&["done", "completed", "complete"])
-                .and_then(JValue::as_bool);
-            if let Some(n) = id
-                .as_deref()
-                .and_then(|i| task_number(i).or_else(|| i.trim().parse().ok()))
-            {
-                let done = status.as_deref().and_then(crate::native::status_word)
-                    == Some(Status::Done)
+            let id = v.get_any(&["id", "task", "task_id", "taskId", "name"]).and_then(JValue::as_text);
+            let status = v.get_any(&["status", "state", "result"]).and_then(JValue::as_text);
+            let done_flag = v.get_any(&["done", "completed", "complete"]).and_then(JValue::as_bool);
+            if let Some(n) = id.as_deref().and_then(|i| task_number(i).or_else(|| i.trim().parse().ok())) {
+                let done = status.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
                     || done_flag == Some(true)
                     || done_list;
                 if done {
@@ -790,22 +631,14 @@ fn json_completed(v: &JValue, done_list: bool, out: &mut Vec<(u64, Span)>) {
             }
             for (key, value) in members {
                 let k = key.to_lowercase();
-                let is_done_key = (k.contains("complete")
-                    || k.contains("done")
-                    || k.contains("finished")
-                    || k.contains("passed"))
-                    && !k.contains("incomplete")
-                    && !k.contains("not");
+                let is_done_key =
+                    (k.contains("complete") || k.contains("done") || k.contains("finished") || k.contains("passed"))
+                        && !k.contains("incomplete")
+                        && !k.contains("not");
                 if let Some(n) = task_number(key) {
-                    let st = value
-                        .get_any(&["status", "state"])
-                        .and_then(JValue::as_text)
-                        .or_else(|| value.as_text());
+                    let st = value.get_any(&["status", "state"]).and_then(JValue::as_text).or_else(|| value.as_text());
                     if st.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
-                        || value
-                            .get_any(&["done", "completed"])
-                            .and_then(JValue::as_bool)
-                            == Some(true)
+                        || value.get_any(&["done", "completed"]).and_then(JValue::as_bool) == Some(true)
                     {
                         out.push((n, value.span));
                         continue;
@@ -842,11 +675,7 @@ fn load_single(b: &mut PlanBuilder, path: &Path) -> Result<(), LoadError> {
     let id = n.map_or_else(|| "task-1".to_owned(), id_of);
     b.plan.title = doc.title.clone().unwrap_or_else(|| id.clone());
     // Progress records live two folders up, next to `tasks/`.
-    let plan_dir = path
-        .parent()
-        .and_then(Path::parent)
-        .filter(|p| file_name(p) == "tasks")
-        .and_then(Path::parent);
+    let plan_dir = path.parent().and_then(Path::parent).filter(|p| file_name(p) == "tasks").and_then(Path::parent);
     let mut done_elsewhere = HashSet::new();
     if let (Some(dir), Some(n)) = (plan_dir, n) {
         for f in progress_files(dir) {
@@ -856,31 +685,19 @@ fn load_single(b: &mut PlanBuilder, path: &Path) -> Result<(), LoadError> {
         }
     }
     let mut task = Task::new(id.clone(), String::new());
-    let spans = fill(
-        b,
-        &mut task,
-        doc,
-        src,
-        n.is_some_and(|n| done_elsewhere.contains(&n)),
-        path,
-    );
+    let spans = fill(b, &mut task, doc, src, n.is_some_and(|n| done_elsewhere.contains(&n)), path);
     // The other tasks are not part of this plan: their order is the user's business.
     for (k, dep) in std::mem::take(&mut task.depends_on).into_iter().enumerate() {
         b.warn(
             Diagnostic::warning(
                 "dependency-outside-plan",
-                format!(
-                    "`{id}` depends on `{dep}`, which is not part of this one-task plan; ignored"
-                ),
+                format!("`{id}` depends on `{dep}`, which is not part of this one-task plan; ignored"),
             )
             .at(spans.dependency(k))
             .help("load the plan folder instead to run the tasks in dependency order"),
         );
     }
-    let spans = TaskSpans {
-        depends_on: Vec::new(),
-        ..spans
-    };
+    let spans = TaskSpans { depends_on: Vec::new(), ..spans };
     b.push(task, spans);
     Ok(())
 }
@@ -920,17 +737,16 @@ fn fill(
         }
     }
     let status_done = doc.status.is_some_and(|(s, _)| s == Status::Done);
-    task.status = if doc.done || status_done || recorded_done {
-        Status::Done
-    } else {
-        Status::Pending
-    };
+    task.status = if doc.done || status_done || recorded_done { Status::Done } else { Status::Pending };
     let impl_md = path.parent().map(|d| d.join("impl.md"));
     if task.status == Status::Pending && impl_md.is_some_and(|p| p.is_file()) {
         b.warn(
             Diagnostic::warning(
                 "unconfirmed-implementation",
-                format!("`{}` has an impl.md but nothing records that it passed review and test; it will run again", task.id),
+                format!(
+                    "`{}` has an impl.md but nothing records that it passed review and test; it will run again",
+                    task.id
+                ),
             )
             .at(spans.task)
             .help("if it passed, add `**Status:** done` to its task.md"),
@@ -948,18 +764,16 @@ struct Entry {
 }
 
 fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
-    let (dir, tasks_dir) =
-        if file_name(dir).eq_ignore_ascii_case("tasks") && !dir.join("tasks").is_dir() {
-            (dir.parent().unwrap_or(dir).to_path_buf(), dir.to_path_buf())
-        } else {
-            (dir.to_path_buf(), dir.join("tasks"))
-        };
+    let (dir, tasks_dir) = if file_name(dir).eq_ignore_ascii_case("tasks") && !dir.join("tasks").is_dir() {
+        (dir.parent().unwrap_or(dir).to_path_buf(), dir.to_path_buf())
+    } else {
+        (dir.to_path_buf(), dir.join("tasks"))
+    };
     let dir = dir.as_path();
 
     let mut index: Vec<IndexEntry> = Vec::new();
-    if let Some(readme) = sorted_entries(dir)
-        .into_iter()
-        .find(|p| file_name(p).eq_ignore_ascii_case("readme.md") && p.is_file())
+    if let Some(readme) =
+        sorted_entries(dir).into_iter().find(|p| file_name(p).eq_ignore_ascii_case("readme.md") && p.is_file())
     {
         let src = b.read(&readme)?;
         let (title, context, entries) = read_readme(b, src);
@@ -991,8 +805,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
             let f = p.join("task.md");
             (n, f.is_file().then_some(f))
         } else if name.to_ascii_lowercase().ends_with(".md") {
-            let Some(n) = task_number(name.get(..name.len().saturating_sub(3)).unwrap_or(""))
-            else {
+            let Some(n) = task_number(name.get(..name.len().saturating_sub(3)).unwrap_or("")) else {
                 continue;
             };
             (n, Some(p.clone()))
@@ -1004,11 +817,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
             b.warn(
                 Diagnostic::error(
                     "duplicate-task",
-                    format!(
-                        "`{}` and `{}` are both task {number}",
-                        file_name(first),
-                        name
-                    ),
+                    format!("`{}` and `{}` are both task {number}", file_name(first), name),
                 )
                 .at(Some(Span::new(src, 0, 0)))
                 .help("give each task folder its own number"),
@@ -1016,16 +825,10 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
             continue;
         }
         seen.insert(number, p.clone());
-        entries.push(Entry {
-            number,
-            file,
-            dir: p,
-        });
+        entries.push(Entry { number, file, dir: p });
     }
     entries.sort_by(|a, c| {
-        a.number
-            .cmp(&c.number)
-            .then_with(|| natural_cmp(&a.dir.to_string_lossy(), &c.dir.to_string_lossy()))
+        a.number.cmp(&c.number).then_with(|| natural_cmp(&a.dir.to_string_lossy(), &c.dir.to_string_lossy()))
     });
 
     let index_of: HashMap<u64, &IndexEntry> = index.iter().map(|e| (e.number, e)).collect();
@@ -1049,10 +852,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
                 b.warn(
                     Diagnostic::error(
                         "missing-task-file",
-                        format!(
-                            "`{}` has no task.md, so `{id}` has nothing to do",
-                            file_name(&e.dir)
-                        ),
+                        format!("`{}` has no task.md, so `{id}` has nothing to do", file_name(&e.dir)),
                     )
                     .at(Some(span))
                     .help("write the task brief to task.md, or remove the folder"),
@@ -1064,16 +864,13 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
             }
         };
         if task.title.trim().is_empty() {
-            task.title = indexed
-                .map(|i| i.title.clone())
-                .filter(|t| !t.is_empty())
-                .unwrap_or_else(|| {
-                    task.description
-                        .lines()
-                        .find(|l| !l.trim().is_empty())
-                        .map(|l| model::one_line(l.trim_start_matches(['#', '-', '*', ' '])))
-                        .unwrap_or_default()
-                });
+            task.title = indexed.map(|i| i.title.clone()).filter(|t| !t.is_empty()).unwrap_or_else(|| {
+                task.description
+                    .lines()
+                    .find(|l| !l.trim().is_empty())
+                    .map(|l| model::one_line(l.trim_start_matches(['#', '-', '*', ' '])))
+                    .unwrap_or_default()
+            });
         }
         if task.title.trim().is_empty() {
             b.warn(
@@ -1092,10 +889,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
             b.warn(
                 Diagnostic::error(
                     "missing-task-folder",
-                    format!(
-                        "the README lists task {} but there is no tasks/task-{}/task.md",
-                        i.number, i.number
-                    ),
+                    format!("the README lists task {} but there is no tasks/task-{}/task.md", i.number, i.number),
                 )
                 .at(Some(i.span))
                 .help("write the task's brief, or remove it from the index"),
@@ -1108,13 +902,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
     let known: HashSet<&String> = ids.iter().collect();
     let mut prev: Option<String> = None;
     let mut problems: Vec<Diagnostic> = Vec::new();
-    for ((task, spans), explicit) in b
-        .plan
-        .tasks
-        .iter_mut()
-        .zip(b.task_spans.iter_mut())
-        .zip(explicit)
-    {
+    for ((task, spans), explicit) in b.plan.tasks.iter_mut().zip(b.task_spans.iter_mut()).zip(explicit) {
         if !explicit {
             if let Some(p) = &prev {
                 task.depends_on = vec![p.clone()];
@@ -1140,10 +928,7 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
                     problems.push(
                         Diagnostic::error(
                             "unknown-dependency",
-                            format!(
-                                "`{}` depends on `{dep}`, which this plan does not have",
-                                task.id
-                            ),
+                            format!("`{}` depends on `{dep}`, which this plan does not have", task.id),
                         )
                         .at(span)
                         .help("refer to an existing task folder, e.g. `**Dependencies:** task-1`"),
@@ -1164,11 +949,8 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
     }
     if b.plan.tasks.is_empty() {
         b.warn(
-            Diagnostic::warning(
-                "no-tasks",
-                format!("no task folders were found in `{}`", tasks_dir.display()),
-            )
-            .help("each task lives in tasks/task-N/task.md"),
+            Diagnostic::warning("no-tasks", format!("no task folders were found in `{}`", tasks_dir.display()))
+                .help("each task lives in tasks/task-N/task.md"),
         );
     }
     Ok(())

@@ -1,0 +1,183 @@
+//! The spec-kit importer against its fixtures: ids, `[P]` groups and phase barriers, the
+//! Dependencies section, story labels, paths as files, done items, diagnostics for broken files,
+//! detection, and no panics on any input.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+mod common;
+
+use planrun_plan::import::detect;
+use planrun_plan::{Format, Loaded, Status, Task};
+use proptest::prelude::*;
+
+const CLEAN_FILE: &str = "speckit/clean/specs/001-photo-albums/tasks.md";
+
+fn ids(l: &Loaded) -> Vec<&str> {
+    l.plan.tasks.iter().map(|t| t.id.as_str()).collect()
+}
+
+fn task<'a>(l: &'a Loaded, id: &str) -> &'a Task {
+    l.plan.task(id).unwrap_or_else(|| panic!("no task {id}"))
+}
+
+fn codes(l: &Loaded) -> Vec<&str> {
+    l.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn clean_tasks() {
+    let l = common::load("speckit/clean");
+    insta::assert_json_snapshot!(common::snapshot(&l));
+    assert_eq!(l.format, Format::Speckit);
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+    assert_eq!(l.plan.title, "Photo Albums");
+    assert_eq!(l.plan.tasks.len(), 14);
+    assert_eq!(ids(&l)[..3], ["T001", "T002", "T003"]);
+    // Sequential items chain; consecutive [P] items share the group before them.
+    assert_eq!(task(&l, "T002").depends_on, ["T001"]);
+    assert_eq!(task(&l, "T003").depends_on, ["T002"]);
+    assert_eq!(task(&l, "T004").depends_on, ["T002"]);
+    assert_eq!(task(&l, "T005").depends_on, ["T003", "T004"], "the next phase waits for the whole group");
+    assert_eq!(task(&l, "T006").depends_on, ["T005"]);
+    assert_eq!(task(&l, "T007").depends_on, ["T005"]);
+    assert_eq!(task(&l, "T008").depends_on, ["T006", "T007"]);
+    assert_eq!(task(&l, "T009").depends_on, ["T006", "T007"]);
+    // A sub-heading ends a [P] run: implementation waits for the tests.
+    assert_eq!(task(&l, "T010").depends_on, ["T008", "T009"]);
+    assert_eq!(task(&l, "T011").depends_on, ["T010"]);
+    assert_eq!(task(&l, "T012").depends_on, ["T011"]);
+    assert_eq!(task(&l, "T001").files, ["backend/src/**", "backend/tests/**"], "folders are globs");
+    assert_eq!(task(&l, "T010").files, ["backend/src/models/album.py"]);
+    assert_eq!(task(&l, "T004").files, [".github/workflows/ci.yml"]);
+    assert_eq!(task(&l, "T013").files, ["**/README.md"]);
+    assert_eq!(
+        task(&l, "T010").milestone.as_deref(),
+        Some("Phase 3: User Story 1 - Create an album (Priority: P1) 🎯 MVP")
+    );
+    assert!(task(&l, "T010").description.contains("User story: US1"));
+    assert!(task(&l, "T010").description.contains("Independent Test: POST /albums then GET /albums"));
+    assert_eq!(task(&l, "T010").title, "Create the Album model in backend/src/models/album.py");
+    assert_eq!(
+        task(&l, "T007").acceptance,
+        ["Foundation ready - user stories can start"],
+        "a checkpoint belongs to the phase's last task"
+    );
+    assert_eq!(task(&l, "T012").acceptance, ["User Story 1 works on its own"]);
+    assert!(l.plan.context.contains("`specs/001-photo-albums/spec.md`"));
+    assert!(l.plan.context.contains("`specs/001-photo-albums/contracts/`"));
+    assert!(!l.plan.context.contains("description:"), "front matter is dropped");
+    assert!(!l.plan.context.contains("Parallel Example"));
+    assert!(l.plan.context.contains("Commit after each task"));
+    assert!(l.plan.tasks.iter().all(|t| t.status == Status::Pending));
+}
+
+#[test]
+fn messy_old_template() {
+    let l = common::load("speckit/messy");
+    insta::assert_json_snapshot!(common::snapshot(&l));
+    assert_eq!(l.plan.tasks.len(), 14);
+    let done: Vec<&str> = l.plan.tasks.iter().filter(|t| t.status == Status::Done).map(|t| t.id.as_str()).collect();
+    assert_eq!(done, ["T001", "T002", "T003", "T004"]);
+    assert_eq!(task(&l, "T003").depends_on, ["T001"], "[p] in lower case");
+    assert_eq!(task(&l, "T008").title, "Row model in src/export/row.rs", "bold ids");
+    assert_eq!(task(&l, "T008").description, "- one struct per CSV line\n- derive `serde::Serialize`");
+    // "Tests (T004-T007) before implementation (T008-T012)": ranges expand.
+    assert_eq!(task(&l, "T008").depends_on, ["T007", "T004", "T005", "T006"]);
+    // "T008 blocks T009, T013" and "T012 requires T010".
+    assert!(task(&l, "T009").depends_on.contains(&"T008".to_owned()));
+    assert!(task(&l, "T013").depends_on.contains(&"T008".to_owned()));
+    assert!(task(&l, "T012").depends_on.contains(&"T010".to_owned()));
+    assert_eq!(task(&l, "T004").files, ["tests/contract/export_get.rs"], "`GET /invoices.csv` is a route");
+    assert_eq!(task(&l, "T002").files, ["**/Cargo.toml"]);
+    assert_eq!(task(&l, "T012").files, ["docs/errors.md"], "Node.js and e.g. are not files");
+    assert_eq!(task(&l, "T001").milestone.as_deref(), Some("Phase 3.1: Setup"));
+    assert_eq!(codes(&l), ["unknown-task"]);
+    let loc = l.diagnostics[0].location(&l.sources).unwrap();
+    assert_eq!((loc.line, loc.column), (32, 3));
+}
+
+#[test]
+fn broken_file_gives_located_diagnostics() {
+    let l = common::load("speckit/broken/tasks.md");
+    insta::assert_json_snapshot!(common::snapshot(&l));
+    assert_eq!(ids(&l), ["T001", "", "T002", "T001", "T003", "T004"], "no item is dropped");
+    assert_eq!(codes(&l), ["missing-id", "unknown-task"]);
+    let loc = l.diagnostics[0].location(&l.sources).unwrap();
+    assert_eq!((loc.line, loc.column), (6, 1));
+    assert!(task(&l, "T002").title.is_empty());
+    // An item without an id cannot be waited for; the chain goes around it.
+    assert_eq!(l.plan.tasks[2].depends_on, ["T001"]);
+    assert_eq!(task(&l, "T004").depends_on, ["T003", "T777", "T098"]);
+    // Unknown dependencies keep their place for validation: the inline one and the section one.
+    let spans = l.spans(5);
+    assert_eq!(l.sources.line_col(spans.depends_on[1].source, spans.depends_on[1].start), (13, 53));
+    assert_eq!(l.sources.line_col(spans.depends_on[2].source, spans.depends_on[2].start).0, 18);
+}
+
+#[test]
+fn detection() {
+    let file = common::fixture(CLEAN_FILE);
+    assert_eq!(detect(&common::fixture("speckit/clean")).unwrap(), (Format::Speckit, file.clone()));
+    assert_eq!(detect(&common::fixture("speckit/clean/specs")).unwrap(), (Format::Speckit, file.clone()));
+    assert_eq!(
+        detect(&common::fixture("speckit/clean/specs/001-photo-albums")).unwrap(),
+        (Format::Speckit, file.clone())
+    );
+    assert_eq!(detect(&file).unwrap(), (Format::Speckit, file));
+    assert_eq!(detect(&common::fixture("speckit/broken/tasks.md")).unwrap().0, Format::Speckit);
+    match planrun_plan::load(&common::fixture("speckit/two-features"), None) {
+        Err(planrun_plan::LoadError::Ambiguous { candidates, .. }) => {
+            assert_eq!(candidates.len(), 2)
+        }
+        other => panic!("expected ambiguity, got {other:?}"),
+    }
+}
+
+#[test]
+fn other_markdown_is_not_speckit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tasks.md");
+    std::fs::write(&path, "# Tasks\n\n- [ ] 1.1 Add a table\n- [ ] Write T1000ms timeout\n").unwrap();
+    assert!(!matches!(detect(&path), Ok((Format::Speckit, _))));
+}
+
+fn tasks_text() -> impl Strategy<Value = String> {
+    let line = prop_oneof![
+        Just("# Tasks: X".to_owned()),
+        Just("## Phase 1: Setup".to_owned()),
+        Just("### Tests".to_owned()),
+        Just("## Dependencies".to_owned()),
+        Just("- [ ] T001 [P] [US1] Do src/a.py".to_owned()),
+        Just("- [x] T002 [P] x (depends on T001-T003)".to_owned()),
+        Just("- [ ] T3 [".to_owned()),
+        Just("- [ ] no id".to_owned()),
+        Just("  - detail".to_owned()),
+        Just("- T004-T002 before T001 → T009".to_owned()),
+        Just("**Checkpoint**: ok".to_owned()),
+        Just("---".to_owned()),
+        Just("```".to_owned()),
+        "[#*`:\\-\\[\\]()/. PTa-z0-9é→\r]{0,24}",
+    ];
+    prop::collection::vec(line, 0..40).prop_map(|l| l.join("\n"))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    #[test]
+    fn never_panics_on_bytes(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tasks.md");
+        std::fs::write(&path, &bytes).unwrap();
+        prop_assert!(planrun_plan::load(&path, Some(Format::Speckit)).is_ok());
+    }
+
+    #[test]
+    fn never_panics_on_tasks_like_text(text in tasks_text()) {
+        let dir = tempfile::tempdir().unwrap();
+        let feature = dir.path().join("specs/001-x");
+        std::fs::create_dir_all(&feature).unwrap();
+        std::fs::write(feature.join("tasks.md"), &text).unwrap();
+        prop_assert!(planrun_plan::load(&feature.join("tasks.md"), Some(Format::Speckit)).is_ok());
+        let _ = planrun_plan::load(dir.path(), None);
+    }
+}
