@@ -5,19 +5,10 @@
 
 mod common;
 
+use common::{ids, task};
+
 use planrun_plan::{Format, Severity, Status};
 use proptest::prelude::*;
-
-fn ids(loaded: &planrun_plan::Loaded) -> Vec<&str> {
-    loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
-
-fn task<'a>(loaded: &'a planrun_plan::Loaded, id: &str) -> &'a planrun_plan::Task {
-    match loaded.plan.task(id) {
-        Some(t) => t,
-        None => panic!("no task {id}"),
-    }
-}
 
 fn codes(loaded: &planrun_plan::Loaded) -> Vec<&str> {
     loaded.diagnostics.iter().map(|d| d.code).collect()

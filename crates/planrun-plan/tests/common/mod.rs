@@ -57,3 +57,16 @@ pub fn snapshot(loaded: &Loaded) -> serde_json::Value {
         "diagnostics": diagnostics,
     })
 }
+
+/// The ids of a loaded plan's tasks, in order.
+pub fn ids(loaded: &Loaded) -> Vec<&str> {
+    loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect()
+}
+
+/// The task with this id, failing the test when there is none.
+pub fn task<'a>(loaded: &'a Loaded, id: &str) -> &'a planrun_plan::Task {
+    match loaded.plan.task(id) {
+        Some(t) => t,
+        None => panic!("no task {id} in {:?}", ids(loaded)),
+    }
+}
