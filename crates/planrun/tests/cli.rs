@@ -187,3 +187,21 @@ fn help_documents_exit_codes_and_no_color() {
     let text = String::from_utf8(check).unwrap();
     assert!(text.contains("--json") && text.contains("--format") && text.contains("critical_path"));
 }
+
+#[test]
+fn huge_files_and_pipes_are_refused_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.md");
+    let f = std::fs::File::create(&big).unwrap();
+    f.set_len(planrun_plan::import::MAX_FILE_BYTES + 1).unwrap();
+    let out = planrun().args(["check", "--format", "markdown"]).arg(&big).assert().code(2).get_output().clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("planrun reads plan files of at most"), "{stderr}");
+
+    let fifo = dir.path().join("plan.md");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status().unwrap();
+    assert!(status.success());
+    // Nothing ever writes to the pipe: reading it would hang, so this finishing proves it is not read.
+    planrun().arg("check").arg(&fifo).timeout(std::time::Duration::from_secs(20)).assert().code(2);
+    planrun().args(["check", "--format", "markdown"]).arg(&fifo).timeout(std::time::Duration::from_secs(20)).assert().code(2);
+}

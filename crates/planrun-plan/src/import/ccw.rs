@@ -91,7 +91,7 @@ fn looks_like_task_json(path: &Path) -> bool {
     if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
         return false;
     }
-    let Ok(bytes) = std::fs::read(path) else {
+    let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -36,7 +36,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     // Renamed or copied backlogs still carry the RARV retry counter, which nothing else writes.
     let by_content = path.extension().is_some_and(|e| e == "json")
         && looks_json(path)
-        && std::fs::read_to_string(path).is_ok_and(|t| t.contains("\"rarv_cycles"));
+        && super::peek_text(path).is_some_and(|t| t.contains("\"rarv_cycles"));
     if by_name || by_content { Detection::Yes(path.to_owned()) } else { Detection::No }
 }
 
@@ -89,7 +89,7 @@ fn is_handoff_plan(file: &Path) -> bool {
 
 /// A readable file whose text starts like JSON (comments allowed), for files sniffed by content.
 fn looks_json(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Some(text) = super::peek_text(path) else { return false };
     let t = text.trim_start_matches('\u{feff}').trim_start();
     t.starts_with('{') || t.starts_with('[') || t.starts_with("//") || t.starts_with("/*")
 }

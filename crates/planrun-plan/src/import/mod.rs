@@ -127,6 +127,36 @@ pub enum LoadError {
     Ambiguous { path: PathBuf, candidates: Vec<PathBuf> },
     #[error("`{}` is not a {format} plan: {reason}", path.display())]
     WrongFormat { path: PathBuf, format: Format, reason: String },
+    #[error("`{}` is {size} bytes; planrun reads plan files of at most {} bytes", path.display(), MAX_FILE_BYTES)]
+    TooLarge { path: PathBuf, size: u64 },
+    #[error("`{}` is not a regular file", path.display())]
+    NotAFile { path: PathBuf },
+}
+
+/// The largest plan file planrun reads (a 10,000-task plan is a few MiB).
+pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Reads a file for an importer: regular files up to [`MAX_FILE_BYTES`] only, so that pointing
+/// planrun at a device, a pipe or a huge log fails with a clear error instead of hanging.
+pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+    if !meta.is_file() {
+        return Err(LoadError::NotAFile { path: path.to_owned() });
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(LoadError::TooLarge { path: path.to_owned(), size: meta.len() });
+    }
+    std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })
+}
+
+/// Reads a file's bytes for detection; `None` when it cannot or should not be read.
+pub(crate) fn peek_bytes(path: &Path) -> Option<Vec<u8>> {
+    read_file(path).ok()
+}
+
+/// Reads a UTF-8 file for detection; `None` when it cannot or should not be read.
+pub(crate) fn peek_text(path: &Path) -> Option<String> {
+    peek_bytes(path).and_then(|b| String::from_utf8(b).ok())
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -145,6 +175,9 @@ impl LoadError {
             LoadError::Ambiguous { .. } => "pass one of them as the plan path".to_owned(),
             LoadError::WrongFormat { .. } => {
                 "drop --format to let planrun detect the format, or point at the right file".to_owned()
+            }
+            LoadError::TooLarge { .. } | LoadError::NotAFile { .. } => {
+                "point planrun at the plan file, or at the folder that holds it".to_owned()
             }
         }
     }
@@ -210,7 +243,7 @@ impl PlanBuilder {
 
     /// Reads a file as text and registers it. Invalid UTF-8 is replaced, with a warning.
     pub fn read(&mut self, path: &Path) -> Result<SourceId, LoadError> {
-        let bytes = std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+        let bytes = read_file(path)?;
         Ok(self.add_bytes(path, bytes))
     }
 

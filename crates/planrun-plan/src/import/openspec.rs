@@ -125,7 +125,7 @@ fn in_changes_folder(tasks: &Path) -> bool {
 /// A `tasks.md` anywhere: `## 1. Group` headings with `- [ ] 1.1 Task` items, and no other
 /// format's task headings (`### Task 3:`, `### Step 2:`). spec-kit's `T001` ids do not match.
 fn looks_openspec(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else { return false };
+    let Some(text) = super::peek_text(path) else { return false };
     let lines = md::lines(&text);
     let mut group = false;
     let mut item = false;

@@ -120,7 +120,7 @@ fn file_name(path: &Path) -> String {
 }
 
 fn read(path: &Path) -> Option<String> {
-    std::fs::read(path).ok().map(|b| String::from_utf8_lossy(&b).into_owned())
+    super::peek_bytes(path).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// Whether `dir/..` is a `.planpipe/<id>` folder or `dir` is one.

@@ -98,7 +98,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
 
 /// A markdown text with at least one `- [ ] T001 …` item.
 fn looks_speckit(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -48,7 +48,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
 /// has `## Task <id>:` headings and a `Files:` field, so `##` task headings only count together
 /// with superpowers' `- Create:` / `- Modify:` / `- Test:` entries.
 fn looks_superpowers(path: &Path) -> bool {
-    let Ok(bytes) = std::fs::read(path) else {
+    let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -73,7 +73,7 @@ fn looks_taskmaster(path: &Path) -> bool {
     if in_taskmaster_dir(path) {
         return true;
     }
-    let Ok(bytes) = std::fs::read(path) else {
+    let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);
@@ -189,7 +189,7 @@ fn project_name(path: &Path, tm_dir: Option<&Path>) -> Option<String> {
         Some(dir) => dir.join("config.json"),
         None => path.parent()?.parent()?.join(".taskmasterconfig"),
     };
-    let text = std::fs::read_to_string(config).ok()?;
+    let text = super::peek_text(&config)?;
     let mut sources = crate::source::Sources::default();
     let id = sources.add("config.json", String::new());
     let value = json::parse(&text, id).ok()?;
@@ -270,7 +270,7 @@ fn current_tag(b: &mut PlanBuilder, tm_dir: Option<&Path>) -> (String, Option<Sp
         return default;
     };
     // An unreadable state file only loses the tag choice, not the plan.
-    let Ok(bytes) = std::fs::read(&state) else {
+    let Some(bytes) = super::peek_bytes(&state) else {
         return default;
     };
     let id = b.add_bytes(&state, bytes);

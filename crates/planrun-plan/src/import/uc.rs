@@ -97,7 +97,7 @@ fn has_task_dirs(tasks: &Path) -> bool {
 
 /// A `task.md` outside a `task-N` folder: it must read like a task brief.
 fn looks_like_task(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Some(text) = super::peek_text(path) else {
         return false;
     };
     md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {
@@ -518,7 +518,7 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
     if std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX) > MAX_STATE_BYTES {
         return Vec::new();
     }
-    let Ok(bytes) = std::fs::read(path) else {
+    let Some(bytes) = super::peek_bytes(path) else {
         return Vec::new();
     };
     let src = b.add_bytes(path, bytes);

@@ -27,7 +27,7 @@ fn looks_native(path: &Path) -> bool {
     if path.extension().and_then(|e| e.to_str()) != Some("json") {
         return false;
     }
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Some(text) = crate::import::peek_text(path) else {
         return false;
     };
     let mut sources = crate::source::Sources::default();

@@ -37,7 +37,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
 }
 
 fn looks_native(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
+    let Some(text) = crate::import::peek_text(path) else {
         return false;
     };
     md::lines(&text)
