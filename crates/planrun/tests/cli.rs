@@ -203,5 +203,10 @@ fn huge_files_and_pipes_are_refused_not_read() {
     assert!(status.success());
     // Nothing ever writes to the pipe: reading it would hang, so this finishing proves it is not read.
     planrun().arg("check").arg(&fifo).timeout(std::time::Duration::from_secs(20)).assert().code(2);
-    planrun().args(["check", "--format", "markdown"]).arg(&fifo).timeout(std::time::Duration::from_secs(20)).assert().code(2);
+    planrun()
+        .args(["check", "--format", "markdown"])
+        .arg(&fifo)
+        .timeout(std::time::Duration::from_secs(20))
+        .assert()
+        .code(2);
 }
