@@ -284,7 +284,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     }
     flush(b, &r, draft.take());
     finish_plan_verify(b, &r, plan_verify.take());
-    b.plan.context = context.join("\n");
+    b.plan.context = close_fence(&model::block(&context.join("\n")));
 }
 
 fn finish_plan_verify(b: &mut PlanBuilder, r: &Reader<'_>, body: Option<Vec<Line<'_>>>) {
@@ -333,7 +333,9 @@ fn push_fenced(
     start: usize,
     end: usize,
 ) {
-    let cmd = model::block(&lines.join("\n"));
+    // Trimmed like a command in a list item (and as the writer writes it): leading blanks of a
+    // fenced command mean nothing to `sh -c`, and keeping them broke the round trip.
+    let cmd = model::block(&lines.join("\n")).trim().to_owned();
     if !cmd.is_empty() {
         out.push((cmd, Span::new(r.src, start.min(end), end)));
     }
@@ -491,13 +493,13 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
             d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
         }
         Section::Build | Section::Review | Section::VerifyInstructions => {
-            let text = model::block(
+            let text = close_fence(&model::block(
                 &body
                     .iter()
                     .map(unescape_line)
                     .collect::<Vec<_>>()
                     .join("\n"),
-            );
+            ));
             let slot = match section {
                 Section::Build => &mut d.task.instructions.build,
                 Section::Review => &mut d.task.instructions.review,
@@ -513,7 +515,7 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
 fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
     let Some(mut d) = draft else { return };
     close_section(b, r, &mut d);
-    d.task.description = model::block(&d.description.join("\n"));
+    d.task.description = close_fence(&model::block(&d.description.join("\n")));
     d.task.title = model::one_line(&d.task.title);
     b.push(d.task, d.spans);
 }
@@ -521,7 +523,7 @@ fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
 /// Writes a plan in the native markdown format.
 pub fn write(plan: &Plan) -> String {
     let mut out = String::new();
-    let _ = writeln!(out, "# {}", model::one_line(&plan.title));
+    let _ = writeln!(out, "# {}", heading_text(&model::one_line(&plan.title)));
     if !plan.context.trim().is_empty() {
         out.push('\n');
         push_block(&mut out, &plan.context, false);
@@ -538,9 +540,14 @@ pub fn write(plan: &Plan) -> String {
         };
         let _ = writeln!(
             out,
-            "\n## Task {}: {}\n",
-            task.id,
-            model::one_line(&task.title)
+            "\n## {}\n",
+            heading_text(&format!(
+                "Task {}{}: {}",
+                task.id,
+                // `Task : title` would read as id `title`; `Task :: title` keeps the id empty.
+                if task.id.is_empty() { ":" } else { "" },
+                model::one_line(&task.title)
+            ))
         );
         if !task.depends_on.is_empty() {
             let _ = writeln!(out, "Depends on: {}", code_list(&task.depends_on));
@@ -586,15 +593,45 @@ pub fn write(plan: &Plan) -> String {
     out
 }
 
+/// A block of markdown whose last code fence is left open, with a closing fence added. An open
+/// fence runs to the end of the file, so written back as it is it would swallow the headings
+/// that follow the block; closed, it renders the same and reads back the same.
+fn close_fence(text: &str) -> String {
+    let mut open: Option<(char, usize)> = None;
+    for line in md::lines(text) {
+        match (open, md::fence_of(line.text)) {
+            (None, Some((ch, len, _))) => open = Some((ch, len)),
+            (Some((ch, len)), Some((c2, l2, true))) if c2 == ch && l2 >= len => open = None,
+            _ => {}
+        }
+    }
+    match open {
+        Some((ch, len)) => format!("{text}\n{}", ch.to_string().repeat(len)),
+        None => text.to_owned(),
+    }
+}
+
+/// A heading's text as written: one ending in `#` gets an explicit closing sequence, or the
+/// reader would take its trailing `#`s for one and drop them.
+fn heading_text(text: &str) -> String {
+    if text.ends_with('#') {
+        format!("{text} #")
+    } else {
+        text.to_owned()
+    }
+}
+
 /// Writes a markdown block, escaping lines the reader would take for structure.
 fn push_block(out: &mut String, text: &str, first_line_may_be_field: bool) {
-    let text = model::block(text);
+    let text = close_fence(&model::block(text));
     let lines = md::lines(&text);
     let mut first = first_line_may_be_field;
     for l in &lines {
+        // Escaped: what would read as structure, and what the reader would unescape.
         let needs = !l.in_fence
             && (l.text.trim_start_matches('\\').starts_with('#')
-                || (first && is_field_line(l.text.trim_start_matches('\\'))));
+                || (first && is_field_line(l.text.trim_start_matches('\\')))
+                || unescape(l.text) != l.text);
         first = false;
         if needs {
             out.push('\\');
@@ -636,5 +673,72 @@ fn push_commands(out: &mut String, commands: &[String]) {
         } else {
             let _ = writeln!(out, "- {}", code(c));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `text`, writes the plan back out and parses that: both plans must be equal.
+    fn round_trip(text: &str) -> Plan {
+        let first = parse(text, "plan.md").plan;
+        let written = write(&first);
+        let second = parse(&written, "plan.md").plan;
+        assert_eq!(first, second, "written:\n{written}");
+        first
+    }
+
+    /// Found by the `native_markdown` fuzz target: a fenced verify command starting with a blank
+    /// was kept with the blank, but written (and read back) without it.
+    #[test]
+    fn fuzz_fenced_command_with_leading_blank() {
+        let plan = round_trip("## Verify\n```\n \u{8}");
+        assert_eq!(plan.verify, vec!["\u{8}".to_owned()]);
+    }
+
+    /// Found by the `native_markdown` fuzz target: a title ending in `#` was written as
+    /// `## Task b: #`, whose `#` the reader takes for a closing sequence.
+    #[test]
+    fn fuzz_title_ending_in_hash() {
+        let plan = round_trip("## Task b:#");
+        assert_eq!(plan.tasks.first().map(|t| t.title.as_str()), Some("#"));
+        let plan = round_trip("# C#\n\n## Task a: x");
+        assert_eq!(plan.title, "C#");
+        round_trip("# a ##b#\n\n## Task a: Use C# ##");
+    }
+
+    /// Found by the `native_markdown` fuzz target: build instructions ending in an open code
+    /// fence were written before the review instructions, which the fence then swallowed.
+    #[test]
+    fn fuzz_open_fence_in_instructions() {
+        let plan = round_trip(
+            "## Task c\n### Review instructions\n-\n### Build instructions\n```-",
+        );
+        let task = plan.tasks.first().cloned().unwrap_or_default();
+        assert_eq!(task.instructions.build.as_deref(), Some("```-\n```"));
+        assert_eq!(task.instructions.review.as_deref(), Some("-"));
+        round_trip("# T\n\n~~~~\n## Task a: swallowed");
+        round_trip("## Task a: x\n\n```\nopen");
+    }
+
+    /// Found by the `native_markdown` fuzz target: `\\Files:` in the context reads as
+    /// `\Files:`, which the writer wrote unescaped and the reader then unescaped once more.
+    #[test]
+    fn fuzz_escaped_field_line_outside_first_line() {
+        let plan = round_trip("\\\\Files:");
+        assert_eq!(plan.context, "\\Files:");
+        round_trip("## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y");
+    }
+
+    /// Found by the `native_markdown` fuzz target: a task with an empty id (`## Task::e`) was
+    /// written as `## Task : e`, which reads as id `e` with no title.
+    #[test]
+    fn fuzz_empty_id() {
+        let plan = round_trip("## Task::e");
+        let task = plan.tasks.first().cloned().unwrap_or_default();
+        assert_eq!((task.id.as_str(), task.title.as_str()), ("", "e"));
+        round_trip("## Task ::");
+        round_trip("## Task: :x");
     }
 }
