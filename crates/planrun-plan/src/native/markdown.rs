@@ -44,10 +44,30 @@ fn looks_native(path: &Path) -> bool {
     let Ok(text) = std::fs::read_to_string(path) else {
         return false;
     };
-    md::lines(&text).iter().any(|l| {
-        !l.in_fence
-            && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
-    })
+    has_task_heading(&text)
+}
+
+/// Whether a `## Task …` heading appears outside code fences. Tracks fences as `md::lines` does
+/// but stops at the first task and allocates nothing: detection runs on every file `check` is
+/// given, a 6 MB JSON plan included.
+fn has_task_heading(text: &str) -> bool {
+    let mut fence: Option<(char, usize)> = None;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        match (fence, md::fence_of(line)) {
+            (None, Some((ch, len, _))) => fence = Some((ch, len)),
+            (Some((ch, len)), Some((c2, l2, true))) if c2 == ch && l2 >= len => fence = None,
+            (Some(_), _) => {}
+            (None, None) => {
+                if md::heading(line)
+                    .is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
+                {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -689,6 +709,29 @@ mod tests {
         first
     }
 
+    #[test]
+    fn task_headings_outside_fences() {
+        let old = |text: &str| {
+            md::lines(text).iter().any(|l| {
+                !l.in_fence
+                    && md::heading(l.text)
+                        .is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
+            })
+        };
+        for text in [
+            "## Task a: x",
+            "```\n## Task a: x\n```",
+            "```\n## Task a: x",
+            "~~~~\n```\n## Task a: x\n~~~~\n## Task b: y",
+            "```sh\n```x\n## Task a\n```\n",
+            "# Plan\r\n\r\n## Task a: x\r\n",
+            "{\"tasks\": []}",
+            "### Task a: x",
+        ] {
+            assert_eq!(has_task_heading(text), old(text), "{text:?}");
+        }
+    }
+
     /// Found by the `native_markdown` fuzz target: a fenced verify command starting with a blank
     /// was kept with the blank, but written (and read back) without it.
     #[test]
@@ -712,9 +755,8 @@ mod tests {
     /// fence were written before the review instructions, which the fence then swallowed.
     #[test]
     fn fuzz_open_fence_in_instructions() {
-        let plan = round_trip(
-            "## Task c\n### Review instructions\n-\n### Build instructions\n```-",
-        );
+        let plan =
+            round_trip("## Task c\n### Review instructions\n-\n### Build instructions\n```-");
         let task = plan.tasks.first().cloned().unwrap_or_default();
         assert_eq!(task.instructions.build.as_deref(), Some("```-\n```"));
         assert_eq!(task.instructions.review.as_deref(), Some("-"));
@@ -728,7 +770,9 @@ mod tests {
     fn fuzz_escaped_field_line_outside_first_line() {
         let plan = round_trip("\\\\Files:");
         assert_eq!(plan.context, "\\Files:");
-        round_trip("## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y");
+        round_trip(
+            "## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y",
+        );
     }
 
     /// Found by the `native_markdown` fuzz target: a task with an empty id (`## Task::e`) was
