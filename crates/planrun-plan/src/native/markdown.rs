@@ -40,9 +40,28 @@ fn looks_native(path: &Path) -> bool {
     let Some(text) = crate::import::peek_text(path) else {
         return false;
     };
-    md::lines(&text)
-        .iter()
-        .any(|l| !l.in_fence && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some()))
+    has_task_heading(&text)
+}
+
+/// Whether a `## Task …` heading appears outside code fences. Tracks fences as `md::lines` does
+/// but stops at the first task and allocates nothing: detection runs on every file `check` is
+/// given, a 6 MB JSON plan included.
+fn has_task_heading(text: &str) -> bool {
+    let mut fence: Option<(char, usize)> = None;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        match (fence, md::fence_of(line)) {
+            (None, Some((ch, len, _))) => fence = Some((ch, len)),
+            (Some((ch, len)), Some((c2, l2, true))) if c2 == ch && l2 >= len => fence = None,
+            (Some(_), _) => {}
+            (None, None) => {
+                if md::heading(line).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some()) {
+                    return true;
+                }
+            }
+        }
+    }
+    false
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -253,7 +272,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     }
     flush(b, &r, draft.take());
     finish_plan_verify(b, &r, plan_verify.take());
-    b.plan.context = context.join("\n");
+    b.plan.context = model::block(&context.join("\n"));
 }
 
 fn finish_plan_verify(b: &mut PlanBuilder, r: &Reader<'_>, body: Option<Vec<Line<'_>>>) {
@@ -472,7 +491,9 @@ pub fn write(plan: &Plan) -> String {
     }
     for task in &plan.tasks {
         let done = if task.status == Status::Done { "Status: done\n" } else { "" };
-        let _ = writeln!(out, "\n## Task {}: {}\n", task.id, model::one_line(&task.title));
+        // `Task : title` would read as id `title`; `Task :: title` keeps the id empty.
+        let sep = if task.id.is_empty() { "::" } else { ":" };
+        let _ = writeln!(out, "\n## Task {}{sep} {}\n", task.id, model::one_line(&task.title));
         if !task.depends_on.is_empty() {
             let _ = writeln!(out, "Depends on: {}", code_list(&task.depends_on));
         }
@@ -551,5 +572,92 @@ fn push_commands(out: &mut String, commands: &[String]) {
         } else {
             let _ = writeln!(out, "- {}", code(c));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Parses `text`, writes the plan back out and parses that: both plans must be equal.
+    fn round_trip(text: &str) -> Plan {
+        let first = parse(text, "plan.md").plan;
+        let written = write(&first);
+        let second = parse(&written, "plan.md").plan;
+        assert_eq!(first, second, "written:\n{written}");
+        first
+    }
+
+    #[test]
+    fn task_headings_outside_fences() {
+        let old = |text: &str| {
+            md::lines(text).iter().any(|l| {
+                !l.in_fence && md::heading(l.text).is_some_and(|(level, t)| level == 2 && task_heading(t).is_some())
+            })
+        };
+        for text in [
+            "## Task a: x",
+            "```\n## Task a: x\n```",
+            "```\n## Task a: x",
+            "~~~~\n```\n## Task a: x\n~~~~\n## Task b: y",
+            "```sh\n```x\n## Task a\n```\n",
+            "# Plan\r\n\r\n## Task a: x\r\n",
+            "{\"tasks\": []}",
+            "### Task a: x",
+        ] {
+            assert_eq!(has_task_heading(text), old(text), "{text:?}");
+        }
+    }
+
+    /// Found by the `native_markdown` fuzz target: a fenced verify command starting with a blank
+    /// was kept with the blank, but written (and read back) without it.
+    #[test]
+    fn fuzz_fenced_command_with_leading_blank() {
+        let plan = round_trip("## Verify\n```\n \u{8}");
+        assert_eq!(plan.verify, vec!["\u{8}".to_owned()]);
+    }
+
+    /// Found by the `native_markdown` fuzz target: a title ending in `#` was written as
+    /// `## Task b: #`, whose `#` the reader takes for a closing sequence.
+    #[test]
+    fn fuzz_title_ending_in_hash() {
+        let plan = round_trip("## Task b:#");
+        assert_eq!(plan.tasks.first().map(|t| t.title.as_str()), Some("#"));
+        let plan = round_trip("# C#\n\n## Task a: x");
+        assert_eq!(plan.title, "C#");
+        round_trip("# a ##b#\n\n## Task a: Use C# ##");
+    }
+
+    /// Found by the `native_markdown` fuzz target: build instructions ending in an open code
+    /// fence were written before the review instructions, which the fence then swallowed.
+    #[test]
+    fn fuzz_open_fence_in_instructions() {
+        let plan = round_trip("## Task c\n### Review instructions\n-\n### Build instructions\n```-");
+        let task = plan.tasks.first().cloned().unwrap_or_default();
+        assert_eq!(task.instructions.build.as_deref(), Some("```-\n```"));
+        assert_eq!(task.instructions.review.as_deref(), Some("-"));
+        round_trip("# T\n\n~~~~\n## Task a: swallowed");
+        round_trip("## Task a: x\n\n```\nopen");
+    }
+
+    /// Found by the `native_markdown` fuzz target: `\\Files:` in the context reads as
+    /// `\Files:`, which the writer wrote unescaped and the reader then unescaped once more.
+    #[test]
+    fn fuzz_escaped_field_line_outside_first_line() {
+        // Field lines only matter at the start of a description; elsewhere backslashes stay.
+        let plan = round_trip("\\\\Files:");
+        assert_eq!(plan.context, "\\\\Files:");
+        round_trip("## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y");
+    }
+
+    /// Found by the `native_markdown` fuzz target: a task with an empty id (`## Task::e`) was
+    /// written as `## Task : e`, which reads as id `e` with no title.
+    #[test]
+    fn fuzz_empty_id() {
+        let plan = round_trip("## Task::e");
+        let task = plan.tasks.first().cloned().unwrap_or_default();
+        assert_eq!((task.id.as_str(), task.title.as_str()), ("", "e"));
+        round_trip("## Task ::");
+        round_trip("## Task: :x");
     }
 }
