@@ -202,6 +202,12 @@ pub struct Analysis {
 
 impl Analysis {
     pub fn new(plan: &Plan, graph: &Graph) -> Self {
+        Self::with_patterns(plan, graph, &parse_patterns(plan))
+    }
+
+    /// Like [`Analysis::new`], with every task's file patterns already parsed (one entry per
+    /// `files` entry; `None` for patterns that do not parse, which the analysis skips).
+    pub fn with_patterns(plan: &Plan, graph: &Graph, patterns: &[Vec<Option<Pattern>>]) -> Self {
         let pending = |i: usize| plan.tasks.get(i).is_some_and(|t| t.status == Status::Pending);
         // Waves: depth among pending tasks; a done dependency is already satisfied.
         let n = plan.tasks.len();
@@ -251,17 +257,17 @@ impl Analysis {
 
         let scheduled: Vec<usize> = waves.iter().flatten().copied().collect();
         let mut analysis = Self { waves, critical_path, conflicts: Vec::new(), unscoped: Vec::new() };
-        analysis.find_conflicts(plan, graph, &scheduled);
+        analysis.find_conflicts(plan, graph, &scheduled, patterns);
         analysis
     }
 
-    fn find_conflicts(&mut self, plan: &Plan, graph: &Graph, scheduled: &[usize]) {
+    fn find_conflicts(&mut self, plan: &Plan, graph: &Graph, scheduled: &[usize], parsed: &[Vec<Option<Pattern>>]) {
         if scheduled.len() < 2 {
             return;
         }
         // Index every pattern of every scheduled task by its literal leading directories: two
         // patterns can only match a common path if one's literal prefix starts the other's.
-        let mut patterns: Vec<(usize, String, Pattern)> = Vec::new();
+        let mut patterns: Vec<(usize, &str, &Pattern)> = Vec::new();
         let mut by_prefix: HashMap<&[String], Vec<usize>> = HashMap::new();
         let mut unscoped = Vec::new();
         for &t in scheduled {
@@ -269,9 +275,10 @@ impl Analysis {
                 continue;
             };
             let mut any = false;
-            for f in &task.files {
-                if let Ok(p) = Pattern::parse(f) {
-                    patterns.push((t, f.clone(), p));
+            let task_patterns = parsed.get(t).map_or(&[][..], Vec::as_slice);
+            for (f, p) in task.files.iter().zip(task_patterns) {
+                if let Some(p) = p {
+                    patterns.push((t, f.as_str(), p));
                     any = true;
                 }
             }
@@ -307,7 +314,11 @@ impl Analysis {
                     if pairs.contains_key(&key) || !globs::overlaps(p, op) {
                         continue;
                     }
-                    let globs = if t < u { (glob.clone(), oglob.clone()) } else { (oglob.clone(), glob.clone()) };
+                    let globs = if t < u {
+                        (glob.to_string(), oglob.to_string())
+                    } else {
+                        (oglob.to_string(), glob.to_string())
+                    };
                     pairs.insert(key, globs);
                 }
             }
@@ -387,6 +398,11 @@ impl Walks {
         };
         has(a, b) || has(b, a)
     }
+}
+
+/// Parses every file pattern of every task (`None` where a pattern does not parse).
+pub fn parse_patterns(plan: &Plan) -> Vec<Vec<Option<Pattern>>> {
+    plan.tasks.iter().map(|t| t.files.iter().map(|f| Pattern::parse(f).ok()).collect()).collect()
 }
 
 /// Ancestor and descendant sets as bitsets, built only when a conflict question needs them.

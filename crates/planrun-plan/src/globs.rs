@@ -57,7 +57,10 @@ const SLASH: u32 = '/' as u32;
 #[derive(Debug, Clone)]
 pub struct Pattern {
     prefix: Vec<String>,
-    nfa: Nfa,
+    alternatives: Vec<Vec<Atom>>,
+    /// Built on first use: most patterns of a plan are never compared with any other (their
+    /// literal prefixes do not nest), and building the automaton is the costly part.
+    nfa: std::cell::OnceCell<Nfa>,
 }
 
 impl Pattern {
@@ -74,13 +77,19 @@ impl Pattern {
         let nodes = Parser::new(glob).parse_top()?;
         let prefix = literal_prefix_of(&nodes);
         let alternatives = expand(&nodes, 0)?;
-        let mut trie = TokenTrie::new();
-        for atoms in alternatives {
-            for tokens in alternative_languages(atoms) {
-                trie.insert(&tokens);
+        Ok(Pattern { prefix, alternatives, nfa: std::cell::OnceCell::new() })
+    }
+
+    fn nfa(&self) -> &Nfa {
+        self.nfa.get_or_init(|| {
+            let mut trie = TokenTrie::new();
+            for atoms in &self.alternatives {
+                for tokens in alternative_languages(atoms.clone()) {
+                    trie.insert(&tokens);
+                }
             }
-        }
-        Ok(Pattern { prefix, nfa: trie.into_nfa() })
+            trie.into_nfa()
+        })
     }
 
     /// The literal leading path components before the first component containing a wildcard
@@ -97,7 +106,7 @@ impl Pattern {
 /// True if some path is matched by both patterns.
 #[must_use]
 pub fn overlaps(a: &Pattern, b: &Pattern) -> bool {
-    let (na, nb) = (&a.nfa, &b.nfa);
+    let (na, nb) = (a.nfa(), b.nfa());
     let mut set_cache: HashMap<(usize, usize), bool> = HashMap::new();
     let mut seen: HashSet<(usize, usize)> = HashSet::new();
     let mut stack = vec![(0_usize, 0_usize)];

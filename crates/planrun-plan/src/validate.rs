@@ -103,6 +103,7 @@ pub fn check(loaded: &Loaded) -> Checked {
         }
     }
 
+    let mut patterns: Vec<Vec<Option<Pattern>>> = Vec::with_capacity(plan.tasks.len());
     for (i, task) in plan.tasks.iter().enumerate() {
         let spans = loaded.spans(i);
         for (k, dep) in task.depends_on.iter().enumerate() {
@@ -120,7 +121,9 @@ pub fn check(loaded: &Loaded) -> Checked {
             };
             out.push(d);
         }
+        let mut task_patterns = Vec::with_capacity(task.files.len());
         for (k, file) in task.files.iter().enumerate() {
+            task_patterns.push(None);
             if let Some(problem) = escapes(file) {
                 out.push(
                     Diagnostic::error("path-escapes", format!("file pattern `{file}` of task `{}` {problem}", task.id))
@@ -129,18 +132,27 @@ pub fn check(loaded: &Loaded) -> Checked {
                 );
                 continue;
             }
+            // globset too, so that a pattern accepted here also works wherever files are matched.
             let parsed = globset::Glob::new(file).map_err(|e| e.kind().to_string()).and_then(|_| Pattern::parse(file));
-            if let Err(e) = parsed {
-                out.push(
-                    Diagnostic::error(
-                        "invalid-glob",
-                        format!("file pattern `{file}` of task `{}` is not a valid glob: {e}", task.id),
-                    )
-                    .at(spans.file(k))
-                    .help("use `*`, `**`, `?`, `[a-z]` and `{a,b}`; escape special characters with `\\`"),
-                );
+            match parsed {
+                Ok(p) => {
+                    if let Some(slot) = task_patterns.last_mut() {
+                        *slot = Some(p);
+                    }
+                }
+                Err(e) => {
+                    out.push(
+                        Diagnostic::error(
+                            "invalid-glob",
+                            format!("file pattern `{file}` of task `{}` is not a valid glob: {e}", task.id),
+                        )
+                        .at(spans.file(k))
+                        .help("use `*`, `**`, `?`, `[a-z]` and `{a,b}`; escape special characters with `\\`"),
+                    );
+                }
             }
         }
+        patterns.push(task_patterns);
     }
 
     let graph = Graph::new(plan);
@@ -164,7 +176,7 @@ pub fn check(loaded: &Loaded) -> Checked {
         out.push(d);
     }
 
-    let analysis = Analysis::new(plan, &graph);
+    let analysis = Analysis::with_patterns(plan, &graph, &patterns);
     for (i, task) in plan.tasks.iter().enumerate() {
         if task.status == Status::Pending && task.verify.is_empty() && plan.verify.is_empty() {
             out.push(

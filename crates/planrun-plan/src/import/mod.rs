@@ -149,14 +149,36 @@ pub(crate) fn read_file(path: &Path) -> Result<Vec<u8>, LoadError> {
     std::fs::read(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })
 }
 
+thread_local! {
+    /// The file detection read last. Every format's detector may sniff the same file; a large
+    /// plan is read from disk once instead of once per format.
+    static PEEKED: std::cell::RefCell<Option<(PathBuf, std::rc::Rc<[u8]>)>> = const { std::cell::RefCell::new(None) };
+}
+
 /// Reads a file's bytes for detection; `None` when it cannot or should not be read.
-pub(crate) fn peek_bytes(path: &Path) -> Option<Vec<u8>> {
-    read_file(path).ok()
+pub(crate) fn peek_bytes(path: &Path) -> Option<std::rc::Rc<[u8]>> {
+    let cached = PEEKED.with_borrow(|p| p.as_ref().filter(|(at, _)| at == path).map(|(_, b)| b.clone()));
+    if cached.is_some() {
+        return cached;
+    }
+    let bytes: std::rc::Rc<[u8]> = read_file(path).ok()?.into();
+    PEEKED.with_borrow_mut(|p| *p = Some((path.to_owned(), bytes.clone())));
+    Some(bytes)
 }
 
 /// Reads a UTF-8 file for detection; `None` when it cannot or should not be read.
 pub(crate) fn peek_text(path: &Path) -> Option<String> {
-    peek_bytes(path).and_then(|b| String::from_utf8(b).ok())
+    peek_bytes(path).and_then(|b| std::str::from_utf8(&b).ok().map(str::to_owned))
+}
+
+/// Whether a file is JSON by its name: markdown formats need not sniff it.
+pub(crate) fn is_json(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
+}
+
+/// Forgets what detection read, so that loading reads the file as it is now.
+fn forget_peeked() {
+    PEEKED.with_borrow_mut(|p| *p = None);
 }
 
 fn list(paths: &[PathBuf]) -> String {
@@ -357,6 +379,12 @@ fn load_one(format: Format, path: &Path) -> Result<Loaded, LoadError> {
 
 /// Finds the format of the plan at `path` (a file or a folder) and where to read it.
 pub fn detect(path: &Path) -> Result<(Format, PathBuf), LoadError> {
+    let found = detect_uncached(path);
+    forget_peeked();
+    found
+}
+
+fn detect_uncached(path: &Path) -> Result<(Format, PathBuf), LoadError> {
     if let Err(source) = std::fs::metadata(path) {
         return Err(LoadError::Io { path: path.to_owned(), source });
     }
@@ -375,9 +403,15 @@ pub fn detect(path: &Path) -> Result<(Format, PathBuf), LoadError> {
 /// Reads the plan at `path`, detecting its format unless `format` forces one. A forced format
 /// still resolves folders (e.g. a repository root to its `.workflow/active/WFS-*` session).
 pub fn load(path: &Path, format: Option<Format>) -> Result<Loaded, LoadError> {
+    let loaded = load_detected(path, format);
+    forget_peeked();
+    loaded
+}
+
+fn load_detected(path: &Path, format: Option<Format>) -> Result<Loaded, LoadError> {
     match format {
         None => {
-            let (format, found) = detect(path)?;
+            let (format, found) = detect_uncached(path)?;
             load_one(format, &found)
         }
         Some(format) => {

@@ -98,10 +98,17 @@ pub(crate) fn detect(path: &Path) -> Detection {
 
 /// A markdown text with at least one `- [ ] T001 …` item.
 fn looks_speckit(path: &Path) -> bool {
+    if super::is_json(path) {
+        return false;
+    }
     let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);
+    // Every spec-kit item is a checkbox followed by its id (`- [ ] T001`): a cheap refusal first.
+    if !text.contains("] T") {
+        return false;
+    }
     md::lines(&text).iter().any(|l| !l.in_fence && md::checkbox(l.text).is_some_and(|(_, t)| parse_item(t).is_some()))
 }
 

@@ -48,6 +48,9 @@ pub(crate) fn detect(path: &Path) -> Detection {
 /// has `## Task <id>:` headings and a `Files:` field, so `##` task headings only count together
 /// with superpowers' `- Create:` / `- Modify:` / `- Test:` entries.
 fn looks_superpowers(path: &Path) -> bool {
+    if super::is_json(path) {
+        return false;
+    }
     let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };

@@ -76,7 +76,12 @@ fn looks_taskmaster(path: &Path) -> bool {
     let Some(bytes) = super::peek_bytes(path) else {
         return false;
     };
+    // Cheap refusal first: every shape accepted below needs one of these keys, and parsing a
+    // large plan of another format just to sniff it is most of the cost of detecting it.
     let text = String::from_utf8_lossy(&bytes);
+    if !["testStrategy", "details", "subtasks", "priority", "metadata"].iter().any(|k| text.contains(k)) {
+        return false;
+    }
     let mut sources = crate::source::Sources::default();
     let id = sources.add(path, String::new());
     let Ok(root) = json::parse(&text, id) else {
@@ -273,7 +278,7 @@ fn current_tag(b: &mut PlanBuilder, tm_dir: Option<&Path>) -> (String, Option<Sp
     let Some(bytes) = super::peek_bytes(&state) else {
         return default;
     };
-    let id = b.add_bytes(&state, bytes);
+    let id = b.add_bytes(&state, bytes.to_vec());
     let text = b.text(id).to_owned();
     let value = match json::parse(&text, id) {
         Ok(v) => v,

@@ -521,7 +521,7 @@ fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)> {
     let Some(bytes) = super::peek_bytes(path) else {
         return Vec::new();
     };
-    let src = b.add_bytes(path, bytes);
+    let src = b.add_bytes(path, bytes.to_vec());
     let text = b.text(src).to_owned();
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let mut out = Vec::new();
