@@ -282,7 +282,8 @@ impl Analysis {
                     any = true;
                 }
             }
-            if !any {
+            // A task whose patterns are all invalid has errors of its own; "no files" would mislead.
+            if !any && task.files.is_empty() {
                 unscoped.push(t);
             }
         }
