@@ -210,3 +210,14 @@ fn huge_files_and_pipes_are_refused_not_read() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn the_committed_schema_is_current() {
+    let out = planrun().arg("schema").assert().success().get_output().stdout.clone();
+    let committed = std::fs::read_to_string(root().join("docs/plan.schema.json")).unwrap();
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        committed,
+        "docs/plan.schema.json is stale: run `cargo run -p planrun -- schema > docs/plan.schema.json`"
+    );
+}

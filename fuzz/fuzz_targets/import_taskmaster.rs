@@ -1,0 +1,9 @@
+//! Fuzz target: the taskmaster importer through the public `load` API (see `common/importer.rs`).
+#![no_main]
+
+#[path = "common/importer.rs"]
+mod importer;
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| importer::run(planrun_plan::Format::Taskmaster, data));
