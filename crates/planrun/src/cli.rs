@@ -16,8 +16,8 @@ Environment:
 
 Plan formats are detected from the path (a file or a folder); see `planrun formats`.";
 
-/// Run implementation plans with coding agents: checked before a token is spent, verified by
-/// planrun itself.
+/// Check and run implementation plans written for coding agents. Today: read a plan in any
+/// supported format, check it before a token is spent, and convert it.
 #[derive(Debug, Parser)]
 #[command(name = "planrun", version, about, long_about = None, after_help = AFTER_HELP, propagate_version = true)]
 pub(crate) struct Cli {
@@ -61,7 +61,8 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
 pub(crate) struct PlanArgs {
     /// The plan: a file, or a folder holding one (e.g. a repository with `.workflow/active/WFS-*`).
     pub(crate) plan: PathBuf,
-    /// Read the plan as this format instead of detecting it.
+    /// Read the plan as this format instead of detecting it: markdown, json, blueprint, uc,
+    /// planpipe, ccw, cm, openspec, superpowers, taskmaster or speckit (see `planrun formats`).
     #[arg(long, value_parser = parse_format, value_name = "FORMAT")]
     pub(crate) format: Option<Format>,
 }
