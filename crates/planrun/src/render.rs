@@ -127,6 +127,8 @@ impl<'a> Renderer<'a> {
         if !out.ends_with('\n') {
             out.push('\n');
         }
+        // A blank line between diagnostics, so each reads as its own block.
+        out.push('\n');
         out
     }
 }

@@ -96,6 +96,8 @@ fn check_broken_plan_human_output_has_no_colour_when_piped() {
     assert!(
         stderr.trim_end().ends_with("check: 7 errors, 10 warnings: the plan has errors; fix them before running it")
     );
+    // The whole rendering (source excerpts, labels, help), as a person sees it.
+    insta::assert_snapshot!("check_broken_stderr", stderr);
 }
 
 #[test]
