@@ -4,6 +4,7 @@
 
 use crate::globs::{self, Pattern};
 use crate::model::{Plan, Status};
+use rustc_hash::FxHashMap;
 use std::collections::HashMap;
 
 /// The graph of a plan, with unknown dependencies and cycles already set aside.
@@ -23,7 +24,7 @@ impl Graph {
     /// Builds the graph. The first task with a given id is the one dependencies point at.
     pub fn new(plan: &Plan) -> Self {
         let n = plan.tasks.len();
-        let mut index: HashMap<&str, usize> = HashMap::with_capacity(n);
+        let mut index: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(n, Default::default());
         for (i, t) in plan.tasks.iter().enumerate() {
             index.entry(t.id.as_str()).or_insert(i);
         }
@@ -268,7 +269,7 @@ impl Analysis {
         // Index every pattern of every scheduled task by its literal leading directories: two
         // patterns can only match a common path if one's literal prefix starts the other's.
         let mut patterns: Vec<(usize, &str, &Pattern)> = Vec::new();
-        let mut by_prefix: HashMap<&[String], Vec<usize>> = HashMap::new();
+        let mut by_prefix: FxHashMap<&[String], Vec<usize>> = FxHashMap::default();
         let mut unscoped = Vec::new();
         for &t in scheduled {
             let Some(task) = plan.tasks.get(t) else {
