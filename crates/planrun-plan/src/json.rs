@@ -151,3 +151,58 @@ impl JValue {
         }
     }
 }
+
+/// Reads typed values out of a JSON tree leniently for an importer: a value of the wrong kind
+/// becomes an error diagnostic (with the importer's `help`) and is skipped, so one bad field
+/// never stops the read of the rest.
+#[derive(Debug)]
+pub struct Lenient<'d> {
+    pub diagnostics: &'d mut Vec<Diagnostic>,
+    /// Where the user can read which fields are expected.
+    pub help: &'static str,
+}
+
+impl Lenient<'_> {
+    /// Reports a value of the wrong kind: `message, found <kind>`.
+    pub fn shape(&mut self, value: &JValue, message: &str) {
+        self.diagnostics.push(
+            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
+                .at(Some(value.span))
+                .help(self.help),
+        );
+    }
+
+    /// A string (numbers and booleans are taken as written); `null` is absent.
+    pub fn text(&mut self, value: &JValue, name: &str) -> Option<String> {
+        match &value.kind {
+            JKind::Null => None,
+            _ => match value.as_text() {
+                Some(t) => Some(t),
+                None => {
+                    self.shape(value, &format!("`{name}` must be a string"));
+                    None
+                }
+            },
+        }
+    }
+
+    /// A list of strings or numbers (a single one stands for a list of one), each trimmed, empty
+    /// ones dropped; entries of other kinds are reported.
+    pub fn list(&mut self, value: &JValue, name: &str) -> Vec<(String, Span)> {
+        let items = match &value.kind {
+            JKind::Null => Vec::new(),
+            JKind::Array(items) => {
+                for item in items.iter().filter(|i| i.as_text().is_none()) {
+                    self.shape(item, &format!("each entry of `{name}` must be a string or a number"));
+                }
+                value.text_list()
+            }
+            JKind::String(_) | JKind::Number(_) => value.text_list(),
+            _ => {
+                self.shape(value, &format!("`{name}` must be a list of strings"));
+                Vec::new()
+            }
+        };
+        items.into_iter().map(|(s, span)| (s.trim().to_owned(), span)).filter(|(s, _)| !s.is_empty()).collect()
+    }
+}

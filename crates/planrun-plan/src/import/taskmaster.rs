@@ -325,48 +325,24 @@ struct Fields {
 }
 
 impl Reader<'_> {
+    fn lenient(&mut self) -> json::Lenient<'_> {
+        json::Lenient {
+            diagnostics: &mut self.b.diagnostics,
+            help: "see docs/importers/taskmaster.md for the fields planrun reads",
+        }
+    }
+
     fn shape(&mut self, value: &JValue, message: &str) {
-        self.b.warn(
-            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
-                .at(Some(value.span))
-                .help("see docs/importers/taskmaster.md for the fields planrun reads"),
-        );
+        self.lenient().shape(value, message);
     }
 
     fn text(&mut self, value: &JValue, name: &str) -> Option<String> {
-        match &value.kind {
-            JKind::Null => None,
-            _ => match value.as_text() {
-                Some(t) => Some(t),
-                None => {
-                    self.shape(value, &format!("`{name}` must be a string"));
-                    None
-                }
-            },
-        }
+        self.lenient().text(value, name)
     }
 
     /// Strings of a list (or a single string); other entries are reported.
     fn strings(&mut self, value: &JValue, name: &str) -> Vec<(String, Span)> {
-        match &value.kind {
-            JKind::Null => Vec::new(),
-            JKind::Array(items) => {
-                for item in items.iter().filter(|i| i.as_text().is_none()) {
-                    self.shape(item, &format!("each entry of `{name}` must be a string or a number"));
-                }
-                value
-                    .text_list()
-                    .into_iter()
-                    .map(|(s, sp)| (s.trim().to_owned(), sp))
-                    .filter(|(s, _)| !s.is_empty())
-                    .collect()
-            }
-            JKind::String(_) | JKind::Number(_) => value.text_list(),
-            _ => {
-                self.shape(value, &format!("`{name}` must be a list"));
-                Vec::new()
-            }
-        }
+        self.lenient().list(value, name)
     }
 
     /// Reads the fields of a task or subtask object.

@@ -4,7 +4,7 @@
 
 use crate::diag::Diagnostic;
 use crate::import::{Detection, Format, LoadError, Loaded, PlanBuilder};
-use crate::json::{self, JKind, JValue};
+use crate::json::{self, JKind, JValue, Lenient};
 use crate::model::{self, Plan, Task};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::path::{Path, PathBuf};
@@ -219,12 +219,12 @@ struct Reader<'b> {
 }
 
 impl Reader<'_> {
+    fn lenient(&mut self) -> Lenient<'_> {
+        Lenient { diagnostics: &mut self.b.diagnostics, help: "see `planrun schema` for the shape of a plan" }
+    }
+
     fn shape(&mut self, value: &JValue, message: &str) {
-        self.b.warn(
-            Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
-                .at(Some(value.span))
-                .help("see `planrun schema` for the shape of a plan"),
-        );
+        self.lenient().shape(value, message);
     }
 
     fn unknown(&mut self, key: &str, value: &JValue, what: &str) {
@@ -236,33 +236,11 @@ impl Reader<'_> {
     }
 
     fn text(&mut self, value: &JValue, name: &str) -> Option<String> {
-        match &value.kind {
-            JKind::Null => None,
-            _ => match value.as_text() {
-                Some(t) => Some(t),
-                None => {
-                    self.shape(value, &format!("`{name}` must be a string"));
-                    None
-                }
-            },
-        }
+        self.lenient().text(value, name)
     }
 
     fn list(&mut self, value: &JValue, name: &str) -> Vec<(String, Span)> {
-        match &value.kind {
-            JKind::Null => Vec::new(),
-            JKind::Array(items) => {
-                for item in items.iter().filter(|i| i.as_text().is_none()) {
-                    self.shape(item, &format!("each entry of `{name}` must be a string"));
-                }
-                value.text_list()
-            }
-            JKind::String(_) | JKind::Number(_) => value.text_list(),
-            _ => {
-                self.shape(value, &format!("`{name}` must be an array of strings"));
-                Vec::new()
-            }
-        }
+        self.lenient().list(value, name)
     }
 
     fn task(&mut self, value: &JValue) {
