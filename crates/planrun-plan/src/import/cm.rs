@@ -7,6 +7,7 @@ use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
 use crate::model::{self, Status, Task};
 use crate::source::{SourceId, Span, TaskSpans};
+use crate::validate::valid_id;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -705,18 +706,12 @@ fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Task, TaskSpa
     }
 }
 
-fn valid_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-}
-
 fn shape(b: &mut PlanBuilder, value: &JValue, message: &str) {
-    b.warn(
-        Diagnostic::error("json-shape", format!("{message}, found {}", value.kind_name()))
-            .at(Some(value.span))
-            .help("see docs/importers/cm.md for the fields planrun reads"),
-    );
+    crate::json::Lenient {
+        diagnostics: &mut b.diagnostics,
+        help: "see docs/importers/cm.md for the fields planrun reads",
+    }
+    .shape(value, message);
 }
 
 fn unknown(b: &mut PlanBuilder, key: &str, value: &JValue, what: &str) {
