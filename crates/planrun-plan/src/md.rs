@@ -213,6 +213,19 @@ pub fn code_spans(text: &str) -> Vec<(&str, usize)> {
     out
 }
 
+/// The path a file-list item names (`` `src/a.rs` (modify) — why `` or `src/a.rs`): its first
+/// code span, else its first word, with its byte offset inside `item`.
+pub fn item_path(item: &str) -> Option<(&str, usize)> {
+    let (path, at) = match code_spans(item).first() {
+        Some(&(s, o)) => (s, o),
+        None => {
+            let word = item.split_whitespace().next()?;
+            (word, offset_in(item, word)?)
+        }
+    };
+    (!path.is_empty()).then_some((path, at))
+}
+
 /// Splits a list written on one line: the backticked spans if there are any, else the
 /// comma-separated parts (commas inside `{}` or `[]` do not split). Each item comes with its
 /// byte offset in `value`. "none", "-" and "n/a" mean an empty list.

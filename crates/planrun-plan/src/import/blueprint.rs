@@ -23,107 +23,6 @@ const NOT_PLANS: [&str; 9] =
     ["readme", "changelog", "contributing", "license", "code_of_conduct", "security", "agents", "claude", "index"];
 /// Where a repository keeps blueprint plans, relative to its root.
 const REPO_DIRS: [&str; 5] = ["plans", ".blueprint", ".blueprint/plans", "docs/plans", "blueprints"];
-/// First words of code spans that are shell commands rather than names of files or symbols.
-const COMMANDS: &[&str] = &[
-    "cargo",
-    "rustc",
-    "rustfmt",
-    "npm",
-    "npx",
-    "pnpm",
-    "yarn",
-    "bun",
-    "bunx",
-    "deno",
-    "node",
-    "tsc",
-    "eslint",
-    "prettier",
-    "biome",
-    "jest",
-    "vitest",
-    "mocha",
-    "playwright",
-    "cypress",
-    "python",
-    "python3",
-    "py",
-    "pytest",
-    "uv",
-    "uvx",
-    "poetry",
-    "pipenv",
-    "pip",
-    "ruff",
-    "black",
-    "isort",
-    "flake8",
-    "pylint",
-    "mypy",
-    "pyright",
-    "tox",
-    "nox",
-    "go",
-    "gofmt",
-    "golangci-lint",
-    "staticcheck",
-    "make",
-    "just",
-    "cmake",
-    "ctest",
-    "ninja",
-    "meson",
-    "bazel",
-    "mvn",
-    "gradle",
-    "./gradlew",
-    "./mvnw",
-    "dotnet",
-    "swift",
-    "xcodebuild",
-    "flutter",
-    "dart",
-    "ruby",
-    "bundle",
-    "rake",
-    "rspec",
-    "rubocop",
-    "php",
-    "composer",
-    "phpunit",
-    "phpstan",
-    "mix",
-    "java",
-    "sbt",
-    "lein",
-    "stack",
-    "cabal",
-    "zig",
-    "docker",
-    "docker-compose",
-    "kubectl",
-    "terraform",
-    "helm",
-    "git",
-    "bash",
-    "sh",
-    "curl",
-    "grep",
-    "rg",
-    "test",
-    "diff",
-    "shellcheck",
-    "pre-commit",
-    "lefthook",
-    "sqlx",
-    "psql",
-    "hadolint",
-    "markdownlint",
-    "mdbook",
-    "actionlint",
-    "stylelint",
-    "wasm-pack",
-];
 
 // ---------------------------------------------------------------------------------------------
 // Detection
@@ -964,12 +863,8 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
                     continue;
                 };
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                let (path, at) = match md::code_spans(item).first() {
-                    Some((s, o)) => ((*s).to_owned(), *o),
-                    None => (item.split_whitespace().next().unwrap_or("").to_owned(), 0),
-                };
-                if !path.is_empty() {
-                    d.files.push((path.clone(), Span::new(src, off + at, off + at + path.len())));
+                if let Some((path, at)) = md::item_path(item) {
+                    d.files.push((path.to_owned(), Span::new(src, off + at, off + at + path.len())));
                 }
             }
         }
@@ -988,7 +883,7 @@ fn is_command(span: &str, known: &HashSet<String>) -> bool {
         let last = first.rsplit('/').next().unwrap_or("");
         return s.contains(' ') || last.ends_with(".sh") || !last.contains('.');
     }
-    COMMANDS.contains(&first) || known.contains(first)
+    super::commands::PROGRAMS.contains(&first) || known.contains(first)
 }
 
 /// First words of the tool chain's commands, so checklist items using them count as commands.

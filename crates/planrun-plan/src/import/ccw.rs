@@ -810,54 +810,6 @@ fn commands(text: &str) -> Option<Vec<String>> {
     Some(lines.iter().map(|l| l.trim_start_matches("$ ").to_owned()).collect())
 }
 
-/// Programs a verification line may start with to count as a shell command.
-const COMMANDS: [&str; 44] = [
-    "cargo",
-    "npm",
-    "npx",
-    "pnpm",
-    "yarn",
-    "bun",
-    "deno",
-    "node",
-    "go",
-    "pytest",
-    "python",
-    "python3",
-    "uv",
-    "poetry",
-    "tox",
-    "make",
-    "just",
-    "mvn",
-    "gradle",
-    "./gradlew",
-    "dotnet",
-    "bash",
-    "sh",
-    "tsc",
-    "jest",
-    "vitest",
-    "eslint",
-    "ruff",
-    "mypy",
-    "rspec",
-    "bundle",
-    "rake",
-    "php",
-    "composer",
-    "phpunit",
-    "mix",
-    "swift",
-    "flutter",
-    "dart",
-    "ctest",
-    "cmake",
-    "curl",
-    "test",
-    "git",
-];
-
 /// Words that turn a line starting with a program name into prose ("npm test passes").
 const PROSE: [&str; 12] = [
     "pass",
@@ -876,11 +828,7 @@ const PROSE: [&str; 12] = [
 
 fn is_command(line: &str) -> bool {
     let line = line.trim_start_matches("$ ");
-    let first = line.split_whitespace().next().unwrap_or("");
-    let known = COMMANDS.contains(&first)
-        || first.starts_with("./")
-        || first.starts_with("bin/")
-        || first.starts_with("scripts/");
+    let known = super::commands::first_program(line).is_some_and(super::commands::is_program);
     known && !line.ends_with('.') && !line.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()))
 }
 

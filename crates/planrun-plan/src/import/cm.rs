@@ -767,72 +767,6 @@ fn strings(b: &mut PlanBuilder, value: &JValue) -> Vec<(String, Span)> {
     out
 }
 
-/// Tools whose name starting a line makes it a shell command rather than prose.
-const COMMANDS: &[&str] = &[
-    "npm",
-    "npx",
-    "pnpm",
-    "yarn",
-    "bun",
-    "bunx",
-    "deno",
-    "node",
-    "tsc",
-    "jest",
-    "vitest",
-    "playwright",
-    "eslint",
-    "prettier",
-    "biome",
-    "turbo",
-    "nx",
-    "cargo",
-    "rustc",
-    "go",
-    "gotestsum",
-    "golangci-lint",
-    "make",
-    "just",
-    "cmake",
-    "ctest",
-    "ninja",
-    "pytest",
-    "python",
-    "python3",
-    "pip",
-    "uv",
-    "poetry",
-    "tox",
-    "nox",
-    "hatch",
-    "ruff",
-    "mypy",
-    "black",
-    "flake8",
-    "mvn",
-    "gradle",
-    "dotnet",
-    "bundle",
-    "rake",
-    "rspec",
-    "php",
-    "composer",
-    "phpunit",
-    "mix",
-    "sh",
-    "bash",
-    "docker",
-    "kubectl",
-    "helm",
-    "terraform",
-    "git",
-    "curl",
-    "swift",
-    "flutter",
-    "dart",
-    "shellcheck",
-];
-
 /// The shell commands in a verify entry: the whole entry when it is wholly backticked or starts
 /// with a known tool (or a script path), else every backticked span that does. Prose yields
 /// nothing.
@@ -853,9 +787,7 @@ fn is_command(text: &str) -> bool {
     if line.contains('\n') && !line.lines().all(|l| l.trim().is_empty() || is_command(l)) {
         return false;
     }
-    // Skip leading environment assignments such as `CI=1 npm test`.
-    let Some(first) = line.split_whitespace().find(|w| !w.contains('=')) else { return false };
-    first.starts_with("./") || first.starts_with("bin/") || first.starts_with("scripts/") || COMMANDS.contains(&first)
+    super::commands::first_program(line).is_some_and(super::commands::is_program)
 }
 
 /// `agents/security.md`, `Security` or `security` → `security`.

@@ -5,6 +5,7 @@
 mod blueprint;
 mod ccw;
 mod cm;
+mod commands;
 mod openspec;
 mod planpipe;
 mod speckit;

@@ -326,13 +326,8 @@ fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
                     continue;
                 };
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                // `- `src/a.ts` (modify) — why`: the path is the first code span or word.
-                let (path, at) = match md::code_spans(item).first() {
-                    Some((s, o)) => ((*s).to_owned(), *o),
-                    None => (item.split_whitespace().next().unwrap_or("").to_owned(), 0),
-                };
-                if !path.is_empty() {
-                    doc.files.push((path.clone(), Span::new(src, off + at, off + at + path.len())));
+                if let Some((path, at)) = md::item_path(item) {
+                    doc.files.push((path.to_owned(), Span::new(src, off + at, off + at + path.len())));
                 }
             }
         }
