@@ -330,6 +330,26 @@ impl PlanBuilder {
     }
 }
 
+/// Loads a single-file format: reads `path` and hands it to the format's reader.
+pub(crate) fn load_file(
+    format: Format,
+    path: &Path,
+    read: fn(&mut PlanBuilder, SourceId),
+) -> Result<Loaded, LoadError> {
+    let mut b = PlanBuilder::new(format, path);
+    let id = b.read(path)?;
+    read(&mut b, id);
+    Ok(b.finish())
+}
+
+/// Reads a text already in memory, as if loaded from `path` (for tests, fuzzing and benchmarks).
+pub(crate) fn parse_text(format: Format, text: &str, path: PathBuf, read: fn(&mut PlanBuilder, SourceId)) -> Loaded {
+    let mut b = PlanBuilder::new(format, path.clone());
+    let id = b.sources.add(path, text.to_owned());
+    read(&mut b, id);
+    b.finish()
+}
+
 /// Detection order: the most specific layouts first, so that a repository holding several kinds
 /// of files resolves the way its owner most likely means.
 const DETECT_ORDER: [Format; 11] = [

@@ -147,19 +147,12 @@ fn quick_shape(text: &str) -> Option<bool> {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let mut b = PlanBuilder::new(Format::Json, path);
-    let id = b.read(path)?;
-    parse_into(&mut b, id);
-    Ok(b.finish())
+    crate::import::load_file(Format::Json, path, parse_into)
 }
 
 /// Parses a native JSON text (for tests, fuzzing and benchmarks).
 pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
-    let path = path.into();
-    let mut b = PlanBuilder::new(Format::Json, path.clone());
-    let id = b.sources.add(path, text.to_owned());
-    parse_into(&mut b, id);
-    b.finish()
+    crate::import::parse_text(Format::Json, text, path.into(), parse_into)
 }
 
 /// Writes a plan as pretty JSON in the native shape.

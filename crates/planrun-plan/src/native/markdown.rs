@@ -65,19 +65,12 @@ fn has_task_heading(text: &str) -> bool {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let mut b = PlanBuilder::new(Format::Markdown, path);
-    let id = b.read(path)?;
-    parse_into(&mut b, id);
-    Ok(b.finish())
+    crate::import::load_file(Format::Markdown, path, parse_into)
 }
 
 /// Parses a native markdown text (for tests, fuzzing and benchmarks).
 pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
-    let path = path.into();
-    let mut b = PlanBuilder::new(Format::Markdown, path.clone());
-    let id = b.sources.add(path, text.to_owned());
-    parse_into(&mut b, id);
-    b.finish()
+    crate::import::parse_text(Format::Markdown, text, path.into(), parse_into)
 }
 
 /// `Task <id>: <title>` (a leading ✅ or `[x]` marks it done): done, id, title, id offset.
