@@ -47,7 +47,7 @@ pub fn check(loaded: &Loaded) -> Checked {
     let plan = &loaded.plan;
     // Validation owns these checks and reports them the same way for every format; a reader that
     // noticed the same problem first is superseded here, so the user sees it once.
-    const OWNED: [&str; 5] = ["unknown-dependency", "duplicate-id", "missing-title", "empty-title", "dependency-cycle"];
+    const OWNED: [&str; 3] = ["unknown-dependency", "duplicate-id", "dependency-cycle"];
     let mut out: Vec<Diagnostic> = loaded.diagnostics.iter().filter(|d| !OWNED.contains(&d.code)).cloned().collect();
     // FxHash: several times faster than SipHash on short keys, and a local plan is no adversary
     // of its own checker.

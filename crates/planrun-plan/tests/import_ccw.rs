@@ -124,20 +124,19 @@ fn broken_session_gives_located_diagnostics() {
     assert_eq!(task(&loaded, "IMPL-1").title, "Parse config", "kept from TODO_LIST.md");
     assert_eq!(task(&loaded, "IMPL-2").depends_on, ["IMPL-1", "IMPL-9"]);
     let c = codes(&loaded);
-    for code in [
-        "json-syntax",
-        "missing-task-file",
-        "missing-id",
-        "unknown-status",
-        "unknown-dependency",
-        "id-mismatch",
-        "missing-title",
-    ] {
+    for code in
+        ["json-syntax", "missing-task-file", "missing-id", "unknown-status", "unknown-dependency", "id-mismatch"]
+    {
         assert!(c.contains(&code), "missing {code} in {c:?}");
     }
     for d in &loaded.diagnostics {
         assert!(d.location(&loaded.sources).is_some(), "{} has no location", d.code);
     }
+    // A task without a title keeps an empty one, which validation reports where the task is listed.
+    let checked = planrun_plan::check(&loaded);
+    let empty = checked.diagnostics.iter().find(|d| d.code == "empty-title").expect("empty-title");
+    assert_eq!(empty.message, "task `IMPL-03` has no title");
+    assert!(empty.location(&loaded.sources).is_some_and(|l| l.file.ends_with("TODO_LIST.md") && l.line == 5));
     let syntax = loaded.diagnostics.iter().find(|d| d.code == "json-syntax").and_then(|d| d.location(&loaded.sources));
     assert_eq!(syntax.map(|l| (l.file.ends_with("IMPL-1.json"), l.line)), Some((true, 4)));
     insta::assert_json_snapshot!(common::snapshot(&loaded));

@@ -358,3 +358,11 @@ proptest! {
         let _ = planrun_plan::load(&dir.path().join("cm-tasks.json"), Some(Format::Cm));
     }
 }
+
+#[test]
+fn a_title_the_reader_had_to_derive_is_still_reported_by_check() {
+    // The importer fills a missing title from the description; `check` must still say so.
+    let loaded = common::load("cm/broken-fields");
+    let checked = planrun_plan::check(&loaded);
+    assert!(checked.diagnostics.iter().any(|d| d.code == "missing-title" && d.is_error()), "{:?}", checked.diagnostics);
+}

@@ -134,13 +134,14 @@ fn broken_backlog_gives_located_diagnostics() {
     assert_eq!(ids(&loaded), ["ST-1", "task-2", "ST-3", "ST-1"]);
     assert_eq!(task(&loaded, "task-2").depends_on, ["ST-1"]);
     let c = codes(&loaded);
-    for code in ["missing-id", "missing-title", "duplicate-id", "unknown-dependency", "unknown-status", "unknown-task"]
-    {
+    for code in ["missing-id", "duplicate-id", "unknown-dependency", "unknown-status", "unknown-task"] {
         assert!(c.contains(&code), "missing {code} in {c:?}");
     }
     for d in &loaded.diagnostics {
         assert!(d.location(&loaded.sources).is_some(), "{} has no location", d.code);
     }
+    let checked = planrun_plan::check(&loaded);
+    assert!(checked.diagnostics.iter().any(|d| d.code == "empty-title"), "an untitled subtask is reported");
     let missing = loaded.diagnostics.iter().find(|d| d.code == "missing-id");
     let loc = missing.and_then(|d| d.location(&loaded.sources));
     assert_eq!(loc.map(|l| (l.line, l.column)), Some((19, 1)));

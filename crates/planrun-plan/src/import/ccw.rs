@@ -1002,13 +1002,6 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
     let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
     let mut seen: HashMap<String, Option<Span>> = HashMap::new();
     for (task, spans, _, _) in out {
-        if task.title.trim().is_empty() {
-            b.warn(
-                Diagnostic::error("missing-title", format!("task `{}` has no title", task.id))
-                    .at(spans.title.or(spans.task))
-                    .help("add a \"title\" to the task file or a title after the id in TODO_LIST.md"),
-            );
-        }
         for (k, dep) in task.depends_on.iter().enumerate() {
             if !known.contains(dep) {
                 b.warn(

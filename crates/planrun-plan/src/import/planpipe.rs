@@ -1082,13 +1082,6 @@ fn read_backlog(b: &mut PlanBuilder, src: SourceId, ctx: &mut Ctx, with_tasks: b
         };
         let title =
             if title.is_empty() { body.title_field.as_ref().map(|t| t.0.clone()).unwrap_or_default() } else { title };
-        if title.is_empty() {
-            b.warn(
-                Diagnostic::error("missing-title", format!("subtask `{id}` has no title"))
-                    .at(Some(head_span))
-                    .help("write the title after the id, e.g. `### ST-4: Add rate limits`"),
-            );
-        }
         let task = task_from(id, title, done, &body, ctx);
         push_task(b, ctx, task, spans, &body);
     }
@@ -1146,13 +1139,6 @@ fn read_st_file(b: &mut PlanBuilder, src: SourceId, path: &Path, ctx: &mut Ctx) 
     };
     let title =
         if title.is_empty() { body.title_field.as_ref().map(|t| t.0.clone()).unwrap_or_default() } else { title };
-    if title.is_empty() {
-        b.warn(
-            Diagnostic::error("missing-title", format!("subtask file `{}` has no title", file_name(path)))
-                .at(Some(head_span))
-                .help("start the file with a heading such as `# ST-3: Export invoices as CSV`"),
-        );
-    }
     let task = task_from(id, title, done, &body, ctx);
     push_task(b, ctx, task, spans, &body);
 }
@@ -1435,13 +1421,6 @@ fn read_raw(b: &mut PlanBuilder, src: SourceId) {
             }
         };
         let title = model::one_line(title.trim_matches('*').trim());
-        if title.is_empty() {
-            b.warn(
-                Diagnostic::error("missing-title", format!("task `{id}` has no text"))
-                    .at(Some(head_span))
-                    .help("write what the task does after the list marker"),
-            );
-        }
         let mut task = task_from(id.clone(), title, done, &body, &ctx);
         task.milestone = task.milestone.or_else(|| milestone.clone());
         let mut spans_deps = Vec::new();
