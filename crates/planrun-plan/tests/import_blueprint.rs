@@ -4,22 +4,16 @@
 
 mod common;
 
+use common::{codes, ids};
+
 use planrun_plan::{Format, LoadError, Loaded, Status};
 use proptest::prelude::*;
-
-fn ids(l: &Loaded) -> Vec<&str> {
-    l.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
 
 fn task<'a>(l: &'a Loaded, id: &str) -> &'a planrun_plan::Task {
     match l.plan.task(id) {
         Some(t) => t,
         None => panic!("no task {id} in {:?}", ids(l)),
     }
-}
-
-fn codes(l: &Loaded) -> Vec<&str> {
-    l.diagnostics.iter().map(|d| d.code).collect()
 }
 
 #[test]

@@ -4,14 +4,10 @@
 
 mod common;
 
-use common::{ids, task};
+use common::{codes, ids, task};
 
 use planrun_plan::{Format, Severity, Status};
 use proptest::prelude::*;
-
-fn codes(loaded: &planrun_plan::Loaded) -> Vec<&str> {
-    loaded.diagnostics.iter().map(|d| d.code).collect()
-}
 
 #[test]
 fn clean_session() {

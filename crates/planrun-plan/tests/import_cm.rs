@@ -6,14 +6,12 @@
 
 mod common;
 
+use common::ids;
+
 use planrun_plan::import::detect;
 use planrun_plan::{Format, LoadError, Loaded, Status};
 use proptest::prelude::*;
 use std::path::Path;
-
-fn ids(loaded: &Loaded) -> Vec<&str> {
-    loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
 
 fn deps<'a>(loaded: &'a Loaded, id: &str) -> Vec<&'a str> {
     loaded.plan.task(id).map(|t| t.depends_on.iter().map(String::as_str).collect()).unwrap_or_default()

@@ -5,14 +5,10 @@
 
 mod common;
 
-use common::{ids, task};
+use common::{codes, ids, task};
 
 use planrun_plan::{Format, Severity, Status};
 use proptest::prelude::*;
-
-fn codes(loaded: &planrun_plan::Loaded) -> Vec<&str> {
-    loaded.diagnostics.iter().map(|d| d.code).collect()
-}
 
 #[test]
 fn backlog_with_handoff_and_status() {

@@ -5,24 +5,14 @@
 
 mod common;
 
+use common::{codes, ids, task};
+
 use planrun_plan::import::detect;
-use planrun_plan::{Format, Loaded, Status, Task};
+use planrun_plan::{Format, Status};
 use proptest::prelude::*;
 
 const CLEAN_PLAN: &str = "superpowers/clean/docs/superpowers/plans/2025-03-14-rate-limiter.md";
 const MESSY_PLAN: &str = "superpowers/messy/docs/superpowers/plans/2025-06-02-csv-export.md";
-
-fn ids(l: &Loaded) -> Vec<&str> {
-    l.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
-
-fn task<'a>(l: &'a Loaded, id: &str) -> &'a Task {
-    l.plan.task(id).unwrap_or_else(|| panic!("no task {id}"))
-}
-
-fn codes(l: &Loaded) -> Vec<&str> {
-    l.diagnostics.iter().map(|d| d.code).collect()
-}
 
 #[test]
 fn clean_plan() {

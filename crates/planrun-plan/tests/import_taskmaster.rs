@@ -5,23 +5,13 @@
 
 mod common;
 
+use common::{codes, ids, task};
+
 use planrun_plan::import::detect;
-use planrun_plan::{Format, Loaded, Status, Task};
+use planrun_plan::{Format, Loaded, Status};
 use proptest::prelude::*;
 
 const CLEAN_FILE: &str = "taskmaster/clean/.taskmaster/tasks/tasks.json";
-
-fn ids(l: &Loaded) -> Vec<&str> {
-    l.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
-
-fn task<'a>(l: &'a Loaded, id: &str) -> &'a Task {
-    l.plan.task(id).unwrap_or_else(|| panic!("no task {id}"))
-}
-
-fn codes(l: &Loaded) -> Vec<&str> {
-    l.diagnostics.iter().map(|d| d.code).collect()
-}
 
 fn line_of(l: &Loaded, index: usize) -> usize {
     l.diagnostics[index].location(&l.sources).unwrap().line

@@ -4,12 +4,10 @@
 
 mod common;
 
+use common::ids;
+
 use planrun_plan::{Format, LoadError, Loaded, Status};
 use proptest::prelude::*;
-
-fn ids(l: &Loaded) -> Vec<&str> {
-    l.plan.tasks.iter().map(|t| t.id.as_str()).collect()
-}
 
 fn task<'a>(l: &'a Loaded, id: &str) -> &'a planrun_plan::Task {
     match l.plan.task(id) {

@@ -70,3 +70,8 @@ pub fn task<'a>(loaded: &'a Loaded, id: &str) -> &'a planrun_plan::Task {
         None => panic!("no task {id} in {:?}", ids(loaded)),
     }
 }
+
+/// The codes of the reader's diagnostics, in order.
+pub fn codes(loaded: &Loaded) -> Vec<&'static str> {
+    loaded.diagnostics.iter().map(|d| d.code).collect()
+}
