@@ -1,0 +1,9 @@
+//! The heart of planrun as a sans-IO core: the task state machine and the scheduler's choices.
+//! Everything here is a plain function of its inputs; it never awaits, spawns, reads files or
+//! knows about the journal, so the same code runs for real and under a virtual clock.
+
+pub mod schedule;
+pub mod state;
+
+pub use schedule::{Conflicts, default_concurrency, pick, priorities};
+pub use state::{TaskState, Transition, TransitionError};
