@@ -45,10 +45,9 @@ fn name(task: &crate::model::Task, index: usize) -> String {
 /// Validates a loaded plan.
 pub fn check(loaded: &Loaded) -> Checked {
     let plan = &loaded.plan;
-    // Validation owns these checks and reports them the same way for every format; a reader that
-    // noticed the same problem first is superseded here, so the user sees it once.
-    const OWNED: [&str; 3] = ["unknown-dependency", "duplicate-id", "dependency-cycle"];
-    let mut out: Vec<Diagnostic> = loaded.diagnostics.iter().filter(|d| !OWNED.contains(&d.code)).cloned().collect();
+    // Unknown dependencies, repeated ids, cycles and empty titles are checked here, the same way
+    // for every format; readers leave them to validation.
+    let mut out = loaded.diagnostics.clone();
     // FxHash: several times faster than SipHash on short keys, and a local plan is no adversary
     // of its own checker.
     let mut first: FxHashMap<&str, usize> = FxHashMap::with_capacity_and_hasher(plan.tasks.len(), Default::default());

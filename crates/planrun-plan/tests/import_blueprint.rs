@@ -153,8 +153,9 @@ fn broken_plan_yields_located_diagnostics() {
     let loaded = common::load("blueprint/broken");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
     assert_eq!(loaded.plan.tasks.len(), 5, "no step is dropped");
+    let checked = planrun_plan::check(&loaded);
     let found: Vec<(&str, usize)> =
-        loaded.diagnostics.iter().map(|d| (d.code, d.location(&loaded.sources).map_or(0, |l| l.line))).collect();
+        checked.diagnostics.iter().map(|d| (d.code, d.location(&loaded.sources).map_or(0, |l| l.line))).collect();
     for expected in [
         ("toolchain-command-ignored", 8),
         ("missing-step-number", 14),

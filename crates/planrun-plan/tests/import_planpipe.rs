@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{codes, ids, task};
+use common::{ids, task};
 
 use planrun_plan::{Format, Severity, Status};
 use proptest::prelude::*;
@@ -129,7 +129,7 @@ fn broken_backlog_gives_located_diagnostics() {
     let loaded = common::load("planpipe/broken");
     assert_eq!(ids(&loaded), ["ST-1", "task-2", "ST-3", "ST-1"]);
     assert_eq!(task(&loaded, "task-2").depends_on, ["ST-1"]);
-    let c = codes(&loaded);
+    let c = common::checked_codes(&loaded);
     for code in ["missing-id", "duplicate-id", "unknown-dependency", "unknown-status", "unknown-task"] {
         assert!(c.contains(&code), "missing {code} in {c:?}");
     }

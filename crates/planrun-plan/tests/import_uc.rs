@@ -117,7 +117,8 @@ fn broken_plan_yields_located_diagnostics() {
     let loaded = common::load("uc/broken");
     insta::assert_json_snapshot!(common::snapshot(&loaded));
     assert_eq!(ids(&loaded), ["task-1", "task-2", "task-3"], "a folder without task.md is still a task");
-    let found: Vec<(&str, String, usize)> = loaded
+    let checked = planrun_plan::check(&loaded);
+    let found: Vec<(&str, String, usize)> = checked
         .diagnostics
         .iter()
         .map(|d| {

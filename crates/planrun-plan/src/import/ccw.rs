@@ -999,31 +999,8 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
         }
     }
 
-    let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
-    let mut seen: HashMap<String, Option<Span>> = HashMap::new();
+    // Unknown dependencies and repeated ids are reported by validation, for every format alike.
     for (task, spans, _, _) in out {
-        for (k, dep) in task.depends_on.iter().enumerate() {
-            if !known.contains(dep) {
-                b.warn(
-                    Diagnostic::warning(
-                        "unknown-dependency",
-                        format!("`{}` depends on `{dep}`, which is not a task of this session", task.id),
-                    )
-                    .at(spans.dependency(k))
-                    .help("fix the id, or add the missing task file"),
-                );
-            }
-        }
-        if let Some(first) = seen.get(&task.id) {
-            b.warn(
-                Diagnostic::error("duplicate-id", format!("task id `{}` is used twice", task.id))
-                    .at(spans.head())
-                    .related(*first, "first used here")
-                    .help("give every task file its own id"),
-            );
-        } else {
-            seen.insert(task.id.clone(), spans.head());
-        }
         b.push(task, spans);
     }
 }

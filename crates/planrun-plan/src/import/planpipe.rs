@@ -268,7 +268,6 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         let id = b.read(&status)?;
         apply_status(&mut b, id);
     }
-    check_ids(&mut b);
     Ok(b.finish())
 }
 
@@ -1585,44 +1584,6 @@ fn set_status(b: &mut PlanBuilder, id: &str, status: Status, span: Span) {
             .at(Some(span))
             .help("remove the row, or restore the subtask in the backlog"),
         ),
-    }
-}
-
-/// Duplicate ids and references to subtasks that do not exist, located where they are written.
-fn check_ids(b: &mut PlanBuilder) {
-    let mut first: HashMap<String, usize> = HashMap::new();
-    let mut diags = Vec::new();
-    for (i, task) in b.plan.tasks.iter().enumerate() {
-        if let Some(&j) = first.get(&task.id) {
-            let here = b.task_spans.get(i).and_then(TaskSpans::head);
-            let there = b.task_spans.get(j).and_then(TaskSpans::head);
-            diags.push(
-                Diagnostic::error("duplicate-id", format!("subtask id `{}` is used twice", task.id))
-                    .at(here)
-                    .related(there, "first used here")
-                    .help("give every subtask its own `ST-N` id"),
-            );
-        } else {
-            first.insert(task.id.clone(), i);
-        }
-    }
-    for (i, task) in b.plan.tasks.iter().enumerate() {
-        for (k, dep) in task.depends_on.iter().enumerate() {
-            if !first.contains_key(dep) {
-                let span = b.task_spans.get(i).and_then(|s| s.dependency(k));
-                diags.push(
-                    Diagnostic::warning(
-                        "unknown-dependency",
-                        format!("`{}` depends on `{dep}`, which is not a subtask of this plan", task.id),
-                    )
-                    .at(span)
-                    .help("fix the id, or add the missing subtask"),
-                );
-            }
-        }
-    }
-    for d in diags {
-        b.warn(d);
     }
 }
 

@@ -893,8 +893,6 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
     }
 
     // Tasks that say nothing about dependencies run after the previous task.
-    let ids: Vec<String> = b.plan.tasks.iter().map(|t| t.id.clone()).collect();
-    let known: HashSet<&String> = ids.iter().collect();
     let mut prev: Option<String> = None;
     let mut problems: Vec<Diagnostic> = Vec::new();
     for ((task, spans), explicit) in b.plan.tasks.iter_mut().zip(b.task_spans.iter_mut()).zip(explicit) {
@@ -918,16 +916,6 @@ fn load_plan(b: &mut PlanBuilder, dir: &Path) -> Result<(), LoadError> {
                         .help("remove it from **Dependencies:**"),
                     );
                     continue;
-                }
-                if !known.contains(dep) {
-                    problems.push(
-                        Diagnostic::error(
-                            "unknown-dependency",
-                            format!("`{}` depends on `{dep}`, which this plan does not have", task.id),
-                        )
-                        .at(span)
-                        .help("refer to an existing task folder, e.g. `**Dependencies:** task-1`"),
-                    );
                 }
                 keep.push(dep.clone());
                 if let Some(s) = span {

@@ -75,3 +75,8 @@ pub fn task<'a>(loaded: &'a Loaded, id: &str) -> &'a planrun_plan::Task {
 pub fn codes(loaded: &Loaded) -> Vec<&'static str> {
     loaded.diagnostics.iter().map(|d| d.code).collect()
 }
+
+/// The codes of every diagnostic `check` reports (the reader's and validation's), in order.
+pub fn checked_codes(loaded: &Loaded) -> Vec<&'static str> {
+    planrun_plan::check(loaded).diagnostics.iter().map(|d| d.code).collect()
+}
