@@ -2,8 +2,10 @@
 //! Everything here is a plain function of its inputs; it never awaits, spawns, reads files or
 //! knows about the journal, so the same code runs for real and under a virtual clock.
 
+pub mod engine;
 pub mod schedule;
 pub mod state;
 
+pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};
 pub use schedule::{Conflicts, default_concurrency, pick, priorities};
 pub use state::{TaskState, Transition, TransitionError};

@@ -60,6 +60,11 @@ impl Conflicts {
         self.alone.insert(task);
     }
 
+    /// Whether `task` declares no files and so runs with nothing beside it.
+    pub fn runs_alone(&self, task: usize) -> bool {
+        self.alone.contains(&task)
+    }
+
     /// Whether `a` and `b` may not run at the same time.
     pub fn clash(&self, a: usize, b: usize) -> bool {
         a != b && (self.alone.contains(&a) || self.alone.contains(&b) || self.pairs.contains(&(a.min(b), a.max(b))))

@@ -1,6 +1,7 @@
 //! The state of one task and every transition between states, each checking its precondition.
 //! One enum; each variant carries its own data. Owns no scheduling and no I/O.
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 /// Where one task is in its pipeline.
@@ -10,12 +11,14 @@ pub enum TaskState {
     Pending,
     /// Its dependencies are done; waiting for a free slot.
     Ready,
-    /// An agent is implementing it (attempt numbers start at 1).
-    InProgress { attempt: u32 },
+    /// An agent is implementing it. Attempt numbers start at 1 and grow with every start;
+    /// `failures` counts the attempts that were rejected (an interrupted attempt is not one).
+    InProgress { attempt: u32, failures: u32 },
     /// Implemented; being verified and reviewed.
-    InReview { attempt: u32 },
-    /// Attempt `attempt` failed for `reason`; the next attempt gets the reason as feedback.
-    Rework { attempt: u32, reason: String },
+    InReview { attempt: u32, failures: u32 },
+    /// Attempt `attempt` failed or was interrupted for `reason`; the next attempt gets the
+    /// reason as feedback.
+    Rework { attempt: u32, failures: u32, reason: String },
     /// Finished and accepted. Never run again unless retried by the user.
     Done,
     /// Cannot go on without the user.
@@ -52,25 +55,30 @@ impl TaskState {
     /// The attempt in progress, in review or last failed, if any.
     pub fn attempt(&self) -> Option<u32> {
         match self {
-            TaskState::InProgress { attempt } | TaskState::InReview { attempt } | TaskState::Rework { attempt, .. } => {
-                Some(*attempt)
-            }
+            TaskState::InProgress { attempt, .. }
+            | TaskState::InReview { attempt, .. }
+            | TaskState::Rework { attempt, .. } => Some(*attempt),
             _ => None,
         }
     }
 }
 
-/// Something that happens to a task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Something that happens to a task. Journaled as JSON, so variant and field names are stable.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "snake_case")]
 pub enum Transition {
     /// All dependencies are satisfied.
     Ready,
+    /// A ready task's dependencies are no longer all satisfied (the plan changed between runs).
+    Wait,
     /// A slot was given to it: the next attempt starts.
     Start,
     /// The implement step finished; verification and review begin.
     Submit,
     /// Verification or review rejected the attempt.
     Fail { reason: String },
+    /// The attempt was cut short (planrun stopped or crashed); it does not count as a failure.
+    Interrupt { reason: String },
     /// Verification and review accepted the attempt.
     Pass,
     /// It cannot go on (e.g. a dependency is blocked).
@@ -93,9 +101,11 @@ impl Transition {
     fn name(&self) -> &'static str {
         match self {
             Transition::Ready => "ready",
+            Transition::Wait => "wait",
             Transition::Start => "start",
             Transition::Submit => "submit",
             Transition::Fail { .. } => "fail",
+            Transition::Interrupt { .. } => "interrupt",
             Transition::Pass => "pass",
             Transition::Block { .. } => "block",
             Transition::Skip => "skip",
@@ -106,23 +116,35 @@ impl Transition {
 
 impl TaskState {
     /// The state after `transition`. A failure after `max_rework` rework cycles blocks the task:
-    /// with `max_rework = 3`, attempts 1 to 3 fail into rework and a failed fourth attempt blocks.
+    /// with `max_rework = 3`, three failures send it back to rework and a fourth blocks it.
     pub fn apply(&self, transition: Transition, max_rework: u32) -> Result<TaskState, TransitionError> {
         let refuse = || TransitionError { from: self.name(), transition: transition.name() };
         let next = match (self, &transition) {
             (TaskState::Pending, Transition::Ready) => TaskState::Ready,
-            (TaskState::Ready, Transition::Start) => TaskState::InProgress { attempt: 1 },
-            (TaskState::Rework { attempt, .. }, Transition::Start) => {
-                TaskState::InProgress { attempt: attempt.saturating_add(1) }
+            (TaskState::Ready, Transition::Wait) => TaskState::Pending,
+            (TaskState::Ready, Transition::Start) => TaskState::InProgress { attempt: 1, failures: 0 },
+            (TaskState::Rework { attempt, failures, .. }, Transition::Start) => {
+                TaskState::InProgress { attempt: attempt.saturating_add(1), failures: *failures }
             }
-            (TaskState::InProgress { attempt }, Transition::Submit) => TaskState::InReview { attempt: *attempt },
-            (TaskState::InProgress { attempt } | TaskState::InReview { attempt }, Transition::Fail { reason }) => {
-                if *attempt > max_rework {
-                    TaskState::Blocked { reason: format!("failed {attempt} attempts; last: {reason}") }
+            (TaskState::InProgress { attempt, failures }, Transition::Submit) => {
+                TaskState::InReview { attempt: *attempt, failures: *failures }
+            }
+            (
+                TaskState::InProgress { attempt, failures } | TaskState::InReview { attempt, failures },
+                Transition::Fail { reason },
+            ) => {
+                let failures = failures.saturating_add(1);
+                if failures > max_rework {
+                    let times = if failures == 1 { "once".to_owned() } else { format!("{failures} times") };
+                    TaskState::Blocked { reason: format!("failed {times}; last: {reason}") }
                 } else {
-                    TaskState::Rework { attempt: *attempt, reason: reason.clone() }
+                    TaskState::Rework { attempt: *attempt, failures, reason: reason.clone() }
                 }
             }
+            (
+                TaskState::InProgress { attempt, failures } | TaskState::InReview { attempt, failures },
+                Transition::Interrupt { reason },
+            ) => TaskState::Rework { attempt: *attempt, failures: *failures, reason: reason.clone() },
             (TaskState::InProgress { .. } | TaskState::InReview { .. }, Transition::Pass) => TaskState::Done,
             (TaskState::Pending | TaskState::Ready | TaskState::Rework { .. }, Transition::Block { reason }) => {
                 TaskState::Blocked { reason: reason.clone() }
@@ -150,7 +172,7 @@ mod tests {
     fn a_task_passes_through_its_pipeline() {
         let s = TaskState::Pending.apply(Transition::Ready, 3).unwrap();
         let s = s.apply(Transition::Start, 3).unwrap();
-        assert_eq!(s, TaskState::InProgress { attempt: 1 });
+        assert_eq!(s, TaskState::InProgress { attempt: 1, failures: 0 });
         let s = s.apply(Transition::Submit, 3).unwrap();
         assert_eq!(s.name(), "in_review");
         assert_eq!(s.apply(Transition::Pass, 3).unwrap(), TaskState::Done);
@@ -163,14 +185,25 @@ mod tests {
             s = s.apply(Transition::Start, 3).unwrap();
             assert_eq!(s.attempt(), Some(attempt));
             s = s.apply(fail("tests failed"), 3).unwrap();
-            assert_eq!(s, TaskState::Rework { attempt, reason: "tests failed".into() });
+            assert_eq!(s, TaskState::Rework { attempt, failures: attempt, reason: "tests failed".into() });
         }
         s = s.apply(Transition::Start, 3).unwrap();
         let blocked = s.apply(fail("still failing"), 3).unwrap();
-        assert_eq!(blocked, TaskState::Blocked { reason: "failed 4 attempts; last: still failing".into() });
+        assert_eq!(blocked, TaskState::Blocked { reason: "failed 4 times; last: still failing".into() });
         // With no rework allowed, the first failure blocks.
-        let first = TaskState::InProgress { attempt: 1 }.apply(fail("x"), 0).unwrap();
-        assert_eq!(first.name(), "blocked");
+        let first = TaskState::InProgress { attempt: 1, failures: 0 }.apply(fail("x"), 0).unwrap();
+        assert_eq!(first, TaskState::Blocked { reason: "failed once; last: x".into() });
+    }
+
+    #[test]
+    fn an_interrupted_attempt_is_not_a_failure() {
+        let interrupt = Transition::Interrupt { reason: "planrun stopped".into() };
+        let s = TaskState::InReview { attempt: 2, failures: 1 }.apply(interrupt.clone(), 1).unwrap();
+        assert_eq!(s, TaskState::Rework { attempt: 2, failures: 1, reason: "planrun stopped".into() });
+        let s = s.apply(Transition::Start, 1).unwrap();
+        assert_eq!(s, TaskState::InProgress { attempt: 3, failures: 1 }, "a new attempt number, same failures");
+        assert!(s.apply(interrupt.clone(), 1).is_ok());
+        assert!(TaskState::Ready.apply(interrupt, 1).is_err());
     }
 
     #[test]
@@ -184,7 +217,7 @@ mod tests {
 
     #[test]
     fn running_tasks_cannot_be_skipped_or_started_again() {
-        let running = TaskState::InProgress { attempt: 2 };
+        let running = TaskState::InProgress { attempt: 2, failures: 1 };
         assert!(running.apply(Transition::Skip, 3).is_err());
         assert!(running.apply(Transition::Start, 3).is_err());
         assert!(TaskState::Pending.apply(Transition::Start, 3).is_err(), "dependencies first");
@@ -197,6 +230,6 @@ mod tests {
         assert!(TaskState::Done.satisfies_dependents());
         assert!(TaskState::Skipped.satisfies_dependents());
         assert!(!TaskState::Blocked { reason: String::new() }.satisfies_dependents());
-        assert!(TaskState::InReview { attempt: 1 }.is_running());
+        assert!(TaskState::InReview { attempt: 1, failures: 0 }.is_running());
     }
 }

@@ -1,0 +1,486 @@
+//! The engine: the whole run's state as a plain struct that takes inputs (a step finished, the
+//! user retried a task, Ctrl-C) and returns what changed and what to do next. Every change it
+//! returns is meant to be journaled before any decision is acted on; replaying the journaled
+//! changes rebuilds the same engine. Never awaits, spawns, reads files or knows about SQLite, so
+//! `planrun run` and `planrun simulate` drive the very same code.
+
+use crate::schedule::Conflicts;
+use crate::state::{TaskState, Transition, TransitionError};
+use serde::{Deserialize, Serialize};
+use std::cmp::Reverse;
+use std::collections::BTreeSet;
+use thiserror::Error;
+
+/// What the engine needs to know about one task.
+#[derive(Debug, Clone, Default)]
+pub struct TaskSpec {
+    pub id: String,
+    /// Indices of the tasks it depends on.
+    pub deps: Vec<usize>,
+    /// Whether anything must be verified after its implement step (its own verify commands or
+    /// the plan's). Without, a finished implement step is accepted at once.
+    pub verify: bool,
+}
+
+/// Everything the engine is built from.
+#[derive(Debug, Clone)]
+pub struct Setup {
+    pub tasks: Vec<TaskSpec>,
+    /// For each task, its priority: higher starts first (the longest remaining path).
+    pub priority: Vec<u32>,
+    pub conflicts: Conflicts,
+    /// How many tasks may run at once.
+    pub limit: usize,
+    /// Failed attempts a task may have before it is blocked (rework cycles).
+    pub max_rework: u32,
+    /// Whether the plan has verify commands of its own, run once more when every task is done.
+    pub final_check: bool,
+}
+
+/// One change to the run's state. Journal these in order; replaying them rebuilds the engine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "change", rename_all = "snake_case")]
+pub enum Change {
+    /// A task's state moved.
+    Task { task: usize, transition: Transition },
+    /// The final check started, passed or failed.
+    FinalCheck { check: FinalCheck },
+}
+
+/// Where the plan-level final check is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum FinalCheck {
+    NotRun,
+    Running,
+    Passed,
+    Failed { reason: String },
+}
+
+/// What the runtime must do next. Act on these only after the changes of the same step are
+/// journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Run the agent on `task`; `feedback` is why the previous attempt was sent back.
+    Implement { task: usize, attempt: u32, feedback: Option<String> },
+    /// Run the task's verify commands (then the plan's) for this attempt.
+    Verify { task: usize, attempt: u32 },
+    /// Every task is done: run the plan's verify commands once more.
+    FinalCheck,
+}
+
+/// What happened; the runtime reports these.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// The implement step of an attempt ended: `Ok` when the agent finished, `Err` with why not.
+    Implemented { task: usize, attempt: u32, result: Result<(), String> },
+    /// Verification of an attempt ended.
+    Verified { task: usize, attempt: u32, result: Result<(), String> },
+    /// A step was cut short (the drain deadline passed, or a second Ctrl-C).
+    Interrupted { task: usize, attempt: u32, reason: String },
+    /// The final check ended.
+    FinalChecked { result: Result<(), String> },
+    /// The user asks for a blocked, skipped or done task to run again.
+    Retry { task: usize },
+    /// The user skips a task that is not running.
+    Skip { task: usize },
+    /// Stop starting work; let what runs finish.
+    Drain,
+}
+
+/// The result of one input: changes to journal, then decisions to act on.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Output {
+    pub changes: Vec<Change>,
+    pub decisions: Vec<Decision>,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunOutcome {
+    /// Every task is done or skipped, and the final check (if any) passed.
+    Done,
+    /// Some tasks are blocked (their own failures); others may be waiting behind them.
+    Blocked { tasks: Vec<usize> },
+    /// Every task is done but the plan's verify commands failed at the end.
+    FinalCheckFailed { reason: String },
+    /// Drained on request with work left.
+    Interrupted,
+}
+
+/// An input that does not fit the engine's state.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum EngineError {
+    #[error("there is no task number {0}")]
+    NoSuchTask(usize),
+    #[error("task `{task}`: {source}")]
+    Transition {
+        task: String,
+        #[source]
+        source: TransitionError,
+    },
+    #[error("task `{task}` is not running attempt {attempt}")]
+    StaleAttempt { task: String, attempt: u32 },
+    #[error("the final check is not running")]
+    NoFinalCheck,
+}
+
+/// The run's state.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    tasks: Vec<TaskSpec>,
+    dependents: Vec<Vec<usize>>,
+    states: Vec<TaskState>,
+    /// Dependencies not yet done or skipped.
+    waiting: Vec<usize>,
+    priority: Vec<u32>,
+    conflicts: Conflicts,
+    /// Tasks waiting for a slot (ready, or rework with every dependency satisfied), best first.
+    queue: BTreeSet<(Reverse<u32>, usize)>,
+    running: Vec<usize>,
+    limit: usize,
+    max_rework: u32,
+    has_final_check: bool,
+    final_check: FinalCheck,
+    draining: bool,
+}
+
+impl Engine {
+    /// A fresh run: every task pending.
+    pub fn new(setup: Setup) -> Self {
+        let n = setup.tasks.len();
+        let mut dependents = vec![Vec::new(); n];
+        for (i, t) in setup.tasks.iter().enumerate() {
+            for &d in &t.deps {
+                if let Some(list) = dependents.get_mut(d) {
+                    list.push(i);
+                }
+            }
+        }
+        let waiting = setup.tasks.iter().map(|t| t.deps.len()).collect();
+        let mut priority = setup.priority;
+        priority.resize(n, 0);
+        Self {
+            tasks: setup.tasks,
+            dependents,
+            states: vec![TaskState::Pending; n],
+            waiting,
+            priority,
+            conflicts: setup.conflicts,
+            queue: BTreeSet::new(),
+            running: Vec::new(),
+            limit: setup.limit.max(1),
+            max_rework: setup.max_rework,
+            has_final_check: setup.final_check,
+            final_check: FinalCheck::NotRun,
+            draining: false,
+        }
+    }
+
+    pub fn states(&self) -> &[TaskState] {
+        &self.states
+    }
+
+    pub fn state(&self, task: usize) -> Option<&TaskState> {
+        self.states.get(task)
+    }
+
+    pub fn id(&self, task: usize) -> &str {
+        self.tasks.get(task).map_or("", |t| t.id.as_str())
+    }
+
+    pub fn running(&self) -> &[usize] {
+        &self.running
+    }
+
+    pub fn final_check(&self) -> &FinalCheck {
+        &self.final_check
+    }
+
+    pub fn is_draining(&self) -> bool {
+        self.draining
+    }
+
+    /// Applies a change read back from the journal, without deciding anything.
+    pub fn replay(&mut self, change: &Change) -> Result<(), EngineError> {
+        match change {
+            Change::Task { task, transition } => self.transition(*task, transition.clone()),
+            Change::FinalCheck { check } => {
+                self.final_check = check.clone();
+                Ok(())
+            }
+        }
+    }
+
+    /// After a replay: attempts that were in flight when the last run stopped become new
+    /// attempts, ready tasks whose dependencies are no longer all satisfied (the plan changed)
+    /// wait again, a final check that did not pass will run again, and work is scheduled.
+    pub fn resume(&mut self) -> Output {
+        let mut out = Output::default();
+        for task in self.running.clone() {
+            let reason = "the previous run stopped during this attempt".to_owned();
+            self.change(&mut out, task, Transition::Interrupt { reason });
+        }
+        for task in 0..self.states.len() {
+            let waiting = self.waiting.get(task).copied().unwrap_or(0);
+            match self.states.get(task) {
+                Some(TaskState::Ready) if waiting > 0 => self.change(&mut out, task, Transition::Wait),
+                Some(TaskState::Pending) if waiting == 0 => self.change(&mut out, task, Transition::Ready),
+                _ => {}
+            }
+        }
+        if !matches!(self.final_check, FinalCheck::NotRun | FinalCheck::Passed) {
+            self.final_check = FinalCheck::NotRun;
+            out.changes.push(Change::FinalCheck { check: FinalCheck::NotRun });
+        }
+        self.schedule(&mut out);
+        out
+    }
+
+    /// Starts a fresh run: tasks without dependencies become ready and the first ones start.
+    pub fn start(&mut self) -> Output {
+        self.resume()
+    }
+
+    /// Takes one input and returns what changed and what to do.
+    pub fn handle(&mut self, input: Input) -> Result<Output, EngineError> {
+        let mut out = Output::default();
+        match input {
+            Input::Implemented { task, attempt, result } => {
+                self.expect_attempt(task, attempt, false)?;
+                match result {
+                    Ok(()) => {
+                        self.try_change(&mut out, task, Transition::Submit)?;
+                        if self.tasks.get(task).is_some_and(|t| t.verify) {
+                            out.decisions.push(Decision::Verify { task, attempt });
+                        } else {
+                            self.try_change(&mut out, task, Transition::Pass)?;
+                        }
+                    }
+                    Err(reason) => self.try_change(&mut out, task, Transition::Fail { reason })?,
+                }
+            }
+            Input::Verified { task, attempt, result } => {
+                self.expect_attempt(task, attempt, true)?;
+                let transition = match result {
+                    Ok(()) => Transition::Pass,
+                    Err(reason) => Transition::Fail { reason },
+                };
+                self.try_change(&mut out, task, transition)?;
+            }
+            Input::Interrupted { task, attempt, reason } => {
+                let in_review = matches!(self.states.get(task), Some(TaskState::InReview { .. }));
+                self.expect_attempt(task, attempt, in_review)?;
+                self.try_change(&mut out, task, Transition::Interrupt { reason })?;
+            }
+            Input::FinalChecked { result } => {
+                if self.final_check != FinalCheck::Running {
+                    return Err(EngineError::NoFinalCheck);
+                }
+                let check = match result {
+                    Ok(()) => FinalCheck::Passed,
+                    Err(reason) => FinalCheck::Failed { reason },
+                };
+                self.final_check = check.clone();
+                out.changes.push(Change::FinalCheck { check });
+            }
+            Input::Retry { task } => self.try_change(&mut out, task, Transition::Retry)?,
+            Input::Skip { task } => self.try_change(&mut out, task, Transition::Skip)?,
+            Input::Drain => self.draining = true,
+        }
+        self.schedule(&mut out);
+        Ok(out)
+    }
+
+    /// How the run ended, once nothing runs and nothing more can start; `None` before that.
+    pub fn outcome(&self) -> Option<RunOutcome> {
+        if !self.running.is_empty() || self.final_check == FinalCheck::Running {
+            return None;
+        }
+        let all_finished = self.states.iter().all(TaskState::satisfies_dependents);
+        if all_finished {
+            return match &self.final_check {
+                FinalCheck::Failed { reason } => Some(RunOutcome::FinalCheckFailed { reason: reason.clone() }),
+                FinalCheck::Passed => Some(RunOutcome::Done),
+                FinalCheck::NotRun if !self.has_final_check => Some(RunOutcome::Done),
+                FinalCheck::NotRun | FinalCheck::Running => {
+                    if self.draining {
+                        Some(RunOutcome::Interrupted)
+                    } else {
+                        None
+                    }
+                }
+            };
+        }
+        if self.draining {
+            return Some(RunOutcome::Interrupted);
+        }
+        if !self.queue.is_empty() {
+            return None;
+        }
+        let blocked: Vec<usize> = self
+            .states
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| matches!(s, TaskState::Blocked { .. }))
+            .map(|(i, _)| i)
+            .collect();
+        // With nothing running and nothing queued, unfinished tasks wait behind blocked ones
+        // (validated plans have no cycles).
+        Some(RunOutcome::Blocked { tasks: blocked })
+    }
+
+    /// The blocked task that keeps `task` from starting, looking through its dependencies
+    /// transitively; `None` when nothing blocked is upstream.
+    pub fn blocked_upstream(&self, task: usize) -> Option<usize> {
+        let mut seen = vec![false; self.states.len()];
+        let mut stack: Vec<usize> = self.tasks.get(task).map(|t| t.deps.clone()).unwrap_or_default();
+        while let Some(d) = stack.pop() {
+            if std::mem::replace(seen.get_mut(d)?, true) {
+                continue;
+            }
+            match self.states.get(d) {
+                Some(TaskState::Blocked { .. }) => return Some(d),
+                Some(s) if !s.satisfies_dependents() => {
+                    stack.extend(self.tasks.get(d).map(|t| t.deps.iter().copied()).into_iter().flatten());
+                }
+                _ => {}
+            }
+        }
+        None
+    }
+
+    fn expect_attempt(&self, task: usize, attempt: u32, in_review: bool) -> Result<(), EngineError> {
+        let state = self.states.get(task).ok_or(EngineError::NoSuchTask(task))?;
+        let ok = match state {
+            TaskState::InProgress { attempt: a, .. } => !in_review && *a == attempt,
+            TaskState::InReview { attempt: a, .. } => in_review && *a == attempt,
+            _ => false,
+        };
+        if ok { Ok(()) } else { Err(EngineError::StaleAttempt { task: self.id(task).to_owned(), attempt }) }
+    }
+
+    fn try_change(&mut self, out: &mut Output, task: usize, transition: Transition) -> Result<(), EngineError> {
+        self.transition(task, transition.clone())?;
+        out.changes.push(Change::Task { task, transition });
+        if self.final_check != FinalCheck::NotRun {
+            // The plan's state moved after the final check: it no longer speaks for the run.
+            self.final_check = FinalCheck::NotRun;
+            out.changes.push(Change::FinalCheck { check: FinalCheck::NotRun });
+        }
+        Ok(())
+    }
+
+    /// A change the engine itself chose, so it fits the state by construction.
+    fn change(&mut self, out: &mut Output, task: usize, transition: Transition) {
+        // Cannot fail: the engine only chooses transitions that fit the state it holds.
+        let _ = self.try_change(out, task, transition);
+    }
+
+    /// Applies one transition and keeps the derived indexes (waiting counts, queue, running) true.
+    fn transition(&mut self, task: usize, transition: Transition) -> Result<(), EngineError> {
+        let current = self.states.get(task).ok_or(EngineError::NoSuchTask(task))?;
+        let next = current
+            .apply(transition, self.max_rework)
+            .map_err(|source| EngineError::Transition { task: self.id(task).to_owned(), source })?;
+        let was_satisfying = current.satisfies_dependents();
+        let key = (Reverse(self.priority.get(task).copied().unwrap_or(0)), task);
+        self.queue.remove(&key);
+        self.running.retain(|&t| t != task);
+        let waiting = self.waiting.get(task).copied().unwrap_or(0);
+        match &next {
+            TaskState::Ready | TaskState::Rework { .. } if waiting == 0 => {
+                self.queue.insert(key);
+            }
+            s if s.is_running() => self.running.push(task),
+            _ => {}
+        }
+        let now_satisfying = next.satisfies_dependents();
+        if let Some(slot) = self.states.get_mut(task) {
+            *slot = next;
+        }
+        if was_satisfying != now_satisfying {
+            for i in 0..self.dependents.get(task).map_or(0, Vec::len) {
+                let Some(&d) = self.dependents.get(task).and_then(|ds| ds.get(i)) else { continue };
+                self.adjust_waiting(d, now_satisfying);
+            }
+        }
+        Ok(())
+    }
+
+    fn adjust_waiting(&mut self, task: usize, satisfied: bool) {
+        let Some(w) = self.waiting.get_mut(task) else { return };
+        *w = if satisfied { w.saturating_sub(1) } else { w.saturating_add(1) };
+        let now = *w;
+        let key = (Reverse(self.priority.get(task).copied().unwrap_or(0)), task);
+        match self.states.get(task) {
+            Some(TaskState::Ready | TaskState::Rework { .. }) if now == 0 => {
+                self.queue.insert(key);
+            }
+            _ => {
+                self.queue.remove(&key);
+            }
+        }
+    }
+
+    /// Marks newly ready tasks, starts what fits, and asks for the final check when all is done.
+    fn schedule(&mut self, out: &mut Output) {
+        // Tasks whose last dependency was just satisfied. Looking only at dependents of the
+        // changes in this step keeps a 10,000-task run linear.
+        let mut candidates: Vec<usize> = Vec::new();
+        for c in &out.changes {
+            if let Change::Task { task, transition: Transition::Pass | Transition::Skip } = c {
+                candidates.extend(self.dependents.get(*task).into_iter().flatten().copied());
+            }
+            if let Change::Task { task, transition: Transition::Retry } = c {
+                candidates.push(*task);
+            }
+        }
+        for task in candidates {
+            if self.states.get(task) == Some(&TaskState::Pending) && self.waiting.get(task) == Some(&0) {
+                self.change(out, task, Transition::Ready);
+            }
+        }
+        if !self.draining {
+            self.dispatch(out);
+        }
+        if self.running.is_empty()
+            && self.has_final_check
+            && !self.draining
+            && self.final_check == FinalCheck::NotRun
+            && self.states.iter().all(TaskState::satisfies_dependents)
+        {
+            self.final_check = FinalCheck::Running;
+            out.changes.push(Change::FinalCheck { check: FinalCheck::Running });
+            out.decisions.push(Decision::FinalCheck);
+        }
+    }
+
+    fn dispatch(&mut self, out: &mut Output) {
+        if self.running.len() >= self.limit || self.running.iter().any(|&r| self.conflicts.runs_alone(r)) {
+            return;
+        }
+        let mut picked = Vec::new();
+        for &(_, task) in &self.queue {
+            if self.running.len() + picked.len() >= self.limit {
+                break;
+            }
+            if self.running.iter().chain(&picked).any(|&o| self.conflicts.clash(task, o)) {
+                continue;
+            }
+            picked.push(task);
+            if self.conflicts.runs_alone(task) {
+                break;
+            }
+        }
+        for task in picked {
+            let feedback = match self.states.get(task) {
+                Some(TaskState::Rework { reason, .. }) => Some(reason.clone()),
+                _ => None,
+            };
+            self.change(out, task, Transition::Start);
+            let attempt = self.states.get(task).and_then(TaskState::attempt).unwrap_or(1);
+            out.decisions.push(Decision::Implement { task, attempt, feedback });
+        }
+    }
+}

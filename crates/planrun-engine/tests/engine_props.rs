@@ -1,0 +1,325 @@
+//! Property tests of the engine as the runtime drives it: random plans, random finishing order,
+//! random failures, and a crash at a random moment after which a new engine is rebuilt from the
+//! journaled changes alone. Checks that the limit and conflicts hold, that dependencies come
+//! first, that replay rebuilds exactly the same state, and that no task done before the crash is
+//! ever implemented again.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use planrun_engine::{Change, Conflicts, Decision, Engine, Input, RunOutcome, Setup, TaskSpec, TaskState};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+
+#[derive(Debug, Clone)]
+struct Case {
+    deps: Vec<Vec<usize>>,
+    clashes: Vec<(usize, usize)>,
+    alone: Vec<usize>,
+    failures: Vec<u32>,
+    verify: Vec<bool>,
+    limit: usize,
+    order: Vec<usize>,
+    crash_at: Vec<usize>,
+    final_check: bool,
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (2usize..16).prop_flat_map(|n| {
+        (
+            prop::collection::vec(prop::collection::vec(0..n, 0..3), n),
+            prop::collection::vec((0..n, 0..n), 0..5),
+            prop::collection::vec(0..n, 0..2),
+            prop::collection::vec(prop::sample::select(vec![0u32, 0, 0, 1, 3]), n),
+            prop::collection::vec(any::<bool>(), n),
+            1usize..5,
+            prop::collection::vec(any::<usize>(), 64),
+            prop::collection::vec(0usize..40, 0..3),
+            any::<bool>(),
+        )
+            .prop_map(|(deps, clashes, alone, failures, verify, limit, order, crash_at, final_check)| Case {
+                // Edges only to earlier tasks: validated plans have no cycles.
+                deps: deps
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, ds)| {
+                        let mut ds: Vec<usize> = ds.into_iter().filter(|&d| d < i).collect();
+                        ds.sort_unstable();
+                        ds.dedup();
+                        ds
+                    })
+                    .collect(),
+                clashes,
+                alone,
+                failures,
+                verify,
+                limit,
+                order,
+                crash_at,
+                final_check,
+            })
+    })
+}
+
+const MAX_REWORK: u32 = 2;
+
+fn setup(case: &Case) -> Setup {
+    let mut conflicts = Conflicts::default();
+    for &(a, b) in &case.clashes {
+        conflicts.add_pair(a, b);
+    }
+    for &a in &case.alone {
+        conflicts.add_alone(a);
+    }
+    Setup {
+        tasks: case
+            .deps
+            .iter()
+            .enumerate()
+            .map(|(i, ds)| TaskSpec { id: format!("t{i}"), deps: ds.clone(), verify: case.verify[i] })
+            .collect(),
+        priority: (0..case.deps.len() as u32).rev().collect(),
+        conflicts,
+        limit: case.limit,
+        max_rework: MAX_REWORK,
+        final_check: case.final_check,
+    }
+}
+
+/// A step the runtime is carrying out.
+#[derive(Debug, Clone)]
+enum Pending {
+    Implement(usize, u32),
+    Verify(usize, u32),
+    Final,
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn engine_runs_and_resumes(case in case()) {
+        let n = case.deps.len();
+        let mut journal: Vec<Change> = Vec::new();
+        let mut engine = Engine::new(setup(&case));
+        let mut work: Vec<Pending> = Vec::new();
+        let mut failed = vec![0u32; n];
+        let mut implemented: BTreeMap<usize, u32> = BTreeMap::new();
+        let mut order = case.order.iter().cycle();
+        let crashes: HashSet<usize> = case.crash_at.iter().copied().collect();
+
+        let take = |out: planrun_engine::Output, engine: &Engine, journal: &mut Vec<Change>, work: &mut Vec<Pending>| {
+            journal.extend(out.changes);
+            for d in out.decisions {
+                match d {
+                    Decision::Implement { task, attempt, .. } => work.push(Pending::Implement(task, attempt)),
+                    Decision::Verify { task, attempt } => work.push(Pending::Verify(task, attempt)),
+                    Decision::FinalCheck => work.push(Pending::Final),
+                }
+            }
+            let running = engine.running();
+            assert!(running.len() <= case.limit);
+            for (k, &a) in running.iter().enumerate() {
+                for &b in &running[k + 1..] {
+                    let alone = case.alone.contains(&a) || case.alone.contains(&b);
+                    let pair = case.clashes.iter().any(|&(x, y)| (x, y) == (a, b) || (x, y) == (b, a));
+                    assert!(a == b || !(alone || pair), "t{a} and t{b} clash but run together");
+                }
+            }
+        };
+        let out = engine.start();
+        take(out, &engine, &mut journal, &mut work);
+
+        let mut steps = 0;
+        let mut ever_done: HashSet<usize> = HashSet::new();
+        while !work.is_empty() {
+            ever_done.extend((0..n).filter(|&i| engine.states()[i] == TaskState::Done));
+            steps += 1;
+            prop_assert!(steps < 2_000, "the run does not end");
+            if crashes.contains(&steps) {
+                // Crash: everything in flight is lost; rebuild from the journal alone.
+                let done_before: HashSet<usize> =
+                    (0..n).filter(|&i| engine.states()[i] == TaskState::Done).collect();
+                let mut fresh = Engine::new(setup(&case));
+                for c in &journal {
+                    fresh.replay(c).unwrap();
+                }
+                prop_assert_eq!(fresh.states(), engine.states(), "replay rebuilds the same state");
+                work.clear();
+                engine = fresh;
+                let out = engine.resume();
+                for d in &out.decisions {
+                    if let Decision::Implement { task, .. } = d {
+                        prop_assert!(!done_before.contains(task), "t{task} was done and runs again");
+                    }
+                }
+                take(out, &engine, &mut journal, &mut work);
+                continue;
+            }
+            let k = order.next().unwrap() % work.len();
+            let step = work.swap_remove(k);
+            let input = match step {
+                Pending::Implement(task, attempt) => {
+                    for &d in &case.deps[task] {
+                        prop_assert!(engine.states()[d].satisfies_dependents(), "t{task} started before t{d}");
+                    }
+                    prop_assert!(!ever_done.contains(&task), "t{task} was done and runs again");
+                    *implemented.entry(task).or_default() += 1;
+                    let fail = !case.verify[task] && failed[task] < case.failures[task];
+                    if fail {
+                        failed[task] += 1;
+                    }
+                    Input::Implemented { task, attempt, result: if fail { Err("agent failed".into()) } else { Ok(()) } }
+                }
+                Pending::Verify(task, attempt) => {
+                    let fail = failed[task] < case.failures[task];
+                    if fail {
+                        failed[task] += 1;
+                    }
+                    Input::Verified { task, attempt, result: if fail { Err("verify failed".into()) } else { Ok(()) } }
+                }
+                Pending::Final => Input::FinalChecked { result: Ok(()) },
+            };
+            let out = engine.handle(input).unwrap();
+            take(out, &engine, &mut journal, &mut work);
+        }
+        let outcome = engine.outcome();
+        let blocked: Vec<usize> = (0..n).filter(|&i| case.failures[i] > MAX_REWORK).collect();
+        if blocked.is_empty() {
+            prop_assert_eq!(outcome, Some(RunOutcome::Done));
+            for i in 0..n {
+                prop_assert_eq!(&engine.states()[i], &TaskState::Done);
+            }
+        } else {
+            match outcome {
+                Some(RunOutcome::Blocked { tasks }) => {
+                    for &t in &tasks {
+                        prop_assert!(case.failures[t] > MAX_REWORK);
+                    }
+                    for i in 0..n {
+                        let s = &engine.states()[i];
+                        prop_assert!(
+                            *s == TaskState::Done
+                                || matches!(s, TaskState::Blocked { .. })
+                                || engine.blocked_upstream(i).is_some(),
+                            "t{} ended {} with nothing blocked upstream", i, s.name()
+                        );
+                    }
+                }
+                other => prop_assert!(false, "expected blocked, got {other:?}"),
+            }
+        }
+    }
+}
+
+fn simple(deps: Vec<Vec<usize>>, verify: bool, final_check: bool) -> Engine {
+    let n = deps.len();
+    Engine::new(Setup {
+        tasks: deps.into_iter().enumerate().map(|(i, deps)| TaskSpec { id: format!("t{i}"), deps, verify }).collect(),
+        priority: vec![0; n],
+        conflicts: Conflicts::default(),
+        limit: 4,
+        max_rework: 1,
+        final_check,
+    })
+}
+
+#[test]
+fn rework_feedback_reaches_the_next_attempt() {
+    let mut e = simple(vec![vec![]], true, false);
+    let out = e.start();
+    assert_eq!(out.decisions, vec![Decision::Implement { task: 0, attempt: 1, feedback: None }]);
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::Verify { task: 0, attempt: 1 }]);
+    let out = e.handle(Input::Verified { task: 0, attempt: 1, result: Err("test x failed".into()) }).unwrap();
+    assert_eq!(
+        out.decisions,
+        vec![Decision::Implement { task: 0, attempt: 2, feedback: Some("test x failed".into()) }]
+    );
+    // A late report about the old attempt is refused, not applied.
+    assert!(e.handle(Input::Verified { task: 0, attempt: 1, result: Ok(()) }).is_err());
+    e.handle(Input::Implemented { task: 0, attempt: 2, result: Ok(()) }).unwrap();
+    let out = e.handle(Input::Verified { task: 0, attempt: 2, result: Err("still".into()) }).unwrap();
+    assert!(out.decisions.is_empty());
+    assert_eq!(e.states()[0], TaskState::Blocked { reason: "failed 2 times; last: still".into() });
+    assert_eq!(e.outcome(), Some(RunOutcome::Blocked { tasks: vec![0] }));
+}
+
+#[test]
+fn a_blocked_task_stops_its_downstream_and_retry_resumes_it() {
+    // t0 → t1 → t2, and t3 on its own.
+    let mut e = simple(vec![vec![], vec![0], vec![1], vec![]], false, false);
+    e.start();
+    e.handle(Input::Implemented { task: 0, attempt: 1, result: Err("crash".into()) }).unwrap();
+    e.handle(Input::Implemented { task: 0, attempt: 2, result: Err("crash".into()) }).unwrap();
+    e.handle(Input::Implemented { task: 3, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(e.outcome(), Some(RunOutcome::Blocked { tasks: vec![0] }));
+    assert_eq!(e.blocked_upstream(2), Some(0));
+    assert_eq!(e.states()[3], TaskState::Done, "the rest of the graph went on");
+    let out = e.handle(Input::Retry { task: 0 }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::Implement { task: 0, attempt: 1, feedback: None }]);
+    e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    e.handle(Input::Implemented { task: 1, attempt: 1, result: Ok(()) }).unwrap();
+    e.handle(Input::Implemented { task: 2, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(e.outcome(), Some(RunOutcome::Done));
+}
+
+#[test]
+fn drain_stops_dispatch_but_lets_running_work_finish() {
+    let mut e = simple(vec![vec![], vec![0]], true, true);
+    e.start();
+    e.handle(Input::Drain).unwrap();
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::Verify { task: 0, attempt: 1 }], "a running attempt is finished");
+    let out = e.handle(Input::Verified { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert!(out.decisions.is_empty(), "nothing new starts while draining");
+    assert_eq!(e.outcome(), Some(RunOutcome::Interrupted));
+}
+
+#[test]
+fn the_final_check_runs_once_everything_is_done_and_a_failure_is_reported() {
+    let mut e = simple(vec![vec![], vec![0]], false, true);
+    let mut journal = e.start().changes;
+    journal.extend(e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap().changes);
+    let out = e.handle(Input::Implemented { task: 1, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::FinalCheck]);
+    journal.extend(out.changes);
+    assert_eq!(e.outcome(), None);
+    journal.extend(e.handle(Input::FinalChecked { result: Err("lint failed".into()) }).unwrap().changes);
+    assert_eq!(e.outcome(), Some(RunOutcome::FinalCheckFailed { reason: "lint failed".into() }));
+    // On the next run, the final check is tried again; done tasks are not.
+    let mut again = simple(vec![vec![], vec![0]], false, true);
+    for c in &journal {
+        again.replay(c).unwrap();
+    }
+    assert_eq!(again.states(), e.states());
+    let out = again.resume();
+    assert_eq!(out.decisions, vec![Decision::FinalCheck]);
+    again.handle(Input::FinalChecked { result: Ok(()) }).unwrap();
+    assert_eq!(again.outcome(), Some(RunOutcome::Done));
+}
+
+#[test]
+fn an_interrupted_attempt_resumes_as_a_new_attempt_with_its_failures_kept() {
+    let mut e = simple(vec![vec![]], true, false);
+    let mut journal = e.start().changes;
+    journal.extend(e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap().changes);
+    journal.extend(e.handle(Input::Verified { task: 0, attempt: 1, result: Err("red".into()) }).unwrap().changes);
+    // The crash happens during attempt 2.
+    let mut fresh = simple(vec![vec![]], true, false);
+    for c in &journal {
+        fresh.replay(c).unwrap();
+    }
+    assert_eq!(fresh.states()[0], TaskState::InProgress { attempt: 2, failures: 1 });
+    let out = fresh.resume();
+    assert_eq!(
+        out.decisions,
+        vec![Decision::Implement {
+            task: 0,
+            attempt: 3,
+            feedback: Some("the previous run stopped during this attempt".into())
+        }]
+    );
+    // One more failure blocks it (max_rework 1): the interruption did not count.
+    fresh.handle(Input::Implemented { task: 0, attempt: 3, result: Ok(()) }).unwrap();
+    fresh.handle(Input::Verified { task: 0, attempt: 3, result: Err("red".into()) }).unwrap();
+    assert!(matches!(fresh.states()[0], TaskState::Blocked { .. }));
+}
