@@ -20,6 +20,8 @@ pub struct TaskSpec {
     /// Whether anything must be verified after its implement step (its own verify commands or
     /// the plan's). Without, a finished implement step is accepted at once.
     pub verify: bool,
+    /// Whether the task starts done (the plan file says so and no run has touched it).
+    pub done: bool,
 }
 
 /// Everything the engine is built from.
@@ -157,13 +159,19 @@ impl Engine {
                 }
             }
         }
-        let waiting = setup.tasks.iter().map(|t| t.deps.len()).collect();
+        let states: Vec<TaskState> =
+            setup.tasks.iter().map(|t| if t.done { TaskState::Done } else { TaskState::Pending }).collect();
+        let waiting = setup
+            .tasks
+            .iter()
+            .map(|t| t.deps.iter().filter(|&&d| !states.get(d).is_some_and(TaskState::satisfies_dependents)).count())
+            .collect();
         let mut priority = setup.priority;
         priority.resize(n, 0);
         Self {
             tasks: setup.tasks,
             dependents,
-            states: vec![TaskState::Pending; n],
+            states,
             waiting,
             priority,
             conflicts: setup.conflicts,

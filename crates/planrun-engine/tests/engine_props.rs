@@ -74,7 +74,7 @@ fn setup(case: &Case) -> Setup {
             .deps
             .iter()
             .enumerate()
-            .map(|(i, ds)| TaskSpec { id: format!("t{i}"), deps: ds.clone(), verify: case.verify[i] })
+            .map(|(i, ds)| TaskSpec { id: format!("t{i}"), deps: ds.clone(), verify: case.verify[i], done: false })
             .collect(),
         priority: (0..case.deps.len() as u32).rev().collect(),
         conflicts,
@@ -213,7 +213,11 @@ proptest! {
 fn simple(deps: Vec<Vec<usize>>, verify: bool, final_check: bool) -> Engine {
     let n = deps.len();
     Engine::new(Setup {
-        tasks: deps.into_iter().enumerate().map(|(i, deps)| TaskSpec { id: format!("t{i}"), deps, verify }).collect(),
+        tasks: deps
+            .into_iter()
+            .enumerate()
+            .map(|(i, deps)| TaskSpec { id: format!("t{i}"), deps, verify, done: false })
+            .collect(),
         priority: vec![0; n],
         conflicts: Conflicts::default(),
         limit: 4,
@@ -322,4 +326,21 @@ fn an_interrupted_attempt_resumes_as_a_new_attempt_with_its_failures_kept() {
     fresh.handle(Input::Implemented { task: 0, attempt: 3, result: Ok(()) }).unwrap();
     fresh.handle(Input::Verified { task: 0, attempt: 3, result: Err("red".into()) }).unwrap();
     assert!(matches!(fresh.states()[0], TaskState::Blocked { .. }));
+}
+
+#[test]
+fn tasks_the_plan_marks_done_are_not_run() {
+    let mut e = Engine::new(Setup {
+        tasks: vec![
+            TaskSpec { id: "a".into(), deps: vec![], verify: false, done: true },
+            TaskSpec { id: "b".into(), deps: vec![0], verify: false, done: false },
+        ],
+        priority: vec![0, 0],
+        conflicts: Conflicts::default(),
+        limit: 2,
+        max_rework: 1,
+        final_check: false,
+    });
+    let out = e.start();
+    assert_eq!(out.decisions, vec![Decision::Implement { task: 1, attempt: 1, feedback: None }]);
 }

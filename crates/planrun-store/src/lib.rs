@@ -41,6 +41,21 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// One row of the materialized view: a task's latest state, as the engine names it, with a
+/// JSON detail (attempt, reason, …). Kept in the same transaction as the events that changed it,
+/// so the view never disagrees with the log; replaying the log rebuilds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TaskRow {
+    pub id: String,
+    pub state: String,
+    pub detail: serde_json::Value,
+    /// The last event that changed the row.
+    pub seq: i64,
+}
+
+/// An event to append: its kind, the task it concerns, and its payload.
+pub type NewEvent<'a> = (&'a str, Option<&'a str>, &'a serde_json::Value);
+
 /// An open journal. One writer at a time: a second process opening it waits for the lock.
 #[derive(Debug)]
 pub struct Journal {
@@ -63,6 +78,12 @@ impl Journal {
                  kind TEXT NOT NULL,
                  task TEXT,
                  payload TEXT NOT NULL
+             );
+             CREATE TABLE IF NOT EXISTS tasks (
+                 id TEXT PRIMARY KEY,
+                 state TEXT NOT NULL,
+                 detail TEXT NOT NULL,
+                 seq INTEGER NOT NULL
              );",
         )
         .map_err(open_err)?;
@@ -97,7 +118,17 @@ impl Journal {
     }
 
     /// Appends several events in one transaction: all of them survive a crash, or none does.
-    pub fn append_all(&mut self, events: &[(&str, Option<&str>, &serde_json::Value)]) -> Result<Vec<i64>, StoreError> {
+    pub fn append_all(&mut self, events: &[NewEvent<'_>]) -> Result<Vec<i64>, StoreError> {
+        self.commit(events, &[])
+    }
+
+    /// Appends events and updates the view rows they changed, in one transaction. Each row's
+    /// `seq` is set to the last event of the batch.
+    pub fn commit(
+        &mut self,
+        events: &[NewEvent<'_>],
+        view: &[(&str, &str, &serde_json::Value)],
+    ) -> Result<Vec<i64>, StoreError> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::Write)?;
         let mut seqs = Vec::with_capacity(events.len());
         {
@@ -110,6 +141,16 @@ impl Journal {
             for (seq, (kind, task, payload)) in (first..).zip(events) {
                 insert.execute(params![seq, kind, task, payload.to_string()]).map_err(StoreError::Write)?;
                 seqs.push(seq);
+            }
+            let last = seqs.last().copied().unwrap_or(first - 1);
+            let mut upsert = tx
+                .prepare_cached(
+                    "INSERT INTO tasks (id, state, detail, seq) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT(id) DO UPDATE SET state = excluded.state, detail = excluded.detail, seq = excluded.seq",
+                )
+                .map_err(StoreError::Write)?;
+            for (id, state, detail) in view {
+                upsert.execute(params![id, state, detail.to_string(), last]).map_err(StoreError::Write)?;
             }
         }
         tx.commit().map_err(StoreError::Write)?;
@@ -145,6 +186,37 @@ impl Journal {
         Ok(out)
     }
 
+    /// The materialized view: every task's latest row, in id order.
+    pub fn tasks(&self) -> Result<Vec<TaskRow>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT id, state, detail, seq FROM tasks ORDER BY id")
+            .map_err(StoreError::Read)?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?, r.get::<_, i64>(3)?))
+            })
+            .map_err(StoreError::Read)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (id, state, detail, seq) = row.map_err(StoreError::Read)?;
+            let detail = serde_json::from_str(&detail)
+                .map_err(|e| StoreError::Corrupt(format!("the view row of `{id}` is unreadable: {e}")))?;
+            out.push(TaskRow { id, state, detail, seq });
+        }
+        Ok(out)
+    }
+
+    /// The number of events stored.
+    pub fn len(&self) -> Result<i64, StoreError> {
+        self.conn.query_row("SELECT COALESCE(MAX(seq), 0) FROM events", [], |r| r.get(0)).map_err(StoreError::Read)
+    }
+
+    /// Whether no event is stored yet.
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        self.len().map(|n| n == 0)
+    }
+
     /// SQLite's own consistency check of the file.
     pub fn integrity_check(&self) -> Result<(), StoreError> {
         let result: String =
@@ -177,6 +249,23 @@ mod tests {
         assert_eq!(events[1].payload, json!({"attempt": 1}));
         assert_eq!(j.events_after(2).unwrap().len(), 1);
         j.integrity_check().unwrap();
+    }
+
+    #[test]
+    fn the_view_follows_its_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.db");
+        let mut j = Journal::open(&path).unwrap();
+        let change = json!({"t": "start"});
+        j.commit(&[("change", Some("a"), &change)], &[("a", "in_progress", &json!({"attempt": 1}))]).unwrap();
+        j.commit(&[("change", Some("a"), &change)], &[("a", "done", &json!({}))]).unwrap();
+        let rows = j.tasks().unwrap();
+        assert_eq!(rows.len(), 1);
+        assert_eq!((rows[0].state.as_str(), rows[0].seq), ("done", 2));
+        drop(j);
+        let j = Journal::open(&path).unwrap();
+        assert_eq!(j.len().unwrap(), 2);
+        assert_eq!(j.tasks().unwrap()[0].detail, json!({}));
     }
 
     #[test]
