@@ -209,6 +209,15 @@ impl Engine {
         self.draining
     }
 
+    pub fn max_rework(&self) -> u32 {
+        self.max_rework
+    }
+
+    /// Changes the rework limit (each run may set its own; replay uses the one in force).
+    pub fn set_max_rework(&mut self, max_rework: u32) {
+        self.max_rework = max_rework;
+    }
+
     /// Applies a change read back from the journal, without deciding anything.
     pub fn replay(&mut self, change: &Change) -> Result<(), EngineError> {
         match change {

@@ -6,18 +6,21 @@ use std::path::PathBuf;
 
 const AFTER_HELP: &str = "\
 Exit codes:
-  0   success (warnings alone still exit 0)
-  1   unexpected failure (e.g. the output could not be written)
-  2   the plan has errors or could not be read
-  64  wrong command-line usage
+  0    success (warnings alone still exit 0)
+  1    unexpected failure (e.g. the output or the journal could not be written)
+  2    the plan has errors or could not be read
+  3    `run`: some tasks are blocked, or the final check failed
+  64   wrong command-line usage
+  130  `run`: interrupted (Ctrl-C); run it again to resume
 
 Environment:
   NO_COLOR   set to any value to disable colour (colour is also off when stderr is not a terminal)
 
 Plan formats are detected from the path (a file or a folder); see `planrun formats`.";
 
-/// Check and run implementation plans written for coding agents. Today: read a plan in any
-/// supported format, check it before a token is spent, and convert it.
+/// Check and run implementation plans written for coding agents: read a plan in any supported
+/// format, check it before a token is spent, and run its tasks in parallel through agents, with
+/// verification run by planrun itself and a journal that survives any crash.
 #[derive(Debug, Parser)]
 #[command(name = "planrun", version, about, long_about = None, after_help = AFTER_HELP, propagate_version = true)]
 pub(crate) struct Cli {
@@ -51,6 +54,22 @@ With --json, stdout holds one JSON object:\n  {\"tasks\": [{\"id\", \"title\", \
 reported on stderr; a plan with errors is still converted (exit code 2) so nothing is lost."
     )]
     Import(ImportArgs),
+    /// Run a plan: each task through its agent, then its verify commands, in parallel where the
+    /// dependency graph and file sets allow. Running it again resumes an unfinished run.
+    #[command(after_help = RUN_HELP)]
+    Run(RunArgs),
+    /// Show where each task of a run is.
+    #[command(
+        after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"attempts\", \"failures\", \"reason\", \"waiting_for\"}],\n   \"counts\": {state: n}}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
+    )]
+    Status(StatusArgs),
+    /// Run a task again on the next `planrun run`: a blocked, skipped or done task goes back to
+    /// pending (its dependents that wait for it go on once it is done).
+    Retry(TaskArgs),
+    /// Skip a task that is not running: its dependents go on as if it were done.
+    Skip(TaskArgs),
+    /// Show a task's attempts: each step, how it ended, and its output.
+    Log(LogArgs),
     /// Print the JSON Schema of planrun's JSON plan format.
     Schema,
     /// List the plan formats planrun reads and how each is recognised.
@@ -88,6 +107,153 @@ pub(crate) struct ImportArgs {
     pub(crate) output: Option<PathBuf>,
 }
 
+const RUN_HELP: &str = "\
+The agent:
+  --agent-command is split into words like a shell would, but never run by a shell. In each word,
+  {prompt_file} {task_id} {workspace} {role} {attempt} are replaced ({{ and }} are literal braces).
+  The agent runs in the workspace (the plan's git top level) with stdin from /dev/null and
+  PLANRUN_TASK_ID, PLANRUN_ROLE, PLANRUN_ATTEMPT, PLANRUN_PROMPT_FILE, PLANRUN_WORKSPACE and
+  PLANRUN_NOTES_FILE set. The prompt file holds the task's brief and, on rework, why the previous
+  attempt was sent back. Example: --agent-command 'my-agent --prompt {prompt_file}'
+
+Verification:
+  After the agent finishes, planrun runs the task's verify commands, then the plan's, each with
+  `sh -c` in the workspace. Any non-zero exit sends the task back to the agent with the output,
+  up to --max-rework times; then the task is blocked. When every task is done, the plan's verify
+  commands run once more as the final check.
+
+State:
+  Everything is journaled in the state directory (default: .planrun/ at the git top level of the
+  plan) before it takes effect. Run the same command again after a crash or Ctrl-C to resume:
+  done tasks are never run again. Logs: .planrun/logs/TASK/ATTEMPT-STEP.log (or `planrun log`).
+
+Ctrl-C:
+  first: start nothing new, let running steps finish (up to --drain-timeout), exit 130.
+  second: stop every running step at once, exit 130. Both can be resumed.
+
+Output:
+  live progress on a terminal, a line per event otherwise, one JSON object per event with --json.
+
+Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed,
+130 interrupted, 1 the journal could not be written.
+
+Durations: 90s, 5m, 1h30m, 250ms, or `none` for no limit.";
+
+#[derive(Debug, Args)]
+pub(crate) struct RunArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+    /// How many tasks run at once (default: 2 for 1–3 tasks, 3 for 4–8, 4 for more).
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    pub(crate) jobs: Option<u16>,
+    /// The program that implements a task, as a template (see below). Also read from
+    /// PLANRUN_AGENT_COMMAND.
+    #[arg(long, value_name = "TEMPLATE", env = "PLANRUN_AGENT_COMMAND")]
+    pub(crate) agent_command: Option<String>,
+    /// Failed attempts a task may have before it is blocked.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub(crate) max_rework: u32,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Print one JSON object per event on stdout instead of progress.
+    #[arg(long)]
+    pub(crate) json: bool,
+    /// Wall-clock limit for one agent run.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_limit)]
+    pub(crate) timeout: Limit,
+    /// Stop an agent that prints nothing for this long.
+    #[arg(long, value_name = "DURATION", default_value = "10m", value_parser = parse_limit)]
+    pub(crate) stall_timeout: Limit,
+    /// Wall-clock limit for one verify command.
+    #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_limit)]
+    pub(crate) verify_timeout: Limit,
+    /// Time between SIGTERM and SIGKILL when a step is stopped.
+    #[arg(long, value_name = "DURATION", default_value = "10s", value_parser = parse_duration)]
+    pub(crate) grace: std::time::Duration,
+    /// After the first Ctrl-C, how long running steps may take to finish before they are stopped.
+    #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
+    pub(crate) drain_timeout: std::time::Duration,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StateArgs {
+    /// The state directory (default: .planrun/ at the git top level of the plan, or beside the
+    /// plan outside git).
+    #[arg(long, value_name = "DIR")]
+    pub(crate) state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// The plan (default: the one the run in the state directory recorded).
+    pub(crate) plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TaskArgs {
+    /// The task's id.
+    pub(crate) task: String,
+    /// The plan (default: the one the run in the state directory recorded).
+    #[arg(long, value_name = "PLAN")]
+    pub(crate) plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogArgs {
+    #[command(flatten)]
+    pub(crate) task: TaskArgs,
+    /// Only this attempt.
+    #[arg(long, value_name = "N")]
+    pub(crate) attempt: Option<u32>,
+    /// Only the list of steps, without their output.
+    #[arg(long)]
+    pub(crate) summary: bool,
+}
+
+/// A limit that may be switched off.
+pub(crate) type Limit = Option<std::time::Duration>;
+
+fn parse_limit(s: &str) -> Result<Limit, String> {
+    if matches!(s, "none" | "off" | "0") { Ok(None) } else { parse_duration(s).map(Some) }
+}
+
+/// `250ms`, `90s`, `5m`, `2h`, `1h30m`, or plain seconds.
+pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("`{s}` is not a duration; write e.g. 90s, 5m, 1h30m or 250ms");
+    if let Ok(secs) = s.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let mut total = std::time::Duration::ZERO;
+    let mut rest = s.trim();
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
+        let (num, tail) = rest.split_at(digits);
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
+        let (unit, next) = tail.split_at(unit_len);
+        let part = match unit {
+            "ms" => std::time::Duration::from_millis(n),
+            "s" => std::time::Duration::from_secs(n),
+            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
+            "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
+            _ => return Err(bad()),
+        };
+        total = total.saturating_add(part);
+        rest = next;
+    }
+    Ok(total)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Target {
     /// planrun markdown (docs/plan-format.md).
@@ -98,4 +264,23 @@ pub(crate) enum Target {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn durations_parse_and_bad_ones_say_how_to_write_them() {
+        assert_eq!(parse_duration("90s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("250ms"), Ok(Duration::from_millis(250)));
+        assert_eq!(parse_duration("12"), Ok(Duration::from_secs(12)));
+        assert_eq!(parse_limit("none"), Ok(None));
+        for bad in ["", "5x", "m", "1.5s", "-3s"] {
+            let e = parse_duration(bad).unwrap_err();
+            assert!(e.contains("not a duration"), "{bad}: {e}");
+        }
+    }
 }

@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod exit;
 mod render;
+mod run;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -22,6 +23,11 @@ fn main() -> ExitCode {
     let code = match cli.command {
         cli::Command::Check(args) => check::check(&args, &out),
         cli::Command::Import(args) => check::import(&args, &out),
+        cli::Command::Run(args) => run::run(&args, &out),
+        cli::Command::Status(args) => run::views::status(&args, &out),
+        cli::Command::Retry(args) => run::views::retry_or_skip(&args, false, &out),
+        cli::Command::Skip(args) => run::views::retry_or_skip(&args, true, &out),
+        cli::Command::Log(args) => run::views::log(&args, &out),
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),
     };

@@ -1,0 +1,120 @@
+//! How a run shows itself: live progress on a terminal (one line per running step with its
+//! phase, attempt and elapsed time, events printed above), a plain line per event otherwise, or
+//! one JSON object per event with `--json`. A consumer of what the runner reports; decides nothing.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use rustc_hash::FxHashMap;
+use serde_json::{Value, json};
+use std::io::Write as _;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Live,
+    Plain,
+    Json,
+}
+
+#[derive(Debug)]
+pub(crate) struct Reporter {
+    mode: Mode,
+    started: Instant,
+    multi: Option<MultiProgress>,
+    bars: FxHashMap<(String, &'static str), ProgressBar>,
+}
+
+impl Reporter {
+    pub(crate) fn new(json: bool, live: bool) -> Self {
+        let mode = if json {
+            Mode::Json
+        } else if live {
+            Mode::Live
+        } else {
+            Mode::Plain
+        };
+        let multi = (mode == Mode::Live).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Self { mode, started: Instant::now(), multi, bars: FxHashMap::default() }
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    fn elapsed_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    /// One event: `event` names it, `fields` carry its data, `text` is the human line.
+    pub(crate) fn event(&mut self, event: &str, fields: Value, text: &str) {
+        match self.mode {
+            Mode::Json => {
+                let mut obj = json!({"event": event, "elapsed_ms": self.elapsed_ms()});
+                if let (Some(o), Value::Object(f)) = (obj.as_object_mut(), fields) {
+                    o.extend(f);
+                }
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{obj}");
+                let _ = out.flush();
+            }
+            Mode::Plain => {
+                let secs = self.started.elapsed().as_secs_f64();
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "[{secs:>8.2}s] {text}");
+            }
+            Mode::Live => self.line(text),
+        }
+    }
+
+    /// A message for people only (not an event in `--json`): printed on stderr.
+    pub(crate) fn note(&mut self, text: &str) {
+        match self.mode {
+            Mode::Live => self.line(text),
+            Mode::Plain | Mode::Json => {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
+        }
+    }
+
+    fn line(&self, text: &str) {
+        match &self.multi {
+            Some(m) => {
+                let _ = m.println(text);
+            }
+            None => {
+                let _ = writeln!(std::io::stderr(), "{text}");
+            }
+        }
+    }
+
+    /// A step starts: on a terminal, it gets its own line until it ends.
+    pub(crate) fn step_started(&mut self, task: &str, step: &'static str, attempt: u32) {
+        let Some(multi) = &self.multi else { return };
+        let bar = multi.add(ProgressBar::new_spinner());
+        let style = ProgressStyle::with_template("{spinner} {prefix:.bold} {msg} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        bar.set_style(style);
+        bar.set_prefix(task.to_owned());
+        bar.set_message(format!("{step} · attempt {attempt} ·"));
+        bar.enable_steady_tick(Duration::from_millis(120));
+        self.bars.insert((task.to_owned(), step), bar);
+    }
+
+    pub(crate) fn step_ended(&mut self, task: &str, step: &'static str) {
+        if let Some(bar) = self.bars.remove(&(task.to_owned(), step)) {
+            bar.finish_and_clear();
+            if let Some(m) = &self.multi {
+                m.remove(&bar);
+            }
+        }
+    }
+
+    /// Clears the live lines before the final summary.
+    pub(crate) fn finish(&mut self) {
+        for (_, bar) in self.bars.drain() {
+            bar.finish_and_clear();
+        }
+        if let Some(m) = &self.multi {
+            let _ = m.clear();
+        }
+    }
+}

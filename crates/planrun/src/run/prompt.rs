@@ -1,0 +1,139 @@
+//! The brief an agent gets for one attempt: the task, what done means, what planrun will run to
+//! verify it, the plan's context, notes left by the tasks it depends on, and on rework the
+//! failure that sent it back. Not the whole plan. Plain text assembled from the plan; nothing here
+//! is ever handed to a shell.
+
+use planrun_plan::model::{Plan, Task};
+
+/// At most this much of a dependency's notes, or of a failure, goes into a prompt.
+const NOTE_LIMIT: usize = 4096;
+
+/// Cuts `text` to at most `limit` bytes at a character boundary, keeping the end (where test
+/// failures and summaries usually are).
+pub(crate) fn keep_tail(text: &str, limit: usize) -> &str {
+    if text.len() <= limit {
+        return text;
+    }
+    let mut start = text.len() - limit;
+    while !text.is_char_boundary(start) {
+        start += 1;
+    }
+    text.get(start..).unwrap_or("")
+}
+
+/// Notes left by one finished dependency.
+#[derive(Debug)]
+pub(crate) struct DepNote<'a> {
+    pub(crate) task: &'a Task,
+    pub(crate) state: &'static str,
+    pub(crate) notes: Option<String>,
+}
+
+/// The prompt for `task`'s attempt `attempt`.
+pub(crate) fn build(
+    plan: &Plan,
+    task: &Task,
+    attempt: u32,
+    deps: &[DepNote<'_>],
+    feedback: Option<&str>,
+    notes_file: &str,
+) -> String {
+    let mut s = String::new();
+    s.push_str(&format!("# Task {}: {}\n\n", task.id, task.title));
+    let title = if plan.title.is_empty() { "this plan" } else { plan.title.as_str() };
+    s.push_str(&format!(
+        "You are implementing one task of \"{title}\" (attempt {attempt}). Work in the current directory.\n"
+    ));
+    if task.files.is_empty() {
+        s.push_str("No files were declared for this task; keep your changes small and on topic.\n");
+    } else {
+        s.push_str("Change only these files:\n");
+        for f in &task.files {
+            s.push_str(&format!("- `{f}`\n"));
+        }
+    }
+    if !task.description.is_empty() {
+        s.push_str(&format!("\n## What to do\n\n{}\n", task.description.trim_end()));
+    }
+    if let Some(build) = &task.instructions.build {
+        s.push_str(&format!("\n## Instructions\n\n{}\n", build.trim_end()));
+    }
+    if !task.acceptance.is_empty() {
+        s.push_str("\n## Done means\n\n");
+        for a in &task.acceptance {
+            s.push_str(&format!("- {a}\n"));
+        }
+    }
+    let verify: Vec<&String> = task.verify.iter().chain(&plan.verify).collect();
+    if !verify.is_empty() {
+        s.push_str("\n## planrun will run these checks after you finish; each must exit 0\n\n");
+        for v in verify {
+            s.push_str(&format!("- `{v}`\n"));
+        }
+    }
+    if !plan.context.is_empty() {
+        s.push_str(&format!("\n## Plan context\n\n{}\n", plan.context.trim_end()));
+    }
+    if !deps.is_empty() {
+        s.push_str("\n## Tasks this one builds on\n");
+        for d in deps {
+            s.push_str(&format!("\n### {}: {} ({})\n", d.task.id, d.task.title, d.state));
+            if let Some(n) = d.notes.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+                s.push('\n');
+                s.push_str(keep_tail(n, NOTE_LIMIT));
+                s.push('\n');
+            }
+        }
+    }
+    if let Some(f) = feedback {
+        s.push_str(&format!(
+            "\n## Why the previous attempt was sent back\n\n```text\n{}\n```\n",
+            keep_tail(f, NOTE_LIMIT).trim_end().replace("```", "` ` `")
+        ));
+    }
+    s.push_str(&format!(
+        "\n---\nWhen you are done, you may leave a short note for the tasks that build on this one in `{notes_file}`.\n"
+    ));
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_prompt_holds_the_brief_and_the_feedback() {
+        let mut plan = Plan { title: "Demo".into(), context: "Rust 2024.".into(), ..Plan::default() };
+        plan.verify = vec!["cargo test".into()];
+        let mut dep = Task::new("a", "Model");
+        dep.files = vec!["src/model.rs".into()];
+        let mut t = Task::new("b", "Parser");
+        t.files = vec!["src/parse.rs".into()];
+        t.acceptance = vec!["parses `x`".into()];
+        t.verify = vec!["cargo test parse".into()];
+        let deps = [DepNote { task: &dep, state: "done", notes: Some("Model is in src/model.rs".into()) }];
+        let p = build(&plan, &t, 2, &deps, Some("test parse::x failed\n```oops"), "/s/notes/b.md");
+        for needle in [
+            "# Task b: Parser",
+            "(attempt 2)",
+            "- `src/parse.rs`",
+            "- parses `x`",
+            "- `cargo test parse`\n- `cargo test`",
+            "Rust 2024.",
+            "### a: Model (done)",
+            "Model is in src/model.rs",
+            "test parse::x failed",
+            "/s/notes/b.md",
+        ] {
+            assert!(p.contains(needle), "missing {needle:?} in\n{p}");
+        }
+        assert!(!p.contains("```oops"), "a fence in the feedback cannot close ours");
+    }
+
+    #[test]
+    fn tails_cut_at_character_boundaries() {
+        assert_eq!(keep_tail("héllo", 3), "llo");
+        assert_eq!(keep_tail("aé", 1), "");
+        assert_eq!(keep_tail("abc", 10), "abc");
+    }
+}

@@ -1,0 +1,369 @@
+//! A run as it stands on disk: the plan (re-read every time), the state directory and its
+//! journal, and the engine rebuilt by replaying the journal's changes onto the plan's tasks by
+//! id (so added, removed and reordered tasks are honoured). Also what `status` and `log` show:
+//! each attempt's steps and how they ended. Shared by `run`, `status`, `retry`, `skip` and `log`.
+
+use super::layout::Layout;
+use planrun_engine::{Change, Conflicts, Engine, FinalCheck, Setup, TaskSpec, Transition, default_concurrency};
+use planrun_plan::model::{Status, Task};
+use planrun_plan::{Checked, Format, LoadError, Loaded};
+use planrun_store::{Journal, StoreError};
+use rustc_hash::FxHashMap;
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+
+/// What opening a run needs.
+#[derive(Debug, Clone)]
+pub(crate) struct OpenArgs {
+    /// The plan; `None` to use the one the journal recorded.
+    pub(crate) plan: Option<PathBuf>,
+    pub(crate) format: Option<Format>,
+    pub(crate) state_dir: Option<PathBuf>,
+    /// Create the state directory if there is none (only `run` does).
+    pub(crate) create: bool,
+    pub(crate) limit: Option<usize>,
+    pub(crate) max_rework: u32,
+}
+
+/// One step of one attempt, as recorded.
+#[derive(Debug, Clone)]
+pub(crate) struct StepRecord {
+    pub(crate) attempt: u32,
+    pub(crate) step: String,
+    pub(crate) ok: bool,
+    pub(crate) summary: String,
+    pub(crate) elapsed_ms: u64,
+    pub(crate) log: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SessionError {
+    #[error("{0}")]
+    Load(#[from] LoadError),
+    #[error("the plan has errors")]
+    Invalid(Box<Loaded>, Box<Checked>),
+    #[error("there is no run here: no journal at `{}`", .0.display())]
+    NoRun(PathBuf),
+    #[error("the journal does not say which plan it ran")]
+    NoPlan,
+    #[error("the state directory `{}` belongs to a run of `{}`, not `{}`", dir.display(), recorded.display(), plan.display())]
+    OtherPlan { dir: PathBuf, recorded: PathBuf, plan: PathBuf },
+    #[error("cannot create the state directory `{path}`: {1}", path = .0.display())]
+    Create(PathBuf, #[source] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the journal does not fit the plan: {0}")]
+    Replay(String),
+}
+
+impl SessionError {
+    pub(crate) fn help(&self) -> String {
+        match self {
+            SessionError::Load(e) => e.help(),
+            SessionError::Invalid(..) => "run `planrun check` on the plan and fix its errors".into(),
+            SessionError::NoRun(_) => {
+                "start one with `planrun run PLAN`, or point at its state with `--state-dir`".into()
+            }
+            SessionError::NoPlan => "name the plan on the command line".into(),
+            SessionError::OtherPlan { .. } => {
+                "finish that run, give this plan its own state with `--state-dir DIR`, or remove the state directory"
+                    .into()
+            }
+            SessionError::Create(..) => "check the permissions and free space of that folder".into(),
+            SessionError::Store(StoreError::TooNew { .. }) => "use a newer planrun for this run".into(),
+            SessionError::Store(_) | SessionError::Replay(_) => {
+                "the state directory is damaged; move it away to start the run afresh (finished work in the \
+                 repository is kept)"
+                    .into()
+            }
+        }
+    }
+}
+
+/// A run opened from disk.
+#[derive(Debug)]
+pub(crate) struct Session {
+    pub(crate) loaded: Loaded,
+    pub(crate) checked: Checked,
+    pub(crate) plan_path: PathBuf,
+    pub(crate) layout: Layout,
+    pub(crate) journal: Journal,
+    pub(crate) engine: Engine,
+    pub(crate) limit: usize,
+    /// Task ids by index, and indices by id.
+    pub(crate) index: FxHashMap<String, usize>,
+    /// Each task's recorded steps, in order.
+    pub(crate) steps: FxHashMap<String, Vec<StepRecord>>,
+    /// Fingerprints of every task's definition as this plan has it.
+    pub(crate) fingerprints: Vec<String>,
+    /// Done tasks whose definition changed since they were done.
+    pub(crate) changed_done: Vec<usize>,
+    /// Whether the journal held a run before this one.
+    pub(crate) resumed: bool,
+    /// How many final checks were run before.
+    pub(crate) final_checks: u64,
+    /// How the last run ended, if it said.
+    pub(crate) last_outcome: Option<String>,
+}
+
+/// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
+pub(crate) fn fingerprint(task: &Task) -> String {
+    let mut t = task.clone();
+    t.status = Status::Pending;
+    let text = serde_json::to_string(&t).unwrap_or_default();
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in text.bytes() {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The plan path a journal recorded last, if any.
+fn recorded_plan(events: &[planrun_store::Event]) -> Option<(PathBuf, Option<String>)> {
+    events.iter().rev().find(|e| e.kind == "run").and_then(|e| {
+        let plan = e.payload.get("plan")?.as_str()?;
+        let format = e.payload.get("format").and_then(Value::as_str).map(str::to_owned);
+        Some((PathBuf::from(plan), format))
+    })
+}
+
+impl Session {
+    pub(crate) fn open(args: &OpenArgs) -> Result<Session, SessionError> {
+        let layout = match &args.plan {
+            Some(plan) => Layout::for_plan(plan, args.state_dir.as_deref()),
+            None => Layout::from_cwd(args.state_dir.as_deref()),
+        };
+        if !layout.exists() && !args.create {
+            return Err(SessionError::NoRun(layout.journal()));
+        }
+        if args.create {
+            layout.create().map_err(|e| SessionError::Create(layout.dir.clone(), e))?;
+        }
+        let journal = Journal::open(&layout.journal())?;
+        let events = journal.events_after(0)?;
+        let recorded = recorded_plan(&events);
+        let (plan_path, format) = match (&args.plan, &recorded) {
+            (Some(p), Some((r, _))) => {
+                let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                if !same_path(&p, r) {
+                    return Err(SessionError::OtherPlan { dir: layout.dir.clone(), recorded: r.clone(), plan: p });
+                }
+                (p, args.format)
+            }
+            (Some(p), None) => (std::path::absolute(p).unwrap_or_else(|_| p.clone()), args.format),
+            (None, Some((r, f))) => (r.clone(), args.format.or_else(|| f.as_deref().and_then(|f| f.parse().ok()))),
+            (None, None) => return Err(SessionError::NoPlan),
+        };
+        let loaded = planrun_plan::load(&plan_path, format)?;
+        let checked = planrun_plan::check(&loaded);
+        if checked.errors() > 0 {
+            return Err(SessionError::Invalid(Box::new(loaded), Box::new(checked)));
+        }
+        Self::build(loaded, checked, plan_path, layout, journal, &events, args)
+    }
+
+    fn build(
+        loaded: Loaded,
+        checked: Checked,
+        plan_path: PathBuf,
+        layout: Layout,
+        journal: Journal,
+        events: &[planrun_store::Event],
+        args: &OpenArgs,
+    ) -> Result<Session, SessionError> {
+        let plan = &loaded.plan;
+        let mut index: FxHashMap<String, usize> = FxHashMap::default();
+        for (i, t) in plan.tasks.iter().enumerate() {
+            index.entry(t.id.clone()).or_insert(i);
+        }
+        let journaled: rustc_hash::FxHashSet<&str> =
+            events.iter().filter(|e| e.kind == "change").filter_map(|e| e.task.as_deref()).collect();
+        let plan_verify = !plan.verify.is_empty();
+        let tasks = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| TaskSpec {
+                id: t.id.clone(),
+                deps: checked.graph.deps.get(i).cloned().unwrap_or_default(),
+                verify: plan_verify || !t.verify.is_empty(),
+                done: t.status == Status::Done && !journaled.contains(t.id.as_str()),
+            })
+            .collect();
+        let limit = args.limit.unwrap_or_else(|| default_concurrency(plan.tasks.len())).max(1);
+        let mut engine = Engine::new(Setup {
+            tasks,
+            priority: planrun_engine::priorities(&checked.graph),
+            conflicts: Conflicts::from_analysis(&checked.analysis),
+            limit,
+            max_rework: args.max_rework,
+            final_check: plan_verify,
+        });
+        let mut steps: FxHashMap<String, Vec<StepRecord>> = FxHashMap::default();
+        let mut recorded_fp: FxHashMap<String, String> = FxHashMap::default();
+        let mut final_checks = 0;
+        let mut last_outcome = None;
+        let mut resumed = false;
+        for e in events {
+            match e.kind.as_str() {
+                "run" => {
+                    resumed = true;
+                    // Replay with the rework limit each run had, so failures land where they did.
+                    if let Some(m) = e.payload.get("max_rework").and_then(Value::as_u64) {
+                        engine.set_max_rework(u32::try_from(m).unwrap_or(u32::MAX));
+                    }
+                }
+                "change" => {
+                    let Some(&task) = e.task.as_deref().and_then(|id| index.get(id)) else { continue };
+                    let transition: Transition = serde_json::from_value(e.payload.clone())
+                        .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
+                    engine
+                        .replay(&Change::Task { task, transition })
+                        .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
+                }
+                "final" => {
+                    let check: FinalCheck = serde_json::from_value(e.payload.clone())
+                        .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
+                    if check == FinalCheck::Running {
+                        final_checks += 1;
+                    }
+                    let _ = engine.replay(&Change::FinalCheck { check });
+                }
+                "plan" => {
+                    if let Some(map) = e.payload.get("fingerprints").and_then(Value::as_object) {
+                        recorded_fp =
+                            map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect();
+                    }
+                }
+                "step" => {
+                    let Some(task) = e.task.clone() else { continue };
+                    let p = &e.payload;
+                    steps.entry(task).or_default().push(StepRecord {
+                        attempt: p
+                            .get("attempt")
+                            .and_then(Value::as_u64)
+                            .and_then(|a| u32::try_from(a).ok())
+                            .unwrap_or(0),
+                        step: p.get("step").and_then(Value::as_str).unwrap_or("?").to_owned(),
+                        ok: p.get("ok").and_then(Value::as_bool).unwrap_or(false),
+                        summary: p.get("summary").and_then(Value::as_str).unwrap_or("").to_owned(),
+                        elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
+                        log: p.get("log").and_then(Value::as_str).map(PathBuf::from),
+                    });
+                }
+                "finished" => {
+                    last_outcome = e.payload.get("outcome").and_then(Value::as_str).map(str::to_owned);
+                }
+                _ => {}
+            }
+        }
+        engine.set_max_rework(args.max_rework);
+        let fingerprints: Vec<String> = plan.tasks.iter().map(fingerprint).collect();
+        let changed_done = plan
+            .tasks
+            .iter()
+            .enumerate()
+            .filter(|(i, t)| {
+                engine.state(*i) == Some(&planrun_engine::TaskState::Done)
+                    && recorded_fp.get(&t.id).is_some_and(|fp| Some(fp) != fingerprints.get(*i))
+            })
+            .map(|(i, _)| i)
+            .collect();
+        Ok(Session {
+            loaded,
+            checked,
+            plan_path,
+            layout,
+            journal,
+            engine,
+            limit,
+            index,
+            steps,
+            fingerprints,
+            changed_done,
+            resumed,
+            final_checks,
+            last_outcome,
+        })
+    }
+
+    pub(crate) fn task(&self, i: usize) -> Option<&Task> {
+        self.loaded.plan.tasks.get(i)
+    }
+
+    pub(crate) fn id(&self, i: usize) -> &str {
+        self.task(i).map_or("?", |t| t.id.as_str())
+    }
+
+    /// The task an id names, or an error with the closest ids.
+    pub(crate) fn find(&self, id: &str) -> Result<usize, String> {
+        self.index.get(id).copied().ok_or_else(|| {
+            let mut known: Vec<&str> = self.loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect();
+            known.truncate(12);
+            format!("the plan has no task `{id}` (its tasks: {})", known.join(", "))
+        })
+    }
+
+    /// Journals `records` and `changes` in one transaction, with the view rows of the tasks
+    /// they touched. Nothing the changes decided may happen before this returns `Ok`.
+    pub(crate) fn commit(
+        &mut self,
+        records: &[(String, Option<String>, Value)],
+        changes: &[Change],
+    ) -> Result<(), StoreError> {
+        let mut payloads: Vec<(&str, Option<&str>, Value)> = Vec::with_capacity(records.len() + changes.len());
+        for (kind, task, payload) in records {
+            payloads.push((kind.as_str(), task.as_deref(), payload.clone()));
+        }
+        let mut touched: Vec<usize> = Vec::new();
+        for c in changes {
+            match c {
+                Change::Task { task, transition } => {
+                    let payload = serde_json::to_value(transition).unwrap_or(Value::Null);
+                    let id = self.loaded.plan.tasks.get(*task).map(|t| t.id.as_str());
+                    payloads.push(("change", id, payload));
+                    touched.push(*task);
+                }
+                Change::FinalCheck { check } => {
+                    payloads.push(("final", None, serde_json::to_value(check).unwrap_or(Value::Null)));
+                }
+            }
+        }
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        let rows: Vec<(String, &'static str, Value)> = touched
+            .iter()
+            .map(|&t| {
+                let state = self.engine.state(t);
+                let detail = match state {
+                    Some(planrun_engine::TaskState::InProgress { attempt, failures })
+                    | Some(planrun_engine::TaskState::InReview { attempt, failures }) => {
+                        json!({"attempt": attempt, "failures": failures})
+                    }
+                    Some(planrun_engine::TaskState::Rework { attempt, failures, reason }) => {
+                        json!({"attempt": attempt, "failures": failures, "reason": reason})
+                    }
+                    Some(planrun_engine::TaskState::Blocked { reason }) => json!({"reason": reason}),
+                    _ => json!({}),
+                };
+                (self.id(t).to_owned(), state.map_or("pending", planrun_engine::TaskState::name), detail)
+            })
+            .collect();
+        let events: Vec<(&str, Option<&str>, &Value)> = payloads.iter().map(|(k, t, p)| (*k, *t, p)).collect();
+        let view: Vec<(&str, &str, &Value)> = rows.iter().map(|(id, s, d)| (id.as_str(), *s, d)).collect();
+        self.journal.commit(&events, &view)?;
+        Ok(())
+    }
+}
+
+/// Whether two paths name the same file (by canonical form when both exist).
+fn same_path(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}

@@ -1,0 +1,313 @@
+//! The steps the runner carries out for the engine's decisions: the implement step (the agent
+//! command with its prompt file and environment), the verify step (each of the task's verify
+//! commands, then the plan's, with `sh -c` in the workspace) and the final check. Each is one
+//! supervised child at a time, output to a per-attempt log file. Turns how a process ended into a
+//! verdict with a reason; decides nothing about what runs next.
+
+use super::layout::Layout;
+use super::orphans;
+use super::prompt::keep_tail;
+use planrun_agents::supervise::{self, Finished, Outcome, Spec};
+use planrun_agents::{Template, Vars};
+use std::io::{Read as _, Seek as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// At most this much of a failing step's output goes into its reason.
+const TAIL: usize = 2048;
+
+/// Limits for one kind of step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) wall: Option<Duration>,
+    pub(crate) stall: Option<Duration>,
+    pub(crate) grace: Duration,
+}
+
+/// What every step of a run shares.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) layout: Layout,
+    pub(crate) template: Template,
+    pub(crate) agent_limits: Limits,
+    pub(crate) verify_limits: Limits,
+    pub(crate) plan_verify: Vec<String>,
+}
+
+/// Which step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Implement,
+    Verify,
+    Final,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Implement => "implement",
+            Kind::Verify => "verify",
+            Kind::Final => "final-check",
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Debug)]
+pub(crate) struct StepDone {
+    pub(crate) kind: Kind,
+    pub(crate) task: Option<usize>,
+    pub(crate) attempt: u32,
+    /// `Ok`, or why the step failed (with the end of its output).
+    pub(crate) result: Result<(), String>,
+    /// Set when the step was cut short by planrun (Ctrl-C or the drain deadline).
+    pub(crate) interrupted: bool,
+    pub(crate) elapsed: Duration,
+    pub(crate) log: PathBuf,
+}
+
+/// The end of the file at `path` from byte `from` on, at most `TAIL` bytes, as text.
+pub(crate) fn tail(path: &Path, from: u64) -> String {
+    let Ok(mut f) = std::fs::File::open(path) else { return String::new() };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let start = from.max(len.saturating_sub(TAIL as u64));
+    if f.seek(std::io::SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::with_capacity(TAIL);
+    let _ = f.take(TAIL as u64).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    keep_tail(text.trim_end(), TAIL).to_owned()
+}
+
+fn with_tail(reason: String, log: &Path, from: u64) -> String {
+    let t = tail(log, from);
+    if t.is_empty() { format!("{reason} (it printed nothing)") } else { format!("{reason}; its last output:\n{t}") }
+}
+
+fn describe(what: &str, finished: &Finished) -> Option<String> {
+    match &finished.outcome {
+        Outcome::Exited { code: 0 } => None,
+        Outcome::Exited { code } => Some(format!("{what} exited with code {code}")),
+        Outcome::Signaled { signal } => Some(format!("{what} was killed by signal {signal}")),
+        Outcome::TimedOut { limit } => {
+            Some(format!("{what} ran longer than its limit of {} and was stopped", human(*limit)))
+        }
+        Outcome::Stalled { limit } => {
+            Some(format!("{what} printed nothing for {} (the stall limit) and was stopped", human(*limit)))
+        }
+        Outcome::Cancelled => Some(format!("{what} was stopped because planrun was interrupted")),
+    }
+}
+
+/// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
+pub(crate) fn human(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms < 1000 {
+        return format!("{ms}ms");
+    }
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, _) => format!("{h}h{m}m"),
+    }
+}
+
+fn env(ctx: &Ctx, task: &str, role: &str, attempt: u32, prompt: &Path) -> Vec<(String, String)> {
+    vec![
+        ("PLANRUN_TASK_ID".into(), task.to_owned()),
+        ("PLANRUN_ROLE".into(), role.to_owned()),
+        ("PLANRUN_ATTEMPT".into(), attempt.to_string()),
+        ("PLANRUN_PROMPT_FILE".into(), prompt.display().to_string()),
+        ("PLANRUN_WORKSPACE".into(), ctx.layout.workspace.display().to_string()),
+        ("PLANRUN_NOTES_FILE".into(), ctx.layout.notes(task).display().to_string()),
+        (orphans::MARK.into(), ctx.layout.dir.display().to_string()),
+    ]
+}
+
+fn log_start(log: &Path) -> u64 {
+    std::fs::metadata(log).map_or(0, |m| m.len())
+}
+
+fn prepare_log(log: &Path) -> Result<(), String> {
+    if let Some(parent) = log.parent() {
+        std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
+    }
+    Ok(())
+}
+
+/// Whether the workspace is still there: a vanished folder is reported as such, not as an
+/// unstartable program.
+fn workspace_missing(ctx: &Ctx) -> Option<String> {
+    (!ctx.layout.workspace.is_dir())
+        .then(|| format!("the workspace `{}` does not exist any more", ctx.layout.workspace.display()))
+}
+
+/// The implement step: the agent command with the prompt file already written at `prompt`.
+pub(crate) async fn implement(
+    ctx: std::sync::Arc<Ctx>,
+    task: usize,
+    id: String,
+    attempt: u32,
+    prompt: PathBuf,
+    cancel: watch::Receiver<bool>,
+) -> StepDone {
+    let log = ctx.layout.attempt_log(&id, attempt, "implement");
+    let started = std::time::Instant::now();
+    let done = |result: Result<(), String>, interrupted: bool, log: PathBuf| StepDone {
+        kind: Kind::Implement,
+        task: Some(task),
+        attempt,
+        result,
+        interrupted,
+        elapsed: started.elapsed(),
+        log,
+    };
+    if let Some(reason) = workspace_missing(&ctx) {
+        return done(Err(reason), false, log);
+    }
+    if let Err(e) = prepare_log(&log) {
+        return done(Err(e), false, log);
+    }
+    let vars = Vars {
+        prompt_file: prompt.display().to_string(),
+        task_id: id.clone(),
+        workspace: ctx.layout.workspace.display().to_string(),
+        role: "implement".into(),
+        attempt,
+    };
+    let spec = Spec {
+        argv: ctx.template.render(&vars),
+        cwd: ctx.layout.workspace.clone(),
+        env: env(&ctx, &id, "implement", attempt, &prompt),
+        log: log.clone(),
+        wall_limit: ctx.agent_limits.wall,
+        stall_limit: ctx.agent_limits.stall,
+        grace: ctx.agent_limits.grace,
+    };
+    let from = log_start(&log);
+    match supervise::run(&spec, cancel).await {
+        Ok(f) if f.outcome == Outcome::Cancelled => done(Err("interrupted".into()), true, log),
+        Ok(f) => {
+            let result = match describe("the agent", &f) {
+                None => Ok(()),
+                Some(reason) => Err(with_tail(reason, &log, from)),
+            };
+            done(result, false, log)
+        }
+        Err(e) => {
+            let reason = workspace_missing(&ctx).unwrap_or_else(|| format!("the agent could not be started: {e}"));
+            done(Err(reason), false, log)
+        }
+    }
+}
+
+/// Runs `commands` one after the other with `sh -c` in the workspace, appending to `log`;
+/// stops at the first that fails.
+async fn run_commands(
+    ctx: &Ctx,
+    commands: &[String],
+    log: &Path,
+    env: Vec<(String, String)>,
+    cancel: watch::Receiver<bool>,
+) -> (Result<(), String>, bool) {
+    if let Some(reason) = workspace_missing(ctx) {
+        return (Err(reason), false);
+    }
+    if let Err(e) = prepare_log(log) {
+        return (Err(e), false);
+    }
+    for cmd in commands {
+        let header =
+            std::fs::OpenOptions::new().create(true).append(true).open(log).and_then(|mut f| writeln!(f, "$ {cmd}"));
+        if let Err(e) = header {
+            return (Err(format!("cannot write the log `{}`: {e}", log.display())), false);
+        }
+        let from = log_start(log);
+        let spec = Spec {
+            argv: vec!["sh".into(), "-c".into(), cmd.clone()],
+            cwd: ctx.layout.workspace.clone(),
+            env: env.clone(),
+            log: log.to_owned(),
+            wall_limit: ctx.verify_limits.wall,
+            stall_limit: ctx.verify_limits.stall,
+            grace: ctx.verify_limits.grace,
+        };
+        match supervise::run(&spec, cancel.clone()).await {
+            Ok(f) if f.outcome == Outcome::Cancelled => return (Err("interrupted".into()), true),
+            Ok(f) => {
+                if let Some(reason) = describe(&format!("the check `{cmd}`"), &f) {
+                    return (Err(with_tail(reason, log, from)), false);
+                }
+            }
+            Err(e) => {
+                let reason =
+                    workspace_missing(ctx).unwrap_or_else(|| format!("the check `{cmd}` could not be started: {e}"));
+                return (Err(reason), false);
+            }
+        }
+    }
+    (Ok(()), false)
+}
+
+/// The verify step of an attempt: the task's verify commands, then the plan's.
+pub(crate) async fn verify(
+    ctx: std::sync::Arc<Ctx>,
+    task: usize,
+    id: String,
+    attempt: u32,
+    commands: Vec<String>,
+    cancel: watch::Receiver<bool>,
+) -> StepDone {
+    let log = ctx.layout.attempt_log(&id, attempt, "verify");
+    let started = std::time::Instant::now();
+    let prompt = ctx.layout.prompt(&id, attempt);
+    let env = env(&ctx, &id, "verify", attempt, &prompt);
+    let mut all = commands;
+    all.extend(ctx.plan_verify.iter().cloned());
+    let (result, interrupted) = run_commands(&ctx, &all, &log, env, cancel).await;
+    StepDone { kind: Kind::Verify, task: Some(task), attempt, result, interrupted, elapsed: started.elapsed(), log }
+}
+
+/// The final check: the plan's verify commands once more, when every task is done.
+pub(crate) async fn final_check(ctx: std::sync::Arc<Ctx>, n: u64, cancel: watch::Receiver<bool>) -> StepDone {
+    let log = ctx.layout.final_log(n);
+    let started = std::time::Instant::now();
+    let env = vec![
+        ("PLANRUN_ROLE".into(), "final-check".into()),
+        ("PLANRUN_WORKSPACE".into(), ctx.layout.workspace.display().to_string()),
+        (orphans::MARK.into(), ctx.layout.dir.display().to_string()),
+    ];
+    let commands = ctx.plan_verify.clone();
+    let (result, interrupted) = run_commands(&ctx, &commands, &log, env, cancel).await;
+    StepDone { kind: Kind::Final, task: None, attempt: 0, result, interrupted, elapsed: started.elapsed(), log }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_like_people_write_them() {
+        assert_eq!(human(Duration::from_millis(250)), "250ms");
+        assert_eq!(human(Duration::from_secs(90)), "1m30s");
+        assert_eq!(human(Duration::from_secs(300)), "5m");
+        assert_eq!(human(Duration::from_secs(5400)), "1h30m");
+        assert_eq!(human(Duration::from_secs(7200)), "2h");
+    }
+
+    #[test]
+    fn the_tail_is_bounded_and_starts_after_the_offset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("log");
+        std::fs::write(&p, format!("header\n{}end\n", "x".repeat(10_000))).unwrap();
+        let t = tail(&p, 0);
+        assert!(t.len() <= TAIL && t.ends_with("end"));
+        assert_eq!(tail(&p, 10_005), "xxend");
+        assert_eq!(tail(&dir.path().join("missing"), 0), "");
+    }
+}

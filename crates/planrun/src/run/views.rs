@@ -1,0 +1,283 @@
+//! What a run looks like from outside: the summary line at the end of `run`, and the `status`,
+//! `retry`, `skip` and `log` commands, all read from the journal replayed onto the plan.
+//! `retry` and `skip` write through the engine, under the run lock, like any other change.
+
+use super::layout::Layout;
+use super::session::{OpenArgs, Session};
+use crate::cli::{LogArgs, StatusArgs, TaskArgs};
+use crate::exit;
+use crate::render::Output as Term;
+use planrun_engine::{Input, TaskState};
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+/// Counts per state and the lines that explain blocked tasks.
+#[derive(Debug)]
+pub(crate) struct Summary {
+    pub(crate) counts: BTreeMap<&'static str, usize>,
+    pub(crate) line: String,
+    pub(crate) blocked_lines: Vec<String>,
+}
+
+pub(crate) fn summary(s: &Session) -> Summary {
+    let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
+    let mut blocked_lines = Vec::new();
+    let mut waiting: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (i, state) in s.engine.states().iter().enumerate() {
+        *counts.entry(state.name()).or_default() += 1;
+        if let TaskState::Blocked { reason } = state {
+            let first = reason.lines().next().unwrap_or("");
+            blocked_lines.push(format!("blocked {}: {first}", s.id(i)));
+        } else if !state.satisfies_dependents() {
+            if let Some(b) = s.engine.blocked_upstream(i) {
+                waiting.entry(s.id(b).to_owned()).or_default().push(s.id(i).to_owned());
+            }
+        }
+    }
+    for (blocker, tasks) in waiting {
+        blocked_lines.push(format!("waiting behind {blocker}: {}", tasks.join(", ")));
+    }
+    let n = s.engine.states().len();
+    let mut parts: Vec<String> = Vec::new();
+    for name in ["done", "skipped", "blocked", "rework", "in_progress", "in_review", "ready", "pending"] {
+        if let Some(c) = counts.get(name) {
+            parts.push(format!("{c} {}", name.replace('_', " ")));
+        }
+    }
+    let line = format!("{n} task{}: {}", if n == 1 { "" } else { "s" }, parts.join(", "));
+    Summary { counts, line, blocked_lines }
+}
+
+fn open(plan: Option<&std::path::Path>, state: &crate::cli::StateArgs) -> Result<Session, super::SessionError> {
+    Session::open(&OpenArgs {
+        plan: plan.map(std::path::Path::to_path_buf),
+        format: None,
+        state_dir: state.state_dir.clone(),
+        create: false,
+        limit: None,
+        max_rework: 3,
+    })
+}
+
+fn attempts(s: &Session, i: usize) -> u32 {
+    let recorded = s.steps.get(s.id(i)).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+    recorded.max(s.engine.state(i).and_then(TaskState::attempt).unwrap_or(0))
+}
+
+fn failures(state: &TaskState) -> u32 {
+    match state {
+        TaskState::InProgress { failures, .. }
+        | TaskState::InReview { failures, .. }
+        | TaskState::Rework { failures, .. } => *failures,
+        _ => 0,
+    }
+}
+
+pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
+    let s = match open(args.plan.as_deref(), &args.state) {
+        Ok(s) => s,
+        Err(e) => return super::open_failed(&e, term),
+    };
+    let active = match s.layout.lock() {
+        Ok(_lock) => None,
+        Err(super::layout::LockError::Held { holder }) => Some(holder),
+        Err(_) => None,
+    };
+    let sum = summary(&s);
+    if args.json {
+        let tasks: Vec<serde_json::Value> = s
+            .engine
+            .states()
+            .iter()
+            .enumerate()
+            .map(|(i, st)| {
+                let reason = match st {
+                    TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => Some(reason.as_str()),
+                    _ => None,
+                };
+                json!({
+                    "id": s.id(i),
+                    "title": s.task(i).map_or("", |t| t.title.as_str()),
+                    "state": st.name(),
+                    "attempts": attempts(&s, i),
+                    "failures": failures(st),
+                    "reason": reason,
+                    "waiting_for": s.engine.blocked_upstream(i).map(|b| s.id(b)),
+                })
+            })
+            .collect();
+        let obj = json!({
+            "plan": s.plan_path.display().to_string(),
+            "state_dir": s.layout.dir.display().to_string(),
+            "running": active.is_some(),
+            "outcome": s.last_outcome,
+            "tasks": tasks,
+            "counts": sum.counts,
+        });
+        println!("{obj}");
+        return exit::OK;
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "plan: {}", s.plan_path.display());
+    let _ = writeln!(out, "state: {}", s.layout.dir.display());
+    match (active, &s.last_outcome) {
+        (Some(pid), _) => {
+            let _ = writeln!(out, "run: in progress{}", pid.map(|p| format!(" (process {p})")).unwrap_or_default());
+        }
+        (None, Some(o)) => {
+            let _ = writeln!(out, "run: last ended {}", o.replace('_', " "));
+        }
+        (None, None) => {
+            let _ = writeln!(out, "run: stopped before it finished; `planrun run` resumes it");
+        }
+    }
+    let width = s.loaded.plan.tasks.iter().map(|t| t.id.chars().count()).max().unwrap_or(0).min(24);
+    let _ = writeln!(out);
+    for (i, st) in s.engine.states().iter().enumerate() {
+        let mut line =
+            format!("  {:<11} {:<width$}  {}", st.name(), s.id(i), s.task(i).map_or("", |t| t.title.as_str()));
+        let a = attempts(&s, i);
+        if a > 0 {
+            line.push_str(&format!("  [attempt {a}]"));
+        }
+        match st {
+            TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => {
+                line.push_str(&format!("\n  {:<11} {}", "", reason.lines().next().unwrap_or("")));
+            }
+            _ => {
+                if let Some(b) = s.engine.blocked_upstream(i) {
+                    line.push_str(&format!("  (waiting behind blocked {})", s.id(b)));
+                }
+            }
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(out, "\n{}", sum.line);
+    exit::OK
+}
+
+/// `retry` and `skip`: one user input through the engine, journaled under the run lock.
+pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
+    let layout = match &args.plan {
+        Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
+        None => Layout::from_cwd(args.state.state_dir.as_deref()),
+    };
+    let _lock = match layout.lock() {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: stop that run first (Ctrl-C), then try again");
+            return exit::FAILURE;
+        }
+    };
+    let mut s = match open(args.plan.as_deref(), &args.state) {
+        Ok(s) => s,
+        Err(e) => return super::open_failed(&e, term),
+    };
+    let task = match s.find(&args.task) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let before = s.engine.state(task).map_or("pending", TaskState::name);
+    let input = if skip { Input::Skip { task } } else { Input::Retry { task } };
+    let out = match s.engine.handle(input) {
+        Ok(o) => o,
+        Err(_) => {
+            let what = if skip {
+                "only a task that is not running can be skipped"
+            } else {
+                "only a blocked, skipped or done task can be retried"
+            };
+            eprintln!("error: task {} is {before}; {what}", args.task);
+            return exit::USAGE;
+        }
+    };
+    let action = if skip { "skip" } else { "retry" };
+    let record = [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
+    // Only the task's own change is kept: the run decides what starts when it resumes.
+    let changes: Vec<_> = out
+        .changes
+        .into_iter()
+        .filter(|c| matches!(c, planrun_engine::Change::Task { task: t, .. } if *t == task))
+        .collect();
+    if let Err(e) = s.commit(&record, &changes) {
+        eprintln!("error: cannot write the journal: {e}");
+        return exit::FAILURE;
+    }
+    if skip {
+        println!(
+            "skipped {}: its dependents will go on as if it were done; `planrun run` continues the run",
+            args.task
+        );
+    } else {
+        println!("{} will run again (it was {before}); `planrun run` continues the run", args.task);
+    }
+    exit::OK
+}
+
+pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
+    let s = match open(args.task.plan.as_deref(), &args.task.state) {
+        Ok(s) => s,
+        Err(e) => return super::open_failed(&e, term),
+    };
+    let task = match s.find(&args.task.task) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return exit::USAGE;
+        }
+    };
+    let id = s.id(task).to_owned();
+    let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "task {id}: {} ({})", s.task(task).map_or("", |t| t.title.as_str()), state.name());
+    let records: Vec<_> = s
+        .steps
+        .get(&id)
+        .map(|r| r.iter().filter(|x| args.attempt.is_none_or(|a| x.attempt == a)).collect())
+        .unwrap_or_default();
+    if records.is_empty() && !state.is_running() {
+        let _ = writeln!(out, "no attempt recorded yet");
+        return exit::OK;
+    }
+    for r in records {
+        let verdict = if r.ok { "passed".to_owned() } else { r.summary.clone() };
+        let secs = r.elapsed_ms as f64 / 1000.0;
+        let _ = writeln!(out, "\n── attempt {} · {} · {secs:.1}s · {verdict}", r.attempt, r.step);
+        if r.step == "implement" {
+            let _ = writeln!(out, "   prompt: {}", s.layout.prompt(&id, r.attempt).display());
+        }
+        if let Some(log) = &r.log {
+            let _ = writeln!(out, "   log: {}", log.display());
+            if !args.summary {
+                let _ = out.flush();
+                copy_file(log, &mut out);
+            }
+        }
+    }
+    if let Some(a) = state.attempt().filter(|_| state.is_running()) {
+        let step = if matches!(state, TaskState::InReview { .. }) { "verify" } else { "implement" };
+        let _ = writeln!(out, "\n── attempt {a} · {step} · running");
+        let log = s.layout.attempt_log(&id, a, step);
+        let _ = writeln!(out, "   log: {}", log.display());
+        if !args.summary {
+            copy_file(&log, &mut out);
+        }
+    }
+    exit::OK
+}
+
+/// Streams a log to stdout (logs may be gigabytes; they are never read into memory whole).
+fn copy_file(path: &std::path::Path, out: &mut impl std::io::Write) {
+    match std::fs::File::open(path) {
+        Ok(mut f) => {
+            let _ = std::io::copy(&mut f, out);
+        }
+        Err(e) => {
+            let _ = writeln!(out, "   (cannot read it: {e})");
+        }
+    }
+}
