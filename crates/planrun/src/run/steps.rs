@@ -193,9 +193,10 @@ pub(crate) async fn implement(
     match supervise::run(&spec, cancel).await {
         Ok(f) if f.outcome == Outcome::Cancelled => done(Err("interrupted".into()), true, log),
         Ok(f) => {
-            let result = match describe("the agent", &f) {
-                None => Ok(()),
-                Some(reason) => Err(with_tail(reason, &log, from)),
+            let result = match (describe("the agent", &f), workspace_missing(&ctx)) {
+                (Some(reason), _) => Err(with_tail(reason, &log, from)),
+                (None, Some(gone)) => Err(format!("{gone} after the agent ran")),
+                (None, None) => Ok(()),
             };
             done(result, false, log)
         }

@@ -197,11 +197,17 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
     };
     let action = if skip { "skip" } else { "retry" };
     let record = [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
-    // Only the task's own change is kept: the run decides what starts when it resumes.
+    // Only the user's change itself (and a final check it invalidates) is kept: what starts
+    // next is decided by the run when it resumes, and recorded there.
     let changes: Vec<_> = out
         .changes
         .into_iter()
-        .filter(|c| matches!(c, planrun_engine::Change::Task { task: t, .. } if *t == task))
+        .filter(|c| match c {
+            planrun_engine::Change::Task { task: t, transition } => {
+                *t == task && matches!(transition, planrun_engine::Transition::Retry | planrun_engine::Transition::Skip)
+            }
+            planrun_engine::Change::FinalCheck { .. } => true,
+        })
         .collect();
     if let Err(e) = s.commit(&record, &changes) {
         eprintln!("error: cannot write the journal: {e}");

@@ -1,0 +1,358 @@
+//! `planrun run`, `status`, `retry`, `skip` and `log` on real git repositories with a shell
+//! script as the agent: parallel tasks, verification and rework, blocked tasks and their
+//! downstream, the agent's environment and prompt, faults of the agent (crash, hang, stall,
+//! non-zero exit, huge output, a vanished workspace), Ctrl-C, edited plans, and the run lock.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use std::process::Stdio;
+use support::{Repo, alive, events, text, wait_for};
+
+const THREE: &str = "\
+# Demo
+
+## Task a: first
+
+Files: `a.txt`
+
+### Verify
+
+- `grep -q good a.txt`
+
+## Task b: second
+
+Depends on: `a`
+Files: `b.txt`
+
+## Task c: third
+
+Files: `c.txt`
+";
+
+/// Writes `good` to TASK.txt, except on task a's first attempt.
+const AGENT: &str = r#"
+echo "agent $PLANRUN_TASK_ID attempt $PLANRUN_ATTEMPT"
+if [ "$PLANRUN_TASK_ID" = a ] && [ "$PLANRUN_ATTEMPT" = 1 ]; then echo bad > a.txt; exit 0; fi
+echo good > "$PLANRUN_TASK_ID.txt"
+"#;
+
+#[test]
+fn tasks_run_in_parallel_and_a_failed_verify_is_reworked_with_its_output() {
+    let repo = Repo::new(THREE, AGENT);
+    let out = repo.run(&["--json", "-j", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    let kinds: Vec<&str> = ev.iter().map(|e| e["event"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(kinds.last(), Some(&"finished"));
+    // a and c start together (no shared files, no dependency); b only after a is done.
+    let starts: Vec<(&str, u64)> = ev
+        .iter()
+        .filter(|e| e["event"] == "start" || e["event"] == "retry")
+        .map(|e| (e["task"].as_str().unwrap(), e["attempt"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(&starts[..2], &[("a", 1), ("c", 1)]);
+    let pos = |k: &str, task: &str| ev.iter().position(|e| e["event"] == k && e["task"] == task).unwrap();
+    assert!(pos("done", "a") < pos("start", "b"));
+    let rework = &ev[pos("rework", "a")];
+    assert!(rework["reason"].as_str().unwrap().contains("the check `grep -q good a.txt` exited with code 1"));
+    assert_eq!(ev.last().unwrap()["outcome"], "done");
+
+    let a = repo.task("a");
+    assert_eq!((a["state"].as_str(), a["attempts"].as_u64()), (Some("done"), Some(2)));
+    // The second attempt's prompt says why the first was sent back; the first's does not.
+    let p1 = repo.read(".planrun/prompts/a/1.md");
+    let p2 = repo.read(".planrun/prompts/a/2.md");
+    assert!(p1.starts_with("# Task a: first") && !p1.contains("sent back"), "{p1}");
+    assert!(p2.contains("Why the previous attempt was sent back") && p2.contains("grep -q good a.txt"), "{p2}");
+    assert!(repo.read(".planrun/logs/a/1-implement.log").contains("agent a attempt 1"));
+    // The state directory keeps itself out of git.
+    let st =
+        std::process::Command::new("git").args(["status", "--porcelain"]).current_dir(repo.path()).output().unwrap();
+    assert!(!String::from_utf8_lossy(&st.stdout).contains(".planrun"));
+}
+
+#[test]
+fn the_agent_gets_its_words_placeholders_and_environment_without_a_shell() {
+    let plan = "# P\n\n## Task t1: one\n\nFiles: `x`\n";
+    let repo = Repo::new(plan, r#"printf '%s\n' "$@" > args.txt; env | grep '^PLANRUN_' | sort > env.txt"#);
+    let template = "./agent.sh 'two words' {task_id}:{attempt} {role} $HOME;echo {{literal}}";
+    let out = repo.cmd(&["run", "plan.md", "--agent-command", template]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let args: Vec<String> = repo.read("args.txt").lines().map(str::to_owned).collect();
+    assert_eq!(args, ["two words", "t1:1", "implement", "$HOME;echo", "{literal}"]);
+    let env = repo.read("env.txt");
+    let root = repo.path().canonicalize().unwrap();
+    for want in [
+        "PLANRUN_TASK_ID=t1".to_owned(),
+        "PLANRUN_ROLE=implement".to_owned(),
+        "PLANRUN_ATTEMPT=1".to_owned(),
+        format!("PLANRUN_WORKSPACE={}", root.display()),
+        format!("PLANRUN_PROMPT_FILE={}/.planrun/prompts/t1/1.md", root.display()),
+    ] {
+        assert!(env.lines().any(|l| l == want), "missing {want} in\n{env}");
+    }
+}
+
+#[test]
+fn a_task_that_keeps_failing_is_blocked_its_downstream_waits_and_retry_resumes_it() {
+    // The agent cannot do a or b until `fixed` exists; c is independent.
+    let agent = "[ \"$PLANRUN_TASK_ID\" = c ] || [ -f fixed ] || { echo 'cannot do it' >&2; exit 7; }\necho good > \"$PLANRUN_TASK_ID.txt\"";
+    let repo = Repo::new(THREE, agent);
+    let out = repo.run(&["--max-rework", "1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("blocked a: failed 2 times; last: the agent exited with code 7; its last output:"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("waiting behind a: b"), "{stdout}");
+    let states = repo.states();
+    assert_eq!(states, [("a".into(), "blocked".into()), ("b".into(), "pending".into()), ("c".into(), "done".into())]);
+    assert_eq!(repo.task("b")["waiting_for"], "a");
+    // The log shows both attempts with the agent's own words.
+    let log = repo.cmd(&["log", "a"]).output().unwrap();
+    let log = String::from_utf8_lossy(&log.stdout);
+    assert!(log.contains("attempt 1 · implement") && log.contains("attempt 2 · implement"), "{log}");
+    assert!(log.contains("cannot do it"), "{log}");
+    // Running again without a retry changes nothing.
+    assert_eq!(repo.run(&[]).status.code(), Some(3));
+    // Fix, retry, run: a and b run, c does not run again.
+    repo.write("fixed", "");
+    let retry = repo.cmd(&["retry", "a"]).output().unwrap();
+    assert!(retry.status.success(), "{}", text(&retry));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let started: Vec<String> =
+        events(&out).iter().filter(|e| e["event"] == "start").map(|e| e["task"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(started, ["a", "b"]);
+    // Retrying something that is not finished is refused with a reason.
+    let again = repo.cmd(&["retry", "nope"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("the plan has no task `nope`"));
+}
+
+#[test]
+fn skip_lets_dependents_go_on() {
+    let repo = Repo::new(THREE, "[ \"$PLANRUN_TASK_ID\" = a ] && exit 1\necho good > \"$PLANRUN_TASK_ID.txt\"");
+    assert_eq!(repo.run(&["--max-rework", "0"]).status.code(), Some(3));
+    let skip = repo.cmd(&["skip", "a"]).output().unwrap();
+    assert!(skip.status.success(), "{}", text(&skip));
+    let out = repo.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(repo.task("a")["state"], "skipped");
+    assert_eq!(repo.task("b")["state"], "done");
+}
+
+fn one_task(agent: &str) -> Repo {
+    Repo::new("# P\n\n## Task t: the task\n\nFiles: `out.txt`\n", agent)
+}
+
+fn blocked_reason(repo: &Repo) -> String {
+    let t = repo.task("t");
+    assert_eq!(t["state"], "blocked", "{t}");
+    t["reason"].as_str().unwrap().to_owned()
+}
+
+#[test]
+fn an_agent_that_crashes_is_reported_with_its_signal() {
+    let repo = one_task("echo about to crash\nkill -SEGV $$");
+    let out = repo.run(&["--max-rework", "0"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = blocked_reason(&repo);
+    assert!(reason.contains("the agent was killed by signal 11") && reason.contains("about to crash"), "{reason}");
+}
+
+#[test]
+fn an_agent_that_hangs_is_stopped_at_the_wall_clock_limit_with_its_children() {
+    let repo = one_task("sleep 600 &\necho $! > child.pid\nwhile :; do echo busy; sleep 0.05; done");
+    let out = repo.run(&["--max-rework", "0", "--timeout", "700ms", "--grace", "200ms"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(blocked_reason(&repo).contains("ran longer than its limit of 700ms and was stopped"));
+    let child: i32 = repo.read("child.pid").trim().parse().unwrap();
+    assert!(wait_for(2.0, || !alive(child)), "the agent's own child outlived it");
+}
+
+#[test]
+fn an_agent_that_stops_printing_is_stopped_at_the_stall_limit() {
+    let repo = one_task("echo starting\nexec sleep 600");
+    let out = repo.run(&["--max-rework", "0", "--stall-timeout", "400ms", "--grace", "100ms"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = blocked_reason(&repo);
+    assert!(reason.contains("printed nothing for 400ms (the stall limit)") && reason.contains("starting"), "{reason}");
+}
+
+#[test]
+fn an_agent_that_exits_non_zero_is_reworked_then_blocked() {
+    let repo = one_task("echo \"try $PLANRUN_ATTEMPT\"\nexit 3");
+    let out = repo.run(&["--max-rework", "2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = blocked_reason(&repo);
+    assert!(reason.starts_with("failed 3 times; last: the agent exited with code 3"), "{reason}");
+    assert!(reason.contains("try 3"), "{reason}");
+}
+
+#[test]
+fn huge_output_goes_to_the_log_and_not_into_memory() {
+    // 2 GiB of output; planrun's own peak memory is measured by the kernel.
+    let repo = one_task("head -c 2147483648 /dev/zero | tr '\\0' 'x'\necho\necho the end");
+    let out = repo.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = repo.path().join(".planrun/logs/t/1-implement.log");
+    assert_eq!(std::fs::metadata(&log).unwrap().len(), 2_147_483_648 + 1 + 8);
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    // ru_maxrss is in KiB: the largest child of this test process, planrun included.
+    assert!(usage.max_rss() < 150 * 1024, "peak RSS {} KiB", usage.max_rss());
+    std::fs::remove_file(log).unwrap();
+}
+
+#[test]
+fn a_vanished_workspace_ends_in_a_clear_blocked_state() {
+    let state = tempfile::tempdir().unwrap();
+    let repo = one_task("rm -rf \"$PLANRUN_WORKSPACE\"");
+    let sd = state.path().join("st");
+    let sd = sd.to_str().unwrap();
+    let out = repo.run(&["--state-dir", sd, "--max-rework", "1"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("does not exist any more"), "{}", text(&out));
+}
+
+#[test]
+fn ctrl_c_drains_and_the_next_run_resumes_without_repeating_done_work() {
+    let plan = "# P\n\n## Task quick: q\n\nFiles: `q`\n\n## Task slow: s\n\nFiles: `s`\n\n## Task after: a\n\nDepends on: `slow`\nFiles: `a`\n";
+    let repo =
+        Repo::new(plan, "echo \"$PLANRUN_TASK_ID\" >> runs.log\n[ \"$PLANRUN_TASK_ID\" = slow ] && sleep 1\nexit 0");
+    let child = repo
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--json"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10.0, || repo.read("runs.log").contains("slow")));
+    kill(Pid::from_raw(child.id() as i32), Signal::SIGINT).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130), "{}", text(&out));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "draining"));
+    assert!(ev.iter().any(|e| e["event"] == "done" && e["task"] == "slow"), "the running step finished: {ev:?}");
+    assert!(!ev.iter().any(|e| e["event"] == "start" && e["task"] == "after"), "nothing new started");
+    assert_eq!(repo.status()["outcome"], "interrupted");
+    let out = repo.run(&[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = repo.read("runs.log");
+    assert_eq!(runs.lines().filter(|l| *l == "slow").count(), 1, "{runs}");
+    assert_eq!(runs.lines().filter(|l| *l == "after").count(), 1, "{runs}");
+}
+
+#[test]
+fn a_second_ctrl_c_stops_running_steps_at_once() {
+    let repo = one_task("echo $$ > agent.pid\nexec sleep 600");
+    let mut child = repo
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--grace", "200ms"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(wait_for(10.0, || !repo.read("agent.pid").is_empty()));
+    let agent: i32 = repo.read("agent.pid").trim().parse().unwrap();
+    let pid = Pid::from_raw(child.id() as i32);
+    kill(pid, Signal::SIGINT).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    assert!(alive(agent), "the first Ctrl-C lets the step run");
+    kill(pid, Signal::SIGINT).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(!alive(agent), "the second Ctrl-C stops the agent");
+    // The cut-short attempt is not a failure; it runs again as a new attempt.
+    let t = repo.task("t");
+    assert_eq!((t["state"].as_str(), t["failures"].as_u64()), (Some("rework"), Some(0)), "{t}");
+}
+
+#[test]
+fn an_edited_plan_is_honoured_and_a_changed_done_task_is_reported_not_rerun() {
+    let repo = Repo::new(THREE, "echo \"$PLANRUN_TASK_ID\" >> runs.log\necho good > \"$PLANRUN_TASK_ID.txt\"");
+    assert_eq!(repo.run(&[]).status.code(), Some(0));
+    // c's definition changes, b is removed, d is added before a.
+    let edited = "# Demo\n\n## Task d: new\n\nFiles: `d.txt`\n\n## Task a: first\n\nFiles: `a.txt`\n\n### Verify\n\n- `grep -q good a.txt`\n\n## Task c: third, reworded\n\nFiles: `c.txt`\n";
+    repo.write("plan.md", edited);
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "changed_after_done" && e["task"] == "c"), "{ev:?}");
+    let started: Vec<&str> = ev.iter().filter(|e| e["event"] == "start").map(|e| e["task"].as_str().unwrap()).collect();
+    assert_eq!(started, ["d"]);
+    assert_eq!(repo.states().iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), ["d", "a", "c"]);
+    // `retry` runs the changed task again.
+    assert!(repo.cmd(&["retry", "c"]).output().unwrap().status.success());
+    let out = repo.run(&["--json"]);
+    let started: Vec<String> =
+        events(&out).iter().filter(|e| e["event"] == "start").map(|e| e["task"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(started, ["c"]);
+}
+
+#[test]
+fn the_plan_final_check_runs_once_all_tasks_are_done_and_its_failure_exits_3() {
+    // The plan's check passes once and fails after: it passes in the task's verify step, then
+    // fails as the final check.
+    let plan = "# P\n\n## Verify\n\n- `if [ -f once ]; then exit 1; fi; touch once`\n\n## Task t: one\n\nFiles: `x`\n";
+    let repo = Repo::new(plan, "exit 0");
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "done" && e["task"] == "t"));
+    let last = ev.last().unwrap();
+    assert_eq!(last["outcome"], "final_check_failed");
+    assert!(last["final_check"].as_str().unwrap().contains("touch once` exited with code 1"), "{last}");
+    // Run again: only the final check is tried again; the done task is not.
+    std::fs::remove_file(repo.path().join("once")).unwrap();
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "final_check_passed"));
+    assert!(!ev.iter().any(|e| e["event"] == "start"), "{ev:?}");
+}
+
+#[test]
+fn an_invalid_plan_runs_nothing_and_exits_2() {
+    let repo =
+        Repo::new("# P\n\n## Task a: one\n\nDepends on: `b`\n\n## Task b: two\n\nDepends on: `a`\n", "touch ran");
+    let out = repo.run(&[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was run"));
+    assert!(!repo.path().join("ran").exists());
+}
+
+#[test]
+fn a_missing_agent_command_is_a_usage_error_that_says_what_to_pass() {
+    let repo = Repo::new(THREE, "exit 0");
+    let out = repo.cmd(&["run", "plan.md"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--agent-command"));
+    let out = repo.cmd(&["run", "plan.md", "--agent-command", "'unbalanced"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+}
+
+#[test]
+fn two_runs_of_one_plan_never_overlap() {
+    let repo = one_task("echo $$ > agent.pid\nsleep 2");
+    let mut first =
+        repo.cmd(&["run", "plan.md", "--agent-command", "./agent.sh"]).stdout(Stdio::null()).spawn().unwrap();
+    assert!(wait_for(10.0, || !repo.read("agent.pid").is_empty()));
+    let second = repo.run(&[]);
+    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert!(String::from_utf8_lossy(&second.stderr).contains("another planrun is working on this run"));
+    let status = repo.status();
+    assert_eq!(status["running"], Value::Bool(true));
+    assert_eq!(first.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn status_without_a_run_says_how_to_start_one() {
+    let repo = Repo::new(THREE, "exit 0");
+    let out = repo.cmd(&["status"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("planrun run PLAN"), "{}", text(&out));
+}

@@ -1,0 +1,124 @@
+//! A small builder for tests that run the real `planrun` binary on a real git repository in a
+//! temporary folder, with a shell script as the agent.
+#![allow(dead_code, unreachable_pub, clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("planrun")
+}
+
+/// A git repository in a temporary folder holding `plan.md` and `agent.sh`.
+pub struct Repo {
+    pub dir: tempfile::TempDir,
+}
+
+impl Repo {
+    pub fn new(plan: &str, agent: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let git = Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap();
+        assert!(git.success());
+        let repo = Self { dir };
+        repo.write("plan.md", plan);
+        repo.script("agent.sh", agent);
+        repo
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        let p = self.path().join(name);
+        if let Some(parent) = p.parent() {
+            std::fs::create_dir_all(parent).unwrap();
+        }
+        std::fs::write(p, text).unwrap();
+    }
+
+    pub fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.path().join(name)).unwrap_or_default()
+    }
+
+    pub fn script(&self, name: &str, body: &str) {
+        self.write(name, &format!("#!/bin/sh\n{body}\n"));
+        let p = self.path().join(name);
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    /// `planrun ARGS` in the repository, without a terminal, colour off.
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(bin());
+        c.args(args).current_dir(self.path()).env("NO_COLOR", "1").env_remove("PLANRUN_AGENT_COMMAND");
+        c
+    }
+
+    /// `planrun run plan.md --agent-command ./agent.sh EXTRA…`.
+    pub fn run(&self, extra: &[&str]) -> Output {
+        let mut args = vec!["run", "plan.md", "--agent-command", "./agent.sh"];
+        args.extend_from_slice(extra);
+        self.cmd(&args).output().unwrap()
+    }
+
+    pub fn status(&self) -> Value {
+        let out = self.cmd(&["status", "--json"]).output().unwrap();
+        assert!(out.status.success(), "status failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+
+    /// Each task's state, by id.
+    pub fn states(&self) -> Vec<(String, String)> {
+        let s = self.status();
+        s["tasks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["id"].as_str().unwrap().to_owned(), t["state"].as_str().unwrap().to_owned()))
+            .collect()
+    }
+
+    pub fn task(&self, id: &str) -> Value {
+        let s = self.status();
+        s["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).cloned().unwrap()
+    }
+}
+
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The NDJSON events of a `--json` run.
+pub fn events(out: &Output) -> Vec<Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+/// Whether a process is alive (a zombie is not: it has exited but nobody reaped it).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => stat.rsplit_once(')').and_then(|(_, r)| r.split_whitespace().next()).is_some_and(|s| s != "Z"),
+        Err(_) => false,
+    }
+}
+
+/// Waits up to `secs` for `cond`.
+pub fn wait_for(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let end = std::time::Instant::now() + std::time::Duration::from_secs_f64(secs);
+    while std::time::Instant::now() < end {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    cond()
+}
