@@ -5,6 +5,7 @@ mod check;
 mod cli;
 mod exit;
 mod render;
+mod simulate;
 
 use clap::Parser as _;
 use std::process::ExitCode;
@@ -22,6 +23,7 @@ fn main() -> ExitCode {
     let code = match cli.command {
         cli::Command::Check(args) => check::check(&args, &out),
         cli::Command::Import(args) => check::import(&args, &out),
+        cli::Command::Simulate(args) => simulate::simulate(&args, &out),
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),
     };
