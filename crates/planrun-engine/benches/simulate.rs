@@ -25,6 +25,8 @@ fn main() {
     let mut ratios: Vec<Vec<f64>> = vec![Vec::new(); Policy::ALL.len()];
     let mut utilization: Vec<f64> = vec![0.0; Policy::ALL.len()];
     let (mut tasks, mut blocked) = (0usize, 0usize);
+    // planrun's worst ratio: (ratio, seed, tasks, makespan, critical path, total work).
+    let mut worst = (0.0f64, 0u64, 0usize, 0u64, 0u64, 0u64);
     let started = Instant::now();
     for seed in first..first + plans {
         let mut rng = SplitMix64::new(seed);
@@ -35,8 +37,13 @@ fn main() {
         for (k, policy) in Policy::ALL.into_iter().enumerate() {
             let r = sim::run(policy, &setup, &world, 0).unwrap();
             assert!(r.makespan >= r.lower_bound, "{policy:?} beat the lower bound on seed {seed}");
-            if policy == Policy::Planrun && r.outcome != planrun_engine::RunOutcome::Done {
-                blocked += 1;
+            if policy == Policy::Planrun {
+                if r.outcome != planrun_engine::RunOutcome::Done {
+                    blocked += 1;
+                }
+                if r.ratio() > worst.0 {
+                    worst = (r.ratio(), seed, n, r.makespan, r.critical_path_time, r.total_work);
+                }
             }
             ratios[k].push(r.ratio());
             utilization[k] += r.utilization;
@@ -63,5 +70,12 @@ fn main() {
             100.0 * utilization[k] / plans as f64
         );
     }
+    let (ratio, seed, n, makespan, critical, work) = worst;
+    println!(
+        "planrun's worst: seed {seed}, {n} tasks, makespan {:.1} min = {ratio:.3} × max(critical path {:.1} min, total work / 4 = {:.1} min)",
+        makespan as f64 / 60.0,
+        critical as f64 / 60.0,
+        work as f64 / 240.0
+    );
     println!("simulated 3 policies × {plans} plans in {:.1} ms", elapsed.as_secs_f64() * 1000.0);
 }

@@ -38,7 +38,7 @@ Policies:
 Exit codes: 0 done, 2 the plan has errors or could not be read, 64 a flag has a wrong value.
 
 With --json, stdout holds one JSON object:
-  {\"plan\", \"tasks\", \"concurrency\", \"runs\", \"seed\", \"unit\": \"minutes\", \"duration\", \"fail_rate\",
+  {\"plan\", \"tasks\", \"run_alone\", \"concurrency\", \"runs\", \"seed\", \"unit\": \"minutes\", \"duration\", \"fail_rate\",
    \"max_rework\", \"batch_pause_seconds\", \"lower_bound\", \"critical_path\", \"total_work\",
    \"policies\": {NAME: {\"makespan\", \"lower_bound\", \"ratio\", \"utilization\", \"attempts\", \"blocked_runs\"}}}";
 

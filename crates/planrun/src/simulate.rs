@@ -101,6 +101,8 @@ struct Totals {
 struct SimulateJson<'a> {
     plan: String,
     tasks: usize,
+    /// Tasks that declare no files, so run with nothing beside them.
+    run_alone: usize,
     concurrency: usize,
     runs: u64,
     seed: u64,
@@ -193,6 +195,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
     let report = SimulateJson {
         plan: args.plan.plan.display().to_string(),
         tasks: setup.tasks.len(),
+        run_alone: (0..setup.tasks.len()).filter(|&t| setup.conflicts.runs_alone(t)).count(),
         concurrency: setup.limit,
         runs: args.runs,
         seed: args.seed,
@@ -351,6 +354,17 @@ fn print_human(report: &SimulateJson<'_>, policies: &[Policy], args: &SimulateAr
             if policies.len() > 1 {
                 s.push('\n');
             }
+        }
+        if report.run_alone > 0 {
+            s.push_str(&format!(
+                "\nnote: {} task{} declare{} no files and run{} alone; give {} `Files:` to let other tasks run beside {}\n",
+                report.run_alone,
+                plural(report.run_alone),
+                if report.run_alone == 1 { "s" } else { "" },
+                if report.run_alone == 1 { "s" } else { "" },
+                if report.run_alone == 1 { "it" } else { "them" },
+                if report.run_alone == 1 { "it" } else { "them" },
+            ));
         }
         let blocked = report.policies.values().map(|r| r.blocked_runs).max().unwrap_or(0);
         if blocked > 0 {

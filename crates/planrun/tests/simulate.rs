@@ -52,6 +52,7 @@ fn json_has_every_field_and_ratios_are_at_least_one() {
     for key in [
         "plan",
         "tasks",
+        "run_alone",
         "concurrency",
         "runs",
         "seed",
