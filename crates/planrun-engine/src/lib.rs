@@ -4,6 +4,7 @@
 
 pub mod engine;
 pub mod schedule;
+pub mod sim;
 pub mod state;
 
 pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};

@@ -18,6 +18,32 @@ Environment:
 
 Plan formats are detected from the path (a file or a folder); see `planrun formats`.";
 
+const SIMULATE_HELP: &str = "\
+Output: the mean makespan (first task started to last task finished) of each policy over --runs
+seeded runs, its ratio to the lower bound max(critical path, total work / -j), both terms of the
+bound, and the utilization (busy slot time / (makespan x -j)). Times are in minutes.
+
+Models: each attempt of a task (implement step plus verification, the last fifth of it when the
+task has verify commands) takes a duration drawn from --duration and fails with probability
+--fail-rate; a failed attempt is reworked, and a task that fails --max-rework + 1 times is
+blocked, so the tasks behind it never run. The plan's final check passes at once. Run k uses seed
+--seed + k; every policy sees the same durations and failures.
+
+Policies:
+  planrun  the engine: the longest remaining path first, as soon as a slot is free and no running
+           task's files overlap (tasks without files run alone)
+  serial3  one task at a time in dependency order (plan order breaks ties), in batches of 3,
+           --batch-pause seconds between batches
+  waves    dependency waves; a wave's tasks run in plan order as slots and files allow, and the
+           next wave starts when all of them finished
+
+Exit codes: 0 done, 2 the plan has errors or could not be read, 64 a flag has a wrong value.
+
+With --json, stdout holds one JSON object:
+  {\"plan\", \"tasks\", \"run_alone\", \"concurrency\", \"runs\", \"seed\", \"unit\": \"minutes\", \"duration\", \"fail_rate\",
+   \"max_rework\", \"batch_pause_seconds\", \"lower_bound\", \"critical_path\", \"total_work\",
+   \"policies\": {NAME: {\"makespan\", \"lower_bound\", \"ratio\", \"utilization\", \"attempts\", \"blocked_runs\"}}}";
+
 /// Check and run implementation plans written for coding agents: read a plan in any supported
 /// format, check it before a token is spent, and run its tasks in parallel through agents, with
 /// verification run by planrun itself and a journal that survives any crash.
@@ -70,6 +96,10 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
     Skip(TaskArgs),
     /// Show a task's attempts: each step, how it ended, and its output.
     Log(LogArgs),
+    /// Simulate running a plan on a virtual clock (no agents, no waiting) with the real engine,
+    /// and compare planrun's schedule with the lower bound and with other orchestrators' policies.
+    #[command(after_help = SIMULATE_HELP)]
+    Simulate(crate::simulate::SimulateArgs),
     /// Print the JSON Schema of planrun's JSON plan format.
     Schema,
     /// List the plan formats planrun reads and how each is recognised.

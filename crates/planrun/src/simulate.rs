@@ -1,0 +1,382 @@
+//! `planrun simulate`: reads and checks a plan, samples seeded worlds (attempt durations and
+//! failures), runs the chosen policies over them with `planrun_engine::sim`, and prints the mean
+//! makespans beside the lower bound, for people or as JSON. Holds no scheduling rules; those live
+//! in the engine crate.
+
+use crate::cli::PlanArgs;
+use crate::exit;
+use crate::render::{Output, Renderer};
+use clap::{Args, ValueEnum};
+use planrun_engine::sim::{self, DurationModel, Policy, SplitMix64, Ticks, World};
+use planrun_engine::{Conflicts, RunOutcome, Setup, TaskSpec, default_concurrency};
+use planrun_plan::{Checked, Loaded};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::io::Write as _;
+
+/// Ticks per minute: the simulation counts seconds.
+const TICKS_PER_MINUTE: f64 = 60.0;
+
+#[derive(Debug, Args)]
+pub(crate) struct SimulateArgs {
+    #[command(flatten)]
+    pub(crate) plan: PlanArgs,
+    /// The policy to simulate: planrun's own schedule, or a prompt-based orchestrator's (see
+    /// below); `all` runs the three on the same sampled durations and failures.
+    #[arg(long, value_enum, default_value_t = PolicyChoice::Planrun)]
+    pub(crate) policy: PolicyChoice,
+    /// How long one attempt takes (implement step plus verification), in minutes:
+    /// `fixed:N`, `uniform:A-B` or `lognormal:MEDIAN,SIGMA`.
+    #[arg(long, value_name = "MODEL", default_value = "uniform:5-30", value_parser = parse_model)]
+    pub(crate) duration: DurationModel,
+    /// The probability that an attempt fails and is sent back for rework (0 to 1).
+    #[arg(long, value_name = "P", default_value_t = 0.15, value_parser = parse_rate)]
+    pub(crate) fail_rate: f64,
+    /// Failed attempts a task may have before it is blocked.
+    #[arg(long, value_name = "N", default_value_t = 3, value_parser = clap::value_parser!(u32).range(0..=100))]
+    pub(crate) max_rework: u32,
+    /// How many tasks may run at once [default: 2 for plans of 1–3 tasks, 3 for 4–8, 4 beyond].
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1024))]
+    pub(crate) jobs: Option<u64>,
+    /// The seed of the first run; run k uses seed + k.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub(crate) seed: u64,
+    /// How many runs (seeds) to average over.
+    #[arg(long, value_name = "N", default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=10_000))]
+    pub(crate) runs: u64,
+    /// Seconds `serial3` waits between two batches of 3 tasks.
+    #[arg(long, value_name = "SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub(crate) batch_pause: u64,
+    /// Print one JSON object on stdout instead of the table.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum PolicyChoice {
+    /// The engine itself: longest remaining path first, as soon as a slot and the files allow.
+    Planrun,
+    /// One task at a time in dependency order, in batches of 3.
+    Serial3,
+    /// Dependency waves; each waits for every task of the wave before.
+    Waves,
+    /// All three side by side.
+    All,
+}
+
+impl PolicyChoice {
+    fn policies(self) -> Vec<Policy> {
+        match self {
+            PolicyChoice::Planrun => vec![Policy::Planrun],
+            PolicyChoice::Serial3 => vec![Policy::Serial3],
+            PolicyChoice::Waves => vec![Policy::Waves],
+            PolicyChoice::All => Policy::ALL.to_vec(),
+        }
+    }
+}
+
+fn parse_model(s: &str) -> Result<DurationModel, String> {
+    s.parse()
+}
+
+fn parse_rate(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("`{s}` is not a probability; give a number from 0 to 1, e.g. 0.15")),
+    }
+}
+
+/// Sums over runs, divided by the number of runs when printed.
+#[derive(Debug, Default, Clone)]
+struct Totals {
+    makespan: f64,
+    ratio: f64,
+    utilization: f64,
+    attempts: f64,
+    blocked_runs: u64,
+}
+
+/// The JSON printed by `planrun simulate --json`. Fields are only ever added, never renamed.
+#[derive(Debug, Serialize)]
+struct SimulateJson<'a> {
+    plan: String,
+    tasks: usize,
+    /// Tasks that declare no files, so run with nothing beside them.
+    run_alone: usize,
+    concurrency: usize,
+    runs: u64,
+    seed: u64,
+    unit: &'static str,
+    duration: String,
+    fail_rate: f64,
+    max_rework: u32,
+    batch_pause_seconds: u64,
+    lower_bound: f64,
+    critical_path: f64,
+    total_work: f64,
+    policies: BTreeMap<&'a str, PolicyJson>,
+}
+
+#[derive(Debug, Serialize)]
+struct PolicyJson {
+    makespan: f64,
+    lower_bound: f64,
+    ratio: f64,
+    utilization: f64,
+    attempts: f64,
+    blocked_runs: u64,
+}
+
+pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
+    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: {}", e.help());
+            return exit::INVALID_PLAN;
+        }
+    };
+    let checked = planrun_plan::check(&loaded);
+    if checked.errors() > 0 {
+        let mut renderer = Renderer::new(&loaded.sources, out);
+        let mut stderr = std::io::stderr().lock();
+        for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
+            let _ = stderr.write_all(renderer.render(d).as_bytes());
+        }
+        let n = checked.errors();
+        let _ = writeln!(
+            stderr,
+            "simulate: the plan has {n} error{}; fix {} (`planrun check` shows them all) before simulating it",
+            if n == 1 { "" } else { "s" },
+            if n == 1 { "it" } else { "them" }
+        );
+        return exit::INVALID_PLAN;
+    }
+    let mut setup = setup_of(&loaded, &checked);
+    setup.max_rework = args.max_rework;
+    if let Some(j) = args.jobs {
+        setup.limit = usize::try_from(j).unwrap_or(1);
+    }
+    let expected = vec![args.duration.mean(); setup.tasks.len()];
+    setup.priority = sim::weighted_priorities(&setup.tasks, &expected);
+
+    let policies = args.policy.policies();
+    let mut totals: Vec<Totals> = vec![Totals::default(); policies.len()];
+    let (mut lower, mut critical, mut work) = (0.0, 0.0, 0.0);
+    for run in 0..args.runs {
+        let mut rng = SplitMix64::new(args.seed.wrapping_add(run));
+        let world =
+            World::sample(&setup.tasks, &args.duration, args.fail_rate, args.max_rework, TICKS_PER_MINUTE, &mut rng);
+        let (lb, cp, total) = sim::bounds(&setup, &world);
+        lower += minutes(lb);
+        critical += minutes(cp);
+        work += minutes(total);
+        for (policy, sums) in policies.iter().zip(&mut totals) {
+            let report = match sim::run(*policy, &setup, &world, args.batch_pause) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!(
+                        "error: simulating {} failed: {e}\n  help: this is a bug in planrun; please report it with the plan",
+                        policy.name()
+                    );
+                    return exit::FAILURE;
+                }
+            };
+            sums.makespan += minutes(report.makespan);
+            sums.ratio += report.ratio();
+            sums.utilization += report.utilization;
+            sums.attempts += f64::from(report.attempts);
+            if report.outcome != RunOutcome::Done {
+                sums.blocked_runs += 1;
+            }
+        }
+    }
+    let runs = args.runs.max(1) as f64;
+    let mean = |x: f64| x / runs;
+    let report = SimulateJson {
+        plan: args.plan.plan.display().to_string(),
+        tasks: setup.tasks.len(),
+        run_alone: (0..setup.tasks.len()).filter(|&t| setup.conflicts.runs_alone(t)).count(),
+        concurrency: setup.limit,
+        runs: args.runs,
+        seed: args.seed,
+        unit: "minutes",
+        duration: args.duration.to_string(),
+        fail_rate: args.fail_rate,
+        max_rework: args.max_rework,
+        batch_pause_seconds: args.batch_pause,
+        lower_bound: mean(lower),
+        critical_path: mean(critical),
+        total_work: mean(work),
+        policies: policies
+            .iter()
+            .zip(&totals)
+            .map(|(p, t)| {
+                let json = PolicyJson {
+                    makespan: mean(t.makespan),
+                    lower_bound: mean(lower),
+                    ratio: mean(t.ratio),
+                    utilization: mean(t.utilization),
+                    attempts: mean(t.attempts),
+                    blocked_runs: t.blocked_runs,
+                };
+                (p.name(), json)
+            })
+            .collect(),
+    };
+    let printed = if args.json { print_json(&report) } else { print_human(&report, &policies, args) };
+    match printed {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::FAILURE,
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+fn minutes(t: Ticks) -> f64 {
+    t as f64 / TICKS_PER_MINUTE
+}
+
+/// The engine's setup for the tasks still to run (done tasks already satisfy their dependents).
+fn setup_of(loaded: &Loaded, checked: &Checked) -> Setup {
+    let plan = &loaded.plan;
+    let pending: Vec<usize> = checked.analysis.waves.iter().flatten().copied().collect();
+    let mut index: Vec<Option<usize>> = vec![None; plan.tasks.len()];
+    for (new, &old) in pending.iter().enumerate() {
+        if let Some(slot) = index.get_mut(old) {
+            *slot = Some(new);
+        }
+    }
+    let map = |old: usize| index.get(old).copied().flatten();
+    let tasks: Vec<TaskSpec> = pending
+        .iter()
+        .map(|&old| {
+            let task = plan.tasks.get(old);
+            TaskSpec {
+                id: task.map(|t| t.id.clone()).unwrap_or_default(),
+                deps: checked.graph.deps.get(old).into_iter().flatten().filter_map(|&d| map(d)).collect(),
+                verify: !plan.verify.is_empty() || task.is_some_and(|t| !t.verify.is_empty()),
+                done: false,
+            }
+        })
+        .collect();
+    let mut conflicts = Conflicts::default();
+    for c in &checked.analysis.conflicts {
+        if let (Some(a), Some(b)) = (map(c.a), map(c.b)) {
+            conflicts.add_pair(a, b);
+        }
+    }
+    for &t in &checked.analysis.unscoped {
+        if let Some(t) = map(t) {
+            conflicts.add_alone(t);
+        }
+    }
+    Setup {
+        limit: default_concurrency(tasks.len()),
+        tasks,
+        priority: Vec::new(),
+        conflicts,
+        max_rework: 0,
+        final_check: !plan.verify.is_empty(),
+    }
+}
+
+fn print_json(report: &SimulateJson<'_>) -> std::io::Result<()> {
+    let mut stdout = std::io::stdout().lock();
+    let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;
+    writeln!(stdout, "{text}")?;
+    stdout.flush()
+}
+
+fn print_human(report: &SimulateJson<'_>, policies: &[Policy], args: &SimulateArgs) -> std::io::Result<()> {
+    let mut s = String::new();
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    s.push_str(&format!(
+        "simulate: {}, {} task{} to run, -j {}, {} run{} (seeds {}..={})\n",
+        report.plan,
+        report.tasks,
+        plural(report.tasks),
+        report.concurrency,
+        report.runs,
+        plural(usize::try_from(report.runs).unwrap_or(2)),
+        report.seed,
+        report.seed.wrapping_add(report.runs.saturating_sub(1)),
+    ));
+    s.push_str(&format!(
+        "model: each attempt takes {} minutes (mean {:.1} min) and fails with probability {}, up to {} rework{}\n",
+        report.duration,
+        args.duration.mean(),
+        report.fail_rate,
+        report.max_rework,
+        plural(usize::try_from(report.max_rework).unwrap_or(2)),
+    ));
+    if report.tasks == 0 {
+        s.push_str("\nnothing to simulate: every task is already done\n");
+    } else {
+        let per_slot = report.total_work / report.concurrency.max(1) as f64;
+        s.push_str(&format!(
+            "\nlower bound: {:.1} min, the mean over runs of max(critical path, total work / {})\n",
+            report.lower_bound, report.concurrency
+        ));
+        s.push_str(&format!("  critical path: {:.1} min (mean, reworks included)\n", report.critical_path));
+        s.push_str(&format!(
+            "  total work:    {:.1} min (mean) / {} slot{} = {:.1} min\n\n",
+            report.total_work,
+            report.concurrency,
+            plural(report.concurrency),
+            per_slot
+        ));
+        s.push_str(&format!("{:<9} {:>12} {:>16} {:>12}\n", "policy", "makespan", "vs lower bound", "utilization"));
+        for p in policies {
+            let Some(r) = report.policies.get(p.name()) else { continue };
+            s.push_str(&format!(
+                "{:<9} {:>8.1} min {:>15.2}× {:>11.0}%\n",
+                p.name(),
+                r.makespan,
+                r.ratio,
+                r.utilization * 100.0
+            ));
+        }
+        if let Some(ours) = report.policies.get(Policy::Planrun.name()) {
+            for other in [Policy::Waves, Policy::Serial3] {
+                if let Some(r) = report.policies.get(other.name()).filter(|r| r.makespan > 0.0) {
+                    let saved = 100.0 * (1.0 - ours.makespan / r.makespan);
+                    let how = if saved >= 0.5 {
+                        format!("{saved:.0}% less time than")
+                    } else if saved <= -0.5 {
+                        format!("{:.0}% more time than", -saved)
+                    } else {
+                        "as long as".to_owned()
+                    };
+                    s.push_str(&format!("\nplanrun takes {how} {}", other.name()));
+                }
+            }
+            if policies.len() > 1 {
+                s.push('\n');
+            }
+        }
+        if report.run_alone > 0 {
+            s.push_str(&format!(
+                "\nnote: {} task{} declare{} no files and run{} alone; give {} `Files:` to let other tasks run beside {}\n",
+                report.run_alone,
+                plural(report.run_alone),
+                if report.run_alone == 1 { "s" } else { "" },
+                if report.run_alone == 1 { "s" } else { "" },
+                if report.run_alone == 1 { "it" } else { "them" },
+                if report.run_alone == 1 { "it" } else { "them" },
+            ));
+        }
+        let blocked = report.policies.values().map(|r| r.blocked_runs).max().unwrap_or(0);
+        if blocked > 0 {
+            s.push_str(&format!(
+                "\nin {blocked} of {} runs a task failed {} times and was blocked; tasks behind it never ran\n",
+                report.runs,
+                u64::from(report.max_rework) + 1
+            ));
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(s.as_bytes())?;
+    stdout.flush()
+}
