@@ -113,7 +113,9 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
             .open(&spec.log)
             .map_err(|source| SuperviseError::Log { path: spec.log.clone(), source })
     };
-    let (out, err) = (open()?, open()?);
+    let out = open()?;
+    // One open file shared by both streams (appends interleave as a terminal shows them).
+    let err = out.try_clone().map_err(|source| SuperviseError::Log { path: spec.log.clone(), source })?;
     let start_len = log_len(&spec.log);
     let started = Instant::now();
     let mut child = tokio::process::Command::new(program)

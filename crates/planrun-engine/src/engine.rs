@@ -140,6 +140,8 @@ pub struct Engine {
     /// Tasks waiting for a slot (ready, or rework with every dependency satisfied), best first.
     queue: BTreeSet<(Reverse<u32>, usize)>,
     running: Vec<usize>,
+    /// Tasks neither done nor skipped (kept so the end of a run is seen without a scan).
+    unfinished: usize,
     limit: usize,
     max_rework: u32,
     has_final_check: bool,
@@ -168,7 +170,9 @@ impl Engine {
             .collect();
         let mut priority = setup.priority;
         priority.resize(n, 0);
+        let unfinished = states.iter().filter(|s| !s.satisfies_dependents()).count();
         Self {
+            unfinished,
             tasks: setup.tasks,
             dependents,
             states,
@@ -314,8 +318,7 @@ impl Engine {
         if !self.running.is_empty() || self.final_check == FinalCheck::Running {
             return None;
         }
-        let all_finished = self.states.iter().all(TaskState::satisfies_dependents);
-        if all_finished {
+        if self.unfinished == 0 {
             return match &self.final_check {
                 FinalCheck::Failed { reason } => Some(RunOutcome::FinalCheckFailed { reason: reason.clone() }),
                 FinalCheck::Passed => Some(RunOutcome::Done),
@@ -417,6 +420,11 @@ impl Engine {
             *slot = next;
         }
         if was_satisfying != now_satisfying {
+            if now_satisfying {
+                self.unfinished = self.unfinished.saturating_sub(1);
+            } else {
+                self.unfinished += 1;
+            }
             for i in 0..self.dependents.get(task).map_or(0, Vec::len) {
                 let Some(&d) = self.dependents.get(task).and_then(|ds| ds.get(i)) else { continue };
                 self.adjust_waiting(d, now_satisfying);
@@ -465,7 +473,7 @@ impl Engine {
             && self.has_final_check
             && !self.draining
             && self.final_check == FinalCheck::NotRun
-            && self.states.iter().all(TaskState::satisfies_dependents)
+            && self.unfinished == 0
         {
             self.final_check = FinalCheck::Running;
             out.changes.push(Change::FinalCheck { check: FinalCheck::Running });

@@ -155,7 +155,7 @@ Verification:
 State:
   Everything is journaled in the state directory (default: .planrun/ at the git top level of the
   plan) before it takes effect. Run the same command again after a crash or Ctrl-C to resume:
-  done tasks are never run again. Logs: .planrun/logs/TASK/ATTEMPT-STEP.log (or `planrun log`).
+  done tasks are never run again. Logs: .planrun/logs/TASK.ATTEMPT.STEP.log (or `planrun log`).
 
 Ctrl-C:
   first: start nothing new, let running steps finish (up to --drain-timeout), exit 130.

@@ -65,11 +65,11 @@ fn tasks_run_in_parallel_and_a_failed_verify_is_reworked_with_its_output() {
     let a = repo.task("a");
     assert_eq!((a["state"].as_str(), a["attempts"].as_u64()), (Some("done"), Some(2)));
     // The second attempt's prompt says why the first was sent back; the first's does not.
-    let p1 = repo.read(".planrun/prompts/a/1.md");
-    let p2 = repo.read(".planrun/prompts/a/2.md");
+    let p1 = repo.read(".planrun/prompts/a.1.md");
+    let p2 = repo.read(".planrun/prompts/a.2.md");
     assert!(p1.starts_with("# Task a: first") && !p1.contains("sent back"), "{p1}");
     assert!(p2.contains("Why the previous attempt was sent back") && p2.contains("grep -q good a.txt"), "{p2}");
-    assert!(repo.read(".planrun/logs/a/1-implement.log").contains("agent a attempt 1"));
+    assert!(repo.read(".planrun/logs/a.1.implement.log").contains("agent a attempt 1"));
     // The state directory keeps itself out of git.
     let st =
         std::process::Command::new("git").args(["status", "--porcelain"]).current_dir(repo.path()).output().unwrap();
@@ -92,7 +92,7 @@ fn the_agent_gets_its_words_placeholders_and_environment_without_a_shell() {
         "PLANRUN_ROLE=implement".to_owned(),
         "PLANRUN_ATTEMPT=1".to_owned(),
         format!("PLANRUN_WORKSPACE={}", root.display()),
-        format!("PLANRUN_PROMPT_FILE={}/.planrun/prompts/t1/1.md", root.display()),
+        format!("PLANRUN_PROMPT_FILE={}/.planrun/prompts/t1.1.md", root.display()),
     ] {
         assert!(env.lines().any(|l| l == want), "missing {want} in\n{env}");
     }
@@ -202,7 +202,7 @@ fn huge_output_goes_to_the_log_and_not_into_memory() {
     let repo = one_task("head -c 2147483648 /dev/zero | tr '\\0' 'x'\necho\necho the end");
     let out = repo.run(&[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let log = repo.path().join(".planrun/logs/t/1-implement.log");
+    let log = repo.path().join(".planrun/logs/t.1.implement.log");
     assert_eq!(std::fs::metadata(&log).unwrap().len(), 2_147_483_648 + 1 + 8);
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     // ru_maxrss is in KiB: the largest child of this test process, planrun included.

@@ -71,16 +71,19 @@ impl Layout {
         self.dir.join("lock")
     }
 
+    // Flat folders with the task id in each file name (ids are validated to be safe file
+    // names before anything runs): no directory to create per task, which a 10,000-task run
+    // would feel.
     pub(crate) fn attempt_log(&self, task: &str, attempt: u32, step: &str) -> PathBuf {
-        self.dir.join("logs").join(task).join(format!("{attempt}-{step}.log"))
+        self.dir.join("logs").join(format!("{task}.{attempt}.{step}.log"))
     }
 
     pub(crate) fn final_log(&self, n: u64) -> PathBuf {
-        self.dir.join("logs").join("final-check").join(format!("{n}.log"))
+        self.dir.join("logs").join(format!("final-check.{n}.log"))
     }
 
     pub(crate) fn prompt(&self, task: &str, attempt: u32) -> PathBuf {
-        self.dir.join("prompts").join(task).join(format!("{attempt}.md"))
+        self.dir.join("prompts").join(format!("{task}.{attempt}.md"))
     }
 
     pub(crate) fn notes(&self, task: &str) -> PathBuf {
@@ -92,9 +95,12 @@ impl Layout {
         self.journal().is_file()
     }
 
-    /// Creates the state directory, with a `.gitignore` so its files never show in `git status`.
+    /// Creates the state directory and its folders, with a `.gitignore` so its files never show
+    /// in `git status`.
     pub(crate) fn create(&self) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+        for sub in ["logs", "prompts", "notes"] {
+            std::fs::create_dir_all(self.dir.join(sub))?;
+        }
         let ignore = self.dir.join(".gitignore");
         if !ignore.exists() {
             std::fs::write(ignore, "# planrun's state: the journal, logs and prompts of runs.\n*\n")?;

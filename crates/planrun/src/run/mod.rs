@@ -11,6 +11,7 @@ mod prompt;
 mod session;
 mod steps;
 pub(crate) mod views;
+mod writer;
 
 use crate::cli::RunArgs;
 use crate::exit;
@@ -124,8 +125,20 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     code
 }
 
+/// Changes and decisions waiting for their batch to be durable.
+struct Pending {
+    batch: u64,
+    changes: Vec<planrun_engine::Change>,
+    decisions: Vec<Decision>,
+}
+
 struct Runner<'a> {
     s: Session,
+    writer: Option<writer::Writer>,
+    acks: tokio::sync::mpsc::UnboundedReceiver<writer::Ack>,
+    next_batch: u64,
+    durable: u64,
+    pending: std::collections::VecDeque<Pending>,
     ctx: Arc<Ctx>,
     reporter: &'a mut Reporter,
     steps: JoinSet<StepDone>,
@@ -136,10 +149,26 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(s: Session, ctx: Ctx, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
+    fn new(mut s: Session, ctx: Ctx, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
         let (cancel, _) = watch::channel(false);
+        let (writer, acks) = match s.journal.take() {
+            Some(journal) => {
+                let (w, a) = writer::Writer::start(journal);
+                (Some(w), a)
+            }
+            None => {
+                let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+                let _ = tx.send(Err("the journal is not open".to_owned()));
+                (None, rx)
+            }
+        };
         Self {
             s,
+            writer,
+            acks,
+            next_batch: 0,
+            durable: 0,
+            pending: std::collections::VecDeque::new(),
             ctx: Arc::new(ctx),
             reporter,
             steps: JoinSet::new(),
@@ -181,11 +210,9 @@ impl<'a> Runner<'a> {
         }
         self.announce(&stopped);
         let out = self.s.engine.resume();
-        if let Err(message) = self.commit(&records, &out.changes) {
+        if let Err(message) = self.submit(&records, out.changes, out.decisions) {
             return self.abort(&message).await;
         }
-        self.report_changes(&out.changes);
-        self.act(out.decisions);
 
         let mut sigint = match signal(SignalKind::interrupt()) {
             Ok(s) => s,
@@ -199,16 +226,29 @@ impl<'a> Runner<'a> {
         let mut deadline: Option<tokio::time::Instant> = None;
         loop {
             if let Some(outcome) = self.s.engine.outcome() {
-                if self.steps.is_empty() {
-                    return self.finish(outcome, interrupts > 0);
+                if self.steps.is_empty() && self.pending.is_empty() {
+                    return self.finish(outcome, interrupts > 0).await;
                 }
             }
             tokio::select! {
+                ack = self.acks.recv() => {
+                    if let Err(message) = self.acknowledged(ack) {
+                        return self.abort(&message).await;
+                    }
+                }
                 joined = self.steps.join_next() => {
                     let Some(first) = joined else {
-                        // Nothing runs and the engine has no outcome: cannot happen with a
-                        // validated plan; stop rather than spin.
-                        return self.finish(RunOutcome::Interrupted, true);
+                        if self.pending.is_empty() {
+                            // Nothing runs, nothing waits and the engine has no outcome: cannot
+                            // happen with a validated plan; stop rather than spin.
+                            return self.finish(RunOutcome::Interrupted, true).await;
+                        }
+                        // Only journal acknowledgements can move the run on; wait for them.
+                        let ack = self.acks.recv().await;
+                        if let Err(message) = self.acknowledged(ack) {
+                            return self.abort(&message).await;
+                        }
+                        continue;
                     };
                     let mut batch = vec![first];
                     while let Some(more) = self.steps.try_join_next() {
@@ -358,22 +398,43 @@ impl<'a> Runner<'a> {
                 Err(e) => self.reporter.note(&format!("planrun: ignored a late report: {e}")),
             }
         }
-        self.commit(&records, &changes)?;
-        self.report_changes(&changes);
-        self.act(decisions);
+        self.submit(&records, changes, decisions)
+    }
+
+    /// Hands the records and changes to the journal writer; the decisions wait until the
+    /// batch is durable.
+    fn submit(
+        &mut self,
+        records: &[session::Record],
+        changes: Vec<planrun_engine::Change>,
+        decisions: Vec<Decision>,
+    ) -> Result<(), String> {
+        let batch = self.s.batch(records, &changes);
+        if batch.is_empty() && decisions.is_empty() {
+            return Ok(());
+        }
+        self.next_batch += 1;
+        let id = self.next_batch;
+        if !self.writer.as_ref().is_some_and(|w| w.send(id, batch)) {
+            return Err(journal_failed("the journal writer stopped"));
+        }
+        self.pending.push_back(Pending { batch: id, changes, decisions });
         Ok(())
     }
 
-    fn commit(
-        &mut self,
-        records: &[(String, Option<String>, Value)],
-        changes: &[planrun_engine::Change],
-    ) -> Result<(), String> {
-        self.s.commit(records, changes).map_err(|e| {
-            format!(
-                "cannot write the journal: {e}\n  help: nothing recorded was lost; free some space (or repair the state directory) and run the same command again to resume"
-            )
-        })
+    /// A batch is durable: report its changes and act on its decisions, in order.
+    fn acknowledged(&mut self, ack: Option<writer::Ack>) -> Result<(), String> {
+        match ack {
+            Some(Ok(n)) => self.durable = self.durable.max(n),
+            Some(Err(e)) => return Err(journal_failed(&e)),
+            None => return Err(journal_failed("the journal writer stopped")),
+        }
+        while self.pending.front().is_some_and(|p| p.batch <= self.durable) {
+            let Some(p) = self.pending.pop_front() else { break };
+            self.report_changes(&p.changes);
+            self.act(p.decisions);
+        }
+        Ok(())
     }
 
     /// Stops every running step, waits for their process groups to end, and exits 1: used when
@@ -381,6 +442,9 @@ impl<'a> Runner<'a> {
     async fn abort(&mut self, message: &str) -> u8 {
         self.cancel.send_replace(true);
         while self.steps.join_next().await.is_some() {}
+        if let Some(w) = self.writer.take() {
+            let _ = w.stop();
+        }
         self.reporter.finish();
         eprintln!("error: {message}");
         exit::FAILURE
@@ -524,7 +588,7 @@ impl<'a> Runner<'a> {
         prompt::build(plan, t, attempt, &deps, feedback, &notes_file)
     }
 
-    fn finish(&mut self, outcome: RunOutcome, interrupted: bool) -> u8 {
+    async fn finish(&mut self, outcome: RunOutcome, interrupted: bool) -> u8 {
         self.reporter.finish();
         let (name, code) = match &outcome {
             RunOutcome::Done => ("done", exit::OK),
@@ -534,9 +598,17 @@ impl<'a> Runner<'a> {
             RunOutcome::FinalCheckFailed { .. } => ("final_check_failed", BLOCKED),
         };
         let record = [("finished".to_owned(), None, json!({"outcome": name}))];
-        if let Err(message) = self.commit(&record, &[]) {
-            eprintln!("error: {message}");
-            return exit::FAILURE;
+        if let Err(message) = self.submit(&record, Vec::new(), Vec::new()) {
+            return self.abort(&message).await;
+        }
+        while !self.pending.is_empty() {
+            let ack = self.acks.recv().await;
+            if let Err(message) = self.acknowledged(ack) {
+                return self.abort(&message).await;
+            }
+        }
+        if let Some(w) = self.writer.take() {
+            self.s.journal = w.stop();
         }
         let summary = views::summary(&self.s);
         let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts});
@@ -578,6 +650,12 @@ impl<'a> Runner<'a> {
         }
         code
     }
+}
+
+fn journal_failed(e: &str) -> String {
+    format!(
+        "cannot write the journal: {e}\n  help: nothing recorded was lost; free some space (or repair the state directory) and run the same command again to resume"
+    )
 }
 
 async fn sleep_until(deadline: Option<tokio::time::Instant>) {

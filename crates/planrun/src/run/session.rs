@@ -4,7 +4,9 @@
 //! each attempt's steps and how they ended. Shared by `run`, `status`, `retry`, `skip` and `log`.
 
 use super::layout::Layout;
-use planrun_engine::{Change, Conflicts, Engine, FinalCheck, Setup, TaskSpec, Transition, default_concurrency};
+use planrun_engine::{
+    Change, Conflicts, Engine, FinalCheck, Setup, TaskSpec, TaskState, Transition, default_concurrency,
+};
 use planrun_plan::model::{Status, Task};
 use planrun_plan::{Checked, Format, LoadError, Loaded};
 use planrun_store::{Journal, StoreError};
@@ -87,7 +89,8 @@ pub(crate) struct Session {
     pub(crate) checked: Checked,
     pub(crate) plan_path: PathBuf,
     pub(crate) layout: Layout,
-    pub(crate) journal: Journal,
+    /// The journal; `None` while a run's writer thread holds it.
+    pub(crate) journal: Option<Journal>,
     pub(crate) engine: Engine,
     pub(crate) limit: usize,
     /// Task ids by index, and indices by id.
@@ -265,7 +268,7 @@ impl Session {
             .iter()
             .enumerate()
             .filter(|(i, t)| {
-                engine.state(*i) == Some(&planrun_engine::TaskState::Done)
+                engine.state(*i) == Some(&TaskState::Done)
                     && recorded_fp.get(&t.id).is_some_and(|fp| Some(fp) != fingerprints.get(*i))
             })
             .map(|(i, _)| i)
@@ -275,7 +278,7 @@ impl Session {
             checked,
             plan_path,
             layout,
-            journal,
+            journal: Some(journal),
             engine,
             limit,
             index,
@@ -307,56 +310,90 @@ impl Session {
 
     /// Journals `records` and `changes` in one transaction, with the view rows of the tasks
     /// they touched. Nothing the changes decided may happen before this returns `Ok`.
-    pub(crate) fn commit(
-        &mut self,
-        records: &[(String, Option<String>, Value)],
-        changes: &[Change],
-    ) -> Result<(), StoreError> {
-        let mut payloads: Vec<(&str, Option<&str>, Value)> = Vec::with_capacity(records.len() + changes.len());
-        for (kind, task, payload) in records {
-            payloads.push((kind.as_str(), task.as_deref(), payload.clone()));
+    pub(crate) fn commit(&mut self, records: &[Record], changes: &[Change]) -> Result<(), StoreError> {
+        let batch = self.batch(records, changes);
+        match &mut self.journal {
+            Some(journal) => batch.write(journal),
+            None => Err(StoreError::Corrupt("the journal is held by the run's writer".into())),
         }
+    }
+
+    /// The events and view rows that journal `records` and `changes`, as owned data that a
+    /// writer thread can commit.
+    pub(crate) fn batch(&self, records: &[Record], changes: &[Change]) -> Batch {
+        let mut events: Vec<Record> = records.to_vec();
         let mut touched: Vec<usize> = Vec::new();
         for c in changes {
             match c {
                 Change::Task { task, transition } => {
                     let payload = serde_json::to_value(transition).unwrap_or(Value::Null);
-                    let id = self.loaded.plan.tasks.get(*task).map(|t| t.id.as_str());
-                    payloads.push(("change", id, payload));
+                    events.push(("change".into(), Some(self.id(*task).to_owned()), payload));
                     touched.push(*task);
                 }
                 Change::FinalCheck { check } => {
-                    payloads.push(("final", None, serde_json::to_value(check).unwrap_or(Value::Null)));
+                    events.push(("final".into(), None, serde_json::to_value(check).unwrap_or(Value::Null)));
                 }
             }
         }
-        if payloads.is_empty() {
-            return Ok(());
-        }
         touched.sort_unstable();
         touched.dedup();
-        let rows: Vec<(String, &'static str, Value)> = touched
+        let view = touched
             .iter()
             .map(|&t| {
                 let state = self.engine.state(t);
                 let detail = match state {
-                    Some(planrun_engine::TaskState::InProgress { attempt, failures })
-                    | Some(planrun_engine::TaskState::InReview { attempt, failures }) => {
+                    Some(TaskState::InProgress { attempt, failures } | TaskState::InReview { attempt, failures }) => {
                         json!({"attempt": attempt, "failures": failures})
                     }
-                    Some(planrun_engine::TaskState::Rework { attempt, failures, reason }) => {
+                    Some(TaskState::Rework { attempt, failures, reason }) => {
                         json!({"attempt": attempt, "failures": failures, "reason": reason})
                     }
-                    Some(planrun_engine::TaskState::Blocked { reason }) => json!({"reason": reason}),
+                    Some(TaskState::Blocked { reason }) => json!({"reason": reason}),
                     _ => json!({}),
                 };
-                (self.id(t).to_owned(), state.map_or("pending", planrun_engine::TaskState::name), detail)
+                (self.id(t).to_owned(), state.map_or("pending", TaskState::name), detail)
             })
             .collect();
-        let events: Vec<(&str, Option<&str>, &Value)> = payloads.iter().map(|(k, t, p)| (*k, *t, p)).collect();
-        let view: Vec<(&str, &str, &Value)> = rows.iter().map(|(id, s, d)| (id.as_str(), *s, d)).collect();
-        self.journal.commit(&events, &view)?;
-        Ok(())
+        Batch { events, view }
+    }
+}
+
+/// An event to journal: its kind, its task, its payload.
+pub(crate) type Record = (String, Option<String>, Value);
+
+/// Events and view rows committed together.
+#[derive(Debug, Default)]
+pub(crate) struct Batch {
+    pub(crate) events: Vec<Record>,
+    pub(crate) view: Vec<(String, &'static str, Value)>,
+}
+
+impl Batch {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.events.is_empty()
+    }
+
+    /// Adds `other` after this batch's events; later view rows win.
+    pub(crate) fn extend(&mut self, other: Batch) {
+        self.events.extend(other.events);
+        for row in other.view {
+            if let Some(old) = self.view.iter_mut().find(|r| r.0 == row.0) {
+                *old = row;
+            } else {
+                self.view.push(row);
+            }
+        }
+    }
+
+    /// Commits the batch in one transaction.
+    pub(crate) fn write(&self, journal: &mut Journal) -> Result<(), StoreError> {
+        if self.events.is_empty() {
+            return Ok(());
+        }
+        let events: Vec<(&str, Option<&str>, &Value)> =
+            self.events.iter().map(|(k, t, p)| (k.as_str(), t.as_deref(), p)).collect();
+        let view: Vec<(&str, &str, &Value)> = self.view.iter().map(|(id, s, d)| (id.as_str(), *s, d)).collect();
+        journal.commit(&events, &view).map(|_| ())
     }
 }
 

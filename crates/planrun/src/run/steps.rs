@@ -134,7 +134,7 @@ fn log_start(log: &Path) -> u64 {
 }
 
 fn prepare_log(log: &Path) -> Result<(), String> {
-    if let Some(parent) = log.parent() {
+    if let Some(parent) = log.parent().filter(|p| !p.is_dir()) {
         std::fs::create_dir_all(parent).map_err(|e| format!("cannot create `{}`: {e}", parent.display()))?;
     }
     Ok(())

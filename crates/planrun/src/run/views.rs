@@ -196,7 +196,8 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
         }
     };
     let action = if skip { "skip" } else { "retry" };
-    let record = [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
+    let record: [super::session::Record; 1] =
+        [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
     // Only the user's change itself (and a final check it invalidates) is kept: what starts
     // next is decided by the run when it resumes, and recorded there.
     let changes: Vec<_> = out

@@ -1,0 +1,62 @@
+//! The journal writer: a thread that owns the journal and commits batches in order. While one
+//! commit (and its fsync) is under way, the batches that arrive meanwhile wait and are then
+//! committed together in one transaction (group commit), so a busy run pays for far fewer
+//! fsyncs. Every batch is acknowledged by number once it is durable; the runner acts on a
+//! batch's decisions only after that. Decides nothing.
+
+use super::session::Batch;
+use planrun_store::Journal;
+use std::sync::mpsc;
+use tokio::sync::mpsc as tmpsc;
+
+/// What the writer reports: the highest batch number now durable, or why writing failed.
+pub(crate) type Ack = Result<u64, String>;
+
+#[derive(Debug)]
+pub(crate) struct Writer {
+    tx: Option<mpsc::Sender<(u64, Batch)>>,
+    thread: Option<std::thread::JoinHandle<Journal>>,
+}
+
+impl Writer {
+    /// Starts the writer thread with the journal; acknowledgements arrive on the returned channel.
+    pub(crate) fn start(mut journal: Journal) -> (Writer, tmpsc::UnboundedReceiver<Ack>) {
+        let (tx, rx) = mpsc::channel::<(u64, Batch)>();
+        let (ack_tx, ack_rx) = tmpsc::unbounded_channel();
+        let thread = std::thread::Builder::new().name("planrun-journal".into()).spawn(move || {
+            while let Ok((first_id, first)) = rx.recv() {
+                let mut last = first_id;
+                let mut batch = first;
+                while let Ok((id, more)) = rx.try_recv() {
+                    batch.extend(more);
+                    last = id;
+                }
+                let result = batch.write(&mut journal).map(|()| last).map_err(|e| e.to_string());
+                let failed = result.is_err();
+                if ack_tx.send(result).is_err() || failed {
+                    break;
+                }
+            }
+            journal
+        });
+        match thread {
+            Ok(handle) => (Writer { tx: Some(tx), thread: Some(handle) }, ack_rx),
+            Err(e) => {
+                let (dead_tx, dead_rx) = tmpsc::unbounded_channel();
+                let _ = dead_tx.send(Err(format!("cannot start the journal writer: {e}")));
+                (Writer { tx: None, thread: None }, dead_rx)
+            }
+        }
+    }
+
+    /// Queues a batch; `false` when the writer is gone (its failure was acknowledged).
+    pub(crate) fn send(&self, id: u64, batch: Batch) -> bool {
+        self.tx.as_ref().is_some_and(|tx| tx.send((id, batch)).is_ok())
+    }
+
+    /// Stops the thread after what is queued and gives the journal back.
+    pub(crate) fn stop(mut self) -> Option<Journal> {
+        drop(self.tx.take());
+        self.thread.take().and_then(|t| t.join().ok())
+    }
+}
