@@ -106,10 +106,7 @@ fn a_task_that_keeps_failing_is_blocked_its_downstream_waits_and_retry_resumes_i
     let out = repo.run(&["--max-rework", "1"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        stdout.contains("blocked a: failed 2 times; last: the agent exited with code 7; its last output:"),
-        "{stdout}"
-    );
+    assert!(stdout.contains("blocked a: failed 2 times; last: the agent exited with code 7"), "{stdout}");
     assert!(stdout.contains("waiting behind a: b"), "{stdout}");
     let states = repo.states();
     assert_eq!(states, [("a".into(), "blocked".into()), ("b".into(), "pending".into()), ("c".into(), "done".into())]);

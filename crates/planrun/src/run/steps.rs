@@ -83,7 +83,11 @@ pub(crate) fn tail(path: &Path, from: u64) -> String {
 
 fn with_tail(reason: String, log: &Path, from: u64) -> String {
     let t = tail(log, from);
-    if t.is_empty() { format!("{reason} (it printed nothing)") } else { format!("{reason}; its last output:\n{t}") }
+    if t.is_empty() {
+        format!("{reason} (it printed nothing)")
+    } else {
+        format!("{reason}\n--- its last output ---\n{t}")
+    }
 }
 
 fn describe(what: &str, finished: &Finished) -> Option<String> {
