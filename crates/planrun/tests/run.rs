@@ -353,3 +353,65 @@ fn status_without_a_run_says_how_to_start_one() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("planrun run PLAN"), "{}", text(&out));
 }
+
+#[test]
+fn a_rerun_stops_the_agents_a_killed_run_left_behind() {
+    let repo = one_task("echo $$ > agent.pid\nsleep 600 &\necho $! > child.pid\nwait");
+    let mut first =
+        repo.cmd(&["run", "plan.md", "--agent-command", "./agent.sh"]).stdout(Stdio::null()).spawn().unwrap();
+    assert!(wait_for(10.0, || !repo.read("child.pid").is_empty()));
+    kill(Pid::from_raw(first.id() as i32), Signal::SIGKILL).unwrap();
+    first.wait().unwrap();
+    let agent: i32 = repo.read("agent.pid").trim().parse().unwrap();
+    let child: i32 = repo.read("child.pid").trim().parse().unwrap();
+    assert!(alive(agent) && alive(child), "kill -9 of planrun leaves its agent running");
+    repo.script("agent.sh", "echo good > out.txt");
+    let out = repo.run(&["--json", "--grace", "200ms"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    let stopped = ev.iter().find(|e| e["event"] == "orphans_stopped").expect("orphans reported");
+    let pids: Vec<i64> = stopped["pids"].as_array().unwrap().iter().map(|p| p.as_i64().unwrap()).collect();
+    assert!(pids.contains(&i64::from(agent)) && pids.contains(&i64::from(child)), "{pids:?}");
+    assert!(!alive(agent) && !alive(child));
+    // The interrupted attempt became a new one, and it did not count as a failure.
+    assert!(ev.iter().any(|e| e["event"] == "interrupted" && e["task"] == "t"));
+    let t = repo.task("t");
+    assert_eq!((t["state"].as_str(), t["attempts"].as_u64()), (Some("done"), Some(2)));
+}
+
+#[test]
+fn a_journal_that_cannot_be_written_stops_the_run_and_loses_nothing() {
+    // A file-size limit stands in for a full disk: the journal's writes fail with EFBIG once it
+    // outgrows the limit, as they would with ENOSPC.
+    let mut plan = String::from("# P\n\n");
+    for i in 0..60 {
+        plan.push_str(&format!(
+            "## Task t{i}: task {i} with a title long enough to fill pages quickly\n\nFiles: `f{i}`\n\n"
+        ));
+    }
+    let repo = Repo::new(&plan, "echo \"$PLANRUN_TASK_ID\" >> runs.log");
+    let bin = support::bin();
+    let script = format!("ulimit -f 400; exec '{}' run plan.md --agent-command ./agent.sh -j 4", bin.display());
+    let out = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(repo.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot write the journal") && stderr.contains("run the same command again"), "{stderr}");
+    let before = repo.read("runs.log").lines().count();
+    assert!(before > 0 && before < 60, "the journal filled up mid-run ({before} agent runs)");
+    // With room again, the run resumes and finishes; nothing recorded done runs twice.
+    let out = repo.run(&["-j", "4"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let runs = repo.read("runs.log");
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for l in runs.lines() {
+        *seen.entry(l).or_default() += 1;
+    }
+    assert_eq!(seen.len(), 60);
+    // A task may run twice only if the failed commit was the one that recorded it done.
+    assert!(seen.values().filter(|&&n| n > 1).count() <= 4, "{seen:?}");
+}

@@ -120,7 +120,13 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         verify_limits: Limits { wall: args.verify_timeout, stall: None, grace: args.grace },
         plan_verify: session.loaded.plan.verify.clone(),
     };
-    let code = runtime.block_on(Runner::new(session, ctx, args, &mut reporter).drive());
+    let code = runtime.block_on(async {
+        // A file-size limit (`ulimit -f`) would kill planrun with SIGXFSZ in the middle of a
+        // journal write; with a handler installed, the write fails with EFBIG instead and is
+        // reported like a full disk. Children get the default action back when they exec.
+        let _xfsz = signal(SignalKind::from_raw(nix::libc::SIGXFSZ));
+        Runner::new(session, ctx, args, &mut reporter).drive().await
+    });
     reporter.finish();
     code
 }
