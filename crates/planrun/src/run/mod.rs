@@ -85,7 +85,12 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         limit: args.jobs.map(usize::from),
         max_rework: args.max_rework,
     };
-    let live = !args.json && std::io::stderr().is_terminal() && std::env::var_os("TERM").is_none_or(|t| t != "dumb");
+    // Live lines need a real terminal of a known size (a pseudo-terminal of size 0 would have
+    // the progress lines erase the events printed above them).
+    let live = !args.json
+        && std::io::stderr().is_terminal()
+        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
+        && console::Term::stderr().size_checked().is_some_and(|(rows, cols)| rows > 0 && cols > 0);
     let mut reporter = Reporter::new(args.json, live);
     // The lock is taken before the journal is read, so two planruns never share a run.
     let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
