@@ -415,3 +415,32 @@ fn a_journal_that_cannot_be_written_stops_the_run_and_loses_nothing() {
     // A task may run twice only if the failed commit was the one that recorded it done.
     assert!(seen.values().filter(|&&n| n > 1).count() <= 4, "{seen:?}");
 }
+
+#[test]
+fn a_moved_repository_keeps_its_run() {
+    let repo =
+        Repo::new(THREE, "[ \"$PLANRUN_TASK_ID\" = a ] && [ ! -f ok ] && exit 1\necho good > \"$PLANRUN_TASK_ID.txt\"");
+    assert_eq!(repo.run(&["--max-rework", "0"]).status.code(), Some(3));
+    let moved = tempfile::tempdir().unwrap();
+    let to = moved.path().join("elsewhere");
+    std::fs::rename(repo.path(), &to).unwrap();
+    std::fs::write(to.join("ok"), "").unwrap();
+    let planrun = |args: &[&str]| {
+        std::process::Command::new(support::bin()).args(args).current_dir(&to).env("NO_COLOR", "1").output().unwrap()
+    };
+    let status = planrun(&["status"]);
+    assert!(status.status.success(), "{}", text(&status));
+    assert!(String::from_utf8_lossy(&status.stdout).contains("blocked     a"), "{}", text(&status));
+    assert!(planrun(&["retry", "a"]).status.success());
+    let out = planrun(&["run", "plan.md", "--agent-command", "./agent.sh", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let started: Vec<String> =
+        events(&out).iter().filter(|e| e["event"] == "start").map(|e| e["task"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(started, ["a", "b"], "c stayed done");
+    let log = planrun(&["log", "a", "--summary"]);
+    assert!(
+        String::from_utf8_lossy(&log.stdout).contains(&format!("{}/.planrun/logs/a.1.implement.log", to.display()))
+    );
+    // Give the folder back so the TempDir can remove it.
+    std::fs::rename(&to, repo.path()).unwrap();
+}

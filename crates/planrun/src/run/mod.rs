@@ -198,6 +198,7 @@ impl<'a> Runner<'a> {
             None,
             json!({
                 "plan": self.s.plan_path.display().to_string(),
+                "plan_in_workspace": session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
                 "format": self.s.loaded.format.name(),
                 "pid": std::process::id(),
                 "version": env!("CARGO_PKG_VERSION"),

@@ -123,12 +123,24 @@ pub(crate) fn fingerprint(task: &Task) -> String {
 }
 
 /// The plan path a journal recorded last, if any.
-fn recorded_plan(events: &[planrun_store::Event]) -> Option<(PathBuf, Option<String>)> {
+/// The plan a journal recorded last, if any: by its path inside the workspace when known (so a
+/// moved or re-cloned repository keeps its run), else as recorded.
+fn recorded_plan(events: &[planrun_store::Event], workspace: &Path) -> Option<(PathBuf, Option<String>)> {
     events.iter().rev().find(|e| e.kind == "run").and_then(|e| {
-        let plan = e.payload.get("plan")?.as_str()?;
         let format = e.payload.get("format").and_then(Value::as_str).map(str::to_owned);
+        if let Some(rel) = e.payload.get("plan_in_workspace").and_then(Value::as_str) {
+            return Some((workspace.join(rel), format));
+        }
+        let plan = e.payload.get("plan")?.as_str()?;
         Some((PathBuf::from(plan), format))
     })
+}
+
+/// `plan` relative to `workspace`, when it lies inside it.
+pub(crate) fn in_workspace(plan: &Path, workspace: &Path) -> Option<String> {
+    let plan = plan.canonicalize().ok()?;
+    let workspace = workspace.canonicalize().ok()?;
+    plan.strip_prefix(&workspace).ok().map(|p| p.display().to_string())
 }
 
 impl Session {
@@ -145,7 +157,7 @@ impl Session {
         }
         let journal = Journal::open(&layout.journal())?;
         let events = journal.events_after(0)?;
-        let recorded = recorded_plan(&events);
+        let recorded = recorded_plan(&events, &layout.workspace);
         let (plan_path, format) = match (&args.plan, &recorded) {
             (Some(p), Some((r, _))) => {
                 let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());

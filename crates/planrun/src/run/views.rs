@@ -257,7 +257,12 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         if r.step == "implement" {
             let _ = writeln!(out, "   prompt: {}", s.layout.prompt(&id, r.attempt).display());
         }
-        if let Some(log) = &r.log {
+        // The log's place follows the state directory (which may have moved with the repository).
+        let log = match r.step.as_str() {
+            "implement" | "verify" => Some(s.layout.attempt_log(&id, r.attempt, &r.step)),
+            _ => r.log.clone(),
+        };
+        if let Some(log) = &log {
             let _ = writeln!(out, "   log: {}", log.display());
             if !args.summary {
                 let _ = out.flush();
