@@ -180,7 +180,7 @@ pub(crate) struct RunArgs {
     /// PLANRUN_AGENT_COMMAND.
     #[arg(long, value_name = "TEMPLATE", env = "PLANRUN_AGENT_COMMAND")]
     pub(crate) agent_command: Option<String>,
-    /// Failed attempts a task may have before it is blocked.
+    /// How many times a failed task goes back to its agent (rework); one more failure blocks it.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) max_rework: u32,
     #[command(flatten)]
