@@ -162,7 +162,12 @@ Ctrl-C:
   second: stop every running step at once, exit 130. Both can be resumed.
 
 Output:
-  live progress on a terminal, a line per event otherwise, one JSON object per event with --json.
+  live progress on a terminal, a line per event otherwise, one JSON object per event with --json:
+  {\"event\", \"elapsed_ms\", ...} where event is started or resumed, orphans_stopped,
+  changed_after_done, start or retry (task, attempt), verify, done, rework, interrupted, blocked
+  (task, reason), skipped, final_check, final_check_passed, final_check_failed, draining,
+  stopping, and last finished (outcome: done, blocked, final_check_failed or interrupted;
+  exit_code; counts per state). See docs/running.md.
 
 Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed,
 130 interrupted, 1 the journal could not be written.
