@@ -330,6 +330,13 @@ fn a_missing_agent_command_is_a_usage_error_that_says_what_to_pass() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--agent-command"));
     let out = repo.cmd(&["run", "plan.md", "--agent-command", "'unbalanced"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    for missing in ["./no-such-agent.sh {prompt_file}", "no-such-agent-anywhere --flag"] {
+        let out = repo.cmd(&["run", "plan.md", "--agent-command", missing]).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("was not found"), "{}", text(&out));
+    }
+    let status = repo.cmd(&["status"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&status.stderr).contains("there is no run here"), "{}", text(&status));
 }
 
 #[test]

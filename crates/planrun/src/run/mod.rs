@@ -52,7 +52,7 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
             );
             exit::INVALID_PLAN
         }
-        SessionError::Load(_) | SessionError::NoRun(_) | SessionError::NoPlan | SessionError::OtherPlan { .. } => {
+        SessionError::Load(_) | SessionError::NoRun(_) | SessionError::OtherPlan { .. } => {
             eprintln!("error: {e}\n  help: {}", e.help());
             exit::INVALID_PLAN
         }
@@ -111,6 +111,10 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
     };
+    if let Err(message) = agent_exists(&template, &session.layout.workspace) {
+        eprintln!("error: {message}\n  help: check --agent-command; a program without a `/` is looked up in PATH");
+        return exit::USAGE;
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -141,6 +145,29 @@ struct Pending {
     batch: u64,
     changes: Vec<planrun_engine::Change>,
     decisions: Vec<Decision>,
+}
+
+/// Whether the agent's program can be found before any task is started: a typo in the
+/// template should be one clear error, not every task failing in turn.
+fn agent_exists(template: &Template, workspace: &std::path::Path) -> Result<(), String> {
+    let vars = planrun_agents::Vars {
+        prompt_file: String::new(),
+        task_id: String::new(),
+        workspace: workspace.display().to_string(),
+        role: "implement".into(),
+        attempt: 1,
+    };
+    let argv = template.render(&vars);
+    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
+        return Err("the agent command is empty".into());
+    };
+    let found = if program.contains('/') {
+        workspace.join(program).is_file()
+    } else {
+        std::env::var_os("PATH")
+            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    };
+    if found { Ok(()) } else { Err(format!("the agent program `{program}` was not found")) }
 }
 
 struct Runner<'a> {

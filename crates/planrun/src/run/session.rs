@@ -46,8 +46,6 @@ pub(crate) enum SessionError {
     Invalid(Box<Loaded>, Box<Checked>),
     #[error("there is no run here: no journal at `{}`", .0.display())]
     NoRun(PathBuf),
-    #[error("the journal does not say which plan it ran")]
-    NoPlan,
     #[error("the state directory `{}` belongs to a run of `{}`, not `{}`", dir.display(), recorded.display(), plan.display())]
     OtherPlan { dir: PathBuf, recorded: PathBuf, plan: PathBuf },
     #[error("cannot create the state directory `{path}`: {1}", path = .0.display())]
@@ -66,7 +64,6 @@ impl SessionError {
             SessionError::NoRun(_) => {
                 "start one with `planrun run PLAN`, or point at its state with `--state-dir`".into()
             }
-            SessionError::NoPlan => "name the plan on the command line".into(),
             SessionError::OtherPlan { .. } => {
                 "finish that run, give this plan its own state with `--state-dir DIR`, or remove the state directory"
                     .into()
@@ -168,7 +165,8 @@ impl Session {
             }
             (Some(p), None) => (std::path::absolute(p).unwrap_or_else(|_| p.clone()), args.format),
             (None, Some((r, f))) => (r.clone(), args.format.or_else(|| f.as_deref().and_then(|f| f.parse().ok()))),
-            (None, None) => return Err(SessionError::NoPlan),
+            // A journal without a run (e.g. the run stopped at a usage error) is no run yet.
+            (None, None) => return Err(SessionError::NoRun(layout.journal())),
         };
         let loaded = planrun_plan::load(&plan_path, format)?;
         let checked = planrun_plan::check(&loaded);
