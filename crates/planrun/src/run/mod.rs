@@ -416,14 +416,11 @@ impl<'a> Runner<'a> {
                     Input::FinalChecked { result: done.result }
                 }
                 (_, None) => continue,
-                (kind, Some(task)) if done.interrupted => {
-                    let _ = kind;
-                    Input::Interrupted {
-                        task,
-                        attempt: done.attempt,
-                        reason: "planrun was interrupted during this attempt".into(),
-                    }
-                }
+                (_, Some(task)) if done.interrupted => Input::Interrupted {
+                    task,
+                    attempt: done.attempt,
+                    reason: "planrun was interrupted during this attempt".into(),
+                },
                 (Kind::Implement, Some(task)) => {
                     Input::Implemented { task, attempt: done.attempt, result: done.result }
                 }
@@ -570,6 +567,23 @@ impl<'a> Runner<'a> {
 
     fn start_implement(&mut self, task: usize, attempt: u32, feedback: Option<String>) {
         let id = self.s.id(task).to_owned();
+        if self.s.engine.is_draining() {
+            // Decided before Ctrl-C, durable only after it: do not start it; record it as
+            // interrupted (not a failure) so the next run starts it again.
+            let log = self.ctx.layout.attempt_log(&id, attempt, "implement");
+            self.steps.spawn(async move {
+                StepDone {
+                    kind: Kind::Implement,
+                    task: Some(task),
+                    attempt,
+                    result: Err("interrupted before it started".into()),
+                    interrupted: true,
+                    elapsed: Duration::ZERO,
+                    log,
+                }
+            });
+            return;
+        }
         let path = self.s.layout.prompt(&id, attempt);
         let text = self.prompt_for(task, attempt, feedback.as_deref());
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, text));
@@ -659,14 +673,8 @@ impl<'a> Runner<'a> {
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
             RunOutcome::Done => text.push_str("; all done"),
-            RunOutcome::Interrupted => text.push_str("; interrupted: run the same command again to resume"),
-            RunOutcome::Blocked { .. } if code == INTERRUPTED => {
-                text.push_str("; interrupted: run the same command again to resume");
-            }
-            RunOutcome::FinalCheckFailed { reason } if code == INTERRUPTED => {
-                let _ = reason;
-                text.push_str("; interrupted: run the same command again to resume");
-            }
+            _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
+            RunOutcome::Interrupted => {}
             RunOutcome::Blocked { .. } => {
                 for line in &summary.blocked_lines {
                     text.push_str(&format!("\n  {line}"));
