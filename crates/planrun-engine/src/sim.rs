@@ -7,7 +7,7 @@
 use crate::engine::{Decision, Engine, EngineError, Input, RunOutcome, Setup, TaskSpec};
 use crate::schedule::Conflicts;
 use std::cmp::Reverse;
-use std::collections::{BTreeSet, BinaryHeap};
+use std::collections::BinaryHeap;
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -486,32 +486,16 @@ fn deps(tasks: &[TaskSpec], i: usize) -> impl Iterator<Item = usize> + '_ {
 /// and dependencies that name no task are left out.
 fn topo_order(tasks: &[TaskSpec]) -> Vec<usize> {
     let n = tasks.len();
+    let deps: Vec<Vec<usize>> = tasks.iter().map(|t| t.deps.iter().copied().filter(|&d| d < n).collect()).collect();
     let mut dependents = vec![Vec::new(); n];
-    let mut missing = vec![0usize; n];
-    for (i, t) in tasks.iter().enumerate() {
-        for &d in &t.deps {
+    for (i, ds) in deps.iter().enumerate() {
+        for &d in ds {
             if let Some(list) = dependents.get_mut(d) {
                 list.push(i);
-                if let Some(m) = missing.get_mut(i) {
-                    *m += 1;
-                }
             }
         }
     }
-    let mut ready: BTreeSet<usize> = (0..n).filter(|&i| missing.get(i) == Some(&0)).collect();
-    let mut order = Vec::with_capacity(n);
-    while let Some(i) = ready.pop_first() {
-        order.push(i);
-        for &k in dependents.get(i).map_or(&[][..], Vec::as_slice) {
-            if let Some(m) = missing.get_mut(k) {
-                *m = m.saturating_sub(1);
-                if *m == 0 {
-                    ready.insert(k);
-                }
-            }
-        }
-    }
-    order
+    planrun_plan::analysis::topological_order(&deps, &dependents)
 }
 
 /// For each task, whether it runs in `world`: every dependency runs and ends done.

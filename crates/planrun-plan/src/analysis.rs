@@ -45,13 +45,14 @@ impl Graph {
             }
         }
         let cycles = strongly_connected(&deps);
-        let topo = kahn(&deps, &dependents);
+        let topo = topological_order(&deps, &dependents);
         Self { deps, dependents, topo, cycles }
     }
 }
 
-/// Kahn's algorithm in plan order; tasks that never become ready (cycles) are left out.
-fn kahn(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
+/// Kahn's algorithm in plan order (the lowest index first among ready tasks); tasks that never
+/// become ready (cycles) are left out. `dependents` must be the reverse of `deps`.
+pub fn topological_order(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
     let mut missing: Vec<usize> = deps.iter().map(Vec::len).collect();
     let mut ready: std::collections::BTreeSet<usize> =
         missing.iter().enumerate().filter(|(_, m)| **m == 0).map(|(i, _)| i).collect();
@@ -60,7 +61,7 @@ fn kahn(deps: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
         order.push(i);
         for &k in dependents.get(i).map_or(&[][..], Vec::as_slice) {
             if let Some(m) = missing.get_mut(k) {
-                *m -= 1;
+                *m = m.saturating_sub(1);
                 if *m == 0 {
                     ready.insert(k);
                 }
