@@ -320,6 +320,7 @@ fn an_invalid_plan_runs_nothing_and_exits_2() {
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("nothing was run"));
     assert!(!repo.path().join("ran").exists());
+    assert!(!repo.path().join(".planrun").exists(), "an invalid plan leaves no state behind");
 }
 
 #[test]

@@ -92,8 +92,22 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
         && console::Term::stderr().size_checked().is_some_and(|(rows, cols)| rows > 0 && cols > 0);
     let mut reporter = Reporter::new(args.json, live);
-    // The lock is taken before the journal is read, so two planruns never share a run.
+    // The plan is read and checked, and the agent program found, before anything is created on
+    // disk: a plan with errors or a typo in the template leaves no trace.
+    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
+        Ok(l) => l,
+        Err(e) => return open_failed(&SessionError::Load(e), term),
+    };
+    let checked = planrun_plan::check(&loaded);
+    if checked.errors() > 0 {
+        return open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term);
+    }
     let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
+    if let Err(message) = agent_exists(&template, &layout.workspace) {
+        eprintln!("error: {message}\n  help: check --agent-command; a program without a `/` is looked up in PATH");
+        return exit::USAGE;
+    }
+    // The lock is taken before the journal is read, so two planruns never share a run.
     if let Err(e) = layout.create() {
         eprintln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
         return exit::FAILURE;
@@ -107,14 +121,10 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
             return exit::FAILURE;
         }
     };
-    let session = match Session::open(&open) {
+    let session = match Session::open_with(&open, Some((loaded, checked))) {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
     };
-    if let Err(message) = agent_exists(&template, &session.layout.workspace) {
-        eprintln!("error: {message}\n  help: check --agent-command; a program without a `/` is looked up in PATH");
-        return exit::USAGE;
-    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {

@@ -142,6 +142,12 @@ pub(crate) fn in_workspace(plan: &Path, workspace: &Path) -> Option<String> {
 
 impl Session {
     pub(crate) fn open(args: &OpenArgs) -> Result<Session, SessionError> {
+        Self::open_with(args, None)
+    }
+
+    /// Like `open`, with the plan already read and checked (by `run`, before it creates
+    /// anything on disk).
+    pub(crate) fn open_with(args: &OpenArgs, preloaded: Option<(Loaded, Checked)>) -> Result<Session, SessionError> {
         let layout = match &args.plan {
             Some(plan) => Layout::for_plan(plan, args.state_dir.as_deref()),
             None => Layout::from_cwd(args.state_dir.as_deref()),
@@ -168,8 +174,14 @@ impl Session {
             // A journal without a run (e.g. the run stopped at a usage error) is no run yet.
             (None, None) => return Err(SessionError::NoRun(layout.journal())),
         };
-        let loaded = planrun_plan::load(&plan_path, format)?;
-        let checked = planrun_plan::check(&loaded);
+        let (loaded, checked) = match preloaded {
+            Some(pre) => pre,
+            None => {
+                let loaded = planrun_plan::load(&plan_path, format)?;
+                let checked = planrun_plan::check(&loaded);
+                (loaded, checked)
+            }
+        };
         if checked.errors() > 0 {
             return Err(SessionError::Invalid(Box::new(loaded), Box::new(checked)));
         }
