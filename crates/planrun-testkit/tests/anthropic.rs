@@ -1,0 +1,152 @@
+//! The scripted model server over real HTTP on 127.0.0.1 (a plain TCP client, no mock of the
+//! transport): the Anthropic Messages stream for text and tool calls, the non-streamed form,
+//! error bodies, turn matching and fallbacks, a dropped stream and a stalled one, and the
+//! record of every request.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use planrun_testkit::{ModelServer, Reply};
+use serde_json::{Value, json};
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
+use std::time::Duration;
+
+/// POSTs `body` to `path` with HTTP/1.1 and returns the status line's code and the raw body
+/// (chunked encoding left in place: the tests look for whole SSE lines in it).
+fn post(server: &ModelServer, path: &str, body: &Value, timeout: Duration) -> (u16, String) {
+    let addr = server.url().trim_start_matches("http://").to_owned();
+    let mut s = TcpStream::connect(&addr).unwrap();
+    s.set_read_timeout(Some(timeout)).unwrap();
+    let body = body.to_string();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nhost: {addr}\r\nx-api-key: sk-ant-test\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw).into_owned();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (code, text)
+}
+
+/// The `data:` payloads of the SSE events in a raw response, in order.
+fn events(raw: &str) -> Vec<Value> {
+    raw.lines().filter_map(|l| l.strip_prefix("data: ")).map(|d| serde_json::from_str(d).unwrap()).collect()
+}
+
+fn request(text: &str) -> Value {
+    json!({"model": "claude-test", "stream": true, "max_tokens": 100, "messages": [{"role": "user", "content": text}]})
+}
+
+const SCENARIO: &str = r#"{
+  "turns": [
+    {"when": "write the file", "reply": {"kind": "tool_use", "name": "Write", "input": {"file_path": "/w/a.txt", "content": "hi"}},
+     "usage": {"input_tokens": 100, "output_tokens": 20}},
+    {"when": "tool_result", "reply": {"kind": "text", "text": "Done."}, "usage": {"input_tokens": 150, "output_tokens": 5}},
+    {"reply": {"kind": "error", "status": 429, "message": "slow down"}}
+  ],
+  "fallback": {"kind": "text", "text": "fallback answer"}
+}"#;
+
+#[test]
+fn a_tool_call_then_text_streams_like_the_messages_api_and_every_request_is_recorded() {
+    let server = ModelServer::start(ModelServer::scenario(SCENARIO).unwrap()).unwrap();
+    let (code, raw) =
+        post(&server, "/v1/messages?beta=true", &request("please write the file"), Duration::from_secs(5));
+    assert_eq!(code, 200, "{raw}");
+    assert!(raw.to_ascii_lowercase().contains("content-type: text/event-stream"));
+    let ev = events(&raw);
+    let kinds: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "message_start",
+            "content_block_start",
+            "content_block_delta",
+            "content_block_stop",
+            "message_delta",
+            "message_stop"
+        ]
+    );
+    assert_eq!(ev[0]["message"]["usage"]["input_tokens"], 100);
+    assert_eq!(ev[1]["content_block"]["type"], "tool_use");
+    assert_eq!(ev[1]["content_block"]["name"], "Write");
+    let args: Value = serde_json::from_str(ev[2]["delta"]["partial_json"].as_str().unwrap()).unwrap();
+    assert_eq!(args, json!({"file_path": "/w/a.txt", "content": "hi"}));
+    assert_eq!(ev[4]["delta"]["stop_reason"], "tool_use");
+    assert_eq!(ev[4]["usage"]["output_tokens"], 20);
+
+    // The third turn has no condition but the second does: a request carrying a tool result
+    // gets the second.
+    let (_, raw) = post(&server, "/v1/messages", &request("here is the tool_result"), Duration::from_secs(5));
+    let ev = events(&raw);
+    assert_eq!(ev[2]["delta"], json!({"type": "text_delta", "text": "Done."}));
+    assert_eq!(ev[4]["delta"]["stop_reason"], "end_turn");
+
+    let rec = server.requests();
+    assert_eq!(rec.len(), 2);
+    assert_eq!(rec[0].path, "/v1/messages?beta=true");
+    assert_eq!(rec[0].turn, Some(0));
+    assert_eq!(rec[1].turn, Some(1));
+    assert_eq!(rec[0].body["messages"][0]["content"], "please write the file");
+    assert!(rec[0].headers.iter().any(|(k, v)| k == "x-api-key" && v == "sk-ant-test"));
+    assert_eq!(server.unused_turns(), [2]);
+}
+
+#[test]
+fn errors_use_the_providers_status_and_body_and_unmatched_requests_get_the_fallback() {
+    let server = ModelServer::start(ModelServer::scenario(SCENARIO).unwrap()).unwrap();
+    let (code, raw) = post(&server, "/v1/messages", &request("anything"), Duration::from_secs(5));
+    assert_eq!(code, 429, "the only unconditional turn answers first: {raw}");
+    let body: Value = serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body, json!({"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}));
+    let (code, raw) = post(&server, "/v1/messages", &request("anything else"), Duration::from_secs(5));
+    assert_eq!(code, 200);
+    assert!(events(&raw).iter().any(|e| e["delta"]["text"] == "fallback answer"), "{raw}");
+    assert_eq!(server.requests()[1].turn, None);
+}
+
+#[test]
+fn a_request_without_stream_gets_one_json_message() {
+    let scenario = ModelServer::scenario(r#"{"turns": [{"reply": {"kind": "text", "text": "plain"}, "usage": {"input_tokens": 3, "output_tokens": 4}}]}"#).unwrap();
+    let server = ModelServer::start(scenario).unwrap();
+    let mut req = request("hi");
+    req["stream"] = json!(false);
+    let (code, raw) = post(&server, "/v1/messages", &req, Duration::from_secs(5));
+    assert_eq!(code, 200);
+    let body: Value = serde_json::from_str(raw.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+    assert_eq!(body["content"], json!([{"type": "text", "text": "plain"}]));
+    assert_eq!(body["usage"], json!({"input_tokens": 3, "output_tokens": 4}));
+    assert_eq!(body["model"], "claude-test");
+}
+
+#[test]
+fn a_dropped_stream_ends_before_message_stop_and_a_stalled_one_sends_nothing_more() {
+    let scenario = ModelServer::scenario(
+        r#"{"turns": [{"when": "drop", "reply": {"kind": "drop", "text": "partial"}},
+                      {"when": "stall", "reply": {"kind": "stall", "text": "partial"}}]}"#,
+    )
+    .unwrap();
+    let server = ModelServer::start(scenario).unwrap();
+    let (code, raw) = post(&server, "/v1/messages", &request("drop"), Duration::from_secs(5));
+    assert_eq!(code, 200);
+    let kinds: Vec<String> = events(&raw).iter().map(|e| e["type"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["message_start", "content_block_start", "content_block_delta"]);
+    // The stall: the same three events, then silence until the client's own timeout.
+    let started = std::time::Instant::now();
+    let (_, raw) = post(&server, "/v1/messages", &request("stall"), Duration::from_millis(800));
+    assert!(started.elapsed() >= Duration::from_millis(700), "the stream did not stall");
+    assert_eq!(events(&raw).len(), 3, "{raw}");
+    assert!(!raw.contains("message_stop"));
+}
+
+#[test]
+fn a_bad_scenario_is_a_clear_error() {
+    let e = ModelServer::scenario(r#"{"turns": [{"reply": {"kind": "poem"}}]}"#).unwrap_err();
+    assert!(e.to_string().starts_with("the scenario is not valid"), "{e}");
+    assert!(matches!(
+        ModelServer::scenario(r#"{"turns": [{"reply": {"kind": "text", "text": "x"}}]}"#).unwrap().turns[0].reply,
+        Reply::Text { .. }
+    ));
+}
