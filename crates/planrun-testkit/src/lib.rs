@@ -2,8 +2,8 @@
 //! and answers each request from a scenario (which text or tool call to return for which
 //! request, or an error, a dropped stream, a stall), recording every request for assertions.
 //! Real agent CLIs are pointed at it, so tests drive them for real without a network or a key.
-//! Today: the Anthropic Messages API (streamed with SSE, or as one JSON body). Used only by
-//! tests; never part of the release binary.
+//! Today: the Anthropic Messages API (streamed with SSE, or as one JSON body) and the OpenAI
+//! Responses API (streamed with SSE). Used only by tests; never part of the release binary.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -112,7 +112,10 @@ impl ModelServer {
         let addr = listener.local_addr().map_err(ServerError::Start)?;
         let used = vec![false; scenario.turns.len()];
         let shared = Arc::new(Mutex::new(Shared { scenario, used, requests: Vec::new() }));
-        let app = Router::new().route("/v1/messages", post(anthropic)).with_state(Arc::clone(&shared));
+        let app = Router::new()
+            .route("/v1/messages", post(anthropic))
+            .route("/v1/responses", post(openai))
+            .with_state(Arc::clone(&shared));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Start)?;
         let thread = std::thread::Builder::new()
@@ -259,6 +262,44 @@ async fn anthropic(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: 
         Reply::Stall { .. } | Reply::Drop { .. } => Some(3),
         _ => None,
     };
+    stream(events, cut, matches!(reply, Reply::Stall { .. }))
+}
+
+/// `POST /v1/responses`: the OpenAI Responses API, streamed as data-only SSE.
+async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (reply, usage) = answer(&shared, &uri, &headers, &body);
+    let n = shared.lock().map(|s| s.requests.len()).unwrap_or(0);
+    if let Reply::Error { status, message } = &reply {
+        let kind = if *status == 429 { "rate_limit_exceeded" } else { "server_error" };
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let body = json!({"error": {"message": message, "type": kind, "code": kind}});
+        return (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    }
+    let item = match &reply {
+        Reply::ToolUse { name, input } => json!({
+            "type": "function_call", "id": format!("fc_{n}"), "call_id": format!("call_{n}"),
+            "name": name, "arguments": input.to_string(), "status": "completed"}),
+        Reply::Text { text } | Reply::Stall { text } | Reply::Drop { text } => json!({
+            "type": "message", "id": format!("msg_{n}"), "role": "assistant", "status": "completed",
+            "content": [{"type": "output_text", "text": text, "annotations": []}]}),
+        Reply::Error { .. } => Value::Null,
+    };
+    let id = format!("resp_{n}");
+    let data = |v: Value| format!("data: {v}\n\n");
+    let events = vec![
+        data(
+            json!({"type": "response.created", "response": {"id": id, "object": "response", "status": "in_progress", "output": []}}),
+        ),
+        data(json!({"type": "response.output_item.added", "output_index": 0, "item": item})),
+        data(json!({"type": "response.output_item.done", "output_index": 0, "item": item})),
+        data(json!({"type": "response.completed", "response": {
+            "id": id, "object": "response", "status": "completed", "output": [item],
+            "usage": {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens,
+                      "total_tokens": usage.input_tokens + usage.output_tokens,
+                      "input_tokens_details": {"cached_tokens": 0},
+                      "output_tokens_details": {"reasoning_tokens": 0}}}})),
+    ];
+    let cut = matches!(reply, Reply::Stall { .. } | Reply::Drop { .. }).then_some(2);
     stream(events, cut, matches!(reply, Reply::Stall { .. }))
 }
 
