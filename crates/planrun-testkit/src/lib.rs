@@ -2,8 +2,8 @@
 //! and answers each request from a scenario (which text or tool call to return for which
 //! request, or an error, a dropped stream, a stall), recording every request for assertions.
 //! Real agent CLIs are pointed at it, so tests drive them for real without a network or a key.
-//! Today: the Anthropic Messages API (streamed with SSE, or as one JSON body) and the OpenAI
-//! Responses API (streamed with SSE). Used only by tests; never part of the release binary.
+//! Today: the Anthropic Messages API (streamed with SSE, or as one JSON body), the OpenAI
+//! Responses API (streamed with SSE) and Gemini's `streamGenerateContent` (SSE). Used only by tests; never part of the release binary.
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -115,6 +115,7 @@ impl ModelServer {
         let app = Router::new()
             .route("/v1/messages", post(anthropic))
             .route("/v1/responses", post(openai))
+            .route("/v1beta/models/{model_action}", post(gemini))
             .with_state(Arc::clone(&shared));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(ServerError::Start)?;
@@ -300,6 +301,35 @@ async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: Hea
                       "output_tokens_details": {"reasoning_tokens": 0}}}})),
     ];
     let cut = matches!(reply, Reply::Stall { .. } | Reply::Drop { .. }).then_some(2);
+    stream(events, cut, matches!(reply, Reply::Stall { .. }))
+}
+
+/// `POST /v1beta/models/MODEL:streamGenerateContent?alt=sse`: Gemini, streamed as data-only SSE
+/// (`:generateContent` gets the same chunk as one JSON body).
+async fn gemini(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
+    let (reply, usage) = answer(&shared, &uri, &headers, &body);
+    if let Reply::Error { status, message } = &reply {
+        let kind = if *status == 429 { "RESOURCE_EXHAUSTED" } else { "INTERNAL" };
+        let body = json!({"error": {"code": status, "message": message, "status": kind}});
+        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        return (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    }
+    let part = match &reply {
+        Reply::ToolUse { name, input } => json!({"functionCall": {"name": name, "args": input}}),
+        Reply::Text { text } | Reply::Stall { text } | Reply::Drop { text } => json!({"text": text}),
+        Reply::Error { .. } => Value::Null,
+    };
+    let chunk = json!({
+        "candidates": [{"content": {"role": "model", "parts": [part]}, "finishReason": "STOP", "index": 0}],
+        "usageMetadata": {"promptTokenCount": usage.input_tokens, "candidatesTokenCount": usage.output_tokens,
+                          "totalTokenCount": usage.input_tokens + usage.output_tokens},
+        "modelVersion": "gemini-mock",
+    });
+    if !uri.path().ends_with(":streamGenerateContent") {
+        return (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], chunk.to_string()).into_response();
+    }
+    let events = vec![format!("data: {chunk}\r\n\r\n")];
+    let cut = matches!(reply, Reply::Stall { .. } | Reply::Drop { .. }).then_some(0);
     stream(events, cut, matches!(reply, Reply::Stall { .. }))
 }
 

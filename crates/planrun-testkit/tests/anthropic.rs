@@ -1,7 +1,7 @@
 //! The scripted model server over real HTTP on 127.0.0.1 (a plain TCP client, no mock of the
 //! transport): the Anthropic Messages stream for text and tool calls, the non-streamed form,
-//! error bodies, turn matching and fallbacks, a dropped stream and a stalled one, and the
-//! record of every request.
+//! error bodies, turn matching and fallbacks, a dropped stream and a stalled one, the record of
+//! every request; and the shapes of the OpenAI Responses and Gemini streams.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use planrun_testkit::{ModelServer, Reply};
@@ -149,4 +149,44 @@ fn a_bad_scenario_is_a_clear_error() {
         ModelServer::scenario(r#"{"turns": [{"reply": {"kind": "text", "text": "x"}}]}"#).unwrap().turns[0].reply,
         Reply::Text { .. }
     ));
+}
+
+#[test]
+fn the_responses_and_gemini_streams_carry_the_call_and_the_usage() {
+    let scenario = ModelServer::scenario(
+        r#"{"turns": [
+          {"when": "openai", "reply": {"kind": "tool_use", "name": "exec_command", "input": {"cmd": "ls"}},
+           "usage": {"input_tokens": 7, "output_tokens": 3}},
+          {"when": "gemini", "reply": {"kind": "text", "text": "hi"}, "usage": {"input_tokens": 5, "output_tokens": 2}},
+          {"when": "limited", "reply": {"kind": "error", "status": 429, "message": "quota"}}
+        ]}"#,
+    )
+    .unwrap();
+    let server = ModelServer::start(scenario).unwrap();
+    let (code, raw) =
+        post(&server, "/v1/responses", &json!({"input": "openai", "stream": true}), Duration::from_secs(5));
+    assert_eq!(code, 200);
+    let ev = events(&raw);
+    let kinds: Vec<&str> = ev.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(
+        kinds,
+        ["response.created", "response.output_item.added", "response.output_item.done", "response.completed"]
+    );
+    let item = &ev[2]["item"];
+    assert_eq!((item["type"].as_str(), item["name"].as_str()), (Some("function_call"), Some("exec_command")));
+    assert_eq!(serde_json::from_str::<Value>(item["arguments"].as_str().unwrap()).unwrap(), json!({"cmd": "ls"}));
+    assert_eq!(ev[3]["response"]["usage"]["total_tokens"], 10);
+
+    let path = "/v1beta/models/gemini-2.5-pro:streamGenerateContent?alt=sse";
+    let (code, raw) =
+        post(&server, path, &json!({"contents": [{"parts": [{"text": "gemini"}]}]}), Duration::from_secs(5));
+    assert_eq!(code, 200);
+    let ev = events(&raw);
+    assert_eq!(ev.len(), 1);
+    assert_eq!(ev[0]["candidates"][0]["content"]["parts"][0]["text"], "hi");
+    assert_eq!(ev[0]["usageMetadata"]["totalTokenCount"], 7);
+
+    let (code, raw) = post(&server, path, &json!({"contents": "limited"}), Duration::from_secs(5));
+    assert_eq!(code, 429);
+    assert!(raw.contains("RESOURCE_EXHAUSTED") && raw.contains("quota"), "{raw}");
 }
