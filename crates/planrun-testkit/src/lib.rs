@@ -18,6 +18,28 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use thiserror::Error;
 
+/// Where `.ci/agent-clis.sh` installs the pinned agent CLIs: `PLANRUN_AGENT_CLIS`, else
+/// `$XDG_CACHE_HOME/planrun/agent-clis`, else `~/.cache/planrun/agent-clis`.
+pub fn agent_clis_dir() -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os("PLANRUN_AGENT_CLIS") {
+        return dir.into();
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache"));
+    cache.join("planrun/agent-clis")
+}
+
+/// The installed agent CLI `name` (`claude`, `codex`, `gemini`), or what to run to install it.
+pub fn agent_cli(name: &str) -> Result<std::path::PathBuf, String> {
+    let bin = agent_clis_dir().join("node_modules/.bin").join(name);
+    if bin.exists() {
+        Ok(bin)
+    } else {
+        Err(format!("the `{name}` CLI is not installed at {}: run `bash .ci/agent-clis.sh`", bin.display()))
+    }
+}
+
 /// What the server answers, in order.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Scenario {

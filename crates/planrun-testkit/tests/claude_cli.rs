@@ -11,15 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn claude() -> PathBuf {
-    let dir = std::env::var_os("PLANRUN_AGENT_CLIS").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
-        cache.join("planrun/agent-clis")
-    });
-    let bin = dir.join("node_modules/.bin/claude");
-    assert!(bin.exists(), "the Claude Code CLI is not installed at {}: run `bash .ci/agent-clis.sh`", bin.display());
-    bin
+    planrun_testkit::agent_cli("claude").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `claude -p PROMPT` headless in `dir`, pointed at `server`, quiet and offline.

@@ -10,15 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 fn codex() -> PathBuf {
-    let dir = std::env::var_os("PLANRUN_AGENT_CLIS").map(PathBuf::from).unwrap_or_else(|| {
-        let cache = std::env::var_os("XDG_CACHE_HOME")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache"));
-        cache.join("planrun/agent-clis")
-    });
-    let bin = dir.join("node_modules/.bin/codex");
-    assert!(bin.exists(), "the Codex CLI is not installed at {}: run `bash .ci/agent-clis.sh`", bin.display());
-    bin
+    planrun_testkit::agent_cli("codex").unwrap_or_else(|e| panic!("{e}"))
 }
 
 /// `codex exec --json PROMPT` in `dir` with its own CODEX_HOME pointing at `server`.
