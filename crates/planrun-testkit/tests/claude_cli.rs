@@ -5,19 +5,17 @@
 //! missing CLI fails the test with what to run, rather than skipping it.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
+use common::repo;
 use planrun_testkit::ModelServer;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn claude() -> PathBuf {
-    planrun_testkit::agent_cli("claude").unwrap_or_else(|e| panic!("{e}"))
-}
+use std::path::Path;
 
 /// `claude -p PROMPT` headless in `dir`, pointed at `server`, quiet and offline.
 fn run_claude(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, Vec<Value>, String) {
-    let out = Command::new(claude())
-        .args(["-p", prompt, "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"])
+    let mut cmd = common::cli("claude");
+    cmd.args(["-p", prompt, "--output-format", "stream-json", "--verbose", "--permission-mode", "acceptEdits"])
         .current_dir(dir)
         .env("ANTHROPIC_BASE_URL", server.url())
         .env("ANTHROPIC_API_KEY", "sk-ant-test-0000")
@@ -26,20 +24,9 @@ fn run_claude(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, V
         .env("DISABLE_AUTOUPDATER", "1")
         .env("DISABLE_ERROR_REPORTING", "1")
         .env("CLAUDE_CODE_MAX_RETRIES", "0")
-        .env("HOME", dir.join(".home"))
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let events =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
-    (out.status.code(), events, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap().success());
-    std::fs::create_dir_all(dir.path().join(".home")).unwrap();
-    dir
+        .env("HOME", dir.join(".home"));
+    let r = common::run(&mut cmd);
+    (r.code, r.events, r.stderr)
 }
 
 #[test]

@@ -4,14 +4,12 @@
 //! with a clear error when the server returns one. A missing CLI fails the test with what to run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
+use common::repo;
 use planrun_testkit::ModelServer;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn codex() -> PathBuf {
-    planrun_testkit::agent_cli("codex").unwrap_or_else(|e| panic!("{e}"))
-}
+use std::path::Path;
 
 /// `codex exec --json PROMPT` in `dir` with its own CODEX_HOME pointing at `server`.
 fn run_codex(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, Vec<Value>, String) {
@@ -27,24 +25,14 @@ fn run_codex(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, Ve
         ),
     )
     .unwrap();
-    let out = Command::new(codex())
-        .args(["exec", "--json", "--skip-git-repo-check", "--disable", "plugins", "--disable", "remote_plugin"])
+    let mut cmd = common::cli("codex");
+    cmd.args(["exec", "--json", "--skip-git-repo-check", "--disable", "plugins", "--disable", "remote_plugin"])
         .args(["--disable", "apps", "-s", "workspace-write", prompt])
         .current_dir(dir)
         .env("CODEX_HOME", &home)
-        .env("MOCK_API_KEY", "sk-openai-test-0000")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let events =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
-    (out.status.code(), events, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap().success());
-    dir
+        .env("MOCK_API_KEY", "sk-openai-test-0000");
+    let r = common::run(&mut cmd);
+    (r.code, r.events, r.stderr)
 }
 
 #[test]

@@ -4,14 +4,12 @@
 //! server returns one. A missing CLI fails the test with what to run.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+mod common;
+
+use common::repo;
 use planrun_testkit::ModelServer;
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-fn gemini() -> PathBuf {
-    planrun_testkit::agent_cli("gemini").unwrap_or_else(|e| panic!("{e}"))
-}
+use std::path::Path;
 
 /// `gemini -p PROMPT -o stream-json` in `dir` with a HOME of its own selecting API-key auth. A
 /// model is named: the default `auto` first asks a router model, which a scenario would have to
@@ -21,24 +19,14 @@ fn run_gemini(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, V
     std::fs::create_dir_all(home.join(".gemini")).unwrap();
     std::fs::write(home.join(".gemini/settings.json"), r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}}"#)
         .unwrap();
-    let out = Command::new(gemini())
-        .args(["-p", prompt, "-o", "stream-json", "--yolo", "--skip-trust", "-m", "gemini-2.5-pro"])
+    let mut cmd = common::cli("gemini");
+    cmd.args(["-p", prompt, "-o", "stream-json", "--yolo", "--skip-trust", "-m", "gemini-2.5-pro"])
         .current_dir(dir)
         .env("HOME", &home)
         .env("GOOGLE_GEMINI_BASE_URL", server.url())
-        .env("GEMINI_API_KEY", "gemini-test-0000")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let events =
-        String::from_utf8_lossy(&out.stdout).lines().filter_map(|l| serde_json::from_str::<Value>(l).ok()).collect();
-    (out.status.code(), events, String::from_utf8_lossy(&out.stderr).into_owned())
-}
-
-fn repo() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    assert!(Command::new("git").args(["init", "-q"]).current_dir(dir.path()).status().unwrap().success());
-    dir
+        .env("GEMINI_API_KEY", "gemini-test-0000");
+    let r = common::run(&mut cmd);
+    (r.code, r.events, r.stderr)
 }
 
 #[test]
