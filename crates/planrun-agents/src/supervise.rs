@@ -1,15 +1,19 @@
 //! One supervised child process: started in its own process group with stdin from /dev/null,
-//! stdout and stderr appended to a log file (so memory stays flat whatever the child prints),
+//! stdout and stderr read through pipes by two copying threads that redact secrets and append
+//! to a log file line by line (so memory stays flat whatever the child prints),
 //! and watched by one `select!` over its exit, a wall-clock limit, a no-output (stall) limit and
 //! a cancellation signal. On any limit or cancellation the whole group gets SIGTERM, a grace
 //! period, then SIGKILL; whatever the group leaves behind after the leader exits is killed too.
 //! Decides nothing about what runs next.
 
+use crate::redact::{MAX_SECRET, Redactor};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
+use std::io::{Read as _, Write as _};
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::Arc;
 use std::time::Duration;
 use thiserror::Error;
 use tokio::process::Child;
@@ -23,9 +27,13 @@ pub struct Spec {
     pub argv: Vec<String>,
     /// The working directory.
     pub cwd: PathBuf,
-    /// Variables added to the inherited environment.
+    /// Variables added to the environment.
     pub env: Vec<(String, String)>,
-    /// Where stdout and stderr are appended, interleaved as a terminal would show them.
+    /// Start from an empty environment (then `env` is all the child gets) instead of planrun's.
+    pub clear_env: bool,
+    /// What is taken out of the output before it reaches the log.
+    pub redact: Arc<Redactor>,
+    /// Where stdout and stderr are appended, whole lines of each as they arrive.
     pub log: PathBuf,
     /// Kill the child after this long in total.
     pub wall_limit: Option<Duration>,
@@ -113,22 +121,33 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
             .open(&spec.log)
             .map_err(|source| SuperviseError::Log { path: spec.log.clone(), source })
     };
-    let out = open()?;
-    // One open file shared by both streams (appends interleave as a terminal shows them).
-    let err = out.try_clone().map_err(|source| SuperviseError::Log { path: spec.log.clone(), source })?;
+    // Both streams append whole lines to one log (interleaved as a terminal shows them).
+    let out_log = open()?;
+    let err_log = open()?;
     let start_len = log_len(&spec.log);
     let started = Instant::now();
-    let mut child = tokio::process::Command::new(program)
+    let mut command = tokio::process::Command::new(program);
+    if spec.clear_env {
+        command.env_clear();
+    }
+    let mut child = command
         .args(args)
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::null())
-        .stdout(Stdio::from(out))
-        .stderr(Stdio::from(err))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
         .process_group(0)
         .spawn()
         .map_err(|source| SuperviseError::Spawn { program: program.clone(), source })?;
     let pid = child.id().unwrap_or(0);
+    let mut copies = Vec::new();
+    if let Some(fd) = child.stdout.take().and_then(|o| o.into_owned_fd().ok()) {
+        copies.push(copy(std::fs::File::from(fd), out_log, Arc::clone(&spec.redact)));
+    }
+    if let Some(fd) = child.stderr.take().and_then(|o| o.into_owned_fd().ok()) {
+        copies.push(copy(std::fs::File::from(fd), err_log, Arc::clone(&spec.redact)));
+    }
     let wait_err = |source| SuperviseError::Wait { program: program.clone(), source };
 
     let wall = spec.wall_limit.map(|l| started + l);
@@ -146,6 +165,7 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
                 // could in principle be reused as a new group id in the instant since it was
                 // reaped; an orchestrator's leftovers are the far likelier risk.)
                 signal_group(pid, Signal::SIGKILL);
+                drained(copies).await;
                 let outcome = match (status.code(), status.signal()) {
                     (Some(code), _) => Outcome::Exited { code },
                     (None, Some(signal)) => Outcome::Signaled { signal },
@@ -178,11 +198,70 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
         }
     };
     let killed = stop(&mut child, pid, spec.grace).await.map_err(wait_err)?;
+    drained(copies).await;
     Ok(finished(stop_reason, started, pid, &spec.log, start_len, killed))
 }
 
 fn finished(outcome: Outcome, started: Instant, pid: u32, log: &Path, start_len: u64, killed: bool) -> Finished {
     Finished { outcome, elapsed: started.elapsed(), pid, output_bytes: log_len(log).saturating_sub(start_len), killed }
+}
+
+/// A line longer than this is written in pieces (keeping memory flat for output without
+/// newlines).
+const LINE_CAP: usize = 4 << 20;
+
+/// Copies a pipe to the log on a thread of its own: whole lines, secrets redacted. The receiver
+/// learns when the pipe reached its end.
+fn copy(mut from: std::fs::File, mut to: std::fs::File, redact: Arc<Redactor>) -> tokio::sync::oneshot::Receiver<()> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let spawned = std::thread::Builder::new().name("planrun-output".into()).spawn(move || {
+        let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
+        let mut chunk = vec![0u8; 64 << 10];
+        // A log that cannot be written any more (full disk) still has its pipe read to the end,
+        // so the child never blocks on a full pipe.
+        let mut writable = true;
+        let mut write = |bytes: &[u8], writable: &mut bool| {
+            if *writable && !bytes.is_empty() && to.write_all(&redact.bytes(bytes)).is_err() {
+                *writable = false;
+            }
+        };
+        loop {
+            let n = match from.read(&mut chunk) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let old = buf.len();
+            buf.extend_from_slice(chunk.get(..n).unwrap_or_default());
+            let fresh = buf.get(old..).unwrap_or_default();
+            if let Some(pos) = memchr::memrchr(b'\n', fresh) {
+                let end = old + pos + 1;
+                write(buf.get(..end).unwrap_or_default(), &mut writable);
+                buf.drain(..end);
+            } else if buf.len() > LINE_CAP {
+                let cut = redact.safe_cut(&buf, buf.len() - MAX_SECRET);
+                write(buf.get(..cut).unwrap_or_default(), &mut writable);
+                buf.drain(..cut);
+            }
+        }
+        write(&buf, &mut writable);
+        let _ = tx.send(());
+    });
+    if spawned.is_err() {
+        // No thread: the receiver sees its sender dropped and does not wait.
+        let (_, rx) = tokio::sync::oneshot::channel();
+        return rx;
+    }
+    rx
+}
+
+/// Waits for the copying threads to reach the end of their pipes: at once when the whole group
+/// is gone, bounded when something outside the group still holds a pipe open.
+async fn drained(copies: Vec<tokio::sync::oneshot::Receiver<()>>) {
+    for c in copies {
+        let _ = tokio::time::timeout(Duration::from_secs(5), c).await;
+    }
 }
 
 async fn sleep_until_opt(deadline: Option<Instant>) {

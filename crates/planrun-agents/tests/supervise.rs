@@ -1,8 +1,10 @@
 //! Supervision of real child processes: exit codes, logs, wall-clock and stall limits, the
 //! SIGTERM → grace → SIGKILL escalation, grandchildren in the process group, huge output,
-//! cancellation, stdin from /dev/null, and programs that cannot start.
+//! cancellation, stdin from /dev/null, programs that cannot start, secrets redacted on their
+//! way to the log (also when split over many writes), and a cleared environment.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
+use planrun_agents::Redactor;
 use planrun_agents::supervise::{Outcome, Spec, SuperviseError, run};
 use std::path::Path;
 use std::time::Duration;
@@ -13,6 +15,8 @@ fn spec(dir: &Path, script: &str) -> Spec {
         argv: vec!["sh".into(), "-c".into(), script.into()],
         cwd: dir.to_owned(),
         env: vec![("PLANRUN_TASK_ID".into(), "t1".into())],
+        clear_env: false,
+        redact: std::sync::Arc::new(Redactor::default()),
         log: dir.join("attempt.log"),
         wall_limit: Some(Duration::from_secs(30)),
         stall_limit: None,
@@ -48,7 +52,14 @@ async fn exit_code_log_env_cwd_and_stdin() {
     assert_eq!(f.outcome, Outcome::Exited { code: 3 });
     let log = std::fs::read_to_string(&s.log).unwrap();
     let cwd = dir.path().canonicalize().unwrap();
-    assert_eq!(log, format!("out\nerr\ntask=t1\n{}\n", cwd.display()));
+    // Each stream's lines in order; the two streams' lines interleave as they arrive.
+    let mut lines: Vec<&str> = log.lines().collect();
+    assert_eq!(
+        lines.iter().filter(|l| **l != "err").copied().collect::<Vec<_>>(),
+        ["out", "task=t1", cwd.to_str().unwrap()]
+    );
+    lines.sort_unstable();
+    assert_eq!(lines.iter().filter(|l| **l == "err").count(), 1, "{log}");
     assert_eq!(f.output_bytes, log.len() as u64);
     assert!(!f.killed);
 }
@@ -139,4 +150,41 @@ async fn programs_that_cannot_start_are_errors_with_their_name() {
     s.argv = vec!["true".into()];
     s.log = dir.path().join("no/such/dir/log");
     assert!(matches!(run(&s, no_cancel()).await, Err(SuperviseError::Log { .. })));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secrets_never_reach_the_log_even_split_over_many_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    let secret = "configured-secret-value-1234";
+    // The configured value printed a byte at a time on stdout, a known key shape on stderr, a
+    // value in the middle of a line longer than the line cap, and ordinary text.
+    let script = format!(
+        "for c in $(echo {secret} | sed 's/./& /g'); do printf %s \"$c\"; sleep 0.001; done; echo; \
+         echo 'key sk-ant-api03-AAAAAAAAAAAAAAAAAAAAAAAA' >&2; \
+         head -c 5000000 /dev/zero | tr '\\0' z; printf '{secret}'; head -c 100 /dev/zero | tr '\\0' z; echo; \
+         echo done"
+    );
+    let mut s = spec(dir.path(), &script);
+    s.redact = std::sync::Arc::new(Redactor::new([secret]));
+    let f = run(&s, no_cancel()).await.unwrap();
+    assert_eq!(f.outcome, Outcome::Exited { code: 0 });
+    let log = std::fs::read_to_string(dir.path().join("attempt.log")).unwrap();
+    assert!(!log.contains(secret) && !log.contains("sk-ant-api03"), "a secret reached the log");
+    assert_eq!(log.matches("[redacted]").count(), 3, "{}", &log[..200]);
+    assert!(log.ends_with("done\n"));
+    assert_eq!(log.bytes().filter(|&b| b == b'z').count(), 5_000_100);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cleared_environment_holds_only_what_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut s = spec(dir.path(), "env > env.txt");
+    s.argv[0] = "/bin/sh".into();
+    s.clear_env = true;
+    s.env.push(("KEPT".into(), "yes".into()));
+    let f = run(&s, no_cancel()).await.unwrap();
+    assert_eq!(f.outcome, Outcome::Exited { code: 0 });
+    let env = std::fs::read_to_string(dir.path().join("env.txt")).unwrap();
+    assert!(env.contains("KEPT=yes") && env.contains("PLANRUN_TASK_ID=t1"), "{env}");
+    assert!(!env.contains("HOME=") && !env.contains("CARGO"), "{env}");
 }

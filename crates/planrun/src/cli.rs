@@ -138,13 +138,42 @@ pub(crate) struct ImportArgs {
 }
 
 const RUN_HELP: &str = "\
-The agent:
+Agents:
+  --agent claude    Claude Code: claude -p PROMPT --output-format stream-json --verbose, with
+                    --dangerously-skip-permissions (as root, where claude refuses that unless
+                    IS_SANDBOX=1: --permission-mode acceptEdits); reports tokens and dollars
+  --agent codex     Codex: codex exec --json -s workspace-write; tokens priced from the table
+  --agent gemini    Gemini CLI: gemini -p PROMPT -o stream-json --yolo; tokens priced
+  --agent opencode  opencode: opencode run --format json; reports tokens and dollars
+  --agent command   your program (--agent-command)
+  Each runs in the workspace (the plan's git top level) with stdin from /dev/null. Its events
+  give the session, tokens, dollars and errors. On the first --resume-rounds reworks the same
+  session is resumed with the failure; then a fresh session starts. An error from the model
+  provider (API error, rate limit) stops the run without counting against the task (exit 4);
+  run the same command again to resume. `planrun doctor` checks the CLIs.
+
+Environment of an agent:
+  Only PATH, HOME, USER, SHELL, TMPDIR, TERM, locale (LANG, LC_*), XDG_*_HOME, certificate and
+  proxy variables, git identity, the CLI's own variables (claude: ANTHROPIC_*, CLAUDE_*,
+  IS_SANDBOX; codex: CODEX_*, OPENAI_*; gemini: GEMINI_*, GOOGLE_*; opencode: OPENCODE_* and
+  provider keys), --pass-env names, and PLANRUN_TASK_ID, PLANRUN_ROLE, PLANRUN_ATTEMPT,
+  PLANRUN_PROMPT_FILE, PLANRUN_WORKSPACE and PLANRUN_NOTES_FILE. Values of passed variables named
+  like *KEY*, *TOKEN*, *SECRET*, *PASSWORD* (and planrun.toml's redact_env), and anything shaped
+  like a known API key, are replaced by [redacted] in every log and report.
+
+The command agent:
   --agent-command is split into words like a shell would, but never run by a shell. In each word,
   {prompt_file} {task_id} {workspace} {role} {attempt} are replaced ({{ and }} are literal braces).
-  The agent runs in the workspace (the plan's git top level) with stdin from /dev/null and
-  PLANRUN_TASK_ID, PLANRUN_ROLE, PLANRUN_ATTEMPT, PLANRUN_PROMPT_FILE, PLANRUN_WORKSPACE and
-  PLANRUN_NOTES_FILE set. The prompt file holds the task's brief and, on rework, why the previous
-  attempt was sent back. Example: --agent-command 'my-agent --prompt {prompt_file}'
+  The prompt file holds the task's brief and, on rework, why the previous attempt was sent back.
+  Example: --agent-command 'my-agent --prompt {prompt_file}'
+
+Prompts and planrun.toml:
+  Prompts come from built-in templates per role (implement, review, test, resume) and persona
+  (architect, engineer, reviewer, security, pm; chosen from the task's `persona` field or its
+  wording); a file .planrun/prompts/NAME.md replaces one. planrun.toml at the repository's top
+  level (or --config) sets agent, model, resume_rounds, pass_env, redact_env, [roles.implement]
+  agent/model/command, and [prices.\"MODEL\"] input/output/cache_read/cache_write in USD per
+  million tokens. See docs/agents.md.
 
 Verification:
   After the agent finishes, planrun runs the task's verify commands, then the plan's, each with
@@ -166,11 +195,14 @@ Output:
   {\"event\", \"elapsed_ms\", ...} where event is started or resumed, orphans_stopped,
   changed_after_done, start or retry (task, attempt), verify, done, rework, interrupted, blocked
   (task, reason), skipped, final_check, final_check_passed, final_check_failed, draining,
-  stopping, and last finished (outcome: done, blocked, final_check_failed or interrupted;
-  exit_code; counts per state). See docs/running.md.
+  stopping, provider_error (task, reason), and last finished (outcome: done, blocked,
+  final_check_failed, provider_error or interrupted; exit_code; counts per state; usage). Step
+  ends with an agent carry usage (input, output, cache_read, cache_write), cost_usd and session.
+  See docs/running.md.
 
 Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed,
-130 interrupted, 1 the journal could not be written.
+4 stopped by the model provider's error (resumable), 130 interrupted, 1 the journal could not be
+written, 64 wrong usage (e.g. no agent, or its CLI is not installed).
 
 Durations: 90s, 5m, 1h30m, 250ms, or `none` for no limit.";
 
@@ -181,10 +213,30 @@ pub(crate) struct RunArgs {
     /// How many tasks run at once (default: 2 for 1–3 tasks, 3 for 4–8, 4 for more).
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub(crate) jobs: Option<u16>,
-    /// The program that implements a task, as a template (see below). Also read from
-    /// PLANRUN_AGENT_COMMAND.
+    /// The agent that implements each task: claude, codex, gemini, opencode, or command (your
+    /// own program, see --agent-command). Default: planrun.toml's, else `command` when
+    /// --agent-command is given. A task's own `agent` field overrides it for that task.
+    #[arg(long, value_name = "NAME", value_parser = parse_agent)]
+    pub(crate) agent: Option<planrun_agents::AgentKind>,
+    /// The model the agent uses (passed to the CLI's model option); default: planrun.toml's,
+    /// else the CLI's own default.
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) model: Option<String>,
+    /// The program that implements a task, as a template (see below): the `command` agent.
+    /// Also read from PLANRUN_AGENT_COMMAND.
     #[arg(long, value_name = "TEMPLATE", env = "PLANRUN_AGENT_COMMAND")]
     pub(crate) agent_command: Option<String>,
+    /// The configuration file (default: planrun.toml at the repository's top level, if any).
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+    /// Let agents see this environment variable too (a name, or a PREFIX*); repeatable. Agents
+    /// see only PATH, HOME, locale and proxy settings, their CLI's own variables, and these.
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub(crate) pass_env: Vec<String>,
+    /// How many rework rounds resume the implementer's own session (it keeps its context)
+    /// before a fresh session starts [default: 2, or planrun.toml's resume_rounds].
+    #[arg(long, value_name = "N")]
+    pub(crate) resume_rounds: Option<u32>,
     /// How many times a failed task goes back to its agent (rework); one more failure blocks it.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) max_rework: u32,
@@ -208,6 +260,10 @@ pub(crate) struct RunArgs {
     /// After the first Ctrl-C, how long running steps may take to finish before they are stopped.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub(crate) drain_timeout: std::time::Duration,
+}
+
+fn parse_agent(s: &str) -> Result<planrun_agents::AgentKind, String> {
+    s.parse()
 }
 
 #[derive(Debug, Args)]

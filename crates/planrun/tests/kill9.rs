@@ -100,7 +100,18 @@ fn kill_9_at_random_moments_never_loses_or_repeats_finished_work() {
             done_before.insert(run, before);
         }
         let mut child = repo
-            .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "-j", "4", "--grace", "100ms"])
+            .cmd(&[
+                "run",
+                "plan.md",
+                "--agent-command",
+                "./agent.sh",
+                "-j",
+                "4",
+                "--grace",
+                "100ms",
+                "--pass-env",
+                "KILL_RUN",
+            ])
             .env("KILL_RUN", run.to_string())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -125,7 +136,7 @@ fn kill_9_at_random_moments_never_loses_or_repeats_finished_work() {
     run += 1;
     done_before.insert(run, done(&repo));
     let out = repo
-        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "-j", "4"])
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "-j", "4", "--pass-env", "KILL_RUN"])
         .env("KILL_RUN", run.to_string())
         .output()
         .unwrap();

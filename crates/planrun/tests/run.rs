@@ -67,7 +67,9 @@ fn tasks_run_in_parallel_and_a_failed_verify_is_reworked_with_its_output() {
     // The second attempt's prompt says why the first was sent back; the first's does not.
     let p1 = repo.read(".planrun/prompts/a.1.md");
     let p2 = repo.read(".planrun/prompts/a.2.md");
-    assert!(p1.starts_with("# Task a: first") && !p1.contains("sent back"), "{p1}");
+    // The built-in implement template: the persona the task's wording calls for, then the brief.
+    assert!(p1.starts_with("You are a senior software engineer"), "{p1}");
+    assert!(p1.contains("\n# Task a: first") && !p1.contains("sent back"), "{p1}");
     assert!(p2.contains("Why the previous attempt was sent back") && p2.contains("grep -q good a.txt"), "{p2}");
     assert!(repo.read(".planrun/logs/a.1.implement.log").contains("agent a attempt 1"));
     // The state directory keeps itself out of git.

@@ -4,19 +4,22 @@
 //! inputs. One dispatcher owns the truth; steps report by message. Ctrl-C drains, a second
 //! Ctrl-C stops everything. Business rules stay in the engine.
 
+mod config;
 mod layout;
 mod orphans;
 mod progress;
 mod prompt;
 mod session;
 mod steps;
+mod templates;
 pub(crate) mod views;
 mod writer;
 
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::render::Output as Term;
-use planrun_agents::Template;
+use config::Config;
+use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::{Decision, Input, RunOutcome, TaskState};
 use progress::{Mode, Reporter};
 use serde_json::{Value, json};
@@ -24,13 +27,16 @@ pub(crate) use session::{OpenArgs, Session, SessionError};
 use std::io::IsTerminal as _;
 use std::sync::Arc;
 use std::time::Duration;
-use steps::{Ctx, Kind, Limits, StepDone};
+use steps::{Agent, Ctx, ImplementRun, Kind, Limits, StepDone};
+use templates::Templates;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// Exit code: some tasks are blocked or the final check failed.
 pub(crate) const BLOCKED: u8 = 3;
+/// Exit code: stopped by an error of an agent's model provider (API error, rate limit); resumable.
+pub(crate) const PROVIDER: u8 = 4;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
 pub(crate) const INTERRUPTED: u8 = 130;
 
@@ -64,19 +70,6 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
 }
 
 pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
-    let Some(command) = args.agent_command.as_deref() else {
-        eprintln!(
-            "error: no agent to run the tasks\n  help: pass --agent-command 'PROGRAM ARGS…' (e.g. --agent-command 'my-agent {{prompt_file}}'), or set PLANRUN_AGENT_COMMAND"
-        );
-        return exit::USAGE;
-    };
-    let template = match Template::parse(command) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: --agent-command: {e}\n  help: see `planrun run --help` for the template's placeholders");
-            return exit::USAGE;
-        }
-    };
     let open = OpenArgs {
         plan: Some(args.plan.plan.clone()),
         format: args.plan.format,
@@ -103,10 +96,40 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         return open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term);
     }
     let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
-    if let Err(message) = agent_exists(&template, &layout.workspace) {
-        eprintln!("error: {message}\n  help: check --agent-command; a program without a `/` is looked up in PATH");
-        return exit::USAGE;
+    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
+            );
+            return exit::USAGE;
+        }
+    };
+    let agents = match resolve_agents(args, &config, &loaded.plan) {
+        Ok(a) => a,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    };
+    for agent in agents.distinct() {
+        if let Err((message, help)) = agent_exists(agent, &layout.workspace) {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
     }
+    let templates = match Templates::load(&layout.dir.join("prompts")) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}\n  help: fix or remove that file to use the built-in template");
+            return exit::USAGE;
+        }
+    };
+    let root = nix::unistd::geteuid().is_root();
+    let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
+    let mut pass_env = config.pass_env.clone();
+    pass_env.extend(args.pass_env.iter().cloned());
+    let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env));
     // The lock is taken before the journal is read, so two planruns never share a run.
     if let Err(e) = layout.create() {
         eprintln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
@@ -134,17 +157,32 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     };
     let ctx = Ctx {
         layout: session.layout.clone(),
-        template,
         agent_limits: Limits { wall: args.timeout, stall: args.stall_timeout, grace: args.grace },
         verify_limits: Limits { wall: args.verify_timeout, stall: None, grace: args.grace },
         plan_verify: session.loaded.plan.verify.clone(),
+        pass_env,
+        redact,
+        prices: config.prices(),
+        root,
+        sandbox,
+    };
+    let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
+    for agent in agents.distinct() {
+        for notice in planrun_agents::adapter::notices(agent.kind, &call) {
+            reporter.note(&format!("planrun: {notice}"));
+        }
+    }
+    let setup = Setup {
+        templates,
+        agents,
+        resume_rounds: args.resume_rounds.or(config.resume_rounds).unwrap_or(DEFAULT_RESUME_ROUNDS),
     };
     let code = runtime.block_on(async {
         // A file-size limit (`ulimit -f`) would kill planrun with SIGXFSZ in the middle of a
         // journal write; with a handler installed, the write fails with EFBIG instead and is
         // reported like a full disk. Children get the default action back when they exec.
         let _xfsz = signal(SignalKind::from_raw(nix::libc::SIGXFSZ));
-        Runner::new(session, ctx, args, &mut reporter).drive().await
+        Runner::new(session, ctx, setup, args, &mut reporter).drive().await
     });
     reporter.finish();
     code
@@ -157,27 +195,165 @@ struct Pending {
     decisions: Vec<Decision>,
 }
 
-/// Whether the agent's program can be found before any task is started: a typo in the
-/// template should be one clear error, not every task failing in turn.
-fn agent_exists(template: &Template, workspace: &std::path::Path) -> Result<(), String> {
-    let vars = planrun_agents::Vars {
-        prompt_file: String::new(),
-        task_id: String::new(),
-        workspace: workspace.display().to_string(),
-        role: "implement".into(),
-        attempt: 1,
+/// How many rework rounds resume the implementer's session unless configured.
+const DEFAULT_RESUME_ROUNDS: u32 = 2;
+
+/// The agents of a run: the implement role's, and a task's own where its `agent` field names
+/// another.
+#[derive(Debug)]
+struct Agents {
+    implement: Agent,
+    per_task: Vec<Option<Agent>>,
+}
+
+impl Agents {
+    fn for_task(&self, task: usize) -> &Agent {
+        self.per_task.get(task).and_then(Option::as_ref).unwrap_or(&self.implement)
+    }
+
+    /// Each agent the run may use, once.
+    fn distinct(&self) -> Vec<&Agent> {
+        let mut out: Vec<&Agent> = vec![&self.implement];
+        for a in self.per_task.iter().flatten() {
+            if !out.iter().any(|o| o.kind == a.kind) {
+                out.push(a);
+            }
+        }
+        out
+    }
+}
+
+/// What the runner needs beyond the steps' context.
+#[derive(Debug)]
+struct Setup {
+    templates: Templates,
+    agents: Agents,
+    resume_rounds: u32,
+}
+
+type Problem = (String, String);
+
+/// The implement role's agent from the flags, then planrun.toml; and each task's own.
+fn resolve_agents(args: &RunArgs, config: &Config, plan: &planrun_plan::model::Plan) -> Result<Agents, Problem> {
+    let configured = |pick: fn(&config::RoleConfig) -> Option<&String>, top: Option<&String>| {
+        config.role("implement", pick).map(str::to_owned).or_else(|| top.cloned())
     };
-    let argv = template.render(&vars);
-    let Some(program) = argv.first().filter(|p| !p.is_empty()) else {
-        return Err("the agent command is empty".into());
+    let template_text =
+        args.agent_command.clone().or_else(|| configured(|r| r.command.as_ref(), config.command.as_ref()));
+    let kind = match args.agent {
+        Some(k) => k,
+        None if args.agent_command.is_some() => AgentKind::Command,
+        None => match configured(|r| r.agent.as_ref(), config.agent.as_ref()) {
+            Some(name) => name.parse().map_err(|e: String| (e, "fix planrun.toml".to_owned()))?,
+            None => {
+                return Err((
+                    "no agent to run the tasks".into(),
+                    "pass --agent claude|codex|gemini|opencode, or --agent-command 'PROGRAM ARGS…' for your own \
+                     (e.g. --agent-command 'my-agent {prompt_file}'), or set `agent` in planrun.toml; `planrun doctor` \
+                     shows which CLIs are installed"
+                        .into(),
+                ));
+            }
+        },
     };
-    let found = if program.contains('/') {
-        workspace.join(program).is_file()
-    } else {
-        std::env::var_os("PATH")
-            .is_some_and(|paths| std::env::split_paths(&paths).any(|dir| dir.join(program).is_file()))
+    let template = |text: Option<&String>| -> Result<Option<Template>, Problem> {
+        let Some(text) = text else {
+            return Err((
+                "the command agent needs a command".into(),
+                "pass --agent-command 'PROGRAM ARGS…' (or set PLANRUN_AGENT_COMMAND, or `command` in planrun.toml)"
+                    .into(),
+            ));
+        };
+        Template::parse(text).map(Some).map_err(|e| {
+            (format!("--agent-command: {e}"), "see `planrun run --help` for the template's placeholders".into())
+        })
     };
-    if found { Ok(()) } else { Err(format!("the agent program `{program}` was not found")) }
+    let implement = Agent {
+        kind,
+        model: args.model.clone().or_else(|| configured(|r| r.model.as_ref(), config.model.as_ref())),
+        template: if kind == AgentKind::Command { template(template_text.as_ref())? } else { None },
+    };
+    let mut per_task = Vec::with_capacity(plan.tasks.len());
+    for t in &plan.tasks {
+        let own = match t.agent.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            None => None,
+            Some(name) => {
+                let k: AgentKind = name.parse().map_err(|e: String| {
+                    (format!("task {}: {e}", t.id), "fix the task's `agent` field, or remove it".to_owned())
+                })?;
+                (k != kind).then(|| -> Result<Agent, Problem> {
+                    Ok(Agent {
+                        kind: k,
+                        model: None,
+                        template: if k == AgentKind::Command { template(template_text.as_ref())? } else { None },
+                    })
+                })
+            }
+        };
+        per_task.push(own.transpose()?);
+    }
+    Ok(Agents { implement, per_task })
+}
+
+/// Whether an agent's program can be found before any task is started: a typo in the
+/// template, or a CLI that is not installed, should be one clear error, not every task failing
+/// in turn.
+fn agent_exists(agent: &Agent, workspace: &std::path::Path) -> Result<(), Problem> {
+    let program = match (&agent.template, agent.kind.program()) {
+        (Some(t), _) => {
+            let vars = planrun_agents::Vars {
+                workspace: workspace.display().to_string(),
+                role: "implement".into(),
+                attempt: 1,
+                ..planrun_agents::Vars::default()
+            };
+            t.render(&vars).into_iter().next().unwrap_or_default()
+        }
+        (None, Some(p)) => p.to_owned(),
+        (None, None) => String::new(),
+    };
+    if program.is_empty() {
+        return Err(("the agent command is empty".into(), "check --agent-command".into()));
+    }
+    if find_program(&program, workspace).is_some() {
+        return Ok(());
+    }
+    let help = match agent.kind.package() {
+        Some(pkg) => format!(
+            "install it with `npm install -g {pkg}` (or put it in PATH); `planrun doctor` checks every agent CLI"
+        ),
+        None => "check --agent-command; a program without a `/` is looked up in PATH".into(),
+    };
+    Err((format!("the agent program `{program}` was not found"), help))
+}
+
+/// Where `program` is: relative to `workspace` if it has a `/`, else in PATH.
+pub(crate) fn find_program(program: &str, workspace: &std::path::Path) -> Option<std::path::PathBuf> {
+    if program.contains('/') {
+        let p = workspace.join(program);
+        return p.is_file().then_some(p);
+    }
+    let paths = std::env::var_os("PATH")?;
+    std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// The redactor of a run: the values of secret-looking variables any of its agents may see,
+/// and of the variables planrun.toml names.
+fn redactor(agents: &Agents, pass_env: &[String], redact_env: &[String]) -> Redactor {
+    let mut values: Vec<String> = Vec::new();
+    for a in agents.distinct() {
+        for (k, v) in planrun_agents::env::allowed(a.kind, pass_env, std::env::vars_os()) {
+            if planrun_agents::redact::is_secret_name(&k) {
+                values.push(v);
+            }
+        }
+    }
+    for name in redact_env {
+        if let Ok(v) = std::env::var(name) {
+            values.push(v);
+        }
+    }
+    Redactor::new(values)
 }
 
 struct Runner<'a> {
@@ -194,10 +370,15 @@ struct Runner<'a> {
     drain_timeout: Duration,
     grace: Duration,
     final_interrupted: bool,
+    templates: Templates,
+    agents: Agents,
+    resume_rounds: u32,
+    /// Set when a model provider's error stopped the run.
+    provider_stop: Option<String>,
 }
 
 impl<'a> Runner<'a> {
-    fn new(mut s: Session, ctx: Ctx, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
+    fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
         let (cancel, _) = watch::channel(false);
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
@@ -224,6 +405,10 @@ impl<'a> Runner<'a> {
             drain_timeout: args.drain_timeout,
             grace: args.grace,
             final_interrupted: false,
+            templates: setup.templates,
+            agents: setup.agents,
+            resume_rounds: setup.resume_rounds,
+            provider_stop: None,
         }
     }
 
@@ -405,19 +590,46 @@ impl<'a> Runner<'a> {
                 Ok(()) => "passed".to_owned(),
                 Err(r) => r.lines().next().unwrap_or("").to_owned(),
             };
-            records.push((
-                "step".to_owned(),
-                id.clone(),
-                json!({
-                    "attempt": done.attempt,
-                    "step": name,
-                    "ok": done.result.is_ok(),
-                    "interrupted": done.interrupted,
-                    "summary": summary,
-                    "elapsed_ms": u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX),
-                    "log": done.log.display().to_string(),
-                }),
-            ));
+            let elapsed_ms = u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX);
+            let agent = done.agent.as_ref().map(|a| session::AgentRecord {
+                agent: a.agent.clone(),
+                model: a.model.clone(),
+                session: a.session.clone(),
+                resumed: a.resumed,
+                usage: a.usage,
+                session_usage: a.session_usage,
+                cost_usd: a.cost_usd,
+                cost_source: a.cost_source.to_owned(),
+            });
+            let mut payload = json!({
+                "attempt": done.attempt,
+                "step": name,
+                "ok": done.result.is_ok(),
+                "interrupted": done.interrupted,
+                "summary": summary,
+                "elapsed_ms": elapsed_ms,
+                "log": done.log.display().to_string(),
+            });
+            if let (Some(a), Some(obj)) = (&agent, payload.as_object_mut()) {
+                obj.insert("agent".into(), a.to_json());
+            }
+            records.push(("step".to_owned(), id.clone(), payload));
+            if let Some(id) = &id {
+                self.s.steps.entry(id.clone()).or_default().push(session::StepRecord {
+                    attempt: done.attempt,
+                    step: name.to_owned(),
+                    ok: done.result.is_ok(),
+                    summary: summary.clone(),
+                    elapsed_ms,
+                    log: Some(done.log.clone()),
+                    agent: agent.clone(),
+                });
+            }
+            if let (Some(a), Some(id)) = (&done.agent, &id) {
+                let line = agent_line(id, a);
+                self.reporter.event("agent_usage", json!({"task": id, "attempt": done.attempt, "agent": agent.as_ref().map(session::AgentRecord::to_json)}), &line);
+            }
+            let provider_error = done.agent.as_ref().and_then(|a| a.provider_error.clone());
             let input = match (done.kind, done.task) {
                 (Kind::Final, _) => {
                     if done.interrupted {
@@ -431,6 +643,11 @@ impl<'a> Runner<'a> {
                     attempt: done.attempt,
                     reason: "planrun was interrupted during this attempt".into(),
                 },
+                (Kind::Implement, Some(task)) if provider_error.is_some() => {
+                    let reason = done.result.clone().err().unwrap_or_default();
+                    self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason);
+                    Input::Interrupted { task, attempt: done.attempt, reason }
+                }
                 (Kind::Implement, Some(task)) => {
                     Input::Implemented { task, attempt: done.attempt, result: done.result }
                 }
@@ -445,6 +662,21 @@ impl<'a> Runner<'a> {
             }
         }
         self.submit(&records, changes, decisions)
+    }
+
+    /// A model provider failed (API error, rate limit): nothing new starts, running steps
+    /// finish, and the run ends resumable with exit 4. The attempt does not count as a failure.
+    fn stop_for_provider(&mut self, id: &str, reason: &str) {
+        let first = reason.lines().next().unwrap_or("");
+        self.reporter.event(
+            "provider_error",
+            json!({"task": id, "reason": reason}),
+            &format!("stopped  {id}: {first}; starting nothing new"),
+        );
+        if self.provider_stop.is_none() {
+            self.provider_stop = Some(first.to_owned());
+            let _ = self.s.engine.handle(Input::Drain);
+        }
     }
 
     /// Hands the records and changes to the journal writer; the decisions wait until the
@@ -577,55 +809,100 @@ impl<'a> Runner<'a> {
 
     fn start_implement(&mut self, task: usize, attempt: u32, feedback: Option<String>) {
         let id = self.s.id(task).to_owned();
-        if self.s.engine.is_draining() {
-            // Decided before Ctrl-C, durable only after it: do not start it; record it as
-            // interrupted (not a failure) so the next run starts it again.
-            let log = self.ctx.layout.attempt_log(&id, attempt, "implement");
-            self.steps.spawn(async move {
-                StepDone {
-                    kind: Kind::Implement,
-                    task: Some(task),
-                    attempt,
-                    result: Err("interrupted before it started".into()),
-                    interrupted: true,
-                    elapsed: Duration::ZERO,
-                    log,
-                }
-            });
-            return;
-        }
-        let path = self.s.layout.prompt(&id, attempt);
-        let text = self.prompt_for(task, attempt, feedback.as_deref());
-        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, text));
-        let event = if attempt == 1 { "start" } else { "retry" };
-        let line = match &feedback {
-            Some(_) => format!(
-                "start    {id} (attempt {attempt}, told why attempt {} was sent back)",
-                attempt.saturating_sub(1)
-            ),
-            None => format!("start    {id} (attempt {attempt})"),
-        };
-        self.reporter.event(event, json!({"task": id, "attempt": attempt, "step": "implement"}), &line);
-        self.reporter.step_started(&id, "implement", attempt);
-        let ctx = Arc::clone(&self.ctx);
-        if let Err(e) = written {
-            let reason = format!("cannot write the prompt file `{}`: {e}", path.display());
-            let log = ctx.layout.attempt_log(&id, attempt, "implement");
-            self.steps.spawn(async move {
+        let not_started = |reason: &str, interrupted: bool, log: std::path::PathBuf| {
+            let reason = reason.to_owned();
+            async move {
                 StepDone {
                     kind: Kind::Implement,
                     task: Some(task),
                     attempt,
                     result: Err(reason),
-                    interrupted: false,
+                    interrupted,
                     elapsed: Duration::ZERO,
                     log,
+                    agent: None,
                 }
-            });
+            }
+        };
+        if self.s.engine.is_draining() {
+            // Decided before Ctrl-C, durable only after it: do not start it; record it as
+            // interrupted (not a failure) so the next run starts it again.
+            let log = self.ctx.layout.attempt_log(&id, attempt, "implement");
+            self.steps.spawn(not_started("interrupted before it started", true, log));
+            return;
+        }
+        let agent = self.agents.for_task(task).clone();
+        let resume = feedback.as_ref().and_then(|_| self.resumable(task, &agent));
+        let path = self.s.layout.prompt(&id, attempt);
+        let text = match (&resume, &feedback) {
+            (Some(_), Some(f)) => self.resume_prompt(task, attempt, f),
+            _ => self.prompt_for(task, attempt, feedback.as_deref()),
+        };
+        let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
+        let event = if attempt == 1 { "start" } else { "retry" };
+        let how = match (&resume, &feedback) {
+            (Some(_), _) => format!(
+                ", resuming its {} session with why attempt {} was sent back",
+                agent.kind,
+                attempt.saturating_sub(1)
+            ),
+            (None, Some(_)) => format!(", told why attempt {} was sent back", attempt.saturating_sub(1)),
+            (None, None) => String::new(),
+        };
+        let line = format!("start    {id} (attempt {attempt}{how}; {})", agent.label());
+        self.reporter.event(
+            event,
+            json!({"task": id, "attempt": attempt, "step": "implement", "agent": agent.kind.name(), "model": agent.model, "resumed": resume.is_some()}),
+            &line,
+        );
+        self.reporter.step_started(&id, "implement", attempt);
+        let ctx = Arc::clone(&self.ctx);
+        if let Err(e) = written {
+            let reason = format!("cannot write the prompt file `{}`: {e}", path.display());
+            let log = ctx.layout.attempt_log(&id, attempt, "implement");
+            self.steps.spawn(not_started(&reason, false, log));
             return;
         }
         let rx = self.cancel.subscribe();
-        self.steps.spawn(steps::implement(ctx, task, id, attempt, path, rx));
+        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume };
+        self.steps.spawn(steps::implement(ctx, run, rx));
+    }
+
+    /// The session to resume for `task`'s rework with `agent`, if any: the last implement step's
+    /// session, by the same CLI, unless it was already resumed `resume_rounds` times in a row.
+    fn resumable(&self, task: usize, agent: &Agent) -> Option<(String, Usage)> {
+        if agent.kind == AgentKind::Command || self.resume_rounds == 0 {
+            return None;
+        }
+        let records: Vec<&session::AgentRecord> = self
+            .s
+            .steps
+            .get(self.s.id(task))?
+            .iter()
+            .filter(|r| r.step == "implement")
+            .filter_map(|r| r.agent.as_ref())
+            .collect();
+        let last = records.last()?;
+        let session = last.session.clone()?;
+        if last.agent != agent.kind.name() {
+            return None;
+        }
+        let in_a_row = records.iter().rev().take_while(|r| r.resumed && r.session.as_ref() == Some(&session)).count();
+        if u32::try_from(in_a_row).unwrap_or(u32::MAX) >= self.resume_rounds {
+            return None;
+        }
+        Some((session, last.session_usage.unwrap_or_default()))
+    }
+
+    /// The short prompt of a resumed session: it knows the task; it needs the failure.
+    fn resume_prompt(&self, task: usize, attempt: u32, feedback: &str) -> String {
+        let Some(t) = self.s.task(task) else { return String::new() };
+        let attempt = attempt.to_string();
+        let feedback = prompt::fenced_feedback(feedback);
+        self.templates.render(
+            "resume",
+            &[("task_id", &t.id), ("task_title", &t.title), ("attempt", &attempt), ("feedback", &feedback)],
+        )
     }
 
     fn prompt_for(&self, task: usize, attempt: u32, feedback: Option<&str>) -> String {
@@ -648,13 +925,29 @@ impl<'a> Runner<'a> {
             })
             .collect();
         let notes_file = self.s.layout.notes(&t.id).display().to_string();
-        prompt::build(plan, t, attempt, &deps, feedback, &notes_file)
+        let brief = prompt::brief(plan, t, &deps, feedback);
+        let persona = self.templates.text(templates::persona_for(t)).trim_end().to_owned();
+        let title = if plan.title.is_empty() { "this plan" } else { plan.title.as_str() };
+        let attempt = attempt.to_string();
+        self.templates.render(
+            "implement",
+            &[
+                ("persona", &persona),
+                ("plan_title", title),
+                ("task_id", &t.id),
+                ("task_title", &t.title),
+                ("attempt", &attempt),
+                ("brief", &brief),
+                ("notes_file", &notes_file),
+            ],
+        )
     }
 
     async fn finish(&mut self, outcome: RunOutcome, interrupted: bool) -> u8 {
         self.reporter.finish();
         let (name, code) = match &outcome {
             RunOutcome::Done => ("done", exit::OK),
+            _ if self.provider_stop.is_some() && !interrupted => ("provider_error", PROVIDER),
             RunOutcome::Interrupted => ("interrupted", INTERRUPTED),
             _ if interrupted || self.final_interrupted => ("interrupted", INTERRUPTED),
             RunOutcome::Blocked { .. } => ("blocked", BLOCKED),
@@ -674,7 +967,8 @@ impl<'a> Runner<'a> {
             self.s.journal = w.stop();
         }
         let summary = views::summary(&self.s);
-        let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts});
+        let used = views::Totals::of(&self.s);
+        let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts, "usage": used.to_json()});
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
             if let Some(o) = fields.as_object_mut() {
                 o.insert("final_check".into(), json!(reason));
@@ -683,6 +977,10 @@ impl<'a> Runner<'a> {
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
             RunOutcome::Done => text.push_str("; all done"),
+            _ if code == PROVIDER => text.push_str(&format!(
+                "; stopped by the model provider:\n  {}\n  nothing was lost; when the provider works again, run the same command to resume",
+                self.provider_stop.as_deref().unwrap_or("the model provider failed")
+            )),
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
             RunOutcome::Interrupted => {}
             RunOutcome::Blocked { .. } => {
@@ -700,6 +998,9 @@ impl<'a> Runner<'a> {
                 ));
             }
         }
+        if let Some(line) = used.line() {
+            text.push_str(&format!("\n  used {line}"));
+        }
         if self.reporter.mode() == Mode::Json {
             self.reporter.event("finished", fields, &text);
         } else {
@@ -707,6 +1008,23 @@ impl<'a> Runner<'a> {
         }
         code
     }
+}
+
+/// One line about what an agent's run used: `agent    a: claude, 250 in / 30 out tokens, $0.0020`.
+fn agent_line(id: &str, a: &steps::AgentRun) -> String {
+    let mut line = format!("agent    {id}: {}", a.agent);
+    if let Some(m) = &a.model {
+        line.push_str(&format!(" ({m})"));
+    }
+    if a.resumed {
+        line.push_str(", resumed its session");
+    }
+    line.push_str(&format!(", {}", views::tokens(&a.usage)));
+    line.push_str(&format!(", {}", views::dollars(a.cost_usd, a.cost_source)));
+    if !a.denied.is_empty() {
+        line.push_str(&format!(", {} tool call(s) denied: {}", a.denied.len(), a.denied.join(", ")));
+    }
+    line
 }
 
 fn journal_failed(e: &str) -> String {

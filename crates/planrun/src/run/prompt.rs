@@ -1,7 +1,7 @@
-//! The brief an agent gets for one attempt: the task, what done means, what planrun will run to
-//! verify it, the plan's context, notes left by the tasks it depends on, and on rework the
-//! failure that sent it back. Not the whole plan. Plain text assembled from the plan; nothing here
-//! is ever handed to a shell.
+//! The brief an agent gets for one attempt (the context package): the task, what done means,
+//! what planrun will run to verify it, the plan's context, notes left by the tasks it depends on,
+//! and on rework the failure that sent it back. Not the whole plan. Plain text assembled from the
+//! plan and placed into a role's template; nothing here is ever handed to a shell.
 
 use planrun_plan::model::{Plan, Task};
 
@@ -29,21 +29,17 @@ pub(crate) struct DepNote<'a> {
     pub(crate) notes: Option<String>,
 }
 
-/// The prompt for `task`'s attempt `attempt`.
-pub(crate) fn build(
-    plan: &Plan,
-    task: &Task,
-    attempt: u32,
-    deps: &[DepNote<'_>],
-    feedback: Option<&str>,
-    notes_file: &str,
-) -> String {
+/// The failure that sent an attempt back, fenced so that nothing in it can close the fence.
+pub(crate) fn fenced_feedback(feedback: &str) -> String {
+    format!("```text\n{}\n```", keep_tail(feedback, NOTE_LIMIT).trim_end().replace("```", "` ` `"))
+}
+
+/// The context package of one attempt (the `{{brief}}` of a role's template): the task, the
+/// files it may change, what done means, the checks, the plan's context, the notes of the tasks
+/// it builds on, and on rework the failure.
+pub(crate) fn brief(plan: &Plan, task: &Task, deps: &[DepNote<'_>], feedback: Option<&str>) -> String {
     let mut s = String::new();
     s.push_str(&format!("# Task {}: {}\n\n", task.id, task.title));
-    let title = if plan.title.is_empty() { "this plan" } else { plan.title.as_str() };
-    s.push_str(&format!(
-        "You are implementing one task of \"{title}\" (attempt {attempt}). Work in the current directory.\n"
-    ));
     if task.files.is_empty() {
         s.push_str("No files were declared for this task; keep your changes small and on topic.\n");
     } else {
@@ -86,14 +82,8 @@ pub(crate) fn build(
         }
     }
     if let Some(f) = feedback {
-        s.push_str(&format!(
-            "\n## Why the previous attempt was sent back\n\n```text\n{}\n```\n",
-            keep_tail(f, NOTE_LIMIT).trim_end().replace("```", "` ` `")
-        ));
+        s.push_str(&format!("\n## Why the previous attempt was sent back\n\n{}\n", fenced_feedback(f)));
     }
-    s.push_str(&format!(
-        "\n---\nWhen you are done, you may leave a short note for the tasks that build on this one in `{notes_file}`.\n"
-    ));
     s
 }
 
@@ -112,10 +102,9 @@ mod tests {
         t.acceptance = vec!["parses `x`".into()];
         t.verify = vec!["cargo test parse".into()];
         let deps = [DepNote { task: &dep, state: "done", notes: Some("Model is in src/model.rs".into()) }];
-        let p = build(&plan, &t, 2, &deps, Some("test parse::x failed\n```oops"), "/s/notes/b.md");
+        let p = brief(&plan, &t, &deps, Some("test parse::x failed\n```oops"));
         for needle in [
             "# Task b: Parser",
-            "(attempt 2)",
             "- `src/parse.rs`",
             "- parses `x`",
             "- `cargo test parse`\n- `cargo test`",
@@ -123,7 +112,6 @@ mod tests {
             "### a: Model (done)",
             "Model is in src/model.rs",
             "test parse::x failed",
-            "/s/notes/b.md",
         ] {
             assert!(p.contains(needle), "missing {needle:?} in\n{p}");
         }

@@ -4,6 +4,7 @@
 //! each attempt's steps and how they ended. Shared by `run`, `status`, `retry`, `skip` and `log`.
 
 use super::layout::Layout;
+use planrun_agents::Usage;
 use planrun_engine::{
     Change, Conflicts, Engine, FinalCheck, Setup, TaskSpec, TaskState, Transition, default_concurrency,
 };
@@ -36,6 +37,51 @@ pub(crate) struct StepRecord {
     pub(crate) summary: String,
     pub(crate) elapsed_ms: u64,
     pub(crate) log: Option<PathBuf>,
+    /// For an implement step run by a CLI agent: which, its session and what it used.
+    pub(crate) agent: Option<AgentRecord>,
+}
+
+/// What an agent's implement step recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct AgentRecord {
+    pub(crate) agent: String,
+    pub(crate) model: Option<String>,
+    pub(crate) session: Option<String>,
+    pub(crate) resumed: bool,
+    pub(crate) usage: Usage,
+    pub(crate) session_usage: Option<Usage>,
+    pub(crate) cost_usd: Option<f64>,
+    pub(crate) cost_source: String,
+}
+
+impl AgentRecord {
+    /// The journal form.
+    pub(crate) fn to_json(&self) -> Value {
+        json!({
+            "agent": self.agent,
+            "model": self.model,
+            "session": self.session,
+            "resumed": self.resumed,
+            "usage": self.usage,
+            "session_usage": self.session_usage,
+            "cost_usd": self.cost_usd,
+            "cost_source": self.cost_source,
+        })
+    }
+
+    fn from_json(v: &Value) -> Option<Self> {
+        let usage = |k: &str| v.get(k).and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok());
+        Some(Self {
+            agent: v.get("agent")?.as_str()?.to_owned(),
+            model: v.get("model").and_then(Value::as_str).map(str::to_owned),
+            session: v.get("session").and_then(Value::as_str).map(str::to_owned),
+            resumed: v.get("resumed").and_then(Value::as_bool).unwrap_or(false),
+            usage: usage("usage").unwrap_or_default(),
+            session_usage: usage("session_usage"),
+            cost_usd: v.get("cost_usd").and_then(Value::as_f64),
+            cost_source: v.get("cost_source").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -275,6 +321,7 @@ impl Session {
                         summary: p.get("summary").and_then(Value::as_str).unwrap_or("").to_owned(),
                         elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
                         log: p.get("log").and_then(Value::as_str).map(PathBuf::from),
+                        agent: p.get("agent").and_then(AgentRecord::from_json),
                     });
                 }
                 "finished" => {

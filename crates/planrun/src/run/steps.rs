@@ -7,10 +7,12 @@
 use super::layout::Layout;
 use super::orphans;
 use super::prompt::keep_tail;
+use planrun_agents::adapter::{self, MAX_PROMPT_ARG};
 use planrun_agents::supervise::{self, Finished, Outcome, Spec};
-use planrun_agents::{Template, Vars};
-use std::io::{Read as _, Seek as _, Write as _};
+use planrun_agents::{AgentKind, Call, PriceTable, Reader, Redactor, Template, Usage, Vars};
+use std::io::{BufRead as _, Read as _, Seek as _, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -25,14 +27,75 @@ pub(crate) struct Limits {
     pub(crate) grace: Duration,
 }
 
+/// The agent of one role: which CLI (or the user's command template) and which model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Agent {
+    pub(crate) kind: AgentKind,
+    pub(crate) model: Option<String>,
+    /// The template of the `command` agent.
+    pub(crate) template: Option<Template>,
+}
+
+impl Agent {
+    /// How the agent is named in events and reports: `claude`, `codex (gpt-5)`, `command`.
+    pub(crate) fn label(&self) -> String {
+        match &self.model {
+            Some(m) => format!("{} ({m})", self.kind),
+            None => self.kind.to_string(),
+        }
+    }
+}
+
 /// What every step of a run shares.
 #[derive(Debug)]
 pub(crate) struct Ctx {
     pub(crate) layout: Layout,
-    pub(crate) template: Template,
     pub(crate) agent_limits: Limits,
     pub(crate) verify_limits: Limits,
     pub(crate) plan_verify: Vec<String>,
+    /// Extra variables (names or `PREFIX*`) agents may see.
+    pub(crate) pass_env: Vec<String>,
+    pub(crate) redact: Arc<Redactor>,
+    pub(crate) prices: PriceTable,
+    /// Whether planrun runs as root, and whether `IS_SANDBOX=1` is set (Claude Code's rule).
+    pub(crate) root: bool,
+    pub(crate) sandbox: bool,
+}
+
+/// One implement run, as the runner decided it.
+#[derive(Debug, Clone)]
+pub(crate) struct ImplementRun {
+    pub(crate) task: usize,
+    pub(crate) id: String,
+    pub(crate) attempt: u32,
+    pub(crate) agent: Agent,
+    /// The prompt file, already written, and its text.
+    pub(crate) prompt: PathBuf,
+    pub(crate) text: String,
+    /// The session to resume, and the usage it had reported so far (for CLIs that report
+    /// session totals).
+    pub(crate) resume: Option<(String, Usage)>,
+}
+
+/// What a CLI agent's run amounted to, read from its events.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentRun {
+    pub(crate) agent: String,
+    pub(crate) model: Option<String>,
+    pub(crate) session: Option<String>,
+    pub(crate) resumed: bool,
+    /// Tokens of this run alone.
+    pub(crate) usage: Usage,
+    /// The session's totals as reported, for CLIs that report totals (the next resumed run
+    /// subtracts them).
+    pub(crate) session_usage: Option<Usage>,
+    pub(crate) cost_usd: Option<f64>,
+    /// `reported` (by the CLI), `priced` (from the price table) or `unknown`.
+    pub(crate) cost_source: &'static str,
+    /// An error the agent's provider reported (API error, rate limit): not the task's fault.
+    pub(crate) provider_error: Option<String>,
+    pub(crate) tool_uses: u64,
+    pub(crate) denied: Vec<String>,
 }
 
 /// Which step ended.
@@ -65,6 +128,8 @@ pub(crate) struct StepDone {
     pub(crate) interrupted: bool,
     pub(crate) elapsed: Duration,
     pub(crate) log: PathBuf,
+    /// For an implement step run by a CLI agent: what its events said.
+    pub(crate) agent: Option<AgentRun>,
 }
 
 /// The end of the file at `path` from byte `from` on, at most `TAIL` bytes, as text.
@@ -121,6 +186,14 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
+/// The environment of an agent run: the allow-listed part of planrun's own, then planrun's
+/// variables.
+fn agent_env(ctx: &Ctx, kind: AgentKind, task: &str, attempt: u32, prompt: &Path) -> Vec<(String, String)> {
+    let mut vars = planrun_agents::env::allowed(kind, &ctx.pass_env, std::env::vars_os());
+    vars.extend(env(ctx, task, "implement", attempt, prompt));
+    vars
+}
+
 fn env(ctx: &Ctx, task: &str, role: &str, attempt: u32, prompt: &Path) -> Vec<(String, String)> {
     vec![
         ("PLANRUN_TASK_ID".into(), task.to_owned()),
@@ -151,18 +224,13 @@ fn workspace_missing(ctx: &Ctx) -> Option<String> {
         .then(|| format!("the workspace `{}` does not exist any more", ctx.layout.workspace.display()))
 }
 
-/// The implement step: the agent command with the prompt file already written at `prompt`.
-pub(crate) async fn implement(
-    ctx: std::sync::Arc<Ctx>,
-    task: usize,
-    id: String,
-    attempt: u32,
-    prompt: PathBuf,
-    cancel: watch::Receiver<bool>,
-) -> StepDone {
+/// The implement step: the agent with its prompt, in the workspace, with an allow-listed
+/// environment; a CLI agent's events are read afterwards for its session, usage and errors.
+pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::Receiver<bool>) -> StepDone {
+    let ImplementRun { task, id, attempt, agent, prompt, text, resume } = run;
     let log = ctx.layout.attempt_log(&id, attempt, "implement");
     let started = std::time::Instant::now();
-    let done = |result: Result<(), String>, interrupted: bool, log: PathBuf| StepDone {
+    let done = |result: Result<(), String>, interrupted: bool, log: PathBuf, run: Option<AgentRun>| StepDone {
         kind: Kind::Implement,
         task: Some(task),
         attempt,
@@ -170,44 +238,133 @@ pub(crate) async fn implement(
         interrupted,
         elapsed: started.elapsed(),
         log,
+        agent: run,
     };
     if let Some(reason) = workspace_missing(&ctx) {
-        return done(Err(reason), false, log);
+        return done(Err(reason), false, log, None);
     }
     if let Err(e) = prepare_log(&log) {
-        return done(Err(e), false, log);
+        return done(Err(e), false, log, None);
     }
-    let vars = Vars {
-        prompt_file: prompt.display().to_string(),
-        task_id: id.clone(),
-        workspace: ctx.layout.workspace.display().to_string(),
-        role: "implement".into(),
-        attempt,
+    let argv = match agent.kind {
+        AgentKind::Command => {
+            let vars = Vars {
+                prompt_file: prompt.display().to_string(),
+                task_id: id.clone(),
+                workspace: ctx.layout.workspace.display().to_string(),
+                role: "implement".into(),
+                attempt,
+            };
+            agent.template.as_ref().map(|t| t.render(&vars)).unwrap_or_default()
+        }
+        kind => {
+            if text.len() > MAX_PROMPT_ARG {
+                let reason = format!(
+                    "the prompt is {} bytes, more than the {MAX_PROMPT_ARG} a single argument may hold; shorten the \
+                     task's description or the plan's context (the prompt is in `{}`)",
+                    text.len(),
+                    prompt.display()
+                );
+                return done(Err(reason), false, log, None);
+            }
+            let call = Call {
+                prompt: &text,
+                model: agent.model.as_deref(),
+                resume: resume.as_ref().map(|(s, _)| s.as_str()),
+                root: ctx.root,
+                sandbox: ctx.sandbox,
+            };
+            adapter::argv(kind, &call).unwrap_or_default()
+        }
     };
     let spec = Spec {
-        argv: ctx.template.render(&vars),
+        argv,
         cwd: ctx.layout.workspace.clone(),
-        env: env(&ctx, &id, "implement", attempt, &prompt),
+        env: agent_env(&ctx, agent.kind, &id, attempt, &prompt),
+        clear_env: true,
+        redact: Arc::clone(&ctx.redact),
         log: log.clone(),
         wall_limit: ctx.agent_limits.wall,
         stall_limit: ctx.agent_limits.stall,
         grace: ctx.agent_limits.grace,
     };
     let from = log_start(&log);
-    match supervise::run(&spec, cancel).await {
-        Ok(f) if f.outcome == Outcome::Cancelled => done(Err("interrupted".into()), true, log),
+    let finished = supervise::run(&spec, cancel).await;
+    let report = (agent.kind != AgentKind::Command).then(|| read_events(&ctx, &agent, &log, from, resume.as_ref()));
+    match finished {
+        Ok(f) if f.outcome == Outcome::Cancelled => done(Err("interrupted".into()), true, log, report),
         Ok(f) => {
-            let result = match (describe("the agent", &f), workspace_missing(&ctx)) {
-                (Some(reason), _) => Err(with_tail(reason, &log, from)),
-                (None, Some(gone)) => Err(format!("{gone} after the agent ran")),
-                (None, None) => Ok(()),
+            let who = match agent.kind {
+                AgentKind::Command => "the agent".to_owned(),
+                kind => format!("the agent ({kind})"),
             };
-            done(result, false, log)
+            let result = match (describe(&who, &f), workspace_missing(&ctx), &report) {
+                (_, _, Some(r)) if r.provider_error.is_some() => {
+                    let e = r.provider_error.as_deref().unwrap_or("");
+                    Err(format!("{who} stopped on an error from its model provider: {e}"))
+                }
+                (Some(reason), _, _) => Err(with_tail(reason, &log, from)),
+                (None, Some(gone), _) => Err(format!("{gone} after the agent ran")),
+                (None, None, Some(r)) if r.session.is_none() && r.tool_uses == 0 && r.usage.is_zero() => {
+                    Err(with_tail(
+                        format!(
+                            "{who} exited 0 but printed none of the events planrun reads (is this a supported version of `{}`?)",
+                            agent.kind
+                        ),
+                        &log,
+                        from,
+                    ))
+                }
+                (None, None, _) => Ok(()),
+            };
+            done(result, false, log, report)
         }
         Err(e) => {
             let reason = workspace_missing(&ctx).unwrap_or_else(|| format!("the agent could not be started: {e}"));
-            done(Err(reason), false, log)
+            done(Err(reason), false, log, report)
         }
+    }
+}
+
+/// Reads a CLI agent's events from its log (from byte `from` on) into what the run amounted to.
+fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&(String, Usage)>) -> AgentRun {
+    let mut reader = Reader::new(agent.kind);
+    if let Ok(mut f) = std::fs::File::open(log) {
+        if f.seek(std::io::SeekFrom::Start(from)).is_ok() {
+            let mut lines = std::io::BufReader::new(f);
+            let mut line = Vec::new();
+            // Lines are read as bytes: a CLI's non-UTF-8 output must not end the reading.
+            while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                reader.line(&String::from_utf8_lossy(&line));
+                line.clear();
+            }
+        }
+    }
+    let r = reader.report;
+    let model = r.model.clone().or_else(|| agent.model.clone());
+    let (usage, session_usage) = if agent.kind.cumulative_usage() {
+        let before = resume.map(|(_, u)| *u).unwrap_or_default();
+        (r.usage.since(&before), Some(r.usage))
+    } else {
+        (r.usage, None)
+    };
+    let (cost_usd, cost_source) = match (r.cost_usd, ctx.prices.cost(model.as_deref(), &usage)) {
+        (Some(usd), _) => (Some(usd), "reported"),
+        (None, Some(usd)) => (Some(usd), "priced"),
+        (None, None) => (None, "unknown"),
+    };
+    AgentRun {
+        agent: agent.kind.to_string(),
+        model,
+        session: r.session,
+        resumed: resume.is_some(),
+        usage,
+        session_usage,
+        cost_usd,
+        cost_source,
+        provider_error: (!r.errors.is_empty()).then(|| r.errors.join("; ")),
+        tool_uses: r.tool_uses,
+        denied: r.denied,
     }
 }
 
@@ -237,6 +394,8 @@ async fn run_commands(
             argv: vec!["sh".into(), "-c".into(), cmd.clone()],
             cwd: ctx.layout.workspace.clone(),
             env: env.clone(),
+            clear_env: false,
+            redact: Arc::clone(&ctx.redact),
             log: log.to_owned(),
             wall_limit: ctx.verify_limits.wall,
             stall_limit: ctx.verify_limits.stall,
@@ -261,7 +420,7 @@ async fn run_commands(
 
 /// The verify step of an attempt: the task's verify commands, then the plan's.
 pub(crate) async fn verify(
-    ctx: std::sync::Arc<Ctx>,
+    ctx: Arc<Ctx>,
     task: usize,
     id: String,
     attempt: u32,
@@ -275,11 +434,20 @@ pub(crate) async fn verify(
     let mut all = commands;
     all.extend(ctx.plan_verify.iter().cloned());
     let (result, interrupted) = run_commands(&ctx, &all, &log, env, cancel).await;
-    StepDone { kind: Kind::Verify, task: Some(task), attempt, result, interrupted, elapsed: started.elapsed(), log }
+    StepDone {
+        kind: Kind::Verify,
+        task: Some(task),
+        attempt,
+        result,
+        interrupted,
+        elapsed: started.elapsed(),
+        log,
+        agent: None,
+    }
 }
 
 /// The final check: the plan's verify commands once more, when every task is done.
-pub(crate) async fn final_check(ctx: std::sync::Arc<Ctx>, n: u64, cancel: watch::Receiver<bool>) -> StepDone {
+pub(crate) async fn final_check(ctx: Arc<Ctx>, n: u64, cancel: watch::Receiver<bool>) -> StepDone {
     let log = ctx.layout.final_log(n);
     let started = std::time::Instant::now();
     let env = vec![
@@ -289,7 +457,16 @@ pub(crate) async fn final_check(ctx: std::sync::Arc<Ctx>, n: u64, cancel: watch:
     ];
     let commands = ctx.plan_verify.clone();
     let (result, interrupted) = run_commands(&ctx, &commands, &log, env, cancel).await;
-    StepDone { kind: Kind::Final, task: None, attempt: 0, result, interrupted, elapsed: started.elapsed(), log }
+    StepDone {
+        kind: Kind::Final,
+        task: None,
+        attempt: 0,
+        result,
+        interrupted,
+        elapsed: started.elapsed(),
+        log,
+        agent: None,
+    }
 }
 
 #[cfg(test)]

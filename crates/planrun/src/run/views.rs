@@ -3,10 +3,11 @@
 //! `retry` and `skip` write through the engine, under the run lock, like any other change.
 
 use super::layout::Layout;
-use super::session::{OpenArgs, Session};
+use super::session::{AgentRecord, OpenArgs, Session};
 use crate::cli::{LogArgs, StatusArgs, TaskArgs};
 use crate::exit;
 use crate::render::Output as Term;
+use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -47,6 +48,110 @@ pub(crate) fn summary(s: &Session) -> Summary {
     }
     let line = format!("{n} task{}: {}", if n == 1 { "" } else { "s" }, parts.join(", "));
     Summary { counts, line, blocked_lines }
+}
+
+/// Tokens and dollars summed over steps.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct Totals {
+    pub(crate) usage: Usage,
+    /// Dollars over the steps whose cost is known.
+    pub(crate) cost_usd: f64,
+    /// Agent steps, and how many of them had no known cost.
+    pub(crate) steps: u64,
+    pub(crate) unpriced: u64,
+}
+
+impl Totals {
+    fn add(&mut self, r: &AgentRecord) {
+        self.usage.add(&r.usage);
+        self.steps += 1;
+        match r.cost_usd {
+            Some(c) => self.cost_usd += c,
+            None => self.unpriced += 1,
+        }
+    }
+
+    /// Over the steps of one task.
+    pub(crate) fn of_task(s: &Session, id: &str) -> Self {
+        let mut t = Totals::default();
+        for r in s.steps.get(id).into_iter().flatten().filter_map(|r| r.agent.as_ref()) {
+            t.add(r);
+        }
+        t
+    }
+
+    /// Over the whole run.
+    pub(crate) fn of(s: &Session) -> Self {
+        let mut t = Totals::default();
+        for r in s.steps.values().flatten().filter_map(|r| r.agent.as_ref()) {
+            t.add(r);
+        }
+        t
+    }
+
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        json!({
+            "input": self.usage.input,
+            "output": self.usage.output,
+            "cache_read": self.usage.cache_read,
+            "cache_write": self.usage.cache_write,
+            "cost_usd": self.cost_usd,
+            "agent_steps": self.steps,
+            "unpriced_steps": self.unpriced,
+        })
+    }
+
+    /// `1,234 in / 56 out tokens (cache 0 read, 0 written), $0.0123 over 3 agent runs`, or
+    /// `None` when no agent reported anything.
+    pub(crate) fn line(&self) -> Option<String> {
+        if self.steps == 0 {
+            return None;
+        }
+        let cost = if self.unpriced == self.steps {
+            "cost unknown".to_owned()
+        } else if self.unpriced > 0 {
+            format!("${:.4} (+ {} run(s) of unknown price)", self.cost_usd, self.unpriced)
+        } else {
+            format!("${:.4}", self.cost_usd)
+        };
+        Some(format!(
+            "{}, {cost} over {} agent run{}",
+            tokens(&self.usage),
+            self.steps,
+            if self.steps == 1 { "" } else { "s" }
+        ))
+    }
+}
+
+/// A count with thousands separators.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Tokens in one phrase: `1,234 in / 56 out tokens`, with cache figures when there are any.
+pub(crate) fn tokens(u: &Usage) -> String {
+    let mut s = format!("{} in / {} out tokens", thousands(u.input), thousands(u.output));
+    if u.cache_read + u.cache_write > 0 {
+        s.push_str(&format!(" (cache {} read, {} written)", thousands(u.cache_read), thousands(u.cache_write)));
+    }
+    s
+}
+
+/// Dollars in one phrase, saying where the figure came from.
+pub(crate) fn dollars(cost: Option<f64>, source: &str) -> String {
+    match (cost, source) {
+        (Some(c), "priced") => format!("${c:.4} (from the price table)"),
+        (Some(c), _) => format!("${c:.4}"),
+        (None, _) => "cost unknown (no price for this model; add one under [prices] in planrun.toml)".to_owned(),
+    }
 }
 
 fn open(plan: Option<&std::path::Path>, state: &crate::cli::StateArgs) -> Result<Session, super::SessionError> {
@@ -104,6 +209,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
                     "failures": failures(st),
                     "reason": reason,
                     "waiting_for": s.engine.blocked_upstream(i).map(|b| s.id(b)),
+                    "usage": Totals::of_task(&s, s.id(i)).to_json(),
                 })
             })
             .collect();
@@ -114,6 +220,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             "outcome": s.last_outcome,
             "tasks": tasks,
             "counts": sum.counts,
+            "usage": Totals::of(&s).to_json(),
         });
         println!("{obj}");
         return exit::OK;
@@ -141,6 +248,11 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
         if a > 0 {
             line.push_str(&format!("  [attempt {a}]"));
         }
+        let used = Totals::of_task(&s, s.id(i));
+        if used.steps > 0 {
+            let cost = if used.unpriced == used.steps { "$?".to_owned() } else { format!("${:.4}", used.cost_usd) };
+            line.push_str(&format!("  {} tokens, {cost}", thousands(used.usage.total())));
+        }
         match st {
             TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => {
                 line.push_str(&format!("\n  {:<11} {}", "", reason.lines().next().unwrap_or("")));
@@ -154,6 +266,9 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "\n{}", sum.line);
+    if let Some(line) = Totals::of(&s).line() {
+        let _ = writeln!(out, "used {line}");
+    }
     exit::OK
 }
 

@@ -1,0 +1,583 @@
+//! The agent CLIs planrun drives headless, and what they print: for each of `claude`, `codex`,
+//! `gemini` and `opencode`, the argv that passes the prompt, runs without interactive approval,
+//! chooses the model and resumes a session; and a reader that turns its JSON-lines event stream
+//! into one normalized [`Event`] type (text, tool use, usage, cost, session id, final answer,
+//! error), folded into a [`Report`]. The `command` agent is the user's own template instead.
+//! Spawning and supervising are `supervise`'s; this module only builds words and reads lines.
+
+use serde::Serialize;
+use serde_json::Value;
+use std::fmt;
+use std::str::FromStr;
+
+/// Which agent runs a role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AgentKind {
+    /// The user's own `--agent-command` template.
+    Command,
+    Claude,
+    Codex,
+    Gemini,
+    Opencode,
+}
+
+impl AgentKind {
+    /// Every agent, in the order `--help` and `doctor` list them.
+    pub const ALL: [AgentKind; 5] =
+        [AgentKind::Claude, AgentKind::Codex, AgentKind::Gemini, AgentKind::Opencode, AgentKind::Command];
+
+    /// The name used on the command line and in `planrun.toml`.
+    pub fn name(self) -> &'static str {
+        match self {
+            AgentKind::Command => "command",
+            AgentKind::Claude => "claude",
+            AgentKind::Codex => "codex",
+            AgentKind::Gemini => "gemini",
+            AgentKind::Opencode => "opencode",
+        }
+    }
+
+    /// The program a CLI agent runs (looked up in PATH); `None` for the command agent.
+    pub fn program(self) -> Option<&'static str> {
+        match self {
+            AgentKind::Command => None,
+            other => Some(other.name()),
+        }
+    }
+
+    /// The npm package a CLI agent comes from, for the install hint.
+    pub fn package(self) -> Option<&'static str> {
+        match self {
+            AgentKind::Command => None,
+            AgentKind::Claude => Some("@anthropic-ai/claude-code"),
+            AgentKind::Codex => Some("@openai/codex"),
+            AgentKind::Gemini => Some("@google/gemini-cli"),
+            AgentKind::Opencode => Some("opencode-ai"),
+        }
+    }
+
+    /// Whether the CLI reports token usage summed over a whole session (so a resumed session's
+    /// report includes the earlier runs), rather than per run.
+    pub fn cumulative_usage(self) -> bool {
+        self == AgentKind::Codex
+    }
+}
+
+impl fmt::Display for AgentKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for AgentKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AgentKind::ALL.into_iter().find(|k| k.name() == s).ok_or_else(|| {
+            format!(
+                "unknown agent `{s}`; known: {}",
+                AgentKind::ALL.iter().map(|k| k.name()).collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+/// One run of a CLI agent.
+#[derive(Debug, Clone, Default)]
+pub struct Call<'a> {
+    /// The whole prompt, passed as one argument (never through a shell).
+    pub prompt: &'a str,
+    pub model: Option<&'a str>,
+    /// A session to resume instead of starting a new one.
+    pub resume: Option<&'a str>,
+    /// Whether planrun runs as root (Claude Code then refuses to skip permission checks unless
+    /// `IS_SANDBOX=1`).
+    pub root: bool,
+    /// Whether `IS_SANDBOX=1` is set.
+    pub sandbox: bool,
+}
+
+/// The longest prompt passed as one argument: Linux refuses a single argument over 128 KiB.
+pub const MAX_PROMPT_ARG: usize = 128 * 1024 - 1;
+
+/// The argv of one run of a CLI agent (program first), or `None` for the command agent.
+pub fn argv(kind: AgentKind, call: &Call<'_>) -> Option<Vec<String>> {
+    let mut a: Vec<String> = Vec::new();
+    let s = |x: &str| x.to_owned();
+    match kind {
+        AgentKind::Command => return None,
+        AgentKind::Claude => {
+            a.extend([s("claude"), s("-p"), s(call.prompt), s("--output-format"), s("stream-json"), s("--verbose")]);
+            a.extend(claude_permissions(call).iter().map(|w| s(w)));
+            if let Some(m) = call.model {
+                a.extend([s("--model"), s(m)]);
+            }
+            if let Some(r) = call.resume {
+                a.extend([s("--resume"), s(r)]);
+            }
+        }
+        AgentKind::Codex => {
+            a.extend([s("codex"), s("exec"), s("--json"), s("--skip-git-repo-check"), s("-s"), s("workspace-write")]);
+            if let Some(m) = call.model {
+                a.extend([s("-m"), s(m)]);
+            }
+            if let Some(r) = call.resume {
+                a.extend([s("resume"), s(r)]);
+            }
+            // `--` so a prompt that starts with `-` is never read as an option.
+            a.extend([s("--"), s(call.prompt)]);
+        }
+        AgentKind::Gemini => {
+            a.extend([s("gemini"), s("-p"), s(call.prompt), s("-o"), s("stream-json"), s("--yolo"), s("--skip-trust")]);
+            if let Some(m) = call.model {
+                a.extend([s("-m"), s(m)]);
+            }
+            if let Some(r) = call.resume {
+                a.extend([s("--resume"), s(r)]);
+            }
+        }
+        AgentKind::Opencode => {
+            a.extend([s("opencode"), s("run"), s("--format"), s("json")]);
+            if let Some(m) = call.model {
+                a.extend([s("-m"), s(m)]);
+            }
+            if let Some(r) = call.resume {
+                a.extend([s("-s"), s(r)]);
+            }
+            a.extend([s("--"), s(call.prompt)]);
+        }
+    }
+    Some(a)
+}
+
+/// How Claude Code is told not to stop for approval. It refuses to skip permission checks as
+/// root unless `IS_SANDBOX=1`; as root without it, edits and commands in the workspace are
+/// accepted and anything else is denied (and reported in its result).
+pub fn claude_permissions(call: &Call<'_>) -> &'static [&'static str] {
+    if call.root && !call.sandbox { &["--permission-mode", "acceptEdits"] } else { &["--dangerously-skip-permissions"] }
+}
+
+/// What a user should know before a run with `kind` starts, e.g. why permissions are narrower.
+pub fn notices(kind: AgentKind, call: &Call<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    if kind == AgentKind::Claude && call.root && !call.sandbox {
+        out.push(
+            "claude refuses --dangerously-skip-permissions as root unless IS_SANDBOX=1; planrun runs it with \
+             --permission-mode acceptEdits (file edits and commands allowed, anything else denied and reported). \
+             Run planrun as a normal user, or set IS_SANDBOX=1 if this machine is a disposable sandbox."
+                .to_owned(),
+        );
+    }
+    out
+}
+
+/// Tokens of one run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Usage {
+    /// Input tokens not read from a cache.
+    pub input: u64,
+    pub output: u64,
+    pub cache_read: u64,
+    pub cache_write: u64,
+}
+
+impl Usage {
+    pub fn total(&self) -> u64 {
+        self.input + self.output + self.cache_read + self.cache_write
+    }
+
+    pub fn add(&mut self, o: &Usage) {
+        self.input += o.input;
+        self.output += o.output;
+        self.cache_read += o.cache_read;
+        self.cache_write += o.cache_write;
+    }
+
+    /// `self - earlier`, each field at least 0: this run's share of a cumulative report.
+    pub fn since(&self, earlier: &Usage) -> Usage {
+        Usage {
+            input: self.input.saturating_sub(earlier.input),
+            output: self.output.saturating_sub(earlier.output),
+            cache_read: self.cache_read.saturating_sub(earlier.cache_read),
+            cache_write: self.cache_write.saturating_sub(earlier.cache_write),
+        }
+    }
+
+    pub fn is_zero(&self) -> bool {
+        self.total() == 0
+    }
+}
+
+/// One thing an agent reported, the same for every CLI.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Event {
+    /// The session this run belongs to (resumable with the same id).
+    Session { id: String },
+    /// The model that answered.
+    Model { name: String },
+    /// Text the agent wrote.
+    Text { text: String },
+    /// A tool the agent called, with a short summary of its input.
+    ToolUse { name: String, input: String },
+    /// Tokens. `total`: the sum over the run so far (replaces earlier reports) rather than a
+    /// part to add.
+    Usage { usage: Usage, total: bool },
+    /// Dollars the CLI itself reported for the run.
+    Cost { usd: f64 },
+    /// The agent's final answer.
+    Final { text: String },
+    /// An error the agent reported (API error, rate limit, refusal).
+    Error { message: String },
+    /// A tool call the CLI refused for lack of permission.
+    Denied { tool: String },
+}
+
+/// What a run amounted to.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Report {
+    pub session: Option<String>,
+    pub model: Option<String>,
+    pub usage: Usage,
+    /// Dollars as the CLI reported them, if it does.
+    pub cost_usd: Option<f64>,
+    pub final_text: Option<String>,
+    pub errors: Vec<String>,
+    pub tool_uses: u64,
+    pub denied: Vec<String>,
+    /// Lines read as events.
+    pub events: u64,
+}
+
+impl Report {
+    /// Folds one event in.
+    pub fn add(&mut self, e: &Event) {
+        match e {
+            Event::Session { id } => self.session = Some(id.clone()),
+            Event::Model { name } => self.model = Some(name.clone()),
+            Event::Text { .. } => {}
+            Event::ToolUse { .. } => self.tool_uses += 1,
+            Event::Usage { usage, total: true } => self.usage = *usage,
+            Event::Usage { usage, total: false } => self.usage.add(usage),
+            Event::Cost { usd } => self.cost_usd = Some(self.cost_usd.unwrap_or(0.0) + usd),
+            Event::Final { text } => self.final_text = Some(text.clone()),
+            Event::Error { message } => {
+                if !self.errors.contains(message) {
+                    self.errors.push(message.clone());
+                }
+            }
+            Event::Denied { tool } => self.denied.push(tool.clone()),
+        }
+    }
+}
+
+/// Reads a CLI's output line by line (its own events among any other lines it prints).
+#[derive(Debug)]
+pub struct Reader {
+    kind: AgentKind,
+    pub report: Report,
+    /// Claude's `result` event replaces the per-message usage seen before it.
+    saw_result: bool,
+}
+
+impl Reader {
+    pub fn new(kind: AgentKind) -> Self {
+        Self { kind, report: Report::default(), saw_result: false }
+    }
+
+    /// The events in one line of output; lines that are not JSON objects give none.
+    pub fn line(&mut self, line: &str) -> Vec<Event> {
+        let line = line.trim();
+        if !line.starts_with('{') {
+            return Vec::new();
+        }
+        let Ok(v) = serde_json::from_str::<Value>(line) else { return Vec::new() };
+        let events = match self.kind {
+            AgentKind::Claude => claude(&v, &mut self.saw_result),
+            AgentKind::Codex => codex(&v),
+            AgentKind::Gemini => gemini(&v),
+            AgentKind::Opencode => opencode(&v),
+            AgentKind::Command => Vec::new(),
+        };
+        if !events.is_empty() {
+            self.report.events += 1;
+        }
+        for e in &events {
+            self.report.add(e);
+        }
+        events
+    }
+}
+
+fn str_at<'a>(v: &'a Value, path: &[&str]) -> Option<&'a str> {
+    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_str)
+}
+
+fn u64_at(v: &Value, path: &[&str]) -> u64 {
+    path.iter().try_fold(v, |v, k| v.get(k)).and_then(Value::as_u64).unwrap_or(0)
+}
+
+/// A tool input shown in one short line.
+fn summary(input: &Value) -> String {
+    let text = match input {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let mut short: String = text.chars().take(200).collect();
+    if short.len() < text.len() {
+        short.push('…');
+    }
+    short.replace('\n', " ")
+}
+
+fn claude(v: &Value, saw_result: &mut bool) -> Vec<Event> {
+    let mut out = Vec::new();
+    match v.get("type").and_then(Value::as_str) {
+        Some("system") if str_at(v, &["subtype"]) == Some("init") => {
+            if let Some(id) = str_at(v, &["session_id"]) {
+                out.push(Event::Session { id: id.to_owned() });
+            }
+            if let Some(m) = str_at(v, &["model"]) {
+                out.push(Event::Model { name: m.to_owned() });
+            }
+        }
+        Some("assistant") => {
+            for block in v.pointer("/message/content").and_then(Value::as_array).into_iter().flatten() {
+                match block.get("type").and_then(Value::as_str) {
+                    Some("text") => {
+                        out.push(Event::Text { text: str_at(block, &["text"]).unwrap_or("").to_owned() });
+                    }
+                    Some("tool_use") => out.push(Event::ToolUse {
+                        name: str_at(block, &["name"]).unwrap_or("?").to_owned(),
+                        input: block.get("input").map(summary).unwrap_or_default(),
+                    }),
+                    _ => {}
+                }
+            }
+        }
+        Some("result") => {
+            *saw_result = true;
+            if let Some(id) = str_at(v, &["session_id"]) {
+                out.push(Event::Session { id: id.to_owned() });
+            }
+            if let Some(u) = v.get("usage") {
+                out.push(Event::Usage {
+                    usage: Usage {
+                        input: u64_at(u, &["input_tokens"]),
+                        output: u64_at(u, &["output_tokens"]),
+                        cache_read: u64_at(u, &["cache_read_input_tokens"]),
+                        cache_write: u64_at(u, &["cache_creation_input_tokens"]),
+                    },
+                    total: true,
+                });
+            }
+            if let Some(usd) = v.get("total_cost_usd").and_then(Value::as_f64) {
+                out.push(Event::Cost { usd });
+            }
+            for d in v.get("permission_denials").and_then(Value::as_array).into_iter().flatten() {
+                out.push(Event::Denied { tool: str_at(d, &["tool_name"]).unwrap_or("?").to_owned() });
+            }
+            let text = str_at(v, &["result"]).unwrap_or("").to_owned();
+            if v.get("is_error").and_then(Value::as_bool) == Some(true) {
+                let status = v.get("api_error_status").filter(|s| !s.is_null()).map(|s| format!(" (HTTP {s})"));
+                let what = if text.is_empty() { str_at(v, &["subtype"]).unwrap_or("error").to_owned() } else { text };
+                out.push(Event::Error { message: format!("{what}{}", status.unwrap_or_default()) });
+            } else {
+                out.push(Event::Final { text });
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn codex(v: &Value) -> Vec<Event> {
+    let mut out = Vec::new();
+    match v.get("type").and_then(Value::as_str) {
+        Some("thread.started") => {
+            if let Some(id) = str_at(v, &["thread_id"]) {
+                out.push(Event::Session { id: id.to_owned() });
+            }
+        }
+        Some("item.completed") => {
+            let item = v.get("item").unwrap_or(&Value::Null);
+            match item.get("type").and_then(Value::as_str) {
+                Some("agent_message") => {
+                    let text = str_at(item, &["text"]).unwrap_or("").to_owned();
+                    out.push(Event::Text { text: text.clone() });
+                    out.push(Event::Final { text });
+                }
+                Some("command_execution") => out.push(Event::ToolUse {
+                    name: "command".into(),
+                    input: str_at(item, &["command"]).unwrap_or("").to_owned(),
+                }),
+                Some("file_change") => out.push(Event::ToolUse {
+                    name: "file_change".into(),
+                    input: item.get("changes").map(summary).unwrap_or_default(),
+                }),
+                Some("mcp_tool_call") => out.push(Event::ToolUse {
+                    name: str_at(item, &["tool"]).unwrap_or("mcp").to_owned(),
+                    input: item.get("arguments").map(summary).unwrap_or_default(),
+                }),
+                // `error` items are warnings (e.g. unknown model metadata); fatal errors come as
+                // `error` or `turn.failed` events.
+                _ => {}
+            }
+        }
+        Some("turn.completed") => {
+            if let Some(u) = v.get("usage") {
+                let input = u64_at(u, &["input_tokens"]);
+                let cached = u64_at(u, &["cached_input_tokens"]);
+                out.push(Event::Usage {
+                    usage: Usage {
+                        input: input.saturating_sub(cached),
+                        output: u64_at(u, &["output_tokens"]),
+                        cache_read: cached,
+                        cache_write: u64_at(u, &["cache_write_input_tokens"]),
+                    },
+                    // Totals for the whole thread so far, also across `resume`.
+                    total: true,
+                });
+            }
+        }
+        Some("turn.failed") => {
+            let m = str_at(v, &["error", "message"]).unwrap_or("the turn failed");
+            out.push(Event::Error { message: m.to_owned() });
+        }
+        Some("error") => {
+            out.push(Event::Error { message: str_at(v, &["message"]).unwrap_or("error").to_owned() });
+        }
+        _ => {}
+    }
+    out
+}
+
+fn gemini(v: &Value) -> Vec<Event> {
+    let mut out = Vec::new();
+    match v.get("type").and_then(Value::as_str) {
+        Some("init") => {
+            if let Some(id) = str_at(v, &["session_id"]) {
+                out.push(Event::Session { id: id.to_owned() });
+            }
+            if let Some(m) = str_at(v, &["model"]) {
+                out.push(Event::Model { name: m.to_owned() });
+            }
+        }
+        Some("message") if str_at(v, &["role"]) == Some("assistant") => {
+            out.push(Event::Text { text: str_at(v, &["content"]).unwrap_or("").to_owned() });
+        }
+        Some("tool_use") => out.push(Event::ToolUse {
+            name: str_at(v, &["tool_name"]).unwrap_or("?").to_owned(),
+            input: v.get("parameters").map(summary).unwrap_or_default(),
+        }),
+        Some("error") => {
+            out.push(Event::Error { message: str_at(v, &["message"]).unwrap_or("error").to_owned() });
+        }
+        Some("result") => {
+            if let Some(s) = v.get("stats") {
+                let cached = u64_at(s, &["cached"]);
+                let input = match s.get("input").and_then(Value::as_u64) {
+                    Some(i) => i,
+                    None => u64_at(s, &["input_tokens"]).saturating_sub(cached),
+                };
+                out.push(Event::Usage {
+                    usage: Usage { input, output: u64_at(s, &["output_tokens"]), cache_read: cached, cache_write: 0 },
+                    total: true,
+                });
+            }
+            if str_at(v, &["status"]) == Some("success") {
+                out.push(Event::Final { text: String::new() });
+            } else {
+                let m = str_at(v, &["error", "message"]).or_else(|| str_at(v, &["status"])).unwrap_or("error");
+                out.push(Event::Error { message: m.to_owned() });
+            }
+        }
+        _ => {}
+    }
+    out
+}
+
+fn opencode(v: &Value) -> Vec<Event> {
+    let mut out = Vec::new();
+    if let Some(id) = str_at(v, &["sessionID"]).or_else(|| str_at(v, &["part", "sessionID"])) {
+        out.push(Event::Session { id: id.to_owned() });
+    }
+    let part = v.get("part").unwrap_or(&Value::Null);
+    match v.get("type").and_then(Value::as_str) {
+        Some("text") => out.push(Event::Text { text: str_at(part, &["text"]).unwrap_or("").to_owned() }),
+        Some("tool_use") => out.push(Event::ToolUse {
+            name: str_at(part, &["tool"]).unwrap_or("?").to_owned(),
+            input: part.pointer("/state/input").map(summary).unwrap_or_default(),
+        }),
+        Some("step_finish") => {
+            let t = part.get("tokens").unwrap_or(&Value::Null);
+            out.push(Event::Usage {
+                usage: Usage {
+                    input: u64_at(t, &["input"]),
+                    output: u64_at(t, &["output"]) + u64_at(t, &["reasoning"]),
+                    cache_read: u64_at(t, &["cache", "read"]),
+                    cache_write: u64_at(t, &["cache", "write"]),
+                },
+                total: false,
+            });
+            if let Some(usd) = part.get("cost").and_then(Value::as_f64) {
+                out.push(Event::Cost { usd });
+            }
+        }
+        Some("error") => {
+            let m = str_at(v, &["error", "data", "message"])
+                .or_else(|| str_at(v, &["error", "message"]))
+                .or_else(|| str_at(v, &["error", "name"]))
+                .unwrap_or("error");
+            out.push(Event::Error { message: m.to_owned() });
+        }
+        _ => {}
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_unknown_names_list_the_known_ones() {
+        for k in AgentKind::ALL {
+            assert_eq!(k.name().parse::<AgentKind>(), Ok(k));
+        }
+        let e = "aider".parse::<AgentKind>().unwrap_err();
+        assert!(e.contains("claude, codex, gemini, opencode, command"), "{e}");
+    }
+
+    #[test]
+    fn claude_as_root_gets_accept_edits_and_a_notice() {
+        let root = Call { prompt: "-x", root: true, ..Call::default() };
+        let a = argv(AgentKind::Claude, &root).unwrap();
+        assert!(a.windows(2).any(|w| w == ["--permission-mode", "acceptEdits"]), "{a:?}");
+        assert!(a.windows(2).any(|w| w == ["-p", "-x"]), "the prompt is the value of -p: {a:?}");
+        assert_eq!(notices(AgentKind::Claude, &root).len(), 1);
+        let sandbox = Call { root: true, sandbox: true, resume: Some("s1"), ..root };
+        let a = argv(AgentKind::Claude, &sandbox).unwrap();
+        assert!(a.contains(&"--dangerously-skip-permissions".to_owned()));
+        assert!(a.windows(2).any(|w| w == ["--resume", "s1"]));
+        assert!(notices(AgentKind::Claude, &sandbox).is_empty());
+    }
+
+    #[test]
+    fn codex_resume_is_a_subcommand_and_the_prompt_follows_a_double_dash() {
+        let a =
+            argv(AgentKind::Codex, &Call { prompt: "--help", resume: Some("t1"), model: Some("m"), ..Call::default() })
+                .unwrap();
+        let tail: Vec<&str> = a.iter().rev().take(4).rev().map(String::as_str).collect();
+        assert_eq!(tail, ["resume", "t1", "--", "--help"]);
+        assert!(a.windows(2).any(|w| w == ["-m", "m"]));
+        assert_eq!(argv(AgentKind::Command, &Call::default()), None);
+    }
+
+    #[test]
+    fn usage_differences_never_go_below_zero() {
+        let a = Usage { input: 10, output: 5, cache_read: 1, cache_write: 0 };
+        let b = Usage { input: 4, output: 7, cache_read: 0, cache_write: 0 };
+        assert_eq!(a.since(&b), Usage { input: 6, output: 0, cache_read: 1, cache_write: 0 });
+    }
+}

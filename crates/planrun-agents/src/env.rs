@@ -1,0 +1,134 @@
+//! The environment an agent gets: not planrun's whole environment, only an allow-list of
+//! variables (the basics every program needs, each agent CLI's own configuration variables, and
+//! what the user names), so unrelated secrets in the user's shell never reach an agent, its
+//! tools or its logs.
+
+use crate::adapter::AgentKind;
+
+/// Variables every agent gets when they are set. A trailing `*` matches any suffix.
+pub const BASE: &[&str] = &[
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "LANG",
+    "LANGUAGE",
+    "LC_*",
+    "TZ",
+    "TMPDIR",
+    "TERM",
+    "COLORTERM",
+    "NO_COLOR",
+    "XDG_CONFIG_HOME",
+    "XDG_CACHE_HOME",
+    "XDG_DATA_HOME",
+    "XDG_STATE_HOME",
+    "XDG_RUNTIME_DIR",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "NODE_EXTRA_CA_CERTS",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "NO_PROXY",
+    "ALL_PROXY",
+    "http_proxy",
+    "https_proxy",
+    "no_proxy",
+    "all_proxy",
+    "GIT_AUTHOR_NAME",
+    "GIT_AUTHOR_EMAIL",
+    "GIT_COMMITTER_NAME",
+    "GIT_COMMITTER_EMAIL",
+];
+
+/// Each agent CLI's own configuration variables.
+pub fn own(kind: AgentKind) -> &'static [&'static str] {
+    match kind {
+        AgentKind::Claude => &[
+            "ANTHROPIC_*",
+            "CLAUDE_*",
+            "IS_SANDBOX",
+            "DISABLE_TELEMETRY",
+            "DISABLE_AUTOUPDATER",
+            "DISABLE_ERROR_REPORTING",
+            "DISABLE_NON_ESSENTIAL_MODEL_CALLS",
+        ],
+        AgentKind::Codex => &["CODEX_*", "OPENAI_*"],
+        AgentKind::Gemini => &["GEMINI_*", "GOOGLE_*"],
+        AgentKind::Opencode => {
+            &["OPENCODE_*", "ANTHROPIC_*", "OPENAI_*", "GEMINI_*", "GOOGLE_*", "OPENROUTER_*", "npm_config_*"]
+        }
+        // A command agent often wraps one of the CLIs: it gets all of their variables.
+        AgentKind::Command => &[
+            "ANTHROPIC_*",
+            "CLAUDE_*",
+            "IS_SANDBOX",
+            "DISABLE_TELEMETRY",
+            "DISABLE_AUTOUPDATER",
+            "DISABLE_ERROR_REPORTING",
+            "CODEX_*",
+            "OPENAI_*",
+            "GEMINI_*",
+            "GOOGLE_*",
+            "OPENCODE_*",
+            "OPENROUTER_*",
+        ],
+    }
+}
+
+/// Whether `name` matches `pattern` (exact, or a prefix when the pattern ends with `*`).
+pub fn matches(pattern: &str, name: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => name.starts_with(prefix),
+        None => name == pattern,
+    }
+}
+
+/// The variables of `from` that `kind`'s agent may see: the base list, the CLI's own, and
+/// `extra` (names or `PREFIX*` patterns the user configured). Variables that are not valid
+/// Unicode are left out.
+pub fn allowed<I>(kind: AgentKind, extra: &[String], from: I) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    let mut out: Vec<(String, String)> = from
+        .into_iter()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .filter(|(k, _)| BASE.iter().chain(own(kind)).any(|p| matches(p, k)) || extra.iter().any(|p| matches(p, k)))
+        .collect();
+    out.sort();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn vars(list: &[(&str, &str)]) -> Vec<(OsString, OsString)> {
+        list.iter().map(|(k, v)| (OsString::from(k), OsString::from(v))).collect()
+    }
+
+    #[test]
+    fn only_allowed_variables_pass() {
+        let from = vars(&[
+            ("PATH", "/bin"),
+            ("HOME", "/h"),
+            ("ANTHROPIC_API_KEY", "k1"),
+            ("OPENAI_API_KEY", "k2"),
+            ("AWS_SECRET_ACCESS_KEY", "k3"),
+            ("LC_ALL", "C"),
+            ("MY_TOOL_HOME", "/t"),
+        ]);
+        let names = |kind, extra: &[String]| -> Vec<String> {
+            allowed(kind, extra, from.clone()).into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(names(AgentKind::Claude, &[]), ["ANTHROPIC_API_KEY", "HOME", "LC_ALL", "PATH"]);
+        assert_eq!(names(AgentKind::Codex, &[]), ["HOME", "LC_ALL", "OPENAI_API_KEY", "PATH"]);
+        assert_eq!(
+            names(AgentKind::Gemini, &["MY_TOOL_*".into(), "AWS_SECRET_ACCESS_KEY".into()]),
+            ["AWS_SECRET_ACCESS_KEY", "HOME", "LC_ALL", "MY_TOOL_HOME", "PATH"]
+        );
+    }
+}

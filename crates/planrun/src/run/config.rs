@@ -1,0 +1,153 @@
+//! `planrun.toml`: which agent and model each role uses, how many rework rounds resume the
+//! implementer's session, which extra variables agents may see and which values are secrets,
+//! and the price table. Read from `--config`, else `planrun.toml` at the workspace root; a file
+//! with a typo is an error with its line, never silently ignored.
+
+use planrun_agents::{AgentKind, Price, PriceTable};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The roles an agent can play. Only `implement` runs today; the others are configured and
+/// templated for the review and test steps.
+pub(crate) const ROLES: [&str; 3] = ["implement", "review", "test"];
+
+/// What a role runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RoleConfig {
+    /// `claude`, `codex`, `gemini`, `opencode` or `command`.
+    pub(crate) agent: Option<String>,
+    pub(crate) model: Option<String>,
+    /// The template of the `command` agent.
+    pub(crate) command: Option<String>,
+}
+
+/// The whole file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Config {
+    /// The agent of every role that does not name its own.
+    pub(crate) agent: Option<String>,
+    pub(crate) model: Option<String>,
+    pub(crate) command: Option<String>,
+    /// How many rework rounds resume the implementer's session before a fresh one starts.
+    pub(crate) resume_rounds: Option<u32>,
+    /// Extra variables (names or `PREFIX*`) agents may see.
+    #[serde(default)]
+    pub(crate) pass_env: Vec<String>,
+    /// Variables whose values are secrets to redact everywhere (values of variables named like
+    /// `*KEY*`, `*TOKEN*`, `*SECRET*` that reach an agent are redacted anyway).
+    #[serde(default)]
+    pub(crate) redact_env: Vec<String>,
+    #[serde(default)]
+    pub(crate) roles: BTreeMap<String, RoleConfig>,
+    /// USD per million tokens, by model name or `PREFIX*`.
+    #[serde(default)]
+    pub(crate) prices: BTreeMap<String, Price>,
+}
+
+/// Why the configuration cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    #[error("cannot read `{}`: {source}", path.display())]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("`{}` is not a valid planrun.toml: {message}", path.display())]
+    Parse { path: PathBuf, message: String },
+}
+
+/// Where the configuration is looked for when `--config` is not given.
+pub(crate) fn default_path(workspace: &Path) -> PathBuf {
+    workspace.join("planrun.toml")
+}
+
+impl Config {
+    /// Reads `explicit`, or `planrun.toml` in `workspace` if there is one.
+    pub(crate) fn load(explicit: Option<&Path>, workspace: &Path) -> Result<(Config, Option<PathBuf>), ConfigError> {
+        let path = match explicit {
+            Some(p) => p.to_owned(),
+            None => {
+                let p = default_path(workspace);
+                if !p.is_file() {
+                    return Ok((Config::default(), None));
+                }
+                p
+            }
+        };
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let config = Self::parse(&text).map_err(|message| ConfigError::Parse { path: path.clone(), message })?;
+        Ok((config, Some(path)))
+    }
+
+    /// Parses and checks a configuration text.
+    pub(crate) fn parse(text: &str) -> Result<Config, String> {
+        let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
+        for name in config.roles.keys() {
+            if !ROLES.contains(&name.as_str()) {
+                return Err(format!("unknown role `[roles.{name}]`; roles: {}", ROLES.join(", ")));
+            }
+        }
+        let agents = std::iter::once(config.agent.as_ref()).chain(config.roles.values().map(|r| r.agent.as_ref()));
+        for a in agents.flatten() {
+            a.parse::<AgentKind>()?;
+        }
+        Ok(config)
+    }
+
+    /// The price table: the configured prices before the built-in ones.
+    pub(crate) fn prices(&self) -> PriceTable {
+        PriceTable { user: self.prices.iter().map(|(k, v)| (k.clone(), *v)).collect() }
+    }
+
+    /// The setting `pick` for `role`: the role's own, else the file's default.
+    pub(crate) fn role<'a>(&'a self, role: &str, pick: fn(&'a RoleConfig) -> Option<&'a String>) -> Option<&'a str> {
+        self.roles.get(role).and_then(pick).map(String::as_str)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_file_parses() {
+        let c = Config::parse(
+            r#"
+agent = "claude"
+model = "claude-sonnet-4-5"
+resume_rounds = 1
+pass_env = ["AWS_PROFILE", "MY_*"]
+redact_env = ["MY_TOKEN"]
+
+[roles.implement]
+agent = "codex"
+model = "gpt-5-codex"
+
+[roles.review]
+agent = "gemini"
+
+[prices."gpt-5-codex"]
+input = 1.25
+output = 10
+cache_read = 0.125
+"#,
+        )
+        .unwrap();
+        assert_eq!(c.role("implement", |r| r.agent.as_ref()), Some("codex"));
+        assert_eq!(c.role("review", |r| r.model.as_ref()), None);
+        assert_eq!(c.resume_rounds, Some(1));
+        assert_eq!(c.prices().price("gpt-5-codex").map(|p| p.cache_read), Some(0.125));
+    }
+
+    #[test]
+    fn typos_are_errors_that_name_the_line() {
+        let e = Config::parse("agent = \"claude\"\nmodle = \"x\"\n").unwrap_err();
+        assert!(e.contains("modle") && e.contains("line 2"), "{e}");
+        let e = Config::parse("[roles.implementer]\nagent = \"claude\"\n").unwrap_err();
+        assert!(e.contains("unknown role") && e.contains("implement, review, test"), "{e}");
+        let e = Config::parse("agent = \"aider\"\n").unwrap_err();
+        assert!(e.contains("unknown agent `aider`"), "{e}");
+        let e = Config::parse("[prices.m]\ninput = 1\n").unwrap_err();
+        assert!(e.contains("output"), "{e}");
+    }
+}
