@@ -5,7 +5,7 @@
 set -euo pipefail
 dir="${PLANRUN_AGENT_CLIS:-${XDG_CACHE_HOME:-$HOME/.cache}/planrun/agent-clis}"
 # Pinned versions: bump them here, deliberately, with the tests.
-packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0")
+packages=("@anthropic-ai/claude-code@2.1.197" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0" "opencode-ai@1.18.33")
 mkdir -p "$dir"
 stamp="$dir/.installed"
 want="${packages[*]}"

@@ -90,6 +90,8 @@ pub struct Call<'a> {
     pub model: Option<&'a str>,
     /// A session to resume instead of starting a new one.
     pub resume: Option<&'a str>,
+    /// The workspace (opencode takes its project from `--dir`, not from its working directory).
+    pub workspace: Option<&'a str>,
     /// Whether planrun runs as root (Claude Code then refuses to skip permission checks unless
     /// `IS_SANDBOX=1`).
     pub root: bool,
@@ -137,7 +139,12 @@ pub fn argv(kind: AgentKind, call: &Call<'_>) -> Option<Vec<String>> {
             }
         }
         AgentKind::Opencode => {
-            a.extend([s("opencode"), s("run"), s("--format"), s("json")]);
+            // `--title` spares a separate title-generating request; `--auto` approves tool calls
+            // that are not explicitly denied (an "ask" would be rejected in `run`).
+            a.extend([s("opencode"), s("run"), s("--format"), s("json"), s("--title"), s("planrun"), s("--auto")]);
+            if let Some(w) = call.workspace {
+                a.extend([s("--dir"), s(w)]);
+            }
             if let Some(m) = call.model {
                 a.extend([s("-m"), s(m)]);
             }
@@ -520,7 +527,8 @@ fn opencode(v: &Value) -> Vec<Event> {
                 },
                 total: false,
             });
-            if let Some(usd) = part.get("cost").and_then(Value::as_f64) {
+            // A model without a configured price reports 0: that is "unknown", not free.
+            if let Some(usd) = part.get("cost").and_then(Value::as_f64).filter(|c| *c > 0.0) {
                 out.push(Event::Cost { usd });
             }
         }

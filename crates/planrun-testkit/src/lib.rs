@@ -30,7 +30,8 @@ pub fn agent_clis_dir() -> std::path::PathBuf {
     cache.join("planrun/agent-clis")
 }
 
-/// The installed agent CLI `name` (`claude`, `codex`, `gemini`), or what to run to install it.
+/// The installed agent CLI `name` (`claude`, `codex`, `gemini`, `opencode`), or what to run to
+/// install it.
 pub fn agent_cli(name: &str) -> Result<std::path::PathBuf, String> {
     let bin = agent_clis_dir().join("node_modules/.bin").join(name);
     if bin.exists() {
@@ -77,8 +78,15 @@ pub enum Reply {
     Text { text: String },
     /// A tool call (the agent runs the tool and sends the result in its next request).
     ToolUse { name: String, input: Value },
-    /// An HTTP error with the provider's error body (e.g. 429 rate limit, 500).
-    Error { status: u16, message: String },
+    /// An HTTP error with the provider's error body (e.g. 429 rate limit, 500). With
+    /// `retry_after_ms`, the response also says when to retry (`retry-after-ms`, and `retry-after`
+    /// in whole seconds); opencode waits that long between its retries, so 0 makes them immediate.
+    Error {
+        status: u16,
+        message: String,
+        #[serde(default)]
+        retry_after_ms: Option<u64>,
+    },
     /// Starts the stream, sends `text`, then sends nothing more, ever.
     Stall { text: String },
     /// Starts the stream, sends `text`, then closes the connection mid-stream.
@@ -191,7 +199,10 @@ fn answer(shared: &Mutex<Shared>, uri: &Uri, headers: &HeaderMap, body: &Bytes) 
     let text = String::from_utf8_lossy(body);
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let Ok(mut s) = shared.lock() else {
-        return (Reply::Error { status: 500, message: "the scenario lock is poisoned".into() }, Usage::default());
+        return (
+            Reply::Error { status: 500, message: "the scenario lock is poisoned".into(), retry_after_ms: None },
+            Usage::default(),
+        );
     };
     let pick = s
         .scenario
@@ -228,16 +239,15 @@ async fn anthropic(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: 
         .and_then(|b| b.get("model")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| "mock-model".into());
     let (reply, usage) = answer(&shared, &uri, &headers, &body);
-    if let Reply::Error { status, message } = &reply {
+    if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = match status {
             429 => "rate_limit_error",
             529 => "overloaded_error",
             400 => "invalid_request_error",
             _ => "api_error",
         };
-        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({"type": "error", "error": {"type": kind, "message": message}});
-        return (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        return error_response(*status, &body, *retry_after_ms);
     }
     let id = format!("msg_mock_{}", shared.lock().map(|s| s.requests.len()).unwrap_or(0));
     let blocks = anthropic_blocks(&reply);
@@ -292,11 +302,10 @@ async fn anthropic(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: 
 async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let (reply, usage) = answer(&shared, &uri, &headers, &body);
     let n = shared.lock().map(|s| s.requests.len()).unwrap_or(0);
-    if let Reply::Error { status, message } = &reply {
+    if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = if *status == 429 { "rate_limit_exceeded" } else { "server_error" };
-        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let body = json!({"error": {"message": message, "type": kind, "code": kind}});
-        return (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        return error_response(*status, &body, *retry_after_ms);
     }
     let item = match &reply {
         Reply::ToolUse { name, input } => json!({
@@ -330,11 +339,10 @@ async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: Hea
 /// (`:generateContent` gets the same chunk as one JSON body).
 async fn gemini(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
     let (reply, usage) = answer(&shared, &uri, &headers, &body);
-    if let Reply::Error { status, message } = &reply {
+    if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = if *status == 429 { "RESOURCE_EXHAUSTED" } else { "INTERNAL" };
         let body = json!({"error": {"code": status, "message": message, "status": kind}});
-        let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+        return error_response(*status, &body, *retry_after_ms);
     }
     let part = match &reply {
         Reply::ToolUse { name, input } => json!({"functionCall": {"name": name, "args": input}}),
@@ -353,6 +361,18 @@ async fn gemini(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: Hea
     let events = vec![format!("data: {chunk}\r\n\r\n")];
     let cut = matches!(reply, Reply::Stall { .. } | Reply::Drop { .. }).then_some(0);
     stream(events, cut, matches!(reply, Reply::Stall { .. }))
+}
+
+/// An error `status` with a JSON `body`, saying when to retry if the scenario does.
+fn error_response(status: u16, body: &Value, retry_after_ms: Option<u64>) -> Response {
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response();
+    if let Some(ms) = retry_after_ms {
+        let headers = response.headers_mut();
+        headers.insert("retry-after-ms", ms.into());
+        headers.insert(header::RETRY_AFTER, ms.div_ceil(1000).into());
+    }
+    response
 }
 
 fn anthropic_blocks(reply: &Reply) -> Vec<Value> {

@@ -108,6 +108,29 @@ fn errors_use_the_providers_status_and_body_and_unmatched_requests_get_the_fallb
 }
 
 #[test]
+fn an_error_says_when_to_retry_only_when_the_scenario_does() {
+    let scenario = r#"{"turns": [
+      {"when": "now", "reply": {"kind": "error", "status": 429, "message": "again now", "retry_after_ms": 0}},
+      {"when": "later", "reply": {"kind": "error", "status": 500, "message": "again later", "retry_after_ms": 1500}},
+      {"when": "plain", "reply": {"kind": "error", "status": 429, "message": "no hint"}}
+    ]}"#;
+    let server = ModelServer::start(ModelServer::scenario(scenario).unwrap()).unwrap();
+    let headers = |raw: &str| raw.split("\r\n\r\n").next().unwrap().to_ascii_lowercase();
+    let (code, raw) = post(&server, "/v1/messages", &request("now"), Duration::from_secs(5));
+    assert_eq!(code, 429);
+    assert!(headers(&raw).contains("retry-after-ms: 0\r\n") && headers(&raw).contains("retry-after: 0\r\n"), "{raw}");
+    let (code, raw) = post(&server, "/v1/responses", &json!({"input": "later"}), Duration::from_secs(5));
+    assert_eq!(code, 500);
+    assert!(
+        headers(&raw).contains("retry-after-ms: 1500\r\n") && headers(&raw).contains("retry-after: 2\r\n"),
+        "{raw}"
+    );
+    let (code, raw) = post(&server, "/v1/messages", &request("plain"), Duration::from_secs(5));
+    assert_eq!(code, 429);
+    assert!(!headers(&raw).contains("retry-after"), "{raw}");
+}
+
+#[test]
 fn a_request_without_stream_gets_one_json_message() {
     let scenario = ModelServer::scenario(r#"{"turns": [{"reply": {"kind": "text", "text": "plain"}, "usage": {"input_tokens": 3, "output_tokens": 4}}]}"#).unwrap();
     let server = ModelServer::start(scenario).unwrap();

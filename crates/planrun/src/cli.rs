@@ -104,6 +104,14 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
     Schema,
     /// List the plan formats planrun reads and how each is recognised.
     Formats,
+    /// Check the agent CLIs: installed, version, endpoint, credentials, and with --probe one
+    /// real headless run each; says what to fix.
+    #[command(
+        after_help = "Exit codes: 0 ready (every agent named with --agent works; without --agent, at least one CLI is\n\
+installed and every installed one works), 1 a problem was found, 64 wrong usage.\n\n\
+With --json, stdout holds one JSON object:\n  {\"ok\", \"agents\": [{\"agent\", \"installed\", \"path\", \"version\", \"endpoint\", \"reachable\",\n   \"credentials\", \"probe\": {\"ok\", \"error\", \"elapsed_ms\", \"session\", \"model\", \"usage\", \"cost_usd\", \"answer\", \"log\"},\n   \"problems\", \"notes\"}]}\nCredentials are reported by where they come from, never by value."
+    )]
+    Doctor(crate::doctor::DoctorArgs),
 }
 
 #[derive(Debug, Args)]

@@ -3,6 +3,7 @@
 
 mod check;
 mod cli;
+mod doctor;
 mod exit;
 mod render;
 mod run;
@@ -32,6 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Simulate(args) => simulate::simulate(&args, &out),
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),
+        cli::Command::Doctor(args) => doctor::doctor(&args),
     };
     ExitCode::from(code)
 }

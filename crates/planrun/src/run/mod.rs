@@ -37,6 +37,8 @@ use tokio::task::JoinSet;
 pub(crate) const BLOCKED: u8 = 3;
 /// Exit code: stopped by an error of an agent's model provider (API error, rate limit); resumable.
 pub(crate) const PROVIDER: u8 = 4;
+/// What to do after a provider's error stopped the run.
+const PROVIDER_HELP: &str = "nothing was lost and the task is not counted as failed; when the provider works again (rate limits lift, the service is back, the key or model is fixed), run the same command to resume";
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
 pub(crate) const INTERRUPTED: u8 = 130;
 
@@ -974,11 +976,15 @@ impl<'a> Runner<'a> {
                 o.insert("final_check".into(), json!(reason));
             }
         }
+        if let (Some(reason), Some(o), true) = (&self.provider_stop, fields.as_object_mut(), code == PROVIDER) {
+            o.insert("reason".into(), json!(reason));
+            o.insert("help".into(), json!(PROVIDER_HELP));
+        }
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
             RunOutcome::Done => text.push_str("; all done"),
             _ if code == PROVIDER => text.push_str(&format!(
-                "; stopped by the model provider:\n  {}\n  nothing was lost; when the provider works again, run the same command to resume",
+                "; stopped by the model provider:\n  {}\n  {PROVIDER_HELP}",
                 self.provider_stop.as_deref().unwrap_or("the model provider failed")
             )),
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),

@@ -196,6 +196,7 @@ fn agent_env(ctx: &Ctx, kind: AgentKind, task: &str, attempt: u32, prompt: &Path
 
 fn env(ctx: &Ctx, task: &str, role: &str, attempt: u32, prompt: &Path) -> Vec<(String, String)> {
     vec![
+        ("PWD".into(), ctx.layout.workspace.display().to_string()),
         ("PLANRUN_TASK_ID".into(), task.to_owned()),
         ("PLANRUN_ROLE".into(), role.to_owned()),
         ("PLANRUN_ATTEMPT".into(), attempt.to_string()),
@@ -267,10 +268,12 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
                 );
                 return done(Err(reason), false, log, None);
             }
+            let workspace = ctx.layout.workspace.display().to_string();
             let call = Call {
                 prompt: &text,
                 model: agent.model.as_deref(),
                 resume: resume.as_ref().map(|(s, _)| s.as_str()),
+                workspace: Some(&workspace),
                 root: ctx.root,
                 sandbox: ctx.sandbox,
             };

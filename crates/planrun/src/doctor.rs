@@ -1,0 +1,436 @@
+//! `planrun doctor`: for each agent CLI, whether it is installed (and where), its version,
+//! whether it starts, where its model endpoint is and whether that answers, whether it has
+//! credentials, and with `--probe` one real headless run of a one-line prompt through the same
+//! argv, environment and event reader `planrun run` uses. Says what to fix for each problem.
+
+use crate::exit;
+use planrun_agents::adapter::{self, AgentKind, Call};
+use planrun_agents::supervise::{self, Outcome, Spec};
+use planrun_agents::{Reader, Redactor};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Arguments of `planrun doctor`.
+#[derive(Debug, clap::Args)]
+pub(crate) struct DoctorArgs {
+    /// Check only this agent (repeatable): claude, codex, gemini or opencode. Default: all four.
+    #[arg(long, value_name = "NAME", value_parser = parse_cli_agent)]
+    pub(crate) agent: Vec<AgentKind>,
+    /// Also run each installed CLI once, headless, on a one-line prompt, exactly as `planrun
+    /// run` would: proves it starts, reaches its endpoint, is authorised and that planrun reads
+    /// its events. Costs a few tokens.
+    #[arg(long)]
+    pub(crate) probe: bool,
+    /// The model for --probe (as `planrun run --model`).
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) model: Option<String>,
+    /// Let the probed CLI see this environment variable too (as `planrun run --pass-env`).
+    #[arg(long = "pass-env", value_name = "NAME")]
+    pub(crate) pass_env: Vec<String>,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+fn parse_cli_agent(s: &str) -> Result<AgentKind, String> {
+    let k: AgentKind = s.parse()?;
+    if k == AgentKind::Command {
+        return Err("the command agent is your own program; doctor checks claude, codex, gemini and opencode".into());
+    }
+    Ok(k)
+}
+
+/// What doctor found about one agent.
+#[derive(Debug, Default)]
+struct Finding {
+    name: &'static str,
+    path: Option<PathBuf>,
+    version: Option<String>,
+    endpoint: Option<String>,
+    reachable: Option<bool>,
+    credentials: Option<String>,
+    probe: Option<Value>,
+    problems: Vec<String>,
+    notes: Vec<String>,
+}
+
+pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
+    let kinds: Vec<AgentKind> = if args.agent.is_empty() {
+        AgentKind::ALL.into_iter().filter(|k| *k != AgentKind::Command).collect()
+    } else {
+        args.agent.clone()
+    };
+    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return exit::FAILURE;
+        }
+    };
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let findings: Vec<Finding> = kinds.iter().map(|&k| runtime.block_on(check(k, args, &cwd))).collect();
+    let installed = findings.iter().filter(|f| f.path.is_some()).count();
+    // Healthy: every named agent works; without names, at least one is installed and every
+    // installed one works.
+    let ok = if args.agent.is_empty() {
+        installed > 0 && findings.iter().filter(|f| f.path.is_some()).all(|f| f.problems.is_empty())
+    } else {
+        findings.iter().all(|f| f.problems.is_empty())
+    };
+    if args.json {
+        let agents: Vec<Value> = findings
+            .iter()
+            .map(|f| {
+                json!({
+                    "agent": f.name,
+                    "installed": f.path.is_some(),
+                    "path": f.path.as_ref().map(|p| p.display().to_string()),
+                    "version": f.version,
+                    "endpoint": f.endpoint,
+                    "reachable": f.reachable,
+                    "credentials": f.credentials,
+                    "probe": f.probe,
+                    "problems": f.problems,
+                    "notes": f.notes,
+                })
+            })
+            .collect();
+        println!("{}", json!({"ok": ok, "agents": agents}));
+    } else {
+        for f in &findings {
+            print!("{}", render(f));
+        }
+        if ok {
+            println!("\nplanrun doctor: ready; run a plan with `planrun run PLAN --agent NAME`");
+        } else if installed == 0 {
+            println!("\nplanrun doctor: no agent CLI is installed; install one of them (see above)");
+        } else {
+            println!("\nplanrun doctor: fix the problems above, then run `planrun doctor` again");
+        }
+    }
+    if ok { exit::OK } else { exit::FAILURE }
+}
+
+fn render(f: &Finding) -> String {
+    let mut s = String::new();
+    let state = if f.path.is_none() {
+        "missing"
+    } else if f.problems.is_empty() {
+        "ok"
+    } else {
+        "problem"
+    };
+    s.push_str(&format!("{:<9} {state}\n", f.name));
+    let mut row = |k: &str, v: &str| s.push_str(&format!("  {k:<12} {v}\n"));
+    if let Some(p) = &f.path {
+        row("path", &p.display().to_string());
+    }
+    if let Some(v) = &f.version {
+        row("version", v);
+    }
+    if f.endpoint.is_none() && f.path.is_some() && f.name == "opencode" {
+        row("endpoint", "the configured provider's (not checked; --probe tries it)");
+    }
+    if let Some(e) = &f.endpoint {
+        let reach = match f.reachable {
+            Some(true) => " (answers)",
+            Some(false) => " (does not answer)",
+            None => "",
+        };
+        row("endpoint", &format!("{e}{reach}"));
+    }
+    if let Some(c) = &f.credentials {
+        row("credentials", c);
+    }
+    if let Some(p) = &f.probe {
+        let at = |ptr: &str| p.pointer(ptr).cloned().unwrap_or(Value::Null);
+        let line = if at("/ok") == true {
+            format!(
+                "ran in {} ms: session {}, {} in / {} out tokens",
+                at("/elapsed_ms"),
+                at("/session").as_str().unwrap_or("?"),
+                at("/usage/input"),
+                at("/usage/output")
+            )
+        } else {
+            format!("failed: {}", at("/error").as_str().unwrap_or("?"))
+        };
+        row("probe", &line);
+    }
+    for n in &f.notes {
+        row("note", n);
+    }
+    for p in &f.problems {
+        row("fix", p);
+    }
+    s
+}
+
+async fn check(kind: AgentKind, args: &DoctorArgs, cwd: &Path) -> Finding {
+    let name = kind.name();
+    let mut f = Finding { name, ..Finding::default() };
+    let program = kind.program().unwrap_or(name);
+    f.path = crate::run::find_program(program, cwd);
+    let Some(path) = f.path.clone() else {
+        let pkg = kind.package().unwrap_or(name);
+        f.problems.push(format!("`{program}` is not in PATH: install it with `npm install -g {pkg}`"));
+        return f;
+    };
+    match version(&path).await {
+        Ok(v) => f.version = Some(v),
+        Err(e) => f.problems.push(format!("`{program} --version` failed ({e}): reinstall it")),
+    }
+    let (endpoint, cred) = endpoint_and_credentials(kind);
+    if let Some(url) = &endpoint {
+        match host_port(url) {
+            Some((host, port)) => {
+                let answers = reachable(&host, port).await;
+                f.reachable = Some(answers);
+                if !answers {
+                    f.problems.push(format!(
+                        "nothing answers at {host}:{port}: check the network, a proxy (HTTPS_PROXY), or the base URL"
+                    ));
+                }
+            }
+            None => f.problems.push(format!("the endpoint `{url}` is not a URL planrun can read")),
+        }
+    }
+    f.endpoint = endpoint;
+    match cred {
+        Ok(c) => f.credentials = Some(c),
+        Err(help) => f.problems.push(help),
+    }
+    let root = nix::unistd::geteuid().is_root();
+    let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
+    f.notes.extend(adapter::notices(kind, &Call { root, sandbox, ..Call::default() }));
+    if args.probe {
+        let probe = probe(kind, args, root, sandbox).await;
+        if probe.get("ok") != Some(&Value::Bool(true)) {
+            f.problems.push(format!(
+                "the probe run failed: {}; its output is in the `log` field of --json",
+                probe.get("error").and_then(Value::as_str).unwrap_or("?")
+            ));
+        }
+        f.probe = Some(probe);
+    }
+    f
+}
+
+/// The first line `PROGRAM --version` prints.
+async fn version(path: &Path) -> Result<String, String> {
+    let run = tokio::process::Command::new(path)
+        .arg("--version")
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .output();
+    let out = tokio::time::timeout(Duration::from_secs(30), run)
+        .await
+        .map_err(|_| "no answer in 30s".to_owned())?
+        .map_err(|e| e.to_string())?;
+    if !out.status.success() {
+        return Err(format!("{}", out.status));
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    Ok(text.lines().find(|l| !l.trim().is_empty()).unwrap_or("").trim().to_owned())
+}
+
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn home() -> PathBuf {
+    PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+}
+
+/// Where the CLI will send its requests, and where its credentials come from (or what to do
+/// when it has none).
+fn endpoint_and_credentials(kind: AgentKind) -> (Option<String>, Result<String, String>) {
+    let found = |what: &str| Ok(format!("{what} (value not shown)"));
+    match kind {
+        AgentKind::Claude => {
+            let url = var("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into());
+            let cred = if var("ANTHROPIC_API_KEY").is_some() {
+                found("ANTHROPIC_API_KEY is set")
+            } else if var("ANTHROPIC_AUTH_TOKEN").is_some() || var("CLAUDE_CODE_OAUTH_TOKEN").is_some() {
+                found("a token variable is set")
+            } else if home().join(".claude/.credentials.json").is_file() || home().join(".claude.json").is_file() {
+                Ok("Claude Code's own login (~/.claude)".into())
+            } else {
+                Err("no credentials: set ANTHROPIC_API_KEY, or run `claude` once and log in".into())
+            };
+            (Some(url), cred)
+        }
+        AgentKind::Codex => {
+            let codex_home = var("CODEX_HOME").map_or_else(|| home().join(".codex"), PathBuf::from);
+            let (url, env_key) = codex_provider(&codex_home);
+            let cred = match &env_key {
+                Some(k) if var(k).is_some() => found(&format!("{k} is set")),
+                Some(k) => Err(format!(
+                    "the model provider in {} reads its key from {k}, which is not set (planrun passes it on with --pass-env {k} unless it is OPENAI_*)",
+                    codex_home.join("config.toml").display()
+                )),
+                None if var("OPENAI_API_KEY").is_some() => found("OPENAI_API_KEY is set"),
+                None if codex_home.join("auth.json").is_file() => {
+                    Ok(format!("codex login ({})", codex_home.join("auth.json").display()))
+                }
+                None => Err("no credentials: set OPENAI_API_KEY, or run `codex login`".into()),
+            };
+            (Some(url), cred)
+        }
+        AgentKind::Gemini => {
+            let url =
+                var("GOOGLE_GEMINI_BASE_URL").unwrap_or_else(|| "https://generativelanguage.googleapis.com".into());
+            let cred = if var("GEMINI_API_KEY").is_some() {
+                found("GEMINI_API_KEY is set")
+            } else if var("GOOGLE_API_KEY").is_some() {
+                found("GOOGLE_API_KEY is set")
+            } else if home().join(".gemini/oauth_creds.json").is_file() {
+                Ok("Gemini CLI's own login (~/.gemini)".into())
+            } else {
+                Err("no credentials: set GEMINI_API_KEY, or run `gemini` once and log in".into())
+            };
+            (Some(url), cred)
+        }
+        AgentKind::Opencode => {
+            let configured =
+                var("OPENCODE_CONFIG_CONTENT").and_then(|c| serde_json::from_str::<Value>(&c).ok()).and_then(|c| {
+                    c.get("provider")?.as_object()?.values().find_map(|p| {
+                        Some((
+                            p.pointer("/options/baseURL")?.as_str()?.to_owned(),
+                            p.pointer("/options/apiKey").is_some(),
+                        ))
+                    })
+                });
+            let auth = home().join(".local/share/opencode/auth.json");
+            let cred = match &configured {
+                Some((_, true)) => Ok("an apiKey in OPENCODE_CONFIG_CONTENT (value not shown)".into()),
+                _ if auth.is_file() => Ok(format!("opencode's own login ({})", auth.display())),
+                _ if var("ANTHROPIC_API_KEY").is_some() || var("OPENAI_API_KEY").is_some() => {
+                    found("a provider key variable is set")
+                }
+                _ => Err("no credentials: run `opencode auth login`, or set the provider's key variable".into()),
+            };
+            (configured.map(|(u, _)| u), cred)
+        }
+        AgentKind::Command => (None, Ok(String::new())),
+    }
+}
+
+/// Codex's model provider base URL and key variable, from `CODEX_HOME/config.toml`.
+fn codex_provider(codex_home: &Path) -> (String, Option<String>) {
+    let default = ("https://api.openai.com/v1".to_owned(), None);
+    let Ok(text) = std::fs::read_to_string(codex_home.join("config.toml")) else { return default };
+    let Ok(config) = text.parse::<toml::Table>() else { return default };
+    let Some(provider) = config.get("model_provider").and_then(toml::Value::as_str) else { return default };
+    let p = config.get("model_providers").and_then(|m| m.get(provider));
+    let url = p.and_then(|p| p.get("base_url")).and_then(toml::Value::as_str).map(str::to_owned);
+    let key = p.and_then(|p| p.get("env_key")).and_then(toml::Value::as_str).map(str::to_owned);
+    (url.unwrap_or(default.0), key)
+}
+
+/// `(host, port)` of an `http(s)://host[:port]/…` URL.
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let default = match scheme {
+        "http" => 80,
+        "https" => 443,
+        _ => return None,
+    };
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let authority = authority.rsplit('@').next()?;
+    if let Some(v6) = authority.strip_prefix('[') {
+        let (host, after) = v6.split_once(']')?;
+        let port = after.strip_prefix(':').map_or(Some(default), |p| p.parse().ok())?;
+        return Some((host.to_owned(), port));
+    }
+    match authority.rsplit_once(':') {
+        Some((h, p)) => Some((h.to_owned(), p.parse().ok()?)),
+        None => Some((authority.to_owned(), default)),
+    }
+    .filter(|(h, _)| !h.is_empty())
+}
+
+async fn reachable(host: &str, port: u16) -> bool {
+    let connect = tokio::net::TcpStream::connect((host, port));
+    matches!(tokio::time::timeout(Duration::from_secs(5), connect).await, Ok(Ok(_)))
+}
+
+/// One headless run of `kind` on a one-line prompt, in a scratch folder.
+async fn probe(kind: AgentKind, args: &DoctorArgs, root: bool, sandbox: bool) -> Value {
+    let dir = match tempfile::tempdir() {
+        Ok(d) => d,
+        Err(e) => return json!({"ok": false, "error": format!("cannot create a scratch folder: {e}")}),
+    };
+    let workspace = dir.path().display().to_string();
+    let prompt = "planrun doctor is checking that you run. Reply with the single word OK and do nothing else.";
+    let call = Call { prompt, model: args.model.as_deref(), resume: None, workspace: Some(&workspace), root, sandbox };
+    let Some(argv) = adapter::argv(kind, &call) else { return json!({"ok": false, "error": "not a CLI agent"}) };
+    let mut env = planrun_agents::env::allowed(kind, &args.pass_env, std::env::vars_os());
+    env.push(("PWD".into(), workspace.clone()));
+    let log = dir.path().join("probe.log");
+    let secrets: Vec<String> =
+        env.iter().filter(|(k, _)| planrun_agents::redact::is_secret_name(k)).map(|(_, v)| v.clone()).collect();
+    let spec = Spec {
+        argv,
+        cwd: dir.path().to_owned(),
+        env,
+        clear_env: true,
+        redact: Arc::new(Redactor::new(secrets)),
+        log: log.clone(),
+        wall_limit: Some(Duration::from_secs(120)),
+        stall_limit: Some(Duration::from_secs(60)),
+        grace: Duration::from_secs(2),
+    };
+    let (_tx, rx) = tokio::sync::watch::channel(false);
+    let finished = supervise::run(&spec, rx).await;
+    let text = std::fs::read_to_string(&log).unwrap_or_default();
+    let mut reader = Reader::new(kind);
+    for line in text.lines() {
+        reader.line(line);
+    }
+    let r = reader.report;
+    let tail: String = {
+        let lines: Vec<&str> = text.lines().collect();
+        lines.iter().skip(lines.len().saturating_sub(20)).copied().collect::<Vec<_>>().join("\n")
+    };
+    let error = match &finished {
+        Err(e) => Some(e.to_string()),
+        Ok(_) if !r.errors.is_empty() => Some(r.errors.join("; ")),
+        Ok(f) => match &f.outcome {
+            Outcome::Exited { code: 0 } if r.events == 0 => {
+                Some("it exited 0 but printed none of the events planrun reads".into())
+            }
+            Outcome::Exited { code: 0 } => None,
+            other => Some(format!("it ended with {other:?}")),
+        },
+    };
+    json!({
+        "ok": error.is_none(),
+        "error": error,
+        "elapsed_ms": finished.as_ref().map_or(0, |f| u64::try_from(f.elapsed.as_millis()).unwrap_or(u64::MAX)),
+        "session": r.session,
+        "model": r.model,
+        "usage": r.usage,
+        "cost_usd": r.cost_usd,
+        "answer": r.final_text,
+        "log": tail,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_give_host_and_port() {
+        assert_eq!(host_port("https://api.anthropic.com"), Some(("api.anthropic.com".into(), 443)));
+        assert_eq!(host_port("http://127.0.0.1:4000/v1"), Some(("127.0.0.1".into(), 4000)));
+        assert_eq!(host_port("http://[::1]:9/x"), Some(("::1".into(), 9)));
+        assert_eq!(host_port("http://user:pw@h:81"), Some(("h".into(), 81)));
+        assert_eq!(host_port("ftp://h"), None);
+        assert_eq!(host_port("http://:80"), None);
+        assert_eq!(host_port("nonsense"), None);
+    }
+}

@@ -1,0 +1,547 @@
+//! planrun driving the real agent CLIs (pinned and installed by `.ci/agent-clis.sh`) against the
+//! test kit's scripted model server on 127.0.0.1. For each CLI, a 3-task plan: the files are
+//! written by the CLI's own tools, planrun's verify passes, usage is recorded, a failed verify is
+//! reworked in the resumed session, and an API error, a rate limit and a hung stream each end in
+//! a clear state that a rerun resumes. A missing CLI fails the test with what to run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use planrun_testkit::ModelServer;
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Output};
+use support::{Repo, text};
+
+/// What differs between the CLIs.
+struct Cli {
+    name: &'static str,
+    /// `--model` for planrun (and so for the CLI).
+    model: &'static str,
+    /// Text that only the request after a tool call holds (the tool's result).
+    followup: &'static str,
+    /// Whether the CLI reports its own dollars.
+    reports_cost: bool,
+    /// The API key it is given (it must never reach a log).
+    key: &'static str,
+    /// Whether the CLI retries errors on its own with no way to turn that off (opencode: five
+    /// retries with backoff), so the server's errors say `retry-after-ms: 0`.
+    retries: bool,
+}
+
+const CLAUDE: Cli = Cli {
+    name: "claude",
+    model: "claude-sonnet-4-5",
+    followup: "tool_result",
+    reports_cost: true,
+    key: "sk-ant-e2e-000000000000000000000000",
+    retries: false,
+};
+const CODEX: Cli = Cli {
+    name: "codex",
+    model: "gpt-test",
+    followup: "function_call_output",
+    reports_cost: false,
+    key: "sk-e2e-codex-0000000000000000000000",
+    retries: false,
+};
+const GEMINI: Cli = Cli {
+    name: "gemini",
+    model: "gemini-2.5-pro",
+    followup: "functionResponse",
+    reports_cost: false,
+    key: "AIzaE2E0000000000000000000000000000000000",
+    retries: false,
+};
+const OPENCODE: Cli = Cli {
+    name: "opencode",
+    model: "mock/mock-model",
+    followup: "tool_result",
+    reports_cost: false,
+    key: "sk-ant-e2e-opencode-0000000000000000",
+    retries: true,
+};
+
+impl Cli {
+    /// The tool call that writes `content` and a newline to `file` (relative to `dir`).
+    fn write(&self, dir: &Path, file: &str, content: &str) -> Value {
+        let abs = dir.join(file).display().to_string();
+        match self.name {
+            "claude" => {
+                json!({"kind": "tool_use", "name": "Write", "input": {"file_path": abs, "content": format!("{content}\n")}})
+            }
+            "codex" => {
+                json!({"kind": "tool_use", "name": "exec_command", "input": {"cmd": format!("printf '%s\\n' {content} > {file}")}})
+            }
+            "gemini" => {
+                json!({"kind": "tool_use", "name": "write_file", "input": {"file_path": abs, "content": format!("{content}\n")}})
+            }
+            "opencode" => {
+                json!({"kind": "tool_use", "name": "write", "input": {"filePath": abs, "content": format!("{content}\n")}})
+            }
+            other => panic!("no tool for {other}"),
+        }
+    }
+
+    /// The environment that points the CLI at `url` with a configuration home of its own.
+    fn env(&self, home: &Path, url: &str) -> Vec<(String, String)> {
+        let mut env = vec![("HOME".to_owned(), home.display().to_string())];
+        match self.name {
+            "claude" => {
+                for (k, v) in [
+                    ("ANTHROPIC_BASE_URL", url),
+                    ("ANTHROPIC_API_KEY", self.key),
+                    ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1"),
+                    ("DISABLE_TELEMETRY", "1"),
+                    ("DISABLE_AUTOUPDATER", "1"),
+                    ("DISABLE_ERROR_REPORTING", "1"),
+                    ("CLAUDE_CODE_MAX_RETRIES", "0"),
+                ] {
+                    env.push((k.into(), v.into()));
+                }
+            }
+            "codex" => {
+                let codex_home = home.join(".codex");
+                std::fs::create_dir_all(&codex_home).unwrap();
+                std::fs::write(
+                    codex_home.join("config.toml"),
+                    format!(
+                        "model_provider = \"mock\"\nmodel = \"gpt-test\"\ncheck_for_update_on_startup = false\n\
+                         [model_providers.mock]\nname = \"mock\"\nbase_url = \"{url}/v1\"\nenv_key = \"OPENAI_API_KEY\"\n\
+                         wire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n[analytics]\nenabled = false\n"
+                    ),
+                )
+                .unwrap();
+                env.push(("CODEX_HOME".into(), codex_home.display().to_string()));
+                env.push(("OPENAI_API_KEY".into(), self.key.into()));
+            }
+            "gemini" => {
+                std::fs::create_dir_all(home.join(".gemini")).unwrap();
+                // One attempt per request: by default Gemini CLI retries a rate limit or a server
+                // error up to 10 times with backoff, minutes before planrun hears of it.
+                std::fs::write(
+                    home.join(".gemini/settings.json"),
+                    r#"{"security": {"auth": {"selectedType": "gemini-api-key"}}, "general": {"maxAttempts": 1}}"#,
+                )
+                .unwrap();
+                env.push(("GOOGLE_GEMINI_BASE_URL".into(), url.into()));
+                env.push(("GEMINI_API_KEY".into(), self.key.into()));
+            }
+            "opencode" => {
+                // No background install of its plugin package (it is listed as present) and a
+                // closed registry port should it try anyway; no models list download.
+                let config_dir = home.join(".config/opencode");
+                std::fs::create_dir_all(config_dir.join("node_modules")).unwrap();
+                std::fs::write(
+                    config_dir.join("package-lock.json"),
+                    r#"{"packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}"#,
+                )
+                .unwrap();
+                let config = json!({
+                    "autoupdate": false,
+                    "share": "disabled",
+                    "provider": {"mock": {
+                        "npm": "@ai-sdk/anthropic",
+                        "name": "Scripted server",
+                        "options": {"baseURL": format!("{url}/v1"), "apiKey": self.key},
+                        "models": {"mock-model": {"name": "Scripted model"}},
+                    }},
+                });
+                env.push(("OPENCODE_CONFIG_CONTENT".into(), config.to_string()));
+                env.push(("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()));
+                env.push(("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()));
+                env.push(("npm_config_registry".into(), "http://127.0.0.1:9/".into()));
+            }
+            other => panic!("no environment for {other}"),
+        }
+        env
+    }
+}
+
+const PLAN: &str = "# Letters
+
+## Task a: Write alpha
+
+Files: `a.txt`
+
+Create a.txt holding the word alpha (MARK-A).
+
+### Verify
+
+- `grep -qx alpha a.txt`
+
+## Task b: Write beta
+
+Depends on: `a`
+Files: `b.txt`
+
+Create b.txt holding the word beta (MARK-B).
+
+### Verify
+
+- `grep -qx beta b.txt`
+
+## Task c: Write gamma
+
+Files: `c.txt`
+
+Create c.txt holding the word gamma (MARK-C).
+
+### Verify
+
+- `grep -qx gamma c.txt`
+";
+
+const TOOL_USAGE: &str = r#"{"input_tokens": 100, "output_tokens": 20}"#;
+const TEXT_USAGE: &str = r#"{"input_tokens": 50, "output_tokens": 5}"#;
+
+/// A turn that calls a tool when a request holds `when`.
+fn tool_turn(when: &str, reply: Value) -> Value {
+    json!({"when": when, "reply": reply, "usage": serde_json::from_str::<Value>(TOOL_USAGE).unwrap()})
+}
+
+/// The text that ends a task's run, given after its tool call. All alike, so which task's
+/// request takes which does not matter.
+fn done_turn(cli: &Cli) -> Value {
+    json!({"when": cli.followup, "reply": {"kind": "text", "text": "Done."}, "usage": serde_json::from_str::<Value>(TEXT_USAGE).unwrap()})
+}
+
+/// A repository with the plan, a price for the model, the CLIs in PATH, and a home.
+struct Setup {
+    repo: Repo,
+    home: tempfile::TempDir,
+}
+
+fn setup() -> Setup {
+    let repo = Repo::new(PLAN, "exit 1");
+    repo.write(
+        "planrun.toml",
+        "[prices.\"gpt-test\"]\ninput = 1.0\noutput = 2.0\n\n[prices.\"gemini-2.5-pro\"]\ninput = 1.0\noutput = 2.0\n\n[prices.\"mock/mock-model\"]\ninput = 1.0\noutput = 2.0\n",
+    );
+    Setup { repo, home: tempfile::tempdir().unwrap() }
+}
+
+/// `planrun ARGS` with `cli` pointed at `server`.
+fn planrun(s: &Setup, cli: &Cli, server: &ModelServer, args: &[&str]) -> Output {
+    let bin_dir = planrun_testkit::agent_cli(cli.name).unwrap_or_else(|e| panic!("{e}"));
+    let path = format!("{}:{}", bin_dir.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
+    let mut cmd: Command = s.repo.cmd(args);
+    cmd.env("PATH", path);
+    // The CLIs' configuration, data and cache folders follow these when set: HOME decides.
+    for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in cli.env(s.home.path(), &server.url()) {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+fn run_args<'a>(cli: &'a Cli, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut a = vec!["run", "plan.md", "--agent", cli.name, "--model", cli.model, "-j", "1", "--json", "--grace", "1s"];
+    a.extend_from_slice(extra);
+    a
+}
+
+fn events(out: &Output) -> Vec<Value> {
+    support::events(out)
+}
+
+/// Every file under the state directory, as text.
+fn state_files(repo: &Repo) -> String {
+    let mut all = String::new();
+    let mut stack = vec![repo.path().join(".planrun")];
+    while let Some(dir) = stack.pop() {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                all.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    all
+}
+
+/// The whole story with one CLI: three tasks, one reworked in its resumed session.
+fn three_tasks_with_a_resumed_rework(cli: &Cli) {
+    let s = setup();
+    let dir = s.repo.path();
+    let turns = vec![
+        tool_turn("MARK-A", cli.write(dir, "a.txt", "alpha")),
+        done_turn(cli),
+        // b's first attempt writes the wrong word: planrun's verify sends it back.
+        tool_turn("MARK-B", cli.write(dir, "b.txt", "WRONGBETA")),
+        done_turn(cli),
+        // The resumed session gets the short rework prompt (and still holds its history).
+        tool_turn("checked your work on task b", cli.write(dir, "b.txt", "beta")),
+        done_turn(cli),
+        tool_turn("MARK-C", cli.write(dir, "c.txt", "gamma")),
+        done_turn(cli),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let out = planrun(&s, cli, &server, &run_args(cli, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(s.repo.read("a.txt"), "alpha\n");
+    assert_eq!(s.repo.read("b.txt"), "beta\n");
+    assert_eq!(s.repo.read("c.txt"), "gamma\n");
+    assert!(server.unused_turns().is_empty(), "unused turns: {:?}", server.unused_turns());
+
+    // b was reworked once, in the session of its first attempt.
+    let ev = events(&out);
+    let starts: Vec<&Value> = ev.iter().filter(|e| e["task"] == "b" && e["step"] == "implement").collect();
+    assert_eq!(starts.len(), 2, "{ev:?}");
+    assert_eq!((starts[0]["resumed"].as_bool(), starts[1]["resumed"].as_bool()), (Some(false), Some(true)));
+    assert!(ev.iter().any(|e| e["event"] == "rework"
+        && e["task"] == "b"
+        && e["reason"].as_str().unwrap().contains("grep -qx beta b.txt")));
+    let second = s.repo.read(".planrun/prompts/b.2.md");
+    assert!(second.contains("checked your work on task b") && second.contains("grep -qx beta b.txt"), "{second}");
+    assert!(!second.contains("MARK-B"), "a resumed session gets the failure, not the brief again: {second}");
+    let rework =
+        server.requests().into_iter().find(|r| r.body.to_string().contains("checked your work on task b")).unwrap();
+    assert!(rework.body.to_string().contains("WRONGBETA"), "the resumed request carries the first attempt's history");
+    let usages: Vec<&Value> = ev.iter().filter(|e| e["event"] == "agent_usage" && e["task"] == "b").collect();
+    assert_eq!(usages.len(), 2);
+    let (s1, s2) = (&usages[0]["agent"]["session"], &usages[1]["agent"]["session"]);
+    assert!(s1.is_string() && s1 == s2, "one session across the rework: {s1} {s2}");
+
+    // Usage: each run is one tool turn and one text turn; b ran twice. Codex reports session
+    // totals; planrun stores each run's own share.
+    let status: Value = serde_json::from_slice(&s.repo.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
+    let task = |id: &str| status["tasks"].as_array().unwrap().iter().find(|t| t["id"] == id).unwrap().clone();
+    for (id, runs) in [("a", 1), ("b", 2), ("c", 1)] {
+        let u = &task(id)["usage"];
+        assert_eq!((u["input"].as_u64(), u["output"].as_u64()), (Some(150 * runs), Some(25 * runs)), "{id}: {u}");
+    }
+    let total = &status["usage"];
+    assert_eq!(
+        (total["input"].as_u64(), total["output"].as_u64(), total["agent_steps"].as_u64()),
+        (Some(600), Some(100), Some(4))
+    );
+    if cli.reports_cost {
+        assert!(total["cost_usd"].as_f64().unwrap() > 0.0, "{total}");
+    } else {
+        // From planrun.toml's price: $1 per million in, $2 per million out.
+        let want = 600.0 / 1e6 + 100.0 * 2.0 / 1e6;
+        assert!((total["cost_usd"].as_f64().unwrap() - want).abs() < 1e-12, "{total} {}", text(&out));
+    }
+    assert_eq!(total["unpriced_steps"].as_u64(), Some(0));
+    let finished = ev.last().unwrap();
+    assert_eq!(finished["usage"]["input"].as_u64(), Some(600));
+    // The human status shows the same.
+    let human = String::from_utf8(s.repo.cmd(&["status"]).output().unwrap().stdout).unwrap();
+    assert!(human.contains("used 600 in / 100 out tokens"), "{human}");
+    // The key never reached planrun's logs, prompts or journal.
+    assert!(!state_files(&s.repo).contains(cli.key));
+}
+
+/// A provider error (HTTP `status`) stops the run without blaming the task; a rerun against a
+/// working server finishes it.
+fn a_provider_error_stops_the_run_and_a_rerun_resumes(cli: &Cli, status: u16, message: &str) {
+    let s = setup();
+    let dir = s.repo.path();
+    let mut error = json!({"kind": "error", "status": status, "message": message});
+    if cli.retries {
+        error["retry_after_ms"] = json!(0);
+    }
+    let failing = json!({"turns": [], "fallback": error});
+    let server = ModelServer::start(ModelServer::scenario(&failing.to_string()).unwrap()).unwrap();
+    let out = planrun(&s, cli, &server, &run_args(cli, &[]));
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    let ev = events(&out);
+    let stop = ev.iter().find(|e| e["event"] == "provider_error").unwrap_or_else(|| panic!("{}", text(&out)));
+    let reason = stop["reason"].as_str().unwrap();
+    assert!(reason.contains("error from its model provider"), "{reason}");
+    let finished = ev.last().unwrap();
+    assert_eq!((finished["outcome"].as_str(), finished["exit_code"].as_u64()), (Some("provider_error"), Some(4)));
+    // The CLI's own words for the error (Codex words a 5xx as "high demand"); a rate limit
+    // says 429.
+    let said = finished["reason"].as_str().unwrap();
+    assert!(said.contains("model provider") && said.len() > 60, "{finished}");
+    if status == 429 {
+        assert!(said.contains("429") || said.contains(message) || said.contains("rate limit"), "{finished}");
+    }
+    assert!(finished["help"].as_str().unwrap().contains("run the same command to resume"), "{finished}");
+    // Nothing blocked, nothing counted as a failure.
+    let st: Value = serde_json::from_slice(&s.repo.cmd(&["status", "--json"]).output().unwrap().stdout).unwrap();
+    for t in st["tasks"].as_array().unwrap() {
+        assert_ne!(t["state"], "blocked", "{t}");
+        assert_eq!(t["failures"].as_u64(), Some(0), "{t}");
+    }
+    drop(server);
+    // The provider works again: the same command finishes the plan.
+    let turns = vec![
+        tool_turn("MARK-A", cli.write(dir, "a.txt", "alpha")),
+        done_turn(cli),
+        tool_turn("MARK-B", cli.write(dir, "b.txt", "beta")),
+        done_turn(cli),
+        tool_turn("MARK-C", cli.write(dir, "c.txt", "gamma")),
+        done_turn(cli),
+    ];
+    let good = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&good.to_string()).unwrap()).unwrap();
+    let out = planrun(&s, cli, &server, &run_args(cli, &[]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(s.repo.read("b.txt"), "beta\n");
+}
+
+/// A stream that stalls is stopped at --stall-timeout, and the task is reworked with a clear
+/// reason; the next attempt finishes it.
+fn a_hung_stream_is_stopped_and_the_task_goes_on(cli: &Cli) {
+    let s = setup();
+    let dir = s.repo.path();
+    let turns = vec![
+        json!({"when": "MARK-A", "reply": {"kind": "stall", "text": "Let me"}}),
+        tool_turn("MARK-A", cli.write(dir, "a.txt", "alpha")),
+        done_turn(cli),
+        tool_turn("MARK-B", cli.write(dir, "b.txt", "beta")),
+        done_turn(cli),
+        tool_turn("MARK-C", cli.write(dir, "c.txt", "gamma")),
+        done_turn(cli),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let out = planrun(&s, cli, &server, &run_args(cli, &["--stall-timeout", "10s"]));
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    let rework =
+        ev.iter().find(|e| e["event"] == "rework" && e["task"] == "a").unwrap_or_else(|| panic!("{}", text(&out)));
+    assert!(rework["reason"].as_str().unwrap().contains("printed nothing for 10s"), "{rework}");
+    assert_eq!(s.repo.read("a.txt"), "alpha\n");
+}
+
+#[test]
+fn claude_runs_a_plan() {
+    three_tasks_with_a_resumed_rework(&CLAUDE);
+}
+
+#[test]
+fn claude_provider_errors() {
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&CLAUDE, 429, "scripted rate limit");
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&CLAUDE, 500, "scripted server error");
+}
+
+#[test]
+fn claude_hung_stream() {
+    a_hung_stream_is_stopped_and_the_task_goes_on(&CLAUDE);
+}
+
+#[test]
+fn codex_runs_a_plan() {
+    three_tasks_with_a_resumed_rework(&CODEX);
+}
+
+#[test]
+fn codex_provider_errors() {
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&CODEX, 429, "scripted rate limit");
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&CODEX, 500, "scripted server error");
+}
+
+#[test]
+fn codex_hung_stream() {
+    a_hung_stream_is_stopped_and_the_task_goes_on(&CODEX);
+}
+
+#[test]
+fn gemini_runs_a_plan() {
+    three_tasks_with_a_resumed_rework(&GEMINI);
+}
+
+#[test]
+fn gemini_provider_errors() {
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&GEMINI, 429, "scripted rate limit");
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&GEMINI, 500, "scripted server error");
+}
+
+#[test]
+fn gemini_hung_stream() {
+    a_hung_stream_is_stopped_and_the_task_goes_on(&GEMINI);
+}
+
+#[test]
+fn opencode_runs_a_plan() {
+    three_tasks_with_a_resumed_rework(&OPENCODE);
+}
+
+#[test]
+fn opencode_provider_errors() {
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&OPENCODE, 429, "scripted rate limit");
+    a_provider_error_stops_the_run_and_a_rerun_resumes(&OPENCODE, 500, "scripted server error");
+}
+
+#[test]
+fn opencode_hung_stream() {
+    a_hung_stream_is_stopped_and_the_task_goes_on(&OPENCODE);
+}
+
+/// `planrun doctor` with `cli` pointed at `url`, and PATH holding the CLIs or only `/usr/bin:/bin`.
+fn doctor(cli: &Cli, url: &str, with_clis: bool, args: &[&str]) -> (Option<i32>, Value, String) {
+    let home = tempfile::tempdir().unwrap();
+    let mut cmd = Command::new(support::bin());
+    cmd.arg("doctor").args(args).env("NO_COLOR", "1");
+    let path = if with_clis {
+        let bin = planrun_testkit::agent_cli(cli.name).unwrap_or_else(|e| panic!("{e}"));
+        format!("{}:/usr/bin:/bin", bin.parent().unwrap().display())
+    } else {
+        "/usr/bin:/bin".to_owned()
+    };
+    cmd.env("PATH", path);
+    for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "ANTHROPIC_API_KEY"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in cli.env(home.path(), url) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let json = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    (out.status.code(), json, stdout)
+}
+
+#[test]
+fn doctor_finds_each_cli_probes_it_and_says_what_to_fix() {
+    let scenario = json!({"turns": [{"reply": {"kind": "text", "text": "OK"}, "usage": {"input_tokens": 12, "output_tokens": 1}}]});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let (code, report, stdout) = doctor(&CLAUDE, &server.url(), true, &["--agent", "claude", "--probe", "--json"]);
+    assert_eq!(code, Some(0), "{stdout}");
+    let a = &report["agents"][0];
+    assert_eq!(
+        (a["agent"].as_str(), a["installed"].as_bool(), a["reachable"].as_bool()),
+        (Some("claude"), Some(true), Some(true))
+    );
+    assert!(a["version"].as_str().unwrap().contains("2.1.197"), "{a}");
+    assert!(a["credentials"].as_str().unwrap().contains("ANTHROPIC_API_KEY is set"), "{a}");
+    assert_eq!(a["probe"]["ok"], true, "{a}");
+    assert_eq!(a["probe"]["usage"]["input"].as_u64(), Some(12), "{a}");
+    assert!(a["probe"]["session"].is_string(), "{a}");
+    assert!(!stdout.contains(CLAUDE.key), "the key is never shown");
+    assert_eq!(server.requests().len(), 1);
+
+    // Nothing listens: the endpoint is reported, and the probe fails with the CLI's own error.
+    let closed = "http://127.0.0.1:9";
+    let (code, report, stdout) = doctor(&CLAUDE, closed, true, &["--agent", "claude", "--json"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    let problems = report["agents"][0]["problems"].to_string();
+    assert!(problems.contains("nothing answers at 127.0.0.1:9"), "{problems}");
+
+    // Not installed: how to install it. The human form too.
+    let (code, _, stdout) = doctor(&GEMINI, closed, false, &["--agent", "gemini"]);
+    assert_eq!(code, Some(1), "{stdout}");
+    assert!(stdout.contains("gemini    missing") && stdout.contains("npm install -g @google/gemini-cli"), "{stdout}");
+}
+
+#[test]
+fn a_cli_that_is_not_installed_is_one_clear_error_before_anything_runs() {
+    let s = setup();
+    let out = s.repo.cmd(&["run", "plan.md", "--agent", "codex"]).env("PATH", "/usr/bin:/bin").output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("the agent program `codex` was not found") && err.contains("npm install -g @openai/codex"),
+        "{err}"
+    );
+    assert!(!s.repo.path().join(".planrun").exists(), "nothing was created");
+}
