@@ -170,8 +170,9 @@ pub fn notices(kind: AgentKind, call: &Call<'_>) -> Vec<String> {
     if kind == AgentKind::Claude && call.root && !call.sandbox {
         out.push(
             "claude refuses --dangerously-skip-permissions as root unless IS_SANDBOX=1; planrun runs it with \
-             --permission-mode acceptEdits (file edits and commands allowed, anything else denied and reported). \
-             Run planrun as a normal user, or set IS_SANDBOX=1 if this machine is a disposable sandbox."
+             --permission-mode acceptEdits: file edits and plain commands are allowed, but commands that use shell \
+             expansions such as $VAR are refused. Run planrun as a normal user, or set IS_SANDBOX=1 if this \
+             machine is a disposable sandbox."
                 .to_owned(),
         );
     }

@@ -223,6 +223,11 @@ fn setup() -> Setup {
 
 /// `planrun ARGS` with `cli` pointed at `server`.
 fn planrun(s: &Setup, cli: &Cli, server: &ModelServer, args: &[&str]) -> Output {
+    planrun_with(s, cli, server, args, &[])
+}
+
+/// `planrun ARGS` with `cli` pointed at `server` and `extra` variables set.
+fn planrun_with(s: &Setup, cli: &Cli, server: &ModelServer, args: &[&str], extra: &[(&str, &str)]) -> Output {
     let bin_dir = planrun_testkit::agent_cli(cli.name).unwrap_or_else(|e| panic!("{e}"));
     let path = format!("{}:{}", bin_dir.parent().unwrap().display(), std::env::var("PATH").unwrap_or_default());
     let mut cmd: Command = s.repo.cmd(args);
@@ -232,6 +237,9 @@ fn planrun(s: &Setup, cli: &Cli, server: &ModelServer, args: &[&str]) -> Output 
         cmd.env_remove(v);
     }
     for (k, v) in cli.env(s.home.path(), &server.url()) {
+        cmd.env(k, v);
+    }
+    for (k, v) in extra {
         cmd.env(k, v);
     }
     cmd.output().unwrap()
@@ -336,6 +344,9 @@ fn three_tasks_with_a_resumed_rework(cli: &Cli) {
     assert!(human.contains("used 600 in / 100 out tokens"), "{human}");
     // The key never reached planrun's logs, prompts or journal.
     assert!(!state_files(&s.repo).contains(cli.key));
+    // `planrun log` names the agent, its session and what it used.
+    let log = String::from_utf8(s.repo.cmd(&["log", "b", "--summary"]).output().unwrap().stdout).unwrap();
+    assert!(log.contains(&format!("agent: {}", cli.name)) && log.contains("resumed session"), "{log}");
 }
 
 /// A provider error (HTTP `status`) stops the run without blaming the task; a rerun against a
@@ -544,4 +555,34 @@ fn a_cli_that_is_not_installed_is_one_clear_error_before_anything_runs() {
         "{err}"
     );
     assert!(!s.repo.path().join(".planrun").exists(), "nothing was created");
+}
+
+#[test]
+fn an_api_key_printed_by_an_agents_tool_is_redacted_in_every_log() {
+    let s = setup();
+    let bash =
+        |cmd: &str| json!({"kind": "tool_use", "name": "Bash", "input": {"command": cmd, "description": "write"}});
+    let turns = vec![
+        tool_turn("MARK-A", bash("echo leaked=$ANTHROPIC_API_KEY; printf 'alpha\\n' > a.txt")),
+        done_turn(&CLAUDE),
+        tool_turn("MARK-B", bash("printf 'beta\\n' > b.txt")),
+        done_turn(&CLAUDE),
+        tool_turn("MARK-C", bash("printf 'gamma\\n' > c.txt")),
+        done_turn(&CLAUDE),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    // As root, claude refuses to skip permission checks unless IS_SANDBOX=1, and its narrower
+    // mode refuses commands with `$VAR` expansions: this test runs the sandbox mode.
+    let out = planrun_with(&s, &CLAUDE, &server, &run_args(&CLAUDE, &[]), &[("IS_SANDBOX", "1")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(s.repo.read("a.txt"), "alpha\n");
+    // The tool really printed the key: the model server received it in the tool result.
+    let tool_result = server.requests().iter().map(|r| r.body.to_string()).find(|b| b.contains("leaked=")).unwrap();
+    assert!(tool_result.contains(&format!("leaked={}", CLAUDE.key)), "the agent's tool saw the key");
+    // planrun's log of that run has it redacted, and no file planrun wrote holds it.
+    let log = s.repo.read(".planrun/logs/a.1.implement.log");
+    assert!(log.contains("leaked=[redacted]"), "{log}");
+    assert!(!state_files(&s.repo).contains(CLAUDE.key));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains(CLAUDE.key));
 }

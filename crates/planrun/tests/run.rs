@@ -79,6 +79,51 @@ fn tasks_run_in_parallel_and_a_failed_verify_is_reworked_with_its_output() {
 }
 
 #[test]
+fn the_agent_sees_only_allowed_variables_and_secrets_never_reach_the_state_directory() {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `echo check sees $MY_SERVICE_TOKEN; grep -q good t.txt`\n";
+    let agent = r#"env | sort > env.txt
+echo "token: $MY_SERVICE_TOKEN" ; echo "shape: sk-proj-abcdefghijklmnopqrstuvwxyz123456" >&2
+[ "$PLANRUN_ATTEMPT" = 2 ] && echo good > t.txt
+exit 0"#;
+    let repo = Repo::new(plan, agent);
+    let secret = "s3cr3t-value-of-the-service";
+    let out = repo
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--pass-env", "MY_SERVICE_*"])
+        .env("MY_SERVICE_TOKEN", secret)
+        .env("AWS_SECRET_ACCESS_KEY", "not-for-agents-1234")
+        .env("UNRELATED_SETTING", "x")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // The agent saw the allow-listed and passed variables, and nothing else of planrun's.
+    let env = repo.read("env.txt");
+    let names: Vec<&str> = env.lines().filter_map(|l| l.split_once('=').map(|(k, _)| k)).collect();
+    for want in ["PATH", "HOME", "MY_SERVICE_TOKEN", "PLANRUN_TASK_ID"] {
+        assert!(names.contains(&want), "{want} missing: {names:?}");
+    }
+    for gone in ["AWS_SECRET_ACCESS_KEY", "UNRELATED_SETTING", "CARGO_MANIFEST_DIR"] {
+        assert!(!names.contains(&gone), "{gone} reached the agent: {names:?}");
+    }
+    // The agent's and the check's output, the journal's reasons and the rework prompt hold the
+    // secret only as [redacted] (the failing check's output went into attempt 2's prompt).
+    let log = repo.read(".planrun/logs/t.1.implement.log");
+    assert!(log.contains("token: [redacted]") && log.contains("shape: [redacted]"), "{log}");
+    assert!(repo.read(".planrun/logs/t.1.verify.log").contains("check sees [redacted]"));
+    assert!(repo.read(".planrun/prompts/t.2.md").contains("check sees [redacted]"));
+    let mut all = Vec::new();
+    for dir in [".planrun", ".planrun/logs", ".planrun/prompts"] {
+        for e in std::fs::read_dir(repo.path().join(dir)).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_file() {
+                all.extend(std::fs::read(p).unwrap());
+            }
+        }
+    }
+    let all = String::from_utf8_lossy(&all);
+    assert!(!all.contains(secret) && !all.contains("sk-proj-abcdef"), "a secret reached the state directory");
+}
+
+#[test]
 fn the_agent_gets_its_words_placeholders_and_environment_without_a_shell() {
     let plan = "# P\n\n## Task t1: one\n\nFiles: `x`\n";
     let repo = Repo::new(plan, r#"printf '%s\n' "$@" > args.txt; env | grep '^PLANRUN_' | sort > env.txt"#);

@@ -372,6 +372,16 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         if r.step == "implement" {
             let _ = writeln!(out, "   prompt: {}", s.layout.prompt(&id, r.attempt).display());
         }
+        if let Some(a) = &r.agent {
+            let model = a.model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+            let session = match (&a.session, a.resumed) {
+                (Some(sid), true) => format!(", resumed session {sid}"),
+                (Some(sid), false) => format!(", session {sid}"),
+                (None, _) => String::new(),
+            };
+            let cost = dollars(a.cost_usd, &a.cost_source);
+            let _ = writeln!(out, "   agent: {}{model}{session}, {}, {cost}", a.agent, tokens(&a.usage));
+        }
         // The log's place follows the state directory (which may have moved with the repository).
         let log = match r.step.as_str() {
             "implement" | "verify" => Some(s.layout.attempt_log(&id, r.attempt, &r.step)),
