@@ -452,9 +452,12 @@ fn codex(v: &Value) -> Vec<Event> {
             let m = str_at(v, &["error", "message"]).unwrap_or("the turn failed");
             out.push(Event::Error { message: m.to_owned() });
         }
-        Some("error") => {
-            out.push(Event::Error { message: str_at(v, &["message"]).unwrap_or("error").to_owned() });
-        }
+        // "Reconnecting... 2/5 (…)" is Codex retrying a dropped stream, not a failure; if the
+        // retries run out, `turn.failed` says so.
+        Some("error") => match str_at(v, &["message"]) {
+            Some(m) if m.starts_with("Reconnecting") => out.push(Event::Text { text: m.to_owned() }),
+            m => out.push(Event::Error { message: m.unwrap_or("error").to_owned() }),
+        },
         _ => {}
     }
     out

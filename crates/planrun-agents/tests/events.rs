@@ -62,6 +62,8 @@ fn codex_exec_json_reports_thread_totals() {
 #[test]
 fn codex_errors() {
     let mut r = Reader::new(AgentKind::Codex);
+    r.line(r#"{"type":"error","message":"Reconnecting... 2/5 (stream disconnected before completion)"}"#);
+    assert!(r.report.errors.is_empty(), "a reconnect is not a failure");
     r.line(r#"{"type":"error","message":"exceeded retry limit, last status: 429 Too Many Requests"}"#);
     r.line(r#"{"type":"turn.failed","error":{"message":"exceeded retry limit, last status: 429 Too Many Requests"}}"#);
     assert_eq!(r.report.errors, ["exceeded retry limit, last status: 429 Too Many Requests"]);

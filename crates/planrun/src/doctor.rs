@@ -205,7 +205,9 @@ async fn check(kind: AgentKind, args: &DoctorArgs, cwd: &Path) -> Finding {
     let root = nix::unistd::geteuid().is_root();
     let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
     f.notes.extend(adapter::notices(kind, &Call { root, sandbox, ..Call::default() }));
-    if args.probe {
+    if args.probe && !f.problems.is_empty() {
+        f.notes.push("probe skipped: fix the problems below first".into());
+    } else if args.probe {
         let probe = probe(kind, args, root, sandbox).await;
         if probe.get("ok") != Some(&Value::Bool(true)) {
             f.problems.push(format!(
@@ -395,6 +397,7 @@ async fn probe(kind: AgentKind, args: &DoctorArgs, root: bool, sandbox: bool) ->
         let lines: Vec<&str> = text.lines().collect();
         lines.iter().skip(lines.len().saturating_sub(20)).copied().collect::<Vec<_>>().join("\n")
     };
+    let last_line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("").trim();
     let error = match &finished {
         Err(e) => Some(e.to_string()),
         Ok(_) if !r.errors.is_empty() => Some(r.errors.join("; ")),
@@ -403,9 +406,21 @@ async fn probe(kind: AgentKind, args: &DoctorArgs, root: bool, sandbox: bool) ->
                 Some("it exited 0 but printed none of the events planrun reads".into())
             }
             Outcome::Exited { code: 0 } => None,
-            other => Some(format!("it ended with {other:?}")),
+            Outcome::Exited { code } => Some(format!("it exited with code {code}: {last_line}")),
+            Outcome::Signaled { signal } => Some(format!("it was killed by signal {signal}")),
+            Outcome::TimedOut { .. } => Some("it did not finish within 120s".into()),
+            Outcome::Stalled { .. } => Some("it printed nothing for 60s".into()),
+            Outcome::Cancelled => Some("it was stopped".into()),
         },
     };
+    // One readable line; the whole output is in `log`.
+    let error = error.map(|e| {
+        let mut e: String = e.chars().take(300).collect();
+        if e.len() == 300 {
+            e.push('…');
+        }
+        e
+    });
     json!({
         "ok": error.is_none(),
         "error": error,
