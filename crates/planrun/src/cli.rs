@@ -10,6 +10,7 @@ Exit codes:
   1    unexpected failure (e.g. the output or the journal could not be written)
   2    the plan has errors or could not be read
   3    `run`: some tasks are blocked, or the final check failed
+  4    `run`: stopped by a model provider's error (rate limit, API error); run again to resume
   64   wrong command-line usage
   130  `run`: interrupted (Ctrl-C); run it again to resume
 

@@ -499,3 +499,68 @@ fn a_moved_repository_keeps_its_run() {
     // Give the folder back so the TempDir can remove it.
     std::fs::rename(&to, repo.path()).unwrap();
 }
+
+/// A stand-in `claude` (a script, not the real CLI: the real one is tested in agents.rs) that
+/// logs the session it was asked to resume and prints stream-json events with a new session id
+/// unless it was resumed.
+const FAKE_CLAUDE: &str = r#"#!/bin/sh
+r=none; prev=""
+for a in "$@"; do [ "$prev" = --resume ] && r="$a"; prev="$a"; done
+echo "$r" >> "$PLANRUN_WORKSPACE/resumes.log"
+n=$(wc -l < "$PLANRUN_WORKSPACE/resumes.log")
+sid="sess-$n"; [ "$r" != none ] && sid="$r"
+[ "$PLANRUN_ATTEMPT" = 5 ] && echo ok > t.txt
+[ -f garbage ] && { echo "this is not json"; exit 0; }
+echo '{"type":"system","subtype":"init","session_id":"'$sid'","model":"claude-fake"}'
+echo '{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"'$sid'","total_cost_usd":0.25,"usage":{"input_tokens":10,"output_tokens":2}}'
+"#;
+
+fn fake_cli_repo() -> (Repo, String) {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q ok t.txt`\n";
+    let repo = Repo::new(plan, "exit 1");
+    repo.write("bin/claude", FAKE_CLAUDE);
+    std::fs::set_permissions(repo.path().join("bin/claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .unwrap();
+    let path = format!("{}:{}", repo.path().join("bin").display(), std::env::var("PATH").unwrap());
+    (repo, path)
+}
+
+#[test]
+fn the_first_reworks_resume_the_session_then_a_fresh_one_starts() {
+    let (repo, path) = fake_cli_repo();
+    let out = repo
+        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "4", "--resume-rounds", "2"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let resumed = repo.read("resumes.log");
+    // Attempt 1 new; 2 and 3 resume it; 4 starts fresh (two resumes in a row were the limit); 5
+    // resumes the session of 4.
+    assert_eq!(resumed.lines().collect::<Vec<_>>(), ["none", "sess-1", "sess-1", "none", "sess-4"]);
+    // The fresh attempt 4 got the whole brief again, the resumed ones only the failure.
+    assert!(repo.read(".planrun/prompts/t.4.md").contains("# Task t: one"));
+    let p3 = repo.read(".planrun/prompts/t.3.md");
+    assert!(p3.contains("checked your work on task t") && !p3.contains("# Task t: one"), "{p3}");
+    // Usage and dollars add up over the five runs.
+    let st = repo.status();
+    assert_eq!((st["usage"]["input"].as_u64(), st["usage"]["output"].as_u64()), (Some(50), Some(10)));
+    assert!((st["usage"]["cost_usd"].as_f64().unwrap() - 1.25).abs() < 1e-9, "{}", st["usage"]);
+    let human = String::from_utf8(repo.cmd(&["status"]).output().unwrap().stdout).unwrap();
+    assert!(human.contains("used 50 in / 10 out tokens, $1.2500 over 5 agent runs"), "{human}");
+}
+
+#[test]
+fn an_agent_cli_that_prints_no_events_is_reworked_with_a_clear_reason() {
+    let (repo, path) = fake_cli_repo();
+    repo.write("garbage", "");
+    let out = repo
+        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "0", "--json"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = blocked_reason(&repo);
+    assert!(reason.contains("exited 0 but printed none of the events planrun reads"), "{reason}");
+    assert!(reason.contains("this is not json"), "the reason shows its output: {reason}");
+}

@@ -428,6 +428,9 @@ impl<'a> Runner<'a> {
                 "version": env!("CARGO_PKG_VERSION"),
                 "jobs": self.s.limit,
                 "max_rework": self.max_rework(),
+                "agent": self.agents.implement.kind.name(),
+                "model": self.agents.implement.model,
+                "resume_rounds": self.resume_rounds,
                 "started_unix_ms": unix_ms(),
             }),
         ));
