@@ -7,7 +7,8 @@
 # its prompt file and leaves a note of about 480 bytes for the tasks that depend on it (so the
 # dependency notes are part of the measurement), then exits 0; every verify command is `true`.
 # Prints the plan's size and prompt bytes per task (min / median / mean / p95 / max / total) for
-# both ways, their ratio, and tokens estimated as bytes / 4. See docs/benchmarks.md.
+# both ways, their ratio, tokens estimated as bytes / 4, and where planrun's bytes go (persona,
+# the implement role's own text, the task, plan context, dependency notes). See docs/benchmarks.md.
 # Usage: bench/context-package.sh [TASKS] [SEED]   (PLANRUN=path/to/planrun skips the build;
 # KEEP=1 keeps the temporary folder and prints where it is)
 set -euo pipefail
@@ -93,19 +94,32 @@ def stats(xs):
     p95 = xs[min(len(xs) - 1, math.ceil(0.95 * len(xs)) - 1)]  # nearest rank
     return [xs[0], statistics.median(xs), statistics.mean(xs), p95, xs[-1], sum(xs)]
 
-# Where planrun's bytes go, from the prompt files planrun kept: the brief (task, files, what to
-# do, done means, checks), the plan context, the dependencies' notes, the closing line.
-parts = {"brief": [], "plan context": [], "dependency notes": [], "closing line": []}
+# Where planrun's bytes go, from the prompt files planrun kept. The implement role's template
+# (crates/planrun/prompts/implement.md) is: the persona paragraph, the role's opening paragraph
+# (naming the plan and the attempt), the brief, and a closing note naming the notes file. The
+# brief is the task's own part (title, files, what to do, done means, checks), then the plan
+# context, then the notes of the tasks it depends on.
+parts = {"persona": [], "role's opening": [], "task": [], "plan context": [], "dependency notes": [],
+         "closing lines": []}
+personas = {}
 for tid in tids:
     p = open(os.path.join(prompts, f"{tid}.1.md"), "rb").read().decode()
     assert len(p.encode()) == sizes[tid], tid
+    task = p.find("\n# Task ")
+    opening = p.find("\nYou are implementing one task of ")
+    persona = p[:opening] if opening >= 0 else ""
     ctx = p.find("\n## Plan context\n")
     deps = p.find("\n## Tasks this one builds on\n")
     tail = p.rfind("\n---\n")
-    parts["brief"].append(len(p[:ctx].encode()))
+    assert 0 <= task < ctx < tail, tid
+    personas[persona.split(".")[0]] = personas.get(persona.split(".")[0], 0) + 1
+    parts["persona"].append(len(persona.encode()))
+    parts["role's opening"].append(len(p[max(opening, 0):task].encode()))
+    parts["task"].append(len(p[task:ctx].encode()))
     parts["plan context"].append(len(p[ctx:deps if deps >= 0 else tail].encode()))
     parts["dependency notes"].append(len(p[deps:tail].encode()) if deps >= 0 else 0)
-    parts["closing line"].append(len(p[tail:].encode()))
+    parts["closing lines"].append(len(p[tail:].encode()))
+    assert sum(v[-1] for v in parts.values()) == sizes[tid], tid
 
 planrun = [sizes[t] for t in tids]
 whole = [len(plan) + section[t] for t in tids]
@@ -125,4 +139,5 @@ print(f"whole plan / planrun: {sum(whole) / sum(planrun):.1f}x in total; per tas
 print("planrun's prompt, mean bytes per part: " + ", ".join(
     f"{k} {statistics.mean(v):,.0f}" for k, v in parts.items())
     + f"; {sum(1 for v in parts['dependency notes'] if v)} tasks got dependency notes")
+print("personas (first sentence: tasks): " + "; ".join(f"{k!r}: {n}" for k, n in sorted(personas.items(), key=lambda kv: -kv[1])))
 PY
