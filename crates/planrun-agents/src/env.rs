@@ -42,38 +42,29 @@ pub const BASE: &[&str] = &[
     "GIT_COMMITTER_EMAIL",
 ];
 
-/// Each agent CLI's own configuration variables.
-pub fn own(kind: AgentKind) -> &'static [&'static str] {
+const CLAUDE: &[&str] = &[
+    "ANTHROPIC_*",
+    "CLAUDE_*",
+    "IS_SANDBOX",
+    "DISABLE_TELEMETRY",
+    "DISABLE_AUTOUPDATER",
+    "DISABLE_ERROR_REPORTING",
+    "DISABLE_NON_ESSENTIAL_MODEL_CALLS",
+];
+const CODEX: &[&str] = &["CODEX_*", "OPENAI_*"];
+const GEMINI: &[&str] = &["GEMINI_*", "GOOGLE_*"];
+const OPENCODE: &[&str] =
+    &["OPENCODE_*", "ANTHROPIC_*", "OPENAI_*", "GEMINI_*", "GOOGLE_*", "OPENROUTER_*", "npm_config_*"];
+
+/// Each agent CLI's own configuration variables. A command agent often wraps one of the CLIs:
+/// it gets all of their variables.
+pub fn own(kind: AgentKind) -> Vec<&'static str> {
     match kind {
-        AgentKind::Claude => &[
-            "ANTHROPIC_*",
-            "CLAUDE_*",
-            "IS_SANDBOX",
-            "DISABLE_TELEMETRY",
-            "DISABLE_AUTOUPDATER",
-            "DISABLE_ERROR_REPORTING",
-            "DISABLE_NON_ESSENTIAL_MODEL_CALLS",
-        ],
-        AgentKind::Codex => &["CODEX_*", "OPENAI_*"],
-        AgentKind::Gemini => &["GEMINI_*", "GOOGLE_*"],
-        AgentKind::Opencode => {
-            &["OPENCODE_*", "ANTHROPIC_*", "OPENAI_*", "GEMINI_*", "GOOGLE_*", "OPENROUTER_*", "npm_config_*"]
-        }
-        // A command agent often wraps one of the CLIs: it gets all of their variables.
-        AgentKind::Command => &[
-            "ANTHROPIC_*",
-            "CLAUDE_*",
-            "IS_SANDBOX",
-            "DISABLE_TELEMETRY",
-            "DISABLE_AUTOUPDATER",
-            "DISABLE_ERROR_REPORTING",
-            "CODEX_*",
-            "OPENAI_*",
-            "GEMINI_*",
-            "GOOGLE_*",
-            "OPENCODE_*",
-            "OPENROUTER_*",
-        ],
+        AgentKind::Claude => CLAUDE.to_vec(),
+        AgentKind::Codex => CODEX.to_vec(),
+        AgentKind::Gemini => GEMINI.to_vec(),
+        AgentKind::Opencode => OPENCODE.to_vec(),
+        AgentKind::Command => [CLAUDE, CODEX, GEMINI, OPENCODE].concat(),
     }
 }
 
@@ -92,10 +83,11 @@ pub fn allowed<I>(kind: AgentKind, extra: &[String], from: I) -> Vec<(String, St
 where
     I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 {
+    let own = own(kind);
     let mut out: Vec<(String, String)> = from
         .into_iter()
         .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| BASE.iter().chain(own(kind)).any(|p| matches(p, k)) || extra.iter().any(|p| matches(p, k)))
+        .filter(|(k, _)| BASE.iter().chain(&own).any(|p| matches(p, k)) || extra.iter().any(|p| matches(p, k)))
         .collect();
     out.sort();
     out

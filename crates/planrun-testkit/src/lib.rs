@@ -41,6 +41,35 @@ pub fn agent_cli(name: &str) -> Result<std::path::PathBuf, String> {
     }
 }
 
+/// Prepares `home` so that opencode run with `HOME=home` stays offline: its background install
+/// of `@opencode-ai/plugin` into its config folder is skipped when that folder's `node_modules`
+/// and `package-lock.json` already list it. (Also set `npm_config_registry` to a closed port,
+/// `OPENCODE_DISABLE_MODELS_FETCH=1` and `OPENCODE_DISABLE_AUTOUPDATE=1`.)
+pub fn opencode_offline_home(home: &std::path::Path) -> std::io::Result<()> {
+    let config_dir = home.join(".config/opencode");
+    std::fs::create_dir_all(config_dir.join("node_modules"))?;
+    std::fs::write(
+        config_dir.join("package-lock.json"),
+        r#"{"packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}"#,
+    )
+}
+
+/// An opencode configuration (`OPENCODE_CONFIG_CONTENT`) whose provider `mock`, model
+/// `mock-model` (`-m mock/mock-model`), is the Anthropic endpoint of the server at `url`.
+pub fn opencode_config(url: &str, api_key: &str) -> Value {
+    json!({
+        "$schema": "https://opencode.ai/config.json",
+        "autoupdate": false,
+        "share": "disabled",
+        "provider": {"mock": {
+            "npm": "@ai-sdk/anthropic",
+            "name": "Scripted server",
+            "options": {"baseURL": format!("{url}/v1"), "apiKey": api_key},
+            "models": {"mock-model": {"name": "Scripted model"}},
+        }},
+    })
+}
+
 /// What the server answers, in order.
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct Scenario {

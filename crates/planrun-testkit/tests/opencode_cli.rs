@@ -24,25 +24,9 @@ use std::time::{Duration, Instant};
 /// `XDG_CACHE_HOME` is removed from its environment.
 fn run_opencode(server: &ModelServer, dir: &Path, prompt: &str) -> (Option<i32>, Vec<Value>, String) {
     let home = tempfile::tempdir().unwrap();
-    let config_dir = home.path().join(".config/opencode");
-    std::fs::create_dir_all(config_dir.join("node_modules")).unwrap();
-    std::fs::write(
-        config_dir.join("package-lock.json"),
-        r#"{"packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}"#,
-    )
-    .unwrap();
-    let config = json!({
-        "$schema": "https://opencode.ai/config.json",
-        "autoupdate": false,
-        "share": "disabled",
-        "provider": {"mock": {
-            "npm": "@ai-sdk/anthropic",
-            "name": "Scripted server",
-            "options": {"baseURL": format!("{}/v1", server.url()), "apiKey": "sk-ant-test-0000"},
-            "models": {"mock-model": {"name": "Scripted model"}},
-        }},
-        "permission": {"edit": "allow", "bash": "allow", "external_directory": "deny"},
-    });
+    planrun_testkit::opencode_offline_home(home.path()).unwrap();
+    let mut config = planrun_testkit::opencode_config(&server.url(), "sk-ant-test-0000");
+    config["permission"] = json!({"edit": "allow", "bash": "allow", "external_directory": "deny"});
     let mut cmd = common::cli("opencode");
     cmd.args(["run", "--format", "json", "--title", "planrun test", "-m", "mock/mock-model", "--dir"])
         .arg(dir)

@@ -130,23 +130,8 @@ impl Cli {
             "opencode" => {
                 // No background install of its plugin package (it is listed as present) and a
                 // closed registry port should it try anyway; no models list download.
-                let config_dir = home.join(".config/opencode");
-                std::fs::create_dir_all(config_dir.join("node_modules")).unwrap();
-                std::fs::write(
-                    config_dir.join("package-lock.json"),
-                    r#"{"packages": {"": {"dependencies": {"@opencode-ai/plugin": "*"}}}}"#,
-                )
-                .unwrap();
-                let config = json!({
-                    "autoupdate": false,
-                    "share": "disabled",
-                    "provider": {"mock": {
-                        "npm": "@ai-sdk/anthropic",
-                        "name": "Scripted server",
-                        "options": {"baseURL": format!("{url}/v1"), "apiKey": self.key},
-                        "models": {"mock-model": {"name": "Scripted model"}},
-                    }},
-                });
+                planrun_testkit::opencode_offline_home(home).unwrap();
+                let config = planrun_testkit::opencode_config(url, self.key);
                 env.push(("OPENCODE_CONFIG_CONTENT".into(), config.to_string()));
                 env.push(("OPENCODE_DISABLE_AUTOUPDATE".into(), "1".into()));
                 env.push(("OPENCODE_DISABLE_MODELS_FETCH".into(), "1".into()));
@@ -204,6 +189,17 @@ fn tool_turn(when: &str, reply: Value) -> Value {
 /// request takes which does not matter.
 fn done_turn(cli: &Cli) -> Value {
     json!({"when": cli.followup, "reply": {"kind": "text", "text": "Done."}, "usage": serde_json::from_str::<Value>(TEXT_USAGE).unwrap()})
+}
+
+/// Each task's file written right the first time.
+fn plain_turns(cli: &Cli, dir: &Path) -> Vec<Value> {
+    let mut turns = Vec::new();
+    for (mark, file, word) in [("MARK-A", "a.txt", "alpha"), ("MARK-B", "b.txt", "beta"), ("MARK-C", "c.txt", "gamma")]
+    {
+        turns.push(tool_turn(mark, cli.write(dir, file, word)));
+        turns.push(done_turn(cli));
+    }
+    turns
 }
 
 /// A repository with the plan, a price for the model, the CLIs in PATH, and a home.
@@ -384,15 +380,7 @@ fn a_provider_error_stops_the_run_and_a_rerun_resumes(cli: &Cli, status: u16, me
     }
     drop(server);
     // The provider works again: the same command finishes the plan.
-    let turns = vec![
-        tool_turn("MARK-A", cli.write(dir, "a.txt", "alpha")),
-        done_turn(cli),
-        tool_turn("MARK-B", cli.write(dir, "b.txt", "beta")),
-        done_turn(cli),
-        tool_turn("MARK-C", cli.write(dir, "c.txt", "gamma")),
-        done_turn(cli),
-    ];
-    let good = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let good = json!({"turns": plain_turns(cli, dir), "fallback": {"kind": "text", "text": "ok"}});
     let server = ModelServer::start(ModelServer::scenario(&good.to_string()).unwrap()).unwrap();
     let out = planrun(&s, cli, &server, &run_args(cli, &[]));
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -404,15 +392,8 @@ fn a_provider_error_stops_the_run_and_a_rerun_resumes(cli: &Cli, status: u16, me
 fn a_hung_stream_is_stopped_and_the_task_goes_on(cli: &Cli) {
     let s = setup();
     let dir = s.repo.path();
-    let turns = vec![
-        json!({"when": "MARK-A", "reply": {"kind": "stall", "text": "Let me"}}),
-        tool_turn("MARK-A", cli.write(dir, "a.txt", "alpha")),
-        done_turn(cli),
-        tool_turn("MARK-B", cli.write(dir, "b.txt", "beta")),
-        done_turn(cli),
-        tool_turn("MARK-C", cli.write(dir, "c.txt", "gamma")),
-        done_turn(cli),
-    ];
+    let mut turns = vec![json!({"when": "MARK-A", "reply": {"kind": "stall", "text": "Let me"}})];
+    turns.extend(plain_turns(cli, dir));
     let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
     let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
     let out = planrun(&s, cli, &server, &run_args(cli, &["--stall-timeout", "10s"]));
@@ -424,69 +405,34 @@ fn a_hung_stream_is_stopped_and_the_task_goes_on(cli: &Cli) {
     assert_eq!(s.repo.read("a.txt"), "alpha\n");
 }
 
-#[test]
-fn claude_runs_a_plan() {
-    three_tasks_with_a_resumed_rework(&CLAUDE);
+/// The three scenarios for each CLI, as `CLI::runs_a_plan`, `CLI::provider_errors` and
+/// `CLI::hung_stream`.
+macro_rules! cli_tests {
+    ($name:ident, $cli:ident) => {
+        mod $name {
+            #[test]
+            fn runs_a_plan() {
+                super::three_tasks_with_a_resumed_rework(&super::$cli);
+            }
+
+            #[test]
+            fn provider_errors() {
+                super::a_provider_error_stops_the_run_and_a_rerun_resumes(&super::$cli, 429, "scripted rate limit");
+                super::a_provider_error_stops_the_run_and_a_rerun_resumes(&super::$cli, 500, "scripted server error");
+            }
+
+            #[test]
+            fn hung_stream() {
+                super::a_hung_stream_is_stopped_and_the_task_goes_on(&super::$cli);
+            }
+        }
+    };
 }
 
-#[test]
-fn claude_provider_errors() {
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&CLAUDE, 429, "scripted rate limit");
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&CLAUDE, 500, "scripted server error");
-}
-
-#[test]
-fn claude_hung_stream() {
-    a_hung_stream_is_stopped_and_the_task_goes_on(&CLAUDE);
-}
-
-#[test]
-fn codex_runs_a_plan() {
-    three_tasks_with_a_resumed_rework(&CODEX);
-}
-
-#[test]
-fn codex_provider_errors() {
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&CODEX, 429, "scripted rate limit");
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&CODEX, 500, "scripted server error");
-}
-
-#[test]
-fn codex_hung_stream() {
-    a_hung_stream_is_stopped_and_the_task_goes_on(&CODEX);
-}
-
-#[test]
-fn gemini_runs_a_plan() {
-    three_tasks_with_a_resumed_rework(&GEMINI);
-}
-
-#[test]
-fn gemini_provider_errors() {
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&GEMINI, 429, "scripted rate limit");
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&GEMINI, 500, "scripted server error");
-}
-
-#[test]
-fn gemini_hung_stream() {
-    a_hung_stream_is_stopped_and_the_task_goes_on(&GEMINI);
-}
-
-#[test]
-fn opencode_runs_a_plan() {
-    three_tasks_with_a_resumed_rework(&OPENCODE);
-}
-
-#[test]
-fn opencode_provider_errors() {
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&OPENCODE, 429, "scripted rate limit");
-    a_provider_error_stops_the_run_and_a_rerun_resumes(&OPENCODE, 500, "scripted server error");
-}
-
-#[test]
-fn opencode_hung_stream() {
-    a_hung_stream_is_stopped_and_the_task_goes_on(&OPENCODE);
-}
+cli_tests!(claude, CLAUDE);
+cli_tests!(codex, CODEX);
+cli_tests!(gemini, GEMINI);
+cli_tests!(opencode, OPENCODE);
 
 /// `planrun doctor` with `cli` pointed at `url`, and PATH holding the CLIs or only `/usr/bin:/bin`.
 fn doctor(cli: &Cli, url: &str, with_clis: bool, args: &[&str]) -> (Option<i32>, Value, String) {

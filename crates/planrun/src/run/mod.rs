@@ -596,16 +596,7 @@ impl<'a> Runner<'a> {
                 Err(r) => r.lines().next().unwrap_or("").to_owned(),
             };
             let elapsed_ms = u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX);
-            let agent = done.agent.as_ref().map(|a| session::AgentRecord {
-                agent: a.agent.clone(),
-                model: a.model.clone(),
-                session: a.session.clone(),
-                resumed: a.resumed,
-                usage: a.usage,
-                session_usage: a.session_usage,
-                cost_usd: a.cost_usd,
-                cost_source: a.cost_source.to_owned(),
-            });
+            let agent = done.agent.as_ref().map(|a| a.record.clone());
             let mut payload = json!({
                 "attempt": done.attempt,
                 "step": name,
@@ -1020,7 +1011,8 @@ impl<'a> Runner<'a> {
 }
 
 /// One line about what an agent's run used: `agent    a: claude, 250 in / 30 out tokens, $0.0020`.
-fn agent_line(id: &str, a: &steps::AgentRun) -> String {
+fn agent_line(id: &str, run: &steps::AgentRun) -> String {
+    let a = &run.record;
     let mut line = format!("agent    {id}: {}", a.agent);
     if let Some(m) = &a.model {
         line.push_str(&format!(" ({m})"));
@@ -1029,9 +1021,9 @@ fn agent_line(id: &str, a: &steps::AgentRun) -> String {
         line.push_str(", resumed its session");
     }
     line.push_str(&format!(", {}", views::tokens(&a.usage)));
-    line.push_str(&format!(", {}", views::dollars(a.cost_usd, a.cost_source)));
-    if !a.denied.is_empty() {
-        line.push_str(&format!(", {} tool call(s) denied: {}", a.denied.len(), a.denied.join(", ")));
+    line.push_str(&format!(", {}", views::dollars(a.cost_usd, &a.cost_source)));
+    if !run.denied.is_empty() {
+        line.push_str(&format!(", {} tool call(s) denied: {}", run.denied.len(), run.denied.join(", ")));
     }
     line
 }

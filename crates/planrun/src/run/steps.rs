@@ -7,6 +7,7 @@
 use super::layout::Layout;
 use super::orphans;
 use super::prompt::keep_tail;
+use super::session::AgentRecord;
 use planrun_agents::adapter::{self, MAX_PROMPT_ARG};
 use planrun_agents::supervise::{self, Finished, Outcome, Spec};
 use planrun_agents::{AgentKind, Call, PriceTable, Reader, Redactor, Template, Usage, Vars};
@@ -77,21 +78,11 @@ pub(crate) struct ImplementRun {
     pub(crate) resume: Option<(String, Usage)>,
 }
 
-/// What a CLI agent's run amounted to, read from its events.
+/// What a CLI agent's run amounted to, read from its events: what is journaled with the step,
+/// and what only this run needs.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct AgentRun {
-    pub(crate) agent: String,
-    pub(crate) model: Option<String>,
-    pub(crate) session: Option<String>,
-    pub(crate) resumed: bool,
-    /// Tokens of this run alone.
-    pub(crate) usage: Usage,
-    /// The session's totals as reported, for CLIs that report totals (the next resumed run
-    /// subtracts them).
-    pub(crate) session_usage: Option<Usage>,
-    pub(crate) cost_usd: Option<f64>,
-    /// `reported` (by the CLI), `priced` (from the price table) or `unknown`.
-    pub(crate) cost_source: &'static str,
+    pub(crate) record: AgentRecord,
     /// An error the agent's provider reported (API error, rate limit): not the task's fault.
     pub(crate) provider_error: Option<String>,
     pub(crate) tool_uses: u64,
@@ -308,7 +299,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
                 }
                 (Some(reason), _, _) => Err(with_tail(reason, &log, from)),
                 (None, Some(gone), _) => Err(format!("{gone} after the agent ran")),
-                (None, None, Some(r)) if r.session.is_none() && r.tool_uses == 0 && r.usage.is_zero() => {
+                (None, None, Some(r)) if r.record.session.is_none() && r.tool_uses == 0 && r.record.usage.is_zero() => {
                     Err(with_tail(
                         format!(
                             "{who} exited 0 but printed none of the events planrun reads (is this a supported version of `{}`?)",
@@ -357,14 +348,16 @@ fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&
         (None, None) => (None, "unknown"),
     };
     AgentRun {
-        agent: agent.kind.to_string(),
-        model,
-        session: r.session,
-        resumed: resume.is_some(),
-        usage,
-        session_usage,
-        cost_usd,
-        cost_source,
+        record: AgentRecord {
+            agent: agent.kind.to_string(),
+            model,
+            session: r.session,
+            resumed: resume.is_some(),
+            usage,
+            session_usage,
+            cost_usd,
+            cost_source: cost_source.to_owned(),
+        },
         provider_error: (!r.errors.is_empty()).then(|| r.errors.join("; ")),
         tool_uses: r.tool_uses,
         denied: r.denied,
