@@ -511,6 +511,7 @@ n=$(wc -l < "$PLANRUN_WORKSPACE/resumes.log")
 sid="sess-$n"; [ "$r" != none ] && sid="$r"
 [ "$PLANRUN_ATTEMPT" = 5 ] && echo ok > t.txt
 [ -f garbage ] && { echo "this is not json"; exit 0; }
+[ -f long ] && head -c 300000000 /dev/zero | tr '\0' x && echo
 echo '{"type":"system","subtype":"init","session_id":"'$sid'","model":"claude-fake"}'
 echo '{"type":"result","subtype":"success","is_error":false,"result":"done","session_id":"'$sid'","total_cost_usd":0.25,"usage":{"input_tokens":10,"output_tokens":2}}'
 "#;
@@ -563,4 +564,17 @@ fn an_agent_cli_that_prints_no_events_is_reworked_with_a_clear_reason() {
     let reason = blocked_reason(&repo);
     assert!(reason.contains("exited 0 but printed none of the events planrun reads"), "{reason}");
     assert!(reason.contains("this is not json"), "the reason shows its output: {reason}");
+}
+
+#[test]
+fn a_cli_line_of_hundreds_of_megabytes_is_skipped_and_the_events_after_it_are_read() {
+    let (repo, path) = fake_cli_repo();
+    repo.write("long", "");
+    repo.write("t.txt", "ok\n");
+    let out = repo.cmd(&["run", "plan.md", "--agent", "claude"]).env("PATH", &path).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let st = repo.status();
+    assert_eq!(st["usage"]["input"].as_u64(), Some(10), "the events after the long line were read");
+    let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
+    assert!(usage.max_rss() < 150 * 1024, "peak RSS {} KiB", usage.max_rss());
 }

@@ -284,7 +284,13 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     };
     let from = log_start(&log);
     let finished = supervise::run(&spec, cancel).await;
-    let report = (agent.kind != AgentKind::Command).then(|| read_events(&ctx, &agent, &log, from, resume.as_ref()));
+    // Off the dispatcher's thread: a log can be large.
+    let report = if agent.kind == AgentKind::Command {
+        None
+    } else {
+        let (c, a, l, r) = (Arc::clone(&ctx), agent.clone(), log.clone(), resume.clone());
+        tokio::task::spawn_blocking(move || read_events(&c, &a, &l, from, r.as_ref())).await.ok()
+    };
     match finished {
         Ok(f) if f.outcome == Outcome::Cancelled => done(Err("interrupted".into()), true, log, report),
         Ok(f) => {
@@ -320,6 +326,30 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     }
 }
 
+/// The longest line of a CLI's output read as an event.
+const MAX_EVENT_LINE: u64 = 16 << 20;
+
+/// Skips the rest of an over-long line, a buffer at a time.
+fn skip_line(lines: &mut impl std::io::BufRead) {
+    loop {
+        let (used, done) = match lines.fill_buf() {
+            Ok([]) | Err(_) => return,
+            Ok(buf) => match memchr_newline(buf) {
+                Some(i) => (i + 1, true),
+                None => (buf.len(), false),
+            },
+        };
+        lines.consume(used);
+        if done {
+            return;
+        }
+    }
+}
+
+fn memchr_newline(buf: &[u8]) -> Option<usize> {
+    buf.iter().position(|&b| b == b'\n')
+}
+
 /// Reads a CLI agent's events from its log (from byte `from` on) into what the run amounted to.
 fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&(String, Usage)>) -> AgentRun {
     let mut reader = Reader::new(agent.kind);
@@ -327,10 +357,18 @@ fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&
         if f.seek(std::io::SeekFrom::Start(from)).is_ok() {
             let mut lines = std::io::BufReader::new(f);
             let mut line = Vec::new();
-            // Lines are read as bytes: a CLI's non-UTF-8 output must not end the reading.
-            while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                reader.line(&String::from_utf8_lossy(&line));
+            // Lines are read as bytes (a CLI's non-UTF-8 output must not end the reading), at
+            // most `MAX_EVENT_LINE` of each: a longer one is no event planrun needs, and a CLI
+            // printing gigabytes without a newline must not fill memory.
+            loop {
                 line.clear();
+                match (&mut lines).take(MAX_EVENT_LINE).read_until(b'\n', &mut line) {
+                    Ok(0) | Err(_) => break,
+                    Ok(_) if line.ends_with(b"\n") || line.len() < MAX_EVENT_LINE as usize => {
+                        reader.line(&String::from_utf8_lossy(&line));
+                    }
+                    Ok(_) => skip_line(&mut lines),
+                }
             }
         }
     }
