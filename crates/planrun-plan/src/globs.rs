@@ -103,6 +103,46 @@ impl Pattern {
     }
 }
 
+impl Pattern {
+    /// Whether `path` (relative, `/`-separated) is matched: the NFA run over its characters.
+    #[must_use]
+    pub fn matches(&self, path: &str) -> bool {
+        let nfa = self.nfa();
+        let mut current = closure(nfa, vec![0]);
+        for c in path.chars() {
+            let code = u32::from(c);
+            let mut next = Vec::new();
+            for &state in &current {
+                for &(set, target) in nfa.steps_of(state) {
+                    if nfa.set(set).is_some_and(|cs| cs.contains(code)) {
+                        next.push(target);
+                    }
+                }
+            }
+            current = closure(nfa, next);
+            if current.is_empty() {
+                return false;
+            }
+        }
+        current.iter().any(|&s| nfa.accepts(s))
+    }
+}
+
+/// The states reachable from `states` by epsilon moves, each once.
+fn closure(nfa: &Nfa, mut stack: Vec<usize>) -> Vec<usize> {
+    let mut seen: HashSet<usize> = stack.iter().copied().collect();
+    let mut out = Vec::new();
+    while let Some(s) = stack.pop() {
+        out.push(s);
+        for &t in nfa.eps_of(s) {
+            if seen.insert(t) {
+                stack.push(t);
+            }
+        }
+    }
+    out
+}
+
 /// True if some path is matched by both patterns.
 #[must_use]
 pub fn overlaps(a: &Pattern, b: &Pattern) -> bool {
@@ -153,6 +193,20 @@ struct CharSet {
 }
 
 impl CharSet {
+    fn contains(&self, c: u32) -> bool {
+        self.ranges
+            .binary_search_by(|&(lo, hi)| {
+                if hi < c {
+                    std::cmp::Ordering::Less
+                } else if lo > c {
+                    std::cmp::Ordering::Greater
+                } else {
+                    std::cmp::Ordering::Equal
+                }
+            })
+            .is_ok()
+    }
+
     fn from_ranges(mut raw: Vec<(u32, u32)>) -> CharSet {
         raw.sort_unstable();
         let mut merged: Vec<(u32, u32)> = Vec::with_capacity(raw.len());
@@ -952,6 +1006,23 @@ mod tests {
 
     fn tiny_path() -> impl Strategy<Value = String> {
         prop::collection::vec(prop::sample::select(vec!["a", "b", "/"]), 0..=8).prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        #[test]
+        fn matching_agrees_with_the_oracle(p in tiny_pattern(6), x in tiny_path()) {
+            let parsed = Pattern::parse(&p).unwrap();
+            prop_assert_eq!(parsed.matches(&x), oracle(&p, &x), "pattern {:?} path {:?}", p, x);
+        }
+    }
+
+    #[test]
+    fn matching_real_paths() {
+        let m = |p: &str, x: &str| Pattern::parse(p).unwrap().matches(x);
+        assert!(m("src/**/*.rs", "src/a/b/c.rs") && m("src/**/*.rs", "src/c.rs") && !m("src/**/*.rs", "src/c.py"));
+        assert!(m("src/api", "src/api/mod.rs") && m("src/api", "src/api") && !m("src/api", "src/apiary"));
+        assert!(m("{docs,README}.md", "docs.md") && m("docs/", "docs/x/y") && !m("*.md", "a/b.md"));
+        assert!(m("[a-c]x.txt", "bx.txt") && !m("[a-c]x.txt", "dx.txt") && m("é?.txt", "éa.txt"));
     }
 
     #[test]

@@ -1,0 +1,58 @@
+//! A task's commit: a conventional message (`feat(scope): title`, a body naming the task, a
+//! `Planrun-Task: <id>` trailer, no tool attribution), everything in the worktree committed,
+//! and, after a crash, the commit found again by its trailer so a task is never committed twice.
+
+use crate::{Git, GitError, nul_split};
+
+/// The trailer that names a commit's task.
+pub const TRAILER: &str = "Planrun-Task";
+
+/// The conventional commit message of a task: `kind(scope): title`, then `body`, then the
+/// trailer. The scope is the task id; the title's first line, without a trailing period.
+pub fn message(kind: &str, task_id: &str, title: &str, body: &str) -> String {
+    let title = title.lines().next().unwrap_or("").trim().trim_end_matches('.');
+    let title = if title.is_empty() { task_id } else { title };
+    let mut m = format!("{kind}({task_id}): {title}\n");
+    let body = body.trim();
+    if !body.is_empty() {
+        m.push('\n');
+        m.push_str(body);
+        m.push('\n');
+    }
+    m.push_str(&format!("\n{TRAILER}: {task_id}\n"));
+    m
+}
+
+/// Commits everything in `wt` (new, changed and deleted files) with `message`; the new
+/// commit, or `None` when there was nothing to commit.
+pub fn commit_all(wt: &Git, message: &str) -> Result<Option<String>, GitError> {
+    wt.run(&["add", "--all", "--", "."])?;
+    let staged = wt.output(&["diff", "--cached", "--quiet"])?;
+    if staged.status.success() {
+        return Ok(None);
+    }
+    let identity = wt.identity_args();
+    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+    args.extend(["commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-m", message]);
+    wt.run(&args)?;
+    wt.head().map(Some)
+}
+
+/// The newest commit reachable from `rev` (and not from `since`, when given) whose
+/// `Planrun-Task` trailer is `task`.
+pub fn find(repo: &Git, rev: &str, since: Option<&str>, task: &str) -> Result<Option<String>, GitError> {
+    let format = format!("--format=%H%x1f%(trailers:key={TRAILER},valueonly,separator=%x1f)%x00");
+    let range = match since {
+        Some(s) => format!("{s}..{rev}"),
+        None => rev.to_owned(),
+    };
+    let log = repo.run(&["log", &format, &range, "--"])?;
+    for entry in nul_split(&log) {
+        let mut parts = entry.trim_start_matches('\n').split('\x1f');
+        let Some(hash) = parts.next() else { continue };
+        if parts.any(|v| v.trim() == task) {
+            return Ok(Some(hash.to_owned()));
+        }
+    }
+    Ok(None)
+}

@@ -1,0 +1,146 @@
+//! How planrun uses git, through the `git` binary (never a library reimplementation): a task's
+//! worktree and branch, the files a task really changed against where it started and whether
+//! they stay inside its declared files, the task's commit with its `Planrun-Task` trailer (and
+//! finding it again after a crash), and integrating a task branch onto the integration branch
+//! one at a time (rebase, conflicts reported with their hunks, fast-forward). Knows nothing of
+//! agents, the engine or the journal.
+
+pub mod commit;
+pub mod merge;
+pub mod scope;
+pub mod worktree;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use thiserror::Error;
+
+/// A git command that failed.
+#[derive(Debug, Error)]
+pub enum GitError {
+    #[error("cannot run git: {0} (is git installed and in PATH?)")]
+    Spawn(#[source] std::io::Error),
+    #[error("`git {args}` failed{}: {stderr}", code.map(|c| format!(" with code {c}")).unwrap_or_default())]
+    Failed { args: String, code: Option<i32>, stderr: String },
+    #[error("git printed something planrun cannot read for `git {args}`: {what}")]
+    Unexpected { args: String, what: String },
+}
+
+/// A repository or worktree folder, and how planrun runs git in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Git {
+    dir: PathBuf,
+    /// Variables set for every git command (e.g. `GIT_CONFIG_GLOBAL` in tests).
+    env: Vec<(String, String)>,
+}
+
+impl Git {
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), env: Vec::new() }
+    }
+
+    /// The same, with `key=value` set for every git command it runs.
+    #[must_use]
+    pub fn with_env(mut self, key: &str, value: &str) -> Self {
+        self.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// A `Git` for another folder with the same settings (a worktree of this repository).
+    #[must_use]
+    pub fn at(&self, dir: impl Into<PathBuf>) -> Self {
+        Self { dir: dir.into(), env: self.env.clone() }
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// `git ARGS` in this folder, never interactive, in the C locale (so messages parse),
+    /// without a pager; returns its output whatever the exit code.
+    pub fn output(&self, args: &[&str]) -> Result<Output, GitError> {
+        Command::new("git")
+            .arg("-C")
+            .arg(&self.dir)
+            .args(args)
+            .env("GIT_TERMINAL_PROMPT", "0")
+            .env("GIT_PAGER", "cat")
+            .env("LC_ALL", "C")
+            .env_remove("GIT_DIR")
+            .env_remove("GIT_WORK_TREE")
+            .env_remove("GIT_INDEX_FILE")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .output()
+            .map_err(GitError::Spawn)
+    }
+
+    /// `git ARGS`, which must succeed; its stdout.
+    pub fn run(&self, args: &[&str]) -> Result<String, GitError> {
+        let out = self.output(args)?;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                args: args.join(" "),
+                code: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The commit `rev` names.
+    pub fn rev_parse(&self, rev: &str) -> Result<String, GitError> {
+        let spec = format!("{rev}^{{commit}}");
+        Ok(self.run(&["rev-parse", "--verify", "--quiet", &spec])?.trim().to_owned())
+    }
+
+    /// The current commit.
+    pub fn head(&self) -> Result<String, GitError> {
+        self.rev_parse("HEAD")
+    }
+
+    /// The branch checked out here, if any (`None` on a detached HEAD).
+    pub fn current_branch(&self) -> Result<Option<String>, GitError> {
+        let out = self.output(&["symbolic-ref", "--quiet", "--short", "HEAD"])?;
+        let name = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok((out.status.success() && !name.is_empty()).then_some(name))
+    }
+
+    /// Whether branch `name` exists.
+    pub fn branch_exists(&self, name: &str) -> Result<bool, GitError> {
+        let r = format!("refs/heads/{name}");
+        Ok(self.output(&["show-ref", "--verify", "--quiet", &r])?.status.success())
+    }
+
+    /// Creates branch `name` at `start` (an error if it exists).
+    pub fn create_branch(&self, name: &str, start: &str) -> Result<(), GitError> {
+        self.run(&["branch", "--no-track", name, start]).map(|_| ())
+    }
+
+    /// The commit branch `name` points at.
+    pub fn branch_head(&self, name: &str) -> Result<String, GitError> {
+        self.rev_parse(&format!("refs/heads/{name}"))
+    }
+
+    /// `-c user.name=… -c user.email=…` when the repository has no identity of its own, so
+    /// planrun's commits never fail on a fresh machine; empty when one is configured.
+    pub fn identity_args(&self) -> Vec<String> {
+        let has = |key: &str| {
+            self.output(&["config", "--get", key])
+                .is_ok_and(|o| o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+        };
+        let env = |k: &str| std::env::var_os(k).is_some();
+        let mut args = Vec::new();
+        if !has("user.name") && !env("GIT_AUTHOR_NAME") {
+            args.extend(["-c".to_owned(), "user.name=planrun".to_owned()]);
+        }
+        if !has("user.email") && !env("GIT_AUTHOR_EMAIL") {
+            args.extend(["-c".to_owned(), "user.email=planrun@localhost".to_owned()]);
+        }
+        args
+    }
+}
+
+/// Splits `git … -z` output into its entries.
+pub(crate) fn nul_split(text: &str) -> impl Iterator<Item = &str> {
+    text.split('\0').filter(|s| !s.is_empty())
+}

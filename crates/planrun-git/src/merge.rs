@@ -1,0 +1,88 @@
+//! The merge queue's one step: put a task's branch on top of the integration branch and move
+//! the integration branch to it, one task at a time. When the integration branch moved since
+//! the task started, the task branch is rebased first (the caller re-runs verify before
+//! calling `advance`); a conflict aborts the rebase and reports the files and hunks, leaving
+//! both branches as they were.
+
+use crate::worktree;
+use crate::{Git, GitError};
+
+/// At most this much of the conflicting hunks is kept for the rework prompt.
+const HUNKS_LIMIT: usize = 16 * 1024;
+
+/// How putting a task branch on the integration branch went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rebased {
+    /// The task branch already sits on the integration branch's tip.
+    Current { head: String },
+    /// The task branch was rebased onto the tip; its commits are new.
+    Moved { head: String },
+    /// The rebase stopped on conflicts; nothing changed.
+    Conflict { files: Vec<String>, hunks: String },
+}
+
+/// Rebases the branch checked out in `task_wt` onto `integration` (whose tip the caller read
+/// from the repository). Must be run in the task's worktree.
+pub fn rebase(task_wt: &Git, integration_tip: &str) -> Result<Rebased, GitError> {
+    let base = task_wt.run(&["merge-base", "HEAD", integration_tip])?.trim().to_owned();
+    if base == integration_tip {
+        return Ok(Rebased::Current { head: task_wt.head()? });
+    }
+    let identity = task_wt.identity_args();
+    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+    args.extend(["rebase", "--quiet", "--no-autostash", integration_tip]);
+    let out = task_wt.output(&args)?;
+    if out.status.success() {
+        return Ok(Rebased::Moved { head: task_wt.head()? });
+    }
+    let files: Vec<String> = task_wt
+        .run(&["diff", "--name-only", "--diff-filter=U"])?
+        .lines()
+        .map(str::to_owned)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let mut hunks = task_wt.run(&["diff"]).unwrap_or_default();
+    if hunks.len() > HUNKS_LIMIT {
+        let mut cut = HUNKS_LIMIT;
+        while !hunks.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        hunks.truncate(cut);
+        hunks.push_str("\n… (cut)\n");
+    }
+    task_wt.run(&["rebase", "--abort"])?;
+    if files.is_empty() {
+        // Not a content conflict: report what git said.
+        return Err(GitError::Failed {
+            args: args.join(" "),
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        });
+    }
+    Ok(Rebased::Conflict { files, hunks })
+}
+
+/// Moves branch `integration` from `expected` to `to`, which must descend from it (a
+/// fast-forward). If a worktree has the branch checked out, it is fast-forwarded there so its
+/// files follow; otherwise the ref is updated only if it still points at `expected`.
+pub fn advance(repo: &Git, integration: &str, expected: &str, to: &str) -> Result<(), GitError> {
+    if let Some(w) = worktree::holding(repo, integration)? {
+        let wt = repo.at(w.path);
+        if wt.head()? != expected {
+            return Err(GitError::Unexpected {
+                args: format!("merge --ff-only {to}"),
+                what: format!("`{integration}` moved while the task was being integrated"),
+            });
+        }
+        return wt.run(&["merge", "--quiet", "--ff-only", to]).map(|_| ());
+    }
+    let r = format!("refs/heads/{integration}");
+    let ancestor = repo.output(&["merge-base", "--is-ancestor", expected, to])?;
+    if !ancestor.status.success() {
+        return Err(GitError::Unexpected {
+            args: format!("update-ref {r}"),
+            what: format!("{to} does not descend from {expected}: not a fast-forward"),
+        });
+    }
+    repo.run(&["update-ref", "-m", "planrun: integrate", &r, to, expected]).map(|_| ())
+}

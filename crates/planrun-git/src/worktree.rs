@@ -1,0 +1,78 @@
+//! A task's own working tree: `git worktree add` on a branch of its own, started from a given
+//! commit, removed when no longer needed (also what a crashed run left behind: `list`, `prune`).
+
+use crate::{Git, GitError};
+use std::path::{Path, PathBuf};
+
+/// One worktree of a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Worktree {
+    pub path: PathBuf,
+    /// The commit checked out.
+    pub head: Option<String>,
+    /// The branch checked out, without `refs/heads/`.
+    pub branch: Option<String>,
+}
+
+/// Creates (or resets) branch `branch` at `start` and checks it out in a new worktree at
+/// `path`. A stale registration of `path` (its folder deleted by a crash) is pruned first.
+pub fn add(repo: &Git, path: &Path, branch: &str, start: &str) -> Result<Git, GitError> {
+    repo.run(&["worktree", "prune"])?;
+    let p = path.display().to_string();
+    repo.run(&["worktree", "add", "--quiet", "-B", branch, &p, start])?;
+    Ok(repo.at(path))
+}
+
+/// Removes the worktree at `path` (with whatever is in it) and its registration. A worktree
+/// already gone is fine.
+pub fn remove(repo: &Git, path: &Path) -> Result<(), GitError> {
+    let p = path.display().to_string();
+    if path.exists() {
+        let out = repo.output(&["worktree", "remove", "--force", "--force", &p])?;
+        if !out.status.success() && path.exists() {
+            // Not a registered worktree any more (or damaged): remove the folder itself.
+            std::fs::remove_dir_all(path).map_err(|e| GitError::Failed {
+                args: format!("worktree remove {p}"),
+                code: None,
+                stderr: e.to_string(),
+            })?;
+        }
+    }
+    repo.run(&["worktree", "prune"]).map(|_| ())
+}
+
+/// Every worktree of the repository, the main one first.
+pub fn list(repo: &Git) -> Result<Vec<Worktree>, GitError> {
+    let text = repo.run(&["worktree", "list", "--porcelain", "-z"])?;
+    let mut out = Vec::new();
+    let mut current: Option<Worktree> = None;
+    for field in text.split('\0') {
+        if field.is_empty() {
+            if let Some(w) = current.take() {
+                out.push(w);
+            }
+            continue;
+        }
+        if let Some(path) = field.strip_prefix("worktree ") {
+            if let Some(w) = current.take() {
+                out.push(w);
+            }
+            current = Some(Worktree { path: PathBuf::from(path), head: None, branch: None });
+        } else if let Some(w) = current.as_mut() {
+            if let Some(h) = field.strip_prefix("HEAD ") {
+                w.head = Some(h.to_owned());
+            } else if let Some(b) = field.strip_prefix("branch ") {
+                w.branch = Some(b.strip_prefix("refs/heads/").unwrap_or(b).to_owned());
+            }
+        }
+    }
+    if let Some(w) = current {
+        out.push(w);
+    }
+    Ok(out)
+}
+
+/// The worktree that has `branch` checked out, if any.
+pub fn holding(repo: &Git, branch: &str) -> Result<Option<Worktree>, GitError> {
+    Ok(list(repo)?.into_iter().find(|w| w.branch.as_deref() == Some(branch)))
+}

@@ -1,0 +1,185 @@
+//! planrun-git against the real `git` binary in temporary repositories: worktrees (add, list,
+//! remove, a stale one after a crash), what a task really changed (edits, new, deleted, staged
+//! and committed-by-the-agent files; ignored ones left out) and the scope check against its
+//! globs, the task commit and finding it again by its trailer, and integration: a clean
+//! fast-forward, a rebase when the integration branch moved, a conflict reported with its
+//! files and hunks and nothing changed, and a checked-out integration branch that follows.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use planrun_git::merge::{self, Rebased};
+use planrun_git::scope::{self, Changed, Kind};
+use planrun_git::{Git, commit, worktree};
+use planrun_plan::globs::Pattern;
+use std::path::Path;
+
+/// A repository with one commit holding `files`, and no identity of its own (as on a fresh
+/// machine; planrun supplies one).
+fn repo(files: &[(&str, &str)]) -> (tempfile::TempDir, Git) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    // Nothing from this machine's git configuration: as on a fresh machine.
+    let git = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
+    git.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
+    for (path, text) in files {
+        write(&root, path, text);
+    }
+    commit::commit_all(&git, "initial\n").unwrap().unwrap();
+    (dir, git)
+}
+
+fn write(root: &Path, path: &str, text: &str) {
+    let p = root.join(path);
+    std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+    std::fs::write(p, text).unwrap();
+}
+
+/// Task branches live beside the integration branch `planrun/run1`, not under it: git cannot
+/// hold both `planrun/run1` and `planrun/run1/a`.
+fn task_worktree(dir: &tempfile::TempDir, repo: &Git, task: &str, start: &str) -> Git {
+    worktree::add(repo, &dir.path().join(format!("wt-{task}")), &format!("planrun/task/run1/{task}"), start).unwrap()
+}
+
+#[test]
+fn worktrees_are_added_listed_and_removed_also_after_a_crash() {
+    let (dir, repo) = repo(&[("README.md", "hi\n")]);
+    let base = repo.head().unwrap();
+    let wt = task_worktree(&dir, &repo, "a", &base);
+    assert_eq!(wt.current_branch().unwrap().as_deref(), Some("planrun/task/run1/a"));
+    assert_eq!(std::fs::read_to_string(wt.dir().join("README.md")).unwrap(), "hi\n");
+    let all = worktree::list(&repo).unwrap();
+    assert_eq!(all.len(), 2);
+    assert_eq!(all[1].branch.as_deref(), Some("planrun/task/run1/a"));
+    assert_eq!(worktree::holding(&repo, "planrun/task/run1/a").unwrap().unwrap().head.as_deref(), Some(base.as_str()));
+    // A crash left the folder deleted but registered: adding it again works (pruned first).
+    std::fs::remove_dir_all(wt.dir()).unwrap();
+    let again = task_worktree(&dir, &repo, "a", &base);
+    write(again.dir(), "junk.txt", "x");
+    worktree::remove(&repo, again.dir()).unwrap();
+    assert!(!again.dir().exists());
+    assert_eq!(worktree::list(&repo).unwrap().len(), 1);
+    // Removing what is already gone is fine.
+    worktree::remove(&repo, again.dir()).unwrap();
+}
+
+#[test]
+fn changed_files_come_from_git_and_the_scope_check_finds_what_is_outside() {
+    let (dir, repo) = repo(&[
+        ("src/lib.rs", "fn a() {}\n"),
+        ("src/old.rs", "old\n"),
+        ("docs/guide.md", "guide\n"),
+        (".gitignore", "target/\n"),
+    ]);
+    let base = repo.head().unwrap();
+    let wt = task_worktree(&dir, &repo, "a", &base);
+    let root = wt.dir().to_owned();
+    write(&root, "src/lib.rs", "fn a() { b() }\n"); // modified, unstaged
+    write(&root, "src/new.rs", "fn b() {}\n"); // new, untracked
+    std::fs::remove_file(root.join("src/old.rs")).unwrap(); // deleted
+    write(&root, "target/out.o", "binary"); // ignored
+    write(&root, "docs/guide.md", "changed\n");
+    wt.run(&["add", "docs/guide.md"]).unwrap(); // staged
+    // An agent that commits its own work: still seen against the base.
+    write(&root, "Cargo.toml", "[package]\n");
+    wt.run(&["add", "Cargo.toml"]).unwrap();
+    wt.run(&["-c", "user.name=a", "-c", "user.email=a@b", "commit", "-q", "-m", "agent"]).unwrap();
+    let changed = scope::changed(&wt, &base).unwrap();
+    let got: Vec<(&str, Kind)> = changed.iter().map(|c| (c.path.as_str(), c.kind)).collect();
+    assert_eq!(
+        got,
+        [
+            ("Cargo.toml", Kind::Added),
+            ("docs/guide.md", Kind::Modified),
+            ("src/lib.rs", Kind::Modified),
+            ("src/new.rs", Kind::Added),
+            ("src/old.rs", Kind::Deleted),
+        ]
+    );
+    let declared: Vec<Pattern> = ["src/**/*.rs", "docs"].iter().map(|g| Pattern::parse(g).unwrap()).collect();
+    let out: Vec<&str> = scope::outside(&changed, &declared).iter().map(|c| c.path.as_str()).collect();
+    assert_eq!(out, ["Cargo.toml"]);
+    assert!(scope::outside(&changed, &[]).is_empty(), "a task without files is not checked");
+    // Nothing changed: nothing reported.
+    let clean = task_worktree(&dir, &repo, "b", &base);
+    assert_eq!(scope::changed(&clean, &base).unwrap(), Vec::<Changed>::new());
+}
+
+#[test]
+fn a_task_commit_carries_its_trailer_and_is_found_again() {
+    let (dir, repo) = repo(&[("a.txt", "1\n")]);
+    let base = repo.head().unwrap();
+    let wt = task_worktree(&dir, &repo, "parse", &base);
+    let msg = commit::message("feat", "parse", "Parse the header.\nmore", "Task parse of \"Demo\".");
+    assert_eq!(msg, "feat(parse): Parse the header\n\nTask parse of \"Demo\".\n\nPlanrun-Task: parse\n");
+    assert_eq!(commit::commit_all(&wt, &msg).unwrap(), None, "nothing to commit yet");
+    write(wt.dir(), "a.txt", "2\n");
+    write(wt.dir(), "b.txt", "new\n");
+    let c = commit::commit_all(&wt, &msg).unwrap().unwrap();
+    assert_eq!(wt.run(&["log", "-1", "--format=%B"]).unwrap().trim_end(), msg.trim_end());
+    assert_eq!(wt.run(&["show", "--name-only", "--format=", &c]).unwrap(), "a.txt\nb.txt\n");
+    assert_eq!(commit::find(&repo, "planrun/task/run1/parse", None, "parse").unwrap(), Some(c.clone()));
+    assert_eq!(commit::find(&repo, "planrun/task/run1/parse", Some(&base), "other").unwrap(), None);
+    assert_eq!(commit::find(&repo, "planrun/task/run1/parse", Some(&c), "parse").unwrap(), None, "outside the range");
+    // No identity configured in the repository: planrun's fallback was used.
+    assert_eq!(wt.run(&["log", "-1", "--format=%an <%ae>"]).unwrap().trim(), "planrun <planrun@localhost>");
+}
+
+#[test]
+fn integration_fast_forwards_rebases_and_reports_conflicts() {
+    let (dir, repo) = repo(&[("shared.txt", "one\ntwo\nthree\n"), ("a.txt", "a\n"), ("b.txt", "b\n")]);
+    let base = repo.head().unwrap();
+    repo.create_branch("planrun/run1", &base).unwrap();
+    // Task a: edits a.txt; integrates by fast-forward.
+    let a = task_worktree(&dir, &repo, "a", &base);
+    write(a.dir(), "a.txt", "A\n");
+    commit::commit_all(&a, &commit::message("feat", "a", "a", "")).unwrap().unwrap();
+    let tip = repo.branch_head("planrun/run1").unwrap();
+    let Rebased::Current { head } = merge::rebase(&a, &tip).unwrap() else { panic!("a starts at the tip") };
+    merge::advance(&repo, "planrun/run1", &tip, &head).unwrap();
+    assert_eq!(repo.branch_head("planrun/run1").unwrap(), head);
+    // Task b started from the old base and edits b.txt: rebased onto a, then fast-forwarded.
+    let b = task_worktree(&dir, &repo, "b", &base);
+    write(b.dir(), "b.txt", "B\n");
+    commit::commit_all(&b, &commit::message("feat", "b", "b", "")).unwrap().unwrap();
+    let tip = repo.branch_head("planrun/run1").unwrap();
+    let Rebased::Moved { head } = merge::rebase(&b, &tip).unwrap() else { panic!("b must move") };
+    merge::advance(&repo, "planrun/run1", &tip, &head).unwrap();
+    let files =
+        repo.run(&["show", "planrun/run1:a.txt"]).unwrap() + &repo.run(&["show", "planrun/run1:b.txt"]).unwrap();
+    assert_eq!(files, "A\nB\n");
+    assert_eq!(repo.run(&["rev-list", "--count", "planrun/run1"]).unwrap().trim(), "3", "linear: base, a, b");
+    // Tasks c and d both change the same line: d conflicts after c; nothing moves.
+    let tip = repo.branch_head("planrun/run1").unwrap();
+    let c = task_worktree(&dir, &repo, "c", &tip);
+    let d = task_worktree(&dir, &repo, "d", &tip);
+    write(c.dir(), "shared.txt", "one\nTWO from c\nthree\n");
+    write(d.dir(), "shared.txt", "one\ntwo from d\nthree\n");
+    commit::commit_all(&c, &commit::message("feat", "c", "c", "")).unwrap().unwrap();
+    let d_head = commit::commit_all(&d, &commit::message("feat", "d", "d", "")).unwrap().unwrap();
+    let tip = repo.branch_head("planrun/run1").unwrap();
+    let Rebased::Current { head } = merge::rebase(&c, &tip).unwrap() else { panic!("c starts at the tip") };
+    merge::advance(&repo, "planrun/run1", &tip, &head).unwrap();
+    let tip = repo.branch_head("planrun/run1").unwrap();
+    let Rebased::Conflict { files, hunks } = merge::rebase(&d, &tip).unwrap() else { panic!("d must conflict") };
+    assert_eq!(files, ["shared.txt"]);
+    assert!(hunks.contains("TWO from c") && hunks.contains("two from d"), "{hunks}");
+    assert_eq!(d.head().unwrap(), d_head, "the rebase was aborted: d is as it was");
+    assert_eq!(repo.branch_head("planrun/run1").unwrap(), tip);
+    assert!(d.output(&["status", "--porcelain"]).unwrap().stdout.is_empty(), "no rebase left in progress");
+    // A fast-forward that is not one is refused.
+    assert!(merge::advance(&repo, "planrun/run1", &tip, &d_head).is_err());
+}
+
+#[test]
+fn a_checked_out_integration_branch_follows_with_its_files() {
+    let (dir, repo) = repo(&[("a.txt", "a\n")]);
+    let base = repo.head().unwrap();
+    // `--into main`, which the main worktree has checked out.
+    let a = task_worktree(&dir, &repo, "a", &base);
+    write(a.dir(), "a.txt", "A\n");
+    let head = commit::commit_all(&a, &commit::message("fix", "a", "a", "")).unwrap().unwrap();
+    merge::advance(&repo, "main", &base, &head).unwrap();
+    assert_eq!(repo.head().unwrap(), head);
+    assert_eq!(std::fs::read_to_string(repo.dir().join("a.txt")).unwrap(), "A\n", "the checkout followed");
+    assert!(repo.output(&["status", "--porcelain"]).unwrap().stdout.is_empty());
+}
