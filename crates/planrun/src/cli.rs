@@ -205,7 +205,8 @@ Output:
   changed_after_done, start or retry (task, attempt), verify, done, rework, interrupted, blocked
   (task, reason), skipped, final_check, final_check_passed, final_check_failed, draining,
   stopping, provider_error (task, reason), and last finished (outcome: done, blocked,
-  final_check_failed, provider_error or interrupted; exit_code; counts per state; usage). Step
+  final_check_failed, provider_error or interrupted; exit_code; counts per state; usage; report:
+  the path of .planrun/runs/ID/summary.md, beside which junit.xml is written). Step
   ends with an agent carry usage (input, output, cache_read, cache_write), cost_usd and session.
   See docs/running.md.
 

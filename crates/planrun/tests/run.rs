@@ -578,3 +578,45 @@ fn a_cli_line_of_hundreds_of_megabytes_is_skipped_and_the_events_after_it_are_re
     let usage = nix::sys::resource::getrusage(nix::sys::resource::UsageWho::RUSAGE_CHILDREN).unwrap();
     assert!(usage.max_rss() < 150 * 1024, "peak RSS {} KiB", usage.max_rss());
 }
+
+#[test]
+fn every_run_leaves_a_summary_and_a_junit_report_that_a_resume_keeps_in_one_folder() {
+    let repo = Repo::new(THREE, "[ \"$PLANRUN_TASK_ID\" = c ] && exit 1\necho good > \"$PLANRUN_TASK_ID.txt\"");
+    let out = repo.run(&["--max-rework", "0", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let finished = events(&out).pop().unwrap();
+    let summary = std::path::PathBuf::from(finished["report"].as_str().unwrap());
+    let dir = summary.parent().unwrap().to_owned();
+    assert_eq!(
+        dir.parent().unwrap(),
+        repo.path().join(".planrun/runs").canonicalize().unwrap_or(repo.path().join(".planrun/runs"))
+    );
+    let md = std::fs::read_to_string(&summary).unwrap();
+    assert!(md.contains("- outcome: blocked") && md.contains("| a | first | done | 1 |"), "{md}");
+    assert!(md.contains("| c | third | blocked | 1 |") && md.contains("## Blocked"), "{md}");
+    // The JUnit file is well-formed XML (read by Python's parser) with a test case per task and
+    // per task's checks; the blocked task is a failure.
+    let check = r#"
+import sys, xml.etree.ElementTree as E
+root = E.parse(sys.argv[1]).getroot()
+suite = root.find("testsuite")
+cases = suite.findall("testcase")
+print(root.get("tests"), root.get("failures"), ",".join(c.get("name") for c in cases), "/", ",".join(c.get("name") for c in cases if c.find("failure") is not None))
+"#;
+    let py = std::process::Command::new("python3").args(["-c", check]).arg(dir.join("junit.xml")).output().unwrap();
+    assert!(py.status.success(), "{}", String::from_utf8_lossy(&py.stderr));
+    assert_eq!(
+        String::from_utf8_lossy(&py.stdout).trim(),
+        "4 1 a: first,a: checks,b: second,c: third / c: third",
+        "{}",
+        std::fs::read_to_string(dir.join("junit.xml")).unwrap()
+    );
+    // A resumed run writes into the same folder.
+    repo.script("agent.sh", "echo good > \"$PLANRUN_TASK_ID.txt\"");
+    assert_eq!(repo.cmd(&["retry", "c"]).output().unwrap().status.code(), Some(0));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let again = std::path::PathBuf::from(events(&out).pop().unwrap()["report"].as_str().unwrap().to_owned());
+    assert_eq!(again, summary);
+    assert!(std::fs::read_to_string(&again).unwrap().contains("- outcome: done"));
+}

@@ -9,6 +9,7 @@ mod layout;
 mod orphans;
 mod progress;
 mod prompt;
+mod report;
 mod session;
 mod steps;
 mod templates;
@@ -377,6 +378,8 @@ struct Runner<'a> {
     resume_rounds: u32,
     /// Set when a model provider's error stopped the run.
     provider_stop: Option<String>,
+    /// The run's id: when its first invocation started.
+    run_id: String,
 }
 
 impl<'a> Runner<'a> {
@@ -411,11 +414,14 @@ impl<'a> Runner<'a> {
             agents: setup.agents,
             resume_rounds: setup.resume_rounds,
             provider_stop: None,
+            run_id: String::new(),
         }
     }
 
     async fn drive(mut self) -> u8 {
         let stopped = orphans::stop(&self.s.layout.dir, self.grace);
+        let started = unix_ms();
+        self.run_id = report::run_id(self.s.first_started_ms.unwrap_or(started));
         let mut records: Vec<(String, Option<String>, Value)> = Vec::new();
         records.push((
             "run".into(),
@@ -431,7 +437,7 @@ impl<'a> Runner<'a> {
                 "agent": self.agents.implement.kind.name(),
                 "model": self.agents.implement.model,
                 "resume_rounds": self.resume_rounds,
-                "started_unix_ms": unix_ms(),
+                "started_unix_ms": started,
             }),
         ));
         let fps: serde_json::Map<String, Value> = self
@@ -964,6 +970,7 @@ impl<'a> Runner<'a> {
         }
         let summary = views::summary(&self.s);
         let used = views::Totals::of(&self.s);
+        let report = report::write(&self.s, &self.run_id, name);
         let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts, "usage": used.to_json()});
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
             if let Some(o) = fields.as_object_mut() {
@@ -1000,6 +1007,15 @@ impl<'a> Runner<'a> {
         }
         if let Some(line) = used.line() {
             text.push_str(&format!("\n  used {line}"));
+        }
+        match &report {
+            Ok(path) => {
+                text.push_str(&format!("\n  report: {}", path.display()));
+                if let Some(o) = fields.as_object_mut() {
+                    o.insert("report".into(), json!(path.display().to_string()));
+                }
+            }
+            Err(e) => text.push_str(&format!("\n  (the run's report could not be written: {e})")),
         }
         if self.reporter.mode() == Mode::Json {
             self.reporter.event("finished", fields, &text);

@@ -150,6 +150,8 @@ pub(crate) struct Session {
     pub(crate) final_checks: u64,
     /// How the last run ended, if it said.
     pub(crate) last_outcome: Option<String>,
+    /// When the first run of this state directory started (ms since the epoch): the run's id.
+    pub(crate) first_started_ms: Option<u64>,
 }
 
 /// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
@@ -275,11 +277,15 @@ impl Session {
         let mut recorded_fp: FxHashMap<String, String> = FxHashMap::default();
         let mut final_checks = 0;
         let mut last_outcome = None;
+        let mut first_started_ms = None;
         let mut resumed = false;
         for e in events {
             match e.kind.as_str() {
                 "run" => {
                     resumed = true;
+                    if first_started_ms.is_none() {
+                        first_started_ms = e.payload.get("started_unix_ms").and_then(Value::as_u64);
+                    }
                     // Replay with the rework limit each run had, so failures land where they did.
                     if let Some(m) = e.payload.get("max_rework").and_then(Value::as_u64) {
                         engine.set_max_rework(u32::try_from(m).unwrap_or(u32::MAX));
@@ -357,6 +363,7 @@ impl Session {
             resumed,
             final_checks,
             last_outcome,
+            first_started_ms,
         })
     }
 

@@ -1,0 +1,200 @@
+//! The run's reports, written at the end of every `planrun run` into
+//! `.planrun/runs/<id>/`: `summary.md` (the outcome, each task's state, attempts, tokens,
+//! dollars and why it is blocked) and `junit.xml` (one test case per task and per task's
+//! checks, and one for the final check), both replaced atomically. The id is when the run's
+//! first invocation started (UTC), so a resumed run keeps its folder. Reads the session only.
+
+use super::session::Session;
+use super::views::{Totals, summary};
+use planrun_engine::{FinalCheck, TaskState};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a time in milliseconds since the epoch.
+pub(crate) fn run_id(unix_ms: u64) -> String {
+    let secs = unix_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Days to a civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// Writes `summary.md` and `junit.xml` for the run; returns the summary's path.
+pub(crate) fn write(s: &Session, id: &str, outcome: &str) -> std::io::Result<PathBuf> {
+    let dir = s.layout.dir.join("runs").join(id);
+    std::fs::create_dir_all(&dir)?;
+    let summary_path = dir.join("summary.md");
+    replace(&summary_path, &summary_md(s, id, outcome))?;
+    replace(&dir.join("junit.xml"), &junit(s))?;
+    Ok(summary_path)
+}
+
+/// Replaces `path` with `text` atomically (a temporary file in the same folder, synced, renamed).
+fn replace(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(text.as_bytes())?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+}
+
+fn cell(text: &str) -> String {
+    text.lines().next().unwrap_or("").replace('|', "\\|")
+}
+
+fn cost(t: &Totals) -> String {
+    if t.steps == 0 {
+        String::new()
+    } else if t.unpriced == t.steps {
+        "?".into()
+    } else {
+        format!("${:.4}", t.cost_usd)
+    }
+}
+
+fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
+    let plan = &s.loaded.plan;
+    let sum = summary(s);
+    let mut out = String::new();
+    let title = if plan.title.is_empty() { "plan" } else { plan.title.as_str() };
+    let _ = writeln!(out, "# planrun run {id}: {title}\n");
+    let _ = writeln!(out, "- plan: `{}` ({})", s.plan_path.display(), s.loaded.format.name());
+    let _ = writeln!(out, "- outcome: {}", outcome.replace('_', " "));
+    let _ = writeln!(out, "- {}", sum.line);
+    if let Some(line) = Totals::of(s).line() {
+        let _ = writeln!(out, "- used {line}");
+    }
+    let _ =
+        writeln!(out, "\n| task | title | state | attempts | tokens | cost | note |\n|---|---|---|---:|---:|---:|---|");
+    for (i, st) in s.engine.states().iter().enumerate() {
+        let id = s.id(i);
+        let t = Totals::of_task(s, id);
+        let attempts = s.steps.get(id).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+        let note = match st {
+            TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => cell(reason),
+            _ => s.engine.blocked_upstream(i).map(|b| format!("waiting behind {}", s.id(b))).unwrap_or_default(),
+        };
+        let tokens = if t.steps == 0 { String::new() } else { t.usage.total().to_string() };
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {attempts} | {tokens} | {} | {note} |",
+            cell(id),
+            cell(s.task(i).map_or("", |t| t.title.as_str())),
+            st.name(),
+            cost(&t)
+        );
+    }
+    if !sum.blocked_lines.is_empty() {
+        let _ = writeln!(out, "\n## Blocked\n");
+        for l in &sum.blocked_lines {
+            let _ = writeln!(out, "- {l}");
+        }
+        let _ =
+            writeln!(out, "\n`planrun log TASK` shows each attempt; after fixing, `planrun retry TASK` and run again.");
+    }
+    out
+}
+
+/// Text made safe for an XML attribute or element.
+fn xml(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 cannot hold at all.
+            c if (c as u32) < 0x20 && !matches!(c, '\n' | '\r' | '\t') => out.push('\u{FFFD}'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+fn junit(s: &Session) -> String {
+    let mut cases = String::new();
+    let (mut tests, mut failures, mut skipped) = (0usize, 0usize, 0usize);
+    let mut case = |name: &str, class: &str, secs: f64, result: Result<bool, &str>| {
+        tests += 1;
+        let _ = write!(cases, "    <testcase classname=\"{}\" name=\"{}\" time=\"{secs:.3}\"", xml(class), xml(name));
+        match result {
+            Ok(true) => cases.push_str("/>\n"),
+            Ok(false) => {
+                skipped += 1;
+                cases.push_str("><skipped/></testcase>\n");
+            }
+            Err(reason) => {
+                failures += 1;
+                let first = reason.lines().next().unwrap_or("");
+                let _ = writeln!(cases, "><failure message=\"{}\">{}</failure></testcase>", xml(first), xml(reason));
+            }
+        }
+    };
+    for (i, st) in s.engine.states().iter().enumerate() {
+        let id = s.id(i);
+        let title = s.task(i).map_or("", |t| t.title.as_str());
+        let records = s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
+        let secs = records.iter().map(|r| r.elapsed_ms).sum::<u64>() as f64 / 1000.0;
+        let name = format!("{id}: {title}");
+        let result = match st {
+            TaskState::Done => Ok(true),
+            TaskState::Blocked { reason } => Err(reason.as_str()),
+            TaskState::Skipped => Ok(false),
+            _ => Err("not finished"),
+        };
+        case(
+            &name,
+            "planrun.task",
+            secs,
+            if matches!(st, TaskState::Pending | TaskState::Ready) { Ok(false) } else { result },
+        );
+        // The task's checks: its last verify step.
+        if let Some(v) = records.iter().rev().find(|r| r.step == "verify") {
+            let verdict = if v.ok { Ok(true) } else { Err(v.summary.as_str()) };
+            case(&format!("{id}: checks"), "planrun.check", v.elapsed_ms as f64 / 1000.0, verdict);
+        }
+    }
+    if !s.loaded.plan.verify.is_empty() {
+        let result = match s.engine.final_check() {
+            FinalCheck::Passed => Ok(true),
+            FinalCheck::Failed { reason } => Err(reason.as_str()),
+            FinalCheck::NotRun | FinalCheck::Running => Ok(false),
+        };
+        case("final check: the plan's verify commands", "planrun.final-check", 0.0, result);
+    }
+    let title = if s.loaded.plan.title.is_empty() { "plan" } else { s.loaded.plan.title.as_str() };
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"planrun\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">\n  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" skipped=\"{skipped}\">\n{cases}  </testsuite>\n</testsuites>\n",
+        xml(title)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn run_ids_are_utc_dates() {
+        assert_eq!(run_id(0), "19700101-000000");
+        // Checked with Python: datetime.utcfromtimestamp(1795268695).
+        assert_eq!(run_id(1_795_268_695_083), "20261121-134455");
+        assert_eq!(run_id(951_782_400_000), "20000229-000000");
+    }
+
+    #[test]
+    fn xml_escapes_everything_it_must() {
+        assert_eq!(xml("a<b>&\"c'\u{1}"), "a&lt;b&gt;&amp;&quot;c&apos;\u{FFFD}");
+    }
+}
