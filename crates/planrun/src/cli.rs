@@ -97,6 +97,12 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
     Skip(TaskArgs),
     /// Show a task's attempts: each step, how it ended, and its output.
     Log(LogArgs),
+    /// Explain a task that did not get through (the escalation report): what it required, what
+    /// each attempt produced and which gate rejected it and why, and what to do next.
+    #[command(
+        after_help = "With --json, stdout holds one JSON object:\n  {\"task\", \"title\", \"state\", \"required\": {\"description\", \"files\", \"acceptance\", \"checks\"},\n   \"rejections\": [{\"attempt\", \"gate\", \"reason\", \"interrupted\"}], \"usage\", \"recommendation\"}\nA run also writes this report for every blocked task to .planrun/runs/ID/escalations/TASK.md."
+    )]
+    Explain(ExplainArgs),
     /// Simulate running a plan on a virtual clock (no agents, no waiting) with the real engine,
     /// and compare planrun's schedule with the lower bound and with other orchestrators' policies.
     #[command(after_help = SIMULATE_HELP)]
@@ -304,6 +310,15 @@ pub(crate) struct TaskArgs {
     pub(crate) plan: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ExplainArgs {
+    #[command(flatten)]
+    pub(crate) task: TaskArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -30,6 +30,7 @@ fn main() -> ExitCode {
         cli::Command::Retry(args) => run::views::retry_or_skip(&args, false, &out),
         cli::Command::Skip(args) => run::views::retry_or_skip(&args, true, &out),
         cli::Command::Log(args) => run::views::log(&args, &out),
+        cli::Command::Explain(args) => run::explain::explain(&args, &out),
         cli::Command::Simulate(args) => simulate::simulate(&args, &out),
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),

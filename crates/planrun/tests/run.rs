@@ -620,3 +620,37 @@ print(root.get("tests"), root.get("failures"), ",".join(c.get("name") for c in c
     assert_eq!(again, summary);
     assert!(std::fs::read_to_string(&again).unwrap().contains("- outcome: done"));
 }
+
+#[test]
+fn a_blocked_task_is_explained_with_each_rejection_and_a_recommendation() {
+    let plan = "# P\n\n## Task t: Parse the header\n\nFiles: `t.txt`\n\nRead the header line.\n\n### Acceptance\n\n- [ ] the header is parsed\n\n### Verify\n\n- `grep -q parsed t.txt`\n";
+    let repo = Repo::new(plan, "echo 'I am sure it works'; echo wrong > t.txt");
+    let out = repo.run(&["--max-rework", "1", "--json"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let out = repo.cmd(&["explain", "t"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "# Task t: Parse the header (blocked)",
+        "Read the header line.",
+        "- [ ] the header is parsed",
+        "- check: `grep -q parsed t.txt`",
+        "### Attempt 1",
+        "### Attempt 2",
+        "rejected by verify:",
+        "the check `grep -q parsed t.txt` exited with code 1",
+        "the same check failed on every attempt (`grep -q parsed t.txt`)",
+        "`planrun retry t`",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in\n{report}");
+    }
+    let json: Value = serde_json::from_slice(&repo.cmd(&["explain", "t", "--json"]).output().unwrap().stdout).unwrap();
+    let gates: Vec<&str> = json["rejections"].as_array().unwrap().iter().map(|r| r["gate"].as_str().unwrap()).collect();
+    assert_eq!(gates, ["verify", "verify"]);
+    // The run wrote the same report for its blocked task.
+    let runs = repo.path().join(".planrun/runs");
+    let run = std::fs::read_dir(&runs).unwrap().next().unwrap().unwrap().path();
+    assert_eq!(std::fs::read_to_string(run.join("escalations/t.md")).unwrap(), report);
+    let out = repo.cmd(&["explain", "nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+}

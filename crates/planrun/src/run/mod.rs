@@ -5,6 +5,7 @@
 //! Ctrl-C stops everything. Business rules stay in the engine.
 
 mod config;
+pub(crate) mod explain;
 mod layout;
 mod orphans;
 mod progress;
@@ -995,7 +996,7 @@ impl<'a> Runner<'a> {
                     text.push_str(&format!("\n  {line}"));
                 }
                 text.push_str(
-                    "\n  see `planrun log TASK` for each attempt; after fixing, `planrun retry TASK` and run again",
+                    "\n  `planrun explain TASK` says why and what to do, `planrun log TASK` shows each attempt; after fixing, `planrun retry TASK` and run again",
                 );
             }
             RunOutcome::FinalCheckFailed { reason } => {

@@ -1,7 +1,8 @@
 //! The run's reports, written at the end of every `planrun run` into
 //! `.planrun/runs/<id>/`: `summary.md` (the outcome, each task's state, attempts, tokens,
 //! dollars and why it is blocked) and `junit.xml` (one test case per task and per task's
-//! checks, and one for the final check), both replaced atomically. The id is when the run's
+//! checks, and one for the final check), both replaced atomically, and for every blocked task
+//! its escalation report in `escalations/TASK.md` (see `explain.rs`). The id is when the run's
 //! first invocation started (UTC), so a resumed run keeps its folder. Reads the session only.
 
 use super::session::Session;
@@ -35,6 +36,24 @@ pub(crate) fn write(s: &Session, id: &str, outcome: &str) -> std::io::Result<Pat
     let summary_path = dir.join("summary.md");
     replace(&summary_path, &summary_md(s, id, outcome))?;
     replace(&dir.join("junit.xml"), &junit(s))?;
+    // An escalation report for every blocked task.
+    let blocked: Vec<usize> = s
+        .engine
+        .states()
+        .iter()
+        .enumerate()
+        .filter(|(_, st)| matches!(st, TaskState::Blocked { .. }))
+        .map(|(i, _)| i)
+        .collect();
+    if !blocked.is_empty() {
+        let events = s.journal.as_ref().and_then(|j| j.events_after(0).ok()).unwrap_or_default();
+        let esc = dir.join("escalations");
+        std::fs::create_dir_all(&esc)?;
+        for t in blocked {
+            let (text, _) = super::explain::report(s, t, &events);
+            replace(&esc.join(format!("{}.md", s.id(t))), &text)?;
+        }
+    }
     Ok(summary_path)
 }
 

@@ -154,7 +154,10 @@ pub(crate) fn dollars(cost: Option<f64>, source: &str) -> String {
     }
 }
 
-fn open(plan: Option<&std::path::Path>, state: &crate::cli::StateArgs) -> Result<Session, super::SessionError> {
+pub(crate) fn open(
+    plan: Option<&std::path::Path>,
+    state: &crate::cli::StateArgs,
+) -> Result<Session, super::SessionError> {
     Session::open(&OpenArgs {
         plan: plan.map(std::path::Path::to_path_buf),
         format: None,
