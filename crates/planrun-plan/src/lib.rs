@@ -10,6 +10,7 @@ pub mod md;
 pub mod model;
 pub mod native;
 pub mod source;
+pub mod status;
 pub mod validate;
 
 pub use analysis::{Analysis, Conflict, Graph};

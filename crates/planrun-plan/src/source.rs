@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 /// Index of one source text inside [`Sources`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct SourceId(u32);
 
 /// A byte range inside one source text.

@@ -261,6 +261,11 @@ pub(crate) struct RunArgs {
     /// Print one JSON object per event on stdout instead of progress.
     #[arg(long)]
     pub(crate) json: bool,
+    /// Do not mark progress in the plan's own files at the end (by default done tasks get the
+    /// marks their format uses: `Status: done`, ✅ headings, ticked boxes, status fields, status
+    /// and summary files; see docs/importers/README.md).
+    #[arg(long)]
+    pub(crate) no_status_files: bool,
     /// Wall-clock limit for one agent run.
     #[arg(long, value_name = "DURATION", default_value = "30m", value_parser = parse_limit)]
     pub(crate) timeout: Limit,

@@ -654,3 +654,27 @@ fn a_blocked_task_is_explained_with_each_rejection_and_a_recommendation() {
     let out = repo.cmd(&["explain", "nope"]).output().unwrap();
     assert_eq!(out.status.code(), Some(64));
 }
+
+#[test]
+fn done_tasks_are_marked_in_the_plan_itself_unless_asked_not_to() {
+    let repo = Repo::new(THREE, "[ \"$PLANRUN_TASK_ID\" = c ] && exit 1\necho good > \"$PLANRUN_TASK_ID.txt\"");
+    let before = repo.read("plan.md");
+    let out = repo.run(&["--max-rework", "0", "--no-status-files"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(repo.read("plan.md"), before, "--no-status-files leaves the plan alone");
+    repo.cmd(&["retry", "c"]).output().unwrap();
+    repo.script("agent.sh", "echo good > \"$PLANRUN_TASK_ID.txt\"");
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let after = repo.read("plan.md");
+    assert_eq!(after.matches("Status: done").count(), 3, "{after}");
+    let finished = events(&out).pop().unwrap();
+    assert_eq!(finished["status_files"].as_array().unwrap().len(), 1, "{finished}");
+    // The plan still reads the same, now with its tasks done; a rerun has nothing to do.
+    let check = repo.cmd(&["check", "plan.md"]).output().unwrap();
+    assert_eq!(check.status.code(), Some(0), "{}", text(&check));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!events(&out).iter().any(|e| e["event"] == "start"), "nothing ran again");
+    assert_eq!(repo.read("plan.md"), after, "marking again changes nothing");
+}

@@ -381,6 +381,8 @@ struct Runner<'a> {
     provider_stop: Option<String>,
     /// The run's id: when its first invocation started.
     run_id: String,
+    /// Whether to mark progress in the plan's own files at the end.
+    status_files: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -416,6 +418,7 @@ impl<'a> Runner<'a> {
             resume_rounds: setup.resume_rounds,
             provider_stop: None,
             run_id: String::new(),
+            status_files: !args.no_status_files,
         }
     }
 
@@ -972,6 +975,7 @@ impl<'a> Runner<'a> {
         let summary = views::summary(&self.s);
         let used = views::Totals::of(&self.s);
         let report = report::write(&self.s, &self.run_id, name);
+        let status_files = if self.status_files { Some(report::status_files(&self.s)) } else { None };
         let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts, "usage": used.to_json()});
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
             if let Some(o) = fields.as_object_mut() {
@@ -1017,6 +1021,17 @@ impl<'a> Runner<'a> {
                 }
             }
             Err(e) => text.push_str(&format!("\n  (the run's report could not be written: {e})")),
+        }
+        match &status_files {
+            Some(Ok(paths)) if !paths.is_empty() => {
+                text.push_str(&format!("\n  progress marked in {} file(s) of the plan", paths.len()));
+                if let Some(o) = fields.as_object_mut() {
+                    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+                    o.insert("status_files".into(), json!(list));
+                }
+            }
+            Some(Err(e)) => text.push_str(&format!("\n  (the plan's status marks could not be written: {e})")),
+            _ => {}
         }
         if self.reporter.mode() == Mode::Json {
             self.reporter.event("finished", fields, &text);

@@ -200,6 +200,40 @@ fn junit(s: &Session) -> String {
     )
 }
 
+/// Writes back what the run did into the files the plan's own format keeps progress in
+/// (`planrun_plan::status`): from a fresh read of the plan, so nothing a user changed meanwhile
+/// is lost. Returns the files written.
+pub(crate) fn status_files(s: &Session) -> Result<Vec<PathBuf>, String> {
+    use planrun_plan::status::{self, TaskOutcome, TaskReport};
+    let loaded = planrun_plan::load(&s.plan_path, Some(s.loaded.format)).map_err(|e| e.to_string())?;
+    let reports: Vec<TaskReport> = s
+        .engine
+        .states()
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let state = match st {
+                TaskState::Done => TaskOutcome::Done,
+                TaskState::Blocked { reason } => TaskOutcome::Blocked { reason: reason.clone() },
+                TaskState::Skipped => TaskOutcome::Skipped,
+                _ => TaskOutcome::NotRun,
+            };
+            let id = s.id(i);
+            let attempts = s.steps.get(id).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+            let used = Totals::of_task(s, id);
+            let mut summary = format!("Run by planrun: {} after {attempts} attempt(s)", st.name().replace('_', " "));
+            if let Some(line) = used.line() {
+                summary.push_str(&format!("; used {line}"));
+            }
+            summary.push('.');
+            TaskReport { id: id.to_owned(), state, summary: Some(summary) }
+        })
+        .collect();
+    let edits = status::edits(&loaded, &reports).map_err(|e| e.to_string())?;
+    status::write(&edits).map_err(|e| e.to_string())?;
+    Ok(edits.into_iter().map(|e| e.path).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
