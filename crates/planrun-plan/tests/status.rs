@@ -182,15 +182,8 @@ fn markdown_gets_status_fields() {
 
 #[test]
 fn markdown_messy() {
-    let l = common::load("markdown/messy");
-    let ids: Vec<&str> = l
-        .plan
-        .tasks
-        .iter()
-        .filter(|t| t.status == Status::Pending && !t.id.is_empty())
-        .map(|t| t.id.as_str())
-        .take(2)
-        .collect();
+    let ids = pending_ids("markdown/messy", 2);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (r, _) = mark("markdown/messy", "", None, &ids, true);
     insta::assert_snapshot!(r);
 }
@@ -291,45 +284,38 @@ fn cm_handoff_plan_without_backlog() {
     insta::assert_snapshot!(r);
 }
 
-#[test]
-fn openspec_ticks_items() {
-    let l = common::load("openspec/messy");
-    let ids: Vec<&str> = l
-        .plan
+/// The ids of a fixture's pending tasks, at most `take` of them.
+fn pending_ids(case: &str, take: usize) -> Vec<String> {
+    let l = common::load(case);
+    l.plan
         .tasks
         .iter()
         .filter(|t| t.status == Status::Pending && !t.id.is_empty())
-        .map(|t| t.id.as_str())
-        .collect();
+        .map(|t| t.id.clone())
+        .take(take)
+        .collect()
+}
+
+#[test]
+fn openspec_ticks_items() {
+    let ids = pending_ids("openspec/messy", usize::MAX);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (r, _) = mark("openspec/messy", "", None, &ids, true);
     insta::assert_snapshot!(r);
 }
 
 #[test]
 fn superpowers_ticks_steps() {
-    let l = common::load("superpowers/messy");
-    let ids: Vec<&str> = l
-        .plan
-        .tasks
-        .iter()
-        .filter(|t| t.status == Status::Pending && !t.id.is_empty())
-        .map(|t| t.id.as_str())
-        .collect();
+    let ids = pending_ids("superpowers/messy", usize::MAX);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (r, _) = mark("superpowers/messy", "", None, &ids, true);
     insta::assert_snapshot!(r);
 }
 
 #[test]
 fn taskmaster_sets_status_fields() {
-    let l = common::load("taskmaster/messy");
-    let ids: Vec<&str> = l
-        .plan
-        .tasks
-        .iter()
-        .filter(|t| t.status == Status::Pending && !t.id.is_empty())
-        .map(|t| t.id.as_str())
-        .take(3)
-        .collect();
+    let ids = pending_ids("taskmaster/messy", 3);
+    let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
     let (r, _) = mark("taskmaster/messy", "", None, &ids, true);
     insta::assert_snapshot!(r);
 }

@@ -12,16 +12,9 @@ use std::fmt::Write as _;
 
 /// `planrun explain TASK [--json]`.
 pub(crate) fn explain(args: &crate::cli::ExplainArgs, term: &crate::render::Output) -> u8 {
-    let s = match super::views::open(args.task.plan.as_deref(), &args.task.state) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
-    let task = match s.find(&args.task.task) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return crate::exit::USAGE;
-        }
+    let (s, task) = match super::views::open_task(&args.task, term) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
         Some(Ok(e)) => e,

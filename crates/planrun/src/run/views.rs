@@ -343,17 +343,23 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
     exit::OK
 }
 
-pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
-    let s = match open(args.task.plan.as_deref(), &args.task.state) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
-    let task = match s.find(&args.task.task) {
-        Ok(t) => t,
+/// The run and the task a `log` or `explain` command names, or the exit code after saying
+/// why there is none.
+pub(crate) fn open_task(args: &TaskArgs, term: &Term) -> Result<(Session, usize), u8> {
+    let s = open(args.plan.as_deref(), &args.state).map_err(|e| super::open_failed(&e, term))?;
+    match s.find(&args.task) {
+        Ok(t) => Ok((s, t)),
         Err(e) => {
             eprintln!("error: {e}");
-            return exit::USAGE;
+            Err(exit::USAGE)
         }
+    }
+}
+
+pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
+    let (s, task) = match open_task(&args.task, term) {
+        Ok(found) => found,
+        Err(code) => return code,
     };
     let id = s.id(task).to_owned();
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
