@@ -14,6 +14,7 @@ use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use thiserror::Error;
 use tokio::process::Child;
@@ -141,17 +142,20 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
         .spawn()
         .map_err(|source| SuperviseError::Spawn { program: program.clone(), source })?;
     let pid = child.id().unwrap_or(0);
+    // Bytes read from the child's pipes: the stall limit watches these, not the log, which grows
+    // only at whole lines (a child printing dots without a newline is not silent).
+    let received = Arc::new(AtomicU64::new(0));
     let mut copies = Vec::new();
     if let Some(fd) = child.stdout.take().and_then(|o| o.into_owned_fd().ok()) {
-        copies.push(copy(std::fs::File::from(fd), out_log, Arc::clone(&spec.redact)));
+        copies.push(copy(std::fs::File::from(fd), out_log, Arc::clone(&spec.redact), Arc::clone(&received)));
     }
     if let Some(fd) = child.stderr.take().and_then(|o| o.into_owned_fd().ok()) {
-        copies.push(copy(std::fs::File::from(fd), err_log, Arc::clone(&spec.redact)));
+        copies.push(copy(std::fs::File::from(fd), err_log, Arc::clone(&spec.redact), Arc::clone(&received)));
     }
     let wait_err = |source| SuperviseError::Wait { program: program.clone(), source };
 
     let wall = spec.wall_limit.map(|l| started + l);
-    let mut last_len = start_len;
+    let mut last_len = 0;
     let mut last_output = started;
     let mut poll = tokio::time::interval(spec.stall_limit.map_or(Duration::from_secs(3600), stall_poll));
     poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -177,7 +181,7 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
                 break Outcome::TimedOut { limit: spec.wall_limit.unwrap_or_default() };
             }
             _ = poll.tick(), if spec.stall_limit.is_some() => {
-                let len = log_len(&spec.log);
+                let len = received.load(Ordering::Relaxed);
                 if len != last_len {
                     last_len = len;
                     last_output = Instant::now();
@@ -212,7 +216,12 @@ const LINE_CAP: usize = 4 << 20;
 
 /// Copies a pipe to the log on a thread of its own: whole lines, secrets redacted. The receiver
 /// learns when the pipe reached its end.
-fn copy(mut from: std::fs::File, mut to: std::fs::File, redact: Arc<Redactor>) -> tokio::sync::oneshot::Receiver<()> {
+fn copy(
+    mut from: std::fs::File,
+    mut to: std::fs::File,
+    redact: Arc<Redactor>,
+    received: Arc<AtomicU64>,
+) -> tokio::sync::oneshot::Receiver<()> {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let spawned = std::thread::Builder::new().name("planrun-output".into()).spawn(move || {
         let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
@@ -228,7 +237,10 @@ fn copy(mut from: std::fs::File, mut to: std::fs::File, redact: Arc<Redactor>) -
         loop {
             let n = match from.read(&mut chunk) {
                 Ok(0) => break,
-                Ok(n) => n,
+                Ok(n) => {
+                    received.fetch_add(n as u64, Ordering::Relaxed);
+                    n
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
                 Err(_) => break,
             };

@@ -104,6 +104,14 @@ async fn silence_past_the_stall_limit_stops_the_child_but_output_keeps_it_alive(
     chatty.stall_limit = Some(Duration::from_secs(1));
     let f = run(&chatty, no_cancel()).await.unwrap();
     assert_eq!(f.outcome, Outcome::Exited { code: 0 }, "output every 100 ms is not a stall");
+    // Progress without newlines (dots) is output too, though the log only grows at whole lines.
+    let dir = tempfile::tempdir().unwrap();
+    let mut dots =
+        spec(dir.path(), "for i in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do printf .; sleep 0.1; done; echo");
+    dots.stall_limit = Some(Duration::from_secs(1));
+    let f = run(&dots, no_cancel()).await.unwrap();
+    assert_eq!(f.outcome, Outcome::Exited { code: 0 }, "dots every 100 ms are not a stall");
+    assert_eq!(std::fs::read_to_string(&dots.log).unwrap(), format!("{}\n", ".".repeat(16)));
 }
 
 #[tokio::test]
