@@ -5,10 +5,10 @@
 //! `planrun run` and `planrun simulate` drive the very same code.
 
 use crate::schedule::Conflicts;
-use crate::state::{TaskState, Transition, TransitionError};
+use crate::state::{Stage, TaskState, Transition, TransitionError};
 use serde::{Deserialize, Serialize};
 use std::cmp::Reverse;
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, VecDeque};
 use thiserror::Error;
 
 /// What the engine needs to know about one task.
@@ -17,9 +17,9 @@ pub struct TaskSpec {
     pub id: String,
     /// Indices of the tasks it depends on.
     pub deps: Vec<usize>,
-    /// Whether anything must be verified after its implement step (its own verify commands or
-    /// the plan's). Without, a finished implement step is accepted at once.
-    pub verify: bool,
+    /// The stages after its implement step, in order (`Stage::ALL`'s order). Without any, a
+    /// finished implement step is accepted at once.
+    pub stages: Vec<Stage>,
     /// Whether the task starts done (the plan file says so and no run has touched it).
     pub done: bool,
 }
@@ -65,8 +65,8 @@ pub enum FinalCheck {
 pub enum Decision {
     /// Run the agent on `task`; `feedback` is why the previous attempt was sent back.
     Implement { task: usize, attempt: u32, feedback: Option<String> },
-    /// Run the task's verify commands (then the plan's) for this attempt.
-    Verify { task: usize, attempt: u32 },
+    /// Run stage `stage` of this attempt (the stages before it passed).
+    Check { task: usize, attempt: u32, stage: Stage },
     /// Every task is done: run the plan's verify commands once more.
     FinalCheck,
 }
@@ -76,8 +76,8 @@ pub enum Decision {
 pub enum Input {
     /// The implement step of an attempt ended: `Ok` when the agent finished, `Err` with why not.
     Implemented { task: usize, attempt: u32, result: Result<(), String> },
-    /// Verification of an attempt ended.
-    Verified { task: usize, attempt: u32, result: Result<(), String> },
+    /// A stage of an attempt ended: `Ok` when it accepted the attempt, `Err` with why not.
+    Checked { task: usize, attempt: u32, stage: Stage, result: Result<(), String> },
     /// A step was cut short (the drain deadline passed, or a second Ctrl-C).
     Interrupted { task: usize, attempt: u32, reason: String },
     /// The final check ended.
@@ -125,6 +125,8 @@ pub enum EngineError {
     StaleAttempt { task: String, attempt: u32 },
     #[error("the final check is not running")]
     NoFinalCheck,
+    #[error("task `{task}` is not at stage {stage}")]
+    WrongStage { task: String, stage: Stage },
 }
 
 /// The run's state.
@@ -147,6 +149,12 @@ pub struct Engine {
     has_final_check: bool,
     final_check: FinalCheck,
     draining: bool,
+    /// The stage each task in review is at.
+    stage: Vec<Option<Stage>>,
+    /// The task holding the exclusive stages (commit, merge), and those waiting for them in
+    /// the order they arrived.
+    exclusive: Option<usize>,
+    exclusive_queue: VecDeque<usize>,
 }
 
 impl Engine {
@@ -186,7 +194,31 @@ impl Engine {
             has_final_check: setup.final_check,
             final_check: FinalCheck::NotRun,
             draining: false,
+            stage: vec![None; n],
+            exclusive: None,
+            exclusive_queue: VecDeque::new(),
         }
+    }
+
+    /// Sets the stages of `task`'s pipeline (a run's configuration, known once the run's
+    /// settings are read; replay does not depend on them).
+    pub fn set_stages(&mut self, task: usize, stages: Vec<Stage>) {
+        if let Some(t) = self.tasks.get_mut(task) {
+            let mut stages = stages;
+            stages.sort();
+            stages.dedup();
+            t.stages = stages;
+        }
+    }
+
+    /// The stages of `task`'s pipeline.
+    pub fn stages(&self, task: usize) -> &[Stage] {
+        self.tasks.get(task).map_or(&[], |t| t.stages.as_slice())
+    }
+
+    /// The stage `task` is at, while it is in review.
+    pub fn stage(&self, task: usize) -> Option<Stage> {
+        self.stage.get(task).copied().flatten()
     }
 
     pub fn states(&self) -> &[TaskState] {
@@ -233,15 +265,36 @@ impl Engine {
         }
     }
 
-    /// After a replay: attempts that were in flight when the last run stopped become new
-    /// attempts, ready tasks whose dependencies are no longer all satisfied (the plan changed)
-    /// wait again, a final check that did not pass will run again, and work is scheduled.
+    /// After a replay: attempts that were in flight when the last run stopped go on at the
+    /// stage they were at (every stage after the implement step can run again: checks read,
+    /// the commit and the merge find their own earlier work), or, stopped during their
+    /// implement step, become new attempts; ready tasks whose dependencies are no longer all
+    /// satisfied (the plan changed) wait again, a final check that did not pass will run again,
+    /// and work is scheduled.
     pub fn resume(&mut self) -> Output {
         let mut out = Output::default();
+        let mut turns: Vec<(Reverse<Stage>, usize)> = Vec::new();
         for task in self.running.clone() {
-            let reason = "the previous run stopped during this attempt".to_owned();
-            self.change(&mut out, task, Transition::Interrupt { reason });
+            match (self.states.get(task), self.stage(task)) {
+                (Some(TaskState::InReview { attempt, .. }), Some(stage)) => {
+                    let attempt = *attempt;
+                    if stage.exclusive() {
+                        if self.exclusive != Some(task) && !self.exclusive_queue.contains(&task) {
+                            turns.push((Reverse(stage), task));
+                        }
+                    } else {
+                        out.decisions.push(Decision::Check { task, attempt, stage });
+                    }
+                }
+                _ => {
+                    let reason = "the previous run stopped during this attempt".to_owned();
+                    self.change(&mut out, task, Transition::Interrupt { reason });
+                }
+            }
         }
+        // A task that was merging finishes first: it held the turn when the run stopped.
+        turns.sort();
+        self.exclusive_queue.extend(turns.into_iter().map(|(_, t)| t));
         for task in 0..self.states.len() {
             let waiting = self.waiting.get(task).copied().unwrap_or(0);
             match self.states.get(task) {
@@ -272,22 +325,20 @@ impl Engine {
                 match result {
                     Ok(()) => {
                         self.try_change(&mut out, task, Transition::Submit)?;
-                        if self.tasks.get(task).is_some_and(|t| t.verify) {
-                            out.decisions.push(Decision::Verify { task, attempt });
-                        } else {
-                            self.try_change(&mut out, task, Transition::Pass)?;
-                        }
+                        self.next_stage(&mut out, task, attempt, None)?;
                     }
                     Err(reason) => self.try_change(&mut out, task, Transition::Fail { reason })?,
                 }
             }
-            Input::Verified { task, attempt, result } => {
+            Input::Checked { task, attempt, stage, result } => {
                 self.expect_attempt(task, attempt, true)?;
-                let transition = match result {
-                    Ok(()) => Transition::Pass,
-                    Err(reason) => Transition::Fail { reason },
-                };
-                self.try_change(&mut out, task, transition)?;
+                if self.stage(task) != Some(stage) || (stage.exclusive() && self.exclusive != Some(task)) {
+                    return Err(EngineError::WrongStage { task: self.id(task).to_owned(), stage });
+                }
+                match result {
+                    Ok(()) => self.next_stage(&mut out, task, attempt, Some(stage))?,
+                    Err(reason) => self.try_change(&mut out, task, Transition::Fail { reason })?,
+                }
             }
             Input::Interrupted { task, attempt, reason } => {
                 let in_review = matches!(self.states.get(task), Some(TaskState::InReview { .. }));
@@ -370,6 +421,42 @@ impl Engine {
         None
     }
 
+    /// Moves an attempt in review on from `after` (or from its implement step) to its next
+    /// stage, or passes it after the last. An exclusive stage waits its turn.
+    fn next_stage(
+        &mut self,
+        out: &mut Output,
+        task: usize,
+        attempt: u32,
+        after: Option<Stage>,
+    ) -> Result<(), EngineError> {
+        let next = self.tasks.get(task).and_then(|t| t.stages.iter().copied().find(|&s| after.is_none_or(|a| s > a)));
+        let Some(stage) = next else {
+            return self.try_change(out, task, Transition::Pass);
+        };
+        self.try_change(out, task, Transition::Advance { stage })?;
+        if !stage.exclusive() || self.exclusive == Some(task) {
+            out.decisions.push(Decision::Check { task, attempt, stage });
+        } else {
+            self.exclusive_queue.push_back(task);
+        }
+        Ok(())
+    }
+
+    /// Gives the exclusive stages to the next task waiting for them, when nobody holds them.
+    fn dispatch_exclusive(&mut self, out: &mut Output) {
+        while self.exclusive.is_none() {
+            let Some(task) = self.exclusive_queue.pop_front() else { return };
+            let (Some(TaskState::InReview { attempt, .. }), Some(stage)) = (self.states.get(task), self.stage(task))
+            else {
+                continue;
+            };
+            let attempt = *attempt;
+            self.exclusive = Some(task);
+            out.decisions.push(Decision::Check { task, attempt, stage });
+        }
+    }
+
     fn expect_attempt(&self, task: usize, attempt: u32, in_review: bool) -> Result<(), EngineError> {
         let state = self.states.get(task).ok_or(EngineError::NoSuchTask(task))?;
         let ok = match state {
@@ -399,11 +486,26 @@ impl Engine {
 
     /// Applies one transition and keeps the derived indexes (waiting counts, queue, running) true.
     fn transition(&mut self, task: usize, transition: Transition) -> Result<(), EngineError> {
+        let advance = match &transition {
+            Transition::Advance { stage } => Some(*stage),
+            _ => None,
+        };
         let current = self.states.get(task).ok_or(EngineError::NoSuchTask(task))?;
+        let was_satisfying = current.satisfies_dependents();
         let next = current
             .apply(transition, self.max_rework)
             .map_err(|source| EngineError::Transition { task: self.id(task).to_owned(), source })?;
-        let was_satisfying = current.satisfies_dependents();
+        if let Some(slot) = self.stage.get_mut(task) {
+            *slot = advance;
+        }
+        // The exclusive stages stay with their holder from the commit to the merge; any other
+        // move gives them up, and a task leaving review stops waiting for them.
+        if self.exclusive == Some(task) && !advance.is_some_and(Stage::exclusive) {
+            self.exclusive = None;
+        }
+        if advance.is_none() {
+            self.exclusive_queue.retain(|&t| t != task);
+        }
         let key = (Reverse(self.priority.get(task).copied().unwrap_or(0)), task);
         self.queue.remove(&key);
         self.running.retain(|&t| t != task);
@@ -466,6 +568,9 @@ impl Engine {
                 self.change(out, task, Transition::Ready);
             }
         }
+        // A commit or merge waiting its turn belongs to an attempt already running: it goes on
+        // while draining, so a drained run leaves no task half-integrated.
+        self.dispatch_exclusive(out);
         if !self.draining {
             self.dispatch(out);
         }

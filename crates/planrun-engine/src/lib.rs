@@ -9,4 +9,4 @@ pub mod state;
 
 pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};
 pub use schedule::{Conflicts, default_concurrency, pick, priorities};
-pub use state::{TaskState, Transition, TransitionError};
+pub use state::{Stage, TaskState, Transition, TransitionError};

@@ -6,6 +6,7 @@
 
 use crate::engine::{Decision, Engine, EngineError, Input, RunOutcome, Setup, TaskSpec};
 use crate::schedule::Conflicts;
+use crate::state::Stage;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fmt;
@@ -180,7 +181,7 @@ impl World {
                     .map(|_| {
                         let total = ((model.sample(rng) * ticks_per_unit).round() as Ticks).max(1);
                         let fails = rng.next_f64() < fail_rate;
-                        let verify = if t.verify { total / 5 } else { 0 };
+                        let verify = if t.stages.is_empty() { 0 } else { total / 5 };
                         Attempt { implement: total - verify, verify, fails }
                     })
                     .collect()
@@ -302,7 +303,7 @@ pub fn run(policy: Policy, setup: &Setup, world: &World, batch_pause: Ticks) -> 
 /// Drives the engine over `world` on a virtual clock; the final check passes at once.
 pub fn run_planrun(setup: Setup, world: &World) -> Result<Report, SimError> {
     let (lower_bound, critical_path_time, _) = bounds(&setup, world);
-    let verifies: Vec<bool> = setup.tasks.iter().map(|t| t.verify).collect();
+    let stages: Vec<Vec<Stage>> = setup.tasks.iter().map(|t| t.stages.clone()).collect();
     let limit = setup.limit.max(1);
     let mut engine = Engine::new(setup);
     // (time, sequence, input): the sequence keeps events of one instant in the order they were
@@ -320,13 +321,17 @@ pub fn run_planrun(setup: Setup, world: &World) -> Result<Report, SimError> {
                     let a = world.attempt(task, attempt).ok_or(SimError::MissingAttempt { task, attempt })?;
                     attempts = attempts.saturating_add(1);
                     busy = busy.saturating_add(a.implement);
-                    let verifies = verifies.get(task).copied().unwrap_or(false);
-                    (a.implement, Event::Implemented { task, attempt, fails: a.fails && !verifies })
+                    let checked = stages.get(task).is_some_and(|s| !s.is_empty());
+                    (a.implement, Event::Implemented { task, attempt, fails: a.fails && !checked })
                 }
-                Decision::Verify { task, attempt } => {
+                Decision::Check { task, attempt, stage } => {
+                    // The checks take the attempt's check time at their first stage; the last
+                    // stage says whether the attempt fails.
                     let a = world.attempt(task, attempt).ok_or(SimError::MissingAttempt { task, attempt })?;
-                    busy = busy.saturating_add(a.verify);
-                    (a.verify, Event::Verified { task, attempt, fails: a.fails })
+                    let own = stages.get(task).map(Vec::as_slice).unwrap_or_default();
+                    let time = if own.first() == Some(&stage) { a.verify } else { 0 };
+                    busy = busy.saturating_add(time);
+                    (time, Event::Checked { task, attempt, stage, fails: a.fails && own.last() == Some(&stage) })
                 }
                 Decision::FinalCheck => (0, Event::FinalChecked),
             };
@@ -352,7 +357,7 @@ pub fn run_planrun(setup: Setup, world: &World) -> Result<Report, SimError> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Event {
     Implemented { task: usize, attempt: u32, fails: bool },
-    Verified { task: usize, attempt: u32, fails: bool },
+    Checked { task: usize, attempt: u32, stage: Stage, fails: bool },
     FinalChecked,
 }
 
@@ -361,7 +366,9 @@ impl Event {
         let result = |fails: bool| if fails { Err("the simulated attempt failed".to_owned()) } else { Ok(()) };
         match self {
             Event::Implemented { task, attempt, fails } => Input::Implemented { task, attempt, result: result(fails) },
-            Event::Verified { task, attempt, fails } => Input::Verified { task, attempt, result: result(fails) },
+            Event::Checked { task, attempt, stage, fails } => {
+                Input::Checked { task, attempt, stage, result: result(fails) }
+            }
             Event::FinalChecked => Input::FinalChecked { result: Ok(()) },
         }
     }
@@ -552,7 +559,7 @@ pub fn random_setup(rng: &mut SplitMix64, n: usize, max_rework: u32) -> Setup {
             let mut deps: Vec<usize> = (0..rng.below(4)).filter(|_| i > 0).map(|_| rng.below(i)).collect();
             deps.sort_unstable();
             deps.dedup();
-            TaskSpec { id: format!("t{i}"), deps, verify: true, done: false }
+            TaskSpec { id: format!("t{i}"), deps, stages: vec![Stage::Verify], done: false }
         })
         .collect();
     let priority = weighted_priorities(&tasks, &vec![1.0; n]);
@@ -574,7 +581,7 @@ mod tests {
         let tasks: Vec<TaskSpec> = deps
             .iter()
             .enumerate()
-            .map(|(i, d)| TaskSpec { id: format!("t{i}"), deps: d.to_vec(), verify: true, done: false })
+            .map(|(i, d)| TaskSpec { id: format!("t{i}"), deps: d.to_vec(), stages: vec![Stage::Verify], done: false })
             .collect();
         let priority = weighted_priorities(&tasks, &vec![1.0; tasks.len()]);
         Setup { tasks, priority, conflicts: Conflicts::default(), limit, max_rework: 3, final_check: true }

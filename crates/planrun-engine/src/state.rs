@@ -63,6 +63,52 @@ impl TaskState {
     }
 }
 
+/// A stage of a task's pipeline after its implement step, in the order they run. Which ones a
+/// task goes through is configured per run; each is one `Check` decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// The changed files against the task's declared ones.
+    Scope,
+    /// An agent writes the tests the implementation lacks.
+    Test,
+    /// planrun runs the verify commands.
+    Verify,
+    /// The task review and the code review, side by side.
+    Review,
+    /// The task's commit.
+    Commit,
+    /// The task's commit onto the integration branch.
+    Merge,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 6] = [Stage::Scope, Stage::Test, Stage::Verify, Stage::Review, Stage::Commit, Stage::Merge];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::Scope => "scope",
+            Stage::Test => "test",
+            Stage::Verify => "verify",
+            Stage::Review => "review",
+            Stage::Commit => "commit",
+            Stage::Merge => "merge",
+        }
+    }
+
+    /// Stages that one task at a time may be in, across the run: they write to the shared
+    /// history (the commit and the merge queue).
+    pub fn exclusive(self) -> bool {
+        matches!(self, Stage::Commit | Stage::Merge)
+    }
+}
+
+impl std::fmt::Display for Stage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Something that happens to a task. Journaled as JSON, so variant and field names are stable.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "snake_case")]
@@ -75,6 +121,8 @@ pub enum Transition {
     Start,
     /// The implement step finished; verification and review begin.
     Submit,
+    /// An attempt in review moves on to `stage` (the stages before it passed).
+    Advance { stage: Stage },
     /// Verification or review rejected the attempt.
     Fail { reason: String },
     /// The attempt was cut short (planrun stopped or crashed); it does not count as a failure.
@@ -104,6 +152,7 @@ impl Transition {
             Transition::Wait => "wait",
             Transition::Start => "start",
             Transition::Submit => "submit",
+            Transition::Advance { .. } => "advance",
             Transition::Fail { .. } => "fail",
             Transition::Interrupt { .. } => "interrupt",
             Transition::Pass => "pass",
@@ -127,6 +176,9 @@ impl TaskState {
                 TaskState::InProgress { attempt: attempt.saturating_add(1), failures: *failures }
             }
             (TaskState::InProgress { attempt, failures }, Transition::Submit) => {
+                TaskState::InReview { attempt: *attempt, failures: *failures }
+            }
+            (TaskState::InReview { attempt, failures }, Transition::Advance { .. }) => {
                 TaskState::InReview { attempt: *attempt, failures: *failures }
             }
             (
@@ -175,7 +227,14 @@ mod tests {
         assert_eq!(s, TaskState::InProgress { attempt: 1, failures: 0 });
         let s = s.apply(Transition::Submit, 3).unwrap();
         assert_eq!(s.name(), "in_review");
+        let s = s.apply(Transition::Advance { stage: Stage::Verify }, 3).unwrap();
+        assert_eq!(s, TaskState::InReview { attempt: 1, failures: 0 }, "a stage moves no state");
         assert_eq!(s.apply(Transition::Pass, 3).unwrap(), TaskState::Done);
+        assert!(
+            TaskState::InProgress { attempt: 1, failures: 0 }
+                .apply(Transition::Advance { stage: Stage::Merge }, 3)
+                .is_err()
+        );
     }
 
     #[test]

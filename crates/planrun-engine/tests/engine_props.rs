@@ -5,7 +5,7 @@
 //! ever implemented again.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use planrun_engine::{Change, Conflicts, Decision, Engine, Input, RunOutcome, Setup, TaskSpec, TaskState};
+use planrun_engine::{Change, Conflicts, Decision, Engine, Input, RunOutcome, Setup, Stage, TaskSpec, TaskState};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
@@ -61,6 +61,11 @@ fn case() -> impl Strategy<Value = Case> {
 
 const MAX_REWORK: u32 = 2;
 
+/// The stages of a task with checks: the whole pipeline.
+fn stages(checked: bool) -> Vec<Stage> {
+    if checked { vec![Stage::Scope, Stage::Verify, Stage::Review, Stage::Commit, Stage::Merge] } else { Vec::new() }
+}
+
 fn setup(case: &Case) -> Setup {
     let mut conflicts = Conflicts::default();
     for &(a, b) in &case.clashes {
@@ -74,7 +79,12 @@ fn setup(case: &Case) -> Setup {
             .deps
             .iter()
             .enumerate()
-            .map(|(i, ds)| TaskSpec { id: format!("t{i}"), deps: ds.clone(), verify: case.verify[i], done: false })
+            .map(|(i, ds)| TaskSpec {
+                id: format!("t{i}"),
+                deps: ds.clone(),
+                stages: stages(case.verify[i]),
+                done: false,
+            })
             .collect(),
         priority: (0..case.deps.len() as u32).rev().collect(),
         conflicts,
@@ -88,7 +98,7 @@ fn setup(case: &Case) -> Setup {
 #[derive(Debug, Clone)]
 enum Pending {
     Implement(usize, u32),
-    Verify(usize, u32),
+    Check(usize, u32, Stage),
     Final,
 }
 
@@ -111,12 +121,14 @@ proptest! {
             for d in out.decisions {
                 match d {
                     Decision::Implement { task, attempt, .. } => work.push(Pending::Implement(task, attempt)),
-                    Decision::Verify { task, attempt } => work.push(Pending::Verify(task, attempt)),
+                    Decision::Check { task, attempt, stage } => work.push(Pending::Check(task, attempt, stage)),
                     Decision::FinalCheck => work.push(Pending::Final),
                 }
             }
             let running = engine.running();
             assert!(running.len() <= case.limit);
+            let exclusive = work.iter().filter(|w| matches!(w, Pending::Check(_, _, s) if s.exclusive())).count();
+            assert!(exclusive <= 1, "{exclusive} tasks commit or merge at once");
             for (k, &a) in running.iter().enumerate() {
                 for &b in &running[k + 1..] {
                     let alone = case.alone.contains(&a) || case.alone.contains(&b);
@@ -169,12 +181,16 @@ proptest! {
                     }
                     Input::Implemented { task, attempt, result: if fail { Err("agent failed".into()) } else { Ok(()) } }
                 }
-                Pending::Verify(task, attempt) => {
-                    let fail = failed[task] < case.failures[task];
+                Pending::Check(task, attempt, stage) => {
+                    // Failures come from a different stage each time (a failed verify, a
+                    // blocking review, a merge conflict…).
+                    let all = stages(true);
+                    let failing = all[(task + failed[task] as usize) % all.len()];
+                    let fail = stage == failing && failed[task] < case.failures[task];
                     if fail {
                         failed[task] += 1;
                     }
-                    Input::Verified { task, attempt, result: if fail { Err("verify failed".into()) } else { Ok(()) } }
+                    Input::Checked { task, attempt, stage, result: if fail { Err(format!("{stage} failed")) } else { Ok(()) } }
                 }
                 Pending::Final => Input::FinalChecked { result: Ok(()) },
             };
@@ -216,7 +232,12 @@ fn simple(deps: Vec<Vec<usize>>, verify: bool, final_check: bool) -> Engine {
         tasks: deps
             .into_iter()
             .enumerate()
-            .map(|(i, deps)| TaskSpec { id: format!("t{i}"), deps, verify, done: false })
+            .map(|(i, deps)| TaskSpec {
+                id: format!("t{i}"),
+                deps,
+                stages: if verify { vec![Stage::Verify] } else { vec![] },
+                done: false,
+            })
             .collect(),
         priority: vec![0; n],
         conflicts: Conflicts::default(),
@@ -232,16 +253,19 @@ fn rework_feedback_reaches_the_next_attempt() {
     let out = e.start();
     assert_eq!(out.decisions, vec![Decision::Implement { task: 0, attempt: 1, feedback: None }]);
     let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
-    assert_eq!(out.decisions, vec![Decision::Verify { task: 0, attempt: 1 }]);
-    let out = e.handle(Input::Verified { task: 0, attempt: 1, result: Err("test x failed".into()) }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::Check { task: 0, attempt: 1, stage: Stage::Verify }]);
+    let out = e
+        .handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Err("test x failed".into()) })
+        .unwrap();
     assert_eq!(
         out.decisions,
         vec![Decision::Implement { task: 0, attempt: 2, feedback: Some("test x failed".into()) }]
     );
     // A late report about the old attempt is refused, not applied.
-    assert!(e.handle(Input::Verified { task: 0, attempt: 1, result: Ok(()) }).is_err());
+    assert!(e.handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Ok(()) }).is_err());
     e.handle(Input::Implemented { task: 0, attempt: 2, result: Ok(()) }).unwrap();
-    let out = e.handle(Input::Verified { task: 0, attempt: 2, result: Err("still".into()) }).unwrap();
+    let out =
+        e.handle(Input::Checked { task: 0, attempt: 2, stage: Stage::Verify, result: Err("still".into()) }).unwrap();
     assert!(out.decisions.is_empty());
     assert_eq!(e.states()[0], TaskState::Blocked { reason: "failed 2 times; last: still".into() });
     assert_eq!(e.outcome(), Some(RunOutcome::Blocked { tasks: vec![0] }));
@@ -272,8 +296,12 @@ fn drain_stops_dispatch_but_lets_running_work_finish() {
     e.start();
     e.handle(Input::Drain).unwrap();
     let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
-    assert_eq!(out.decisions, vec![Decision::Verify { task: 0, attempt: 1 }], "a running attempt is finished");
-    let out = e.handle(Input::Verified { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(
+        out.decisions,
+        vec![Decision::Check { task: 0, attempt: 1, stage: Stage::Verify }],
+        "a running attempt is finished"
+    );
+    let out = e.handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Ok(()) }).unwrap();
     assert!(out.decisions.is_empty(), "nothing new starts while draining");
     assert_eq!(e.outcome(), Some(RunOutcome::Interrupted));
 }
@@ -306,7 +334,11 @@ fn an_interrupted_attempt_resumes_as_a_new_attempt_with_its_failures_kept() {
     let mut e = simple(vec![vec![]], true, false);
     let mut journal = e.start().changes;
     journal.extend(e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap().changes);
-    journal.extend(e.handle(Input::Verified { task: 0, attempt: 1, result: Err("red".into()) }).unwrap().changes);
+    journal.extend(
+        e.handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Err("red".into()) })
+            .unwrap()
+            .changes,
+    );
     // The crash happens during attempt 2.
     let mut fresh = simple(vec![vec![]], true, false);
     for c in &journal {
@@ -324,7 +356,7 @@ fn an_interrupted_attempt_resumes_as_a_new_attempt_with_its_failures_kept() {
     );
     // One more failure blocks it (max_rework 1): the interruption did not count.
     fresh.handle(Input::Implemented { task: 0, attempt: 3, result: Ok(()) }).unwrap();
-    fresh.handle(Input::Verified { task: 0, attempt: 3, result: Err("red".into()) }).unwrap();
+    fresh.handle(Input::Checked { task: 0, attempt: 3, stage: Stage::Verify, result: Err("red".into()) }).unwrap();
     assert!(matches!(fresh.states()[0], TaskState::Blocked { .. }));
 }
 
@@ -332,8 +364,8 @@ fn an_interrupted_attempt_resumes_as_a_new_attempt_with_its_failures_kept() {
 fn tasks_the_plan_marks_done_are_not_run() {
     let mut e = Engine::new(Setup {
         tasks: vec![
-            TaskSpec { id: "a".into(), deps: vec![], verify: false, done: true },
-            TaskSpec { id: "b".into(), deps: vec![0], verify: false, done: false },
+            TaskSpec { id: "a".into(), deps: vec![], stages: vec![], done: true },
+            TaskSpec { id: "b".into(), deps: vec![0], stages: vec![], done: false },
         ],
         priority: vec![0, 0],
         conflicts: Conflicts::default(),
@@ -343,4 +375,75 @@ fn tasks_the_plan_marks_done_are_not_run() {
     });
     let out = e.start();
     assert_eq!(out.decisions, vec![Decision::Implement { task: 1, attempt: 1, feedback: None }]);
+}
+
+fn piped(n: usize) -> Engine {
+    Engine::new(Setup {
+        tasks: (0..n)
+            .map(|i| TaskSpec {
+                id: format!("t{i}"),
+                deps: vec![],
+                stages: vec![Stage::Verify, Stage::Commit, Stage::Merge],
+                done: false,
+            })
+            .collect(),
+        priority: vec![0; n],
+        conflicts: Conflicts::default(),
+        limit: 4,
+        max_rework: 1,
+        final_check: false,
+    })
+}
+
+fn check(task: usize, stage: Stage) -> Decision {
+    Decision::Check { task, attempt: 1, stage }
+}
+
+fn ok(task: usize, stage: Stage) -> Input {
+    Input::Checked { task, attempt: 1, stage, result: Ok(()) }
+}
+
+#[test]
+fn commits_and_merges_take_turns_and_a_task_keeps_its_turn_from_commit_to_merge() {
+    let mut e = piped(2);
+    e.start();
+    e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    e.handle(Input::Implemented { task: 1, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(e.handle(ok(0, Stage::Verify)).unwrap().decisions, vec![check(0, Stage::Commit)]);
+    let out = e.handle(ok(1, Stage::Verify)).unwrap();
+    assert!(out.decisions.is_empty(), "t1 waits for t0's commit and merge: {out:?}");
+    assert_eq!(e.stage(1), Some(Stage::Commit), "its place in the queue is journaled");
+    assert_eq!(e.handle(ok(0, Stage::Commit)).unwrap().decisions, vec![check(0, Stage::Merge)]);
+    // A report for the waiting task's stage is refused until it has its turn.
+    assert!(e.handle(ok(1, Stage::Commit)).is_err());
+    let out = e.handle(ok(0, Stage::Merge)).unwrap();
+    assert_eq!(out.decisions, vec![check(1, Stage::Commit)]);
+    assert_eq!(e.states()[0], TaskState::Done);
+    e.handle(ok(1, Stage::Commit)).unwrap();
+    // A merge that fails (a conflict) sends the task back and gives up the turn.
+    let out =
+        e.handle(Input::Checked { task: 1, attempt: 1, stage: Stage::Merge, result: Err("conflict".into()) }).unwrap();
+    assert_eq!(out.decisions, vec![Decision::Implement { task: 1, attempt: 2, feedback: Some("conflict".into()) }]);
+}
+
+#[test]
+fn a_run_stopped_after_the_implement_step_goes_on_at_its_stage() {
+    let mut e = piped(3);
+    let mut journal = e.start().changes;
+    for t in 0..3 {
+        journal.extend(e.handle(Input::Implemented { task: t, attempt: 1, result: Ok(()) }).unwrap().changes);
+    }
+    journal.extend(e.handle(ok(0, Stage::Verify)).unwrap().changes);
+    journal.extend(e.handle(ok(1, Stage::Verify)).unwrap().changes);
+    journal.extend(e.handle(ok(0, Stage::Commit)).unwrap().changes);
+    // Crash: t0 is merging, t1 waits for its turn, t2 is being verified.
+    let mut fresh = piped(3);
+    for c in &journal {
+        fresh.replay(c).unwrap();
+    }
+    let out = fresh.resume();
+    assert!(out.changes.is_empty(), "nothing is interrupted: {:?}", out.changes);
+    assert_eq!(out.decisions, vec![check(2, Stage::Verify), check(0, Stage::Merge)]);
+    assert_eq!(fresh.handle(ok(0, Stage::Merge)).unwrap().decisions, vec![check(1, Stage::Commit)]);
+    assert_eq!(fresh.states()[0], TaskState::Done);
 }

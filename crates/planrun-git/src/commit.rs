@@ -56,3 +56,37 @@ pub fn find(repo: &Git, rev: &str, since: Option<&str>, task: &str) -> Result<Op
     }
     Ok(None)
 }
+
+/// The task's one commit: whatever the agent committed on its own since `base` is folded into
+/// it (a soft reset to `base`, then everything committed with `message`). Running it again
+/// after a crash gives the same single commit. `None` when the task changed nothing.
+pub fn squash(wt: &Git, base: &str, message: &str) -> Result<Option<String>, GitError> {
+    wt.run(&["reset", "--quiet", "--soft", base])?;
+    commit_all(wt, message)
+}
+
+/// Commits exactly `paths` (new, changed or deleted) in the shared working tree `repo` with
+/// `message`, leaving anything else, staged or not, as it was. `None` when they hold no change.
+pub fn commit_paths(repo: &Git, paths: &[String], message: &str) -> Result<Option<String>, GitError> {
+    if paths.is_empty() {
+        return Ok(None);
+    }
+    // `update-index` takes paths, not patterns, and accepts paths that are gone.
+    let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
+    add.extend(paths.iter().map(String::as_str));
+    repo.run(&add)?;
+    let mut staged: Vec<&str> = vec!["--literal-pathspecs", "diff", "--cached", "--name-only", "-z", "--"];
+    staged.extend(paths.iter().map(String::as_str));
+    let staged = repo.run(&staged)?;
+    let staged: Vec<&str> = nul_split(&staged).collect();
+    if staged.is_empty() {
+        return Ok(None);
+    }
+    let identity = repo.identity_args();
+    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+    args.extend(["--literal-pathspecs", "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-m", message]);
+    args.extend(["--only", "--"]);
+    args.extend(staged);
+    repo.run(&args)?;
+    repo.head().map(Some)
+}

@@ -116,6 +116,14 @@ impl Git {
         self.run(&["branch", "--no-track", name, start]).map(|_| ())
     }
 
+    /// Deletes branch `name` (merged or not); a branch already gone is fine.
+    pub fn delete_branch(&self, name: &str) -> Result<(), GitError> {
+        if self.branch_exists(name)? {
+            self.run(&["branch", "--quiet", "-D", name])?;
+        }
+        Ok(())
+    }
+
     /// The commit branch `name` points at.
     pub fn branch_head(&self, name: &str) -> Result<String, GitError> {
         self.rev_parse(&format!("refs/heads/{name}"))

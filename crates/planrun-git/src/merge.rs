@@ -86,3 +86,40 @@ pub fn advance(repo: &Git, integration: &str, expected: &str, to: &str) -> Resul
     }
     repo.run(&["update-ref", "-m", "planrun: integrate", &r, to, expected]).map(|_| ())
 }
+
+/// After a conflict: a fresh worktree at `path` on `branch`, started from `tip`, holding the
+/// changes of the task's commit `commit` applied with a three-way merge (a cherry-pick
+/// without committing). Changes that apply cleanly are in place; the conflicting ones are left
+/// in their files between conflict markers, as git leaves them, for the task's next attempt to
+/// resolve. Git's own record of the cherry-pick and the index are reset, so the markers are
+/// plain edits in the working tree. Returns the files that hold markers.
+pub fn replay_on(
+    repo: &Git,
+    path: &std::path::Path,
+    branch: &str,
+    commit: &str,
+    tip: &str,
+) -> Result<Vec<String>, GitError> {
+    worktree::remove(repo, path)?;
+    let wt = worktree::add(repo, path, branch, tip)?;
+    let identity = wt.identity_args();
+    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+    args.extend(["cherry-pick", "--no-commit", commit]);
+    let picked = wt.output(&args)?;
+    let files: Vec<String> = wt
+        .run(&["diff", "--name-only", "--diff-filter=U"])?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    if !picked.status.success() && files.is_empty() {
+        return Err(GitError::Failed {
+            args: args.join(" "),
+            code: picked.status.code(),
+            stderr: String::from_utf8_lossy(&picked.stderr).trim().to_owned(),
+        });
+    }
+    let _ = wt.output(&["cherry-pick", "--quit"]);
+    wt.run(&["reset", "--quiet"])?;
+    Ok(files)
+}

@@ -55,3 +55,63 @@ pub fn outside<'a>(changed: &'a [Changed], declared: &[Pattern]) -> Vec<&'a Chan
     }
     changed.iter().filter(|c| !declared.iter().any(|p| p.matches(&c.path))).collect()
 }
+
+/// A snapshot of the working tree of `repo` as a tree object (tracked and untracked files,
+/// ignored ones not), written through a temporary index so the real index is untouched. Two
+/// snapshots compared with `between` say what changed in a shared working tree in between.
+pub fn snapshot(repo: &Git, scratch_index: &std::path::Path) -> Result<String, GitError> {
+    let _ = std::fs::remove_file(scratch_index);
+    if let Some(dir) = scratch_index.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| GitError::Failed {
+            args: "write-tree".into(),
+            code: None,
+            stderr: format!("cannot create `{}`: {e}", dir.display()),
+        })?;
+    }
+    let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch_index.display().to_string());
+    // Start from HEAD's index when there is a HEAD, so unchanged files are not re-hashed.
+    if repo.head().is_ok() {
+        g.run(&["read-tree", "HEAD"])?;
+    }
+    g.run(&["add", "--all", "--", "."])?;
+    let tree = g.run(&["write-tree"])?.trim().to_owned();
+    let _ = std::fs::remove_file(scratch_index);
+    Ok(tree)
+}
+
+/// The paths that differ between two trees (or commits).
+pub fn between(repo: &Git, from: &str, to: &str) -> Result<Vec<Changed>, GitError> {
+    let diff = repo.run(&["diff", "--no-renames", "--name-status", "-z", from, to, "--"])?;
+    let mut out = Vec::new();
+    let mut fields = nul_split(&diff);
+    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
+        let kind = match status.chars().next() {
+            Some('A') => Kind::Added,
+            Some('D') => Kind::Deleted,
+            _ => Kind::Modified,
+        };
+        out.push(Changed { path: path.to_owned(), kind });
+    }
+    Ok(out)
+}
+
+/// The diff of what a task changed since `base` (committed or not, new files included), at
+/// most `limit` bytes, for a reviewer to read.
+pub fn patch(wt: &Git, base: &str, limit: usize) -> Result<String, GitError> {
+    let mut text = wt.run(&["diff", "--no-color", "--no-ext-diff", base, "--"])?;
+    let untracked = wt.run(&["ls-files", "-z", "--others", "--exclude-standard"])?;
+    for path in nul_split(&untracked) {
+        // New files git does not track yet, as additions.
+        let out = wt.output(&["diff", "--no-color", "--no-index", "--", "/dev/null", path])?;
+        text.push_str(&String::from_utf8_lossy(&out.stdout));
+    }
+    if text.len() > limit {
+        let mut cut = limit;
+        while !text.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        text.truncate(cut);
+        text.push_str("\n… (the diff is longer; read the files themselves)\n");
+    }
+    Ok(text)
+}

@@ -168,6 +168,69 @@ fn integration_fast_forwards_rebases_and_reports_conflicts() {
     assert!(d.output(&["status", "--porcelain"]).unwrap().stdout.is_empty(), "no rebase left in progress");
     // A fast-forward that is not one is refused.
     assert!(merge::advance(&repo, "planrun/run1", &tip, &d_head).is_err());
+    // d's next attempt starts from the tip with its change replayed: the conflicting line
+    // between markers, its clean changes in place, no cherry-pick left in progress.
+    write(d.dir(), "d.txt", "clean\n");
+    let d_head =
+        commit::squash(&d, d.run(&["merge-base", "HEAD", &tip]).unwrap().trim(), "feat(d): d\n").unwrap().unwrap();
+    let path = d.dir().to_owned();
+    let conflicted = merge::replay_on(&repo, &path, "planrun/task/run1/d", &d_head, &tip).unwrap();
+    assert_eq!(conflicted, ["shared.txt"]);
+    assert_eq!(d.head().unwrap(), tip, "the new attempt starts at the tip");
+    let text = std::fs::read_to_string(path.join("shared.txt")).unwrap();
+    assert!(text.contains("<<<<<<<") && text.contains("TWO from c") && text.contains("two from d"), "{text}");
+    assert_eq!(std::fs::read_to_string(path.join("d.txt")).unwrap(), "clean\n");
+    assert!(!repo.dir().join(".git/worktrees/wt-d/CHERRY_PICK_HEAD").exists());
+    let staged = d.output(&["diff", "--cached", "--quiet"]).unwrap();
+    assert!(staged.status.success(), "the index is clean: markers are plain edits");
+    let changed: Vec<String> = scope::changed(&d, &tip).unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(changed, ["d.txt", "shared.txt"]);
+}
+
+#[test]
+fn a_squash_folds_the_agents_own_commits_into_one_and_can_run_twice() {
+    let (dir, repo) = repo(&[("a.txt", "1\n")]);
+    let base = repo.head().unwrap();
+    let wt = task_worktree(&dir, &repo, "t", &base);
+    write(wt.dir(), "a.txt", "2\n");
+    commit::commit_all(&wt, "wip by the agent\n").unwrap().unwrap();
+    write(wt.dir(), "b.txt", "b\n");
+    let msg = commit::message("feat", "t", "T", "");
+    let first = commit::squash(&wt, &base, &msg).unwrap().unwrap();
+    assert_eq!(wt.run(&["rev-list", "--count", &format!("{base}..HEAD")]).unwrap().trim(), "1");
+    // A crash after the commit, and the stage runs again: still one commit, same tree.
+    let again = commit::squash(&wt, &base, &msg).unwrap().unwrap();
+    assert_eq!(wt.run(&["rev-list", "--count", &format!("{base}..HEAD")]).unwrap().trim(), "1");
+    assert_eq!(wt.rev_parse(&format!("{first}^{{tree}}")).ok(), wt.rev_parse(&format!("{again}^{{tree}}")).ok());
+    assert_eq!(commit::find(&wt, "HEAD", Some(&base), "t").unwrap(), Some(again));
+    assert_eq!(wt.run(&["show", "--name-only", "--format=", "HEAD"]).unwrap(), "a.txt\nb.txt\n");
+    let patch = scope::patch(&wt, &base, 10_000).unwrap();
+    assert!(patch.contains("+2") && patch.contains("+b"), "{patch}");
+}
+
+#[test]
+fn in_a_shared_tree_snapshots_tell_what_changed_and_only_a_tasks_paths_are_committed() {
+    let (dir, repo) = repo(&[("a.txt", "1\n"), ("b.txt", "1\n")]);
+    let scratch = dir.path().join("scratch.index");
+    write(repo.dir(), "staged-by-user.txt", "mine\n");
+    repo.run(&["add", "staged-by-user.txt"]).unwrap();
+    let before = scope::snapshot(&repo, &scratch).unwrap();
+    write(repo.dir(), "a.txt", "2\n");
+    write(repo.dir(), "new.txt", "n\n");
+    std::fs::remove_file(repo.dir().join("b.txt")).unwrap();
+    let after = scope::snapshot(&repo, &scratch).unwrap();
+    let changed: Vec<(String, Kind)> =
+        scope::between(&repo, &before, &after).unwrap().into_iter().map(|c| (c.path, c.kind)).collect();
+    assert_eq!(
+        changed,
+        [("a.txt".into(), Kind::Modified), ("b.txt".into(), Kind::Deleted), ("new.txt".into(), Kind::Added)]
+    );
+    let paths: Vec<String> = changed.into_iter().map(|(p, _)| p).collect();
+    let c = commit::commit_paths(&repo, &paths, &commit::message("feat", "t", "T", "")).unwrap().unwrap();
+    assert_eq!(repo.run(&["show", "--name-only", "--format=", &c]).unwrap(), "a.txt\nb.txt\nnew.txt\n");
+    let status = repo.run(&["status", "--porcelain"]).unwrap();
+    assert_eq!(status, "A  staged-by-user.txt\n", "the user's staged file is left staged, uncommitted");
+    assert_eq!(commit::commit_paths(&repo, &paths, "again\n").unwrap(), None, "nothing more to commit");
 }
 
 #[test]

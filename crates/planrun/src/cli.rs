@@ -81,10 +81,15 @@ With --json, stdout holds one JSON object:\n  {\"tasks\": [{\"id\", \"title\", \
 reported on stderr; a plan with errors is still converted (exit code 2) so nothing is lost."
     )]
     Import(ImportArgs),
-    /// Run a plan: each task through its agent, then its verify commands, in parallel where the
-    /// dependency graph and file sets allow. Running it again resumes an unfinished run.
+    /// Run a plan: each task through its pipeline (implement, scope check, verify, reviews,
+    /// commit, merge), in parallel where the dependency graph and file sets allow. Running it
+    /// again resumes an unfinished run.
     #[command(after_help = RUN_HELP)]
-    Run(RunArgs),
+    Run(Box<RunArgs>),
+    /// Go on with a paused run (`--commit manual`, `--batch N`) or a stopped one: runs its last
+    /// `planrun run` command line again, from the folder it was started in.
+    #[command(after_help = "Exit codes: those of `planrun run`; 64 when the state directory holds no run to continue.")]
+    Continue(ContinueArgs),
     /// Show where each task of a run is.
     #[command(
         after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"attempts\", \"failures\", \"reason\", \"waiting_for\"}],\n   \"counts\": {state: n}}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
@@ -257,6 +262,8 @@ pub(crate) struct RunArgs {
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) max_rework: u32,
     #[command(flatten)]
+    pub(crate) pipeline: PipelineArgs,
+    #[command(flatten)]
     pub(crate) state: StateArgs,
     /// Print one JSON object per event on stdout instead of progress.
     #[arg(long)]
@@ -283,6 +290,57 @@ pub(crate) struct RunArgs {
     pub(crate) drain_timeout: std::time::Duration,
 }
 
+/// The stages of each task's pipeline, where tasks work and who commits.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Pipeline")]
+pub(crate) struct PipelineArgs {
+    /// Where tasks work: `worktree` (each task in its own git worktree and branch, merged onto
+    /// the integration branch one at a time; the default in a git repository with a commit) or
+    /// `shared` (one working tree; the default elsewhere). A resumed run keeps its first mode.
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub(crate) workspace: Option<crate::run::WorkspaceMode>,
+    /// The branch tasks are merged onto in worktree mode [default: a new branch planrun/RUN
+    /// from where the run started].
+    #[arg(long, value_name = "BRANCH")]
+    pub(crate) into: Option<String>,
+    /// `auto`: planrun commits each task that passes every stage (`feat(ID): title`, with a
+    /// `Planrun-Task: ID` trailer) and merges it; `manual`: planrun pauses after each task with
+    /// its report for you to inspect and commit, then `planrun continue` (shared workspace).
+    #[arg(long, value_name = "MODE", value_enum)]
+    pub(crate) commit: Option<crate::run::CommitMode>,
+    /// Pause after every N finished tasks with a batch summary; `planrun continue` goes on.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) batch: Option<u32>,
+    /// Changes outside a task's declared files, found from the real git diff: `strict` sends
+    /// the task back with the list, `warn` reports them, `off` does not check [default: strict].
+    #[arg(long, value_name = "POLICY", value_enum)]
+    pub(crate) scope: Option<crate::run::ScopePolicy>,
+    /// The reviews each task gets after its checks pass, side by side: `task` (does it do what
+    /// the task asks?), `code` (correct, tested, safe?), both (`task,code`, the default when
+    /// there is a reviewer) or `none`.
+    #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
+    pub(crate) reviews: Option<Vec<crate::run::ReviewKind>>,
+    /// The reviewers' agent [default: planrun.toml's [roles.review], else the implementer's CLI;
+    /// a `command` implementer has no reviewer unless one is named].
+    #[arg(long, value_name = "NAME", value_parser = parse_agent)]
+    pub(crate) review_agent: Option<planrun_agents::AgentKind>,
+    /// The reviewers' model.
+    #[arg(long, value_name = "MODEL")]
+    pub(crate) review_model: Option<String>,
+    /// The reviewers' program when the review agent is `command` (a template like
+    /// --agent-command; it must end its output with the verdict's JSON line).
+    #[arg(long, value_name = "TEMPLATE")]
+    pub(crate) review_command: Option<String>,
+    /// Before a task's first attempt, a reviewer reads it and the project's standards and hands
+    /// the implementer its constraints.
+    #[arg(long)]
+    pub(crate) take: bool,
+    /// After implementation, a tester agent writes the tests the task lacks (before verify and
+    /// the reviews), with the review agent.
+    #[arg(long)]
+    pub(crate) tester: bool,
+}
+
 fn parse_agent(s: &str) -> Result<planrun_agents::AgentKind, String> {
     s.parse()
 }
@@ -293,6 +351,12 @@ pub(crate) struct StateArgs {
     /// plan outside git).
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ContinueArgs {
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
 }
 
 #[derive(Debug, Args)]

@@ -256,7 +256,11 @@ fn setup_of(loaded: &Loaded, checked: &Checked) -> Setup {
             TaskSpec {
                 id: task.map(|t| t.id.clone()).unwrap_or_default(),
                 deps: checked.graph.deps.get(old).into_iter().flatten().filter_map(|&d| map(d)).collect(),
-                verify: !plan.verify.is_empty() || task.is_some_and(|t| !t.verify.is_empty()),
+                stages: if !plan.verify.is_empty() || task.is_some_and(|t| !t.verify.is_empty()) {
+                    vec![planrun_engine::Stage::Verify]
+                } else {
+                    Vec::new()
+                },
                 done: false,
             }
         })

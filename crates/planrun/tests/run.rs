@@ -530,7 +530,7 @@ fn fake_cli_repo() -> (Repo, String) {
 fn the_first_reworks_resume_the_session_then_a_fresh_one_starts() {
     let (repo, path) = fake_cli_repo();
     let out = repo
-        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "4", "--resume-rounds", "2"])
+        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "4", "--resume-rounds", "2", "--reviews", "none"])
         .env("PATH", &path)
         .output()
         .unwrap();
@@ -556,7 +556,7 @@ fn an_agent_cli_that_prints_no_events_is_reworked_with_a_clear_reason() {
     let (repo, path) = fake_cli_repo();
     repo.write("garbage", "");
     let out = repo
-        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "0", "--json"])
+        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "0", "--json", "--reviews", "none"])
         .env("PATH", &path)
         .output()
         .unwrap();
@@ -571,7 +571,8 @@ fn a_cli_line_of_hundreds_of_megabytes_is_skipped_and_the_events_after_it_are_re
     let (repo, path) = fake_cli_repo();
     repo.write("long", "");
     repo.write("t.txt", "ok\n");
-    let out = repo.cmd(&["run", "plan.md", "--agent", "claude"]).env("PATH", &path).output().unwrap();
+    let out =
+        repo.cmd(&["run", "plan.md", "--agent", "claude", "--reviews", "none"]).env("PATH", &path).output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let st = repo.status();
     assert_eq!(st["usage"]["input"].as_u64(), Some(10), "the events after the long line were read");

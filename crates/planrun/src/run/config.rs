@@ -8,8 +8,8 @@ use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// The roles an agent can play. Only `implement` runs today; the others are configured and
-/// templated for the review and test steps.
+/// The roles an agent can play: the implementer, the reviewers (also the reviewer's take
+/// before implementation) and the tester.
 pub(crate) const ROLES: [&str; 3] = ["implement", "review", "test"];
 
 /// What a role runs.
@@ -45,6 +45,25 @@ pub(crate) struct Config {
     /// USD per million tokens, by model name or `PREFIX*`.
     #[serde(default)]
     pub(crate) prices: BTreeMap<String, Price>,
+    /// The pipeline's defaults (the flags of the same names override them).
+    #[serde(default)]
+    pub(crate) pipeline: PipelineConfig,
+}
+
+/// `[pipeline]`: the stages each task goes through, where tasks work and who commits.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct PipelineConfig {
+    pub(crate) workspace: Option<super::pipeline::WorkspaceMode>,
+    pub(crate) into: Option<String>,
+    pub(crate) commit: Option<super::pipeline::CommitMode>,
+    pub(crate) batch: Option<u32>,
+    pub(crate) scope: Option<super::pipeline::ScopePolicy>,
+    pub(crate) reviews: Option<Vec<super::pipeline::ReviewKind>>,
+    #[serde(default)]
+    pub(crate) take: bool,
+    #[serde(default)]
+    pub(crate) tester: bool,
 }
 
 /// Why the configuration cannot be used.

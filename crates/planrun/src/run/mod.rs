@@ -8,6 +8,7 @@ mod config;
 pub(crate) mod explain;
 mod layout;
 mod orphans;
+mod pipeline;
 mod progress;
 mod prompt;
 mod report;
@@ -21,8 +22,9 @@ use crate::cli::RunArgs;
 use crate::exit;
 use crate::render::Output as Term;
 use config::Config;
+pub(crate) use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
-use planrun_engine::{Decision, Input, RunOutcome, TaskState};
+use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
 use progress::{Mode, Reporter};
 use serde_json::{Value, json};
 pub(crate) use session::{OpenArgs, Session, SessionError};
@@ -41,6 +43,8 @@ pub(crate) const BLOCKED: u8 = 3;
 pub(crate) const PROVIDER: u8 = 4;
 /// What to do after a provider's error stopped the run.
 const PROVIDER_HELP: &str = "nothing was lost and the task is not counted as failed; when the provider works again (rate limits lift, the service is back, the key or model is fixed), run the same command to resume";
+/// Exit code: paused for the user (`--commit manual`, `--batch N`); `planrun continue` goes on.
+pub(crate) const PAUSED: u8 = 5;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
 pub(crate) const INTERRUPTED: u8 = 130;
 
@@ -148,10 +152,25 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
             return exit::FAILURE;
         }
     };
-    let session = match Session::open_with(&open, Some((loaded, checked))) {
+    let mut session = match Session::open_with(&open, Some((loaded, checked))) {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
     };
+    let run_id = report::run_id(session.first_started_ms.unwrap_or_else(unix_ms));
+    let pipe = match pipeline_setup(args, &config, &session, &agents, &run_id) {
+        Ok(p) => p,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    };
+    for (i, t) in session.loaded.plan.tasks.iter().enumerate() {
+        let mut stages = pipe.stages.clone();
+        if !t.verify.is_empty() || !session.loaded.plan.verify.is_empty() {
+            stages.push(Stage::Verify);
+        }
+        session.engine.set_stages(i, stages);
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
@@ -169,17 +188,27 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         prices: config.prices(),
         root,
         sandbox,
+        ws: pipe.ws.clone(),
+        scope_policy: pipe.scope,
+        reviews: pipe.reviews.clone(),
+        reviewer: pipe.reviewer.clone(),
+        templates: templates.clone(),
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
-    for agent in agents.distinct() {
+    for agent in agents.distinct().into_iter().chain(pipe.reviewer.as_ref()) {
         for notice in planrun_agents::adapter::notices(agent.kind, &call) {
             reporter.note(&format!("planrun: {notice}"));
         }
+    }
+    for note in &pipe.notes {
+        reporter.note(&format!("planrun: {note}"));
     }
     let setup = Setup {
         templates,
         agents,
         resume_rounds: args.resume_rounds.or(config.resume_rounds).unwrap_or(DEFAULT_RESUME_ROUNDS),
+        pipe,
+        run_id,
     };
     let code = runtime.block_on(async {
         // A file-size limit (`ulimit -f`) would kill planrun with SIGXFSZ in the middle of a
@@ -233,6 +262,202 @@ struct Setup {
     templates: Templates,
     agents: Agents,
     resume_rounds: u32,
+    pipe: Pipe,
+    run_id: String,
+}
+
+/// The run's pipeline, as the flags, planrun.toml and (on resume) the run's first invocation
+/// set it.
+#[derive(Debug, Clone)]
+struct Pipe {
+    ws: pipeline::Workspaces,
+    /// The stages every task goes through after its implement step (verify is added per task).
+    stages: Vec<Stage>,
+    scope: ScopePolicy,
+    reviews: Vec<ReviewKind>,
+    reviewer: Option<Agent>,
+    take: bool,
+    commit: CommitMode,
+    batch: Option<u32>,
+    /// What to tell the user at the start.
+    notes: Vec<String>,
+}
+
+/// Settles the pipeline: where tasks work (a resumed run keeps its first mode and
+/// integration branch), which stages run, and the reviewers' agent.
+fn pipeline_setup(
+    args: &RunArgs,
+    config: &Config,
+    session: &Session,
+    agents: &Agents,
+    run_id: &str,
+) -> Result<Pipe, Problem> {
+    let p = &args.pipeline;
+    let c = &config.pipeline;
+    let first = session.first_run.as_ref();
+    let recorded = |k: &str| first.and_then(|f| f.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let repo = layout::git_toplevel(&session.layout.workspace).map(planrun_git::Git::new);
+    let has_commit = repo.as_ref().is_some_and(pipeline::has_commit);
+    let commit = p.commit.or(c.commit).unwrap_or(CommitMode::Auto);
+    let asked = p.workspace.or(c.workspace);
+    let mut notes = Vec::new();
+    let recorded_mode: Option<WorkspaceMode> =
+        recorded("workspace").and_then(|m| serde_json::from_value(Value::String(m)).ok());
+    let mode = match (recorded_mode, asked) {
+        (Some(m), Some(a)) if a != m => {
+            return Err((
+                format!("this run started with --workspace {}; a resumed run keeps it", m.name()),
+                "drop --workspace to resume, or start a separate run with --state-dir DIR".into(),
+            ));
+        }
+        (Some(m), _) => m,
+        (None, Some(WorkspaceMode::Worktree)) if !has_commit => {
+            return Err((
+                "--workspace worktree needs a git repository with at least one commit: each task's worktree starts from one".into(),
+                "commit your files first (`git add -A && git commit -m start`), or use --workspace shared".into(),
+            ));
+        }
+        (None, Some(WorkspaceMode::Worktree)) if commit == CommitMode::Manual => {
+            return Err((
+                "--commit manual works in one shared working tree, where you inspect and commit each task".into(),
+                "use --workspace shared (the default with --commit manual)".into(),
+            ));
+        }
+        (None, Some(a)) => a,
+        (None, None) if commit == CommitMode::Auto && has_commit => WorkspaceMode::Worktree,
+        (None, None) => WorkspaceMode::Shared,
+    };
+    let mut integration = None;
+    if mode == WorkspaceMode::Worktree {
+        let Some(repo) = &repo else {
+            return Err((
+                "this run works in git worktrees, but its workspace is no longer a git repository".into(),
+                "run it where it started".into(),
+            ));
+        };
+        let name = recorded("integration")
+            .or_else(|| p.into.clone())
+            .or_else(|| c.into.clone())
+            .unwrap_or_else(|| format!("planrun/{run_id}"));
+        let exists = repo.branch_exists(&name).map_err(|e| (e.to_string(), "check the repository".to_owned()))?;
+        if !exists {
+            repo.create_branch(&name, "HEAD").map_err(|e| {
+                (
+                    format!("cannot create the integration branch `{name}`: {e}"),
+                    "pass --into BRANCH with a valid branch name".to_owned(),
+                )
+            })?;
+        }
+        let dirty = pipeline::uncommitted(repo);
+        notes.push(format!(
+            "each task works in its own git worktree and is merged onto `{name}` one at a time{}",
+            if dirty > 0 {
+                format!(
+                    "; {dirty} uncommitted change{} in your working tree {} not seen by the tasks (they start from commits)",
+                    if dirty == 1 { "" } else { "s" },
+                    if dirty == 1 { "is" } else { "are" }
+                )
+            } else {
+                String::new()
+            }
+        ));
+        integration = Some(name);
+    }
+    // In a worktree, every change is the task's own: strict by default. In a shared tree,
+    // planrun cannot tell a task's edits from yours (or another program's) made meanwhile, so
+    // changes outside its files are reported, not sent back, unless asked.
+    let scope = p.scope.or(c.scope).unwrap_or(match mode {
+        WorkspaceMode::Worktree => ScopePolicy::Strict,
+        WorkspaceMode::Shared => ScopePolicy::Warn,
+    });
+    if repo.is_none() && scope != ScopePolicy::Off {
+        notes.push("the workspace is not a git repository: no scope check and no commits".into());
+    }
+    let review_kind = match p.review_agent {
+        Some(k) => Some(k),
+        None => match config.role("review", |r| r.agent.as_ref()) {
+            Some(name) => Some(name.parse().map_err(|e: String| (e, "fix planrun.toml".to_owned()))?),
+            None => None,
+        },
+    };
+    let command_text =
+        p.review_command.clone().or_else(|| config.role("review", |r| r.command.as_ref()).map(str::to_owned));
+    let review_model =
+        p.review_model.clone().or_else(|| config.role("review", |r| r.model.as_ref()).map(str::to_owned));
+    let kind = review_kind.or(command_text.as_ref().map(|_| AgentKind::Command));
+    let reviewer = match kind {
+        Some(AgentKind::Command) => {
+            let Some(text) = command_text else {
+                return Err((
+                    "the review agent `command` needs a command".into(),
+                    "pass --review-command 'PROGRAM ARGS…' (or set [roles.review] command in planrun.toml)".into(),
+                ));
+            };
+            let template = Template::parse(&text).map_err(|e| {
+                (
+                    format!("--review-command: {e}"),
+                    "see `planrun run --help` for the template's placeholders".to_owned(),
+                )
+            })?;
+            Some(Agent { kind: AgentKind::Command, model: review_model, template: Some(template) })
+        }
+        Some(kind) => Some(Agent { kind, model: review_model, template: None }),
+        None if agents.implement.kind != AgentKind::Command => Some(Agent {
+            kind: agents.implement.kind,
+            model: review_model.or_else(|| agents.implement.model.clone()),
+            template: None,
+        }),
+        None => None,
+    };
+    if let Some(r) = &reviewer {
+        agent_exists(r, &session.layout.workspace)?;
+    }
+    let mut reviews: Vec<ReviewKind> = match p.reviews.clone().or_else(|| c.reviews.clone()) {
+        Some(list) => list,
+        None if reviewer.is_some() => vec![ReviewKind::Task, ReviewKind::Code],
+        None => Vec::new(),
+    };
+    if reviews.contains(&ReviewKind::None) {
+        reviews.clear();
+    }
+    reviews.sort();
+    reviews.dedup();
+    let take = p.take || c.take;
+    let tester = p.tester || c.tester;
+    if reviewer.is_none() && (!reviews.is_empty() || take || tester) {
+        return Err((
+            "reviews, the reviewer's take and the tester need a reviewer agent, and a `command` implementer names none".into(),
+            "pass --review-agent claude|codex|gemini|opencode (or --review-agent command --review-command '…'), or --reviews none".into(),
+        ));
+    }
+    if reviewer.is_none() && args.pipeline.reviews.is_none() && c.reviews.is_none() {
+        notes.push("no reviewer: tasks are not reviewed (name one with --review-agent)".into());
+    }
+    let mut stages = Vec::new();
+    if repo.is_some() && scope != ScopePolicy::Off {
+        stages.push(Stage::Scope);
+    }
+    if tester {
+        stages.push(Stage::Test);
+    }
+    if !reviews.is_empty() {
+        stages.push(Stage::Review);
+    }
+    if repo.is_some() && commit == CommitMode::Auto {
+        stages.push(Stage::Commit);
+    }
+    if mode == WorkspaceMode::Worktree {
+        stages.push(Stage::Merge);
+    }
+    let ws = pipeline::Workspaces {
+        mode,
+        repo,
+        integration,
+        run_id: recorded("pipeline_run").unwrap_or_else(|| run_id.to_owned()),
+        root: session.layout.workspace.clone(),
+        state: session.layout.dir.clone(),
+    };
+    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
 }
 
 type Problem = (String, String);
@@ -383,6 +608,18 @@ struct Runner<'a> {
     run_id: String,
     /// Whether to mark progress in the plan's own files at the end.
     status_files: bool,
+    /// The reviewer's take before each task's first attempt.
+    take: bool,
+    commit: CommitMode,
+    batch: Option<u32>,
+    /// Tasks that passed in this invocation (for `--batch`).
+    passed_here: u32,
+    /// Why the run pauses for the user (`--commit manual`, `--batch`).
+    pause: Option<String>,
+    /// The tasks that passed since the last pause, for the batch summary.
+    passed_ids: Vec<String>,
+    /// What the first invocation recorded about the pipeline (kept on resume).
+    pipe_record: Value,
 }
 
 impl<'a> Runner<'a> {
@@ -417,33 +654,75 @@ impl<'a> Runner<'a> {
             agents: setup.agents,
             resume_rounds: setup.resume_rounds,
             provider_stop: None,
-            run_id: String::new(),
+            run_id: setup.run_id.clone(),
             status_files: !args.no_status_files,
+            take: setup.pipe.take,
+            commit: setup.pipe.commit,
+            batch: setup.pipe.batch,
+            passed_here: 0,
+            pause: None,
+            passed_ids: Vec::new(),
+            pipe_record: json!({
+                "workspace": setup.pipe.ws.mode.name(),
+                "integration": setup.pipe.ws.integration,
+                "pipeline_run": setup.pipe.ws.run_id,
+                "stages": setup.pipe.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                "scope": setup.pipe.scope.name(),
+                "reviews": setup.pipe.reviews.iter().map(|r| r.name()).collect::<Vec<_>>(),
+                "reviewer": setup.pipe.reviewer.as_ref().map(|r| r.kind.name()),
+            }),
         }
     }
 
     async fn drive(mut self) -> u8 {
         let stopped = orphans::stop(&self.s.layout.dir, self.grace);
         let started = unix_ms();
-        self.run_id = report::run_id(self.s.first_started_ms.unwrap_or(started));
+        // Worktrees no task needs (done, pending, skipped), left by a crash or an old run;
+        // those of tasks with work in flight or to rework (and blocked ones, to inspect) stay.
+        let keep: Vec<String> = (0..self.s.engine.states().len())
+            .filter(|&t| {
+                matches!(
+                    self.s.engine.state(t),
+                    Some(
+                        TaskState::InProgress { .. }
+                            | TaskState::InReview { .. }
+                            | TaskState::Rework { .. }
+                            | TaskState::Blocked { .. }
+                    )
+                )
+            })
+            .map(|t| self.s.id(t).to_owned())
+            .collect();
+        let ctx = Arc::clone(&self.ctx);
+        let swept = tokio::task::spawn_blocking(move || {
+            let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
+            ctx.ws.sweep(&keep)
+        })
+        .await
+        .unwrap_or_default();
+        if !swept.is_empty() {
+            self.reporter.note(&format!("planrun: removed {} worktree(s) no task needs any more", swept.len()));
+        }
         let mut records: Vec<(String, Option<String>, Value)> = Vec::new();
-        records.push((
-            "run".into(),
-            None,
-            json!({
-                "plan": self.s.plan_path.display().to_string(),
-                "plan_in_workspace": session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
-                "format": self.s.loaded.format.name(),
-                "pid": std::process::id(),
-                "version": env!("CARGO_PKG_VERSION"),
-                "jobs": self.s.limit,
-                "max_rework": self.max_rework(),
-                "agent": self.agents.implement.kind.name(),
-                "model": self.agents.implement.model,
-                "resume_rounds": self.resume_rounds,
-                "started_unix_ms": started,
-            }),
-        ));
+        let mut run_record = json!({
+            "plan": self.s.plan_path.display().to_string(),
+            "plan_in_workspace": session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
+            "format": self.s.loaded.format.name(),
+            "pid": std::process::id(),
+            "version": env!("CARGO_PKG_VERSION"),
+            "jobs": self.s.limit,
+            "max_rework": self.max_rework(),
+            "agent": self.agents.implement.kind.name(),
+            "model": self.agents.implement.model,
+            "resume_rounds": self.resume_rounds,
+            "started_unix_ms": started,
+            "argv": std::env::args().map(|a| self.ctx.redact.text(&a).into_owned()).collect::<Vec<_>>(),
+            "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
+        });
+        if let (Some(r), Some(p)) = (run_record.as_object_mut(), self.pipe_record.as_object()) {
+            r.extend(p.clone());
+        }
+        records.push(("run".into(), None, run_record));
         let fps: serde_json::Map<String, Value> = self
             .s
             .loaded
@@ -565,6 +844,48 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// A task passed every stage: its step report, and a pause for the user when
+    /// `--commit manual` or `--batch N` asks for one.
+    fn task_done(&mut self, task: usize) {
+        let id = self.s.id(task).to_owned();
+        let report = match report::write_task(&self.s, &self.run_id, task) {
+            Ok((path, line)) => {
+                let text = format!("report   {id}: {line}\n         {}", path.display());
+                self.reporter.event(
+                    "task_report",
+                    json!({"task": id, "summary": line, "report": path.display().to_string()}),
+                    &text,
+                );
+                path.display().to_string()
+            }
+            Err(e) => {
+                self.reporter.note(&format!("planrun: the step report of {id} could not be written: {e}"));
+                String::new()
+            }
+        };
+        self.passed_here += 1;
+        self.passed_ids.push(id.clone());
+        let reason = match (self.commit, self.batch) {
+            (CommitMode::Manual, _) => Some(format!(
+                "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
+            )),
+            (_, Some(n)) if self.passed_here % n == 0 => {
+                Some(format!("a batch of {n} task{} is done", if n == 1 { "" } else { "s" }))
+            }
+            _ => None,
+        };
+        let all_done = self.s.engine.states().iter().all(TaskState::satisfies_dependents);
+        if let (Some(reason), None, false) = (reason, &self.pause, all_done) {
+            self.reporter.event(
+                "pausing",
+                json!({"task": id, "reason": reason}),
+                &format!("pausing  {reason}; starting nothing new"),
+            );
+            self.pause = Some(reason);
+            let _ = self.s.engine.handle(Input::Drain);
+        }
+    }
+
     fn interrupt(&mut self, n: u32, deadline: &mut Option<tokio::time::Instant>) {
         if n == 1 {
             let _ = self.s.engine.handle(Input::Drain);
@@ -583,6 +904,135 @@ impl<'a> Runner<'a> {
         }
     }
 
+    /// Journals one finished step (and the step that ran inside it first), and reports it.
+    fn record_step(&mut self, done: &StepDone, records: &mut Vec<session::Record>) {
+        if let Some(pre) = &done.pre {
+            self.record_step(pre, records);
+        }
+        let id = done.task.map(|t| self.s.id(t).to_owned());
+        let name = done.kind.name();
+        if done.pre.is_none() || done.kind != Kind::Take {
+            self.reporter.step_ended(id.as_deref().unwrap_or("plan"), name);
+        }
+        let summary = match &done.result {
+            Ok(()) => "passed".to_owned(),
+            Err(r) => r.lines().next().unwrap_or("").to_owned(),
+        };
+        let elapsed_ms = u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX);
+        let agent = done.agent.as_ref().map(|a| a.record.clone());
+        let mut payload = json!({
+            "attempt": done.attempt,
+            "step": name,
+            "ok": done.result.is_ok(),
+            "interrupted": done.interrupted,
+            "summary": summary,
+            "elapsed_ms": elapsed_ms,
+            "log": done.log.display().to_string(),
+        });
+        if let Some(obj) = payload.as_object_mut() {
+            if let Some(a) = &agent {
+                obj.insert("agent".into(), a.to_json());
+            }
+            if let Some(d) = &done.detail {
+                obj.insert("detail".into(), d.clone());
+            }
+        }
+        records.push(("step".to_owned(), id.clone(), payload));
+        if let Some(id) = &id {
+            self.s.steps.entry(id.clone()).or_default().push(session::StepRecord {
+                attempt: done.attempt,
+                step: name.to_owned(),
+                ok: done.result.is_ok(),
+                summary: summary.clone(),
+                elapsed_ms,
+                log: Some(done.log.clone()),
+                agent: agent.clone(),
+                detail: done.detail.clone(),
+            });
+            if let Some(a) = &done.agent {
+                let line = agent_line(id, name, a);
+                self.reporter.event(
+                    "agent_usage",
+                    json!({"task": id, "attempt": done.attempt, "step": name, "agent": agent.as_ref().map(session::AgentRecord::to_json)}),
+                    &line,
+                );
+            }
+            self.report_detail(id, done);
+        }
+    }
+
+    /// What a stage found that the user should see even when it passed: changes outside the
+    /// task's files under `--scope warn`, advisory findings, a commit or a merge.
+    fn report_detail(&mut self, id: &str, done: &StepDone) {
+        let Some(d) = &done.detail else { return };
+        match done.kind {
+            Kind::Check(Stage::Scope) if done.result.is_ok() => {
+                let outside: Vec<&str> = d
+                    .get("outside")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect();
+                if !outside.is_empty() {
+                    let text = format!(
+                        "scope    {id}: changed outside its files (reported, --scope warn): {}",
+                        outside.join(", ")
+                    );
+                    self.reporter.event("scope_warning", json!({"task": id, "outside": outside}), &text);
+                }
+            }
+            Kind::Check(Stage::Review | Stage::Test) => {
+                for r in d.get("reviews").and_then(Value::as_array).into_iter().flatten() {
+                    let name = r.get("review").and_then(Value::as_str).unwrap_or("review");
+                    for f in r.get("findings").and_then(Value::as_array).into_iter().flatten() {
+                        if f.get("severity").and_then(Value::as_str) != Some("advisory") {
+                            continue;
+                        }
+                        let at = match (f.get("file").and_then(Value::as_str), f.get("line").and_then(Value::as_u64)) {
+                            (Some(file), Some(line)) => format!("{file}:{line}: "),
+                            (Some(file), None) => format!("{file}: "),
+                            _ => String::new(),
+                        };
+                        let msg = f.get("message").and_then(Value::as_str).unwrap_or("");
+                        self.reporter.event(
+                            "advisory",
+                            json!({"task": id, "review": name, "finding": f}),
+                            &format!("advisory {id} ({name}): {at}{msg}"),
+                        );
+                    }
+                }
+            }
+            Kind::Check(Stage::Commit) if done.result.is_ok() => {
+                if let Some(c) = d.get("commit").and_then(Value::as_str) {
+                    let short = c.get(..10).unwrap_or(c);
+                    self.reporter.event(
+                        "committed",
+                        json!({"task": id, "commit": c}),
+                        &format!("commit   {id}: {short}"),
+                    );
+                }
+            }
+            Kind::Check(Stage::Merge) if done.result.is_ok() => {
+                let into = d.get("into").and_then(Value::as_str).unwrap_or("");
+                if let Some(c) = d.get("merged").and_then(Value::as_str) {
+                    let short = c.get(..10).unwrap_or(c);
+                    let how = if d.get("rebased").and_then(Value::as_bool) == Some(true) {
+                        " (rebased, checks passed again)"
+                    } else {
+                        ""
+                    };
+                    self.reporter.event(
+                        "merged",
+                        json!({"task": id, "commit": c, "into": into}),
+                        &format!("merge    {id}: {short} onto {into}{how}"),
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+
     /// Turns finished steps into engine inputs, journals what they changed with the steps'
     /// records in one transaction, then acts on the decisions.
     fn take(&mut self, batch: Vec<Result<StepDone, tokio::task::JoinError>>) -> Result<(), String> {
@@ -594,47 +1044,8 @@ impl<'a> Runner<'a> {
                 Ok(d) => d,
                 Err(e) => return Err(format!("a step failed inside planrun: {e}")),
             };
+            self.record_step(&done, &mut records);
             let id = done.task.map(|t| self.s.id(t).to_owned());
-            let name = done.kind.name();
-            if let Some(id) = &id {
-                self.reporter.step_ended(id, name);
-            } else {
-                self.reporter.step_ended("plan", name);
-            }
-            let summary = match &done.result {
-                Ok(()) => "passed".to_owned(),
-                Err(r) => r.lines().next().unwrap_or("").to_owned(),
-            };
-            let elapsed_ms = u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX);
-            let agent = done.agent.as_ref().map(|a| a.record.clone());
-            let mut payload = json!({
-                "attempt": done.attempt,
-                "step": name,
-                "ok": done.result.is_ok(),
-                "interrupted": done.interrupted,
-                "summary": summary,
-                "elapsed_ms": elapsed_ms,
-                "log": done.log.display().to_string(),
-            });
-            if let (Some(a), Some(obj)) = (&agent, payload.as_object_mut()) {
-                obj.insert("agent".into(), a.to_json());
-            }
-            records.push(("step".to_owned(), id.clone(), payload));
-            if let Some(id) = &id {
-                self.s.steps.entry(id.clone()).or_default().push(session::StepRecord {
-                    attempt: done.attempt,
-                    step: name.to_owned(),
-                    ok: done.result.is_ok(),
-                    summary: summary.clone(),
-                    elapsed_ms,
-                    log: Some(done.log.clone()),
-                    agent: agent.clone(),
-                });
-            }
-            if let (Some(a), Some(id)) = (&done.agent, &id) {
-                let line = agent_line(id, a);
-                self.reporter.event("agent_usage", json!({"task": id, "attempt": done.attempt, "agent": agent.as_ref().map(session::AgentRecord::to_json)}), &line);
-            }
             let provider_error = done.agent.as_ref().and_then(|a| a.provider_error.clone());
             let input = match (done.kind, done.task) {
                 (Kind::Final, _) => {
@@ -643,13 +1054,13 @@ impl<'a> Runner<'a> {
                     }
                     Input::FinalChecked { result: done.result }
                 }
-                (_, None) => continue,
+                (_, None) | (Kind::Take, _) => continue,
                 (_, Some(task)) if done.interrupted => Input::Interrupted {
                     task,
                     attempt: done.attempt,
                     reason: "planrun was interrupted during this attempt".into(),
                 },
-                (Kind::Implement, Some(task)) if provider_error.is_some() => {
+                (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
                     let reason = done.result.clone().err().unwrap_or_default();
                     self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason);
                     Input::Interrupted { task, attempt: done.attempt, reason }
@@ -657,7 +1068,9 @@ impl<'a> Runner<'a> {
                 (Kind::Implement, Some(task)) => {
                     Input::Implemented { task, attempt: done.attempt, result: done.result }
                 }
-                (Kind::Verify, Some(task)) => Input::Verified { task, attempt: done.attempt, result: done.result },
+                (Kind::Check(stage), Some(task)) => {
+                    Input::Checked { task, attempt: done.attempt, stage, result: done.result }
+                }
             };
             match self.s.engine.handle(input) {
                 Ok(out) => {
@@ -758,7 +1171,10 @@ impl<'a> Runner<'a> {
             let state = self.s.engine.state(*task).cloned();
             use planrun_engine::Transition as T;
             match transition {
-                T::Pass => self.reporter.event("done", json!({"task": id}), &format!("done     {id}")),
+                T::Pass => {
+                    self.reporter.event("done", json!({"task": id}), &format!("done     {id}"));
+                    self.task_done(*task);
+                }
                 T::Fail { reason } | T::Interrupt { reason } => match state {
                     Some(TaskState::Blocked { reason: why }) => {
                         let first = why.lines().next().unwrap_or("");
@@ -789,18 +1205,7 @@ impl<'a> Runner<'a> {
         for d in decisions {
             match d {
                 Decision::Implement { task, attempt, feedback } => self.start_implement(task, attempt, feedback),
-                Decision::Verify { task, attempt } => {
-                    let id = self.s.id(task).to_owned();
-                    let commands = self.s.task(task).map(|t| t.verify.clone()).unwrap_or_default();
-                    self.reporter.event(
-                        "verify",
-                        json!({"task": id, "attempt": attempt}),
-                        &format!("verify   {id} (attempt {attempt})"),
-                    );
-                    self.reporter.step_started(&id, "verify", attempt);
-                    let rx = self.cancel.subscribe();
-                    self.steps.spawn(steps::verify(Arc::clone(&self.ctx), task, id, attempt, commands, rx));
-                }
+                Decision::Check { task, attempt, stage } => self.start_check(task, attempt, stage),
                 Decision::FinalCheck => {
                     self.s.final_checks += 1;
                     let n = self.s.final_checks;
@@ -811,6 +1216,58 @@ impl<'a> Runner<'a> {
                 }
             }
         }
+    }
+
+    /// Starts stage `stage` of an attempt.
+    fn start_check(&mut self, task: usize, attempt: u32, stage: Stage) {
+        let Some(t) = self.s.task(task).cloned() else { return };
+        let id = t.id.clone();
+        let event = if stage == Stage::Verify { "verify".to_owned() } else { stage.name().to_owned() };
+        self.reporter.event(
+            &event,
+            json!({"task": id, "attempt": attempt, "stage": stage.name()}),
+            &format!("{:<8} {id} (attempt {attempt})", stage.name()),
+        );
+        self.reporter.step_started(&id, stage.name(), attempt);
+        let plan = &self.s.loaded.plan;
+        let title = if plan.title.is_empty() { "this plan".to_owned() } else { plan.title.clone() };
+        let body = format!("Task {id} of \"{title}\".");
+        let message = planrun_git::commit::message(pipeline::commit_kind(&t.title), &id, &t.title, &body);
+        // Files other tasks may change beside this one in a shared tree: those running now and
+        // those already done.
+        let others: Vec<String> = (0..plan.tasks.len())
+            .filter(|&o| o != task)
+            .filter(|&o| self.s.engine.state(o).is_some_and(|st| st.is_running() || *st == TaskState::Done))
+            .filter_map(|o| plan.tasks.get(o))
+            .flat_map(|o| o.files.iter().cloned())
+            .collect();
+        let persona = self
+            .templates
+            .text(if stage == Stage::Test { templates::persona_for(&t) } else { "reviewer" })
+            .trim_end()
+            .to_owned();
+        let brief = prompt::brief(plan, &t, &[], None);
+        let vars = vec![
+            ("persona", persona),
+            ("plan_title", title),
+            ("task_id", id.clone()),
+            ("task_title", t.title.clone()),
+            ("attempt", attempt.to_string()),
+            ("brief", brief),
+        ];
+        let run = steps::CheckRun {
+            task,
+            id,
+            attempt,
+            stage,
+            verify: t.verify.clone(),
+            files: t.files.clone(),
+            others,
+            vars,
+            message,
+        };
+        let rx = self.cancel.subscribe();
+        self.steps.spawn(steps::check(Arc::clone(&self.ctx), run, rx));
     }
 
     fn start_implement(&mut self, task: usize, attempt: u32, feedback: Option<String>) {
@@ -827,6 +1284,8 @@ impl<'a> Runner<'a> {
                     elapsed: Duration::ZERO,
                     log,
                     agent: None,
+                    detail: None,
+                    pre: None,
                 }
             }
         };
@@ -840,10 +1299,21 @@ impl<'a> Runner<'a> {
         let agent = self.agents.for_task(task).clone();
         let resume = feedback.as_ref().and_then(|_| self.resumable(task, &agent));
         let path = self.s.layout.prompt(&id, attempt);
-        let text = match (&resume, &feedback) {
+        let take_file = self.s.layout.dir.join("takes").join(format!("{id}.md"));
+        let mut text = match (&resume, &feedback) {
             (Some(_), Some(f)) => self.resume_prompt(task, attempt, f),
             _ => self.prompt_for(task, attempt, feedback.as_deref()),
         };
+        // The reviewer's take: given once before the first attempt, then part of every fresh
+        // prompt (a resumed session has it already).
+        let mut take = None;
+        if self.take {
+            match std::fs::read_to_string(&take_file) {
+                Ok(t) if resume.is_none() => text.push_str(&prompt::take_section(&t)),
+                Ok(_) => {}
+                Err(_) => take = self.take_run(task, attempt, &take_file),
+            }
+        }
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
         let event = if attempt == 1 { "start" } else { "retry" };
         let how = match (&resume, &feedback) {
@@ -870,8 +1340,45 @@ impl<'a> Runner<'a> {
             return;
         }
         let rx = self.cancel.subscribe();
-        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume };
+        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take };
         self.steps.spawn(steps::implement(ctx, run, rx));
+    }
+
+    /// The reviewer's take for `task`, to run before its implementer.
+    fn take_run(&self, task: usize, attempt: u32, keep: &std::path::Path) -> Option<steps::TakeRun> {
+        let agent = self.ctx.reviewer.clone()?;
+        let t = self.s.task(task)?;
+        let plan = &self.s.loaded.plan;
+        let title = if plan.title.is_empty() { "this plan" } else { plan.title.as_str() };
+        let persona = self.templates.text("architect").trim_end().to_owned();
+        let brief = prompt::brief(plan, t, &[], None);
+        let text = self.templates.render(
+            "take",
+            &[
+                ("persona", &persona),
+                ("plan_title", title),
+                ("task_id", &t.id),
+                ("task_title", &t.title),
+                ("brief", &brief),
+            ],
+        );
+        let prompt = self.s.layout.dir.join("prompts").join(format!("{}.{attempt}.take.md", t.id));
+        std::fs::write(&prompt, &text).ok()?;
+        if let Some(dir) = keep.parent() {
+            std::fs::create_dir_all(dir).ok()?;
+        }
+        let call = steps::AgentCall {
+            id: t.id.clone(),
+            role: "take",
+            attempt,
+            agent,
+            prompt,
+            text,
+            resume: None,
+            cwd: self.ctx.ws.path(&t.id),
+            log: self.ctx.layout.attempt_log(&t.id, attempt, "take"),
+        };
+        Some(steps::TakeRun { call, keep: keep.to_owned() })
     }
 
     /// The session to resume for `task`'s rework with `agent`, if any: the last implement step's
@@ -954,6 +1461,7 @@ impl<'a> Runner<'a> {
         let (name, code) = match &outcome {
             RunOutcome::Done => ("done", exit::OK),
             _ if self.provider_stop.is_some() && !interrupted => ("provider_error", PROVIDER),
+            RunOutcome::Interrupted if self.pause.is_some() && !interrupted => ("paused", PAUSED),
             RunOutcome::Interrupted => ("interrupted", INTERRUPTED),
             _ if interrupted || self.final_interrupted => ("interrupted", INTERRUPTED),
             RunOutcome::Blocked { .. } => ("blocked", BLOCKED),
@@ -994,6 +1502,14 @@ impl<'a> Runner<'a> {
                 self.provider_stop.as_deref().unwrap_or("the model provider failed")
             )),
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
+            _ if code == PAUSED => {
+                text.push_str(&format!("; paused: {}", self.pause.as_deref().unwrap_or("")));
+                text.push_str(&format!("\n  done since the last pause: {}", self.passed_ids.join(", ")));
+                if self.commit == CommitMode::Manual {
+                    text.push_str("\n  inspect with `git status` and `git diff`, commit (or edit) what you accept,");
+                }
+                text.push_str("\n  then `planrun continue` goes on");
+            }
             RunOutcome::Interrupted => {}
             RunOutcome::Blocked { .. } => {
                 for line in &summary.blocked_lines {
@@ -1012,6 +1528,19 @@ impl<'a> Runner<'a> {
         }
         if let Some(line) = used.line() {
             text.push_str(&format!("\n  used {line}"));
+        }
+        if let Some(branch) = &self.ctx.ws.integration {
+            let current = self.ctx.ws.repo.as_ref().and_then(|r| r.current_branch().ok().flatten());
+            if current.as_deref() == Some(branch.as_str()) {
+                text.push_str(&format!("\n  the tasks' commits are on `{branch}`"));
+            } else {
+                text.push_str(&format!(
+                    "\n  the tasks' commits are on `{branch}`: review it (`git log -p {branch}`), then merge it (`git merge {branch}`)"
+                ));
+            }
+            if let Some(o) = fields.as_object_mut() {
+                o.insert("integration".into(), json!(branch));
+            }
         }
         match &report {
             Ok(path) => {
@@ -1043,9 +1572,13 @@ impl<'a> Runner<'a> {
 }
 
 /// One line about what an agent's run used: `agent    a: claude, 250 in / 30 out tokens, $0.0020`.
-fn agent_line(id: &str, run: &steps::AgentRun) -> String {
+fn agent_line(id: &str, step: &str, run: &steps::AgentRun) -> String {
     let a = &run.record;
-    let mut line = format!("agent    {id}: {}", a.agent);
+    let mut line = if step == "implement" {
+        format!("agent    {id}: {}", a.agent)
+    } else {
+        format!("agent    {id} ({step}): {}", a.agent)
+    };
     if let Some(m) = &a.model {
         line.push_str(&format!(" ({m})"));
     }
@@ -1077,4 +1610,62 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+}
+
+/// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any
+/// stopped one, with the command line its last invocation had, from where it was started.
+pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
+    let s = match views::open(None, &args.state) {
+        Ok(s) => s,
+        Err(e) => return open_failed(&e, term),
+    };
+    let Some(last) = s.last_run.clone() else {
+        eprintln!(
+            "error: the run in `{}` recorded no command line to continue\n  help: run `planrun run PLAN …` again with its options",
+            s.layout.dir.display()
+        );
+        return exit::USAGE;
+    };
+    drop(s);
+    let argv: Vec<String> = last
+        .get("argv")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|a| a.as_str().map(str::to_owned))
+        .collect();
+    if let Some(cwd) = last.get("cwd").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+        if let Err(e) = std::env::set_current_dir(cwd) {
+            eprintln!(
+                "error: cannot go back to `{cwd}`, where the run was started: {e}\n  help: run `planrun run PLAN …` with its options from the repository"
+            );
+            return exit::USAGE;
+        }
+    }
+    let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv);
+    match parsed.map(|c| c.command) {
+        Ok(crate::cli::Command::Run(run_args)) => {
+            eprintln!(
+                "planrun: continuing: {}",
+                argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
+            );
+            run(&run_args, term)
+        }
+        _ => {
+            eprintln!(
+                "error: the run's recorded command line cannot be read again: {}\n  help: run `planrun run PLAN …` again with its options",
+                argv.join(" ")
+            );
+            exit::USAGE
+        }
+    }
+}
+
+/// A word as a shell would need it written (for showing a command line, never for running).
+fn shell_words_quote(word: &str) -> String {
+    if !word.is_empty() && word.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c)) {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }

@@ -87,6 +87,11 @@ pub(crate) fn brief(plan: &Plan, task: &Task, deps: &[DepNote<'_>], feedback: Op
     s
 }
 
+/// The reviewer's take, as a section of the implementer's prompt.
+pub(crate) fn take_section(take: &str) -> String {
+    format!("\n\n## A reviewer's constraints for this task (read before you start)\n\n{}\n", take.trim())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,151 @@ pub(crate) fn write(s: &Session, id: &str, outcome: &str) -> std::io::Result<Pat
     Ok(summary_path)
 }
 
+/// What one task's last attempt amounted to: the step report written after each task.
+#[derive(Debug, Default)]
+pub(crate) struct TaskReport {
+    pub(crate) files: Vec<String>,
+    pub(crate) outside: Vec<String>,
+    pub(crate) blocking: usize,
+    pub(crate) advisory: Vec<String>,
+    /// Checks passed of checks run (verify, then again after a rebase).
+    pub(crate) checks: Option<(u64, u64)>,
+    pub(crate) git: Option<String>,
+    pub(crate) attempts: u32,
+}
+
+impl TaskReport {
+    /// Read from the task's step records (the last attempt's stages).
+    pub(crate) fn of(s: &Session, id: &str) -> Self {
+        let mut r = TaskReport::default();
+        let records = s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
+        r.attempts = records.iter().map(|x| x.attempt).max().unwrap_or(0);
+        let last = records.iter().filter(|x| x.attempt == r.attempts);
+        let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
+            v.and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        };
+        for step in last {
+            let Some(d) = &step.detail else { continue };
+            match step.step.as_str() {
+                "scope" => {
+                    r.files = strings(d.get("changed"));
+                    r.outside = strings(d.get("outside"));
+                }
+                "verify" | "merge" => {
+                    if let (Some(n), Some(p)) = (
+                        d.get("checks").and_then(serde_json::Value::as_u64),
+                        d.get("passed").and_then(serde_json::Value::as_u64),
+                    ) {
+                        r.checks = Some((p, n));
+                    }
+                    if let Some(c) = d.get("merged").and_then(serde_json::Value::as_str) {
+                        let into = d.get("into").and_then(serde_json::Value::as_str).unwrap_or("");
+                        r.git = Some(format!("merged {} onto {into}", c.get(..10).unwrap_or(c)));
+                    }
+                }
+                "review" | "test" => {
+                    for review in d.get("reviews").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                        let name = review.get("review").and_then(serde_json::Value::as_str).unwrap_or("review");
+                        for f in review.get("findings").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                            let msg = f.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
+                            let file = f.get("file").and_then(serde_json::Value::as_str).unwrap_or("");
+                            match f.get("severity").and_then(serde_json::Value::as_str) {
+                                Some("blocking") => r.blocking += 1,
+                                _ => r.advisory.push(format!("[{name}] {file}: {msg}")),
+                            }
+                        }
+                    }
+                }
+                "commit" => {
+                    if let Some(c) = d.get("commit").and_then(serde_json::Value::as_str) {
+                        if r.git.is_none() {
+                            r.git = Some(format!("committed {}", c.get(..10).unwrap_or(c)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        r
+    }
+
+    /// One line: `3 files, checks 2/2, 0 blocking / 1 advisory, merged … onto …`.
+    pub(crate) fn line(&self) -> String {
+        let mut parts =
+            vec![format!("{} file{} changed", self.files.len(), if self.files.len() == 1 { "" } else { "s" })];
+        if !self.outside.is_empty() {
+            parts.push(format!("{} outside its files", self.outside.len()));
+        }
+        if let Some((p, n)) = self.checks {
+            parts.push(format!("checks {p}/{n}"));
+        }
+        parts.push(format!("{} blocking / {} advisory", self.blocking, self.advisory.len()));
+        parts.push(self.git.clone().unwrap_or_else(|| "not committed".into()));
+        parts.join(", ")
+    }
+}
+
+/// Writes `runs/ID/tasks/TASK.md`, the step report of a finished task; returns its path.
+pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result<(PathBuf, String)> {
+    let id = s.id(task);
+    let r = TaskReport::of(s, id);
+    let used = Totals::of_task(s, id);
+    let mut out = String::new();
+    let title = s.task(task).map_or("", |t| t.title.as_str());
+    let _ = writeln!(
+        out,
+        "# Task {id}: {title}
+"
+    );
+    let state = s.engine.state(task).map_or("?", TaskState::name);
+    let _ = writeln!(out, "- state: {state} after {} attempt{}", r.attempts, if r.attempts == 1 { "" } else { "s" });
+    let _ = writeln!(out, "- git: {}", r.git.as_deref().unwrap_or("not committed"));
+    if let Some((p, n)) = r.checks {
+        let _ = writeln!(out, "- checks passed: {p}/{n}");
+    }
+    let _ = writeln!(out, "- findings: {} blocking, {} advisory", r.blocking, r.advisory.len());
+    if let Some(line) = used.line() {
+        let _ = writeln!(out, "- used {line}");
+    }
+    let _ = writeln!(
+        out,
+        "
+## Files changed
+"
+    );
+    if r.files.is_empty() {
+        let _ = writeln!(out, "(none recorded)");
+    }
+    for f in &r.files {
+        let mark = if r.outside.contains(f) { " (outside the task's files)" } else { "" };
+        let _ = writeln!(out, "- `{f}`{mark}");
+    }
+    if !r.advisory.is_empty() {
+        let _ = writeln!(
+            out,
+            "
+## Advisory findings
+"
+        );
+        for a in &r.advisory {
+            let _ = writeln!(out, "- {a}");
+        }
+    }
+    let dir = s.layout.dir.join("runs").join(run).join("tasks");
+    std::fs::create_dir_all(&dir)?;
+    let path = dir.join(format!("{id}.md"));
+    replace(&path, &out)?;
+    let mut line = r.line();
+    if used.steps > 0 {
+        line.push_str(&format!(", {}", super::views::tokens(&used.usage)));
+    }
+    Ok((path, line))
+}
+
 /// Replaces `path` with `text` atomically (a temporary file in the same folder, synced, renamed).
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write as _;

@@ -6,7 +6,7 @@
 use super::layout::Layout;
 use planrun_agents::Usage;
 use planrun_engine::{
-    Change, Conflicts, Engine, FinalCheck, Setup, TaskSpec, TaskState, Transition, default_concurrency,
+    Change, Conflicts, Engine, FinalCheck, Setup, Stage, TaskSpec, TaskState, Transition, default_concurrency,
 };
 use planrun_plan::model::{Status, Task};
 use planrun_plan::{Checked, Format, LoadError, Loaded};
@@ -37,8 +37,10 @@ pub(crate) struct StepRecord {
     pub(crate) summary: String,
     pub(crate) elapsed_ms: u64,
     pub(crate) log: Option<PathBuf>,
-    /// For an implement step run by a CLI agent: which, its session and what it used.
+    /// For a step run by a CLI agent: which, its session and what it used.
     pub(crate) agent: Option<AgentRecord>,
+    /// What the step found (changed files, findings, checks passed, commits), for reports.
+    pub(crate) detail: Option<Value>,
 }
 
 /// What an agent's implement step recorded.
@@ -152,6 +154,11 @@ pub(crate) struct Session {
     pub(crate) last_outcome: Option<String>,
     /// When the first run of this state directory started (ms since the epoch): the run's id.
     pub(crate) first_started_ms: Option<u64>,
+    /// The first invocation's `run` record: the settings a resumed run keeps (workspace mode,
+    /// integration branch).
+    pub(crate) first_run: Option<Value>,
+    /// The last invocation's `run` record (its command line, for `planrun continue`).
+    pub(crate) last_run: Option<Value>,
 }
 
 /// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
@@ -260,7 +267,7 @@ impl Session {
             .map(|(i, t)| TaskSpec {
                 id: t.id.clone(),
                 deps: checked.graph.deps.get(i).cloned().unwrap_or_default(),
-                verify: plan_verify || !t.verify.is_empty(),
+                stages: if plan_verify || !t.verify.is_empty() { vec![Stage::Verify] } else { Vec::new() },
                 done: t.status == Status::Done && !journaled.contains(t.id.as_str()),
             })
             .collect();
@@ -278,13 +285,17 @@ impl Session {
         let mut final_checks = 0;
         let mut last_outcome = None;
         let mut first_started_ms = None;
+        let mut first_run = None;
+        let mut last_run = None;
         let mut resumed = false;
         for e in events {
             match e.kind.as_str() {
                 "run" => {
                     resumed = true;
+                    last_run = Some(e.payload.clone());
                     if first_started_ms.is_none() {
                         first_started_ms = e.payload.get("started_unix_ms").and_then(Value::as_u64);
+                        first_run = Some(e.payload.clone());
                     }
                     // Replay with the rework limit each run had, so failures land where they did.
                     if let Some(m) = e.payload.get("max_rework").and_then(Value::as_u64) {
@@ -328,6 +339,7 @@ impl Session {
                         elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
                         log: p.get("log").and_then(Value::as_str).map(PathBuf::from),
                         agent: p.get("agent").and_then(AgentRecord::from_json),
+                        detail: p.get("detail").cloned(),
                     });
                 }
                 "finished" => {
@@ -364,6 +376,8 @@ impl Session {
             final_checks,
             last_outcome,
             first_started_ms,
+            first_run,
+            last_run,
         })
     }
 

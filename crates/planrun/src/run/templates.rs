@@ -1,4 +1,4 @@
-//! The prompt templates: one per role (`implement`, `review`, `test`), the short `resume`
+//! The prompt templates: one per role (`implement`, `take`, `review`, `test`), the short `resume`
 //! message a resumed session gets on rework, and one per persona (`architect`, `engineer`,
 //! `reviewer`, `security`, `pm`), built into the binary and overridable by a file of the same
 //! name in `.planrun/prompts/` (e.g. `.planrun/prompts/implement.md`,
@@ -10,8 +10,9 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The templates and their built-in texts.
-const BUILT_IN: [(&str, &str); 9] = [
+const BUILT_IN: [(&str, &str); 10] = [
     ("implement", include_str!("../../prompts/implement.md")),
+    ("take", include_str!("../../prompts/take.md")),
     ("review", include_str!("../../prompts/review.md")),
     ("test", include_str!("../../prompts/test.md")),
     ("resume", include_str!("../../prompts/resume.md")),
@@ -33,8 +34,19 @@ pub(crate) const PERSONAS: [(&str, &[&str]); 5] = [
 ];
 
 /// The placeholders a template may use.
-pub(crate) const PLACEHOLDERS: [&str; 8] =
-    ["persona", "plan_title", "task_id", "task_title", "attempt", "brief", "feedback", "notes_file"];
+pub(crate) const PLACEHOLDERS: [&str; 11] = [
+    "persona",
+    "plan_title",
+    "task_id",
+    "task_title",
+    "attempt",
+    "brief",
+    "feedback",
+    "notes_file",
+    "review_focus",
+    "changed_files",
+    "diff",
+];
 
 /// The persona for `task`: its own `persona` field if it names a known one, else the one its
 /// title and description call for.

@@ -1,0 +1,431 @@
+//! Where each task works and what git does for it: the workspace mode (one shared working tree,
+//! or a git worktree and branch per task started from the integration branch), the record of
+//! where a task's work began (so a restarted run finds it), and the git stages of the pipeline
+//! (the scope check from the real diff, the task's one commit, the merge onto the integration
+//! branch with its rebase and its conflicts replayed for rework). Every function here blocks on
+//! git; the steps call them off the dispatcher's thread. Decides nothing about what runs next.
+
+use planrun_git::merge::{self, Rebased};
+use planrun_git::scope::{self, Changed};
+use planrun_git::{Git, commit, worktree};
+use planrun_plan::globs::Pattern;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// Where tasks work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum WorkspaceMode {
+    /// One working tree for every task; tasks whose files overlap never run together.
+    Shared,
+    /// Each task in its own git worktree and branch, merged onto the integration branch one at
+    /// a time.
+    Worktree,
+}
+
+impl WorkspaceMode {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            WorkspaceMode::Shared => "shared",
+            WorkspaceMode::Worktree => "worktree",
+        }
+    }
+}
+
+/// What to do with changes outside a task's declared files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ScopePolicy {
+    /// Send the task back to rework with the list.
+    Strict,
+    /// Report them and go on.
+    Warn,
+    /// Do not check.
+    Off,
+}
+
+impl ScopePolicy {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ScopePolicy::Strict => "strict",
+            ScopePolicy::Warn => "warn",
+            ScopePolicy::Off => "off",
+        }
+    }
+}
+
+/// Who commits a task's work.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum CommitMode {
+    /// planrun commits each task that passes (and merges it in worktree mode).
+    Auto,
+    /// planrun pauses after each task with its report; you inspect and commit, then
+    /// `planrun continue`.
+    Manual,
+}
+
+/// The review a reviewer agent gives.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ReviewKind {
+    /// Does the work do what the task asks, completely, meeting its acceptance criteria?
+    Task,
+    /// Is the code correct, clear, tested and safe?
+    Code,
+    /// No reviews.
+    None,
+}
+
+impl ReviewKind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            ReviewKind::Task => "task",
+            ReviewKind::Code => "code",
+            ReviewKind::None => "none",
+        }
+    }
+}
+
+/// Where one task's work began: recorded before its agent first runs, removed once the task
+/// is integrated (or its workspace is dropped), so a restarted run picks its work up again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Place {
+    /// The folder the task works in.
+    pub(crate) path: PathBuf,
+    /// Its branch (worktree mode).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) branch: Option<String>,
+    /// What its changes are measured against: the commit its worktree started from, or (shared
+    /// mode) a snapshot of the shared tree as a tree object.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) base: Option<String>,
+}
+
+/// The run's workspaces.
+#[derive(Debug, Clone)]
+pub(crate) struct Workspaces {
+    pub(crate) mode: WorkspaceMode,
+    /// The repository, when the workspace is a git work tree.
+    pub(crate) repo: Option<Git>,
+    /// The branch tasks are merged onto (worktree mode).
+    pub(crate) integration: Option<String>,
+    pub(crate) run_id: String,
+    /// The shared working tree (the git top level, or the plan's folder).
+    pub(crate) root: PathBuf,
+    /// The state directory.
+    pub(crate) state: PathBuf,
+}
+
+/// A git error as a reason a step gives.
+fn git(what: &str, e: &planrun_git::GitError) -> String {
+    format!("{what}: {e}")
+}
+
+/// `id` as a piece of a branch name (task ids are letters, digits, `.`, `_`, `-`; git refuses
+/// `..`, a trailing `.` and a trailing `.lock`).
+fn ref_piece(id: &str) -> String {
+    let mut s = id.replace("..", "-");
+    while s.ends_with('.') || s.ends_with(".lock") {
+        s = format!("{}-", s.trim_end_matches('.'));
+        if s.ends_with(".lock-") {
+            s = s.replace(".lock-", "-lock");
+        }
+    }
+    s
+}
+
+impl Workspaces {
+    fn record(&self, id: &str) -> PathBuf {
+        self.state.join("workspaces").join(format!("{id}.json"))
+    }
+
+    /// The folder task `id` works in.
+    pub(crate) fn path(&self, id: &str) -> PathBuf {
+        match self.mode {
+            WorkspaceMode::Worktree => self.state.join("worktrees").join(id),
+            WorkspaceMode::Shared => self.root.clone(),
+        }
+    }
+
+    /// The branch of task `id` (worktree mode): beside the integration branch, since git
+    /// cannot hold `planrun/RUN` and branches under it at once.
+    pub(crate) fn branch(&self, id: &str) -> String {
+        format!("planrun/task/{}/{}", self.run_id, ref_piece(id))
+    }
+
+    /// Where task `id`'s work began, if it has begun.
+    pub(crate) fn place(&self, id: &str) -> Option<Place> {
+        let text = std::fs::read(self.record(id)).ok()?;
+        serde_json::from_slice(&text).ok()
+    }
+
+    fn save(&self, id: &str, place: &Place) -> Result<(), String> {
+        let path = self.record(id);
+        let dir = path.parent().unwrap_or(&self.state);
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
+        let text = serde_json::to_vec_pretty(place).map_err(|e| e.to_string())?;
+        let tmp = path.with_extension("json.tmp");
+        std::fs::write(&tmp, text)
+            .and_then(|()| std::fs::rename(&tmp, &path))
+            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+    }
+
+    /// Makes task `id`'s workspace ready for an attempt and returns it: its worktree as the
+    /// previous attempt left it (so rework builds on it), or a new one from the integration
+    /// branch's tip; in a shared tree, the snapshot its changes are measured against, taken
+    /// before its first attempt.
+    pub(crate) fn prepare(&self, id: &str) -> Result<Place, String> {
+        let known = self.place(id);
+        match (self.mode, &self.repo) {
+            (WorkspaceMode::Worktree, Some(repo)) => {
+                let path = self.path(id);
+                if let Some(p) = known.filter(|p| p.path == path && path.join(".git").exists()) {
+                    return Ok(p);
+                }
+                let integration = self.integration.as_deref().unwrap_or("HEAD");
+                let tip = repo
+                    .branch_head(integration)
+                    .map_err(|e| git(&format!("cannot read the integration branch `{integration}`"), &e))?;
+                let branch = self.branch(id);
+                worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
+                worktree::add(repo, &path, &branch, &tip).map_err(|e| git("cannot create the task's worktree", &e))?;
+                let place = Place { path, branch: Some(branch), base: Some(tip) };
+                self.save(id, &place)?;
+                Ok(place)
+            }
+            (WorkspaceMode::Shared, Some(repo)) => {
+                if let Some(p) = known.filter(|p| p.base.is_some()) {
+                    // The tree's own path, not the recorded one: the repository may have moved.
+                    return Ok(Place { path: self.root.clone(), ..p });
+                }
+                let base = scope::snapshot(repo, &self.scratch_index(id))
+                    .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
+                let place = Place { path: self.root.clone(), branch: None, base: Some(base) };
+                self.save(id, &place)?;
+                Ok(place)
+            }
+            _ => Ok(Place { path: self.root.clone(), branch: None, base: None }),
+        }
+    }
+
+    fn scratch_index(&self, id: &str) -> PathBuf {
+        self.state.join("workspaces").join(format!("{id}.index"))
+    }
+
+    /// What task `id` changed since its work began. In a shared tree, paths that `others`
+    /// (the files of tasks working beside it or done since) may change are not counted.
+    pub(crate) fn changed(&self, id: &str, others: &[String]) -> Result<Vec<Changed>, String> {
+        let (Some(repo), Some(place)) = (&self.repo, self.place(id)) else { return Ok(Vec::new()) };
+        let Some(base) = &place.base else { return Ok(Vec::new()) };
+        match self.mode {
+            WorkspaceMode::Worktree => {
+                scope::changed(&repo.at(&place.path), base).map_err(|e| git("cannot list the task's changes", &e))
+            }
+            WorkspaceMode::Shared => {
+                let now = scope::snapshot(repo, &self.scratch_index(id))
+                    .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
+                let all = scope::between(repo, base, &now).map_err(|e| git("cannot list the task's changes", &e))?;
+                let others: Vec<Pattern> = others.iter().filter_map(|g| Pattern::parse(g).ok()).collect();
+                Ok(all.into_iter().filter(|c| !others.iter().any(|p| p.matches(&c.path))).collect())
+            }
+        }
+    }
+
+    /// The diff of task `id`'s work, for its reviewers (worktree mode, or a shared tree against
+    /// HEAD), at most `limit` bytes.
+    pub(crate) fn patch(&self, id: &str, limit: usize) -> String {
+        let (Some(repo), Some(place)) = (&self.repo, self.place(id)) else { return String::new() };
+        let base = match (self.mode, &place.base) {
+            (WorkspaceMode::Worktree, Some(b)) => b.clone(),
+            _ => "HEAD".to_owned(),
+        };
+        scope::patch(&repo.at(&place.path), &base, limit).unwrap_or_default()
+    }
+
+    /// Commits task `id`'s work as one commit with `message`: in its worktree, everything since
+    /// its base (the agent's own commits folded in); in a shared tree, exactly `paths`.
+    /// `None` when there was nothing to commit.
+    pub(crate) fn commit(&self, id: &str, message: &str, paths: &[String]) -> Result<Option<String>, String> {
+        let Some(repo) = &self.repo else { return Ok(None) };
+        match self.mode {
+            WorkspaceMode::Worktree => {
+                let place = self.place(id).ok_or_else(|| format!("task {id} has no worktree to commit"))?;
+                let base = place.base.as_deref().unwrap_or("HEAD");
+                commit::squash(&repo.at(&place.path), base, message).map_err(|e| git("cannot commit the task", &e))
+            }
+            WorkspaceMode::Shared => {
+                commit::commit_paths(repo, paths, message).map_err(|e| git("cannot commit the task", &e))
+            }
+        }
+    }
+
+    /// The first part of a merge: whether task `id` is already on the integration branch (a
+    /// restarted run), else its branch rebased onto the branch's tip.
+    pub(crate) fn rebase(&self, id: &str) -> Result<Merging, String> {
+        let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else {
+            return Ok(Merging::Merged { commit: None });
+        };
+        let place = self.place(id).ok_or_else(|| format!("task {id} has no worktree to merge"))?;
+        let base = place.base.as_deref();
+        let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
+        if let Some(c) =
+            commit::find(repo, &tip, base, id).map_err(|e| git("cannot read the integration branch", &e))?
+        {
+            return Ok(Merging::Merged { commit: Some(c) });
+        }
+        let wt = repo.at(&place.path);
+        let head = wt.head().map_err(|e| git("cannot read the task's branch", &e))?;
+        if base == Some(head.as_str()) {
+            // Nothing was committed: nothing to merge.
+            return Ok(Merging::Merged { commit: None });
+        }
+        match merge::rebase(&wt, &tip).map_err(|e| git("cannot rebase the task", &e))? {
+            Rebased::Current { head } => Ok(Merging::Ready { tip, head, rebased: false }),
+            Rebased::Moved { head } => {
+                // Its changes are now measured from the tip.
+                self.save(id, &Place { base: Some(tip.clone()), ..place })?;
+                Ok(Merging::Ready { tip, head, rebased: true })
+            }
+            Rebased::Conflict { files, hunks } => {
+                let replayed = merge::replay_on(repo, &place.path, &self.branch(id), &head, &tip)
+                    .map_err(|e| git("cannot set the task up again after the conflict", &e))?;
+                self.save(id, &Place { base: Some(tip.clone()), ..place })?;
+                Ok(Merging::Conflict { files, hunks, replayed })
+            }
+        }
+    }
+
+    /// The last part of a merge: the integration branch moved from `tip` to `head`.
+    pub(crate) fn advance(&self, tip: &str, head: &str) -> Result<(), String> {
+        let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else { return Ok(()) };
+        merge::advance(repo, integration, tip, head)
+            .map_err(|e| git(&format!("cannot move `{integration}` to the task's commit"), &e))
+    }
+
+    /// Where the final check runs: where the tasks' work came together. In worktree mode, a
+    /// worktree of the integration branch's tip (the shared tree may have another branch out).
+    pub(crate) fn final_tree(&self) -> Result<PathBuf, String> {
+        let (WorkspaceMode::Worktree, Some(repo), Some(integration)) = (self.mode, &self.repo, &self.integration)
+        else {
+            return Ok(self.root.clone());
+        };
+        let path = self.state.join("worktrees").join(FINAL);
+        let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
+        worktree::remove(repo, &path).map_err(|e| git("cannot clear the final check's worktree", &e))?;
+        let p = path.display().to_string();
+        repo.run(&["worktree", "add", "--quiet", "--detach", &p, &tip])
+            .map_err(|e| git("cannot create the final check's worktree", &e))?;
+        Ok(path)
+    }
+
+    /// Drops task `id`'s workspace: its worktree and branch (worktree mode) and its record.
+    pub(crate) fn release(&self, id: &str) -> Result<(), String> {
+        if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
+            worktree::remove(repo, &self.path(id)).map_err(|e| git("cannot remove the task's worktree", &e))?;
+            repo.delete_branch(&self.branch(id)).map_err(|e| git("cannot delete the task's branch", &e))?;
+        }
+        let _ = std::fs::remove_file(self.scratch_index(id));
+        match std::fs::remove_file(self.record(id)) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                Err(format!("cannot remove `{}`: {e}", self.record(id).display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Worktrees under the state directory that no task needs any more (`keep` are the ids of
+    /// tasks with work in flight): what a crash or a finished run left behind. Returns their
+    /// ids after removing them.
+    pub(crate) fn sweep(&self, keep: &[&str]) -> Vec<String> {
+        let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return Vec::new() };
+        let dir = self.state.join("worktrees");
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let mut removed = Vec::new();
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if keep.contains(&name.as_str()) {
+                continue;
+            }
+            if self.release(&name).is_ok() {
+                removed.push(name);
+            }
+        }
+        let _ = repo.run(&["worktree", "prune"]);
+        removed
+    }
+}
+
+/// The folder of the final check's worktree (task ids start with a letter or digit).
+const FINAL: &str = "_final";
+
+/// Where a merge stands after its first part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Merging {
+    /// Already on the integration branch (or nothing to merge).
+    Merged { commit: Option<String> },
+    /// The task's branch sits on `tip`; `advance(tip, head)` integrates it (after verify, when
+    /// it was rebased).
+    Ready { tip: String, head: String, rebased: bool },
+    /// The rebase conflicted; the task's worktree was set up again on the tip with its changes
+    /// replayed, conflict markers in `replayed`.
+    Conflict { files: Vec<String>, hunks: String, replayed: Vec<String> },
+}
+
+/// Whether `path` is a git work tree with at least one commit.
+pub(crate) fn has_commit(repo: &Git) -> bool {
+    repo.head().is_ok()
+}
+
+/// The paths with uncommitted changes in `repo` (what worktrees, started from commits, do not see).
+pub(crate) fn uncommitted(repo: &Git) -> usize {
+    repo.run(&["status", "--porcelain", "-z", "--untracked-files=normal"])
+        .map(|s| s.split('\0').filter(|l| !l.is_empty()).count())
+        .unwrap_or(0)
+}
+
+/// The conventional commit type of a task from its title: `fix` for fixes, `test`, `docs`,
+/// `refactor`, `chore`, else `feat`.
+pub(crate) fn commit_kind(title: &str) -> &'static str {
+    let t = title.to_lowercase();
+    let starts = |w: &[&str]| w.iter().any(|p| t.starts_with(p));
+    if starts(&["fix", "repair", "correct", "resolve"]) {
+        "fix"
+    } else if starts(&["test", "add test", "write test", "cover"]) {
+        "test"
+    } else if starts(&["document", "docs", "write doc", "update doc", "readme"]) {
+        "docs"
+    } else if starts(&["refactor", "rename", "extract", "move", "clean"]) {
+        "refactor"
+    } else if starts(&["chore", "bump", "upgrade", "configure", "set up ci"]) {
+        "chore"
+    } else {
+        "feat"
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn task_ids_make_valid_branch_names() {
+        for (id, want) in [("a", "a"), ("1.2", "1.2"), ("a..b", "a-b"), ("v1.", "v1-"), ("x.lock", "x-lock")] {
+            assert_eq!(ref_piece(id), want);
+            let ok = std::process::Command::new("git")
+                .args(["check-ref-format", "--branch", &format!("planrun/task/r/{}", ref_piece(id))])
+                .output()
+                .unwrap();
+            assert!(ok.status.success(), "{id}");
+        }
+    }
+
+    #[test]
+    fn commit_types_follow_the_title() {
+        assert_eq!(commit_kind("Fix the parser's crash"), "fix");
+        assert_eq!(commit_kind("Add the login page"), "feat");
+        assert_eq!(commit_kind("Tests for the cache"), "test");
+        assert_eq!(commit_kind("Document the API"), "docs");
+        assert_eq!(commit_kind("Refactor storage"), "refactor");
+    }
+}
