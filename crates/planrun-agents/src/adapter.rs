@@ -97,6 +97,10 @@ pub struct Call<'a> {
     pub root: bool,
     /// Whether `IS_SANDBOX=1` is set.
     pub sandbox: bool,
+    /// A JSON Schema the final answer must follow (a reviewer's verdict), for CLIs with a
+    /// structured-output option; `schema_file` holds the same text, for CLIs that take a path.
+    pub schema: Option<&'a str>,
+    pub schema_file: Option<&'a str>,
 }
 
 /// The longest prompt passed as one argument: Linux refuses a single argument over 128 KiB.

@@ -75,6 +75,9 @@ pub const REMINDER: &str = "Your answer did not end with a verdict planrun can r
 exactly: {\"verdict\": \"pass\" or \"changes_requested\", \"findings\": [{\"severity\": \"blocking\" or \"advisory\", \
 \"file\": \"path\", \"line\": 1, \"message\": \"what and why\"}]}";
 
+/// The verdict as a JSON Schema, for CLIs that can hold a final answer to one.
+pub const SCHEMA: &str = r#"{"type":"object","additionalProperties":false,"required":["verdict","findings"],"properties":{"verdict":{"type":"string","enum":["pass","changes_requested"]},"findings":{"type":"array","items":{"type":"object","additionalProperties":false,"required":["severity","file","line","message"],"properties":{"severity":{"type":"string","enum":["blocking","advisory"]},"file":{"type":["string","null"]},"line":{"type":["integer","null"]},"message":{"type":"string"}}}}}}"#;
+
 /// The last verdict in `text`.
 pub fn parse(text: &str) -> Result<Verdict, VerdictError> {
     let mut start = text.len().saturating_sub(SEARCH_LIMIT);
@@ -151,6 +154,17 @@ fn normalize(v: &Value) -> Result<Verdict, String> {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_schema_is_json_and_a_verdict_that_follows_it_reads() {
+        let schema: serde_json::Value = serde_json::from_str(SCHEMA).unwrap();
+        assert_eq!(schema["properties"]["verdict"]["enum"][1], "changes_requested");
+        let v =
+            parse(r#"{"verdict":"pass","findings":[{"severity":"advisory","file":null,"line":null,"message":"m"}]}"#)
+                .unwrap();
+        assert_eq!(v.verdict, Decision::Pass);
+        assert_eq!(v.findings.len(), 1);
+    }
 
     #[test]
     fn the_last_verdict_in_prose_or_a_fence_is_read() {

@@ -367,7 +367,15 @@ async fn probe(kind: AgentKind, args: &DoctorArgs, root: bool, sandbox: bool) ->
     };
     let workspace = dir.path().display().to_string();
     let prompt = "planrun doctor is checking that you run. Reply with the single word OK and do nothing else.";
-    let call = Call { prompt, model: args.model.as_deref(), resume: None, workspace: Some(&workspace), root, sandbox };
+    let call = Call {
+        prompt,
+        model: args.model.as_deref(),
+        resume: None,
+        workspace: Some(&workspace),
+        root,
+        sandbox,
+        ..Call::default()
+    };
     let Some(argv) = adapter::argv(kind, &call) else { return json!({"ok": false, "error": "not a CLI agent"}) };
     let mut env = planrun_agents::env::allowed(kind, &args.pass_env, std::env::vars_os());
     env.push(("PWD".into(), workspace.clone()));

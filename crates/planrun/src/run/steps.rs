@@ -300,6 +300,13 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, cancel: watch::
                 ));
             }
             let workspace = cwd.display().to_string();
+            // Reviewers and the tester answer with a verdict: CLIs that can hold their final
+            // answer to a schema are given it.
+            let verdict = matches!(*role, "review" | "test");
+            let schema_file = ctx.layout.dir.join("verdict.schema.json");
+            let schema_path = schema_file.display().to_string();
+            let schema_ok = verdict
+                && (schema_file.is_file() || std::fs::write(&schema_file, planrun_agents::verdict::SCHEMA).is_ok());
             let c = Call {
                 prompt: text,
                 model: agent.model.as_deref(),
@@ -307,6 +314,8 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, cancel: watch::
                 workspace: Some(&workspace),
                 root: ctx.root,
                 sandbox: ctx.sandbox,
+                schema: schema_ok.then_some(planrun_agents::verdict::SCHEMA),
+                schema_file: schema_ok.then_some(schema_path.as_str()),
             };
             adapter::argv(kind, &c).unwrap_or_default()
         }
