@@ -319,6 +319,13 @@ impl Workspaces {
         Ok(path)
     }
 
+    /// Removes the final check's worktree, if there is one.
+    pub(crate) fn drop_final(&self) {
+        if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
+            let _ = worktree::remove(repo, &self.state.join("worktrees").join(FINAL));
+        }
+    }
+
     /// Drops task `id`'s workspace: its worktree and branch (worktree mode) and its record.
     pub(crate) fn release(&self, id: &str) -> Result<(), String> {
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {

@@ -659,6 +659,8 @@ pub(crate) async fn final_check(ctx: Arc<Ctx>, n: u64, cancel: watch::Receiver<b
     ];
     let commands = ctx.plan_verify.clone();
     let (result, interrupted, _) = run_commands(&ctx, &commands, &cwd, &log, env, cancel).await;
+    let c = Arc::clone(&ctx);
+    let _ = tokio::task::spawn_blocking(move || c.ws.drop_final()).await;
     done(result, interrupted)
 }
 
