@@ -191,15 +191,42 @@ Prompts and planrun.toml:
   Prompts come from built-in templates per role (implement, review, test, resume) and persona
   (architect, engineer, reviewer, security, pm; chosen from the task's `persona` field or its
   wording); a file .planrun/prompts/NAME.md replaces one. planrun.toml at the repository's top
-  level (or --config) sets agent, model, resume_rounds, pass_env, redact_env, [roles.implement]
-  agent/model/command, and [prices.\"MODEL\"] input/output/cache_read/cache_write in USD per
-  million tokens. See docs/agents.md.
+  level (or --config) sets agent, model, resume_rounds, pass_env, redact_env, [roles.implement],
+  [roles.review] and [roles.test] agent/model/command, [pipeline] workspace/into/commit/batch/
+  scope/reviews/take/tester, and [prices.\"MODEL\"] input/output/cache_read/cache_write in USD
+  per million tokens. See docs/agents.md.
 
-Verification:
-  After the agent finishes, planrun runs the task's verify commands, then the plan's, each with
-  `sh -c` in the workspace. Any non-zero exit sends the task back to the agent with the output,
-  up to --max-rework times; then the task is blocked. When every task is done, the plan's verify
-  commands run once more as the final check.
+The pipeline (each task, in order; see docs/running.md):
+  implement   the agent, in the task's workspace (with --take, a reviewer's constraints first)
+  scope       the real `git diff` against the task's `Files:`; --scope strict sends changes
+              outside them back, warn reports them, off skips [default: strict in worktrees,
+              warn in a shared tree, where planrun cannot tell a task's edits from yours]
+  test        with --tester: an agent writes the tests the task lacks
+  verify      the task's verify commands, then the plan's, `sh -c` in the workspace; a failure
+              goes back to the agent with the output
+  review      the task review and the code review, side by side, by the review agent; each ends
+              with a JSON verdict {\"verdict\": \"pass\"|\"changes_requested\", \"findings\":
+              [{\"severity\": \"blocking\"|\"advisory\", \"file\", \"line\", \"message\"}]} (a CLI's
+              structured-output option holds it to that where there is one); blocking findings
+              go back to the implementer, advisory ones are reported; an unreadable verdict gets
+              one reminder, then fails the review
+  commit      one conventional commit per task, `feat(ID): title` with a `Planrun-Task: ID`
+              trailer (--commit auto)
+  merge       worktree mode: onto the integration branch, one task at a time; when it moved, the
+              task is rebased and verified again; a conflict goes back with git's markers
+  A rejected attempt goes back up to --max-rework times; then the task is blocked and
+  `planrun explain TASK` says why. When every task is done, the plan's verify commands run once
+  more where the work came together (the final check).
+
+Workspaces:
+  --workspace worktree (the default in a git repository with a commit): each task in its own
+  worktree (.planrun/worktrees/ID) and branch planrun/task/RUN/ID, started from the integration
+  branch (planrun/RUN, or --into BRANCH) once its dependencies are merged; removed once merged
+  (a blocked task's stays for you to inspect). Tasks start from commits: uncommitted changes in
+  your working tree are not seen by them. --workspace shared: one working tree; tasks whose
+  files overlap never run together; with --commit auto each task's changes to its own files are
+  committed on the current branch. --commit manual pauses after each task (exit 5) for you to
+  inspect and commit; --batch N pauses after every N tasks; `planrun continue` goes on.
 
 State:
   Everything is journaled in the state directory (default: .planrun/ at the git top level of the
@@ -213,17 +240,21 @@ Ctrl-C:
 Output:
   live progress on a terminal, a line per event otherwise, one JSON object per event with --json:
   {\"event\", \"elapsed_ms\", ...} where event is started or resumed, orphans_stopped,
-  changed_after_done, start or retry (task, attempt), verify, done, rework, interrupted, blocked
-  (task, reason), skipped, final_check, final_check_passed, final_check_failed, draining,
-  stopping, provider_error (task, reason), and last finished (outcome: done, blocked,
-  final_check_failed, provider_error or interrupted; exit_code; counts per state; usage; report:
-  the path of .planrun/runs/ID/summary.md, beside which junit.xml is written). Step
-  ends with an agent carry usage (input, output, cache_read, cache_write), cost_usd and session.
+  changed_after_done, start or retry (task, attempt), a stage's start (scope, test, verify,
+  review, commit, merge: task, attempt, stage), scope_warning (task, outside), advisory (task,
+  review, finding), committed (task, commit), merged (task, commit, into), done, task_report
+  (task, summary, report), rework, interrupted, blocked (task, reason), skipped, pausing,
+  final_check, final_check_passed, final_check_failed, draining, stopping, provider_error
+  (task, reason), agent_usage (task, attempt, step, agent: usage, cost_usd, session), and last
+  finished (outcome: done, blocked, final_check_failed, provider_error, paused or interrupted;
+  exit_code; counts per state; usage; integration: the branch; report: the path of
+  .planrun/runs/ID/summary.md, beside which junit.xml and tasks/ID.md are written).
   See docs/running.md.
 
 Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed,
-4 stopped by the model provider's error (resumable), 130 interrupted, 1 the journal could not be
-written, 64 wrong usage (e.g. no agent, or its CLI is not installed).
+4 stopped by the model provider's error (resumable), 5 paused for you (--commit manual,
+--batch; `planrun continue`), 130 interrupted, 1 the journal could not be written, 64 wrong
+usage (e.g. no agent, or its CLI is not installed).
 
 Durations: 90s, 5m, 1h30m, 250ms, or `none` for no limit.";
 
@@ -312,7 +343,8 @@ pub(crate) struct PipelineArgs {
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) batch: Option<u32>,
     /// Changes outside a task's declared files, found from the real git diff: `strict` sends
-    /// the task back with the list, `warn` reports them, `off` does not check [default: strict].
+    /// the task back with the list, `warn` reports them, `off` does not check [default: strict in
+    /// worktree mode; warn in a shared tree, where others' edits cannot be told apart].
     #[arg(long, value_name = "POLICY", value_enum)]
     pub(crate) scope: Option<crate::run::ScopePolicy>,
     /// The reviews each task gets after its checks pass, side by side: `task` (does it do what

@@ -920,6 +920,8 @@ impl<'a> Runner<'a> {
         };
         let elapsed_ms = u64::try_from(done.elapsed.as_millis()).unwrap_or(u64::MAX);
         let agent = done.agent.as_ref().map(|a| a.record.clone());
+        // Stages that only run git have no log of their own.
+        let log = done.log.is_file().then(|| done.log.clone());
         let mut payload = json!({
             "attempt": done.attempt,
             "step": name,
@@ -927,7 +929,7 @@ impl<'a> Runner<'a> {
             "interrupted": done.interrupted,
             "summary": summary,
             "elapsed_ms": elapsed_ms,
-            "log": done.log.display().to_string(),
+            "log": log.as_ref().map(|l| l.display().to_string()),
         });
         if let Some(obj) = payload.as_object_mut() {
             if let Some(a) = &agent {
@@ -945,7 +947,6 @@ impl<'a> Runner<'a> {
                 ok: done.result.is_ok(),
                 summary: summary.clone(),
                 elapsed_ms,
-                log: Some(done.log.clone()),
                 agent: agent.clone(),
                 detail: done.detail.clone(),
             });

@@ -36,7 +36,6 @@ pub(crate) struct StepRecord {
     pub(crate) ok: bool,
     pub(crate) summary: String,
     pub(crate) elapsed_ms: u64,
-    pub(crate) log: Option<PathBuf>,
     /// For a step run by a CLI agent: which, its session and what it used.
     pub(crate) agent: Option<AgentRecord>,
     /// What the step found (changed files, findings, checks passed, commits), for reports.
@@ -337,7 +336,6 @@ impl Session {
                         ok: p.get("ok").and_then(Value::as_bool).unwrap_or(false),
                         summary: p.get("summary").and_then(Value::as_str).unwrap_or("").to_owned(),
                         elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
-                        log: p.get("log").and_then(Value::as_str).map(PathBuf::from),
                         agent: p.get("agent").and_then(AgentRecord::from_json),
                         detail: p.get("detail").cloned(),
                     });

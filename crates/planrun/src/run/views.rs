@@ -391,21 +391,32 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
             let cost = dollars(a.cost_usd, &a.cost_source);
             let _ = writeln!(out, "   agent: {}{model}{session}, {}, {cost}", a.agent, tokens(&a.usage));
         }
-        // The log's place follows the state directory (which may have moved with the repository).
-        let log = match r.step.as_str() {
-            "implement" | "verify" => Some(s.layout.attempt_log(&id, r.attempt, &r.step)),
-            _ => r.log.clone(),
+        for line in r.detail.as_ref().map(|d| detail_lines(&r.step, d)).unwrap_or_default() {
+            let _ = writeln!(out, "   {line}");
+        }
+        // The logs' place follows the state directory (which may have moved with the
+        // repository); the reviews side by side each have their own.
+        let names: Vec<String> = match r.step.as_str() {
+            "review" => vec!["task-review".into(), "code-review".into(), "review".into()],
+            other => vec![other.to_owned()],
         };
-        if let Some(log) = &log {
+        for name in names {
+            let log = s.layout.attempt_log(&id, r.attempt, &name);
+            if !log.is_file() {
+                continue;
+            }
             let _ = writeln!(out, "   log: {}", log.display());
             if !args.summary {
                 let _ = out.flush();
-                copy_file(log, &mut out);
+                copy_file(&log, &mut out);
             }
         }
     }
     if let Some(a) = state.attempt().filter(|_| state.is_running()) {
-        let step = if matches!(state, TaskState::InReview { .. }) { "verify" } else { "implement" };
+        let step = match state {
+            TaskState::InReview { .. } => s.engine.stage(task).map_or("verify", planrun_engine::Stage::name),
+            _ => "implement",
+        };
         let _ = writeln!(out, "\n── attempt {a} · {step} · running");
         let log = s.layout.attempt_log(&id, a, step);
         let _ = writeln!(out, "   log: {}", log.display());
@@ -414,6 +425,66 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         }
     }
     exit::OK
+}
+
+/// What a stage found, as lines for `planrun log`.
+fn detail_lines(step: &str, d: &serde_json::Value) -> Vec<String> {
+    let list = |k: &str| -> Vec<String> {
+        d.get(k)
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|v| v.as_str().map(str::to_owned))
+            .collect()
+    };
+    let mut lines = Vec::new();
+    match step {
+        "scope" => {
+            lines.push(format!("changed: {}", list("changed").join(", ")));
+            let outside = list("outside");
+            if !outside.is_empty() {
+                lines.push(format!("outside the task's files: {}", outside.join(", ")));
+            }
+        }
+        "verify" => {
+            if let (Some(p), Some(n)) = (d.get("passed"), d.get("checks")) {
+                lines.push(format!("checks passed: {p}/{n}"));
+            }
+        }
+        "review" | "test" => {
+            for r in d.get("reviews").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                let name = r.get("review").and_then(serde_json::Value::as_str).unwrap_or("review");
+                let verdict = r
+                    .get("verdict")
+                    .and_then(serde_json::Value::as_str)
+                    .or_else(|| r.get("error").and_then(serde_json::Value::as_str))
+                    .unwrap_or("?");
+                lines.push(format!("{name}: {verdict}"));
+                for f in r.get("findings").and_then(serde_json::Value::as_array).into_iter().flatten() {
+                    let sev = f.get("severity").and_then(serde_json::Value::as_str).unwrap_or("");
+                    let file = f.get("file").and_then(serde_json::Value::as_str).unwrap_or("");
+                    let msg = f.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
+                    lines.push(format!("  {sev}: {file}{}{msg}", if file.is_empty() { "" } else { ": " }));
+                }
+            }
+        }
+        "commit" => lines.push(format!(
+            "commit: {}",
+            d.get("commit").and_then(serde_json::Value::as_str).unwrap_or("nothing to commit")
+        )),
+        "merge" => {
+            let into = d.get("into").and_then(serde_json::Value::as_str).unwrap_or("");
+            if let Some(c) = d.get("merged").and_then(serde_json::Value::as_str) {
+                lines.push(format!("merged {c} onto {into}"));
+            }
+            let conflict = list("conflict");
+            if !conflict.is_empty() {
+                lines.push(format!("conflict with {into} in {}", conflict.join(", ")));
+            }
+        }
+        _ => {}
+    }
+    lines
 }
 
 /// Streams a log to stdout (logs may be gigabytes; they are never read into memory whole).
