@@ -413,3 +413,18 @@ esac"#;
         .collect();
     assert_eq!(stages, ["scope", "test", "verify", "review", "commit", "merge"]);
 }
+
+#[test]
+fn a_reviewer_that_changes_files_fails_the_review() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n";
+    // The code review "fixes" a.txt itself on the first attempt.
+    let reviewer = r#"if grep -q 'the code review:' "$1" && [ "$PLANRUN_ATTEMPT" = 1 ]; then echo edited >> a.txt; fi
+echo '{"verdict": "pass", "findings": []}'"#;
+    let repo = committed(plan, "echo a > a.txt", &[("review.sh", reviewer)]);
+    let out = repo.run(&["--json", "--review-command", "./review.sh {prompt_file}"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let why = reason(&events(&out), "rework", "a");
+    assert!(why.contains("a reviewer changed files, which a review must not do: a.txt"), "{why}");
+    let branch = integration(&out);
+    assert_eq!(git(&repo, &["show", &format!("{branch}:a.txt")]), "a\n", "the second attempt rewrote it");
+}

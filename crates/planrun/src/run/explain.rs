@@ -109,6 +109,23 @@ fn recommend(rejections: &[Rejection], verify: &[String]) -> String {
              task or the check is wrong, add instructions to the task or fix the check, then `planrun retry TASK`"
         );
     }
+    if last.gate == "scope" {
+        return "the agent changed files outside the task's `Files:` (listed above): if the task truly needs them, \
+                add them to its files (or split the work into another task); otherwise tell it in the task's \
+                instructions to leave them alone; `--scope warn` only reports such changes; then `planrun retry TASK`"
+            .into();
+    }
+    if last.gate == "review" || last.gate == "test" {
+        return "the reviewers kept finding blocking problems (listed above; `planrun log TASK` has each verdict): if \
+                they ask for more than the task does, sharpen its description and acceptance criteria; if the \
+                implementer cannot meet them, split the task; then `planrun retry TASK`"
+            .into();
+    }
+    if last.gate == "merge" {
+        return "the task's changes conflict with, or break after, work merged before it: make one task depend on the \
+                other (`Depends on:`) or give them separate files, then `planrun retry TASK`"
+            .into();
+    }
     if last.gate == "implement" {
         return "the agent itself failed: read its output with `planrun log TASK`; if the task is too large for one \
                 attempt, split it; then `planrun retry TASK`"
@@ -231,5 +248,12 @@ mod tests {
         let mixed =
             [rej("implement", "the agent exited with code 1"), rej("verify", "the check `x` exited with code 1")];
         assert!(recommend(&mixed, &[]).contains("failed in different ways"));
+        assert!(
+            recommend(&[rej("scope", "the scope check found 1 changed file outside")], &[]).contains("--scope warn")
+        );
+        assert!(
+            recommend(&[rej("review", "The reviewers found blocking problems")], &[]).contains("acceptance criteria")
+        );
+        assert!(recommend(&[rej("merge", "merging onto `x` conflicted in a.txt")], &[]).contains("Depends on:"));
     }
 }

@@ -232,6 +232,22 @@ impl Workspaces {
         }
     }
 
+    /// A snapshot of task `id`'s worktree (worktree mode only: a shared tree also holds other
+    /// tasks' edits), to see whether a reviewer changed anything.
+    pub(crate) fn worktree_state(&self, id: &str) -> Option<String> {
+        let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return None };
+        let scratch = self.state.join("workspaces").join(format!("{id}.review.index"));
+        scope::snapshot(&repo.at(self.path(id)), &scratch).ok()
+    }
+
+    /// The paths that differ between two snapshots of task `id`'s worktree.
+    pub(crate) fn differences(&self, id: &str, before: &str, after: &str) -> Vec<String> {
+        let Some(repo) = &self.repo else { return Vec::new() };
+        scope::between(&repo.at(self.path(id)), before, after)
+            .map(|c| c.into_iter().map(|c| c.path).collect())
+            .unwrap_or_default()
+    }
+
     /// The diff of task `id`'s work, for its reviewers (worktree mode, or a shared tree against
     /// HEAD), at most `limit` bytes.
     pub(crate) fn patch(&self, id: &str, limit: usize) -> String {

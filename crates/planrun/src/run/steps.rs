@@ -923,8 +923,25 @@ async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
             },
         ));
     }
+    // Reviewers read; they must not change the work they judge.
+    let watch = run.stage == Stage::Review;
+    let before = if watch {
+        let (c, id) = (Arc::clone(ctx), run.id.clone());
+        tokio::task::spawn_blocking(move || c.ws.worktree_state(&id)).await.ok().flatten()
+    } else {
+        None
+    };
     let results =
         futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect()).await;
+    let mut touched = Vec::new();
+    if let Some(before) = before {
+        let (c, id) = (Arc::clone(ctx), run.id.clone());
+        touched = tokio::task::spawn_blocking(move || {
+            c.ws.worktree_state(&id).map(|after| c.ws.differences(&id, &before, &after)).unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+    }
     let mut run_total = None;
     let mut blocking_lines = Vec::new();
     let mut failures = Vec::new();
@@ -962,6 +979,14 @@ async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
             run_total,
             Some(detail),
         );
+    }
+    if !touched.is_empty() {
+        let reason = format!(
+            "a reviewer changed files, which a review must not do: {}. The changes are left in the task's \
+             worktree: keep what belongs to the task, undo the rest",
+            touched.join(", ")
+        );
+        return (Err(reason), false, run_total, Some(detail));
     }
     if !failures.is_empty() {
         return (Err(failures.join("\n")), false, run_total, Some(detail));
