@@ -92,7 +92,7 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
     Continue(ContinueArgs),
     /// Show where each task of a run is.
     #[command(
-        after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"attempts\", \"failures\", \"reason\", \"waiting_for\"}],\n   \"counts\": {state: n}}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
+        after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"stage\", \"attempts\", \"failures\", \"reason\", \"waiting_for\"}],\n   \"counts\": {state: n}}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped; stage (while in\nreview): scope, test, verify, review, commit, merge.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
     )]
     Status(StatusArgs),
     /// Run a task again on the next `planrun run`: a blocked, skipped or done task goes back to

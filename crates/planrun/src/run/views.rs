@@ -208,6 +208,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
                     "id": s.id(i),
                     "title": s.task(i).map_or("", |t| t.title.as_str()),
                     "state": st.name(),
+                    "stage": s.engine.stage(i).map(planrun_engine::Stage::name),
                     "attempts": attempts(&s, i),
                     "failures": failures(st),
                     "reason": reason,
@@ -249,7 +250,10 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             format!("  {:<11} {:<width$}  {}", st.name(), s.id(i), s.task(i).map_or("", |t| t.title.as_str()));
         let a = attempts(&s, i);
         if a > 0 {
-            line.push_str(&format!("  [attempt {a}]"));
+            match s.engine.stage(i).filter(|_| st.is_running()) {
+                Some(stage) => line.push_str(&format!("  [attempt {a}, {stage}]")),
+                None => line.push_str(&format!("  [attempt {a}]")),
+            }
         }
         let used = Totals::of_task(&s, s.id(i));
         if used.steps > 0 {
