@@ -428,3 +428,29 @@ echo '{"verdict": "pass", "findings": []}'"#;
     let branch = integration(&out);
     assert_eq!(git(&repo, &["show", &format!("{branch}:a.txt")]), "a\n", "the second attempt rewrote it");
 }
+
+#[test]
+fn pipeline_settings_that_cannot_work_are_usage_errors_before_anything_is_created() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n";
+    // No commit yet: a worktree has nothing to start from.
+    let fresh = Repo::new(plan, "echo a > a.txt");
+    let out = fresh.run(&["--workspace", "worktree"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(
+        text(&out).contains("needs a git repository with at least one commit") && text(&out).contains("git commit")
+    );
+    assert!(!fresh.path().join(".planrun").exists(), "nothing was created");
+    let repo = committed(plan, "echo a > a.txt", &[]);
+    for (args, words) in [
+        (vec!["--workspace", "worktree", "--commit", "manual"], "--commit manual works in one shared working tree"),
+        (vec!["--tester"], "need a reviewer agent"),
+        (vec!["--review-agent", "command"], "the review agent `command` needs a command"),
+        (vec!["--review-command", "./missing-reviewer.sh"], "was not found"),
+    ] {
+        let out = repo.run(&args);
+        assert_eq!(out.status.code(), Some(64), "{args:?}: {}", text(&out));
+        assert!(text(&out).contains(words), "{args:?}: {}", text(&out));
+        assert!(!repo.path().join(".planrun").exists(), "{args:?}: nothing was created");
+    }
+    assert_eq!(git(&repo, &["branch", "--list", "planrun/*"]), "", "no integration branch was created");
+}

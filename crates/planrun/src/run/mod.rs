@@ -138,6 +138,13 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let mut pass_env = config.pass_env.clone();
     pass_env.extend(args.pass_env.iter().cloned());
     let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env));
+    // A new run's pipeline settings are checked before anything is created on disk.
+    if !layout.exists() {
+        if let Err((message, help)) = pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    }
     // The lock is taken before the journal is read, so two planruns never share a run.
     if let Err(e) = layout.create() {
         eprintln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
@@ -157,7 +164,8 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         Err(e) => return open_failed(&e, term),
     };
     let run_id = report::run_id(session.first_started_ms.unwrap_or_else(unix_ms));
-    let pipe = match pipeline_setup(args, &config, &session, &agents, &run_id) {
+    let first = session.first_run.clone();
+    let pipe = match pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false) {
         Ok(p) => p,
         Err((message, help)) => {
             eprintln!("error: {message}\n  help: {help}");
@@ -285,18 +293,20 @@ struct Pipe {
 
 /// Settles the pipeline: where tasks work (a resumed run keeps its first mode and
 /// integration branch), which stages run, and the reviewers' agent.
+/// `first` is the run's first `run` record (none for a new run); `dry` checks the settings
+/// without creating the integration branch (before anything is created on disk).
 fn pipeline_setup(
     args: &RunArgs,
     config: &Config,
-    session: &Session,
+    (first, layout): (Option<&Value>, &layout::Layout),
     agents: &Agents,
     run_id: &str,
+    dry: bool,
 ) -> Result<Pipe, Problem> {
     let p = &args.pipeline;
     let c = &config.pipeline;
-    let first = session.first_run.as_ref();
     let recorded = |k: &str| first.and_then(|f| f.get(k)).and_then(Value::as_str).map(str::to_owned);
-    let repo = layout::git_toplevel(&session.layout.workspace).map(planrun_git::Git::new);
+    let repo = layout::git_toplevel(&layout.workspace).map(planrun_git::Git::new);
     let has_commit = repo.as_ref().is_some_and(pipeline::has_commit);
     let commit = p.commit.or(c.commit).unwrap_or(CommitMode::Auto);
     let asked = p.workspace.or(c.workspace);
@@ -340,7 +350,7 @@ fn pipeline_setup(
             .or_else(|| c.into.clone())
             .unwrap_or_else(|| format!("planrun/{run_id}"));
         let exists = repo.branch_exists(&name).map_err(|e| (e.to_string(), "check the repository".to_owned()))?;
-        if !exists {
+        if !exists && !dry {
             repo.create_branch(&name, "HEAD").map_err(|e| {
                 (
                     format!("cannot create the integration branch `{name}`: {e}"),
@@ -410,7 +420,7 @@ fn pipeline_setup(
         None => None,
     };
     if let Some(r) = &reviewer {
-        agent_exists(r, &session.layout.workspace)?;
+        agent_exists(r, &layout.workspace)?;
     }
     let mut reviews: Vec<ReviewKind> = match p.reviews.clone().or_else(|| c.reviews.clone()) {
         Some(list) => list,
@@ -454,8 +464,8 @@ fn pipeline_setup(
         repo,
         integration,
         run_id: recorded("pipeline_run").unwrap_or_else(|| run_id.to_owned()),
-        root: session.layout.workspace.clone(),
-        state: session.layout.dir.clone(),
+        root: layout.workspace.clone(),
+        state: layout.dir.clone(),
     };
     Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
 }

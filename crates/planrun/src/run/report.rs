@@ -197,7 +197,11 @@ pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result
     replace(&path, &out)?;
     let mut line = r.line();
     if used.steps > 0 {
-        line.push_str(&format!(", {}", super::views::tokens(&used.usage)));
+        line.push_str(&format!(
+            ", {}, {}",
+            super::views::tokens(&used.usage),
+            cost(&used).replace('?', "cost unknown")
+        ));
     }
     Ok((path, line))
 }
