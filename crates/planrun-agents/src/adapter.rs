@@ -121,11 +121,24 @@ pub fn argv(kind: AgentKind, call: &Call<'_>) -> Option<Vec<String>> {
             if let Some(r) = call.resume {
                 a.extend([s("--resume"), s(r)]);
             }
+            // Claude Code (2.1.197) offers the model a `StructuredOutput` tool with this schema as
+            // its input, asks again once ("You MUST call the StructuredOutput tool") after an
+            // answer without it, and reports the tool's input as `structured_output` on the
+            // `result` event; also with `--resume`.
+            if let Some(schema) = call.schema {
+                a.extend([s("--json-schema"), s(schema)]);
+            }
         }
         AgentKind::Codex => {
             a.extend([s("codex"), s("exec"), s("--json"), s("--skip-git-repo-check"), s("-s"), s("workspace-write")]);
             if let Some(m) = call.model {
                 a.extend([s("-m"), s(m)]);
+            }
+            // Codex (0.169.0) sends the file's schema as the Responses API's `text.format`
+            // (`json_schema`, strict), so its last `agent_message` is the JSON. `exec resume`
+            // accepts the option too, and a resumed thread does not keep it from its first run.
+            if let Some(file) = call.schema_file {
+                a.extend([s("--output-schema"), s(file)]);
             }
             if let Some(r) = call.resume {
                 a.extend([s("resume"), s(r)]);
@@ -133,6 +146,8 @@ pub fn argv(kind: AgentKind, call: &Call<'_>) -> Option<Vec<String>> {
             // `--` so a prompt that starts with `-` is never read as an option.
             a.extend([s("--"), s(call.prompt)]);
         }
+        // Gemini CLI (0.61.0) and opencode (1.18.33) have no structured-output option: a
+        // reviewer's verdict is read leniently from the last JSON object of its answer.
         AgentKind::Gemini => {
             a.extend([s("gemini"), s("-p"), s(call.prompt), s("-o"), s("stream-json"), s("--yolo"), s("--skip-trust")]);
             if let Some(m) = call.model {
@@ -389,12 +404,19 @@ fn claude(v: &Value, saw_result: &mut bool) -> Vec<Event> {
             for d in v.get("permission_denials").and_then(Value::as_array).into_iter().flatten() {
                 out.push(Event::Denied { tool: str_at(d, &["tool_name"]).unwrap_or("?").to_owned() });
             }
+            // With `--json-schema`, the answer is the `StructuredOutput` tool's input
+            // (`structured_output`); `result` (in 2.1.197 already that input as JSON text) is the
+            // answer otherwise, also when the model never called the tool.
             let text = str_at(v, &["result"]).unwrap_or("").to_owned();
             if v.get("is_error").and_then(Value::as_bool) == Some(true) {
                 let status = v.get("api_error_status").filter(|s| !s.is_null()).map(|s| format!(" (HTTP {s})"));
                 let what = if text.is_empty() { str_at(v, &["subtype"]).unwrap_or("error").to_owned() } else { text };
                 out.push(Event::Error { message: format!("{what}{}", status.unwrap_or_default()) });
             } else {
+                let text = match v.get("structured_output").filter(|s| !s.is_null()) {
+                    Some(structured) => structured.to_string(),
+                    None => text,
+                };
                 out.push(Event::Final { text });
             }
         }
@@ -588,6 +610,47 @@ mod tests {
         assert_eq!(tail, ["resume", "t1", "--", "--help"]);
         assert!(a.windows(2).any(|w| w == ["-m", "m"]));
         assert_eq!(argv(AgentKind::Command, &Call::default()), None);
+    }
+
+    #[test]
+    fn a_schema_goes_to_each_cli_that_has_a_structured_output_option() {
+        let schema = r#"{"type":"object"}"#;
+        let call =
+            Call { prompt: "review", schema: Some(schema), schema_file: Some("/s/verdict.json"), ..Call::default() };
+        let claude = argv(AgentKind::Claude, &call).unwrap();
+        assert!(claude.windows(2).any(|w| w == ["--json-schema", schema]), "{claude:?}");
+        let resumed = argv(AgentKind::Claude, &Call { resume: Some("s1"), ..call.clone() }).unwrap();
+        assert!(resumed.windows(2).any(|w| w == ["--json-schema", schema]), "{resumed:?}");
+
+        // Codex takes a file, among `exec`'s options (before `resume`, which accepts it too).
+        let codex = argv(AgentKind::Codex, &call).unwrap();
+        let tail: Vec<&str> = codex.iter().rev().take(4).rev().map(String::as_str).collect();
+        assert_eq!(tail, ["--output-schema", "/s/verdict.json", "--", "review"]);
+        let codex = argv(AgentKind::Codex, &Call { resume: Some("t1"), ..call.clone() }).unwrap();
+        let tail: Vec<&str> = codex.iter().rev().take(6).rev().map(String::as_str).collect();
+        assert_eq!(tail, ["--output-schema", "/s/verdict.json", "resume", "t1", "--", "review"]);
+
+        // Gemini and opencode have no such option: the same argv as without a schema.
+        for kind in [AgentKind::Gemini, AgentKind::Opencode] {
+            let plain = Call { schema: None, schema_file: None, ..call.clone() };
+            assert_eq!(argv(kind, &call), argv(kind, &plain), "{kind}");
+        }
+        // Without a schema, no option.
+        for kind in [AgentKind::Claude, AgentKind::Codex] {
+            let a = argv(kind, &Call { prompt: "implement", ..Call::default() }).unwrap();
+            assert!(!a.iter().any(|w| w.contains("schema")), "{a:?}");
+        }
+    }
+
+    #[test]
+    fn claudes_structured_output_is_its_final_answer() {
+        let mut r = Reader::new(AgentKind::Claude);
+        r.line(r#"{"type":"result","subtype":"success","is_error":false,"result":"","session_id":"s","structured_output":{"verdict":"pass","findings":[]}}"#);
+        let text = r.report.final_text.clone().unwrap();
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap()["verdict"], "pass", "{text}");
+        let mut r = Reader::new(AgentKind::Claude);
+        r.line(r#"{"type":"result","subtype":"success","is_error":false,"result":"All good. {\"verdict\": \"pass\"}","session_id":"s","structured_output":null}"#);
+        assert_eq!(r.report.final_text.as_deref(), Some(r#"All good. {"verdict": "pass"}"#));
     }
 
     #[test]

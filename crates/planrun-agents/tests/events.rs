@@ -1,6 +1,7 @@
 //! The event readers against streams the real CLIs printed (captured from `claude` 2.1.197,
 //! `codex` 0.169.0 and `gemini` 0.61.0 run against the test kit's model server: a first run that
-//! writes a file with a tool, then a resumed run), and against error lines.
+//! writes a file with a tool, then a resumed run; a reviewer's run with `--json-schema`), and
+//! against error lines.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use planrun_agents::{AgentKind, Event, Reader, Report, Usage};
@@ -33,6 +34,28 @@ fn claude_stream_json() {
     let (r2, _) = read(AgentKind::Claude, "claude2.jsonl");
     assert_eq!(r2.session, r.session, "the resumed run keeps the session");
     assert_eq!(r2.usage.input, 300, "Claude reports each run on its own");
+}
+
+/// `--json-schema` (captured with planrun's verdict schema): the model calls the
+/// `StructuredOutput` tool, and the `result` event carries `structured_output`.
+#[test]
+fn claude_structured_output_is_the_final_answer() {
+    let (r, events) = read(AgentKind::Claude, "claude-schema.jsonl");
+    assert!(events.iter().any(|e| matches!(e, Event::ToolUse { name, .. } if name == "StructuredOutput")));
+    let text = r.final_text.unwrap();
+    let v = planrun_agents::verdict::parse(&text).unwrap();
+    assert!(v.blocks());
+    assert_eq!(v.findings[0].message, "wrong word");
+    assert_eq!(v.findings[0].file.as_deref(), Some("a.txt"));
+    assert_eq!(r.usage.input, 100);
+    assert!(r.errors.is_empty());
+
+    // A model that answers in text instead is asked once more to call the tool; when it still
+    // does not, the run succeeds with its text, which the lenient reader then reads.
+    let (r, _) = read(AgentKind::Claude, "claude-schema-text.jsonl");
+    let v = planrun_agents::verdict::parse(r.final_text.as_deref().unwrap()).unwrap();
+    assert!(!v.blocks());
+    assert!(r.errors.is_empty());
 }
 
 #[test]

@@ -873,6 +873,11 @@ impl<'a> Runner<'a> {
                 String::new()
             }
         };
+        if self.ctx.ws.mode == WorkspaceMode::Shared {
+            // Only a record file in a shared tree: the next attempt (after a retry) measures
+            // its changes from a fresh snapshot.
+            let _ = self.ctx.ws.release(&id);
+        }
         self.passed_here += 1;
         self.passed_ids.push(id.clone());
         let reason = match (self.commit, self.batch) {
