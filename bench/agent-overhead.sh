@@ -10,7 +10,7 @@
 #      path replaced; the folders' names have the same length, so the prompts have the same size)
 #      and the permission flags planrun uses (--permission-mode acceptEdits as root without
 #      IS_SANDBOX=1, else --dangerously-skip-permissions);
-#   B  planrun run plan.md --agent claude </dev/null >FILE 2>&1
+#   B  planrun run plan.md --agent claude --reviews none --yes </dev/null >FILE 2>&1
 # in the order A B B A A B B A … (so drift and any advantage of going first or second cancel),
 # each timed from a python3 process (time.perf_counter around spawn and wait4; CPU is the child's
 # user+sys including its waited-for descendants, i.e. claude's own in both). Both get the same
@@ -143,7 +143,7 @@ def timed(argv, cwd, out, env=env):
 
 def run_b(name, env=env):
     d = repo(name)
-    r = timed([planrun, "run", "plan.md", "--agent", "claude", "--color", "never"], d, d + ".out", env)
+    r = timed([planrun, "run", "plan.md", "--agent", "claude", "--reviews", "none", "--yes", "--color", "never"], d, d + ".out", env)
     if prompt_template is not None:  # A sends what planrun sent
         assert open(os.path.join(d, ".planrun/prompts/t.1.md")).read() == prompt_template.replace(TEMPLATE_DIR, d), d
     return d, r

@@ -108,6 +108,16 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
         after_help = "With --json, stdout holds one JSON object:\n  {\"task\", \"title\", \"state\", \"required\": {\"description\", \"files\", \"acceptance\", \"checks\"},\n   \"rejections\": [{\"attempt\", \"gate\", \"reason\", \"interrupted\"}], \"usage\", \"recommendation\"}\nA run also writes this report for every blocked task to .planrun/runs/ID/escalations/TASK.md."
     )]
     Explain(ExplainArgs),
+    /// Estimate a run before it starts: the tasks, how many at once, the stages each goes
+    /// through, and the tokens, dollars and wall time it should take (from the plan's size and
+    /// per-role figures, or from this repository's own earlier runs). Takes the same options as
+    /// `planrun run`; runs nothing and creates nothing.
+    #[command(after_help = ESTIMATE_HELP)]
+    Estimate(Box<RunArgs>),
+    /// What a run cost and did, for people or scripts: per task, per stage and per agent, with
+    /// the budget and the estimate beside the actual figures.
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Simulate running a plan on a virtual clock (no agents, no waiting) with the real engine,
     /// and compare planrun's schedule with the lower bound and with other orchestrators' policies.
     #[command(after_help = SIMULATE_HELP)]
@@ -295,6 +305,8 @@ pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) pipeline: PipelineArgs,
     #[command(flatten)]
+    pub(crate) cost: CostArgs,
+    #[command(flatten)]
     pub(crate) state: StateArgs,
     /// Print one JSON object per event on stdout instead of progress.
     #[arg(long)]
@@ -319,6 +331,50 @@ pub(crate) struct RunArgs {
     /// After the first Ctrl-C, how long running steps may take to finish before they are stopped.
     #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = parse_duration)]
     pub(crate) drain_timeout: std::time::Duration,
+}
+
+/// Estimates, budgets, rate limits and the watchdog.
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "Cost")]
+pub(crate) struct CostArgs {
+    /// Start without asking after the estimate (required without a terminal when an agent CLI
+    /// will run).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
+    /// Stop every agent at once when the run has spent this many dollars (counting what earlier
+    /// invocations of the run spent); exit 4. New steps stop starting at --soft-budget percent.
+    #[arg(long, value_name = "USD")]
+    pub(crate) budget_usd: Option<f64>,
+    /// The same, in tokens (input + output, cache included).
+    #[arg(long, value_name = "N")]
+    pub(crate) budget_tokens: Option<u64>,
+    /// A task that alone spends this many dollars is stopped and blocked with that reason.
+    #[arg(long, value_name = "USD")]
+    pub(crate) task_budget_usd: Option<f64>,
+    /// The same, in tokens.
+    #[arg(long, value_name = "N")]
+    pub(crate) task_budget_tokens: Option<u64>,
+    /// At this share of a run budget, nothing new starts and the steps in flight finish
+    /// [default: 80].
+    #[arg(long, value_name = "PERCENT", value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub(crate) soft_budget: Option<u8>,
+    /// How long an agent whose provider rate-limits it waits before its next step, when the
+    /// provider gives no reset time [default: 60s, doubling up to 15m].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub(crate) rate_limit_wait: Option<std::time::Duration>,
+    /// Report a run in which no agent printed anything for this long, and apply --on-no-progress
+    /// [default: 20m; `none` to switch off].
+    #[arg(long, value_name = "DURATION", value_parser = parse_limit)]
+    pub(crate) watchdog: Option<Limit>,
+    /// What the watchdog does about a run making no progress: `retry` (stop the steps and run
+    /// them again in fresh sessions), `block` (block the running tasks) or `stop` (stop the run,
+    /// exit 4) [default: retry].
+    #[arg(long, value_name = "POLICY", value_enum)]
+    pub(crate) on_no_progress: Option<crate::run::WatchPolicy>,
+    /// What to do when a task fails the same way twice in a row: `retry` (the next attempt in a
+    /// fresh session), `block` or `stop` [default: retry].
+    #[arg(long, value_name = "POLICY", value_enum)]
+    pub(crate) on_repeat: Option<crate::run::WatchPolicy>,
 }
 
 /// The stages of each task's pipeline, where tasks work and who commits.
@@ -383,6 +439,31 @@ pub(crate) struct StateArgs {
     /// plan outside git).
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
+}
+
+const ESTIMATE_HELP: &str = "\
+With --json, stdout holds one JSON object:
+  {\"tasks\", \"jobs\", \"stages\": [...], \"source\": \"defaults\"|\"history\",
+   \"tokens\": {\"input\", \"output\"}, \"cost_usd\" (null when a model has no price),
+   \"wall_ms\", \"per_task\": [{\"id\", \"tokens\", \"cost_usd\"}], \"per_role\": {...}}
+
+Exit codes: 0 estimated, 2 the plan has errors or could not be read, 64 wrong usage.";
+
+const REPORT_HELP: &str = "\
+RUN is a folder name under .planrun/runs/ (the run's id, YYYYMMDD-HHMMSS); default: the latest.
+With --json, stdout holds one JSON object (see docs/running.md).
+
+Exit codes: 0 shown, 2 no such run.";
+
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// The run (its id); default: the latest.
+    pub(crate) run: Option<String>,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,8 @@ fn main() -> ExitCode {
         cli::Command::Skip(args) => run::views::retry_or_skip(&args, true, &out),
         cli::Command::Log(args) => run::views::log(&args, &out),
         cli::Command::Explain(args) => run::explain::explain(&args, &out),
+        cli::Command::Estimate(args) => run::estimate_only(&args, &out),
+        cli::Command::Report(args) => run::costs::report(&args, &out),
         cli::Command::Simulate(args) => simulate::simulate(&args, &out),
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),

@@ -256,6 +256,7 @@ fn run_args<'a>(cli: &'a Cli, extra: &[&'a str]) -> Vec<&'a str> {
         "1s",
         "--reviews",
         "none",
+        "--yes",
     ];
     a.extend_from_slice(extra);
     a

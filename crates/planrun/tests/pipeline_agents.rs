@@ -191,6 +191,7 @@ fn claude_implements_codex_reviews_and_the_tasks_merge_in_worktrees() {
         "--json",
         "--grace",
         "1s",
+        "--yes",
     ]);
     cmd.env("PATH", path);
     // The CLIs' configuration, data and cache folders follow these when set: HOME decides.

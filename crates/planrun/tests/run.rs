@@ -47,7 +47,8 @@ fn tasks_run_in_parallel_and_a_failed_verify_is_reworked_with_its_output() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let ev = events(&out);
     let kinds: Vec<&str> = ev.iter().map(|e| e["event"].as_str().unwrap()).collect();
-    assert_eq!(kinds.first(), Some(&"started"));
+    assert_eq!(&kinds[..2], ["estimate", "started"], "the estimate comes before anything starts");
+    assert_eq!(ev[0]["tasks"], 3);
     assert_eq!(kinds.last(), Some(&"finished"));
     // a and c start together (no shared files, no dependency); b only after a is done.
     let starts: Vec<(&str, u64)> = ev
@@ -530,7 +531,19 @@ fn fake_cli_repo() -> (Repo, String) {
 fn the_first_reworks_resume_the_session_then_a_fresh_one_starts() {
     let (repo, path) = fake_cli_repo();
     let out = repo
-        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "4", "--resume-rounds", "2", "--reviews", "none"])
+        .cmd(&[
+            "run",
+            "plan.md",
+            "--agent",
+            "claude",
+            "--max-rework",
+            "4",
+            "--resume-rounds",
+            "2",
+            "--reviews",
+            "none",
+            "--yes",
+        ])
         .env("PATH", &path)
         .output()
         .unwrap();
@@ -556,7 +569,7 @@ fn an_agent_cli_that_prints_no_events_is_reworked_with_a_clear_reason() {
     let (repo, path) = fake_cli_repo();
     repo.write("garbage", "");
     let out = repo
-        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "0", "--json", "--reviews", "none"])
+        .cmd(&["run", "plan.md", "--agent", "claude", "--max-rework", "0", "--json", "--reviews", "none", "--yes"])
         .env("PATH", &path)
         .output()
         .unwrap();
@@ -571,8 +584,11 @@ fn a_cli_line_of_hundreds_of_megabytes_is_skipped_and_the_events_after_it_are_re
     let (repo, path) = fake_cli_repo();
     repo.write("long", "");
     repo.write("t.txt", "ok\n");
-    let out =
-        repo.cmd(&["run", "plan.md", "--agent", "claude", "--reviews", "none"]).env("PATH", &path).output().unwrap();
+    let out = repo
+        .cmd(&["run", "plan.md", "--agent", "claude", "--reviews", "none", "--yes"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let st = repo.status();
     assert_eq!(st["usage"]["input"].as_u64(), Some(10), "the events after the long line were read");

@@ -4,7 +4,10 @@
 //! inputs. One dispatcher owns the truth; steps report by message. Ctrl-C drains, a second
 //! Ctrl-C stops everything. Business rules stay in the engine.
 
+mod budget;
 mod config;
+pub(crate) mod costs;
+mod estimate;
 pub(crate) mod explain;
 mod layout;
 mod orphans;
@@ -21,6 +24,7 @@ mod writer;
 use crate::cli::RunArgs;
 use crate::exit;
 use crate::render::Output as Term;
+pub(crate) use budget::WatchPolicy;
 use config::Config;
 pub(crate) use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
@@ -138,11 +142,22 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let mut pass_env = config.pass_env.clone();
     pass_env.extend(args.pass_env.iter().cloned());
     let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env));
-    // A new run's pipeline settings are checked before anything is created on disk.
-    if !layout.exists() {
-        if let Err((message, help)) = pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
-            eprintln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
+    // A new run's pipeline settings are checked, and its estimate agreed to, before anything is
+    // created on disk.
+    let fresh = !layout.exists();
+    if fresh {
+        let dry = match pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
+            Ok(p) => p,
+            Err((message, help)) => {
+                eprintln!("error: {message}\n  help: {help}");
+                return exit::USAGE;
+            }
+        };
+        let pending: Vec<bool> =
+            loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect();
+        let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &dry, &layout);
+        if let Err(code) = confirm(&est, args, &agents, &dry, &mut reporter) {
+            return code;
         }
     }
     // The lock is taken before the journal is read, so two planruns never share a run.
@@ -172,6 +187,21 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
             return exit::USAGE;
         }
     };
+    if !fresh {
+        let pending: Vec<bool> = session.engine.states().iter().map(|st| !st.satisfies_dependents()).collect();
+        let est = estimate_of(
+            args,
+            &config,
+            (&session.loaded.plan, &session.checked),
+            pending,
+            &agents,
+            &pipe,
+            &session.layout,
+        );
+        if let Err(code) = confirm(&est, args, &agents, &pipe, &mut reporter) {
+            return code;
+        }
+    }
     for (i, t) in session.loaded.plan.tasks.iter().enumerate() {
         let mut stages = pipe.stages.clone();
         if !t.verify.is_empty() || !session.loaded.plan.verify.is_empty() {
@@ -1499,6 +1529,7 @@ impl<'a> Runner<'a> {
         let summary = views::summary(&self.s);
         let used = views::Totals::of(&self.s);
         let report = report::write(&self.s, &self.run_id, name);
+        estimate::record(&self.s, &self.s.layout.dir.join("history.jsonl"));
         let status_files = if self.status_files { Some(report::status_files(&self.s)) } else { None };
         let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts, "usage": used.to_json()});
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
@@ -1684,4 +1715,123 @@ fn shell_words_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// The estimate of what is left of a run.
+fn estimate_of(
+    args: &RunArgs,
+    config: &Config,
+    (plan, checked): (&planrun_plan::model::Plan, &planrun_plan::Checked),
+    pending: Vec<bool>,
+    agents: &Agents,
+    pipe: &Pipe,
+    layout: &layout::Layout,
+) -> estimate::Estimate {
+    let prices = config.prices();
+    let inputs = estimate::Inputs {
+        plan,
+        checked,
+        pending,
+        agents: (0..plan.tasks.len()).map(|t| agents.for_task(t)).collect(),
+        reviewer: pipe.reviewer.as_ref(),
+        stages: &pipe.stages,
+        reviews: pipe.reviews.len(),
+        take: pipe.take,
+        limit: args.jobs.map_or_else(|| planrun_engine::default_concurrency(plan.tasks.len()), usize::from),
+        prices: &prices,
+        history: layout.dir.join("history.jsonl"),
+    };
+    estimate::estimate(&inputs)
+}
+
+/// Whether an agent that may cost money will run (a CLI; a `command` agent is the user's own).
+fn paid(agents: &Agents, pipe: &Pipe) -> bool {
+    agents.distinct().iter().any(|a| a.kind != AgentKind::Command)
+        || pipe.reviewer.as_ref().is_some_and(|r| r.kind != AgentKind::Command)
+}
+
+/// Shows the estimate and, when an agent CLI will run, asks to proceed: on a terminal, a
+/// question; without one, `--yes` is required. `Err` holds the exit code when the run must not
+/// start.
+fn confirm(
+    est: &estimate::Estimate,
+    args: &RunArgs,
+    agents: &Agents,
+    pipe: &Pipe,
+    reporter: &mut Reporter,
+) -> Result<(), u8> {
+    if est.tasks == 0 {
+        return Ok(());
+    }
+    reporter.event("estimate", est.to_json(), &format!("planrun: {}", est.text()));
+    if args.cost.yes || !paid(agents, pipe) {
+        return Ok(());
+    }
+    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !args.json;
+    if !interactive {
+        eprintln!(
+            "error: agent CLIs will run and there is no terminal to confirm the estimate above\n  help: pass --yes to start (set --budget-usd to cap what it may spend), or `planrun estimate` to see it first"
+        );
+        return Err(exit::USAGE);
+    }
+    eprint!("planrun: proceed? [y/N] ");
+    let mut answer = String::new();
+    let _ = std::io::stdin().read_line(&mut answer);
+    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        Ok(())
+    } else {
+        eprintln!("planrun: not started; nothing was run");
+        Err(exit::OK)
+    }
+}
+
+/// `planrun estimate`: the estimate `planrun run` would show, without running or creating
+/// anything.
+pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
+    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
+        Ok(l) => l,
+        Err(e) => return open_failed(&SessionError::Load(e), term),
+    };
+    let checked = planrun_plan::check(&loaded);
+    if checked.errors() > 0 {
+        return open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term);
+    }
+    let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
+    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
+            );
+            return exit::USAGE;
+        }
+    };
+    let agents = match resolve_agents(args, &config, &loaded.plan) {
+        Ok(a) => a,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    };
+    // An existing run: what is left of it, with the settings it started with.
+    let existing = if layout.exists() { views::open(Some(&args.plan.plan), &args.state).ok() } else { None };
+    let first = existing.as_ref().and_then(|s| s.first_run.clone());
+    let pipe = match pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true) {
+        Ok(p) => p,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    };
+    let pending: Vec<bool> = match &existing {
+        Some(s) => s.engine.states().iter().map(|st| !st.satisfies_dependents()).collect(),
+        None => loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect(),
+    };
+    let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &pipe, &layout);
+    if args.json {
+        println!("{}", est.to_json());
+    } else {
+        println!("{}", est.text());
+    }
+    exit::OK
 }
