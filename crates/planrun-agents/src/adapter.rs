@@ -305,11 +305,14 @@ pub struct Reader {
     pub report: Report,
     /// Claude's `result` event replaces the per-message usage seen before it.
     saw_result: bool,
+    /// The last model message Claude reported (one message comes as several events, each with
+    /// the same usage: counted once, for the usage so far while it runs).
+    last_message: Option<String>,
 }
 
 impl Reader {
     pub fn new(kind: AgentKind) -> Self {
-        Self { kind, report: Report::default(), saw_result: false }
+        Self { kind, report: Report::default(), saw_result: false, last_message: None }
     }
 
     /// The events in one line of output; lines that are not JSON objects give none.
@@ -320,7 +323,7 @@ impl Reader {
         }
         let Ok(v) = serde_json::from_str::<Value>(line) else { return Vec::new() };
         let events = match self.kind {
-            AgentKind::Claude => claude(&v, &mut self.saw_result),
+            AgentKind::Claude => claude(&v, &mut self.saw_result, &mut self.last_message),
             AgentKind::Codex => codex(&v),
             AgentKind::Gemini => gemini(&v),
             AgentKind::Opencode => opencode(&v),
@@ -357,7 +360,7 @@ fn summary(input: &Value) -> String {
     short.replace('\n', " ")
 }
 
-fn claude(v: &Value, saw_result: &mut bool) -> Vec<Event> {
+fn claude(v: &Value, saw_result: &mut bool, last_message: &mut Option<String>) -> Vec<Event> {
     let mut out = Vec::new();
     match v.get("type").and_then(Value::as_str) {
         Some("system") if str_at(v, &["subtype"]) == Some("init") => {
@@ -369,6 +372,22 @@ fn claude(v: &Value, saw_result: &mut bool) -> Vec<Event> {
             }
         }
         Some("assistant") => {
+            // The usage so far, while the run goes (the `result` event's total replaces it).
+            let id = v.pointer("/message/id").and_then(Value::as_str).map(str::to_owned);
+            if let (Some(u), false) = (v.pointer("/message/usage"), *saw_result) {
+                if id.is_none() || id != *last_message {
+                    out.push(Event::Usage {
+                        usage: Usage {
+                            input: u64_at(u, &["input_tokens"]),
+                            output: u64_at(u, &["output_tokens"]),
+                            cache_read: u64_at(u, &["cache_read_input_tokens"]),
+                            cache_write: u64_at(u, &["cache_creation_input_tokens"]),
+                        },
+                        total: false,
+                    });
+                }
+            }
+            *last_message = id;
             for block in v.pointer("/message/content").and_then(Value::as_array).into_iter().flatten() {
                 match block.get("type").and_then(Value::as_str) {
                     Some("text") => {

@@ -86,6 +86,9 @@ pub enum Input {
     Retry { task: usize },
     /// The user skips a task that is not running.
     Skip { task: usize },
+    /// The task cannot go on (its budget is spent, the watchdog stopped it): blocked with the
+    /// reason, also while an attempt of it runs (the runtime has stopped that attempt).
+    Block { task: usize, reason: String },
     /// Stop starting work; let what runs finish.
     Drain,
 }
@@ -358,6 +361,7 @@ impl Engine {
             }
             Input::Retry { task } => self.try_change(&mut out, task, Transition::Retry)?,
             Input::Skip { task } => self.try_change(&mut out, task, Transition::Skip)?,
+            Input::Block { task, reason } => self.try_change(&mut out, task, Transition::Block { reason })?,
             Input::Drain => self.draining = true,
         }
         self.schedule(&mut out);

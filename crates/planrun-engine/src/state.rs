@@ -129,7 +129,8 @@ pub enum Transition {
     Interrupt { reason: String },
     /// Verification and review accepted the attempt.
     Pass,
-    /// It cannot go on (e.g. a dependency is blocked).
+    /// It cannot go on: its own budget is spent, the watchdog stopped it, or its attempts keep
+    /// failing the same way (a running attempt is stopped first).
     Block { reason: String },
     /// The user skips it.
     Skip,
@@ -198,9 +199,14 @@ impl TaskState {
                 Transition::Interrupt { reason },
             ) => TaskState::Rework { attempt: *attempt, failures: *failures, reason: reason.clone() },
             (TaskState::InProgress { .. } | TaskState::InReview { .. }, Transition::Pass) => TaskState::Done,
-            (TaskState::Pending | TaskState::Ready | TaskState::Rework { .. }, Transition::Block { reason }) => {
-                TaskState::Blocked { reason: reason.clone() }
-            }
+            (
+                TaskState::Pending
+                | TaskState::Ready
+                | TaskState::Rework { .. }
+                | TaskState::InProgress { .. }
+                | TaskState::InReview { .. },
+                Transition::Block { reason },
+            ) => TaskState::Blocked { reason: reason.clone() },
             (
                 TaskState::Pending | TaskState::Ready | TaskState::Rework { .. } | TaskState::Blocked { .. },
                 Transition::Skip,

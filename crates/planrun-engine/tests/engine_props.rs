@@ -447,3 +447,19 @@ fn a_run_stopped_after_the_implement_step_goes_on_at_its_stage() {
     assert_eq!(fresh.handle(ok(0, Stage::Merge)).unwrap().decisions, vec![check(1, Stage::Commit)]);
     assert_eq!(fresh.states()[0], TaskState::Done);
 }
+
+#[test]
+fn a_running_task_can_be_blocked_and_a_late_report_about_it_is_refused() {
+    let mut e = piped(2);
+    e.start();
+    let out = e.handle(Input::Block { task: 0, reason: "its budget of $1 is spent".into() }).unwrap();
+    assert!(out.decisions.is_empty(), "{out:?}");
+    assert_eq!(e.states()[0], TaskState::Blocked { reason: "its budget of $1 is spent".into() });
+    assert!(e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).is_err());
+    // In review, holding the merge turn: blocking it gives the turn to the next task.
+    e.handle(Input::Implemented { task: 1, attempt: 1, result: Ok(()) }).unwrap();
+    e.handle(ok(1, Stage::Verify)).unwrap();
+    e.handle(Input::Block { task: 1, reason: "watchdog".into() }).unwrap();
+    assert_eq!(e.stage(1), None);
+    assert_eq!(e.outcome(), Some(RunOutcome::Blocked { tasks: vec![0, 1] }));
+}

@@ -442,22 +442,35 @@ pub(crate) struct StateArgs {
 }
 
 const ESTIMATE_HELP: &str = "\
+The figures come from defaults (per role: turns, context and output per turn, step durations,
+1.3 attempts per task) until runs exist, then from this repository's own history of them
+(.planrun/history.jsonl, the last 50 runs): tokens and dollars per agent run, steps and time per
+task, per role and agent. Wall time is max(critical path, work / jobs).
+
 With --json, stdout holds one JSON object:
-  {\"tasks\", \"jobs\", \"stages\": [...], \"source\": \"defaults\"|\"history\",
-   \"tokens\": {\"input\", \"output\"}, \"cost_usd\" (null when a model has no price),
-   \"wall_ms\", \"per_task\": [{\"id\", \"tokens\", \"cost_usd\"}], \"per_role\": {...}}
+  {\"tasks\", \"jobs\", \"stages\": [...], \"verify_tasks\", \"reviews\", \"attempts\",
+   \"source\": \"defaults\"|\"history\"|\"mixed\", \"history_runs\",
+   \"tokens\": {\"input\", \"output\", \"cache_read\", \"cache_write\", \"total\"} (null when no agent
+   reports tokens), \"tokens_unknown\": [roles of command agents],
+   \"cost_usd\" (null when a model has no price or a command agent runs), \"priced_usd\", \"unpriced\",
+   \"wall_ms\", \"critical_path_ms\", \"work_ms\",
+   \"per_task\": [{\"id\", \"tokens\", \"cost_usd\", \"time_ms\"}],
+   \"per_role\": [{\"role\", \"agent\", \"model\", \"steps\", \"runs\", \"tokens\", \"cost_usd\", \"work_ms\",
+   \"source\"}]}
 
 Exit codes: 0 estimated, 2 the plan has errors or could not be read, 64 wrong usage.";
 
 const REPORT_HELP: &str = "\
-RUN is a folder name under .planrun/runs/ (the run's id, YYYYMMDD-HHMMSS); default: the latest.
-With --json, stdout holds one JSON object (see docs/running.md).
+RUN is a folder name under .planrun/runs/ (the run's id, YYYYMMDD-HHMMSS). A state directory
+holds one run: RUN checks that it is that one; without it, the report is of that run.
+With --json, stdout holds one JSON object: run, totals, tasks (each with per_stage and its step
+report), per_stage, per_agent, budget, estimate (see docs/running.md).
 
-Exit codes: 0 shown, 2 no such run.";
+Exit codes: 0 shown, 2 no run here or no run of that id.";
 
 #[derive(Debug, Args)]
 pub(crate) struct ReportArgs {
-    /// The run (its id); default: the latest.
+    /// The run (its id); default: the state directory's run.
     pub(crate) run: Option<String>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
@@ -518,7 +531,7 @@ pub(crate) struct LogArgs {
 /// A limit that may be switched off.
 pub(crate) type Limit = Option<std::time::Duration>;
 
-fn parse_limit(s: &str) -> Result<Limit, String> {
+pub(crate) fn parse_limit(s: &str) -> Result<Limit, String> {
     if matches!(s, "none" | "off" | "0") { Ok(None) } else { parse_duration(s).map(Some) }
 }
 

@@ -13,10 +13,8 @@ use planrun_testkit::ModelServer;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::{Command, Output};
+use support::clis::{CLAUDE_KEY, CODEX_KEY, agent_env, turn, verdict, write};
 use support::{Repo, events, text};
-
-const CLAUDE_KEY: &str = "sk-ant-e2e-pipeline-00000000000000000";
-const CODEX_KEY: &str = "sk-e2e-pipeline-codex-0000000000000000";
 
 const PLAN: &str = "# Letters
 
@@ -63,53 +61,6 @@ fn task_commits(dir: &Path, branch: &str) -> Vec<(String, Vec<String>)> {
             (!task.is_empty()).then(|| (task.to_owned(), files))
         })
         .collect()
-}
-
-/// A turn that answers a request holding `when`.
-fn turn(when: &str, reply: Value) -> Value {
-    json!({"when": when, "reply": reply, "usage": {"input_tokens": 100, "output_tokens": 20}})
-}
-
-/// Claude Code's `Write` of `content` to `file` in task `task`'s worktree.
-fn write(worktrees: &Path, task: &str, file: &str, content: &str) -> Value {
-    let path = worktrees.join(task).join(file).display().to_string();
-    json!({"kind": "tool_use", "name": "Write", "input": {"file_path": path, "content": content}})
-}
-
-/// A reviewer's answer: the verdict as the text of its final message.
-fn verdict(verdict: &str, findings: Value) -> Value {
-    json!({"kind": "text", "text": json!({"verdict": verdict, "findings": findings}).to_string()})
-}
-
-/// The environment that points Claude Code and Codex at `url`, each with its configuration in
-/// `home`.
-fn agent_env(home: &Path, url: &str) -> Vec<(String, String)> {
-    let codex_home = home.join(".codex");
-    std::fs::create_dir_all(&codex_home).unwrap();
-    std::fs::write(
-        codex_home.join("config.toml"),
-        format!(
-            "model_provider = \"mock\"\nmodel = \"gpt-test\"\ncheck_for_update_on_startup = false\n\
-             [model_providers.mock]\nname = \"mock\"\nbase_url = \"{url}/v1\"\nenv_key = \"OPENAI_API_KEY\"\n\
-             wire_api = \"responses\"\nrequest_max_retries = 0\nstream_max_retries = 0\n[analytics]\nenabled = false\n"
-        ),
-    )
-    .unwrap();
-    [
-        ("HOME", home.display().to_string()),
-        ("ANTHROPIC_BASE_URL", url.to_owned()),
-        ("ANTHROPIC_API_KEY", CLAUDE_KEY.to_owned()),
-        ("CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC", "1".to_owned()),
-        ("DISABLE_TELEMETRY", "1".to_owned()),
-        ("DISABLE_AUTOUPDATER", "1".to_owned()),
-        ("DISABLE_ERROR_REPORTING", "1".to_owned()),
-        ("CLAUDE_CODE_MAX_RETRIES", "0".to_owned()),
-        ("CODEX_HOME", codex_home.display().to_string()),
-        ("OPENAI_API_KEY", CODEX_KEY.to_owned()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
 }
 
 /// Every file under `dir`, as text.

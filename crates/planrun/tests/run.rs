@@ -511,6 +511,7 @@ echo "$r" >> "$PLANRUN_WORKSPACE/resumes.log"
 n=$(wc -l < "$PLANRUN_WORKSPACE/resumes.log")
 sid="sess-$n"; [ "$r" != none ] && sid="$r"
 [ "$PLANRUN_ATTEMPT" = 5 ] && echo ok > t.txt
+grep -q ok t.txt 2>/dev/null || echo "draft $(echo "$PLANRUN_ATTEMPT" | tr 1234 abcd)" > t.txt
 [ -f garbage ] && { echo "this is not json"; exit 0; }
 [ -f long ] && head -c 300000000 /dev/zero | tr '\0' x && echo
 echo '{"type":"system","subtype":"init","session_id":"'$sid'","model":"claude-fake"}'
@@ -518,7 +519,10 @@ echo '{"type":"result","subtype":"success","is_error":false,"result":"done","ses
 "#;
 
 fn fake_cli_repo() -> (Repo, String) {
-    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q ok t.txt`\n";
+    // Each failing attempt fails differently (its draft is shown), so the watchdog's "same
+    // failure twice" does not step in.
+    let plan =
+        "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q ok t.txt || { cat t.txt; exit 1; }`\n";
     let repo = Repo::new(plan, "exit 1");
     repo.write("bin/claude", FAKE_CLAUDE);
     std::fs::set_permissions(repo.path().join("bin/claude"), std::os::unix::fs::PermissionsExt::from_mode(0o755))
@@ -694,4 +698,56 @@ fn done_tasks_are_marked_in_the_plan_itself_unless_asked_not_to() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!events(&out).iter().any(|e| e["event"] == "start"), "nothing ran again");
     assert_eq!(repo.read("plan.md"), after, "marking again changes nothing");
+}
+
+#[test]
+fn a_task_failing_the_same_way_twice_is_caught_by_the_watchdog() {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q ok t.txt`\n\n## Task u: two\n\nFiles: `u.txt`\n";
+    // t's agent never changes anything that matters: its check fails identically every time.
+    let repo = Repo::new(
+        plan,
+        r#"[ "$PLANRUN_TASK_ID" = u ] && echo u > u.txt; echo "attempt $PLANRUN_ATTEMPT at $(date +%s%N)""#,
+    );
+    let out = repo.run(&["--json", "--on-repeat", "block"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let ev = events(&out);
+    let repeat = ev.iter().find(|e| e["event"] == "repeated_failure").unwrap();
+    assert_eq!(repeat["task"], "t");
+    assert_eq!(repeat["policy"], "block");
+    let t = repo.task("t");
+    assert_eq!(t["state"], "blocked");
+    assert!(t["reason"].as_str().unwrap().starts_with("failed the same way twice in a row"), "{t}");
+    assert_eq!(t["attempts"], 2, "blocked after its second identical failure, not after --max-rework");
+    assert_eq!(repo.task("u")["state"], "done");
+    // With the default policy the next attempt starts afresh instead, up to --max-rework.
+    let again = Repo::new(plan, "true");
+    let out = again.run(&["--json", "--max-rework", "2"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let ev = events(&out);
+    assert!(ev.iter().any(|e| e["event"] == "repeated_failure" && e["policy"] == "retry"));
+    assert_eq!(again.task("t")["attempts"], 3);
+}
+
+#[test]
+fn a_usage_window_pauses_its_agent_until_room_comes_back() {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n## Task u: two\n\nDepends on: `t`\nFiles: `u.txt`\n";
+    let (repo, path) = fake_cli_repo();
+    repo.write("plan.md", plan);
+    // The stand-in claude reports 12 tokens a run; the window holds 10 for about 3 seconds.
+    repo.write("planrun.toml", "[windows.claude]\nhours = 0.0008\ntokens = 10\n");
+    let out = repo
+        .cmd(&["run", "plan.md", "--agent", "claude", "--reviews", "none", "--yes", "--json"])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    let waiting = ev.iter().find(|e| e["event"] == "waiting").unwrap_or_else(|| panic!("{ev:?}"));
+    assert_eq!(waiting["task"], "u");
+    assert_eq!(waiting["agent"], "claude");
+    assert!(waiting["seconds"].as_u64().unwrap() <= 3, "{waiting}");
+    let at = |event: &str, task: &str| {
+        ev.iter().find(|e| e["event"] == event && e["task"] == task).unwrap()["elapsed_ms"].as_u64().unwrap()
+    };
+    assert!(at("agent_usage", "u") >= at("done", "t") + 2000, "u's agent ran only once the window had room");
 }

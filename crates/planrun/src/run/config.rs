@@ -48,6 +48,39 @@ pub(crate) struct Config {
     /// The pipeline's defaults (the flags of the same names override them).
     #[serde(default)]
     pub(crate) pipeline: PipelineConfig,
+    /// Budgets, rate-limit waits and the watchdog (the flags of the same names override them).
+    #[serde(default)]
+    pub(crate) budget: BudgetConfig,
+    /// Usage windows per agent (`[windows.claude] hours = 5, usd = 20`): when what an agent
+    /// used in the last `hours` reaches the cap, its next steps wait.
+    #[serde(default)]
+    pub(crate) windows: BTreeMap<String, WindowConfig>,
+}
+
+/// `[budget]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct BudgetConfig {
+    pub(crate) usd: Option<f64>,
+    pub(crate) tokens: Option<u64>,
+    pub(crate) task_usd: Option<f64>,
+    pub(crate) task_tokens: Option<u64>,
+    pub(crate) soft_percent: Option<u8>,
+    /// A duration (`60s`, `5m`).
+    pub(crate) rate_limit_wait: Option<String>,
+    /// A duration, or `none`.
+    pub(crate) watchdog: Option<String>,
+    pub(crate) on_no_progress: Option<super::budget::WatchPolicy>,
+    pub(crate) on_repeat: Option<super::budget::WatchPolicy>,
+}
+
+/// One agent's usage window.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WindowConfig {
+    pub(crate) hours: f64,
+    pub(crate) usd: Option<f64>,
+    pub(crate) tokens: Option<u64>,
 }
 
 /// `[pipeline]`: the stages each task goes through, where tasks work and who commits.
@@ -110,6 +143,21 @@ impl Config {
         for a in agents.flatten() {
             a.parse::<AgentKind>()?;
         }
+        for (name, w) in &config.windows {
+            name.parse::<AgentKind>().map_err(|e| format!("[windows.{name}]: {e}"))?;
+            if !(w.hours > 0.0 && w.hours.is_finite()) || (w.usd.is_none() && w.tokens.is_none()) {
+                return Err(format!("[windows.{name}] needs `hours` above 0 and a cap: `usd` or `tokens`"));
+            }
+        }
+        if let Some(d) = &config.budget.rate_limit_wait {
+            crate::cli::parse_duration(d).map_err(|e| format!("[budget] rate_limit_wait: {e}"))?;
+        }
+        if let Some(d) = &config.budget.watchdog {
+            crate::cli::parse_limit(d).map_err(|e| format!("[budget] watchdog: {e}"))?;
+        }
+        if config.budget.soft_percent.is_some_and(|p| p == 0 || p > 100) {
+            return Err("[budget] soft_percent must be between 1 and 100".into());
+        }
         Ok(config)
     }
 
@@ -156,6 +204,31 @@ cache_read = 0.125
         assert_eq!(c.role("review", |r| r.model.as_ref()), None);
         assert_eq!(c.resume_rounds, Some(1));
         assert_eq!(c.prices().price("gpt-5-codex").map(|p| p.cache_read), Some(0.125));
+    }
+
+    #[test]
+    fn budgets_windows_and_the_pipeline_parse_and_bad_values_are_errors() {
+        let c = Config::parse(
+            "[budget]\nusd = 20.0\ntask_tokens = 2_000_000\nsoft_percent = 70\nrate_limit_wait = \"2m\"\n\
+             watchdog = \"none\"\non_repeat = \"block\"\n[windows.claude]\nhours = 5\nusd = 20.0\n\
+             [pipeline]\nworkspace = \"shared\"\nreviews = [\"code\"]\nscope = \"warn\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.budget.usd, Some(20.0));
+        assert_eq!(c.budget.task_tokens, Some(2_000_000));
+        assert_eq!(c.budget.on_repeat, Some(super::super::budget::WatchPolicy::Block));
+        assert_eq!(c.windows["claude"].hours, 5.0);
+        assert_eq!(c.pipeline.reviews.as_deref(), Some(&[super::super::pipeline::ReviewKind::Code][..]));
+        for (bad, words) in [
+            ("[budget]\nrate_limit_wait = \"soon\"\n", "rate_limit_wait"),
+            ("[budget]\nsoft_percent = 0\n", "soft_percent"),
+            ("[windows.clod]\nhours = 5\nusd = 1.0\n", "clod"),
+            ("[windows.claude]\nhours = 5\n", "needs `hours` above 0 and a cap"),
+            ("[budget]\nusdd = 1.0\n", "usdd"),
+        ] {
+            let e = Config::parse(bad).unwrap_err();
+            assert!(e.contains(words), "{bad}: {e}");
+        }
     }
 
     #[test]

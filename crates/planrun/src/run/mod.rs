@@ -145,6 +145,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     // A new run's pipeline settings are checked, and its estimate agreed to, before anything is
     // created on disk.
     let fresh = !layout.exists();
+    let mut shown = None;
     if fresh {
         let dry = match pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
             Ok(p) => p,
@@ -159,6 +160,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         if let Err(code) = confirm(&est, args, &agents, &dry, &mut reporter) {
             return code;
         }
+        shown = Some(est);
     }
     // The lock is taken before the journal is read, so two planruns never share a run.
     if let Err(e) = layout.create() {
@@ -201,6 +203,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         if let Err(code) = confirm(&est, args, &agents, &pipe, &mut reporter) {
             return code;
         }
+        shown = Some(est);
     }
     for (i, t) in session.loaded.plan.tasks.iter().enumerate() {
         let mut stages = pipe.stages.clone();
@@ -231,6 +234,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         reviews: pipe.reviews.clone(),
         reviewer: pipe.reviewer.clone(),
         templates: templates.clone(),
+        meter: Arc::new(budget::Meter::default()),
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
     for agent in agents.distinct().into_iter().chain(pipe.reviewer.as_ref()) {
@@ -247,6 +251,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         resume_rounds: args.resume_rounds.or(config.resume_rounds).unwrap_or(DEFAULT_RESUME_ROUNDS),
         pipe,
         run_id,
+        cost: cost_setup(args, &config, shown),
     };
     let code = runtime.block_on(async {
         // A file-size limit (`ulimit -f`) would kill planrun with SIGXFSZ in the middle of a
@@ -302,6 +307,46 @@ struct Setup {
     resume_rounds: u32,
     pipe: Pipe,
     run_id: String,
+    cost: CostSetup,
+}
+
+/// Budgets, rate-limit waits, usage windows and the watchdog, from the flags and planrun.toml.
+#[derive(Debug, Clone)]
+struct CostSetup {
+    budgets: budget::Budgets,
+    rate_wait: Duration,
+    watchdog: Option<Duration>,
+    on_no_progress: WatchPolicy,
+    on_repeat: WatchPolicy,
+    windows: Vec<(AgentKind, config::WindowConfig)>,
+    estimate: Option<estimate::Estimate>,
+}
+
+fn cost_setup(args: &RunArgs, config: &Config, estimate: Option<estimate::Estimate>) -> CostSetup {
+    let c = &args.cost;
+    let b = &config.budget;
+    let soft = c.soft_budget.or(b.soft_percent).unwrap_or(80);
+    CostSetup {
+        budgets: budget::Budgets {
+            usd: c.budget_usd.or(b.usd),
+            tokens: c.budget_tokens.or(b.tokens),
+            task_usd: c.task_budget_usd.or(b.task_usd),
+            task_tokens: c.task_budget_tokens.or(b.task_tokens),
+            soft: f64::from(soft) / 100.0,
+        },
+        rate_wait: c
+            .rate_limit_wait
+            .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::cli::parse_duration(d).ok()))
+            .unwrap_or(Duration::from_secs(60)),
+        watchdog: c
+            .watchdog
+            .or_else(|| b.watchdog.as_deref().and_then(|d| crate::cli::parse_limit(d).ok()))
+            .unwrap_or(Some(Duration::from_secs(20 * 60))),
+        on_no_progress: c.on_no_progress.or(b.on_no_progress).unwrap_or(WatchPolicy::Retry),
+        on_repeat: c.on_repeat.or(b.on_repeat).unwrap_or(WatchPolicy::Retry),
+        windows: config.windows.iter().filter_map(|(k, w)| Some((k.parse().ok()?, *w))).collect(),
+        estimate,
+    }
 }
 
 /// The run's pipeline, as the flags, planrun.toml and (on resume) the run's first invocation
@@ -496,6 +541,7 @@ fn pipeline_setup(
         run_id: recorded("pipeline_run").unwrap_or_else(|| run_id.to_owned()),
         root: layout.workspace.clone(),
         state: layout.dir.clone(),
+        git_lock: Arc::default(),
     };
     Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
 }
@@ -660,11 +706,44 @@ struct Runner<'a> {
     passed_ids: Vec<String>,
     /// What the first invocation recorded about the pipeline (kept on resume).
     pipe_record: Value,
+    /// Budgets, rate-limit waits, usage windows and the watchdog.
+    cost: CostSetup,
+    /// What the journaled steps of the run spent, in all and per task.
+    spent: budget::Spend,
+    spent_task: Vec<budget::Spend>,
+    /// The soft budget line was passed: nothing new starts.
+    soft_hit: Option<String>,
+    /// Why the run stops early (`budget` or `watchdog`), and what to say: exit 4.
+    hard_stop: Option<(&'static str, String)>,
+    /// Tasks to block when their running step comes back (their own budget, the watchdog).
+    to_block: rustc_hash::FxHashMap<usize, String>,
+    /// Tasks whose next attempt starts a fresh session (the watchdog's retry).
+    fresh: rustc_hash::FxHashSet<usize>,
+    /// Each running step's own stop switch, by task.
+    step_cancels: Vec<(Option<usize>, watch::Sender<bool>)>,
+    /// Agents their provider rate-limited: until when, and how many times in a row.
+    paused: rustc_hash::FxHashMap<AgentKind, (tokio::time::Instant, u32)>,
+    /// Each task's last failure (`budget::failure_key`).
+    last_failure: rustc_hash::FxHashMap<usize, String>,
+    /// When a step last ended or an agent last printed (the watchdog's clock).
+    last_progress: std::time::Instant,
 }
 
 impl<'a> Runner<'a> {
     fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
         let (cancel, _) = watch::channel(false);
+        let spent = views::Totals::of(&s).spend();
+        let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
+        let last_failure = s
+            .engine
+            .states()
+            .iter()
+            .enumerate()
+            .filter_map(|(i, st)| match st {
+                TaskState::Rework { reason, failures, .. } if *failures > 0 => Some((i, budget::failure_key(reason))),
+                _ => None,
+            })
+            .collect();
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
                 let (w, a) = writer::Writer::start(journal);
@@ -702,6 +781,17 @@ impl<'a> Runner<'a> {
             passed_here: 0,
             pause: None,
             passed_ids: Vec::new(),
+            spent,
+            spent_task,
+            soft_hit: None,
+            hard_stop: None,
+            to_block: rustc_hash::FxHashMap::default(),
+            fresh: rustc_hash::FxHashSet::default(),
+            step_cancels: Vec::new(),
+            paused: rustc_hash::FxHashMap::default(),
+            last_failure,
+            last_progress: std::time::Instant::now(),
+            cost: setup.cost.clone(),
             pipe_record: json!({
                 "workspace": setup.pipe.ws.mode.name(),
                 "integration": setup.pipe.ws.integration,
@@ -757,11 +847,14 @@ impl<'a> Runner<'a> {
             "resume_rounds": self.resume_rounds,
             "started_unix_ms": started,
             "argv": std::env::args().map(|a| self.ctx.redact.text(&a).into_owned()).collect::<Vec<_>>(),
+            "budget": self.cost.budgets.to_json(),
+            "estimate": self.cost.estimate.as_ref().map(estimate::Estimate::to_json),
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
         });
         if let (Some(r), Some(p)) = (run_record.as_object_mut(), self.pipe_record.as_object()) {
             r.extend(p.clone());
         }
+        self.s.last_run = Some(run_record.clone());
         records.push(("run".into(), None, run_record));
         let fps: serde_json::Map<String, Value> = self
             .s
@@ -777,6 +870,14 @@ impl<'a> Runner<'a> {
             records.push(("orphans".into(), None, json!({ "pids": stopped })));
         }
         self.announce(&stopped);
+        // A budget already reached (by earlier invocations of the run) starts nothing.
+        if let budget::Reached::Hard(why) | budget::Reached::Soft(why) = self.cost.budgets.run(self.spent) {
+            self.hard_stop = Some(("budget", format!("{why}; nothing was started")));
+            if let Err(message) = self.submit(&records, Vec::new(), Vec::new()) {
+                return self.abort(&message).await;
+            }
+            return self.finish(RunOutcome::Interrupted, false).await;
+        }
         let out = self.s.engine.resume();
         if let Err(message) = self.submit(&records, out.changes, out.decisions) {
             return self.abort(&message).await;
@@ -792,6 +893,8 @@ impl<'a> Runner<'a> {
         };
         let mut interrupts = 0u32;
         let mut deadline: Option<tokio::time::Instant> = None;
+        let mut ticks = tokio::time::interval(Duration::from_millis(500));
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             if let Some(outcome) = self.s.engine.outcome() {
                 if self.steps.is_empty() && self.pending.is_empty() {
@@ -834,11 +937,273 @@ impl<'a> Runner<'a> {
                     interrupts += 1;
                     self.interrupt(interrupts, &mut deadline);
                 }
+                _ = ticks.tick() => self.tick(),
                 () = sleep_until(deadline) => {
                     self.reporter.note("planrun: the drain deadline passed; stopping the steps still running");
-                    self.cancel.send_replace(true);
+                    self.cancel_all();
                     deadline = None;
                 }
+            }
+        }
+    }
+
+    /// A stop switch for one step: set by `cancel_all`, or for its task by `cancel_task`.
+    fn subscribe(&mut self, task: Option<usize>) -> watch::Receiver<bool> {
+        self.step_cancels.retain(|(_, tx)| !tx.is_closed());
+        let (tx, rx) = watch::channel(*self.cancel.borrow());
+        self.step_cancels.push((task, tx));
+        rx
+    }
+
+    /// Stops every running step (their process groups get SIGTERM, then SIGKILL).
+    fn cancel_all(&mut self) {
+        self.cancel.send_replace(true);
+        for (_, tx) in &self.step_cancels {
+            tx.send_replace(true);
+        }
+    }
+
+    /// Stops the running steps of one task.
+    fn cancel_task(&mut self, task: usize) {
+        for (t, tx) in &self.step_cancels {
+            if *t == Some(task) {
+                tx.send_replace(true);
+            }
+        }
+    }
+
+    /// When an agent of `kind` may run next: after its provider's rate limit, or when its usage
+    /// window has room again; `None` for now.
+    fn not_before(&self, kind: AgentKind) -> Option<tokio::time::Instant> {
+        let now = tokio::time::Instant::now();
+        let mut at = self.paused.get(&kind).map(|(until, _)| *until).filter(|u| *u > now);
+        for (k, w) in &self.cost.windows {
+            if *k != kind {
+                continue;
+            }
+            if let Some(free) = self.window_frees(kind, w) {
+                let until = now + free;
+                at = Some(at.map_or(until, |a| a.max(until)));
+            }
+        }
+        at
+    }
+
+    /// How long until `kind`'s usage in its window falls under the cap, if it is at the cap.
+    fn window_frees(&self, kind: AgentKind, w: &config::WindowConfig) -> Option<Duration> {
+        let now = unix_ms();
+        let span = (w.hours * 3_600_000.0) as u64;
+        let since = now.saturating_sub(span);
+        let mut used = budget::Spend::default();
+        let mut oldest = u64::MAX;
+        for r in self.s.steps.values().flatten() {
+            let (Some(a), Some(end)) = (&r.agent, r.ended_ms) else { continue };
+            if a.agent == kind.name() && end >= since {
+                used.add(budget::Spend::of(&a.usage, a.cost_usd));
+                oldest = oldest.min(end);
+            }
+        }
+        for l in self.ctx.meter.snapshot().iter().filter(|l| l.agent == kind) {
+            used.add(l.spend);
+        }
+        let full = w.usd.is_some_and(|c| used.usd >= c) || w.tokens.is_some_and(|c| used.tokens >= c);
+        if !full {
+            return None;
+        }
+        // Room comes back as the oldest use in the window ages out of it.
+        let frees_at = if oldest == u64::MAX { now + span } else { oldest + span };
+        Some(Duration::from_millis(frees_at.saturating_sub(now).max(1000)))
+    }
+
+    /// A task's own spend (journaled and running) when it is over the task budget.
+    fn task_over_budget(&self, task: usize) -> Option<String> {
+        let mut spent = self.spent_task.get(task).copied().unwrap_or_default();
+        for l in self.ctx.meter.snapshot().iter().filter(|l| l.task == task) {
+            spent.add(l.spend);
+        }
+        self.cost.budgets.task(spent)
+    }
+
+    /// Blocks a task that is about to start a step (its budget is spent).
+    fn block_now(&mut self, task: usize, reason: String) {
+        let id = self.s.id(task).to_owned();
+        self.reporter.event("task_budget", json!({"task": id, "reason": reason}), &format!("budget   {id}: {reason}"));
+        match self.s.engine.handle(Input::Block { task, reason }) {
+            Ok(out) => {
+                if let Err(message) = self.submit(&[], out.changes, out.decisions) {
+                    self.reporter.note(&format!("planrun: {message}"));
+                }
+            }
+            Err(e) => self.reporter.note(&format!("planrun: {e}")),
+        }
+    }
+
+    /// Stops the run now: every agent's process group, nothing new; exit 4.
+    fn stop_hard(&mut self, why: &'static str, reason: String) {
+        if self.hard_stop.is_some() {
+            return;
+        }
+        let event = if why == "budget" { "budget_stop" } else { "watchdog_stop" };
+        self.reporter.event(event, json!({"reason": reason}), &format!("stopping {reason}; stopping every agent now"));
+        self.hard_stop = Some((why, reason));
+        let _ = self.s.engine.handle(Input::Drain);
+        self.cancel_all();
+    }
+
+    /// Every half second: budgets against what is spent (journaled plus what running agents
+    /// have reported so far), the watchdog, and the live lines.
+    fn tick(&mut self) {
+        let live = self.ctx.meter.snapshot();
+        let mut run = self.spent;
+        let mut per: rustc_hash::FxHashMap<usize, budget::Spend> = rustc_hash::FxHashMap::default();
+        for l in &live {
+            run.add(l.spend);
+            per.entry(l.task).or_default().add(l.spend);
+            if l.last_output > self.last_progress {
+                self.last_progress = l.last_output;
+            }
+        }
+        if self.hard_stop.is_none() {
+            match self.cost.budgets.run(run) {
+                budget::Reached::Hard(why) => self.stop_hard("budget", why),
+                budget::Reached::Soft(why) if self.soft_hit.is_none() => {
+                    self.reporter.event(
+                        "budget_soft",
+                        json!({"reason": why, "spent": {"tokens": run.tokens, "usd": run.usd}}),
+                        &format!("budget   {why}: starting nothing new; the steps in flight finish"),
+                    );
+                    self.soft_hit = Some(why);
+                    let _ = self.s.engine.handle(Input::Drain);
+                }
+                _ => {}
+            }
+        }
+        for (&task, sp) in &per {
+            let total = self.spent_task.get(task).copied().unwrap_or_default().plus(*sp);
+            if let (Some(why), false) = (self.cost.budgets.task(total), self.to_block.contains_key(&task)) {
+                let id = self.s.id(task).to_owned();
+                self.reporter.event(
+                    "task_budget",
+                    json!({"task": id, "reason": why}),
+                    &format!("budget   {id}: {why}; stopping it"),
+                );
+                self.to_block.insert(task, why);
+                self.cancel_task(task);
+            }
+        }
+        if let Some(limit) = self.cost.watchdog {
+            if !live.is_empty() && self.last_progress.elapsed() >= limit && self.hard_stop.is_none() {
+                self.last_progress = std::time::Instant::now();
+                let ids: Vec<String> = per.keys().map(|&t| self.s.id(t).to_owned()).collect();
+                let why = format!("no agent printed anything for {}", steps::human(limit));
+                let policy = self.cost.on_no_progress;
+                self.reporter.event(
+                    "no_progress",
+                    json!({"tasks": ids, "policy": format!("{policy:?}").to_lowercase(), "reason": why}),
+                    &format!(
+                        "watchdog {why} (running: {}); {}",
+                        ids.join(", "),
+                        match policy {
+                            WatchPolicy::Retry => "running them again in fresh sessions",
+                            WatchPolicy::Block => "blocking them",
+                            WatchPolicy::Stop => "stopping the run",
+                        }
+                    ),
+                );
+                let tasks: Vec<usize> = per.keys().copied().collect();
+                match policy {
+                    WatchPolicy::Retry => {
+                        for t in tasks {
+                            self.fresh.insert(t);
+                            self.cancel_task(t);
+                        }
+                    }
+                    WatchPolicy::Block => {
+                        for t in tasks {
+                            self.to_block.insert(t, format!("stopped by the watchdog: {why}"));
+                            self.cancel_task(t);
+                        }
+                    }
+                    WatchPolicy::Stop => self.stop_hard("watchdog", why),
+                }
+            }
+        }
+        let budgeted = self.cost.budgets.usd.is_some() || self.cost.budgets.tokens.is_some();
+        if self.reporter.mode() == Mode::Live && (run.tokens > 0 || budgeted) {
+            for (&task, sp) in &per {
+                let id = self.s.id(task).to_owned();
+                let total = self.spent_task.get(task).copied().unwrap_or_default().plus(*sp);
+                self.reporter.usage(&id, &spend_text(total));
+            }
+            let mut footer = format!("total {}", spend_text(run));
+            if let Some(b) = self.cost.budgets.usd {
+                footer.push_str(&format!(" of ${b:.2} budget"));
+            } else if let Some(b) = self.cost.budgets.tokens {
+                footer.push_str(&format!(" of {b} tokens budget"));
+            }
+            if let Some(e) = &self.cost.estimate {
+                footer.push_str(&format!(
+                    " · estimate {}",
+                    e.cost_usd.map_or_else(|| format!("{} tokens", e.tokens()), |c| format!("${c:.2}"))
+                ));
+            }
+            self.reporter.footer(&footer);
+        }
+    }
+
+    /// A rate limit or overload from an agent's provider: that agent waits (the reset time the
+    /// provider gave, else a backoff that doubles) and its task's attempt runs again after it;
+    /// other agents go on.
+    fn rate_limited(&mut self, task: usize, kind: AgentKind, reason: &str) {
+        let now = tokio::time::Instant::now();
+        let hits =
+            self.paused.get(&kind).map_or(0, |(until, n)| if *until + Duration::from_secs(600) > now { *n } else { 0 });
+        let backoff = self.cost.rate_wait.saturating_mul(1u32 << hits.min(4)).min(Duration::from_secs(900));
+        let wait = budget::reset_in(reason).unwrap_or(backoff);
+        self.paused.insert(kind, (now + wait, hits + 1));
+        let id = self.s.id(task).to_owned();
+        let first = reason.lines().next().unwrap_or("");
+        self.reporter.event(
+            "rate_limited",
+            json!({"task": id, "agent": kind.name(), "wait_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "reason": reason}),
+            &format!("paused   {kind} for {} ({first}); {id} runs again after; other agents go on", steps::human(wait)),
+        );
+    }
+
+    /// A failing step: when it failed exactly as the task's previous attempt did, the watchdog
+    /// applies its policy. Returns the input to give the engine instead, if any.
+    fn repeated(&mut self, task: usize, reason: &str) -> Option<Input> {
+        let key = budget::failure_key(reason);
+        let same = self.last_failure.insert(task, key.clone()).is_some_and(|k| k == key);
+        if !same {
+            return None;
+        }
+        let id = self.s.id(task).to_owned();
+        let policy = self.cost.on_repeat;
+        let first = reason.lines().next().unwrap_or("");
+        self.reporter.event(
+            "repeated_failure",
+            json!({"task": id, "reason": reason, "policy": format!("{policy:?}").to_lowercase()}),
+            &format!(
+                "watchdog {id} failed the same way twice in a row ({first}); {}",
+                match policy {
+                    WatchPolicy::Retry => "its next attempt starts a fresh session",
+                    WatchPolicy::Block => "blocking it",
+                    WatchPolicy::Stop => "stopping the run",
+                }
+            ),
+        );
+        match policy {
+            WatchPolicy::Retry => {
+                self.fresh.insert(task);
+                None
+            }
+            WatchPolicy::Block => {
+                Some(Input::Block { task, reason: format!("failed the same way twice in a row: {reason}") })
+            }
+            WatchPolicy::Stop => {
+                self.stop_hard("watchdog", format!("task {id} failed the same way twice in a row: {first}"));
+                None
             }
         }
     }
@@ -944,7 +1309,7 @@ impl<'a> Runner<'a> {
             self.reporter.event("draining", json!({"running": running}), &text);
         } else {
             self.reporter.event("stopping", json!({}), "planrun: stopping every running step");
-            self.cancel.send_replace(true);
+            self.cancel_all();
             *deadline = None;
         }
     }
@@ -967,6 +1332,7 @@ impl<'a> Runner<'a> {
         let agent = done.agent.as_ref().map(|a| a.record.clone());
         // Stages that only run git have no log of their own.
         let log = done.log.is_file().then(|| done.log.clone());
+        let ended_ms = unix_ms();
         let mut payload = json!({
             "attempt": done.attempt,
             "step": name,
@@ -974,8 +1340,25 @@ impl<'a> Runner<'a> {
             "interrupted": done.interrupted,
             "summary": summary,
             "elapsed_ms": elapsed_ms,
+            "ended_unix_ms": ended_ms,
             "log": log.as_ref().map(|l| l.display().to_string()),
         });
+        if let Some(task) = done.task {
+            // From now on the journal holds what the step used, not the meter.
+            let role = match done.kind {
+                Kind::Check(stage) => stage.name(),
+                other => other.name(),
+            };
+            self.ctx.meter.clear(task, done.attempt, role);
+            if let Some(a) = &agent {
+                let spend = budget::Spend::of(&a.usage, a.cost_usd);
+                self.spent.add(spend);
+                if let Some(t) = self.spent_task.get_mut(task) {
+                    t.add(spend);
+                }
+            }
+        }
+        self.last_progress = std::time::Instant::now();
         if let Some(obj) = payload.as_object_mut() {
             if let Some(a) = &agent {
                 obj.insert("agent".into(), a.to_json());
@@ -992,6 +1375,7 @@ impl<'a> Runner<'a> {
                 ok: done.result.is_ok(),
                 summary: summary.clone(),
                 elapsed_ms,
+                ended_ms: Some(ended_ms),
                 agent: agent.clone(),
                 detail: done.detail.clone(),
             });
@@ -1101,15 +1485,34 @@ impl<'a> Runner<'a> {
                     Input::FinalChecked { result: done.result }
                 }
                 (_, None) | (Kind::Take, _) => continue,
-                (_, Some(task)) if done.interrupted => Input::Interrupted {
-                    task,
-                    attempt: done.attempt,
-                    reason: "planrun was interrupted during this attempt".into(),
-                },
+                (_, Some(task)) if self.to_block.contains_key(&task) => {
+                    // Its budget is spent, or the watchdog stopped it.
+                    let reason = self.to_block.remove(&task).unwrap_or_default();
+                    Input::Block { task, reason }
+                }
+                (_, Some(task)) if done.interrupted => {
+                    let reason = match (&self.hard_stop, self.fresh.contains(&task)) {
+                        (Some((_, why)), _) => format!("stopped: {why}"),
+                        (None, true) => "stopped by the watchdog: no agent printed anything for too long".into(),
+                        (None, false) => "planrun was interrupted during this attempt".into(),
+                    };
+                    Input::Interrupted { task, attempt: done.attempt, reason }
+                }
                 (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
                     let reason = done.result.clone().err().unwrap_or_default();
-                    self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason);
+                    let kind = done.agent.as_ref().and_then(|a| a.record.agent.parse::<AgentKind>().ok());
+                    match kind.filter(|_| budget::is_rate_limit(&reason)) {
+                        Some(kind) => self.rate_limited(task, kind, &reason),
+                        None => self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason),
+                    }
                     Input::Interrupted { task, attempt: done.attempt, reason }
+                }
+                (Kind::Implement | Kind::Check(_), Some(task))
+                    if done.result.is_err()
+                        && self.repeated(task, done.result.as_ref().err().map_or("", String::as_str)).is_some() =>
+                {
+                    let reason = done.result.clone().err().unwrap_or_default();
+                    Input::Block { task, reason: format!("failed the same way twice in a row: {reason}") }
                 }
                 (Kind::Implement, Some(task)) => {
                     Input::Implemented { task, attempt: done.attempt, result: done.result }
@@ -1183,7 +1586,7 @@ impl<'a> Runner<'a> {
     /// Stops every running step, waits for their process groups to end, and exits 1: used when
     /// the journal cannot be written, since nothing may happen that is not recorded.
     async fn abort(&mut self, message: &str) -> u8 {
-        self.cancel.send_replace(true);
+        self.cancel_all();
         while self.steps.join_next().await.is_some() {}
         if let Some(w) = self.writer.take() {
             let _ = w.stop();
@@ -1257,7 +1660,7 @@ impl<'a> Runner<'a> {
                     let n = self.s.final_checks;
                     self.reporter.event("final_check", json!({}), "check    the plan's verify commands, once more");
                     self.reporter.step_started("plan", "final-check", 1);
-                    let rx = self.cancel.subscribe();
+                    let rx = self.subscribe(None);
                     self.steps.spawn(steps::final_check(Arc::clone(&self.ctx), n, rx));
                 }
             }
@@ -1267,6 +1670,12 @@ impl<'a> Runner<'a> {
     /// Starts stage `stage` of an attempt.
     fn start_check(&mut self, task: usize, attempt: u32, stage: Stage) {
         let Some(t) = self.s.task(task).cloned() else { return };
+        if matches!(stage, Stage::Review | Stage::Test) {
+            if let Some(reason) = self.task_over_budget(task) {
+                self.block_now(task, reason);
+                return;
+            }
+        }
         let id = t.id.clone();
         let event = if stage == Stage::Verify { "verify".to_owned() } else { stage.name().to_owned() };
         self.reporter.event(
@@ -1311,8 +1720,9 @@ impl<'a> Runner<'a> {
             others,
             vars,
             message,
+            not_before: self.ctx.reviewer.as_ref().and_then(|r| self.not_before(r.kind)),
         };
-        let rx = self.cancel.subscribe();
+        let rx = self.subscribe(Some(task));
         self.steps.spawn(steps::check(Arc::clone(&self.ctx), run, rx));
     }
 
@@ -1342,8 +1752,13 @@ impl<'a> Runner<'a> {
             self.steps.spawn(not_started("interrupted before it started", true, log));
             return;
         }
+        if let Some(reason) = self.task_over_budget(task) {
+            self.block_now(task, reason);
+            return;
+        }
         let agent = self.agents.for_task(task).clone();
         let resume = feedback.as_ref().and_then(|_| self.resumable(task, &agent));
+        self.fresh.remove(&task);
         let path = self.s.layout.prompt(&id, attempt);
         let take_file = self.s.layout.dir.join("takes").join(format!("{id}.md"));
         let mut text = match (&resume, &feedback) {
@@ -1385,8 +1800,17 @@ impl<'a> Runner<'a> {
             self.steps.spawn(not_started(&reason, false, log));
             return;
         }
-        let rx = self.cancel.subscribe();
-        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take };
+        let not_before = self.not_before(agent.kind);
+        if let Some(at) = not_before {
+            let secs = at.saturating_duration_since(tokio::time::Instant::now()).as_secs();
+            self.reporter.event(
+                "waiting",
+                json!({"task": id, "agent": agent.kind.name(), "seconds": secs}),
+                &format!("waiting  {id}: {} is paused for {secs}s (its provider's rate limit)", agent.kind),
+            );
+        }
+        let rx = self.subscribe(Some(task));
+        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before };
         self.steps.spawn(steps::implement(ctx, run, rx));
     }
 
@@ -1414,6 +1838,8 @@ impl<'a> Runner<'a> {
             std::fs::create_dir_all(dir).ok()?;
         }
         let call = steps::AgentCall {
+            task,
+            not_before: self.not_before(agent.kind),
             id: t.id.clone(),
             role: "take",
             attempt,
@@ -1430,7 +1856,7 @@ impl<'a> Runner<'a> {
     /// The session to resume for `task`'s rework with `agent`, if any: the last implement step's
     /// session, by the same CLI, unless it was already resumed `resume_rounds` times in a row.
     fn resumable(&self, task: usize, agent: &Agent) -> Option<(String, Usage)> {
-        if agent.kind == AgentKind::Command || self.resume_rounds == 0 {
+        if agent.kind == AgentKind::Command || self.resume_rounds == 0 || self.fresh.contains(&task) {
             return None;
         }
         let records: Vec<&session::AgentRecord> = self
@@ -1506,6 +1932,8 @@ impl<'a> Runner<'a> {
         self.reporter.finish();
         let (name, code) = match &outcome {
             RunOutcome::Done => ("done", exit::OK),
+            _ if self.hard_stop.is_some() => (self.hard_stop.as_ref().map_or("budget", |(w, _)| *w), PROVIDER),
+            RunOutcome::Interrupted if self.soft_hit.is_some() && !interrupted => ("budget", PROVIDER),
             _ if self.provider_stop.is_some() && !interrupted => ("provider_error", PROVIDER),
             RunOutcome::Interrupted if self.pause.is_some() && !interrupted => ("paused", PAUSED),
             RunOutcome::Interrupted => ("interrupted", INTERRUPTED),
@@ -1537,13 +1965,30 @@ impl<'a> Runner<'a> {
                 o.insert("final_check".into(), json!(reason));
             }
         }
-        if let (Some(reason), Some(o), true) = (&self.provider_stop, fields.as_object_mut(), code == PROVIDER) {
+        if let (Some(reason), Some(o), "provider_error") = (&self.provider_stop, fields.as_object_mut(), name) {
             o.insert("reason".into(), json!(reason));
             o.insert("help".into(), json!(PROVIDER_HELP));
         }
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
             RunOutcome::Done => text.push_str("; all done"),
+            _ if name == "budget" || name == "watchdog" => {
+                let why = self.hard_stop.as_ref().map(|(_, w)| w.clone()).or_else(|| {
+                    self.soft_hit
+                        .as_ref()
+                        .map(|w| format!("{w}: nothing new was started and the steps in flight finished"))
+                });
+                text.push_str(&format!("; stopped: {}", why.unwrap_or_default()));
+                text.push_str(&spent_lines(&self.s));
+                if name == "budget" {
+                    text.push_str("\n  nothing was lost: raise the budget (--budget-usd, --budget-tokens; what was spent still counts) and run the same command to resume");
+                } else {
+                    text.push_str("\n  nothing was lost: `planrun log TASK` shows where the agents stopped; run the same command to resume");
+                }
+                if let Some(o) = fields.as_object_mut() {
+                    o.insert("reason".into(), json!(why_json(&self.hard_stop, &self.soft_hit)));
+                }
+            }
             _ if code == PROVIDER => text.push_str(&format!(
                 "; stopped by the model provider:\n  {}\n  {PROVIDER_HELP}",
                 self.provider_stop.as_deref().unwrap_or("the model provider failed")
@@ -1834,4 +2279,44 @@ pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
         println!("{}", est.text());
     }
     exit::OK
+}
+
+/// `12.3k tokens, $0.0400` for the live lines.
+fn spend_text(s: budget::Spend) -> String {
+    let tokens = if s.tokens >= 10_000 { format!("{:.1}k", s.tokens as f64 / 1000.0) } else { s.tokens.to_string() };
+    format!("{tokens} tokens, ${:.4}", s.usd)
+}
+
+fn why_json(hard: &Option<(&'static str, String)>, soft: &Option<String>) -> String {
+    hard.as_ref().map(|(_, w)| w.clone()).or_else(|| soft.clone()).unwrap_or_default()
+}
+
+/// What was spent on what: each task that used anything, most first, and its stages.
+fn spent_lines(s: &Session) -> String {
+    let mut rows: Vec<(String, costs::Breakdown)> = s
+        .loaded
+        .plan
+        .tasks
+        .iter()
+        .map(|t| (t.id.clone(), costs::Breakdown::of_task(s, &t.id)))
+        .filter(|(_, b)| b.total.used.steps > 0)
+        .collect();
+    rows.sort_by(|a, b| {
+        let (x, y) = (&a.1.total.used, &b.1.total.used);
+        y.cost_usd.total_cmp(&x.cost_usd).then(y.usage.total().cmp(&x.usage.total()))
+    });
+    let mut out = String::from("\n  spent:");
+    if rows.is_empty() {
+        out.push_str(" nothing recorded yet");
+    }
+    for (id, b) in rows.iter().take(20) {
+        let parts: Vec<String> = b
+            .stages
+            .iter()
+            .filter(|(_, g)| g.used.steps > 0)
+            .map(|(step, g)| format!("{step} {}", spend_text(g.used.spend())))
+            .collect();
+        out.push_str(&format!("\n    {id}: {} ({})", spend_text(b.total.used.spend()), parts.join(", ")));
+    }
+    out
 }

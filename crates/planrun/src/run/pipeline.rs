@@ -115,6 +115,10 @@ pub(crate) struct Workspaces {
     pub(crate) root: PathBuf,
     /// The state directory.
     pub(crate) state: PathBuf,
+    /// Held around git commands that change the repository's worktree list or branches
+    /// (adding, removing and pruning worktrees, rebasing, moving the integration branch): git
+    /// takes locks for them and fails, not waits, when another command holds one.
+    pub(crate) git_lock: std::sync::Arc<std::sync::Mutex<()>>,
 }
 
 /// A git error as a reason a step gives.
@@ -176,6 +180,7 @@ impl Workspaces {
     /// branch's tip; in a shared tree, the snapshot its changes are measured against, taken
     /// before its first attempt.
     pub(crate) fn prepare(&self, id: &str) -> Result<Place, String> {
+        let _git = self.git_lock.lock();
         let known = self.place(id);
         match (self.mode, &self.repo) {
             (WorkspaceMode::Worktree, Some(repo)) => {
@@ -279,6 +284,7 @@ impl Workspaces {
     /// The first part of a merge: whether task `id` is already on the integration branch (a
     /// restarted run), else its branch rebased onto the branch's tip.
     pub(crate) fn rebase(&self, id: &str) -> Result<Merging, String> {
+        let _git = self.git_lock.lock();
         let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else {
             return Ok(Merging::Merged { commit: None });
         };
@@ -314,6 +320,7 @@ impl Workspaces {
 
     /// The last part of a merge: the integration branch moved from `tip` to `head`.
     pub(crate) fn advance(&self, tip: &str, head: &str) -> Result<(), String> {
+        let _git = self.git_lock.lock();
         let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else { return Ok(()) };
         merge::advance(repo, integration, tip, head)
             .map_err(|e| git(&format!("cannot move `{integration}` to the task's commit"), &e))
@@ -322,6 +329,7 @@ impl Workspaces {
     /// Where the final check runs: where the tasks' work came together. In worktree mode, a
     /// worktree of the integration branch's tip (the shared tree may have another branch out).
     pub(crate) fn final_tree(&self) -> Result<PathBuf, String> {
+        let _git = self.git_lock.lock();
         let (WorkspaceMode::Worktree, Some(repo), Some(integration)) = (self.mode, &self.repo, &self.integration)
         else {
             return Ok(self.root.clone());
@@ -337,6 +345,7 @@ impl Workspaces {
 
     /// Removes the final check's worktree, if there is one.
     pub(crate) fn drop_final(&self) {
+        let _git = self.git_lock.lock();
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
             let _ = worktree::remove(repo, &self.state.join("worktrees").join(FINAL));
         }
@@ -344,6 +353,7 @@ impl Workspaces {
 
     /// Drops task `id`'s workspace: its worktree and branch (worktree mode) and its record.
     pub(crate) fn release(&self, id: &str) -> Result<(), String> {
+        let _git = self.git_lock.lock();
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
             worktree::remove(repo, &self.path(id)).map_err(|e| git("cannot remove the task's worktree", &e))?;
             repo.delete_branch(&self.branch(id)).map_err(|e| git("cannot delete the task's branch", &e))?;

@@ -20,7 +20,10 @@ pub(crate) struct Reporter {
     mode: Mode,
     started: Instant,
     multi: Option<MultiProgress>,
-    bars: FxHashMap<(String, &'static str), ProgressBar>,
+    /// Each running step's line, and its message without the usage.
+    bars: FxHashMap<(String, &'static str), (ProgressBar, String)>,
+    /// The line under the steps: totals against the budget and the estimate.
+    footer: Option<ProgressBar>,
 }
 
 impl Reporter {
@@ -33,7 +36,7 @@ impl Reporter {
             Mode::Plain
         };
         let multi = (mode == Mode::Live).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Self { mode, started: Instant::now(), multi, bars: FxHashMap::default() }
+        Self { mode, started: Instant::now(), multi, bars: FxHashMap::default(), footer: None }
     }
 
     pub(crate) fn mode(&self) -> Mode {
@@ -94,13 +97,41 @@ impl Reporter {
             .unwrap_or_else(|_| ProgressStyle::default_spinner());
         bar.set_style(style);
         bar.set_prefix(task.to_owned());
-        bar.set_message(format!("{step} · attempt {attempt} ·"));
+        let message = format!("{step} · attempt {attempt} ·");
+        bar.set_message(message.clone());
         bar.enable_steady_tick(Duration::from_millis(120));
-        self.bars.insert((task.to_owned(), step), bar);
+        // The footer stays the last line.
+        if let (Some(footer), Some(m)) = (&self.footer, &self.multi) {
+            m.remove(footer);
+            let footer = m.add(footer.clone());
+            self.footer = Some(footer);
+        }
+        self.bars.insert((task.to_owned(), step), (bar, message));
+    }
+
+    /// What a task's running steps have used so far, on their lines (a terminal only).
+    pub(crate) fn usage(&mut self, task: &str, text: &str) {
+        for ((t, _), (bar, message)) in &self.bars {
+            if t == task {
+                bar.set_message(format!("{message} {text} ·"));
+            }
+        }
+    }
+
+    /// The totals line under the running steps (a terminal only).
+    pub(crate) fn footer(&mut self, text: &str) {
+        let Some(multi) = &self.multi else { return };
+        let bar = self.footer.get_or_insert_with(|| {
+            let bar = multi.add(ProgressBar::new_spinner());
+            let style = ProgressStyle::with_template("  {msg}").unwrap_or_else(|_| ProgressStyle::default_spinner());
+            bar.set_style(style);
+            bar
+        });
+        bar.set_message(text.to_owned());
     }
 
     pub(crate) fn step_ended(&mut self, task: &str, step: &'static str) {
-        if let Some(bar) = self.bars.remove(&(task.to_owned(), step)) {
+        if let Some((bar, _)) = self.bars.remove(&(task.to_owned(), step)) {
             bar.finish_and_clear();
             if let Some(m) = &self.multi {
                 m.remove(&bar);
@@ -110,7 +141,10 @@ impl Reporter {
 
     /// Clears the live lines before the final summary.
     pub(crate) fn finish(&mut self) {
-        for (_, bar) in self.bars.drain() {
+        for (_, (bar, _)) in self.bars.drain() {
+            bar.finish_and_clear();
+        }
+        if let Some(bar) = self.footer.take() {
             bar.finish_and_clear();
         }
         if let Some(m) = &self.multi {

@@ -1,6 +1,7 @@
 //! The run's reports, written at the end of every `planrun run` into
 //! `.planrun/runs/<id>/`: `summary.md` (the outcome, each task's state, attempts, tokens,
-//! dollars and why it is blocked) and `junit.xml` (one test case per task and per task's
+//! dollars and why it is blocked, then the costs by stage and by agent beside the budget and
+//! the estimate, from `costs.rs`) and `junit.xml` (one test case per task and per task's
 //! checks, and one for the final check), both replaced atomically, and for every blocked task
 //! its escalation report in `escalations/TASK.md` (see `explain.rs`). The id is when the run's
 //! first invocation started (UTC), so a resumed run keeps its folder. Reads the session only.
@@ -11,8 +12,9 @@ use planrun_engine::{FinalCheck, TaskState};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-/// `YYYYMMDD-HHMMSS` (UTC) of a time in milliseconds since the epoch.
-pub(crate) fn run_id(unix_ms: u64) -> String {
+/// The UTC calendar date and time of milliseconds since the epoch: (year, month, day, hours,
+/// minutes, seconds).
+fn civil(unix_ms: u64) -> (i64, i64, i64, u64, u64, u64) {
     let secs = unix_ms / 1000;
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
@@ -26,7 +28,19 @@ pub(crate) fn run_id(unix_ms: u64) -> String {
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
     let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}{month:02}{day:02}-{:02}{:02}{:02}", rem / 3600, (rem % 3600) / 60, rem % 60)
+    (year, month, day, rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a time in milliseconds since the epoch.
+pub(crate) fn run_id(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_ms);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC) of a time in milliseconds since the epoch.
+pub(crate) fn utc(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_ms);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
 }
 
 /// Writes `summary.md` and `junit.xml` for the run; returns the summary's path.
@@ -221,13 +235,7 @@ fn cell(text: &str) -> String {
 }
 
 fn cost(t: &Totals) -> String {
-    if t.steps == 0 {
-        String::new()
-    } else if t.unpriced == t.steps {
-        "?".into()
-    } else {
-        format!("${:.4}", t.cost_usd)
-    }
+    super::costs::cost(t)
 }
 
 fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
@@ -270,7 +278,19 @@ fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
         let _ =
             writeln!(out, "\n`planrun log TASK` shows each attempt; after fixing, `planrun retry TASK` and run again.");
     }
+    out.push_str(&super::costs::summary_section(s, latest_run(s).as_ref()));
     out
+}
+
+/// The run's latest `run` record: read again from the journal when it is open (the session's
+/// copy predates this invocation's own record), else the session's.
+fn latest_run(s: &Session) -> Option<serde_json::Value> {
+    let recorded = s
+        .journal
+        .as_ref()
+        .and_then(|j| j.events_after(0).ok())
+        .and_then(|events| events.into_iter().rev().find(|e| e.kind == "run").map(|e| e.payload));
+    recorded.or_else(|| s.last_run.clone())
 }
 
 /// Text made safe for an XML attribute or element.
@@ -393,6 +413,7 @@ mod tests {
         // Checked with Python: datetime.utcfromtimestamp(1795268695).
         assert_eq!(run_id(1_795_268_695_083), "20261121-134455");
         assert_eq!(run_id(951_782_400_000), "20000229-000000");
+        assert_eq!(utc(1_795_268_695_083), "2026-11-21T13:44:55Z");
     }
 
     #[test]

@@ -36,6 +36,8 @@ pub(crate) struct StepRecord {
     pub(crate) ok: bool,
     pub(crate) summary: String,
     pub(crate) elapsed_ms: u64,
+    /// When it ended (Unix milliseconds; absent in journals of older versions).
+    pub(crate) ended_ms: Option<u64>,
     /// For a step run by a CLI agent: which, its session and what it used.
     pub(crate) agent: Option<AgentRecord>,
     /// What the step found (changed files, findings, checks passed, commits), for reports.
@@ -336,6 +338,7 @@ impl Session {
                         ok: p.get("ok").and_then(Value::as_bool).unwrap_or(false),
                         summary: p.get("summary").and_then(Value::as_str).unwrap_or("").to_owned(),
                         elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
+                        ended_ms: p.get("ended_unix_ms").and_then(Value::as_u64),
                         agent: p.get("agent").and_then(AgentRecord::from_json),
                         detail: p.get("detail").cloned(),
                     });

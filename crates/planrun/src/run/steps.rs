@@ -71,6 +71,8 @@ pub(crate) struct Ctx {
     pub(crate) reviews: Vec<super::pipeline::ReviewKind>,
     pub(crate) reviewer: Option<Agent>,
     pub(crate) templates: super::templates::Templates,
+    /// What running agents have used so far.
+    pub(crate) meter: Arc<super::budget::Meter>,
 }
 
 /// One implement run, as the runner decided it.
@@ -88,6 +90,8 @@ pub(crate) struct ImplementRun {
     pub(crate) resume: Option<(String, Usage)>,
     /// The reviewer's take to run first (before a task's first attempt, when asked for).
     pub(crate) take: Option<TakeRun>,
+    /// Not before this instant: the agent's provider rate-limited it.
+    pub(crate) not_before: Option<tokio::time::Instant>,
 }
 
 /// What a CLI agent's run amounted to, read from its events: what is journaled with the step,
@@ -239,6 +243,7 @@ fn workspace_missing(cwd: &Path) -> Option<String> {
 /// One agent run in one role, as the runner or a step decided it.
 #[derive(Debug, Clone)]
 pub(crate) struct AgentCall {
+    pub(crate) task: usize,
     pub(crate) id: String,
     /// `implement`, `take`, `review` or `test`.
     pub(crate) role: &'static str,
@@ -252,6 +257,8 @@ pub(crate) struct AgentCall {
     pub(crate) resume: Option<(String, Usage)>,
     pub(crate) cwd: PathBuf,
     pub(crate) log: PathBuf,
+    /// Not before this instant: the agent's provider rate-limited it.
+    pub(crate) not_before: Option<tokio::time::Instant>,
 }
 
 /// How an agent run ended.
@@ -270,9 +277,22 @@ const ANSWER: u64 = 64 * 1024;
 /// Runs one agent: the argv of its CLI (or the command template) with the prompt, in
 /// `call.cwd`, with an allow-listed environment; a CLI's events are read afterwards for its
 /// session, usage, errors and final answer.
-pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, cancel: watch::Receiver<bool>) -> Called {
-    let AgentCall { id, role, attempt, agent, prompt, text, resume, cwd, log } = call;
+pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Receiver<bool>) -> Called {
+    let AgentCall { task, id, role, attempt, agent, prompt, text, resume, cwd, log, not_before } = call;
     let fail = |reason: String| Called { result: Err(reason), interrupted: false, run: None, answer: String::new() };
+    if let Some(at) = *not_before {
+        // The provider asked this agent to wait; planrun may stop meanwhile.
+        let stopped = *cancel.borrow();
+        if stopped {
+            return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
+        }
+        tokio::select! {
+            () = tokio::time::sleep_until(at) => {}
+            _ = cancel.changed() => {
+                return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
+            }
+        }
+    }
     if let Some(reason) = workspace_missing(cwd) {
         return fail(reason);
     }
@@ -332,7 +352,20 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, cancel: watch::
         grace: ctx.agent_limits.grace,
     };
     let from = log_start(log);
+    let metered = ctx.meter.start(*task, *attempt, role, agent.kind);
+    let prices = ctx.prices.clone();
+    let model = agent.model.clone();
+    let follower = tokio::spawn(super::budget::follow(
+        Arc::clone(&ctx.meter),
+        metered,
+        agent.kind,
+        log.clone(),
+        from,
+        resume.as_ref().map(|(_, u)| *u).unwrap_or_default(),
+        move |m: Option<&str>, u: &Usage| prices.cost(m.or(model.as_deref()), u),
+    ));
     let finished = supervise::run(&spec, cancel).await;
+    follower.abort();
     // Off the dispatcher's thread: a log can be large.
     let report = if agent.kind == AgentKind::Command {
         None
@@ -437,7 +470,7 @@ pub(crate) struct TakeRun {
 /// The implement step: the task's workspace made ready (its worktree, or the snapshot of the
 /// shared tree), the reviewer's take first when asked for, then the agent.
 pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::Receiver<bool>) -> StepDone {
-    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take } = run;
+    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before } = run;
     let log = ctx.layout.attempt_log(&id, attempt, "implement");
     let started = std::time::Instant::now();
     let done = |result: Result<(), String>, interrupted: bool, run: Option<AgentRun>, pre: Option<StepDone>| StepDone {
@@ -489,8 +522,19 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         }
         pre = Some(step);
     }
-    let call =
-        AgentCall { id, role: "implement", attempt, agent, prompt, text, resume, cwd: place.path, log: log.clone() };
+    let call = AgentCall {
+        task,
+        id,
+        role: "implement",
+        attempt,
+        agent,
+        prompt,
+        text,
+        resume,
+        cwd: place.path,
+        log: log.clone(),
+        not_before,
+    };
     let got = call_agent(&ctx, &call, cancel).await;
     done(got.result, got.interrupted, got.run, pre)
 }
@@ -682,6 +726,8 @@ pub(crate) struct CheckRun {
     pub(crate) vars: Vec<(&'static str, String)>,
     /// The commit message (commit stage).
     pub(crate) message: String,
+    /// Not before this instant: the reviewer's provider rate-limited it.
+    pub(crate) not_before: Option<tokio::time::Instant>,
 }
 
 /// Runs one stage of an attempt.
@@ -911,6 +957,8 @@ async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
         calls.push((
             *name,
             AgentCall {
+                task: run.task,
+                not_before: run.not_before,
                 id: run.id.clone(),
                 role,
                 attempt: run.attempt,

@@ -1,7 +1,9 @@
-//! What a run looks like from outside: the summary line at the end of `run`, and the `status`,
-//! `retry`, `skip` and `log` commands, all read from the journal replayed onto the plan.
+//! What a run looks like from outside: the summary line at the end of `run`, and the `status`
+//! (with the costs by stage and by agent from `costs.rs`), `retry`, `skip` and `log` commands,
+//! all read from the journal replayed onto the plan.
 //! `retry` and `skip` write through the engine, under the run lock, like any other change.
 
+use super::costs::Breakdown;
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
 use crate::cli::{LogArgs, StatusArgs, TaskArgs};
@@ -62,7 +64,7 @@ pub(crate) struct Totals {
 }
 
 impl Totals {
-    fn add(&mut self, r: &AgentRecord) {
+    pub(crate) fn add(&mut self, r: &AgentRecord) {
         self.usage.add(&r.usage);
         self.steps += 1;
         match r.cost_usd {
@@ -89,12 +91,18 @@ impl Totals {
         t
     }
 
+    /// Tokens (all kinds) and the known dollars, for budgets.
+    pub(crate) fn spend(&self) -> super::budget::Spend {
+        super::budget::Spend { tokens: self.usage.total(), usd: self.cost_usd }
+    }
+
     pub(crate) fn to_json(&self) -> serde_json::Value {
         json!({
             "input": self.usage.input,
             "output": self.usage.output,
             "cache_read": self.usage.cache_read,
             "cache_write": self.usage.cache_write,
+            "tokens": self.usage.total(),
             "cost_usd": self.cost_usd,
             "agent_steps": self.steps,
             "unpriced_steps": self.unpriced,
@@ -124,7 +132,7 @@ impl Totals {
 }
 
 /// A count with thousands separators.
-fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -168,12 +176,14 @@ pub(crate) fn open(
     })
 }
 
-fn attempts(s: &Session, i: usize) -> u32 {
+/// The attempts a task has had: the highest recorded, or the one running.
+pub(crate) fn attempts(s: &Session, i: usize) -> u32 {
     let recorded = s.steps.get(s.id(i)).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
     recorded.max(s.engine.state(i).and_then(TaskState::attempt).unwrap_or(0))
 }
 
-fn failures(state: &TaskState) -> u32 {
+/// The rejected attempts of the task's current round.
+pub(crate) fn failures(state: &TaskState) -> u32 {
     match state {
         TaskState::InProgress { failures, .. }
         | TaskState::InReview { failures, .. }
@@ -193,6 +203,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
         Err(_) => None,
     };
     let sum = summary(&s);
+    let costs = Breakdown::of_run(&s);
     if args.json {
         let tasks: Vec<serde_json::Value> = s
             .engine
@@ -225,6 +236,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             "tasks": tasks,
             "counts": sum.counts,
             "usage": Totals::of(&s).to_json(),
+            "costs": {"per_stage": costs.stages_json(), "per_agent": costs.agents_json()},
         });
         println!("{obj}");
         return exit::OK;
@@ -273,8 +285,14 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
         let _ = writeln!(out, "{line}");
     }
     let _ = writeln!(out, "\n{}", sum.line);
-    if let Some(line) = Totals::of(&s).line() {
+    if let Some(line) = costs.total.used.line() {
         let _ = writeln!(out, "used {line}");
+        if let Some(stages) = costs.stage_line() {
+            let _ = writeln!(out, "  by stage: {stages}");
+        }
+        if let Some(agents) = costs.agent_line() {
+            let _ = writeln!(out, "  by agent: {agents}");
+        }
     }
     exit::OK
 }
