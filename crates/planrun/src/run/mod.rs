@@ -237,7 +237,12 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         meter: Arc::new(budget::Meter::default()),
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
+    let mut kinds: Vec<AgentKind> = Vec::new();
     for agent in agents.distinct().into_iter().chain(pipe.reviewer.as_ref()) {
+        if kinds.contains(&agent.kind) {
+            continue;
+        }
+        kinds.push(agent.kind);
         for notice in planrun_agents::adapter::notices(agent.kind, &call) {
             reporter.note(&format!("planrun: {notice}"));
         }
