@@ -20,7 +20,7 @@ case "$planrun" in /*) ;; *) planrun="$root/$planrun" ;; esac
 
 work="${1:-$(mktemp -d "${TMPDIR:-/tmp}/planrun-quickstart.XXXXXX")}"
 mkdir -p "$work"
-cp "$here/plan.md" "$here/agent.py" "$here/reviewer.py" "$work/"
+cp "$here/plan.md" "$here/agent.py" "$here/reviewer.py" "$here/.gitignore" "$work/"
 cd "$work"
 git init -q
 git add -A

@@ -31,6 +31,11 @@ impl Price {
 /// Built-in prices by model-name prefix; the longest matching prefix wins.
 const BUILT_IN: &[(&str, Price)] = &[
     ("claude-opus-4", Price { input: 15.0, output: 75.0, cache_read: 1.5, cache_write: 18.75 }),
+    // Opus from 4.5 on costs a third of Opus 4 and 4.1 (Claude Code reports the same).
+    ("claude-opus-4-5", Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 }),
+    ("claude-opus-4-6", Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 }),
+    ("claude-opus-4-7", Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 }),
+    ("claude-opus-4-8", Price { input: 5.0, output: 25.0, cache_read: 0.5, cache_write: 6.25 }),
     ("claude-sonnet-4", Price { input: 3.0, output: 15.0, cache_read: 0.3, cache_write: 3.75 }),
     ("claude-haiku-4", Price { input: 1.0, output: 5.0, cache_read: 0.1, cache_write: 1.25 }),
     ("gpt-5", Price { input: 1.25, output: 10.0, cache_read: 0.125, cache_write: 0.0 }),
@@ -84,6 +89,8 @@ mod tests {
         assert_eq!(t.price("gpt-5-mini-2026").map(|p| p.input), Some(0.25));
         assert_eq!(t.price("gpt-5-codex").map(|p| p.input), Some(1.25));
         assert_eq!(t.price("anthropic/claude-sonnet-4-5").map(|p| p.output), Some(15.0));
+        assert_eq!(t.price("claude-opus-4-1-20250805").map(|p| p.output), Some(75.0));
+        assert_eq!(t.price("claude-opus-4-8").map(|p| p.output), Some(25.0));
         assert_eq!(t.price("my-local-model"), None);
         let p = Price { input: 2.0, output: 4.0, cache_read: 1.0, cache_write: 0.0 };
         let t = PriceTable { user: vec![("gpt-5*".into(), p), ("my-local-model".into(), p)] };

@@ -288,20 +288,20 @@ fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
         "no agent reported usage".to_owned()
     } else {
         format!(
-            "used {} in / {} out tokens, {}",
-            thousands(total.usage.input),
-            thousands(total.usage.output),
+            "used {} tokens, {}",
+            thousands(total.usage.total()),
             match cost_of(total) {
                 Some(c) => c,
                 None => "cost unknown".into(),
             }
         )
     };
-    Some(format!(
-        "~{} in / {} out tokens, {cost}{wall} for {tasks} task(s) ({source}); {used}",
-        thousands(tok("input")),
-        thousands(tok("output"))
-    ))
+    // All tokens, cache included: most of an agent's input is read from cache.
+    let estimated = match tok("total") {
+        0 => tok("input") + tok("output") + tok("cache_read") + tok("cache_write"),
+        t => t,
+    };
+    Some(format!("~{} tokens, {cost}{wall} for {tasks} task(s) ({source}); {used}", thousands(estimated)))
 }
 
 /// Dollars over the priced steps, or `None` when no step had a price.
