@@ -751,3 +751,26 @@ fn a_usage_window_pauses_its_agent_until_room_comes_back() {
     };
     assert!(at("agent_usage", "u") >= at("done", "t") + 2000, "u's agent ran only once the window had room");
 }
+
+#[test]
+fn the_watchdog_acts_on_a_run_whose_agents_print_nothing() {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n";
+    // The agent prints nothing for 20 s; the per-step stall limit (10 m) would not notice.
+    let repo = Repo::new(plan, r#"[ "$PLANRUN_ATTEMPT" = 1 ] && sleep 20; echo ok > t.txt"#);
+    let started = std::time::Instant::now();
+    let out = repo.run(&["--json", "--watchdog", "1s", "--grace", "200ms"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(started.elapsed().as_secs() < 15, "the watchdog stepped in, not the agent's own end");
+    let ev = events(&out);
+    let seen = ev.iter().find(|e| e["event"] == "no_progress").unwrap_or_else(|| panic!("{ev:?}"));
+    assert_eq!(seen["policy"], "retry");
+    assert_eq!(seen["tasks"], serde_json::json!(["t"]));
+    let t = repo.task("t");
+    assert_eq!((t["attempts"].as_u64(), t["failures"].as_u64()), (Some(2), Some(0)), "run again, not failed: {t}");
+    // With `block`, the silent task is blocked with the watchdog's reason.
+    let again = Repo::new(plan, "sleep 20");
+    let out = again.run(&["--json", "--watchdog", "1s", "--grace", "200ms", "--on-no-progress", "block"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = again.task("t")["reason"].as_str().unwrap().to_owned();
+    assert!(reason.contains("stopped by the watchdog: no agent printed anything for 1s"), "{reason}");
+}
