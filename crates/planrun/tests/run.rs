@@ -774,3 +774,37 @@ fn the_watchdog_acts_on_a_run_whose_agents_print_nothing() {
     let reason = again.task("t")["reason"].as_str().unwrap().to_owned();
     assert!(reason.contains("stopped by the watchdog: no agent printed anything for 1s"), "{reason}");
 }
+
+#[test]
+fn a_task_over_its_own_budget_is_blocked_while_the_others_go_on() {
+    let (repo, path) = fake_cli_repo();
+    // t keeps failing its check; each run of the stand-in claude reports $0.25. u is fine.
+    repo.write(
+        "plan.md",
+        "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q ok t.txt || { cat t.txt; exit 1; }`\n\n## Task u: two\n\nFiles: `u.txt`\n",
+    );
+    let out = repo
+        .cmd(&[
+            "run",
+            "plan.md",
+            "--agent",
+            "claude",
+            "--reviews",
+            "none",
+            "--yes",
+            "--json",
+            "--task-budget-usd",
+            "0.6",
+        ])
+        .env("PATH", &path)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let t = repo.task("t");
+    assert_eq!(t["state"], "blocked");
+    let reason = t["reason"].as_str().unwrap();
+    assert!(reason.contains("the task alone spent $0.7500, over its budget of $0.60"), "{reason}");
+    assert_eq!(t["attempts"], 3, "blocked before a fourth run: {t}");
+    assert_eq!(repo.task("u")["state"], "done");
+    assert!(events(&out).iter().any(|e| e["event"] == "task_budget" && e["task"] == "t"));
+}
