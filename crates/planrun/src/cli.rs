@@ -178,9 +178,10 @@ Agents:
   --agent command   your program (--agent-command)
   Each runs in the workspace (the plan's git top level) with stdin from /dev/null. Its events
   give the session, tokens, dollars and errors. On the first --resume-rounds reworks the same
-  session is resumed with the failure; then a fresh session starts. An error from the model
-  provider (API error, rate limit) stops the run without counting against the task (exit 4);
-  run the same command again to resume. `planrun doctor` checks the CLIs.
+  session is resumed with the failure; then a fresh session starts. A rate limit from the model
+  provider pauses that agent (--rate-limit-wait) while others go on; another provider error
+  stops the run without counting against the task (exit 4); run the same command again to
+  resume. `planrun doctor` checks the CLIs.
 
 Environment of an agent:
   Only PATH, HOME, USER, SHELL, TMPDIR, TERM, locale (LANG, LC_*), XDG_*_HOME, certificate and
