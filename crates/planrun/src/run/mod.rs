@@ -81,6 +81,47 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
     }
 }
 
+/// What `run` and `estimate` read before anything else: the plan (checked), where its state
+/// lives, planrun.toml and the agents.
+struct Prepared {
+    loaded: planrun_plan::Loaded,
+    checked: planrun_plan::Checked,
+    layout: layout::Layout,
+    config: Config,
+    agents: Agents,
+}
+
+/// Reads and checks the plan, planrun.toml and the agent settings; `Err` holds the exit code
+/// after the error is printed.
+fn prepare(args: &RunArgs, term: &Term) -> Result<Prepared, u8> {
+    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
+        Ok(l) => l,
+        Err(e) => return Err(open_failed(&SessionError::Load(e), term)),
+    };
+    let checked = planrun_plan::check(&loaded);
+    if checked.errors() > 0 {
+        return Err(open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term));
+    }
+    let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
+    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
+        Ok((c, _)) => c,
+        Err(e) => {
+            eprintln!(
+                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
+            );
+            return Err(exit::USAGE);
+        }
+    };
+    let agents = match resolve_agents(args, &config, &loaded.plan) {
+        Ok(a) => a,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return Err(exit::USAGE);
+        }
+    };
+    Ok(Prepared { loaded, checked, layout, config, agents })
+}
+
 pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let open = OpenArgs {
         plan: Some(args.plan.plan.clone()),
@@ -99,30 +140,9 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let mut reporter = Reporter::new(args.json, live);
     // The plan is read and checked, and the agent program found, before anything is created on
     // disk: a plan with errors or a typo in the template leaves no trace.
-    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
-        Ok(l) => l,
-        Err(e) => return open_failed(&SessionError::Load(e), term),
-    };
-    let checked = planrun_plan::check(&loaded);
-    if checked.errors() > 0 {
-        return open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term);
-    }
-    let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
-    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            eprintln!(
-                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
-            );
-            return exit::USAGE;
-        }
-    };
-    let agents = match resolve_agents(args, &config, &loaded.plan) {
-        Ok(a) => a,
-        Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
+    let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     for agent in agents.distinct() {
         if let Err((message, help)) = agent_exists(agent, &layout.workspace) {
@@ -2238,30 +2258,9 @@ fn confirm(
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
 pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
-    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
-        Ok(l) => l,
-        Err(e) => return open_failed(&SessionError::Load(e), term),
-    };
-    let checked = planrun_plan::check(&loaded);
-    if checked.errors() > 0 {
-        return open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term);
-    }
-    let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
-    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            eprintln!(
-                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
-            );
-            return exit::USAGE;
-        }
-    };
-    let agents = match resolve_agents(args, &config, &loaded.plan) {
-        Ok(a) => a,
-        Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
+    let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
+        Ok(p) => p,
+        Err(code) => return code,
     };
     // An existing run: what is left of it, with the settings it started with.
     let existing = if layout.exists() { views::open(Some(&args.plan.plan), &args.state).ok() } else { None };
