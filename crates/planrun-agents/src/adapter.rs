@@ -360,6 +360,16 @@ fn summary(input: &Value) -> String {
     short.replace('\n', " ")
 }
 
+/// Usage as Anthropic's API reports it (Claude Code passes it on).
+fn anthropic_usage(u: &Value) -> Usage {
+    Usage {
+        input: u64_at(u, &["input_tokens"]),
+        output: u64_at(u, &["output_tokens"]),
+        cache_read: u64_at(u, &["cache_read_input_tokens"]),
+        cache_write: u64_at(u, &["cache_creation_input_tokens"]),
+    }
+}
+
 fn claude(v: &Value, saw_result: &mut bool, last_message: &mut Option<String>) -> Vec<Event> {
     let mut out = Vec::new();
     match v.get("type").and_then(Value::as_str) {
@@ -376,15 +386,7 @@ fn claude(v: &Value, saw_result: &mut bool, last_message: &mut Option<String>) -
             let id = v.pointer("/message/id").and_then(Value::as_str).map(str::to_owned);
             if let (Some(u), false) = (v.pointer("/message/usage"), *saw_result) {
                 if id.is_none() || id != *last_message {
-                    out.push(Event::Usage {
-                        usage: Usage {
-                            input: u64_at(u, &["input_tokens"]),
-                            output: u64_at(u, &["output_tokens"]),
-                            cache_read: u64_at(u, &["cache_read_input_tokens"]),
-                            cache_write: u64_at(u, &["cache_creation_input_tokens"]),
-                        },
-                        total: false,
-                    });
+                    out.push(Event::Usage { usage: anthropic_usage(u), total: false });
                 }
             }
             *last_message = id;
@@ -407,15 +409,7 @@ fn claude(v: &Value, saw_result: &mut bool, last_message: &mut Option<String>) -
                 out.push(Event::Session { id: id.to_owned() });
             }
             if let Some(u) = v.get("usage") {
-                out.push(Event::Usage {
-                    usage: Usage {
-                        input: u64_at(u, &["input_tokens"]),
-                        output: u64_at(u, &["output_tokens"]),
-                        cache_read: u64_at(u, &["cache_read_input_tokens"]),
-                        cache_write: u64_at(u, &["cache_creation_input_tokens"]),
-                    },
-                    total: true,
-                });
+                out.push(Event::Usage { usage: anthropic_usage(u), total: true });
             }
             if let Some(usd) = v.get("total_cost_usd").and_then(Value::as_f64) {
                 out.push(Event::Cost { usd });

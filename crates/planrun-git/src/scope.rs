@@ -23,19 +23,10 @@ pub struct Changed {
 
 /// Every path that differs between `base` and the working tree of `wt`.
 pub fn changed(wt: &Git, base: &str) -> Result<Vec<Changed>, GitError> {
-    let mut out: Vec<Changed> = Vec::new();
     // Tracked files: the working tree against `base` (this also covers commits the agent
     // made itself, and staged changes). Renames are a deletion and an addition.
     let diff = wt.run(&["diff", "--no-renames", "--name-status", "-z", base, "--"])?;
-    let mut fields = nul_split(&diff);
-    while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
-        let kind = match status.chars().next() {
-            Some('A') => Kind::Added,
-            Some('D') => Kind::Deleted,
-            _ => Kind::Modified,
-        };
-        out.push(Changed { path: path.to_owned(), kind });
-    }
+    let mut out = name_status(&diff);
     // New files git does not track yet (and does not ignore).
     let untracked = wt.run(&["ls-files", "-z", "--others", "--exclude-standard"])?;
     for path in nul_split(&untracked) {
@@ -82,8 +73,13 @@ pub fn snapshot(repo: &Git, scratch_index: &std::path::Path) -> Result<String, G
 /// The paths that differ between two trees (or commits).
 pub fn between(repo: &Git, from: &str, to: &str) -> Result<Vec<Changed>, GitError> {
     let diff = repo.run(&["diff", "--no-renames", "--name-status", "-z", from, to, "--"])?;
+    Ok(name_status(&diff))
+}
+
+/// The paths of `git diff --name-status -z` output, with how each changed.
+fn name_status(diff: &str) -> Vec<Changed> {
     let mut out = Vec::new();
-    let mut fields = nul_split(&diff);
+    let mut fields = nul_split(diff);
     while let (Some(status), Some(path)) = (fields.next(), fields.next()) {
         let kind = match status.chars().next() {
             Some('A') => Kind::Added,
@@ -92,7 +88,7 @@ pub fn between(repo: &Git, from: &str, to: &str) -> Result<Vec<Changed>, GitErro
         };
         out.push(Changed { path: path.to_owned(), kind });
     }
-    Ok(out)
+    out
 }
 
 /// The diff of what a task changed since `base` (committed or not, new files included), at
