@@ -279,6 +279,15 @@ impl Engine {
         let mut turns: Vec<(Reverse<Stage>, usize)> = Vec::new();
         for task in self.running.clone() {
             match (self.states.get(task), self.stage(task)) {
+                // The run's settings changed since (e.g. `--commit manual`, `--reviews none`):
+                // a stage the task no longer has is not run; it moves on to its next one.
+                (Some(TaskState::InReview { attempt, .. }), Some(stage)) if !self.stages(task).contains(&stage) => {
+                    let attempt = *attempt;
+                    if self.exclusive == Some(task) {
+                        self.exclusive = None;
+                    }
+                    let _ = self.next_stage(&mut out, task, attempt, Some(stage));
+                }
                 (Some(TaskState::InReview { attempt, .. }), Some(stage)) => {
                     let attempt = *attempt;
                     if stage.exclusive() {

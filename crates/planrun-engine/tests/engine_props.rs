@@ -463,3 +463,38 @@ fn a_running_task_can_be_blocked_and_a_late_report_about_it_is_refused() {
     assert_eq!(e.stage(1), None);
     assert_eq!(e.outcome(), Some(RunOutcome::Blocked { tasks: vec![0, 1] }));
 }
+
+#[test]
+fn a_stage_the_settings_no_longer_have_is_passed_over_on_resume() {
+    let mut e = piped(2);
+    let mut journal = e.start().changes;
+    for t in 0..2 {
+        journal.extend(e.handle(Input::Implemented { task: t, attempt: 1, result: Ok(()) }).unwrap().changes);
+    }
+    journal.extend(e.handle(ok(0, Stage::Verify)).unwrap().changes);
+    journal.extend(e.handle(ok(1, Stage::Verify)).unwrap().changes);
+    // Stopped with t0 committing and t1 waiting for the commit; the next invocation commits
+    // by hand (no commit stage): each goes on to its merge, one at a time.
+    let mut manual = piped(2);
+    for c in &journal {
+        manual.replay(c).unwrap();
+    }
+    for t in 0..2 {
+        manual.set_stages(t, vec![Stage::Verify, Stage::Merge]);
+    }
+    let out = manual.resume();
+    assert_eq!(out.decisions, vec![check(0, Stage::Merge)], "{out:?}");
+    assert_eq!(manual.stage(1), Some(Stage::Merge));
+    assert_eq!(manual.handle(ok(0, Stage::Merge)).unwrap().decisions, vec![check(1, Stage::Merge)]);
+    // Without a commit or a merge stage (a shared tree committed by hand) they simply pass.
+    let mut shared = piped(2);
+    for c in &journal {
+        shared.replay(c).unwrap();
+    }
+    for t in 0..2 {
+        shared.set_stages(t, vec![Stage::Verify]);
+    }
+    let out = shared.resume();
+    assert!(out.decisions.is_empty(), "{out:?}");
+    assert_eq!(shared.states(), &[TaskState::Done, TaskState::Done]);
+}

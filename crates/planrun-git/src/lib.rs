@@ -6,6 +6,7 @@
 //! agents, the engine or the journal.
 
 pub mod commit;
+pub mod keep;
 pub mod merge;
 pub mod scope;
 pub mod worktree;

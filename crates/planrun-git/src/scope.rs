@@ -60,9 +60,16 @@ pub fn snapshot(repo: &Git, scratch_index: &std::path::Path) -> Result<String, G
         })?;
     }
     let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch_index.display().to_string());
-    // Start from HEAD's index when there is a HEAD, so unchanged files are not re-hashed.
-    if repo.head().is_ok() {
-        g.run(&["read-tree", "HEAD"])?;
+    // Start from the tree's own index (a copy: the real one is untouched), whose stat cache
+    // spares re-hashing unchanged files; else from HEAD.
+    let index = repo.run(&["rev-parse", "--git-path", "index"]).map(|p| repo.dir().join(p.trim()));
+    match index {
+        Ok(index) if index.is_file() && std::fs::copy(&index, scratch_index).is_ok() => {}
+        _ => {
+            if repo.head().is_ok() {
+                g.run(&["read-tree", "HEAD"])?;
+            }
+        }
     }
     g.run(&["add", "--all", "--", "."])?;
     let tree = g.run(&["write-tree"])?.trim().to_owned();

@@ -246,3 +246,100 @@ fn a_checked_out_integration_branch_follows_with_its_files() {
     assert_eq!(std::fs::read_to_string(repo.dir().join("a.txt")).unwrap(), "A\n", "the checkout followed");
     assert!(repo.output(&["status", "--porcelain"]).unwrap().stdout.is_empty());
 }
+
+/// The blob id of the file `path` in `commit`, if it holds one.
+fn blob_in(repo: &Git, commit: &str, path: &str) -> Option<String> {
+    repo.run(&["rev-parse", "--verify", "--quiet", &format!("{commit}:{path}")]).ok().map(|s| s.trim().to_owned())
+}
+
+#[test]
+fn work_no_protected_ref_reaches_is_kept_before_removal_and_nothing_else() {
+    use planrun_git::keep;
+    let (dir, repo) = repo(&[("README.md", "hi\n"), (".gitignore", "*.log\n")]);
+    let base = repo.head().unwrap();
+    let scratch = dir.path().join("scratch.index");
+
+    // A clean worktree at a commit the main branch has: nothing to keep.
+    let clean = task_worktree(&dir, &repo, "clean", &base);
+    assert!(
+        keep::preserve(&repo, clean.dir(), Some("planrun/task/run1/clean"), "refs/planrun/kept/r/clean/1", &scratch)
+            .unwrap()
+            .is_empty()
+    );
+
+    // Uncommitted edits, a new file and an ignored one: the first two are kept, as one commit
+    // on top of the worktree's HEAD; the worktree itself is untouched.
+    let dirty = task_worktree(&dir, &repo, "dirty", &base);
+    write(dirty.dir(), "README.md", "changed\n");
+    write(dirty.dir(), "new/file.txt", "new\n");
+    write(dirty.dir(), "build.log", "noise\n");
+    let kept =
+        keep::preserve(&repo, dirty.dir(), Some("planrun/task/run1/dirty"), "refs/planrun/kept/r/dirty/1", &scratch)
+            .unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let k = &kept[0];
+    assert_eq!(k.reference, "refs/planrun/kept/r/dirty/1");
+    assert_eq!(repo.run(&["show", &format!("{}:README.md", k.commit)]).unwrap(), "changed\n");
+    assert_eq!(repo.run(&["show", &format!("{}:new/file.txt", k.commit)]).unwrap(), "new\n");
+    assert!(blob_in(&repo, &k.commit, "build.log").is_none(), "ignored files are not work");
+    assert_eq!(repo.run(&["rev-parse", &format!("{}^", k.commit)]).unwrap().trim(), base);
+    assert_eq!(dirty.run(&["status", "--porcelain"]).unwrap().lines().count(), 2, "the worktree is left as it was");
+    // Kept work is protected from then on, so keeping it again adds nothing.
+    assert!(keep::preserve(&repo, dirty.dir(), None, "refs/planrun/kept/r/dirty/1", &scratch).unwrap().is_empty());
+    worktree::remove(&repo, dirty.dir()).unwrap();
+    assert_eq!(repo.run(&["show", &format!("{}:new/file.txt", k.commit)]).unwrap(), "new\n");
+
+    // The agent's own commit on its task branch, merged nowhere: kept. The same ref name
+    // holding other work is never moved: the new work gets `.2`.
+    let committed = task_worktree(&dir, &repo, "committed", &base);
+    write(committed.dir(), "c.txt", "c\n");
+    let c = commit::commit_all(&committed, "agent's commit\n").unwrap().unwrap();
+    let kept = keep::preserve(
+        &repo,
+        committed.dir(),
+        Some("planrun/task/run1/committed"),
+        "refs/planrun/kept/r/dirty/1",
+        &scratch,
+    )
+    .unwrap();
+    assert_eq!(kept, vec![keep::Kept { reference: "refs/planrun/kept/r/dirty/1.2".into(), commit: c.clone() }]);
+
+    // Once the integration branch holds the commit, there is nothing to keep.
+    let merged = task_worktree(&dir, &repo, "merged", &base);
+    write(merged.dir(), "m.txt", "m\n");
+    let m = commit::commit_all(&merged, "merged\n").unwrap().unwrap();
+    repo.create_branch("planrun/run1", &m).unwrap();
+    assert!(
+        keep::preserve(&repo, merged.dir(), Some("planrun/task/run1/merged"), "refs/planrun/kept/r/merged/1", &scratch)
+            .unwrap()
+            .is_empty()
+    );
+
+    // A branch that points elsewhere than its worktree (left by a crash): both are kept.
+    let moved = task_worktree(&dir, &repo, "moved", &base);
+    write(moved.dir(), "x.txt", "x\n");
+    let x = commit::commit_all(&moved, "x\n").unwrap().unwrap();
+    moved.run(&["checkout", "--quiet", "--detach", &base]).unwrap();
+    write(moved.dir(), "y.txt", "y\n");
+    let kept =
+        keep::preserve(&repo, moved.dir(), Some("planrun/task/run1/moved"), "refs/planrun/kept/r/moved/1", &scratch)
+            .unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert!(blob_in(&repo, &kept[0].commit, "y.txt").is_some());
+    assert_eq!(kept[1].commit, x);
+
+    let all = keep::list(&repo, keep::PREFIX).unwrap();
+    let names: Vec<&str> = all.iter().map(|k| k.reference.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "refs/planrun/kept/r/dirty/1",
+            "refs/planrun/kept/r/dirty/1.2",
+            "refs/planrun/kept/r/moved/1",
+            "refs/planrun/kept/r/moved/1.2"
+        ]
+    );
+    keep::forget(&repo, "refs/planrun/kept/r/moved/1.2").unwrap();
+    assert_eq!(keep::list(&repo, "refs/planrun/kept/r/moved/").unwrap().len(), 1);
+    assert!(keep::forget(&repo, "refs/heads/main").is_err(), "only kept refs are forgotten");
+}

@@ -90,9 +90,18 @@ reported on stderr; a plan with errors is still converted (exit code 2) so nothi
     /// `planrun run` command line again, from the folder it was started in.
     #[command(after_help = "Exit codes: those of `planrun run`; 64 when the state directory holds no run to continue.")]
     Continue(ContinueArgs),
+    /// List the work planrun kept because no branch had it (before it removed or reset a
+    /// worktree or branch), and remove it with --yes.
+    #[command(after_help = "planrun never deletes work that no branch reaches: it keeps it first under\n\
+refs/planrun/kept/RUN/TASK/ATTEMPT (one commit with the worktree's files, untracked ones\n\
+included). `git show --stat REF` shows one; `git checkout REF -- .` or `git cherry-pick REF`\n\
+takes it back. `planrun gc --yes` deletes those refs.\n\n\
+With --json, stdout holds one JSON object: {\"kept\": [{\"ref\", \"commit\"}], \"removed\"}.\n\n\
+Exit codes: 0 listed or removed, 1 a ref could not be removed, 64 not in a git repository.")]
+    Gc(GcArgs),
     /// Show where each task of a run is.
     #[command(
-        after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"stage\", \"attempts\", \"failures\", \"reason\", \"waiting_for\"}],\n   \"counts\": {state: n}}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped; stage (while in\nreview): scope, test, verify, review, commit, merge.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
+        after_help = "With --json, stdout holds one JSON object:\n  {\"plan\", \"state_dir\", \"outcome\",\n   \"tasks\": [{\"id\", \"title\", \"state\", \"stage\", \"attempts\", \"failures\", \"reason\", \"waiting_for\",\n              \"waits_for_commit\"}],\n   \"counts\": {state: n}, \"kept\": [{\"task\", \"attempt\", \"ref\", \"commit\"}]}\nStates: pending, ready, in_progress, in_review, rework, done, blocked, skipped; stage (while in\nreview): scope, test, verify, review, commit, merge.\n\nExit codes: 0 shown, 2 no run or the plan cannot be read."
     )]
     Status(StatusArgs),
     /// Run a task again on the next `planrun run`: a blocked, skipped or done task goes back to
@@ -475,6 +484,18 @@ pub(crate) struct ReportArgs {
     pub(crate) run: Option<String>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub(crate) json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct GcArgs {
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Remove the kept work (without it, only list it).
+    #[arg(long, short = 'y')]
+    pub(crate) yes: bool,
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub(crate) json: bool,

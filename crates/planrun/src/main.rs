@@ -27,6 +27,7 @@ fn main() -> ExitCode {
         cli::Command::Import(args) => check::import(&args, &out),
         cli::Command::Run(args) => run::run(&args, &out),
         cli::Command::Continue(args) => run::continue_run(&args, &out),
+        cli::Command::Gc(args) => run::kept::gc(&args),
         cli::Command::Status(args) => run::views::status(&args, &out),
         cli::Command::Retry(args) => run::views::retry_or_skip(&args, false, &out),
         cli::Command::Skip(args) => run::views::retry_or_skip(&args, true, &out),

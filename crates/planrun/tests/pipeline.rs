@@ -442,7 +442,6 @@ fn pipeline_settings_that_cannot_work_are_usage_errors_before_anything_is_create
     assert!(!fresh.path().join(".planrun").exists(), "nothing was created");
     let repo = committed(plan, "echo a > a.txt", &[]);
     for (args, words) in [
-        (vec!["--workspace", "worktree", "--commit", "manual"], "--commit manual works in one shared working tree"),
         (vec!["--tester"], "need a reviewer agent"),
         (vec!["--review-agent", "command"], "the review agent `command` needs a command"),
         (vec!["--review-command", "./missing-reviewer.sh"], "was not found"),

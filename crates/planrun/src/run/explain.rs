@@ -197,6 +197,19 @@ pub(crate) fn report(s: &Session, task: usize, events: &[planrun_store::Event]) 
     if let Some(line) = used.line() {
         let _ = writeln!(text, "Used {line}.\n");
     }
+    let kept = super::kept::of_task(s, &id);
+    if !kept.is_empty() {
+        let _ = writeln!(text, "## Kept work\n");
+        let _ =
+            writeln!(text, "Work of this task that no branch had, kept before its worktree was removed or reset:\n");
+        for k in &kept {
+            let _ = writeln!(text, "- attempt {}: {}", k.label, k.line());
+        }
+        let _ = writeln!(
+            text,
+            "\nTake it back with `git checkout REF -- .` (or `git cherry-pick REF`); `planrun gc --yes` removes it.\n"
+        );
+    }
     let _ = writeln!(text, "## Recommendation\n\n{advice}");
     let json = json!({
         "task": id,
@@ -210,6 +223,7 @@ pub(crate) fn report(s: &Session, task: usize, events: &[planrun_store::Event]) 
         },
         "rejections": rej.iter().map(|r| json!({"attempt": r.attempt, "gate": r.gate, "reason": r.reason, "interrupted": r.interrupted})).collect::<Vec<_>>(),
         "usage": used.to_json(),
+        "kept": kept.iter().map(super::kept::KeptWork::to_json).collect::<Vec<_>>(),
         "recommendation": advice,
     });
     (text, json)

@@ -9,6 +9,7 @@ mod config;
 pub(crate) mod costs;
 mod estimate;
 pub(crate) mod explain;
+pub(crate) mod kept;
 mod layout;
 mod orphans;
 mod pipeline;
@@ -251,6 +252,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         sandbox,
         ws: pipe.ws.clone(),
         scope_policy: pipe.scope,
+        commit: pipe.commit,
         reviews: pipe.reviews.clone(),
         reviewer: pipe.reviewer.clone(),
         templates: templates.clone(),
@@ -427,12 +429,6 @@ fn pipeline_setup(
                 "commit your files first (`git add -A && git commit -m start`), or use --workspace shared".into(),
             ));
         }
-        (None, Some(WorkspaceMode::Worktree)) if commit == CommitMode::Manual => {
-            return Err((
-                "--commit manual works in one shared working tree, where you inspect and commit each task".into(),
-                "use --workspace shared (the default with --commit manual)".into(),
-            ));
-        }
         (None, Some(a)) => a,
         (None, None) if commit == CommitMode::Auto && has_commit => WorkspaceMode::Worktree,
         (None, None) => WorkspaceMode::Shared,
@@ -445,10 +441,18 @@ fn pipeline_setup(
                 "run it where it started".into(),
             ));
         };
-        let name = recorded("integration")
-            .or_else(|| p.into.clone())
-            .or_else(|| c.into.clone())
-            .unwrap_or_else(|| format!("planrun/{run_id}"));
+        let asked_into = p.into.clone().or_else(|| c.into.clone());
+        if let (Some(r), Some(a)) = (recorded("integration"), &asked_into) {
+            if &r != a {
+                return Err((
+                    format!("this run merges its tasks onto `{r}`; a resumed run keeps its integration branch"),
+                    format!(
+                        "drop --into (or `into` in planrun.toml) to resume; to move the work, merge `{r}` into `{a}` once the run is done"
+                    ),
+                ));
+            }
+        }
+        let name = recorded("integration").or(asked_into).unwrap_or_else(|| format!("planrun/{run_id}"));
         let exists = repo.branch_exists(&name).map_err(|e| (e.to_string(), "check the repository".to_owned()))?;
         if !exists && !dry {
             repo.create_branch(&name, "HEAD").map_err(|e| {
@@ -729,6 +733,9 @@ struct Runner<'a> {
     pause: Option<String>,
     /// The tasks that passed since the last pause, for the batch summary.
     passed_ids: Vec<String>,
+    /// Tasks whose work waits in their worktree for the user's commit (`--commit manual` in
+    /// worktree mode): their merge runs on a later invocation, once the worktree is committed.
+    held: Vec<String>,
     /// What the first invocation recorded about the pipeline (kept on resume).
     pipe_record: Value,
     /// Budgets, rate-limit waits, usage windows and the watchdog.
@@ -806,6 +813,7 @@ impl<'a> Runner<'a> {
             passed_here: 0,
             pause: None,
             passed_ids: Vec::new(),
+            held: Vec::new(),
             spent,
             spent_task,
             soft_hit: None,
@@ -822,6 +830,8 @@ impl<'a> Runner<'a> {
                 "integration": setup.pipe.ws.integration,
                 "pipeline_run": setup.pipe.ws.run_id,
                 "stages": setup.pipe.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
+                "commit": match setup.pipe.commit { CommitMode::Auto => "auto", CommitMode::Manual => "manual" },
+                "batch": setup.pipe.batch,
                 "scope": setup.pipe.scope.name(),
                 "reviews": setup.pipe.reviews.iter().map(|r| r.name()).collect::<Vec<_>>(),
                 "reviewer": setup.pipe.reviewer.as_ref().map(|r| r.kind.name()),
@@ -848,10 +858,17 @@ impl<'a> Runner<'a> {
             })
             .map(|t| self.s.id(t).to_owned())
             .collect();
+        // What such a worktree holds that no branch has is kept under the task's last attempt.
+        let last_attempt: rustc_hash::FxHashMap<String, u32> = self
+            .s
+            .steps
+            .iter()
+            .map(|(id, steps)| (id.clone(), steps.iter().map(|r| r.attempt).max().unwrap_or(0)))
+            .collect();
         let ctx = Arc::clone(&self.ctx);
-        let swept = tokio::task::spawn_blocking(move || {
+        let (swept, kept) = tokio::task::spawn_blocking(move || {
             let keep: Vec<&str> = keep.iter().map(String::as_str).collect();
-            ctx.ws.sweep(&keep)
+            ctx.ws.sweep(&keep, |id| last_attempt.get(id).copied().unwrap_or(0).to_string())
         })
         .await
         .unwrap_or_default();
@@ -859,6 +876,15 @@ impl<'a> Runner<'a> {
             self.reporter.note(&format!("planrun: removed {} worktree(s) no task needs any more", swept.len()));
         }
         let mut records: Vec<(String, Option<String>, Value)> = Vec::new();
+        for k in &kept {
+            let text = format!(
+                "planrun: work no branch had was kept before its worktree was removed: {} ({}); `planrun gc` lists kept work",
+                k.reference,
+                short(&k.commit)
+            );
+            self.reporter.event("kept", json!({"ref": k.reference, "commit": k.commit}), &text);
+            records.push(("kept".into(), None, json!({"ref": k.reference, "commit": k.commit, "why": "swept"})));
+        }
         let mut run_record = json!({
             "plan": self.s.plan_path.display().to_string(),
             "plan_in_workspace": session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
@@ -934,6 +960,10 @@ impl<'a> Runner<'a> {
                 }
                 joined = self.steps.join_next() => {
                     let Some(first) = joined else {
+                        if self.pending.is_empty() && !self.held.is_empty() {
+                            // Nothing runs; what is left waits for the user's commits.
+                            return self.finish(RunOutcome::Interrupted, interrupts > 0).await;
+                        }
                         if self.pending.is_empty() {
                             // Nothing runs, nothing waits and the engine has no outcome: cannot
                             // happen with a validated plan; stop rather than spin.
@@ -1296,12 +1326,27 @@ impl<'a> Runner<'a> {
         if self.ctx.ws.mode == WorkspaceMode::Shared {
             // Only a record file in a shared tree: the next attempt (after a retry) measures
             // its changes from a fresh snapshot.
-            let _ = self.ctx.ws.release(&id);
+            let _ = self.ctx.ws.release(&id, "done");
+            // Tasks that worked beside it no longer count its changes as theirs.
+            let files = self.s.task(task).map(|t| t.files.clone()).unwrap_or_default();
+            for other in 0..self.s.loaded.plan.tasks.len() {
+                let begun = matches!(
+                    self.s.engine.state(other),
+                    Some(TaskState::InProgress { .. } | TaskState::InReview { .. } | TaskState::Rework { .. })
+                );
+                if other != task && begun {
+                    let other_id = self.s.id(other).to_owned();
+                    if let Err(e) = self.ctx.ws.absorb(&other_id, &files) {
+                        self.reporter.note(&format!("planrun: {other_id}: {e}"));
+                    }
+                }
+            }
         }
         self.passed_here += 1;
         self.passed_ids.push(id.clone());
+        // In worktree mode a manual commit pauses before the merge (`hold`), not here.
         let reason = match (self.commit, self.batch) {
-            (CommitMode::Manual, _) => Some(format!(
+            (CommitMode::Manual, _) if self.ctx.ws.mode == WorkspaceMode::Shared => Some(format!(
                 "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
             )),
             (_, Some(n)) if self.passed_here % n == 0 => {
@@ -1695,6 +1740,16 @@ impl<'a> Runner<'a> {
     /// Starts stage `stage` of an attempt.
     fn start_check(&mut self, task: usize, attempt: u32, stage: Stage) {
         let Some(t) = self.s.task(task).cloned() else { return };
+        if stage == Stage::Merge && self.commit == CommitMode::Manual && self.ctx.ws.mode == WorkspaceMode::Worktree {
+            // Never merged without the user's commit: the first time, and while its worktree
+            // still holds uncommitted changes, the task waits for the user.
+            let shown = self.s.holds.get(&t.id) == Some(&attempt);
+            let uncommitted = self.ctx.ws.uncommitted_in(&t.id).unwrap_or(true);
+            if !shown || uncommitted {
+                self.hold(task, attempt, shown);
+                return;
+            }
+        }
         if matches!(stage, Stage::Review | Stage::Test) {
             if let Some(reason) = self.task_over_budget(task) {
                 self.block_now(task, reason);
@@ -1713,11 +1768,11 @@ impl<'a> Runner<'a> {
         let title = if plan.title.is_empty() { "this plan".to_owned() } else { plan.title.clone() };
         let body = format!("Task {id} of \"{title}\".");
         let message = planrun_git::commit::message(pipeline::commit_kind(&t.title), &id, &t.title, &body);
-        // Files other tasks may change beside this one in a shared tree: those running now and
-        // those already done.
+        // Files other tasks may change beside this one in a shared tree: those running now
+        // (what tasks that finished meanwhile changed was taken into its starting point).
         let others: Vec<String> = (0..plan.tasks.len())
             .filter(|&o| o != task)
-            .filter(|&o| self.s.engine.state(o).is_some_and(|st| st.is_running() || *st == TaskState::Done))
+            .filter(|&o| self.s.engine.state(o).is_some_and(TaskState::is_running))
             .filter_map(|o| plan.tasks.get(o))
             .flat_map(|o| o.files.iter().cloned())
             .collect();
@@ -1749,6 +1804,48 @@ impl<'a> Runner<'a> {
         };
         let rx = self.subscribe(Some(task));
         self.steps.spawn(steps::check(Arc::clone(&self.ctx), run, rx));
+    }
+
+    /// Leaves task `task`'s passed work in its worktree for the user to commit, and pauses
+    /// the run: its merge runs when a later invocation finds the worktree committed.
+    fn hold(&mut self, task: usize, attempt: u32, again: bool) {
+        let id = self.s.id(task).to_owned();
+        let path = self.ctx.ws.path(&id);
+        let branch = self.ctx.ws.branch(&id);
+        let shown = path.strip_prefix(&self.ctx.ws.root).unwrap_or(&path).display().to_string();
+        let into = self.ctx.ws.integration.clone().unwrap_or_default();
+        let text = if again {
+            format!(
+                "waiting  {id}: its worktree `{shown}` still holds uncommitted changes: commit what you accept there \
+                 (`git -C {shown} add -A && git -C {shown} commit`) and discard the rest, then `planrun continue` merges \
+                 your commits onto `{into}`"
+            )
+        } else {
+            format!(
+                "waiting  {id}: it passed its checks; its work is in `{shown}` on branch `{branch}`, not committed: \
+                 inspect it, commit what you accept there (`git -C {shown} add -A && git -C {shown} commit`), then \
+                 `planrun continue` merges your commits onto `{into}`"
+            )
+        };
+        self.reporter.event(
+            "waiting_for_commit",
+            json!({"task": id, "attempt": attempt, "worktree": path.display().to_string(), "branch": branch}),
+            &text,
+        );
+        self.s.holds.insert(id.clone(), attempt);
+        self.held.push(id.clone());
+        let record = (
+            "hold".to_owned(),
+            Some(id.clone()),
+            json!({"attempt": attempt, "worktree": path.display().to_string(), "branch": branch}),
+        );
+        if let Err(message) = self.submit(&[record], Vec::new(), Vec::new()) {
+            self.reporter.note(&format!("planrun: {message}"));
+        }
+        if self.pause.is_none() {
+            self.pause = Some(format!("task {id} waits for your commit in `{shown}`"));
+        }
+        let _ = self.s.engine.handle(Input::Drain);
     }
 
     fn start_implement(&mut self, task: usize, attempt: u32, feedback: Option<String>) {
@@ -2127,6 +2224,11 @@ fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
+}
+
+/// The first 10 characters of a commit id, as people quote them.
+pub(crate) fn short(commit: &str) -> &str {
+    commit.get(..10).unwrap_or(commit)
 }
 
 /// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any

@@ -5,6 +5,7 @@
 //! branch with its rebase and its conflicts replayed for rework). Every function here blocks on
 //! git; the steps call them off the dispatcher's thread. Decides nothing about what runs next.
 
+use planrun_git::keep::{self, Kept};
 use planrun_git::merge::{self, Rebased};
 use planrun_git::scope::{self, Changed};
 use planrun_git::{Git, commit, worktree};
@@ -179,39 +180,59 @@ impl Workspaces {
     /// previous attempt left it (so rework builds on it), or a new one from the integration
     /// branch's tip; in a shared tree, the snapshot its changes are measured against, taken
     /// before its first attempt.
-    pub(crate) fn prepare(&self, id: &str) -> Result<Place, String> {
+    pub(crate) fn prepare(&self, id: &str, attempt: u32) -> Result<(Place, Vec<Kept>), String> {
         let _git = self.git_lock.lock();
         let known = self.place(id);
         match (self.mode, &self.repo) {
             (WorkspaceMode::Worktree, Some(repo)) => {
                 let path = self.path(id);
                 if let Some(p) = known.filter(|p| p.path == path && path.join(".git").exists()) {
-                    return Ok(p);
+                    return Ok((p, Vec::new()));
                 }
                 let integration = self.integration.as_deref().unwrap_or("HEAD");
                 let tip = repo
                     .branch_head(integration)
                     .map_err(|e| git(&format!("cannot read the integration branch `{integration}`"), &e))?;
                 let branch = self.branch(id);
+                // A folder or branch of that name without a record (a crash while it was
+                // created, an older run): whatever it holds is kept before it is replaced.
+                let kept = self.keep(repo, id, &format!("{attempt}"))?;
                 worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
                 worktree::add(repo, &path, &branch, &tip).map_err(|e| git("cannot create the task's worktree", &e))?;
                 let place = Place { path, branch: Some(branch), base: Some(tip) };
                 self.save(id, &place)?;
-                Ok(place)
+                Ok((place, kept))
             }
             (WorkspaceMode::Shared, Some(repo)) => {
                 if let Some(p) = known.filter(|p| p.base.is_some()) {
                     // The tree's own path, not the recorded one: the repository may have moved.
-                    return Ok(Place { path: self.root.clone(), ..p });
+                    return Ok((Place { path: self.root.clone(), ..p }, Vec::new()));
                 }
                 let base = scope::snapshot(repo, &self.scratch_index(id))
                     .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
                 let place = Place { path: self.root.clone(), branch: None, base: Some(base) };
                 self.save(id, &place)?;
-                Ok(place)
+                Ok((place, Vec::new()))
             }
-            _ => Ok(Place { path: self.root.clone(), branch: None, base: None }),
+            _ => Ok((Place { path: self.root.clone(), branch: None, base: None }, Vec::new())),
         }
+    }
+
+    /// The no-lost-work rule before task `id`'s worktree or branch is removed or reset: what
+    /// they hold that no protected ref reaches is kept under
+    /// `refs/planrun/kept/RUN/ID/LABEL` (`planrun_git::keep`). An error means nothing may be
+    /// removed. Call with the git lock held.
+    fn keep(&self, repo: &Git, id: &str, label: &str) -> Result<Vec<Kept>, String> {
+        let reference = keep::reference(&self.run_id, id, label);
+        let scratch = self.state.join("workspaces").join(format!("{id}.keep.index"));
+        if let Some(dir) = scratch.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        let kept = keep::preserve(repo, &self.path(id), Some(&self.branch(id)), &reference, &scratch).map_err(|e| {
+            git("cannot check whether the task's worktree holds work no branch has (nothing was removed)", &e)
+        });
+        let _ = std::fs::remove_file(&scratch);
+        kept
     }
 
     fn scratch_index(&self, id: &str) -> PathBuf {
@@ -219,7 +240,9 @@ impl Workspaces {
     }
 
     /// What task `id` changed since its work began. In a shared tree, paths that `others`
-    /// (the files of tasks working beside it or done since) may change are not counted.
+    /// (the files of the tasks running beside it) may change are not counted; what tasks that
+    /// finished beside it changed was taken into its starting point (`absorb`), and what it
+    /// changed in files an earlier task declared is its own.
     pub(crate) fn changed(&self, id: &str, others: &[String]) -> Result<Vec<Changed>, String> {
         let (Some(repo), Some(place)) = (&self.repo, self.place(id)) else { return Ok(Vec::new()) };
         let Some(base) = &place.base else { return Ok(Vec::new()) };
@@ -235,6 +258,42 @@ impl Workspaces {
                 Ok(all.into_iter().filter(|c| !others.iter().any(|p| p.matches(&c.path))).collect())
             }
         }
+    }
+
+    /// In a shared tree, when a task that worked beside task `id` is done: what it changed in
+    /// its own files (`globs`) since `id` began becomes part of `id`'s starting point, so
+    /// `id`'s change set stays its own. Tasks whose files overlap never run together, so the
+    /// paths taken over are never `id`'s.
+    pub(crate) fn absorb(&self, id: &str, globs: &[String]) -> Result<(), String> {
+        let (WorkspaceMode::Shared, Some(repo)) = (self.mode, &self.repo) else { return Ok(()) };
+        let Some(place) = self.place(id) else { return Ok(()) };
+        let Some(base) = place.base.clone() else { return Ok(()) };
+        let theirs: Vec<Pattern> = globs.iter().filter_map(|g| Pattern::parse(g).ok()).collect();
+        if theirs.is_empty() {
+            return Ok(());
+        }
+        let scratch = self.state.join("workspaces").join(format!("{id}.absorb.index"));
+        let now = scope::snapshot(repo, &scratch).map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
+        let moved: Vec<String> = scope::between(repo, &base, &now)
+            .map_err(|e| git("cannot list the changes", &e))?
+            .into_iter()
+            .filter(|c| theirs.iter().any(|p| p.matches(&c.path)))
+            .map(|c| c.path)
+            .collect();
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let _ = std::fs::remove_file(&scratch);
+        let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch.display().to_string());
+        let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
+        add.extend(moved.iter().map(String::as_str));
+        let tree = g
+            .run(&["read-tree", &base])
+            .and_then(|_| g.run(&add))
+            .and_then(|_| g.run(&["write-tree"]))
+            .map_err(|e| git("cannot move the task's starting point", &e));
+        let _ = std::fs::remove_file(&scratch);
+        self.save(id, &Place { base: Some(tree?.trim().to_owned()), ..place })
     }
 
     /// A snapshot of task `id`'s worktree (worktree mode only: a shared tree also holds other
@@ -281,9 +340,35 @@ impl Workspaces {
         }
     }
 
+    /// Whether task `id`'s worktree holds changes not committed (untracked files included).
+    pub(crate) fn uncommitted_in(&self, id: &str) -> Result<bool, String> {
+        let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return Ok(false) };
+        let wt = repo.at(self.path(id));
+        if !wt.dir().join(".git").exists() {
+            return Ok(false);
+        }
+        wt.run(&["status", "--porcelain", "-z", "--untracked-files=normal"])
+            .map(|s| !s.is_empty())
+            .map_err(|e| git("cannot read the task's worktree", &e))
+    }
+
+    /// In worktree mode, commits task `id`'s work with `message` when nothing of it is
+    /// committed yet but its worktree holds changes (its commit stage did not run).
+    pub(crate) fn commit_if_uncommitted(&self, id: &str, message: &str) -> Result<Option<String>, String> {
+        let (WorkspaceMode::Worktree, Some(repo), Some(place)) = (self.mode, &self.repo, self.place(id)) else {
+            return Ok(None);
+        };
+        let wt = repo.at(&place.path);
+        let head = wt.head().map_err(|e| git("cannot read the task's branch", &e))?;
+        if place.base.as_deref() != Some(head.as_str()) || !self.uncommitted_in(id)? {
+            return Ok(None);
+        }
+        self.commit(id, message, &[])
+    }
+
     /// The first part of a merge: whether task `id` is already on the integration branch (a
     /// restarted run), else its branch rebased onto the branch's tip.
-    pub(crate) fn rebase(&self, id: &str) -> Result<Merging, String> {
+    pub(crate) fn rebase(&self, id: &str, attempt: u32) -> Result<Merging, String> {
         let _git = self.git_lock.lock();
         let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else {
             return Ok(Merging::Merged { commit: None });
@@ -310,6 +395,9 @@ impl Workspaces {
                 Ok(Merging::Ready { tip, head, rebased: true })
             }
             Rebased::Conflict { files, hunks } => {
+                // The worktree and branch are set up again from the tip: the task's commit as
+                // it was is kept first (its changes come back with conflict markers).
+                self.keep(repo, id, &format!("{attempt}"))?;
                 let replayed = merge::replay_on(repo, &place.path, &self.branch(id), &head, &tip)
                     .map_err(|e| git("cannot set the task up again after the conflict", &e))?;
                 self.save(id, &Place { base: Some(tip.clone()), ..place })?;
@@ -352,9 +440,13 @@ impl Workspaces {
     }
 
     /// Drops task `id`'s workspace: its worktree and branch (worktree mode) and its record.
-    pub(crate) fn release(&self, id: &str) -> Result<(), String> {
+    /// What they hold that no protected ref reaches is kept first, under `label` (the attempt);
+    /// returns what was kept.
+    pub(crate) fn release(&self, id: &str, label: &str) -> Result<Vec<Kept>, String> {
         let _git = self.git_lock.lock();
+        let mut kept = Vec::new();
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
+            kept = self.keep(repo, id, label)?;
             worktree::remove(repo, &self.path(id)).map_err(|e| git("cannot remove the task's worktree", &e))?;
             repo.delete_branch(&self.branch(id)).map_err(|e| git("cannot delete the task's branch", &e))?;
         }
@@ -363,29 +455,34 @@ impl Workspaces {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(format!("cannot remove `{}`: {e}", self.record(id).display()))
             }
-            _ => Ok(()),
+            _ => Ok(kept),
         }
     }
 
     /// Worktrees under the state directory that no task needs any more (`keep` are the ids of
-    /// tasks with work in flight): what a crash or a finished run left behind. Returns their
-    /// ids after removing them.
-    pub(crate) fn sweep(&self, keep: &[&str]) -> Vec<String> {
-        let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return Vec::new() };
+    /// tasks with work in flight): what a crash or a finished run left behind. What they hold
+    /// that no protected ref reaches is kept first, labelled by `label(id)` (the task's last
+    /// attempt). Returns the ids removed and the work kept.
+    pub(crate) fn sweep(&self, keep: &[&str], label: impl Fn(&str) -> String) -> (Vec<String>, Vec<Kept>) {
+        let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return Default::default() };
         let dir = self.state.join("worktrees");
-        let Ok(entries) = std::fs::read_dir(&dir) else { return Vec::new() };
+        let Ok(entries) = std::fs::read_dir(&dir) else { return Default::default() };
         let mut removed = Vec::new();
+        let mut kept = Vec::new();
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if keep.contains(&name.as_str()) {
+            if keep.contains(&name.as_str()) || name == FINAL {
                 continue;
             }
-            if self.release(&name).is_ok() {
+            if let Ok(k) = self.release(&name, &label(&name)) {
                 removed.push(name);
+                kept.extend(k);
             }
         }
+        // The final check's worktree holds planrun's own check output, never an agent's work.
+        self.drop_final();
         let _ = repo.run(&["worktree", "prune"]);
-        removed
+        (removed, kept)
     }
 }
 

@@ -278,6 +278,15 @@ fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
         let _ =
             writeln!(out, "\n`planrun log TASK` shows each attempt; after fixing, `planrun retry TASK` and run again.");
     }
+    let kept = super::kept::of_run(s);
+    if !kept.is_empty() {
+        let _ = writeln!(out, "\n## Kept work\n");
+        let _ = writeln!(out, "Work no branch had, kept before a worktree or branch was removed or reset:\n");
+        for k in &kept {
+            let _ = writeln!(out, "- {} (attempt {}): {}", cell(&k.task), k.label, k.line());
+        }
+        let _ = writeln!(out, "\nTake it back with `git checkout REF -- .`; `planrun gc --yes` removes it.");
+    }
     out.push_str(&super::costs::summary_section(s, latest_run(s).as_ref()));
     out
 }

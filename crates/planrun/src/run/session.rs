@@ -160,6 +160,9 @@ pub(crate) struct Session {
     pub(crate) first_run: Option<Value>,
     /// The last invocation's `run` record (its command line, for `planrun continue`).
     pub(crate) last_run: Option<Value>,
+    /// Tasks whose passed work was left in their worktree for the user to commit
+    /// (`--commit manual` in worktree mode), with the attempt: its merge waits for the commit.
+    pub(crate) holds: FxHashMap<String, u32>,
 }
 
 /// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
@@ -289,6 +292,7 @@ impl Session {
         let mut first_run = None;
         let mut last_run = None;
         let mut resumed = false;
+        let mut holds: FxHashMap<String, u32> = FxHashMap::default();
         for e in events {
             match e.kind.as_str() {
                 "run" => {
@@ -343,6 +347,12 @@ impl Session {
                         detail: p.get("detail").cloned(),
                     });
                 }
+                "hold" => {
+                    let attempt = e.payload.get("attempt").and_then(Value::as_u64).and_then(|a| u32::try_from(a).ok());
+                    if let (Some(task), Some(attempt)) = (e.task.clone(), attempt) {
+                        holds.insert(task, attempt);
+                    }
+                }
                 "finished" => {
                     last_outcome = e.payload.get("outcome").and_then(Value::as_str).map(str::to_owned);
                 }
@@ -379,6 +389,7 @@ impl Session {
             first_started_ms,
             first_run,
             last_run,
+            holds,
         })
     }
 

@@ -66,6 +66,9 @@ pub(crate) struct Ctx {
     /// Where each task works, and git's part of the pipeline.
     pub(crate) ws: super::pipeline::Workspaces,
     pub(crate) scope_policy: super::pipeline::ScopePolicy,
+    /// Who commits a task's work: planrun, or the user (then a worktree's merge takes only
+    /// what the user committed).
+    pub(crate) commit: super::pipeline::CommitMode,
     /// The reviews each task gets, and the agent that gives them (also the tester and the
     /// reviewer's take).
     pub(crate) reviews: Vec<super::pipeline::ReviewKind>,
@@ -473,7 +476,12 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before } = run;
     let log = ctx.layout.attempt_log(&id, attempt, "implement");
     let started = std::time::Instant::now();
-    let done = |result: Result<(), String>, interrupted: bool, run: Option<AgentRun>, pre: Option<StepDone>| StepDone {
+    let mut detail = None;
+    let done = |result: Result<(), String>,
+                interrupted: bool,
+                run: Option<AgentRun>,
+                pre: Option<StepDone>,
+                detail: Option<serde_json::Value>| StepDone {
         kind: Kind::Implement,
         task: Some(task),
         attempt,
@@ -482,15 +490,20 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         elapsed: started.elapsed(),
         log: log.clone(),
         agent: run,
-        detail: None,
+        detail,
         pre: pre.map(Box::new),
     };
     let ws = Arc::clone(&ctx);
     let place_id = id.clone();
-    let place = match tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id)).await {
-        Ok(Ok(p)) => p,
-        Ok(Err(e)) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None),
-        Err(e) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None),
+    let place = match tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id, attempt)).await {
+        Ok(Ok((p, kept))) => {
+            if !kept.is_empty() {
+                detail = Some(serde_json::json!({ "kept": kept_json(&kept) }));
+            }
+            p
+        }
+        Ok(Err(e)) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
+        Err(e) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
     };
     let mut pre = None;
     if let Some(TakeRun { mut call, keep }) = take {
@@ -518,7 +531,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         };
         if stop {
             let reason = got.result.err().unwrap_or_else(|| "interrupted".into());
-            return done(Err(reason), got.interrupted, got.run, Some(step));
+            return done(Err(reason), got.interrupted, got.run, Some(step), detail);
         }
         pre = Some(step);
     }
@@ -536,7 +549,12 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         not_before,
     };
     let got = call_agent(&ctx, &call, cancel).await;
-    done(got.result, got.interrupted, got.run, pre)
+    done(got.result, got.interrupted, got.run, pre, detail)
+}
+
+/// Kept work as the journal and the reports show it.
+pub(crate) fn kept_json(kept: &[planrun_git::keep::Kept]) -> serde_json::Value {
+    kept.iter().map(|k| serde_json::json!({"ref": k.reference, "commit": k.commit})).collect()
 }
 
 /// The longest line of a CLI's output read as an event.
@@ -829,8 +847,8 @@ async fn commit_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
             let detail = serde_json::json!({"commit": commit, "branch": ctx.ws.place(&run.id).and_then(|p| p.branch)});
             if ctx.ws.mode == super::pipeline::WorkspaceMode::Shared {
                 let c = Arc::clone(ctx);
-                let id = run.id.clone();
-                let _ = blocking(move || c.ws.release(&id)).await;
+                let (id, label) = (run.id.clone(), run.attempt.to_string());
+                let _ = blocking(move || c.ws.release(&id, &label)).await;
             }
             (Ok(()), false, None, Some(detail))
         }
@@ -842,24 +860,44 @@ async fn commit_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
 /// then), or back to rework with the conflict replayed in the task's worktree.
 async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::Receiver<bool>) -> Staged {
     let into = ctx.ws.integration.clone().unwrap_or_default();
-    let (c, id) = (Arc::clone(ctx), run.id.clone());
-    let merging = match blocking(move || c.ws.rebase(&id)).await {
+    if ctx.commit == super::pipeline::CommitMode::Auto {
+        // The work of a task whose commit stage did not run (the run was switched from
+        // `--commit manual`) is committed here, never left behind.
+        let (c, id, message) = (Arc::clone(ctx), run.id.clone(), run.message.clone());
+        if let Err(e) = blocking(move || c.ws.commit_if_uncommitted(&id, &message)).await {
+            return (Err(e), false, None, None);
+        }
+    }
+    let (c, id, attempt) = (Arc::clone(ctx), run.id.clone(), run.attempt);
+    let merging = match blocking(move || c.ws.rebase(&id, attempt)).await {
         Ok(m) => m,
         Err(e) => return (Err(e), false, None, None),
     };
+    // The worktree and branch go once the task is integrated; what no branch reaches (files
+    // left uncommitted, by-products of the checks) is kept first. A failure to check that
+    // leaves them in place.
     let release = |ctx: &Arc<Ctx>| {
-        let (c, id) = (Arc::clone(ctx), run.id.clone());
-        blocking(move || c.ws.release(&id))
+        let (c, id, label) = (Arc::clone(ctx), run.id.clone(), run.attempt.to_string());
+        blocking(move || c.ws.release(&id, &label))
+    };
+    let add_kept = |detail: &mut serde_json::Value, kept: Result<Vec<planrun_git::keep::Kept>, String>| {
+        if let Some(o) = detail.as_object_mut() {
+            match kept {
+                Ok(k) if !k.is_empty() => {
+                    o.insert("kept".into(), kept_json(&k));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    o.insert("not_removed".into(), serde_json::json!(e));
+                }
+            }
+        }
     };
     match merging {
         super::pipeline::Merging::Merged { commit } => {
-            let _ = release(ctx).await;
-            (
-                Ok(()),
-                false,
-                None,
-                Some(serde_json::json!({"merged": commit, "into": into, "already": commit.is_some()})),
-            )
+            let mut detail = serde_json::json!({"merged": commit, "into": into, "already": commit.is_some()});
+            add_kept(&mut detail, release(ctx).await);
+            (Ok(()), false, None, Some(detail))
         }
         super::pipeline::Merging::Conflict { files, hunks, replayed } => {
             let mut reason = format!(
@@ -898,7 +936,7 @@ async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
             if let Err(e) = blocking(move || c.ws.advance(&t, &h)).await {
                 return (Err(e), false, None, Some(detail));
             }
-            let _ = release(ctx).await;
+            add_kept(&mut detail, release(ctx).await);
             if let Some(o) = detail.as_object_mut() {
                 o.insert("merged".into(), serde_json::json!(head));
             }

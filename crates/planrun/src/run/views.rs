@@ -204,6 +204,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
     };
     let sum = summary(&s);
     let costs = Breakdown::of_run(&s);
+    let kept = super::kept::of_run(&s);
     if args.json {
         let tasks: Vec<serde_json::Value> = s
             .engine
@@ -224,6 +225,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
                     "failures": failures(st),
                     "reason": reason,
                     "waiting_for": s.engine.blocked_upstream(i).map(|b| s.id(b)),
+                    "waits_for_commit": waits_for_commit(&s, i),
                     "usage": Totals::of_task(&s, s.id(i)).to_json(),
                 })
             })
@@ -235,6 +237,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             "outcome": s.last_outcome,
             "tasks": tasks,
             "counts": sum.counts,
+            "kept": kept.iter().map(super::kept::KeptWork::to_json).collect::<Vec<_>>(),
             "usage": Totals::of(&s).to_json(),
             "costs": {"per_stage": costs.stages_json(), "per_agent": costs.agents_json()},
         });
@@ -280,9 +283,18 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
                 if let Some(b) = s.engine.blocked_upstream(i) {
                     line.push_str(&format!("  (waiting behind blocked {})", s.id(b)));
                 }
+                if let Some(w) = waits_for_commit(&s, i) {
+                    line.push_str(&format!("\n  {:<11} waits for your commit in `{w}`; then `planrun continue`", ""));
+                }
             }
         }
         let _ = writeln!(out, "{line}");
+    }
+    if !kept.is_empty() {
+        let _ = writeln!(out, "\nkept work (no branch had it; `planrun gc` lists it, `planrun gc --yes` removes it):");
+        for k in &kept {
+            let _ = writeln!(out, "  {:<11} {}", k.task, k.line());
+        }
     }
     let _ = writeln!(out, "\n{}", sum.line);
     if let Some(line) = costs.total.used.line() {
@@ -295,6 +307,18 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
         }
     }
     exit::OK
+}
+
+/// Where task `i`'s passed work waits for the user's commit (`--commit manual` in worktree
+/// mode), if it does.
+pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
+    let st = s.engine.state(i)?;
+    let attempt = st.attempt()?;
+    let merging = st.is_running() && s.engine.stage(i) == Some(planrun_engine::Stage::Merge);
+    (merging && s.holds.get(s.id(i)) == Some(&attempt)).then(|| {
+        let path = s.layout.dir.join("worktrees").join(s.id(i));
+        path.strip_prefix(&s.layout.workspace).unwrap_or(&path).display().to_string()
+    })
 }
 
 /// `retry` and `skip`: one user input through the engine, journaled under the run lock.
