@@ -6,7 +6,51 @@
 
 mod support;
 
+use std::process::Command;
 use support::{Repo, events, text};
+
+/// `git ARGS` in the repository; its stdout.
+fn git(repo: &Repo, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(repo.path()).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository whose files (plan, scripts, `extra`) are committed: worktree mode.
+fn committed(plan: &str, agent: &str, extra: &[(&str, &str)]) -> Repo {
+    let repo = Repo::new(plan, agent);
+    for (name, body) in extra {
+        if name.ends_with(".sh") {
+            repo.script(name, body);
+        } else {
+            repo.write(name, body);
+        }
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    repo
+}
+
+/// The tasks of the commits on `branch` (by their `Planrun-Task` trailer), oldest first.
+fn committed_tasks(repo: &Repo, branch: &str) -> Vec<String> {
+    git(repo, &["log", "--reverse", "--format=%(trailers:key=Planrun-Task,valueonly)", branch])
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The attempt numbers of `task`'s implement logs.
+fn implement_logs(repo: &Repo, task: &str) -> Vec<String> {
+    let mut out: Vec<String> = std::fs::read_dir(repo.path().join(".planrun/logs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{task}.")) && n.ends_with(".implement.log"))
+        .collect();
+    out.sort();
+    out
+}
 
 fn changed_after_done(out: &std::process::Output) -> Vec<String> {
     events(out)
@@ -84,4 +128,38 @@ fn planruns_own_checkmarks_in_a_blueprint_plan_are_not_an_edit() {
     let out = run(&repo);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert_eq!(changed_after_done(&out), ["step-2"], "{}", text(&out));
+}
+
+#[test]
+fn continue_goes_on_after_every_pause_until_the_run_is_done() {
+    let mut plan = String::from("# P\n\n");
+    for t in ["a", "b", "c", "d"] {
+        plan.push_str(&format!(
+            "## Task {t}: Write {t}\n\nFiles: `{t}.txt`\n\n### Verify\n\n- `grep -qx {t} {t}.txt`\n\n"
+        ));
+    }
+    let repo = committed(&plan, WRITER, &[]);
+    let out = repo.run(&["--batch", "1", "-j", "1", "--reviews", "none", "--json"]);
+    let mut codes = vec![out.status.code()];
+    let mut last = out;
+    while codes.last() == Some(&Some(5)) && codes.len() < 8 {
+        last = repo.cmd(&["continue"]).output().unwrap();
+        assert!(
+            String::from_utf8_lossy(&last.stderr)
+                .contains("continuing: run plan.md --agent-command ./agent.sh --batch 1"),
+            "{}",
+            text(&last)
+        );
+        codes.push(last.status.code());
+    }
+    assert_eq!(codes, [Some(5), Some(5), Some(5), Some(0)], "{}", text(&last));
+    assert!(repo.states().iter().all(|(_, s)| s == "done"), "{:?}", repo.states());
+    let fin = events(&last).into_iter().find(|e| e["event"] == "finished").unwrap();
+    let branch = fin["integration"].as_str().unwrap().to_owned();
+    let mut tasks = committed_tasks(&repo, &branch);
+    tasks.sort();
+    assert_eq!(tasks, ["a", "b", "c", "d"], "one commit per task");
+    for t in ["a", "b", "c", "d"] {
+        assert_eq!(implement_logs(&repo, t).len(), 1, "{t} was implemented once: {:?}", implement_logs(&repo, t));
+    }
 }

@@ -871,7 +871,7 @@ impl<'a> Runner<'a> {
             "model": self.agents.implement.model,
             "resume_rounds": self.resume_rounds,
             "started_unix_ms": started,
-            "argv": std::env::args().map(|a| self.ctx.redact.text(&a).into_owned()).collect::<Vec<_>>(),
+            "argv": command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect::<Vec<_>>(),
             "budget": self.cost.budgets.to_json(),
             "estimate": self.cost.estimate.as_ref().map(estimate::Estimate::to_json),
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
@@ -2129,6 +2129,16 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))
 }
 
+/// The command line `planrun continue` runs again, set before it does: the invocation it starts
+/// records that one as its own, never `planrun continue`, so the next `continue` finds it too.
+static CONTINUED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The command line to record for this invocation: the one `planrun continue` runs again, or
+/// this process's own.
+fn command_line() -> Vec<String> {
+    CONTINUED.get().cloned().unwrap_or_else(|| std::env::args().collect())
+}
+
 /// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any
 /// stopped one, with the command line its last invocation had, from where it was started.
 pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
@@ -2166,6 +2176,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
                 "planrun: continuing: {}",
                 argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
             );
+            let _ = CONTINUED.set(argv);
             run(&run_args, term)
         }
         _ => {
