@@ -163,3 +163,44 @@ fn continue_goes_on_after_every_pause_until_the_run_is_done() {
         assert_eq!(implement_logs(&repo, t).len(), 1, "{t} was implemented once: {:?}", implement_logs(&repo, t));
     }
 }
+
+#[test]
+fn attempts_go_on_after_a_retry_and_the_report_speaks_of_the_latest() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n\n### Verify\n\n- `grep -qx a a.txt`\n";
+    // Both reviews block until the flag file (outside the repository) exists.
+    let flag_dir = tempfile::tempdir().unwrap();
+    let flag = flag_dir.path().join("fixed");
+    let reviewer = format!(
+        r#"if [ -e '{}' ]; then
+  echo '{{"verdict": "pass", "findings": []}}'
+else
+  echo '{{"verdict": "changes_requested", "findings": [{{"severity": "blocking", "file": "a.txt", "line": 1, "message": "not yet"}}]}}'
+fi"#,
+        flag.display()
+    );
+    let repo = committed(plan, WRITER, &[("review.sh", &reviewer)]);
+    let args = ["--review-command", "./review.sh {prompt_file}", "--max-rework", "0", "--json"];
+    let out = repo.run(&args);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let first_log = repo.read(".planrun/logs/a.1.code-review.log");
+    assert!(first_log.contains("not yet"), "{first_log}");
+    std::fs::write(&flag, "").unwrap();
+    let retry = repo.cmd(&["retry", "a"]).output().unwrap();
+    assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
+    let out = repo.run(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let ev = events(&out);
+    let start = ev.iter().find(|e| e["event"] == "start" && e["task"] == "a").unwrap();
+    assert_eq!(start["attempt"], 2, "{start}");
+    assert_eq!(repo.read(".planrun/logs/a.1.code-review.log"), first_log, "the first attempt's log is kept");
+    assert!(repo.read(".planrun/logs/a.2.code-review.log").contains("\"pass\""));
+    let report = ev.iter().find(|e| e["event"] == "task_report" && e["task"] == "a").unwrap();
+    let summary = report["summary"].as_str().unwrap();
+    assert!(summary.contains("0 blocking") && summary.contains("merged"), "{summary}");
+    let file = std::fs::read_to_string(report["report"].as_str().unwrap()).unwrap();
+    assert!(file.contains("done after 2 attempts") && !file.contains("not yet"), "{file}");
+    let log = repo.cmd(&["log", "a", "--summary"]).output().unwrap();
+    let log = String::from_utf8_lossy(&log.stdout).into_owned();
+    assert!(log.contains("attempt 1") && log.contains("attempt 2"), "{log}");
+    assert_eq!(repo.task("a")["attempts"], 2);
+}

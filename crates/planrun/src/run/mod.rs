@@ -1801,7 +1801,8 @@ impl<'a> Runner<'a> {
             }
         }
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
-        let event = if attempt == 1 { "start" } else { "retry" };
+        // A task's first attempt, or its first after `planrun retry`, starts; a rework retries.
+        let event = if feedback.is_none() { "start" } else { "retry" };
         let how = match (&resume, &feedback) {
             (Some(_), _) => format!(
                 ", resuming its {} session with why attempt {} was sent back",
