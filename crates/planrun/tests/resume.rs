@@ -204,3 +204,51 @@ fi"#,
     assert!(log.contains("attempt 1") && log.contains("attempt 2"), "{log}");
     assert_eq!(repo.task("a")["attempts"], 2);
 }
+
+#[test]
+fn skip_and_retry_before_any_run_are_honoured_by_the_first_run() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n\n\
+                ## Task b: Write b after a\n\nDepends on: `a`\nFiles: `b.txt`\n\n\
+                ## Task c: Write c\n\nStatus: done\nFiles: `c.txt`\n";
+    let repo = Repo::new(plan, WRITER);
+    // Without a run and without the plan, planrun says so and how to name it.
+    let out = repo.cmd(&["skip", "a"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("there is no run") && err.contains("--plan PLAN") && !err.contains("lock"), "{err}");
+    assert!(!repo.path().join(".planrun").exists());
+    // With the plan: a is skipped, and c, which the plan marks done, will run again.
+    let out = repo.cmd(&["skip", "a", "--plan", "plan.md"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = repo.cmd(&["retry", "c", "--plan", "plan.md"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = repo.run(&["--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let started: Vec<String> =
+        events(&out).iter().filter(|e| e["event"] == "start").map(|e| e["task"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(started, ["b", "c"], "a was skipped, its dependent went on");
+    assert!(!repo.path().join("a.txt").exists());
+    let states: Vec<(String, String)> = repo.states();
+    assert_eq!(states, [("a".into(), "skipped".into()), ("b".into(), "done".into()), ("c".into(), "done".into())]);
+}
+
+#[test]
+fn skip_during_a_run_is_refused_with_its_own_exit_code() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n\n## Task b: Write b\n\nDepends on: `a`\nFiles: `b.txt`\n";
+    let repo = Repo::new(plan, "touch started; sleep 2; echo \"$PLANRUN_TASK_ID\" > \"$PLANRUN_TASK_ID.txt\"");
+    let mut child = repo
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    assert!(support::wait_for(20.0, || repo.path().join("started").exists()));
+    let out = repo.cmd(&["skip", "b"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(75), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("another planrun is working on this run") && err.contains("stop it"), "{err}");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    assert_eq!(repo.task("b")["state"], "done", "the refused skip changed nothing");
+    let help = repo.cmd(&["skip", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&help.stdout).contains("75 a run is going on"));
+}

@@ -259,8 +259,15 @@ impl Session {
         for (i, t) in plan.tasks.iter().enumerate() {
             index.entry(t.id.clone()).or_insert(i);
         }
-        let journaled: rustc_hash::FxHashSet<&str> =
-            events.iter().filter(|e| e.kind == "change").filter_map(|e| e.task.as_deref()).collect();
+        // Each journaled task's first change: a task the plan marks done starts done unless the
+        // journal holds its history, which then rules, except when that history starts with a
+        // retry (`planrun retry` of a task the plan marks done, before any run touched it).
+        let mut journaled: FxHashMap<&str, bool> = FxHashMap::default();
+        for e in events.iter().filter(|e| e.kind == "change") {
+            if let Some(id) = e.task.as_deref() {
+                journaled.entry(id).or_insert_with(|| e.payload.get("t").and_then(Value::as_str) == Some("retry"));
+            }
+        }
         let plan_verify = !plan.verify.is_empty();
         let tasks = plan
             .tasks
@@ -270,7 +277,7 @@ impl Session {
                 id: t.id.clone(),
                 deps: checked.graph.deps.get(i).cloned().unwrap_or_default(),
                 stages: if plan_verify || !t.verify.is_empty() { vec![Stage::Verify] } else { Vec::new() },
-                done: t.status == Status::Done && !journaled.contains(t.id.as_str()),
+                done: t.status == Status::Done && journaled.get(t.id.as_str()).is_none_or(|&retry| retry),
             })
             .collect();
         let limit = args.limit.unwrap_or_else(|| default_concurrency(plan.tasks.len())).max(1);
