@@ -252,3 +252,29 @@ fn skip_during_a_run_is_refused_with_its_own_exit_code() {
     let help = repo.cmd(&["skip", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&help.stdout).contains("75 a run is going on"));
 }
+
+#[test]
+fn the_tester_runs_with_the_agent_of_roles_test() {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`, `a_test.txt`\n\n### Verify\n\n- `test -s a_test.txt`\n";
+    let reviewer = r#"[ "$PLANRUN_ROLE" = test ] && echo reviewer > a_test.txt
+echo '{"verdict": "pass", "findings": []}'"#;
+    let tester = r#"echo "tester as $PLANRUN_ROLE" > a_test.txt
+echo 'Added a test.'
+echo '{"verdict": "pass", "findings": []}'"#;
+    let repo = committed(
+        plan,
+        "echo a > a.txt",
+        &[
+            ("review.sh", reviewer),
+            ("tester.sh", tester),
+            ("planrun.toml", "[roles.test]\ncommand = './tester.sh {prompt_file}'\n"),
+        ],
+    );
+    let out = repo.run(&["--json", "--review-command", "./review.sh {prompt_file}", "--tester"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let fin = events(&out).into_iter().find(|e| e["event"] == "finished").unwrap();
+    let branch = fin["integration"].as_str().unwrap().to_owned();
+    assert_eq!(git(&repo, &["show", &format!("{branch}:a_test.txt")]), "tester as test\n");
+    assert!(repo.read(".planrun/logs/a.1.test.log").contains("Added a test."));
+    assert!(repo.path().join(".planrun/logs/a.1.code-review.log").exists(), "the reviews ran too");
+}
