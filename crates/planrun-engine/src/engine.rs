@@ -158,6 +158,9 @@ pub struct Engine {
     /// the order they arrived.
     exclusive: Option<usize>,
     exclusive_queue: VecDeque<usize>,
+    /// The highest attempt each task has started, across retries: a start after a retry goes
+    /// on from it, so attempt numbers (and the logs named after them) never repeat.
+    highest: Vec<u32>,
 }
 
 impl Engine {
@@ -200,6 +203,7 @@ impl Engine {
             stage: vec![None; n],
             exclusive: None,
             exclusive_queue: VecDeque::new(),
+            highest: vec![0; n],
         }
     }
 
@@ -503,11 +507,18 @@ impl Engine {
             Transition::Advance { stage } => Some(*stage),
             _ => None,
         };
+        let start = transition == Transition::Start;
         let current = self.states.get(task).ok_or(EngineError::NoSuchTask(task))?;
         let was_satisfying = current.satisfies_dependents();
-        let next = current
+        let mut next = current
             .apply(transition, self.max_rework)
             .map_err(|source| EngineError::Transition { task: self.id(task).to_owned(), source })?;
+        if let (true, TaskState::InProgress { attempt, .. }, Some(highest)) =
+            (start, &mut next, self.highest.get_mut(task))
+        {
+            *attempt = (*attempt).max(highest.saturating_add(1));
+            *highest = *attempt;
+        }
         if let Some(slot) = self.stage.get_mut(task) {
             *slot = advance;
         }

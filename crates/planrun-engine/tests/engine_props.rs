@@ -283,11 +283,40 @@ fn a_blocked_task_stops_its_downstream_and_retry_resumes_it() {
     assert_eq!(e.blocked_upstream(2), Some(0));
     assert_eq!(e.states()[3], TaskState::Done, "the rest of the graph went on");
     let out = e.handle(Input::Retry { task: 0 }).unwrap();
-    assert_eq!(out.decisions, vec![Decision::Implement { task: 0, attempt: 1, feedback: None }]);
-    e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    // Attempt numbers go on across the retry: attempts 1 and 2 keep their logs and records.
+    assert_eq!(out.decisions, vec![Decision::Implement { task: 0, attempt: 3, feedback: None }]);
+    e.handle(Input::Implemented { task: 0, attempt: 3, result: Ok(()) }).unwrap();
     e.handle(Input::Implemented { task: 1, attempt: 1, result: Ok(()) }).unwrap();
     e.handle(Input::Implemented { task: 2, attempt: 1, result: Ok(()) }).unwrap();
     assert_eq!(e.outcome(), Some(RunOutcome::Done));
+}
+
+#[test]
+fn attempts_after_a_retry_go_on_from_the_highest_live_and_on_replay() {
+    let mut e = simple(vec![vec![]], true, false);
+    let mut journal: Vec<Change> = e.start().changes;
+    let mut step = |e: &mut Engine, input: Input| journal_of(e.handle(input).unwrap(), &mut journal);
+    step(&mut e, Input::Implemented { task: 0, attempt: 1, result: Err("no".into()) });
+    step(&mut e, Input::Implemented { task: 0, attempt: 2, result: Err("no".into()) });
+    step(&mut e, Input::Retry { task: 0 });
+    assert_eq!(e.states()[0].attempt(), Some(3));
+    step(&mut e, Input::Implemented { task: 0, attempt: 3, result: Err("no".into()) });
+    step(&mut e, Input::Implemented { task: 0, attempt: 4, result: Err("no".into()) });
+    step(&mut e, Input::Skip { task: 0 });
+    step(&mut e, Input::Retry { task: 0 });
+    assert_eq!(e.states()[0].attempt(), Some(5));
+    // A new engine rebuilt from the journal numbers them the same way, and goes on from there.
+    let mut again = simple(vec![vec![]], true, false);
+    for c in &journal {
+        again.replay(c).unwrap();
+    }
+    assert_eq!(again.states(), e.states());
+    again.handle(Input::Interrupted { task: 0, attempt: 5, reason: "stopped".into() }).unwrap();
+    assert_eq!(again.states()[0].attempt(), Some(6));
+}
+
+fn journal_of(out: planrun_engine::Output, journal: &mut Vec<Change>) {
+    journal.extend(out.changes);
 }
 
 #[test]

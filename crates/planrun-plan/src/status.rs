@@ -11,7 +11,7 @@
 use crate::import::{Format, Loaded};
 use crate::json::{JKind, JValue};
 use crate::md;
-use crate::model::Status;
+use crate::model::{Status, Task};
 use crate::source::SourceId;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -73,6 +73,55 @@ pub fn edits(loaded: &Loaded, reports: &[TaskReport]) -> Result<Vec<FileEdit>, S
         Format::Taskmaster => taskmaster(&mut ctx),
     }
     ctx.finish()
+}
+
+/// `task` without any mark [`edits`] can write in the plan's files: its status pending, every
+/// ticked checkbox in its texts unticked and a done mark (✅, ✔, `[x]`…) dropped from the start of
+/// its title. Two loads of a task that differ only by the marks of a run compare equal this way,
+/// so a run's own progress marks never read as an edit of what the task asks for.
+pub fn unmarked(task: &Task) -> Task {
+    let mut t = task.clone();
+    t.status = Status::Pending;
+    t.title = md::strip_done_mark(&t.title).1.to_owned();
+    t.description = untick(&t.description);
+    for a in &mut t.acceptance {
+        *a = untick(a);
+    }
+    for v in &mut t.verify {
+        *v = untick(v);
+    }
+    for text in
+        [&mut t.instructions.build, &mut t.instructions.review, &mut t.instructions.verify].into_iter().flatten()
+    {
+        *text = untick(text);
+    }
+    t
+}
+
+/// `text` with the mark of every ticked checkbox item (`- [x] …`) replaced by an empty one.
+fn untick(text: &str) -> String {
+    if !text.contains('[') {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len());
+    for piece in text.split_inclusive('\n') {
+        let ticked = md::checkbox(piece.trim_end_matches(['\n', '\r'])).is_some_and(|(done, _)| done);
+        match (ticked, md::bullet(piece).and_then(|item| md::offset_in(piece, item))) {
+            (true, Some(at)) => {
+                let close = piece.get(at..).and_then(|r| r.find(']')).map(|c| at + c + 1);
+                match (piece.get(..at), close.and_then(|c| piece.get(c..))) {
+                    (Some(head), Some(tail)) => {
+                        out.push_str(head);
+                        out.push_str("[ ]");
+                        out.push_str(tail);
+                    }
+                    _ => out.push_str(piece),
+                }
+            }
+            _ => out.push_str(piece),
+        }
+    }
+    out
 }
 
 /// Replaces each file atomically: a temporary file in the same folder, written, synced and

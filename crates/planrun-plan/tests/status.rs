@@ -459,7 +459,31 @@ fn every_fixture_round_trips_all_done() {
         );
         let again = status::edits(&after, &reports).unwrap();
         assert!(again.is_empty(), "{rel}: second pass: {}", render(&dir, &again));
+        // The marks change no task's definition, once marks are set aside.
+        for (b, a) in before.plan.tasks.iter().zip(&after.plan.tasks) {
+            assert_eq!(status::unmarked(b), status::unmarked(a), "{rel}: task {} reads differently", b.id);
+        }
     }
+}
+
+#[test]
+fn unmarked_sets_aside_marks_only() {
+    let mut t = planrun_plan::Task::new("a", "✅ Write a");
+    t.status = Status::Done;
+    t.description = "Steps:\n- [x] one\n  * [X] two\n- [ ] three\n- [x]not a box? [x]\nplain [x] text\n".into();
+    t.acceptance = vec!["[x] reads well".into()];
+    t.instructions.verify = Some("1. [✓] `make test`".into());
+    t.verify = vec!["grep -q '[x]' a.txt".into()];
+    let u = status::unmarked(&t);
+    assert_eq!(u.status, Status::Pending);
+    assert_eq!(u.title, "Write a");
+    assert_eq!(u.description, "Steps:\n- [ ] one\n  * [ ] two\n- [ ] three\n- [ ]not a box? [x]\nplain [x] text\n");
+    assert_eq!(u.acceptance, ["[x] reads well"], "not a list item");
+    assert_eq!(u.instructions.verify.as_deref(), Some("1. [ ] `make test`"));
+    assert_eq!(u.verify, t.verify, "commands are never touched");
+    let mut edited = t.clone();
+    edited.verify = vec!["make check".into()];
+    assert_ne!(status::unmarked(&edited), u);
 }
 
 /// Tasks a format cannot mark done, by case (documented in docs/importers/README.md).

@@ -12,6 +12,7 @@ Exit codes:
   3    `run`: some tasks are blocked, or the final check failed
   4    `run`: stopped by a model provider's error (rate limit, API error); run again to resume
   64   wrong command-line usage
+  75   `retry`, `skip`: a run is going on in that state directory; stop it first
   130  `run`: interrupted (Ctrl-C); run it again to resume
 
 Environment:
@@ -106,8 +107,10 @@ Exit codes: 0 listed or removed, 1 a ref could not be removed, 64 not in a git r
     Status(StatusArgs),
     /// Run a task again on the next `planrun run`: a blocked, skipped or done task goes back to
     /// pending (its dependents that wait for it go on once it is done).
+    #[command(after_help = TASK_CHOICE_HELP)]
     Retry(TaskArgs),
     /// Skip a task that is not running: its dependents go on as if it were done.
+    #[command(after_help = TASK_CHOICE_HELP)]
     Skip(TaskArgs),
     /// Show a task's attempts: each step, how it ended, and its output.
     Log(LogArgs),
@@ -528,6 +531,14 @@ pub(crate) struct TaskArgs {
     #[command(flatten)]
     pub(crate) state: StateArgs,
 }
+
+const TASK_CHOICE_HELP: &str = "\
+Before the plan's first run, name the plan (`--plan PLAN`): the choice is kept in the state
+directory, which is created, and the first `planrun run` of that plan honours it.
+
+Exit codes: 0 recorded, 2 no run here and no plan named (or the plan cannot be read), 64 no such
+task or its state refuses it, 75 a run is going on in that state directory (stop it, then try
+again), 1 the journal could not be written.";
 
 #[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {

@@ -175,6 +175,10 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
                 return exit::USAGE;
             }
         };
+        if let Err((message, help)) = tester_agent(&config, &dry, &layout.workspace) {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
         let pending: Vec<bool> =
             loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect();
         let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &dry, &layout);
@@ -205,6 +209,13 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let first = session.first_run.clone();
     let pipe = match pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false) {
         Ok(p) => p,
+        Err((message, help)) => {
+            eprintln!("error: {message}\n  help: {help}");
+            return exit::USAGE;
+        }
+    };
+    let tester = match tester_agent(&config, &pipe, &session.layout.workspace) {
+        Ok(t) => t,
         Err((message, help)) => {
             eprintln!("error: {message}\n  help: {help}");
             return exit::USAGE;
@@ -255,12 +266,13 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         commit: pipe.commit,
         reviews: pipe.reviews.clone(),
         reviewer: pipe.reviewer.clone(),
+        tester: tester.clone(),
         templates: templates.clone(),
         meter: Arc::new(budget::Meter::default()),
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
     let mut kinds: Vec<AgentKind> = Vec::new();
-    for agent in agents.distinct().into_iter().chain(pipe.reviewer.as_ref()) {
+    for agent in agents.distinct().into_iter().chain(pipe.reviewer.as_ref()).chain(tester.as_ref()) {
         if kinds.contains(&agent.kind) {
             continue;
         }
@@ -538,7 +550,8 @@ fn pipeline_setup(
     reviews.dedup();
     let take = p.take || c.take;
     let tester = p.tester || c.tester;
-    if reviewer.is_none() && (!reviews.is_empty() || take || tester) {
+    let own_tester = config.roles.get("test").is_some_and(|r| r.agent.is_some() || r.command.is_some());
+    if reviewer.is_none() && (!reviews.is_empty() || take || (tester && !own_tester)) {
         return Err((
             "reviews, the reviewer's take and the tester need a reviewer agent, and a `command` implementer names none".into(),
             "pass --review-agent claude|codex|gemini|opencode (or --review-agent command --review-command '…'), or --reviews none".into(),
@@ -576,6 +589,56 @@ fn pipeline_setup(
 }
 
 type Problem = (String, String);
+
+/// The tester's agent (`--tester`): `[roles.test]` in planrun.toml when it names an agent, a
+/// command or a model (a model alone keeps the reviewer's agent), else the reviewer. `None`
+/// when the run has no test stage.
+fn tester_agent(config: &Config, pipe: &Pipe, workspace: &std::path::Path) -> Result<Option<Agent>, Problem> {
+    if !pipe.stages.contains(&Stage::Test) {
+        return Ok(None);
+    }
+    let Some(role) = config.roles.get("test").filter(|r| r.agent.is_some() || r.command.is_some() || r.model.is_some())
+    else {
+        return Ok(pipe.reviewer.clone());
+    };
+    let kind = match (&role.agent, &role.command) {
+        (Some(name), _) => name.parse().map_err(|e: String| (e, "fix [roles.test] in planrun.toml".to_owned()))?,
+        (None, Some(_)) => AgentKind::Command,
+        (None, None) => match &pipe.reviewer {
+            Some(r) => r.kind,
+            None => {
+                return Err((
+                    "[roles.test] names a model but no agent, and the run has no reviewer agent to give it to".into(),
+                    "set agent = \"claude\" (or another) or command = '…' in [roles.test]".into(),
+                ));
+            }
+        },
+    };
+    let template = match (kind, &role.command) {
+        (AgentKind::Command, Some(text)) => Some(Template::parse(text).map_err(|e| {
+            (
+                format!("[roles.test] command: {e}"),
+                "see `planrun run --help` for the template's placeholders".to_owned(),
+            )
+        })?),
+        (AgentKind::Command, None) => match pipe.reviewer.as_ref().filter(|r| r.kind == AgentKind::Command) {
+            Some(r) => r.template.clone(),
+            None => {
+                return Err((
+                    "the test agent `command` needs a command".into(),
+                    "set command = 'PROGRAM ARGS…' in [roles.test] of planrun.toml".into(),
+                ));
+            }
+        },
+        _ => None,
+    };
+    let model = role.model.clone().or_else(|| {
+        pipe.reviewer.as_ref().filter(|r| r.kind == kind && role.agent.is_none()).and_then(|r| r.model.clone())
+    });
+    let agent = Agent { kind, model, template };
+    agent_exists(&agent, workspace)?;
+    Ok(Some(agent))
+}
 
 /// The implement role's agent from the flags, then planrun.toml; and each task's own.
 fn resolve_agents(args: &RunArgs, config: &Config, plan: &planrun_plan::model::Plan) -> Result<Agents, Problem> {
@@ -897,7 +960,7 @@ impl<'a> Runner<'a> {
             "model": self.agents.implement.model,
             "resume_rounds": self.resume_rounds,
             "started_unix_ms": started,
-            "argv": std::env::args().map(|a| self.ctx.redact.text(&a).into_owned()).collect::<Vec<_>>(),
+            "argv": command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect::<Vec<_>>(),
             "budget": self.cost.budgets.to_json(),
             "estimate": self.cost.estimate.as_ref().map(estimate::Estimate::to_json),
             "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
@@ -1800,7 +1863,8 @@ impl<'a> Runner<'a> {
             others,
             vars,
             message,
-            not_before: self.ctx.reviewer.as_ref().and_then(|r| self.not_before(r.kind)),
+            not_before: if stage == Stage::Test { self.ctx.tester.as_ref() } else { self.ctx.reviewer.as_ref() }
+                .and_then(|r| self.not_before(r.kind)),
         };
         let rx = self.subscribe(Some(task));
         self.steps.spawn(steps::check(Arc::clone(&self.ctx), run, rx));
@@ -1898,7 +1962,8 @@ impl<'a> Runner<'a> {
             }
         }
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
-        let event = if attempt == 1 { "start" } else { "retry" };
+        // A task's first attempt, or its first after `planrun retry`, starts; a rework retries.
+        let event = if feedback.is_none() { "start" } else { "retry" };
         let how = match (&resume, &feedback) {
             (Some(_), _) => format!(
                 ", resuming its {} session with why attempt {} was sent back",
@@ -2231,6 +2296,16 @@ pub(crate) fn short(commit: &str) -> &str {
     commit.get(..10).unwrap_or(commit)
 }
 
+/// The command line `planrun continue` runs again, set before it does: the invocation it starts
+/// records that one as its own, never `planrun continue`, so the next `continue` finds it too.
+static CONTINUED: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
+/// The command line to record for this invocation: the one `planrun continue` runs again, or
+/// this process's own.
+fn command_line() -> Vec<String> {
+    CONTINUED.get().cloned().unwrap_or_else(|| std::env::args().collect())
+}
+
 /// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any
 /// stopped one, with the command line its last invocation had, from where it was started.
 pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
@@ -2268,6 +2343,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
                 "planrun: continuing: {}",
                 argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
             );
+            let _ = CONTINUED.set(argv);
             run(&run_args, term)
         }
         _ => {

@@ -165,10 +165,11 @@ pub(crate) struct Session {
     pub(crate) holds: FxHashMap<String, u32>,
 }
 
-/// A stable fingerprint of what a task asks for (not its status): FNV-1a over its JSON form.
+/// A stable fingerprint of what a task asks for: FNV-1a over its JSON form, without the marks
+/// planrun writes in the plan's files when it is done (its status, ticked boxes, a ✅ in its
+/// title), so a run's own marks never read as an edit.
 pub(crate) fn fingerprint(task: &Task) -> String {
-    let mut t = task.clone();
-    t.status = Status::Pending;
+    let t = planrun_plan::status::unmarked(task);
     let text = serde_json::to_string(&t).unwrap_or_default();
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for b in text.bytes() {
@@ -261,8 +262,15 @@ impl Session {
         for (i, t) in plan.tasks.iter().enumerate() {
             index.entry(t.id.clone()).or_insert(i);
         }
-        let journaled: rustc_hash::FxHashSet<&str> =
-            events.iter().filter(|e| e.kind == "change").filter_map(|e| e.task.as_deref()).collect();
+        // Each journaled task's first change: a task the plan marks done starts done unless the
+        // journal holds its history, which then rules, except when that history starts with a
+        // retry (`planrun retry` of a task the plan marks done, before any run touched it).
+        let mut journaled: FxHashMap<&str, bool> = FxHashMap::default();
+        for e in events.iter().filter(|e| e.kind == "change") {
+            if let Some(id) = e.task.as_deref() {
+                journaled.entry(id).or_insert_with(|| e.payload.get("t").and_then(Value::as_str) == Some("retry"));
+            }
+        }
         let plan_verify = !plan.verify.is_empty();
         let tasks = plan
             .tasks
@@ -272,7 +280,7 @@ impl Session {
                 id: t.id.clone(),
                 deps: checked.graph.deps.get(i).cloned().unwrap_or_default(),
                 stages: if plan_verify || !t.verify.is_empty() { vec![Stage::Verify] } else { Vec::new() },
-                done: t.status == Status::Done && !journaled.contains(t.id.as_str()),
+                done: t.status == Status::Done && journaled.get(t.id.as_str()).is_none_or(|&retry| retry),
             })
             .collect();
         let limit = args.limit.unwrap_or_else(|| default_concurrency(plan.tasks.len())).max(1);

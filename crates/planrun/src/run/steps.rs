@@ -73,6 +73,8 @@ pub(crate) struct Ctx {
     /// reviewer's take).
     pub(crate) reviews: Vec<super::pipeline::ReviewKind>,
     pub(crate) reviewer: Option<Agent>,
+    /// The tester's agent: `[roles.test]`'s when planrun.toml names one, else the reviewer.
+    pub(crate) tester: Option<Agent>,
     pub(crate) templates: super::templates::Templates,
     /// What running agents have used so far.
     pub(crate) meter: Arc<super::budget::Meter>,
@@ -951,7 +953,8 @@ const DIFF_LIMIT: usize = 48 * 1024;
 /// The agent stages: the tester, or the reviews side by side. Each ends with a verdict; an
 /// unreadable one gets one retry with a reminder.
 async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::Receiver<bool>) -> Staged {
-    let Some(agent) = ctx.reviewer.clone() else {
+    let agent = if run.stage == Stage::Test { ctx.tester.as_ref() } else { ctx.reviewer.as_ref() };
+    let Some(agent) = agent.cloned() else {
         return (Err("no reviewer agent is configured".into()), false, None, None);
     };
     let changed = changed_paths(ctx, run).await.unwrap_or_default();

@@ -327,14 +327,49 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
     };
+    let action = if skip { "skip" } else { "retry" };
+    // Before the first run: with the plan named, the state directory is created so that the
+    // first run finds the choice; without it there is no plan to find the task in.
+    if !layout.exists() {
+        if args.plan.is_none() {
+            eprintln!(
+                "error: there is no run in `{}` yet, so planrun does not know which plan task `{}` is in\n  help: name the plan: `planrun {action} {} --plan PLAN` (the first `planrun run PLAN` then honours it), or point at a run's state with `--state-dir`",
+                layout.dir.display(),
+                args.task,
+                args.task
+            );
+            return exit::INVALID_PLAN;
+        }
+        if let Err(e) = layout.create() {
+            eprintln!(
+                "error: cannot create the state directory `{}`: {e}\n  help: check the permissions and free space of that folder",
+                layout.dir.display()
+            );
+            return exit::FAILURE;
+        }
+    }
     let _lock = match layout.lock() {
         Ok(l) => l,
+        Err(e @ super::layout::LockError::Held { .. }) => {
+            eprintln!(
+                "error: {e}, so `{action}` would change it under its feet\n  help: wait for that run to finish, or stop it (Ctrl-C), then try again"
+            );
+            return exit::BUSY;
+        }
         Err(e) => {
-            eprintln!("error: {e}\n  help: stop that run first (Ctrl-C), then try again");
+            eprintln!("error: {e}\n  help: check the permissions of the state directory `{}`", layout.dir.display());
             return exit::FAILURE;
         }
     };
-    let mut s = match open(args.plan.as_deref(), &args.state) {
+    let open = OpenArgs {
+        plan: args.plan.clone(),
+        format: None,
+        state_dir: args.state.state_dir.clone(),
+        create: args.plan.is_some(),
+        limit: None,
+        max_rework: 3,
+    };
+    let mut s = match Session::open(&open) {
         Ok(s) => s,
         Err(e) => return super::open_failed(&e, term),
     };
@@ -359,7 +394,6 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
             return exit::USAGE;
         }
     };
-    let action = if skip { "skip" } else { "retry" };
     let record: [super::session::Record; 1] =
         [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
     // Only the user's change itself (and a final check it invalidates) is kept: what starts
