@@ -18,6 +18,8 @@
 //! - [`exit_is_valid`]: each command's exit code is one its situation allows; a switch planrun
 //!   refuses (exit 64) changed nothing; `planrun continue` is never refused.
 //!
+//! After a `--commit manual` invocation the test, as the user, commits the tasks' files.
+//!
 //! At the end of each interleaving `planrun run` (commits on, no signals) runs until it exits 0
 //! or 3, and [`finished`] checks that every task not skipped is done with its work on the
 //! integration branch (worktree mode) or in the working tree (shared).
@@ -107,24 +109,31 @@ fn plan_text(tasks: &[Task]) -> String {
 
 /// Appends one line to each of its files (its own, and `shared/d.txt` when `$CHAOS_DIR/shared`
 /// names it; git's conflict markers are dropped first), then logs each file's final blob id and
-/// the one it started from to `$CHAOS_DIR/log`. Killed before it logs, it wrote nothing we count.
+/// the one it started from to `$CHAOS_DIR/log`. The new content is prepared outside the
+/// repository and moved into place right before it is logged, with SIGTERM and SIGINT ignored in
+/// between: an agent stopped before it logs changed nothing, so it wrote nothing we count.
 const AGENT: &str = r#"
 rnd() { od -An -N2 -tu2 /dev/urandom | tr -d ' '; }
 sleep 0.0$(( $(rnd) % 8 ))
 mkdir -p out shared
 files="out/$PLANRUN_TASK_ID.txt"
 grep -qx "$PLANRUN_TASK_ID" "$CHAOS_DIR/shared" && files="$files shared/d.txt"
-log=""
+plan=""
+i=0
 for f in $files; do
+  i=$((i + 1))
+  tmp="$CHAOS_DIR/tmp.$$.$i"
   prev=none
-  if [ -f "$f" ]; then prev=$(git hash-object "$f"); sed -i '/^<<<<<<<\|^=======\|^>>>>>>>/d' "$f"; fi
-  echo "$PLANRUN_TASK_ID attempt $PLANRUN_ATTEMPT $(rnd)$(rnd)" >> "$f"
-  log="$log$f $prev
+  if [ -f "$f" ]; then prev=$(git hash-object "$f"); sed '/^<<<<<<<\|^=======\|^>>>>>>>/d' "$f" > "$tmp"; else : > "$tmp"; fi
+  echo "$PLANRUN_TASK_ID attempt $PLANRUN_ATTEMPT $(rnd)$(rnd)" >> "$tmp"
+  plan="$plan$f $tmp $prev $(git hash-object "$tmp")
 "
 done
 sleep 0.0$(( $(rnd) % 8 ))
-printf '%s' "$log" | while read -r f prev; do
-  echo "$PLANRUN_TASK_ID $PLANRUN_ATTEMPT $f $(git hash-object "$f") $prev" >> "$CHAOS_DIR/log"
+trap '' TERM INT HUP
+printf '%s' "$plan" | while read -r f tmp prev blob; do
+  mv "$tmp" "$f"
+  echo "$PLANRUN_TASK_ID $PLANRUN_ATTEMPT $f $blob $prev" >> "$CHAOS_DIR/log"
 done
 "#;
 
@@ -370,6 +379,25 @@ impl World {
         )
     }
 
+    /// What a user of `--commit manual` does when planrun stops: commits the tasks' work
+    /// (`out/`, `shared/`) in the shared tree with a commit of their own.
+    fn user_commits_after_manual(&mut self) {
+        let Ok(journal) = read_journal(&self.journal()) else { return };
+        let Some(last) = journal.runs().last() else { return };
+        let manual = !last["stages"].as_array().is_some_and(|s| s.iter().any(|s| s == "commit"));
+        if !manual || last["workspace"] != "shared" {
+            return;
+        }
+        let _ = git_ok(self.path(), &["add", "-A", "--", "out", "shared"]);
+        if git_ok(self.path(), &["diff", "--cached", "--quiet"]).is_none() {
+            git(
+                self.path(),
+                &["-c", "user.name=me", "-c", "user.email=me@example.invalid", "commit", "-qm", "my commit"],
+            );
+            self.history.push("(the user commits out/ and shared/)".into());
+        }
+    }
+
     /// The checks after every step.
     fn check(&self) -> Result<(), String> {
         journal_intact(self)?;
@@ -415,6 +443,7 @@ fn interleaving(seed: u64) -> Result<usize, String> {
                 &format!("at step {} ({step}): {why}\n--- output of the last command\n{}", i + 1, tail(&ended.output)),
             ));
         }
+        world.user_commits_after_manual();
     }
     finish(&mut world).map_err(|why| world.report(seed, &format!("at the end: {why}")))?;
     if std::env::var_os("PLANRUN_CHAOS_VERBOSE").is_some() {
@@ -493,11 +522,14 @@ fn exit_is_valid(world: &World, step: &Step, ended: &Ended, before: &str) -> Res
     };
     let allowed: &[i32] = match step {
         Step::Run { .. } => &[0, 3, 5, 64, 130],
-        Step::Continue { .. } => &[0, 3, 5, 64, 130],
+        Step::Continue { .. } => &[0, 2, 3, 5, 64, 130],
         Step::Retry(_) | Step::Skip(_) => &[0, 64],
     };
     if !allowed.contains(&code) {
         return Err(format!("`{step}` exited {code}, which is not one of {allowed:?}"));
+    }
+    if code == 2 && !ended.output.contains("there is no run here") {
+        return Err(format!("`{step}` exited 2, and not because no run had started"));
     }
     if code == 64 {
         let never_ran = ended.output.contains("recorded no command line") || ended.output.contains("no run");
@@ -519,7 +551,7 @@ fn journal_intact(world: &World) -> Result<(), String> {
     if !world.journal().exists() {
         return Ok(());
     }
-    let conn = rusqlite::Connection::open_with_flags(world.journal(), rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let conn = rusqlite::Connection::open_with_flags(world.journal(), rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| format!("cannot open the journal: {e}"))?;
     let result: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -769,7 +801,7 @@ fn read_journal(path: &Path) -> Result<JournalView, String> {
     if !path.exists() {
         return Err("no journal".into());
     }
-    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE)
         .map_err(|e| e.to_string())?;
     let mut stmt = conn.prepare("SELECT kind, task, payload FROM events ORDER BY seq").map_err(|e| e.to_string())?;
     let events = stmt
