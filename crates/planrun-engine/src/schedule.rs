@@ -49,6 +49,14 @@ impl Conflicts {
         for &t in &analysis.unscoped {
             c.add_alone(t);
         }
+        // Pairs the dependencies order, and tasks without files that are ordered with every
+        // other, never meet while their order holds; a skipped task between them removes it.
+        for &(a, b) in &analysis.overlapping {
+            c.add_pair(a, b);
+        }
+        for &t in &analysis.no_files {
+            c.add_alone(t);
+        }
         c
     }
 

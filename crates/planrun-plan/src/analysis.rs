@@ -200,6 +200,12 @@ pub struct Analysis {
     pub conflicts: Vec<Conflict>,
     /// Pending tasks that declare no files yet may run beside other tasks.
     pub unscoped: Vec<usize>,
+    /// Every pair of pending tasks whose files overlap, ordered by their dependencies or not:
+    /// the scheduler keeps these apart too, since skipping a task between them removes their
+    /// order.
+    pub overlapping: Vec<(usize, usize)>,
+    /// Every pending task that declares no files (it runs alone), ordered with the rest or not.
+    pub no_files: Vec<usize>,
 }
 
 impl Analysis {
@@ -258,7 +264,7 @@ impl Analysis {
             .unwrap_or_default();
 
         let scheduled: Vec<usize> = waves.iter().flatten().copied().collect();
-        let mut analysis = Self { waves, critical_path, conflicts: Vec::new(), unscoped: Vec::new() };
+        let mut analysis = Self { waves, critical_path, ..Self::default() };
         analysis.find_conflicts(plan, graph, &scheduled, patterns);
         analysis
     }
@@ -326,6 +332,8 @@ impl Analysis {
                 }
             }
         }
+        self.overlapping = pairs.keys().copied().collect();
+        self.no_files.clone_from(&unscoped);
         if pairs.is_empty() && unscoped.is_empty() {
             return;
         }
@@ -525,6 +533,9 @@ mod tests {
             let analysis = Analysis::new(&plan, &graph);
             let pairs: Vec<(usize, usize)> = analysis.conflicts.iter().map(|c| (c.a, c.b)).collect();
             assert_eq!(pairs, vec![(0, 1), (1, 2)], "{n} tasks");
+            // The scheduler still keeps 0 and 2 apart: skipping a task between them would
+            // remove their order.
+            assert_eq!(analysis.overlapping, vec![(0, 1), (0, 2), (1, 2)], "{n} tasks");
         }
     }
 }

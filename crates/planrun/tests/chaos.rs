@@ -380,12 +380,32 @@ impl World {
     }
 
     /// What a user of `--commit manual` does when planrun stops: commits the tasks' work
-    /// (`out/`, `shared/`) in the shared tree with a commit of their own.
+    /// (`out/`, `shared/`) in the shared tree with a commit of their own, or in worktree mode
+    /// the work of each task that waits for it in its worktree.
     fn user_commits_after_manual(&mut self) {
         let Ok(journal) = read_journal(&self.journal()) else { return };
         let Some(last) = journal.runs().last() else { return };
         let manual = !last["stages"].as_array().is_some_and(|s| s.iter().any(|s| s == "commit"));
-        if !manual || last["workspace"] != "shared" {
+        if !manual {
+            return;
+        }
+        if last["workspace"] == "worktree" {
+            // Tasks that passed wait in their worktrees for the user's commit.
+            let status = Command::new(support::bin()).args(["status", "--json"]).current_dir(self.path()).output();
+            let Ok(status) = status else { return };
+            let Ok(status) = serde_json::from_slice::<serde_json::Value>(&status.stdout) else { return };
+            for t in status["tasks"].as_array().into_iter().flatten() {
+                let (Some(id), Some(wt)) = (t["id"].as_str(), t["waits_for_commit"].as_str()) else { continue };
+                let wt = self.path().join(wt);
+                let _ = git_ok(&wt, &["add", "-A"]);
+                if git_ok(&wt, &["diff", "--cached", "--quiet"]).is_none() {
+                    git(
+                        &wt,
+                        &["-c", "user.name=me", "-c", "user.email=me@example.invalid", "commit", "-qm", "my commit"],
+                    );
+                    self.history.push(format!("(the user commits {id}'s work in its worktree)"));
+                }
+            }
             return;
         }
         let _ = git_ok(self.path(), &["add", "-A", "--", "out", "shared"]);
@@ -537,7 +557,7 @@ fn exit_is_valid(world: &World, step: &Step, ended: &Ended, before: &str) -> Res
     if !allowed.contains(&code) {
         return Err(format!("`{step}` exited {code}, which is not one of {allowed:?}"));
     }
-    if code == 2 && !ended.output.contains("there is no run here") {
+    if code == 2 && !ended.output.contains("there is no run here") && !ended.output.contains("there is no run in") {
         return Err(format!("`{step}` exited 2, and not because no run had started yet"));
     }
     if code == 64 {

@@ -2183,8 +2183,18 @@ impl<'a> Runner<'a> {
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
             _ if code == PAUSED => {
                 text.push_str(&format!("; paused: {}", self.pause.as_deref().unwrap_or("")));
-                text.push_str(&format!("\n  done since the last pause: {}", self.passed_ids.join(", ")));
-                if self.commit == CommitMode::Manual {
+                if !self.passed_ids.is_empty() {
+                    text.push_str(&format!("\n  done since the last pause: {}", self.passed_ids.join(", ")));
+                }
+                if !self.held.is_empty() {
+                    for id in &self.held {
+                        let path = self.ctx.ws.path(id);
+                        let shown = path.strip_prefix(&self.ctx.ws.root).unwrap_or(&path).display().to_string();
+                        text.push_str(&format!("\n  {id} waits for your commit in `{shown}`"));
+                    }
+                    text.push_str("\n  commit what you accept in each (`git -C DIR add -A && git -C DIR commit`),");
+                    text.push_str(" discard the rest,");
+                } else if self.commit == CommitMode::Manual {
                     text.push_str("\n  inspect with `git status` and `git diff`, commit (or edit) what you accept,");
                 }
                 text.push_str("\n  then `planrun continue` goes on");

@@ -358,6 +358,11 @@ impl Workspaces {
         let (WorkspaceMode::Worktree, Some(repo), Some(place)) = (self.mode, &self.repo, self.place(id)) else {
             return Ok(None);
         };
+        if !place.path.join(".git").exists() {
+            // Removed after its merge (a run stopped before it forgot the task): the merge
+            // finds the task's commit on the integration branch.
+            return Ok(None);
+        }
         let wt = repo.at(&place.path);
         let head = wt.head().map_err(|e| git("cannot read the task's branch", &e))?;
         if place.base.as_deref() != Some(head.as_str()) || !self.uncommitted_in(id)? {
