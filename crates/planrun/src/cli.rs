@@ -249,7 +249,9 @@ Workspaces:
   your working tree are not seen by them. --workspace shared: one working tree; tasks whose
   files overlap never run together; with --commit auto each task's changes to its own files are
   committed on the current branch. --commit manual pauses after each task (exit 5) for you to
-  inspect and commit; --batch N pauses after every N tasks; `planrun continue` goes on.
+  inspect and commit (in a worktree run the task waits in its worktree; your commits are what
+  gets merged); --batch N pauses after every N tasks; `planrun continue` goes on. Work planrun
+  would otherwise remove is kept under refs/planrun/kept/ (`planrun gc`).
 
 State:
   Everything is journaled in the state directory (default: .planrun/ at the git top level of the
@@ -405,7 +407,8 @@ pub(crate) struct PipelineArgs {
     pub(crate) into: Option<String>,
     /// `auto`: planrun commits each task that passes every stage (`feat(ID): title`, with a
     /// `Planrun-Task: ID` trailer) and merges it; `manual`: planrun pauses after each task with
-    /// its report for you to inspect and commit, then `planrun continue` (shared workspace).
+    /// its report for you to inspect and commit, then `planrun continue` (in worktree mode the
+    /// task waits in its worktree and only your commits are merged).
     #[arg(long, value_name = "MODE", value_enum)]
     pub(crate) commit: Option<crate::run::CommitMode>,
     /// Pause after every N finished tasks with a batch summary; `planrun continue` goes on.

@@ -1412,7 +1412,7 @@ impl<'a> Runner<'a> {
             (CommitMode::Manual, _) if self.ctx.ws.mode == WorkspaceMode::Shared => Some(format!(
                 "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
             )),
-            (_, Some(n)) if self.passed_here % n == 0 => {
+            (_, Some(n)) if self.passed_here.checked_rem(n) == Some(0) => {
                 Some(format!("a batch of {n} task{} is done", if n == 1 { "" } else { "s" }))
             }
             _ => None,
@@ -1654,6 +1654,10 @@ impl<'a> Runner<'a> {
                     Input::Checked { task, attempt: done.attempt, stage, result: done.result }
                 }
             };
+            if self.pauses_after(&input) {
+                // The task's pass will pause the run: nothing new may start with it.
+                let _ = self.s.engine.handle(Input::Drain);
+            }
             match self.s.engine.handle(input) {
                 Ok(out) => {
                     changes.extend(out.changes);
@@ -1663,6 +1667,31 @@ impl<'a> Runner<'a> {
             }
         }
         self.submit(&records, changes, decisions)
+    }
+
+    /// Whether `input` passes a task and that pass pauses the run (`--batch N`, or
+    /// `--commit manual` in a shared tree; see `task_done`), so the engine must drain first
+    /// rather than start a task the pause would only interrupt. Not when every other task is
+    /// done: the run then ends (with its final check) instead of pausing.
+    fn pauses_after(&self, input: &Input) -> bool {
+        let (task, passes) = match input {
+            Input::Checked { task, stage, result: Ok(()), .. } => {
+                (*task, self.s.engine.stages(*task).last() == Some(stage))
+            }
+            Input::Implemented { task, result: Ok(()), .. } => (*task, self.s.engine.stages(*task).is_empty()),
+            _ => return false,
+        };
+        if !passes || self.pause.is_some() {
+            return false;
+        }
+        let pauses = match (self.commit, self.batch) {
+            (CommitMode::Manual, _) if self.ctx.ws.mode == WorkspaceMode::Shared => true,
+            (_, Some(n)) => (self.passed_here + 1).checked_rem(n) == Some(0),
+            _ => false,
+        };
+        let others_done =
+            self.s.engine.states().iter().enumerate().all(|(i, st)| i == task || st.satisfies_dependents());
+        pauses && !others_done
     }
 
     /// A model provider failed (API error, rate limit): nothing new starts, running steps
