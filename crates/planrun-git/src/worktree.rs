@@ -76,3 +76,33 @@ pub fn list(repo: &Git) -> Result<Vec<Worktree>, GitError> {
 pub fn holding(repo: &Git, branch: &str) -> Result<Option<Worktree>, GitError> {
     Ok(list(repo)?.into_iter().find(|w| w.branch.as_deref() == Some(branch)))
 }
+
+/// Lock files a killed git command left in the worktree at `path` (its index and `HEAD`; never
+/// pass the user's main working tree) and for `refs` (full ref names, e.g. its branch): git
+/// refuses to work while they exist. Call only when no git command of planrun's can be running
+/// there: a lock still present after a short wait (a command finishing) is stale and removed.
+/// Returns the files removed.
+pub fn clear_stale_locks(repo: &Git, path: Option<&Path>, refs: &[String]) -> Vec<PathBuf> {
+    let mut candidates = Vec::new();
+    if let Some(path) = path.filter(|p| p.join(".git").exists()) {
+        if let Ok(dir) = repo.at(path).run(&["rev-parse", "--absolute-git-dir"]) {
+            let dir = PathBuf::from(dir.trim());
+            candidates.extend(["index.lock", "HEAD.lock"].map(|f| dir.join(f)));
+        }
+    }
+    if let Ok(common) = repo.run(&["rev-parse", "--path-format=absolute", "--git-common-dir"]) {
+        let common = PathBuf::from(common.trim());
+        candidates.extend(refs.iter().map(|r| common.join(format!("{r}.lock"))));
+    }
+    let mut removed = Vec::new();
+    for lock in candidates {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        while lock.exists() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        if lock.exists() && std::fs::remove_file(&lock).is_ok() {
+            removed.push(lock);
+        }
+    }
+    removed
+}

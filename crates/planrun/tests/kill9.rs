@@ -12,23 +12,7 @@ mod support;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Stdio;
 use std::time::Duration;
-use support::{Repo, text};
-
-/// A small deterministic generator (xorshift), so a failing seed replays the same kills.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
+use support::{Repo, Rng, text};
 
 fn plan(rng: &mut Rng, n: usize) -> String {
     let mut s = String::from("# Kill test\n\n");

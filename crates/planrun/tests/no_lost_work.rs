@@ -10,20 +10,7 @@
 mod support;
 
 use std::process::Command;
-use support::{Repo, events, text};
-
-fn git(repo: &Repo, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(repo.path()).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn committed(plan: &str, agent: &str) -> Repo {
-    let repo = Repo::new(plan, agent);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
-    repo
-}
+use support::{Repo, committed, events, git, text};
 
 /// The subjects of the commits on `branch` after the first, oldest first.
 fn subjects(repo: &Repo, branch: &str) -> Vec<String> {
@@ -46,7 +33,7 @@ const WRITE: &str = "echo \"$PLANRUN_TASK_ID by the agent\" > \"$PLANRUN_TASK_ID
 
 #[test]
 fn a_worktree_run_switched_to_manual_commits_merges_only_what_the_user_committed() {
-    let repo = committed(THREE, WRITE);
+    let repo = committed(THREE, WRITE, &[]);
     let out = repo.run(&["--batch", "1", "--reviews", "none", "--json"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     let branch =
@@ -99,7 +86,7 @@ fn a_worktree_run_switched_to_manual_commits_merges_only_what_the_user_committed
 fn a_skipped_tasks_worktree_is_kept_before_it_is_removed_and_gc_removes_it_when_asked() {
     let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`\n\n### Verify\n\n- `grep -qx right a.txt`\n\n\
                 ## Task b: Write b\n\nFiles: `b.txt`\n";
-    let repo = committed(plan, "echo wrong > \"$PLANRUN_TASK_ID.txt\"; echo notes > notes-$PLANRUN_TASK_ID.md");
+    let repo = committed(plan, "echo wrong > \"$PLANRUN_TASK_ID.txt\"; echo notes > notes-$PLANRUN_TASK_ID.md", &[]);
     let out = repo.run(&["--reviews", "none", "--max-rework", "0", "--scope", "off"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     assert_eq!(state(&repo, "a"), "blocked");
@@ -145,10 +132,7 @@ fn in_a_shared_tree_a_tasks_edits_to_a_file_an_earlier_task_declared_are_its_own
     let agent = "mkdir -p shared; echo \"line of $PLANRUN_TASK_ID\" >> shared/d.txt";
     let reviewer = "if grep -q 'shared/d.txt' \"$1\"; then echo \"$PLANRUN_TASK_ID saw it\" >> ../seen.log; fi\n\
                     echo '{\"verdict\": \"pass\", \"findings\": []}'";
-    let repo = committed(plan, agent);
-    repo.script("review.sh", reviewer);
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "reviewer"]);
+    let repo = committed(plan, agent, &[("review.sh", reviewer)]);
     let out = repo.run(&[
         "--workspace",
         "shared",
@@ -173,7 +157,7 @@ fn in_a_shared_tree_a_tasks_edits_to_a_file_an_earlier_task_declared_are_its_own
 
 #[test]
 fn a_resumed_run_refuses_another_integration_branch_before_anything_changes() {
-    let repo = committed(THREE, WRITE);
+    let repo = committed(THREE, WRITE, &[]);
     let out = repo.run(&["--batch", "1", "--reviews", "none"]);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     let before = git(&repo, &["for-each-ref"]);

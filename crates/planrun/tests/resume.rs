@@ -6,30 +6,7 @@
 
 mod support;
 
-use std::process::Command;
-use support::{Repo, events, text};
-
-/// `git ARGS` in the repository; its stdout.
-fn git(repo: &Repo, args: &[&str]) -> String {
-    let out = Command::new("git").args(args).current_dir(repo.path()).output().unwrap();
-    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// A repository whose files (plan, scripts, `extra`) are committed: worktree mode.
-fn committed(plan: &str, agent: &str, extra: &[(&str, &str)]) -> Repo {
-    let repo = Repo::new(plan, agent);
-    for (name, body) in extra {
-        if name.ends_with(".sh") {
-            repo.script(name, body);
-        } else {
-            repo.write(name, body);
-        }
-    }
-    git(&repo, &["add", "-A"]);
-    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
-    repo
-}
+use support::{Repo, committed, events, git, text};
 
 /// The tasks of the commits on `branch` (by their `Planrun-Task` trailer), oldest first.
 fn committed_tasks(repo: &Repo, branch: &str) -> Vec<String> {

@@ -101,6 +101,11 @@ pub(crate) struct Place {
     /// mode) a snapshot of the shared tree as a tree object.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) base: Option<String>,
+    /// The commit the task was integrated as (worktree mode), once it is: kept after its
+    /// worktree is removed, so a run stopped before the pass was journaled finds it again.
+    /// The task's next attempt (a retry) replaces the record.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merged: Option<String>,
 }
 
 /// The run's workspaces.
@@ -199,7 +204,7 @@ impl Workspaces {
                 let kept = self.keep(repo, id, &format!("{attempt}"))?;
                 worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
                 worktree::add(repo, &path, &branch, &tip).map_err(|e| git("cannot create the task's worktree", &e))?;
-                let place = Place { path, branch: Some(branch), base: Some(tip) };
+                let place = Place { path, branch: Some(branch), base: Some(tip), merged: None };
                 self.save(id, &place)?;
                 Ok((place, kept))
             }
@@ -210,11 +215,11 @@ impl Workspaces {
                 }
                 let base = scope::snapshot(repo, &self.scratch_index(id))
                     .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
-                let place = Place { path: self.root.clone(), branch: None, base: Some(base) };
+                let place = Place { path: self.root.clone(), branch: None, base: Some(base), merged: None };
                 self.save(id, &place)?;
                 Ok((place, Vec::new()))
             }
-            _ => Ok((Place { path: self.root.clone(), branch: None, base: None }, Vec::new())),
+            _ => Ok((Place { path: self.root.clone(), branch: None, base: None, merged: None }, Vec::new())),
         }
     }
 
@@ -379,6 +384,9 @@ impl Workspaces {
             return Ok(Merging::Merged { commit: None });
         };
         let place = self.place(id).ok_or_else(|| format!("task {id} has no worktree to merge"))?;
+        if let Some(c) = &place.merged {
+            return Ok(Merging::Merged { commit: Some(c.clone()) });
+        }
         let base = place.base.as_deref();
         let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
         if let Some(c) =
@@ -409,6 +417,13 @@ impl Workspaces {
                 Ok(Merging::Conflict { files, hunks, replayed })
             }
         }
+    }
+
+    /// Records that task `id` is on the integration branch as `commit`, before its worktree
+    /// and branch are released.
+    pub(crate) fn mark_merged(&self, id: &str, commit: &str) -> Result<(), String> {
+        let Some(place) = self.place(id) else { return Ok(()) };
+        self.save(id, &Place { merged: Some(commit.to_owned()), ..place })
     }
 
     /// The last part of a merge: the integration branch moved from `tip` to `head`.
@@ -456,6 +471,10 @@ impl Workspaces {
             repo.delete_branch(&self.branch(id)).map_err(|e| git("cannot delete the task's branch", &e))?;
         }
         let _ = std::fs::remove_file(self.scratch_index(id));
+        if self.place(id).is_some_and(|p| p.merged.is_some()) {
+            // Its record says where it was integrated, for a run that stops before the pass.
+            return Ok(kept);
+        }
         match std::fs::remove_file(self.record(id)) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
                 Err(format!("cannot remove `{}`: {e}", self.record(id).display()))
@@ -476,7 +495,13 @@ impl Workspaces {
         let mut kept = Vec::new();
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if keep.contains(&name.as_str()) || name == FINAL {
+            if name == FINAL {
+                continue;
+            }
+            if keep.contains(&name.as_str()) {
+                // A run killed inside a git command may have left its locks behind.
+                let refs = vec![format!("refs/heads/{}", self.branch(&name))];
+                let _ = worktree::clear_stale_locks(repo, Some(&self.path(&name)), &refs);
                 continue;
             }
             if let Ok(k) = self.release(&name, &label(&name)) {
@@ -486,6 +511,9 @@ impl Workspaces {
         }
         // The final check's worktree holds planrun's own check output, never an agent's work.
         self.drop_final();
+        if let Some(integration) = &self.integration {
+            let _ = worktree::clear_stale_locks(repo, None, &[format!("refs/heads/{integration}")]);
+        }
         let _ = repo.run(&["worktree", "prune"]);
         (removed, kept)
     }
@@ -553,6 +581,66 @@ mod tests {
                 .unwrap();
             assert!(ok.status.success(), "{id}");
         }
+    }
+
+    /// A committed repository and its workspaces in worktree mode, integrating onto `planrun/r`.
+    fn worktree_run() -> (tempfile::TempDir, Workspaces) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("repo");
+        std::fs::create_dir_all(&root).unwrap();
+        let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
+        repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
+        std::fs::write(root.join("README.md"), "hi\n").unwrap();
+        commit::commit_all(&repo, "start\n").unwrap();
+        repo.create_branch("planrun/r", "HEAD").unwrap();
+        let ws = Workspaces {
+            mode: WorkspaceMode::Worktree,
+            repo: Some(repo),
+            integration: Some("planrun/r".into()),
+            run_id: "r".into(),
+            root: root.clone(),
+            state: root.join(".planrun"),
+            git_lock: std::sync::Arc::default(),
+        };
+        (dir, ws)
+    }
+
+    #[test]
+    fn a_merge_stopped_after_its_worktree_was_released_finds_the_task_merged() {
+        let (_dir, ws) = worktree_run();
+        let (place, kept) = ws.prepare("a", 1).unwrap();
+        assert!(kept.is_empty());
+        std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
+        let c = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+        let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
+        assert_eq!(head, c);
+        ws.advance(&tip, &head).unwrap();
+        ws.mark_merged("a", &head).unwrap();
+        assert!(ws.release("a", "1").unwrap().is_empty(), "the merged work needs no keeping");
+        assert!(!place.path.exists());
+        // A run stopped here (before the pass is journaled) goes on at the merge: found, not
+        // failed for want of a worktree (which would implement the task again).
+        assert_eq!(ws.rebase("a", 1).unwrap(), Merging::Merged { commit: Some(head.clone()) });
+        // A retry's attempt replaces the record with a fresh worktree from the tip.
+        let (again, _) = ws.prepare("a", 2).unwrap();
+        assert_eq!(again.merged, None);
+        assert_eq!(again.base.as_deref(), Some(head.as_str()));
+    }
+
+    #[test]
+    fn locks_a_killed_git_left_in_a_task_worktree_are_cleared() {
+        let (_dir, ws) = worktree_run();
+        let (place, _) = ws.prepare("a", 1).unwrap();
+        let repo = ws.repo.clone().unwrap();
+        let gitdir = repo.at(&place.path).run(&["rev-parse", "--absolute-git-dir"]).unwrap();
+        let lock = std::path::Path::new(gitdir.trim()).join("index.lock");
+        std::fs::write(&lock, "").unwrap();
+        std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
+        assert!(ws.commit("a", "feat(a): a\n", &[]).is_err(), "git refuses while the lock is there");
+        let (swept, _) = ws.sweep(&["a"], |_| "1".into());
+        assert!(swept.is_empty());
+        assert!(!lock.exists());
+        assert!(ws.commit("a", "feat(a): a\n", &[]).unwrap().is_some());
     }
 
     #[test]

@@ -897,6 +897,11 @@ async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
     };
     match merging {
         super::pipeline::Merging::Merged { commit } => {
+            if let Some(c) = &commit {
+                if let Err(e) = ctx.ws.mark_merged(&run.id, c) {
+                    return (Err(e), false, None, None);
+                }
+            }
             let mut detail = serde_json::json!({"merged": commit, "into": into, "already": commit.is_some()});
             add_kept(&mut detail, release(ctx).await);
             (Ok(()), false, None, Some(detail))
@@ -936,6 +941,9 @@ async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
             }
             let (c, t, h) = (Arc::clone(ctx), tip, head.clone());
             if let Err(e) = blocking(move || c.ws.advance(&t, &h)).await {
+                return (Err(e), false, None, Some(detail));
+            }
+            if let Err(e) = ctx.ws.mark_merged(&run.id, &head) {
                 return (Err(e), false, None, Some(detail));
             }
             add_kept(&mut detail, release(ctx).await);

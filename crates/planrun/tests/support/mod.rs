@@ -124,3 +124,47 @@ pub fn wait_for(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// `git ARGS` in the repository, which must succeed; its stdout.
+pub fn git(repo: &Repo, args: &[&str]) -> String {
+    let out = Command::new("git").args(args).current_dir(repo.path()).output().unwrap();
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A repository whose files (plan, agent, `extra`: scripts when they end in `.sh`) are
+/// committed: worktree mode.
+pub fn committed(plan: &str, agent: &str, extra: &[(&str, &str)]) -> Repo {
+    let repo = Repo::new(plan, agent);
+    for (name, body) in extra {
+        if name.ends_with(".sh") {
+            repo.script(name, body);
+        } else {
+            repo.write(name, body);
+        }
+    }
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    repo
+}
+
+/// A small deterministic generator (xorshift), so a failing seed replays the same choices.
+pub struct Rng(pub u64);
+
+impl Rng {
+    pub fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
