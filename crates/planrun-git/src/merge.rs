@@ -62,6 +62,20 @@ pub fn rebase(task_wt: &Git, integration_tip: &str) -> Result<Rebased, GitError>
     Ok(Rebased::Conflict { files, hunks })
 }
 
+/// Aborts a rebase or cherry-pick left in progress in `wt` (a run killed in the middle of
+/// one): the branch goes back to where it was before it.
+pub fn abort_in_progress(wt: &Git) -> Result<(), GitError> {
+    for (marker, abort) in [("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("CHERRY_PICK_HEAD", "cherry-pick")]
+    {
+        let path = wt.run(&["rev-parse", "--path-format=absolute", "--git-path", marker])?;
+        if std::path::Path::new(path.trim()).exists() {
+            let flag = if abort == "rebase" { "--abort" } else { "--quit" };
+            wt.run(&[abort, flag])?;
+        }
+    }
+    Ok(())
+}
+
 /// Moves branch `integration` from `expected` to `to`, which must descend from it (a
 /// fast-forward). If a worktree has the branch checked out, it is fast-forwarded there so its
 /// files follow; otherwise the ref is updated only if it still points at `expected`.

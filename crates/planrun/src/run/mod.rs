@@ -2187,7 +2187,19 @@ impl<'a> Runner<'a> {
         }
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
-            RunOutcome::Done => text.push_str("; all done"),
+            RunOutcome::Done => {
+                text.push_str("; all done");
+                if self.commit == CommitMode::Manual
+                    && self.ctx.ws.mode == WorkspaceMode::Shared
+                    && self.ctx.ws.repo.is_some()
+                    && !self.passed_ids.is_empty()
+                {
+                    text.push_str(&format!(
+                        "\n  not committed (--commit manual): the work of {}; inspect with `git status` and `git diff`, commit what you accept",
+                        self.passed_ids.join(", ")
+                    ));
+                }
+            }
             _ if name == "budget" || name == "watchdog" => {
                 let why = self.hard_stop.as_ref().map(|(_, w)| w.clone()).or_else(|| {
                     self.soft_hit

@@ -191,7 +191,9 @@ impl Workspaces {
         match (self.mode, &self.repo) {
             (WorkspaceMode::Worktree, Some(repo)) => {
                 let path = self.path(id);
-                if let Some(p) = known.filter(|p| p.path == path && path.join(".git").exists()) {
+                // Rework builds on the worktree as the last attempt left it; a worktree whose
+                // work was merged already (its removal was cut short) is started afresh.
+                if let Some(p) = known.filter(|p| p.path == path && p.merged.is_none() && path.join(".git").exists()) {
                     return Ok((p, Vec::new()));
                 }
                 let integration = self.integration.as_deref().unwrap_or("HEAD");
@@ -384,21 +386,39 @@ impl Workspaces {
             return Ok(Merging::Merged { commit: None });
         };
         let place = self.place(id).ok_or_else(|| format!("task {id} has no worktree to merge"))?;
-        if let Some(c) = &place.merged {
-            return Ok(Merging::Merged { commit: Some(c.clone()) });
-        }
         let base = place.base.as_deref();
         let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
-        if let Some(c) =
-            commit::find(repo, &tip, base, id).map_err(|e| git("cannot read the integration branch", &e))?
-        {
-            return Ok(Merging::Merged { commit: Some(c) });
+        if !place.path.join(".git").exists() {
+            // Its worktree was removed after its merge, and the run stopped before the pass
+            // was journaled: the record, or the trailer on the integration branch, says where.
+            if let Some(c) = &place.merged {
+                return Ok(Merging::Merged { commit: Some(c.clone()) });
+            }
+            return match commit::find(repo, &tip, base, id)
+                .map_err(|e| git("cannot read the integration branch", &e))?
+            {
+                Some(c) => Ok(Merging::Merged { commit: Some(c) }),
+                None => Err(format!(
+                    "task {id}'s worktree `{}` is gone and its work is not on `{integration}`",
+                    place.path.display()
+                )),
+            };
         }
         let wt = repo.at(&place.path);
+        // A run killed in the middle of a rebase left it in progress: start it again.
+        merge::abort_in_progress(&wt).map_err(|e| git("cannot clean up an interrupted rebase", &e))?;
         let head = wt.head().map_err(|e| git("cannot read the task's branch", &e))?;
         if base == Some(head.as_str()) {
             // Nothing was committed: nothing to merge.
             return Ok(Merging::Merged { commit: None });
+        }
+        // Already integrated (a run stopped after moving the branch). Only this worktree's own
+        // commit counts: an earlier attempt's commit on the branch says nothing of this one.
+        let on_tip = repo
+            .output(&["merge-base", "--is-ancestor", &head, &tip])
+            .map_err(|e| git("cannot read the integration branch", &e))?;
+        if on_tip.status.success() {
+            return Ok(Merging::Merged { commit: Some(head) });
         }
         match merge::rebase(&wt, &tip).map_err(|e| git("cannot rebase the task", &e))? {
             Rebased::Current { head } => Ok(Merging::Ready { tip, head, rebased: false }),
@@ -625,6 +645,22 @@ mod tests {
         let (again, _) = ws.prepare("a", 2).unwrap();
         assert_eq!(again.merged, None);
         assert_eq!(again.base.as_deref(), Some(head.as_str()));
+    }
+
+    #[test]
+    fn an_earlier_attempts_commit_on_the_branch_does_not_pass_for_the_next_attempts_work() {
+        let (_dir, ws) = worktree_run();
+        let (place, _) = ws.prepare("a", 1).unwrap();
+        std::fs::write(place.path.join("a.txt"), "first\n").unwrap();
+        ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+        let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
+        ws.advance(&tip, &head).unwrap();
+        // The merge failed after the branch moved, and the next attempt changed the work.
+        std::fs::write(place.path.join("a.txt"), "second\n").unwrap();
+        let second = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+        assert_ne!(second, head);
+        let merging = ws.rebase("a", 2).unwrap();
+        assert!(!matches!(merging, Merging::Merged { .. }), "the second attempt's work was never merged: {merging:?}");
     }
 
     #[test]
