@@ -171,3 +171,23 @@ fn a_resumed_run_refuses_another_integration_branch_before_anything_changes() {
     assert_eq!(out.status.code(), Some(64), "{}", text(&out));
     assert!(text(&out).contains("a resumed run keeps it"), "{}", text(&out));
 }
+
+#[test]
+fn a_task_the_plan_marks_done_and_the_user_retries_never_runs_beside_one_sharing_its_files() {
+    // t0 is done in the plan, so `check`'s conflicts leave it out; retried, it runs again and
+    // must not run beside t1, which changes the same file.
+    let plan = "# P\n\n## Task t0: First\n\nStatus: done\nFiles: `shared/d.txt`\n\n\
+                ## Task t1: Second\n\nFiles: `shared/d.txt`\n";
+    let agent = "echo \"start $PLANRUN_TASK_ID\" >> .git/times.log; sleep 0.4; mkdir -p shared; \
+                 echo \"line of $PLANRUN_TASK_ID\" >> shared/d.txt; echo \"end $PLANRUN_TASK_ID\" >> .git/times.log";
+    let repo = committed(plan, agent, &[]);
+    let out = repo.cmd(&["retry", "t0", "--plan", "plan.md"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = repo.run(&["--workspace", "shared", "--reviews", "none", "-j", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let times = std::fs::read_to_string(repo.path().join(".git/times.log")).unwrap();
+    let order: Vec<&str> = times.lines().map(|l| l.split(' ').next().unwrap()).collect();
+    assert_eq!(order, ["start", "end", "start", "end"], "one after the other: {times}");
+    let d = git(&repo, &["show", "HEAD:shared/d.txt"]);
+    assert_eq!(d.lines().count(), 2, "{d}");
+}

@@ -179,7 +179,20 @@ pub(crate) fn fingerprint(task: &Task) -> String {
     format!("{hash:016x}")
 }
 
-/// The plan path a journal recorded last, if any.
+/// The tasks that must not run together. `check`'s analysis leaves out tasks the plan marks
+/// done, but those run again after a `retry` (or when the journal disagrees with the plan), and
+/// then their files count like any other task's.
+fn conflicts(plan: &planrun_plan::Plan, checked: &Checked) -> Conflicts {
+    if plan.tasks.iter().all(|t| t.status == Status::Pending) {
+        return Conflicts::from_analysis(&checked.analysis);
+    }
+    let mut all = plan.clone();
+    for t in &mut all.tasks {
+        t.status = Status::Pending;
+    }
+    Conflicts::from_analysis(&planrun_plan::Analysis::new(&all, &checked.graph))
+}
+
 /// The plan a journal recorded last, if any: by its path inside the workspace when known (so a
 /// moved or re-cloned repository keeps its run), else as recorded.
 fn recorded_plan(events: &[planrun_store::Event], workspace: &Path) -> Option<(PathBuf, Option<String>)> {
@@ -287,7 +300,7 @@ impl Session {
         let mut engine = Engine::new(Setup {
             tasks,
             priority: planrun_engine::priorities(&checked.graph),
-            conflicts: Conflicts::from_analysis(&checked.analysis),
+            conflicts: conflicts(plan, &checked),
             limit,
             max_rework: args.max_rework,
             final_check: plan_verify,
