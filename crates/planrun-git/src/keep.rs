@@ -33,9 +33,9 @@ pub fn run_prefix(run: &str) -> String {
     format!("{PREFIX}{}/", piece(run))
 }
 
-/// `s` as one ref component: git refuses `..`, a leading `.`, a trailing `.` or `.lock`,
+/// `s` as one ref component (how a task id or a run id appears in a kept ref): git refuses `..`, a leading `.`, a trailing `.` or `.lock`,
 /// and some characters; those become `-`.
-fn piece(s: &str) -> String {
+pub fn piece(s: &str) -> String {
     let mut out: String =
         s.chars().map(|c| if c.is_ascii_control() || " ~^:?*[\\/@{".contains(c) { '-' } else { c }).collect();
     while out.contains("..") {

@@ -58,8 +58,7 @@ pub(crate) fn of_run(s: &Session) -> Vec<KeptWork> {
 
 /// The kept work of task `id`.
 pub(crate) fn of_task(s: &Session, id: &str) -> Vec<KeptWork> {
-    let name = keep::reference("r", id, "a");
-    let piece = name.trim_start_matches(keep::PREFIX).split('/').nth(1).unwrap_or(id).to_owned();
+    let piece = keep::piece(id);
     of_run(s).into_iter().filter(|k| k.task == piece).collect()
 }
 
