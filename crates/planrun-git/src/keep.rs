@@ -75,10 +75,14 @@ pub fn state(wt: &Git, scratch_index: &Path) -> Result<Option<String>, GitError>
     if tree == head_tree {
         return Ok(Some(head));
     }
-    let identity = wt.identity_args();
+    // Dated as its parent, so the same state gives the same commit each time it is taken (and,
+    // once kept, counts as protected rather than being kept again).
+    let when = format!("@{} +0000", wt.run(&["show", "-s", "--format=%ct", &head])?.trim());
+    let g = wt.clone().with_env("GIT_AUTHOR_DATE", &when).with_env("GIT_COMMITTER_DATE", &when);
+    let identity = g.identity_args();
     let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
     args.extend(["commit-tree", &tree, "-p", &head, "-m", "planrun: work kept from a worktree before it was removed"]);
-    Ok(Some(wt.run(&args)?.trim().to_owned()))
+    Ok(Some(g.run(&args)?.trim().to_owned()))
 }
 
 /// Points `reference` at `commit` unless a protected ref already reaches it. A ref of that

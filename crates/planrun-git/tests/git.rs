@@ -284,7 +284,9 @@ fn work_no_protected_ref_reaches_is_kept_before_removal_and_nothing_else() {
     assert!(blob_in(&repo, &k.commit, "build.log").is_none(), "ignored files are not work");
     assert_eq!(repo.run(&["rev-parse", &format!("{}^", k.commit)]).unwrap().trim(), base);
     assert_eq!(dirty.run(&["status", "--porcelain"]).unwrap().lines().count(), 2, "the worktree is left as it was");
-    // Kept work is protected from then on, so keeping it again adds nothing.
+    // Kept work is protected from then on, so keeping it again adds nothing (also a second
+    // later: the same state is the same commit).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
     assert!(keep::preserve(&repo, dirty.dir(), None, "refs/planrun/kept/r/dirty/1", &scratch).unwrap().is_empty());
     worktree::remove(&repo, dirty.dir()).unwrap();
     assert_eq!(repo.run(&["show", &format!("{}:new/file.txt", k.commit)]).unwrap(), "new\n");
