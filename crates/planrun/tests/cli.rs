@@ -127,6 +127,27 @@ fn unknown_format_is_a_usage_error() {
 }
 
 #[test]
+fn an_empty_file_or_folder_says_it_is_empty() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("empty.md"), "").unwrap();
+    std::fs::write(dir.path().join("blank.md"), "\n  \n\t\n").unwrap();
+    std::fs::create_dir(dir.path().join("nothing")).unwrap();
+    for (name, words) in [
+        ("empty.md", "`empty.md` is empty: there is no plan in it"),
+        ("blank.md", "`blank.md` is empty: there is no plan in it"),
+        ("nothing", "`nothing` is an empty folder: there is no plan in it"),
+    ] {
+        let out = planrun().current_dir(dir.path()).args(["check", name]).assert().code(2).get_output().clone();
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert!(stderr.contains(words) && stderr.contains("help:"), "{name}: {stderr}");
+        assert!(!stderr.contains("does not look like"), "{name}: {stderr}");
+        let run = planrun().current_dir(dir.path()).args(["run", name, "--agent-command", "true"]).assert().code(2);
+        assert!(String::from_utf8_lossy(&run.get_output().stderr).contains(words));
+        assert!(!dir.path().join(".planrun").exists(), "{name}: nothing was created");
+    }
+}
+
+#[test]
 fn a_folder_of_unknown_files_says_how_to_name_the_format() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("notes.txt"), "just notes").unwrap();

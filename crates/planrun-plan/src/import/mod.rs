@@ -124,6 +124,10 @@ pub enum LoadError {
     },
     #[error("`{}` does not look like any plan format planrun reads", path.display())]
     UnknownFormat { path: PathBuf },
+    #[error("`{}` is empty: there is no plan in it", path.display())]
+    Empty { path: PathBuf },
+    #[error("`{}` is an empty folder: there is no plan in it", path.display())]
+    EmptyFolder { path: PathBuf },
     #[error("`{}` holds more than one plan: {}", path.display(), list(candidates))]
     Ambiguous { path: PathBuf, candidates: Vec<PathBuf> },
     #[error("`{}` is not a {format} plan: {reason}", path.display())]
@@ -196,6 +200,9 @@ impl LoadError {
                 Format::ALL.iter().map(|f| f.name()).collect::<Vec<_>>().join(", ")
             ),
             LoadError::Ambiguous { .. } => "pass one of them as the plan path".to_owned(),
+            LoadError::Empty { .. } | LoadError::EmptyFolder { .. } => {
+                "point planrun at the plan itself (`planrun formats` lists what it reads), or write one: docs/plan-format.md shows planrun's own format".to_owned()
+            }
             LoadError::WrongFormat { .. } => {
                 "drop --format to let planrun detect the format, or point at the right file".to_owned()
             }
@@ -406,8 +413,13 @@ pub fn detect(path: &Path) -> Result<(Format, PathBuf), LoadError> {
 }
 
 fn detect_uncached(path: &Path) -> Result<(Format, PathBuf), LoadError> {
-    if let Err(source) = std::fs::metadata(path) {
-        return Err(LoadError::Io { path: path.to_owned(), source });
+    let meta = std::fs::metadata(path).map_err(|source| LoadError::Io { path: path.to_owned(), source })?;
+    // Nothing to read says so, rather than that it looks like no format.
+    if meta.is_file() && meta.len() <= 4096 && peek_bytes(path).is_some_and(|b| b.iter().all(u8::is_ascii_whitespace)) {
+        return Err(LoadError::Empty { path: path.to_owned() });
+    }
+    if meta.is_dir() && std::fs::read_dir(path).is_ok_and(|mut d| d.next().is_none()) {
+        return Err(LoadError::EmptyFolder { path: path.to_owned() });
     }
     for format in DETECT_ORDER {
         match detect_one(format, path) {
