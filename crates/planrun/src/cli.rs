@@ -497,8 +497,6 @@ pub(crate) struct ReportArgs {
 
 #[derive(Debug, Args)]
 pub(crate) struct GcArgs {
-    #[command(flatten)]
-    pub(crate) state: StateArgs,
     /// Remove the kept work (without it, only list it).
     #[arg(long, short = 'y')]
     pub(crate) yes: bool,

@@ -65,7 +65,8 @@ pub(crate) fn of_task(s: &Session, id: &str) -> Vec<KeptWork> {
 /// `planrun gc`: lists the work kept in this repository (every run's) and, with `--yes`,
 /// removes it.
 pub(crate) fn gc(args: &crate::cli::GcArgs) -> u8 {
-    let layout = super::layout::Layout::from_cwd(args.state.state_dir.as_deref());
+    // Kept refs live in the repository, whatever the state directory.
+    let layout = super::layout::Layout::from_cwd(None);
     let Some(top) = super::layout::git_toplevel(&layout.workspace) else {
         eprintln!(
             "error: `{}` is not in a git repository, so planrun kept no work here\n  help: run `planrun gc` in the repository the run worked in",

@@ -1392,17 +1392,18 @@ impl<'a> Runner<'a> {
             let _ = self.ctx.ws.release(&id, "done");
             // Tasks that worked beside it no longer count its changes as theirs.
             let files = self.s.task(task).map(|t| t.files.clone()).unwrap_or_default();
-            for other in 0..self.s.loaded.plan.tasks.len() {
-                let begun = matches!(
-                    self.s.engine.state(other),
-                    Some(TaskState::InProgress { .. } | TaskState::InReview { .. } | TaskState::Rework { .. })
-                );
-                if other != task && begun {
-                    let other_id = self.s.id(other).to_owned();
-                    if let Err(e) = self.ctx.ws.absorb(&other_id, &files) {
-                        self.reporter.note(&format!("planrun: {other_id}: {e}"));
-                    }
-                }
+            let begun: Vec<String> = (0..self.s.loaded.plan.tasks.len())
+                .filter(|&o| {
+                    o != task
+                        && matches!(
+                            self.s.engine.state(o),
+                            Some(TaskState::InProgress { .. } | TaskState::InReview { .. } | TaskState::Rework { .. })
+                        )
+                })
+                .map(|o| self.s.id(o).to_owned())
+                .collect();
+            for (other, e) in self.ctx.ws.absorb(&begun, &files) {
+                self.reporter.note(&format!("planrun: {other}: {e}"));
             }
         }
         self.passed_here += 1;

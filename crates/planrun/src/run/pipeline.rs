@@ -267,40 +267,59 @@ impl Workspaces {
         }
     }
 
-    /// In a shared tree, when a task that worked beside task `id` is done: what it changed in
-    /// its own files (`globs`) since `id` began becomes part of `id`'s starting point, so
-    /// `id`'s change set stays its own. Tasks whose files overlap never run together, so the
-    /// paths taken over are never `id`'s.
-    pub(crate) fn absorb(&self, id: &str, globs: &[String]) -> Result<(), String> {
-        let (WorkspaceMode::Shared, Some(repo)) = (self.mode, &self.repo) else { return Ok(()) };
-        let Some(place) = self.place(id) else { return Ok(()) };
-        let Some(base) = place.base.clone() else { return Ok(()) };
+    /// In a shared tree, when a task that worked beside the tasks `ids` is done: what it changed
+    /// in its own files (`globs`) since each of them began becomes part of that task's starting
+    /// point, so each one's change set stays its own. Tasks whose files overlap never run
+    /// together, so the paths taken over are never theirs. One snapshot of the tree serves them
+    /// all. Returns the tasks whose starting point could not be moved, with why.
+    pub(crate) fn absorb(&self, ids: &[String], globs: &[String]) -> Vec<(String, String)> {
+        let (WorkspaceMode::Shared, Some(repo)) = (self.mode, &self.repo) else { return Vec::new() };
         let theirs: Vec<Pattern> = globs.iter().filter_map(|g| Pattern::parse(g).ok()).collect();
-        if theirs.is_empty() {
-            return Ok(());
+        let places: Vec<(&String, Place, String)> =
+            ids.iter().filter_map(|id| self.place(id).and_then(|p| p.base.clone().map(|b| (id, p, b)))).collect();
+        if theirs.is_empty() || places.is_empty() {
+            return Vec::new();
         }
-        let scratch = self.state.join("workspaces").join(format!("{id}.absorb.index"));
-        let now = scope::snapshot(repo, &scratch).map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
-        let moved: Vec<String> = scope::between(repo, &base, &now)
-            .map_err(|e| git("cannot list the changes", &e))?
-            .into_iter()
-            .filter(|c| theirs.iter().any(|p| p.matches(&c.path)))
-            .map(|c| c.path)
-            .collect();
-        if moved.is_empty() {
-            return Ok(());
+        let scratch = self.state.join("workspaces").join("absorb.index");
+        let now = match scope::snapshot(repo, &scratch) {
+            Ok(t) => t,
+            Err(e) => {
+                let why = git("cannot take a snapshot of the working tree", &e);
+                return places.into_iter().map(|(id, _, _)| (id.clone(), why.clone())).collect();
+            }
+        };
+        let mut failed = Vec::new();
+        for (id, place, base) in places {
+            let moved = scope::between(repo, &base, &now).map(|all| {
+                all.into_iter()
+                    .filter(|c| theirs.iter().any(|p| p.matches(&c.path)))
+                    .map(|c| c.path)
+                    .collect::<Vec<_>>()
+            });
+            let moved = match moved {
+                Ok(m) if m.is_empty() => continue,
+                Ok(m) => m,
+                Err(e) => {
+                    failed.push((id.clone(), git("cannot list the changes", &e)));
+                    continue;
+                }
+            };
+            let _ = std::fs::remove_file(&scratch);
+            let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch.display().to_string());
+            let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
+            add.extend(moved.iter().map(String::as_str));
+            let tree = g
+                .run(&["read-tree", &base])
+                .and_then(|_| g.run(&add))
+                .and_then(|_| g.run(&["write-tree"]))
+                .map_err(|e| git("cannot move the task's starting point", &e))
+                .and_then(|t| self.save(id, &Place { base: Some(t.trim().to_owned()), ..place }));
+            if let Err(e) = tree {
+                failed.push((id.clone(), e));
+            }
         }
         let _ = std::fs::remove_file(&scratch);
-        let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch.display().to_string());
-        let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
-        add.extend(moved.iter().map(String::as_str));
-        let tree = g
-            .run(&["read-tree", &base])
-            .and_then(|_| g.run(&add))
-            .and_then(|_| g.run(&["write-tree"]))
-            .map_err(|e| git("cannot move the task's starting point", &e));
-        let _ = std::fs::remove_file(&scratch);
-        self.save(id, &Place { base: Some(tree?.trim().to_owned()), ..place })
+        failed
     }
 
     /// A snapshot of task `id`'s worktree (worktree mode only: a shared tree also holds other
