@@ -86,6 +86,14 @@ pub struct TaskSpans {
     pub depends_on: Vec<Span>,
     /// One per `files` entry, in the same order, when the format locates them.
     pub files: Vec<Span>,
+    /// One per `verify` entry, in the same order, when the format locates them.
+    pub verify: Vec<Span>,
+    /// One per `acceptance` entry, in the same order, when the format locates them.
+    pub acceptance: Vec<Span>,
+    /// Where the description was taken from, when the format locates it.
+    pub description: Option<Span>,
+    /// The mark the status was read from (a ticked box, a `status` member), when there is one.
+    pub status: Option<Span>,
 }
 
 impl TaskSpans {
