@@ -22,11 +22,21 @@ pub struct Diagnostic {
     pub span: Option<Span>,
     /// Further places worth showing, each with a short label.
     pub related: Vec<(Span, String)>,
+    /// The id of the task the finding is about, when it is about one (for grouping and `--explain`).
+    pub task: Option<String>,
 }
 
 impl Diagnostic {
     pub fn error(code: &'static str, message: impl Into<String>) -> Self {
-        Self { severity: Severity::Error, code, message: message.into(), help: None, span: None, related: Vec::new() }
+        Self {
+            severity: Severity::Error,
+            code,
+            message: message.into(),
+            help: None,
+            span: None,
+            related: Vec::new(),
+            task: None,
+        }
     }
 
     pub fn warning(code: &'static str, message: impl Into<String>) -> Self {
@@ -50,6 +60,13 @@ impl Diagnostic {
         if let Some(span) = span {
             self.related.push((span, label.into()));
         }
+        self
+    }
+
+    /// Says which task the finding is about.
+    #[must_use]
+    pub fn task(mut self, id: impl Into<String>) -> Self {
+        self.task = Some(id.into());
         self
     }
 

@@ -60,11 +60,24 @@ pub fn check(loaded: &Loaded) -> Checked {
         );
     }
     if plan.tasks.is_empty() {
-        out.push(
-            Diagnostic::warning("no-tasks", "the plan has no tasks")
-                .at(loaded.sources.ids().next().map(|s| crate::source::Span::new(s, 0, 0)))
-                .help("add tasks; see docs/plan-format.md"),
-        );
+        // A plan without tasks is an error in every format: nothing would run, and a run that
+        // does nothing must not look like one that did everything. The reader's own word on what
+        // was missing is kept (as an error); otherwise this says it.
+        let mut said = false;
+        for d in out.iter_mut().filter(|d| d.code == "no-tasks") {
+            d.severity = crate::diag::Severity::Error;
+            said = true;
+        }
+        if !said {
+            out.push(
+                Diagnostic::error("no-tasks", format!("`{}` holds no tasks", loaded.root.display()))
+                    .at(loaded.sources.ids().next().map(|s| crate::source::Span::new(s, 0, 0)))
+                    .help(format!(
+                        "planrun read it as {}, and found no task in it; add tasks, or point planrun at the file that holds them",
+                        loaded.format.describe()
+                    )),
+            );
+        }
     }
 
     for (i, task) in plan.tasks.iter().enumerate() {
@@ -87,6 +100,7 @@ pub fn check(loaded: &Loaded) -> Checked {
                 Some(&j) => out.push(
                     Diagnostic::error("duplicate-id", format!("task id `{}` is used twice", task.id))
                         .at(spans.head())
+                        .task(&task.id)
                         .related(loaded.spans(j).head(), "first used here")
                         .help("rename one of the tasks; dependencies name tasks by id"),
                 ),
@@ -99,6 +113,7 @@ pub fn check(loaded: &Loaded) -> Checked {
             out.push(
                 Diagnostic::error("empty-title", format!("{} has no title", name(task, i)))
                     .at(spans.title.or(spans.task))
+                    .task(&task.id)
                     .help("give the task a one-line title saying what it does"),
             );
         }
@@ -115,7 +130,8 @@ pub fn check(loaded: &Loaded) -> Checked {
                 "unknown-dependency",
                 format!("task `{}` depends on `{dep}`, which is not a task of this plan", task.id),
             )
-            .at(spans.dependency(k));
+            .at(spans.dependency(k))
+            .task(&task.id);
             d = match closest(dep, first.keys().copied()) {
                 Some(near) => d.help(format!("did you mean `{near}`?")),
                 None => d.help("name an existing task id, or remove the dependency"),
@@ -129,6 +145,7 @@ pub fn check(loaded: &Loaded) -> Checked {
                 out.push(
                     Diagnostic::error("path-escapes", format!("file pattern `{file}` of task `{}` {problem}", task.id))
                         .at(spans.file(k))
+                        .task(&task.id)
                         .help("write paths relative to the repository root, without `..`"),
                 );
                 continue;
@@ -148,6 +165,7 @@ pub fn check(loaded: &Loaded) -> Checked {
                             format!("file pattern `{file}` of task `{}` is not a valid glob: {e}", task.id),
                         )
                         .at(spans.file(k))
+                        .task(&task.id)
                         .help("use `*`, `**`, `?`, `[a-z]` and `{a,b}`; escape special characters with `\\`"),
                     );
                 }
@@ -183,6 +201,7 @@ pub fn check(loaded: &Loaded) -> Checked {
             out.push(
                 Diagnostic::warning("nothing-to-verify", format!("{} has nothing to verify", name(task, i)))
                     .at(loaded.spans(i).head())
+                    .task(&task.id)
                     .help("add verify commands (e.g. a test command) so planrun can check the work itself"),
             );
         }
@@ -200,6 +219,7 @@ pub fn check(loaded: &Loaded) -> Checked {
                 ),
             )
             .at(loaded.spans(c.b).head())
+            .task(&b.id)
             .related(loaded.spans(c.a).head(), format!("`{}` declared here", a.id))
             .help("planrun will run them one after the other; add a dependency or narrow the files to say which goes first"),
         );
@@ -211,6 +231,7 @@ pub fn check(loaded: &Loaded) -> Checked {
         out.push(
             Diagnostic::warning("no-files", format!("{} declares no files", name(task, t)))
                 .at(loaded.spans(t).head())
+                .task(&task.id)
                 .help("list the files it may change; planrun cannot check its scope and will not run it beside other tasks"),
         );
     }

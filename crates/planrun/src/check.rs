@@ -4,7 +4,7 @@
 use crate::cli::{CheckArgs, ImportArgs, PlanArgs, Target};
 use crate::exit;
 use crate::render::{Output, Renderer, severity_word};
-use planrun_plan::{Checked, Format, LoadError, Loaded, Status, native};
+use planrun_plan::{Checked, Diagnostic, Format, LoadError, Loaded, Span, Status, TaskSpans, native};
 use serde::Serialize;
 use std::io::Write as _;
 
@@ -29,6 +29,7 @@ struct TaskJson<'a> {
     depends_on: &'a [String],
     files: &'a [String],
     verify: &'a [String],
+    acceptance: &'a [String],
     status: &'static str,
 }
 
@@ -41,6 +42,7 @@ struct DiagnosticJson {
     line: Option<usize>,
     column: Option<usize>,
     help: Option<String>,
+    task: Option<String>,
 }
 
 fn load(args: &PlanArgs) -> Result<Loaded, LoadError> {
@@ -53,7 +55,11 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
         Err(e) => return load_failed(&e, args.json),
     };
     let checked = planrun_plan::check(&loaded);
-    let printed = if args.json { print_json(&loaded, &checked) } else { print_human(&loaded, &checked, out) };
+    if let Some(id) = &args.explain {
+        return explain(&loaded, &checked, id, args.json, out);
+    }
+    let printed =
+        if args.json { print_json(&loaded, &checked) } else { print_human(&loaded, &checked, out, args.verbose) };
     if let Err(e) = printed {
         // A closed pipe (e.g. `| head`) is not worth a message.
         if e.kind() != std::io::ErrorKind::BrokenPipe {
@@ -86,6 +92,7 @@ fn load_failed(e: &LoadError, json: bool) -> u8 {
                 line: None,
                 column: None,
                 help: Some(e.help()),
+                task: None,
             }],
             errors: 1,
             warnings: 0,
@@ -112,6 +119,7 @@ fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
                 depends_on: &t.depends_on,
                 files: &t.files,
                 verify: &t.verify,
+                acceptance: &t.acceptance,
                 status: t.status.as_str(),
             })
             .collect(),
@@ -131,6 +139,7 @@ fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
                     line: loc.as_ref().map(|l| l.line),
                     column: loc.as_ref().map(|l| l.column),
                     help: d.help.clone(),
+                    task: d.task.clone(),
                 }
             })
             .collect(),
@@ -147,7 +156,7 @@ fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
     stdout.flush()
 }
 
-fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Result<()> {
+fn print_human(loaded: &Loaded, checked: &Checked, out: &Output, verbose: bool) -> std::io::Result<()> {
     let plan = &loaded.plan;
     let mut s = String::new();
     let done = plan.tasks.iter().filter(|t| t.status == Status::Done).count();
@@ -203,19 +212,245 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output) -> std::io::Res
     stdout.flush()?;
     drop(stdout);
 
-    let mut renderer = Renderer::new(&loaded.sources, out);
     let mut stderr = std::io::stderr().lock();
-    for d in &checked.diagnostics {
-        stderr.write_all(renderer.render(d).as_bytes())?;
-    }
+    let grouped = diagnostics(loaded, checked, out, verbose, &mut stderr)?;
     let (errors, warnings) = (checked.errors(), checked.warnings());
     let verdict = if errors > 0 { "the plan has errors; fix them before running it" } else { "the plan can run" };
     writeln!(
         stderr,
-        "check: {errors} error{}, {warnings} warning{}: {verdict}",
+        "check: {errors} error{}, {warnings} warning{}: {verdict}{}",
         if errors == 1 { "" } else { "s" },
-        if warnings == 1 { "" } else { "s" }
+        if warnings == 1 { "" } else { "s" },
+        if grouped { " (--verbose shows every warning in full)" } else { "" }
     )
+}
+
+/// Warnings shown in full when there are at most this many; beyond, they are grouped.
+const FULL_WARNINGS: usize = 3;
+/// How many tasks a grouped line names before "and N more".
+const NAMED: usize = 4;
+
+/// Writes the diagnostics for people: errors always in full (each must be fixed), warnings in
+/// full when they are few or `verbose`, else one line per kind with the count and the first
+/// tasks. Warnings every plan of a format has (Task Master lists no files) are said once, with
+/// what to do. Returns whether anything was grouped.
+fn diagnostics(
+    loaded: &Loaded,
+    checked: &Checked,
+    out: &Output,
+    verbose: bool,
+    w: &mut impl std::io::Write,
+) -> std::io::Result<bool> {
+    let mut renderer = Renderer::new(&loaded.sources, out);
+    let warnings: Vec<&Diagnostic> = checked.diagnostics.iter().filter(|d| !d.is_error()).collect();
+    for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
+        w.write_all(renderer.render(d).as_bytes())?;
+    }
+    if verbose || warnings.len() <= FULL_WARNINGS {
+        for d in &warnings {
+            w.write_all(renderer.render(d).as_bytes())?;
+        }
+        return Ok(false);
+    }
+    // Kinds in the order they first appear.
+    let mut kinds: Vec<(&'static str, Vec<&Diagnostic>)> = Vec::new();
+    for d in warnings {
+        match kinds.iter_mut().find(|(code, _)| *code == d.code) {
+            Some((_, list)) => list.push(d),
+            None => kinds.push((d.code, vec![d])),
+        }
+    }
+    for (code, list) in &kinds {
+        let Some(&first) = list.first() else { continue };
+        if let Some((note, help)) = usual(loaded.format, code) {
+            writeln!(w, "note[{code}] ×{}: {note}\n  help: {help}", list.len())?;
+            continue;
+        }
+        let place = |d: &Diagnostic| match (&d.task, d.location(&loaded.sources)) {
+            (Some(id), _) if !id.is_empty() => format!("`{id}`"),
+            (_, Some(l)) => format!("{}:{}", l.file, l.line),
+            _ => "?".to_owned(),
+        };
+        let at = first.location(&loaded.sources).map(|l| format!(" ({}:{})", l.file, l.line)).unwrap_or_default();
+        if list.len() == 1 {
+            writeln!(w, "warning[{code}]: {}{at}", first.message)?;
+        } else {
+            let mut places: Vec<String> = Vec::new();
+            for d in list.iter().skip(1) {
+                let p = place(d);
+                if p != place(first) && !places.contains(&p) {
+                    places.push(p);
+                }
+            }
+            let others: Vec<String> = places.iter().take(NAMED).cloned().collect();
+            let rest = places.len() - others.len();
+            let more = if rest > 0 { format!(" and {rest} more") } else { String::new() };
+            let also = if others.is_empty() { String::new() } else { format!("; also {}{more}", others.join(", ")) };
+            writeln!(w, "warning[{code}] ×{}: {}{at}{also}", list.len(), first.message)?;
+        }
+        if let Some(help) = &first.help {
+            writeln!(w, "  help: {}", help.lines().next().unwrap_or_default())?;
+        }
+    }
+    writeln!(w)?;
+    Ok(true)
+}
+
+/// Warnings that every plan of a format gets, said once with what to do instead of per task.
+fn usual(format: Format, code: &str) -> Option<(&'static str, &'static str)> {
+    match (format, code) {
+        (Format::Taskmaster, "no-files") => Some((
+            "Task Master tasks list no files, so planrun cannot check their scope and runs them one at a time",
+            "to run tasks side by side, convert the plan (`planrun import PLAN --to markdown -o plan.md`) and add a `Files:` line to each task",
+        )),
+        (Format::Taskmaster, "nothing-to-verify") => Some((
+            "Task Master's testStrategy is prose for the reviewers, not a command planrun can run",
+            "give the plan a command to run after every task: convert it (`planrun import PLAN --to markdown -o plan.md`) and add a `## Verify` section",
+        )),
+        _ => None,
+    }
+}
+
+/// `check --explain TASK`: where each field of one task was read from, and what was said about it.
+fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Output) -> u8 {
+    let Some((index, task)) = loaded.plan.tasks.iter().enumerate().find(|(_, t)| t.id == id) else {
+        let ids: Vec<&str> = loaded.plan.tasks.iter().map(|t| t.id.as_str()).take(12).collect();
+        eprintln!(
+            "error: the plan has no task `{id}`\n  help: its tasks are {}{}",
+            ids.join(", "),
+            if loaded.plan.tasks.len() > ids.len() { ", …" } else { "" }
+        );
+        return exit::USAGE;
+    };
+    let spans = loaded.spans(index);
+    let fields = explained_fields(task, &spans);
+    let about: Vec<&Diagnostic> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| {
+            d.task.as_deref() == Some(id)
+                || d.span.zip(spans.task).is_some_and(|(s, t)| {
+                    d.task.is_none() && s.source == t.source && s.start >= t.start && s.start < t.end.max(t.start + 1)
+                })
+        })
+        .collect();
+    let at = |span: Option<Span>| {
+        span.map(|s| {
+            let (line, _) = loaded.sources.line_col(s.source, s.start);
+            (loaded.sources.path(s.source).display().to_string(), line)
+        })
+    };
+    let whole = at(spans.task);
+    let printed = if json {
+        let fields: Vec<serde_json::Value> = fields
+            .iter()
+            .map(|(field, value, span)| {
+                let place = at(*span).or_else(|| whole.clone());
+                serde_json::json!({
+                    "field": field,
+                    "value": value,
+                    "file": place.as_ref().map(|p| &p.0),
+                    "line": place.as_ref().map(|p| p.1),
+                    "located": span.is_some(),
+                })
+            })
+            .collect();
+        let diagnostics: Vec<serde_json::Value> = about
+            .iter()
+            .map(|d| {
+                let loc = d.location(&loaded.sources);
+                serde_json::json!({
+                    "severity": severity_word(d.severity),
+                    "code": d.code,
+                    "message": d.message,
+                    "file": loc.as_ref().map(|l| &l.file),
+                    "line": loc.as_ref().map(|l| l.line),
+                    "help": d.help,
+                })
+            })
+            .collect();
+        let report = serde_json::json!({
+            "id": task.id,
+            "title": task.title,
+            "status": task.status.as_str(),
+            "format": loaded.format.name(),
+            "fields": fields,
+            "diagnostics": diagnostics,
+        });
+        writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default())
+    } else {
+        let mut s = format!("task {}: {}\n", task.id, task.title);
+        let file = spans.task.map(|t| loaded.sources.path(t.source).display().to_string());
+        let lines = spans.task.map(|t| format!("line {}", loaded.sources.line_col(t.source, t.start).0));
+        match (&file, &lines) {
+            (Some(f), Some(l)) => s.push_str(&format!("read as {} from {f}, {l}\n\n", loaded.format.describe())),
+            _ => s.push_str(&format!("read as {}\n\n", loaded.format.describe())),
+        }
+        let width = fields.iter().map(|(_, v, _)| v.chars().count()).max().unwrap_or(0).min(40);
+        for (field, value, span) in &fields {
+            let same_file = span.zip(spans.task).is_some_and(|(a, b)| a.source == b.source);
+            let place = match at(*span) {
+                Some((_, l)) if same_file => format!("line {l}"),
+                Some((f, l)) => format!("{f}:{l}"),
+                None if *field == "status" && task.status == Status::Pending => {
+                    "no mark: pending is the default".to_owned()
+                }
+                None => {
+                    lines.as_ref().map_or("not located".to_owned(), |l| format!("not located; the task starts at {l}"))
+                }
+            };
+            let value = if value.is_empty() { "(empty)" } else { value.as_str() };
+            s.push_str(&format!("  {field:<11} {value:<width$}  ← {place}\n"));
+        }
+        let missing: Vec<&str> = ["depends_on", "files", "verify", "acceptance"]
+            .into_iter()
+            .filter(|f| !fields.iter().any(|(field, _, _)| field == f))
+            .collect();
+        if !missing.is_empty() {
+            s.push_str(&format!("  (none read: {})\n", missing.join(", ")));
+        }
+        let mut stdout = std::io::stdout().lock();
+        let mut done = stdout.write_all(s.as_bytes()).and_then(|()| stdout.flush());
+        if done.is_ok() && !about.is_empty() {
+            let mut renderer = Renderer::new(&loaded.sources, out);
+            let mut stderr = std::io::stderr().lock();
+            for d in &about {
+                done = done.and_then(|()| stderr.write_all(renderer.render(d).as_bytes()));
+            }
+        }
+        done
+    };
+    match printed {
+        Ok(()) => exit::OK,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) => {
+            eprintln!("error: cannot write the report: {e}");
+            exit::FAILURE
+        }
+    }
+}
+
+/// Each field of a task with the span it was read from, when the reader located it.
+fn explained_fields(task: &planrun_plan::Task, spans: &TaskSpans) -> Vec<(&'static str, String, Option<Span>)> {
+    let mut out = vec![
+        ("id", task.id.clone(), spans.id.or(spans.task)),
+        ("title", task.title.clone(), spans.title),
+        ("status", task.status.as_str().to_owned(), spans.status),
+    ];
+    let list = |out: &mut Vec<_>, name, values: &[String], at: &[Span]| {
+        for (k, v) in values.iter().enumerate() {
+            out.push((name, v.clone(), at.get(k).copied()));
+        }
+    };
+    list(&mut out, "depends_on", &task.depends_on, &spans.depends_on);
+    list(&mut out, "files", &task.files, &spans.files);
+    list(&mut out, "verify", &task.verify, &spans.verify);
+    list(&mut out, "acceptance", &task.acceptance, &spans.acceptance);
+    if !task.description.is_empty() {
+        let lines = task.description.lines().count();
+        out.push(("description", format!("{lines} line{}", if lines == 1 { "" } else { "s" }), spans.description));
+    }
+    out
 }
 
 pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {

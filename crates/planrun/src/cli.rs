@@ -72,8 +72,12 @@ pub(crate) enum Command {
     /// Check a plan before running it: tasks, dependency waves, critical path, file conflicts
     /// and every problem found, with file, line and column.
     #[command(
-        after_help = "Exit codes: 0 no errors (warnings allowed), 2 the plan has errors or could not be read.\n\n\
-With --json, stdout holds one JSON object:\n  {\"tasks\": [{\"id\", \"title\", \"depends_on\", \"files\", \"verify\", \"status\"}],\n   \"waves\": [[id, ...]], \"critical_path\": [id, ...], \"conflicts\": [[a, b], ...],\n   \"diagnostics\": [{\"severity\", \"code\", \"message\", \"file\", \"line\", \"column\", \"help\"}], \"format\", \"title\"}"
+        after_help = "Repeated warnings of one kind are grouped into one line with the count and the first tasks;\n\
+--verbose shows each in full. --explain TASK shows where each of the task's fields was read from.\n\n\
+Exit codes: 0 no errors (warnings allowed), 2 the plan has errors or could not be read,\n\
+64 --explain names no task of the plan.\n\n\
+With --json, stdout holds one JSON object:\n  {\"tasks\": [{\"id\", \"title\", \"depends_on\", \"files\", \"verify\", \"acceptance\", \"status\"}],\n   \"waves\": [[id, ...]], \"critical_path\": [id, ...], \"conflicts\": [[a, b], ...],\n   \"diagnostics\": [{\"severity\", \"code\", \"message\", \"file\", \"line\", \"column\", \"help\", \"task\"}], \"format\", \"title\"}\n\
+With --json --explain TASK: {\"id\", \"title\", \"status\", \"fields\": [{\"field\", \"value\", \"file\", \"line\", \"located\"}],\n   \"diagnostics\": [...]}; located is false when only the task's own place is known."
     )]
     Check(CheckArgs),
     /// Convert a plan in any supported format to planrun's markdown or JSON format.
@@ -165,6 +169,12 @@ pub(crate) struct CheckArgs {
     /// Print the result as one JSON object on stdout (a stable contract; see below).
     #[arg(long)]
     pub(crate) json: bool,
+    /// Show where each field of this task was read from (file:line) and what was said about it.
+    #[arg(long, value_name = "TASK")]
+    pub(crate) explain: Option<String>,
+    /// Show every warning in full instead of grouping repeated ones.
+    #[arg(long, short)]
+    pub(crate) verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -94,7 +94,10 @@ fn check_broken_plan_human_output_has_no_colour_when_piped() {
     assert!(stderr.contains("did you mean") || stderr.contains("name an existing task id"));
     assert!(stderr.contains(&format!("[{BROKEN}:8:19]")), "{stderr}");
     assert!(
-        stderr.trim_end().ends_with("check: 7 errors, 10 warnings: the plan has errors; fix them before running it")
+        stderr.trim_end().ends_with(
+            "check: 7 errors, 10 warnings: the plan has errors; fix them before running it (--verbose shows every warning in full)"
+        ),
+        "{stderr}"
     );
     // The whole rendering (source excerpts, labels, help), as a person sees it.
     insta::assert_snapshot!("check_broken_stderr", stderr);

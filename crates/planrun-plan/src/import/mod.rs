@@ -136,6 +136,10 @@ pub enum LoadError {
     TooLarge { path: PathBuf, size: u64 },
     #[error("`{}` is not a regular file", path.display())]
     NotAFile { path: PathBuf },
+    #[error("`{}` holds no tasks planrun can find", path.display())]
+    NoTasks { path: PathBuf },
+    #[error("`{}` looks like a {} plan, but {missing}", path.display(), format.name())]
+    Incomplete { path: PathBuf, format: Format, missing: String, help: String },
 }
 
 /// The largest plan file planrun reads (a 10,000-task plan is a few MiB).
@@ -209,6 +213,8 @@ impl LoadError {
             LoadError::TooLarge { .. } | LoadError::NotAFile { .. } => {
                 "point planrun at the plan file, or at the folder that holds it".to_owned()
             }
+            LoadError::Incomplete { help, .. } => help.clone(),
+            LoadError::NoTasks { .. } => "planrun looks for `## Task <id>: <title>` headings (its own format, docs/plan-format.md), `### Task N:` (superpowers), `### Step N:` (blueprint), `- [ ] T001 …` lines (spec-kit) and numbered checkbox lists (OpenSpec); write the tasks in one of these, or name the format with --format".to_owned(),
         }
     }
 }
@@ -430,7 +436,85 @@ fn detect_uncached(path: &Path) -> Result<(Format, PathBuf), LoadError> {
             }
         }
     }
+    if let Some(e) = near_miss(path) {
+        return Err(e);
+    }
     Err(LoadError::UnknownFormat { path: path.to_owned() })
+}
+
+/// A folder no format could read that still plainly belongs to one (a `.taskmaster/` without its
+/// tasks file, an `openspec/` without an active change): says which format and what is missing.
+fn near_miss(path: &Path) -> Option<LoadError> {
+    if path.is_file() {
+        let under = |dir: &str| path.parent().and_then(Path::parent).is_some_and(|p| p.ends_with(dir));
+        if path.file_name().is_some_and(|n| n == "tasks.md") && under("specs") {
+            return Some(LoadError::Incomplete {
+                path: path.to_owned(),
+                format: Format::Speckit,
+                missing: "it holds no task lines such as `- [ ] T001 Description`".to_owned(),
+                help: "spec-kit writes them with its /tasks command; add them, or point planrun at another tasks.md"
+                    .to_owned(),
+            });
+        }
+        let markdown =
+            path.extension().is_some_and(|e| e.eq_ignore_ascii_case("md") || e.eq_ignore_ascii_case("markdown"));
+        return markdown.then(|| LoadError::NoTasks { path: path.to_owned() });
+    }
+    if !path.is_dir() {
+        return None;
+    }
+    let has = |rel: &str| path.join(rel).exists();
+    let named = |name: &str| path.file_name().is_some_and(|n| n == name);
+    let miss = |format, missing: &str, help: &str| {
+        Some(LoadError::Incomplete {
+            path: path.to_owned(),
+            format,
+            missing: missing.to_owned(),
+            help: help.to_owned(),
+        })
+    };
+    if has(".workflow")
+        || named(".workflow")
+        || named("active") && path.parent().is_some_and(|p| p.ends_with(".workflow"))
+    {
+        return miss(
+            Format::Ccw,
+            "no session with a TODO_LIST.md or .task/IMPL-*.json was found under .workflow/active/",
+            "CCW writes a session folder (.workflow/active/WFS-<name>/) when it plans; point planrun at that folder, or at an archived session under .workflow/archives/",
+        );
+    }
+    if has(".taskmaster") || named(".taskmaster") {
+        return miss(
+            Format::Taskmaster,
+            "there is no tasks file at .taskmaster/tasks/tasks.json",
+            "task-master writes it with `task-master parse-prd`; point planrun at the tasks.json file if it lives elsewhere",
+        );
+    }
+    if has("openspec/changes")
+        || has("changes") && (has("specs") || named("openspec"))
+        || named("changes") && path.parent().is_some_and(|p| p.ends_with("openspec"))
+    {
+        return miss(
+            Format::Openspec,
+            "no change under openspec/changes/ has a tasks.md (archived changes are not read)",
+            "point planrun at a change folder (openspec/changes/<name>/) that holds tasks.md",
+        );
+    }
+    if has(".specify") || has("specs") || named("specs") {
+        return miss(
+            Format::Speckit,
+            "no specs/<feature>/tasks.md was found",
+            "spec-kit writes tasks.md with its /tasks command (after /plan); point planrun at that tasks.md",
+        );
+    }
+    if has("docs/superpowers/plans") || has("docs/plans") || named("plans") {
+        return miss(
+            Format::Superpowers,
+            "no plan file with `### Task N:` headings was found in its plans folder",
+            "point planrun at the plan file itself (a markdown file with `### Task N: …` headings)",
+        );
+    }
+    None
 }
 
 /// Reads the plan at `path`, detecting its format unless `format` forces one. A forced format

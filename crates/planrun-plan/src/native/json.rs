@@ -253,7 +253,10 @@ impl Reader<'_> {
                     task.title = model::one_line(&self.text(v, "title").unwrap_or_default());
                     spans.title = Some(v.span);
                 }
-                "description" => task.description = model::block(&self.text(v, "description").unwrap_or_default()),
+                "description" => {
+                    spans.description = Some(v.span);
+                    task.description = model::block(&self.text(v, "description").unwrap_or_default());
+                }
                 "depends_on" | "dependencies" => {
                     for (dep, span) in self.list(v, key).into_iter().map(trimmed).filter(|(d, _)| !d.is_empty()) {
                         task.depends_on.push(dep);
@@ -267,18 +270,25 @@ impl Reader<'_> {
                     }
                 }
                 "acceptance" => {
-                    task.acceptance = self.list(v, "acceptance").into_iter().map(|(a, _)| model::one_line(&a)).collect()
+                    let (items, at) =
+                        self.list(v, "acceptance").into_iter().map(|(a, s)| (model::one_line(&a), s)).unzip();
+                    (task.acceptance, spans.acceptance) = (items, at);
                 }
                 "verify" => {
-                    task.verify = self.list(v, "verify").into_iter().map(|(c, _)| c.trim().to_owned()).collect()
+                    let (items, at) = self.list(v, "verify").into_iter().map(|(c, s)| (c.trim().to_owned(), s)).unzip();
+                    (task.verify, spans.verify) = (items, at);
                 }
+
                 "persona" => task.persona = self.text(v, "persona").map(|t| model::one_line(&t)),
                 "agent" => task.agent = self.text(v, "agent").map(|t| model::one_line(&t)),
                 "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
                     match super::status_word(&word) {
-                        Some(s) => task.status = s,
+                        Some(s) => {
+                            task.status = s;
+                            spans.status = Some(v.span);
+                        }
                         None => self.b.warn(
                             Diagnostic::warning(
                                 "unknown-status",

@@ -204,6 +204,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                         task: Some(span),
                         id: Some(Span::new(src, line.start + id_off, line.start + id_off + id.len())),
                         title: Some(span),
+                        status: done.then_some(span),
                         ..TaskSpans::default()
                     };
                     draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
@@ -386,6 +387,7 @@ fn apply_field(
             Some(s) => {
                 if s == Status::Done || d.task.status != Status::Done {
                     d.task.status = s;
+                    d.spans.status = Some(r.span(line));
                 }
             }
             None => b.warn(
@@ -413,30 +415,39 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
     };
     match section {
         Section::Acceptance => {
-            let mut items: Vec<String> = Vec::new();
-            for l in body.iter().map(|l| l.text) {
+            let mut items: Vec<(String, Span)> = Vec::new();
+            for line in &body {
+                let l = line.text;
                 if l.trim().is_empty() {
                     continue;
                 }
                 match md::bullet(l) {
                     Some(_) => {
                         let text = md::checkbox(l).map(|(_, t)| t).or_else(|| md::bullet(l)).unwrap_or("");
-                        items.push(text.trim().to_owned());
+                        items.push((text.trim().to_owned(), r.span(line)));
                     }
                     None => match items.last_mut() {
-                        Some(last) if l.starts_with([' ', '\t']) => {
+                        Some((last, _)) if l.starts_with([' ', '\t']) => {
                             last.push(' ');
                             last.push_str(l.trim());
                         }
-                        _ => items.push(l.trim().to_owned()),
+                        _ => items.push((l.trim().to_owned(), r.span(line))),
                     },
                 }
             }
-            d.task.acceptance.extend(items.into_iter().map(|s| model::one_line(&s)).filter(|s| !s.is_empty()));
+            for (text, span) in items {
+                let text = model::one_line(&text);
+                if !text.is_empty() {
+                    d.task.acceptance.push(text);
+                    d.spans.acceptance.push(span);
+                }
+            }
         }
         Section::Verify => {
-            let commands = read_commands(b, r, &body);
-            d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
+            for (command, span) in read_commands(b, r, &body) {
+                d.task.verify.push(command);
+                d.spans.verify.push(span);
+            }
         }
         Section::Build | Section::Review | Section::VerifyInstructions => {
             let text = model::block(&body.iter().map(unescape_line).collect::<Vec<_>>().join("\n"));
@@ -466,6 +477,10 @@ fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
         })
         .collect();
     d.task.description = model::block(&lines.join("\n"));
+    let text = d.description.iter().filter(|l| !l.text.trim().is_empty());
+    if let (Some(first), Some(last)) = (text.clone().next(), text.clone().next_back()) {
+        d.spans.description = Some(Span::new(r.src, first.start, last.start + last.text.len()));
+    }
     d.task.title = model::one_line(&d.task.title);
     b.push(d.task, d.spans);
 }
