@@ -477,11 +477,8 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
         eprintln!("error: {e}");
         return exit::FAILURE;
     }
-    let mut renderer = Renderer::new(&loaded.sources, out);
     let mut stderr = std::io::stderr().lock();
-    for d in &checked.diagnostics {
-        let _ = stderr.write_all(renderer.render(d).as_bytes());
-    }
+    let _ = diagnostics(&loaded, &checked, out, false, &mut stderr);
     let _ = writeln!(
         stderr,
         "import: {} tasks read as {}, written as {}",
