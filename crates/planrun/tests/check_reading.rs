@@ -75,6 +75,11 @@ fn a_plan_without_tasks_is_an_error_that_names_the_file_in_every_format() {
         assert_eq!(code, 2);
         let v: Value = serde_json::from_str(&stdout).unwrap();
         assert!(v["errors"].as_u64().unwrap() >= 1, "{rel}: {v}");
+        // `run` refuses it the same way, before creating anything.
+        let run = planrun(d).args(["run", rel, "--agent-command", "true"]).output().unwrap();
+        assert_eq!(run.status.code(), Some(2), "{rel}: {}", String::from_utf8_lossy(&run.stderr));
+        assert!(String::from_utf8_lossy(&run.stderr).contains("no task"), "{rel}");
+        assert!(!d.join(".planrun").exists(), "{rel}: nothing was created");
     }
 }
 
