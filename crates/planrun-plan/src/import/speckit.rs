@@ -312,18 +312,69 @@ fn refs_of(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Vec<Ref> 
 /// The orders one line of the Dependencies section states; `None` when it states none that
 /// can be read.
 fn order_of(src: SourceId, line: &Line<'_>) -> Option<Vec<Order>> {
-    let lower = line.text.to_lowercase();
     // Lowercasing may change byte lengths outside ASCII; positions are only trusted when not.
-    if lower.len() != line.text.len() {
+    if line.text.to_lowercase().len() != line.text.len() {
         return None;
     }
+    let mut out = Vec::new();
+    for (base, clause) in clauses(line.text) {
+        out.extend(clause_orders(src, line, clause, base).unwrap_or_default());
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether `text` holds a word that orders tasks.
+fn has_order_word(lower: &str) -> bool {
+    AFTER_WORDS.iter().chain(BEFORE_WORDS.iter()).any(|w| lower.contains(w.trim()))
+}
+
+/// The clauses of a line, with their byte offsets: a parenthesis that states an order of its
+/// own (`T001 → T002 (T003 depends on T002)`) and parts separated by `;` are read one by one.
+fn clauses(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut rest_start = 0;
+    let mut depth_start: Option<usize> = None;
+    let mut cut: Vec<(usize, usize)> = Vec::new(); // (open, close) of parentheses read apart
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' if depth_start.is_none() => depth_start = Some(i),
+            ')' => {
+                if let Some(open) = depth_start.take() {
+                    let inner = text.get(open + 1..i).unwrap_or("");
+                    if has_order_word(&format!(" {} ", inner.to_lowercase())) {
+                        cut.push((open, i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut pieces: Vec<(usize, &str)> = Vec::new();
+    for (open, close) in &cut {
+        pieces.push((rest_start, text.get(rest_start..*open).unwrap_or("")));
+        pieces.push((open + 1, text.get(open + 1..*close).unwrap_or("")));
+        rest_start = close + 1;
+    }
+    pieces.push((rest_start, text.get(rest_start..).unwrap_or("")));
+    for (base, piece) in pieces {
+        let mut at = 0;
+        for part in piece.split(';') {
+            out.push((base + at, part));
+            at += part.len() + 1;
+        }
+    }
+    out
+}
+
+fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+    let lower = format!("{} ", text.to_lowercase());
     // A chain `T001 → T002 → T003`: each link waits for the one before.
     for arrow in [" → ", " -> "] {
-        if line.text.matches(arrow).count() >= 2 {
+        if text.matches(arrow).count() >= 2 {
             let mut orders = Vec::new();
             let mut previous: Option<Vec<Ref>> = None;
-            let mut at = 0;
-            for part in line.text.split(arrow) {
+            let mut at = base;
+            for part in text.split(arrow) {
                 let refs = refs_of(src, line, part, at);
                 at += part.len() + arrow.len();
                 if refs.is_empty() {
@@ -344,8 +395,8 @@ fn order_of(src: SourceId, line: &Line<'_>) -> Option<Vec<Order>> {
         (_, Some((q, l))) => (q, l, false),
         (None, None) => return None,
     };
-    let refs = refs_of(src, line, line.text, 0);
-    let split = line.start + pos + len;
+    let refs = refs_of(src, line, text, base);
+    let split = line.start + base + pos + len;
     let (right, left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
     if left.is_empty() || right.is_empty() {
         return None;
@@ -523,7 +574,15 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             // A checkbox item; under a heading task only one with its own id is a new task. A
             // plain bullet starting with an id (`- T001 Create …`) is a task too.
             let item = md::checkbox(line.text)
-                .filter(|(_, t)| (phase.is_phase && !in_heading_task) || parse_item(t).is_some())
+                .filter(|(_, t)| {
+                    let known = |id: &str| b.plan.tasks.iter().any(|k| k.id == id);
+                    if in_heading_task {
+                        // Under a heading task, a checkbox naming a known task is a criterion.
+                        parse_item(t).is_some_and(|i| !known(i.id))
+                    } else {
+                        phase.is_phase || parse_item(t).is_some()
+                    }
+                })
                 .or_else(|| {
                     md::bullet(line.text)
                         .filter(|t| phase.is_phase && !t.starts_with('[') && !line.text.starts_with([' ', '\t']))
@@ -942,6 +1001,7 @@ fn close(b: &mut PlanBuilder, src: SourceId, open: Option<Open<'_>>) {
     let mut warnings: Vec<Diagnostic> = Vec::new();
     // The field whose list is being read, and the indentation of its line.
     let mut list: Option<(Field, usize)> = None;
+    let mut list_under_plain_line = false;
     let indent_of = |l: &str| l.len() - l.trim_start().len();
     let span_of = |line: &Line<'_>, part: &str| {
         let o = md::offset_in(line.text, part).unwrap_or(0);
@@ -971,7 +1031,11 @@ fn close(b: &mut PlanBuilder, src: SourceId, open: Option<Open<'_>>) {
             continue;
         }
         if let Some((field, indent)) = list {
-            if indent_of(text) > indent || (field == Field::Verify && md::fence_of(text.trim()).is_some()) {
+            // The list under a field: more indented lines, or bullets at the same indentation
+            // under a field line that is not itself a bullet (`**Acceptance**:` then `- [ ] …`).
+            let under = indent_of(text) > indent
+                || indent_of(text) == indent && md::bullet(text).is_some() && list_under_plain_line;
+            if under || (field == Field::Verify && md::fence_of(text.trim()).is_some()) {
                 if md::fence_of(text.trim()).is_some() {
                     continue;
                 }
@@ -999,6 +1063,7 @@ fn close(b: &mut PlanBuilder, src: SourceId, open: Option<Open<'_>>) {
         }
         let parsed = md::field(text).and_then(|(k, v, _)| field_kind(k).map(|f| (f, v)));
         if let Some((field, value)) = parsed {
+            list_under_plain_line = md::bullet(text).is_none() && value.trim().is_empty();
             if value.trim().is_empty() {
                 list = Some((field, indent_of(text)));
                 if field == Field::DependsOn && deps.is_none() {
