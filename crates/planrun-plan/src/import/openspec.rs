@@ -520,8 +520,13 @@ fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
                     .map(|(_, t)| t)
                     .or_else(|| md::bullet(line.text))
                     .unwrap_or_else(|| line.text.trim());
-                let off = md::offset_in(line.text, item).unwrap_or(0);
-                read_field(b, src, d, field, item, line.start + off);
+                // An item may be a field of its own (`Run: `npm test``, `Assert: …`).
+                let (kind, value) = md::field(item)
+                    .and_then(|(k, v, _)| field_kind(k).map(|f| (f, v)))
+                    .filter(|(f, _)| matches!((field, f), (Field::Verify, Field::Verify | Field::Acceptance)))
+                    .unwrap_or((field, item));
+                let off = md::offset_in(line.text, value).unwrap_or(0);
+                read_field(b, src, d, kind, value, line.start + off);
                 continue;
             }
             if !blank {
@@ -621,6 +626,9 @@ fn read_field(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>, kind: Field
             }
         }
         Field::Verify => {
+            if is_none(value) {
+                return;
+            }
             let spans = md::code_spans(value);
             let mut any = false;
             for (c, o) in &spans {
