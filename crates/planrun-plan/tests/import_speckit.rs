@@ -299,3 +299,34 @@ fn a_list_of_heading_tasks_is_detected() {
     assert_eq!(l.format, Format::Speckit);
     assert_eq!(ids(&l), ["T001", "T002"]);
 }
+
+#[test]
+fn ten_thousand_tasks_read_fast() {
+    let mut text = String::from("# Tasks: Big\n\n## Phase 1: Setup\n\n");
+    for i in 1..=5000 {
+        text.push_str(&format!("- [ ] T{i:05} [P] Add `src/app/(g)/m{i}/[id]/page.tsx`（新）\n"));
+    }
+    text.push_str("## Phase 2: More\n\n");
+    for i in 5001..=10000 {
+        text.push_str(&format!(
+            "#### T{i:05}: Step {i}\n- **Dependencies**: T{:05}\n- **Files**: `src/x{i}.rs`\n",
+            i - 1
+        ));
+    }
+    text.push_str("\n## Dependencies\n\n");
+    for i in 1..=2000 {
+        text.push_str(&format!(
+            "- T{:05} and T{:05} depend on T{i:05} and T{:05} respectively\n",
+            i + 5000,
+            i + 5001,
+            i + 1
+        ));
+    }
+    text.push_str("- Phase 2 depends on Phase 1\n");
+    let start = std::time::Instant::now();
+    let l = read_text(&text);
+    let elapsed = start.elapsed();
+    assert_eq!(l.plan.tasks.len(), 10000);
+    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
+    eprintln!("10,000 tasks read in {elapsed:?}");
+}

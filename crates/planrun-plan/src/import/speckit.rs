@@ -8,6 +8,7 @@ use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
 use crate::source::{SourceId, Span, TaskSpans};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Design documents spec-kit writes next to `tasks.md`, named in the plan's context.
@@ -1264,15 +1265,16 @@ fn names_of(r: &Ref, waiting: bool, tasks: &[Task]) -> Vec<String> {
     if r.phase {
         let members: Vec<&Task> =
             tasks.iter().filter(|t| t.milestone.as_deref().and_then(phase_number) == Some(r.first.as_str())).collect();
-        let inside = |id: &str| members.iter().any(|m| m.id == id);
+        let inside: HashSet<&str> = members.iter().map(|m| m.id.as_str()).collect();
         return if waiting {
-            members.iter().filter(|t| !t.depends_on.iter().any(|d| inside(d))).map(|t| t.id.clone()).collect()
-        } else {
             members
                 .iter()
-                .filter(|t| !members.iter().any(|m| m.depends_on.contains(&t.id)))
+                .filter(|t| !t.depends_on.iter().any(|d| inside.contains(d.as_str())))
                 .map(|t| t.id.clone())
                 .collect()
+        } else {
+            let waited: HashSet<&str> = members.iter().flat_map(|m| m.depends_on.iter().map(String::as_str)).collect();
+            members.iter().filter(|t| !waited.contains(t.id.as_str())).map(|t| t.id.clone()).collect()
         };
     }
     match (&r.last, id_number(&r.first), r.last.as_deref().and_then(id_number)) {
@@ -1290,6 +1292,10 @@ type Named = Vec<(String, Span)>;
 
 /// Adds the orders of the "Dependencies" section; ranges take the tasks whose numbers they span.
 fn apply_orders(b: &mut PlanBuilder, orders: Vec<Order>) {
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    for (i, t) in b.plan.tasks.iter().enumerate() {
+        index_of.entry(t.id.clone()).or_insert(i);
+    }
     for order in orders {
         // (dependents, prerequisites) groups: one per pair for "respectively", else one.
         let mut groups: Vec<(Named, Named)> = Vec::new();
@@ -1305,7 +1311,7 @@ fn apply_orders(b: &mut PlanBuilder, orders: Vec<Order>) {
         }
         for (dependents, prereqs) in groups {
             for (dependent, span) in dependents {
-                let Some(index) = b.plan.tasks.iter().position(|t| t.id == dependent) else {
+                let Some(&index) = index_of.get(&dependent) else {
                     b.warn(
                         Diagnostic::warning(
                             "unknown-task",
