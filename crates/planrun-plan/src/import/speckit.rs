@@ -840,9 +840,19 @@ fn escape_brackets(path: &str) -> String {
 }
 
 fn as_path(word: &str, ticked: bool) -> Option<String> {
-    // A word starting with `/` is an API route (`GET /albums`), not a repository path.
-    if word.is_empty() || word.starts_with('/') || word.contains("://") || word.starts_with('@') && !word.contains('/')
-    {
+    // A word starting with `/` is an API route (`GET /albums`), not a repository path, unless it
+    // starts with a usual source folder other than `api` (`/frontend/app`).
+    let word = match word.strip_prefix('/') {
+        Some(rest) => {
+            let first = rest.split('/').next().unwrap_or("");
+            if first == "api" || !SOURCE_DIRS.contains(&first) || !rest.contains('/') {
+                return None;
+            }
+            rest
+        }
+        None => word,
+    };
+    if word.is_empty() || word.contains("://") || word.starts_with('@') && !word.contains('/') {
         return None;
     }
     let path_char = |c: char| c.is_alphanumeric() || "/._-*[]{}@+~()".contains(c);
@@ -921,7 +931,8 @@ fn field_kind(key: &str) -> Option<Field> {
     let k = k.trim();
     Some(match k {
         "files" | "file" | "files affected" | "affected files" | "files to create" | "files to modify"
-        | "files changed" | "file paths" | "paths" | "path" | "file path" | "location" => Field::Files,
+        | "files changed" | "file paths" | "paths" | "path" | "file path" | "location" | "deliverables"
+        | "deliverable" | "output files" => Field::Files,
         "depends on" | "dependencies" | "dependency" | "deps" | "blocked by" | "requires" | "prerequisites" => {
             Field::DependsOn
         }
@@ -963,7 +974,7 @@ fn status_value(value: &str) -> Option<bool> {
     }
     let word = v.split(|c: char| !c.is_alphanumeric() && c != ' ').next().unwrap_or("").trim();
     match word {
-        "done" | "complete" | "completed" | "finished" | "closed" | "merged" => Some(true),
+        "done" | "complete" | "completed" | "finished" | "closed" | "merged" | "pass" | "passed" => Some(true),
         "pending" | "todo" | "to do" | "not started" | "open" | "in progress" | "blocked" | "planned" | "ready" => {
             Some(false)
         }
