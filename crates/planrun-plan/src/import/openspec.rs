@@ -403,6 +403,7 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let mut group: Option<(String, String)> = None; // (number, heading text)
     let mut ordinal = 0;
     let mut position = 0;
+    let mut criteria = false;
     let mut notes: Vec<(Option<String>, Vec<&str>)> = vec![(None, Vec::new())];
 
     for line in &lines {
@@ -414,6 +415,11 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
             }
             ordinal += 1;
             position = 0;
+            // A "Success Criteria" section lists what the whole change must achieve: its
+            // checkboxes are notes of the plan, not tasks.
+            let name = number_prefix(t).map_or(t, |(_, rest)| rest).trim().trim_end_matches(':').to_lowercase();
+            criteria = ["success criteria", "acceptance criteria", "definition of done", "done when", "exit criteria"]
+                .contains(&name.as_str());
             let number = number_prefix(t).map_or_else(|| ordinal.to_string(), |(n, _)| n.to_owned());
             group = Some((number, model::one_line(t)));
             notes.push((Some(model::one_line(t)), Vec::new()));
@@ -422,7 +428,11 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
         if !line.in_fence {
             if let Some(parsed) = task_line(line.text) {
                 let top = current.and_then(|i| drafts.get(i)).is_none_or(|d| parsed.indent < d.parsed.indent + 2);
-                if top && (parsed.checkbox || parsed.id.is_some()) {
+                // `- [ ] _Requirements: 1.1, 2.3_` traces the task above to the spec; it is not a task.
+                let trace = parsed.id.is_none()
+                    && parsed.title.trim_start_matches(['_', '*']).to_lowercase().starts_with("requirement")
+                    && current.is_some();
+                if top && !criteria && !trace && (parsed.checkbox || parsed.id.is_some()) {
                     position += 1;
                     let overall = drafts.len() + 1;
                     let span = Span::new(src, line.start, line.start + line.text.len());
