@@ -253,3 +253,50 @@ proptest! {
         let _ = detect(&change.join("proposal.md"));
     }
 }
+
+/// Writes `text` as the tasks of a change and reads it.
+fn read_change(text: &str) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "openspec/changes/add-x/tasks.md", text);
+    planrun_plan::load(dir.path(), None).unwrap()
+}
+
+fn codes(l: &Loaded) -> Vec<&'static str> {
+    l.diagnostics.iter().map(|d| d.code).collect()
+}
+
+#[test]
+fn verify_prose_is_a_criterion_and_only_real_commands_are_run() {
+    let l = read_change(
+        "## 1. Core\n- [ ] 1.1 Add the flag\n  - Verify: `foo` returns `bar` when `baz` is set\n- [ ] 1.2 Build it\n  - Verify: `pnpm build` succeeds and `dist/index.js` exists\n- [ ] 1.3 Validate the change\n  - Verify: `openspec validate add-x --strict`\n",
+    );
+    let t = &l.plan.tasks;
+    assert!(t[0].verify.is_empty(), "{:?}", t[0].verify);
+    assert_eq!(t[0].acceptance, ["`foo` returns `bar` when `baz` is set"]);
+    assert_eq!(t[1].verify, ["pnpm build"]);
+    assert!(t[1].acceptance.is_empty());
+    assert!(t[2].verify.is_empty());
+    assert_eq!(t[2].acceptance, ["`openspec validate add-x --strict`"]);
+    assert_eq!(codes(&l), ["unread-verify"]);
+    let s = l.spans(1).verify[0];
+    assert_eq!(&l.sources.text(s.source)[s.start..s.end], "pnpm build");
+    assert_eq!(l.spans(0).acceptance.len(), 1);
+}
+
+#[test]
+fn field_lists_spans_and_unreadable_fields() {
+    let l = read_change(
+        "## 1. Core\n- [x] 1.1 Add the flag\n  - Acceptance criteria:\n    - GIVEN a user\n    - THEN it works\n  - Test plan:\n    - Run: `npm test -- flag`\n  - Files: the config module\n  - Depends on: the database work\n  - Some note\n",
+    );
+    let t = &l.plan.tasks[0];
+    assert_eq!(t.acceptance, ["GIVEN a user", "THEN it works"]);
+    assert_eq!(t.verify, ["npm test -- flag"]);
+    assert!(t.files.is_empty() && t.depends_on.is_empty());
+    assert_eq!(t.description, "- Some note");
+    assert_eq!(codes(&l), ["unread-file", "unread-dependency"]);
+    let spans = l.spans(0);
+    let s = spans.status.unwrap();
+    assert_eq!(&l.sources.text(s.source)[s.start..s.end], "[x]");
+    assert!(spans.description.is_some());
+    assert_eq!(spans.acceptance.len(), 2);
+}

@@ -140,6 +140,13 @@ fn tasks_text() -> impl Strategy<Value = String> {
         Just("- [x] T002 [P] x (depends on T001-T003)".to_owned()),
         Just("- [ ] T3 [".to_owned()),
         Just("- [ ] no id".to_owned()),
+        Just("#### T005: Heading task ✅".to_owned()),
+        Just("- **Files**:".to_owned()),
+        Just("  - `src/app/[id]/page.tsx`（新）".to_owned()),
+        Just("**Dependencies**: T001-T003".to_owned()),
+        Just("- Verify: `npm test`".to_owned()),
+        Just("- T010 and T011 depend on T004 and T005 respectively".to_owned()),
+        Just("Phase 3 depends on Phase 2 → Phase 1 → T001".to_owned()),
         Just("  - detail".to_owned()),
         Just("- T004-T002 before T001 → T009".to_owned()),
         Just("**Checkpoint**: ok".to_owned()),
@@ -170,4 +177,156 @@ proptest! {
         prop_assert!(planrun_plan::load(&feature.join("tasks.md"), Some(Format::Speckit)).is_ok());
         let _ = planrun_plan::load(dir.path(), None);
     }
+}
+
+/// Writes `text` as `specs/001-x/tasks.md` in a fresh folder and reads it as spec-kit.
+fn read_text(text: &str) -> planrun_plan::Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/001-x");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(feature.join("tasks.md"), text).unwrap();
+    planrun_plan::load(&feature.join("tasks.md"), Some(Format::Speckit)).unwrap()
+}
+
+#[test]
+fn backticked_paths_before_full_width_punctuation_are_files() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: 基础\n\n- [ ] T001 [P] 在 `src/config/limits.py`（或等价）新增常量：`MAX_ROWS`\n- [ ] T002 实现 `src/store/cache.ts`：读写缓存，见 `docs/cache.md`。\n- [ ] T003 更新 src/api/routes.go，并补测试\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["src/config/limits.py"]);
+    assert_eq!(task(&l, "T002").files, ["src/store/cache.ts", "docs/cache.md"]);
+    assert_eq!(task(&l, "T003").files, ["src/api/routes.go"]);
+}
+
+#[test]
+fn route_groups_dynamic_segments_and_dotfiles_are_files() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Add the sign-in page in src/app/(auth)/login/page.tsx\n- [ ] T002 Add `src/app/notes/[id]/page.tsx` and src/app/api/notes/[noteId]/route.ts\n- [ ] T003 [P] Put the keys in .env.local and `.env.example`\n- [ ] T004 [P] Add CI in .github/workflows/ci.yml and `.github/CODEOWNERS`\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["src/app/(auth)/login/page.tsx"]);
+    // Brackets are escaped: the pattern matches that exact path, not `src/app/notes/i/page.tsx`.
+    assert_eq!(task(&l, "T002").files, ["src/app/notes/\\[id\\]/page.tsx", "src/app/api/notes/\\[noteId\\]/route.ts"]);
+    let pattern = planrun_plan::globs::Pattern::parse(&task(&l, "T002").files[0]).unwrap();
+    assert!(pattern.matches("src/app/notes/[id]/page.tsx"));
+    assert!(!pattern.matches("src/app/notes/i/page.tsx"));
+    assert_eq!(task(&l, "T003").files, ["**/.env.local", "**/.env.example"]);
+    assert_eq!(task(&l, "T004").files, [".github/workflows/ci.yml", ".github/CODEOWNERS"]);
+}
+
+#[test]
+fn tasks_written_as_headings_are_read() {
+    let l = read_text(
+        "# Tasks: X\n\n## Task Breakdown\n\n### Phase 1: Setup\n\n#### T001: Create the config module\n- **Status**: [x] Completed\n- **Dependencies**: None\n- **Files**:\n  - Create: `src/config.ts`\n- **Acceptance Criteria**:\n  - [x] defaults load from the environment\n  - [ ] bad values are rejected\n\n#### T002: Wire the config ✅\n**Dependencies**: T001\n**Files**: `src/main.ts`\n**Verify**: `npm test -- config`\n\n### T003 Document the settings\n\nWrite the table of settings.\n",
+    );
+    assert_eq!(ids(&l), ["T001", "T002", "T003"], "no task called Breakdown");
+    assert_eq!(l.format, Format::Speckit);
+    assert_eq!(task(&l, "T001").status, Status::Done);
+    assert_eq!(task(&l, "T002").status, Status::Done);
+    assert_eq!(task(&l, "T003").status, Status::Pending);
+    assert!(task(&l, "T001").depends_on.is_empty(), "Dependencies: None");
+    assert_eq!(task(&l, "T002").depends_on, ["T001"]);
+    assert_eq!(task(&l, "T003").depends_on, ["T002"], "the list's order");
+    assert_eq!(task(&l, "T001").files, ["src/config.ts"]);
+    assert_eq!(task(&l, "T001").acceptance, ["defaults load from the environment", "bad values are rejected"]);
+    assert_eq!(task(&l, "T002").verify, ["npm test -- config"]);
+    assert!(task(&l, "T003").description.starts_with("Write the table of settings.\n"));
+    let spans = l.spans(0);
+    assert_eq!(spans.acceptance.len(), 2);
+    assert!(spans.status.is_some() && spans.description.is_none());
+    assert_eq!(l.spans(1).verify.len(), 1);
+}
+
+#[test]
+fn dependencies_section_forms() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n- [ ] T002 [P] b\n- [ ] T003 [P] c\n\n## Phase 2: Core\n\n- [ ] T004 [P] d\n- [ ] T005 [P] e\n- [ ] T006 f\n\n## Phase 3: Stories\n\n- [ ] T010 [P] g\n- [ ] T011 [P] h\n- [ ] T012 i\n\n## Dependencies\n\n- T010 and T011 depend on T004 and T005 respectively\n- T012 depends on T001\n- T003 → T004 → T006\n- T002 blocks T012\n- T005 waits on T003 somehow, T004\n",
+    );
+    assert_eq!(task(&l, "T010").depends_on, ["T006", "T004"]);
+    assert_eq!(task(&l, "T011").depends_on, ["T006", "T005"]);
+    assert!(task(&l, "T012").depends_on.contains(&"T001".to_owned()));
+    assert!(task(&l, "T012").depends_on.contains(&"T002".to_owned()));
+    assert!(task(&l, "T004").depends_on.contains(&"T003".to_owned()));
+    assert!(task(&l, "T006").depends_on.contains(&"T004".to_owned()));
+    assert_eq!(codes(&l), ["unread-dependency"]);
+}
+
+#[test]
+fn a_phase_waits_for_the_last_tasks_of_the_phase_it_names() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n- [ ] T002 b\n\n## Phase 2: A\n\n- [ ] T003 c\n\n## Phase 3: B\n\n- [ ] T004 d\n- [ ] T005 e\n\n## Dependencies\n\n- Phase 3 depends on Phase 1\n",
+    );
+    assert_eq!(task(&l, "T004").depends_on, ["T003", "T002"]);
+    assert_eq!(task(&l, "T005").depends_on, ["T004"]);
+}
+
+#[test]
+fn a_file_without_tasks_gets_no_reader_diagnostic() {
+    let l = read_text("# Tasks: X\n\n## Phase 1: Setup\n\nNothing yet.\n");
+    assert!(l.plan.tasks.is_empty());
+    assert!(l.diagnostics.is_empty(), "validation reports an empty plan, once: {:?}", l.diagnostics);
+}
+
+#[test]
+fn unreadable_fields_are_warnings_with_spans() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n#### T001: Scaffold\n- **Files**: the whole repository layout\n- **Dependencies**: the database work\n- **Verify**: `openspec validate x --strict`\n",
+    );
+    assert_eq!(codes(&l), ["unread-file", "unread-dependency", "unread-verify"]);
+    assert!(l.diagnostics.iter().all(|d| d.location(&l.sources).is_some_and(|loc| loc.line >= 6)));
+    assert_eq!(task(&l, "T001").acceptance, ["`openspec validate x --strict`"]);
+    assert!(task(&l, "T001").verify.is_empty());
+}
+
+#[test]
+fn item_status_and_fields_have_spans() {
+    let l = read_text("# Tasks: X\n\n## Phase 1: Setup\n\n- [X] T001 Add a\n  - Verify: `cargo test a`\n  - Note\n");
+    let spans = l.spans(0);
+    let s = spans.status.unwrap();
+    assert_eq!(&l.sources.text(s.source)[s.start..s.end], "[X]");
+    let v = spans.verify[0];
+    assert_eq!(&l.sources.text(v.source)[v.start..v.end], "cargo test a");
+    assert_eq!(task(&l, "T001").description, "- Note");
+}
+
+#[test]
+fn a_list_of_heading_tasks_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/002-y");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(feature.join("tasks.md"), "# Tasks: Y\n\n## Task Breakdown\n\n### T001: Add a\n\n### T002: Add b\n")
+        .unwrap();
+    let l = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(l.format, Format::Speckit);
+    assert_eq!(ids(&l), ["T001", "T002"]);
+}
+
+#[test]
+fn ten_thousand_tasks_read_fast() {
+    let mut text = String::from("# Tasks: Big\n\n## Phase 1: Setup\n\n");
+    for i in 1..=5000 {
+        text.push_str(&format!("- [ ] T{i:05} [P] Add `src/app/(g)/m{i}/[id]/page.tsx`（新）\n"));
+    }
+    text.push_str("## Phase 2: More\n\n");
+    for i in 5001..=10000 {
+        text.push_str(&format!(
+            "#### T{i:05}: Step {i}\n- **Dependencies**: T{:05}\n- **Files**: `src/x{i}.rs`\n",
+            i - 1
+        ));
+    }
+    text.push_str("\n## Dependencies\n\n");
+    for i in 1..=2000 {
+        text.push_str(&format!(
+            "- T{:05} and T{:05} depend on T{i:05} and T{:05} respectively\n",
+            i + 5000,
+            i + 5001,
+            i + 1
+        ));
+    }
+    text.push_str("- Phase 2 depends on Phase 1\n");
+    let start = std::time::Instant::now();
+    let l = read_text(&text);
+    let elapsed = start.elapsed();
+    assert_eq!(l.plan.tasks.len(), 10000);
+    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
+    eprintln!("10,000 tasks read in {elapsed:?}");
 }

@@ -383,8 +383,12 @@ fn field_kind(key: &str) -> Option<Field> {
     match key.trim().to_lowercase().replace(['_', '-'], " ").as_str() {
         "files" | "file" => Some(Field::Files),
         "depends on" | "dependencies" | "deps" | "after" | "requires" => Some(Field::DependsOn),
-        "verify" | "verification" | "test" | "tests" | "test command" => Some(Field::Verify),
-        "acceptance" | "acceptance criteria" | "done when" => Some(Field::Acceptance),
+        "verify" | "verification" | "test" | "tests" | "test command" | "test plan" | "validation" | "run" => {
+            Some(Field::Verify)
+        }
+        "acceptance" | "acceptance criteria" | "done when" | "success criteria" | "expected" | "assert" => {
+            Some(Field::Acceptance)
+        }
         "persona" | "agent type" | "role" => Some(Field::Persona),
         _ => None,
     }
@@ -399,6 +403,7 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let mut group: Option<(String, String)> = None; // (number, heading text)
     let mut ordinal = 0;
     let mut position = 0;
+    let mut criteria = false;
     let mut notes: Vec<(Option<String>, Vec<&str>)> = vec![(None, Vec::new())];
 
     for line in &lines {
@@ -410,6 +415,11 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
             }
             ordinal += 1;
             position = 0;
+            // A "Success Criteria" section lists what the whole change must achieve: its
+            // checkboxes are notes of the plan, not tasks.
+            let name = number_prefix(t).map_or(t, |(_, rest)| rest).trim().trim_end_matches(':').to_lowercase();
+            criteria = ["success criteria", "acceptance criteria", "definition of done", "done when", "exit criteria"]
+                .contains(&name.as_str());
             let number = number_prefix(t).map_or_else(|| ordinal.to_string(), |(n, _)| n.to_owned());
             group = Some((number, model::one_line(t)));
             notes.push((Some(model::one_line(t)), Vec::new()));
@@ -418,7 +428,11 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
         if !line.in_fence {
             if let Some(parsed) = task_line(line.text) {
                 let top = current.and_then(|i| drafts.get(i)).is_none_or(|d| parsed.indent < d.parsed.indent + 2);
-                if top && (parsed.checkbox || parsed.id.is_some()) {
+                // `- [ ] _Requirements: 1.1, 2.3_` traces the task above to the spec; it is not a task.
+                let trace = parsed.id.is_none()
+                    && parsed.title.trim_start_matches(['_', '*']).to_lowercase().starts_with("requirement")
+                    && current.is_some();
+                if top && !criteria && !trace && (parsed.checkbox || parsed.id.is_some()) {
                     position += 1;
                     let overall = drafts.len() + 1;
                     let span = Span::new(src, line.start, line.start + line.text.len());
@@ -474,7 +488,7 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let mut taken: HashSet<String> = drafts.iter().filter_map(|d| d.parsed.id.clone()).collect();
     let mut previous: Option<String> = None;
     for mut d in drafts {
-        finish_body(src, &mut d);
+        finish_body(b, src, &mut d);
         if d.parsed.id.is_none() {
             let (prefix, start) = match &d.group {
                 Some(g) => (format!("{g}."), d.position),
@@ -499,51 +513,175 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
 }
 
 /// Reads an item's indented lines: `Files:`, `Depends on:`, `Verify:`, `Acceptance:` and
-/// `Persona:` lines are fields; everything else (sub-bullets, nested checkboxes, code) is the
-/// description, dedented.
-fn finish_body(src: SourceId, d: &mut Draft<'_>) {
+/// `Persona:` lines are fields (a field with nothing after its colon takes the more indented
+/// list under it); everything else (sub-bullets, nested checkboxes, code) is the description,
+/// dedented. Lines that name files, dependencies or commands planrun cannot read are warnings.
+fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     let mut description: Vec<&str> = Vec::new();
-    for line in &d.body {
+    let mut desc_span: Option<(usize, usize)> = None;
+    // The field whose list is being read, and the indentation of its line.
+    let mut list: Option<(Field, usize)> = None;
+    let body = std::mem::take(&mut d.body);
+    for line in &body {
+        if let Some((field, indent)) = list {
+            let blank = line.text.trim().is_empty();
+            if !blank && !line.in_fence && indent_of(line.text) > indent {
+                let item = md::checkbox(line.text)
+                    .map(|(_, t)| t)
+                    .or_else(|| md::bullet(line.text))
+                    .unwrap_or_else(|| line.text.trim());
+                // An item may be a field of its own (`Run: `npm test``, `Assert: …`).
+                let (kind, value) = md::field(item)
+                    .and_then(|(k, v, _)| field_kind(k).map(|f| (f, v)))
+                    .filter(|(f, _)| matches!((field, f), (Field::Verify, Field::Verify | Field::Acceptance)))
+                    .unwrap_or((field, item));
+                let off = md::offset_in(line.text, value).unwrap_or(0);
+                read_field(b, src, d, kind, value, line.start + off);
+                continue;
+            }
+            if !blank {
+                list = None;
+            }
+        }
         let field = if line.in_fence { None } else { md::field(line.text) };
         let Some((kind, value, off)) = field.and_then(|(k, v, o)| field_kind(k).map(|f| (f, v, o))) else {
             description.push(line.text);
+            if !line.text.trim().is_empty() {
+                let end = line.start + line.text.len();
+                desc_span = Some(desc_span.map_or((line.start, end), |(s, _)| (s, end)));
+            }
             continue;
         };
-        let value_start = line.start + off;
-        match kind {
-            Field::Files => {
-                for (item, o) in md::split_list(value) {
-                    d.spans.files.push(Span::new(src, value_start + o, value_start + o + item.len()));
-                    d.task.files.push(item);
-                }
-            }
-            Field::DependsOn => {
+        list = Some((kind, indent_of(line.text)));
+        if value.trim().is_empty() {
+            if matches!(kind, Field::DependsOn) {
                 d.explicit_deps = true;
-                for (item, o) in md::split_list(value) {
-                    d.spans.depends_on.push(Span::new(src, value_start + o, value_start + o + item.len()));
-                    d.task.depends_on.push(item.trim_start_matches('#').to_owned());
-                }
             }
-            Field::Verify => {
-                let commands: Vec<String> = md::code_spans(value)
-                    .into_iter()
-                    .map(|(c, _)| c.trim().to_owned())
-                    .filter(|c| !c.is_empty())
-                    .collect();
-                if commands.is_empty() {
-                    d.task.acceptance.push(model::one_line(value));
-                }
-                d.task.verify.extend(commands);
+            continue;
+        }
+        read_field(b, src, d, kind, value, line.start + off);
+    }
+    d.body = body;
+    d.task.description = model::block(&dedent(&description));
+    d.spans.description = desc_span.map(|(s, e)| Span::new(src, s, e));
+}
+
+/// A shell command: its first word is a program planrun knows.
+fn is_command(text: &str) -> bool {
+    super::commands::first_program(text).is_some_and(super::commands::is_program)
+}
+
+/// Looks like a command even if its program is not one planrun knows: two or more words, the
+/// first a plain lower-case name.
+fn looks_like_command(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    words.next().is_some()
+        && !first.is_empty()
+        && first.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c))
+}
+
+/// Whether a list value means "nothing".
+fn is_none(value: &str) -> bool {
+    let v = value.trim().trim_matches(['*', '_', '`', '.']).trim().to_lowercase();
+    v.is_empty() || ["none", "-", "—", "n/a", "na", "nothing"].contains(&v.as_str()) || v.starts_with("none ")
+}
+
+/// Reads one field value (or one item of a field's list) starting at byte `start` of the file.
+fn read_field(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>, kind: Field, value: &str, start: usize) {
+    let whole = Span::new(src, start, start + value.len());
+    match kind {
+        Field::Files => {
+            if is_none(value) {
+                return;
             }
-            Field::Acceptance => d.task.acceptance.push(model::one_line(value)),
-            Field::Persona => {
-                let persona = model::one_line(value.trim_matches('`')).to_lowercase();
-                d.task.persona = (!persona.is_empty()).then_some(persona);
+            for (item, o) in md::split_list(value) {
+                let span = Span::new(src, start + o, start + o + item.len());
+                if item.contains(char::is_whitespace) || item.is_empty() {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("files entry `{item}` of task `{}` is not a path", d.task.id),
+                        )
+                        .at(Some(span))
+                        .help("write each file as a path in backticks: `- Files: `src/a.ts`, `src/b.ts``"),
+                    );
+                    continue;
+                }
+                d.spans.files.push(span);
+                d.task.files.push(item);
             }
         }
+        Field::DependsOn => {
+            d.explicit_deps = true;
+            if is_none(value) {
+                return;
+            }
+            for (item, o) in md::split_list(value) {
+                let span = Span::new(src, start + o, start + o + item.len());
+                let id = item.trim_start_matches('#').trim_start_matches("Task ").trim_start_matches("task ").trim();
+                if id.is_empty() || id.contains(char::is_whitespace) {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-dependency",
+                            format!("dependency `{item}` of task `{}` is not a task number", d.task.id),
+                        )
+                        .at(Some(span))
+                        .help("name the tasks by number: `- Depends on: 1.2, 2.1`"),
+                    );
+                    continue;
+                }
+                d.spans.depends_on.push(span);
+                d.task.depends_on.push(id.to_owned());
+            }
+        }
+        Field::Verify => {
+            if is_none(value) {
+                return;
+            }
+            let spans = md::code_spans(value);
+            let mut any = false;
+            for (c, o) in &spans {
+                let c = c.trim();
+                if !c.is_empty() && is_command(c) {
+                    any = true;
+                    d.spans.verify.push(Span::new(src, start + o, start + o + c.len()));
+                    d.task.verify.push(c.to_owned());
+                }
+            }
+            if !any {
+                if let Some((c, o)) = spans.iter().find(|(c, _)| looks_like_command(c)) {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-verify",
+                            format!(
+                                "`{c}` looks like a command, but planrun does not know the program `{}`; the line is kept as an acceptance criterion",
+                                c.split_whitespace().next().unwrap_or("")
+                            ),
+                        )
+                        .at(Some(Span::new(src, start + o, start + o + c.len())))
+                        .help("write a command planrun knows (`npm test`, `cargo test`, `./scripts/check.sh` …) to have it run"),
+                    );
+                }
+                let text = model::one_line(value);
+                if !text.is_empty() {
+                    d.task.acceptance.push(text);
+                    d.spans.acceptance.push(whole);
+                }
+            }
+        }
+        Field::Acceptance => {
+            let text = model::one_line(value);
+            if !text.is_empty() {
+                d.task.acceptance.push(text);
+                d.spans.acceptance.push(whole);
+            }
+        }
+        Field::Persona => {
+            let persona = model::one_line(value.trim_matches('`')).to_lowercase();
+            d.task.persona = (!persona.is_empty()).then_some(persona);
+        }
     }
-    d.task.acceptance.retain(|a| !a.is_empty());
-    d.task.description = model::block(&dedent(&description));
 }
 
 /// Removes the indentation every non-blank line shares.
@@ -556,6 +694,14 @@ fn dedent(lines: &[&str]) -> String {
 /// Status, and the problems an item can have on its own line.
 fn check_item(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     let line_span = d.spans.task;
+    if d.parsed.checkbox {
+        let item = md::bullet(d.line.text).filter(|i| i.starts_with('['));
+        if let (Some(item), Some(close)) = (item, item.and_then(|i| i.find(']'))) {
+            if let Some(o) = md::offset_in(d.line.text, item) {
+                d.spans.status = Some(Span::new(src, d.line.start + o, d.line.start + o + close + 1));
+            }
+        }
+    }
     match d.parsed.done {
         Some(true) => d.task.status = Status::Done,
         Some(false) => {}

@@ -8,6 +8,7 @@ use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
 use crate::source::{SourceId, Span, TaskSpans};
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Design documents spec-kit writes next to `tasks.md`, named in the plan's context.
@@ -96,7 +97,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
 }
 
-/// A markdown text with at least one `- [ ] T001 …` item.
+/// A markdown text with at least one `- [ ] T001 …` item or `### T001 …` heading.
 fn looks_speckit(path: &Path) -> bool {
     if super::is_json(path) {
         return false;
@@ -105,11 +106,15 @@ fn looks_speckit(path: &Path) -> bool {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);
-    // Every spec-kit item is a checkbox followed by its id (`- [ ] T001`): a cheap refusal first.
-    if !text.contains("] T") {
+    // Every spec-kit item is a checkbox or a heading followed by its id (`- [ ] T001`, `### T001`):
+    // a cheap refusal first.
+    if !text.contains("] T") && !text.contains("# T") {
         return false;
     }
-    md::lines(&text).iter().any(|l| !l.in_fence && md::checkbox(l.text).is_some_and(|(_, t)| parse_item(t).is_some()))
+    md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {
+        md::checkbox(l.text).is_some_and(|(_, t)| parse_item(t).is_some())
+            || md::heading(l.text).is_some_and(|(level, t)| level >= 2 && heading_item(t).is_some())
+    })
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -235,23 +240,155 @@ fn id_number(id: &str) -> Option<u64> {
     id.get(1..)?.trim_end_matches(|c: char| c.is_ascii_lowercase()).parse().ok()
 }
 
+/// One side of an order: a task id or range (`T004`, `T004-T007`), or a phase (`Phase 3`).
+#[derive(Debug, Clone)]
+struct Ref {
+    first: String,
+    last: Option<String>,
+    span: Span,
+    phase: bool,
+}
+
 /// An explicit order from the "Dependencies" section, applied once every task is known.
 struct Order {
-    dependents: Vec<(String, Option<String>, Span)>,
-    prerequisites: Vec<(String, Option<String>, Span)>,
+    dependents: Vec<Ref>,
+    prerequisites: Vec<Ref>,
+    /// "T010 and T011 depend on T004 and T005 respectively": the n-th dependent waits for the
+    /// n-th prerequisite only.
+    paired: bool,
 }
 
 /// Words that order the ids around them: `A depends on B` (A after B) or `A blocks B` (B after A).
-const AFTER_WORDS: [&str; 6] = [" depends on ", " depend on ", " requires ", " require ", " after ", " needs "];
-const BEFORE_WORDS: [&str; 6] = [" blocks ", " block ", " before ", " → ", " -> ", " then "];
+const AFTER_WORDS: [&str; 10] = [
+    " depends on ",
+    " depend on ",
+    " requires ",
+    " require ",
+    " after ",
+    " needs ",
+    " need ",
+    " waits for ",
+    " wait for ",
+    " is blocked by ",
+];
+const BEFORE_WORDS: [&str; 8] =
+    [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes "];
 
-fn order_of(src: SourceId, line: &Line<'_>) -> Option<Order> {
-    let lower = line.text.to_lowercase();
+/// `Phase 3` mentions in `text`: (number, byte offset, byte length).
+fn phase_refs(text: &str) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let lower = text.to_ascii_lowercase();
+    let mut from = 0;
+    while let Some(p) = lower.get(from..).and_then(|r| r.find("phase ")) {
+        let start = from + p;
+        let num_at = start + 6;
+        let n: String =
+            text.get(num_at..).unwrap_or("").chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let n = n.trim_end_matches('.').to_owned();
+        let starts_word = start == 0 || !lower.as_bytes().get(start - 1).is_some_and(u8::is_ascii_alphanumeric);
+        if !n.is_empty() && starts_word {
+            out.push((n.clone(), start, 6 + n.len()));
+        }
+        from = num_at;
+    }
+    out
+}
+
+fn refs_of(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Vec<Ref> {
+    let mut out: Vec<(usize, Ref)> = id_refs(text)
+        .into_iter()
+        .map(|(first, last, off, len)| {
+            let span = Span::new(src, line.start + base + off, line.start + base + off + len);
+            (off, Ref { first, last, span, phase: false })
+        })
+        .collect();
+    for (n, off, len) in phase_refs(text) {
+        let span = Span::new(src, line.start + base + off, line.start + base + off + len);
+        out.push((off, Ref { first: n, last: None, span, phase: true }));
+    }
+    out.sort_by_key(|(o, _)| *o);
+    out.into_iter().map(|(_, r)| r).collect()
+}
+
+/// The orders one line of the Dependencies section states; `None` when it states none that
+/// can be read.
+fn order_of(src: SourceId, line: &Line<'_>) -> Option<Vec<Order>> {
     // Lowercasing may change byte lengths outside ASCII; positions are only trusted when not.
-    if lower.len() != line.text.len() {
+    if line.text.to_lowercase().len() != line.text.len() {
         return None;
     }
-    let refs = id_refs(line.text);
+    let mut out = Vec::new();
+    for (base, clause) in clauses(line.text) {
+        out.extend(clause_orders(src, line, clause, base).unwrap_or_default());
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+/// Whether `text` holds a word that orders tasks.
+fn has_order_word(lower: &str) -> bool {
+    AFTER_WORDS.iter().chain(BEFORE_WORDS.iter()).any(|w| lower.contains(w.trim()))
+}
+
+/// The clauses of a line, with their byte offsets: a parenthesis that states an order of its
+/// own (`T001 → T002 (T003 depends on T002)`) and parts separated by `;` are read one by one.
+fn clauses(text: &str) -> Vec<(usize, &str)> {
+    let mut out = Vec::new();
+    let mut rest_start = 0;
+    let mut depth_start: Option<usize> = None;
+    let mut cut: Vec<(usize, usize)> = Vec::new(); // (open, close) of parentheses read apart
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' if depth_start.is_none() => depth_start = Some(i),
+            ')' => {
+                if let Some(open) = depth_start.take() {
+                    let inner = text.get(open + 1..i).unwrap_or("");
+                    if has_order_word(&format!(" {} ", inner.to_lowercase())) {
+                        cut.push((open, i));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let mut pieces: Vec<(usize, &str)> = Vec::new();
+    for (open, close) in &cut {
+        pieces.push((rest_start, text.get(rest_start..*open).unwrap_or("")));
+        pieces.push((open + 1, text.get(open + 1..*close).unwrap_or("")));
+        rest_start = close + 1;
+    }
+    pieces.push((rest_start, text.get(rest_start..).unwrap_or("")));
+    for (base, piece) in pieces {
+        let mut at = 0;
+        for part in piece.split(';') {
+            out.push((base + at, part));
+            at += part.len() + 1;
+        }
+    }
+    out
+}
+
+fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+    let lower = format!("{} ", text.to_lowercase());
+    // A chain `T001 → T002 → T003`: each link waits for the one before.
+    for arrow in [" → ", " -> "] {
+        if text.matches(arrow).count() >= 2 {
+            let mut orders = Vec::new();
+            let mut previous: Option<Vec<Ref>> = None;
+            let mut at = base;
+            for part in text.split(arrow) {
+                let refs = refs_of(src, line, part, at);
+                at += part.len() + arrow.len();
+                if refs.is_empty() {
+                    return None;
+                }
+                if let Some(prev) = previous.take() {
+                    orders.push(Order { dependents: refs.clone(), prerequisites: prev, paired: false });
+                }
+                previous = Some(refs);
+            }
+            return Some(orders);
+        }
+    }
     let find = |words: &[&str]| words.iter().filter_map(|w| lower.find(w).map(|p| (p, w.len()))).min();
     let (pos, len, dependents_first) = match (find(&AFTER_WORDS), find(&BEFORE_WORDS)) {
         (Some((p, l)), Some((q, _))) if p <= q => (p, l, true),
@@ -259,20 +396,41 @@ fn order_of(src: SourceId, line: &Line<'_>) -> Option<Order> {
         (_, Some((q, l))) => (q, l, false),
         (None, None) => return None,
     };
-    let to_span = |(a, b, off, l): (String, Option<String>, usize, usize)| {
-        (a, b, Span::new(src, line.start + off, line.start + off + l))
-    };
-    let (left, right): (Vec<_>, Vec<_>) = refs.into_iter().partition(|r| r.2 < pos + len);
-    let right: Vec<_> = right.into_iter().map(to_span).collect();
-    let left: Vec<_> = left.into_iter().map(to_span).collect();
+    let refs = refs_of(src, line, text, base);
+    let split = line.start + base + pos + len;
+    let (right, left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
     if left.is_empty() || right.is_empty() {
         return None;
     }
-    Some(if dependents_first {
-        Order { dependents: left, prerequisites: right }
+    let paired = lower.contains("respectively") && left.len() == right.len() && left.len() > 1;
+    Some(vec![if dependents_first {
+        Order { dependents: left, prerequisites: right, paired }
     } else {
-        Order { dependents: right, prerequisites: left }
-    })
+        Order { dependents: right, prerequisites: left, paired }
+    }])
+}
+
+/// A Dependencies line that names two or more task ids and says they wait, but could not be read.
+fn warn_unread_order(b: &mut PlanBuilder, src: SourceId, line: &Line<'_>) {
+    let lower = line.text.to_lowercase();
+    let ordering =
+        ["depend", "block", "after", "before", "require", "→", "->", "wait"].iter().any(|w| lower.contains(w));
+    if !ordering || id_refs(line.text).len() < 2 || lower.contains("no dependenc") {
+        return;
+    }
+    let t = line.text.trim_end();
+    let at = md::offset_in(line.text, t.trim_start()).unwrap_or(0);
+    b.warn(
+        Diagnostic::warning(
+            "unread-dependency",
+            format!(
+                "this line seems to order tasks, but planrun could not tell which waits for which: `{}`",
+                model::one_line(t)
+            ),
+        )
+        .at(Some(Span::new(src, line.start + at, line.start + t.len())))
+        .help("write it as `T005 depends on T003` (or `T003 blocks T005`, `T003 → T005`), one order a line"),
+    );
 }
 
 /// Notes of the phase being read, repeated in each of its tasks.
@@ -288,10 +446,14 @@ struct Phase {
 }
 
 /// A task whose continuation lines are still being read.
-struct Open {
+struct Open<'a> {
     index: usize,
-    lines: Vec<String>,
+    lines: Vec<Line<'a>>,
     header: String,
+    /// A `### T001 …` heading task: every line up to the next heading is its body.
+    heading: bool,
+    /// How many of the task's dependencies come from the list's order (before its own text's).
+    implicit_deps: usize,
 }
 
 #[derive(Default)]
@@ -333,7 +495,19 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     for line in lines.iter().skip(front_matter) {
         let heading = if line.in_fence { None } else { md::heading(line.text) };
         if let Some((level, t)) = heading {
-            close(b, open.take());
+            close(b, src, open.take());
+            // `### T001: Title` (or `## T001 …`): a task written as a heading.
+            if level >= 2 && matches!(mode, Mode::Tasks | Mode::Header) && heading_item(t).is_some() {
+                if mode == Mode::Header {
+                    mode = Mode::Tasks;
+                }
+                section_has_tasks = true;
+                let (done, text) = heading_item(t).unwrap_or((false, t));
+                let mut o = read_task(b, src, line, done, text, &mut phase, &mut groups);
+                o.heading = true;
+                open = Some(o);
+                continue;
+            }
             groups.parallel = false;
             if level == 1 && !title_seen {
                 title_seen = true;
@@ -349,9 +523,16 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 let lower = t.to_ascii_lowercase();
                 mode = if lower.contains("dependenc") || lower.contains("execution order") {
                     Mode::Dependencies
-                } else if ["parallel example", "table of contents", "implementation strategy"]
-                    .iter()
-                    .any(|p| lower.starts_with(p))
+                } else if [
+                    "parallel example",
+                    "table of contents",
+                    "implementation strategy",
+                    "task summary",
+                    "progress",
+                ]
+                .iter()
+                .any(|p| lower.starts_with(p))
+                    || lower.starts_with("us") && lower.contains("task") && lower.contains('↔')
                 {
                     Mode::Other
                 } else {
@@ -380,32 +561,55 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             Mode::Other => continue,
             Mode::Dependencies => {
                 if !line.in_fence {
-                    orders.extend(order_of(src, line));
+                    match order_of(src, line) {
+                        Some(o) => orders.extend(o),
+                        None => warn_unread_order(b, src, line),
+                    }
                 }
                 continue;
             }
             Mode::Tasks => {}
         }
+        let in_heading_task = open.as_ref().is_some_and(|o| o.heading);
         if !line.in_fence {
-            let item = md::checkbox(line.text).filter(|(_, t)| phase.is_phase || parse_item(t).is_some());
+            // A checkbox item; under a heading task only one with its own id is a new task. A
+            // plain bullet starting with an id (`- T001 Create …`) is a task too.
+            let item = md::checkbox(line.text)
+                .filter(|(_, t)| {
+                    let known = |id: &str| b.plan.tasks.iter().any(|k| k.id == id);
+                    if in_heading_task {
+                        // Under a heading task, a checkbox naming a known task is a criterion.
+                        parse_item(t).is_some_and(|i| !known(i.id))
+                    } else {
+                        phase.is_phase || parse_item(t).is_some()
+                    }
+                })
+                .or_else(|| {
+                    md::bullet(line.text)
+                        .filter(|t| phase.is_phase && !t.starts_with('[') && !line.text.starts_with([' ', '\t']))
+                        .filter(|t| parse_item(t).is_some_and(|i| !b.plan.tasks.iter().any(|k| k.id == i.id)))
+                        .filter(|t| parse_item(t).is_some_and(|i| !i.title.is_empty()))
+                        .map(|t| (false, t))
+                });
             if let Some((done, item_text)) = item {
-                close(b, open.take());
+                close(b, src, open.take());
                 section_has_tasks = true;
                 open = Some(read_task(b, src, line, done, item_text, &mut phase, &mut groups));
                 continue;
             }
         }
-        // Indented lines (and fenced blocks) under an item belong to it.
+        // Indented lines (and fenced blocks) under an item belong to it; every line under a
+        // heading task does.
         if let Some(o) = open.as_mut() {
-            let indented = line.text.starts_with([' ', '\t']) || line.in_fence;
+            let indented = line.text.starts_with([' ', '\t']) || line.in_fence || o.heading;
             if indented || (line.text.trim().is_empty() && !o.lines.is_empty()) {
-                o.lines.push(line.text.to_owned());
+                o.lines.push(*line);
                 continue;
             }
             if line.text.trim().is_empty() {
                 continue;
             }
-            close(b, open.take());
+            close(b, src, open.take());
         }
         section.push(line.text);
         if line.in_fence {
@@ -422,7 +626,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
         }
     }
-    close(b, open.take());
+    close(b, src, open.take());
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
     apply_orders(b, orders);
@@ -449,15 +653,15 @@ fn end_section(context: &mut Vec<String>, section: &mut Vec<&str>, had_tasks: bo
     section.clear();
 }
 
-fn read_task(
+fn read_task<'a>(
     b: &mut PlanBuilder,
     src: SourceId,
-    line: &Line<'_>,
+    line: &Line<'a>,
     done: bool,
     item_text: &str,
     phase: &mut Phase,
     groups: &mut Groups,
-) -> Open {
+) -> Open<'a> {
     let line_span = Span::new(src, line.start, line.start + line.text.len());
     let item = parse_item(item_text);
     let (id, title, parallel, labels) = match &item {
@@ -481,12 +685,14 @@ fn read_task(
     if done {
         task.status = Status::Done;
     }
+    spans.status = status_mark(line.text).map(|(o, l)| Span::new(src, line.start + o, line.start + o + l));
     task.milestone = phase.name.clone();
 
     // Groups: a `[P]` item joins the run of `[P]` items before it; any other item starts a group.
     // An item without an id cannot be waited for, so it leaves the groups as they are.
     let joins = parallel && groups.parallel;
     let waits_for = if joins { groups.previous.clone() } else { groups.current.clone() };
+    let implicit_deps = waits_for.len();
     for dep in waits_for {
         task.depends_on.push(dep);
         spans.depends_on.push(line_span);
@@ -529,7 +735,7 @@ fn read_task(
     phase.last_task = Some(b.plan.tasks.len());
     let index = b.plan.tasks.len();
     b.push(task, spans);
-    Open { index, lines: Vec::new(), header: header.join("\n") }
+    Open { index, lines: Vec::new(), header: header.join("\n"), heading: false, implicit_deps }
 }
 
 /// Ids named after "depends on", "after", "requires" or "blocked by" in an item's text.
@@ -548,103 +754,581 @@ fn inline_deps(title: &str) -> Vec<(String, Option<String>, usize, usize)> {
     id_refs(clause).into_iter().map(|(a, b, off, len)| (a, b, pos + off, len)).collect()
 }
 
-/// Paths named in an item's text, with their offsets: words with a `/` that look like paths, and
-/// file names with a known extension (matched anywhere in the repository as `**/<name>`).
+/// Paths named in an item's text, with their offsets: backticked paths, words with a `/` that
+/// look like paths, and file names with a known extension (matched anywhere in the repository as
+/// `**/<name>`). Full-width punctuation and other non-ASCII letters end a word that is not
+/// backticked.
 fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
-    let mut out = Vec::new();
-    for word in text.split_whitespace() {
-        let ticked = word.starts_with('`');
-        let w = word
-            .trim_start_matches(['(', '"', '\'', '`', '['])
-            .trim_end_matches([')', ',', ';', ':', '"', '\'', '`', ']', '.']);
-        let w = w.trim_end_matches(['(', ')', ',', ';', ':', '.']);
-        let Some(off) = md::offset_in(text, w) else {
-            continue;
-        };
-        if let Some(p) = as_path(w, ticked) {
-            out.push((p, off, w.len()));
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    let spans = md::code_spans(text);
+    let mut push = |p: String, off: usize, len: usize| {
+        if !out.iter().any(|(q, _, _)| *q == p) {
+            out.push((p, off, len));
         }
+    };
+    // Text outside code spans, as (offset, slice) pieces.
+    let mut pieces: Vec<(usize, &str)> = Vec::new();
+    let mut at = 0;
+    for (inner, off) in &spans {
+        let w = inner.trim();
+        let woff = md::offset_in(text, w).unwrap_or(*off);
+        if let Some(p) = as_path(w.trim_end_matches([':', ',', ';']), true) {
+            push(p, woff, w.len());
+        }
+        // Everything from the opening backticks to the closing ones is the span.
+        let open = text.get(..*off).map_or(*off, |s| s.trim_end_matches('`').len());
+        let close = text.get(off + inner.len()..).map_or(0, |s| s.len() - s.trim_start_matches('`').len());
+        if let Some(before) = text.get(at..open) {
+            pieces.push((at, before));
+        }
+        at = off + inner.len() + close;
+    }
+    if let Some(rest) = text.get(at..) {
+        pieces.push((at, rest));
+    }
+    for (base, piece) in pieces {
+        for word in piece.split(|c: char| c.is_whitespace() || !c.is_ascii() || c == '`') {
+            let w = word
+                .trim_start_matches(['(', '"', '\'', '['])
+                .trim_end_matches([')', ',', ';', ':', '"', '\'', ']', '.', '!', '?']);
+            let w = w.trim_end_matches(['(', ')', ',', ';', ':', '.']);
+            let Some(off) = md::offset_in(piece, w) else {
+                continue;
+            };
+            if let Some(p) = as_path(w, false) {
+                push(p, base + off, w.len());
+            }
+        }
+    }
+    out.sort_by_key(|(_, off, _)| *off);
+    out
+}
+
+/// Hidden files named without a folder (`.env.local`, `.prettierrc`): `.env` and its variants,
+/// `rc` files and the usual tool files.
+fn is_dotfile(name: &str) -> bool {
+    let Some(rest) = name.strip_prefix('.') else { return false };
+    if rest.is_empty() || !rest.chars().next().is_some_and(|c| c.is_ascii_alphabetic()) {
+        return false;
+    }
+    if !rest.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c)) {
+        return false;
+    }
+    let stem = rest.split('.').next().unwrap_or("");
+    stem == "env"
+        || stem.ends_with("rc")
+        || stem.ends_with("ignore")
+        || ["editorconfig", "gitattributes", "nvmrc", "tool-versions", "python-version", "node-version", "gitmodules"]
+            .contains(&stem)
+}
+
+/// Brackets in a path written in a plan are literal folder names (Next.js `[id]`,
+/// `[...slug]`), not glob classes: they are escaped so that the file pattern matches that
+/// exact path.
+fn escape_brackets(path: &str) -> String {
+    if !path.contains(['[', ']']) {
+        return path.to_owned();
+    }
+    let mut out = String::with_capacity(path.len() + 4);
+    for c in path.chars() {
+        if c == '[' || c == ']' {
+            out.push('\\');
+        }
+        out.push(c);
     }
     out
 }
 
 fn as_path(word: &str, ticked: bool) -> Option<String> {
-    // A word starting with `/` is an API route (`GET /albums`), not a repository path.
-    if word.is_empty() || word.starts_with('/') || word.contains("://") || word.starts_with('@') && !word.contains('/')
-    {
+    // A word starting with `/` is an API route (`GET /albums`), not a repository path, unless it
+    // starts with a usual source folder other than `api` (`/frontend/app`).
+    let word = match word.strip_prefix('/') {
+        Some(rest) => {
+            let first = rest.split('/').next().unwrap_or("");
+            if first == "api" || !SOURCE_DIRS.contains(&first) || !rest.contains('/') {
+                return None;
+            }
+            rest
+        }
+        None => word,
+    };
+    if word.is_empty() || word.contains("://") || word.starts_with('@') && !word.contains('/') {
         return None;
     }
-    let path_char = |c: char| c.is_alphanumeric() || "/._-*[]{}@+~".contains(c);
+    let path_char = |c: char| c.is_alphanumeric() || "/._-*[]{}@+~()".contains(c);
     if !word.chars().all(path_char) || task_id_len(word).is_some_and(|l| l == word.len()) {
         return None;
     }
-    let clean = word.trim_start_matches("./").trim_start_matches('/');
+    // Parentheses only as whole folder names (Next.js route groups: `app/(auth)/login`).
+    if word.contains(['(', ')'])
+        && !word.split('/').all(|part| !part.contains(['(', ')']) || part.starts_with('(') && part.ends_with(')'))
+    {
+        return None;
+    }
+    let clean = word.trim_start_matches("./");
     let last = clean.trim_end_matches('/').rsplit('/').next().unwrap_or("");
     let has_ext = last.rsplit_once('.').is_some_and(|(stem, ext)| {
         !stem.is_empty()
             && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
             && !NOT_FILES.contains(&last.to_ascii_lowercase().as_str())
     });
-    let bare_file = BARE_FILES.contains(&last);
+    let bare_file = BARE_FILES.contains(&last) || is_dotfile(last);
     if clean.contains('/') {
         let first = clean.split('/').next().unwrap_or("");
         let slashes = clean.matches('/').count();
-        let pathy =
-            has_ext || bare_file || clean.ends_with('/') || SOURCE_DIRS.contains(&first) || ticked || slashes >= 2;
+        let dot_dir = first.len() > 1 && first.starts_with('.') && first != "..";
+        let pathy = has_ext
+            || bare_file
+            || clean.ends_with('/')
+            || SOURCE_DIRS.contains(&first)
+            || ticked
+            || slashes >= 2
+            || dot_dir;
         // Files are globs: a folder stands for everything below it.
-        let glob = if clean.ends_with('/') { format!("{clean}**") } else { clean.to_owned() };
+        let literal = escape_brackets(clean);
+        let glob = if clean.ends_with('/') { format!("{literal}**") } else { literal };
         return pathy.then_some(glob);
     }
-    (has_ext || bare_file).then(|| format!("**/{clean}"))
+    (has_ext || bare_file).then(|| format!("**/{}", escape_brackets(clean)))
 }
 
-fn close(b: &mut PlanBuilder, open: Option<Open>) {
+/// A heading that is a task (`T001: Title`, `✅ T002 Title`, `T003 Title ✅`): whether it is
+/// marked done, and its text from the id on.
+fn heading_item(text: &str) -> Option<(bool, &str)> {
+    let (done_before, t) = md::strip_done_mark(text);
+    let t = t.trim();
+    let (done_after, t) =
+        match ["✅", "✔️", "✔", "✓", "(done)", "(DONE)", "[x]", "[X]"].iter().find_map(|m| t.strip_suffix(m)) {
+            Some(rest) => (true, rest.trim_end()),
+            None => (false, t),
+        };
+    parse_item(t).filter(|i| !i.title.is_empty())?;
+    Some((done_before || done_after, t))
+}
+
+/// Where the checkbox mark of an item line is (`[x]`), as (offset, length).
+fn status_mark(line: &str) -> Option<(usize, usize)> {
+    let item = md::bullet(line)?;
+    if !item.starts_with('[') {
+        return None;
+    }
+    let close = item.find(']')?;
+    Some((md::offset_in(line, item)?, close + 1))
+}
+
+/// A field of a task's body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Field {
+    Files,
+    DependsOn,
+    Verify,
+    Acceptance,
+    Status,
+}
+
+fn field_kind(key: &str) -> Option<Field> {
+    let k = key.trim().trim_end_matches(':').to_lowercase().replace(['_', '-'], " ");
+    let k = k.trim();
+    Some(match k {
+        "files" | "file" | "files affected" | "affected files" | "files to create" | "files to modify"
+        | "files changed" | "file paths" | "paths" | "path" | "file path" | "location" | "deliverables"
+        | "deliverable" | "output files" => Field::Files,
+        "depends on" | "dependencies" | "dependency" | "deps" | "blocked by" | "requires" | "prerequisites" => {
+            Field::DependsOn
+        }
+        "verify" | "verification" | "test" | "tests" | "test command" | "validation" | "validate" | "run" => {
+            Field::Verify
+        }
+        "acceptance"
+        | "acceptance criteria"
+        | "done when"
+        | "success criteria"
+        | "acs"
+        | "ac"
+        | "definition of done"
+        | "dod" => Field::Acceptance,
+        "status" => Field::Status,
+        _ => return None,
+    })
+}
+
+/// Whether a field's value means "nothing".
+fn is_none(value: &str) -> bool {
+    let v = value.trim().trim_matches(['*', '_', '`']).trim().to_lowercase();
+    v.is_empty()
+        || ["none", "-", "—", "n/a", "na", "nothing", "无", "無"].contains(&v.as_str())
+        || v.starts_with("none ")
+        || v.starts_with("none (")
+        || v.starts_with("none,")
+        || v.starts_with("none.")
+}
+
+/// What a status value says: done, pending, or unknown.
+fn status_value(value: &str) -> Option<bool> {
+    let v = value.trim().trim_matches('*').trim().to_lowercase();
+    if v.starts_with("[x]") || v.contains('✅') || v.starts_with('✓') || v.starts_with('✔') {
+        return Some(true);
+    }
+    if v.starts_with("[ ]") || v.is_empty() {
+        return Some(false);
+    }
+    let word = v.split(|c: char| !c.is_alphanumeric() && c != ' ').next().unwrap_or("").trim();
+    match word {
+        "done" | "complete" | "completed" | "finished" | "closed" | "merged" | "pass" | "passed" => Some(true),
+        "pending" | "todo" | "to do" | "not started" | "open" | "in progress" | "blocked" | "planned" | "ready" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+/// A shell command written in a plan: its first word is a program planrun knows.
+fn is_command(text: &str) -> bool {
+    crate::import::commands::first_program(text).is_some_and(crate::import::commands::is_program)
+}
+
+/// Looks like a command even if its program is not one planrun knows: two or more words, the
+/// first a plain lower-case name.
+fn looks_like_command(text: &str) -> bool {
+    let mut words = text.split_whitespace();
+    let first = words.next().unwrap_or("");
+    words.next().is_some()
+        && !first.is_empty()
+        && first.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./".contains(c))
+        && !first.contains('/')
+}
+
+/// Reads a task's body: field lines (`**Files**:`, `Depends on:`, `Verify:`, `Acceptance
+/// Criteria:`, `Status:`), with the list under a field whose value is empty; the rest is the
+/// description.
+fn close(b: &mut PlanBuilder, src: SourceId, open: Option<Open<'_>>) {
     let Some(o) = open else { return };
-    let body = model::block(&dedent(&o.lines));
+    let mut description: Vec<&str> = Vec::new();
+    let mut desc_span: Option<(usize, usize)> = None;
+    let mut files: Vec<(String, Span)> = Vec::new();
+    let mut deps: Option<Vec<(String, Span)>> = None;
+    let mut verify: Vec<(String, Span)> = Vec::new();
+    let mut acceptance: Vec<(String, Span)> = Vec::new();
+    let mut status: Option<(bool, Span)> = None;
+    let mut warnings: Vec<Diagnostic> = Vec::new();
+    // The field whose list is being read, and the indentation of its line.
+    let mut list: Option<(Field, usize)> = None;
+    let mut list_under_plain_line = false;
+    let indent_of = |l: &str| l.len() - l.trim_start().len();
+    let span_of = |line: &Line<'_>, part: &str| {
+        let o = md::offset_in(line.text, part).unwrap_or(0);
+        Span::new(src, line.start + o, line.start + o + part.len())
+    };
+    for line in &o.lines {
+        let text = line.text;
+        if text.trim().is_empty() {
+            if !line.in_fence {
+                description.push(text);
+            }
+            continue;
+        }
+        // A fenced block under a `Verify:` field: its command lines.
+        if line.in_fence {
+            if let Some((Field::Verify, _)) = list {
+                let t = text.trim();
+                if md::fence_of(t).is_none() && !t.starts_with('#') && is_command(t) {
+                    verify.push((t.trim_start_matches("$ ").to_owned(), span_of(line, t)));
+                    continue;
+                }
+                if md::fence_of(t).is_some() {
+                    continue;
+                }
+            }
+            description.push(text);
+            continue;
+        }
+        if let Some((field, indent)) = list {
+            // The list under a field: more indented lines, or bullets at the same indentation
+            // under a field line that is not itself a bullet (`**Acceptance**:` then `- [ ] …`).
+            let under = indent_of(text) > indent
+                || indent_of(text) == indent && md::bullet(text).is_some() && list_under_plain_line;
+            if under || (field == Field::Verify && md::fence_of(text.trim()).is_some()) {
+                if md::fence_of(text.trim()).is_some() {
+                    continue;
+                }
+                let item = md::bullet(text).unwrap_or(text.trim());
+                let (ticked, item) = match md::checkbox(text) {
+                    Some((t, rest)) => (t, rest),
+                    None => (false, item),
+                };
+                let _ = ticked;
+                read_field(
+                    field,
+                    item,
+                    line,
+                    src,
+                    &mut files,
+                    &mut deps,
+                    &mut verify,
+                    &mut acceptance,
+                    &mut status,
+                    &mut warnings,
+                );
+                continue;
+            }
+            list = None;
+        }
+        let parsed = md::field(text).and_then(|(k, v, _)| field_kind(k).map(|f| (f, v)));
+        if let Some((field, value)) = parsed {
+            list_under_plain_line = md::bullet(text).is_none() && value.trim().is_empty();
+            if value.trim().is_empty() {
+                list = Some((field, indent_of(text)));
+                if field == Field::DependsOn && deps.is_none() {
+                    deps = Some(Vec::new());
+                }
+            } else {
+                read_field(
+                    field,
+                    value,
+                    line,
+                    src,
+                    &mut files,
+                    &mut deps,
+                    &mut verify,
+                    &mut acceptance,
+                    &mut status,
+                    &mut warnings,
+                );
+                // A field written with a value may still have a list under it.
+                list = Some((field, indent_of(text)));
+            }
+            continue;
+        }
+        description.push(text);
+        let end = line.start + text.len();
+        desc_span = Some(desc_span.map_or((line.start, end), |(s, _)| (s, end)));
+    }
+    for w in warnings {
+        b.warn(w);
+    }
+    let body = model::block(&dedent(&description));
     let description = match (o.header.is_empty(), body.is_empty()) {
         (true, _) => body,
         (false, true) => o.header,
         (false, false) => format!("{body}\n\n{}", o.header),
     };
-    if let Some(task) = b.plan.tasks.get_mut(o.index) {
-        task.description = description;
+    let (Some(task), Some(spans)) = (b.plan.tasks.get_mut(o.index), b.task_spans.get_mut(o.index)) else { return };
+    task.description = description;
+    spans.description = desc_span.map(|(s, e)| Span::new(src, s, e));
+    for (f, span) in files {
+        if !task.files.contains(&f) {
+            task.files.push(f);
+            spans.files.push(span);
+        }
+    }
+    if let Some(deps) = deps {
+        // A dependencies field states the task's dependencies: it replaces the list's order.
+        let drop = o.implicit_deps.min(task.depends_on.len()).min(spans.depends_on.len());
+        task.depends_on.drain(..drop);
+        spans.depends_on.drain(..drop);
+        for (d, span) in deps {
+            if d != task.id && !task.depends_on.contains(&d) {
+                task.depends_on.push(d);
+                spans.depends_on.push(span);
+            }
+        }
+    }
+    for (v, span) in verify {
+        task.verify.push(v);
+        spans.verify.push(span);
+    }
+    for (a, span) in acceptance {
+        task.acceptance.push(a);
+        spans.acceptance.push(span);
+    }
+    if let Some((done, span)) = status {
+        task.status = if done { Status::Done } else { Status::Pending };
+        spans.status = Some(span);
+    }
+}
+
+/// Reads one field value (or one item of a field's list) into the task's parts.
+#[allow(clippy::too_many_arguments)]
+fn read_field(
+    field: Field,
+    value: &str,
+    line: &Line<'_>,
+    src: SourceId,
+    files: &mut Vec<(String, Span)>,
+    deps: &mut Option<Vec<(String, Span)>>,
+    verify: &mut Vec<(String, Span)>,
+    acceptance: &mut Vec<(String, Span)>,
+    status: &mut Option<(bool, Span)>,
+    warnings: &mut Vec<Diagnostic>,
+) {
+    let base = md::offset_in(line.text, value).unwrap_or(0);
+    let at = |off: usize, len: usize| Span::new(src, line.start + base + off, line.start + base + off + len);
+    let whole = at(0, value.len());
+    match field {
+        Field::Files => {
+            let found = paths_in(value);
+            if found.is_empty() && !is_none(value) {
+                warnings.push(
+                    Diagnostic::warning(
+                        "unread-file",
+                        format!("files entry `{}` names no path planrun can read", model::one_line(value)),
+                    )
+                    .at(Some(whole))
+                    .help("write each file as a path in backticks: `src/x.ts`"),
+                );
+            }
+            for (p, off, len) in found {
+                files.push((p, at(off, len)));
+            }
+        }
+        Field::DependsOn => {
+            let list = deps.get_or_insert_with(Vec::new);
+            if is_none(value) {
+                return;
+            }
+            let refs = id_refs(value);
+            if refs.is_empty() && !is_none(value) {
+                warnings.push(
+                    Diagnostic::warning(
+                        "unread-dependency",
+                        format!("dependencies entry `{}` names no task id", model::one_line(value)),
+                    )
+                    .at(Some(whole))
+                    .help("name the tasks by id: `Dependencies: T001, T002`"),
+                );
+            }
+            for (first, last, off, len) in refs {
+                // Ranges are expanded once every task is known; here only their ends are kept.
+                match (last, id_number(&first)) {
+                    (Some(last), Some(lo)) => {
+                        let prefix: String = first.chars().take_while(|c| !c.is_ascii_digit()).collect();
+                        let width = first.len() - prefix.len();
+                        let hi = id_number(&last).unwrap_or(lo);
+                        if hi >= lo && hi - lo <= 200 {
+                            for n in lo..=hi {
+                                list.push((format!("{prefix}{n:0width$}"), at(off, len)));
+                            }
+                        }
+                    }
+                    _ => list.push((first, at(off, len))),
+                }
+            }
+        }
+        Field::Verify => {
+            let spans = md::code_spans(value);
+            let commands: Vec<(&str, usize)> = spans.iter().copied().filter(|(c, _)| is_command(c)).collect();
+            for (c, off) in &commands {
+                verify.push((c.trim().to_owned(), at(*off, c.len())));
+            }
+            if commands.is_empty() {
+                if let Some((c, off)) = spans.iter().find(|(c, _)| looks_like_command(c) && !is_command(c)) {
+                    warnings.push(
+                        Diagnostic::warning(
+                            "unread-verify",
+                            format!("`{c}` looks like a command, but planrun does not know the program `{}`; it is kept as an acceptance criterion", c.split_whitespace().next().unwrap_or("")),
+                        )
+                        .at(Some(at(*off, c.len())))
+                        .help("write a command planrun knows (`npm test`, `cargo test`, `./scripts/check.sh` …) to have it run"),
+                    );
+                }
+                let text = model::one_line(value);
+                if !text.is_empty() {
+                    acceptance.push((text, whole));
+                }
+            }
+        }
+        Field::Acceptance => {
+            let (_, v) =
+                md::checkbox(&format!("- {value}")).map_or((false, value.to_owned()), |(t, r)| (t, r.to_owned()));
+            let text = model::one_line(&v);
+            if !text.is_empty() {
+                acceptance.push((text, whole));
+            }
+        }
+        Field::Status => {
+            if let Some(done) = status_value(value) {
+                *status = Some((done, whole));
+            }
+        }
     }
 }
 
 /// Removes the common indentation of an item's continuation lines.
-fn dedent(lines: &[String]) -> String {
+fn dedent(lines: &[&str]) -> String {
     let indent =
         lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
-    lines.iter().map(|l| l.get(indent..).unwrap_or(l.trim_start())).collect::<Vec<_>>().join("\n")
+    lines.iter().map(|l| l.get(indent..).unwrap_or_else(|| l.trim_start())).collect::<Vec<_>>().join("\n")
 }
+
+/// The number of a phase heading (`Phase 3: …` → `3`).
+fn phase_number(milestone: &str) -> Option<&str> {
+    let m = milestone.trim();
+    m.get(..6).filter(|p| p.eq_ignore_ascii_case("phase "))?;
+    let tail = m.get(6..)?;
+    let end = tail.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(tail.len());
+    let n = tail.get(..end)?.trim_end_matches('.');
+    (!n.is_empty()).then_some(n)
+}
+
+/// The tasks one side of an order names. A phase stands for its first tasks (those waiting for
+/// no other task of it) when it waits, and for its last ones when it is waited for.
+fn names_of(r: &Ref, waiting: bool, tasks: &[Task]) -> Vec<String> {
+    if r.phase {
+        let members: Vec<&Task> =
+            tasks.iter().filter(|t| t.milestone.as_deref().and_then(phase_number) == Some(r.first.as_str())).collect();
+        let inside: HashSet<&str> = members.iter().map(|m| m.id.as_str()).collect();
+        return if waiting {
+            members
+                .iter()
+                .filter(|t| !t.depends_on.iter().any(|d| inside.contains(d.as_str())))
+                .map(|t| t.id.clone())
+                .collect()
+        } else {
+            let waited: HashSet<&str> = members.iter().flat_map(|m| m.depends_on.iter().map(String::as_str)).collect();
+            members.iter().filter(|t| !waited.contains(t.id.as_str())).map(|t| t.id.clone()).collect()
+        };
+    }
+    match (&r.last, id_number(&r.first), r.last.as_deref().and_then(id_number)) {
+        (Some(_), Some(lo), Some(hi)) => tasks
+            .iter()
+            .filter(|t| id_number(&t.id).is_some_and(|n| n >= lo.min(hi) && n <= hi.max(lo)))
+            .map(|t| t.id.clone())
+            .collect(),
+        _ => vec![r.first.clone()],
+    }
+}
+
+/// Task ids with the span that named them.
+type Named = Vec<(String, Span)>;
 
 /// Adds the orders of the "Dependencies" section; ranges take the tasks whose numbers they span.
 fn apply_orders(b: &mut PlanBuilder, orders: Vec<Order>) {
-    let ids: Vec<String> = b.plan.tasks.iter().map(|t| t.id.clone()).collect();
-    let expand = |first: &str, last: Option<&str>| -> Vec<String> {
-        match (last, id_number(first), last.and_then(id_number)) {
-            (Some(_), Some(lo), Some(hi)) => ids
-                .iter()
-                .filter(|i| id_number(i).is_some_and(|n| n >= lo.min(hi) && n <= hi.max(lo)))
-                .cloned()
-                .collect(),
-            _ => vec![first.to_owned()],
-        }
-    };
+    let mut index_of: HashMap<String, usize> = HashMap::new();
+    for (i, t) in b.plan.tasks.iter().enumerate() {
+        index_of.entry(t.id.clone()).or_insert(i);
+    }
     for order in orders {
-        let mut prereqs: Vec<(String, Span)> = Vec::new();
-        for (first, last, span) in &order.prerequisites {
-            prereqs.extend(expand(first, last.as_deref()).into_iter().map(|id| (id, *span)));
+        // (dependents, prerequisites) groups: one per pair for "respectively", else one.
+        let mut groups: Vec<(Named, Named)> = Vec::new();
+        let side = |refs: &[Ref], waiting: bool, tasks: &[Task]| -> Vec<Vec<(String, Span)>> {
+            refs.iter().map(|r| names_of(r, waiting, tasks).into_iter().map(|n| (n, r.span)).collect()).collect()
+        };
+        let dependents = side(&order.dependents, true, &b.plan.tasks);
+        let prerequisites = side(&order.prerequisites, false, &b.plan.tasks);
+        if order.paired {
+            groups.extend(dependents.into_iter().zip(prerequisites));
+        } else {
+            groups.push((dependents.into_iter().flatten().collect(), prerequisites.into_iter().flatten().collect()));
         }
-        for (first, last, span) in &order.dependents {
-            for dependent in expand(first, last.as_deref()) {
-                let Some(index) = b.plan.tasks.iter().position(|t| t.id == dependent) else {
+        for (dependents, prereqs) in groups {
+            for (dependent, span) in dependents {
+                let Some(&index) = index_of.get(&dependent) else {
                     b.warn(
                         Diagnostic::warning(
                             "unknown-task",
                             format!("the dependencies section names `{dependent}`, which is not a task of this file"),
                         )
-                        .at(Some(*span))
+                        .at(Some(span))
                         .help("this order is ignored; check the task id"),
                     );
                     continue;
