@@ -69,9 +69,11 @@ pub fn check(loaded: &Loaded) -> Checked {
             said = true;
         }
         if !said {
+            let first = loaded.sources.ids().next();
+            let file = first.map_or(loaded.root.as_path(), |s| loaded.sources.path(s));
             out.push(
-                Diagnostic::error("no-tasks", format!("`{}` holds no tasks", loaded.root.display()))
-                    .at(loaded.sources.ids().next().map(|s| crate::source::Span::new(s, 0, 0)))
+                Diagnostic::error("no-tasks", format!("`{}` holds no tasks", file.display()))
+                    .at(first.map(|s| crate::source::Span::new(s, 0, 0)))
                     .help(format!(
                         "planrun read it as {}, and found no task in it; add tasks, or point planrun at the file that holds them",
                         loaded.format.describe()

@@ -225,8 +225,10 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output, verbose: bool) 
     )
 }
 
-/// Warnings shown in full when there are at most this many; beyond, they are grouped.
+/// Warnings shown in full when there are at most this many and they take at most `FULL_LINES`
+/// lines; beyond, they are grouped.
 const FULL_WARNINGS: usize = 3;
+const FULL_LINES: usize = 28;
 /// How many tasks a grouped line names before "and N more".
 const NAMED: usize = 4;
 
@@ -247,10 +249,13 @@ fn diagnostics(
         w.write_all(renderer.render(d).as_bytes())?;
     }
     if verbose || warnings.len() <= FULL_WARNINGS {
-        for d in &warnings {
-            w.write_all(renderer.render(d).as_bytes())?;
+        let full: Vec<String> = warnings.iter().map(|d| renderer.render(d)).collect();
+        if verbose || full.iter().map(|r| r.lines().count()).sum::<usize>() <= FULL_LINES {
+            for r in &full {
+                w.write_all(r.as_bytes())?;
+            }
+            return Ok(false);
         }
-        return Ok(false);
     }
     // Kinds in the order they first appear.
     let mut kinds: Vec<(&'static str, Vec<&Diagnostic>)> = Vec::new();
