@@ -1326,7 +1326,7 @@ type Entry = (Task, TaskSpans, bool, Option<String>);
 /// Words that state an order between tasks, and whether the tasks named before the word come
 /// after (`false`: "IMPL-7 can start after IMPL-2") or before (`true`: "IMPL-2 before IMPL-7")
 /// the ones named after it.
-const ORDER_WORDS: [(&str, bool); 9] = [
+const ORDER_WORDS: [(&str, bool); 10] = [
     ("can start after", false),
     ("starts after", false),
     ("depends on", false),
@@ -1334,6 +1334,7 @@ const ORDER_WORDS: [(&str, bool); 9] = [
     ("requires", false),
     ("waits for", false),
     ("after", false),
+    ("until", false),
     ("依赖", false),
     ("before", true),
 ];
