@@ -215,3 +215,14 @@ proptest! {
         let _ = planrun_plan::load(&path, Some(Format::Blueprint));
     }
 }
+
+#[test]
+fn step_headings_with_symbols_letters_and_words() {
+    let loaded = common::load("blueprint/unread_steps/plan.md");
+    // `Step 2a` and `🚀 Step 3` are read; `Step Two` is reported where it is, not dropped silently.
+    assert_eq!(ids(&loaded), ["step-1", "step-2a", "step-3"]);
+    assert_eq!(task(&loaded, "step-3").title, "Deploy");
+    let unread: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "unread-task").collect();
+    assert_eq!(unread.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(unread[0].location(&loaded.sources).map(|l| l.line), Some(5));
+}
