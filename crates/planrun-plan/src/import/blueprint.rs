@@ -740,7 +740,9 @@ fn step_line<'a>(
                 apply_field(b, acc, kind, value, Span::new(span.source, value_start, value_start + value.len()), span);
                 return;
             }
-            if value.is_empty() && md::bullet(raw).is_none() {
+            // `Files to create:` on its own line, or as a bullet (`- **Files to create**:`) with
+            // the paths nested under it.
+            if value.is_empty() && (md::bullet(raw).is_none() || kind != FieldKind::Status) {
                 close(b, acc, target);
                 let s = if kind == FieldKind::Files { Sec::Files } else { Sec::Depends };
                 *target = Target::Step { level, sec: s, lines: Vec::new() };
@@ -828,7 +830,7 @@ fn close(b: &mut PlanBuilder, acc: &mut Acc, target: &mut Target<'_>) {
         Target::Context => {}
         Target::Toolchain { lines, src, .. } => read_toolchain(b, acc, src, &lines),
         Target::Step { sec, lines, level } => {
-            close_section(acc, sec, &lines);
+            close_section(b, acc, sec, &lines);
             // Keep collecting the same step: only the section changed.
             *target = Target::Step { level, sec: Sec::Description, lines: Vec::new() };
         }
@@ -888,7 +890,7 @@ fn list_items(lines: &[Line<'_>]) -> Vec<String> {
     out
 }
 
-fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
+fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
     let known = toolchain_words(&acc.toolchain);
     let Some(d) = acc.steps.last_mut() else {
         return;
@@ -951,13 +953,39 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
             }
         }
         Sec::Files => {
+            let indent = |t: &str| t.len() - t.trim_start().len();
+            let base = lines.iter().find(|l| !l.in_fence && md::bullet(l.text).is_some()).map(|l| indent(l.text));
             for l in lines.iter().filter(|l| !l.in_fence) {
                 let Some(item) = md::bullet(l.text) else {
                     continue;
                 };
+                // A bullet nested under a file describes it.
+                if base.is_some_and(|b| indent(l.text) > b) {
+                    continue;
+                }
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                if let Some((path, at)) = md::item_path(item) {
-                    d.files.push((folder_glob(path), Span::new(src, off + at, off + at + path.len())));
+                let quoted = md::code_spans(item).first().map(|&(p, at)| (p.trim(), at));
+                // `- **Risk**: …` after the paths: another field of the step, not a file.
+                if quoted.is_none() && md::field(item).is_some() {
+                    d.description.push(l.text.trim().to_owned());
+                    continue;
+                }
+                let path = quoted.or_else(|| {
+                    md::item_path(item)
+                        .filter(|(p, _)| (p.contains('/') || p.contains('.')) && !p.ends_with([':', ',']))
+                });
+                match path {
+                    Some((path, at)) if !path.is_empty() && !path.contains(char::is_whitespace) => {
+                        d.files.push((folder_glob(path), Span::new(src, off + at, off + at + path.len())));
+                    }
+                    _ => b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("`{}` is listed under files but names no path; it was not read", item.trim()),
+                        )
+                        .at(Some(Span::new(src, off, off + item.len())))
+                        .help("write the path in backticks: `- `src/admin/headers.ts` (security headers)`"),
+                    ),
                 }
             }
         }

@@ -303,6 +303,8 @@ struct ProseLine {
     text: String,
     span: Span,
     fenced: bool,
+    /// Which code block a fenced line belongs to (lines of one diagram share it).
+    block: usize,
 }
 
 #[derive(Debug, Default)]
@@ -319,11 +321,14 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
     // The grouping heading (Wave, Phase, …) and its level: deeper headings keep it.
     let mut milestone: Option<(usize, String)> = None;
     let mut owner: Option<usize> = None;
+    let mut block = 0;
     for line in md::lines(&text) {
         let span = Span::new(src, line.start, line.start + line.text.len());
         if line.in_fence {
             if md::fence_of(line.text).is_none() {
-                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true });
+                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block });
+            } else {
+                block += 1;
             }
             continue;
         }
@@ -353,8 +358,9 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
         let indent = indent_width(line.text);
         let item = todo_item(&line, src).filter(|item| {
             // `- [ ] IMPL-1 Red phase` after `**IMPL-1**` was listed: a progress line of that
-            // task, not a second task.
-            !(item.bare && seen.contains(&item.item.id))
+            // task, not a second task; so is a plain or numbered item repeating a listed id
+            // (`1. **IMPL-1** (must go first): …` in an execution sequence).
+            !((item.bare || item.plain) && seen.contains(&item.item.id))
         });
         match item {
             Some(found) => {
@@ -387,7 +393,7 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
                     }
                 }
                 if !blank {
-                    todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: false });
+                    todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: false, block: 0 });
                 }
             }
         }
@@ -408,6 +414,8 @@ fn indent_width(line: &str) -> usize {
 struct Found {
     item: TodoItem,
     bare: bool,
+    /// A list item without a checkbox or `▸`.
+    plain: bool,
 }
 
 /// A task line: `- [ ] **IMPL-1.2**: Title → [📋](./.task/IMPL-1.2.json)`, `▸ **IMPL-1**: Group`,
@@ -455,6 +463,7 @@ fn todo_item(line: &Line<'_>, src: SourceId) -> Option<Found> {
             status_span,
         },
         bare,
+        plain,
     })
 }
 
@@ -871,14 +880,14 @@ fn text_spans(v: &JValue) -> Vec<(String, Span)> {
 /// `(exit code 0)` is a note, not part of the command.
 fn verify_in_criterion(text: &str) -> Option<String> {
     let lower = text.to_ascii_lowercase();
-    let at = ["verify by ", "verified by ", "verify with ", "verify: ", "verify:"]
+    let at = ["verify by ", "verified by ", "verify with ", "verify: ", "verify:", "验证：", "验证:", "验证 "]
         .iter()
         .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
     let mut rest = text.get(at..)?.trim();
     if lower.get(..at).is_some_and(|head| head.trim_end().ends_with("(verify:")) {
         rest = rest.strip_suffix(')').unwrap_or(rest).trim();
     }
-    for note in ["(exit code 0)", "exit code 0", "(exit 0)"] {
+    for note in ["(exit code 0)", "exit code 0", "(exit 0)", "(退出码 0)", "退出码 0", "退出码为 0"] {
         if let Some(r) = rest.strip_suffix(note) {
             rest = r.trim();
         }
@@ -1479,34 +1488,227 @@ fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry
     let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
     let mut deps: HashMap<String, Vec<String>> =
         out.iter().map(|(t, _, _, _)| (t.id.clone(), t.depends_on.clone())).collect();
-    for line in prose {
+    let mut warned: HashSet<usize> = HashSet::new();
+    let warn = |b: &mut PlanBuilder, line: &ProseLine| {
+        let text = model::one_line(line.text.replace("**", "").trim_start_matches(['-', ' ']));
+        b.warn(
+            Diagnostic::warning(
+                "unread-dependency",
+                format!("`{text}` states an order between tasks that planrun did not read"),
+            )
+            .at(Some(line.span))
+            .help("list the prerequisites in each task's `depends_on` (or a `Depends on:` note under its TODO line)"),
+        );
+    };
+    let add = |out: &mut [Entry], deps: &mut HashMap<String, Vec<String>>, d: &str, p: &str, span: Span| {
+        if let Some((task, spans, declares, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == d) {
+            if !task.depends_on.iter().any(|x| x == p) {
+                task.depends_on.push(p.to_owned());
+                spans.depends_on.push(span);
+                *declares = true;
+                deps.entry(d.to_owned()).or_default().push(p.to_owned());
+            }
+        }
+    };
+    // Prose outside code blocks first: clear statements are read.
+    for line in prose.iter().filter(|l| !l.fenced) {
         let Some((pairs, clear)) = stated_order(&line.text, &known) else { continue };
         let missing: Vec<(String, String)> = pairs.into_iter().filter(|(d, p)| !reaches(&deps, d, p)).collect();
-        if clear && !line.fenced {
+        if clear {
             for (d, p) in missing {
-                if let Some((task, spans, declares, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == d) {
-                    if !task.depends_on.contains(&p) {
-                        task.depends_on.push(p.clone());
-                        spans.depends_on.push(line.span);
-                        *declares = true;
-                        deps.entry(d.clone()).or_default().push(p);
-                    }
-                }
+                add(out, &mut deps, &d, &p, line.span);
             }
-        } else if !missing.is_empty() || (!clear && !line.fenced) {
-            let text = model::one_line(line.text.replace("**", "").trim_start_matches(['-', ' ']));
-            b.warn(
-                Diagnostic::warning(
-                    "unread-dependency",
-                    format!("`{text}` states an order between tasks that planrun did not read"),
-                )
-                .at(Some(line.span))
-                .help(
-                    "list the prerequisites in each task's `depends_on` (or a `Depends on:` note under its TODO line)",
-                ),
-            );
+        } else {
+            warn(b, line);
         }
     }
+    // Diagrams in code blocks: their edges are read for tasks that state no dependency anywhere
+    // else (the diagram is then the only statement); otherwise an edge the tasks do not already
+    // imply is reported.
+    let silent: HashSet<String> = out.iter().filter(|(_, _, d, _)| !*d).map(|(t, _, _, _)| t.id.clone()).collect();
+    let mut blocks: Vec<Vec<&ProseLine>> = Vec::new();
+    for line in prose.iter().filter(|l| l.fenced) {
+        match blocks.last_mut() {
+            Some(bl) if bl.first().is_some_and(|f| f.block == line.block) => bl.push(line),
+            _ => blocks.push(vec![line]),
+        }
+    }
+    for bl in blocks {
+        let texts: Vec<&str> = bl.iter().map(|l| l.text.as_str()).collect();
+        for (i, d, p) in diagram_edges(&texts, &known) {
+            if d == p || reaches(&deps, &d, &p) {
+                continue;
+            }
+            let Some(line) = bl.get(i) else { continue };
+            if silent.contains(&d) {
+                add(out, &mut deps, &d, &p, line.span);
+            } else if warned.insert(line.span.start) {
+                warn(b, line);
+            }
+        }
+    }
+}
+
+/// Display columns of a character: wide (CJK, emoji) characters take two, combining marks none.
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    if matches!(u, 0x300..=0x36F | 0x200B..=0x200F | 0xFE00..=0xFE0F) {
+        return 0;
+    }
+    let wide = matches!(u,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x2705 | 0x274C | 0x1F300..=0x1FAFF | 0x20000..=0x3FFFD);
+    if wide { 2 } else { 1 }
+}
+
+/// A diagram line as (display column, character) pairs.
+fn columns(line: &str) -> Vec<(usize, char)> {
+    let mut col = 0;
+    line.chars()
+        .map(|c| {
+            let at = col;
+            col += char_width(c);
+            (at, c)
+        })
+        .collect()
+}
+
+/// Task ids on a diagram line with the columns they cover.
+fn ids_at(cols: &[(usize, char)], known: &HashSet<String>) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cols.len() {
+        let is_id = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if cols.get(i).is_some_and(|&(_, c)| is_id(c)) {
+            let start = i;
+            while cols.get(i).is_some_and(|&(_, c)| is_id(c)) {
+                i += 1;
+            }
+            let word: String = cols.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+            let word = word.trim_end_matches('.');
+            if known.contains(word) {
+                let (a, z) = (cols.get(start).map_or(0, |p| p.0), cols.get(i - 1).map_or(0, |p| p.0));
+                out.push((word.to_owned(), a, z));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+const H_LINE: [char; 3] = ['─', '━', '-'];
+const JOINS: [char; 8] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌'];
+const V_LINE: [char; 6] = ['│', '┃', '|', '├', '┤', '┼'];
+
+/// The task a vertical connector at `col` leads up to, from line `row` upwards: the id covering
+/// that column on the first line that is not a connector, or the nearest id left of a join.
+fn up_from(rows: &[Vec<(usize, char)>], ids: &[Vec<(String, usize, usize)>], row: usize, col: usize) -> Option<String> {
+    let mut r = row;
+    while r > 0 {
+        r -= 1;
+        let line = rows.get(r)?;
+        let ch = line.iter().find(|&&(c, _)| c == col).map(|&(_, ch)| ch);
+        let here = ids.get(r)?;
+        if let Some((id, _, _)) = here.iter().find(|(_, a, z)| *a <= col && col <= *z) {
+            return Some(id.clone());
+        }
+        match ch {
+            Some(c) if V_LINE.contains(&c) => continue,
+            // `──┬──>`: the branch starts from the task left of the join.
+            // `──┬──>`: the branch starts from the task left of the join; a connector ending
+            // under a node's label (`A-1 (schema)`) starts from that node.
+            _ => {
+                return here
+                    .iter()
+                    .filter(|(_, _, z)| *z < col)
+                    .max_by_key(|(_, _, z)| *z)
+                    .map(|(id, _, _)| id.clone());
+            }
+        }
+    }
+    None
+}
+
+/// The edges a dependency diagram draws, as (line index, dependent, prerequisite): `A → B`,
+/// `A ──> B`, `A ──┬──> B` and `└──> C` under it, `C <───┘` joining from a task above, and
+/// `↓` between tasks on lines above and below. Lines without arrows are read as prose
+/// (`Batch 3: IMPL-7 (after IMPL-3)`).
+fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String, String)> {
+    let rows: Vec<Vec<(usize, char)>> = lines.iter().map(|l| columns(l)).collect();
+    let ids: Vec<Vec<(String, usize, usize)>> = rows.iter().map(|r| ids_at(r, known)).collect();
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let here = ids.get(i).cloned().unwrap_or_default();
+        let mut found_arrow = false;
+        let mut k = 0;
+        while k < row.len() {
+            let Some(&(col, ch)) = row.get(k) else { break };
+            let next = row.get(k + 1).map(|&(_, c)| c);
+            // Forward arrow heads: `>` after a line, `→`, `▶`.
+            let forward = matches!(ch, '→' | '▶' | '⟶')
+                || (ch == '>' && k > 0 && row.get(k - 1).is_some_and(|&(_, c)| H_LINE.contains(&c) || c == '='));
+            let backward = (ch == '<' || ch == '◀') && next.is_some_and(|c| H_LINE.contains(&c));
+            if forward {
+                found_arrow = true;
+                let target = here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone());
+                // Walk back along the shaft to where it starts.
+                let mut j = k;
+                while j > 0
+                    && row.get(j - 1).is_some_and(|&(_, c)| H_LINE.contains(&c) || JOINS.contains(&c) || c == '=')
+                {
+                    j -= 1;
+                }
+                let start = row.get(j).map_or(col, |p| p.0);
+                let left =
+                    here.iter().filter(|(_, _, z)| *z < start).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let source = match row.get(j).map(|&(_, c)| c) {
+                    Some(c @ ('└' | '├' | '┌')) if left.as_ref().is_none_or(|_| c != '┌') => {
+                        up_from(&rows, &ids, i, start)
+                    }
+                    _ => left,
+                };
+                if let (Some(t), Some(s)) = (target, source) {
+                    out.push((i, t, s));
+                }
+            } else if backward {
+                found_arrow = true;
+                let target =
+                    here.iter().filter(|(_, _, z)| *z < col).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let mut j = k + 1;
+                while row.get(j).is_some_and(|&(_, c)| H_LINE.contains(&c)) {
+                    j += 1;
+                }
+                let source = match row.get(j) {
+                    Some(&(c, '┘' | '┴' | '┐')) => up_from(&rows, &ids, i, c),
+                    _ => here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone()),
+                };
+                if let (Some(t), Some(s)) = (target, source) {
+                    out.push((i, t, s));
+                }
+            } else if ch == '↓' {
+                found_arrow = true;
+                let below = (i + 1..rows.len()).find_map(|r| {
+                    ids.get(r)?
+                        .iter()
+                        .find(|(_, a, z)| *a <= col + 2 && col <= *z + 2)
+                        .map(|(id, _, _)| (r, id.clone()))
+                });
+                let above = up_from(&rows, &ids, i, col);
+                if let (Some((_, t)), Some(s)) = (below, above) {
+                    out.push((i, t, s));
+                }
+            }
+            k += 1;
+        }
+        if !found_arrow {
+            if let Some((pairs, true)) = stated_order(lines.get(i).copied().unwrap_or(""), known) {
+                out.extend(pairs.into_iter().map(|(d, p)| (i, d, p)));
+            }
+        }
+    }
+    out
 }
 
 /// Reorders tasks so that every parent comes right after the last of its subtasks.
@@ -1725,6 +1927,39 @@ mod tests {
         assert_eq!(commands("npm test passes with no failures"), None);
         assert_eq!(commands("Manually log in and check the dashboard"), None);
         assert_eq!(commands("Run `npm test` and check output"), None);
+    }
+
+    #[test]
+    fn diagram_edges_of_box_drawings() {
+        let known: HashSet<String> = ["A-1", "A-2", "A-3", "A-4"].iter().map(|s| (*s).to_owned()).collect();
+        let lines =
+            ["A-1 (数据库) ──┬──> A-2 ───> A-3", "               │              │", "               └──> A-4 <─────┘"];
+        let mut edges: Vec<(String, String)> =
+            diagram_edges(&lines, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-1"), ("A-4", "A-3")]
+            .iter()
+            .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(edges, want);
+        let tree = ["A-1 (schema)", "    ↓", "A-2 (users)", "    ├──→ A-3 (guards)", "    └──→ A-4 (tokens)"];
+        let mut edges: Vec<(String, String)> =
+            diagram_edges(&tree, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]
+            .iter()
+            .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(edges, want);
+    }
+
+    #[test]
+    fn chinese_verify_leads() {
+        assert_eq!(
+            verify_in_criterion("测试通过: 验证 pytest tests/a.py -v 退出码 0").as_deref(),
+            Some("pytest tests/a.py -v")
+        );
+        assert_eq!(verify_in_criterion("无残留: 验证 grep -r 'utcnow()' app/ 无结果"), None);
     }
 
     #[test]
