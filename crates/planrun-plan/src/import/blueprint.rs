@@ -390,7 +390,7 @@ fn section_kind(label: &str) -> Option<Sec> {
     if has("review") {
         return Some(Sec::Review);
     }
-    if has("verif") || has("checklist") || has("validation") || l == "confirm" || l == "checks" {
+    if has("verif") || has("checklist") || has("validation") || matches!(l, "confirm" | "checks" | "check") {
         return Some(Sec::Verify);
     }
     if has("build") || l.starts_with("implement") {

@@ -1599,8 +1599,8 @@ fn ids_at(cols: &[(usize, char)], known: &HashSet<String>) -> Vec<(String, usize
 }
 
 const H_LINE: [char; 3] = ['─', '━', '-'];
-const JOINS: [char; 8] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌'];
-const V_LINE: [char; 6] = ['│', '┃', '|', '├', '┤', '┼'];
+const JOINS: [char; 9] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌', '+'];
+const V_LINE: [char; 7] = ['│', '┃', '|', '├', '┤', '┼', '+'];
 
 /// The task a vertical connector at `col` leads up to, from line `row` upwards: the id covering
 /// that column on the first line that is not a connector, or the nearest id left of a join.
@@ -1664,13 +1664,34 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                 let left =
                     here.iter().filter(|(_, _, z)| *z < start).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
                 let source = match row.get(j).map(|&(_, c)| c) {
-                    Some(c @ ('└' | '├' | '┌')) if left.as_ref().is_none_or(|_| c != '┌') => {
+                    Some(c @ ('└' | '├' | '┌' | '+')) if left.is_none() || c == '└' || c == '├' => {
                         up_from(&rows, &ids, i, start)
                     }
                     _ => left,
                 };
-                if let (Some(t), Some(s)) = (target, source) {
+                if let (Some(t), Some(s)) = (target.clone(), source) {
                     out.push((i, t, s));
+                }
+                // `+---> IMPL-7 (Persistence) [depends on IMPL-1, IMPL-2]`, `[depends on ALL above]`.
+                if let Some(t) = target {
+                    let rest: String = row.get(k + 1..).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+                    let lower = rest.to_lowercase();
+                    if let Some(at) = find_word(&lower, "depends on").or_else(|| find_word(&lower, "after")) {
+                        if lower.get(at..).is_some_and(|r| r.contains("all above")) {
+                            let mut seen: HashSet<String> = HashSet::new();
+                            for id in ids.iter().take(i).flatten().map(|(id, _, _)| id) {
+                                if *id != t && seen.insert(id.clone()) {
+                                    out.push((i, t.clone(), id.clone()));
+                                }
+                            }
+                        } else {
+                            for (id, _) in ids_in(rest.get(at..).unwrap_or(""), known) {
+                                if id != t {
+                                    out.push((i, t.clone(), id));
+                                }
+                            }
+                        }
+                    }
                 }
             } else if backward {
                 found_arrow = true;
