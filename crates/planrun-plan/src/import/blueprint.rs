@@ -475,7 +475,15 @@ struct StepDraft {
     milestone: Option<usize>,
     description: Vec<String>,
     acceptance: Vec<String>,
+    /// One per acceptance entry.
+    acceptance_spans: Vec<Span>,
     verify: Vec<String>,
+    /// One per verify command.
+    verify_spans: Vec<Span>,
+    /// Where the `Status:` field that marked the step was written.
+    status_span: Option<Span>,
+    /// Where the description starts.
+    description_span: Option<Span>,
     build: Vec<String>,
     review: Vec<String>,
     verify_text: Vec<String>,
@@ -499,7 +507,11 @@ impl StepDraft {
             milestone,
             description: Vec::new(),
             acceptance: Vec::new(),
+            acceptance_spans: Vec::new(),
             verify: Vec::new(),
+            verify_spans: Vec::new(),
+            status_span: None,
+            description_span: None,
             build: Vec::new(),
             review: Vec::new(),
             verify_text: Vec::new(),
@@ -811,7 +823,10 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
             }
         }
         FieldKind::Status => match crate::native::status_word(value) {
-            Some(s) => d.status = Some(s),
+            Some(s) => {
+                d.status = Some(s);
+                d.status_span = Some(line_span);
+            }
             None => b.warn(
                 Diagnostic::warning(
                     "unknown-status",
@@ -868,25 +883,28 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
 }
 
 /// Only the list items of a section (a checklist): prose around them is not a check.
-fn list_items(lines: &[Line<'_>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn list_items(lines: &[Line<'_>]) -> Vec<(String, (usize, usize))> {
+    let mut out: Vec<(String, (usize, usize))> = Vec::new();
     let mut open = false;
     for l in lines.iter().filter(|l| !l.in_fence) {
         match md::bullet(l.text) {
             Some(item) => {
-                out.push(md::checkbox(l.text).map_or(item, |(_, t)| t).trim().to_owned());
+                let item = md::checkbox(l.text).map_or(item, |(_, t)| t).trim();
+                let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
+                out.push((item.to_owned(), (off, off + item.len())));
                 open = true;
             }
             None if open && l.text.starts_with([' ', '\t']) && !l.text.trim().is_empty() => {
-                if let Some(last) = out.last_mut() {
+                if let Some((last, span)) = out.last_mut() {
                     last.push(' ');
                     last.push_str(l.text.trim());
+                    span.1 = l.start + l.text.len();
                 }
             }
             None => open = false,
         }
     }
-    out.retain(|s| !s.is_empty());
+    out.retain(|(s, _)| !s.is_empty());
     out
 }
 
@@ -900,10 +918,20 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
         Sec::Description | Sec::Other => {
             let text = block_of(lines);
             if !text.is_empty() {
+                if let Some(first) = lines.iter().find(|l| !l.text.trim().is_empty()) {
+                    d.description_span.get_or_insert(Span::new(src, first.start, first.start + first.text.len()));
+                }
                 d.description.push(text);
             }
         }
-        Sec::Acceptance => d.acceptance.extend(items(lines).into_iter().map(|(s, _)| model::one_line(&s))),
+        Sec::Acceptance => {
+            for (item, off) in items(lines) {
+                let item = model::one_line(&item);
+                let len = item.len();
+                d.acceptance.push(item);
+                d.acceptance_spans.push(Span::new(src, off, off + len));
+            }
+        }
         Sec::Build | Sec::Review => {
             let text = block_of(lines);
             if !text.is_empty() {
@@ -915,16 +943,19 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             if !text.is_empty() {
                 d.verify_text.push(text);
             }
-            for c in fenced_commands(lines, &known) {
+            for (c, off) in fenced_commands(lines, &known) {
                 if !d.verify.contains(&c) {
+                    d.verify_spans.push(Span::new(src, off, off + c.len()));
                     d.verify.push(c);
                 }
             }
-            for item in list_items(lines) {
+            for (item, span) in list_items(lines) {
+                let span = Span::new(src, span.0, span.1);
                 // "`pytest x` fails with the reported error": a check that the command fails is
                 // not a command that must pass.
                 if expects_failure(&item) {
                     d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(span);
                     continue;
                 }
                 let commands: Vec<String> = md::code_spans(&item)
@@ -935,10 +966,12 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                     .collect();
                 if commands.is_empty() {
                     d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(span);
                 } else {
                     for c in commands {
                         if !d.verify.contains(&c) {
                             d.verify.push(c);
+                            d.verify_spans.push(span);
                         }
                     }
                 }
@@ -996,7 +1029,7 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
 /// `sh`, `shell`, `console` or `zsh` block, and the lines of a block without a language that
 /// start with a known program. Comments, blank lines and `$ ` prompts are dropped; a block in any
 /// other language (expected output, JSON) gives nothing.
-fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<String> {
+fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     let mut open: Option<Option<bool>> = None;
     for l in lines {
@@ -1022,12 +1055,13 @@ fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<String> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
+        let at = l.start + md::offset_in(l.text, line).unwrap_or(0);
         match open {
-            Some(Some(true)) => out.push(line.to_owned()),
+            Some(Some(true)) => out.push((line.to_owned(), at)),
             Some(None) => {
                 let runs = line.strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(line, |(_, r)| r.trim());
                 if is_command(runs, known) {
-                    out.push(line.to_owned());
+                    out.push((line.to_owned(), at));
                 }
             }
             _ => {}
@@ -1627,8 +1661,17 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         } else {
             model::one_line(&d.title)
         };
-        task.acceptance = d.acceptance.into_iter().filter(|a| !a.is_empty()).collect();
+        for (a, span) in d.acceptance.into_iter().zip(d.acceptance_spans) {
+            if !a.is_empty() {
+                task.acceptance.push(a);
+                spans.acceptance.push(span);
+            }
+        }
         task.verify = d.verify;
+        spans.verify = d.verify_spans;
+        if !task.description.is_empty() {
+            spans.description = d.description_span;
+        }
         task.instructions.build = join_opt(d.build);
         task.instructions.review = join_opt(d.review);
         task.instructions.verify = join_opt(d.verify_text);
@@ -1638,6 +1681,9 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
             spans.files.push(s);
         }
         task.status = if d.done || d.status == Some(Status::Done) { Status::Done } else { Status::Pending };
+        if task.status == Status::Done {
+            spans.status = if d.done { Some(d.head_span) } else { d.status_span };
+        }
         if task.status == Status::Pending && d.boxes > 0 && d.ticked == d.boxes {
             b.warn(
                 Diagnostic::warning(
