@@ -215,3 +215,34 @@ proptest! {
         let _ = planrun_plan::load(&path, Some(Format::Blueprint));
     }
 }
+
+#[test]
+fn step_headings_with_symbols_letters_and_words() {
+    let loaded = common::load("blueprint/unread_steps/plan.md");
+    // `Step 2a` and `🚀 Step 3` are read; `Step Two` is reported where it is, not dropped silently.
+    assert_eq!(ids(&loaded), ["step-1", "step-2a", "step-3"]);
+    assert_eq!(task(&loaded, "step-3").title, "Deploy");
+    let unread: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "unread-task").collect();
+    assert_eq!(unread.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(unread[0].location(&loaded.sources).map(|l| l.line), Some(5));
+}
+
+#[test]
+fn verify_acceptance_status_and_description_are_located() {
+    for rel in ["blueprint/clean", "blueprint/messy/PLAN.md", "blueprint/milestones"] {
+        let loaded = common::load(rel);
+        for (i, t) in loaded.plan.tasks.iter().enumerate() {
+            let spans = loaded.spans(i);
+            assert_eq!(spans.verify.len(), t.verify.len(), "{rel} {}", t.id);
+            assert_eq!(spans.acceptance.len(), t.acceptance.len(), "{rel} {}", t.id);
+            assert_eq!(spans.status.is_some(), t.status == Status::Done, "{rel} {}", t.id);
+            if !t.description.is_empty() {
+                assert!(spans.description.is_some(), "{rel} {}", t.id);
+            }
+            for s in spans.verify.iter().chain(&spans.acceptance) {
+                let text = loaded.sources.text(s.source).get(s.start..s.end).unwrap_or("");
+                assert!(!text.trim().is_empty(), "{rel} {}: empty span", t.id);
+            }
+        }
+    }
+}

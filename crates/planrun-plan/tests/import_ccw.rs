@@ -247,3 +247,40 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn dependencies_from_every_place_and_prose_about_them() {
+    let loaded = common::load("ccw/waves");
+    assert_eq!(ids(&loaded), ["IMPL-001", "IMPL-002", "IMPL-003", "IMPL-004"]);
+    // `dependencies.upstream`, `meta.depends_on` plus a bare `dependencies` list, `context.depends_on`.
+    assert_eq!(task(&loaded, "IMPL-001").depends_on, Vec::<String>::new());
+    assert_eq!(task(&loaded, "IMPL-002").depends_on, ["IMPL-001"]);
+    // "IMPL-003 can start after IMPL-002 is merged" is clear and adds to the task file's list; no
+    // serial chain is invented because the files declare dependencies.
+    assert_eq!(task(&loaded, "IMPL-003").depends_on, ["IMPL-001", "IMPL-002"]);
+    assert_eq!(task(&loaded, "IMPL-004").depends_on, ["IMPL-002", "IMPL-003"]);
+    assert_eq!(task(&loaded, "IMPL-001").description, "Record the current release state.");
+    assert_eq!(task(&loaded, "IMPL-001").acceptance, ["Baseline file written"]);
+    assert_eq!(task(&loaded, "IMPL-002").verify, ["npm run lint:workflows"]);
+    assert_eq!(task(&loaded, "IMPL-004").verify, ["test -f docs/handoff.md"]);
+    // Every verify and acceptance entry, and the done status, is located.
+    for (i, t) in loaded.plan.tasks.iter().enumerate() {
+        let spans = loaded.spans(i);
+        assert_eq!(spans.verify.len(), t.verify.len(), "{}", t.id);
+        assert_eq!(spans.acceptance.len(), t.acceptance.len(), "{}", t.id);
+        assert_eq!(spans.depends_on.len(), t.depends_on.len(), "{}", t.id);
+    }
+    assert!(loaded.spans(0).status.is_some() && loaded.spans(1).status.is_none());
+    assert!(loaded.spans(0).description.is_some());
+    // The unreadable: a number in a dependency list, and a rule naming no dependent task. Prose
+    // naming an unknown task states nothing about this plan.
+    let unread: Vec<usize> = loaded
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "unread-dependency")
+        .map(|d| d.location(&loaded.sources).map_or(0, |l| l.line))
+        .collect();
+    assert_eq!(unread.len(), 2, "{:?}", loaded.diagnostics);
+    assert!(unread.contains(&19), "the `until` rule in TODO_LIST.md: {unread:?}");
+    assert!(!codes(&loaded).contains(&"duplicate-id"));
+}

@@ -212,9 +212,14 @@ struct StepHead {
     title: String,
 }
 
-/// `Step N: Title`, `Step N — Title`, `Step N`, `✅ Step N: Title`, `Step N: Title ✅`.
+/// `Step N: Title`, `Step N — Title`, `Step N`, `✅ Step N: Title`, `Step N: Title ✅`, and with
+/// symbols before `Step` (`⚠️ Step 11.5: Title`, `🔧 Step 2`), a letter after the number
+/// (`Step 1A: Title`, `Step 3a`) or bold around the label (`**Step 3**: Title`).
 fn step_head(text: &str) -> Option<StepHead> {
     let (done, rest) = md::strip_done_mark(text);
+    let rest = rest.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let (done2, rest) = md::strip_done_mark(rest);
+    let done = done || done2;
     let word = rest.get(..4)?;
     if !word.eq_ignore_ascii_case("step") {
         return None;
@@ -224,11 +229,20 @@ fn step_head(text: &str) -> Option<StepHead> {
         return None;
     }
     let after = after.trim_start();
-    let len = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
+    let mut len = after.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(after.len());
+    // `1A`, `3a`: one letter right after the number, ending the word.
+    if len > 0 {
+        let mut chars = after.get(len..).unwrap_or("").chars();
+        if let (Some(l), next) = (chars.next(), chars.next()) {
+            if l.is_ascii_alphabetic() && next.is_none_or(|c| !c.is_alphanumeric()) {
+                len += 1;
+            }
+        }
+    }
     let raw = after.get(..len)?;
     let num = raw.trim_end_matches('.');
     let number = (!num.is_empty() && num.starts_with(|c: char| c.is_ascii_digit())).then_some(num);
-    let tail = after.get(len..)?.trim_start();
+    let tail = after.get(len..)?.trim_start().trim_start_matches('*').trim_start();
     let first = tail.chars().next();
     if number.is_none() && !matches!(first, Some(':' | '—' | '–')) {
         return None;
@@ -237,6 +251,7 @@ fn step_head(text: &str) -> Option<StepHead> {
         Some(c @ (':' | '—' | '–' | '-' | ')' | '.')) => tail.get(c.len_utf8()..).unwrap_or("").trim(),
         _ => tail.trim(),
     };
+    let title = title.trim_start_matches('*').trim();
     let (trailing_done, title) = strip_trailing_done(title);
     Some(StepHead {
         done: done || trailing_done,
@@ -244,6 +259,27 @@ fn step_head(text: &str) -> Option<StepHead> {
         number_off: number.and_then(|n| md::offset_in(text, n)),
         title: title.to_owned(),
     })
+}
+
+/// A heading that names a step planrun cannot read (`Step Three: …`, `Step IV`): reported, not
+/// dropped silently.
+fn looks_like_step(text: &str) -> bool {
+    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+    t.starts_with("step ") && !t.starts_with("step by step") && !t.starts_with("steps ")
+}
+
+/// `## Phase 2: Distribution` grouping steps: its number and name.
+fn phase_head(text: &str) -> Option<(Option<u64>, String)> {
+    let t = text.trim_start_matches(|c: char| !c.is_alphanumeric());
+    let word = t.get(..5)?;
+    if !word.eq_ignore_ascii_case("phase") {
+        return None;
+    }
+    let rest = t.get(5..)?.trim_start();
+    let num = number_prefix(rest)?;
+    let name = rest.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.').trim_start();
+    let name = name.trim_start_matches([':', '—', '–', '-', ')']).trim();
+    Some((Some(num), if name.is_empty() { model::one_line(t) } else { model::one_line(name) }))
 }
 
 fn strip_trailing_done(title: &str) -> (bool, &str) {
@@ -354,7 +390,7 @@ fn section_kind(label: &str) -> Option<Sec> {
     if has("review") {
         return Some(Sec::Review);
     }
-    if has("verif") || has("checklist") || has("validation") {
+    if has("verif") || has("checklist") || has("validation") || matches!(l, "confirm" | "checks" | "check") {
         return Some(Sec::Verify);
     }
     if has("build") || l.starts_with("implement") {
@@ -397,7 +433,9 @@ fn field_kind(key: &str) -> Option<FieldKind> {
     match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
         "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after" | "blocked by"
         | "requires step" | "requires steps" => Some(FieldKind::Depends),
-        "files" | "files touched" | "files to modify" | "files to change" | "files to create" => Some(FieldKind::Files),
+        "files" | "file" | "files touched" | "files to modify" | "files to change" | "files to create" => {
+            Some(FieldKind::Files)
+        }
         "status" => Some(FieldKind::Status),
         _ => None,
     }
@@ -417,6 +455,9 @@ enum DepRef {
 struct Milestone {
     number: Option<u64>,
     name: String,
+    /// The text between a `## Phase` / `## Milestone` heading and its first step: it may say
+    /// the steps run in parallel, or what the group waits for.
+    intro: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -434,7 +475,15 @@ struct StepDraft {
     milestone: Option<usize>,
     description: Vec<String>,
     acceptance: Vec<String>,
+    /// One per acceptance entry.
+    acceptance_spans: Vec<Span>,
     verify: Vec<String>,
+    /// One per verify command.
+    verify_spans: Vec<Span>,
+    /// Where the `Status:` field that marked the step was written.
+    status_span: Option<Span>,
+    /// Where the description starts.
+    description_span: Option<Span>,
     build: Vec<String>,
     review: Vec<String>,
     verify_text: Vec<String>,
@@ -458,7 +507,11 @@ impl StepDraft {
             milestone,
             description: Vec::new(),
             acceptance: Vec::new(),
+            acceptance_spans: Vec::new(),
             verify: Vec::new(),
+            verify_spans: Vec::new(),
+            status_span: None,
+            description_span: None,
             build: Vec::new(),
             review: Vec::new(),
             verify_text: Vec::new(),
@@ -517,6 +570,14 @@ fn read_file(
     let mut milestone = mode.milestone;
     let mut seen_h1 = false;
     let mut target = Target::Context;
+    // `## Phase N` headings above the step headings group steps, like `## Milestone N`.
+    let step_level = lines
+        .iter()
+        .filter(|l| !l.in_fence)
+        .filter_map(|l| md::heading(no_bom(l.text)).filter(|(_, t)| step_head(t).is_some()).map(|(lv, _)| lv))
+        .min();
+    // Collecting the text between a group heading and its first step.
+    let mut intro_open = false;
 
     let implicit = mode.single_step && !heading_steps;
     if implicit {
@@ -543,6 +604,7 @@ fn read_file(
         };
 
         if let Some((head, text_off)) = step {
+            intro_open = false;
             close(b, acc, &mut target);
             let number_span = match (head.number_off, text_off, &head.number) {
                 (Some(n), Some(t), Some(num)) => {
@@ -591,14 +653,28 @@ fn read_file(
                         continue;
                     }
                 }
-                if let Some((number, name)) = milestone_head(t) {
+                let group =
+                    milestone_head(t).or_else(|| step_level.filter(|sl| level < *sl).and_then(|_| phase_head(t)));
+                if let Some((number, name)) = group {
                     close(b, acc, &mut target);
-                    acc.milestones.push(Milestone { number, name });
+                    acc.milestones.push(Milestone { number, name, intro: Vec::new() });
                     acc.milestone_headings = true;
                     milestone = Some(acc.milestones.len() - 1);
                     target = Target::Context;
+                    intro_open = true;
                     continue;
                 }
+                if looks_like_step(t) {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-task",
+                            format!("`{}` looks like a step heading but has no step number planrun can read; it is not a task", t.trim()),
+                        )
+                        .at(Some(span))
+                        .help("number the step: `### Step 3: Title` (`Step 3.5` and `Step 3a` work too)"),
+                    );
+                }
+                intro_open = false;
                 if is_toolchain_label(t) {
                     close(b, acc, &mut target);
                     target = Target::Toolchain { level, src, lines: Vec::new() };
@@ -611,6 +687,11 @@ fn read_file(
             }
         }
 
+        if intro_open && matches!(target, Target::Context) {
+            if let Some(m) = milestone.and_then(|i| acc.milestones.get_mut(i)) {
+                m.intro.push(raw.to_owned());
+            }
+        }
         match &mut target {
             Target::Context => acc.context.push(raw.to_owned()),
             Target::Toolchain { lines: body, .. } => body.push(*line),
@@ -671,7 +752,9 @@ fn step_line<'a>(
                 apply_field(b, acc, kind, value, Span::new(span.source, value_start, value_start + value.len()), span);
                 return;
             }
-            if value.is_empty() && md::bullet(raw).is_none() {
+            // `Files to create:` on its own line, or as a bullet (`- **Files to create**:`) with
+            // the paths nested under it.
+            if value.is_empty() && (md::bullet(raw).is_none() || kind != FieldKind::Status) {
                 close(b, acc, target);
                 let s = if kind == FieldKind::Files { Sec::Files } else { Sec::Depends };
                 *target = Target::Step { level, sec: s, lines: Vec::new() };
@@ -723,11 +806,27 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
         FieldKind::Files => {
             for (item, off) in md::split_list(value) {
                 let s = value_span.start + off;
-                d.files.push((item.clone(), Span::new(value_span.source, s, s + item.len())));
+                // `new `src/x/``: only the path counts; a folder means everything under it.
+                let path = item.trim().trim_start_matches("./");
+                if path.is_empty() || path.contains(char::is_whitespace) {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("`{}` is not a file path; it was not read", item.trim()),
+                        )
+                        .at(Some(Span::new(value_span.source, s, s + item.len())))
+                        .help("write each path in backticks: `Files: `src/a.rs`, `src/b.rs``"),
+                    );
+                    continue;
+                }
+                d.files.push((folder_glob(path), Span::new(value_span.source, s, s + item.len())));
             }
         }
         FieldKind::Status => match crate::native::status_word(value) {
-            Some(s) => d.status = Some(s),
+            Some(s) => {
+                d.status = Some(s);
+                d.status_span = Some(line_span);
+            }
             None => b.warn(
                 Diagnostic::warning(
                     "unknown-status",
@@ -746,7 +845,7 @@ fn close(b: &mut PlanBuilder, acc: &mut Acc, target: &mut Target<'_>) {
         Target::Context => {}
         Target::Toolchain { lines, src, .. } => read_toolchain(b, acc, src, &lines),
         Target::Step { sec, lines, level } => {
-            close_section(acc, sec, &lines);
+            close_section(b, acc, sec, &lines);
             // Keep collecting the same step: only the section changed.
             *target = Target::Step { level, sec: Sec::Description, lines: Vec::new() };
         }
@@ -762,7 +861,7 @@ fn block_of(lines: &[Line<'_>]) -> String {
 fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
     let mut out: Vec<(String, usize)> = Vec::new();
     for l in lines {
-        if l.text.trim().is_empty() || l.in_fence {
+        if l.text.trim().is_empty() || l.in_fence || is_rule(l.text) {
             continue;
         }
         match md::bullet(l.text) {
@@ -784,29 +883,32 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
 }
 
 /// Only the list items of a section (a checklist): prose around them is not a check.
-fn list_items(lines: &[Line<'_>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn list_items(lines: &[Line<'_>]) -> Vec<(String, (usize, usize))> {
+    let mut out: Vec<(String, (usize, usize))> = Vec::new();
     let mut open = false;
     for l in lines.iter().filter(|l| !l.in_fence) {
         match md::bullet(l.text) {
             Some(item) => {
-                out.push(md::checkbox(l.text).map_or(item, |(_, t)| t).trim().to_owned());
+                let item = md::checkbox(l.text).map_or(item, |(_, t)| t).trim();
+                let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
+                out.push((item.to_owned(), (off, off + item.len())));
                 open = true;
             }
             None if open && l.text.starts_with([' ', '\t']) && !l.text.trim().is_empty() => {
-                if let Some(last) = out.last_mut() {
+                if let Some((last, span)) = out.last_mut() {
                     last.push(' ');
                     last.push_str(l.text.trim());
+                    span.1 = l.start + l.text.len();
                 }
             }
             None => open = false,
         }
     }
-    out.retain(|s| !s.is_empty());
+    out.retain(|(s, _)| !s.is_empty());
     out
 }
 
-fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
+fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
     let known = toolchain_words(&acc.toolchain);
     let Some(d) = acc.steps.last_mut() else {
         return;
@@ -816,10 +918,20 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
         Sec::Description | Sec::Other => {
             let text = block_of(lines);
             if !text.is_empty() {
+                if let Some(first) = lines.iter().find(|l| !l.text.trim().is_empty()) {
+                    d.description_span.get_or_insert(Span::new(src, first.start, first.start + first.text.len()));
+                }
                 d.description.push(text);
             }
         }
-        Sec::Acceptance => d.acceptance.extend(items(lines).into_iter().map(|(s, _)| model::one_line(&s))),
+        Sec::Acceptance => {
+            for (item, off) in items(lines) {
+                let item = model::one_line(&item);
+                let len = item.len();
+                d.acceptance.push(item);
+                d.acceptance_spans.push(Span::new(src, off, off + len));
+            }
+        }
         Sec::Build | Sec::Review => {
             let text = block_of(lines);
             if !text.is_empty() {
@@ -831,7 +943,21 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
             if !text.is_empty() {
                 d.verify_text.push(text);
             }
-            for item in list_items(lines) {
+            for (c, off) in fenced_commands(lines, &known) {
+                if !d.verify.contains(&c) {
+                    d.verify_spans.push(Span::new(src, off, off + c.len()));
+                    d.verify.push(c);
+                }
+            }
+            for (item, span) in list_items(lines) {
+                let span = Span::new(src, span.0, span.1);
+                // "`pytest x` fails with the reported error": a check that the command fails is
+                // not a command that must pass.
+                if expects_failure(&item) {
+                    d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(span);
+                    continue;
+                }
                 let commands: Vec<String> = md::code_spans(&item)
                     .into_iter()
                     .map(|(s, _)| s.trim())
@@ -840,10 +966,12 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
                     .collect();
                 if commands.is_empty() {
                     d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(span);
                 } else {
                     for c in commands {
                         if !d.verify.contains(&c) {
                             d.verify.push(c);
+                            d.verify_spans.push(span);
                         }
                     }
                 }
@@ -858,17 +986,88 @@ fn close_section(acc: &mut Acc, sec: Sec, lines: &[Line<'_>]) {
             }
         }
         Sec::Files => {
+            let indent = |t: &str| t.len() - t.trim_start().len();
+            let base = lines.iter().find(|l| !l.in_fence && md::bullet(l.text).is_some()).map(|l| indent(l.text));
             for l in lines.iter().filter(|l| !l.in_fence) {
                 let Some(item) = md::bullet(l.text) else {
                     continue;
                 };
+                // A bullet nested under a file describes it.
+                if base.is_some_and(|b| indent(l.text) > b) {
+                    continue;
+                }
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                if let Some((path, at)) = md::item_path(item) {
-                    d.files.push((path.to_owned(), Span::new(src, off + at, off + at + path.len())));
+                let quoted = md::code_spans(item).first().map(|&(p, at)| (p.trim(), at));
+                // `- **Risk**: …` after the paths: another field of the step, not a file.
+                if quoted.is_none() && md::field(item).is_some() {
+                    d.description.push(l.text.trim().to_owned());
+                    continue;
+                }
+                let path = quoted.or_else(|| {
+                    md::item_path(item)
+                        .filter(|(p, _)| (p.contains('/') || p.contains('.')) && !p.ends_with([':', ',']))
+                });
+                match path {
+                    Some((path, at)) if !path.is_empty() && !path.contains(char::is_whitespace) => {
+                        d.files.push((folder_glob(path), Span::new(src, off + at, off + at + path.len())));
+                    }
+                    _ => b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("`{}` is listed under files but names no path; it was not read", item.trim()),
+                        )
+                        .at(Some(Span::new(src, off, off + item.len())))
+                        .help("write the path in backticks: `- `src/admin/headers.ts` (security headers)`"),
+                    ),
                 }
             }
         }
     }
+}
+
+/// The command lines of the code blocks in a verification section: every line of a `bash`,
+/// `sh`, `shell`, `console` or `zsh` block, and the lines of a block without a language that
+/// start with a known program. Comments, blank lines and `$ ` prompts are dropped; a block in any
+/// other language (expected output, JSON) gives nothing.
+fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut open: Option<Option<bool>> = None;
+    for l in lines {
+        if !l.in_fence {
+            open = None;
+            continue;
+        }
+        if let Some((ch, _, _)) = md::fence_of(l.text) {
+            if open.is_some() {
+                open = None;
+            } else {
+                let info = l.text.trim().trim_start_matches(ch).trim().to_ascii_lowercase();
+                let lang = info.split_whitespace().next().unwrap_or("");
+                open = Some(match lang {
+                    "" => None,
+                    "bash" | "sh" | "shell" | "console" | "zsh" | "shell-session" => Some(true),
+                    _ => Some(false),
+                });
+            }
+            continue;
+        }
+        let line = l.text.trim().trim_start_matches("$ ").trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let at = l.start + md::offset_in(l.text, line).unwrap_or(0);
+        match open {
+            Some(Some(true)) => out.push((line.to_owned(), at)),
+            Some(None) => {
+                let runs = line.strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(line, |(_, r)| r.trim());
+                if is_command(runs, known) {
+                    out.push((line.to_owned(), at));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// Whether a code span from a checklist is a shell command (not a file or symbol name).
@@ -1219,7 +1418,11 @@ fn read_folder(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), Loa
         // A file of several steps (or named as one) is a milestone; a file of one step is a step.
         let milestone = lower.contains("milestone") || (!lower.contains("step") && count > 1);
         if milestone {
-            acc.milestones.push(Milestone { number: milestone_number(&name), name: humanize(&name) });
+            acc.milestones.push(Milestone {
+                number: milestone_number(&name),
+                name: humanize(&name),
+                intro: Vec::new(),
+            });
             let mode = FileMode { milestone: Some(acc.milestones.len() - 1), h1_is_title: false, single_step: false };
             read_file(b, acc, src, mode, &humanize(&name), None);
         } else {
@@ -1259,7 +1462,7 @@ fn plain_name(name: &str) -> String {
 /// README or other unnumbered notes are context.
 fn read_milestone_dir(b: &mut PlanBuilder, acc: &mut Acc, dir: &Path) -> Result<(), LoadError> {
     let name = file_name(dir);
-    acc.milestones.push(Milestone { number: milestone_number(&name), name: humanize(&name) });
+    acc.milestones.push(Milestone { number: milestone_number(&name), name: humanize(&name), intro: Vec::new() });
     let m = acc.milestones.len() - 1;
     for f in sorted_entries(dir).into_iter().filter(|f| is_markdown(f)) {
         let fname = file_name(&f);
@@ -1400,8 +1603,47 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         }
     }
 
-    let mut prev: Option<String> = None;
-    for ((d, id), n) in acc.steps.into_iter().zip(ids).zip(numbers) {
+    // Steps run in order. A group (`## Phase 2`) whose text says its steps run in parallel has
+    // no order inside it; its steps wait for the whole group before it, or for the group its
+    // text names (`Depends on Phase 1 completion`).
+    let parallel: Vec<bool> = acc.milestones.iter().map(|m| says_parallel(&m.intro)).collect();
+    let waits_for: Vec<Option<usize>> = acc
+        .milestones
+        .iter()
+        .map(|m| {
+            let n = group_dependency(&m.intro)?;
+            acc.milestones.iter().position(|o| o.number == Some(n))
+        })
+        .collect();
+    let mut members: HashMap<Option<usize>, Vec<String>> = HashMap::new();
+    for (d, id) in acc.steps.iter().zip(&ids) {
+        members.entry(d.milestone).or_default().push(id.clone());
+    }
+    let mut prev: Vec<String> = Vec::new();
+    let mut prev_group: Option<Option<usize>> = None;
+    let mut group_base: Vec<String> = Vec::new();
+    let step_milestones: Vec<Option<usize>> = acc.steps.iter().map(|d| d.milestone).collect();
+    for (i, ((d, id), n)) in acc.steps.into_iter().zip(ids).zip(numbers).enumerate() {
+        let m = step_milestones.get(i).copied().flatten();
+        if prev_group != Some(d.milestone) {
+            // Entering a group: what its first step (or, if parallel, every step) waits for.
+            let named = m.and_then(|m| waits_for.get(m).copied().flatten());
+            group_base = match named {
+                Some(g) => members.get(&Some(g)).cloned().unwrap_or_default(),
+                None => {
+                    let before = prev_group.flatten();
+                    if before.is_some_and(|g| parallel.get(g).copied().unwrap_or(false)) {
+                        members.get(&before).cloned().unwrap_or_default()
+                    } else {
+                        prev.clone()
+                    }
+                }
+            };
+            prev_group = Some(d.milestone);
+            prev = group_base.clone();
+        }
+        let in_parallel = m.is_some_and(|m| parallel.get(m).copied().unwrap_or(false));
+        let defaults: Vec<String> = if in_parallel { group_base.clone() } else { prev.clone() };
         let mut task = Task::new(id.clone(), String::new());
         let mut spans = TaskSpans {
             task: Some(d.head_span),
@@ -1419,8 +1661,17 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         } else {
             model::one_line(&d.title)
         };
-        task.acceptance = d.acceptance.into_iter().filter(|a| !a.is_empty()).collect();
+        for (a, span) in d.acceptance.into_iter().zip(d.acceptance_spans) {
+            if !a.is_empty() {
+                task.acceptance.push(a);
+                spans.acceptance.push(span);
+            }
+        }
         task.verify = d.verify;
+        spans.verify = d.verify_spans;
+        if !task.description.is_empty() {
+            spans.description = d.description_span;
+        }
         task.instructions.build = join_opt(d.build);
         task.instructions.review = join_opt(d.review);
         task.instructions.verify = join_opt(d.verify_text);
@@ -1430,6 +1681,9 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
             spans.files.push(s);
         }
         task.status = if d.done || d.status == Some(Status::Done) { Status::Done } else { Status::Pending };
+        if task.status == Status::Done {
+            spans.status = if d.done { Some(d.head_span) } else { d.status_span };
+        }
         if task.status == Status::Pending && d.boxes > 0 && d.ticked == d.boxes {
             b.warn(
                 Diagnostic::warning(
@@ -1442,8 +1696,10 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
         }
         match d.depends {
             None => {
-                if let Some(p) = &prev {
-                    task.depends_on.push(p.clone());
+                for p in defaults {
+                    if !task.depends_on.contains(&p) {
+                        task.depends_on.push(p);
+                    }
                 }
             }
             Some(refs) => {
@@ -1482,9 +1738,55 @@ fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
                 }
             }
         }
-        prev = Some(id);
+        prev = vec![id];
         b.push(task, spans);
     }
+}
+
+/// Whether a checklist item says its command fails (a red test), outside its code spans.
+fn expects_failure(item: &str) -> bool {
+    let mut prose = item.to_owned();
+    for (span, _) in md::code_spans(item) {
+        prose = prose.replacen(span, " ", 1);
+    }
+    prose
+        .to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| matches!(w, "fail" | "fails" | "failing" | "red"))
+}
+
+/// A thematic break (`---`, `***`, `___`): a separator, never content.
+fn is_rule(line: &str) -> bool {
+    let t: String = line.chars().filter(|c| !c.is_whitespace()).collect();
+    t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
+}
+
+/// A path ending with `/` names a folder: everything under it.
+fn folder_glob(path: &str) -> String {
+    match path.strip_suffix('/') {
+        Some(dir) if !dir.is_empty() && !dir.contains('*') => format!("{dir}/**"),
+        _ => path.to_owned(),
+    }
+}
+
+/// Whether a group's text says its steps run side by side ("Run all 3 steps in parallel").
+fn says_parallel(intro: &[String]) -> bool {
+    let text = intro.join(" ").to_lowercase();
+    (text.contains("in parallel") || text.contains("parallel execution") || text.contains("run concurrently"))
+        && !text.contains("not in parallel")
+        && !text.contains("sequential")
+}
+
+/// The group a group's text says it waits for: `Depends on Phase 1 completion`, `After Phase 2`.
+fn group_dependency(intro: &[String]) -> Option<u64> {
+    let text = intro.join(" ").to_lowercase();
+    for lead in ["depends on phase", "after phase", "requires phase", "depends on milestone", "after milestone"] {
+        if let Some(i) = text.find(lead) {
+            let rest = text.get(i + lead.len()..)?.trim_start();
+            return number_prefix(rest);
+        }
+    }
+    None
 }
 
 /// `Plan: Bookmark API` -> `Bookmark API`.

@@ -126,7 +126,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         read_impl_plan(&mut b, id, &mut s);
     }
     let todo_path = session.join(TODO_LIST);
-    let mut todo: Vec<TodoItem> = Vec::new();
+    let mut todo = Todo::default();
     if todo_path.is_file() {
         let id = b.read(&todo_path)?;
         todo = read_todo(&mut b, id, &mut s);
@@ -140,7 +140,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         .into_iter()
         .filter(|p| p.is_file() && p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")))
         .collect();
-    if todo.is_empty() && files.is_empty() {
+    if todo.items.is_empty() && files.is_empty() {
         return Err(LoadError::WrongFormat {
             path: path.to_owned(),
             format: Format::Ccw,
@@ -280,95 +280,207 @@ struct TodoItem {
     /// `Some(true)` for `[x]`, `Some(false)` for `[ ]`, `None` for a `▸` container line.
     checked: Option<bool>,
     container: bool,
+    /// A `### IMPL-1: Title` heading rather than a list line: every line up to the next heading
+    /// is its notes.
+    heading: bool,
     indent: usize,
     parent: Option<usize>,
     milestone: Option<String>,
     /// The linked task file, relative to the session.
     link: Option<String>,
-    notes: Vec<String>,
+    /// Lines nested under the item, trimmed, with where each was written.
+    notes: Vec<(String, Span)>,
     line_span: Span,
     id_span: Span,
+    /// Where the ticked box or done mark is, when there is one.
+    status_span: Option<Span>,
 }
 
-fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Vec<TodoItem> {
+/// A line of TODO_LIST.md outside every task: a legend, a note, a parallelization strategy, a
+/// dependency diagram. Read for the dependencies it states.
+#[derive(Debug, Clone)]
+struct ProseLine {
+    text: String,
+    span: Span,
+    fenced: bool,
+    /// Which code block a fenced line belongs to (lines of one diagram share it).
+    block: usize,
+}
+
+#[derive(Debug, Default)]
+struct Todo {
+    items: Vec<TodoItem>,
+    prose: Vec<ProseLine>,
+}
+
+fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
     let text = b.text(src).to_owned();
-    let mut items: Vec<TodoItem> = Vec::new();
-    let mut milestone: Option<String> = None;
-    let mut last_indent_owner: Option<usize> = None;
+    let mut todo = Todo::default();
+    let items = &mut todo.items;
+    let mut seen: HashSet<String> = HashSet::new();
+    // The grouping heading (Wave, Phase, …) and its level: deeper headings keep it.
+    let mut milestone: Option<(usize, String)> = None;
+    let mut owner: Option<usize> = None;
+    let mut block = 0;
     for line in md::lines(&text) {
+        let span = Span::new(src, line.start, line.start + line.text.len());
         if line.in_fence {
+            if md::fence_of(line.text).is_none() {
+                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block });
+            } else {
+                block += 1;
+            }
             continue;
         }
         if let Some((level, t)) = md::heading(line.text) {
+            owner = None;
             if level == 1 {
                 s.title_from_todo = Some(strip_plan_prefix(t).to_owned()).filter(|t| !t.is_empty());
-            } else {
-                let lower = t.to_ascii_lowercase();
-                let grouping = ["wave", "phase", "stage", "milestone", "step", "batch"];
-                milestone = grouping.iter().any(|w| lower.starts_with(w)).then(|| t.to_owned());
+                continue;
             }
-            last_indent_owner = None;
+            if let Some(mut item) = heading_item(&line, t, src) {
+                if seen.insert(item.id.clone()) {
+                    item.milestone = milestone.as_ref().map(|(_, m)| m.clone());
+                    items.push(item);
+                    owner = Some(items.len() - 1);
+                    continue;
+                }
+            }
+            let lower = t.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
+            let grouping = ["wave", "phase", "stage", "milestone", "step", "batch"];
+            if grouping.iter().any(|w| lower.starts_with(w)) {
+                milestone = Some((level, t.to_owned()));
+            } else if milestone.as_ref().is_some_and(|(l, _)| *l >= level) {
+                milestone = None;
+            }
             continue;
         }
         let indent = indent_width(line.text);
-        match todo_item(&line, src) {
-            Some(mut item) => {
+        let item = todo_item(&line, src).filter(|item| {
+            // `- [ ] IMPL-1 Red phase` after `**IMPL-1**` was listed: a progress line of that
+            // task, not a second task; so is a plain or numbered item repeating a listed id
+            // (`1. **IMPL-1** (must go first): …` in an execution sequence).
+            !((item.bare || item.plain) && seen.contains(&item.item.id))
+        });
+        match item {
+            Some(found) => {
+                let mut item = found.item;
                 item.indent = indent;
-                item.milestone = milestone.clone();
-                item.parent = items.iter().rposition(|p| p.indent < indent);
+                item.milestone = milestone.as_ref().map(|(_, m)| m.clone());
+                item.parent = items.iter().rposition(|p| !p.heading && p.indent < indent);
                 // A parent must be an ancestor in the current block, not an earlier sibling's child.
                 if let Some(p) = item.parent {
                     if items.iter().skip(p + 1).any(|q| q.indent <= items.get(p).map_or(0, |x| x.indent)) {
                         item.parent = None;
                     }
                 }
+                seen.insert(item.id.clone());
                 items.push(item);
-                last_indent_owner = Some(items.len() - 1);
+                owner = Some(items.len() - 1);
             }
             None => {
-                // Lines nested under an item are its notes (files, dependencies, priority …).
-                if let Some(owner) = last_indent_owner.and_then(|i| items.get_mut(i)) {
-                    if indent > owner.indent && !line.text.trim().is_empty() {
-                        owner.notes.push(line.text.trim().to_owned());
-                    } else if indent <= owner.indent && !line.text.trim().is_empty() {
-                        last_indent_owner = None;
+                let blank = line.text.trim().is_empty();
+                // Lines nested under an item (or under a task heading) are its notes.
+                if let Some(o) = owner.and_then(|i| items.get_mut(i)) {
+                    if (o.heading || indent > o.indent) && !blank {
+                        if !is_rule(line.text) {
+                            o.notes.push((line.text.trim().to_owned(), span));
+                        }
+                        continue;
                     }
+                    if !blank {
+                        owner = None;
+                    }
+                }
+                if !blank {
+                    todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: false, block: 0 });
                 }
             }
         }
     }
-    items
+    todo
+}
+
+fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
 }
 
 fn indent_width(line: &str) -> usize {
     line.chars().take_while(|c| c.is_whitespace()).map(|c| if c == '\t' { 4 } else { 1 }).sum()
 }
 
-/// A task line: `- [ ] **IMPL-1.2**: Title → [📋](./.task/IMPL-1.2.json)`, `▸ **IMPL-1**: Group`.
-fn todo_item(line: &Line<'_>, src: SourceId) -> Option<TodoItem> {
+/// A task line read from TODO_LIST.md, and whether its id was written bare (not bold).
+struct Found {
+    item: TodoItem,
+    bare: bool,
+    /// A list item without a checkbox or `▸`.
+    plain: bool,
+}
+
+/// A task line: `- [ ] **IMPL-1.2**: Title → [📋](./.task/IMPL-1.2.json)`, `▸ **IMPL-1**: Group`,
+/// `- [x] IMPL-3 Title`, `- **IMPL-4**: Title`. A plain bullet is a task only with a bold id:
+/// `- IMPL-7 can start after IMPL-2` is prose about tasks.
+fn todo_item(line: &Line<'_>, src: SourceId) -> Option<Found> {
     let t = line.text.trim_start();
-    let (checked, container, rest) = if let Some(rest) = t.strip_prefix(['▸', '▶', '►']) {
-        (None, true, rest.trim_start())
+    let (checked, container, plain, rest) = if let Some(rest) = t.strip_prefix(['▸', '▶', '►']) {
+        (None, true, false, rest.trim_start())
     } else if let Some((done, rest)) = md::checkbox(line.text) {
-        (Some(done), false, rest)
+        (Some(done), false, false, rest)
     } else if let Some(rest) = md::bullet(line.text) {
-        let rest = rest.strip_prefix(['▸', '▶', '►']).map_or(rest, str::trim_start);
-        (None, rest.len() != md::bullet(line.text).map_or(0, str::len), rest)
+        match rest.strip_prefix(['▸', '▶', '►']) {
+            Some(r) => (None, true, false, r.trim_start()),
+            None => (None, false, true, rest),
+        }
     } else {
         return None;
     };
-    // The id is bold at the start: **IMPL-1**, or a bare IMPL-1 token.
-    let (id, after) = if let Some(inner) = rest.strip_prefix("**") {
-        let close = inner.find("**")?;
-        (inner.get(..close)?.trim().trim_end_matches(':'), inner.get(close + 2..)?)
-    } else {
-        let end = rest.find(|c: char| c.is_whitespace() || c == ':').unwrap_or(rest.len());
-        (rest.get(..end)?, rest.get(end..)?)
-    };
-    if !looks_like_id(id) {
+    let (id, after, bare) = split_id(rest)?;
+    if plain && bare {
         return None;
     }
     let id_off = line.start + md::offset_in(line.text, id).unwrap_or(0);
+    let (title, link) = title_and_link(after);
+    let line_span = Span::new(src, line.start, line.start + line.text.len());
+    let status_span = (checked == Some(true))
+        .then(|| line.text.find("[x]").or_else(|| line.text.find("[X]")))
+        .flatten()
+        .map(|i| Span::new(src, line.start + i, line.start + i + 3));
+    Some(Found {
+        item: TodoItem {
+            id: id.to_owned(),
+            title,
+            checked,
+            container,
+            heading: false,
+            indent: 0,
+            parent: None,
+            milestone: None,
+            link,
+            notes: Vec::new(),
+            line_span,
+            id_span: Span::new(src, id_off, id_off + id.len()),
+            status_span,
+        },
+        bare,
+        plain,
+    })
+}
+
+/// The id at the start of a task line's text: `**IMPL-1**`, `**IMPL-1:**` or a bare `IMPL-1`.
+fn split_id(rest: &str) -> Option<(&str, &str, bool)> {
+    let (id, after, bare) = if let Some(inner) = rest.strip_prefix("**") {
+        let close = inner.find("**")?;
+        (inner.get(..close)?.trim().trim_end_matches(':'), inner.get(close + 2..)?, false)
+    } else {
+        let end = rest.find(|c: char| c.is_whitespace() || c == ':').unwrap_or(rest.len());
+        (rest.get(..end)?, rest.get(end..)?, true)
+    };
+    looks_like_id(id).then_some((id, after, bare))
+}
+
+/// The title of a task line and the task file its link names.
+fn title_and_link(after: &str) -> (String, Option<String>) {
     let mut title = after.trim_start().trim_start_matches([':', '：', '—', '–', '-']).trim();
     let mut link = None;
     for arrow in ["→", "->", "⟶"] {
@@ -384,19 +496,37 @@ fn todo_item(line: &Line<'_>, src: SourceId) -> Option<TodoItem> {
             title = title.get(..cut).unwrap_or(title).trim();
         }
     }
-    let title = title.trim_end_matches(['|', ' ']).trim();
+    (model::one_line(title.trim_end_matches(['|', ' ']).trim()), link)
+}
+
+/// A task written as a heading: `### IMPL-001: Title`, `### ✅ IMPL-2 — Title`, `#### **IMPL-3**`.
+fn heading_item(line: &Line<'_>, t: &str, src: SourceId) -> Option<TodoItem> {
+    let (done, rest) = md::strip_done_mark(t);
+    let (id, after, _) = split_id(rest)?;
+    let id_off = line.start + md::offset_in(line.text, id).unwrap_or(0);
+    let (mut title, link) = title_and_link(after);
+    let mut done = done;
+    for mark in ["✅", "✔️", "✔", "(done)", "(completed)", "(complete)", "✓"] {
+        if let Some(r) = title.strip_suffix(mark) {
+            done = true;
+            title = r.trim_end().trim_end_matches(['—', '–', '-']).trim_end().to_owned();
+        }
+    }
+    let line_span = Span::new(src, line.start, line.start + line.text.len());
     Some(TodoItem {
         id: id.to_owned(),
-        title: model::one_line(title),
-        checked,
-        container,
+        title,
+        checked: done.then_some(true),
+        container: false,
+        heading: true,
         indent: 0,
         parent: None,
         milestone: None,
         link,
         notes: Vec::new(),
-        line_span: Span::new(src, line.start, line.start + line.text.len()),
+        line_span,
         id_span: Span::new(src, id_off, id_off + id.len()),
+        status_span: done.then_some(line_span),
     })
 }
 
@@ -511,8 +641,11 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
 
     // description: the task's own text, its requirements, then how to implement it.
     let mut desc: Vec<String> = Vec::new();
-    if let Some(d) = root.get("description").and_then(JValue::as_text) {
-        desc.push(d);
+    for v in [root.get("description"), root.path(&["context", "description"])].into_iter().flatten() {
+        if let Some(d) = v.as_text().filter(|d| !d.trim().is_empty()) {
+            desc.push(d);
+            spans.description.get_or_insert(v.span);
+        }
     }
     let requirements = texts(root.path(&["context", "requirements"]).or_else(|| root.get("requirements")));
     if !requirements.is_empty() {
@@ -558,32 +691,98 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
     task.files = files.iter().map(|(p, _)| p.clone()).collect();
     spans.files = files.iter().map(|(_, s)| *s).collect();
 
-    // dependencies: the newer top-level list and the older context one.
+    // dependencies: wherever the schema version put them (top level, `context`, `meta`,
+    // `dependencies.depends_on` / `dependencies.upstream` or a bare `dependencies` list).
     let mut declares_deps = false;
-    for v in [root.get("depends_on"), root.path(&["context", "depends_on"])].into_iter().flatten() {
+    let dependencies = root.get("dependencies");
+    let dep_lists = [
+        root.get("depends_on"),
+        root.path(&["context", "depends_on"]),
+        root.path(&["meta", "depends_on"]),
+        dependencies.and_then(|d| d.get("depends_on")),
+        dependencies.and_then(|d| d.get("upstream")),
+        dependencies.filter(|d| matches!(d.kind, JKind::Array(_) | JKind::String(_))),
+    ];
+    for v in dep_lists.into_iter().flatten() {
         declares_deps = true;
-        for (dep, span) in v.text_list() {
-            let dep = dep.trim().to_owned();
-            if !dep.is_empty() && dep != task.id && !task.depends_on.contains(&dep) {
+        for item in list_items(v) {
+            let Some(raw) = item.as_text() else {
+                unread_dep(b, item.span, "a dependency that is not a task id");
+                continue;
+            };
+            let dep = raw.trim().to_owned();
+            if dep.is_empty() || is_none_word(&dep) {
+                continue;
+            }
+            if !looks_like_id(&dep) {
+                unread_dep(b, item.span, &format!("`{dep}`, which is not a task id"));
+                continue;
+            }
+            if dep != task.id && !task.depends_on.contains(&dep) {
                 task.depends_on.push(dep);
-                spans.depends_on.push(span);
+                spans.depends_on.push(item.span);
             }
         }
     }
 
-    // acceptance and verify.
-    let mut acceptance = texts(root.path(&["context", "acceptance"]).or_else(|| root.get("acceptance")));
-    if let Some(conv) = root.get("convergence") {
-        acceptance.extend(texts(conv.get("criteria")));
-        for (v, _) in conv.get("verification").map(JValue::text_list).unwrap_or_default() {
-            match commands(&v) {
-                Some(cmds) => task.verify.extend(cmds),
-                None => acceptance.push(v),
+    // acceptance and verify: criteria lists, convergence, and verification steps; a criterion
+    // that says how to check it ("…: verify by `cmd`") also gives that command.
+    let mut acceptance: Vec<(String, Span)> = Vec::new();
+    for v in [
+        root.path(&["context", "acceptance"]),
+        root.path(&["context", "acceptance_criteria"]),
+        root.get("acceptance"),
+        root.get("acceptance_criteria"),
+        root.path(&["convergence", "criteria"]),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        acceptance.extend(text_spans(v));
+    }
+    let mut verify: Vec<(String, Span)> = Vec::new();
+    for (criterion, span) in &acceptance {
+        if let Some(cmd) = verify_in_criterion(criterion) {
+            if !verify.iter().any(|(c, _)| *c == cmd) {
+                verify.push((cmd, *span));
             }
         }
-        acceptance.extend(texts(conv.get("definition_of_done")));
     }
-    task.acceptance = acceptance.iter().map(|a| model::one_line(a)).filter(|a| !a.is_empty()).collect();
+    for v in [
+        root.path(&["convergence", "verification"]),
+        root.path(&["flow_control", "verification"]),
+        root.get("verification"),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        for (text, span) in text_spans(v) {
+            match commands(&text) {
+                Some(cmds) => {
+                    for c in cmds {
+                        if !verify.iter().any(|(v, _)| *v == c) {
+                            verify.push((c, span));
+                        }
+                    }
+                }
+                None => acceptance.push((text, span)),
+            }
+        }
+    }
+    if let Some(v) = root.path(&["convergence", "definition_of_done"]) {
+        acceptance.extend(text_spans(v));
+    }
+    for (a, span) in acceptance {
+        let a = model::one_line(&a);
+        if !a.is_empty() && !task.acceptance.contains(&a) {
+            task.acceptance.push(a);
+            spans.acceptance.push(span);
+        }
+    }
+    for (c, span) in verify {
+        task.verify.push(c);
+        spans.verify.push(span);
+    }
 
     // agent (CLI tool) and persona (the CCW agent role).
     if let Some(tool) = root.path(&["meta", "execution_config", "cli_tool"]).and_then(JValue::as_text) {
@@ -605,6 +804,7 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
     }
 
     let status = root.get("status");
+    spans.status = status.map(|v| v.span);
     let done = status.and_then(|v| {
         let word = v.as_text().unwrap_or_default();
         match crate::native::status_word(&word).or_else(|| ccw_status(&word)) {
@@ -641,6 +841,76 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
     })
 }
 
+fn unread_dep(b: &mut PlanBuilder, span: Span, what: &str) {
+    b.warn(
+        Diagnostic::warning(
+            "unread-dependency",
+            format!("the task file lists {what}; it was not read as a dependency"),
+        )
+        .at(Some(span))
+        .help("list dependencies by task id: \"depends_on\": [\"IMPL-1\"]"),
+    );
+}
+
+fn is_none_word(s: &str) -> bool {
+    matches!(
+        s.trim().trim_end_matches('.').to_ascii_lowercase().as_str(),
+        "none" | "n/a" | "-" | "—" | "无" | "nothing"
+    )
+}
+
+/// Strings of a value with the span of each (a string, a list of strings, or of objects with text).
+fn text_spans(v: &JValue) -> Vec<(String, Span)> {
+    list_items(v)
+        .into_iter()
+        .filter_map(|item| {
+            let text = item.as_text().or_else(|| {
+                item.get_any(&["criterion", "description", "text", "title", "name", "command"])
+                    .and_then(JValue::as_text)
+            })?;
+            let text = text.trim().to_owned();
+            (!text.is_empty()).then_some((text, item.span))
+        })
+        .collect()
+}
+
+/// The command a criterion names as its check: `…: verify by npm test -- auth`,
+/// `… (verify: \`cargo test\`)`. Only when what follows reads as a command run as written: a
+/// known program, no comparison of its output (`| wc -l = 4`) and no prose around it. A trailing
+/// `(exit code 0)` is a note, not part of the command.
+fn verify_in_criterion(text: &str) -> Option<String> {
+    let lower = text.to_ascii_lowercase();
+    let at = ["verify by ", "verified by ", "verify with ", "verify: ", "verify:", "验证：", "验证:", "验证 "]
+        .iter()
+        .find_map(|k| lower.find(k).map(|i| i + k.len()))?;
+    let mut rest = text.get(at..)?.trim();
+    if lower.get(..at).is_some_and(|head| head.trim_end().ends_with("(verify:")) {
+        rest = rest.strip_suffix(')').unwrap_or(rest).trim();
+    }
+    for note in ["(exit code 0)", "exit code 0", "(exit 0)", "(退出码 0)", "退出码 0", "退出码为 0"] {
+        if let Some(r) = rest.strip_suffix(note) {
+            rest = r.trim();
+        }
+    }
+    let rest = rest.trim_end_matches('.').trim();
+    let spans = md::code_spans(rest);
+    let cmd = match spans.as_slice() {
+        [(inner, _)] if rest.starts_with('`') && rest.ends_with('`') => inner.trim(),
+        _ if !spans.is_empty() => return None,
+        _ => rest,
+    };
+    if cmd.is_empty() || !cmd.is_ascii() {
+        return None;
+    }
+    let compares = cmd.split_whitespace().any(|w| matches!(w, "=" | "==" | ">=" | "<=" | "!=" | "→"));
+    // `cd dir && cmd`: the command is what runs after moving into the folder.
+    let runs = cmd.strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, r)| r.trim());
+    let program = super::commands::first_program(runs).unwrap_or("");
+    let known = super::commands::is_program(program) || program == "ls";
+    let prose = runs.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()));
+    (known && !compares && !prose).then(|| cmd.to_owned())
+}
+
 fn ccw_status(word: &str) -> Option<Status> {
     match word.trim().to_ascii_lowercase().as_str() {
         "failed" | "skipped" | "cancelled" | "canceled" | "paused" | "container" => Some(Status::Pending),
@@ -661,7 +931,7 @@ fn persona_for_type(kind: &str) -> Option<String> {
 }
 
 /// Top-level fields CCW writes that planrun reads or knowingly ignores.
-const KNOWN_FIELDS: [&str; 24] = [
+const KNOWN_FIELDS: [&str; 28] = [
     "id",
     "title",
     "description",
@@ -677,6 +947,10 @@ const KNOWN_FIELDS: [&str; 24] = [
     "files",
     "requirements",
     "acceptance",
+    "acceptance_criteria",
+    "dependencies",
+    "verification",
+    "cli_execution_id",
     "implementation",
     "cli_execution",
     "context_package_path",
@@ -829,18 +1103,26 @@ const PROSE: [&str; 12] = [
 fn is_command(line: &str) -> bool {
     let line = line.trim_start_matches("$ ");
     let known = super::commands::first_program(line).is_some_and(super::commands::is_program);
-    known && !line.ends_with('.') && !line.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()))
+    // Prose in another script, or a comparison of the output (`… | wc -l >= 2`), is a check
+    // described for a person, not a command whose exit status says it passed.
+    let compares = line.split_whitespace().any(|w| matches!(w, "=" | "==" | ">=" | "<=" | "!=" | "→"));
+    known
+        && line.is_ascii()
+        && !compares
+        && !line.ends_with('.')
+        && !line.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()))
 }
 
 // ---------------------------------------------------------------------------------------------
 // Merging TODO_LIST.md with the task files
 
-fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJson>, failed: &HashSet<String>) {
+fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, failed: &HashSet<String>) {
     if b.plan.title.trim().is_empty() {
         if let Some(t) = &s.title_from_todo {
             b.plan.title = t.clone();
         }
     }
+    let Todo { items: todo, prose } = todo;
     let mut by_id: HashMap<String, usize> = HashMap::new();
     let mut by_file: HashMap<String, usize> = HashMap::new();
     for (i, j) in jsons.iter().enumerate() {
@@ -855,9 +1137,9 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
     let mut children_of: HashMap<String, Vec<String>> = HashMap::new();
 
     for (i, item) in todo.iter().enumerate() {
-        let found = item
-            .link
-            .as_ref()
+        let notes = read_notes(b, item);
+        let link = item.link.as_ref().or(notes.link.as_ref());
+        let found = link
             .and_then(|l| by_file.get(&file_name(Path::new(l)).to_ascii_lowercase()))
             .or_else(|| by_id.get(&item.id.to_ascii_lowercase()))
             .copied();
@@ -867,6 +1149,12 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
             children_of.entry(parent.id.clone()).or_default().push(item.id.clone());
         }
         let milestone = parent_title.filter(|t| !t.is_empty()).or_else(|| item.milestone.clone());
+        let todo_done = match (item.checked, notes.status) {
+            (Some(true), _) | (_, Some((true, _))) => Some(true),
+            (Some(false), _) | (_, Some((false, _))) => Some(false),
+            _ => None,
+        };
+        let todo_status_span = item.status_span.or(notes.status.filter(|(d, _)| *d).map(|(_, s)| s));
         match json {
             Some(j) => {
                 let mut task = j.task;
@@ -875,51 +1163,65 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
                     task.title = item.title.clone();
                     spans.title = Some(item.line_span);
                 }
-                let todo_done = item.checked;
-                match (j.done, todo_done) {
-                    (Some(a), Some(bx)) if a != bx => b.warn(
-                        Diagnostic::warning(
-                            "status-mismatch",
-                            format!(
-                                "`{}` is {} in its task file but {} in TODO_LIST.md; it is treated as done",
-                                task.id,
-                                if a { "completed" } else { "not completed" },
-                                if bx { "ticked" } else { "not ticked" }
-                            ),
-                        )
-                        .at(Some(item.line_span))
-                        .related(j.status_span, "status in the task file")
-                        .help("tick the box and set \"status\": \"completed\" together, or neither"),
-                    ),
-                    _ => {}
+                if let (Some(a), Some(bx)) = (j.done, todo_done) {
+                    if a != bx {
+                        b.warn(
+                            Diagnostic::warning(
+                                "status-mismatch",
+                                format!(
+                                    "`{}` is {} in its task file but {} in TODO_LIST.md; it is treated as done",
+                                    task.id,
+                                    if a { "completed" } else { "not completed" },
+                                    if bx { "ticked" } else { "not ticked" }
+                                ),
+                            )
+                            .at(Some(item.line_span))
+                            .related(j.status_span, "status in the task file")
+                            .help("tick the box and set \"status\": \"completed\" together, or neither"),
+                        );
+                    }
                 }
                 if j.done == Some(true) || todo_done == Some(true) {
                     task.status = Status::Done;
+                    if j.done != Some(true) {
+                        spans.status = todo_status_span;
+                    }
+                } else {
+                    spans.status = None;
+                }
+                // Dependencies noted under the TODO line add to the task file's.
+                for (dep, span) in &notes.deps {
+                    if *dep != task.id && !task.depends_on.contains(dep) {
+                        task.depends_on.push(dep.clone());
+                        spans.depends_on.push(*span);
+                    }
                 }
                 task.milestone = milestone;
                 todo_index.insert(task.id.clone(), out.len());
-                out.push((task, spans, j.declares_deps, j.group));
+                out.push((task, spans, j.declares_deps || notes.declares, j.group));
             }
             None => {
                 // A `▸` group line with children and no task file only groups its subtasks.
                 if item.container && has_children.contains(&i) {
                     continue;
                 }
-                let unreadable =
-                    item.link.as_ref().is_some_and(|l| failed.contains(&file_name(Path::new(l)).to_ascii_lowercase()))
-                        || failed.contains(&format!("{}.json", item.id.to_ascii_lowercase()));
+                let unreadable = link.is_some_and(|l| failed.contains(&file_name(Path::new(l)).to_ascii_lowercase()))
+                    || failed.contains(&format!("{}.json", item.id.to_ascii_lowercase()));
                 let what = if unreadable { "its task file could not be read" } else { "it has no task file" };
-                b.warn(
-                    Diagnostic::warning(
-                        "missing-task-file",
-                        format!("`{}` is listed in TODO_LIST.md but {what}", item.id),
-                    )
-                    .at(Some(item.line_span))
-                    .help(format!(
-                        "add .task/{}.json, or remove the line; the task is kept with what the list says",
-                        item.id
-                    )),
-                );
+                // A list without any task files is a plan of its own, not a broken session.
+                if !by_id.is_empty() || unreadable {
+                    b.warn(
+                        Diagnostic::warning(
+                            "missing-task-file",
+                            format!("`{}` is listed in TODO_LIST.md but {what}", item.id),
+                        )
+                        .at(Some(item.line_span))
+                        .help(format!(
+                            "add .task/{}.json, or remove the line; the task is kept with what the list says",
+                            item.id
+                        )),
+                    );
+                }
                 let mut task = Task::new(item.id.clone(), item.title.clone());
                 let mut spans = TaskSpans {
                     task: Some(item.line_span),
@@ -927,13 +1229,29 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
                     title: Some(item.line_span),
                     ..TaskSpans::default()
                 };
-                let declares = notes_into(&mut task, &mut spans, item);
-                if item.checked == Some(true) {
+                for (dep, span) in &notes.deps {
+                    if *dep != task.id && !task.depends_on.contains(dep) {
+                        task.depends_on.push(dep.clone());
+                        spans.depends_on.push(*span);
+                    }
+                }
+                for (f, span) in &notes.files {
+                    if !task.files.contains(f) {
+                        task.files.push(f.clone());
+                        spans.files.push(*span);
+                    }
+                }
+                task.description = model::block(&notes.desc.join("\n"));
+                if !task.description.is_empty() {
+                    spans.description = notes.desc_span;
+                }
+                if todo_done == Some(true) {
                     task.status = Status::Done;
+                    spans.status = todo_status_span;
                 }
                 task.milestone = milestone;
                 todo_index.insert(task.id.clone(), out.len());
-                out.push((task, spans, declares, None));
+                out.push((task, spans, notes.declares, None));
             }
         }
     }
@@ -952,10 +1270,13 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
             );
         }
         let mut task = j.task;
+        let mut spans = j.spans;
         if j.done == Some(true) {
             task.status = Status::Done;
+        } else {
+            spans.status = None;
         }
-        out.push((task, j.spans, j.declares_deps, j.group));
+        out.push((task, spans, j.declares_deps, j.group));
     }
 
     // A parent task in TODO_LIST.md is finished by its subtasks: it waits for them.
@@ -971,6 +1292,10 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
             }
         }
     }
+
+    // Orders stated in prose ("IMPL-7 can start after IMPL-2", a critical path): read when clear,
+    // else reported unless the tasks already say as much.
+    prose_dependencies(b, &prose, &mut out);
 
     // Parents follow their subtasks, so that list order is also a possible run order.
     let mut out = children_first(out, &children_of);
@@ -1007,6 +1332,406 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Vec<TodoItem>, jsons: Vec<TaskJ
 
 type Entry = (Task, TaskSpans, bool, Option<String>);
 
+/// Words that state an order between tasks, and whether the tasks named before the word come
+/// after (`false`: "IMPL-7 can start after IMPL-2") or before (`true`: "IMPL-2 before IMPL-7")
+/// the ones named after it.
+const ORDER_WORDS: [(&str, bool); 10] = [
+    ("can start after", false),
+    ("starts after", false),
+    ("depends on", false),
+    ("blocked by", false),
+    ("requires", false),
+    ("waits for", false),
+    ("after", false),
+    ("until", false),
+    ("依赖", false),
+    ("before", true),
+];
+
+/// Task ids named in `text`, in order, with their byte offsets.
+fn ids_in(text: &str, known: &HashSet<String>) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    let mut start: Option<usize> = None;
+    let is_id_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    for (i, c) in text.char_indices().chain(std::iter::once((text.len(), ' '))) {
+        if is_id_char(c) {
+            start.get_or_insert(i);
+        } else if let Some(s) = start.take() {
+            let word = text.get(s..i).unwrap_or("").trim_end_matches('.');
+            if known.contains(word) {
+                out.push((word.to_owned(), s));
+            }
+        }
+    }
+    out
+}
+
+/// The (dependent, prerequisite) pairs a prose line states, and whether it states them clearly
+/// enough to read. `None` when the line states no order between tasks.
+fn stated_order(text: &str, known: &HashSet<String>) -> Option<(Vec<(String, String)>, bool)> {
+    let ids = ids_in(text, known);
+    if ids.is_empty() {
+        return None;
+    }
+    // Arrows: every task after an arrow comes after every task before it.
+    let arrows = ["→", "->", "⟶", "=>"];
+    if arrows.iter().any(|a| text.contains(a)) {
+        let mut segments: Vec<Vec<String>> = vec![Vec::new()];
+        let mut rest = text;
+        let mut offset = 0;
+        loop {
+            let next = arrows.iter().filter_map(|a| rest.find(a).map(|i| (i, a.len()))).min();
+            let end = next.map_or(rest.len(), |(i, _)| i);
+            if let Some(seg) = segments.last_mut() {
+                seg.extend(ids.iter().filter(|(_, at)| *at >= offset && *at < offset + end).map(|(id, _)| id.clone()));
+            }
+            let Some((i, len)) = next else { break };
+            offset += i + len;
+            rest = rest.get(i + len..).unwrap_or("");
+            segments.push(Vec::new());
+        }
+        let mut pairs = Vec::new();
+        let mut clear = true;
+        for w in segments.windows(2) {
+            let (Some(before), Some(after)) = (w.first(), w.get(1)) else { continue };
+            if before.is_empty() || after.is_empty() {
+                clear = false;
+                continue;
+            }
+            for a in after {
+                for p in before {
+                    pairs.push((a.clone(), p.clone()));
+                }
+            }
+        }
+        return Some((pairs, clear));
+    }
+    let lower = text.to_lowercase();
+    for (word, reverse) in ORDER_WORDS {
+        let Some(at) = find_word(&lower, word) else { continue };
+        let before: Vec<String> = ids.iter().filter(|(_, i)| *i < at).map(|(id, _)| id.clone()).collect();
+        // The tasks right after the word: a run of ids joined by commas, `and`, `+` or `/`.
+        let mut after: Vec<String> = Vec::new();
+        let mut rest = text.get(at + word.len()..).unwrap_or("");
+        let base = at + word.len();
+        let mut pos = base;
+        loop {
+            let trimmed = rest.trim_start_matches(|c: char| {
+                c.is_whitespace() || matches!(c, ',' | '+' | '/' | '&' | '`' | '*' | '、' | '，' | '(' | ':')
+            });
+            pos += rest.len() - trimmed.len();
+            rest = trimmed;
+            if let Some(r) = rest.strip_prefix("and ").or_else(|| rest.strip_prefix("和")) {
+                pos += rest.len() - r.len();
+                rest = r;
+                continue;
+            }
+            match ids.iter().find(|(_, i)| *i == pos) {
+                Some((id, _)) => {
+                    after.push(id.clone());
+                    pos += id.len();
+                    rest = rest.get(id.len()..).unwrap_or("");
+                }
+                None => break,
+            }
+        }
+        let clear = !before.is_empty() && !after.is_empty();
+        let (dependents, prerequisites) = if reverse { (after, before) } else { (before, after) };
+        let pairs = dependents
+            .iter()
+            .flat_map(|d| prerequisites.iter().map(move |p| (d.clone(), p.clone())))
+            .filter(|(d, p)| d != p)
+            .collect();
+        return Some((pairs, clear));
+    }
+    None
+}
+
+/// Where `word` starts in `text` as a whole word (or anywhere, for a word in a script without spaces).
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(i) = text.get(from..).and_then(|t| t.find(word)) {
+        let at = from + i;
+        let before_ok =
+            !word.is_ascii() || text.get(..at).and_then(|t| t.chars().last()).is_none_or(|c| !c.is_alphanumeric());
+        let after_ok = !word.is_ascii()
+            || text.get(at + word.len()..).and_then(|t| t.chars().next()).is_none_or(|c| !c.is_alphanumeric());
+        if before_ok && after_ok {
+            return Some(at);
+        }
+        from = at + word.len();
+    }
+    None
+}
+
+/// Whether `from` already waits for `to`, directly or through other tasks.
+fn reaches(deps: &HashMap<String, Vec<String>>, from: &str, to: &str) -> bool {
+    let mut stack = vec![from.to_owned()];
+    let mut seen: HashSet<String> = HashSet::new();
+    while let Some(t) = stack.pop() {
+        if t == to {
+            return true;
+        }
+        if seen.insert(t.clone()) {
+            if let Some(ds) = deps.get(&t) {
+                stack.extend(ds.iter().cloned());
+            }
+        }
+    }
+    false
+}
+
+fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry]) {
+    if prose.is_empty() {
+        return;
+    }
+    let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
+    let mut deps: HashMap<String, Vec<String>> =
+        out.iter().map(|(t, _, _, _)| (t.id.clone(), t.depends_on.clone())).collect();
+    let mut warned: HashSet<usize> = HashSet::new();
+    let warn = |b: &mut PlanBuilder, line: &ProseLine| {
+        let text = model::one_line(line.text.replace("**", "").trim_start_matches(['-', ' ']));
+        b.warn(
+            Diagnostic::warning(
+                "unread-dependency",
+                format!("`{text}` states an order between tasks that planrun did not read"),
+            )
+            .at(Some(line.span))
+            .help("list the prerequisites in each task's `depends_on` (or a `Depends on:` note under its TODO line)"),
+        );
+    };
+    let add = |out: &mut [Entry], deps: &mut HashMap<String, Vec<String>>, d: &str, p: &str, span: Span| {
+        if let Some((task, spans, declares, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == d) {
+            if !task.depends_on.iter().any(|x| x == p) {
+                task.depends_on.push(p.to_owned());
+                spans.depends_on.push(span);
+                *declares = true;
+                deps.entry(d.to_owned()).or_default().push(p.to_owned());
+            }
+        }
+    };
+    // Prose outside code blocks first: clear statements are read.
+    for line in prose.iter().filter(|l| !l.fenced) {
+        let Some((pairs, clear)) = stated_order(&line.text, &known) else { continue };
+        let missing: Vec<(String, String)> = pairs.into_iter().filter(|(d, p)| !reaches(&deps, d, p)).collect();
+        if clear {
+            for (d, p) in missing {
+                add(out, &mut deps, &d, &p, line.span);
+            }
+        } else {
+            warn(b, line);
+        }
+    }
+    // Diagrams in code blocks: their edges are read for tasks that state no dependency anywhere
+    // else (the diagram is then the only statement); otherwise an edge the tasks do not already
+    // imply is reported.
+    let silent: HashSet<String> = out.iter().filter(|(_, _, d, _)| !*d).map(|(t, _, _, _)| t.id.clone()).collect();
+    let mut blocks: Vec<Vec<&ProseLine>> = Vec::new();
+    for line in prose.iter().filter(|l| l.fenced) {
+        match blocks.last_mut() {
+            Some(bl) if bl.first().is_some_and(|f| f.block == line.block) => bl.push(line),
+            _ => blocks.push(vec![line]),
+        }
+    }
+    for bl in blocks {
+        let texts: Vec<&str> = bl.iter().map(|l| l.text.as_str()).collect();
+        for (i, d, p) in diagram_edges(&texts, &known) {
+            if d == p || reaches(&deps, &d, &p) {
+                continue;
+            }
+            let Some(line) = bl.get(i) else { continue };
+            if silent.contains(&d) {
+                add(out, &mut deps, &d, &p, line.span);
+            } else if warned.insert(line.span.start) {
+                warn(b, line);
+            }
+        }
+    }
+}
+
+/// Display columns of a character: wide (CJK, emoji) characters take two, combining marks none.
+fn char_width(c: char) -> usize {
+    let u = c as u32;
+    if matches!(u, 0x300..=0x36F | 0x200B..=0x200F | 0xFE00..=0xFE0F) {
+        return 0;
+    }
+    let wide = matches!(u,
+        0x1100..=0x115F | 0x2E80..=0x303E | 0x3041..=0x33FF | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+        | 0xA000..=0xA4CF | 0xAC00..=0xD7A3 | 0xF900..=0xFAFF | 0xFE30..=0xFE4F | 0xFF00..=0xFF60
+        | 0xFFE0..=0xFFE6 | 0x2705 | 0x274C | 0x1F300..=0x1FAFF | 0x20000..=0x3FFFD);
+    if wide { 2 } else { 1 }
+}
+
+/// A diagram line as (display column, character) pairs.
+fn columns(line: &str) -> Vec<(usize, char)> {
+    let mut col = 0;
+    line.chars()
+        .map(|c| {
+            let at = col;
+            col += char_width(c);
+            (at, c)
+        })
+        .collect()
+}
+
+/// Task ids on a diagram line with the columns they cover.
+fn ids_at(cols: &[(usize, char)], known: &HashSet<String>) -> Vec<(String, usize, usize)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < cols.len() {
+        let is_id = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+        if cols.get(i).is_some_and(|&(_, c)| is_id(c)) {
+            let start = i;
+            while cols.get(i).is_some_and(|&(_, c)| is_id(c)) {
+                i += 1;
+            }
+            let word: String = cols.get(start..i).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+            let word = word.trim_end_matches('.');
+            if known.contains(word) {
+                let (a, z) = (cols.get(start).map_or(0, |p| p.0), cols.get(i - 1).map_or(0, |p| p.0));
+                out.push((word.to_owned(), a, z));
+            }
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+const H_LINE: [char; 3] = ['─', '━', '-'];
+const JOINS: [char; 9] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌', '+'];
+const V_LINE: [char; 7] = ['│', '┃', '|', '├', '┤', '┼', '+'];
+
+/// The task a vertical connector at `col` leads up to, from line `row` upwards: the id covering
+/// that column on the first line that is not a connector, or the nearest id left of a join.
+fn up_from(rows: &[Vec<(usize, char)>], ids: &[Vec<(String, usize, usize)>], row: usize, col: usize) -> Option<String> {
+    let mut r = row;
+    while r > 0 {
+        r -= 1;
+        let line = rows.get(r)?;
+        let ch = line.iter().find(|&&(c, _)| c == col).map(|&(_, ch)| ch);
+        let here = ids.get(r)?;
+        if let Some((id, _, _)) = here.iter().find(|(_, a, z)| *a <= col && col <= *z) {
+            return Some(id.clone());
+        }
+        match ch {
+            Some(c) if V_LINE.contains(&c) => continue,
+            // `──┬──>`: the branch starts from the task left of the join.
+            // `──┬──>`: the branch starts from the task left of the join; a connector ending
+            // under a node's label (`A-1 (schema)`) starts from that node.
+            _ => {
+                return here
+                    .iter()
+                    .filter(|(_, _, z)| *z < col)
+                    .max_by_key(|(_, _, z)| *z)
+                    .map(|(id, _, _)| id.clone());
+            }
+        }
+    }
+    None
+}
+
+/// The edges a dependency diagram draws, as (line index, dependent, prerequisite): `A → B`,
+/// `A ──> B`, `A ──┬──> B` and `└──> C` under it, `C <───┘` joining from a task above, and
+/// `↓` between tasks on lines above and below. Lines without arrows are read as prose
+/// (`Batch 3: IMPL-7 (after IMPL-3)`).
+fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String, String)> {
+    let rows: Vec<Vec<(usize, char)>> = lines.iter().map(|l| columns(l)).collect();
+    let ids: Vec<Vec<(String, usize, usize)>> = rows.iter().map(|r| ids_at(r, known)).collect();
+    let mut out = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let here = ids.get(i).cloned().unwrap_or_default();
+        let mut found_arrow = false;
+        let mut k = 0;
+        while k < row.len() {
+            let Some(&(col, ch)) = row.get(k) else { break };
+            let next = row.get(k + 1).map(|&(_, c)| c);
+            // Forward arrow heads: `>` after a line, `→`, `▶`.
+            let forward = matches!(ch, '→' | '▶' | '⟶')
+                || (ch == '>' && k > 0 && row.get(k - 1).is_some_and(|&(_, c)| H_LINE.contains(&c) || c == '='));
+            let backward = (ch == '<' || ch == '◀') && next.is_some_and(|c| H_LINE.contains(&c));
+            if forward {
+                found_arrow = true;
+                let target = here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone());
+                // Walk back along the shaft to where it starts.
+                let mut j = k;
+                while j > 0
+                    && row.get(j - 1).is_some_and(|&(_, c)| H_LINE.contains(&c) || JOINS.contains(&c) || c == '=')
+                {
+                    j -= 1;
+                }
+                let start = row.get(j).map_or(col, |p| p.0);
+                let left =
+                    here.iter().filter(|(_, _, z)| *z < start).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let source = match row.get(j).map(|&(_, c)| c) {
+                    Some(c @ ('└' | '├' | '┌' | '+')) if left.is_none() || c == '└' || c == '├' => {
+                        up_from(&rows, &ids, i, start)
+                    }
+                    _ => left,
+                };
+                if let (Some(t), Some(s)) = (target.clone(), source) {
+                    out.push((i, t, s));
+                }
+                // `+---> IMPL-7 (Persistence) [depends on IMPL-1, IMPL-2]`, `[depends on ALL above]`.
+                if let Some(t) = target {
+                    let rest: String = row.get(k + 1..).unwrap_or_default().iter().map(|&(_, c)| c).collect();
+                    let lower = rest.to_lowercase();
+                    if let Some(at) = find_word(&lower, "depends on").or_else(|| find_word(&lower, "after")) {
+                        if lower.get(at..).is_some_and(|r| r.contains("all above")) {
+                            let mut seen: HashSet<String> = HashSet::new();
+                            for id in ids.iter().take(i).flatten().map(|(id, _, _)| id) {
+                                if *id != t && seen.insert(id.clone()) {
+                                    out.push((i, t.clone(), id.clone()));
+                                }
+                            }
+                        } else {
+                            for (id, _) in ids_in(rest.get(at..).unwrap_or(""), known) {
+                                if id != t {
+                                    out.push((i, t.clone(), id));
+                                }
+                            }
+                        }
+                    }
+                }
+            } else if backward {
+                found_arrow = true;
+                let target =
+                    here.iter().filter(|(_, _, z)| *z < col).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let mut j = k + 1;
+                while row.get(j).is_some_and(|&(_, c)| H_LINE.contains(&c)) {
+                    j += 1;
+                }
+                let source = match row.get(j) {
+                    Some(&(c, '┘' | '┴' | '┐')) => up_from(&rows, &ids, i, c),
+                    _ => here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone()),
+                };
+                if let (Some(t), Some(s)) = (target, source) {
+                    out.push((i, t, s));
+                }
+            } else if ch == '↓' {
+                found_arrow = true;
+                let below = (i + 1..rows.len()).find_map(|r| {
+                    ids.get(r)?
+                        .iter()
+                        .find(|(_, a, z)| *a <= col + 2 && col <= *z + 2)
+                        .map(|(id, _, _)| (r, id.clone()))
+                });
+                let above = up_from(&rows, &ids, i, col);
+                if let (Some((_, t)), Some(s)) = (below, above) {
+                    out.push((i, t, s));
+                }
+            }
+            k += 1;
+        }
+        if !found_arrow {
+            if let Some((pairs, true)) = stated_order(lines.get(i).copied().unwrap_or(""), known) {
+                out.extend(pairs.into_iter().map(|(d, p)| (i, d, p)));
+            }
+        }
+    }
+    out
+}
+
 /// Reorders tasks so that every parent comes right after the last of its subtasks.
 fn children_first(out: Vec<Entry>, children_of: &HashMap<String, Vec<String>>) -> Vec<Entry> {
     let ids: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
@@ -1035,38 +1760,174 @@ fn children_first(out: Vec<Entry>, children_of: &HashMap<String, Vec<String>>) -
     result
 }
 
-/// Dependencies and files written under a TODO item without a task file; the rest of its notes
-/// become its description. Returns whether the notes declared dependencies.
-fn notes_into(task: &mut Task, spans: &mut TaskSpans, item: &TodoItem) -> bool {
-    let mut declares = false;
-    let mut desc: Vec<String> = Vec::new();
-    for note in &item.notes {
-        let field = md::field(note).map(|(k, v, _)| (k.trim().to_ascii_lowercase(), v));
-        match field {
-            Some((k, v))
-                if ["depends on", "dependencies", "depends_on", "依赖", "prerequisites"].contains(&k.as_str()) =>
-            {
-                declares = true;
-                for (dep, _) in md::split_list(v) {
-                    if looks_like_id(&dep) && !task.depends_on.contains(&dep) {
-                        task.depends_on.push(dep);
-                        spans.depends_on.push(item.line_span);
+/// What the lines under a TODO item say.
+#[derive(Debug, Default)]
+struct Notes {
+    deps: Vec<(String, Span)>,
+    /// Whether a dependency note was written (an empty or `none` one counts).
+    declares: bool,
+    files: Vec<(String, Span)>,
+    /// `Status:` note: done or not, and where.
+    status: Option<(bool, Span)>,
+    link: Option<String>,
+    desc: Vec<String>,
+    desc_span: Option<Span>,
+}
+
+const DEP_KEYS: [&str; 9] =
+    ["depends on", "dependencies", "dependency", "depends_on", "依赖", "前置", "prerequisites", "blocked by", "after"];
+const FILE_KEYS: [&str; 11] = [
+    "files",
+    "file",
+    "文件",
+    "target files",
+    "focus paths",
+    "target",
+    "targets",
+    "tests",
+    "test file",
+    "test files",
+    "modified files",
+];
+
+/// Dependencies, files, status and link written under a TODO item; the rest of its notes become
+/// its description. Notes that name dependencies or files planrun cannot read are reported.
+fn read_notes(b: &mut PlanBuilder, item: &TodoItem) -> Notes {
+    let mut n = Notes::default();
+    // A `**Files:**` or `Depends on:` label with nothing after it: the bullets below it are its entries.
+    let mut open_list: Option<bool> = None;
+    for (note, span) in &item.notes {
+        let field = md::field(note).map(|(k, v, off)| (k.trim().to_lowercase(), v, off));
+        let key = field.as_ref().map(|(k, _, _)| k.as_str()).unwrap_or("");
+        let value_span = |v: &str, off: usize| Span::new(span.source, span.start + off, span.start + off + v.len());
+        if let Some(files) = open_list {
+            if let Some(entry) = md::bullet(note) {
+                if files {
+                    let off = md::offset_in(note, entry).unwrap_or(0);
+                    match md::item_path(entry) {
+                        Some((p, at)) => {
+                            if let Some(p) = clean_target(p) {
+                                if !n.files.iter().any(|(f, _)| *f == p) {
+                                    let start = span.start + off + at;
+                                    n.files.push((p.clone(), Span::new(span.source, start, start + p.len())));
+                                }
+                            }
+                        }
+                        None => b.warn(
+                            Diagnostic::warning(
+                                "unread-file",
+                                format!("`{}` is listed under files but has no path in backticks", entry.trim()),
+                            )
+                            .at(Some(*span))
+                            .help("write it as `- Create: `src/x.rs``"),
+                        ),
+                    }
+                } else {
+                    for dep in id_tokens(entry) {
+                        if dep != item.id && !n.deps.iter().any(|(d, _)| *d == dep) {
+                            n.deps.push((dep, *span));
+                        }
+                    }
+                }
+                continue;
+            }
+            open_list = None;
+        }
+        if let Some((_, v, _)) = &field {
+            if v.trim().is_empty() && (DEP_KEYS.contains(&key) || FILE_KEYS.contains(&key)) {
+                open_list = Some(FILE_KEYS.contains(&key));
+                n.declares |= DEP_KEYS.contains(&key);
+                continue;
+            }
+        }
+        match &field {
+            Some((_, v, off)) if DEP_KEYS.contains(&key) => {
+                n.declares = true;
+                let ids = id_tokens(v);
+                if ids.is_empty() && !is_none_word(v) && !v.trim().is_empty() {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-dependency",
+                            format!("`{}: {}` names no task id; the dependency was not read", key, v.trim()),
+                        )
+                        .at(Some(value_span(v, *off)))
+                        .help("name the tasks by id: `Depends on: IMPL-1, IMPL-2`"),
+                    );
+                }
+                for dep in ids {
+                    if dep != item.id && !n.deps.iter().any(|(d, _)| *d == dep) {
+                        n.deps.push((dep, value_span(v, *off)));
                     }
                 }
             }
-            Some((k, v)) if ["files", "file", "文件", "target files", "focus paths"].contains(&k.as_str()) => {
-                for (f, _) in md::split_list(v) {
-                    if let Some(p) = clean_target(&f) {
-                        task.files.push(p);
-                        spans.files.push(item.line_span);
+            Some((_, v, off)) if FILE_KEYS.contains(&key) => {
+                let paths = note_paths(v);
+                if paths.is_empty() && !is_none_word(v) {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("`{}: {}` has no file path planrun could read", key, v.trim()),
+                        )
+                        .at(Some(value_span(v, *off)))
+                        .help("write the paths in backticks: `Files: `src/a.ts`, `src/b.ts``"),
+                    );
+                }
+                for p in paths {
+                    if !n.files.iter().any(|(f, _)| *f == p) {
+                        n.files.push((p, value_span(v, *off)));
                     }
                 }
             }
-            _ => desc.push(md::bullet(note).map_or_else(|| note.clone(), |t| format!("- {t}"))),
+            Some((_, v, off)) if key == "status" || key == "状态" || key == "estado" => {
+                n.status = Some((is_done_word(v), value_span(v, *off)));
+            }
+            Some((_, v, _)) if key == "link" || key == "task" || key == "task file" => {
+                n.link = link_target(v);
+                if n.link.is_none() {
+                    n.desc.push(note.clone());
+                }
+            }
+            _ => {
+                n.desc_span.get_or_insert(*span);
+                n.desc.push(md::bullet(note).map_or_else(|| note.clone(), |t| format!("- {t}")));
+            }
         }
     }
-    task.description = model::block(&desc.join("\n"));
-    declares
+    n
+}
+
+/// The task ids written in a note's value, in order.
+fn id_tokens(value: &str) -> Vec<String> {
+    value
+        .split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .map(|w| w.trim_end_matches('.'))
+        .filter(|w| looks_like_id(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The file paths of a note's value: its code spans, else its comma-separated entries that look
+/// like paths.
+fn note_paths(value: &str) -> Vec<String> {
+    let spans = md::code_spans(value);
+    let raw: Vec<String> = if spans.is_empty() {
+        md::split_list(value).into_iter().map(|(s, _)| s).collect()
+    } else {
+        spans.into_iter().map(|(s, _)| s.to_owned()).collect()
+    };
+    raw.iter()
+        .filter_map(|r| clean_target(r))
+        .filter(|p| p.contains('/') || p.contains('.') || EXTENSIONLESS_FILES.contains(&p.as_str()))
+        .filter(|p| !p.starts_with("http"))
+        .collect()
+}
+
+fn is_done_word(value: &str) -> bool {
+    let v = value.trim().trim_start_matches(['✅', '✔', '☑', ' ']).trim().to_lowercase();
+    value.contains('✅')
+        || ["done", "complete", "completed", "finished", "implemented", "已完成", "完成", "implementado", "merged"]
+            .iter()
+            .any(|w| v.starts_with(w))
 }
 
 #[cfg(test)]
@@ -1090,6 +1951,39 @@ mod tests {
     }
 
     #[test]
+    fn diagram_edges_of_box_drawings() {
+        let known: HashSet<String> = ["A-1", "A-2", "A-3", "A-4"].iter().map(|s| (*s).to_owned()).collect();
+        let lines =
+            ["A-1 (数据库) ──┬──> A-2 ───> A-3", "               │              │", "               └──> A-4 <─────┘"];
+        let mut edges: Vec<(String, String)> =
+            diagram_edges(&lines, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-1"), ("A-4", "A-3")]
+            .iter()
+            .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(edges, want);
+        let tree = ["A-1 (schema)", "    ↓", "A-2 (users)", "    ├──→ A-3 (guards)", "    └──→ A-4 (tokens)"];
+        let mut edges: Vec<(String, String)> =
+            diagram_edges(&tree, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]
+            .iter()
+            .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
+            .collect();
+        assert_eq!(edges, want);
+    }
+
+    #[test]
+    fn chinese_verify_leads() {
+        assert_eq!(
+            verify_in_criterion("测试通过: 验证 pytest tests/a.py -v 退出码 0").as_deref(),
+            Some("pytest tests/a.py -v")
+        );
+        assert_eq!(verify_in_criterion("无残留: 验证 grep -r 'utcnow()' app/ 无结果"), None);
+    }
+
+    #[test]
     fn todo_lines() {
         let mut s = crate::source::Sources::default();
         let src = s.add("t", String::new());
@@ -1098,15 +1992,18 @@ mod tests {
             text: "  - [x] **IMPL-1.2**: Add JWT → [📋](./.task/IMPL-1.2.json) | [✅](./.summaries/IMPL-1.2.md)",
             in_fence: false,
         };
-        let item = todo_item(&line, src);
+        let item = todo_item(&line, src).map(|f| f.item);
         assert_eq!(
             item.as_ref().map(|i| (i.id.as_str(), i.title.as_str(), i.checked)),
             Some(("IMPL-1.2", "Add JWT", Some(true)))
         );
         assert_eq!(item.and_then(|i| i.link).as_deref(), Some(".task/IMPL-1.2.json"));
         let line = Line { start: 0, text: "▸ **IMPL-1**: Group", in_fence: false };
-        assert_eq!(todo_item(&line, src).map(|i| (i.container, i.checked)), Some((true, None)));
+        assert_eq!(todo_item(&line, src).map(|i| (i.item.container, i.item.checked)), Some((true, None)));
         let line = Line { start: 0, text: "- [ ] plain text", in_fence: false };
+        assert!(todo_item(&line, src).is_none());
+        // A plain bullet naming a task is prose about it, not a task.
+        let line = Line { start: 0, text: "- IMPL-7 can start after IMPL-2", in_fence: false };
         assert!(todo_item(&line, src).is_none());
     }
 }
