@@ -1,6 +1,7 @@
 //! Shared by the importer fuzz targets: writes the input where a plan of the format lives,
 //! inside a fresh temporary folder, then loads it (from the folder, which exercises detection,
-//! and from the file itself) with the format forced, and checks it. Nothing may panic.
+//! and from the file itself) with the format forced, and from the folder with the format
+//! detected, and checks it. Nothing may panic.
 
 use planrun_plan::{Format, check, load};
 use std::path::Path;
@@ -22,8 +23,8 @@ fn file_for(format: Format) -> &'static str {
     }
 }
 
-fn load_and_check(path: &Path, format: Format) {
-    if let Ok(loaded) = load(path, Some(format)) {
+fn load_and_check(path: &Path, format: Option<Format>) {
+    if let Ok(loaded) = load(path, format) {
         let checked = check(&loaded);
         let _ = (checked.errors(), checked.warnings());
     }
@@ -35,6 +36,8 @@ pub fn run(format: Format, data: &[u8]) {
     let file = dir.path().join(file_for(format));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(&file, data).unwrap();
-    load_and_check(dir.path(), format);
-    load_and_check(&file, format);
+    load_and_check(dir.path(), Some(format));
+    load_and_check(&file, Some(format));
+    // Detection too: every format's sniffing, and what is said of a folder no format reads.
+    load_and_check(dir.path(), None);
 }
