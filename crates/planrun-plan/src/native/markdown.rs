@@ -121,16 +121,20 @@ enum Field {
     Persona,
     Milestone,
     Status,
+    Verify,
+    Acceptance,
 }
 
 fn field_key(key: &str) -> Option<Field> {
     match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
-        "depends on" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
+        "depends on" | "depends" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
         "files" => Some(Field::Files),
         "agent" => Some(Field::Agent),
         "persona" => Some(Field::Persona),
         "milestone" => Some(Field::Milestone),
         "status" => Some(Field::Status),
+        "verify" | "verification" | "verify command" | "verify commands" => Some(Field::Verify),
+        "acceptance" | "acceptance criteria" | "done when" => Some(Field::Acceptance),
         _ => None,
     }
 }
@@ -139,7 +143,26 @@ fn field_key(key: &str) -> Option<Field> {
 /// task field. Leading backslashes are ignored so that escaping is reversible.
 fn structural(line: &str, first: bool) -> bool {
     let bare = line.trim_start_matches('\\');
-    md::heading(bare).is_some() || (first && is_field_line(bare))
+    md::heading(bare).is_some() || (first && is_field_line(bare)) || is_loose_field_line(bare)
+}
+
+/// A field line the reader takes (or warns about) anywhere in a description, not only right
+/// after the heading: `Verify:`, `Acceptance:`, `Depends on:` and `Files:` (people write them
+/// below the prose too).
+fn loose_field(line: &str) -> Option<(Field, &str, usize)> {
+    let (key, value, off) = md::field(line)?;
+    let f = field_key(key)?;
+    matches!(f, Field::DependsOn | Field::Files | Field::Verify | Field::Acceptance).then_some((f, value, off))
+}
+
+fn is_loose_field_line(line: &str) -> bool {
+    loose_field(line).is_some()
+}
+
+/// A heading that reads like a task heading at the wrong level: `### Task 2: Title`.
+fn misplaced_task_heading(text: &str) -> bool {
+    task_heading(text)
+        .is_some_and(|(_, id, title)| !id.is_empty() && (!title.is_empty() || id.chars().any(|c| c.is_ascii_digit())))
 }
 
 /// Removes the escape the writer adds before lines that would read as structure.
@@ -171,6 +194,9 @@ struct TaskDraft<'a> {
     description: Vec<Line<'a>>,
     section: Option<(Section, Vec<Line<'a>>)>,
     fields_open: bool,
+    /// A `Verify:` or `Acceptance:` label with nothing after it: the list items right below it
+    /// are its entries. With the label's line and how many entries it has taken so far.
+    label: Option<(Section, Span, usize)>,
 }
 
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
@@ -184,6 +210,30 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
 
     for line in &lines {
         let heading = if line.in_fence { None } else { md::heading(line.text) };
+        if let Some((level, t)) = heading {
+            let is_title = level == 1 && !title_seen && draft.is_none();
+            if level != 2 && !is_title && misplaced_task_heading(t) {
+                let owner =
+                    draft.as_ref().map_or_else(|| "the plan's context".to_owned(), |d| format!("task `{}`", d.task.id));
+                b.warn(
+                    Diagnostic::warning(
+                        "unread-task",
+                        format!(
+                            "`{}` is a level-{level} heading, not a task; it is read as part of {owner}",
+                            line.text.trim()
+                        ),
+                    )
+                    .at(Some(r.span(line)))
+                    .help("task headings are `## Task <id>: <title>`"),
+                );
+                if let Some(d) = draft.as_mut() {
+                    close_label(b, d);
+                    if d.section.is_some() {
+                        continue;
+                    }
+                }
+            }
+        }
         match heading {
             Some((1, t)) if !title_seen && draft.is_none() => {
                 title_seen = true;
@@ -206,7 +256,14 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                         title: Some(span),
                         ..TaskSpans::default()
                     };
-                    draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
+                    draft = Some(TaskDraft {
+                        task,
+                        spans,
+                        description: Vec::new(),
+                        section: None,
+                        fields_open: true,
+                        label: None,
+                    });
                     continue;
                 }
                 if section(t) == Some(Section::Verify) && draft.is_none() {
@@ -227,6 +284,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             Some((3, t)) => {
                 if let (Some(d), Some(s)) = (draft.as_mut(), section(t)) {
+                    close_label(b, d);
                     close_section(b, &r, d);
                     d.fields_open = false;
                     d.section = Some((s, Vec::new()));
@@ -246,17 +304,35 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             continue;
         };
+        if let Some((sec, _, _)) = d.label {
+            if !line.in_fence && line.text.trim().is_empty() {
+                continue;
+            }
+            if !line.in_fence && md::bullet(line.text).is_some() {
+                label_item(b, &r, d, sec, line);
+                continue;
+            }
+            close_label(b, d);
+        }
         if d.fields_open {
             if line.text.trim().is_empty() {
                 continue;
             }
             if let Some((key, value, off)) = md::field(line.text).filter(|_| !line.in_fence) {
                 if let Some(f) = field_key(key) {
-                    apply_field(b, &r, d, f, value, line.start + off, line);
-                    continue;
+                    if apply_field(b, &r, d, f, value, line.start + off, line, false) {
+                        continue;
+                    }
                 }
             }
             d.fields_open = false;
+        }
+        if d.section.is_none() && !line.in_fence {
+            if let Some((f, value, off)) = loose_field(line.text) {
+                if apply_field(b, &r, d, f, value, line.start + off, line, true) {
+                    continue;
+                }
+            }
         }
         match d.section.as_mut() {
             Some((_, body)) => body.push(*line),
@@ -348,6 +424,11 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
         .collect()
 }
 
+/// Reads one field line into the task; false when it could not be read (a warning says why)
+/// and the line stays in the description. `below` is a line under the description rather than
+/// among the field lines right after the heading: there lists must be backticked, so that prose
+/// such as `Files: see the design doc` is not read as a file.
+#[allow(clippy::too_many_arguments)]
 fn apply_field(
     b: &mut PlanBuilder,
     r: &Reader<'_>,
@@ -356,7 +437,8 @@ fn apply_field(
     value: &str,
     value_start: usize,
     line: &Line<'_>,
-) {
+    below: bool,
+) -> bool {
     let scalar = || {
         let spans = md::code_spans(value);
         let v = match spans.as_slice() {
@@ -366,7 +448,63 @@ fn apply_field(
         let v = model::one_line(&v);
         (!v.is_empty()).then_some(v)
     };
+    let line_span = r.span(line);
+    if below
+        && matches!(f, Field::DependsOn | Field::Files)
+        && md::code_spans(value).is_empty()
+        && !md::split_list(value).is_empty()
+    {
+        let (code, what, example) = if f == Field::DependsOn {
+            ("unread-dependency", "task ids", "Depends on: `api`, `db`")
+        } else {
+            ("unread-file", "paths", "Files: `src/a.rs`")
+        };
+        b.warn(
+            Diagnostic::warning(
+                code,
+                format!("this field line below the description has no {what} in backticks, so it is kept as prose"),
+            )
+            .at(Some(line_span))
+            .help(format!(
+                "write it among the field lines right after the task heading, or backtick the {what}: {example}"
+            )),
+        );
+        return false;
+    }
     match f {
+        Field::Verify => {
+            let spans = md::code_spans(value);
+            if value.trim().is_empty() {
+                d.label = Some((Section::Verify, line_span, 0));
+            } else if !spans.is_empty() {
+                for (s, off) in spans.into_iter().filter(|(s, _)| !s.trim().is_empty()) {
+                    d.spans.verify.push(Span::new(r.src, value_start + off, value_start + off + s.len()));
+                    d.task.verify.push(s.trim().to_owned());
+                }
+            } else if crate::import::commands::first_program(value).is_some_and(crate::import::commands::is_program) {
+                d.spans.verify.push(Span::new(r.src, value_start, value_start + value.len()));
+                d.task.verify.push(value.trim().to_owned());
+            } else {
+                b.warn(
+                    Diagnostic::warning(
+                        "unread-verify",
+                        "this `Verify:` line holds no command, so it is kept as prose",
+                    )
+                    .at(Some(line_span))
+                    .help("write the command in backticks (Verify: `cargo test`), or a criterion as `Acceptance: …`"),
+                );
+                return false;
+            }
+        }
+        Field::Acceptance => {
+            let v = model::one_line(value);
+            if v.is_empty() {
+                d.label = Some((Section::Acceptance, line_span, 0));
+            } else {
+                d.spans.acceptance.push(Span::new(r.src, value_start, value_start + value.len()));
+                d.task.acceptance.push(v);
+            }
+        }
         Field::DependsOn => {
             for (item, off) in md::split_list(value) {
                 d.spans.depends_on.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
@@ -386,6 +524,7 @@ fn apply_field(
             Some(s) => {
                 if s == Status::Done || d.task.status != Status::Done {
                     d.task.status = s;
+                    d.spans.status = Some(line_span);
                 }
             }
             None => b.warn(
@@ -397,6 +536,45 @@ fn apply_field(
                 .help("write `Status: done` or `Status: pending`"),
             ),
         },
+    }
+    true
+}
+
+/// One list item under a `Verify:` or `Acceptance:` label.
+fn label_item(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, sec: Section, line: &Line<'_>) {
+    let before = d.task.verify.len() + d.task.acceptance.len();
+    if sec == Section::Verify {
+        for (cmd, span) in list_commands(b, r, line) {
+            d.task.verify.push(cmd);
+            d.spans.verify.push(span);
+        }
+    } else {
+        let text = md::checkbox(line.text).map(|(_, t)| t).or_else(|| md::bullet(line.text)).unwrap_or("");
+        let text = model::one_line(text);
+        if !text.is_empty() {
+            d.task.acceptance.push(text);
+            d.spans.acceptance.push(r.span(line));
+        }
+    }
+    let added = d.task.verify.len() + d.task.acceptance.len() - before;
+    if let Some((_, _, n)) = d.label.as_mut() {
+        *n += added;
+    }
+}
+
+/// Ends a `Verify:`/`Acceptance:` label; one that took no entries is reported.
+fn close_label(b: &mut PlanBuilder, d: &mut TaskDraft<'_>) {
+    let Some((sec, span, n)) = d.label.take() else {
+        return;
+    };
+    if n == 0 {
+        let (code, key) =
+            if sec == Section::Verify { ("unread-verify", "Verify") } else { ("unread-criterion", "Acceptance") };
+        b.warn(
+            Diagnostic::warning(code, format!("`{key}:` is followed by no list items, so it holds nothing"))
+                .at(Some(span))
+                .help(format!("list the entries right below it (- `…`), or use a `### {key}` section")),
+        );
     }
 }
 
@@ -413,30 +591,40 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
     };
     match section {
         Section::Acceptance => {
-            let mut items: Vec<String> = Vec::new();
-            for l in body.iter().map(|l| l.text) {
+            let mut items: Vec<(String, Span)> = Vec::new();
+            for line in &body {
+                let l = line.text;
                 if l.trim().is_empty() {
                     continue;
                 }
                 match md::bullet(l) {
                     Some(_) => {
                         let text = md::checkbox(l).map(|(_, t)| t).or_else(|| md::bullet(l)).unwrap_or("");
-                        items.push(text.trim().to_owned());
+                        items.push((text.trim().to_owned(), r.span(line)));
                     }
                     None => match items.last_mut() {
-                        Some(last) if l.starts_with([' ', '\t']) => {
+                        Some((last, span)) if l.starts_with([' ', '\t']) => {
                             last.push(' ');
                             last.push_str(l.trim());
+                            span.end = line.start + l.len();
                         }
-                        _ => items.push(l.trim().to_owned()),
+                        _ => items.push((l.trim().to_owned(), r.span(line))),
                     },
                 }
             }
-            d.task.acceptance.extend(items.into_iter().map(|s| model::one_line(&s)).filter(|s| !s.is_empty()));
+            for (item, span) in items {
+                let item = model::one_line(&item);
+                if !item.is_empty() {
+                    d.task.acceptance.push(item);
+                    d.spans.acceptance.push(span);
+                }
+            }
         }
         Section::Verify => {
-            let commands = read_commands(b, r, &body);
-            d.task.verify.extend(commands.into_iter().map(|(c, _)| c));
+            for (cmd, span) in read_commands(b, r, &body) {
+                d.task.verify.push(cmd);
+                d.spans.verify.push(span);
+            }
         }
         Section::Build | Section::Review | Section::VerifyInstructions => {
             let text = model::block(&body.iter().map(unescape_line).collect::<Vec<_>>().join("\n"));
@@ -454,7 +642,14 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
 
 fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
     let Some(mut d) = draft else { return };
+    close_label(b, &mut d);
     close_section(b, r, &mut d);
+    if let (Some(first), Some(last)) = (
+        d.description.iter().find(|l| !l.text.trim().is_empty()),
+        d.description.iter().rev().find(|l| !l.text.trim().is_empty()),
+    ) {
+        d.spans.description = Some(Span::new(r.src, first.start, last.start + last.text.len()));
+    }
     let mut first = true;
     let lines: Vec<&str> = d
         .description
@@ -637,9 +832,13 @@ mod tests {
     /// `\Files:`, which the writer wrote unescaped and the reader then unescaped once more.
     #[test]
     fn fuzz_escaped_field_line_outside_first_line() {
-        // Field lines only matter at the start of a description; elsewhere backslashes stay.
+        // Most field lines only matter at the start of a description; elsewhere backslashes stay.
+        let plan = round_trip("\\\\Agent:");
+        assert_eq!(plan.context, "\\\\Agent:");
+        // `Files:`, `Depends on:`, `Verify:` and `Acceptance:` are read anywhere in a description,
+        // so the writer escapes them everywhere and one backslash is always removed.
         let plan = round_trip("\\\\Files:");
-        assert_eq!(plan.context, "\\\\Files:");
+        assert_eq!(plan.context, "\\Files:");
         round_trip("## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y");
     }
 
