@@ -250,3 +250,31 @@ proptest! {
         write_and_load(&[("list.md", text.into_bytes())], "list.md");
     }
 }
+
+#[test]
+fn a_backlog_or_list_without_tasks_is_an_error_saying_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/empty-one/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Waves\n\n| ID | Title |\n|---|---|\n| ST-1 | Add the table |\n| ST-2 | Use it |\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage.join("execution-backlog.md"), Some(Format::Planpipe)).unwrap();
+    assert!(loaded.plan.tasks.is_empty());
+    let errs: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "no-tasks").collect();
+    assert_eq!(errs.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(errs[0].severity, Severity::Error);
+    assert!(
+        errs[0].message.contains("execution-backlog.md") && errs[0].message.contains("ST-1, ST-2"),
+        "{}",
+        errs[0].message
+    );
+
+    let raw = dir.path().join("list.md");
+    std::fs::write(&raw, "# Nothing here\n\nJust prose.\n").unwrap();
+    let loaded = planrun_plan::load(&raw, Some(Format::Planpipe)).unwrap();
+    let d = loaded.diagnostics.iter().find(|d| d.code == "no-tasks").unwrap();
+    assert_eq!(d.severity, Severity::Error);
+}

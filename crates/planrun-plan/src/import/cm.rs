@@ -363,6 +363,8 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
     b.plan.context = context.join("\n\n");
 
     let mut tasks_seen = false;
+    // Where the file says its tasks are, when it does not hold them: `"tasks_file": "…"`.
+    let mut pointer: Option<(String, String, Span)> = None;
     for (key, value) in root.members() {
         let key = key.as_str();
         if TASK_LIST_KEYS.contains(&key) && !tasks_seen {
@@ -373,8 +375,14 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
                         read_task(b, item, &mut index, None, &mut drafts);
                     }
                 }
+                JKind::String(s) if looks_like_path(s) => {
+                    pointer.get_or_insert((key.to_owned(), s.trim().to_owned(), value.span));
+                }
                 _ => shape(b, value, &format!("`{key}` must be an array of task objects")),
             }
+        } else if is_pointer_key(key) && value.as_str().is_some_and(looks_like_path) {
+            let to = value.as_str().unwrap_or_default().trim().to_owned();
+            pointer.get_or_insert((key.to_owned(), to, value.span));
         } else if PHASE_KEYS.contains(&key) && value.is_array() {
             tasks_seen = true;
             read_phases(b, value, &mut index, &mut drafts);
@@ -390,14 +398,53 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
             unknown(b, key, value, "plan");
         }
     }
-    if !tasks_seen {
-        b.warn(
-            Diagnostic::warning("no-tasks", "this plan has no `tasks` (or `steps`) array")
+    let file = file_name(b.sources.path(src)).to_owned();
+    if drafts.is_empty() {
+        match pointer {
+            Some((key, to, span)) => b.warn(
+                Diagnostic::error(
+                    "tasks-elsewhere",
+                    format!("`{file}` holds no tasks: its `{key}` says they live in `{to}`"),
+                )
+                .at(Some(span))
+                .help(format!("point planrun at {to}")),
+            ),
+            None if !tasks_seen => b.warn(
+                Diagnostic::error(
+                    "no-tasks",
+                    format!("`{file}` has no `tasks` (or `steps`, `phases`) array, so there is nothing to run"),
+                )
                 .at(Some(root.span))
                 .help("list the work as \"tasks\": [{\"id\": \"T1\", \"title\": \"…\"}]"),
-        );
+            ),
+            None => {
+                let at =
+                    root.get_any(TASK_LIST_KEYS).or_else(|| root.get_any(PHASE_KEYS)).map_or(root.span, |v| v.span);
+                b.warn(
+                    Diagnostic::error(
+                        "no-tasks",
+                        format!("the task list of `{file}` is empty, so there is nothing to run"),
+                    )
+                    .at(Some(at))
+                    .help("list the work as \"tasks\": [{\"id\": \"T1\", \"title\": \"…\"}]"),
+                );
+            }
+        }
     }
     drafts
+}
+
+/// A plan field that names the file holding the tasks: `tasks_file`, `plan_path`, `tasksFile`…
+fn is_pointer_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace(['_', '-'], "");
+    (k.contains("task") || k.contains("plan") || k == "source")
+        && (k.ends_with("file") || k.ends_with("path") || k.ends_with("ref") || k == "source")
+}
+
+/// A string that names a file rather than saying something: no spaces, a folder or an extension.
+fn looks_like_path(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty() && !s.contains(char::is_whitespace) && (s.contains('/') || s.contains('.'))
 }
 
 fn default_title(kind: Kind) -> &'static str {

@@ -1044,6 +1044,33 @@ fn read_backlog(b: &mut PlanBuilder, src: SourceId, ctx: &mut Ctx, with_tasks: b
     if !with_tasks {
         return;
     }
+    if blocks.is_empty() {
+        let mut named: Vec<String> = Vec::new();
+        for (id, _) in st_ids(&text) {
+            if named.len() == 3 {
+                break;
+            }
+            if !named.contains(&id) {
+                named.push(id);
+            }
+        }
+        let names = if named.is_empty() {
+            String::new()
+        } else {
+            format!(" (it names {} but gives them no section of their own)", named.join(", "))
+        };
+        b.warn(
+            Diagnostic::error(
+                "no-tasks",
+                format!(
+                    "`{}` has no subtask sections (`### ST-1: Title`){names}, so there is nothing to run",
+                    file_name(b.sources.path(src))
+                ),
+            )
+            .at(Some(Span::new(src, 0, 0)))
+            .help("give each subtask a heading `### ST-N: Title`, or put one file per subtask in `subtasks/st-N.md`"),
+        );
+    }
 
     for (n, (head_idx, body_lines)) in blocks.iter().enumerate() {
         let Some(head) = lines.get(*head_idx) else {
@@ -1436,9 +1463,12 @@ fn read_raw(b: &mut PlanBuilder, src: SourceId) {
     }
     if b.plan.tasks.is_empty() {
         b.warn(
-            Diagnostic::warning("no-tasks", "this task list holds no list items or numbered headings")
-                .at(Some(Span::new(src, 0, 0)))
-                .help("write one task per list item, e.g. `- [ ] Add a /health endpoint`"),
+            Diagnostic::error(
+                "no-tasks",
+                "this task list holds no list items or numbered headings, so there is nothing to run",
+            )
+            .at(Some(Span::new(src, 0, 0)))
+            .help("write one task per list item, e.g. `- [ ] Add a /health endpoint`"),
         );
     }
 }
