@@ -659,6 +659,7 @@ fn test_strategy_parts(text: &str) -> (Vec<String>, Option<String>) {
     let verify = crate::md::code_spans(&line)
         .into_iter()
         .map(|(s, _)| s.trim().to_owned())
+        .chain(single_quoted(&line))
         .filter(|s| is_command(s))
         .fold(Vec::new(), |mut out: Vec<String>, s| {
             if !out.contains(&s) {
@@ -667,6 +668,38 @@ fn test_strategy_parts(text: &str) -> (Vec<String>, Option<String>) {
             out
         });
     (verify, Some(line))
+}
+
+/// Parts of a line in single quotes (`Run 'npm run build' to …`): a quote opens after a space or
+/// the line start and closes before a space, punctuation or the line end, so apostrophes
+/// (`user's`) are not quotes.
+fn single_quoted(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    let mut at_start = true;
+    while let Some(i) = rest.find('\'') {
+        let before_ok = (at_start && i == 0) || rest.get(..i).is_some_and(|b| b.ends_with([' ', '(', '"']));
+        let after = rest.get(i + 1..).unwrap_or("");
+        at_start = false;
+        if !before_ok {
+            rest = after;
+            continue;
+        }
+        let close = after.char_indices().find(|&(j, c)| {
+            c == '\''
+                && after
+                    .get(j + 1..)
+                    .is_none_or(|a| a.is_empty() || a.starts_with([' ', '.', ',', ';', ':', ')', '!', '?']))
+        });
+        match close {
+            Some((j, _)) => {
+                out.push(after.get(..j).unwrap_or("").trim().to_owned());
+                rest = after.get(j + 1..).unwrap_or("");
+            }
+            None => break,
+        }
+    }
+    out
 }
 
 /// A shell command per `import/commands.rs`, except English that starts like one: `test` on its
@@ -722,6 +755,9 @@ mod tests {
         assert!(v.is_empty());
         let (v, _) = test_strategy_parts("Add a `test` and run `make check`.");
         assert_eq!(v, ["make check"]);
+        let (v, _) =
+            test_strategy_parts("Verify it compiles using 'npm run build'. Confirm the user's 'Save' button works.");
+        assert_eq!(v, ["npm run build"]);
     }
 
     #[test]
