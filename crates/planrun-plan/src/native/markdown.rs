@@ -197,6 +197,9 @@ struct TaskDraft<'a> {
     /// A `Verify:` or `Acceptance:` label with nothing after it: the list items right below it
     /// are its entries. With the label's line and how many entries it has taken so far.
     label: Option<(Section, Span, usize)>,
+    /// A task heading at the wrong level was seen: everything after it, up to the next task,
+    /// belongs to that unread task and is kept as prose (not read as this task's fields).
+    unread_task: bool,
 }
 
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
@@ -213,13 +216,15 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
         if let Some((level, t)) = heading {
             let is_title = level == 1 && !title_seen && draft.is_none();
             if level != 2 && !is_title && misplaced_task_heading(t) {
-                let owner =
-                    draft.as_ref().map_or_else(|| "the plan's context".to_owned(), |d| format!("task `{}`", d.task.id));
+                let owner = draft.as_ref().map_or_else(
+                    || "the plan's context".to_owned(),
+                    |d| format!("the description of task `{}`", d.task.id),
+                );
                 b.warn(
                     Diagnostic::warning(
                         "unread-task",
                         format!(
-                            "`{}` is a level-{level} heading, not a task; it is read as part of {owner}",
+                            "`{}` is a level-{level} heading, not a task; it and the lines below it are kept in {owner}",
                             line.text.trim()
                         ),
                     )
@@ -227,10 +232,12 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     .help("task headings are `## Task <id>: <title>`"),
                 );
                 if let Some(d) = draft.as_mut() {
+                    // What follows belongs to the unread task: keep it as prose rather than
+                    // reading it as more of the section above (a Verify list would drop it).
                     close_label(b, d);
-                    if d.section.is_some() {
-                        continue;
-                    }
+                    close_section(b, &r, d);
+                    d.fields_open = false;
+                    d.unread_task = true;
                 }
             }
         }
@@ -263,6 +270,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                         section: None,
                         fields_open: true,
                         label: None,
+                        unread_task: false,
                     });
                     continue;
                 }
@@ -283,7 +291,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 }
             }
             Some((3, t)) => {
-                if let (Some(d), Some(s)) = (draft.as_mut(), section(t)) {
+                if let (Some(d), Some(s)) = (draft.as_mut().filter(|d| !d.unread_task), section(t)) {
                     close_label(b, d);
                     close_section(b, &r, d);
                     d.fields_open = false;
@@ -327,7 +335,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             d.fields_open = false;
         }
-        if d.section.is_none() && !line.in_fence {
+        if d.section.is_none() && !line.in_fence && !d.unread_task {
             if let Some((f, value, off)) = loose_field(line.text) {
                 if apply_field(b, &r, d, f, value, line.start + off, line, true) {
                     continue;
