@@ -708,7 +708,13 @@ fn is_command(s: &str) -> bool {
     const PROSE: [&str; 12] = ["sure", "the", "that", "it", "a", "an", "all", "each", "every", "whether", "if", "this"];
     let mut words = s.split_whitespace();
     let (first, second) = (words.next().unwrap_or(""), words.next());
-    if first == "test" && second.is_none() {
+    // A program named on its own (`curl`, `git`) is a tool mentioned in prose, unless it is one
+    // that checks something when run bare (`pytest`, `make`) or a script of the repository.
+    const BARE: [&str; 14] = [
+        "pytest", "make", "tsc", "jest", "vitest", "mypy", "tox", "nox", "ctest", "phpunit", "rspec", "rake",
+        "pyright", "just",
+    ];
+    if second.is_none() && !BARE.contains(&first) && !first.contains('/') {
         return false;
     }
     if second.is_some_and(|w| PROSE.contains(&w.to_ascii_lowercase().as_str())) {
@@ -753,6 +759,9 @@ mod tests {
         assert_eq!(test_strategy_parts("  "), (Vec::new(), None));
         let (v, _) = test_strategy_parts("make sure the cache is warm");
         assert!(v.is_empty());
+        let (v, _) =
+            test_strategy_parts("Run `cargo build --release`, start the server and use `curl` on it; `pytest` passes.");
+        assert_eq!(v, ["cargo build --release", "pytest"]);
         let (v, _) = test_strategy_parts("Add a `test` and run `make check`.");
         assert_eq!(v, ["make check"]);
         let (v, _) =
