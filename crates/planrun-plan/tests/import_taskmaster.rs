@@ -251,3 +251,20 @@ fn test_strategy_commands_are_verify_and_prose_is_acceptance() {
     assert_eq!(line(s.status.unwrap()), 4);
     assert!(l.spans(0).status.is_some());
 }
+
+#[test]
+fn a_hand_added_files_list_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".taskmaster/tasks/tasks.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"master": {"tasks": [{"id": 1, "title": "Skeleton", "status": "pending", "dependencies": [],
+  "subtasks": [{"id": "1.1", "title": "App", "files": ["main.py", "./app/__init__.py"]}]}]}}"#,
+    )
+    .unwrap();
+    let l = planrun_plan::load(&path, None).unwrap();
+    assert_eq!(task(&l, "1.1").files, ["main.py", "app/__init__.py"]);
+    assert_eq!(l.spans(1).files.len(), 2);
+    assert!(!codes(&l).contains(&"unknown-field"), "{:?}", codes(&l));
+}

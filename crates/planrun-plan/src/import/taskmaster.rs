@@ -393,6 +393,15 @@ impl Reader<'_> {
                         .filter(|(a, _)| !a.is_empty()),
                 ),
                 "relevantFiles" => self.relevant_files(v, &mut f),
+                // Not task-master's own, but hand-extended files add it to tasks and subtasks.
+                "files" => {
+                    for (path, span) in self.strings(v, key) {
+                        let path = path.trim().trim_start_matches("./").to_owned();
+                        if !path.is_empty() {
+                            f.files.push((path, span));
+                        }
+                    }
+                }
                 "implementationApproach" => {
                     if let Some(t) = self.text(v, key) {
                         let _ = write!(extra, "\n## Implementation approach\n\n{}\n", t.trim());
