@@ -278,3 +278,28 @@ fn a_backlog_or_list_without_tasks_is_an_error_saying_what_is_missing() {
     let d = loaded.diagnostics.iter().find(|d| d.code == "no-tasks").unwrap();
     assert_eq!(d.severity, Severity::Error);
 }
+
+#[test]
+fn files_and_dependencies_that_cannot_be_read_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/probe/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Subtasks\n\n### ST-1: Add the cache\n\n#### Change Area\n\n| File | Change |\n|---|---|\n| `src/cache.ts` | new |\n| the config loader | modify |\n\n#### Dependencies\n\n- None\n\n### ST-2: Use it\n\n#### Dependencies\n\n- after the cache lands\n- ST-1\n\n#### Files\n\n- src/quote.ts\n- the quote handler\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage, None).unwrap();
+    assert_eq!(task(&loaded, "ST-1").files, ["src/cache.ts"]);
+    assert_eq!(task(&loaded, "ST-2").depends_on, ["ST-1"]);
+    let at = |code: &str| -> Vec<usize> {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .map(|d| d.location(&loaded.sources).unwrap().line)
+            .collect()
+    };
+    assert_eq!(at("unread-file"), [12, 28]);
+    assert_eq!(at("unread-dependency"), [22], "`None` is not reported");
+}

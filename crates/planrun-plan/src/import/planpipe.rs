@@ -472,6 +472,8 @@ struct Body {
     id_field: Option<(String, Span)>,
     title_field: Option<(String, Span)>,
     done: bool,
+    /// Lines that look like files or dependencies but could not be read.
+    warnings: Vec<Diagnostic>,
 }
 
 /// Finds references to other tasks: `ST-N` ids, or in a raw list plain numbers (`2`, `#2`,
@@ -693,7 +695,11 @@ impl BodyReader {
                     self.sec = Sec::Deps;
                     return true;
                 }
-                for (id, o) in refs(value, self.raw) {
+                let found = refs(value, self.raw);
+                if found.is_empty() && !says_none(value) {
+                    self.unread_dependency(value, vspan);
+                }
+                for (id, o) in found {
                     self.body.deps.push((id.clone(), Span::new(self.src, vspan.start + o, vspan.start + o + id.len())));
                 }
                 true
@@ -707,10 +713,11 @@ impl BodyReader {
                 }
                 for (item, o) in md::split_list(value) {
                     let path = clean_path(&item);
+                    let span = Span::new(self.src, vspan.start + o, vspan.start + o + item.len());
                     if looks_like_path(&path) {
-                        self.body
-                            .files
-                            .push((path, Span::new(self.src, vspan.start + o, vspan.start + o + item.len())));
+                        self.body.files.push((path, span));
+                    } else {
+                        self.unread_file(&item, span);
                     }
                 }
                 true
@@ -745,14 +752,42 @@ impl BodyReader {
                 None => cells,
             };
             for (cell, off) in chosen {
+                let before = self.body.files.len();
                 self.paths_in(cell, line.start + off, self.file_col.is_some());
+                if self.file_col.is_some() && self.body.files.len() == before && !says_none(cell) {
+                    self.unread_file(cell, Span::new(self.src, line.start + off, line.start + off + cell.len()));
+                }
             }
             return;
         }
         self.in_table_header = true;
         let text = md::bullet(line.text).unwrap_or(line.text);
         let off = md::offset_in(line.text, text).unwrap_or(0);
+        let before = self.body.files.len();
         self.paths_in(text, line.start + off, false);
+        // A list item of a Files section is meant to be a file; prose paragraphs are not.
+        if md::bullet(line.text).is_some() && self.body.files.len() == before && !says_none(text) {
+            self.unread_file(text, Span::new(self.src, line.start + off, line.start + off + text.len()));
+        }
+    }
+
+    fn unread_file(&mut self, text: &str, span: Span) {
+        self.body.warnings.push(
+            Diagnostic::warning(
+                "unread-file",
+                format!("`{}` is listed as a file but holds no path planrun can read", text.trim()),
+            )
+            .at(Some(span))
+            .help("write the path first, in backticks: `src/cache.ts`"),
+        );
+    }
+
+    fn unread_dependency(&mut self, text: &str, span: Span) {
+        self.body.warnings.push(
+            Diagnostic::warning("unread-dependency", format!("this dependency names no subtask: `{}`", text.trim()))
+                .at(Some(span))
+                .help("name the subtask it waits for by id, e.g. `ST-2`, or write `None`"),
+        );
     }
 
     /// Paths in a change-area cell or item: its code spans, or the leading word when it looks
@@ -852,6 +887,12 @@ impl BodyReader {
                 return;
             }
         }
+        let item = md::bullet(line.text).unwrap_or(line.text).trim();
+        if refs(line.text, self.raw).is_empty() && !says_none(item) {
+            let off = md::offset_in(line.text, item).unwrap_or(0);
+            self.unread_dependency(item, Span::new(self.src, line.start + off, line.start + off + item.len()));
+            return;
+        }
         self.push_refs(line.text, line.start);
     }
 
@@ -887,6 +928,16 @@ impl BodyReader {
     }
 }
 
+/// `None`, `-`, `n/a`, `No dependencies …`: an entry that says there is nothing.
+fn says_none(text: &str) -> bool {
+    let t = text.trim().trim_matches(['`', '*', '_', '(', ')']).trim();
+    if t.is_empty() || t.chars().all(|c| matches!(c, '-' | '—' | '–' | '/')) {
+        return true;
+    }
+    let first = t.split(|c: char| !c.is_alphanumeric() && c != '/').find(|w| !w.is_empty()).unwrap_or("");
+    matches!(first.to_ascii_lowercase().as_str(), "none" | "nothing" | "n/a" | "na" | "no")
+}
+
 fn is_rule(text: &str) -> bool {
     let t: String = text.chars().filter(|c| !c.is_whitespace()).collect();
     t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
@@ -918,6 +969,9 @@ fn task_from(id: String, title: String, done: bool, body: &Body, ctx: &Ctx) -> T
 }
 
 fn push_task(b: &mut PlanBuilder, ctx: &mut Ctx, mut task: Task, mut spans: TaskSpans, body: &Body) {
+    for w in &body.warnings {
+        b.warn(w.clone());
+    }
     for (dep, span) in &body.deps {
         if *dep != task.id && !task.depends_on.contains(dep) {
             task.depends_on.push(dep.clone());
