@@ -404,3 +404,23 @@ fn plans_without_tasks_are_errors_that_say_what_is_missing() {
     assert_eq!(d.severity, planrun_plan::Severity::Error);
     assert!(d.message.contains("empty"), "{}", d.message);
 }
+
+#[test]
+fn spans_cover_verify_acceptance_status_and_description() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "handoff/plan.json",
+        "{\"title\": \"P\", \"tasks\": [\n{\"id\": \"T1\", \"title\": \"One\",\n \"description\": \"Do one.\",\n \"verify\": [\"npm test\", \"the page loads\"],\n \"acceptance\": [\"answers 200\"]}]}",
+    );
+    write(dir.path(), "cm-tasks.json", "{\"tasks\": [\n{\"id\": \"T1\",\n \"status\": \"done\"}]}");
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    let s = loaded.spans(0);
+    let line = |span: planrun_plan::Span| loaded.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.verify.iter().map(|&x| line(x)).collect::<Vec<_>>(), [4]);
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [4, 5], "prose verify, then acceptance");
+    assert_eq!(line(s.description.unwrap()), 3);
+    let status = s.status.unwrap();
+    assert!(loaded.sources.path(status.source).ends_with("cm-tasks.json"));
+    assert_eq!(line(status), 3);
+}

@@ -238,3 +238,22 @@ fn unreadable_files_items_and_dependency_lines_are_reported() {
     // `None` is no dependency and no warning.
     assert!(!l.diagnostics.iter().any(|d| d.code == "unread-dependency" && d.message.contains("None")));
 }
+
+#[test]
+fn spans_cover_acceptance_status_and_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let t1 = dir.path().join("documentation/plans/p/tasks/task-1");
+    std::fs::create_dir_all(&t1).unwrap();
+    std::fs::write(
+        t1.join("task.md"),
+        "# Task 1: One\n\n**Status:** done\n\n## Description\n\nDo one.\n\n## Success Criteria\n\n- [ ] first\n- [ ] second\n  continued\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(&dir.path().join("documentation/plans/p"), None).unwrap();
+    assert_eq!(task(&l, "task-1").acceptance, ["first", "second continued"]);
+    let s = l.spans(0);
+    let line = |span: planrun_plan::Span| l.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [11, 12]);
+    assert_eq!(line(s.status.unwrap()), 3);
+    assert_eq!(line(s.description.unwrap()), 7);
+}

@@ -537,6 +537,7 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if DESCRIPTION_KEYS.contains(&key) {
             if let Some(t) = text_of(b, Some(v)) {
                 description.push(model::block(&t));
+                spans.description.get_or_insert(v.span);
             }
         } else if STEP_KEYS.contains(&key) {
             let items = strings(b, v);
@@ -565,18 +566,27 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
                 }
             }
         } else if ACCEPTANCE_KEYS.contains(&key) {
-            task.acceptance
-                .extend(strings(b, v).into_iter().map(|(s, _)| model::one_line(&s)).filter(|s| !s.is_empty()));
+            for (item, span) in strings(b, v) {
+                let item = model::one_line(&item);
+                if !item.is_empty() {
+                    task.acceptance.push(item);
+                    spans.acceptance.push(span);
+                }
+            }
         } else if VERIFY_KEYS.contains(&key) {
-            for (item, _) in strings(b, v) {
+            for (item, span) in strings(b, v) {
                 let commands = commands_in(&item);
                 if commands.is_empty() {
                     let prose = model::one_line(&item);
                     if !prose.is_empty() {
                         task.acceptance.push(prose);
+                        spans.acceptance.push(span);
                     }
                 }
-                task.verify.extend(commands);
+                for cmd in commands {
+                    task.verify.push(cmd);
+                    spans.verify.push(span);
+                }
             }
         } else if Some(key) == persona_key {
             task.persona = text_of(b, Some(v)).and_then(|t| persona_name(&t));
@@ -598,7 +608,10 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if STATUS_KEYS.contains(&key) {
             let word = text_of(b, Some(v)).unwrap_or_default();
             match crate::native::status_word(&word) {
-                Some(s) => task.status = s,
+                Some(s) => {
+                    task.status = s;
+                    spans.status = Some(v.span);
+                }
                 None => b.warn(
                     Diagnostic::warning(
                         "unknown-status",
@@ -611,6 +624,7 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if DONE_FLAGS.contains(&key) && v.as_bool().is_some() {
             if v.as_bool() == Some(true) {
                 task.status = Status::Done;
+                spans.status = Some(v.span);
             }
         } else if ID_KEYS.contains(&key)
             || TASK_TITLE_KEYS.contains(&key)
@@ -723,7 +737,8 @@ fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Task, TaskSpa
     for item in list.items() {
         let id = item.get_any(ID_KEYS).and_then(JValue::as_text).map(|t| t.trim().to_owned());
         let title = item.get_any(TASK_TITLE_KEYS).and_then(JValue::as_str).map(|t| model::one_line(t).to_lowercase());
-        let status = item.get_any(STATUS_KEYS).and_then(JValue::as_text);
+        let status_value = item.get_any(STATUS_KEYS);
+        let status = status_value.and_then(JValue::as_text);
         let done = status.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
             || DONE_FLAGS.iter().any(|k| item.get(k).and_then(JValue::as_bool) == Some(true));
         let by_id = id.as_deref().and_then(|id| {
@@ -734,8 +749,10 @@ fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Task, TaskSpa
             || title.as_deref().and_then(|title| tasks.iter().position(|(t, _)| t.title.to_lowercase() == title));
         match by_id.or_else(by_title) {
             Some(i) => {
-                if let (true, Some((task, _))) = (done, tasks.get_mut(i)) {
+                if let (true, Some((task, spans))) = (done, tasks.get_mut(i)) {
                     task.status = Status::Done;
+                    // Where the done status came from: the backlog entry.
+                    spans.status = Some(status_value.map_or(item.span, |v| v.span));
                 }
             }
             None => {

@@ -184,7 +184,9 @@ struct TaskDoc {
     status: Option<(Status, Span)>,
     description: Vec<String>,
     files: Vec<(String, Span)>,
-    acceptance: Vec<String>,
+    acceptance: Vec<(String, Span)>,
+    /// The first line of the description, for `check --explain`.
+    description_span: Option<Span>,
     /// `None` when task.md says nothing about dependencies.
     depends: Option<Vec<(u64, Span)>>,
 }
@@ -328,6 +330,11 @@ fn close(b: &mut PlanBuilder, doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], sr
             let text = model::block(&body.iter().map(|l| l.text).collect::<Vec<_>>().join("\n"));
             if !text.is_empty() {
                 doc.description.push(text);
+                if doc.description_span.is_none() {
+                    if let Some(l) = body.iter().find(|l| !l.text.trim().is_empty()) {
+                        doc.description_span = Some(Span::new(src, l.start, l.start + l.text.len()));
+                    }
+                }
             }
         }
         Sec::Files => {
@@ -364,20 +371,23 @@ fn close(b: &mut PlanBuilder, doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], sr
             }
         }
         Sec::Criteria => {
-            let mut items: Vec<String> = Vec::new();
+            let mut items: Vec<(String, Span)> = Vec::new();
             for l in body.iter().filter(|l| !l.in_fence && !l.text.trim().is_empty()) {
+                let span = Span::new(src, l.start, l.start + l.text.len());
                 match md::bullet(l.text) {
-                    Some(item) => items.push(md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned()),
+                    Some(item) => items.push((md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned(), span)),
                     None => match items.last_mut() {
-                        Some(last) if l.text.starts_with([' ', '\t']) => {
+                        Some((last, at)) if l.text.starts_with([' ', '\t']) => {
                             last.push(' ');
                             last.push_str(l.text.trim());
+                            at.end = span.end;
                         }
-                        _ => items.push(l.text.trim().to_owned()),
+                        _ => items.push((l.text.trim().to_owned(), span)),
                     },
                 }
             }
-            doc.acceptance.extend(items.iter().map(|i| model::one_line(i)).filter(|i| !i.is_empty()));
+            doc.acceptance
+                .extend(items.into_iter().map(|(i, s)| (model::one_line(&i), s)).filter(|(i, _)| !i.is_empty()));
         }
         Sec::Depends => {
             // A line that names no task is reported and kept in the description, not lost.
@@ -784,7 +794,12 @@ fn fill(
     };
     task.title = doc.title.unwrap_or_default();
     task.description = model::block(&doc.description.join("\n\n"));
-    task.acceptance = doc.acceptance;
+    for (a, s) in doc.acceptance {
+        task.acceptance.push(a);
+        spans.acceptance.push(s);
+    }
+    spans.description = doc.description_span;
+    spans.status = doc.status.map(|(_, s)| s).or(if doc.done { doc.title_span } else { None });
     for (f, s) in doc.files {
         if !task.files.contains(&f) {
             task.files.push(f);
