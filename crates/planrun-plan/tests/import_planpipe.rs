@@ -303,3 +303,23 @@ fn files_and_dependencies_that_cannot_be_read_are_reported() {
     assert_eq!(at("unread-file"), [12, 28]);
     assert_eq!(at("unread-dependency"), [22], "`None` is not reported");
 }
+
+#[test]
+fn spans_cover_verify_and_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/spans/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Subtasks\n\n### ST-1: Add the cache\n\n#### Completion Criteria\n\n- [ ] entries expire\n  after five minutes\n\n#### Verification\n\n- `npx vitest run src/cache`\n- the logs show a hit\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage, None).unwrap();
+    let t = task(&loaded, "ST-1");
+    assert_eq!(t.verify, ["npx vitest run src/cache"]);
+    assert_eq!(t.acceptance, ["entries expire after five minutes", "the logs show a hit"]);
+    let s = loaded.spans(0);
+    let line = |span: planrun_plan::Span| loaded.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.verify.iter().map(|&x| line(x)).collect::<Vec<_>>(), [14]);
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [9, 15]);
+}

@@ -474,6 +474,9 @@ struct Body {
     done: bool,
     /// Lines that look like files or dependencies but could not be read.
     warnings: Vec<Diagnostic>,
+    /// Where each acceptance criterion and verify command was written (parallel lists).
+    acceptance_spans: Vec<Span>,
+    verify_spans: Vec<Span>,
 }
 
 /// Finds references to other tasks: `ST-N` ids, or in a raw list plain numbers (`2`, `#2`,
@@ -727,6 +730,7 @@ impl BodyReader {
                     self.sec = Sec::Accept;
                 } else {
                     self.body.acceptance.push(model::one_line(value));
+                    self.body.acceptance_spans.push(vspan);
                 }
                 true
             }
@@ -834,18 +838,27 @@ impl BodyReader {
                 .collect();
             if !text.is_empty() {
                 self.body.acceptance.push(model::one_line(&text.join(" — ")));
+                self.body.acceptance_spans.push(self.line_span(line));
             }
             return;
         }
         let item = md::checkbox(line.text).map(|(_, t)| t).or_else(|| md::bullet(line.text));
+        let span = self.line_span(line);
         match item {
-            Some(item) => self.body.acceptance.push(model::one_line(item)),
-            None => match self.body.acceptance.last_mut() {
-                Some(last) if line.text.starts_with([' ', '\t']) => {
+            Some(item) => {
+                self.body.acceptance.push(model::one_line(item));
+                self.body.acceptance_spans.push(span);
+            }
+            None => match (self.body.acceptance.last_mut(), self.body.acceptance_spans.last_mut()) {
+                (Some(last), Some(at)) if line.text.starts_with([' ', '\t']) => {
                     last.push(' ');
                     last.push_str(t);
+                    at.end = span.end;
                 }
-                _ => self.body.acceptance.push(model::one_line(t)),
+                _ => {
+                    self.body.acceptance.push(model::one_line(t));
+                    self.body.acceptance_spans.push(span);
+                }
             },
         }
     }
@@ -909,6 +922,7 @@ impl BodyReader {
         if line.in_fence {
             if md::fence_of(line.text).is_none() && !line.text.trim().is_empty() {
                 self.body.verify.push(line.text.trim().to_owned());
+                self.body.verify_spans.push(self.line_span(line));
             }
             return;
         }
@@ -921,10 +935,18 @@ impl BodyReader {
         let spans = md::code_spans(item);
         match spans.as_slice() {
             [(cmd, _)] if item.starts_with('`') && item.trim_end_matches('.').ends_with('`') => {
-                self.body.verify.push(cmd.trim().to_owned())
+                self.body.verify.push(cmd.trim().to_owned());
+                self.body.verify_spans.push(self.line_span(line));
             }
-            _ => self.body.acceptance.push(model::one_line(item)),
+            _ => {
+                self.body.acceptance.push(model::one_line(item));
+                self.body.acceptance_spans.push(self.line_span(line));
+            }
         }
+    }
+
+    fn line_span(&self, line: &Line<'_>) -> Span {
+        Span::new(self.src, line.start, line.start + line.text.len())
     }
 }
 
@@ -979,6 +1001,9 @@ fn push_task(b: &mut PlanBuilder, ctx: &mut Ctx, mut task: Task, mut spans: Task
         }
     }
     spans.files = body.files.iter().map(|(_, s)| *s).collect();
+    spans.acceptance =
+        body.acceptance.iter().zip(&body.acceptance_spans).filter(|(a, _)| !a.is_empty()).map(|(_, s)| *s).collect();
+    spans.verify = body.verify_spans.clone();
     if body.deps_declared {
         ctx.declared.insert(b.plan.tasks.len());
     }
