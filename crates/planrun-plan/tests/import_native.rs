@@ -159,6 +159,10 @@ fn markdown_label_lists_and_prose_verify_lines() {
     assert!(a.description.contains("More prose.") && a.description.contains("Verify: the page looks right"));
     assert_eq!(warnings_at(&l, "unread-verify"), [13]);
     assert_eq!(warnings_at(&l, "unread-file"), [14]);
+    // A blank line after the label's items ends its list.
+    let l = md("# P\n\n## Task a: A\n\nAcceptance:\n\n- one\n\n- a list of the description\n");
+    assert_eq!(l.plan.tasks[0].acceptance, ["one"]);
+    assert_eq!(l.plan.tasks[0].description, "- a list of the description");
 }
 
 #[test]

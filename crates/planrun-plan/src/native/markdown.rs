@@ -312,8 +312,10 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             continue;
         };
-        if let Some((sec, _, _)) = d.label {
-            if !line.in_fence && line.text.trim().is_empty() {
+        if let Some((sec, _, taken)) = d.label {
+            // The label's list is the items right below it: a blank line before the first item
+            // is fine, one after an item ends the list.
+            if !line.in_fence && line.text.trim().is_empty() && taken == 0 {
                 continue;
             }
             if !line.in_fence && md::bullet(line.text).is_some() {
