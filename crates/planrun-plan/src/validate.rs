@@ -64,7 +64,7 @@ pub fn check(loaded: &Loaded) -> Checked {
         // does nothing must not look like one that did everything. The reader's own word on what
         // was missing is kept (as an error); otherwise this says it.
         let mut said = false;
-        for d in out.iter_mut().filter(|d| d.code == "no-tasks") {
+        for d in out.iter_mut().filter(|d| d.code == "no-tasks" || d.code == "tasks-elsewhere") {
             d.severity = crate::diag::Severity::Error;
             said = true;
         }

@@ -364,3 +364,63 @@ fn a_title_the_reader_had_to_derive_is_still_reported_by_check() {
     let checked = planrun_plan::check(&loaded);
     assert!(checked.diagnostics.iter().any(|d| d.code == "missing-title" && d.is_error()), "{:?}", checked.diagnostics);
 }
+
+#[test]
+fn a_backlog_that_points_at_its_tasks_elsewhere_is_an_error_saying_where() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "cm-tasks.json",
+        "{\n  \"initiative\": \"billing\",\n  \"objective\": \"Invoices by mail\",\n  \"tasks_file\": \"docs/billing/tasks.md\",\n  \"next_actions\": [\"write the mailer\"]\n}\n",
+    );
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    assert!(loaded.plan.tasks.is_empty());
+    let d = loaded.diagnostics.iter().find(|d| d.code == "tasks-elsewhere").expect("tasks-elsewhere");
+    assert_eq!(d.severity, planrun_plan::Severity::Error);
+    assert!(d.message.contains("cm-tasks.json") && d.message.contains("docs/billing/tasks.md"), "{}", d.message);
+    assert_eq!(d.help.as_deref(), Some("point planrun at docs/billing/tasks.md"));
+    assert_eq!(d.location(&loaded.sources).unwrap().line, 4);
+    assert!(!loaded.diagnostics.iter().any(|d| d.code == "no-tasks"), "one error, not two");
+
+    // An empty list with a pointer beside it says the same.
+    write(dir.path(), "cm-tasks.json", "{\"tasks\": [], \"plan_file\": \"handoff/next.json\"}");
+    let loaded = planrun_plan::load(&dir.path().join("cm-tasks.json"), None).unwrap();
+    assert!(loaded.diagnostics.iter().any(|d| d.code == "tasks-elsewhere"));
+}
+
+#[test]
+fn plans_without_tasks_are_errors_that_say_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "handoff/plan.json", "{\"title\": \"Empty\", \"goal\": \"nothing yet\"}");
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    let errs: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "no-tasks").collect();
+    assert_eq!(errs.len(), 1);
+    assert_eq!(errs[0].severity, planrun_plan::Severity::Error);
+    assert!(errs[0].message.contains("plan.json") && errs[0].message.contains("no `tasks`"), "{}", errs[0].message);
+
+    write(dir.path(), "handoff/plan.json", "{\"title\": \"Empty\", \"tasks\": []}");
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    let d = loaded.diagnostics.iter().find(|d| d.code == "no-tasks").unwrap();
+    assert_eq!(d.severity, planrun_plan::Severity::Error);
+    assert!(d.message.contains("empty"), "{}", d.message);
+}
+
+#[test]
+fn spans_cover_verify_acceptance_status_and_description() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "handoff/plan.json",
+        "{\"title\": \"P\", \"tasks\": [\n{\"id\": \"T1\", \"title\": \"One\",\n \"description\": \"Do one.\",\n \"verify\": [\"npm test\", \"the page loads\"],\n \"acceptance\": [\"answers 200\"]}]}",
+    );
+    write(dir.path(), "cm-tasks.json", "{\"tasks\": [\n{\"id\": \"T1\",\n \"status\": \"done\"}]}");
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    let s = loaded.spans(0);
+    let line = |span: planrun_plan::Span| loaded.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.verify.iter().map(|&x| line(x)).collect::<Vec<_>>(), [4]);
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [4, 5], "prose verify, then acceptance");
+    assert_eq!(line(s.description.unwrap()), 3);
+    let status = s.status.unwrap();
+    assert!(loaded.sources.path(status.source).ends_with("cm-tasks.json"));
+    assert_eq!(line(status), 3);
+}

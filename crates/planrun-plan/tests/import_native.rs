@@ -111,3 +111,66 @@ fn detection_prefers_the_file_and_finds_plan_files_in_folders() {
     assert_eq!(planrun_plan::detect(&common::fixture("json/clean")).unwrap().0, Format::Json);
     assert_eq!(planrun_plan::detect(&common::fixture("json/clean/plan.json")).unwrap().0, Format::Json);
 }
+
+fn md(text: &str) -> planrun_plan::Loaded {
+    planrun_plan::native::markdown::parse(text, "plan.md")
+}
+
+fn warnings_at(l: &planrun_plan::Loaded, code: &str) -> Vec<usize> {
+    l.diagnostics.iter().filter(|d| d.code == code).map(|d| d.location(&l.sources).unwrap().line).collect()
+}
+
+#[test]
+fn markdown_task_heading_at_the_wrong_level_is_reported() {
+    let l = md("# P\n\n## Task a: First\n\nDo a.\n\n### Task b: Second\n\nDo b.\n");
+    assert_eq!(l.plan.tasks.len(), 1, "a `###` heading starts no task");
+    assert_eq!(warnings_at(&l, "unread-task"), [7]);
+    let d = l.diagnostics.iter().find(|d| d.code == "unread-task").unwrap();
+    assert!(d.message.contains("task `a`"), "{}", d.message);
+    assert_eq!(d.help.as_deref(), Some("task headings are `## Task <id>: <title>`"));
+    // Ordinary sub-headings are not task headings.
+    let l = md("# P\n\n## Task a: First\n\n### Task list\n\n### Tasks\n");
+    assert!(warnings_at(&l, "unread-task").is_empty());
+}
+
+#[test]
+fn markdown_verify_acceptance_and_depends_field_lines_are_read() {
+    let l = md(
+        "# P\n\n## Task a: A\n\nDo a.\n\n## Task b: B\n\nDepends: `a`\nVerify: `cargo test b`\nAcceptance: b answers 200\n\nDo b.\n\nVerify: npm run lint\nAcceptance: the docs mention b\n",
+    );
+    let b = &l.plan.tasks[1];
+    assert_eq!(b.depends_on, ["a"]);
+    assert_eq!(b.verify, ["cargo test b", "npm run lint"]);
+    assert_eq!(b.acceptance, ["b answers 200", "the docs mention b"]);
+    assert_eq!(b.description, "Do b.");
+    assert_eq!(l.spans(1).verify.len(), 2);
+    assert_eq!(l.spans(1).acceptance.len(), 2);
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+}
+
+#[test]
+fn markdown_label_lists_and_prose_verify_lines() {
+    let l = md(
+        "# P\n\n## Task a: A\n\nDo a.\n\nAcceptance:\n- [ ] one\n- [ ] two\n\nMore prose.\n\nVerify: the page looks right\nFiles: see the design notes\n",
+    );
+    let a = &l.plan.tasks[0];
+    assert_eq!(a.acceptance, ["one", "two"]);
+    assert!(a.verify.is_empty() && a.files.is_empty());
+    assert!(a.description.contains("More prose.") && a.description.contains("Verify: the page looks right"));
+    assert_eq!(warnings_at(&l, "unread-verify"), [13]);
+    assert_eq!(warnings_at(&l, "unread-file"), [14]);
+    // A blank line after the label's items ends its list.
+    let l = md("# P\n\n## Task a: A\n\nAcceptance:\n\n- one\n\n- a list of the description\n");
+    assert_eq!(l.plan.tasks[0].acceptance, ["one"]);
+    assert_eq!(l.plan.tasks[0].description, "- a list of the description");
+}
+
+#[test]
+fn markdown_description_lines_that_look_like_fields_round_trip() {
+    let mut plan = md("# P\n\n## Task a: A\n\nx\n").plan;
+    plan.tasks[0].description = "Intro.\n\nVerify: by hand\n- Acceptance: none\n\n### Task 2: not a task".to_owned();
+    let text = planrun_plan::native::markdown::write(&plan);
+    let back = md(&text);
+    assert!(back.diagnostics.is_empty(), "{text}\n{:?}", back.diagnostics);
+    assert_eq!(back.plan, plan, "{text}");
+}

@@ -250,3 +250,76 @@ proptest! {
         write_and_load(&[("list.md", text.into_bytes())], "list.md");
     }
 }
+
+#[test]
+fn a_backlog_or_list_without_tasks_is_an_error_saying_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/empty-one/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Waves\n\n| ID | Title |\n|---|---|\n| ST-1 | Add the table |\n| ST-2 | Use it |\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage.join("execution-backlog.md"), Some(Format::Planpipe)).unwrap();
+    assert!(loaded.plan.tasks.is_empty());
+    let errs: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "no-tasks").collect();
+    assert_eq!(errs.len(), 1, "{:?}", loaded.diagnostics);
+    assert_eq!(errs[0].severity, Severity::Error);
+    assert!(
+        errs[0].message.contains("execution-backlog.md") && errs[0].message.contains("ST-1, ST-2"),
+        "{}",
+        errs[0].message
+    );
+
+    let raw = dir.path().join("list.md");
+    std::fs::write(&raw, "# Nothing here\n\nJust prose.\n").unwrap();
+    let loaded = planrun_plan::load(&raw, Some(Format::Planpipe)).unwrap();
+    let d = loaded.diagnostics.iter().find(|d| d.code == "no-tasks").unwrap();
+    assert_eq!(d.severity, Severity::Error);
+}
+
+#[test]
+fn files_and_dependencies_that_cannot_be_read_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/probe/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Subtasks\n\n### ST-1: Add the cache\n\n#### Change Area\n\n| File | Change |\n|---|---|\n| `src/cache.ts` | new |\n| the config loader | modify |\n\n#### Dependencies\n\n- None\n\n### ST-2: Use it\n\n#### Dependencies\n\n- after the cache lands\n- ST-1\n\n#### Files\n\n- src/quote.ts\n- the quote handler\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage, None).unwrap();
+    assert_eq!(task(&loaded, "ST-1").files, ["src/cache.ts"]);
+    assert_eq!(task(&loaded, "ST-2").depends_on, ["ST-1"]);
+    let at = |code: &str| -> Vec<usize> {
+        loaded
+            .diagnostics
+            .iter()
+            .filter(|d| d.code == code)
+            .map(|d| d.location(&loaded.sources).unwrap().line)
+            .collect()
+    };
+    assert_eq!(at("unread-file"), [12, 28]);
+    assert_eq!(at("unread-dependency"), [22], "`None` is not reported");
+}
+
+#[test]
+fn spans_cover_verify_and_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let stage = dir.path().join(".planpipe/spans/stage-5");
+    std::fs::create_dir_all(&stage).unwrap();
+    std::fs::write(
+        stage.join("execution-backlog.md"),
+        "# Execution Backlog\n\n## Subtasks\n\n### ST-1: Add the cache\n\n#### Completion Criteria\n\n- [ ] entries expire\n  after five minutes\n\n#### Verification\n\n- `npx vitest run src/cache`\n- the logs show a hit\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&stage, None).unwrap();
+    let t = task(&loaded, "ST-1");
+    assert_eq!(t.verify, ["npx vitest run src/cache"]);
+    assert_eq!(t.acceptance, ["entries expire after five minutes", "the logs show a hit"]);
+    let s = loaded.spans(0);
+    let line = |span: planrun_plan::Span| loaded.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.verify.iter().map(|&x| line(x)).collect::<Vec<_>>(), [14]);
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [9, 15]);
+}

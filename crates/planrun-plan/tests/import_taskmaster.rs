@@ -213,3 +213,58 @@ proptest! {
         let _ = planrun_plan::load(&loose, None);
     }
 }
+
+#[test]
+fn test_strategy_commands_are_verify_and_prose_is_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".taskmaster/tasks/tasks.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"master": {"tasks": [
+  {"id": 1, "title": "Scaffold", "status": "done", "dependencies": [],
+   "testStrategy": "cargo test --workspace"},
+  {"id": 2, "title": "Router", "status": "review", "dependencies": [1],
+   "testStrategy": "Run `cargo check` and a smoke test that hits /healthz and sees 200.",
+   "acceptanceCriteria": ["GET /healthz answers 200"]},
+  {"id": 3, "title": "Docs", "status": "deferred", "dependencies": ["2"],
+   "testStrategy": "Read the page and make sure every example works."}
+]}}"#,
+    )
+    .unwrap();
+    let l = planrun_plan::load(&path, None).unwrap();
+    assert_eq!(task(&l, "1").verify, ["cargo test --workspace"]);
+    assert!(task(&l, "1").acceptance.is_empty(), "a strategy that is a command is not also a criterion");
+    assert_eq!(task(&l, "2").verify, ["cargo check"]);
+    assert_eq!(
+        task(&l, "2").acceptance,
+        ["Run `cargo check` and a smoke test that hits /healthz and sees 200.", "GET /healthz answers 200"]
+    );
+    assert!(task(&l, "3").verify.is_empty());
+    assert_eq!(task(&l, "3").acceptance.len(), 1);
+    // Spans point at where each field was written.
+    let s = l.spans(1);
+    assert_eq!((s.verify.len(), s.acceptance.len()), (1, 2));
+    let line = |span: planrun_plan::Span| l.sources.line_col(span.source, span.start).0;
+    assert_eq!(line(s.verify[0]), 5);
+    assert_eq!(line(s.acceptance[1]), 6);
+    assert_eq!(line(s.status.unwrap()), 4);
+    assert!(l.spans(0).status.is_some());
+}
+
+#[test]
+fn a_hand_added_files_list_is_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(".taskmaster/tasks/tasks.json");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"master": {"tasks": [{"id": 1, "title": "Skeleton", "status": "pending", "dependencies": [],
+  "subtasks": [{"id": "1.1", "title": "App", "files": ["main.py", "./app/__init__.py"]}]}]}}"#,
+    )
+    .unwrap();
+    let l = planrun_plan::load(&path, None).unwrap();
+    assert_eq!(task(&l, "1.1").files, ["main.py", "app/__init__.py"]);
+    assert_eq!(l.spans(1).files.len(), 2);
+    assert!(!codes(&l).contains(&"unknown-field"), "{:?}", codes(&l));
+}

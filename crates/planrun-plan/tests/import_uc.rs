@@ -210,3 +210,50 @@ proptest! {
         let _ = planrun_plan::load(dir.path(), Some(Format::Uc));
     }
 }
+
+#[test]
+fn unreadable_files_items_and_dependency_lines_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("documentation/plans/p");
+    let t1 = plan.join("tasks/task-1");
+    let t2 = plan.join("tasks/task-2");
+    std::fs::create_dir_all(&t1).unwrap();
+    std::fs::create_dir_all(&t2).unwrap();
+    std::fs::write(t1.join("task.md"), "# Task 1: One\n\n**Dependencies:** None\n\nDo one.\n").unwrap();
+    std::fs::write(
+        t2.join("task.md"),
+        "# Task 2: Two\n\n**Dependencies:** after the auth work lands\n\n## Files\n\n- `src/two.rs`\n- the config loader\n\nDo two.\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(&plan, None).unwrap();
+    assert_eq!(task(&l, "task-2").files, ["src/two.rs"]);
+    let at = |code: &str| -> Vec<usize> {
+        l.diagnostics.iter().filter(|d| d.code == code).map(|d| d.location(&l.sources).unwrap().line).collect()
+    };
+    assert_eq!(at("unread-dependency"), [3]);
+    assert_eq!(at("unread-file"), [8]);
+    // The brief after an inline `**Dependencies:** None` is the description, not lost.
+    assert_eq!(task(&l, "task-1").description, "Do one.");
+    assert!(task(&l, "task-1").depends_on.is_empty());
+    // `None` is no dependency and no warning.
+    assert!(!l.diagnostics.iter().any(|d| d.code == "unread-dependency" && d.message.contains("None")));
+}
+
+#[test]
+fn spans_cover_acceptance_status_and_description() {
+    let dir = tempfile::tempdir().unwrap();
+    let t1 = dir.path().join("documentation/plans/p/tasks/task-1");
+    std::fs::create_dir_all(&t1).unwrap();
+    std::fs::write(
+        t1.join("task.md"),
+        "# Task 1: One\n\n**Status:** done\n\n## Description\n\nDo one.\n\n## Success Criteria\n\n- [ ] first\n- [ ] second\n  continued\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(&dir.path().join("documentation/plans/p"), None).unwrap();
+    assert_eq!(task(&l, "task-1").acceptance, ["first", "second continued"]);
+    let s = l.spans(0);
+    let line = |span: planrun_plan::Span| l.sources.line_col(span.source, span.start).0;
+    assert_eq!(s.acceptance.iter().map(|&x| line(x)).collect::<Vec<_>>(), [11, 12]);
+    assert_eq!(line(s.status.unwrap()), 3);
+    assert_eq!(line(s.description.unwrap()), 7);
+}

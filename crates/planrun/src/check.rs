@@ -221,14 +221,16 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output, verbose: bool) 
         "check: {errors} error{}, {warnings} warning{}: {verdict}{}",
         if errors == 1 { "" } else { "s" },
         if warnings == 1 { "" } else { "s" },
-        if grouped { " (--verbose shows every warning in full)" } else { "" }
+        if grouped { " (--verbose shows each in full)" } else { "" }
     )
 }
 
-/// Warnings shown in full when there are at most this many and they take at most `FULL_LINES`
-/// lines; beyond, they are grouped.
+/// Warnings shown in full when there are at most this many and they take, with the errors, at
+/// most `FULL_LINES` lines; beyond, they are grouped.
 const FULL_WARNINGS: usize = 3;
 const FULL_LINES: usize = 28;
+/// Errors of one kind shown in full; more are one line each.
+const FULL_ERRORS: usize = 1;
 /// How many tasks a grouped line names before "and N more".
 const NAMED: usize = 4;
 
@@ -245,16 +247,43 @@ fn diagnostics(
 ) -> std::io::Result<bool> {
     let mut renderer = Renderer::new(&loaded.sources, out);
     let warnings: Vec<&Diagnostic> = checked.diagnostics.iter().filter(|d| !d.is_error()).collect();
+    let mut lines = 0;
+    let mut grouped = false;
+    // Errors: each must be fixed, so the first of each kind is shown in full, with its source;
+    // more of the same kind are listed one line each (all in full with --verbose).
+    let mut shown: Vec<(&str, usize)> = Vec::new();
     for d in checked.diagnostics.iter().filter(|d| d.is_error()) {
-        w.write_all(renderer.render(d).as_bytes())?;
+        let n = match shown.iter_mut().find(|(c, _)| *c == d.code) {
+            Some((_, n)) => {
+                *n += 1;
+                *n
+            }
+            None => {
+                shown.push((d.code, 1));
+                1
+            }
+        };
+        let r = if verbose || n <= FULL_ERRORS {
+            renderer.render(d)
+        } else {
+            grouped = true;
+            let at = d.location(&loaded.sources).map(|l| format!(" ({}:{})", l.file, l.line)).unwrap_or_default();
+            format!("error[{}]: {}{at}\n", d.code, d.message)
+        };
+        lines += r.lines().count();
+        w.write_all(r.as_bytes())?;
+    }
+    if grouped {
+        writeln!(w)?;
+        lines += 1;
     }
     if verbose || warnings.len() <= FULL_WARNINGS {
         let full: Vec<String> = warnings.iter().map(|d| renderer.render(d)).collect();
-        if verbose || full.iter().map(|r| r.lines().count()).sum::<usize>() <= FULL_LINES {
+        if verbose || lines + full.iter().map(|r| r.lines().count()).sum::<usize>() <= FULL_LINES {
             for r in &full {
                 w.write_all(r.as_bytes())?;
             }
-            return Ok(false);
+            return Ok(grouped);
         }
     }
     // Kinds in the order they first appear.

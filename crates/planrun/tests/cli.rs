@@ -95,7 +95,7 @@ fn check_broken_plan_human_output_has_no_colour_when_piped() {
     assert!(stderr.contains(&format!("[{BROKEN}:8:19]")), "{stderr}");
     assert!(
         stderr.trim_end().ends_with(
-            "check: 7 errors, 10 warnings: the plan has errors; fix them before running it (--verbose shows every warning in full)"
+            "check: 7 errors, 10 warnings: the plan has errors; fix them before running it (--verbose shows each in full)"
         ),
         "{stderr}"
     );

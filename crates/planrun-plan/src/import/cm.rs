@@ -363,6 +363,8 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
     b.plan.context = context.join("\n\n");
 
     let mut tasks_seen = false;
+    // Where the file says its tasks are, when it does not hold them: `"tasks_file": "…"`.
+    let mut pointer: Option<(String, String, Span)> = None;
     for (key, value) in root.members() {
         let key = key.as_str();
         if TASK_LIST_KEYS.contains(&key) && !tasks_seen {
@@ -373,8 +375,14 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
                         read_task(b, item, &mut index, None, &mut drafts);
                     }
                 }
+                JKind::String(s) if looks_like_path(s) => {
+                    pointer.get_or_insert((key.to_owned(), s.trim().to_owned(), value.span));
+                }
                 _ => shape(b, value, &format!("`{key}` must be an array of task objects")),
             }
+        } else if is_pointer_key(key) && value.as_str().is_some_and(looks_like_path) {
+            let to = value.as_str().unwrap_or_default().trim().to_owned();
+            pointer.get_or_insert((key.to_owned(), to, value.span));
         } else if PHASE_KEYS.contains(&key) && value.is_array() {
             tasks_seen = true;
             read_phases(b, value, &mut index, &mut drafts);
@@ -390,14 +398,53 @@ fn read_plan(b: &mut PlanBuilder, src: SourceId, kind: Kind) -> Vec<Draft> {
             unknown(b, key, value, "plan");
         }
     }
-    if !tasks_seen {
-        b.warn(
-            Diagnostic::warning("no-tasks", "this plan has no `tasks` (or `steps`) array")
+    let file = file_name(b.sources.path(src)).to_owned();
+    if drafts.is_empty() {
+        match pointer {
+            Some((key, to, span)) => b.warn(
+                Diagnostic::error(
+                    "tasks-elsewhere",
+                    format!("`{file}` holds no tasks: its `{key}` says they live in `{to}`"),
+                )
+                .at(Some(span))
+                .help(format!("point planrun at {to}")),
+            ),
+            None if !tasks_seen => b.warn(
+                Diagnostic::error(
+                    "no-tasks",
+                    format!("`{file}` has no `tasks` (or `steps`, `phases`) array, so there is nothing to run"),
+                )
                 .at(Some(root.span))
                 .help("list the work as \"tasks\": [{\"id\": \"T1\", \"title\": \"…\"}]"),
-        );
+            ),
+            None => {
+                let at =
+                    root.get_any(TASK_LIST_KEYS).or_else(|| root.get_any(PHASE_KEYS)).map_or(root.span, |v| v.span);
+                b.warn(
+                    Diagnostic::error(
+                        "no-tasks",
+                        format!("the task list of `{file}` is empty, so there is nothing to run"),
+                    )
+                    .at(Some(at))
+                    .help("list the work as \"tasks\": [{\"id\": \"T1\", \"title\": \"…\"}]"),
+                );
+            }
+        }
     }
     drafts
+}
+
+/// A plan field that names the file holding the tasks: `tasks_file`, `plan_path`, `tasksFile`…
+fn is_pointer_key(key: &str) -> bool {
+    let k = key.to_ascii_lowercase().replace(['_', '-'], "");
+    (k.contains("task") || k.contains("plan") || k == "source")
+        && (k.ends_with("file") || k.ends_with("path") || k.ends_with("ref") || k == "source")
+}
+
+/// A string that names a file rather than saying something: no spaces, a folder or an extension.
+fn looks_like_path(s: &str) -> bool {
+    let s = s.trim();
+    !s.is_empty() && !s.contains(char::is_whitespace) && (s.contains('/') || s.contains('.'))
 }
 
 fn default_title(kind: Kind) -> &'static str {
@@ -490,6 +537,7 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if DESCRIPTION_KEYS.contains(&key) {
             if let Some(t) = text_of(b, Some(v)) {
                 description.push(model::block(&t));
+                spans.description.get_or_insert(v.span);
             }
         } else if STEP_KEYS.contains(&key) {
             let items = strings(b, v);
@@ -518,18 +566,27 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
                 }
             }
         } else if ACCEPTANCE_KEYS.contains(&key) {
-            task.acceptance
-                .extend(strings(b, v).into_iter().map(|(s, _)| model::one_line(&s)).filter(|s| !s.is_empty()));
+            for (item, span) in strings(b, v) {
+                let item = model::one_line(&item);
+                if !item.is_empty() {
+                    task.acceptance.push(item);
+                    spans.acceptance.push(span);
+                }
+            }
         } else if VERIFY_KEYS.contains(&key) {
-            for (item, _) in strings(b, v) {
+            for (item, span) in strings(b, v) {
                 let commands = commands_in(&item);
                 if commands.is_empty() {
                     let prose = model::one_line(&item);
                     if !prose.is_empty() {
                         task.acceptance.push(prose);
+                        spans.acceptance.push(span);
                     }
                 }
-                task.verify.extend(commands);
+                for cmd in commands {
+                    task.verify.push(cmd);
+                    spans.verify.push(span);
+                }
             }
         } else if Some(key) == persona_key {
             task.persona = text_of(b, Some(v)).and_then(|t| persona_name(&t));
@@ -551,7 +608,10 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if STATUS_KEYS.contains(&key) {
             let word = text_of(b, Some(v)).unwrap_or_default();
             match crate::native::status_word(&word) {
-                Some(s) => task.status = s,
+                Some(s) => {
+                    task.status = s;
+                    spans.status = Some(v.span);
+                }
                 None => b.warn(
                     Diagnostic::warning(
                         "unknown-status",
@@ -564,6 +624,7 @@ fn read_task(b: &mut PlanBuilder, value: &JValue, index: &mut usize, phase: Opti
         } else if DONE_FLAGS.contains(&key) && v.as_bool().is_some() {
             if v.as_bool() == Some(true) {
                 task.status = Status::Done;
+                spans.status = Some(v.span);
             }
         } else if ID_KEYS.contains(&key)
             || TASK_TITLE_KEYS.contains(&key)
@@ -676,7 +737,8 @@ fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Task, TaskSpa
     for item in list.items() {
         let id = item.get_any(ID_KEYS).and_then(JValue::as_text).map(|t| t.trim().to_owned());
         let title = item.get_any(TASK_TITLE_KEYS).and_then(JValue::as_str).map(|t| model::one_line(t).to_lowercase());
-        let status = item.get_any(STATUS_KEYS).and_then(JValue::as_text);
+        let status_value = item.get_any(STATUS_KEYS);
+        let status = status_value.and_then(JValue::as_text);
         let done = status.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
             || DONE_FLAGS.iter().any(|k| item.get(k).and_then(JValue::as_bool) == Some(true));
         let by_id = id.as_deref().and_then(|id| {
@@ -687,8 +749,10 @@ fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Task, TaskSpa
             || title.as_deref().and_then(|title| tasks.iter().position(|(t, _)| t.title.to_lowercase() == title));
         match by_id.or_else(by_title) {
             Some(i) => {
-                if let (true, Some((task, _))) = (done, tasks.get_mut(i)) {
+                if let (true, Some((task, spans))) = (done, tasks.get_mut(i)) {
                     task.status = Status::Done;
+                    // Where the done status came from: the backlog entry.
+                    spans.status = Some(status_value.map_or(item.span, |v| v.span));
                 }
             }
             None => {

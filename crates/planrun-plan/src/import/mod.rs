@@ -5,7 +5,7 @@
 mod blueprint;
 mod ccw;
 mod cm;
-mod commands;
+pub(crate) mod commands;
 mod openspec;
 mod planpipe;
 mod speckit;

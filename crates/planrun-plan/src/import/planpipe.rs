@@ -472,6 +472,11 @@ struct Body {
     id_field: Option<(String, Span)>,
     title_field: Option<(String, Span)>,
     done: bool,
+    /// Lines that look like files or dependencies but could not be read.
+    warnings: Vec<Diagnostic>,
+    /// Where each acceptance criterion and verify command was written (parallel lists).
+    acceptance_spans: Vec<Span>,
+    verify_spans: Vec<Span>,
 }
 
 /// Finds references to other tasks: `ST-N` ids, or in a raw list plain numbers (`2`, `#2`,
@@ -693,7 +698,11 @@ impl BodyReader {
                     self.sec = Sec::Deps;
                     return true;
                 }
-                for (id, o) in refs(value, self.raw) {
+                let found = refs(value, self.raw);
+                if found.is_empty() && !says_none(value) {
+                    self.unread_dependency(value, vspan);
+                }
+                for (id, o) in found {
                     self.body.deps.push((id.clone(), Span::new(self.src, vspan.start + o, vspan.start + o + id.len())));
                 }
                 true
@@ -707,10 +716,11 @@ impl BodyReader {
                 }
                 for (item, o) in md::split_list(value) {
                     let path = clean_path(&item);
+                    let span = Span::new(self.src, vspan.start + o, vspan.start + o + item.len());
                     if looks_like_path(&path) {
-                        self.body
-                            .files
-                            .push((path, Span::new(self.src, vspan.start + o, vspan.start + o + item.len())));
+                        self.body.files.push((path, span));
+                    } else {
+                        self.unread_file(&item, span);
                     }
                 }
                 true
@@ -720,6 +730,7 @@ impl BodyReader {
                     self.sec = Sec::Accept;
                 } else {
                     self.body.acceptance.push(model::one_line(value));
+                    self.body.acceptance_spans.push(vspan);
                 }
                 true
             }
@@ -745,14 +756,42 @@ impl BodyReader {
                 None => cells,
             };
             for (cell, off) in chosen {
+                let before = self.body.files.len();
                 self.paths_in(cell, line.start + off, self.file_col.is_some());
+                if self.file_col.is_some() && self.body.files.len() == before && !says_none(cell) {
+                    self.unread_file(cell, Span::new(self.src, line.start + off, line.start + off + cell.len()));
+                }
             }
             return;
         }
         self.in_table_header = true;
         let text = md::bullet(line.text).unwrap_or(line.text);
         let off = md::offset_in(line.text, text).unwrap_or(0);
+        let before = self.body.files.len();
         self.paths_in(text, line.start + off, false);
+        // A list item of a Files section is meant to be a file; prose paragraphs are not.
+        if md::bullet(line.text).is_some() && self.body.files.len() == before && !says_none(text) {
+            self.unread_file(text, Span::new(self.src, line.start + off, line.start + off + text.len()));
+        }
+    }
+
+    fn unread_file(&mut self, text: &str, span: Span) {
+        self.body.warnings.push(
+            Diagnostic::warning(
+                "unread-file",
+                format!("`{}` is listed as a file but holds no path planrun can read", text.trim()),
+            )
+            .at(Some(span))
+            .help("write the path first, in backticks: `src/cache.ts`"),
+        );
+    }
+
+    fn unread_dependency(&mut self, text: &str, span: Span) {
+        self.body.warnings.push(
+            Diagnostic::warning("unread-dependency", format!("this dependency names no subtask: `{}`", text.trim()))
+                .at(Some(span))
+                .help("name the subtask it waits for by id, e.g. `ST-2`, or write `None`"),
+        );
     }
 
     /// Paths in a change-area cell or item: its code spans, or the leading word when it looks
@@ -799,18 +838,27 @@ impl BodyReader {
                 .collect();
             if !text.is_empty() {
                 self.body.acceptance.push(model::one_line(&text.join(" — ")));
+                self.body.acceptance_spans.push(self.line_span(line));
             }
             return;
         }
         let item = md::checkbox(line.text).map(|(_, t)| t).or_else(|| md::bullet(line.text));
+        let span = self.line_span(line);
         match item {
-            Some(item) => self.body.acceptance.push(model::one_line(item)),
-            None => match self.body.acceptance.last_mut() {
-                Some(last) if line.text.starts_with([' ', '\t']) => {
+            Some(item) => {
+                self.body.acceptance.push(model::one_line(item));
+                self.body.acceptance_spans.push(span);
+            }
+            None => match (self.body.acceptance.last_mut(), self.body.acceptance_spans.last_mut()) {
+                (Some(last), Some(at)) if line.text.starts_with([' ', '\t']) => {
                     last.push(' ');
                     last.push_str(t);
+                    at.end = span.end;
                 }
-                _ => self.body.acceptance.push(model::one_line(t)),
+                _ => {
+                    self.body.acceptance.push(model::one_line(t));
+                    self.body.acceptance_spans.push(span);
+                }
             },
         }
     }
@@ -852,6 +900,12 @@ impl BodyReader {
                 return;
             }
         }
+        let item = md::bullet(line.text).unwrap_or(line.text).trim();
+        if refs(line.text, self.raw).is_empty() && !says_none(item) {
+            let off = md::offset_in(line.text, item).unwrap_or(0);
+            self.unread_dependency(item, Span::new(self.src, line.start + off, line.start + off + item.len()));
+            return;
+        }
         self.push_refs(line.text, line.start);
     }
 
@@ -868,6 +922,7 @@ impl BodyReader {
         if line.in_fence {
             if md::fence_of(line.text).is_none() && !line.text.trim().is_empty() {
                 self.body.verify.push(line.text.trim().to_owned());
+                self.body.verify_spans.push(self.line_span(line));
             }
             return;
         }
@@ -880,11 +935,29 @@ impl BodyReader {
         let spans = md::code_spans(item);
         match spans.as_slice() {
             [(cmd, _)] if item.starts_with('`') && item.trim_end_matches('.').ends_with('`') => {
-                self.body.verify.push(cmd.trim().to_owned())
+                self.body.verify.push(cmd.trim().to_owned());
+                self.body.verify_spans.push(self.line_span(line));
             }
-            _ => self.body.acceptance.push(model::one_line(item)),
+            _ => {
+                self.body.acceptance.push(model::one_line(item));
+                self.body.acceptance_spans.push(self.line_span(line));
+            }
         }
     }
+
+    fn line_span(&self, line: &Line<'_>) -> Span {
+        Span::new(self.src, line.start, line.start + line.text.len())
+    }
+}
+
+/// `None`, `-`, `n/a`, `No dependencies …`: an entry that says there is nothing.
+fn says_none(text: &str) -> bool {
+    let t = text.trim().trim_matches(['`', '*', '_', '(', ')']).trim();
+    if t.is_empty() || t.chars().all(|c| matches!(c, '-' | '—' | '–' | '/')) {
+        return true;
+    }
+    let first = t.split(|c: char| !c.is_alphanumeric() && c != '/').find(|w| !w.is_empty()).unwrap_or("");
+    matches!(first.to_ascii_lowercase().as_str(), "none" | "nothing" | "n/a" | "na" | "no")
 }
 
 fn is_rule(text: &str) -> bool {
@@ -918,6 +991,9 @@ fn task_from(id: String, title: String, done: bool, body: &Body, ctx: &Ctx) -> T
 }
 
 fn push_task(b: &mut PlanBuilder, ctx: &mut Ctx, mut task: Task, mut spans: TaskSpans, body: &Body) {
+    for w in &body.warnings {
+        b.warn(w.clone());
+    }
     for (dep, span) in &body.deps {
         if *dep != task.id && !task.depends_on.contains(dep) {
             task.depends_on.push(dep.clone());
@@ -925,6 +1001,9 @@ fn push_task(b: &mut PlanBuilder, ctx: &mut Ctx, mut task: Task, mut spans: Task
         }
     }
     spans.files = body.files.iter().map(|(_, s)| *s).collect();
+    spans.acceptance =
+        body.acceptance.iter().zip(&body.acceptance_spans).filter(|(a, _)| !a.is_empty()).map(|(_, s)| *s).collect();
+    spans.verify = body.verify_spans.clone();
     if body.deps_declared {
         ctx.declared.insert(b.plan.tasks.len());
     }
@@ -1043,6 +1122,33 @@ fn read_backlog(b: &mut PlanBuilder, src: SourceId, ctx: &mut Ctx, with_tasks: b
     }
     if !with_tasks {
         return;
+    }
+    if blocks.is_empty() {
+        let mut named: Vec<String> = Vec::new();
+        for (id, _) in st_ids(&text) {
+            if named.len() == 3 {
+                break;
+            }
+            if !named.contains(&id) {
+                named.push(id);
+            }
+        }
+        let names = if named.is_empty() {
+            String::new()
+        } else {
+            format!(" (it names {} but gives them no section of their own)", named.join(", "))
+        };
+        b.warn(
+            Diagnostic::error(
+                "no-tasks",
+                format!(
+                    "`{}` has no subtask sections (`### ST-1: Title`){names}, so there is nothing to run",
+                    file_name(b.sources.path(src))
+                ),
+            )
+            .at(Some(Span::new(src, 0, 0)))
+            .help("give each subtask a heading `### ST-N: Title`, or put one file per subtask in `subtasks/st-N.md`"),
+        );
     }
 
     for (n, (head_idx, body_lines)) in blocks.iter().enumerate() {
@@ -1436,9 +1542,12 @@ fn read_raw(b: &mut PlanBuilder, src: SourceId) {
     }
     if b.plan.tasks.is_empty() {
         b.warn(
-            Diagnostic::warning("no-tasks", "this task list holds no list items or numbered headings")
-                .at(Some(Span::new(src, 0, 0)))
-                .help("write one task per list item, e.g. `- [ ] Add a /health endpoint`"),
+            Diagnostic::error(
+                "no-tasks",
+                "this task list holds no list items or numbered headings, so there is nothing to run",
+            )
+            .at(Some(Span::new(src, 0, 0)))
+            .help("write one task per list item, e.g. `- [ ] Add a /health endpoint`"),
         );
     }
 }

@@ -317,11 +317,13 @@ struct Reader<'b> {
 struct Fields {
     id: Option<(String, Span)>,
     title: Option<(String, Span)>,
-    status: Option<Status>,
+    status: Option<(Status, Span)>,
     deps: Vec<(String, Span)>,
     files: Vec<(String, Span)>,
-    acceptance: Vec<String>,
+    acceptance: Vec<(String, Span)>,
+    verify: Vec<(String, Span)>,
     description: String,
+    description_span: Option<Span>,
 }
 
 impl Reader<'_> {
@@ -351,19 +353,26 @@ impl Reader<'_> {
         let mut description = String::new();
         let mut details = String::new();
         let mut test_strategy = String::new();
+        let mut test_span: Option<Span> = None;
         let mut extra = String::new();
         let mut priority = String::new();
         for (key, v) in value.members() {
             match key.as_str() {
                 "id" => f.id = self.text(v, "id").map(|t| (t.trim().to_owned(), v.span)),
                 "title" => f.title = self.text(v, "title").map(|t| (model::one_line(&t), v.span)),
-                "description" => description = self.text(v, key).unwrap_or_default(),
+                "description" => {
+                    description = self.text(v, key).unwrap_or_default();
+                    f.description_span = Some(v.span);
+                }
                 "details" => details = self.text(v, key).unwrap_or_default(),
-                "testStrategy" | "test_strategy" => test_strategy = self.text(v, key).unwrap_or_default(),
+                "testStrategy" | "test_strategy" => {
+                    test_strategy = self.text(v, key).unwrap_or_default();
+                    test_span = Some(v.span);
+                }
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
                     match status(&word) {
-                        Some(s) => f.status = Some(s),
+                        Some(s) => f.status = Some((s, v.span)),
                         None => self.b.warn(
                             Diagnostic::warning("unknown-status", format!("unknown status `{word}`; the {what} is treated as pending"))
                                 .at(Some(v.span))
@@ -377,10 +386,22 @@ impl Reader<'_> {
                         priority = format!("\n\nPriority: {}", p.trim());
                     }
                 }
-                "acceptanceCriteria" => {
-                    f.acceptance.extend(self.strings(v, key).into_iter().map(|(a, _)| model::one_line(&a)))
-                }
+                "acceptanceCriteria" => f.acceptance.extend(
+                    self.strings(v, key)
+                        .into_iter()
+                        .map(|(a, s)| (model::one_line(&a), s))
+                        .filter(|(a, _)| !a.is_empty()),
+                ),
                 "relevantFiles" => self.relevant_files(v, &mut f),
+                // Not task-master's own, but hand-extended files add it to tasks and subtasks.
+                "files" => {
+                    for (path, span) in self.strings(v, key) {
+                        let path = path.trim().trim_start_matches("./").to_owned();
+                        if !path.is_empty() {
+                            f.files.push((path, span));
+                        }
+                    }
+                }
                 "implementationApproach" => {
                     if let Some(t) = self.text(v, key) {
                         let _ = write!(extra, "\n## Implementation approach\n\n{}\n", t.trim());
@@ -428,9 +449,12 @@ impl Reader<'_> {
                 let _ = write!(out, "\n\n## {heading}\n\n{body}");
             }
         }
-        let test = model::one_line(&test_strategy);
-        if !test.is_empty() {
-            f.acceptance.insert(0, test);
+        if let Some(span) = test_span {
+            let (verify, acceptance) = test_strategy_parts(&test_strategy);
+            f.verify.extend(verify.into_iter().map(|c| (c, span)));
+            if let Some(a) = acceptance {
+                f.acceptance.insert(0, (a, span));
+            }
         }
         out.push_str(&extra);
         f.description = model::block(&out);
@@ -595,8 +619,21 @@ impl Reader<'_> {
         spans.id = f.id.as_ref().map(|(_, s)| *s);
         spans.title = f.title.as_ref().map(|(_, s)| *s);
         task.description = f.description;
-        task.status = f.status.unwrap_or_default();
-        task.acceptance = f.acceptance;
+        spans.description = f.description_span;
+        if let Some((status, span)) = f.status {
+            task.status = status;
+            spans.status = Some(span);
+        }
+        for (a, s) in f.acceptance {
+            task.acceptance.push(a);
+            spans.acceptance.push(s);
+        }
+        for (v, s) in f.verify {
+            if !task.verify.contains(&v) {
+                task.verify.push(v);
+                spans.verify.push(s);
+            }
+        }
         for (dep, s) in f.deps {
             if !task.depends_on.contains(&dep) {
                 task.depends_on.push(dep);
@@ -611,6 +648,88 @@ impl Reader<'_> {
         }
         (task, spans)
     }
+}
+
+/// What a `testStrategy` states: verify commands and an acceptance criterion. A strategy that
+/// is one shell command as a whole (`pytest tests/test_api.py`, or that in backticks) is that
+/// verify command and nothing else. Otherwise the prose, on one line, is an acceptance
+/// criterion, and each backticked command in it (``Run `cargo check` and …``) is also a verify
+/// command. What counts as a command is decided by `import/commands.rs`.
+fn test_strategy_parts(text: &str) -> (Vec<String>, Option<String>) {
+    let line = model::one_line(text);
+    if line.is_empty() {
+        return (Vec::new(), None);
+    }
+    let bare = line.trim_matches('`').trim();
+    let single_line = text.trim().lines().count() == 1;
+    if single_line && !line.trim_matches('`').contains('`') && is_command(bare) && !bare.ends_with('.') {
+        return (vec![bare.to_owned()], None);
+    }
+    let verify = crate::md::code_spans(&line)
+        .into_iter()
+        .map(|(s, _)| s.trim().to_owned())
+        .chain(single_quoted(&line))
+        .filter(|s| is_command(s))
+        .fold(Vec::new(), |mut out: Vec<String>, s| {
+            if !out.contains(&s) {
+                out.push(s);
+            }
+            out
+        });
+    (verify, Some(line))
+}
+
+/// Parts of a line in single quotes (`Run 'npm run build' to …`): a quote opens after a space or
+/// the line start and closes before a space, punctuation or the line end, so apostrophes
+/// (`user's`) are not quotes.
+fn single_quoted(line: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = line;
+    let mut at_start = true;
+    while let Some(i) = rest.find('\'') {
+        let before_ok = (at_start && i == 0) || rest.get(..i).is_some_and(|b| b.ends_with([' ', '(', '"']));
+        let after = rest.get(i + 1..).unwrap_or("");
+        at_start = false;
+        if !before_ok {
+            rest = after;
+            continue;
+        }
+        let close = after.char_indices().find(|&(j, c)| {
+            c == '\''
+                && after
+                    .get(j + 1..)
+                    .is_none_or(|a| a.is_empty() || a.starts_with([' ', '.', ',', ';', ':', ')', '!', '?']))
+        });
+        match close {
+            Some((j, _)) => {
+                out.push(after.get(..j).unwrap_or("").trim().to_owned());
+                rest = after.get(j + 1..).unwrap_or("");
+            }
+            None => break,
+        }
+    }
+    out
+}
+
+/// A shell command per `import/commands.rs`, except English that starts like one: `test` on its
+/// own, `make sure …`, `test the …`.
+fn is_command(s: &str) -> bool {
+    const PROSE: [&str; 12] = ["sure", "the", "that", "it", "a", "an", "all", "each", "every", "whether", "if", "this"];
+    let mut words = s.split_whitespace();
+    let (first, second) = (words.next().unwrap_or(""), words.next());
+    // A program named on its own (`curl`, `git`) is a tool mentioned in prose, unless it is one
+    // that checks something when run bare (`pytest`, `make`) or a script of the repository.
+    const BARE: [&str; 14] = [
+        "pytest", "make", "tsc", "jest", "vitest", "mypy", "tox", "nox", "ctest", "phpunit", "rspec", "rake",
+        "pyright", "just",
+    ];
+    if second.is_none() && !BARE.contains(&first) && !first.contains('/') {
+        return false;
+    }
+    if second.is_some_and(|w| PROSE.contains(&w.to_ascii_lowercase().as_str())) {
+        return false;
+    }
+    super::commands::first_program(s).is_some_and(super::commands::is_program)
 }
 
 /// A subtask's number within its parent: `2` stays `2`; `"7.2"` under task 7 becomes `2`.
@@ -629,6 +748,34 @@ mod tests {
         assert_eq!(status("In_Progress"), Some(Status::Pending));
         assert_eq!(status("deferred"), Some(Status::Pending));
         assert_eq!(status("wip"), None);
+    }
+
+    #[test]
+    fn test_strategies() {
+        assert_eq!(
+            test_strategy_parts("pytest tests/test_api.py"),
+            (vec!["pytest tests/test_api.py".to_owned()], None)
+        );
+        assert_eq!(test_strategy_parts("`npm test`"), (vec!["npm test".to_owned()], None));
+        let (v, a) = test_strategy_parts("Run `cargo check` and hit `/healthz` to see 200.");
+        assert_eq!(v, ["cargo check"]);
+        assert_eq!(a.as_deref(), Some("Run `cargo check` and hit `/healthz` to see 200."));
+        let (v, a) = test_strategy_parts("Unit tests cover the parser.");
+        assert!(v.is_empty() && a.is_some());
+        // Prose that happens to start with a program's name is prose.
+        let (v, a) = test_strategy_parts("Test the login flow by hand.");
+        assert!(v.is_empty() && a.is_some());
+        assert_eq!(test_strategy_parts("  "), (Vec::new(), None));
+        let (v, _) = test_strategy_parts("make sure the cache is warm");
+        assert!(v.is_empty());
+        let (v, _) =
+            test_strategy_parts("Run `cargo build --release`, start the server and use `curl` on it; `pytest` passes.");
+        assert_eq!(v, ["cargo build --release", "pytest"]);
+        let (v, _) = test_strategy_parts("Add a `test` and run `make check`.");
+        assert_eq!(v, ["make check"]);
+        let (v, _) =
+            test_strategy_parts("Verify it compiles using 'npm run build'. Confirm the user's 'Save' button works.");
+        assert_eq!(v, ["npm run build"]);
     }
 
     #[test]

@@ -184,7 +184,9 @@ struct TaskDoc {
     status: Option<(Status, Span)>,
     description: Vec<String>,
     files: Vec<(String, Span)>,
-    acceptance: Vec<String>,
+    acceptance: Vec<(String, Span)>,
+    /// The first line of the description, for `check --explain`.
+    description_span: Option<Span>,
     /// `None` when task.md says nothing about dependencies.
     depends: Option<Vec<(u64, Span)>>,
 }
@@ -214,7 +216,7 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
                 doc.title_span = Some(span);
                 continue;
             }
-            close(&mut doc, sec, &body, src);
+            close(b, &mut doc, sec, &body, src);
             body.clear();
             sec = section_kind(t).unwrap_or(Sec::Kept);
             if matches!(sec, Sec::Kept | Sec::Research) {
@@ -226,7 +228,7 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
             // `**Patterns:** …` and other bold labels we do not know open a kept section, so
             // they never end up in a Files or criteria list.
             if section_kind(key).is_none() && raw.trim_start().starts_with("**") {
-                close(&mut doc, sec, &body, src);
+                close(b, &mut doc, sec, &body, src);
                 body.clear();
                 sec = Sec::Kept;
                 body.push(*line);
@@ -237,15 +239,31 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
                     kind,
                     Sec::Files | Sec::Criteria | Sec::Depends | Sec::Status | Sec::Research | Sec::Description
                 ) {
-                    close(&mut doc, sec, &body, src);
+                    close(b, &mut doc, sec, &body, src);
                     body.clear();
                     sec = kind;
                     let vstart = line.start + off;
                     let vspan = Span::new(src, vstart, vstart + value.len());
                     match kind {
                         Sec::Depends if !value.is_empty() => {
-                            doc.depends.get_or_insert_with(Vec::new).extend(parse_deps(value, vspan));
-                            sec = Sec::Depends;
+                            let deps = parse_deps(value, vspan);
+                            let unread = deps.is_empty() && !says_none(value);
+                            if unread {
+                                b.warn(
+                                    Diagnostic::warning(
+                                        "unread-dependency",
+                                        format!("this dependency field names no task: `{}`", value.trim()),
+                                    )
+                                    .at(Some(vspan))
+                                    .help("name tasks as `task-2` or `Task 2`, or write `None`"),
+                                );
+                            }
+                            doc.depends.get_or_insert_with(Vec::new).extend(deps);
+                            // The field said it all: what follows is the brief again.
+                            sec = Sec::Description;
+                            if unread {
+                                body.push(*line);
+                            }
                         }
                         Sec::Files if !value.is_empty() => {
                             for (item, o) in md::split_list(value) {
@@ -279,7 +297,7 @@ fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
         }
         body.push(*line);
     }
-    close(&mut doc, sec, &body, src);
+    close(b, &mut doc, sec, &body, src);
     doc
 }
 
@@ -306,12 +324,17 @@ fn strip_trailing_done(title: &str) -> (bool, &str) {
     (false, title)
 }
 
-fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
+fn close(b: &mut PlanBuilder, doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
     match sec {
         Sec::Description | Sec::Kept | Sec::Research | Sec::Status => {
             let text = model::block(&body.iter().map(|l| l.text).collect::<Vec<_>>().join("\n"));
             if !text.is_empty() {
                 doc.description.push(text);
+                if doc.description_span.is_none() {
+                    if let Some(l) = body.iter().find(|l| !l.text.trim().is_empty()) {
+                        doc.description_span = Some(Span::new(src, l.start, l.start + l.text.len()));
+                    }
+                }
             }
         }
         Sec::Files => {
@@ -326,36 +349,92 @@ fn close(doc: &mut TaskDoc, sec: Sec, body: &[Line<'_>], src: SourceId) {
                     continue;
                 };
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                if let Some((path, at)) = md::item_path(item) {
-                    doc.files.push((path.to_owned(), Span::new(src, off + at, off + at + path.len())));
+                // A bare first word is only a path when it looks like one: `the config loader`
+                // is prose, `src/x.rs (create)` is a path.
+                let path = md::item_path(item).filter(|(p, _)| {
+                    !md::code_spans(item).is_empty() || looks_like_path(p.trim_end_matches([':', ',']))
+                });
+                match path {
+                    Some((path, at)) => {
+                        doc.files.push((path.to_owned(), Span::new(src, off + at, off + at + path.len())));
+                    }
+                    None if !item.trim().is_empty() => b.warn(
+                        Diagnostic::warning(
+                            "unread-file",
+                            format!("this Files item has no path planrun can read: `{}`", item.trim()),
+                        )
+                        .at(Some(Span::new(src, l.start, l.start + l.text.len())))
+                        .help("start the item with the path, in backticks: - `src/session.rs` (create)"),
+                    ),
+                    None => {}
                 }
             }
         }
         Sec::Criteria => {
-            let mut items: Vec<String> = Vec::new();
+            let mut items: Vec<(String, Span)> = Vec::new();
             for l in body.iter().filter(|l| !l.in_fence && !l.text.trim().is_empty()) {
+                let span = Span::new(src, l.start, l.start + l.text.len());
                 match md::bullet(l.text) {
-                    Some(item) => items.push(md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned()),
+                    Some(item) => items.push((md::checkbox(l.text).map_or(item, |(_, t)| t).to_owned(), span)),
                     None => match items.last_mut() {
-                        Some(last) if l.text.starts_with([' ', '\t']) => {
+                        Some((last, at)) if l.text.starts_with([' ', '\t']) => {
                             last.push(' ');
                             last.push_str(l.text.trim());
+                            at.end = span.end;
                         }
-                        _ => items.push(l.text.trim().to_owned()),
+                        _ => items.push((l.text.trim().to_owned(), span)),
                     },
                 }
             }
-            doc.acceptance.extend(items.iter().map(|i| model::one_line(i)).filter(|i| !i.is_empty()));
+            doc.acceptance
+                .extend(items.into_iter().map(|(i, s)| (model::one_line(&i), s)).filter(|(i, _)| !i.is_empty()));
         }
         Sec::Depends => {
-            for l in body.iter().filter(|l| !l.in_fence && !l.text.trim().is_empty()) {
+            // A line that names no task is reported and kept in the description, not lost.
+            let mut prose: Vec<&str> = Vec::new();
+            for l in body.iter().filter(|l| !l.text.trim().is_empty()) {
                 let item = md::bullet(l.text).unwrap_or(l.text.trim());
                 let off = l.start + md::offset_in(l.text, item).unwrap_or(0);
-                let deps = parse_deps(item, Span::new(src, off, off + item.len()));
+                let at = Span::new(src, off, off + item.len());
+                if l.in_fence {
+                    prose.push(l.text);
+                    continue;
+                }
+                let deps = parse_deps(item, at);
+                if deps.is_empty() && !says_none(item) {
+                    prose.push(l.text);
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-dependency",
+                            format!("this dependency line names no task: `{}`", item.trim()),
+                        )
+                        .at(Some(at))
+                        .help("name tasks as `task-2` or `Task 2`, or write `None`"),
+                    );
+                }
                 doc.depends.get_or_insert_with(Vec::new).extend(deps);
+            }
+            let prose = model::block(&prose.join("\n"));
+            if !prose.is_empty() {
+                doc.description.push(prose);
             }
         }
     }
+}
+
+/// A word that names a file: it has a folder or an extension, or is a known extensionless file.
+fn looks_like_path(word: &str) -> bool {
+    const NAMES: [&str; 7] = ["Dockerfile", "Makefile", "Justfile", "Procfile", "Gemfile", "Rakefile", "LICENSE"];
+    word.contains('/') || (word.contains('.') && !word.ends_with('.')) || NAMES.contains(&word)
+}
+
+/// Whether a dependency value says there are none (`None`, `-`, `n/a`, `No dependencies`).
+fn says_none(value: &str) -> bool {
+    if md::split_list(value).is_empty() {
+        return true;
+    }
+    let first = value.split(|c: char| !c.is_alphanumeric() && c != '/').find(|w| !w.is_empty()).unwrap_or("");
+    matches!(first.to_ascii_lowercase().as_str(), "none" | "nothing" | "n/a" | "no")
 }
 
 /// `task-1, task-3`, `Task 2`, `Tasks 1 and 2`, `#4`, `None`: task numbers with their spans.
@@ -715,7 +794,12 @@ fn fill(
     };
     task.title = doc.title.unwrap_or_default();
     task.description = model::block(&doc.description.join("\n\n"));
-    task.acceptance = doc.acceptance;
+    for (a, s) in doc.acceptance {
+        task.acceptance.push(a);
+        spans.acceptance.push(s);
+    }
+    spans.description = doc.description_span;
+    spans.status = doc.status.map(|(_, s)| s).or(if doc.done { doc.title_span } else { None });
     for (f, s) in doc.files {
         if !task.files.contains(&f) {
             task.files.push(f);

@@ -121,16 +121,20 @@ enum Field {
     Persona,
     Milestone,
     Status,
+    Verify,
+    Acceptance,
 }
 
 fn field_key(key: &str) -> Option<Field> {
     match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
-        "depends on" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
+        "depends on" | "depends" | "dependencies" | "after" | "deps" => Some(Field::DependsOn),
         "files" => Some(Field::Files),
         "agent" => Some(Field::Agent),
         "persona" => Some(Field::Persona),
         "milestone" => Some(Field::Milestone),
         "status" => Some(Field::Status),
+        "verify" | "verification" | "verify command" | "verify commands" => Some(Field::Verify),
+        "acceptance" | "acceptance criteria" | "done when" => Some(Field::Acceptance),
         _ => None,
     }
 }
@@ -139,7 +143,26 @@ fn field_key(key: &str) -> Option<Field> {
 /// task field. Leading backslashes are ignored so that escaping is reversible.
 fn structural(line: &str, first: bool) -> bool {
     let bare = line.trim_start_matches('\\');
-    md::heading(bare).is_some() || (first && is_field_line(bare))
+    md::heading(bare).is_some() || (first && is_field_line(bare)) || is_loose_field_line(bare)
+}
+
+/// A field line the reader takes (or warns about) anywhere in a description, not only right
+/// after the heading: `Verify:`, `Acceptance:`, `Depends on:` and `Files:` (people write them
+/// below the prose too).
+fn loose_field(line: &str) -> Option<(Field, &str, usize)> {
+    let (key, value, off) = md::field(line)?;
+    let f = field_key(key)?;
+    matches!(f, Field::DependsOn | Field::Files | Field::Verify | Field::Acceptance).then_some((f, value, off))
+}
+
+fn is_loose_field_line(line: &str) -> bool {
+    loose_field(line).is_some()
+}
+
+/// A heading that reads like a task heading at the wrong level: `### Task 2: Title`.
+fn misplaced_task_heading(text: &str) -> bool {
+    task_heading(text)
+        .is_some_and(|(_, id, title)| !id.is_empty() && (!title.is_empty() || id.chars().any(|c| c.is_ascii_digit())))
 }
 
 /// Removes the escape the writer adds before lines that would read as structure.
@@ -171,6 +194,12 @@ struct TaskDraft<'a> {
     description: Vec<Line<'a>>,
     section: Option<(Section, Vec<Line<'a>>)>,
     fields_open: bool,
+    /// A `Verify:` or `Acceptance:` label with nothing after it: the list items right below it
+    /// are its entries. With the label's line and how many entries it has taken so far.
+    label: Option<(Section, Span, usize)>,
+    /// A task heading at the wrong level was seen: everything after it, up to the next task,
+    /// belongs to that unread task and is kept as prose (not read as this task's fields).
+    unread_task: bool,
 }
 
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
@@ -184,6 +213,34 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
 
     for line in &lines {
         let heading = if line.in_fence { None } else { md::heading(line.text) };
+        if let Some((level, t)) = heading {
+            let is_title = level == 1 && !title_seen && draft.is_none();
+            if level != 2 && !is_title && misplaced_task_heading(t) {
+                let owner = draft.as_ref().map_or_else(
+                    || "the plan's context".to_owned(),
+                    |d| format!("the description of task `{}`", d.task.id),
+                );
+                b.warn(
+                    Diagnostic::warning(
+                        "unread-task",
+                        format!(
+                            "`{}` is a level-{level} heading, not a task; it and the lines below it are kept in {owner}",
+                            line.text.trim()
+                        ),
+                    )
+                    .at(Some(r.span(line)))
+                    .help("task headings are `## Task <id>: <title>`"),
+                );
+                if let Some(d) = draft.as_mut() {
+                    // What follows belongs to the unread task: keep it as prose rather than
+                    // reading it as more of the section above (a Verify list would drop it).
+                    close_label(b, d);
+                    close_section(b, &r, d);
+                    d.fields_open = false;
+                    d.unread_task = true;
+                }
+            }
+        }
         match heading {
             Some((1, t)) if !title_seen && draft.is_none() => {
                 title_seen = true;
@@ -207,7 +264,15 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                         status: done.then_some(span),
                         ..TaskSpans::default()
                     };
-                    draft = Some(TaskDraft { task, spans, description: Vec::new(), section: None, fields_open: true });
+                    draft = Some(TaskDraft {
+                        task,
+                        spans,
+                        description: Vec::new(),
+                        section: None,
+                        fields_open: true,
+                        label: None,
+                        unread_task: false,
+                    });
                     continue;
                 }
                 if section(t) == Some(Section::Verify) && draft.is_none() {
@@ -227,7 +292,8 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 }
             }
             Some((3, t)) => {
-                if let (Some(d), Some(s)) = (draft.as_mut(), section(t)) {
+                if let (Some(d), Some(s)) = (draft.as_mut().filter(|d| !d.unread_task), section(t)) {
+                    close_label(b, d);
                     close_section(b, &r, d);
                     d.fields_open = false;
                     d.section = Some((s, Vec::new()));
@@ -247,17 +313,37 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             continue;
         };
+        if let Some((sec, _, taken)) = d.label {
+            // The label's list is the items right below it: a blank line before the first item
+            // is fine, one after an item ends the list.
+            if !line.in_fence && line.text.trim().is_empty() && taken == 0 {
+                continue;
+            }
+            if !line.in_fence && md::bullet(line.text).is_some() {
+                label_item(b, &r, d, sec, line);
+                continue;
+            }
+            close_label(b, d);
+        }
         if d.fields_open {
             if line.text.trim().is_empty() {
                 continue;
             }
             if let Some((key, value, off)) = md::field(line.text).filter(|_| !line.in_fence) {
                 if let Some(f) = field_key(key) {
-                    apply_field(b, &r, d, f, value, line.start + off, line);
-                    continue;
+                    if apply_field(b, &r, d, f, value, line.start + off, line, false) {
+                        continue;
+                    }
                 }
             }
             d.fields_open = false;
+        }
+        if d.section.is_none() && !line.in_fence && !d.unread_task {
+            if let Some((f, value, off)) = loose_field(line.text) {
+                if apply_field(b, &r, d, f, value, line.start + off, line, true) {
+                    continue;
+                }
+            }
         }
         match d.section.as_mut() {
             Some((_, body)) => body.push(*line),
@@ -349,6 +435,11 @@ fn list_commands(b: &mut PlanBuilder, r: &Reader<'_>, line: &Line<'_>) -> Vec<(S
         .collect()
 }
 
+/// Reads one field line into the task; false when it could not be read (a warning says why)
+/// and the line stays in the description. `below` is a line under the description rather than
+/// among the field lines right after the heading: there lists must be backticked, so that prose
+/// such as `Files: see the design doc` is not read as a file.
+#[allow(clippy::too_many_arguments)]
 fn apply_field(
     b: &mut PlanBuilder,
     r: &Reader<'_>,
@@ -357,7 +448,8 @@ fn apply_field(
     value: &str,
     value_start: usize,
     line: &Line<'_>,
-) {
+    below: bool,
+) -> bool {
     let scalar = || {
         let spans = md::code_spans(value);
         let v = match spans.as_slice() {
@@ -367,7 +459,63 @@ fn apply_field(
         let v = model::one_line(&v);
         (!v.is_empty()).then_some(v)
     };
+    let line_span = r.span(line);
+    if below
+        && matches!(f, Field::DependsOn | Field::Files)
+        && md::code_spans(value).is_empty()
+        && !md::split_list(value).is_empty()
+    {
+        let (code, what, example) = if f == Field::DependsOn {
+            ("unread-dependency", "task ids", "Depends on: `api`, `db`")
+        } else {
+            ("unread-file", "paths", "Files: `src/a.rs`")
+        };
+        b.warn(
+            Diagnostic::warning(
+                code,
+                format!("this field line below the description has no {what} in backticks, so it is kept as prose"),
+            )
+            .at(Some(line_span))
+            .help(format!(
+                "write it among the field lines right after the task heading, or backtick the {what}: {example}"
+            )),
+        );
+        return false;
+    }
     match f {
+        Field::Verify => {
+            let spans = md::code_spans(value);
+            if value.trim().is_empty() {
+                d.label = Some((Section::Verify, line_span, 0));
+            } else if !spans.is_empty() {
+                for (s, off) in spans.into_iter().filter(|(s, _)| !s.trim().is_empty()) {
+                    d.spans.verify.push(Span::new(r.src, value_start + off, value_start + off + s.len()));
+                    d.task.verify.push(s.trim().to_owned());
+                }
+            } else if crate::import::commands::first_program(value).is_some_and(crate::import::commands::is_program) {
+                d.spans.verify.push(Span::new(r.src, value_start, value_start + value.len()));
+                d.task.verify.push(value.trim().to_owned());
+            } else {
+                b.warn(
+                    Diagnostic::warning(
+                        "unread-verify",
+                        "this `Verify:` line holds no command, so it is kept as prose",
+                    )
+                    .at(Some(line_span))
+                    .help("write the command in backticks (Verify: `cargo test`), or a criterion as `Acceptance: …`"),
+                );
+                return false;
+            }
+        }
+        Field::Acceptance => {
+            let v = model::one_line(value);
+            if v.is_empty() {
+                d.label = Some((Section::Acceptance, line_span, 0));
+            } else {
+                d.spans.acceptance.push(Span::new(r.src, value_start, value_start + value.len()));
+                d.task.acceptance.push(v);
+            }
+        }
         Field::DependsOn => {
             for (item, off) in md::split_list(value) {
                 d.spans.depends_on.push(Span::new(r.src, value_start + off, value_start + off + item.len()));
@@ -387,7 +535,7 @@ fn apply_field(
             Some(s) => {
                 if s == Status::Done || d.task.status != Status::Done {
                     d.task.status = s;
-                    d.spans.status = Some(r.span(line));
+                    d.spans.status = Some(line_span);
                 }
             }
             None => b.warn(
@@ -399,6 +547,45 @@ fn apply_field(
                 .help("write `Status: done` or `Status: pending`"),
             ),
         },
+    }
+    true
+}
+
+/// One list item under a `Verify:` or `Acceptance:` label.
+fn label_item(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>, sec: Section, line: &Line<'_>) {
+    let before = d.task.verify.len() + d.task.acceptance.len();
+    if sec == Section::Verify {
+        for (cmd, span) in list_commands(b, r, line) {
+            d.task.verify.push(cmd);
+            d.spans.verify.push(span);
+        }
+    } else {
+        let text = md::checkbox(line.text).map(|(_, t)| t).or_else(|| md::bullet(line.text)).unwrap_or("");
+        let text = model::one_line(text);
+        if !text.is_empty() {
+            d.task.acceptance.push(text);
+            d.spans.acceptance.push(r.span(line));
+        }
+    }
+    let added = d.task.verify.len() + d.task.acceptance.len() - before;
+    if let Some((_, _, n)) = d.label.as_mut() {
+        *n += added;
+    }
+}
+
+/// Ends a `Verify:`/`Acceptance:` label; one that took no entries is reported.
+fn close_label(b: &mut PlanBuilder, d: &mut TaskDraft<'_>) {
+    let Some((sec, span, n)) = d.label.take() else {
+        return;
+    };
+    if n == 0 {
+        let (code, key) =
+            if sec == Section::Verify { ("unread-verify", "Verify") } else { ("unread-criterion", "Acceptance") };
+        b.warn(
+            Diagnostic::warning(code, format!("`{key}:` is followed by no list items, so it holds nothing"))
+                .at(Some(span))
+                .help(format!("list the entries right below it (- `…`), or use a `### {key}` section")),
+        );
     }
 }
 
@@ -427,25 +614,26 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
                         items.push((text.trim().to_owned(), r.span(line)));
                     }
                     None => match items.last_mut() {
-                        Some((last, _)) if l.starts_with([' ', '\t']) => {
+                        Some((last, span)) if l.starts_with([' ', '\t']) => {
                             last.push(' ');
                             last.push_str(l.trim());
+                            span.end = line.start + l.len();
                         }
                         _ => items.push((l.trim().to_owned(), r.span(line))),
                     },
                 }
             }
-            for (text, span) in items {
-                let text = model::one_line(&text);
-                if !text.is_empty() {
-                    d.task.acceptance.push(text);
+            for (item, span) in items {
+                let item = model::one_line(&item);
+                if !item.is_empty() {
+                    d.task.acceptance.push(item);
                     d.spans.acceptance.push(span);
                 }
             }
         }
         Section::Verify => {
-            for (command, span) in read_commands(b, r, &body) {
-                d.task.verify.push(command);
+            for (cmd, span) in read_commands(b, r, &body) {
+                d.task.verify.push(cmd);
                 d.spans.verify.push(span);
             }
         }
@@ -465,7 +653,14 @@ fn close_section(b: &mut PlanBuilder, r: &Reader<'_>, d: &mut TaskDraft<'_>) {
 
 fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
     let Some(mut d) = draft else { return };
+    close_label(b, &mut d);
     close_section(b, r, &mut d);
+    if let (Some(first), Some(last)) = (
+        d.description.iter().find(|l| !l.text.trim().is_empty()),
+        d.description.iter().rev().find(|l| !l.text.trim().is_empty()),
+    ) {
+        d.spans.description = Some(Span::new(r.src, first.start, last.start + last.text.len()));
+    }
     let mut first = true;
     let lines: Vec<&str> = d
         .description
@@ -477,10 +672,6 @@ fn flush(b: &mut PlanBuilder, r: &Reader<'_>, draft: Option<TaskDraft<'_>>) {
         })
         .collect();
     d.task.description = model::block(&lines.join("\n"));
-    let text = d.description.iter().filter(|l| !l.text.trim().is_empty());
-    if let (Some(first), Some(last)) = (text.clone().next(), text.clone().next_back()) {
-        d.spans.description = Some(Span::new(r.src, first.start, last.start + last.text.len()));
-    }
     d.task.title = model::one_line(&d.task.title);
     b.push(d.task, d.spans);
 }
@@ -652,9 +843,13 @@ mod tests {
     /// `\Files:`, which the writer wrote unescaped and the reader then unescaped once more.
     #[test]
     fn fuzz_escaped_field_line_outside_first_line() {
-        // Field lines only matter at the start of a description; elsewhere backslashes stay.
+        // Most field lines only matter at the start of a description; elsewhere backslashes stay.
+        let plan = round_trip("\\\\Agent:");
+        assert_eq!(plan.context, "\\\\Agent:");
+        // `Files:`, `Depends on:`, `Verify:` and `Acceptance:` are read anywhere in a description,
+        // so the writer escapes them everywhere and one backslash is always removed.
         let plan = round_trip("\\\\Files:");
-        assert_eq!(plan.context, "\\\\Files:");
+        assert_eq!(plan.context, "\\Files:");
         round_trip("## Task a: x\n\ntext\n\\Depends on: `b`\n\n### Build instructions\n\n\\\\Files: y");
     }
 
