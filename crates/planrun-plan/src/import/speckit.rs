@@ -15,17 +15,114 @@ use std::path::{Path, PathBuf};
 const DESIGN_DOCS: [&str; 6] = ["spec.md", "plan.md", "research.md", "data-model.md", "quickstart.md", "contracts"];
 
 /// File extensions that make a bare word (`user.py`) a file name.
-const EXTENSIONS: [&str; 64] = [
-    "py", "rs", "ts", "tsx", "js", "jsx", "mjs", "cjs", "go", "java", "kt", "kts", "swift", "rb", "php", "cs", "c",
-    "h", "cc", "cpp", "hpp", "m", "mm", "md", "mdx", "json", "yaml", "yml", "toml", "sql", "sh", "bash", "ps1", "html",
-    "css", "scss", "sass", "less", "vue", "svelte", "txt", "xml", "proto", "graphql", "gql", "env", "ini", "cfg",
-    "conf", "lock", "gradle", "dart", "ex", "exs", "scala", "lua", "r", "tf", "csv", "ipynb", "rst", "astro", "prisma",
+const EXTENSIONS: [&str; 80] = [
+    "svg",
+    "png",
+    "jpg",
+    "ico",
+    "webp",
+    "lockb",
+    "hcl",
+    "nix",
+    "plist",
+    "arb",
+    "properties",
+    "sbt",
+    "cmake",
+    "mk",
+    "tmpl",
+    "feature",
+    "py",
+    "rs",
+    "ts",
+    "tsx",
+    "js",
+    "jsx",
+    "mjs",
+    "cjs",
+    "go",
+    "java",
+    "kt",
+    "kts",
+    "swift",
+    "rb",
+    "php",
+    "cs",
+    "c",
+    "h",
+    "cc",
+    "cpp",
+    "hpp",
+    "m",
+    "mm",
+    "md",
+    "mdx",
+    "json",
+    "yaml",
+    "yml",
+    "toml",
+    "sql",
+    "sh",
+    "bash",
+    "ps1",
+    "html",
+    "css",
+    "scss",
+    "sass",
+    "less",
+    "vue",
+    "svelte",
+    "txt",
+    "xml",
+    "proto",
+    "graphql",
+    "gql",
+    "env",
+    "ini",
+    "cfg",
+    "conf",
+    "lock",
+    "gradle",
+    "dart",
+    "ex",
+    "exs",
+    "scala",
+    "lua",
+    "r",
+    "tf",
+    "csv",
+    "ipynb",
+    "rst",
+    "astro",
+    "prisma",
     "zig",
 ];
 
-/// Extension-less file names.
-const BARE_FILES: [&str; 7] =
-    ["Dockerfile", "Makefile", "Justfile", "Procfile", "Gemfile", "Rakefile", "Containerfile"];
+/// File names without a known extension (`go.mod`, `Makefile`).
+const BARE_FILES: [&str; 22] = [
+    "Dockerfile",
+    "Makefile",
+    "Justfile",
+    "Procfile",
+    "Gemfile",
+    "Rakefile",
+    "Containerfile",
+    "Podfile",
+    "Brewfile",
+    "Vagrantfile",
+    "Jenkinsfile",
+    "Taskfile",
+    "Pipfile",
+    "Caddyfile",
+    "CODEOWNERS",
+    "LICENSE",
+    "go.mod",
+    "go.sum",
+    "go.work",
+    "Gemfile.lock",
+    "Podfile.lock",
+    "Pipfile.lock",
+];
 
 /// Words shaped like file names that name technologies or abbreviations instead.
 const NOT_FILES: [&str; 14] = [
@@ -521,7 +618,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 end_section(&mut context, &mut section, section_has_tasks);
                 section_has_tasks = false;
                 let lower = t.to_ascii_lowercase();
-                mode = if lower.contains("dependenc") || lower.contains("execution order") {
+                mode = if is_dependencies_heading(&lower) {
                     Mode::Dependencies
                 } else if [
                     "parallel example",
@@ -560,13 +657,24 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             Mode::Other => continue,
             Mode::Dependencies => {
-                if !line.in_fence {
+                // A task item in a section taken for Dependencies: the section holds tasks.
+                let new_task = !line.in_fence
+                    && md::checkbox(line.text).and_then(|(_, t)| parse_item(t)).is_some_and(|i| {
+                        !i.title.is_empty()
+                            && !b.plan.tasks.iter().any(|k| k.id == i.id)
+                            && !has_order_word(&format!(" {} ", i.title.to_lowercase()))
+                    });
+                if new_task {
+                    mode = Mode::Tasks;
+                } else if !line.in_fence {
                     match order_of(src, line) {
                         Some(o) => orders.extend(o),
                         None => warn_unread_order(b, src, line),
                     }
+                    continue;
+                } else {
+                    continue;
                 }
-                continue;
             }
             Mode::Tasks => {}
         }
@@ -630,6 +738,50 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
     apply_orders(b, orders);
+}
+
+/// A heading that names a Dependencies section ("Dependencies", "Dependencies & Execution
+/// Order", "Task Dependencies", "User Story Dependencies"), not one that merely holds the word
+/// ("Phase 2: Install core dependencies").
+fn is_dependencies_heading(lower: &str) -> bool {
+    const WORDS: [&str; 33] = [
+        "parallelization",
+        "parallelism",
+        "within",
+        "sequence",
+        "diagram",
+        "notes",
+        "dependencies",
+        "dependency",
+        "execution",
+        "order",
+        "task",
+        "tasks",
+        "phase",
+        "story",
+        "stories",
+        "user",
+        "cross",
+        "inter",
+        "and",
+        "graph",
+        "map",
+        "chain",
+        "parallel",
+        "opportunities",
+        "critical",
+        "path",
+        "overview",
+        "summary",
+        "of",
+        "the",
+        "between",
+        "completion",
+        "flow",
+    ];
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let names = words.iter().any(|w| w.starts_with("dependenc")) || lower.contains("execution order");
+    names && words.iter().all(|w| WORDS.contains(w))
 }
 
 /// Joins context lines, keeping at most one blank line in a row.
@@ -761,11 +913,6 @@ fn inline_deps(title: &str) -> Vec<(String, Option<String>, usize, usize)> {
 fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
     let mut out: Vec<(String, usize, usize)> = Vec::new();
     let spans = md::code_spans(text);
-    let mut push = |p: String, off: usize, len: usize| {
-        if !out.iter().any(|(q, _, _)| *q == p) {
-            out.push((p, off, len));
-        }
-    };
     // Text outside code spans, as (offset, slice) pieces.
     let mut pieces: Vec<(usize, &str)> = Vec::new();
     let mut at = 0;
@@ -773,7 +920,12 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
         let w = inner.trim();
         let woff = md::offset_in(text, w).unwrap_or(*off);
         if let Some(p) = as_path(w.trim_end_matches([':', ',', ';']), true) {
-            push(p, woff, w.len());
+            out.push((p, woff, w.len()));
+        } else if is_command(w) {
+            // A command's output file: `npm ls --json > baseline.json`.
+            if let Some((p, o, l)) = redirect_target(w) {
+                out.push((p, woff + o, l));
+            }
         }
         // Everything from the opening backticks to the closing ones is the span.
         let open = text.get(..*off).map_or(*off, |s| s.trim_end_matches('`').len());
@@ -796,12 +948,178 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
                 continue;
             };
             if let Some(p) = as_path(w, false) {
-                push(p, base + off, w.len());
+                out.push((p, base + off, w.len()));
             }
         }
     }
     out.sort_by_key(|(_, off, _)| *off);
+    let kept = targets_only(text, &spans, out);
+    let mut unique: Vec<(String, usize, usize)> = Vec::new();
+    for f in kept {
+        if !unique.iter().any(|(q, _, _)| *q == f.0) {
+            unique.push(f);
+        }
+    }
+    unique
+}
+
+/// The file a command writes with `>` or `>>` (`npm ls --json > deps.json`): (path, offset in
+/// the command, length). Redirections of a numbered stream (`2>`) and `/dev/null` are not files.
+fn redirect_target(command: &str) -> Option<(String, usize, usize)> {
+    let mut found = None;
+    let mut words = command.split_whitespace().peekable();
+    while let Some(w) = words.next() {
+        let target = match w {
+            ">" | ">>" => words.peek().copied(),
+            _ if w.starts_with('>') => Some(w.trim_start_matches('>')),
+            _ => None,
+        };
+        let Some(t) = target.filter(|t| !t.is_empty() && !t.starts_with(['&', '/', '$'])) else { continue };
+        let t = t.trim_matches(['"', '\'']);
+        if let (Some(p), Some(off)) = (as_path(t, true), md::offset_in(command, t)) {
+            found = Some((p, off, t.len()));
+        }
+    }
+    found
+}
+
+/// Words (lower case) after which a file is cited, not worked on: `per data-model.md`,
+/// `see contracts/api.md`.
+const REFERENCE_WORDS: [&str; 14] = [
+    "per",
+    "see",
+    "cf.",
+    "according to",
+    "described in",
+    "defined in",
+    "documented in",
+    "specified in",
+    "based on",
+    "following",
+    "refer to",
+    "as in",
+    "matching",
+    "from the design in",
+];
+
+/// Drops the paths of an item's text that are not files the task works on: documents it cites
+/// (`per data-model.md`), the folder a command runs in (`` `pnpm install` in web/ ``), entries
+/// written into an ignore file (`add dist/ to .gitignore`, `update .gitignore to ignore dist/`),
+/// and sub-folders listed relative to the folder just named (`lib/x/ directory structure:
+/// data/models/, …`), which that folder's glob already covers.
+fn targets_only(
+    text: &str,
+    spans: &[(&str, usize)],
+    found: Vec<(String, usize, usize)>,
+) -> Vec<(String, usize, usize)> {
+    let lower = text.to_ascii_lowercase();
+    if lower.len() != text.len() {
+        // Byte positions below are only trusted when lowercasing keeps them.
+        return found;
+    }
+    let ignore_file = found.iter().any(|(p, _, _)| is_ignore_file(p));
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    let mut previous_cited = false;
+    let mut parent: Option<(usize, String)> = None; // end of a folder followed by `:`, its glob
+    let mut previous_end = 0;
+    for (path, off, len) in found {
+        let before = lower.get(..off).unwrap_or("").trim_end_matches(['`', '(', '"', '\'', '[', ' ']);
+        let between = lower.get(previous_end.min(off)..off).unwrap_or("");
+        let joined = previous_end > 0 && is_list_joint(between);
+        previous_end = off + len;
+        // Cited documents, and the ones listed right after a cited one.
+        let cited = ends_with_word(before, &REFERENCE_WORDS) || previous_cited && joined;
+        previous_cited = cited;
+        if cited {
+            continue;
+        }
+        // The folder a command runs in.
+        if path.ends_with("/**") && runs_in(text, spans, before) {
+            continue;
+        }
+        // Entries of an ignore file.
+        if ignore_file && !is_ignore_file(&path) {
+            let after = lower.get(off + len..).unwrap_or("").trim_start_matches(['`', ' ']);
+            let clause_start = before.rfind(['.', ';', '(']).map_or(0, |p| p + 1);
+            let clause = before.get(clause_start..).unwrap_or("");
+            let to_ignore_file = ["to ", "in ", "into "].iter().any(|w| {
+                after.strip_prefix(w).is_some_and(|rest| {
+                    let next =
+                        rest.trim_start_matches(['`', ' ']).split(|c: char| c.is_whitespace() || c == '`').next();
+                    next.is_some_and(|n| is_ignore_file(n.trim_end_matches(['.', ',', ';', ')'])))
+                })
+            });
+            let after_ignore =
+                clause.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "ignore" || w == "exclude");
+            if to_ignore_file || after_ignore && !path.starts_with("**/.") {
+                continue;
+            }
+        }
+        // Sub-folders relative to the folder just named.
+        if let Some((end, glob)) = &parent {
+            let gap = lower.get(*end..off).unwrap_or("");
+            let relative = !path.starts_with("**/")
+                && !path.starts_with(glob.trim_end_matches("**"))
+                && !path.split('/').next().is_some_and(|f| SOURCE_DIRS.contains(&f) || f.starts_with('.'));
+            if relative && !gap.contains(['.', ';']) {
+                continue;
+            }
+            parent = None;
+        }
+        if path.ends_with("/**")
+            && lower.get(off + len..).is_some_and(|rest| {
+                let rest = rest.trim_start_matches('`');
+                rest.starts_with(':')
+                    || rest.split(':').next().is_some_and(|g| {
+                        g.trim().len() <= 24 && !g.contains(['.', ',', '/', ';']) && rest.contains(':')
+                    })
+            })
+        {
+            parent = Some((off + len, path.clone()));
+        }
+        out.push((path, off, len));
+    }
     out
+}
+
+/// Whether `text` ends with one of `words` as whole words.
+fn ends_with_word(text: &str, words: &[&str]) -> bool {
+    words.iter().any(|w| {
+        text.strip_suffix(w).is_some_and(|rest| rest.is_empty() || rest.ends_with(|c: char| !c.is_ascii_alphanumeric()))
+    })
+}
+
+/// The text between two paths of one list: `, `, ` and `, ` or `.
+fn is_list_joint(between: &str) -> bool {
+    let t = between.trim_matches(|c: char| c.is_whitespace() || c == '`');
+    ["", ",", "and", ", and", "or", ", or", "/", "&"].contains(&t)
+}
+
+/// `.gitignore`, `.dockerignore` …, with or without a folder.
+fn is_ignore_file(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    name.starts_with('.') && name.ends_with("ignore")
+}
+
+/// Whether a folder named right after `before` is where a command runs: `` `pnpm install` in
+/// web/ ``, ``Run `cargo test` from server/``.
+fn runs_in(text: &str, spans: &[(&str, usize)], before: &str) -> bool {
+    let Some(head) = ["in", "from", "inside", "within"]
+        .iter()
+        .find_map(|w| before.strip_suffix(w).filter(|r| r.is_empty() || r.ends_with(' ')))
+    else {
+        return false;
+    };
+    let head = head.trim_end();
+    // Right after a backticked command.
+    if head.ends_with('`') {
+        let end = head.len();
+        return spans.iter().any(|(c, off)| {
+            let close = off + c.len();
+            text.get(close..end).is_some_and(|s| s.chars().all(|ch| ch == '`')) && is_command(c.trim())
+        });
+    }
+    false
 }
 
 /// Hidden files named without a folder (`.env.local`, `.prettierrc`): `.env` and its variants,
@@ -856,7 +1174,21 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
         return None;
     }
     let path_char = |c: char| c.is_alphanumeric() || "/._-*[]{}@+~()".contains(c);
-    if !word.chars().all(path_char) || task_id_len(word).is_some_and(|l| l == word.len()) {
+    // Commas only inside a brace list (`internal/{cli,config}/`).
+    let mut depth = 0usize;
+    let mut commas_ok = true;
+    for c in word.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => commas_ok = false,
+            _ => {}
+        }
+    }
+    if !commas_ok
+        || !word.chars().all(|c| path_char(c) || c == ',')
+        || task_id_len(word).is_some_and(|l| l == word.len())
+    {
         return None;
     }
     // Parentheses only as whole folder names (Next.js route groups: `app/(auth)/login`).
@@ -1379,6 +1711,67 @@ mod tests {
             .map(|p| p.0)
             .collect();
         assert_eq!(found, vec!["tests/contract/test_users.py", "backend/src"]);
+    }
+
+    fn files_of(text: &str) -> Vec<String> {
+        paths_in(text).into_iter().map(|p| p.0).collect()
+    }
+
+    #[test]
+    fn file_names_brace_lists_and_outputs() {
+        assert_eq!(
+            files_of("Create the layout: cmd/app/, internal/{cli,config}/, e2e/ and add cobra to go.mod, go.sum"),
+            vec!["cmd/app/**", "internal/{cli,config}/**", "e2e/**", "**/go.mod", "**/go.sum"]
+        );
+        // A comma outside braces still ends a path.
+        assert_eq!(as_path("src/a,b", false), None);
+        assert_eq!(files_of("Record versions with `npm ls --json > deps-before.json`"), vec!["**/deps-before.json"]);
+        assert!(files_of("Run `make lint 2> /dev/null`").is_empty());
+    }
+
+    #[test]
+    fn files_that_are_not_targets() {
+        // A cited design document.
+        assert_eq!(
+            files_of("Add indexes in firebase/indexes.json (per data-model.md and research.md)"),
+            vec!["firebase/indexes.json"]
+        );
+        // The folder a command runs in.
+        assert_eq!(files_of("Run `pnpm install` in web/ to generate web/pnpm-lock.yaml"), vec!["web/pnpm-lock.yaml"]);
+        assert!(files_of("Run the tests (`cargo test` in server/)").is_empty());
+        // A folder a task creates things in stays a file.
+        assert_eq!(files_of("Create models in src/models/"), vec!["src/models/**"]);
+        // Entries of an ignore file.
+        assert_eq!(files_of("Update .gitignore to ignore dist/, *.test and coverage"), vec!["**/.gitignore"]);
+        assert_eq!(
+            files_of("Create .env.example and add .env to `.gitignore`"),
+            vec!["**/.env.example", "**/.gitignore"]
+        );
+        // Sub-folders listed relative to the folder just named.
+        assert_eq!(
+            files_of("Create lib/board/ directory structure: data/models/, presentation/screens/"),
+            vec!["lib/board/**"]
+        );
+    }
+
+    #[test]
+    fn dependencies_headings() {
+        for h in [
+            "Dependencies",
+            "Dependencies & Execution Order",
+            "Task Dependencies",
+            "User Story Dependencies",
+            "Dependency Graph",
+        ] {
+            assert!(is_dependencies_heading(&h.to_ascii_lowercase()), "{h}");
+        }
+        for h in [
+            "Phase 2: User Story 2 - Install core dependencies (Priority: P2)",
+            "Phase 3: Dependencies",
+            "External Dependencies",
+        ] {
+            assert!(!is_dependencies_heading(&h.to_ascii_lowercase()), "{h}");
+        }
     }
 
     #[test]
