@@ -56,7 +56,11 @@ fn cases() -> Vec<(String, String, PathBuf)> {
     let Ok(formats) = std::fs::read_dir(corpus()) else { return out };
     for f in formats.filter_map(Result::ok).filter(|e| e.path().is_dir()) {
         for c in std::fs::read_dir(f.path()).unwrap().filter_map(Result::ok).filter(|e| e.path().is_dir()) {
-            out.push((f.file_name().to_string_lossy().into_owned(), c.file_name().to_string_lossy().into_owned(), c.path()));
+            out.push((
+                f.file_name().to_string_lossy().into_owned(),
+                c.file_name().to_string_lossy().into_owned(),
+                c.path(),
+            ));
         }
     }
     out.sort();
