@@ -75,7 +75,7 @@ fn broken_plan_gives_located_diagnostics() {
     let l = common::load("superpowers/broken/plan.md");
     insta::assert_json_snapshot!(common::snapshot(&l));
     assert_eq!(ids(&l), ["task-1", "", "task-3", "task-3"], "no task is dropped");
-    assert_eq!(codes(&l), ["missing-id", "ignored-file"]);
+    assert_eq!(codes(&l), ["missing-id", "unread-file"]);
     let missing = l.diagnostics[0].location(&l.sources).unwrap();
     assert_eq!((missing.line, missing.column), (10, 1));
     assert!(l.plan.tasks[2].title.is_empty());

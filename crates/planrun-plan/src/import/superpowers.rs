@@ -668,6 +668,16 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
         );
         return;
     }
+    // After a backticked path, a note in parentheses or after a dash may hold more backticks
+    // (`- Modify: `biome.json` (the `assist` block)`): they are not files.
+    let value = match value.find('`').and_then(|a| value.get(a + 1..)?.find('`').map(|b| a + b + 2)) {
+        Some(after) => {
+            let tail = value.get(after..).unwrap_or("");
+            let cut = [" (", " —", " –", " - ", "（"].iter().filter_map(|m| tail.find(m)).min();
+            cut.and_then(|c| value.get(..after + c)).unwrap_or(value)
+        }
+        None => value,
+    };
     let one_line = entry.end <= entry.start + entry.value.len();
     for (item, off) in md::split_list(value) {
         // Offsets are exact on one line; a wrapped entry is located as a whole.
@@ -679,7 +689,7 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
         let Some(path) = clean_path(&item) else {
             b.warn(
                 Diagnostic::warning(
-                    "ignored-file",
+                    "unread-file",
                     format!("`{item}` does not look like a path and is not a file of task `{}`", task.id),
                 )
                 .at(Some(span))
@@ -692,7 +702,6 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
             spans.files.push(span);
         }
     }
-    let _ = entry.keyed;
 }
 
 /// A path from a `Files` entry: without `:12-40` line ranges, a leading `./` or `/`, or a
