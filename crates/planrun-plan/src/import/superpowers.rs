@@ -307,6 +307,16 @@ fn field(line: &str) -> Option<(&str, &str, usize)> {
     let body = md::checkbox(line).map(|(_, t)| t).or_else(|| md::bullet(line)).unwrap_or_else(|| line.trim_start());
     let body_off = md::offset_in(line, body).unwrap_or(0);
     let colon_len = |s: &str| if s.starts_with('：') { '：'.len_utf8() } else { 1 };
+    // A key in backticks: `` `Files:` ``.
+    if let Some(inner) = body.strip_prefix('`') {
+        let close = inner.find('`')?;
+        let key = inner.get(..close)?.strip_suffix([':', '：'])?.trim();
+        let value = inner.get(close + 1..)?.trim();
+        if key.is_empty() || key.contains(char::is_whitespace) && key.chars().count() > 30 {
+            return None;
+        }
+        return Some((key, value, md::offset_in(line, value).unwrap_or(body_off)));
+    }
     let (key, rest) = if let Some(inner) = body.strip_prefix("**") {
         let close = inner.find("**")?;
         let key = inner.get(..close)?;
@@ -849,10 +859,14 @@ fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(St
     let mut i = 0;
     let close = |group: &mut Group, title: &str, out: &mut Vec<(String, Span)>, pass: Option<bool>| {
         let g = std::mem::take(group);
-        let keep = match pass {
-            Some(p) => p,
-            None => !contains_any(title, FAIL_WORDS) && (!g.block || contains_any(title, CHECK_WORDS)),
-        };
+        // A fenced block on its own is a check only under a step that says it checks
+        // ("Run tests", "Verify build works"); other blocks set things up.
+        let checks = !g.block || contains_any(title, CHECK_WORDS);
+        let keep = checks
+            && match pass {
+                Some(p) => p,
+                None => !contains_any(title, FAIL_WORDS),
+            };
         if keep {
             for (cmd, span) in g.commands {
                 if !cmd.is_empty() && !out.iter().any(|(c, _)| *c == cmd) {
@@ -1039,16 +1053,24 @@ fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
         return Vec::new();
     }
     let lower = text.to_lowercase();
-    let mut out = Vec::new();
+    // The first command after a word for "run": a second one is usually an alternative
+    // ("or `node -e …`") or a follow-up (`rm -rf x`).
     for (cmd, off) in md::code_spans(text) {
         let before = lower.get(..off).unwrap_or("");
         let said_run = ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| before.contains(w));
-        let known = commands::first_program(cmd).is_some_and(commands::is_program);
-        if said_run && known && !is_setup(cmd) {
-            out.push((cmd.trim().to_owned(), Span::new(src, line.start + off, line.start + off + cmd.len())));
+        if !said_run {
+            continue;
+        }
+        let after_cd = cmd.trim().strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, c)| c);
+        let known = commands::first_program(after_cd).is_some_and(commands::is_program);
+        if known && !is_setup(cmd) && !is_setup(after_cd) {
+            return vec![(cmd.trim().to_owned(), Span::new(src, line.start + off, line.start + off + cmd.len()))];
+        }
+        if known {
+            return Vec::new();
         }
     }
-    out
+    Vec::new()
 }
 
 /// The commands of a fenced shell block, one per logical line (`\` continuations and heredocs
