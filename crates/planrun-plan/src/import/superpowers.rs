@@ -387,8 +387,13 @@ struct Draft<'a> {
     body: Vec<Line<'a>>,
 }
 
+/// Commands each step ran, by task number and step number, for steps that say "run the command
+/// of Task 1 Step 2".
+type StepCommands = std::collections::HashMap<(String, String), Vec<(String, Span)>>;
+
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
+    let mut refs = StepCommands::new();
     let lines = md::lines(&text);
     let mut title_seen = false;
     let mut context: Vec<&str> = Vec::new();
@@ -403,7 +408,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 continue;
             }
             if let Some(h) = task_heading(t).filter(|_| (2..=4).contains(&level)) {
-                flush(b, src, draft.take());
+                flush(b, src, draft.take(), &mut refs);
                 draft = Some(Draft { heading: h, level, line: *line, body: Vec::new() });
                 continue;
             }
@@ -417,7 +422,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             }
             // A heading as high as the task's own ends the task: what follows is plan-wide.
             if draft.as_ref().is_some_and(|d| level <= d.level) {
-                flush(b, src, draft.take());
+                flush(b, src, draft.take(), &mut refs);
             }
         } else if !line.in_fence && line.text.trim_start().starts_with("**") && looks_like_task(line.text) {
             warn_unread_task(b, src, line, "this bold line looks like a task heading");
@@ -427,7 +432,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             None => context.push(line.text),
         }
     }
-    flush(b, src, draft.take());
+    flush(b, src, draft.take(), &mut refs);
     b.plan.context = clean_context(&context);
     if b.plan.tasks.is_empty() {
         b.warn(
@@ -474,7 +479,7 @@ fn line_span(src: SourceId, line: &Line<'_>) -> Span {
     Span::new(src, line.start, line.start + line.text.len())
 }
 
-fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
+fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>, refs: &mut StepCommands) {
     let Some(d) = draft else { return };
     let head_span = line_span(src, &d.line);
     let id = if d.heading.number.is_empty() {
@@ -509,7 +514,7 @@ fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
         task.acceptance.push(c);
         spans.acceptance.push(span);
     }
-    for (cmd, span) in read_verify(b, src, &d.body) {
+    for (cmd, span) in read_verify(b, src, &d.body, d.heading.number, refs) {
         task.verify.push(cmd);
         spans.verify.push(span);
     }
@@ -718,6 +723,10 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
 /// trailing note in parentheses. `None` for prose.
 fn clean_path(item: &str) -> Option<String> {
     let mut p = item.trim().trim_matches('`').trim();
+    // A test id (`tests/test_x.py::test_y`) names its file.
+    if let Some(at) = p.find("::") {
+        p = p.get(..at).unwrap_or(p);
+    }
     for open in [" (", "（", " —", " - "] {
         if let Some(at) = p.find(open) {
             p = p.get(..at).unwrap_or(p).trim_end();
@@ -852,29 +861,39 @@ struct Group {
 /// The task's verify commands: `Run:` commands, fenced shell blocks and `Run \`cmd\`` in a step's
 /// text, whose expected outcome is not a failure (the red step of test-first work runs the same
 /// test expecting it to fail), without setup commands (`git commit`, `mkdir`, installs).
-fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(String, Span)> {
+fn read_verify(
+    b: &mut PlanBuilder,
+    src: SourceId,
+    body: &[Line<'_>],
+    task_no: &str,
+    refs: &mut StepCommands,
+) -> Vec<(String, Span)> {
     let mut out: Vec<(String, Span)> = Vec::new();
     let mut group = Group::default();
     let mut title = String::new();
     let mut i = 0;
-    let close = |group: &mut Group, title: &str, out: &mut Vec<(String, Span)>, pass: Option<bool>| {
-        let g = std::mem::take(group);
-        // A fenced block on its own is a check only under a step that says it checks
-        // ("Run tests", "Verify build works"); other blocks set things up.
-        let checks = !g.block || contains_any(title, CHECK_WORDS);
-        let keep = checks
-            && match pass {
-                Some(p) => p,
-                None => !contains_any(title, FAIL_WORDS),
-            };
-        if keep {
-            for (cmd, span) in g.commands {
-                if !cmd.is_empty() && !out.iter().any(|(c, _)| *c == cmd) {
-                    out.push((cmd, span));
+    let close =
+        |group: &mut Group, title: &str, out: &mut Vec<(String, Span)>, pass: Option<bool>, refs: &mut StepCommands| {
+            let g = std::mem::take(group);
+            if let Some(step) = step_number(title).filter(|_| !g.commands.is_empty()) {
+                refs.entry((task_no.to_owned(), step)).or_default().extend(g.commands.iter().cloned());
+            }
+            // A fenced block on its own is a check only under a step that says it checks
+            // ("Run tests", "Verify build works"); other blocks set things up.
+            let checks = !g.block || contains_any(title, CHECK_WORDS);
+            let keep = checks
+                && match pass {
+                    Some(p) => p,
+                    None => !contains_any(title, FAIL_WORDS),
+                };
+            if keep {
+                for (cmd, span) in g.commands {
+                    if !cmd.is_empty() && !out.iter().any(|(c, _)| *c == cmd) {
+                        out.push((cmd, span));
+                    }
                 }
             }
-        }
-    };
+        };
     while let Some(line) = body.get(i) {
         i += 1;
         if line.in_fence {
@@ -883,20 +902,20 @@ fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(St
             let lang = fence_lang(line.text);
             i = block_end;
             if is_shell_lang(lang, inner) {
-                close(&mut group, &title, &mut out, None);
+                close(&mut group, &title, &mut out, None, refs);
                 group.commands = shell_commands(src, inner);
                 group.block = true;
             }
             continue;
         }
         if let Some((_, t)) = md::heading(line.text) {
-            close(&mut group, &title, &mut out, None);
+            close(&mut group, &title, &mut out, None, refs);
             title = t.to_owned();
             continue;
         }
         if let Some((key, value, off)) = field(line.text) {
             if key_in(key, RUN_KEYS) {
-                close(&mut group, &title, &mut out, None);
+                close(&mut group, &title, &mut out, None, refs);
                 let (mut commands, mut readable) = run_commands(src, line, value, off);
                 if value.is_empty() {
                     // `Run:` alone on its line: the commands are the fenced block under it.
@@ -927,8 +946,26 @@ fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(St
                 continue;
             }
             if key_in(key, EXPECTED_KEYS) {
-                let pass = !expects_failure(value);
-                close(&mut group, &title, &mut out, Some(pass));
+                // `Expected:` alone on its line: the outcome is the text or list below it.
+                let below: String = if value.is_empty() {
+                    body.get(i..)
+                        .unwrap_or_default()
+                        .iter()
+                        .skip_while(|l| l.text.trim().is_empty() && !l.in_fence)
+                        .take_while(|l| !l.in_fence && !l.text.trim().is_empty())
+                        .map(|l| md::bullet(l.text).unwrap_or(l.text.trim()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                } else {
+                    String::new()
+                };
+                let pass = !expects_failure(if value.is_empty() { &below } else { value });
+                close(&mut group, &title, &mut out, Some(pass), refs);
+                // More checks named in the expectation ("then run `git diff --check`").
+                if pass {
+                    group.commands = prose_in(src, line.start + off, value);
+                    close(&mut group, &title, &mut out, Some(true), refs);
+                }
                 // An output block right after `Expected:` is output, not commands.
                 let at = body.get(i..).unwrap_or_default().iter().position(|l| l.in_fence || !l.text.trim().is_empty());
                 if let Some(start) = at.map(|a| a + i).filter(|&s| body.get(s).is_some_and(|l| l.in_fence)) {
@@ -938,7 +975,7 @@ fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(St
             }
         }
         if let Some(t) = step_title(line.text) {
-            close(&mut group, &title, &mut out, None);
+            close(&mut group, &title, &mut out, None, refs);
             title = t.to_owned();
             // A step that is itself the command: `- [ ] Run `pytest -q`.`
             let prose = prose_commands(src, line);
@@ -947,14 +984,56 @@ fn read_verify(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>]) -> Vec<(St
             }
             continue;
         }
-        let prose = prose_commands(src, line);
+        let mut prose = prose_commands(src, line);
+        if prose.is_empty() {
+            // "Run the command of Task 1 Step 2": the commands that step ran.
+            if let Some((task, step)) = step_reference(line.text) {
+                let task = task.unwrap_or_else(|| task_no.to_owned());
+                prose = refs.get(&(task, step)).cloned().unwrap_or_default();
+            }
+        }
         if !prose.is_empty() {
-            close(&mut group, &title, &mut out, None);
+            close(&mut group, &title, &mut out, None, refs);
             group.commands = prose;
         }
     }
-    close(&mut group, &title, &mut out, None);
+    close(&mut group, &title, &mut out, None, refs);
     out
+}
+
+/// The number of a step title (`Step 1.2: …` → `1.2`, `步骤 2：…` → `2`).
+fn step_number(title: &str) -> Option<String> {
+    let lower = title.to_lowercase();
+    for w in ["step", "步骤", "ステップ"] {
+        if let Some(at) = lower.find(w) {
+            let rest = lower.get(at + w.len()..)?.trim_start();
+            let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let n = n.trim_end_matches('.').to_owned();
+            if !n.is_empty() {
+                return Some(n);
+            }
+        }
+    }
+    None
+}
+
+/// A line that runs the command of another step: "Run the command of Task 1 Step 2",
+/// "运行任务 1 步骤 2 的命令". The task is `None` when the line names only a step.
+fn step_reference(text: &str) -> Option<(Option<String>, String)> {
+    let lower = text.to_lowercase();
+    let says_run = ["run", "运行", "执行", "実行"].iter().any(|w| lower.contains(w));
+    let says_command = ["command", "命令", "コマンド"].iter().any(|w| lower.contains(w));
+    if !says_run || !says_command {
+        return None;
+    }
+    let step = step_number(&lower)?;
+    let task = TASK_WORDS.iter().find_map(|w| {
+        let at = lower.find(w)?;
+        let rest = lower.get(at + w.len()..)?.trim_start();
+        let n: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+        (!n.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())).then_some(n)
+    });
+    Some((task, step))
 }
 
 /// The index just past the fenced block that opens at `start` (or the body's end).
@@ -1052,25 +1131,30 @@ fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
     if contains_any(text, FAIL_WORDS) || field(text).is_some() {
         return Vec::new();
     }
-    let lower = text.to_lowercase();
-    // The first command after a word for "run": a second one is usually an alternative
-    // ("or `node -e …`") or a follow-up (`rm -rf x`).
+    prose_in(src, line.start, text)
+}
+
+/// The backticked commands of known programs in `text` (which starts at byte `start` of the
+/// source), each right after a word for "run": a span after "or" or "then" is an alternative or
+/// a follow-up (`rm -rf x`), not a check.
+fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    let mut prev_end = 0;
     for (cmd, off) in md::code_spans(text) {
-        let before = lower.get(..off).unwrap_or("");
-        let said_run = ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| before.contains(w));
+        let between = text.get(prev_end..off).unwrap_or("").to_lowercase();
+        prev_end = off + cmd.len();
+        let said_run =
+            ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| between.contains(w));
         if !said_run {
             continue;
         }
         let after_cd = cmd.trim().strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, c)| c);
-        let known = commands::first_program(after_cd).is_some_and(commands::is_program);
+        let known = commands::first_program(after_cd).is_some_and(|p| commands::is_program(p) || p == "git");
         if known && !is_setup(cmd) && !is_setup(after_cd) {
-            return vec![(cmd.trim().to_owned(), Span::new(src, line.start + off, line.start + off + cmd.len()))];
-        }
-        if known {
-            return Vec::new();
+            out.push((cmd.trim().to_owned(), Span::new(src, start + off, start + off + cmd.len())));
         }
     }
-    Vec::new()
+    out
 }
 
 /// The commands of a fenced shell block, one per logical line (`\` continuations and heredocs
@@ -1150,18 +1234,27 @@ fn cd_only(cmd: &str) -> Option<&str> {
 /// Whether a command prepares rather than checks: version control, creating or moving files,
 /// changing directory, writing a file with `echo … >`, and installing dependencies.
 fn is_setup(cmd: &str) -> bool {
+    // A chain of setup steps (`cd backend; python -m venv .venv; pip install …`) sets up.
+    let parts: Vec<&str> = cmd.split(" && ").flat_map(|p| p.split("; ")).map(str::trim).collect();
+    if parts.len() > 1 {
+        return parts.iter().all(|p| p.is_empty() || is_setup(p));
+    }
     let cmd = cmd.trim().trim_start_matches('(').trim_start();
     let cmd = cmd.strip_prefix("sudo ").unwrap_or(cmd);
     let words: Vec<&str> = cmd.split_whitespace().filter(|w| !w.contains('=') || w.starts_with('-')).collect();
+    // A program named by its path (`.venv/bin/pip`, `.\.venv\Scripts\python`) by its name.
     let first = words.first().copied().unwrap_or("");
+    let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    let first = first.strip_suffix(".exe").unwrap_or(first);
     let second = words.get(1).copied().unwrap_or("");
     let third = words.get(2).copied().unwrap_or("");
     if cd_only(cmd).is_some() {
         return true;
     }
     let setup = match first {
-        "git" | "mkdir" | "touch" | "cp" | "mv" | "rm" | "ln" | "chmod" | "chown" | "export" | "source" | "."
-        | "unset" | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
+        "git" => !(second == "diff" && words.iter().any(|w| matches!(*w, "--check" | "--exit-code"))),
+        "mkdir" | "touch" | "cp" | "mv" | "rm" | "ln" | "chmod" | "chown" | "export" | "source" | "." | "unset"
+        | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
         "echo" | "printf" | "cat" | "tee" => cmd.contains('>') || first == "tee",
         "npm" | "pnpm" | "yarn" | "bun" => {
             matches!(second, "install" | "i" | "ci" | "add" | "init" | "create" | "link" | "remove" | "uninstall")
@@ -1184,7 +1277,24 @@ fn is_setup(cmd: &str) -> bool {
         "mix" => second == "deps.get",
         _ => false,
     };
-    setup || long_running(&words)
+    setup || long_running(&words) || rewrites(&words)
+}
+
+/// A formatter or fixer that rewrites files (`gofumpt -w`, `prettier --write`, `eslint --fix`,
+/// `cargo fmt`): it changes the work rather than checking it.
+fn rewrites(words: &[&str]) -> bool {
+    let first = words.first().copied().unwrap_or("");
+    let second = words.get(1).copied().unwrap_or("");
+    let has = |w: &str| words.contains(&w);
+    if has("--check") || has("--dry-run") {
+        return false;
+    }
+    has("--write")
+        || has("--fix")
+        || (matches!(first, "gofmt" | "gofumpt" | "goimports") && has("-w"))
+        || (first == "cargo" && second == "fmt")
+        || (first == "ruff" && second == "format")
+        || first == "black"
 }
 
 /// A development server or watcher: it never exits, so it cannot be a check.
@@ -1238,7 +1348,15 @@ fn expects_failure(value: &str) -> bool {
     ] {
         v = v.replace(negated, "");
     }
-    contains_any(&v, &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"])
+    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
+    if FAILING.iter().any(|w| v.trim_start().starts_with(w)) {
+        return true;
+    }
+    // Each clause that mentions failing or errors must say there are none
+    // ("`errors` 为空", "预期没有编译错误", "no type errors").
+    const NONE: &[&str] =
+        &["no ", "0 ", "zero", "without", "none", "empty", "clean", "无", "没有", "为空", "なし", "ない"];
+    v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
 
 /// `<repo>/.superpowers/sdd/<plan file stem>/progress.md`, looked for from the plan's folder
