@@ -226,6 +226,10 @@ const FILE_ENTRY_KEYS: &[&str] = &[
     "modifier",
 ];
 
+/// Keys of files-list entries that name files the task reads or generates without committing.
+const READ_ONLY_KEYS: &[&str] =
+    &["reference", "read", "see", "context", "refer", "参考", "参照", "阅读", "生成", "generated", "output"];
+
 /// `Run:` in the languages plans are written in.
 const RUN_KEYS: &[&str] = &["run", "运行", "執行", "执行", "実行", "ejecutar", "executar", "ausführen", "exécuter"];
 
@@ -617,6 +621,9 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             let (mut value, keyed, label, voff) = match field(next.text) {
                 Some((k, v, o)) if key_in(k, FILE_ENTRY_KEYS) => (v.to_owned(), true, false, o),
                 Some((_, "", o)) => (String::new(), false, true, o),
+                // Files the task only reads, and build output that is not committed, are not
+                // files of the task: they stay in the description.
+                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) => continue,
                 _ => (item.to_owned(), false, false, md::offset_in(next.text, item).unwrap_or(0)),
             };
             let start = next.start + voff;
@@ -673,6 +680,10 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
     let lowered = value.to_lowercase();
     let none = ["none", "n/a", "no files", "无", "なし", "ninguno", "keine"];
     if value.is_empty() || none.iter().any(|w| lowered.starts_with(w)) {
+        return;
+    }
+    if ["not committed", "do not commit", "don't commit", "不提交", "gitignored"].iter().any(|w| lowered.contains(w))
+    {
         return;
     }
     if open_backtick(value) {
@@ -739,6 +750,11 @@ fn clean_path(item: &str) -> Option<String> {
         }
     }
     let p = p.trim_start_matches("./").trim_start_matches('/').trim();
+    // An unquoted lowercase word ("migration (generated)") is prose; `Makefile` is a file.
+    let quoted = item.trim().starts_with('`');
+    if !quoted && !p.contains(['/', '.', '*']) && p.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
     // Files are globs: a folder stands for everything below it.
     let glob = if p.ends_with('/') { format!("{p}**") } else { p.to_owned() };
     (!p.is_empty() && !p.contains(char::is_whitespace) && !p.ends_with(':')).then_some(glob)
@@ -856,6 +872,9 @@ struct Group {
     /// A fenced block found on its own (not under `Run:`): it is a check only when an
     /// `Expected:` line or the step's title says so.
     block: bool,
+    /// Commands written in a step's own sentence: whether that sentence says they must fail was
+    /// judged clause by clause already.
+    prose: bool,
 }
 
 /// The task's verify commands: `Run:` commands, fenced shell blocks and `Run \`cmd\`` in a step's
@@ -884,7 +903,7 @@ fn read_verify(
             let keep = checks
                 && match pass {
                     Some(p) => p,
-                    None => !contains_any(title, FAIL_WORDS),
+                    None => g.prose || !contains_any(title, FAIL_WORDS),
                 };
             if keep {
                 for (cmd, span) in g.commands {
@@ -981,6 +1000,7 @@ fn read_verify(
             let prose = prose_commands(src, line);
             if !prose.is_empty() {
                 group.commands = prose;
+                group.prose = true;
             }
             continue;
         }
@@ -995,6 +1015,7 @@ fn read_verify(
         if !prose.is_empty() {
             close(&mut group, &title, &mut out, None, refs);
             group.commands = prose;
+            group.prose = true;
         }
     }
     close(&mut group, &title, &mut out, None, refs);
@@ -1128,7 +1149,8 @@ fn run_commands(src: SourceId, line: &Line<'_>, value: &str, value_off: usize) -
 /// check must fail.
 fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
     let text = line.text;
-    if contains_any(text, FAIL_WORDS) || field(text).is_some() {
+    // `Run:` and `Expected:` lines are read on their own.
+    if field(text).is_some_and(|(k, _, _)| key_in(k, RUN_KEYS) || key_in(k, EXPECTED_KEYS)) {
         return Vec::new();
     }
     prose_in(src, line.start, text)
@@ -1145,7 +1167,14 @@ fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
         prev_end = off + cmd.len();
         let said_run =
             ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| between.contains(w));
-        if !said_run {
+        // The clause around the command says whether it must fail ("run `x` to see it fail").
+        let delims = [',', ';', '(', ')', '，', '；', '（', '）', '。'];
+        let clause_start = text.get(..off).and_then(|t| t.rfind(delims)).map_or(0, |d| d + 1);
+        let after = off + cmd.len();
+        let clause_end = text.get(after..).and_then(|t| t.find(delims)).map_or(text.len(), |d| after + d);
+        let clause =
+            format!("{} {}", text.get(clause_start..off).unwrap_or(""), text.get(after..clause_end).unwrap_or(""));
+        if !said_run || contains_any(&clause, FAIL_WORDS) {
             continue;
         }
         let after_cd = cmd.trim().strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, c)| c);
