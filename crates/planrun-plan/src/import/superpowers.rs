@@ -296,11 +296,18 @@ const CHECK_WORDS: &[&str] = &[
 const FAIL_WORDS: &[&str] = &["fail", "失败", "失敗", "报错", "エラー"];
 
 fn key_in(key: &str, keys: &[&str]) -> bool {
-    let k = key.trim().trim_matches('*').trim().to_lowercase();
+    let k = key.trim().trim_matches('*').trim();
+    if k.is_ascii() {
+        return keys.iter().any(|w| k.eq_ignore_ascii_case(w));
+    }
+    let k = k.to_lowercase();
     keys.iter().any(|w| k == *w)
 }
 
 fn contains_any(text: &str, words: &[&str]) -> bool {
+    if text.is_empty() {
+        return false;
+    }
     let lower = text.to_lowercase();
     words.iter().any(|w| lower.contains(w))
 }
@@ -308,6 +315,9 @@ fn contains_any(text: &str, words: &[&str]) -> bool {
 /// A `Key: value` line (see [`md::field`]) where the colon may also be a full-width `：`, and a
 /// checkbox before the key (`- [ ] Expected: …`) is skipped.
 fn field(line: &str) -> Option<(&str, &str, usize)> {
+    if !line.contains([':', '：']) {
+        return None;
+    }
     let body = md::checkbox(line).map(|(_, t)| t).or_else(|| md::bullet(line)).unwrap_or_else(|| line.trim_start());
     let body_off = md::offset_in(line, body).unwrap_or(0);
     let colon_len = |s: &str| if s.starts_with('：') { '：'.len_utf8() } else { 1 };
@@ -894,7 +904,10 @@ fn read_verify(
     let close =
         |group: &mut Group, title: &str, out: &mut Vec<(String, Span)>, pass: Option<bool>, refs: &mut StepCommands| {
             let g = std::mem::take(group);
-            if let Some(step) = step_number(title).filter(|_| !g.commands.is_empty()) {
+            if g.commands.is_empty() {
+                return;
+            }
+            if let Some(step) = step_number(title) {
                 refs.entry((task_no.to_owned(), step)).or_default().extend(g.commands.iter().cloned());
             }
             // A fenced block on its own is a check only under a step that says it checks
@@ -1041,6 +1054,9 @@ fn step_number(title: &str) -> Option<String> {
 /// A line that runs the command of another step: "Run the command of Task 1 Step 2",
 /// "运行任务 1 步骤 2 的命令". The task is `None` when the line names only a step.
 fn step_reference(text: &str) -> Option<(Option<String>, String)> {
+    if !(text.contains("ommand") || text.contains("命令") || text.contains("コマンド")) {
+        return None;
+    }
     let lower = text.to_lowercase();
     let says_run = ["run", "运行", "执行", "実行"].iter().any(|w| lower.contains(w));
     let says_command = ["command", "命令", "コマンド"].iter().any(|w| lower.contains(w));
@@ -1149,6 +1165,9 @@ fn run_commands(src: SourceId, line: &Line<'_>, value: &str, value_off: usize) -
 /// check must fail.
 fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
     let text = line.text;
+    if !text.contains('`') {
+        return Vec::new();
+    }
     // `Run:` and `Expected:` lines are read on their own.
     if field(text).is_some_and(|(k, _, _)| key_in(k, RUN_KEYS) || key_in(k, EXPECTED_KEYS)) {
         return Vec::new();
@@ -1344,7 +1363,11 @@ fn long_running(words: &[&str]) -> bool {
 /// Whether an `Expected:` value announces a failure: it mentions failing or an error, and not
 /// only to say there is none ("No errors", "0 failed", "PASS").
 fn expects_failure(value: &str) -> bool {
+    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
     let v = value.trim().trim_start_matches(['*', '`', ' ']).to_lowercase();
+    if !FAILING.iter().any(|w| v.contains(w)) {
+        return false;
+    }
     if ["pass", "ok", "success", "succeeds", "green", "成功", "通过", "全部通过", "all pass", "all tests pass"]
         .iter()
         .any(|w| v.starts_with(w))
@@ -1377,7 +1400,6 @@ fn expects_failure(value: &str) -> bool {
     ] {
         v = v.replace(negated, "");
     }
-    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
     if FAILING.iter().any(|w| v.trim_start().starts_with(w)) {
         return true;
     }
