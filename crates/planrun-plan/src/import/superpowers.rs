@@ -373,6 +373,11 @@ fn step_title(line: &str) -> Option<&str> {
     if t.starts_with("**") && t.len() > 4 && field(t).is_none() {
         return Some(t);
     }
+    // Only lines starting like one of the words are worth comparing.
+    let first = t.chars().next()?.to_lowercase().next()?;
+    if !matches!(first, 's' | '步' | 'ス' | 'p' | 'é') {
+        return None;
+    }
     let words = ["step ", "步骤", "ステップ", "paso ", "schritt ", "étape "];
     words
         .iter()
