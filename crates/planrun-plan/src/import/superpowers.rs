@@ -3,6 +3,7 @@
 //! checkboxes, plus the progress ledger `.superpowers/sdd/<plan>/progress.md` when one exists.
 //! Tasks run in plan order; the ledger and fully ticked steps carry over what is done.
 
+use super::commands;
 use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
@@ -44,9 +45,11 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
 }
 
-/// A markdown text with `Task N:` headings and a `**Files:**` field. planrun's own markdown also
-/// has `## Task <id>:` headings and a `Files:` field, so `##` task headings only count together
-/// with superpowers' `- Create:` / `- Modify:` / `- Test:` entries.
+/// A markdown text with numbered `Task N:` headings (in English or another language) and
+/// something only superpowers writes: a `**Files:**` field under `###` task headings, step
+/// checkboxes (`- [ ] **Step 1: …**`), `Run:` / `Expected:` lines, or a mention of superpowers.
+/// planrun's own markdown also has `## Task <id>:` headings and a `Files:` field, so `##` task
+/// headings need one of the signs other than `Files:`.
 fn looks_superpowers(path: &Path) -> bool {
     if super::is_json(path) {
         return false;
@@ -59,15 +62,23 @@ fn looks_superpowers(path: &Path) -> bool {
     let outside = || lines.iter().filter(|l| !l.in_fence);
     let task_levels: Vec<usize> = outside()
         .filter_map(|l| md::heading(l.text))
-        .filter(|(lvl, t)| (2..=4).contains(lvl) && task_heading(t).is_some())
+        .filter(|(lvl, t)| (2..=4).contains(lvl) && task_heading(t).is_some_and(|h| !h.number.is_empty()))
         .map(|(lvl, _)| lvl)
         .collect();
-    let field_is = |l: &&Line<'_>, keys: &[&str]| {
-        md::field(l.text).is_some_and(|(k, _, _)| keys.iter().any(|w| k.eq_ignore_ascii_case(w)))
+    if task_levels.is_empty() {
+        return false;
+    }
+    let has_files = outside().any(|l| field(l.text).is_some_and(|(k, _, _)| key_in(k, FILES_KEYS)));
+    let entries = || {
+        outside()
+            .any(|l| md::bullet(l.text).is_some() && field(l.text).is_some_and(|(k, _, _)| key_in(k, FILE_ENTRY_KEYS)))
     };
-    let has_files = outside().any(|l| field_is(&l, &["files"]));
-    let entries = || outside().any(|l| md::bullet(l.text).is_some() && field_is(&l, &["create", "modify", "test"]));
-    has_files && (task_levels.iter().any(|&l| l > 2) || (!task_levels.is_empty() && entries()))
+    let steps = || outside().any(|l| step_title(l.text).is_some_and(is_numbered_step));
+    let run_expected =
+        || outside().any(|l| field(l.text).is_some_and(|(k, _, _)| key_in(k, RUN_KEYS) || key_in(k, EXPECTED_KEYS)));
+    let mention = || text.contains("superpowers:") || text.contains("REQUIRED SUB-SKILL");
+    let others = || entries() || steps() || run_expected() || mention();
+    if task_levels.iter().any(|&l| l > 2) { has_files || others() } else { others() }
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
@@ -90,29 +101,57 @@ struct Heading<'a> {
     title: &'a str,
 }
 
-/// `Task N: <Component>` (also `Task N - …`, `Task N. …`, `task n …`), with an optional done mark
-/// before it (✅) or after it (✅, `(done)`, `(complete)`).
+/// The word a task heading starts with, in the languages plans are written in.
+const TASK_WORDS: &[&str] =
+    &["task", "任务", "任務", "タスク", "작업", "tarea", "tarefa", "aufgabe", "tâche", "tache", "задача", "compito"];
+
+/// `text` without a leading `word` (compared case-insensitively), if it starts with it.
+fn strip_word<'a>(text: &'a str, word: &str) -> Option<&'a str> {
+    let mut rest = text;
+    for w in word.chars() {
+        let c = rest.chars().next()?;
+        if !c.to_lowercase().eq(w.to_lowercase()) {
+            return None;
+        }
+        rest = rest.get(c.len_utf8()..)?;
+    }
+    Some(rest)
+}
+
+/// `Task N: <Component>` (also `Task N - …`, `Task N. …`, `task n …`, `任务 1：…`, `タスク1: …`),
+/// with an optional done mark before it (✅) or after it (✅, `(done)`, `(complete)`).
 fn task_heading(text: &str) -> Option<Heading<'_>> {
     let (done_before, rest) = md::strip_done_mark(text);
-    let head = rest.get(..4)?;
-    if !head.eq_ignore_ascii_case("task") {
-        return None;
-    }
-    let after = rest.get(4..)?;
+    let (word, after) = TASK_WORDS.iter().find_map(|w| strip_word(rest, w).map(|a| (*w, a)))?;
     let trimmed = after.trim_start();
-    let number = if trimmed.starts_with(':') {
+    let number = if trimmed.starts_with([':', '：']) {
         ""
     } else {
-        if !after.starts_with([' ', '\t']) || !trimmed.starts_with(|c: char| c.is_ascii_digit()) {
+        // Latin words need a space before the number ("Task 3", not "Tasks"); CJK ones do not.
+        let spaced = after.starts_with([' ', '\t']) || !word.is_ascii();
+        if !spaced || !trimmed.starts_with(|c: char| c.is_ascii_digit()) {
             return None;
         }
         let end = trimmed.find(|c: char| !(c.is_ascii_alphanumeric() || c == '.')).unwrap_or(trimmed.len());
         trimmed.get(..end).unwrap_or("").trim_end_matches('.')
     };
     let tail = trimmed.get(number.len()..).unwrap_or("").trim_start();
-    let tail = tail.strip_prefix([':', '—', '–', '-', '.']).unwrap_or(tail).trim();
+    let tail = tail.strip_prefix([':', '：', '—', '–', '-', '.', '、']).unwrap_or(tail).trim();
     let (done_after, title) = strip_trailing_done(tail);
     Some(Heading { done: done_before || done_after, number, title })
+}
+
+/// Whether a heading or bold line reads like a task heading planrun could not take: `Task A: …`
+/// (no number), or `**Task 3: …**` written in bold instead of as a heading.
+fn looks_like_task(text: &str) -> bool {
+    let t = text.trim().trim_start_matches("**").trim_start();
+    let Some(after) = TASK_WORDS.iter().find_map(|w| strip_word(t, w)) else {
+        return false;
+    };
+    let after = after.trim_start();
+    let token_end = after.find([':', '：']).unwrap_or(after.len());
+    let token = after.get(..token_end).unwrap_or("");
+    token_end < after.len() && !token.is_empty() && !token.contains(char::is_whitespace)
 }
 
 /// Removes a done mark written after a heading's text.
@@ -132,6 +171,233 @@ fn strip_trailing_done(text: &str) -> (bool, &str) {
     (false, t)
 }
 
+/// `Files` field names.
+const FILES_KEYS: &[&str] = &[
+    "files",
+    "file",
+    "files touched",
+    "files to change",
+    "files changed",
+    "文件",
+    "涉及文件",
+    "文件变更",
+    "ファイル",
+    "対象ファイル",
+    "archivos",
+    "arquivos",
+    "dateien",
+    "fichiers",
+];
+
+/// Keys of the entries of a `**Files:**` list.
+const FILE_ENTRY_KEYS: &[&str] = &[
+    "create",
+    "modify",
+    "test",
+    "tests",
+    "update",
+    "delete",
+    "add",
+    "edit",
+    "rename",
+    "copy",
+    "move",
+    "remove",
+    "new",
+    "创建",
+    "新建",
+    "新增",
+    "修改",
+    "更新",
+    "测试",
+    "删除",
+    "作成",
+    "新規",
+    "変更",
+    "修正",
+    "テスト",
+    "削除",
+    "crear",
+    "modificar",
+    "criar",
+    "erstellen",
+    "ändern",
+    "créer",
+    "modifier",
+];
+
+/// Keys of files-list entries that name files the task reads or generates without committing.
+const READ_ONLY_KEYS: &[&str] =
+    &["reference", "read", "see", "context", "refer", "参考", "参照", "阅读", "生成", "generated", "output"];
+
+/// `Run:` in the languages plans are written in.
+const RUN_KEYS: &[&str] = &["run", "运行", "執行", "执行", "実行", "ejecutar", "executar", "ausführen", "exécuter"];
+
+/// `Expected:` in the languages plans are written in.
+const EXPECTED_KEYS: &[&str] = &[
+    "expected",
+    "expect",
+    "expected output",
+    "expected result",
+    "预期",
+    "预期结果",
+    "期望",
+    "期望结果",
+    "期待",
+    "期待結果",
+    "期待される結果",
+    "esperado",
+    "resultado esperado",
+    "erwartet",
+    "attendu",
+    "résultat attendu",
+];
+
+/// Headings or fields that introduce a task's acceptance criteria.
+const ACCEPTANCE_KEYS: &[&str] = &[
+    "acceptance",
+    "acceptance criteria",
+    "success criteria",
+    "done when",
+    "definition of done",
+    "验收",
+    "验收标准",
+    "完成标准",
+    "受け入れ基準",
+    "完了条件",
+    "criterios de aceptación",
+    "akzeptanzkriterien",
+    "critères d'acceptation",
+];
+
+/// Fields that state a task's dependencies.
+const DEPENDS_KEYS: &[&str] = &["depends on", "dependencies", "depends", "依赖", "前置任务", "依存", "depende de"];
+
+/// Words in a step's title that say it runs a check.
+const CHECK_WORDS: &[&str] = &[
+    "run",
+    "verify",
+    "check",
+    "test",
+    "confirm",
+    "build",
+    "lint",
+    "运行",
+    "验证",
+    "检查",
+    "测试",
+    "確認",
+    "実行",
+    "検証",
+    "テスト",
+];
+
+/// Words in a step's title or expectation that say the check must fail.
+const FAIL_WORDS: &[&str] = &["fail", "失败", "失敗", "报错", "エラー"];
+
+fn key_in(key: &str, keys: &[&str]) -> bool {
+    let k = key.trim().trim_matches('*').trim();
+    if k.is_ascii() {
+        return keys.iter().any(|w| k.eq_ignore_ascii_case(w));
+    }
+    let k = k.to_lowercase();
+    keys.iter().any(|w| k == *w)
+}
+
+fn contains_any(text: &str, words: &[&str]) -> bool {
+    if text.is_empty() {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    words.iter().any(|w| lower.contains(w))
+}
+
+/// A `Key: value` line (see [`md::field`]) where the colon may also be a full-width `：`, and a
+/// checkbox before the key (`- [ ] Expected: …`) is skipped.
+fn field(line: &str) -> Option<(&str, &str, usize)> {
+    if !line.contains([':', '：']) {
+        return None;
+    }
+    let body = md::checkbox(line).map(|(_, t)| t).or_else(|| md::bullet(line)).unwrap_or_else(|| line.trim_start());
+    let body_off = md::offset_in(line, body).unwrap_or(0);
+    let colon_len = |s: &str| if s.starts_with('：') { '：'.len_utf8() } else { 1 };
+    // A key in backticks: `` `Files:` ``.
+    if let Some(inner) = body.strip_prefix('`') {
+        let close = inner.find('`')?;
+        let key = inner.get(..close)?.strip_suffix([':', '：'])?.trim();
+        let value = inner.get(close + 1..)?.trim();
+        if key.is_empty() || key.contains(char::is_whitespace) && key.chars().count() > 30 {
+            return None;
+        }
+        return Some((key, value, md::offset_in(line, value).unwrap_or(body_off)));
+    }
+    let (key, rest) = if let Some(inner) = body.strip_prefix("**") {
+        let close = inner.find("**")?;
+        let key = inner.get(..close)?;
+        let after = inner.get(close + 2..)?;
+        match key.strip_suffix([':', '：']) {
+            Some(k) => (k, after),
+            None => {
+                let a = after.trim_start();
+                if !a.starts_with([':', '：']) {
+                    return None;
+                }
+                (key, a.get(colon_len(a)..)?)
+            }
+        }
+    } else {
+        let colon = body.find([':', '：'])?;
+        let key = body.get(..colon)?;
+        if key.is_empty() || key.chars().count() > 40 || key.contains('`') || key.contains("](") {
+            return None;
+        }
+        let after = body.get(colon..)?;
+        (key, after.get(colon_len(after)..)?)
+    };
+    let key = key.trim();
+    if key.is_empty() {
+        return None;
+    }
+    let value = rest.trim();
+    let value_off = md::offset_in(line, value).unwrap_or(body_off);
+    Some((key, value, value_off))
+}
+
+/// The title of a step line: a checkbox (`- [ ] **Step 2: Run it**`), a bold line
+/// (`**Step 2: Run it**`), or a `Step N:` line. Headings are steps too, handled by the caller.
+fn step_title(line: &str) -> Option<&str> {
+    if let Some((_, t)) = md::checkbox(line) {
+        return Some(t);
+    }
+    let t = line.trim();
+    if t.starts_with("**") && t.len() > 4 && field(t).is_none() {
+        return Some(t);
+    }
+    // Only lines starting like one of the words are worth comparing.
+    let first = t.chars().next()?.to_lowercase().next()?;
+    if !matches!(first, 's' | '步' | 'ス' | 'p' | 'é') {
+        return None;
+    }
+    let words = ["step ", "步骤", "ステップ", "paso ", "schritt ", "étape "];
+    words
+        .iter()
+        .any(|w| strip_word(t, w).is_some_and(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit())))
+        .then_some(t)
+}
+
+/// Whether a line is a numbered step (`- [ ] **Step 2: …**`).
+fn is_step(line: &str) -> bool {
+    step_title(line).is_some_and(is_numbered_step)
+}
+
+/// Whether a step title is numbered like superpowers' steps (`Step 1`, `步骤 1`).
+fn is_numbered_step(title: &str) -> bool {
+    let t = title.trim().trim_start_matches("**").trim_start();
+    ["step", "步骤", "ステップ"]
+        .iter()
+        .any(|w| strip_word(t, w).is_some_and(|r| r.trim_start().starts_with(|c: char| c.is_ascii_digit())))
+}
+
 /// A task being read: its heading and body lines.
 struct Draft<'a> {
     heading: Heading<'a>,
@@ -140,8 +406,13 @@ struct Draft<'a> {
     body: Vec<Line<'a>>,
 }
 
+/// Commands each step ran, by task number and step number, for steps that say "run the command
+/// of Task 1 Step 2".
+type StepCommands = std::collections::HashMap<(String, String), Vec<(String, Span)>>;
+
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
+    let mut refs = StepCommands::new();
     let lines = md::lines(&text);
     let mut title_seen = false;
     let mut context: Vec<&str> = Vec::new();
@@ -156,21 +427,31 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 continue;
             }
             if let Some(h) = task_heading(t).filter(|_| (2..=4).contains(&level)) {
-                flush(b, src, draft.take());
+                flush(b, src, draft.take(), &mut refs);
                 draft = Some(Draft { heading: h, level, line: *line, body: Vec::new() });
                 continue;
             }
+            if task_heading(t).is_some() || looks_like_task(t) {
+                warn_unread_task(
+                    b,
+                    src,
+                    line,
+                    "this heading looks like a task but has no task number, or is not a `##`–`####` heading",
+                );
+            }
             // A heading as high as the task's own ends the task: what follows is plan-wide.
             if draft.as_ref().is_some_and(|d| level <= d.level) {
-                flush(b, src, draft.take());
+                flush(b, src, draft.take(), &mut refs);
             }
+        } else if !line.in_fence && line.text.trim_start().starts_with("**") && looks_like_task(line.text) {
+            warn_unread_task(b, src, line, "this bold line looks like a task heading");
         }
         match draft.as_mut() {
             Some(d) => d.body.push(*line),
             None => context.push(line.text),
         }
     }
-    flush(b, src, draft.take());
+    flush(b, src, draft.take(), &mut refs);
     b.plan.context = clean_context(&context);
     if b.plan.tasks.is_empty() {
         b.warn(
@@ -181,6 +462,14 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     }
 }
 
+fn warn_unread_task(b: &mut PlanBuilder, src: SourceId, line: &Line<'_>, what: &str) {
+    b.warn(
+        Diagnostic::warning("unread-task", format!("`{}`: {what}; it is not read as a task", line.text.trim()))
+            .at(Some(line_span(src, line)))
+            .help("write tasks as `### Task 3: <Component>` headings, numbered"),
+    );
+}
+
 /// The plan's context without the note addressed to the agent that executes the plan by hand:
 /// planrun is that executor, and an implementer told to run the whole plan would overreach.
 fn clean_context(lines: &[&str]) -> String {
@@ -188,7 +477,7 @@ fn clean_context(lines: &[&str]) -> String {
     let mut skipping = false;
     for l in lines {
         let quoted = l.trim_start().starts_with('>');
-        if quoted && l.to_ascii_uppercase().contains("REQUIRED SUB-SKILL") {
+        if quoted && (l.to_ascii_uppercase().contains("REQUIRED SUB-SKILL") || l.contains("superpowers:")) {
             skipping = true;
             continue;
         }
@@ -205,9 +494,13 @@ fn clean_context(lines: &[&str]) -> String {
     model::block(&out.join("\n"))
 }
 
-fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
+fn line_span(src: SourceId, line: &Line<'_>) -> Span {
+    Span::new(src, line.start, line.start + line.text.len())
+}
+
+fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>, refs: &mut StepCommands) {
     let Some(d) = draft else { return };
-    let head_span = Span::new(src, d.line.start, d.line.start + d.line.text.len());
+    let head_span = line_span(src, &d.line);
     let id = if d.heading.number.is_empty() {
         String::new()
     } else {
@@ -234,17 +527,51 @@ fn flush(b: &mut PlanBuilder, src: SourceId, draft: Option<Draft<'_>>) {
         spans.depends_on.push(head_span);
     }
     read_files(b, src, &d.body, &mut task, &mut spans);
-    task.verify = read_verify(&d.body);
-    let (boxes, ticked) = d
+    read_dependencies(b, src, &d.body, &mut task, &mut spans);
+    let criteria = read_acceptance(src, &d.body, d.level);
+    for (c, span) in criteria.items {
+        task.acceptance.push(c);
+        spans.acceptance.push(span);
+    }
+    for (cmd, span) in read_verify(b, src, &d.body, d.heading.number, refs) {
+        task.verify.push(cmd);
+        spans.verify.push(span);
+    }
+    // Steps are done when every step box is ticked; boxes of the acceptance list do not count
+    // unless there are no others.
+    let boxes: Vec<(bool, &Line<'_>)> = d
         .body
         .iter()
-        .filter(|l| !l.in_fence)
-        .filter_map(|l| md::checkbox(l.text))
-        .fold((0, 0), |(n, t), (c, _)| (n + 1, t + usize::from(c)));
-    if d.heading.done || (boxes > 0 && ticked == boxes) {
+        .enumerate()
+        .filter(|(_, l)| !l.in_fence)
+        .filter_map(|(i, l)| md::checkbox(l.text).map(|(c, _)| (i, c, l)))
+        .filter(|(i, _, _)| !criteria.lines.contains(i))
+        .map(|(_, c, l)| (c, l))
+        .collect();
+    let boxes = if boxes.is_empty() {
+        d.body
+            .iter()
+            .filter(|l| !l.in_fence)
+            .filter_map(|l| md::checkbox(l.text).map(|(c, _)| (c, l)))
+            .collect::<Vec<_>>()
+    } else {
+        boxes
+    };
+    if d.heading.done {
         task.status = Status::Done;
+        spans.status = Some(head_span);
+    } else if !boxes.is_empty() && boxes.iter().all(|(c, _)| *c) {
+        task.status = Status::Done;
+        if let (Some((_, first)), Some((_, last))) = (boxes.first(), boxes.last()) {
+            spans.status = Some(Span::new(src, first.start, last.start + last.text.len()));
+        }
     }
     task.description = model::block(&d.body.iter().map(|l| l.text).collect::<Vec<_>>().join("\n"));
+    let first = d.body.iter().find(|l| !l.text.trim().is_empty());
+    let last = d.body.iter().rev().find(|l| !l.text.trim().is_empty());
+    if let (Some(f), Some(l), false) = (first, last, task.description.is_empty()) {
+        spans.description = Some(Span::new(src, f.start, l.start + l.text.len()));
+    }
     b.push(task, spans);
 }
 
@@ -254,67 +581,156 @@ fn sub_span(src: SourceId, line: &Line<'_>, part: &str) -> Option<Span> {
     Some(Span::new(src, line.start + off, line.start + off + part.len()))
 }
 
-/// Keys of the entries of a `**Files:**` list.
-const FILE_KEYS: [&str; 9] = ["create", "modify", "test", "tests", "update", "delete", "add", "edit", "rename"];
+/// One entry of a `Files` list, possibly wrapped over several lines.
+struct Entry {
+    /// The entry's value (after `Create:`), continuation lines joined.
+    value: String,
+    /// Where the value starts and ends in the source.
+    start: usize,
+    end: usize,
+    /// Whether the entry had a file key (`Create:`, `修改：`).
+    keyed: bool,
+    /// A non-file key with nothing after it: a group label such as `- Backend:`.
+    label: bool,
+}
+
+/// Whether `text` has an odd number of backticks: a code span left open at the line's end.
+fn open_backtick(text: &str) -> bool {
+    text.matches('`').count() % 2 == 1
+}
 
 /// Reads `**Files:**` and the list under it: `- Create: path`, `- Modify: path:12-40`,
-/// `- Test: path`, or bare paths.
+/// `- Test: path`, or bare paths, with entries wrapped onto the next line and blank lines
+/// between entries.
 fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut Task, spans: &mut TaskSpans) {
-    let mut in_list = false;
-    let mut entries = 0;
-    for line in body {
+    let mut i = 0;
+    while let Some(line) = body.get(i) {
+        i += 1;
         if line.in_fence {
-            in_list = false;
             continue;
         }
-        if let Some((_, value, off)) = md::field(line.text).filter(|(k, _, _)| k.eq_ignore_ascii_case("files")) {
-            in_list = true;
-            entries = 0;
-            add_paths(b, src, line, value, off, task, spans);
-            continue;
-        }
-        if !in_list {
-            continue;
-        }
-        if line.text.trim().is_empty() {
-            // A blank line after the entries closes the list; one right after `**Files:**` does not.
-            in_list = entries == 0;
-            continue;
-        }
-        let Some(item) = md::bullet(line.text).filter(|_| md::checkbox(line.text).is_none()) else {
-            in_list = false;
+        let Some((_, value, off)) = field(line.text).filter(|(k, _, _)| key_in(k, FILES_KEYS)) else {
             continue;
         };
-        entries += 1;
-        match md::field(line.text) {
-            Some((k, value, off)) if FILE_KEYS.iter().any(|f| k.eq_ignore_ascii_case(f)) => {
-                add_paths(b, src, line, value, off, task, spans);
+        let start = line.start + off;
+        let inline = Entry { value: value.to_owned(), start, end: start + value.len(), keyed: true, label: false };
+        add_entry(b, src, &inline, task, spans);
+        // The list under the field.
+        while let Some(next) = body.get(i) {
+            if next.in_fence {
+                break;
             }
-            _ => {
-                let off = md::offset_in(line.text, item).unwrap_or(0);
-                add_paths(b, src, line, item, off, task, spans);
+            if next.text.trim().is_empty() {
+                // A blank line ends the list unless another entry follows it.
+                let ahead = body.get(i..).unwrap_or_default().iter().find(|l| !l.text.trim().is_empty());
+                if ahead.is_some_and(|l| !l.in_fence && is_file_entry(l.text)) {
+                    i += 1;
+                    continue;
+                }
+                break;
             }
+            let Some(item) = md::bullet(next.text).filter(|_| md::checkbox(next.text).is_none()) else {
+                break;
+            };
+            i += 1;
+            let (mut value, keyed, label, voff) = match field(next.text) {
+                Some((k, v, o)) if key_in(k, FILE_ENTRY_KEYS) => (v.to_owned(), true, false, o),
+                Some((_, "", o)) => (String::new(), false, true, o),
+                // Files the task only reads, and build output that is not committed, are not
+                // files of the task: they stay in the description.
+                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) => continue,
+                _ => (item.to_owned(), false, false, md::offset_in(next.text, item).unwrap_or(0)),
+            };
+            let start = next.start + voff;
+            let mut end = next.start + next.text.len();
+            // Continuation lines: indented text that is not a list item, or anything while a
+            // backticked path is still open, or the path of an entry whose key stood alone.
+            while let Some(cont) = body.get(i) {
+                let t = cont.text.trim();
+                let wraps = open_backtick(&value)
+                    || (keyed && value.is_empty())
+                    || (cont.text.starts_with([' ', '\t']) && md::bullet(cont.text).is_none());
+                if cont.in_fence || t.is_empty() || !wraps || md::heading(cont.text).is_some() {
+                    break;
+                }
+                if open_backtick(&value) {
+                    value.push_str(t);
+                } else {
+                    if !value.is_empty() {
+                        value.push(' ');
+                    }
+                    value.push_str(t);
+                }
+                end = cont.start + cont.text.len();
+                i += 1;
+            }
+            let entry = Entry { value, start, end, keyed, label: label && end == next.start + next.text.len() };
+            if entry.label {
+                continue;
+            }
+            if entry.keyed && entry.value.is_empty() {
+                b.warn(
+                    Diagnostic::warning("unread-file", format!("`{}` names no file", next.text.trim()))
+                        .at(Some(Span::new(src, next.start, end)))
+                        .help("write the path after the key: `- Modify: `src/x.rs``"),
+                );
+                continue;
+            }
+            add_entry(b, src, &entry, task, spans);
         }
     }
 }
 
+/// Whether a line is an entry of a files list: a (non-checkbox) list item with a file key or a
+/// backticked path.
+fn is_file_entry(text: &str) -> bool {
+    md::bullet(text).is_some()
+        && md::checkbox(text).is_none()
+        && (field(text).is_some_and(|(k, _, _)| key_in(k, FILE_ENTRY_KEYS)) || text.contains('`'))
+}
+
 /// Adds every path of one `Files` entry: each backticked span, or the comma-separated words.
-fn add_paths(
-    b: &mut PlanBuilder,
-    src: SourceId,
-    line: &Line<'_>,
-    value: &str,
-    value_off: usize,
-    task: &mut Task,
-    spans: &mut TaskSpans,
-) {
+fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task, spans: &mut TaskSpans) {
+    let value = entry.value.trim();
+    let lowered = value.to_lowercase();
+    let none = ["none", "n/a", "no files", "无", "なし", "ninguno", "keine"];
+    if value.is_empty() || none.iter().any(|w| lowered.starts_with(w)) {
+        return;
+    }
+    if ["not committed", "do not commit", "don't commit", "不提交", "gitignored"].iter().any(|w| lowered.contains(w))
+    {
+        return;
+    }
+    if open_backtick(value) {
+        b.warn(
+            Diagnostic::warning("unread-file", format!("`{value}` opens a backticked path that never closes"))
+                .at(Some(Span::new(src, entry.start, entry.end)))
+                .help("close the backticks around the path: `- Create: `src/x.rs``"),
+        );
+        return;
+    }
+    // After a backticked path, a note in parentheses or after a dash may hold more backticks
+    // (`- Modify: `biome.json` (the `assist` block)`): they are not files.
+    let value = match value.find('`').and_then(|a| value.get(a + 1..)?.find('`').map(|b| a + b + 2)) {
+        Some(after) => {
+            let tail = value.get(after..).unwrap_or("");
+            let cut = [" (", " —", " –", " - ", "（"].iter().filter_map(|m| tail.find(m)).min();
+            cut.and_then(|c| value.get(..after + c)).unwrap_or(value)
+        }
+        None => value,
+    };
+    let one_line = entry.end <= entry.start + entry.value.len();
     for (item, off) in md::split_list(value) {
-        let start = line.start + value_off + off;
-        let span = Span::new(src, start, start + item.len());
+        // Offsets are exact on one line; a wrapped entry is located as a whole.
+        let span = if one_line {
+            Span::new(src, entry.start + off, entry.start + off + item.len())
+        } else {
+            Span::new(src, entry.start, entry.end)
+        };
         let Some(path) = clean_path(&item) else {
             b.warn(
                 Diagnostic::warning(
-                    "ignored-file",
+                    "unread-file",
                     format!("`{item}` does not look like a path and is not a file of task `{}`", task.id),
                 )
                 .at(Some(span))
@@ -333,8 +749,14 @@ fn add_paths(
 /// trailing note in parentheses. `None` for prose.
 fn clean_path(item: &str) -> Option<String> {
     let mut p = item.trim().trim_matches('`').trim();
-    if let Some(open) = p.find(" (") {
-        p = p.get(..open).unwrap_or(p).trim_end();
+    // A test id (`tests/test_x.py::test_y`) names its file.
+    if let Some(at) = p.find("::") {
+        p = p.get(..at).unwrap_or(p);
+    }
+    for open in [" (", "（", " —", " - "] {
+        if let Some(at) = p.find(open) {
+            p = p.get(..at).unwrap_or(p).trim_end();
+        }
     }
     if let Some(colon) = p.rfind(':') {
         let range = p.get(colon + 1..).unwrap_or("");
@@ -343,75 +765,654 @@ fn clean_path(item: &str) -> Option<String> {
         }
     }
     let p = p.trim_start_matches("./").trim_start_matches('/').trim();
+    // An unquoted lowercase word ("migration (generated)") is prose; `Makefile` is a file.
+    let quoted = item.trim().starts_with('`');
+    if !quoted && !p.contains(['/', '.', '*']) && p.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
     // Files are globs: a folder stands for everything below it.
     let glob = if p.ends_with('/') { format!("{p}**") } else { p.to_owned() };
-    (!p.is_empty() && !p.contains(char::is_whitespace)).then_some(glob)
+    (!p.is_empty() && !p.contains(char::is_whitespace) && !p.ends_with(':')).then_some(glob)
 }
 
-/// Commands written after `Run:` whose `Expected:` outcome is not a failure (the red step of
-/// test-first work runs the same test expecting it to fail).
-fn read_verify(body: &[Line<'_>]) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// `Depends on: Task 1, Task 3` (or `依赖：任务 1`): dependencies stated besides plan order.
+fn read_dependencies(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut Task, spans: &mut TaskSpans) {
+    for line in body.iter().filter(|l| !l.in_fence) {
+        let Some((_, value, off)) = field(line.text).filter(|(k, _, _)| key_in(k, DEPENDS_KEYS)) else {
+            continue;
+        };
+        let span = Span::new(src, line.start + off, line.start + off + value.len());
+        let lowered = value.to_lowercase();
+        if value.is_empty() || ["none", "n/a", "-", "无", "なし"].iter().any(|w| lowered.starts_with(w)) {
+            continue;
+        }
+        let mut found = 0;
+        for part in value.split([',', '，', '、', ';']).flat_map(|p| p.split(" and ")) {
+            let part = part.trim().trim_matches(['`', '*', '(', ')']).trim();
+            let number = match task_heading(part) {
+                Some(h) if !h.number.is_empty() => h.number,
+                _ => continue,
+            };
+            found += 1;
+            let id = format!("task-{}", number.to_ascii_lowercase());
+            if id != task.id && !task.depends_on.contains(&id) {
+                task.depends_on.push(id);
+                spans.depends_on.push(span);
+            }
+        }
+        if found == 0 {
+            b.warn(
+                Diagnostic::warning("unread-dependency", format!("`{value}` names no task planrun can find"))
+                    .at(Some(span))
+                    .help("name tasks by number: `**Depends on:** Task 2, Task 3`"),
+            );
+        }
+    }
+}
+
+/// A task's acceptance criteria and the body lines they were read from.
+struct Criteria {
+    items: Vec<(String, Span)>,
+    lines: Vec<usize>,
+}
+
+/// The list under an `**Acceptance criteria:**` field or a `#### Acceptance` heading (also
+/// `Success criteria`, `Done when`, `验收标准`), one criterion per item; an inline value is one
+/// criterion too.
+fn read_acceptance(src: SourceId, body: &[Line<'_>], task_level: usize) -> Criteria {
+    let mut out = Criteria { items: Vec::new(), lines: Vec::new() };
     let mut i = 0;
     while let Some(line) = body.get(i) {
         i += 1;
         if line.in_fence {
             continue;
         }
-        let Some((key, value, _)) = md::field(line.text) else {
-            continue;
-        };
-        if !key.eq_ignore_ascii_case("run") {
+        let heading_level = md::heading(line.text)
+            .filter(|(lvl, t)| *lvl > task_level && key_in(t.trim_end_matches([':', '：']), ACCEPTANCE_KEYS))
+            .map(|(lvl, _)| lvl);
+        let is_field = heading_level.is_none()
+            && md::bullet(line.text).is_none()
+            && field(line.text).is_some_and(|(k, _, _)| key_in(k, ACCEPTANCE_KEYS));
+        if heading_level.is_none() && !is_field {
             continue;
         }
-        let mut commands: Vec<String> = md::code_spans(value).into_iter().map(|(c, _)| c.trim().to_owned()).collect();
-        if commands.is_empty() && !value.is_empty() {
-            commands.push(value.to_owned());
-        }
-        if commands.is_empty() {
-            // `Run:` alone on its line: the command is the fenced block under it.
-            let fence: Vec<&str> = body
-                .iter()
-                .skip(i)
-                .skip_while(|l| !l.in_fence && l.text.trim().is_empty())
-                .take_while(|l| l.in_fence)
-                .map(|l| l.text)
-                .collect();
-            let inner = fence.get(1..fence.len().saturating_sub(1)).unwrap_or_default();
-            let cmd = model::block(&inner.join("\n"));
-            if !cmd.is_empty() {
-                commands.push(cmd);
+        if let Some((_, value, off)) = field(line.text).filter(|_| is_field) {
+            if !value.is_empty() {
+                out.items
+                    .push((model::one_line(value), Span::new(src, line.start + off, line.start + off + value.len())));
+                out.lines.push(i - 1);
             }
         }
-        if expects_failure(body.get(i..).unwrap_or_default()) {
-            continue;
-        }
-        for cmd in commands {
-            if !cmd.is_empty() && !out.contains(&cmd) {
-                out.push(cmd);
+        let mut seen_item = false;
+        while let Some(next) = body.get(i) {
+            if next.in_fence || md::heading(next.text).is_some() {
+                break;
             }
+            if next.text.trim().is_empty() {
+                let ahead = body.get(i..).unwrap_or_default().iter().find(|l| !l.text.trim().is_empty());
+                let more = heading_level.is_some()
+                    && ahead.is_some_and(|l| md::bullet(l.text).is_some() && !l.in_fence && !is_step(l.text));
+                if !seen_item || more {
+                    i += 1;
+                    continue;
+                }
+                break;
+            }
+            let Some(item) = md::checkbox(next.text).map(|(_, t)| t).or_else(|| md::bullet(next.text)) else {
+                break;
+            };
+            if is_step(next.text) {
+                break;
+            }
+            if is_field && field(next.text).is_some_and(|(k, _, _)| key_in(k, FILES_KEYS)) {
+                break;
+            }
+            seen_item = true;
+            let text = model::one_line(item);
+            if !text.is_empty() {
+                out.items.push((text, sub_span(src, next, item).unwrap_or_else(|| line_span(src, next))));
+                out.lines.push(i);
+            }
+            i += 1;
         }
     }
     out
 }
 
-/// Whether the `Expected:` line that follows a `Run:` (before the next step) announces a failure.
-fn expects_failure(rest: &[Line<'_>]) -> bool {
-    for line in rest.iter().filter(|l| !l.in_fence) {
-        if md::checkbox(line.text).is_some() || md::heading(line.text).is_some() {
-            return false;
-        }
-        if let Some((key, value, _)) = md::field(line.text) {
-            if key.eq_ignore_ascii_case("run") {
-                return false;
+/// Commands found in one step, waiting for the step's `Expected:` line to say whether they must
+/// pass.
+#[derive(Default)]
+struct Group {
+    commands: Vec<(String, Span)>,
+    /// A fenced block found on its own (not under `Run:`): it is a check only when an
+    /// `Expected:` line or the step's title says so.
+    block: bool,
+    /// Commands written in a step's own sentence: whether that sentence says they must fail was
+    /// judged clause by clause already.
+    prose: bool,
+}
+
+/// The task's verify commands: `Run:` commands, fenced shell blocks and `Run \`cmd\`` in a step's
+/// text, whose expected outcome is not a failure (the red step of test-first work runs the same
+/// test expecting it to fail), without setup commands (`git commit`, `mkdir`, installs).
+fn read_verify(
+    b: &mut PlanBuilder,
+    src: SourceId,
+    body: &[Line<'_>],
+    task_no: &str,
+    refs: &mut StepCommands,
+) -> Vec<(String, Span)> {
+    let mut out: Vec<(String, Span)> = Vec::new();
+    let mut group = Group::default();
+    let mut title = String::new();
+    let mut i = 0;
+    let close =
+        |group: &mut Group, title: &str, out: &mut Vec<(String, Span)>, pass: Option<bool>, refs: &mut StepCommands| {
+            let g = std::mem::take(group);
+            if g.commands.is_empty() {
+                return;
             }
-            if key.eq_ignore_ascii_case("expected") {
-                let v = value.to_ascii_lowercase();
-                return (v.contains("fail") || v.contains("error")) && !v.contains("pass");
+            if let Some(step) = step_number(title) {
+                refs.entry((task_no.to_owned(), step)).or_default().extend(g.commands.iter().cloned());
+            }
+            // A fenced block on its own is a check only under a step that says it checks
+            // ("Run tests", "Verify build works"); other blocks set things up.
+            let checks = !g.block || contains_any(title, CHECK_WORDS);
+            let keep = checks
+                && match pass {
+                    Some(p) => p,
+                    None => g.prose || !contains_any(title, FAIL_WORDS),
+                };
+            if keep {
+                for (cmd, span) in g.commands {
+                    if !cmd.is_empty() && !out.iter().any(|(c, _)| *c == cmd) {
+                        out.push((cmd, span));
+                    }
+                }
+            }
+        };
+    while let Some(line) = body.get(i) {
+        i += 1;
+        if line.in_fence {
+            // A fenced block on its own: shell commands in it.
+            let (inner, block_end) = fence_inner(body, i - 1);
+            let lang = fence_lang(line.text);
+            i = block_end;
+            if is_shell_lang(lang, inner) {
+                close(&mut group, &title, &mut out, None, refs);
+                group.commands = shell_commands(src, inner);
+                group.block = true;
+            }
+            continue;
+        }
+        if let Some((_, t)) = md::heading(line.text) {
+            close(&mut group, &title, &mut out, None, refs);
+            title = t.to_owned();
+            continue;
+        }
+        if let Some((key, value, off)) = field(line.text) {
+            if key_in(key, RUN_KEYS) {
+                close(&mut group, &title, &mut out, None, refs);
+                let (mut commands, mut readable) = run_commands(src, line, value, off);
+                if value.is_empty() {
+                    // `Run:` alone on its line: the commands are the fenced block under it.
+                    let at =
+                        body.get(i..).unwrap_or_default().iter().position(|l| l.in_fence || !l.text.trim().is_empty());
+                    if let Some(start) = at.map(|a| a + i).filter(|&s| body.get(s).is_some_and(|l| l.in_fence)) {
+                        let (inner, end) = fence_inner(body, start);
+                        commands = shell_commands(src, inner);
+                        readable = true;
+                        i = end;
+                    }
+                }
+                if !readable {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-verify",
+                            format!("`{}` names no command planrun can run", line.text.trim()),
+                        )
+                        .at(Some(line_span(src, line)))
+                        .help("put the command in backticks: Run: `npm test`, or in a fenced block under `Run:`"),
+                    );
+                }
+                group.commands = commands;
+                // When the check is meant to fail, the step's title usually says so.
+                if contains_any(line.text, FAIL_WORDS) {
+                    group.commands.clear();
+                }
+                continue;
+            }
+            if key_in(key, EXPECTED_KEYS) {
+                // `Expected:` alone on its line: the outcome is the text or list below it.
+                let below: String = if value.is_empty() {
+                    body.get(i..)
+                        .unwrap_or_default()
+                        .iter()
+                        .skip_while(|l| l.text.trim().is_empty() && !l.in_fence)
+                        .take_while(|l| !l.in_fence && !l.text.trim().is_empty())
+                        .map(|l| md::bullet(l.text).unwrap_or(l.text.trim()))
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                } else {
+                    String::new()
+                };
+                let pass = !expects_failure(if value.is_empty() { &below } else { value });
+                close(&mut group, &title, &mut out, Some(pass), refs);
+                // More checks named in the expectation ("then run `git diff --check`").
+                if pass {
+                    group.commands = prose_in(src, line.start + off, value);
+                    close(&mut group, &title, &mut out, Some(true), refs);
+                }
+                // An output block right after `Expected:` is output, not commands.
+                let at = body.get(i..).unwrap_or_default().iter().position(|l| l.in_fence || !l.text.trim().is_empty());
+                if let Some(start) = at.map(|a| a + i).filter(|&s| body.get(s).is_some_and(|l| l.in_fence)) {
+                    i = fence_end(body, start);
+                }
+                continue;
+            }
+        }
+        if let Some(t) = step_title(line.text) {
+            close(&mut group, &title, &mut out, None, refs);
+            title = t.to_owned();
+            // A step that is itself the command: `- [ ] Run `pytest -q`.`
+            let prose = prose_commands(src, line);
+            if !prose.is_empty() {
+                group.commands = prose;
+                group.prose = true;
+            }
+            continue;
+        }
+        let mut prose = prose_commands(src, line);
+        if prose.is_empty() {
+            // "Run the command of Task 1 Step 2": the commands that step ran.
+            if let Some((task, step)) = step_reference(line.text) {
+                let task = task.unwrap_or_else(|| task_no.to_owned());
+                prose = refs.get(&(task, step)).cloned().unwrap_or_default();
+            }
+        }
+        if !prose.is_empty() {
+            close(&mut group, &title, &mut out, None, refs);
+            group.commands = prose;
+            group.prose = true;
+        }
+    }
+    close(&mut group, &title, &mut out, None, refs);
+    out
+}
+
+/// The number of a step title (`Step 1.2: …` → `1.2`, `步骤 2：…` → `2`).
+fn step_number(title: &str) -> Option<String> {
+    let lower = title.to_lowercase();
+    for w in ["step", "步骤", "ステップ"] {
+        if let Some(at) = lower.find(w) {
+            let rest = lower.get(at + w.len()..)?.trim_start();
+            let n: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            let n = n.trim_end_matches('.').to_owned();
+            if !n.is_empty() {
+                return Some(n);
             }
         }
     }
-    false
+    None
+}
+
+/// A line that runs the command of another step: "Run the command of Task 1 Step 2",
+/// "运行任务 1 步骤 2 的命令". The task is `None` when the line names only a step.
+fn step_reference(text: &str) -> Option<(Option<String>, String)> {
+    if !(text.contains("ommand") || text.contains("命令") || text.contains("コマンド")) {
+        return None;
+    }
+    let lower = text.to_lowercase();
+    let says_run = ["run", "运行", "执行", "実行"].iter().any(|w| lower.contains(w));
+    let says_command = ["command", "命令", "コマンド"].iter().any(|w| lower.contains(w));
+    if !says_run || !says_command {
+        return None;
+    }
+    let step = step_number(&lower)?;
+    let task = TASK_WORDS.iter().find_map(|w| {
+        let at = lower.find(w)?;
+        let rest = lower.get(at + w.len()..)?.trim_start();
+        let n: String = rest.chars().take_while(char::is_ascii_alphanumeric).collect();
+        (!n.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())).then_some(n)
+    });
+    Some((task, step))
+}
+
+/// The index just past the fenced block that opens at `start` (or the body's end).
+fn fence_end(body: &[Line<'_>], start: usize) -> usize {
+    let mut j = start + 1;
+    while let Some(l) = body.get(j) {
+        if !l.in_fence {
+            return j;
+        }
+        // A fence line inside the block closes it.
+        if md::fence_of(l.text).is_some_and(|(_, _, info_empty)| info_empty) {
+            return j + 1;
+        }
+        j += 1;
+    }
+    j
+}
+
+/// The lines inside the fenced block that opens at `start`, and the index just past it.
+fn fence_inner<'b, 'a>(body: &'b [Line<'a>], start: usize) -> (&'b [Line<'a>], usize) {
+    let end = fence_end(body, start);
+    let closed = end > start + 1
+        && body.get(end - 1).is_some_and(|l| md::fence_of(l.text).is_some_and(|(_, _, info_empty)| info_empty));
+    let inner_end = if closed { end - 1 } else { end };
+    (body.get(start + 1..inner_end.max(start + 1)).unwrap_or_default(), end)
+}
+
+/// The info string of a fence line (`bash` in ```` ```bash ````).
+fn fence_lang(line: &str) -> &str {
+    line.trim().trim_start_matches(['`', '~']).split_whitespace().next().unwrap_or("")
+}
+
+/// Whether a fenced block holds shell commands: a shell language, or no language and a first
+/// line that starts with a program.
+fn is_shell_lang(lang: &str, inner: &[Line<'_>]) -> bool {
+    let lang = lang.to_ascii_lowercase();
+    if matches!(
+        lang.as_str(),
+        "bash"
+            | "sh"
+            | "shell"
+            | "zsh"
+            | "console"
+            | "shell-session"
+            | "sh-session"
+            | "terminal"
+            | "powershell"
+            | "pwsh"
+            | "ps1"
+            | "cmd"
+            | "fish"
+    ) {
+        return true;
+    }
+    lang.is_empty()
+        && inner.iter().map(|l| l.text.trim()).find(|t| !t.is_empty() && !t.starts_with('#')).is_some_and(|t| {
+            commands::first_program(t).is_some_and(|p| commands::is_program(p.trim_start_matches('(')) || p == "cd")
+        })
+}
+
+/// The commands of a `Run:` line: its backticked commands, or its value when it starts with a
+/// program.
+/// The second value says whether the line named a command at all (a setup command is one).
+fn run_commands(src: SourceId, line: &Line<'_>, value: &str, value_off: usize) -> (Vec<(String, Span)>, bool) {
+    let spans = md::code_spans(value);
+    let at = |off: usize, len: usize| Span::new(src, line.start + value_off + off, line.start + value_off + off + len);
+    if spans.is_empty() {
+        let starts_with_program =
+            commands::first_program(value).is_some_and(|p| commands::is_program(p.trim_start_matches('(')));
+        return if starts_with_program && !is_setup(value) {
+            (vec![(value.trim().to_owned(), at(0, value.len()))], true)
+        } else {
+            (Vec::new(), starts_with_program)
+        };
+    }
+    let mut out = Vec::new();
+    for (cmd, off) in spans {
+        let cmd = cmd.trim();
+        let known = commands::first_program(cmd).is_some_and(|p| commands::is_program(p.trim_start_matches('(')));
+        // A second span is often a path ("from `web/`"): only commands with arguments or known
+        // programs count.
+        if cmd.is_empty() || (!known && !cmd.contains(' ')) || is_setup(cmd) {
+            continue;
+        }
+        out.push((cmd.to_owned(), at(off, cmd.len())));
+    }
+    (out, true)
+}
+
+/// `Run \`cmd\`` written in a step's prose (`- [ ] Run `pytest -q`.`, `运行 `npm test` 以验证`):
+/// backticked commands of known programs after a word for "run", unless the line says the
+/// check must fail.
+fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
+    let text = line.text;
+    if !text.contains('`') {
+        return Vec::new();
+    }
+    // `Run:` and `Expected:` lines are read on their own.
+    if field(text).is_some_and(|(k, _, _)| key_in(k, RUN_KEYS) || key_in(k, EXPECTED_KEYS)) {
+        return Vec::new();
+    }
+    prose_in(src, line.start, text)
+}
+
+/// The backticked commands of known programs in `text` (which starts at byte `start` of the
+/// source), each right after a word for "run": a span after "or" or "then" is an alternative or
+/// a follow-up (`rm -rf x`), not a check.
+fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
+    let mut out = Vec::new();
+    let mut prev_end = 0;
+    for (cmd, off) in md::code_spans(text) {
+        let between = text.get(prev_end..off).unwrap_or("").to_lowercase();
+        prev_end = off + cmd.len();
+        let said_run =
+            ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| between.contains(w));
+        // The clause around the command says whether it must fail ("run `x` to see it fail").
+        let delims = [',', ';', '(', ')', '，', '；', '（', '）', '。'];
+        let clause_start = text.get(..off).and_then(|t| t.rfind(delims)).map_or(0, |d| d + 1);
+        let after = off + cmd.len();
+        let clause_end = text.get(after..).and_then(|t| t.find(delims)).map_or(text.len(), |d| after + d);
+        let clause =
+            format!("{} {}", text.get(clause_start..off).unwrap_or(""), text.get(after..clause_end).unwrap_or(""));
+        if !said_run || contains_any(&clause, FAIL_WORDS) {
+            continue;
+        }
+        let after_cd = cmd.trim().strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, c)| c);
+        let known = commands::first_program(after_cd).is_some_and(|p| commands::is_program(p) || p == "git");
+        if known && !is_setup(cmd) && !is_setup(after_cd) {
+            out.push((cmd.trim().to_owned(), Span::new(src, start + off, start + off + cmd.len())));
+        }
+    }
+    out
+}
+
+/// The commands of a fenced shell block, one per logical line (`\` continuations and heredocs
+/// joined), with a `cd dir` line carried into the commands after it and setup commands left out.
+fn shell_commands(src: SourceId, inner: &[Line<'_>]) -> Vec<(String, Span)> {
+    let prompts = inner.iter().any(|l| l.text.trim_start().starts_with("$ "));
+    let mut out = Vec::new();
+    let mut cd: Option<String> = None;
+    let mut j = 0;
+    while let Some(line) = inner.get(j) {
+        j += 1;
+        let mut t = line.text.trim();
+        if prompts {
+            match t.strip_prefix("$ ") {
+                Some(rest) => t = rest.trim(),
+                None => continue,
+            }
+        }
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let mut cmd = t.to_owned();
+        let mut end = line.start + line.text.len();
+        while cmd.ends_with('\\') {
+            cmd.pop();
+            let Some(next) = inner.get(j) else { break };
+            j += 1;
+            cmd = format!("{} {}", cmd.trim_end(), next.text.trim());
+            end = next.start + next.text.len();
+        }
+        if let Some(delim) = heredoc_delimiter(&cmd) {
+            while let Some(next) = inner.get(j) {
+                j += 1;
+                cmd.push('\n');
+                cmd.push_str(next.text);
+                end = next.start + next.text.len();
+                if next.text.trim() == delim {
+                    break;
+                }
+            }
+        }
+        let span = Span::new(src, line.start + md::offset_in(line.text, t).unwrap_or(0), end);
+        if let Some(dir) = cd_only(&cmd) {
+            cd = Some(match cd.take() {
+                Some(prev) if !dir.starts_with('/') => format!("{prev} && cd {dir}"),
+                _ => format!("cd {dir}"),
+            });
+            continue;
+        }
+        if is_setup(&cmd) {
+            continue;
+        }
+        let full = match &cd {
+            Some(prefix) => format!("{prefix} && {cmd}"),
+            None => cmd,
+        };
+        out.push((full, span));
+    }
+    out
+}
+
+/// The delimiter of a heredoc the command opens (`cat <<'EOF'`), if any.
+fn heredoc_delimiter(cmd: &str) -> Option<String> {
+    let at = cmd.find("<<")?;
+    let rest = cmd.get(at + 2..)?.trim_start_matches(['-', '~']).trim_start();
+    let word: String =
+        rest.trim_start_matches(['\'', '"']).chars().take_while(|c| c.is_ascii_alphanumeric() || *c == '_').collect();
+    (!word.is_empty()).then_some(word)
+}
+
+/// The folder of a command that only changes directory (`cd web`).
+fn cd_only(cmd: &str) -> Option<&str> {
+    let rest = cmd.trim().strip_prefix("cd ")?.trim();
+    (!rest.is_empty() && !rest.contains(['&', ';', '|', ' '])).then_some(rest)
+}
+
+/// Whether a command prepares rather than checks: version control, creating or moving files,
+/// changing directory, writing a file with `echo … >`, and installing dependencies.
+fn is_setup(cmd: &str) -> bool {
+    // A chain of setup steps (`cd backend; python -m venv .venv; pip install …`) sets up.
+    let parts: Vec<&str> = cmd.split(" && ").flat_map(|p| p.split("; ")).map(str::trim).collect();
+    if parts.len() > 1 {
+        return parts.iter().all(|p| p.is_empty() || is_setup(p));
+    }
+    let cmd = cmd.trim().trim_start_matches('(').trim_start();
+    let cmd = cmd.strip_prefix("sudo ").unwrap_or(cmd);
+    let words: Vec<&str> = cmd.split_whitespace().filter(|w| !w.contains('=') || w.starts_with('-')).collect();
+    // A program named by its path (`.venv/bin/pip`, `.\.venv\Scripts\python`) by its name.
+    let first = words.first().copied().unwrap_or("");
+    let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
+    let first = first.strip_suffix(".exe").unwrap_or(first);
+    let second = words.get(1).copied().unwrap_or("");
+    let third = words.get(2).copied().unwrap_or("");
+    if cd_only(cmd).is_some() {
+        return true;
+    }
+    let setup = match first {
+        "git" => !(second == "diff" && words.iter().any(|w| matches!(*w, "--check" | "--exit-code"))),
+        "mkdir" | "touch" | "cp" | "mv" | "rm" | "ln" | "chmod" | "chown" | "export" | "source" | "." | "unset"
+        | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
+        "echo" | "printf" | "cat" | "tee" => cmd.contains('>') || first == "tee",
+        "npm" | "pnpm" | "yarn" | "bun" => {
+            matches!(second, "install" | "i" | "ci" | "add" | "init" | "create" | "link" | "remove" | "uninstall")
+                || (first == "yarn" && second.is_empty())
+        }
+        "pip" | "pip3" | "pipx" => matches!(second, "install" | "uninstall"),
+        "python" | "python3" | "py" => second == "-m" && matches!(third, "pip" | "venv"),
+        "uv" => matches!(second, "add" | "sync" | "venv" | "init" | "lock") || (second == "pip" && third == "install"),
+        "poetry" | "pipenv" | "bundle" | "composer" | "hatch" => {
+            matches!(second, "add" | "install" | "require" | "init" | "lock" | "update")
+        }
+        "cargo" => matches!(second, "add" | "install" | "new" | "init" | "remove"),
+        "go" => {
+            matches!(second, "get" | "install") || (second == "mod" && matches!(third, "init" | "tidy" | "download"))
+        }
+        "gem" => second == "install",
+        "npx" | "bunx" | "pnpx" => second.starts_with("create-") || second.starts_with("degit"),
+        "dotnet" => matches!(second, "new" | "add" | "restore"),
+        "flutter" | "dart" => second == "pub" || second == "create",
+        "mix" => second == "deps.get",
+        _ => false,
+    };
+    setup || long_running(&words) || rewrites(&words)
+}
+
+/// A formatter or fixer that rewrites files (`gofumpt -w`, `prettier --write`, `eslint --fix`,
+/// `cargo fmt`): it changes the work rather than checking it.
+fn rewrites(words: &[&str]) -> bool {
+    let first = words.first().copied().unwrap_or("");
+    let second = words.get(1).copied().unwrap_or("");
+    let has = |w: &str| words.contains(&w);
+    if has("--check") || has("--dry-run") {
+        return false;
+    }
+    has("--write")
+        || has("--fix")
+        || (matches!(first, "gofmt" | "gofumpt" | "goimports") && has("-w"))
+        || (first == "cargo" && second == "fmt")
+        || (first == "ruff" && second == "format")
+        || first == "black"
+}
+
+/// A development server or watcher: it never exits, so it cannot be a check.
+fn long_running(words: &[&str]) -> bool {
+    let first = words.first().copied().unwrap_or("");
+    let second = words.get(1).copied().unwrap_or("");
+    let third = words.get(2).copied().unwrap_or("");
+    match first {
+        "npm" | "pnpm" | "yarn" | "bun" => {
+            matches!(second, "dev" | "start" | "serve" | "watch")
+                || (second == "run" && matches!(third, "dev" | "start" | "serve" | "watch"))
+        }
+        "docker" | "docker-compose" => words.contains(&"up") && !words.contains(&"-d"),
+        _ => false,
+    }
+}
+
+/// Whether an `Expected:` value announces a failure: it mentions failing or an error, and not
+/// only to say there is none ("No errors", "0 failed", "PASS").
+fn expects_failure(value: &str) -> bool {
+    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
+    let v = value.trim().trim_start_matches(['*', '`', ' ']).to_lowercase();
+    if !FAILING.iter().any(|w| v.contains(w)) {
+        return false;
+    }
+    if ["pass", "ok", "success", "succeeds", "green", "成功", "通过", "全部通过", "all pass", "all tests pass"]
+        .iter()
+        .any(|w| v.starts_with(w))
+    {
+        return false;
+    }
+    let mut v = v;
+    for negated in [
+        "no errors",
+        "no error",
+        "0 errors",
+        "zero errors",
+        "without errors",
+        "without error",
+        "no failures",
+        "no failure",
+        "0 failures",
+        "0 failed",
+        "no failing",
+        "not fail",
+        "doesn't fail",
+        "does not fail",
+        "no type errors",
+        "no lint errors",
+        "无错误",
+        "没有错误",
+        "无报错",
+        "エラーなし",
+        "エラーがない",
+    ] {
+        v = v.replace(negated, "");
+    }
+    if FAILING.iter().any(|w| v.trim_start().starts_with(w)) {
+        return true;
+    }
+    // Each clause that mentions failing or errors must say there are none
+    // ("`errors` 为空", "预期没有编译错误", "no type errors").
+    const NONE: &[&str] =
+        &["no ", "0 ", "zero", "without", "none", "empty", "clean", "无", "没有", "为空", "なし", "ない"];
+    v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
 
 /// `<repo>/.superpowers/sdd/<plan file stem>/progress.md`, looked for from the plan's folder
