@@ -420,7 +420,7 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
             (Some(f), Some(l)) => s.push_str(&format!("read as {} from {f}, {l}\n\n", loaded.format.describe())),
             _ => s.push_str(&format!("read as {}\n\n", loaded.format.describe())),
         }
-        let width = fields.iter().map(|(_, v, _)| v.chars().count()).max().unwrap_or(0).min(40);
+        let width = fields.iter().map(|(_, v, _)| v.chars().count()).max().unwrap_or(0).min(60);
         for (field, value, span) in &fields {
             let same_file = span.zip(spans.task).is_some_and(|(a, b)| a.source == b.source);
             let place = match at(*span) {
@@ -433,7 +433,15 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
                     lines.as_ref().map_or("not located".to_owned(), |l| format!("not located; the task starts at {l}"))
                 }
             };
-            let value = if value.is_empty() { "(empty)" } else { value.as_str() };
+            // Long values (a whole criterion) are cut so that the places stay in one column;
+            // --json has them whole.
+            let value = if value.is_empty() {
+                "(empty)".to_owned()
+            } else if value.chars().count() > 60 {
+                format!("{}…", value.chars().take(59).collect::<String>())
+            } else {
+                value.clone()
+            };
             s.push_str(&format!("  {field:<11} {value:<width$}  ← {place}\n"));
         }
         let missing: Vec<&str> = ["depends_on", "files", "verify", "acceptance"]
