@@ -356,9 +356,25 @@ struct Order {
 }
 
 /// Words that order the ids around them: `A depends on B` (A after B) or `A blocks B` (B after A).
-const AFTER_WORDS: [&str; 10] = [
+const AFTER_WORDS: [&str; 26] = [
     " depends on ",
     " depend on ",
+    " once ",
+    " depende de ",
+    " depende solo de ",
+    " depende sólo de ",
+    " depende apenas de ",
+    " depende só de ",
+    " dependen de ",
+    " dependem de ",
+    " dépend de ",
+    " dépendent de ",
+    " hängt ab von ",
+    " abhängig von ",
+    " después de ",
+    "依赖于",
+    "依赖",
+    "取决于",
     " requires ",
     " require ",
     " after ",
@@ -371,22 +387,67 @@ const AFTER_WORDS: [&str; 10] = [
 const BEFORE_WORDS: [&str; 8] =
     [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes "];
 
-/// `Phase 3` mentions in `text`: (number, byte offset, byte length).
+/// `Phase 3` mentions in `text`, and plural ones (`Phases 1 + 2`, `Phases 1–3`, `Phases 4-9`,
+/// `Phases 1 and 2`): (number, byte offset, byte length), one per phase.
 fn phase_refs(text: &str) -> Vec<(String, usize, usize)> {
     let mut out = Vec::new();
     let lower = text.to_ascii_lowercase();
     let mut from = 0;
-    while let Some(p) = lower.get(from..).and_then(|r| r.find("phase ")) {
+    while let Some(p) = lower.get(from..).and_then(|r| r.find("phase")) {
         let start = from + p;
-        let num_at = start + 6;
-        let n: String =
-            text.get(num_at..).unwrap_or("").chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
-        let n = n.trim_end_matches('.').to_owned();
         let starts_word = start == 0 || !lower.as_bytes().get(start - 1).is_some_and(u8::is_ascii_alphanumeric);
-        if !n.is_empty() && starts_word {
-            out.push((n.clone(), start, 6 + n.len()));
+        let plural = lower.get(start + 5..).is_some_and(|r| r.starts_with("s "));
+        let num_at = start + if plural { 7 } else { 6 };
+        from = start + 5;
+        if !starts_word || lower.get(start + 5..).is_none_or(|r| !r.starts_with(' ') && !plural) {
+            continue;
         }
-        from = num_at;
+        let number = |at: usize| -> String {
+            let n: String =
+                text.get(at..).unwrap_or("").chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+            n.trim_end_matches('.').to_owned()
+        };
+        let n = number(num_at);
+        if n.is_empty() {
+            continue;
+        }
+        if !plural {
+            out.push((n.clone(), start, 6 + n.len()));
+            from = num_at;
+            continue;
+        }
+        // A list or range of numbers.
+        let mut numbers = vec![n.clone()];
+        let mut at = num_at + n.len();
+        loop {
+            let rest = text.get(at..).unwrap_or("");
+            let Some(sep) = [" + ", "+", ", ", ",", " and ", " & ", "–", "-", " – ", " - ", " to "]
+                .iter()
+                .filter(|s| rest.starts_with(**s))
+                .max_by_key(|s| s.len())
+            else {
+                break;
+            };
+            let next = number(at + sep.len());
+            if next.is_empty() {
+                break;
+            }
+            if ["–", "-", " – ", " - ", " to "].contains(sep) {
+                let lo = numbers.last().and_then(|l| l.parse::<u32>().ok());
+                let hi = next.parse::<u32>().ok();
+                if let (Some(lo), Some(hi)) = (lo, hi) {
+                    if hi > lo && hi - lo <= 50 {
+                        numbers.extend((lo + 1..hi).map(|k| k.to_string()));
+                    }
+                }
+            }
+            numbers.push(next.clone());
+            at += sep.len() + next.len();
+        }
+        for k in numbers {
+            out.push((k, start, at - start));
+        }
+        from = at;
     }
     out
 }
@@ -493,7 +554,14 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
         (_, Some((q, l))) => (q, l, false),
         (None, None) => return None,
     };
-    let refs = refs_of(src, line, text, base);
+    // Tasks that run alongside (`can run alongside Phases 1–3 once T001 lands`) are neither side.
+    let refs: Vec<Ref> = refs_of(src, line, text, base)
+        .into_iter()
+        .filter(|r| {
+            let before = lower.get(..r.span.start.saturating_sub(line.start + base)).unwrap_or("").trim_end();
+            !["alongside", "in parallel with", "parallel to", "together with"].iter().any(|w| before.ends_with(w))
+        })
+        .collect();
     let split = line.start + base + pos + len;
     let (right, left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
     if left.is_empty() || right.is_empty() {
@@ -511,7 +579,9 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
 fn warn_unread_order(b: &mut PlanBuilder, src: SourceId, line: &Line<'_>) {
     let lower = line.text.to_lowercase();
     let ordering =
-        ["depend", "block", "after", "before", "require", "→", "->", "wait"].iter().any(|w| lower.contains(w));
+        ["depend", "block", "after", "before", "require", "→", "->", "wait", "once", "após", "nach", "依赖", "取决于"]
+            .iter()
+            .any(|w| lower.contains(w));
     if !ordering || id_refs(line.text).len() < 2 || lower.contains("no dependenc") {
         return;
     }
@@ -890,18 +960,48 @@ fn read_task<'a>(
     Open { index, lines: Vec::new(), header: header.join("\n"), heading: false, implicit_deps }
 }
 
-/// Ids named after "depends on", "after", "requires" or "blocked by" in an item's text.
+/// Ids named after "depends on", "after", "requires", "blocked by", "once" (or the same words in
+/// Spanish, Portuguese, French, German and Chinese) in an item's text.
 fn inline_deps(title: &str) -> Vec<(String, Option<String>, usize, usize)> {
-    let lower = title.to_lowercase();
-    if lower.len() != title.len() {
-        return Vec::new();
-    }
-    let Some(pos) =
-        ["depends on", "depend on", "blocked by", "requires", "after"].iter().filter_map(|w| lower.find(w)).min()
+    // ASCII lowercasing keeps byte positions.
+    let lower = title.to_ascii_lowercase();
+    let words = [
+        "depends on",
+        "depend on",
+        "blocked by",
+        "requires",
+        "after",
+        "once",
+        "depende de",
+        "depende solo de",
+        "depende apenas de",
+        "depende só de",
+        "dependen de",
+        "dependem de",
+        "dépend de",
+        "después de",
+        "após",
+        "nach",
+        "abhängig von",
+        "hängt von",
+        "依赖于",
+        "依赖",
+        "取决于",
+    ];
+    let whole = |p: usize, w: &str| {
+        let before_ok =
+            lower.get(..p).and_then(|s| s.chars().last()).is_none_or(|c| !c.is_alphanumeric() || !w.is_ascii());
+        let after_ok = lower
+            .get(p + w.len()..)
+            .and_then(|s| s.chars().next())
+            .is_none_or(|c| !c.is_alphanumeric() || !w.is_ascii());
+        before_ok && after_ok
+    };
+    let Some(pos) = words.iter().filter_map(|w| lower.match_indices(w).map(|(p, _)| p).find(|p| whole(*p, w))).min()
     else {
         return Vec::new();
     };
-    let end = title.get(pos..).and_then(|r| r.find([')', ';'])).map_or(title.len(), |e| pos + e);
+    let end = title.get(pos..).and_then(|r| r.find([')', ';', '）', '；'])).map_or(title.len(), |e| pos + e);
     let clause = title.get(pos..end).unwrap_or("");
     id_refs(clause).into_iter().map(|(a, b, off, len)| (a, b, pos + off, len)).collect()
 }
@@ -985,7 +1085,7 @@ fn redirect_target(command: &str) -> Option<(String, usize, usize)> {
 
 /// Words (lower case) after which a file is cited, not worked on: `per data-model.md`,
 /// `see contracts/api.md`.
-const REFERENCE_WORDS: [&str; 14] = [
+const REFERENCE_WORDS: [&str; 37] = [
     "per",
     "see",
     "cf.",
@@ -1000,6 +1100,30 @@ const REFERENCE_WORDS: [&str; 14] = [
     "as in",
     "matching",
     "from the design in",
+    // Spanish, Portuguese, French, German, Chinese, Japanese.
+    "según",
+    "segun",
+    "conforme",
+    "ver",
+    "véase",
+    "consulte",
+    "de acuerdo con",
+    "a partir de",
+    "segundo",
+    "selon",
+    "voir",
+    "d'après",
+    "gemäß",
+    "gemäss",
+    "laut",
+    "siehe",
+    "参见",
+    "参考",
+    "根据",
+    "按照",
+    "参照",
+    "详见",
+    "見る",
 ];
 
 /// Drops the paths of an item's text that are not files the task works on: documents it cites
@@ -1018,8 +1142,24 @@ fn targets_only(
         return found;
     }
     let ignore_file = found.iter().any(|(p, _, _)| is_ignore_file(p));
+    let test_item = found.iter().any(|(p, _, _)| is_test_path(p))
+        && {
+            let head = lower.get(..found.first().map_or(0, |f| f.1)).unwrap_or("");
+            found.first().is_some_and(|(p, _, _)| is_test_path(p))
+                || head
+                    .split(|c: char| !c.is_ascii_alphabetic())
+                    .any(|w| ["test", "tests", "teste", "testes"].contains(&w))
+        }
+        && !lower.contains("implement");
+    let run_item = {
+        let t = lower.trim_start();
+        ["run ", "execute ", "rodar ", "executar ", "ejecutar ", "lancer ", "exécuter "]
+            .iter()
+            .any(|w| t.strip_prefix(w).is_some_and(|r| r.starts_with('`')))
+    };
     let mut out: Vec<(String, usize, usize)> = Vec::new();
     let mut previous_cited = false;
+    let mut previous_ignored = false;
     let mut parent: Option<(usize, String)> = None; // end of a folder followed by `:`, its glob
     let mut previous_end = 0;
     for (path, off, len) in found {
@@ -1028,9 +1168,24 @@ fn targets_only(
         let joined = previous_end > 0 && is_list_joint(between);
         previous_end = off + len;
         // Cited documents, and the ones listed right after a cited one.
-        let cited = ends_with_word(before, &REFERENCE_WORDS) || previous_cited && joined;
+        // A section sign after the path cites a part of it: `(data-model.md §Kinds)`.
+        let section = lower.get(off + len..).is_some_and(|r| r.trim_start_matches(['`', ' ']).starts_with('§'));
+        let cited = ends_with_word(before, &REFERENCE_WORDS) || previous_cited && joined || section;
         previous_cited = cited;
+        if !cited {
+            previous_ignored = previous_ignored && joined;
+        }
         if cited {
+            continue;
+        }
+        // Files a test item exercises or checks: in an item about writing tests, only the test
+        // files are worked on (`Add tests for an existing AGENTS.md in tests/test_init.py`).
+        if test_item && !is_test_path(&path) {
+            continue;
+        }
+        // What a command acts on, in an item whose work is running it (`Run \`pnpm install\`
+        // to link \`libs/widgets\``): a folder named there is not written by the task.
+        if run_item && !path.ends_with("/**") && !has_extension(&path) && !path.starts_with("**/") {
             continue;
         }
         // The folder a command runs in.
@@ -1049,9 +1204,19 @@ fn targets_only(
                     next.is_some_and(|n| is_ignore_file(n.trim_end_matches(['.', ',', ';', ')'])))
                 })
             });
-            let after_ignore =
-                clause.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w == "ignore" || w == "exclude");
+            // `ignore dist/ and build/`: the entries follow the verb, in a list
+            // ("ignore patterns in src/x.py" names no entry).
+            let after_ignore = ["ignore", "exclude"].iter().any(|w| {
+                clause.rfind(w).is_some_and(|p| {
+                    // Only entries (words with `/`, `.` or `*`) and list words between.
+                    let gap = clause.get(p + w.len()..).unwrap_or("");
+                    gap.split_whitespace()
+                        .map(|g| g.trim_matches(['`', ',', ':']))
+                        .all(|g| g.is_empty() || ["and", "or", "&", "+"].contains(&g) || g.contains(['/', '.', '*']))
+                })
+            }) || previous_ignored && joined;
             if to_ignore_file || after_ignore && !path.starts_with("**/.") {
+                previous_ignored = true;
                 continue;
             }
         }
@@ -1077,6 +1242,7 @@ fn targets_only(
         {
             parent = Some((off + len, path.clone()));
         }
+        previous_ignored = false;
         out.push((path, off, len));
     }
     out
@@ -1093,6 +1259,29 @@ fn ends_with_word(text: &str, words: &[&str]) -> bool {
 fn is_list_joint(between: &str) -> bool {
     let t = between.trim_matches(|c: char| c.is_whitespace() || c == '`');
     ["", ",", "and", ", and", "or", ", or", "/", "&"].contains(&t)
+}
+
+/// A test file or a file in a test folder (`tests/unit/x.py`, `src/a.test.ts`, `x_test.go`,
+/// `__tests__/`, `test_x.py`, `x.spec.ts`).
+fn is_test_path(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    let name = lower.rsplit('/').next().unwrap_or(&lower);
+    lower.split('/').any(|d| ["test", "tests", "__tests__", "spec", "e2e", "fixtures"].contains(&d))
+        || name.starts_with("test_")
+        || name.contains(".test.")
+        || name.contains(".spec.")
+        || name.contains("_test.")
+        || name.starts_with("conftest")
+}
+
+/// Whether the last part of a path has a known file extension or is a known file name.
+fn has_extension(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    BARE_FILES.contains(&last)
+        || is_dotfile(last)
+        || last
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// `.gitignore`, `.dockerignore` …, with or without a folder.
@@ -1170,7 +1359,19 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
         }
         None => word,
     };
-    if word.is_empty() || word.contains("://") || word.starts_with('@') && !word.contains('/') {
+    // A package (`@acme/runner`), not a path.
+    if word.is_empty() || word.contains("://") || word.starts_with('@') {
+        return None;
+    }
+    // `deps.py::get_user()`: the path, without the symbol.
+    let word = word.split_once("::").map_or(word, |(p, _)| p);
+    // Paths relative to some other file (`extends ../../tsconfig.base.json`) and globs of
+    // config content (`content: ./src/**/*.{ts,tsx}`) are not repository paths.
+    if word.starts_with("../") || word.starts_with("./") && word.contains('*') {
+        return None;
+    }
+    // Build outputs are produced, not written: `dist/index.html`, `node_modules/x`.
+    if ["dist", "node_modules", ".next"].contains(&word.split('/').next().unwrap_or("")) && word.contains('/') {
         return None;
     }
     let path_char = |c: char| c.is_alphanumeric() || "/._-*[]{}@+~()".contains(c);
@@ -1706,11 +1907,9 @@ mod tests {
         .map(|p| p.0)
         .collect();
         assert_eq!(found, vec!["src/auth/**", "**/README.md", "**/quickstart.md"]);
-        let found: Vec<String> = paths_in("Contract test in tests/contract/test_users.py e.g. with backend/src")
-            .into_iter()
-            .map(|p| p.0)
-            .collect();
-        assert_eq!(found, vec!["tests/contract/test_users.py", "backend/src"]);
+        let found: Vec<String> =
+            paths_in("User model in src/models/user.py e.g. with backend/src").into_iter().map(|p| p.0).collect();
+        assert_eq!(found, vec!["src/models/user.py", "backend/src"]);
     }
 
     fn files_of(text: &str) -> Vec<String> {
@@ -1772,6 +1971,83 @@ mod tests {
         ] {
             assert!(!is_dependencies_heading(&h.to_ascii_lowercase()), "{h}");
         }
+    }
+
+    #[test]
+    fn files_cited_subjects_and_config_content() {
+        // Citations without a citing word, marked by `§`, and citing words in other languages.
+        assert_eq!(
+            files_of("Extend `tests/loop.test.ts` with one case per site (data-model.md §Kinds, spec.md §Tests)"),
+            vec!["tests/loop.test.ts"]
+        );
+        assert_eq!(
+            files_of("Agregar `Zona` a `prisma/schema.prisma` según `data-model.md`"),
+            vec!["prisma/schema.prisma"]
+        );
+        assert_eq!(
+            files_of("Atualizar `src/types/a.ts` a partir de `specs/004-x/contracts/a.schema.ts`"),
+            vec!["src/types/a.ts"]
+        );
+        assert_eq!(files_of("实现存储层 src/db/store.ts（参见 data-model.md）"), vec!["src/db/store.ts"]);
+        // A package name is not a path; `path::symbol` is the path.
+        assert_eq!(files_of("Add a `.changeset/` entry; bump `@acme/runner` with a patch"), vec![".changeset/**"]);
+        assert_eq!(
+            files_of("JWT dependency in backend/app/auth/deps.py::get_current_user_id()"),
+            vec!["backend/app/auth/deps.py"]
+        );
+        // Config content in backticks: a relative base config, globs.
+        assert_eq!(
+            files_of("Create `libs/w/tsconfig.json` — extends `../../tsconfig.base.json`, `files: []`"),
+            vec!["libs/w/tsconfig.json"]
+        );
+        assert_eq!(
+            files_of("Create `apps/site/tailwind.config.js` — content includes `./src/**/*.{ts,tsx}`"),
+            vec!["apps/site/tailwind.config.js"]
+        );
+        // Build outputs a task measures.
+        assert_eq!(
+            files_of("Medir `dist/index.html` + `dist/assets/app-*.js`; registrar em `docs/research.md`"),
+            vec!["docs/research.md"]
+        );
+        // A folder a command acts on, in an item whose work is the command.
+        assert!(files_of("Run `pnpm install` from repo root to link `libs/widgets` into the workspace").is_empty());
+        // Files a test exercises.
+        assert_eq!(
+            files_of("Add reuse tests for an existing `AGENTS.md` and `.mcp.json` in `tests/integration/test_x.py`"),
+            vec!["tests/integration/test_x.py"]
+        );
+        assert_eq!(
+            files_of("Criar `tests/unit/icons.spec.ts`: todo id existe em `src/assets/sprite.svg`"),
+            vec!["tests/unit/icons.spec.ts"]
+        );
+        // "ignore" as a noun before a list of files the task works on.
+        assert_eq!(
+            files_of("Verify the entry point and ignore patterns in `src/x/__main__.py` and `.gitignore`"),
+            vec!["src/x/__main__.py", "**/.gitignore"]
+        );
+        assert_eq!(files_of("Update .gitignore to ignore dist/ and build/"), vec!["**/.gitignore"]);
+    }
+
+    #[test]
+    fn inline_orders_in_other_languages() {
+        let ids = |t: &str| inline_deps(t).into_iter().map(|r| r.0).collect::<Vec<_>>();
+        assert_eq!(ids("Criar `src/a.vue` (depende de T003, T005)"), vec!["T003", "T005"]);
+        assert_eq!(ids("Crear el modelo (depende solo de T002)"), vec!["T002"]);
+        assert_eq!(ids("Créer la vue (dépend de T004)"), vec!["T004"]);
+        assert_eq!(ids("Ansicht bauen (nach T004)"), vec!["T004"]);
+        assert_eq!(ids("实现视图（依赖 T004）"), vec!["T004"]);
+        assert_eq!(ids("Add the entry once T001–T003 land"), vec!["T001"]);
+        assert!(ids("Send a Nachricht to T004").is_empty());
+    }
+
+    #[test]
+    fn plural_phases() {
+        let n = |t: &str| phase_refs(t).into_iter().map(|r| r.0).collect::<Vec<_>>();
+        assert_eq!(n("depend on Phases 1 + 2 being merged"), vec!["1", "2"]);
+        assert_eq!(n("All (Phases 4-6) depend on Phase 3"), vec!["4", "5", "6", "3"]);
+        assert_eq!(n("alongside Phases 1–3"), vec!["1", "2", "3"]);
+        assert_eq!(n("Phases 1 and 2, then phase 3"), vec!["1", "2", "3"]);
+        assert!(n("multiphase rollout").is_empty());
     }
 
     #[test]
