@@ -246,3 +246,26 @@ fn verify_acceptance_status_and_description_are_located() {
         }
     }
 }
+
+fn load_text(text: &str) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.md");
+    std::fs::write(&path, text).unwrap();
+    planrun_plan::load(&path, Some(Format::Blueprint)).unwrap()
+}
+
+#[test]
+fn status_field_with_a_checkbox_after_the_checks_and_a_step_log() {
+    let loaded = load_text(
+        "# P\n\n### Step 1 - Gate\n\n**Verification:**\n\n- `pwsh -File tools/gate.ps1 -Gate` exits 0.\n\
+         - The gate names the new stage.\n\n**Status:** `[x] done`\n\n**Step Log:**\n\n\
+         - 2026-01-02 - Verification 2/2 PASS.\n\n### Step 2 - Next\n\n**Status:** `[x]` done\n\n\
+         ### Step 3 - Later\n\n**Status:** `[ ] todo`\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(s1.status, Status::Done);
+    assert_eq!(s1.verify, ["pwsh -File tools/gate.ps1 -Gate"]);
+    assert_eq!(s1.acceptance, ["The gate names the new stage."], "the step log is not a check");
+    assert_eq!(task(&loaded, "step-2").status, Status::Done);
+    assert_eq!(task(&loaded, "step-3").status, Status::Pending);
+}

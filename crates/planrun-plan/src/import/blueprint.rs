@@ -376,6 +376,11 @@ fn section_kind(label: &str) -> Option<Sec> {
     {
         return Some(Sec::Description);
     }
+    // A record of what was done (`**Step Log:**`, `Notes:`) ends the verification list: its
+    // bullets are history, not checks.
+    if l == "log" || l.ends_with(" log") || matches!(l, "notes" | "history" | "changelog" | "outcome" | "results") {
+        return Some(Sec::Other);
+    }
     if l.starts_with("depends") || l == "dependencies" || l == "dependency" {
         return Some(Sec::Depends);
     }
@@ -747,7 +752,9 @@ fn step_line<'a>(
     if let Some((key, value, off)) = md::field(raw) {
         if let Some(kind) = field_kind(key) {
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
-            if !value.is_empty() && (kind != FieldKind::Status || !in_phase) {
+            // A `Status:` bullet inside a phase is one of its checks; a `**Status:**` line of its
+            // own after the checks is the step's status.
+            if !value.is_empty() && (kind != FieldKind::Status || !in_phase || md::bullet(raw).is_none()) {
                 let value_start = span.start + off;
                 apply_field(b, acc, kind, value, Span::new(span.source, value_start, value_start + value.len()), span);
                 return;
@@ -822,7 +829,7 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
                 d.files.push((folder_glob(path), Span::new(value_span.source, s, s + item.len())));
             }
         }
-        FieldKind::Status => match crate::native::status_word(value) {
+        FieldKind::Status => match status_value(value) {
             Some(s) => {
                 d.status = Some(s);
                 d.status_span = Some(line_span);
@@ -837,6 +844,15 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
             ),
         },
     }
+}
+
+/// Reads a `Status:` value: a status word, or a checkbox written before one
+/// (`` `[x] done` ``, `` `[x]` done ``, `[ ] todo`): the box decides.
+fn status_value(value: &str) -> Option<Status> {
+    let v = value.trim().trim_start_matches('`').trim_start();
+    let boxed = v.strip_prefix("[x]").or_else(|| v.strip_prefix("[X]")).map(|_| Status::Done);
+    let boxed = boxed.or_else(|| v.strip_prefix("[ ]").map(|_| Status::Pending));
+    boxed.or_else(|| crate::native::status_word(value))
 }
 
 /// Finishes whatever was being collected.
