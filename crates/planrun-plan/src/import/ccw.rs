@@ -1535,7 +1535,15 @@ fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry
     }
     for bl in blocks {
         let texts: Vec<&str> = bl.iter().map(|l| l.text.as_str()).collect();
-        for (i, d, p) in diagram_edges(&texts, &known) {
+        let (edges, unread) = diagram_edges(&texts, &known);
+        for i in unread {
+            if let Some(line) = bl.get(i) {
+                if warned.insert(line.span.start) {
+                    warn(b, line);
+                }
+            }
+        }
+        for (i, d, p) in edges {
             if d == p || reaches(&deps, &d, &p) {
                 continue;
             }
@@ -1600,7 +1608,7 @@ fn ids_at(cols: &[(usize, char)], known: &HashSet<String>) -> Vec<(String, usize
 
 const H_LINE: [char; 3] = ['─', '━', '-'];
 const JOINS: [char; 9] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌', '+'];
-const V_LINE: [char; 7] = ['│', '┃', '|', '├', '┤', '┼', '+'];
+const V_LINE: [char; 9] = ['│', '┃', '|', '├', '┤', '┼', '+', '↓', '▼'];
 
 /// The task a vertical connector at `col` leads up to, from line `row` upwards: the id covering
 /// that column on the first line that is not a connector, or the nearest id left of a join.
@@ -1635,10 +1643,14 @@ fn up_from(rows: &[Vec<(usize, char)>], ids: &[Vec<(String, usize, usize)>], row
 /// `A ──> B`, `A ──┬──> B` and `└──> C` under it, `C <───┘` joining from a task above, and
 /// `↓` between tasks on lines above and below. Lines without arrows are read as prose
 /// (`Batch 3: IMPL-7 (after IMPL-3)`).
-fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String, String)> {
+fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> (Vec<(usize, String, String)>, Vec<usize>) {
     let rows: Vec<Vec<(usize, char)>> = lines.iter().map(|l| columns(l)).collect();
     let ids: Vec<Vec<(String, usize, usize)>> = rows.iter().map(|r| ids_at(r, known)).collect();
     let mut out = Vec::new();
+    // Lines with an arrow planrun could not follow to a task at both ends.
+    let mut unread: Vec<usize> = Vec::new();
+    // Rows whose arrow continues a diagonal from the row above (`\` then `-> C`).
+    let mut continued: HashSet<usize> = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
         let here = ids.get(i).cloned().unwrap_or_default();
         let mut found_arrow = false;
@@ -1663,14 +1675,25 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                 let start = row.get(j).map_or(col, |p| p.0);
                 let left =
                     here.iter().filter(|(_, _, z)| *z < start).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let bracket = bracket_sources(&rows, &ids, i, start);
                 let source = match row.get(j).map(|&(_, c)| c) {
+                    _ if !bracket.is_empty() => None,
                     Some(c @ ('└' | '├' | '┌' | '+')) if left.is_none() || c == '└' || c == '├' => {
                         up_from(&rows, &ids, i, start)
                     }
                     _ => left,
                 };
-                if let (Some(t), Some(s)) = (target.clone(), source) {
-                    out.push((i, t, s));
+                if let Some(t) = &target {
+                    for s in &bracket {
+                        out.push((i, t.clone(), s.clone()));
+                    }
+                }
+                match (target.clone(), source) {
+                    (Some(t), Some(s)) => out.push((i, t, s)),
+                    _ if !bracket.is_empty() || continued.contains(&i) => {}
+                    // `──> Done`: the end of the drawing, not a task.
+                    (None, _) if is_end_word(row.get(k + 1..).unwrap_or_default()) => {}
+                    _ => unread.push(i),
                 }
                 // `+---> IMPL-7 (Persistence) [depends on IMPL-1, IMPL-2]`, `[depends on ALL above]`.
                 if let Some(t) = target {
@@ -1705,8 +1728,9 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                     Some(&(c, '┘' | '┴' | '┐')) => up_from(&rows, &ids, i, c),
                     _ => here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone()),
                 };
-                if let (Some(t), Some(s)) = (target, source) {
-                    out.push((i, t, s));
+                match (target, source) {
+                    (Some(t), Some(s)) => out.push((i, t, s)),
+                    _ => unread.push(i),
                 }
             } else if ch == '↓' {
                 found_arrow = true;
@@ -1717,8 +1741,63 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                         .map(|(id, _, _)| (r, id.clone()))
                 });
                 let above = up_from(&rows, &ids, i, col);
-                if let (Some((_, t)), Some(s)) = (below, above) {
-                    out.push((i, t, s));
+                // `↓` over a tree (`├─→ B` right under it) only leads into the branches.
+                let into_tree = rows
+                    .get(i + 1)
+                    .and_then(|r| r.iter().find(|&&(c, _)| c == col))
+                    .is_some_and(|&(_, c)| JOINS.contains(&c) || V_LINE.contains(&c));
+                match (below, above) {
+                    (Some((_, t)), Some(s)) => out.push((i, t, s)),
+                    _ if into_tree => {}
+                    _ => unread.push(i),
+                }
+            } else if is_diagonal(row, k) {
+                // `↘` / `\` from the task above it down to the task right of it on the next line;
+                // `↙` / `/` down to the task left of it.
+                found_arrow = true;
+                let right = matches!(ch, '↘' | '\\');
+                let above = ids.get(i.wrapping_sub(1)).filter(|_| i > 0).and_then(|up| {
+                    up.iter()
+                        .find(|(_, a, z)| *a <= col && col <= *z)
+                        .or_else(|| {
+                            if right {
+                                up.iter().filter(|(_, _, z)| *z < col).max_by_key(|(_, _, z)| *z)
+                            } else {
+                                up.iter().filter(|(_, a, _)| *a > col).min_by_key(|(_, a, _)| *a)
+                            }
+                        })
+                        .map(|(id, _, _)| id.clone())
+                });
+                // `A → B → C` over `↘ ↗`: a curve under the line, from A over to C.
+                let rise = row.get(k + 1..).and_then(|r| r.iter().find(|&&(_, c)| c == '↗')).map(|&(c, _)| c);
+                if let (true, Some(rc)) = (ch == '↘', rise) {
+                    let over = ids.get(i.wrapping_sub(1)).filter(|_| i > 0).and_then(|up| {
+                        up.iter()
+                            .find(|(_, a, z)| *a <= rc && rc <= *z)
+                            .or_else(|| up.iter().filter(|(_, a, _)| *a > rc).min_by_key(|(_, a, _)| *a))
+                            .map(|(id, _, _)| id.clone())
+                    });
+                    match (over, above) {
+                        (Some(t), Some(s)) => out.push((i, t, s)),
+                        _ => unread.push(i),
+                    }
+                    k += 1;
+                    continue;
+                }
+                let below = ids.get(i + 1).and_then(|down| {
+                    if right {
+                        down.iter().filter(|(_, a, _)| *a >= col).min_by_key(|(_, a, _)| *a)
+                    } else {
+                        down.iter().filter(|(_, _, z)| *z <= col).max_by_key(|(_, _, z)| *z)
+                    }
+                    .map(|(id, _, _)| id.clone())
+                });
+                match (below, above) {
+                    (Some(t), Some(s)) => {
+                        out.push((i, t, s));
+                        continued.insert(i + 1);
+                    }
+                    _ => unread.push(i),
                 }
             }
             k += 1;
@@ -1726,6 +1805,90 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
         if !found_arrow {
             if let Some((pairs, true)) = stated_order(lines.get(i).copied().unwrap_or(""), known) {
                 out.extend(pairs.into_iter().map(|(d, p)| (i, d, p)));
+            }
+        }
+    }
+    unread.retain(|i| !continued.contains(i));
+    unread.dedup();
+    (out, unread)
+}
+
+/// Whether the text after an arrow names the end of the drawing (`──> Done`, `→ 完成`).
+fn is_end_word(rest: &[(usize, char)]) -> bool {
+    let text: String = rest.iter().map(|&(_, c)| c).collect();
+    let word = text.split_whitespace().next().unwrap_or("").to_lowercase();
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    matches!(
+        word,
+        "done" | "end" | "complete" | "completed" | "finish" | "finished" | "release" | "ship" | "完成" | "结束"
+    )
+}
+
+/// Whether the character at `k` is a diagonal connector: `↘`, `↙`, or a `\` / `/` standing
+/// alone on a line of connectors (not part of a path or of text).
+fn is_diagonal(row: &[(usize, char)], k: usize) -> bool {
+    match row.get(k).map(|&(_, c)| c) {
+        Some('↘' | '↙') => true,
+        Some('\\' | '/') => {
+            let blank = |c: Option<&(usize, char)>| c.is_none_or(|&(_, c)| c.is_whitespace());
+            // Only on a line of connectors: `A / B` in text is not a drawing.
+            !row.iter().any(|&(_, c)| c.is_alphanumeric())
+                && blank(k.checked_sub(1).and_then(|j| row.get(j)))
+                && blank(row.get(k + 1))
+        }
+        _ => false,
+    }
+}
+
+/// The tasks a bracket joins into the branch starting at `col` on line `row`:
+///
+/// ```text
+/// A ──┐
+///     ├──> C
+/// B ──┘
+/// ```
+///
+/// The `├` (or `┤`, `┼`, `│`) at `col` must have a `┐` above and a `┘` below it along a vertical
+/// run (the corners may sit one column off); every line from the `┐` to the `┘` gives the task
+/// nearest left of the run. Empty when there is no such bracket.
+fn bracket_sources(
+    rows: &[Vec<(usize, char)>],
+    ids: &[Vec<(String, usize, usize)>],
+    row: usize,
+    col: usize,
+) -> Vec<String> {
+    let at = |r: usize, c: usize| rows.get(r).and_then(|l| l.iter().find(|&&(x, _)| x == c)).map(|&(_, ch)| ch);
+    if !matches!(at(row, col), Some('├' | '┤' | '┼' | '│')) {
+        return Vec::new();
+    }
+    // Walk one way until a corner; a connector continues the run.
+    let walk = |up: bool, corner: char| -> Option<(usize, usize)> {
+        let mut r = row;
+        let mut c = col;
+        loop {
+            r = if up { r.checked_sub(1)? } else { r + 1 };
+            if r >= rows.len() {
+                return None;
+            }
+            let hit = [c, c.wrapping_sub(1), c + 1].into_iter().find_map(|x| at(r, x).map(|ch| (x, ch)));
+            match hit {
+                Some((x, ch)) if ch == corner => return Some((r, x)),
+                Some((x, '│' | '┃' | '├' | '┤' | '┼')) => c = x,
+                _ => return None,
+            }
+        }
+    };
+    let (Some((top, _)), Some((bottom, _))) = (walk(true, '┐'), walk(false, '┘')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in top..=bottom {
+        let edge = col.saturating_sub(1);
+        if let Some((id, _, _)) =
+            ids.get(r).and_then(|h| h.iter().filter(|(_, _, z)| *z < edge).max_by_key(|(_, _, z)| *z))
+        {
+            if !out.contains(id) {
+                out.push(id.clone());
             }
         }
     }
@@ -1956,7 +2119,7 @@ mod tests {
         let lines =
             ["A-1 (数据库) ──┬──> A-2 ───> A-3", "               │              │", "               └──> A-4 <─────┘"];
         let mut edges: Vec<(String, String)> =
-            diagram_edges(&lines, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+            diagram_edges(&lines, &known).0.into_iter().map(|(_, d, p)| (d, p)).collect();
         edges.sort();
         let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-1"), ("A-4", "A-3")]
             .iter()
@@ -1965,13 +2128,74 @@ mod tests {
         assert_eq!(edges, want);
         let tree = ["A-1 (schema)", "    ↓", "A-2 (users)", "    ├──→ A-3 (guards)", "    └──→ A-4 (tokens)"];
         let mut edges: Vec<(String, String)> =
-            diagram_edges(&tree, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+            diagram_edges(&tree, &known).0.into_iter().map(|(_, d, p)| (d, p)).collect();
         edges.sort();
         let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]
             .iter()
             .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
             .collect();
         assert_eq!(edges, want);
+    }
+
+    fn edges_of(lines: &[&str], ids: &[&str]) -> (Vec<(String, String)>, Vec<usize>) {
+        let known: HashSet<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        let (edges, unread) = diagram_edges(lines, &known);
+        let mut edges: Vec<(String, String)> = edges.into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        edges.dedup();
+        (edges, unread)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(d, p)| ((*d).to_owned(), (*p).to_owned())).collect()
+    }
+
+    #[test]
+    fn diagonal_arrows_and_backslash_branches() {
+        let ids = ["A-1", "A-2", "A-3", "A-4", "A-5"];
+        let diag = ["A-1 → A-2 → A-3", "              ↘", "A-4 ──────────→ A-5"];
+        let (edges, unread) = edges_of(&diag, &ids);
+        assert_eq!(edges, pairs(&[("A-2", "A-1"), ("A-3", "A-2"), ("A-5", "A-3"), ("A-5", "A-4")]));
+        assert!(unread.is_empty());
+        let slash = ["A-1 -> A-2 -> A-3", "        \\", "         -> A-4"];
+        let (edges, unread) = edges_of(&slash, &ids);
+        assert_eq!(edges, pairs(&[("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]));
+        assert!(unread.is_empty());
+        let curve = ["A-1 → A-2 → A-3", "    ↘       ↗"];
+        assert_eq!(edges_of(&curve, &ids).0, pairs(&[("A-2", "A-1"), ("A-3", "A-1"), ("A-3", "A-2")]));
+        // A diagonal leading nowhere is reported, not dropped.
+        let lost = ["A-1 → A-2", "        ↘"];
+        assert_eq!(edges_of(&lost, &ids).1, [1]);
+    }
+
+    #[test]
+    fn tree_under_a_down_arrow_and_bracket_joins() {
+        let ids = ["A-1", "A-2", "A-3", "A-4", "A-5", "A-6"];
+        let tree =
+            ["A-1 (base)", "    ↓", "    ├─→ A-2 → A-3", "    ├─→ A-4 ──┐", "    ├─→ A-5   ├─→ A-6", "    └─→ A-3 ──┘"];
+        let (edges, unread) = edges_of(&tree, &ids);
+        assert_eq!(
+            edges,
+            pairs(&[
+                ("A-2", "A-1"),
+                ("A-3", "A-1"),
+                ("A-3", "A-2"),
+                ("A-4", "A-1"),
+                ("A-5", "A-1"),
+                ("A-6", "A-3"),
+                ("A-6", "A-4"),
+                ("A-6", "A-5")
+            ])
+        );
+        assert!(unread.is_empty());
+        // Corners one column off from the branch.
+        let off = ["A-1 (x) ──┐", "           ├──> A-2 ──> A-3", "A-4 (y) ──┘"];
+        assert_eq!(edges_of(&off, &ids).0, pairs(&[("A-2", "A-1"), ("A-2", "A-4"), ("A-3", "A-2")]));
+        // An arrow into a task from nothing planrun can trace is reported.
+        let loose = ["   ?", "   └──> A-2"];
+        assert_eq!(edges_of(&loose, &ids).1, [1]);
+        // An arrow to the end of the drawing is not.
+        assert!(edges_of(&["A-1 ──> Done"], &ids).1.is_empty());
     }
 
     #[test]
