@@ -305,6 +305,8 @@ struct ProseLine {
     fenced: bool,
     /// Which code block a fenced line belongs to (lines of one diagram share it).
     block: usize,
+    /// A heading outside every task (`## Critical Files`): kept only to know the section.
+    heading: bool,
 }
 
 #[derive(Debug, Default)]
@@ -326,7 +328,7 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
         let span = Span::new(src, line.start, line.start + line.text.len());
         if line.in_fence {
             if md::fence_of(line.text).is_none() {
-                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block });
+                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block, heading: false });
             } else {
                 block += 1;
             }
@@ -346,6 +348,7 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
                     continue;
                 }
             }
+            todo.prose.push(ProseLine { text: t.to_owned(), span, fenced: false, block: 0, heading: true });
             let lower = t.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
             let grouping = ["wave", "phase", "stage", "milestone", "step", "batch"];
             if grouping.iter().any(|w| lower.starts_with(w)) {
@@ -393,7 +396,13 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
                     }
                 }
                 if !blank {
-                    todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: false, block: 0 });
+                    todo.prose.push(ProseLine {
+                        text: line.text.to_owned(),
+                        span,
+                        fenced: false,
+                        block: 0,
+                        heading: false,
+                    });
                 }
             }
         }
@@ -1296,6 +1305,9 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
     // Orders stated in prose ("IMPL-7 can start after IMPL-2", a critical path): read when clear,
     // else reported unless the tasks already say as much.
     prose_dependencies(b, &prose, &mut out);
+    // Files and commands given per task outside the tasks: `Task | Files` tables, a
+    // `## Critical Files` list tagging each path with its tasks.
+    side_fields(b, &prose, &mut out);
 
     // Parents follow their subtasks, so that list order is also a possible run order.
     let mut out = children_first(out, &children_of);
@@ -1447,6 +1459,153 @@ fn stated_order(text: &str, known: &HashSet<String>) -> Option<(Vec<(String, Str
     None
 }
 
+/// The cells of a table row `| a | b |`, with their offsets in the line.
+fn table_cells(line: &str) -> Option<Vec<(&str, usize)>> {
+    let t = line.trim_end();
+    let lead = t.len() - t.trim_start().len();
+    let inner = t.trim_start().strip_prefix('|')?;
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut out = Vec::new();
+    let mut at = lead + 1;
+    for cell in inner.split('|') {
+        let off = at + (cell.len() - cell.trim_start().len());
+        out.push((cell.trim(), off));
+        at += cell.len() + 1;
+    }
+    Some(out)
+}
+
+/// `src/Alert.{h,cpp}` → `src/Alert.h`, `src/Alert.cpp` (one brace group, no glob).
+fn expand_braces(path: &str) -> Vec<String> {
+    if let (Some(open), Some(close)) = (path.find('{'), path.find('}')) {
+        if open < close && !path.contains('*') && path.matches('{').count() == 1 {
+            let (head, tail) = (path.get(..open).unwrap_or(""), path.get(close + 1..).unwrap_or(""));
+            let alts: Vec<String> = path
+                .get(open + 1..close)
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| format!("{head}{a}{tail}"))
+                .collect();
+            if !alts.is_empty() {
+                return alts;
+            }
+        }
+    }
+    vec![path.to_owned()]
+}
+
+/// Files and verify commands written for tasks outside their entries: tables with a task
+/// column and a `Files`/`File` or `Command`/`Verify` column, and bullets under a heading about
+/// files that tag a path with its tasks (`- src/a.py (IMPL-001, IMPL-002)`). A row or bullet
+/// with a path but no task, or a files cell with no path, is `unread-file`.
+fn side_fields(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry]) {
+    let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
+    let mut files_section = false;
+    // Column indexes of the current table: (task, files, command).
+    let mut table: Option<(Option<usize>, Option<usize>, Option<usize>)> = None;
+    let mut header: Option<Vec<String>> = None;
+    let add_file = |out: &mut [Entry], id: &str, path: &str, span: Span| {
+        if let Some((task, spans, _, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == id) {
+            for p in expand_braces(path) {
+                if !task.files.contains(&p) {
+                    task.files.push(p);
+                    spans.files.push(span);
+                }
+            }
+        }
+    };
+    let unread_file = |b: &mut PlanBuilder, what: String, span: Span| {
+        b.warn(
+            Diagnostic::warning("unread-file", what)
+                .at(Some(span))
+                .help("list the files under the task itself (`Files: `src/a.ts``) or tag the path with its task id"),
+        );
+    };
+    for line in prose.iter().filter(|l| !l.fenced) {
+        if line.heading {
+            let l = line.text.to_lowercase();
+            files_section = l.contains("file") || l.contains("文件");
+            table = None;
+            header = None;
+            continue;
+        }
+        let Some(cells) = table_cells(&line.text) else {
+            table = None;
+            header = None;
+            if files_section {
+                if let Some(entry) = md::bullet(&line.text) {
+                    let off = md::offset_in(&line.text, entry).unwrap_or(0);
+                    let spans = md::code_spans(entry);
+                    let path = match spans.first() {
+                        Some((p, _)) => Some((*p).trim().to_owned()),
+                        None => entry.split_whitespace().next().map(str::to_owned),
+                    };
+                    let path = path.and_then(|p| clean_target(&p)).filter(|p| {
+                        (p.contains('/') || p.contains('.')) && !p.starts_with("http") && !known.contains(p)
+                    });
+                    let Some(path) = path else { continue };
+                    let ids: Vec<String> = ids_in(entry, &known).into_iter().map(|(id, _)| id).collect();
+                    let span = Span::new(line.span.source, line.span.start + off, line.span.end);
+                    if ids.is_empty() {
+                        unread_file(b, format!("`{}` is listed among the files but names no task", entry.trim()), span);
+                    }
+                    for id in ids {
+                        add_file(out, &id, &path, span);
+                    }
+                }
+            }
+            continue;
+        };
+        let texts: Vec<String> = cells.iter().map(|(c, _)| c.trim_matches('*').trim().to_lowercase()).collect();
+        if texts.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' '))) {
+            // The separator under a header: the header names the columns.
+            if let Some(h) = header.take() {
+                let find = |f: &dyn Fn(&str) -> bool| h.iter().position(|c| f(c));
+                let task = find(&|c| matches!(c, "task" | "id" | "task id" | "任务" | "impl"));
+                let files = find(&|c| c.starts_with("file") || c == "path" || c == "paths" || c.contains("文件"));
+                let cmd = find(&|c| c.contains("command") || c.starts_with("verif") || c.contains("命令"));
+                table = (files.is_some() || cmd.is_some()).then_some((task, files, cmd));
+            }
+            continue;
+        }
+        let Some((task_col, files_col, cmd_col)) = table else {
+            header = Some(texts);
+            continue;
+        };
+        let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).copied();
+        let id = match cell(task_col).or_else(|| cells.first().copied()) {
+            Some((c, _)) => ids_in(c, &known).into_iter().next().map(|(id, _)| id),
+            None => None,
+        };
+        let Some(id) = id else { continue };
+        if let Some((c, off)) = cell(files_col) {
+            let span = Span::new(line.span.source, line.span.start + off, line.span.start + off + c.len());
+            let paths = note_paths(c);
+            if paths.is_empty() && !c.is_empty() && !is_none_word(c) && c.chars().any(char::is_alphanumeric) {
+                unread_file(b, format!("`{c}` is in the files column of {id} but is not a path"), span);
+            }
+            for p in paths {
+                add_file(out, &id, &p, span);
+            }
+        }
+        if let Some((c, off)) = cell(cmd_col) {
+            let span = Span::new(line.span.source, line.span.start + off, line.span.start + off + c.len());
+            if let Some(cmds) = commands(c) {
+                if let Some((task, spans, _, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == id) {
+                    for cmd in cmds.into_iter().filter(|c| is_command(c)) {
+                        if !task.verify.contains(&cmd) {
+                            task.verify.push(cmd);
+                            spans.verify.push(span);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Where `word` starts in `text` as a whole word (or anywhere, for a word in a script without spaces).
 fn find_word(text: &str, word: &str) -> Option<usize> {
     let mut from = 0;
@@ -1511,7 +1670,7 @@ fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry
         }
     };
     // Prose outside code blocks first: clear statements are read.
-    for line in prose.iter().filter(|l| !l.fenced) {
+    for line in prose.iter().filter(|l| !l.fenced && !l.heading) {
         let Some((pairs, clear)) = stated_order(&line.text, &known) else { continue };
         let missing: Vec<(String, String)> = pairs.into_iter().filter(|(d, p)| !reaches(&deps, d, p)).collect();
         if clear {
