@@ -269,3 +269,15 @@ fn status_field_with_a_checkbox_after_the_checks_and_a_step_log() {
     assert_eq!(task(&loaded, "step-2").status, Status::Done);
     assert_eq!(task(&loaded, "step-3").status, Status::Pending);
 }
+
+#[test]
+fn a_folder_of_files_named_after_their_steps_is_one_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans").join("fixes");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::write(plans.join("step-1-coverage.md"), "# Step 1: Coverage\n\n**Files:** `src/a.gd`\n").unwrap();
+    std::fs::write(plans.join("step-2-seeds.md"), "# Step 2: Seeds\n\nDepends on: Step 1\n").unwrap();
+    let loaded = planrun_plan::load(&plans, None).unwrap();
+    assert_eq!(ids(&loaded), ["step-1", "step-2"]);
+    assert_eq!(task(&loaded, "step-2").depends_on, ["step-1"]);
+}

@@ -86,7 +86,9 @@ fn scan(dir: &Path) -> FolderScan {
                 s.has_dirs = true;
             }
         } else if is_plan_file(&entry) {
-            if number_prefix(&name).is_some() || name.to_ascii_lowercase().contains("milestone") {
+            if number_prefix(&name).or_else(|| step_name_number(&name)).is_some()
+                || name.to_ascii_lowercase().contains("milestone")
+            {
                 s.members.push(entry);
             } else {
                 s.others.push(entry);
@@ -172,6 +174,12 @@ fn number_prefix(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// The number of a step file named after its step: `step-2-seeds.md`, `Step_10.md` -> 2, 10.
+fn step_name_number(name: &str) -> Option<u64> {
+    let rest = name.get(..4).filter(|p| p.eq_ignore_ascii_case("step")).and_then(|_| name.get(4..))?;
+    number_prefix(rest.trim_start_matches([' ', '_', '-', '.']))
 }
 
 /// The milestone number a name carries: its leading number, or the one after `milestone`.
