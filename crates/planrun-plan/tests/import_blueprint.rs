@@ -281,3 +281,17 @@ fn a_folder_of_files_named_after_their_steps_is_one_plan() {
     assert_eq!(ids(&loaded), ["step-1", "step-2"]);
     assert_eq!(task(&loaded, "step-2").depends_on, ["step-1"]);
 }
+
+#[test]
+fn steps_regrouped_by_state_run_in_number_order_with_created_files() {
+    let loaded = load_text(
+        "# Report\n\n## Completed Steps\n\n### ✅ Step 1: Setup\n- **Status:** Completed\n- **Files Created:**\n  \
+         - `docs/SETUP.md` - guide\n  - Updated `USAGE.md` with keys\n- **Tests:** all pass\n\n### ✅ Step 3: Parse\n\n\
+         ## Pending Steps\n\n### ⏳ Step 2: Load\n- **Files Updated:**\n  - `config/app.json`\n",
+    );
+    assert_eq!(ids(&loaded), ["step-1", "step-2", "step-3"]);
+    assert_eq!(task(&loaded, "step-2").depends_on, ["step-1"]);
+    assert_eq!(task(&loaded, "step-3").depends_on, ["step-2"]);
+    assert_eq!(task(&loaded, "step-1").files, ["docs/SETUP.md", "USAGE.md"]);
+    assert_eq!(task(&loaded, "step-2").files, ["config/app.json"]);
+}

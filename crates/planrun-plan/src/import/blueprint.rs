@@ -176,6 +176,13 @@ fn number_prefix(name: &str) -> Option<u64> {
     digits.parse().ok()
 }
 
+/// A step number as a sort key: `12` -> (12, ""), `11.5` -> (11, ".5"), `1A` -> (1, "a").
+fn step_key(number: &str) -> Option<(u64, String)> {
+    let digits: String = number.chars().take_while(char::is_ascii_digit).collect();
+    let n = digits.parse().ok()?;
+    Some((n, number.get(digits.len()..).unwrap_or("").to_ascii_lowercase()))
+}
+
 /// The number of a step file named after its step: `step-2-seeds.md`, `Step_10.md` -> 2, 10.
 fn step_name_number(name: &str) -> Option<u64> {
     let rest = name.get(..4).filter(|p| p.eq_ignore_ascii_case("step")).and_then(|_| name.get(4..))?;
@@ -446,7 +453,8 @@ fn field_kind(key: &str) -> Option<FieldKind> {
     match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
         "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after" | "blocked by"
         | "requires step" | "requires steps" => Some(FieldKind::Depends),
-        "files" | "file" | "files touched" | "files to modify" | "files to change" | "files to create" => {
+        "files" | "file" | "files touched" | "files to modify" | "files to change" | "files to create"
+        | "files created" | "files updated" | "files modified" | "files changed" | "files added" | "files edited" => {
             Some(FieldKind::Files)
         }
         "status" => Some(FieldKind::Status),
@@ -1531,7 +1539,16 @@ fn prune_empty_headings(text: &str) -> String {
 }
 
 /// Gives every step its id, resolves dependencies and pushes the tasks.
-fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
+fn finish(b: &mut PlanBuilder, mut acc: Acc, folder: bool) {
+    // A report that regroups its steps by state (`## Completed Steps` with Step 8 before
+    // `## Pending Steps` with Step 7) still means them to run in number order.
+    if !folder && acc.steps.iter().all(|d| d.milestone.is_none()) {
+        let keys: Option<Vec<(u64, String)>> =
+            acc.steps.iter().map(|d| d.number.as_deref().and_then(step_key)).collect();
+        if keys.as_ref().is_some_and(|k| k.windows(2).any(|w| matches!(w, [a, b] if a > b))) {
+            acc.steps.sort_by_cached_key(|d| d.number.as_deref().and_then(step_key));
+        }
+    }
     b.plan.title = acc.title.clone().unwrap_or_default();
     b.plan.context = prune_empty_headings(&acc.context.join("\n"));
     for (cmd, span) in &acc.toolchain {
