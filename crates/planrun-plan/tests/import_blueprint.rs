@@ -295,3 +295,19 @@ fn steps_regrouped_by_state_run_in_number_order_with_created_files() {
     assert_eq!(task(&loaded, "step-1").files, ["docs/SETUP.md", "USAGE.md"]);
     assert_eq!(task(&loaded, "step-2").files, ["config/app.json"]);
 }
+
+#[test]
+fn renamed_files_and_labels_after_the_file_list() {
+    let loaded = load_text(
+        "# Rename\n\n### Step 1: Modules\n\n**Files to rename:**\n1. `lib/app/old_store.ex` → `new_store.ex`\n\
+         2. `lib/app/old_sync.ex` -> `lib/app/new_sync.ex`\n\n**Module renames:**\n- `App.OldStore` → `App.NewStore`\n\n\
+         **References to update:**\n- `lib/app/embeddings.ex` (3 references)\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(
+        s1.files,
+        ["lib/app/old_store.ex", "lib/app/new_store.ex", "lib/app/old_sync.ex", "lib/app/new_sync.ex"]
+    );
+    assert!(s1.description.contains("`App.OldStore` → `App.NewStore`"), "{}", s1.description);
+    assert!(s1.description.contains("**References to update:**"));
+}

@@ -1020,7 +1020,20 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
         Sec::Files => {
             let indent = |t: &str| t.len() - t.trim_start().len();
             let base = lines.iter().find(|l| !l.in_fence && md::bullet(l.text).is_some()).map(|l| indent(l.text));
-            for l in lines.iter().filter(|l| !l.in_fence) {
+            // Another bold label after the paths (`**Module renames:**`, `**References to
+            // update:**`) ends the list: what follows is description, not files.
+            let end = lines
+                .iter()
+                .enumerate()
+                .skip_while(|(_, l)| l.in_fence || md::bullet(l.text).is_none())
+                .find(|(_, l)| !l.in_fence && md::bullet(l.text).is_none() && l.text.trim_start().starts_with("**"))
+                .map_or(lines.len(), |(i, _)| i);
+            let rest: Vec<&str> = lines.get(end..).unwrap_or_default().iter().map(|l| l.text.trim_end()).collect();
+            let rest = rest.join("\n");
+            if !rest.trim().is_empty() {
+                d.description.push(rest.trim().to_owned());
+            }
+            for l in lines.get(..end).unwrap_or_default().iter().filter(|l| !l.in_fence) {
                 let Some(item) = md::bullet(l.text) else {
                     continue;
                 };
@@ -1042,6 +1055,23 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                 match path {
                     Some((path, at)) if !path.is_empty() && !path.contains(char::is_whitespace) => {
                         d.files.push((folder_glob(path), Span::new(src, off + at, off + at + path.len())));
+                        // `` `lib/old.ex` → `new.ex` ``: a rename touches the new file too (in the
+                        // same folder when the new name has none).
+                        let spans = md::code_spans(item);
+                        if let [_, (new, nat), ..] = spans.as_slice() {
+                            let between = item.get(at + path.len()..*nat).unwrap_or("");
+                            let new = new.trim();
+                            if (between.contains('→') || between.contains("->"))
+                                && !new.is_empty()
+                                && !new.contains(char::is_whitespace)
+                            {
+                                let full = match (new.contains('/'), path.rsplit_once('/')) {
+                                    (false, Some((dir, _))) => format!("{dir}/{new}"),
+                                    _ => new.to_owned(),
+                                };
+                                d.files.push((full, Span::new(src, off + nat, off + nat + new.len())));
+                            }
+                        }
                     }
                     _ => b.warn(
                         Diagnostic::warning(
