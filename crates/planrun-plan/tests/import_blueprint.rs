@@ -311,3 +311,21 @@ fn renamed_files_and_labels_after_the_file_list() {
     assert!(s1.description.contains("`App.OldStore` → `App.NewStore`"), "{}", s1.description);
     assert!(s1.description.contains("**References to update:**"));
 }
+
+#[test]
+fn done_when_lists_verification_routines_and_parallel_notes() {
+    let loaded = load_text(
+        "# P\n\n## Step 1: Core\n\n### Done when\n\n- Core builds.\n\n## Step 2: Api\n\n\
+         **Depends on:** step 1 (`core`). It can run in parallel with step 3.\n\n### Done when\n\n\
+         A scratch script shows that:\n- `api.list()` returns 8 names;\n- `api.set(\"x\")` raises.\n\n\
+         If lib mode works, also check that\n`api.auto()` raises.\n\n### Verification\n\n\
+         1. **Build:** `kmake api`, then the full build.\n2. **Unit tests:** the `api` tests.\n3. **Commit.**\n\n\
+         ## Step 3: Docs\n",
+    );
+    let s2 = task(&loaded, "step-2");
+    assert_eq!(s2.depends_on, ["step-1"], "the parallel note names no prerequisite");
+    assert_eq!(s2.acceptance, ["`api.list()` returns 8 names;", "`api.set(\"x\")` raises."]);
+    assert!(s2.description.contains("A scratch script shows that:"), "{}", s2.description);
+    assert!(s2.description.contains("`api.auto()` raises."));
+    assert_eq!(s2.verify, ["kmake api"]);
+}

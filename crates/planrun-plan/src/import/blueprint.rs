@@ -813,6 +813,10 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
     };
     match kind {
         FieldKind::Depends => {
+            // `step 2 (…). It can run in parallel with step 4.`: the sentence about what may run
+            // alongside names no prerequisite.
+            let value = without_parallel_note(value);
+            let value_span = Span::new(value_span.source, value_span.start, value_span.start + value.len());
             let Some(refs) = parse_deps(value, value_span) else {
                 b.warn(
                     Diagnostic::warning(
@@ -914,6 +918,31 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
     out
 }
 
+/// A dependency value up to a sentence saying what may run in parallel with the step.
+fn without_parallel_note(value: &str) -> &str {
+    let mut start = 0;
+    for (i, _) in value.match_indices(". ").chain(std::iter::once((value.len(), ""))) {
+        let sentence = value.get(start..i).unwrap_or("").to_lowercase();
+        if start > 0
+            && ["parallel", "concurrently", "alongside", "at the same time"].iter().any(|w| sentence.contains(w))
+        {
+            return value.get(..start).unwrap_or(value).trim_end();
+        }
+        start = (i + 2).min(value.len());
+    }
+    value
+}
+
+/// The label of a verification routine step: `**Build:** …`, `**Unit tests:** …`, `**Commit.**`.
+fn routine_label(item: &str) -> Option<String> {
+    let label = match md::field(item) {
+        Some((key, _, _)) if item.trim_start().starts_with("**") => key.to_lowercase(),
+        _ => item.trim().strip_prefix("**")?.strip_suffix("**")?.trim_end_matches(['.', ':']).to_lowercase(),
+    };
+    let words = ["build", "compile", "test", "lint", "script", "commit", "format", "typecheck", "type check", "push"];
+    words.iter().any(|w| label.contains(w)).then_some(label)
+}
+
 /// Only the list items of a section (a checklist): prose around them is not a check.
 fn list_items(lines: &[Line<'_>]) -> Vec<(String, (usize, usize))> {
     let mut out: Vec<(String, (usize, usize))> = Vec::new();
@@ -957,6 +986,25 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             }
         }
         Sec::Acceptance => {
+            // With a list, only its items are criteria: a line introducing it (`… shows that:`)
+            // or a note after it is prose, kept in the description.
+            if lines.iter().any(|l| !l.in_fence && md::bullet(l.text).is_some()) {
+                let listed = list_items(lines);
+                let prose: Vec<&str> = lines
+                    .iter()
+                    .filter(|l| !l.in_fence && md::bullet(l.text).is_none() && !l.text.starts_with([' ', '\t']))
+                    .map(|l| l.text.trim())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if !prose.is_empty() {
+                    d.description.push(prose.join("\n"));
+                }
+                for (item, (start, end)) in listed {
+                    d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(Span::new(src, start, end));
+                }
+                return;
+            }
             for (item, off) in items(lines) {
                 let item = model::one_line(&item);
                 let len = item.len();
@@ -996,6 +1044,25 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                     .filter(|s| is_command(s, &known))
                     .map(str::to_owned)
                     .collect();
+                // `**Build:** `kmake core`, then the full build.`, `**Commit.**`: a labelled step
+                // of the verification routine, not a criterion; a build or test step's command
+                // (a code span of several words) is a verify command.
+                if commands.is_empty() {
+                    if let Some(label) = routine_label(&item) {
+                        let runs = ["build", "compile", "test", "check"].iter().any(|w| label.contains(w));
+                        let cmd = md::code_spans(&item).into_iter().map(|(c, _)| c.trim()).find(|c| {
+                            let first = c.split_whitespace().next().unwrap_or("");
+                            c.contains(' ') && !first.contains(['/', '.', '(']) && !first.starts_with('-')
+                        });
+                        if let (true, Some(c)) = (runs, cmd) {
+                            if !d.verify.iter().any(|v| v == c) {
+                                d.verify.push(c.to_owned());
+                                d.verify_spans.push(span);
+                            }
+                        }
+                        continue;
+                    }
+                }
                 if commands.is_empty() {
                     d.acceptance.push(model::one_line(&item));
                     d.acceptance_spans.push(span);
