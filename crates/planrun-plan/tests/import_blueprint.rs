@@ -329,3 +329,19 @@ fn done_when_lists_verification_routines_and_parallel_notes() {
     assert!(s2.description.contains("`api.auto()` raises."));
     assert_eq!(s2.verify, ["kmake api"]);
 }
+
+#[test]
+fn a_verify_task_runs_its_checks_and_skips_the_commit_routine() {
+    let loaded = load_text(
+        "# P\n\n## Step 1: Healer\n\n### Task 3: Verify, sign off, commit\n\n\
+         1. Run `make check`, `git diff --check`, and `godot --headless --path . --quit`.\n\
+         2. Manual check with `make play`: form the party.\n\
+         3. Stage only the files above, run `git diff --cached --check`, and commit:\n\n   \
+         ```bash\n   git add tools/a.gd\n   git diff --cached --check\n   git commit -m \"fix\"\n   ```\n\n\
+         4. The log shows one line per run.\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(s1.verify, ["make check", "git diff --check", "godot --headless --path . --quit"]);
+    assert_eq!(s1.acceptance, ["The log shows one line per run."]);
+    assert!(s1.instructions.verify.as_deref().is_some_and(|v| v.contains("git commit")));
+}

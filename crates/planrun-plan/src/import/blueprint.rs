@@ -918,6 +918,52 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
     out
 }
 
+/// Byte ranges of the code blocks in a section that change the repository (`git add`, `git
+/// commit`, `git merge`, …): a procedure to follow, not checks.
+fn procedure_blocks(lines: &[Line<'_>]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, bool)> = None;
+    for l in lines {
+        if !l.in_fence {
+            continue;
+        }
+        if md::fence_of(l.text).is_some() {
+            match open.take() {
+                Some((start, true)) => out.push((start, l.start)),
+                Some(_) => {}
+                None => open = Some((l.start, false)),
+            }
+            continue;
+        }
+        let mut words = l.text.split_whitespace();
+        let changes = words.next() == Some("git")
+            && words.next().is_some_and(|w| {
+                matches!(
+                    w,
+                    "add"
+                        | "commit"
+                        | "merge"
+                        | "checkout"
+                        | "switch"
+                        | "branch"
+                        | "push"
+                        | "pull"
+                        | "rebase"
+                        | "reset"
+                        | "stash"
+                        | "tag"
+                )
+            });
+        if let Some((_, c)) = open.as_mut() {
+            *c |= changes;
+        }
+    }
+    if let Some((start, true)) = open {
+        out.push((start, usize::MAX));
+    }
+    out
+}
+
 /// A dependency value up to a sentence saying what may run in parallel with the step.
 fn without_parallel_note(value: &str) -> &str {
     let mut start = 0;
@@ -1023,7 +1069,11 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             if !text.is_empty() {
                 d.verify_text.push(text);
             }
+            let procedures = procedure_blocks(lines);
             for (c, off) in fenced_commands(lines, &known) {
+                if procedures.iter().any(|&(a, z)| a <= off && off < z) {
+                    continue;
+                }
                 if !d.verify.contains(&c) {
                     d.verify_spans.push(Span::new(src, off, off + c.len()));
                     d.verify.push(c);
@@ -1031,6 +1081,32 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             }
             for (item, span) in list_items(lines) {
                 let span = Span::new(src, span.0, span.1);
+                // `Stage only the files above, … and commit:`, `Manual check with `make play`: …`:
+                // a step of the routine for a person, neither a command that must pass nor a
+                // criterion (it stays in the verify instructions).
+                let first = item.split_whitespace().next().unwrap_or("").trim_matches(['*', ':', ',']).to_lowercase();
+                if item.trim_end().ends_with(':')
+                    || matches!(first.as_str(), "stage" | "commit" | "merge" | "push" | "manual" | "manually")
+                {
+                    continue;
+                }
+                // `Run `make check`, `git diff --check`, and `godot --headless …`.`: every code
+                // span of a Run item is a command when one of them is a known one.
+                if matches!(first.as_str(), "run" | "re-run" | "rerun") {
+                    let spans: Vec<&str> = md::code_spans(&item).into_iter().map(|(c, _)| c.trim()).collect();
+                    if spans.iter().any(|c| is_command(c, &known)) {
+                        for c in spans.into_iter().filter(|c| {
+                            let w = c.split_whitespace().next().unwrap_or("");
+                            c.contains(' ') && (!w.contains('/') || w.starts_with("./")) && !w.starts_with('-')
+                        }) {
+                            if !d.verify.iter().any(|v| v == c) {
+                                d.verify.push(c.to_owned());
+                                d.verify_spans.push(span);
+                            }
+                        }
+                        continue;
+                    }
+                }
                 // "`pytest x` fails with the reported error": a check that the command fails is
                 // not a command that must pass.
                 if expects_failure(&item) {
