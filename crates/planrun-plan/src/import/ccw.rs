@@ -1502,12 +1502,13 @@ fn expand_braces(path: &str) -> Vec<String> {
 /// with a path but no task, or a files cell with no path, is `unread-file`.
 fn side_fields(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry]) {
     let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
+    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, (t, _, _, _))| (t.id.clone(), i)).collect();
     let mut files_section = false;
     // Column indexes of the current table: (task, files, command).
     let mut table: Option<(Option<usize>, Option<usize>, Option<usize>)> = None;
     let mut header: Option<Vec<String>> = None;
     let add_file = |out: &mut [Entry], id: &str, path: &str, span: Span| {
-        if let Some((task, spans, _, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == id) {
+        if let Some((task, spans, _, _)) = index.get(id).and_then(|&i| out.get_mut(i)) {
             for p in expand_braces(path) {
                 if !task.files.contains(&p) {
                     task.files.push(p);
@@ -1593,7 +1594,7 @@ fn side_fields(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry]) {
         if let Some((c, off)) = cell(cmd_col) {
             let span = Span::new(line.span.source, line.span.start + off, line.span.start + off + c.len());
             if let Some(cmds) = commands(c) {
-                if let Some((task, spans, _, _)) = out.iter_mut().find(|(t, _, _, _)| t.id == id) {
+                if let Some((task, spans, _, _)) = index.get(&id).and_then(|&i| out.get_mut(i)) {
                     for cmd in cmds.into_iter().filter(|c| is_command(c)) {
                         if !task.verify.contains(&cmd) {
                             task.verify.push(cmd);
