@@ -246,3 +246,102 @@ fn verify_acceptance_status_and_description_are_located() {
         }
     }
 }
+
+fn load_text(text: &str) -> Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.md");
+    std::fs::write(&path, text).unwrap();
+    planrun_plan::load(&path, Some(Format::Blueprint)).unwrap()
+}
+
+#[test]
+fn status_field_with_a_checkbox_after_the_checks_and_a_step_log() {
+    let loaded = load_text(
+        "# P\n\n### Step 1 - Gate\n\n**Verification:**\n\n- `pwsh -File tools/gate.ps1 -Gate` exits 0.\n\
+         - The gate names the new stage.\n\n**Status:** `[x] done`\n\n**Step Log:**\n\n\
+         - 2026-01-02 - Verification 2/2 PASS.\n\n### Step 2 - Next\n\n**Status:** `[x]` done\n\n\
+         ### Step 3 - Later\n\n**Status:** `[ ] todo`\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(s1.status, Status::Done);
+    assert_eq!(s1.verify, ["pwsh -File tools/gate.ps1 -Gate"]);
+    assert_eq!(s1.acceptance, ["The gate names the new stage."], "the step log is not a check");
+    assert_eq!(task(&loaded, "step-2").status, Status::Done);
+    assert_eq!(task(&loaded, "step-3").status, Status::Pending);
+}
+
+#[test]
+fn a_folder_of_files_named_after_their_steps_is_one_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let plans = dir.path().join("plans").join("fixes");
+    std::fs::create_dir_all(&plans).unwrap();
+    std::fs::write(plans.join("step-1-coverage.md"), "# Step 1: Coverage\n\n**Files:** `src/a.gd`\n").unwrap();
+    std::fs::write(plans.join("step-2-seeds.md"), "# Step 2: Seeds\n\nDepends on: Step 1\n").unwrap();
+    let loaded = planrun_plan::load(&plans, None).unwrap();
+    assert_eq!(ids(&loaded), ["step-1", "step-2"]);
+    assert_eq!(task(&loaded, "step-2").depends_on, ["step-1"]);
+}
+
+#[test]
+fn steps_regrouped_by_state_run_in_number_order_with_created_files() {
+    let loaded = load_text(
+        "# Report\n\n## Completed Steps\n\n### ✅ Step 1: Setup\n- **Status:** Completed\n- **Files Created:**\n  \
+         - `docs/SETUP.md` - guide\n  - Updated `USAGE.md` with keys\n- **Tests:** all pass\n\n### ✅ Step 3: Parse\n\n\
+         ## Pending Steps\n\n### ⏳ Step 2: Load\n- **Files Updated:**\n  - `config/app.json`\n",
+    );
+    assert_eq!(ids(&loaded), ["step-1", "step-2", "step-3"]);
+    assert_eq!(task(&loaded, "step-2").depends_on, ["step-1"]);
+    assert_eq!(task(&loaded, "step-3").depends_on, ["step-2"]);
+    assert_eq!(task(&loaded, "step-1").files, ["docs/SETUP.md", "USAGE.md"]);
+    assert_eq!(task(&loaded, "step-2").files, ["config/app.json"]);
+}
+
+#[test]
+fn renamed_files_and_labels_after_the_file_list() {
+    let loaded = load_text(
+        "# Rename\n\n### Step 1: Modules\n\n**Files to rename:**\n1. `lib/app/old_store.ex` → `new_store.ex`\n\
+         2. `lib/app/old_sync.ex` -> `lib/app/new_sync.ex`\n\n**Module renames:**\n- `App.OldStore` → `App.NewStore`\n\n\
+         **References to update:**\n- `lib/app/embeddings.ex` (3 references)\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(
+        s1.files,
+        ["lib/app/old_store.ex", "lib/app/new_store.ex", "lib/app/old_sync.ex", "lib/app/new_sync.ex"]
+    );
+    assert!(s1.description.contains("`App.OldStore` → `App.NewStore`"), "{}", s1.description);
+    assert!(s1.description.contains("**References to update:**"));
+}
+
+#[test]
+fn done_when_lists_verification_routines_and_parallel_notes() {
+    let loaded = load_text(
+        "# P\n\n## Step 1: Core\n\n### Done when\n\n- Core builds.\n\n## Step 2: Api\n\n\
+         **Depends on:** step 1 (`core`). It can run in parallel with step 3.\n\n### Done when\n\n\
+         A scratch script shows that:\n- `api.list()` returns 8 names;\n- `api.set(\"x\")` raises.\n\n\
+         If lib mode works, also check that\n`api.auto()` raises.\n\n### Verification\n\n\
+         1. **Build:** `kmake api`, then the full build.\n2. **Unit tests:** the `api` tests.\n3. **Commit.**\n\n\
+         ## Step 3: Docs\n",
+    );
+    let s2 = task(&loaded, "step-2");
+    assert_eq!(s2.depends_on, ["step-1"], "the parallel note names no prerequisite");
+    assert_eq!(s2.acceptance, ["`api.list()` returns 8 names;", "`api.set(\"x\")` raises."]);
+    assert!(s2.description.contains("A scratch script shows that:"), "{}", s2.description);
+    assert!(s2.description.contains("`api.auto()` raises."));
+    assert_eq!(s2.verify, ["kmake api"]);
+}
+
+#[test]
+fn a_verify_task_runs_its_checks_and_skips_the_commit_routine() {
+    let loaded = load_text(
+        "# P\n\n## Step 1: Healer\n\n### Task 3: Verify, sign off, commit\n\n\
+         1. Run `make check`, `git diff --check`, and `godot --headless --path . --quit`.\n\
+         2. Manual check with `make play`: form the party.\n\
+         3. Stage only the files above, run `git diff --cached --check`, and commit:\n\n   \
+         ```bash\n   git add tools/a.gd\n   git diff --cached --check\n   git commit -m \"fix\"\n   ```\n\n\
+         4. The log shows one line per run.\n",
+    );
+    let s1 = task(&loaded, "step-1");
+    assert_eq!(s1.verify, ["make check", "git diff --check", "godot --headless --path . --quit"]);
+    assert_eq!(s1.acceptance, ["The log shows one line per run."]);
+    assert!(s1.instructions.verify.as_deref().is_some_and(|v| v.contains("git commit")));
+}

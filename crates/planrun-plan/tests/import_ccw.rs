@@ -284,3 +284,42 @@ fn dependencies_from_every_place_and_prose_about_them() {
     assert!(unread.contains(&19), "the `until` rule in TODO_LIST.md: {unread:?}");
     assert!(!codes(&loaded).contains(&"duplicate-id"));
 }
+
+fn load_todo(todo: &str) -> planrun_plan::Loaded {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join(".workflow/active/WFS-x");
+    std::fs::create_dir_all(&session).unwrap();
+    std::fs::write(session.join("TODO_LIST.md"), todo).unwrap();
+    planrun_plan::load(dir.path(), None).unwrap()
+}
+
+#[test]
+fn files_and_commands_given_per_task_outside_the_tasks() {
+    let loaded = load_todo(
+        "# Tasks: X\n\n- [ ] **IMPL-1**: Model\n- [ ] **IMPL-2**: Service\n- [ ] **IMPL-3**: Tests\n\n\
+         ## Critical Files\n\n**Core**:\n- src/core/model.py (IMPL-1, IMPL-2)\n- configs/run_*.yaml (IMPL-3)\n\
+         - src/orphan.py\n\n## File Changes Summary\n\n| Task | Files |\n|------|-------|\n\
+         | IMPL-2 | `src/svc/Service.{h,cpp}` |\n| IMPL-3 | a few helpers |\n\n## Test Counts\n\n\
+         | Task | Tests | Command |\n|---|---|---|\n| IMPL-1 | -- | -- |\n| IMPL-3 | 4 | `py -m pytest tests/unit -q` |\n\
+         | **Total** | 4 | |\n",
+    );
+    assert_eq!(task(&loaded, "IMPL-1").files, ["src/core/model.py"]);
+    assert_eq!(task(&loaded, "IMPL-2").files, ["src/core/model.py", "src/svc/Service.h", "src/svc/Service.cpp"]);
+    assert_eq!(task(&loaded, "IMPL-3").files, ["configs/run_*.yaml"]);
+    assert_eq!(task(&loaded, "IMPL-3").verify, ["py -m pytest tests/unit -q"]);
+    assert!(task(&loaded, "IMPL-1").verify.is_empty());
+    // A path tagged with no task and a files cell with no path are reported, not dropped.
+    let unread: Vec<_> = loaded.diagnostics.iter().filter(|d| d.code == "unread-file").collect();
+    assert_eq!(unread.len(), 2, "{:?}", loaded.diagnostics);
+}
+
+#[test]
+fn a_backslash_branch_in_a_chain_is_read() {
+    let loaded = load_todo(
+        "# Tasks: X\n\n- [ ] **IMPL-1**: A\n- [ ] **IMPL-2**: B\n- [ ] **IMPL-3**: C\n- [ ] **IMPL-4**: D\n\n\
+         ## Dependency Chain\n\n```\nIMPL-1 -> IMPL-2 -> IMPL-3\n              \\\n               -> IMPL-4\n```\n",
+    );
+    assert_eq!(task(&loaded, "IMPL-3").depends_on, ["IMPL-2"]);
+    assert_eq!(task(&loaded, "IMPL-4").depends_on, ["IMPL-2"]);
+    assert!(!codes(&loaded).contains(&"unread-dependency"), "{:?}", loaded.diagnostics);
+}

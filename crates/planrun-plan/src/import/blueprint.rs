@@ -86,7 +86,9 @@ fn scan(dir: &Path) -> FolderScan {
                 s.has_dirs = true;
             }
         } else if is_plan_file(&entry) {
-            if number_prefix(&name).is_some() || name.to_ascii_lowercase().contains("milestone") {
+            if number_prefix(&name).or_else(|| step_name_number(&name)).is_some()
+                || name.to_ascii_lowercase().contains("milestone")
+            {
                 s.members.push(entry);
             } else {
                 s.others.push(entry);
@@ -172,6 +174,19 @@ fn number_prefix(name: &str) -> Option<u64> {
         return None;
     }
     digits.parse().ok()
+}
+
+/// A step number as a sort key: `12` -> (12, ""), `11.5` -> (11, ".5"), `1A` -> (1, "a").
+fn step_key(number: &str) -> Option<(u64, String)> {
+    let digits: String = number.chars().take_while(char::is_ascii_digit).collect();
+    let n = digits.parse().ok()?;
+    Some((n, number.get(digits.len()..).unwrap_or("").to_ascii_lowercase()))
+}
+
+/// The number of a step file named after its step: `step-2-seeds.md`, `Step_10.md` -> 2, 10.
+fn step_name_number(name: &str) -> Option<u64> {
+    let rest = name.get(..4).filter(|p| p.eq_ignore_ascii_case("step")).and_then(|_| name.get(4..))?;
+    number_prefix(rest.trim_start_matches([' ', '_', '-', '.']))
 }
 
 /// The milestone number a name carries: its leading number, or the one after `milestone`.
@@ -376,6 +391,11 @@ fn section_kind(label: &str) -> Option<Sec> {
     {
         return Some(Sec::Description);
     }
+    // A record of what was done (`**Step Log:**`, `Notes:`) ends the verification list: its
+    // bullets are history, not checks.
+    if l == "log" || l.ends_with(" log") || matches!(l, "notes" | "history" | "changelog" | "outcome" | "results") {
+        return Some(Sec::Other);
+    }
     if l.starts_with("depends") || l == "dependencies" || l == "dependency" {
         return Some(Sec::Depends);
     }
@@ -433,7 +453,8 @@ fn field_kind(key: &str) -> Option<FieldKind> {
     match key.trim().to_ascii_lowercase().replace(['_', '-'], " ").as_str() {
         "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "after" | "blocked by"
         | "requires step" | "requires steps" => Some(FieldKind::Depends),
-        "files" | "file" | "files touched" | "files to modify" | "files to change" | "files to create" => {
+        "files" | "file" | "files touched" | "files to modify" | "files to change" | "files to create"
+        | "files created" | "files updated" | "files modified" | "files changed" | "files added" | "files edited" => {
             Some(FieldKind::Files)
         }
         "status" => Some(FieldKind::Status),
@@ -747,7 +768,9 @@ fn step_line<'a>(
     if let Some((key, value, off)) = md::field(raw) {
         if let Some(kind) = field_kind(key) {
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
-            if !value.is_empty() && (kind != FieldKind::Status || !in_phase) {
+            // A `Status:` bullet inside a phase is one of its checks; a `**Status:**` line of its
+            // own after the checks is the step's status.
+            if !value.is_empty() && (kind != FieldKind::Status || !in_phase || md::bullet(raw).is_none()) {
                 let value_start = span.start + off;
                 apply_field(b, acc, kind, value, Span::new(span.source, value_start, value_start + value.len()), span);
                 return;
@@ -790,6 +813,10 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
     };
     match kind {
         FieldKind::Depends => {
+            // `step 2 (…). It can run in parallel with step 4.`: the sentence about what may run
+            // alongside names no prerequisite.
+            let value = without_parallel_note(value);
+            let value_span = Span::new(value_span.source, value_span.start, value_span.start + value.len());
             let Some(refs) = parse_deps(value, value_span) else {
                 b.warn(
                     Diagnostic::warning(
@@ -822,7 +849,7 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
                 d.files.push((folder_glob(path), Span::new(value_span.source, s, s + item.len())));
             }
         }
-        FieldKind::Status => match crate::native::status_word(value) {
+        FieldKind::Status => match status_value(value) {
             Some(s) => {
                 d.status = Some(s);
                 d.status_span = Some(line_span);
@@ -837,6 +864,15 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
             ),
         },
     }
+}
+
+/// Reads a `Status:` value: a status word, or a checkbox written before one
+/// (`` `[x] done` ``, `` `[x]` done ``, `[ ] todo`): the box decides.
+fn status_value(value: &str) -> Option<Status> {
+    let v = value.trim().trim_start_matches('`').trim_start();
+    let boxed = v.strip_prefix("[x]").or_else(|| v.strip_prefix("[X]")).map(|_| Status::Done);
+    let boxed = boxed.or_else(|| v.strip_prefix("[ ]").map(|_| Status::Pending));
+    boxed.or_else(|| crate::native::status_word(value))
 }
 
 /// Finishes whatever was being collected.
@@ -882,6 +918,77 @@ fn items(lines: &[Line<'_>]) -> Vec<(String, usize)> {
     out
 }
 
+/// Byte ranges of the code blocks in a section that change the repository (`git add`, `git
+/// commit`, `git merge`, …): a procedure to follow, not checks.
+fn procedure_blocks(lines: &[Line<'_>]) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, bool)> = None;
+    for l in lines {
+        if !l.in_fence {
+            continue;
+        }
+        if md::fence_of(l.text).is_some() {
+            match open.take() {
+                Some((start, true)) => out.push((start, l.start)),
+                Some(_) => {}
+                None => open = Some((l.start, false)),
+            }
+            continue;
+        }
+        let mut words = l.text.split_whitespace();
+        let changes = words.next() == Some("git")
+            && words.next().is_some_and(|w| {
+                matches!(
+                    w,
+                    "add"
+                        | "commit"
+                        | "merge"
+                        | "checkout"
+                        | "switch"
+                        | "branch"
+                        | "push"
+                        | "pull"
+                        | "rebase"
+                        | "reset"
+                        | "stash"
+                        | "tag"
+                )
+            });
+        if let Some((_, c)) = open.as_mut() {
+            *c |= changes;
+        }
+    }
+    if let Some((start, true)) = open {
+        out.push((start, usize::MAX));
+    }
+    out
+}
+
+/// A dependency value up to a sentence saying what may run in parallel with the step.
+fn without_parallel_note(value: &str) -> &str {
+    let mut start = 0;
+    for (i, _) in value.match_indices(". ").chain(std::iter::once((value.len(), ""))) {
+        let sentence = value.get(start..i).unwrap_or("").to_lowercase();
+        if start > 0
+            && ["parallel", "concurrently", "alongside", "at the same time"].iter().any(|w| sentence.contains(w))
+        {
+            return value.get(..start).unwrap_or(value).trim_end();
+        }
+        start = (i + 2).min(value.len());
+    }
+    value
+}
+
+/// The label of a verification routine step: `**Build:** …`, `**Unit tests:** …`, `**Commit.**`.
+fn routine_label(item: &str) -> Option<String> {
+    let label = match md::field(item) {
+        Some((key, _, _)) if item.trim_start().starts_with("**") => key.to_lowercase(),
+        _ => item.trim().strip_prefix("**")?.strip_suffix("**")?.trim_end_matches(['.', ':']).to_lowercase(),
+    };
+    let words = ["build", "compile", "test", "lint", "script", "commit", "format", "typecheck", "type check", "push"];
+    words.iter().any(|w| label.contains(w)).then_some(label)
+}
+
 /// Only the list items of a section (a checklist): prose around them is not a check.
 fn list_items(lines: &[Line<'_>]) -> Vec<(String, (usize, usize))> {
     let mut out: Vec<(String, (usize, usize))> = Vec::new();
@@ -925,6 +1032,25 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             }
         }
         Sec::Acceptance => {
+            // With a list, only its items are criteria: a line introducing it (`… shows that:`)
+            // or a note after it is prose, kept in the description.
+            if lines.iter().any(|l| !l.in_fence && md::bullet(l.text).is_some()) {
+                let listed = list_items(lines);
+                let prose: Vec<&str> = lines
+                    .iter()
+                    .filter(|l| !l.in_fence && md::bullet(l.text).is_none() && !l.text.starts_with([' ', '\t']))
+                    .map(|l| l.text.trim())
+                    .filter(|t| !t.is_empty())
+                    .collect();
+                if !prose.is_empty() {
+                    d.description.push(prose.join("\n"));
+                }
+                for (item, (start, end)) in listed {
+                    d.acceptance.push(model::one_line(&item));
+                    d.acceptance_spans.push(Span::new(src, start, end));
+                }
+                return;
+            }
             for (item, off) in items(lines) {
                 let item = model::one_line(&item);
                 let len = item.len();
@@ -943,7 +1069,11 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             if !text.is_empty() {
                 d.verify_text.push(text);
             }
+            let procedures = procedure_blocks(lines);
             for (c, off) in fenced_commands(lines, &known) {
+                if procedures.iter().any(|&(a, z)| a <= off && off < z) {
+                    continue;
+                }
                 if !d.verify.contains(&c) {
                     d.verify_spans.push(Span::new(src, off, off + c.len()));
                     d.verify.push(c);
@@ -951,6 +1081,32 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
             }
             for (item, span) in list_items(lines) {
                 let span = Span::new(src, span.0, span.1);
+                // `Stage only the files above, … and commit:`, `Manual check with `make play`: …`:
+                // a step of the routine for a person, neither a command that must pass nor a
+                // criterion (it stays in the verify instructions).
+                let first = item.split_whitespace().next().unwrap_or("").trim_matches(['*', ':', ',']).to_lowercase();
+                if item.trim_end().ends_with(':')
+                    || matches!(first.as_str(), "stage" | "commit" | "merge" | "push" | "manual" | "manually")
+                {
+                    continue;
+                }
+                // `Run `make check`, `git diff --check`, and `godot --headless …`.`: every code
+                // span of a Run item is a command when one of them is a known one.
+                if matches!(first.as_str(), "run" | "re-run" | "rerun") {
+                    let spans: Vec<&str> = md::code_spans(&item).into_iter().map(|(c, _)| c.trim()).collect();
+                    if spans.iter().any(|c| is_command(c, &known)) {
+                        for c in spans.into_iter().filter(|c| {
+                            let w = c.split_whitespace().next().unwrap_or("");
+                            c.contains(' ') && (!w.contains('/') || w.starts_with("./")) && !w.starts_with('-')
+                        }) {
+                            if !d.verify.iter().any(|v| v == c) {
+                                d.verify.push(c.to_owned());
+                                d.verify_spans.push(span);
+                            }
+                        }
+                        continue;
+                    }
+                }
                 // "`pytest x` fails with the reported error": a check that the command fails is
                 // not a command that must pass.
                 if expects_failure(&item) {
@@ -964,6 +1120,25 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                     .filter(|s| is_command(s, &known))
                     .map(str::to_owned)
                     .collect();
+                // `**Build:** `kmake core`, then the full build.`, `**Commit.**`: a labelled step
+                // of the verification routine, not a criterion; a build or test step's command
+                // (a code span of several words) is a verify command.
+                if commands.is_empty() {
+                    if let Some(label) = routine_label(&item) {
+                        let runs = ["build", "compile", "test", "check"].iter().any(|w| label.contains(w));
+                        let cmd = md::code_spans(&item).into_iter().map(|(c, _)| c.trim()).find(|c| {
+                            let first = c.split_whitespace().next().unwrap_or("");
+                            c.contains(' ') && !first.contains(['/', '.', '(']) && !first.starts_with('-')
+                        });
+                        if let (true, Some(c)) = (runs, cmd) {
+                            if !d.verify.iter().any(|v| v == c) {
+                                d.verify.push(c.to_owned());
+                                d.verify_spans.push(span);
+                            }
+                        }
+                        continue;
+                    }
+                }
                 if commands.is_empty() {
                     d.acceptance.push(model::one_line(&item));
                     d.acceptance_spans.push(span);
@@ -988,7 +1163,20 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
         Sec::Files => {
             let indent = |t: &str| t.len() - t.trim_start().len();
             let base = lines.iter().find(|l| !l.in_fence && md::bullet(l.text).is_some()).map(|l| indent(l.text));
-            for l in lines.iter().filter(|l| !l.in_fence) {
+            // Another bold label after the paths (`**Module renames:**`, `**References to
+            // update:**`) ends the list: what follows is description, not files.
+            let end = lines
+                .iter()
+                .enumerate()
+                .skip_while(|(_, l)| l.in_fence || md::bullet(l.text).is_none())
+                .find(|(_, l)| !l.in_fence && md::bullet(l.text).is_none() && l.text.trim_start().starts_with("**"))
+                .map_or(lines.len(), |(i, _)| i);
+            let rest: Vec<&str> = lines.get(end..).unwrap_or_default().iter().map(|l| l.text.trim_end()).collect();
+            let rest = rest.join("\n");
+            if !rest.trim().is_empty() {
+                d.description.push(rest.trim().to_owned());
+            }
+            for l in lines.get(..end).unwrap_or_default().iter().filter(|l| !l.in_fence) {
                 let Some(item) = md::bullet(l.text) else {
                     continue;
                 };
@@ -1010,6 +1198,23 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                 match path {
                     Some((path, at)) if !path.is_empty() && !path.contains(char::is_whitespace) => {
                         d.files.push((folder_glob(path), Span::new(src, off + at, off + at + path.len())));
+                        // `` `lib/old.ex` → `new.ex` ``: a rename touches the new file too (in the
+                        // same folder when the new name has none).
+                        let spans = md::code_spans(item);
+                        if let [_, (new, nat), ..] = spans.as_slice() {
+                            let between = item.get(at + path.len()..*nat).unwrap_or("");
+                            let new = new.trim();
+                            if (between.contains('→') || between.contains("->"))
+                                && !new.is_empty()
+                                && !new.contains(char::is_whitespace)
+                            {
+                                let full = match (new.contains('/'), path.rsplit_once('/')) {
+                                    (false, Some((dir, _))) => format!("{dir}/{new}"),
+                                    _ => new.to_owned(),
+                                };
+                                d.files.push((full, Span::new(src, off + nat, off + nat + new.len())));
+                            }
+                        }
                     }
                     _ => b.warn(
                         Diagnostic::warning(
@@ -1507,7 +1712,16 @@ fn prune_empty_headings(text: &str) -> String {
 }
 
 /// Gives every step its id, resolves dependencies and pushes the tasks.
-fn finish(b: &mut PlanBuilder, acc: Acc, folder: bool) {
+fn finish(b: &mut PlanBuilder, mut acc: Acc, folder: bool) {
+    // A report that regroups its steps by state (`## Completed Steps` with Step 8 before
+    // `## Pending Steps` with Step 7) still means them to run in number order.
+    if !folder && acc.steps.iter().all(|d| d.milestone.is_none()) {
+        let keys: Option<Vec<(u64, String)>> =
+            acc.steps.iter().map(|d| d.number.as_deref().and_then(step_key)).collect();
+        if keys.as_ref().is_some_and(|k| k.windows(2).any(|w| matches!(w, [a, b] if a > b))) {
+            acc.steps.sort_by_cached_key(|d| d.number.as_deref().and_then(step_key));
+        }
+    }
     b.plan.title = acc.title.clone().unwrap_or_default();
     b.plan.context = prune_empty_headings(&acc.context.join("\n"));
     for (cmd, span) in &acc.toolchain {

@@ -305,6 +305,8 @@ struct ProseLine {
     fenced: bool,
     /// Which code block a fenced line belongs to (lines of one diagram share it).
     block: usize,
+    /// A heading outside every task (`## Critical Files`): kept only to know the section.
+    heading: bool,
 }
 
 #[derive(Debug, Default)]
@@ -326,7 +328,7 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
         let span = Span::new(src, line.start, line.start + line.text.len());
         if line.in_fence {
             if md::fence_of(line.text).is_none() {
-                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block });
+                todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: true, block, heading: false });
             } else {
                 block += 1;
             }
@@ -346,6 +348,7 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
                     continue;
                 }
             }
+            todo.prose.push(ProseLine { text: t.to_owned(), span, fenced: false, block: 0, heading: true });
             let lower = t.trim_start_matches(|c: char| !c.is_alphanumeric()).to_ascii_lowercase();
             let grouping = ["wave", "phase", "stage", "milestone", "step", "batch"];
             if grouping.iter().any(|w| lower.starts_with(w)) {
@@ -393,7 +396,13 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
                     }
                 }
                 if !blank {
-                    todo.prose.push(ProseLine { text: line.text.to_owned(), span, fenced: false, block: 0 });
+                    todo.prose.push(ProseLine {
+                        text: line.text.to_owned(),
+                        span,
+                        fenced: false,
+                        block: 0,
+                        heading: false,
+                    });
                 }
             }
         }
@@ -1296,6 +1305,9 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
     // Orders stated in prose ("IMPL-7 can start after IMPL-2", a critical path): read when clear,
     // else reported unless the tasks already say as much.
     prose_dependencies(b, &prose, &mut out);
+    // Files and commands given per task outside the tasks: `Task | Files` tables, a
+    // `## Critical Files` list tagging each path with its tasks.
+    side_fields(b, &prose, &mut out);
 
     // Parents follow their subtasks, so that list order is also a possible run order.
     let mut out = children_first(out, &children_of);
@@ -1447,6 +1459,154 @@ fn stated_order(text: &str, known: &HashSet<String>) -> Option<(Vec<(String, Str
     None
 }
 
+/// The cells of a table row `| a | b |`, with their offsets in the line.
+fn table_cells(line: &str) -> Option<Vec<(&str, usize)>> {
+    let t = line.trim_end();
+    let lead = t.len() - t.trim_start().len();
+    let inner = t.trim_start().strip_prefix('|')?;
+    let inner = inner.strip_suffix('|').unwrap_or(inner);
+    let mut out = Vec::new();
+    let mut at = lead + 1;
+    for cell in inner.split('|') {
+        let off = at + (cell.len() - cell.trim_start().len());
+        out.push((cell.trim(), off));
+        at += cell.len() + 1;
+    }
+    Some(out)
+}
+
+/// `src/Alert.{h,cpp}` → `src/Alert.h`, `src/Alert.cpp` (one brace group, no glob).
+fn expand_braces(path: &str) -> Vec<String> {
+    if let (Some(open), Some(close)) = (path.find('{'), path.find('}')) {
+        if open < close && !path.contains('*') && path.matches('{').count() == 1 {
+            let (head, tail) = (path.get(..open).unwrap_or(""), path.get(close + 1..).unwrap_or(""));
+            let alts: Vec<String> = path
+                .get(open + 1..close)
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(|a| format!("{head}{a}{tail}"))
+                .collect();
+            if !alts.is_empty() {
+                return alts;
+            }
+        }
+    }
+    vec![path.to_owned()]
+}
+
+/// Files and verify commands written for tasks outside their entries: tables with a task
+/// column and a `Files`/`File` or `Command`/`Verify` column, and bullets under a heading about
+/// files that tag a path with its tasks (`- src/a.py (IMPL-001, IMPL-002)`). A row or bullet
+/// with a path but no task, or a files cell with no path, is `unread-file`.
+fn side_fields(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry]) {
+    let known: HashSet<String> = out.iter().map(|(t, _, _, _)| t.id.clone()).collect();
+    let index: HashMap<String, usize> = out.iter().enumerate().map(|(i, (t, _, _, _))| (t.id.clone(), i)).collect();
+    let mut files_section = false;
+    // Column indexes of the current table: (task, files, command).
+    let mut table: Option<(Option<usize>, Option<usize>, Option<usize>)> = None;
+    let mut header: Option<Vec<String>> = None;
+    let add_file = |out: &mut [Entry], id: &str, path: &str, span: Span| {
+        if let Some((task, spans, _, _)) = index.get(id).and_then(|&i| out.get_mut(i)) {
+            for p in expand_braces(path) {
+                if !task.files.contains(&p) {
+                    task.files.push(p);
+                    spans.files.push(span);
+                }
+            }
+        }
+    };
+    let unread_file = |b: &mut PlanBuilder, what: String, span: Span| {
+        b.warn(
+            Diagnostic::warning("unread-file", what)
+                .at(Some(span))
+                .help("list the files under the task itself (`Files: `src/a.ts``) or tag the path with its task id"),
+        );
+    };
+    for line in prose.iter().filter(|l| !l.fenced) {
+        if line.heading {
+            let l = line.text.to_lowercase();
+            files_section = l.contains("file") || l.contains("文件");
+            table = None;
+            header = None;
+            continue;
+        }
+        let Some(cells) = table_cells(&line.text) else {
+            table = None;
+            header = None;
+            if files_section {
+                if let Some(entry) = md::bullet(&line.text) {
+                    let off = md::offset_in(&line.text, entry).unwrap_or(0);
+                    let spans = md::code_spans(entry);
+                    let path = match spans.first() {
+                        Some((p, _)) => Some((*p).trim().to_owned()),
+                        None => entry.split_whitespace().next().map(str::to_owned),
+                    };
+                    let path = path.and_then(|p| clean_target(&p)).filter(|p| {
+                        (p.contains('/') || p.contains('.')) && !p.starts_with("http") && !known.contains(p)
+                    });
+                    let Some(path) = path else { continue };
+                    let ids: Vec<String> = ids_in(entry, &known).into_iter().map(|(id, _)| id).collect();
+                    let span = Span::new(line.span.source, line.span.start + off, line.span.end);
+                    if ids.is_empty() {
+                        unread_file(b, format!("`{}` is listed among the files but names no task", entry.trim()), span);
+                    }
+                    for id in ids {
+                        add_file(out, &id, &path, span);
+                    }
+                }
+            }
+            continue;
+        };
+        let texts: Vec<String> = cells.iter().map(|(c, _)| c.trim_matches('*').trim().to_lowercase()).collect();
+        if texts.iter().all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' '))) {
+            // The separator under a header: the header names the columns.
+            if let Some(h) = header.take() {
+                let find = |f: &dyn Fn(&str) -> bool| h.iter().position(|c| f(c));
+                let task = find(&|c| matches!(c, "task" | "id" | "task id" | "任务" | "impl"));
+                let files = find(&|c| c.starts_with("file") || c == "path" || c == "paths" || c.contains("文件"));
+                let cmd = find(&|c| c.contains("command") || c.starts_with("verif") || c.contains("命令"));
+                table = (files.is_some() || cmd.is_some()).then_some((task, files, cmd));
+            }
+            continue;
+        }
+        let Some((task_col, files_col, cmd_col)) = table else {
+            header = Some(texts);
+            continue;
+        };
+        let cell = |i: Option<usize>| i.and_then(|i| cells.get(i)).copied();
+        let id = match cell(task_col).or_else(|| cells.first().copied()) {
+            Some((c, _)) => ids_in(c, &known).into_iter().next().map(|(id, _)| id),
+            None => None,
+        };
+        let Some(id) = id else { continue };
+        if let Some((c, off)) = cell(files_col) {
+            let span = Span::new(line.span.source, line.span.start + off, line.span.start + off + c.len());
+            let paths = note_paths(c);
+            if paths.is_empty() && !c.is_empty() && !is_none_word(c) && c.chars().any(char::is_alphanumeric) {
+                unread_file(b, format!("`{c}` is in the files column of {id} but is not a path"), span);
+            }
+            for p in paths {
+                add_file(out, &id, &p, span);
+            }
+        }
+        if let Some((c, off)) = cell(cmd_col) {
+            let span = Span::new(line.span.source, line.span.start + off, line.span.start + off + c.len());
+            if let Some(cmds) = commands(c) {
+                if let Some((task, spans, _, _)) = index.get(&id).and_then(|&i| out.get_mut(i)) {
+                    for cmd in cmds.into_iter().filter(|c| is_command(c)) {
+                        if !task.verify.contains(&cmd) {
+                            task.verify.push(cmd);
+                            spans.verify.push(span);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Where `word` starts in `text` as a whole word (or anywhere, for a word in a script without spaces).
 fn find_word(text: &str, word: &str) -> Option<usize> {
     let mut from = 0;
@@ -1511,7 +1671,7 @@ fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry
         }
     };
     // Prose outside code blocks first: clear statements are read.
-    for line in prose.iter().filter(|l| !l.fenced) {
+    for line in prose.iter().filter(|l| !l.fenced && !l.heading) {
         let Some((pairs, clear)) = stated_order(&line.text, &known) else { continue };
         let missing: Vec<(String, String)> = pairs.into_iter().filter(|(d, p)| !reaches(&deps, d, p)).collect();
         if clear {
@@ -1535,7 +1695,15 @@ fn prose_dependencies(b: &mut PlanBuilder, prose: &[ProseLine], out: &mut [Entry
     }
     for bl in blocks {
         let texts: Vec<&str> = bl.iter().map(|l| l.text.as_str()).collect();
-        for (i, d, p) in diagram_edges(&texts, &known) {
+        let (edges, unread) = diagram_edges(&texts, &known);
+        for i in unread {
+            if let Some(line) = bl.get(i) {
+                if warned.insert(line.span.start) {
+                    warn(b, line);
+                }
+            }
+        }
+        for (i, d, p) in edges {
             if d == p || reaches(&deps, &d, &p) {
                 continue;
             }
@@ -1600,7 +1768,7 @@ fn ids_at(cols: &[(usize, char)], known: &HashSet<String>) -> Vec<(String, usize
 
 const H_LINE: [char; 3] = ['─', '━', '-'];
 const JOINS: [char; 9] = ['┬', '┴', '├', '┤', '┼', '└', '┘', '┌', '+'];
-const V_LINE: [char; 7] = ['│', '┃', '|', '├', '┤', '┼', '+'];
+const V_LINE: [char; 9] = ['│', '┃', '|', '├', '┤', '┼', '+', '↓', '▼'];
 
 /// The task a vertical connector at `col` leads up to, from line `row` upwards: the id covering
 /// that column on the first line that is not a connector, or the nearest id left of a join.
@@ -1635,10 +1803,14 @@ fn up_from(rows: &[Vec<(usize, char)>], ids: &[Vec<(String, usize, usize)>], row
 /// `A ──> B`, `A ──┬──> B` and `└──> C` under it, `C <───┘` joining from a task above, and
 /// `↓` between tasks on lines above and below. Lines without arrows are read as prose
 /// (`Batch 3: IMPL-7 (after IMPL-3)`).
-fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String, String)> {
+fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> (Vec<(usize, String, String)>, Vec<usize>) {
     let rows: Vec<Vec<(usize, char)>> = lines.iter().map(|l| columns(l)).collect();
     let ids: Vec<Vec<(String, usize, usize)>> = rows.iter().map(|r| ids_at(r, known)).collect();
     let mut out = Vec::new();
+    // Lines with an arrow planrun could not follow to a task at both ends.
+    let mut unread: Vec<usize> = Vec::new();
+    // Rows whose arrow continues a diagonal from the row above (`\` then `-> C`).
+    let mut continued: HashSet<usize> = HashSet::new();
     for (i, row) in rows.iter().enumerate() {
         let here = ids.get(i).cloned().unwrap_or_default();
         let mut found_arrow = false;
@@ -1663,14 +1835,25 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                 let start = row.get(j).map_or(col, |p| p.0);
                 let left =
                     here.iter().filter(|(_, _, z)| *z < start).max_by_key(|(_, _, z)| *z).map(|(id, _, _)| id.clone());
+                let bracket = bracket_sources(&rows, &ids, i, start);
                 let source = match row.get(j).map(|&(_, c)| c) {
+                    _ if !bracket.is_empty() => None,
                     Some(c @ ('└' | '├' | '┌' | '+')) if left.is_none() || c == '└' || c == '├' => {
                         up_from(&rows, &ids, i, start)
                     }
                     _ => left,
                 };
-                if let (Some(t), Some(s)) = (target.clone(), source) {
-                    out.push((i, t, s));
+                if let Some(t) = &target {
+                    for s in &bracket {
+                        out.push((i, t.clone(), s.clone()));
+                    }
+                }
+                match (target.clone(), source) {
+                    (Some(t), Some(s)) => out.push((i, t, s)),
+                    _ if !bracket.is_empty() || continued.contains(&i) => {}
+                    // `──> Done`: the end of the drawing, not a task.
+                    (None, _) if is_end_word(row.get(k + 1..).unwrap_or_default()) => {}
+                    _ => unread.push(i),
                 }
                 // `+---> IMPL-7 (Persistence) [depends on IMPL-1, IMPL-2]`, `[depends on ALL above]`.
                 if let Some(t) = target {
@@ -1705,8 +1888,9 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                     Some(&(c, '┘' | '┴' | '┐')) => up_from(&rows, &ids, i, c),
                     _ => here.iter().find(|(_, a, _)| *a > col).map(|(id, _, _)| id.clone()),
                 };
-                if let (Some(t), Some(s)) = (target, source) {
-                    out.push((i, t, s));
+                match (target, source) {
+                    (Some(t), Some(s)) => out.push((i, t, s)),
+                    _ => unread.push(i),
                 }
             } else if ch == '↓' {
                 found_arrow = true;
@@ -1717,8 +1901,63 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
                         .map(|(id, _, _)| (r, id.clone()))
                 });
                 let above = up_from(&rows, &ids, i, col);
-                if let (Some((_, t)), Some(s)) = (below, above) {
-                    out.push((i, t, s));
+                // `↓` over a tree (`├─→ B` right under it) only leads into the branches.
+                let into_tree = rows
+                    .get(i + 1)
+                    .and_then(|r| r.iter().find(|&&(c, _)| c == col))
+                    .is_some_and(|&(_, c)| JOINS.contains(&c) || V_LINE.contains(&c));
+                match (below, above) {
+                    (Some((_, t)), Some(s)) => out.push((i, t, s)),
+                    _ if into_tree => {}
+                    _ => unread.push(i),
+                }
+            } else if is_diagonal(row, k) {
+                // `↘` / `\` from the task above it down to the task right of it on the next line;
+                // `↙` / `/` down to the task left of it.
+                found_arrow = true;
+                let right = matches!(ch, '↘' | '\\');
+                let above = ids.get(i.wrapping_sub(1)).filter(|_| i > 0).and_then(|up| {
+                    up.iter()
+                        .find(|(_, a, z)| *a <= col && col <= *z)
+                        .or_else(|| {
+                            if right {
+                                up.iter().filter(|(_, _, z)| *z < col).max_by_key(|(_, _, z)| *z)
+                            } else {
+                                up.iter().filter(|(_, a, _)| *a > col).min_by_key(|(_, a, _)| *a)
+                            }
+                        })
+                        .map(|(id, _, _)| id.clone())
+                });
+                // `A → B → C` over `↘ ↗`: a curve under the line, from A over to C.
+                let rise = row.get(k + 1..).and_then(|r| r.iter().find(|&&(_, c)| c == '↗')).map(|&(c, _)| c);
+                if let (true, Some(rc)) = (ch == '↘', rise) {
+                    let over = ids.get(i.wrapping_sub(1)).filter(|_| i > 0).and_then(|up| {
+                        up.iter()
+                            .find(|(_, a, z)| *a <= rc && rc <= *z)
+                            .or_else(|| up.iter().filter(|(_, a, _)| *a > rc).min_by_key(|(_, a, _)| *a))
+                            .map(|(id, _, _)| id.clone())
+                    });
+                    match (over, above) {
+                        (Some(t), Some(s)) => out.push((i, t, s)),
+                        _ => unread.push(i),
+                    }
+                    k += 1;
+                    continue;
+                }
+                let below = ids.get(i + 1).and_then(|down| {
+                    if right {
+                        down.iter().filter(|(_, a, _)| *a >= col).min_by_key(|(_, a, _)| *a)
+                    } else {
+                        down.iter().filter(|(_, _, z)| *z <= col).max_by_key(|(_, _, z)| *z)
+                    }
+                    .map(|(id, _, _)| id.clone())
+                });
+                match (below, above) {
+                    (Some(t), Some(s)) => {
+                        out.push((i, t, s));
+                        continued.insert(i + 1);
+                    }
+                    _ => unread.push(i),
                 }
             }
             k += 1;
@@ -1726,6 +1965,90 @@ fn diagram_edges(lines: &[&str], known: &HashSet<String>) -> Vec<(usize, String,
         if !found_arrow {
             if let Some((pairs, true)) = stated_order(lines.get(i).copied().unwrap_or(""), known) {
                 out.extend(pairs.into_iter().map(|(d, p)| (i, d, p)));
+            }
+        }
+    }
+    unread.retain(|i| !continued.contains(i));
+    unread.dedup();
+    (out, unread)
+}
+
+/// Whether the text after an arrow names the end of the drawing (`──> Done`, `→ 完成`).
+fn is_end_word(rest: &[(usize, char)]) -> bool {
+    let text: String = rest.iter().map(|&(_, c)| c).collect();
+    let word = text.split_whitespace().next().unwrap_or("").to_lowercase();
+    let word = word.trim_matches(|c: char| !c.is_alphanumeric());
+    matches!(
+        word,
+        "done" | "end" | "complete" | "completed" | "finish" | "finished" | "release" | "ship" | "完成" | "结束"
+    )
+}
+
+/// Whether the character at `k` is a diagonal connector: `↘`, `↙`, or a `\` / `/` standing
+/// alone on a line of connectors (not part of a path or of text).
+fn is_diagonal(row: &[(usize, char)], k: usize) -> bool {
+    match row.get(k).map(|&(_, c)| c) {
+        Some('↘' | '↙') => true,
+        Some('\\' | '/') => {
+            let blank = |c: Option<&(usize, char)>| c.is_none_or(|&(_, c)| c.is_whitespace());
+            // Only on a line of connectors: `A / B` in text is not a drawing.
+            !row.iter().any(|&(_, c)| c.is_alphanumeric())
+                && blank(k.checked_sub(1).and_then(|j| row.get(j)))
+                && blank(row.get(k + 1))
+        }
+        _ => false,
+    }
+}
+
+/// The tasks a bracket joins into the branch starting at `col` on line `row`:
+///
+/// ```text
+/// A ──┐
+///     ├──> C
+/// B ──┘
+/// ```
+///
+/// The `├` (or `┤`, `┼`, `│`) at `col` must have a `┐` above and a `┘` below it along a vertical
+/// run (the corners may sit one column off); every line from the `┐` to the `┘` gives the task
+/// nearest left of the run. Empty when there is no such bracket.
+fn bracket_sources(
+    rows: &[Vec<(usize, char)>],
+    ids: &[Vec<(String, usize, usize)>],
+    row: usize,
+    col: usize,
+) -> Vec<String> {
+    let at = |r: usize, c: usize| rows.get(r).and_then(|l| l.iter().find(|&&(x, _)| x == c)).map(|&(_, ch)| ch);
+    if !matches!(at(row, col), Some('├' | '┤' | '┼' | '│')) {
+        return Vec::new();
+    }
+    // Walk one way until a corner; a connector continues the run.
+    let walk = |up: bool, corner: char| -> Option<(usize, usize)> {
+        let mut r = row;
+        let mut c = col;
+        loop {
+            r = if up { r.checked_sub(1)? } else { r + 1 };
+            if r >= rows.len() {
+                return None;
+            }
+            let hit = [c, c.wrapping_sub(1), c + 1].into_iter().find_map(|x| at(r, x).map(|ch| (x, ch)));
+            match hit {
+                Some((x, ch)) if ch == corner => return Some((r, x)),
+                Some((x, '│' | '┃' | '├' | '┤' | '┼')) => c = x,
+                _ => return None,
+            }
+        }
+    };
+    let (Some((top, _)), Some((bottom, _))) = (walk(true, '┐'), walk(false, '┘')) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for r in top..=bottom {
+        let edge = col.saturating_sub(1);
+        if let Some((id, _, _)) =
+            ids.get(r).and_then(|h| h.iter().filter(|(_, _, z)| *z < edge).max_by_key(|(_, _, z)| *z))
+        {
+            if !out.contains(id) {
+                out.push(id.clone());
             }
         }
     }
@@ -1956,7 +2279,7 @@ mod tests {
         let lines =
             ["A-1 (数据库) ──┬──> A-2 ───> A-3", "               │              │", "               └──> A-4 <─────┘"];
         let mut edges: Vec<(String, String)> =
-            diagram_edges(&lines, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+            diagram_edges(&lines, &known).0.into_iter().map(|(_, d, p)| (d, p)).collect();
         edges.sort();
         let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-1"), ("A-4", "A-3")]
             .iter()
@@ -1965,13 +2288,74 @@ mod tests {
         assert_eq!(edges, want);
         let tree = ["A-1 (schema)", "    ↓", "A-2 (users)", "    ├──→ A-3 (guards)", "    └──→ A-4 (tokens)"];
         let mut edges: Vec<(String, String)> =
-            diagram_edges(&tree, &known).into_iter().map(|(_, d, p)| (d, p)).collect();
+            diagram_edges(&tree, &known).0.into_iter().map(|(_, d, p)| (d, p)).collect();
         edges.sort();
         let want: Vec<(String, String)> = [("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]
             .iter()
             .map(|(d, p)| ((*d).to_owned(), (*p).to_owned()))
             .collect();
         assert_eq!(edges, want);
+    }
+
+    fn edges_of(lines: &[&str], ids: &[&str]) -> (Vec<(String, String)>, Vec<usize>) {
+        let known: HashSet<String> = ids.iter().map(|s| (*s).to_owned()).collect();
+        let (edges, unread) = diagram_edges(lines, &known);
+        let mut edges: Vec<(String, String)> = edges.into_iter().map(|(_, d, p)| (d, p)).collect();
+        edges.sort();
+        edges.dedup();
+        (edges, unread)
+    }
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter().map(|(d, p)| ((*d).to_owned(), (*p).to_owned())).collect()
+    }
+
+    #[test]
+    fn diagonal_arrows_and_backslash_branches() {
+        let ids = ["A-1", "A-2", "A-3", "A-4", "A-5"];
+        let diag = ["A-1 → A-2 → A-3", "              ↘", "A-4 ──────────→ A-5"];
+        let (edges, unread) = edges_of(&diag, &ids);
+        assert_eq!(edges, pairs(&[("A-2", "A-1"), ("A-3", "A-2"), ("A-5", "A-3"), ("A-5", "A-4")]));
+        assert!(unread.is_empty());
+        let slash = ["A-1 -> A-2 -> A-3", "        \\", "         -> A-4"];
+        let (edges, unread) = edges_of(&slash, &ids);
+        assert_eq!(edges, pairs(&[("A-2", "A-1"), ("A-3", "A-2"), ("A-4", "A-2")]));
+        assert!(unread.is_empty());
+        let curve = ["A-1 → A-2 → A-3", "    ↘       ↗"];
+        assert_eq!(edges_of(&curve, &ids).0, pairs(&[("A-2", "A-1"), ("A-3", "A-1"), ("A-3", "A-2")]));
+        // A diagonal leading nowhere is reported, not dropped.
+        let lost = ["A-1 → A-2", "        ↘"];
+        assert_eq!(edges_of(&lost, &ids).1, [1]);
+    }
+
+    #[test]
+    fn tree_under_a_down_arrow_and_bracket_joins() {
+        let ids = ["A-1", "A-2", "A-3", "A-4", "A-5", "A-6"];
+        let tree =
+            ["A-1 (base)", "    ↓", "    ├─→ A-2 → A-3", "    ├─→ A-4 ──┐", "    ├─→ A-5   ├─→ A-6", "    └─→ A-3 ──┘"];
+        let (edges, unread) = edges_of(&tree, &ids);
+        assert_eq!(
+            edges,
+            pairs(&[
+                ("A-2", "A-1"),
+                ("A-3", "A-1"),
+                ("A-3", "A-2"),
+                ("A-4", "A-1"),
+                ("A-5", "A-1"),
+                ("A-6", "A-3"),
+                ("A-6", "A-4"),
+                ("A-6", "A-5")
+            ])
+        );
+        assert!(unread.is_empty());
+        // Corners one column off from the branch.
+        let off = ["A-1 (x) ──┐", "           ├──> A-2 ──> A-3", "A-4 (y) ──┘"];
+        assert_eq!(edges_of(&off, &ids).0, pairs(&[("A-2", "A-1"), ("A-2", "A-4"), ("A-3", "A-2")]));
+        // An arrow into a task from nothing planrun can trace is reported.
+        let loose = ["   ?", "   └──> A-2"];
+        assert_eq!(edges_of(&loose, &ids).1, [1]);
+        // An arrow to the end of the drawing is not.
+        assert!(edges_of(&["A-1 ──> Done"], &ids).1.is_empty());
     }
 
     #[test]

@@ -72,6 +72,7 @@ pub(crate) const PROGRAMS: &[&str] = &[
     "pre-commit",
     "prettier",
     "psql",
+    "pwsh",
     "py",
     "pylint",
     "pyright",
