@@ -301,8 +301,10 @@ fn a_list_of_heading_tasks_is_detected() {
     assert_eq!(ids(&l), ["T001", "T002"]);
 }
 
+/// A large plan with every kind of order is read whole (its speed is the parse benchmark's
+/// business, not a test's).
 #[test]
-fn ten_thousand_tasks_read_fast() {
+fn ten_thousand_tasks_with_orders_are_read() {
     let mut text = String::from("# Tasks: Big\n\n## Phase 1: Setup\n\n");
     for i in 1..=5000 {
         text.push_str(&format!("- [ ] T{i:05} [P] Add `src/app/(g)/m{i}/[id]/page.tsx`（新）\n"));
@@ -324,10 +326,14 @@ fn ten_thousand_tasks_read_fast() {
         ));
     }
     text.push_str("- Phase 2 depends on Phase 1\n");
-    let start = std::time::Instant::now();
     let l = read_text(&text);
-    let elapsed = start.elapsed();
     assert_eq!(l.plan.tasks.len(), 10000);
-    assert!(elapsed.as_secs_f64() < 5.0, "took {elapsed:?}");
-    eprintln!("10,000 tasks read in {elapsed:?}");
+    // "T06001 and T06002 depend on T01001 and T01002 respectively", and the heading's own field.
+    let t = l.plan.task("T06001").unwrap();
+    assert!(
+        t.depends_on.contains(&"T01001".to_owned()) && t.depends_on.contains(&"T06000".to_owned()),
+        "{:?}",
+        t.depends_on
+    );
+    assert!(!t.depends_on.contains(&"T01002".to_owned()), "{:?}", t.depends_on);
 }

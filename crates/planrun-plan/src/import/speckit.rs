@@ -1720,7 +1720,7 @@ fn read_field(
                 return;
             }
             let refs = id_refs(value);
-            if refs.is_empty() && !is_none(value) {
+            if refs.is_empty() {
                 warnings.push(
                     Diagnostic::warning(
                         "unread-dependency",
