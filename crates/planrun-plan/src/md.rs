@@ -40,6 +40,38 @@ pub fn lines(text: &str) -> Vec<Line<'_>> {
     out
 }
 
+/// Like [`lines`], but reads fences nested the way plans write them: inside a fenced block, a
+/// fence line of the same character with an info string (```` ```bash ````) opens an inner block
+/// that the next bare fence closes, and only the bare fence after that closes the outer one.
+/// CommonMark would end the outer block at the inner block's closing line; people who write a
+/// markdown snippet holding a shell block mean the nesting.
+pub fn lines_nested(text: &str) -> Vec<Line<'_>> {
+    let mut out = Vec::new();
+    // The open fence and how many inner blocks are open within it.
+    let mut fence: Option<(char, usize, usize)> = None;
+    let mut start = 0;
+    for raw in text.split_inclusive('\n') {
+        let line = raw.trim_end_matches(['\n', '\r']);
+        fence = match (fence, fence_of(line)) {
+            (None, Some((ch, len, _))) => Some((ch, len, 0)),
+            (Some((ch, len, depth)), Some((c2, l2, bare))) if c2 == ch && l2 >= len => match (bare, depth) {
+                (true, 0) => {
+                    out.push(Line { start, text: line, in_fence: true });
+                    start += raw.len();
+                    fence = None;
+                    continue;
+                }
+                (true, d) => Some((ch, len, d - 1)),
+                (false, d) => Some((ch, len, d + 1)),
+            },
+            (f, _) => f,
+        };
+        out.push(Line { start, text: line, in_fence: fence.is_some() });
+        start += raw.len();
+    }
+    out
+}
+
 /// The fence (character and length) still open at the end of `text`, if any.
 pub fn open_fence(text: &str) -> Option<(char, usize)> {
     let mut fence: Option<(char, usize)> = None;
@@ -283,6 +315,16 @@ mod tests {
         assert_eq!(heading("## Title ##"), Some((2, "Title ##")));
         assert_eq!(heading("    # code"), None);
         assert_eq!(heading("#"), Some((1, "")));
+    }
+
+    #[test]
+    fn nested_fences() {
+        let text = "```\n# a\n```bash\nls\n```\n# b\n```\n# c\n";
+        let flags: Vec<bool> = lines_nested(text).iter().map(|l| l.in_fence).collect();
+        assert_eq!(flags, [true, true, true, true, true, true, true, false]);
+        // Plain lines() follows CommonMark: the inner block's closer ends the outer block.
+        let flags: Vec<bool> = lines(text).iter().map(|l| l.in_fence).collect();
+        assert_eq!(flags, [true, true, true, true, true, false, true, true]);
     }
 
     #[test]

@@ -58,7 +58,7 @@ fn looks_superpowers(path: &Path) -> bool {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);
-    let lines = md::lines(&text);
+    let lines = md::lines_nested(&text);
     let outside = || lines.iter().filter(|l| !l.in_fence);
     let task_levels: Vec<usize> = outside()
         .filter_map(|l| md::heading(l.text))
@@ -69,10 +69,8 @@ fn looks_superpowers(path: &Path) -> bool {
         return false;
     }
     let has_files = outside().any(|l| field(l.text).is_some_and(|(k, _, _)| key_in(k, FILES_KEYS)));
-    let entries = || {
-        outside()
-            .any(|l| md::bullet(l.text).is_some() && field(l.text).is_some_and(|(k, _, _)| key_in(k, FILE_ENTRY_KEYS)))
-    };
+    let entries =
+        || outside().any(|l| md::bullet(l.text).is_some() && field(l.text).is_some_and(|(k, _, _)| is_entry_key(k)));
     let steps = || outside().any(|l| step_title(l.text).is_some_and(is_numbered_step));
     let run_expected =
         || outside().any(|l| field(l.text).is_some_and(|(k, _, _)| key_in(k, RUN_KEYS) || key_in(k, EXPECTED_KEYS)));
@@ -170,6 +168,38 @@ fn strip_trailing_done(text: &str) -> (bool, &str) {
     }
     (false, t)
 }
+
+/// Files people name without an extension or a folder.
+const EXTENSIONLESS: &[&str] = &[
+    "Makefile",
+    "GNUmakefile",
+    "Dockerfile",
+    "Containerfile",
+    "Jenkinsfile",
+    "Procfile",
+    "Gemfile",
+    "Rakefile",
+    "Brewfile",
+    "Justfile",
+    "Vagrantfile",
+    "Pipfile",
+    "Podfile",
+    "Caddyfile",
+    "Taskfile",
+    "Earthfile",
+    "Tiltfile",
+    "LICENSE",
+    "README",
+    "CHANGELOG",
+    "CODEOWNERS",
+    "AUTHORS",
+    "CONTRIBUTORS",
+    "NOTICE",
+    "VERSION",
+    "BUILD",
+    "WORKSPACE",
+    "OWNERS",
+];
 
 /// `Files` field names.
 const FILES_KEYS: &[&str] = &[
@@ -304,6 +334,23 @@ fn key_in(key: &str, keys: &[&str]) -> bool {
     keys.iter().any(|w| k == *w)
 }
 
+/// A files-list entry key, alone or joined to another (`Create or Modify`, `Create/Update`).
+fn is_entry_key(key: &str) -> bool {
+    let k = key.trim().trim_matches('*').trim();
+    if key_in(k, FILE_ENTRY_KEYS) {
+        return true;
+    }
+    let lower = k.to_lowercase();
+    let parts: Vec<&str> = lower
+        .split(['/', ',', '&', '+', '、', '或'])
+        .flat_map(|p| p.split(" or "))
+        .flat_map(|p| p.split(" and "))
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    parts.len() > 1 && parts.iter().all(|p| key_in(p, FILE_ENTRY_KEYS))
+}
+
 fn contains_any(text: &str, words: &[&str]) -> bool {
     if text.is_empty() {
         return false;
@@ -413,7 +460,7 @@ type StepCommands = std::collections::HashMap<(String, String), Vec<(String, Spa
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
     let mut refs = StepCommands::new();
-    let lines = md::lines(&text);
+    let lines = md::lines_nested(&text);
     let mut title_seen = false;
     let mut context: Vec<&str> = Vec::new();
     let mut draft: Option<Draft<'_>> = None;
@@ -634,7 +681,7 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             };
             i += 1;
             let (mut value, keyed, label, voff) = match field(next.text) {
-                Some((k, v, o)) if key_in(k, FILE_ENTRY_KEYS) => (v.to_owned(), true, false, o),
+                Some((k, v, o)) if is_entry_key(k) => (v.to_owned(), true, false, o),
                 Some((_, "", o)) => (String::new(), false, true, o),
                 // Files the task only reads, and build output that is not committed, are not
                 // files of the task: they stay in the description.
@@ -686,7 +733,7 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
 fn is_file_entry(text: &str) -> bool {
     md::bullet(text).is_some()
         && md::checkbox(text).is_none()
-        && (field(text).is_some_and(|(k, _, _)| key_in(k, FILE_ENTRY_KEYS)) || text.contains('`'))
+        && (field(text).is_some_and(|(k, _, _)| is_entry_key(k)) || text.contains('`'))
 }
 
 /// Adds every path of one `Files` entry: each backticked span, or the comma-separated words.
@@ -714,13 +761,21 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
     let value = match value.find('`').and_then(|a| value.get(a + 1..)?.find('`').map(|b| a + b + 2)) {
         Some(after) => {
             let tail = value.get(after..).unwrap_or("");
-            let cut = [" (", " —", " –", " - ", "（"].iter().filter_map(|m| tail.find(m)).min();
+            // A note may also follow a path with no space: `src/a.ts`(`fn` 内 `x`).
+            let glued = ["`(", "`（"].iter().filter_map(|m| tail.find(m).map(|at| at + 1));
+            let cut = [" (", " —", " –", " - ", "（"].iter().filter_map(|m| tail.find(m)).chain(glued).min();
             cut.and_then(|c| value.get(..after + c)).unwrap_or(value)
         }
         None => value,
     };
     let one_line = entry.end <= entry.start + entry.value.len();
+    // The folders a brace group named (`crates/{a,b}/Cargo.toml` → `crates/a/`, `crates/b/`), for a
+    // later "and each crate's `src/lib.rs`".
+    let mut each_base: Vec<String> = Vec::new();
+    let mut prev_end = 0;
     for (item, off) in md::split_list(value) {
+        let before = value.get(prev_end..off).unwrap_or("").to_lowercase();
+        prev_end = off + item.len();
         // Offsets are exact on one line; a wrapped entry is located as a whole.
         let span = if one_line {
             Span::new(src, entry.start + off, entry.start + off + item.len())
@@ -738,11 +793,48 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
             );
             continue;
         };
-        if !task.files.contains(&path) {
-            task.files.push(path);
-            spans.files.push(span);
+        let paths = if !each_base.is_empty() && before.contains("each ") && before.trim_end().ends_with(['s', '`']) {
+            each_base.iter().map(|base| format!("{base}{path}")).collect()
+        } else {
+            if let Some(base) = brace_base(&path) {
+                each_base = expand_braces(&base);
+            }
+            expand_braces(&path)
+        };
+        for path in paths {
+            if !task.files.contains(&path) {
+                task.files.push(path);
+                spans.files.push(span);
+            }
         }
     }
+}
+
+/// Expands the first `{a,b,c}` group of a path (`crates/{a,b}/lib.rs` → `crates/a/lib.rs`,
+/// `crates/b/lib.rs`), and the groups after it in turn. A path without one is itself.
+fn expand_braces(path: &str) -> Vec<String> {
+    let group = path.find('{').and_then(|open| Some((open, open + path.get(open..)?.find('}')?)));
+    match group {
+        Some((open, close)) if path.get(open + 1..close).is_some_and(|g| g.contains(',')) => {
+            let (head, tail) = (path.get(..open).unwrap_or(""), path.get(close + 1..).unwrap_or(""));
+            path.get(open + 1..close)
+                .unwrap_or("")
+                .split(',')
+                .map(str::trim)
+                .filter(|alt| !alt.is_empty())
+                .flat_map(|alt| expand_braces(&format!("{head}{alt}{tail}")))
+                .collect()
+        }
+        _ => vec![path.to_owned()],
+    }
+}
+
+/// The folder a path's brace group ends in (`crates/{a,b}/Cargo.toml` → `crates/{a,b}/`).
+fn brace_base(path: &str) -> Option<String> {
+    let close = path.find('}')?;
+    path.find('{').filter(|&open| open < close)?;
+    let slash = close + 1 + path.get(close + 1..)?.find('/')?;
+    Some(path.get(..=slash)?.to_owned())
 }
 
 /// A path from a `Files` entry: without `:12-40` line ranges, a leading `./` or `/`, or a
@@ -768,6 +860,10 @@ fn clean_path(item: &str) -> Option<String> {
     // An unquoted lowercase word ("migration (generated)") is prose; `Makefile` is a file.
     let quoted = item.trim().starts_with('`');
     if !quoted && !p.contains(['/', '.', '*']) && p.starts_with(|c: char| c.is_lowercase()) {
+        return None;
+    }
+    // A name from the code in a note (`ADVISOR_PROMPT`, `TurnDeps`) is not a file; `Makefile` is.
+    if !p.contains(['/', '.', '*', '\\']) && p.chars().any(char::is_uppercase) && !EXTENSIONLESS.contains(&p) {
         return None;
     }
     // Files are globs: a folder stands for everything below it.
@@ -950,8 +1046,13 @@ fn read_verify(
             title = t.to_owned();
             continue;
         }
-        if let Some((key, value, off)) = field(line.text) {
-            if key_in(key, RUN_KEYS) {
+        // `Run:`, or `Run from `desktop/`:` whose commands run in that folder.
+        let run = match field(line.text) {
+            Some((key, value, off)) if key_in(key, RUN_KEYS) => Some((value, off, None)),
+            _ => run_in_folder(line.text),
+        };
+        if let Some((value, off, folder)) = run {
+            {
                 close(&mut group, &title, &mut out, None, refs);
                 let (mut commands, mut readable) = run_commands(src, line, value, off);
                 if value.is_empty() {
@@ -963,6 +1064,12 @@ fn read_verify(
                         commands = shell_commands(src, inner);
                         readable = true;
                         i = end;
+                    }
+                }
+                if let Some(folder) = folder {
+                    let quoted = shlex::try_quote(folder).map(|q| q.into_owned()).unwrap_or_else(|_| folder.to_owned());
+                    for (cmd, _) in &mut commands {
+                        *cmd = format!("cd {quoted} && {cmd}");
                     }
                 }
                 if !readable {
@@ -982,6 +1089,8 @@ fn read_verify(
                 }
                 continue;
             }
+        }
+        if let Some((key, value, off)) = field(line.text) {
             if key_in(key, EXPECTED_KEYS) {
                 // `Expected:` alone on its line: the outcome is the text or list below it.
                 let below: String = if value.is_empty() {
@@ -1040,6 +1149,32 @@ fn read_verify(
     out
 }
 
+/// `Run from `desktop/`:` (or `Run in`, `在 `x` 下运行：`): the folder, without a trailing
+/// slash, and what follows the colon with its offset in the line.
+fn run_in_folder(line: &str) -> Option<(&str, usize, Option<&str>)> {
+    let body = md::bullet(line).unwrap_or(line).trim();
+    let lower = body.to_lowercase();
+    let english = ["run from `", "run in `", "run (from `", "run inside `", "run it from `", "run them from `"];
+    let chinese = (body.starts_with("在 `") || body.starts_with("在`")) && body.contains("运行");
+    let open = english
+        .iter()
+        .find(|p| lower.starts_with(*p))
+        .map(|p| p.len())
+        .or_else(|| chinese.then(|| body.find('`').map(|b| b + 1)).flatten())?;
+    let close = open + body.get(open..)?.find('`')?;
+    let folder = body.get(open..close)?.trim().trim_end_matches(['/', '\\']);
+    let after = body.get(close + 1..)?;
+    let colon = after.find([':', '：'])?;
+    // Only a few words may stand between the folder and the colon (`)`, `下运行`, `directory`).
+    if after.get(..colon)?.chars().count() > 12 || folder.is_empty() || folder.contains(char::is_whitespace) {
+        return None;
+    }
+    let rest = after.get(colon..)?;
+    let value = rest.get(rest.chars().next()?.len_utf8()..)?.trim();
+    let off = md::offset_in(line, value).unwrap_or(line.len());
+    Some((value, off, Some(folder)))
+}
+
 /// The number of a step title (`Step 1.2: …` → `1.2`, `步骤 2：…` → `2`).
 fn step_number(title: &str) -> Option<String> {
     let lower = title.to_lowercase();
@@ -1080,14 +1215,24 @@ fn step_reference(text: &str) -> Option<(Option<String>, String)> {
 
 /// The index just past the fenced block that opens at `start` (or the body's end).
 fn fence_end(body: &[Line<'_>], start: usize) -> usize {
+    let Some((ch, len, _)) = body.get(start).and_then(|l| md::fence_of(l.text)) else {
+        return start + 1;
+    };
+    // Inner blocks opened with an info string (see `md::lines_nested`).
+    let mut depth = 0usize;
     let mut j = start + 1;
     while let Some(l) = body.get(j) {
         if !l.in_fence {
             return j;
         }
-        // A fence line inside the block closes it.
-        if md::fence_of(l.text).is_some_and(|(_, _, info_empty)| info_empty) {
-            return j + 1;
+        if let Some((_, _, bare)) = md::fence_of(l.text).filter(|&(c, n, _)| c == ch && n >= len) {
+            if !bare {
+                depth += 1;
+            } else if depth == 0 {
+                return j + 1;
+            } else {
+                depth -= 1;
+            }
         }
         j += 1;
     }
@@ -1292,8 +1437,7 @@ fn is_setup(cmd: &str) -> bool {
     if parts.len() > 1 {
         return parts.iter().all(|p| p.is_empty() || is_setup(p));
     }
-    let cmd = cmd.trim().trim_start_matches('(').trim_start();
-    let cmd = cmd.strip_prefix("sudo ").unwrap_or(cmd);
+    let cmd = without_wrapper(cmd.trim().trim_start_matches('(').trim_start());
     let words: Vec<&str> = cmd.split_whitespace().filter(|w| !w.contains('=') || w.starts_with('-')).collect();
     // A program named by its path (`.venv/bin/pip`, `.\.venv\Scripts\python`) by its name.
     let first = words.first().copied().unwrap_or("");
@@ -1333,6 +1477,22 @@ fn is_setup(cmd: &str) -> bool {
     setup || long_running(&words) || rewrites(&words)
 }
 
+/// A command without the program that only wraps it: `sudo`, `time`, `nice`, `env`, or a word
+/// planrun does not know in front of `git` (`rtk git add …`, a tool that shortens output).
+fn without_wrapper(cmd: &str) -> &str {
+    let mut cmd = cmd;
+    loop {
+        let (first, rest) = cmd.split_once(' ').unwrap_or((cmd, ""));
+        let rest = rest.trim_start();
+        let wraps = matches!(first, "sudo" | "doas" | "time" | "nice" | "nohup" | "command" | "exec" | "env")
+            || (!commands::is_program(first) && rest.starts_with("git ") && !first.contains('='));
+        if !wraps || rest.is_empty() {
+            return cmd;
+        }
+        cmd = rest;
+    }
+}
+
 /// A formatter or fixer that rewrites files (`gofumpt -w`, `prettier --write`, `eslint --fix`,
 /// `cargo fmt`): it changes the work rather than checking it.
 fn rewrites(words: &[&str]) -> bool {
@@ -1370,6 +1530,13 @@ fn long_running(words: &[&str]) -> bool {
 fn expects_failure(value: &str) -> bool {
     const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
     let v = value.trim().trim_start_matches(['*', '`', ' ']).to_lowercase();
+    // What to do if it goes otherwise ("If a compile error mentions `x`, add it") hedges the
+    // expectation and does not change it; nor do notes in parentheses ("all tests PASS (info,
+    // error, context)") when the rest of the line decides.
+    let v = without_hedges(&v);
+    let bare = without_parentheses(&v);
+    const DECIDES: &[&str] = &["pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗"];
+    let v = if contains_any(&bare, DECIDES) { bare } else { v };
     if !FAILING.iter().any(|w| v.contains(w)) {
         return false;
     }
@@ -1415,6 +1582,42 @@ fn expects_failure(value: &str) -> bool {
     v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
 
+/// An expectation without its conditional sentences ("If it does not compile, …", "Otherwise …",
+/// "如果…"): they say what to do when the check goes otherwise, not what it should show.
+fn without_hedges(v: &str) -> String {
+    const HEDGES: &[&str] = &["if ", "otherwise", "else ", "in case", "should it ", "如果", "若", "否则", "もし"];
+    let mut kept = String::new();
+    let mut rest = v;
+    while !rest.is_empty() {
+        let end = [". ", "。", "; ", "；", "\n"]
+            .iter()
+            .filter_map(|m| rest.find(m).map(|at| at + m.len()))
+            .min()
+            .unwrap_or(rest.len());
+        let (sentence, tail) = rest.split_at(end);
+        if !HEDGES.iter().any(|h| sentence.trim_start().starts_with(h)) {
+            kept.push_str(sentence);
+        }
+        rest = tail;
+    }
+    if kept.trim().is_empty() { v.to_owned() } else { kept }
+}
+
+/// The text without what stands in parentheses, ASCII or full-width.
+fn without_parentheses(v: &str) -> String {
+    let mut out = String::with_capacity(v.len());
+    let mut depth = 0usize;
+    for c in v.chars() {
+        match c {
+            '(' | '（' => depth += 1,
+            ')' | '）' => depth = depth.saturating_sub(1),
+            _ if depth == 0 => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}
+
 /// `<repo>/.superpowers/sdd/<plan file stem>/progress.md`, looked for from the plan's folder
 /// upwards until a repository root (a folder holding `.git`).
 fn find_ledger(plan: &Path) -> Option<PathBuf> {
@@ -1435,7 +1638,7 @@ fn find_ledger(plan: &Path) -> Option<PathBuf> {
 /// Marks done every task the ledger records as complete (`Task 3: complete (commits a..b)`).
 fn apply_ledger(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
-    for line in md::lines(&text).iter().filter(|l| !l.in_fence) {
+    for line in md::lines_nested(&text).iter().filter(|l| !l.in_fence) {
         let body =
             md::checkbox(line.text).map(|(_, t)| t).or_else(|| md::bullet(line.text)).unwrap_or(line.text.trim());
         let body = body.replace("**", "");
@@ -1488,5 +1691,59 @@ mod tests {
         assert_eq!(clean_path("src/c.rs:L10-L20").as_deref(), Some("src/c.rs"));
         assert_eq!(clean_path("none needed"), None);
         assert_eq!(clean_path("`src/limiter/`").as_deref(), Some("src/limiter/**"));
+        // Names from the code in a note are not files; extensionless file names are.
+        assert_eq!(clean_path("`ADVISOR_PROMPT`"), None);
+        assert_eq!(clean_path("`TurnDeps`"), None);
+        assert_eq!(clean_path("`Makefile`").as_deref(), Some("Makefile"));
+    }
+
+    #[test]
+    fn brace_groups() {
+        assert_eq!(expand_braces("crates/{a, b}/Cargo.toml"), ["crates/a/Cargo.toml", "crates/b/Cargo.toml"]);
+        assert_eq!(expand_braces("{x,y}/{1,2}.rs"), ["x/1.rs", "x/2.rs", "y/1.rs", "y/2.rs"]);
+        assert_eq!(expand_braces("src/{lib}.rs"), ["src/{lib}.rs"]);
+        assert_eq!(expand_braces("src/{a,b"), ["src/{a,b"]);
+        assert_eq!(brace_base("crates/{a,b}/src/lib.rs").as_deref(), Some("crates/{a,b}/"));
+        assert_eq!(brace_base("src/lib.rs"), None);
+    }
+
+    #[test]
+    fn entry_keys() {
+        assert!(is_entry_key("Create or Modify"));
+        assert!(is_entry_key("Create/Update"));
+        assert!(is_entry_key("**Modify**"));
+        assert!(!is_entry_key("Create or explain"));
+        assert!(!is_entry_key("Notes"));
+    }
+
+    #[test]
+    fn folders_of_run_lines() {
+        assert_eq!(run_in_folder("Run from `desktop/`:"), Some(("", 20, Some("desktop"))));
+        assert_eq!(
+            run_in_folder("Run in `web/app`: `npm test`").map(|r| (r.0, r.2)),
+            Some(("`npm test`", Some("web/app")))
+        );
+        assert_eq!(run_in_folder("In `src/app.ts`: add the handler"), None);
+        assert_eq!(run_in_folder("在 `server` 目录下运行：").map(|r| r.2), Some(Some("server")));
+        assert_eq!(run_in_folder("Run from the root:"), None);
+        assert_eq!(run_in_folder("In `a.rs` we add a very long explanation: here"), None);
+    }
+
+    #[test]
+    fn wrappers_do_not_hide_setup() {
+        assert!(is_setup("rtk git add src/a.rs"));
+        assert!(is_setup("sudo time git commit -m x"));
+        assert!(!is_setup("rtk cargo test"));
+        assert_eq!(without_wrapper("env git status"), "git status");
+        assert_eq!(without_wrapper("FOO=1 git add ."), "FOO=1 git add .");
+    }
+
+    #[test]
+    fn hedged_expectations() {
+        assert!(!expects_failure("compiles and PASSES. If a compile error mentions `thiserror`, add it."));
+        assert!(!expects_failure("all `flow` tests PASS (info, backoff, error, context)"));
+        assert!(expects_failure("FAIL (ModuleNotFoundError)"));
+        assert!(expects_failure("FAIL with `ImportError`. If it passes, the test is wrong."));
+        assert!(!expects_failure("PASS。如果报错，检查依赖"));
     }
 }
