@@ -312,6 +312,23 @@ const CHECK_WORDS: &[&str] = &[
     "confirm",
     "build",
     "lint",
+    "validate",
+    "regression",
+    "smoke",
+    "sanity",
+    "preflight",
+    "pre-flight",
+    "回归",
+    "校验",
+    "检验",
+    "验收",
+    "conferir",
+    "verificar",
+    "validar",
+    "testar",
+    "pré-voo",
+    "prüfen",
+    "vérifier",
     "运行",
     "验证",
     "检查",
@@ -320,6 +337,29 @@ const CHECK_WORDS: &[&str] = &[
     "実行",
     "検証",
     "テスト",
+];
+
+/// Words before a backticked command in a sentence that say it is run as a check.
+const PROSE_RUN: &[&str] = &[
+    "run ",
+    "run: ",
+    "execute ",
+    "verify with ",
+    "check with ",
+    "confirm with ",
+    "confirm ",
+    "运行",
+    "執行",
+    "执行",
+    "実行",
+    "correr ",
+    "executar ",
+    "rodar ",
+    "ejecutar ",
+    "ejecuta ",
+    "ausführen",
+    "exécuter ",
+    "lancer ",
 ];
 
 /// Words in a step's title or expectation that say the check must fail.
@@ -499,6 +539,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
         }
     }
     flush(b, src, draft.take(), &mut refs);
+    follow_numbers(b);
     b.plan.context = clean_context(&context);
     if b.plan.tasks.is_empty() {
         b.warn(
@@ -506,6 +547,61 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 .at(Some(Span::new(src, 0, 0)))
                 .help("write each task as `### Task 1: <Component>`"),
         );
+    }
+}
+
+/// Tasks written out of their numbers' order (1, 2, 4, 3, 5, often with a note that Task 3 runs
+/// before Task 4) run in the order of their numbers: the dependency each task had on the one
+/// written before it goes to the one numbered before it. Plans whose numbers cannot all be
+/// compared (missing or repeated) keep the written order.
+fn follow_numbers(b: &mut PlanBuilder) {
+    fn key(id: &str) -> Option<Vec<(u64, String)>> {
+        let number = id.strip_prefix("task-")?;
+        number
+            .split('.')
+            .map(|part| {
+                let digits = part.len() - part.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+                let n = part.get(..digits)?.parse().ok()?;
+                Some((n, part.get(digits..)?.to_owned()))
+            })
+            .collect()
+    }
+    let Some(keys) = b.plan.tasks.iter().map(|t| key(&t.id)).collect::<Option<Vec<_>>>() else {
+        return;
+    };
+    let mut order: Vec<(Vec<(u64, String)>, usize)> = keys.into_iter().zip(0..).collect();
+    order.sort();
+    let repeated = order.windows(2).any(|w| matches!(w, [x, y] if x.0 == y.0));
+    if repeated || order.iter().enumerate().all(|(i, (_, t))| i == *t) {
+        return;
+    }
+    let mut numbered_prev: Vec<Option<String>> = vec![None; b.plan.tasks.len()];
+    for w in order.windows(2) {
+        if let [(_, before), (_, after)] = w
+            && let Some(slot) = numbered_prev.get_mut(*after)
+        {
+            *slot = b.plan.tasks.get(*before).map(|t| t.id.clone());
+        }
+    }
+    let mut written_prev: Option<String> = None;
+    for ((task, spans), numbered) in b.plan.tasks.iter_mut().zip(b.task_spans.iter_mut()).zip(numbered_prev) {
+        let head = spans.head();
+        let implied = match &written_prev {
+            Some(prev) if task.depends_on.first() == Some(prev) => {
+                task.depends_on.remove(0);
+                (!spans.depends_on.is_empty()).then(|| spans.depends_on.remove(0))
+            }
+            // The task written first depends on nothing by plan order.
+            None => head,
+            Some(_) => None,
+        };
+        written_prev = Some(task.id.clone());
+        if let (Some(prev), Some(span)) = (numbered, implied)
+            && !task.depends_on.contains(&prev)
+        {
+            task.depends_on.insert(0, prev);
+            spans.depends_on.insert(0, span);
+        }
     }
 }
 
@@ -744,6 +840,27 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
     if value.is_empty() || none.iter().any(|w| lowered.starts_with(w)) {
         return;
     }
+    // "Modify: this plan file" (to tick its boxes): the plan itself, from the repository's root.
+    let own = ["this plan", "this file", "the plan file", "本计划", "本文件", "この計画", "este plano", "este plan"];
+    if own.iter().any(|w| lowered.starts_with(w)) {
+        let path = b.sources.path(src).to_path_buf();
+        match plan_in_repo(&path) {
+            Some(p) if !task.files.contains(&p) => {
+                task.files.push(p);
+                spans.files.push(Span::new(src, entry.start, entry.end));
+            }
+            Some(_) => {}
+            None => b.warn(
+                Diagnostic::warning(
+                    "unread-file",
+                    format!("`{value}`: planrun cannot tell where this plan sits in the repository"),
+                )
+                .at(Some(Span::new(src, entry.start, entry.end)))
+                .help("name the plan's path from the repository's root: `- Modify: `docs/plans/x.md``"),
+            ),
+        }
+        return;
+    }
     if ["not committed", "do not commit", "don't commit", "不提交", "gitignored"].iter().any(|w| lowered.contains(w))
     {
         return;
@@ -756,24 +873,17 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
         );
         return;
     }
-    // After a backticked path, a note in parentheses or after a dash may hold more backticks
-    // (`- Modify: `biome.json` (the `assist` block)`): they are not files.
-    let value = match value.find('`').and_then(|a| value.get(a + 1..)?.find('`').map(|b| a + b + 2)) {
-        Some(after) => {
-            let tail = value.get(after..).unwrap_or("");
-            // A note may also follow a path with no space: `src/a.ts`(`fn` 内 `x`).
-            let glued = ["`(", "`（"].iter().filter_map(|m| tail.find(m).map(|at| at + 1));
-            let cut = [" (", " —", " –", " - ", "（"].iter().filter_map(|m| tail.find(m)).chain(glued).min();
-            cut.and_then(|c| value.get(..after + c)).unwrap_or(value)
-        }
-        None => value,
-    };
+    // Notes in parentheses (`` `a.ts` (`TurnDeps`), `b.ts` (`x`) ``), and a note after a dash
+    // following the first path, may hold more backticks: they are not files. They are blanked,
+    // so offsets stay those of the line.
+    let blanked = without_notes(value);
+    let value = blanked.as_str();
     let one_line = entry.end <= entry.start + entry.value.len();
     // The folders a brace group named (`crates/{a,b}/Cargo.toml` → `crates/a/`, `crates/b/`), for a
     // later "and each crate's `src/lib.rs`".
     let mut each_base: Vec<String> = Vec::new();
     let mut prev_end = 0;
-    for (item, off) in md::split_list(value) {
+    for (index, (item, off)) in md::split_list(value).into_iter().enumerate() {
         let before = value.get(prev_end..off).unwrap_or("").to_lowercase();
         prev_end = off + item.len();
         // Offsets are exact on one line; a wrapped entry is located as a whole.
@@ -782,6 +892,11 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
         } else {
             Span::new(src, entry.start, entry.end)
         };
+        // A bare name after the first path is a word of the entry's prose (`the `parse` fn`).
+        let bare = !item.contains(['/', '.', '*', '\\']) && !EXTENSIONLESS.contains(&item.as_str());
+        if bare && index > 0 && value.contains('`') {
+            continue;
+        }
         let Some(path) = clean_path(&item) else {
             b.warn(
                 Diagnostic::warning(
@@ -808,6 +923,81 @@ fn add_entry(b: &mut PlanBuilder, src: SourceId, entry: &Entry, task: &mut Task,
             }
         }
     }
+}
+
+/// A files entry with its notes blanked out (replaced by spaces of the same byte length): text in
+/// parentheses that open after a space, a backtick, a comma or the start (not `(auth)` inside a
+/// path), and everything after a dash (` — `, ` – `, ` - `) that follows a backticked path.
+/// Backticked text is never a note.
+fn without_notes(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    let mut in_code = false;
+    let mut depth = 0usize;
+    let mut code_in_note = false;
+    let mut prev: Option<char> = None;
+    let mut seen_path = false;
+    let mut rest_blank = false;
+    for (at, c) in value.char_indices() {
+        let blank = |out: &mut String| out.extend(std::iter::repeat_n(' ', c.len_utf8()));
+        if rest_blank {
+            blank(&mut out);
+            continue;
+        }
+        if depth > 0 {
+            match c {
+                '`' => code_in_note = !code_in_note,
+                '(' | '（' if !code_in_note => depth += 1,
+                ')' | '）' if !code_in_note => depth -= 1,
+                _ => {}
+            }
+            blank(&mut out);
+            prev = Some(c);
+            continue;
+        }
+        if c == '`' {
+            in_code = !in_code;
+            if !in_code {
+                seen_path = true;
+            }
+        } else if !in_code {
+            let opens = matches!(c, '(' | '（')
+                && prev.is_none_or(|p| p.is_whitespace() || matches!(p, '`' | ',' | '，' | '、'));
+            if opens {
+                depth = 1;
+                code_in_note = false;
+                blank(&mut out);
+                prev = Some(c);
+                continue;
+            }
+            let tail = value.get(at..).unwrap_or("");
+            if seen_path && c == ' ' && [" — ", " – ", " - ", " —", " –"].iter().any(|d| tail.starts_with(d)) {
+                rest_blank = true;
+                blank(&mut out);
+                continue;
+            }
+        }
+        out.push(c);
+        prev = Some(c);
+    }
+    out
+}
+
+/// The plan's path from the root of its repository: from its `docs/` folder in the layouts
+/// superpowers writes (`docs/superpowers/plans/`, `docs/plans/`, always at the root), else from
+/// the nearest folder above it holding `.git`.
+fn plan_in_repo(path: &Path) -> Option<String> {
+    let parts: Vec<_> = path.components().map(|c| c.as_os_str().to_string_lossy().into_owned()).collect();
+    let docs = parts
+        .windows(2)
+        .rposition(|w| matches!(w, [d, next] if d == "docs" && (next == "superpowers" || next == "plans")));
+    let rel = match docs {
+        Some(at) => parts.get(at..)?.join("/"),
+        None => {
+            let root = path.ancestors().skip(1).find(|dir| dir.join(".git").exists())?;
+            path.strip_prefix(root).ok()?.to_str()?.replace('\\', "/")
+        }
+    };
+    (!rel.is_empty()).then_some(rel)
 }
 
 /// Expands the first `{a,b,c}` group of a path (`crates/{a,b}/lib.rs` → `crates/a/lib.rs`,
@@ -1331,16 +1521,29 @@ fn prose_commands(src: SourceId, line: &Line<'_>) -> Vec<(String, Span)> {
 fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
     let mut out = Vec::new();
     let mut prev_end = 0;
+    let mut prev_taken = false;
     for (cmd, off) in md::code_spans(text) {
         let between = text.get(prev_end..off).unwrap_or("").to_lowercase();
         prev_end = off + cmd.len();
-        let said_run =
-            ["run ", "run: ", "运行", "執行", "执行", "実行", "execute "].iter().any(|w| between.contains(w));
+        // "Run `a` + `b`", "run `a` and `b`": the second is run too.
+        let joined = prev_taken
+            && matches!(
+                between.trim_matches(['`', ' ']),
+                "+" | "and" | "," | "&" | "&&" | "和" | "、" | "e" | "y" | "und"
+            );
+        let said_run = joined || PROSE_RUN.iter().any(|w| between.contains(w));
+        prev_taken = false;
         // The clause around the command says whether it must fail ("run `x` to see it fail").
         let delims = [',', ';', '(', ')', '，', '；', '（', '）', '。'];
         let clause_start = text.get(..off).and_then(|t| t.rfind(delims)).map_or(0, |d| d + 1);
         let after = off + cmd.len();
-        let clause_end = text.get(after..).and_then(|t| t.find(delims)).map_or(text.len(), |d| after + d);
+        // A note after a dash ("`cargo check` — a wrong path fails to compile") is not the clause.
+        let clause_end = text
+            .get(after..)
+            .and_then(|t| {
+                t.find(delims).into_iter().chain([" — ", " – ", " - "].iter().filter_map(|m| t.find(m))).min()
+            })
+            .map_or(text.len(), |d| after + d);
         let clause =
             format!("{} {}", text.get(clause_start..off).unwrap_or(""), text.get(after..clause_end).unwrap_or(""));
         if !said_run || contains_any(&clause, FAIL_WORDS) {
@@ -1350,6 +1553,7 @@ fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
         let known = commands::first_program(after_cd).is_some_and(|p| commands::is_program(p) || p == "git");
         if known && !is_setup(cmd) && !is_setup(after_cd) {
             out.push((cmd.trim().to_owned(), Span::new(src, start + off, start + off + cmd.len())));
+            prev_taken = true;
         }
     }
     out
@@ -1474,7 +1678,29 @@ fn is_setup(cmd: &str) -> bool {
         "mix" => second == "deps.get",
         _ => false,
     };
-    setup || long_running(&words) || rewrites(&words)
+    setup || long_running(&words) || rewrites(&words) || migrates(&words)
+}
+
+/// A database migration or a code generator (`npx prisma migrate dev`, `prisma generate`,
+/// `python manage.py migrate`, `rails db:migrate`, `alembic upgrade head`): it changes the work
+/// or the database rather than checking it.
+fn migrates(words: &[&str]) -> bool {
+    let name = |w: &str| w.rsplit(['/', '\\']).next().unwrap_or(w).to_owned();
+    words.windows(2).any(|pair| {
+        let [tool, sub] = pair else { return false };
+        let (tool, sub) = (name(tool), *sub);
+        match tool.as_str() {
+            "prisma" => matches!(sub, "migrate" | "generate" | "db"),
+            "drizzle-kit" => matches!(sub, "generate" | "push" | "migrate"),
+            "manage.py" => matches!(sub, "migrate" | "makemigrations"),
+            "rails" | "rake" => sub.starts_with("db:") || sub == "generate",
+            "alembic" => matches!(sub, "upgrade" | "downgrade" | "revision"),
+            "sqlx" | "knex" | "diesel" => matches!(sub, "migrate" | "migration"),
+            "sequelize" => sub.starts_with("db:migrate"),
+            "supabase" => matches!(sub, "db" | "migration"),
+            _ => false,
+        }
+    })
 }
 
 /// A command without the program that only wraps it: `sudo`, `time`, `nice`, `env`, or a word
@@ -1537,6 +1763,17 @@ fn expects_failure(value: &str) -> bool {
     let bare = without_parentheses(&v);
     const DECIDES: &[&str] = &["pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗"];
     let v = if contains_any(&bare, DECIDES) { bare } else { v };
+    // An outcome stated first ("BUILD SUCCESSFUL. Fix any compile errors.") is not undone by an
+    // instruction after it.
+    let first =
+        [". ", "。", "！", "! "].iter().filter_map(|m| v.find(m)).min().and_then(|at| v.get(..at)).unwrap_or(&v);
+    const PASSING: &[&str] = &["pass", "success", "succeed", "green", "ok", "成功", "通过", "成功し"];
+    if first.len() < v.trim_end_matches(['.', '。']).len()
+        && contains_any(first, PASSING)
+        && !contains_any(first, FAILING)
+    {
+        return false;
+    }
     if !FAILING.iter().any(|w| v.contains(w)) {
         return false;
     }
@@ -1736,6 +1973,53 @@ mod tests {
         assert!(!is_setup("rtk cargo test"));
         assert_eq!(without_wrapper("env git status"), "git status");
         assert_eq!(without_wrapper("FOO=1 git add ."), "FOO=1 git add .");
+    }
+
+    #[test]
+    fn prose_commands_joined_and_noted() {
+        let src = crate::source::Sources::default().add("plan.md", String::new());
+        let cmds = |t: &str| prose_in(src, 0, t).into_iter().map(|(c, _)| c).collect::<Vec<_>>();
+        assert_eq!(
+            cmds("Run `cargo xtask test dev` + `cargo xtask test system`."),
+            ["cargo xtask test dev", "cargo xtask test system"]
+        );
+        assert_eq!(cmds("(verify with `cargo check -p q` — a wrong path fails to compile)"), ["cargo check -p q"]);
+        assert_eq!(cmds("Voltar a correr `npm test` e confirmar que passa"), ["npm test"]);
+        assert!(cmds("run `npm test` to see it fail").is_empty());
+    }
+
+    #[test]
+    fn notes_in_entries() {
+        let notes = |v: &str| without_notes(v).split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(notes("`a.ts` (`X`), `b.ts`(`Y` 内)"), "`a.ts` , `b.ts`");
+        assert_eq!(notes("`src/app/(auth)/page.tsx` (new)"), "`src/app/(auth)/page.tsx`");
+        assert_eq!(notes("src/app/(auth)/page.tsx"), "src/app/(auth)/page.tsx");
+        assert_eq!(notes("`a.rs` — mirrors `b.rs`"), "`a.rs`");
+        assert_eq!(without_notes("`a` (ü)").len(), "`a` (ü)".len());
+    }
+
+    #[test]
+    fn migrations_and_generators_are_setup() {
+        assert!(is_setup("npx prisma migrate dev --name x"));
+        assert!(is_setup("npx prisma generate"));
+        assert!(is_setup("python manage.py makemigrations"));
+        assert!(is_setup("bin/rails db:migrate"));
+        assert!(!is_setup("npx prisma validate"));
+        assert!(!is_setup("python manage.py test"));
+    }
+
+    #[test]
+    fn the_plan_itself() {
+        let p = Path::new("/x/repo/docs/superpowers/plans/2026-01-01-a.md");
+        assert_eq!(plan_in_repo(p).as_deref(), Some("docs/superpowers/plans/2026-01-01-a.md"));
+        assert_eq!(plan_in_repo(Path::new("/nowhere/plan.md")), None);
+    }
+
+    #[test]
+    fn outcome_first_then_instructions() {
+        assert!(!expects_failure("BUILD SUCCESSFUL。修复所有编译错误。"));
+        assert!(!expects_failure("PASS. Fix any lint errors it reports."));
+        assert!(expects_failure("either it succeeds, or it fails with errors to fix. Then fix them."));
     }
 
     #[test]
