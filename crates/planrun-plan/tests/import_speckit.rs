@@ -337,3 +337,54 @@ fn ten_thousand_tasks_with_orders_are_read() {
     );
     assert!(!t.depends_on.contains(&"T01002".to_owned()), "{:?}", t.depends_on);
 }
+
+#[test]
+fn ids_in_brackets_are_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/002-export");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(
+        feature.join("tasks.md"),
+        "# Tasks: Meter export\n\n## Phase 1: Setup\n\n```\n- [ ] [T000] [P] [US1] Description (file path)\n```\n\n- [x] [T001] Add the export settings (src/export/settings.py)\n- [ ] [T002] [P] [US1] Write the CSV writer (src/export/csv_writer.py)\n- [ ] **[T003]** [P] Document the export (docs/export.md)\n- [ ] [T004] [US1] [保存]ボタンを追加 (web/save.html)\n",
+    )
+    .unwrap();
+    // Detected without naming the format.
+    let l = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(l.format, Format::Speckit);
+    assert_eq!(ids(&l), ["T001", "T002", "T003", "T004"], "the example in a fence is not a task");
+    assert_eq!(task(&l, "T001").status, Status::Done);
+    assert_eq!(task(&l, "T001").files, ["src/export/settings.py"]);
+    assert_eq!(task(&l, "T002").depends_on, ["T001"]);
+    assert_eq!(task(&l, "T003").depends_on, ["T001"], "[P] after the bracketed id");
+    assert!(task(&l, "T002").description.contains("User story: US1"));
+    // A bracketed word glued to the title is the title's, not a label.
+    assert_eq!(task(&l, "T004").title, "[保存]ボタンを追加 (web/save.html)");
+}
+
+#[test]
+fn japanese_orders_checkpoints_and_completion_criteria_are_read() {
+    let l = read_text(
+        "# タスク: 在庫メモ\n\n## Phase 1: 準備\n\n- [ ] T001 `pyproject.toml` を作成する\n- [ ] T002 `src/app/db.py` に接続を実装する\n- [ ] T003 `tests/test_db.py` を作成する\n\n**完了基準**:\n\n- DB接続テストが通る\n- 設定が読み込める\n\n## Phase 2: 機能\n\n**依存関係**: Phase 1完了後\n\n- [ ] T004 `src/app/items.py` に一覧を実装する\n- [ ] T005 `src/app/cli.py` に登録コマンドを追加してT002を通す\n- [ ] T006 `src/app/report.py` を実装する\n\n**チェックポイント**: 一覧と登録が動く。\n\n## 依存関係と実行順序\n\n- **Phase 1**: 依存なし。T003はT002と並行可能。\n- **Phase 2**: T006、T005の順に統合する。\n",
+    );
+    // `T003はT002と並行可能` (T003 may run alongside T002): the list's order between them goes.
+    assert!(task(&l, "T003").depends_on.is_empty());
+    // `**依存関係**: Phase 1完了後`: the phase waits for every last task of phase 1.
+    assert_eq!(task(&l, "T004").depends_on, ["T003", "T002"]);
+    // `T002を通す` (make T002 pass) in the item, `T006、T005の順に` (T006, then T005).
+    assert_eq!(task(&l, "T005").depends_on, ["T004", "T002", "T006"]);
+    assert_eq!(task(&l, "T003").acceptance, ["DB接続テストが通る", "設定が読み込める"]);
+    assert_eq!(l.spans(2).acceptance.len(), 2);
+    assert_eq!(task(&l, "T006").acceptance, ["一覧と登録が動く。"]);
+    assert!(l.diagnostics.is_empty(), "{:?}", l.diagnostics);
+}
+
+#[test]
+fn in_parallel_with_drops_the_order_of_the_list() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a in src/a.py\n- [ ] T002 b in src/b.py\n- [ ] T003 c in src/c.py\n\n**Checkpoint**: setup done\n\n## Dependencies\n\n- T003 can run in parallel with T002\n- T001, T002 and T003 can be written in parallel before T004\n",
+    );
+    assert_eq!(task(&l, "T002").depends_on, ["T001"], "a list of tasks in parallel names no other side");
+    assert!(task(&l, "T003").depends_on.is_empty());
+    assert_eq!(task(&l, "T003").acceptance, ["setup done"]);
+    assert_eq!(l.spans(2).acceptance.len(), 1);
+}

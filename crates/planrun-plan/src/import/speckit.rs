@@ -205,7 +205,7 @@ fn looks_speckit(path: &Path) -> bool {
     let text = String::from_utf8_lossy(&bytes);
     // Every spec-kit item is a checkbox or a heading followed by its id (`- [ ] T001`, `### T001`):
     // a cheap refusal first.
-    if !text.contains("] T") && !text.contains("# T") {
+    if !text.contains("] T") && !text.contains("# T") && !text.contains("[T") {
         return false;
     }
     md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {
@@ -255,9 +255,18 @@ struct Item<'a> {
 /// Reads the id, the `[P]` mark and the story labels of an item's text.
 fn parse_item(text: &str) -> Option<Item<'_>> {
     let t = text.trim_start().trim_start_matches(['*', '`']);
+    // `[T001]`: the id in brackets, as some plans write it (`- [X] [T001] [P] …`).
+    let (t, bracketed) = match t.strip_prefix('[') {
+        Some(inner) => (inner, true),
+        None => (t, false),
+    };
     let id_len = task_id_len(t)?;
     let id = t.get(..id_len)?;
-    let mut rest = t.get(id_len..)?.trim_start_matches(['*', '`']);
+    let mut rest = t.get(id_len..)?;
+    if bracketed {
+        rest = rest.strip_prefix(']')?;
+    }
+    rest = rest.trim_start_matches(['*', '`']);
     if !(rest.is_empty() || rest.starts_with([' ', '\t', ':', '.', '[', '('])) {
         return None;
     }
@@ -277,8 +286,12 @@ fn parse_item(text: &str) -> Option<Item<'_>> {
         {
             break;
         }
+        // A bracketed word glued to the text after it (`[学習]ボタン`) is part of the title.
+        let glued = rest.get(end + 1..).and_then(|r| r.chars().next()).is_some_and(|c| !c.is_whitespace() && c != '[');
         if token.eq_ignore_ascii_case("p") {
             item.parallel = true;
+        } else if glued {
+            break;
         } else {
             item.labels.push(token);
         }
@@ -297,8 +310,9 @@ fn task_id_len(text: &str) -> Option<usize> {
     }
     let suffix = rest.get(digits..)?.chars().next().filter(|c| c.is_ascii_lowercase()).map_or(0, |_| 1);
     let after = rest.get(digits + suffix..)?.chars().next();
-    // `T1000ms` is a word, not an id.
-    if after.is_some_and(char::is_alphanumeric) {
+    // `T1000ms` is a word, not an id; Japanese and Chinese write ids against their words
+    // (`T004を通す`).
+    if after.is_some_and(|c| c.is_ascii_alphanumeric()) {
         return None;
     }
     Some(1 + digits + suffix)
@@ -311,7 +325,8 @@ fn id_refs(text: &str) -> Vec<(String, Option<String>, usize, usize)> {
     let mut i = 0;
     while i < text.len() {
         let Some(rest) = text.get(i..) else { break };
-        let starts_word = i == 0 || text.get(..i).and_then(|s| s.chars().last()).is_none_or(|c| !c.is_alphanumeric());
+        let starts_word =
+            i == 0 || text.get(..i).and_then(|s| s.chars().last()).is_none_or(|c| !c.is_ascii_alphanumeric());
         match task_id_len(rest).filter(|_| rest.starts_with('T') && starts_word) {
             Some(len) => {
                 let first = rest.get(..len).unwrap_or("").to_owned();
@@ -353,6 +368,41 @@ struct Order {
     /// "T010 and T011 depend on T004 and T005 respectively": the n-th dependent waits for the
     /// n-th prerequisite only.
     paired: bool,
+    /// "T002 and T003 can run in parallel with T001": neither side waits for the other, so the
+    /// orders the list implied between them are dropped.
+    parallel: bool,
+}
+
+/// Words that say two sides run together (`T002とT003はT001と並行可能`).
+const PARALLEL_WORDS: [&str; 7] =
+    ["in parallel with", "parallel to", "alongside", "concurrently with", "と並行", "と同時", "并行"];
+
+/// Japanese and Chinese words written after what they wait for: `Phase 1完了後` (after phase 1
+/// completes), `T004を通す` (make T004 pass), `T003に依存` (depends on T003), `T003 完成后`.
+const AFTER_SUFFIXES: [&str; 10] =
+    ["完了後", "の完了後", "の後", "のあと", "以降", "を通す", "に依存", "完成后", "完成後", "之后"];
+
+/// The ids (and phases) written right before byte `pos` of `text`, as a list (`T005、T007`,
+/// `T002とT003`, `Phase 1`): (first, last, offset, length) of each.
+fn refs_just_before(text: &str, pos: usize) -> Vec<(String, Option<String>, usize, usize, bool)> {
+    let head = text.get(..pos).unwrap_or("");
+    let mut all: Vec<(String, Option<String>, usize, usize, bool)> =
+        id_refs(head).into_iter().map(|(a, b, o, l)| (a, b, o, l, false)).collect();
+    all.extend(phase_refs(head).into_iter().map(|(n, o, l)| (n, None, o, l, true)));
+    all.sort_by_key(|r| r.2);
+    let mut out: Vec<(String, Option<String>, usize, usize, bool)> = Vec::new();
+    let mut end = head.trim_end().len();
+    for r in all.into_iter().rev() {
+        let gap = head.get(r.2 + r.3..end).unwrap_or("x");
+        let joint = gap.trim_matches(|c: char| c.is_whitespace() || "、,と及びおよび和与`*".contains(c));
+        if !joint.is_empty() && !joint.eq_ignore_ascii_case("and") {
+            break;
+        }
+        end = r.2;
+        out.push(r);
+    }
+    out.reverse();
+    out
 }
 
 /// Words that order the ids around them: `A depends on B` (A after B) or `A blocks B` (B after A).
@@ -515,17 +565,24 @@ fn clauses(text: &str) -> Vec<(usize, &str)> {
         rest_start = close + 1;
     }
     pieces.push((rest_start, text.get(rest_start..).unwrap_or("")));
+    // `;` and the Japanese and Chinese full stop and semicolon end a clause.
     for (base, piece) in pieces {
         let mut at = 0;
-        for part in piece.split(';') {
-            out.push((base + at, part));
-            at += part.len() + 1;
+        for (i, c) in piece.char_indices() {
+            if [';', '。', '；'].contains(&c) {
+                out.push((base + at, piece.get(at..i).unwrap_or("")));
+                at = i + c.len_utf8();
+            }
         }
+        out.push((base + at, piece.get(at..).unwrap_or("")));
     }
     out
 }
 
 fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+    if let Some(orders) = cjk_orders(src, line, text, base) {
+        return Some(orders);
+    }
     let lower = format!("{} ", text.to_lowercase());
     // A chain `T001 → T002 → T003`: each link waits for the one before.
     for arrow in [" → ", " -> "] {
@@ -540,7 +597,12 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
                     return None;
                 }
                 if let Some(prev) = previous.take() {
-                    orders.push(Order { dependents: refs.clone(), prerequisites: prev, paired: false });
+                    orders.push(Order {
+                        dependents: refs.clone(),
+                        prerequisites: prev,
+                        paired: false,
+                        parallel: false,
+                    });
                 }
                 previous = Some(refs);
             }
@@ -569,10 +631,67 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
     }
     let paired = lower.contains("respectively") && left.len() == right.len() && left.len() > 1;
     Some(vec![if dependents_first {
-        Order { dependents: left, prerequisites: right, paired }
+        Order { dependents: left, prerequisites: right, paired, parallel: false }
     } else {
-        Order { dependents: right, prerequisites: left, paired }
+        Order { dependents: right, prerequisites: left, paired, parallel: false }
     }])
+}
+
+/// Orders written the Japanese or Chinese way, and `in parallel with` notes: `Phase 1完了後`
+/// (after phase 1), `T005、T007の順に` (in the order T005, T007), `T002とT003はT001と並行可能`
+/// (T002 and T003 can run in parallel with T001), `T002 and T003 can run in parallel with T001`.
+fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+    let to_ref = |(first, last, off, len, phase): (String, Option<String>, usize, usize, bool)| {
+        let span = Span::new(src, line.start + base + off, line.start + base + off + len);
+        Ref { first, last, span, phase }
+    };
+    let lower = text.to_lowercase();
+    let mut orders = Vec::new();
+    // `T005、T007の順に統合する`: a chain.
+    for (pos, _) in text.match_indices("の順") {
+        let refs: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+        for pair in refs.windows(2) {
+            if let [a, b] = pair {
+                orders.push(Order {
+                    dependents: vec![b.clone()],
+                    prerequisites: vec![a.clone()],
+                    paired: false,
+                    parallel: false,
+                });
+            }
+        }
+    }
+    // `Phase 2: Phase 1完了後`: what is named before waits for what the word follows.
+    for suffix in AFTER_SUFFIXES {
+        for (pos, _) in text.match_indices(suffix) {
+            let prerequisites: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+            let Some(first) = prerequisites.first().map(|r| r.span.start - line.start - base) else { continue };
+            let dependents = refs_of(src, line, text.get(..first).unwrap_or(""), base);
+            if !dependents.is_empty() {
+                orders.push(Order { dependents, prerequisites, paired: false, parallel: false });
+            }
+        }
+    }
+    if !orders.is_empty() {
+        return Some(orders);
+    }
+    // `A in parallel with B` / `AはBと並行`, when the clause orders nothing else.
+    if has_order_word(&format!(" {lower} ")) || lower.len() != text.len() {
+        return None;
+    }
+    let (pos, word) = PARALLEL_WORDS.iter().find_map(|w| lower.find(w).map(|p| (p, *w)))?;
+    let (with, others): (Vec<Ref>, Vec<Ref>) = if word.is_ascii() {
+        let refs = refs_of(src, line, text, base);
+        let split = line.start + base + pos;
+        let (before, after): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start < split);
+        (after, before)
+    } else {
+        let with: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+        let first = with.first().map(|r| r.span.start - line.start - base)?;
+        (with, refs_of(src, line, text.get(..first).unwrap_or(""), base))
+    };
+    (!with.is_empty() && !others.is_empty())
+        .then(|| vec![Order { dependents: others, prerequisites: with, paired: false, parallel: true }])
 }
 
 /// A Dependencies line that names two or more task ids and says they wait, but could not be read.
@@ -651,6 +770,10 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let mut open: Option<Open> = None;
     let mut orders: Vec<Order> = Vec::new();
     let mut title_seen = false;
+    // Under a `**Checkpoint**:` / `**完了基準**:` field without a value: its list of criteria.
+    let mut criteria = false;
+    // Each task's dependencies taken from the list's order, for `in parallel with` notes.
+    let mut implicit: HashMap<String, Vec<String>> = HashMap::new();
     // YAML front matter (`---` … `---` at the top) is metadata for the tool that wrote the file.
     let front_matter = match lines.first() {
         Some(first) if first.text.trim_end() == "---" => {
@@ -662,6 +785,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     for line in lines.iter().skip(front_matter) {
         let heading = if line.in_fence { None } else { md::heading(line.text) };
         if let Some((level, t)) = heading {
+            criteria = false;
             close(b, src, open.take());
             // `### T001: Title` (or `## T001 …`): a task written as a heading.
             if level >= 2 && matches!(mode, Mode::Tasks | Mode::Header) && heading_item(t).is_some() {
@@ -671,6 +795,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 section_has_tasks = true;
                 let (done, text) = heading_item(t).unwrap_or((false, t));
                 let mut o = read_task(b, src, line, done, text, &mut phase, &mut groups);
+                note_implicit(b, &o, &mut implicit);
                 o.heading = true;
                 open = Some(o);
                 continue;
@@ -749,6 +874,22 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             Mode::Tasks => {}
         }
         let in_heading_task = open.as_ref().is_some_and(|o| o.heading);
+        if criteria && open.is_none() && !line.in_fence {
+            // The list under a checkpoint field: each bullet (or id-less checkbox) a criterion.
+            let entry = match md::checkbox(line.text) {
+                Some((_, t)) => Some(t).filter(|t| parse_item(t).is_none()),
+                None => md::bullet(line.text),
+            };
+            match entry {
+                Some(t) if !t.is_empty() => {
+                    push_criterion(b, src, line, t, phase.last_task);
+                    section.push(line.text);
+                    continue;
+                }
+                _ if line.text.trim().is_empty() => {}
+                _ => criteria = false,
+            }
+        }
         if !line.in_fence {
             // A checkbox item; under a heading task only one with its own id is a new task. A
             // plain bullet starting with an id (`- T001 Create …`) is a task too.
@@ -772,7 +913,9 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             if let Some((done, item_text)) = item {
                 close(b, src, open.take());
                 section_has_tasks = true;
-                open = Some(read_task(b, src, line, done, item_text, &mut phase, &mut groups));
+                let o = read_task(b, src, line, done, item_text, &mut phase, &mut groups);
+                note_implicit(b, &o, &mut implicit);
+                open = Some(o);
                 continue;
             }
         }
@@ -795,9 +938,26 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
         }
         if let Some((key, value, _)) = md::field(line.text) {
             let k = key.to_ascii_lowercase();
-            if k.starts_with("checkpoint") {
-                if let Some(task) = phase.last_task.and_then(|i| b.plan.tasks.get_mut(i)) {
-                    task.acceptance.push(model::one_line(value));
+            if is_checkpoint_key(key) {
+                if value.trim().is_empty() {
+                    criteria = true;
+                } else {
+                    push_criterion(b, src, line, value, phase.last_task);
+                }
+            } else if is_dependencies_key(key) && !value.trim().is_empty() {
+                // The phase's own dependencies (`**依存関係**: Phase 1完了後`): its first tasks
+                // wait for what the value names.
+                if let Some(n) = phase.name.as_deref().and_then(phase_number) {
+                    let base = md::offset_in(line.text, value).unwrap_or(0);
+                    let lower = value.to_lowercase();
+                    let prerequisites: Vec<Ref> =
+                        refs_of(src, line, value, base).into_iter().filter(|r| !(r.phase && r.first == n)).collect();
+                    let parallel = PARALLEL_WORDS.iter().any(|w| lower.contains(w));
+                    if !prerequisites.is_empty() && !parallel && lower.len() == value.len() {
+                        let span = Span::new(src, line.start, line.start + line.text.len());
+                        let me = Ref { first: n.to_owned(), last: None, span, phase: true };
+                        orders.push(Order { dependents: vec![me], prerequisites, paired: false, parallel: false });
+                    }
                 }
             } else if ["purpose", "goal", "independent test"].contains(&k.as_str()) {
                 phase.notes.push(format!("{key}: {}", model::one_line(value)));
@@ -807,7 +967,56 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     close(b, src, open.take());
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
-    apply_orders(b, orders);
+    apply_orders(b, orders, &implicit);
+}
+
+/// Records the dependencies a task took from the list's order.
+fn note_implicit(b: &PlanBuilder, o: &Open<'_>, implicit: &mut HashMap<String, Vec<String>>) {
+    if let Some(t) = b.plan.tasks.get(o.index) {
+        if !t.id.is_empty() {
+            implicit.insert(t.id.clone(), t.depends_on.iter().take(o.implicit_deps).cloned().collect());
+        }
+    }
+}
+
+/// A checkpoint or completion criterion of a phase, on its last task.
+fn push_criterion(b: &mut PlanBuilder, src: SourceId, line: &Line<'_>, text: &str, last: Option<usize>) {
+    let Some(i) = last else { return };
+    let o = md::offset_in(line.text, text).unwrap_or(0);
+    let span = Span::new(src, line.start + o, line.start + o + text.len());
+    if let Some(task) = b.plan.tasks.get_mut(i) {
+        task.acceptance.push(model::one_line(text));
+        if let Some(spans) = b.task_spans.get_mut(i) {
+            spans.acceptance.push(span);
+        }
+    }
+}
+
+/// A phase's checkpoint or completion criteria (`**Checkpoint**:`, `**チェックポイント**:`,
+/// `**完了基準**:`): acceptance of the phase's last task.
+fn is_checkpoint_key(key: &str) -> bool {
+    let k = key.trim().to_lowercase();
+    k.starts_with("checkpoint")
+        || [
+            "completion criteria",
+            "exit criteria",
+            "punto de control",
+            "ponto de controle",
+            "チェックポイント",
+            "完了基準",
+            "完了条件",
+            "検証ポイント",
+            "检查点",
+            "验收标准",
+            "完成标准",
+        ]
+        .contains(&k.as_str())
+}
+
+/// A phase's `**Dependencies**:` line (`**依存関係**: Phase 1完了後`).
+fn is_dependencies_key(key: &str) -> bool {
+    let k = key.trim().to_lowercase();
+    ["dependencies", "dependency", "depends on", "依存関係", "依存", "依赖", "依赖关系", "前提"].contains(&k.as_str())
 }
 
 /// A heading that names a Dependencies section ("Dependencies", "Dependencies & Execution
@@ -851,7 +1060,10 @@ fn is_dependencies_heading(lower: &str) -> bool {
     ];
     let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).filter(|w| !w.is_empty()).collect();
     let names = words.iter().any(|w| w.starts_with("dependenc")) || lower.contains("execution order");
-    names && words.iter().all(|w| WORDS.contains(w))
+    // Japanese and Chinese: `依存関係と実行順序`, `依赖关系`.
+    let cjk =
+        ["依存関係", "実行順序", "依赖关系", "执行顺序", "依赖与"].iter().any(|w| lower.trim_start().starts_with(w));
+    cjk || names && words.iter().all(|w| WORDS.contains(w))
 }
 
 /// Joins context lines, keeping at most one blank line in a row.
@@ -997,13 +1209,22 @@ fn inline_deps(title: &str) -> Vec<(String, Option<String>, usize, usize)> {
             .is_none_or(|c| !c.is_alphanumeric() || !w.is_ascii());
         before_ok && after_ok
     };
+    // Japanese and Chinese write the word after the ids: `T004を通す` (make T004 pass),
+    // `T003完了後` (after T003), `T003に依存`.
+    let mut out: Vec<(String, Option<String>, usize, usize)> = Vec::new();
+    for suffix in AFTER_SUFFIXES {
+        for (p, _) in title.match_indices(suffix) {
+            out.extend(refs_just_before(title, p).into_iter().filter(|r| !r.4).map(|(a, b, o, l, _)| (a, b, o, l)));
+        }
+    }
     let Some(pos) = words.iter().filter_map(|w| lower.match_indices(w).map(|(p, _)| p).find(|p| whole(*p, w))).min()
     else {
-        return Vec::new();
+        return out;
     };
     let end = title.get(pos..).and_then(|r| r.find([')', ';', '）', '；'])).map_or(title.len(), |e| pos + e);
     let clause = title.get(pos..end).unwrap_or("");
-    id_refs(clause).into_iter().map(|(a, b, off, len)| (a, b, pos + off, len)).collect()
+    out.extend(id_refs(clause).into_iter().map(|(a, b, off, len)| (a, b, pos + off, len)));
+    out
 }
 
 /// Paths named in an item's text, with their offsets: backticked paths, words with a `/` that
@@ -1055,9 +1276,14 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
     out.sort_by_key(|(_, off, _)| *off);
     let kept = targets_only(text, &spans, out);
     let mut unique: Vec<(String, usize, usize)> = Vec::new();
-    for f in kept {
-        if !unique.iter().any(|(q, _, _)| *q == f.0) {
-            unique.push(f);
+    for f in &kept {
+        // A bare name the item also writes with its folder (`（daily.yml）
+        // (.github/workflows/daily.yml)`) is that file.
+        let covered = f.0.strip_prefix("**/").is_some_and(|name| {
+            kept.iter().any(|(q, _, _)| !q.starts_with("**/") && q.rsplit('/').next() == Some(name))
+        });
+        if !covered && !unique.iter().any(|(q, _, _)| *q == f.0) {
+            unique.push(f.clone());
         }
     }
     unique
@@ -1085,7 +1311,7 @@ fn redirect_target(command: &str) -> Option<(String, usize, usize)> {
 
 /// Words (lower case) after which a file is cited, not worked on: `per data-model.md`,
 /// `see contracts/api.md`.
-const REFERENCE_WORDS: [&str; 37] = [
+const REFERENCE_WORDS: [&str; 55] = [
     "per",
     "see",
     "cf.",
@@ -1100,6 +1326,24 @@ const REFERENCE_WORDS: [&str; 37] = [
     "as in",
     "matching",
     "from the design in",
+    "against",
+    "required by",
+    "allowed by",
+    "permitted by",
+    "defined by",
+    "specified by",
+    "described by",
+    "mandated by",
+    "listed in",
+    "outlined in",
+    "in accordance with",
+    "consistent with",
+    "compliant with",
+    "conforming to",
+    "conform to",
+    "aligned with",
+    "in line with",
+    "as documented in",
     // Spanish, Portuguese, French, German, Chinese, Japanese.
     "según",
     "segun",
@@ -1125,6 +1369,40 @@ const REFERENCE_WORDS: [&str; 37] = [
     "详见",
     "見る",
 ];
+
+/// Japanese words after a path that cite it: `` `data-model.md` に従って `` (following),
+/// `に基づいて` (based on), `を参照` (referring to).
+const REFERENCE_AFTER: [&str; 6] = ["に従", "に基づ", "を参照", "を参考", "に準拠", "のとおり"];
+
+/// Design documents of a spec-kit feature (`spec.md`, `quickstart.md`, `contracts/x.md` …),
+/// written bare or under `specs/<feature>/`: what tasks read, not what they change.
+fn is_design_doc(path: &str) -> bool {
+    let rest = path.strip_prefix("**/").unwrap_or(path);
+    let rest = match rest.strip_prefix("specs/").and_then(|r| r.split_once('/')) {
+        Some((_, inner)) => inner,
+        None => rest,
+    };
+    ["spec.md", "plan.md", "research.md", "data-model.md", "quickstart.md", "tasks.md"].contains(&rest)
+        || rest.strip_prefix("contracts/").is_some_and(|c| {
+            c.is_empty() || c == "**" || [".md", ".yaml", ".yml", ".json", ".graphql"].iter().any(|e| c.ends_with(e))
+        })
+}
+
+/// Verbs whose object is checked or followed, not changed (`Run quickstart.md validation`).
+const CHECK_VERBS: [&str; 11] =
+    ["run", "execute", "validate", "verify", "check", "test", "review", "confirm", "walk", "follow", "perform"];
+
+/// The parenthesis a spec-kit item may end with to name its files (`Description (file path)`):
+/// its byte offset, when every word in it is a path.
+fn trailing_file_list(text: &str) -> Option<usize> {
+    let t = text.trim_end().trim_end_matches(['.', '。']);
+    let inner_end = t.strip_suffix(')')?.len();
+    let open = t.get(..inner_end)?.rfind('(')?;
+    let inner = t.get(open + 1..inner_end)?;
+    let words: Vec<&str> =
+        inner.split([',', ' ', '、']).map(|w| w.trim_matches('`')).filter(|w| !w.is_empty()).collect();
+    (!words.is_empty() && words.iter().all(|w| *w == "and" || as_path(w, true).is_some())).then_some(open)
+}
 
 /// Drops the paths of an item's text that are not files the task works on: documents it cites
 /// (`per data-model.md`), the folder a command runs in (`` `pnpm install` in web/ ``), entries
@@ -1157,6 +1435,8 @@ fn targets_only(
             .iter()
             .any(|w| t.strip_prefix(w).is_some_and(|r| r.starts_with('`')))
     };
+    // `Description (file path)`: the final parenthesis names the files.
+    let file_list = trailing_file_list(text);
     let mut out: Vec<(String, usize, usize)> = Vec::new();
     let mut previous_cited = false;
     let mut previous_ignored = false;
@@ -1170,12 +1450,31 @@ fn targets_only(
         // Cited documents, and the ones listed right after a cited one.
         // A section sign after the path cites a part of it: `(data-model.md §Kinds)`.
         let section = lower.get(off + len..).is_some_and(|r| r.trim_start_matches(['`', ' ']).starts_with('§'));
-        let cited = ends_with_word(before, &REFERENCE_WORDS) || previous_cited && joined || section;
+        let after = text.get(off + len..).unwrap_or("").trim_start_matches(['`', ' ', ')', '）']);
+        let cited_after = REFERENCE_AFTER.iter().any(|w| after.starts_with(w));
+        // A design document of the feature is read, not changed: after "from" or "using"
+        // (`scenarios from quickstart.md`), and as the object of a checking verb (`Run
+        // quickstart.md validation`, `Follow the quickstart.md steps`).
+        let design_doc = is_design_doc(&path)
+            && (ends_with_word(before, &["from", "using"])
+                || ends_with_word(before.strip_suffix(" the").unwrap_or(before), &CHECK_VERBS));
+        let cited = ends_with_word(before, &REFERENCE_WORDS)
+            || previous_cited && joined
+            || section
+            || cited_after
+            || design_doc;
         previous_cited = cited;
         if !cited {
             previous_ignored = previous_ignored && joined;
         }
         if cited {
+            continue;
+        }
+        // A bare name in a parenthetical note before the item's final file list
+        // (`READMEに起動手順追記（start.ps1） (README.md)`) is what the text is about.
+        let in_note = text.get(..off).is_some_and(|b| b.trim_end_matches('`').ends_with(['(', '（']))
+            && text.get(off + len..).is_some_and(|a| a.trim_start_matches('`').starts_with([')', '）']));
+        if file_list.is_some_and(|open| off < open) && path.starts_with("**/") && in_note {
             continue;
         }
         // Files a test item exercises or checks: in an item about writing tests, only the test
@@ -1421,6 +1720,11 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
         let literal = escape_brackets(clean);
         let glob = if clean.ends_with('/') { format!("{literal}**") } else { literal };
         return pathy.then_some(glob);
+    }
+    // A bare name with placeholders or wildcards (`YYYY-MM-DD_{MODEL}_result.txt`, `*.log`,
+    // `<name>.md`) or an `@` (`pkg@1.2.0.tgz`) is a pattern or a version, not a file.
+    if clean.contains(['{', '}', '*', '?', '<', '>', '@']) || clean.contains("YYYY") {
+        return None;
     }
     (has_ext || bare_file).then(|| format!("**/{}", escape_brackets(clean)))
 }
@@ -1835,7 +2139,9 @@ fn names_of(r: &Ref, waiting: bool, tasks: &[Task]) -> Vec<String> {
 type Named = Vec<(String, Span)>;
 
 /// Adds the orders of the "Dependencies" section; ranges take the tasks whose numbers they span.
-fn apply_orders(b: &mut PlanBuilder, orders: Vec<Order>) {
+fn apply_orders(b: &mut PlanBuilder, mut orders: Vec<Order>, implicit: &HashMap<String, Vec<String>>) {
+    // `in parallel with` notes first: which tasks end a phase depends on them.
+    orders.sort_by_key(|o| !o.parallel);
     let mut index_of: HashMap<String, usize> = HashMap::new();
     for (i, t) in b.plan.tasks.iter().enumerate() {
         index_of.entry(t.id.clone()).or_insert(i);
@@ -1846,6 +2152,37 @@ fn apply_orders(b: &mut PlanBuilder, orders: Vec<Order>) {
         let side = |refs: &[Ref], waiting: bool, tasks: &[Task]| -> Vec<Vec<(String, Span)>> {
             refs.iter().map(|r| names_of(r, waiting, tasks).into_iter().map(|n| (n, r.span)).collect()).collect()
         };
+        if order.parallel {
+            // Neither side waits for the other: drop the orders the list implied between them.
+            let names = |refs: &[Ref], waiting: bool| -> Vec<String> {
+                refs.iter().flat_map(|r| names_of(r, waiting, &b.plan.tasks)).collect()
+            };
+            let mut pairs: Vec<(String, String)> = Vec::new();
+            for (one, other) in [(&order.dependents, &order.prerequisites), (&order.prerequisites, &order.dependents)] {
+                let waited = names(other, false);
+                for x in names(one, true) {
+                    pairs.extend(waited.iter().map(|y| (x.clone(), y.clone())));
+                }
+            }
+            for (waiting, waited) in &pairs {
+                {
+                    if !implicit.get(waiting).is_some_and(|deps| deps.contains(waited)) {
+                        continue;
+                    }
+                    let Some(&index) = index_of.get(waiting) else { continue };
+                    let (Some(task), Some(spans)) = (b.plan.tasks.get_mut(index), b.task_spans.get_mut(index)) else {
+                        continue;
+                    };
+                    if let Some(k) = task.depends_on.iter().position(|d| d == waited) {
+                        task.depends_on.remove(k);
+                        if k < spans.depends_on.len() {
+                            spans.depends_on.remove(k);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
         let dependents = side(&order.dependents, true, &b.plan.tasks);
         let prerequisites = side(&order.prerequisites, false, &b.plan.tasks);
         if order.paired {
@@ -2026,6 +2363,57 @@ mod tests {
             vec!["src/x/__main__.py", "**/.gitignore"]
         );
         assert_eq!(files_of("Update .gitignore to ignore dist/ and build/"), vec!["**/.gitignore"]);
+    }
+
+    #[test]
+    fn cited_documents_are_not_files() {
+        // Citing words: required by, allowed by, against; and the ones listed after them.
+        assert_eq!(
+            files_of("Harden `api/settings.py` with the limits required by `db/0003_limits.sql`"),
+            vec!["api/settings.py"]
+        );
+        assert_eq!(
+            files_of("Create `api/models/token.py` holding only fields allowed by `contracts/tokens.md`"),
+            vec!["api/models/token.py"]
+        );
+        assert!(files_of("Check the release notes against spec.md and quickstart.md").is_empty());
+        // The feature's design documents after "from" / "using", or checked by the item's verb.
+        assert_eq!(
+            files_of("Walk through Scenario 2 from `specs/004-x/quickstart.md` plus `tests/e2e/tokens.spec.ts`"),
+            vec!["tests/e2e/tokens.spec.ts"]
+        );
+        assert!(files_of("Smoke-test the flow end-to-end using scenarios from quickstart.md").is_empty());
+        assert!(files_of("Run quickstart.md validation").is_empty());
+        assert!(files_of("Follow the quickstart.md steps on a clean machine").is_empty());
+        // Japanese: a citing word after the path.
+        assert_eq!(files_of("`src/a.py` を `data-model.md` に従って実装する"), vec!["src/a.py"]);
+        // Design documents a task writes stay files.
+        assert_eq!(files_of("Update quickstart.md with the new flags"), vec!["**/quickstart.md"]);
+        assert_eq!(files_of("Record the results in `specs/004-x/research.md`"), vec!["specs/004-x/research.md"]);
+        assert_eq!(
+            files_of("Check that the `quickstart.md` links in README.md are right"),
+            vec!["**/quickstart.md", "**/README.md"]
+        );
+    }
+
+    #[test]
+    fn name_patterns_and_notes_are_not_files() {
+        // Placeholders and wildcards in a bare name: a pattern, not a file.
+        assert_eq!(files_of("Write the results to a file (YYYY-MM-DD_{RUN}_out.csv) (jobs/out/)"), vec!["jobs/out/**"]);
+        assert_eq!(files_of("Stop writing *.log files in `jobs/run.py`"), vec!["jobs/run.py"]);
+        assert_eq!(files_of("Pin `left-pad@1.3.0.txt` in `web/deps.txt`"), vec!["web/deps.txt"]);
+        assert_eq!(
+            files_of("Annotate name with @NotBlank and @Size(max=80) in `api/Item.java`"),
+            vec!["api/Item.java"]
+        );
+        // A bare name that is the last part of a path the item names: that file.
+        assert_eq!(
+            files_of("ワークフロー作成（nightly.yml） (.github/workflows/nightly.yml)"),
+            vec![".github/workflows/nightly.yml"]
+        );
+        // A bare name in a note before the final file list is what the text is about.
+        assert_eq!(files_of("READMEに使い方を追記（run.sh） (README.md)"), vec!["**/README.md"]);
+        assert_eq!(files_of("Add `run.sh` usage to README (README.md)"), vec!["**/run.sh", "**/README.md"]);
     }
 
     #[test]
