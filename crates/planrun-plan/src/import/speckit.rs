@@ -15,7 +15,14 @@ use std::path::{Path, PathBuf};
 const DESIGN_DOCS: [&str; 6] = ["spec.md", "plan.md", "research.md", "data-model.md", "quickstart.md", "contracts"];
 
 /// File extensions that make a bare word (`user.py`) a file name.
-const EXTENSIONS: [&str; 80] = [
+const EXTENSIONS: [&str; 87] = [
+    "rules",
+    "gherkin",
+    "props",
+    "targets",
+    "kql",
+    "csproj",
+    "sln",
     "svg",
     "png",
     "jpg",
@@ -359,6 +366,9 @@ struct Ref {
     last: Option<String>,
     span: Span,
     phase: bool,
+    /// A phase named by its heading (`Polish`, `US1`, `Final Phase`) rather than its number;
+    /// `<prior>` / `<other>` in `first` stand for all phases before / other than the dependents'.
+    milestone: Option<String>,
 }
 
 /// An explicit order from the "Dependencies" section, applied once every task is known.
@@ -461,7 +471,12 @@ fn phase_refs(text: &str) -> Vec<(String, usize, usize)> {
         if n.is_empty() {
             continue;
         }
-        if !plural {
+        // `Phase 3–4`: a range after the singular word too.
+        let singular_range = !plural && {
+            let rest = text.get(num_at + n.len()..).unwrap_or("");
+            ["–", "-"].iter().any(|s| rest.strip_prefix(s).is_some_and(|r| r.starts_with(|c: char| c.is_ascii_digit())))
+        };
+        if !plural && !singular_range {
             out.push((n.clone(), start, 6 + n.len()));
             from = num_at;
             continue;
@@ -507,27 +522,331 @@ fn refs_of(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Vec<Ref> 
         .into_iter()
         .map(|(first, last, off, len)| {
             let span = Span::new(src, line.start + base + off, line.start + base + off + len);
-            (off, Ref { first, last, span, phase: false })
+            (off, Ref { first, last, span, phase: false, milestone: None })
         })
         .collect();
     for (n, off, len) in phase_refs(text) {
         let span = Span::new(src, line.start + base + off, line.start + base + off + len);
-        out.push((off, Ref { first: n, last: None, span, phase: true }));
+        out.push((off, Ref { first: n, last: None, span, phase: true, milestone: None }));
     }
     out.sort_by_key(|(o, _)| *o);
     out.into_iter().map(|(_, r)| r).collect()
 }
 
+/// A phase of the plan as the Dependencies section may name it.
+struct PhaseInfo {
+    milestone: String,
+    number: Option<String>,
+    /// The words of its title (`Polish`, `Core`, `Foundational`), lowercased.
+    words: Vec<String>,
+    /// The user story it holds (`User Story 3` → `3`).
+    story: Option<String>,
+}
+
+/// What the Dependencies section can name besides ids and `Phase N`: phases by their names and
+/// stories, and words it defined with ids in parentheses (`implementation (T006-T008)`).
+#[derive(Default)]
+struct Names {
+    phases: Vec<PhaseInfo>,
+    aliases: HashMap<String, Vec<(String, Option<String>)>>,
+}
+
+/// Words of phase titles that name no phase of their own.
+const TITLE_STOP: [&str; 24] = [
+    "phase",
+    "phases",
+    "user",
+    "story",
+    "stories",
+    "the",
+    "and",
+    "for",
+    "with",
+    "priority",
+    "all",
+    "tests",
+    "test",
+    "final",
+    "tasks",
+    "task",
+    "shared",
+    "blocking",
+    "prerequisites",
+    "concerns",
+    "cross",
+    "cutting",
+    "mvp",
+    "new",
+];
+
+/// `User Story 3`, `Story 3`, `US3` in lowercased text: the story's number.
+fn story_number(lower: &str) -> Option<String> {
+    for key in ["story ", "us"] {
+        for (p, _) in lower.match_indices(key) {
+            if key == "us" && p > 0 && lower.as_bytes().get(p - 1).is_some_and(u8::is_ascii_alphanumeric) {
+                continue;
+            }
+            let n: String = lower.get(p + key.len()..).unwrap_or("").chars().take_while(char::is_ascii_digit).collect();
+            if !n.is_empty() {
+                return Some(n);
+            }
+        }
+    }
+    None
+}
+
+/// The phases (milestones) of the tasks read so far, in order.
+fn phase_infos(tasks: &[Task]) -> Vec<PhaseInfo> {
+    let mut seen: HashSet<&str> = HashSet::new();
+    let mut out = Vec::new();
+    for t in tasks {
+        let Some(m) = t.milestone.as_deref() else { continue };
+        if !seen.insert(m) {
+            continue;
+        }
+        let lower = m.to_lowercase();
+        let title = lower.split_once(':').map_or(lower.as_str(), |(_, r)| r);
+        let mut clean = String::new();
+        let mut depth = 0usize;
+        for c in title.chars() {
+            match c {
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                _ if depth == 0 => clean.push(c),
+                _ => {}
+            }
+        }
+        let words = clean
+            .split(|c: char| !c.is_ascii_alphabetic())
+            .filter(|w| w.len() >= 3 && !TITLE_STOP.contains(w))
+            .map(str::to_owned)
+            .collect();
+        out.push(PhaseInfo {
+            milestone: m.to_owned(),
+            number: phase_number(m).map(str::to_owned),
+            words,
+            story: story_number(&lower),
+        });
+    }
+    out
+}
+
+/// The one phase whose title starts with `word` (`Setup`, `Foundational`, `Polish`).
+fn phase_named<'p>(phases: &'p [PhaseInfo], word: &str) -> Option<&'p PhaseInfo> {
+    let mut found = phases.iter().filter(|p| p.words.first().is_some_and(|w| w == word));
+    let first = found.next()?;
+    found.next().is_none().then_some(first)
+}
+
+/// The refs of a Dependencies clause: ids and `Phase N` (see [`refs_of`]), and phases named the
+/// way people write them: by name (`Depends on Setup`), by story (`US1`, `User Story 2`),
+/// `all prior phases`, `all other phases`, `all user stories`, `User Stories (Phase 3+)`; a
+/// label with a wrong number (`Polish (Phase 5)` when phase 5 is not Polish) is read by its
+/// name; `Phase 1 completion (specifically T001)` is T001; a word the section defined with ids
+/// (`implementation (T006-T008)`) stands for them.
+fn refs_named(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &mut Names) -> Vec<Ref> {
+    let mut refs = refs_of(src, line, text, base);
+    if names.phases.is_empty() || !text.is_ascii() {
+        return refs;
+    }
+    let lower = text.to_ascii_lowercase();
+    let off = |r: &Ref| r.span.start.saturating_sub(line.start + base);
+    let end = |r: &Ref| r.span.end.saturating_sub(line.start + base);
+    let span_at = |o: usize, l: usize| Span::new(src, line.start + base + o, line.start + base + o + l);
+    let to_phase = |p: &PhaseInfo, span: Span| Ref {
+        first: p.number.clone().unwrap_or_default(),
+        last: None,
+        span,
+        phase: true,
+        milestone: Some(p.milestone.clone()),
+    };
+    // Parentheses: (open, close).
+    let mut parens: Vec<(usize, usize)> = Vec::new();
+    let mut open: Option<usize> = None;
+    for (i, c) in lower.char_indices() {
+        match c {
+            '(' => open = Some(i),
+            ')' => {
+                if let Some(o) = open.take() {
+                    parens.push((o, i));
+                }
+            }
+            _ => {}
+        }
+    }
+    let refs_in = |refs: &[Ref], (o, c): (usize, usize)| -> Vec<usize> {
+        refs.iter().enumerate().filter(|(_, r)| off(r) > o && off(r) < c).map(|(i, _)| i).collect()
+    };
+    // `Phase 1 completion (specifically T001)`: the ids, not the phase.
+    for &(o, c) in &parens {
+        if !lower.get(o + 1..c).unwrap_or("").trim_start().starts_with("specifically") {
+            continue;
+        }
+        let before = refs
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.phase && end(r) <= o)
+            .filter(|(_, r)| {
+                lower.get(end(r)..o).unwrap_or("x").chars().all(|ch| ch.is_ascii_alphabetic() || ch == ' ')
+            })
+            .map(|(i, _)| i)
+            .next_back();
+        if let Some(i) = before {
+            refs.remove(i);
+        }
+    }
+    // `Phase 3+`: that phase and every later one (the stories only, when the line says so).
+    let mut expanded: Vec<Ref> = Vec::new();
+    for r in std::mem::take(&mut refs) {
+        let plus = r.phase && r.milestone.is_none() && lower.get(end(&r)..).is_some_and(|t| t.starts_with('+'));
+        let from = r.first.parse::<f64>().ok();
+        match (plus, from) {
+            (true, Some(from)) => {
+                let stories = lower.get(..off(&r)).unwrap_or("").contains("stor");
+                for p in &names.phases {
+                    let n = p.number.as_deref().and_then(|n| n.parse::<f64>().ok());
+                    if n.is_some_and(|n| n >= from) && (!stories || p.story.is_some()) {
+                        expanded.push(to_phase(p, r.span));
+                    }
+                }
+            }
+            _ => expanded.push(r),
+        }
+    }
+    refs = expanded;
+    // Words, with their offsets.
+    let mut words: Vec<(usize, &str)> = Vec::new();
+    let mut start: Option<usize> = None;
+    for (i, c) in lower.char_indices().chain(std::iter::once((lower.len(), ' '))) {
+        match (c.is_ascii_alphanumeric(), start) {
+            (true, None) => start = Some(i),
+            (false, Some(s0)) => {
+                words.push((s0, lower.get(s0..i).unwrap_or("")));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    // The parenthesis a word labels (`Polish (Phase 6)`, `implementation (T006-T008)`): only
+    // words between the word and `(`.
+    let labelled = |w_end: usize, refs: &[Ref]| -> Option<(usize, usize)> {
+        let &(o, c) = parens.iter().find(|(o, _)| *o >= w_end)?;
+        let gap = lower.get(w_end..o)?;
+        (gap.chars().all(|ch| ch.is_ascii_alphanumeric() || ch == ' ')
+            && !has_order_word(&format!(" {gap} "))
+            && !refs_in(refs, (o, c)).is_empty())
+        .then_some((o, c))
+    };
+    // A parenthesis right after a ref is a note about it (`T011, T012 (Polish)`, `Phase 1 (Setup)`).
+    let note_after_ref = |pos: usize, refs: &[Ref]| -> bool {
+        parens.iter().any(|&(o, c)| {
+            pos > o
+                && pos < c
+                && refs.iter().any(|r| {
+                    let e = end(r);
+                    e <= o && lower.get(e..o).is_some_and(|g| g.trim().is_empty() || g.trim() == "+")
+                })
+        })
+    };
+    let mut added: Vec<Ref> = Vec::new();
+    let mut skip_until = 0;
+    for (k, &(w0, w)) in words.iter().enumerate() {
+        if w0 < skip_until || note_after_ref(w0, &refs) {
+            continue;
+        }
+        let w_end = w0 + w.len();
+        if let Some((o, c)) = labelled(w_end, &refs) {
+            let inside = refs_in(&refs, (o, c));
+            // A word defined by ids, written right before them (`implementation (T006-T008)`).
+            let defines = lower.get(w_end..o).is_some_and(|g| g.trim().is_empty())
+                && w.len() >= 4
+                && w.chars().all(|ch| ch.is_ascii_alphabetic())
+                && !["phase", "phases", "completion", "complete", "done", "first", "then"].contains(&w);
+            if defines && inside.iter().all(|&i| refs.get(i).is_some_and(|r| !r.phase)) {
+                let ids =
+                    inside.iter().filter_map(|&i| refs.get(i)).map(|r| (r.first.clone(), r.last.clone())).collect();
+                names.aliases.insert(w.to_owned(), ids);
+            }
+            // A name with a wrong phase number: the phase of that name.
+            if let Some(p) = phase_named(&names.phases, w) {
+                for i in inside {
+                    if let Some(r) = refs.get_mut(i) {
+                        let other = r.phase
+                            && r.milestone.is_none()
+                            && names.phases.iter().any(|q| q.number.as_deref() == Some(&r.first))
+                            && names
+                                .phases
+                                .iter()
+                                .all(|q| q.number.as_deref() != Some(&r.first) || !q.words.iter().any(|x| x == w));
+                        if other {
+                            *r = to_phase(p, r.span);
+                        }
+                    }
+                }
+            }
+            continue;
+        }
+        let next: Vec<&str> = words.iter().skip(k + 1).take(4).map(|(_, x)| *x).collect();
+        let span = span_at(w0, w.len());
+        if w == "all" {
+            let has = |x: &str| next.iter().take_while(|n| !["and", "or", "but"].contains(n)).any(|n| *n == x);
+            let marker = if has("prior") || has("previous") || has("preceding") || has("earlier") {
+                Some("<prior>")
+            } else if has("other") && has("phases") {
+                Some("<other>")
+            } else {
+                None
+            };
+            if let Some(m) = marker {
+                added.push(Ref { first: m.to_owned(), last: None, span, phase: true, milestone: None });
+            } else if has("stories") || has("story") || has("us") && has("phases") {
+                added.extend(names.phases.iter().filter(|p| p.story.is_some()).map(|p| to_phase(p, span)));
+            } else {
+                continue;
+            }
+            skip_until = words.get(k + 1 + next.len().min(3)).map_or(lower.len(), |(o, _)| *o);
+            continue;
+        }
+        let story = if w == "story" {
+            next.first().filter(|n| n.chars().all(|c| c.is_ascii_digit())).map(|n| (*n).to_owned())
+        } else {
+            w.strip_prefix("us").filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_digit())).map(str::to_owned)
+        };
+        if let Some(n) = story {
+            added.extend(names.phases.iter().filter(|p| p.story.as_deref() == Some(&n)).map(|p| to_phase(p, span)));
+            continue;
+        }
+        if let Some(ids) = names.aliases.get(w) {
+            added.extend(ids.iter().map(|(first, last)| Ref {
+                first: first.clone(),
+                last: last.clone(),
+                span,
+                phase: false,
+                milestone: None,
+            }));
+            continue;
+        }
+        // A phase's name, capitalised as a name (`Depends on Setup`), not a word of the prose.
+        let capital = text.get(w0..).is_some_and(|t| t.starts_with(|c: char| c.is_ascii_uppercase()));
+        if let Some(p) = phase_named(&names.phases, w).filter(|_| capital) {
+            added.push(to_phase(p, span));
+        }
+    }
+    refs.extend(added);
+    refs.sort_by_key(|r| r.span.start);
+    refs
+}
+
 /// The orders one line of the Dependencies section states; `None` when it states none that
 /// can be read.
-fn order_of(src: SourceId, line: &Line<'_>) -> Option<Vec<Order>> {
+fn order_of(src: SourceId, line: &Line<'_>, names: &mut Names) -> Option<Vec<Order>> {
     // Lowercasing may change byte lengths outside ASCII; positions are only trusted when not.
     if line.text.to_lowercase().len() != line.text.len() {
         return None;
     }
     let mut out = Vec::new();
     for (base, clause) in clauses(line.text) {
-        out.extend(clause_orders(src, line, clause, base).unwrap_or_default());
+        out.extend(clause_orders(src, line, clause, base, names).unwrap_or_default());
     }
     (!out.is_empty()).then_some(out)
 }
@@ -565,11 +884,21 @@ fn clauses(text: &str) -> Vec<(usize, &str)> {
         rest_start = close + 1;
     }
     pieces.push((rest_start, text.get(rest_start..).unwrap_or("")));
-    // `;` and the Japanese and Chinese full stop and semicolon end a clause.
+    // `;` and the Japanese and Chinese full stop and semicolon end a clause, and so does a dash
+    // between words (`Depends on Setup - BLOCKS all user stories`), not one in a range.
     for (base, piece) in pieces {
         let mut at = 0;
         for (i, c) in piece.char_indices() {
-            if [';', '。', '；'].contains(&c) {
+            let dash = (c == '-' || c == '—')
+                && piece.get(..i).is_some_and(|h| h.ends_with(' '))
+                && piece.get(i + c.len_utf8()..).is_some_and(|t| {
+                    t.starts_with(' ')
+                        && t.trim_start().starts_with(|ch: char| ch.is_alphabetic())
+                        && task_id_len(t.trim_start()).is_none()
+                        && !t.trim_start().to_ascii_lowercase().starts_with("phase")
+                })
+                && has_order_word(&format!(" {} ", piece.get(at..i).unwrap_or("").to_lowercase()));
+            if [';', '。', '；'].contains(&c) || dash {
                 out.push((base + at, piece.get(at..i).unwrap_or("")));
                 at = i + c.len_utf8();
             }
@@ -579,7 +908,7 @@ fn clauses(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &mut Names) -> Option<Vec<Order>> {
     if let Some(orders) = cjk_orders(src, line, text, base) {
         return Some(orders);
     }
@@ -591,7 +920,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
             let mut previous: Option<Vec<Ref>> = None;
             let mut at = base;
             for part in text.split(arrow) {
-                let refs = refs_of(src, line, part, at);
+                let refs = refs_named(src, line, part, at, names);
                 at += part.len() + arrow.len();
                 if refs.is_empty() {
                     return None;
@@ -617,7 +946,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
         (None, None) => return None,
     };
     // Tasks that run alongside (`can run alongside Phases 1–3 once T001 lands`) are neither side.
-    let refs: Vec<Ref> = refs_of(src, line, text, base)
+    let refs: Vec<Ref> = refs_named(src, line, text, base, names)
         .into_iter()
         .filter(|r| {
             let before = lower.get(..r.span.start.saturating_sub(line.start + base)).unwrap_or("").trim_end();
@@ -626,10 +955,44 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
         .collect();
     let split = line.start + base + pos + len;
     let (right, left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
+    // A phase never waits for itself (`Core (Phase 2): … after core types`).
+    let same = |a: &Ref, b: &Ref| {
+        a.phase
+            && b.phase
+            && (a.milestone.is_some() && a.milestone == b.milestone
+                || a.milestone.is_none() && b.milestone.is_none() && a.first == b.first)
+    };
+    let (left, right): (Vec<Ref>, Vec<Ref>) = if dependents_first {
+        (left.clone(), right.into_iter().filter(|r| !left.iter().any(|l| same(l, r))).collect())
+    } else {
+        (left.iter().filter(|l| !right.iter().any(|r| same(l, r))).cloned().collect(), right)
+    };
     if left.is_empty() || right.is_empty() {
         return None;
     }
     let paired = lower.contains("respectively") && left.len() == right.len() && left.len() > 1;
+    // `Foundational depends on Setup and blocks all stories`: a second order of the same subject.
+    if dependents_first {
+        let from = pos + len;
+        let second = BEFORE_WORDS
+            .iter()
+            .filter(|w| !["→", "->"].contains(&w.trim()))
+            .filter_map(|w| lower.get(from..).and_then(|t| t.find(w)).map(|p| (from + p, w.len())))
+            .min();
+        if let Some((q, l)) = second {
+            let cut = line.start + base + q;
+            let (later, right): (Vec<Ref>, Vec<Ref>) =
+                right.into_iter().partition(|r| r.span.start >= cut + l.saturating_sub(1));
+            let mut out = Vec::new();
+            if !right.is_empty() {
+                out.push(Order { dependents: left.clone(), prerequisites: right, paired: false, parallel: false });
+            }
+            if !later.is_empty() {
+                out.push(Order { dependents: later, prerequisites: left, paired: false, parallel: false });
+            }
+            return (!out.is_empty()).then_some(out);
+        }
+    }
     Some(vec![if dependents_first {
         Order { dependents: left, prerequisites: right, paired, parallel: false }
     } else {
@@ -643,7 +1006,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Opt
 fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
     let to_ref = |(first, last, off, len, phase): (String, Option<String>, usize, usize, bool)| {
         let span = Span::new(src, line.start + base + off, line.start + base + off + len);
-        Ref { first, last, span, phase }
+        Ref { first, last, span, phase, milestone: None }
     };
     let lower = text.to_lowercase();
     let mut orders = Vec::new();
@@ -755,6 +1118,8 @@ enum Mode {
     Header,
     Tasks,
     Dependencies,
+    /// A "Parallel …" section: only its lines that order tasks are read.
+    Parallel,
     Other,
 }
 
@@ -769,6 +1134,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let mut groups = Groups::default();
     let mut open: Option<Open> = None;
     let mut orders: Vec<Order> = Vec::new();
+    let mut names = Names::default();
     let mut title_seen = false;
     // Under a `**Checkpoint**:` / `**完了基準**:` field without a value: its list of criteria.
     let mut criteria = false;
@@ -815,6 +1181,10 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 let lower = t.to_ascii_lowercase();
                 mode = if is_dependencies_heading(&lower) {
                     Mode::Dependencies
+                } else if lower.starts_with("parallel") {
+                    // "Parallel Execution Examples", "Parallel Opportunities": notes whose
+                    // orders (`T007, T008 can be done in parallel after T006`) are read.
+                    Mode::Parallel
                 } else if [
                     "parallel example",
                     "table of contents",
@@ -831,6 +1201,9 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     Mode::Tasks
                 };
                 let is_phase = lower.contains("phase") || lower.contains("user story");
+                if matches!(mode, Mode::Dependencies | Mode::Parallel) {
+                    names.phases = phase_infos(&b.plan.tasks);
+                }
                 phase = Phase { name: Some(model::one_line(t)), is_phase, ..Phase::default() };
                 if mode == Mode::Tasks {
                     section.push(line.text);
@@ -844,6 +1217,16 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             continue;
         }
         match mode {
+            // A list without any section (`- [ ] T1 \`lattice.py\`: …` right under the title):
+            // its first item starts the tasks.
+            Mode::Header
+                if !line.in_fence
+                    && md::checkbox(line.text)
+                        .and_then(|(_, t)| parse_item(t))
+                        .is_some_and(|i| !i.title.is_empty()) =>
+            {
+                mode = Mode::Tasks;
+            }
             Mode::Header => {
                 if !line.text.trim().is_empty() || !context.is_empty() {
                     context.push(line.text.to_owned());
@@ -851,6 +1234,13 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 continue;
             }
             Mode::Other => continue,
+            Mode::Parallel => {
+                let lower = format!(" {} ", line.text.to_lowercase());
+                if !line.in_fence && AFTER_WORDS.iter().any(|w| lower.contains(w)) {
+                    orders.extend(order_of(src, line, &mut names).unwrap_or_default());
+                }
+                continue;
+            }
             Mode::Dependencies => {
                 // A task item in a section taken for Dependencies: the section holds tasks.
                 let new_task = !line.in_fence
@@ -862,7 +1252,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                 if new_task {
                     mode = Mode::Tasks;
                 } else if !line.in_fence {
-                    match order_of(src, line) {
+                    match order_of(src, line, &mut names) {
                         Some(o) => orders.extend(o),
                         None => warn_unread_order(b, src, line),
                     }
@@ -955,7 +1345,7 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     let parallel = PARALLEL_WORDS.iter().any(|w| lower.contains(w));
                     if !prerequisites.is_empty() && !parallel && lower.len() == value.len() {
                         let span = Span::new(src, line.start, line.start + line.text.len());
-                        let me = Ref { first: n.to_owned(), last: None, span, phase: true };
+                        let me = Ref { first: n.to_owned(), last: None, span, phase: true, milestone: None };
                         orders.push(Order { dependents: vec![me], prerequisites, paired: false, parallel: false });
                     }
                 }
@@ -1658,8 +2048,32 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
         }
         None => word,
     };
-    // A package (`@acme/runner`), not a path.
-    if word.is_empty() || word.contains("://") || word.starts_with('@') {
+    // A package (`@acme/runner`), not a path; nor a home-folder path (`~/.config/x`), which the
+    // program reads or writes at run time, outside the repository.
+    if word.is_empty() || word.contains("://") || word.starts_with('@') || word.starts_with('~') {
+        return None;
+    }
+    // A Go module (`modernc.org/sqlite`, `github.com/spf13/cobra`): its first part is a domain.
+    if let Some((first, _)) = word.split_once('/') {
+        if let Some((host, tld)) = first.rsplit_once('.') {
+            if !host.is_empty()
+                && ["org", "com", "io", "net", "dev", "in", "co", "cc", "me", "xyz"].contains(&tld)
+                && !word.starts_with('.')
+            {
+                return None;
+            }
+        }
+    }
+    // Words such as `p50/p95/p99` or `v1/v2`: a letter and a number in every part.
+    if word.contains('/')
+        && word.split('/').all(|part| {
+            let mut c = part.chars();
+            c.next().is_some_and(|f| f.is_ascii_alphabetic())
+                && c.as_str().len() <= 3
+                && !c.as_str().is_empty()
+                && c.as_str().chars().all(|d| d.is_ascii_digit())
+        })
+    {
         return None;
     }
     // `deps.py::get_user()`: the path, without the symbol.
@@ -1704,7 +2118,11 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
             && EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str())
             && !NOT_FILES.contains(&last.to_ascii_lowercase().as_str())
     });
-    let bare_file = BARE_FILES.contains(&last) || is_dotfile(last);
+    // License and notice files: `LICENSE-MIT`, `LICENSE-APACHE`, `LICENSE.txt`.
+    let license = ["LICENSE-", "LICENCE-", "COPYING-"].iter().any(|p| {
+        last.strip_prefix(p).is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    });
+    let bare_file = BARE_FILES.contains(&last) || is_dotfile(last) || license;
     if clean.contains('/') {
         let first = clean.split('/').next().unwrap_or("");
         let slashes = clean.matches('/').count();
@@ -1767,12 +2185,11 @@ fn field_kind(key: &str) -> Option<Field> {
     let k = key.trim().trim_end_matches(':').to_lowercase().replace(['_', '-'], " ");
     let k = k.trim();
     Some(match k {
-        "files" | "file" | "files affected" | "affected files" | "files to create" | "files to modify"
+        "files" | "file" | "file(s)" | "files affected" | "affected files" | "files to create" | "files to modify"
         | "files changed" | "file paths" | "paths" | "path" | "file path" | "location" | "deliverables"
         | "deliverable" | "output files" => Field::Files,
-        "depends on" | "dependencies" | "dependency" | "deps" | "blocked by" | "requires" | "prerequisites" => {
-            Field::DependsOn
-        }
+        "depends on" | "depends" | "dependencies" | "dependency" | "deps" | "blocked by" | "requires"
+        | "prerequisites" => Field::DependsOn,
         "verify" | "verification" | "test" | "tests" | "test command" | "validation" | "validate" | "run" => {
             Field::Verify
         }
@@ -2111,8 +2528,13 @@ fn phase_number(milestone: &str) -> Option<&str> {
 /// no other task of it) when it waits, and for its last ones when it is waited for.
 fn names_of(r: &Ref, waiting: bool, tasks: &[Task]) -> Vec<String> {
     if r.phase {
-        let members: Vec<&Task> =
-            tasks.iter().filter(|t| t.milestone.as_deref().and_then(phase_number) == Some(r.first.as_str())).collect();
+        let members: Vec<&Task> = tasks
+            .iter()
+            .filter(|t| match &r.milestone {
+                Some(m) => t.milestone.as_ref() == Some(m),
+                None => t.milestone.as_deref().and_then(phase_number) == Some(r.first.as_str()),
+            })
+            .collect();
         let inside: HashSet<&str> = members.iter().map(|m| m.id.as_str()).collect();
         return if waiting {
             members
@@ -2133,6 +2555,47 @@ fn names_of(r: &Ref, waiting: bool, tasks: &[Task]) -> Vec<String> {
             .collect(),
         _ => vec![r.first.clone()],
     }
+}
+
+/// `all prior phases` / `all other phases` (`<prior>`, `<other>`): each phase before / other than
+/// those of the dependents.
+fn expand_phases(refs: Vec<Ref>, dependents: &[Vec<(String, Span)>], tasks: &[Task]) -> Vec<Ref> {
+    if !refs.iter().any(|r| r.phase && r.first.starts_with('<')) {
+        return refs;
+    }
+    let mut order: Vec<&str> = Vec::new();
+    for t in tasks {
+        if let Some(m) = t.milestone.as_deref() {
+            if !order.contains(&m) {
+                order.push(m);
+            }
+        }
+    }
+    let theirs: HashSet<&str> = dependents
+        .iter()
+        .flatten()
+        .filter_map(|(id, _)| tasks.iter().find(|t| t.id == *id).and_then(|t| t.milestone.as_deref()))
+        .collect();
+    let earliest = order.iter().position(|m| theirs.contains(m)).unwrap_or(order.len());
+    let mut out = Vec::new();
+    for r in refs {
+        let keep: Vec<&str> = match r.first.as_str() {
+            "<prior>" if r.phase => order.iter().take(earliest).copied().collect(),
+            "<other>" if r.phase => order.iter().filter(|m| !theirs.contains(*m)).copied().collect(),
+            _ => {
+                out.push(r);
+                continue;
+            }
+        };
+        out.extend(keep.into_iter().map(|m| Ref {
+            first: String::new(),
+            last: None,
+            span: r.span,
+            phase: true,
+            milestone: Some(m.to_owned()),
+        }));
+    }
+    out
 }
 
 /// Task ids with the span that named them.
@@ -2184,7 +2647,8 @@ fn apply_orders(b: &mut PlanBuilder, mut orders: Vec<Order>, implicit: &HashMap<
             continue;
         }
         let dependents = side(&order.dependents, true, &b.plan.tasks);
-        let prerequisites = side(&order.prerequisites, false, &b.plan.tasks);
+        let prerequisites = expand_phases(order.prerequisites, &dependents, &b.plan.tasks);
+        let prerequisites = side(&prerequisites, false, &b.plan.tasks);
         if order.paired {
             groups.extend(dependents.into_iter().zip(prerequisites));
         } else {
