@@ -1660,6 +1660,16 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
             };
             if let Some(p) = as_path(w, false) {
                 out.push((p, base + off, w.len()));
+            } else if one_slash_folder(w) {
+                // A folder without a trailing slash where the task works: `exists at
+                // web/app and web/api`, `in services/auth`.
+                let head = piece.get(..off).unwrap_or("").trim_end().to_ascii_lowercase();
+                let after_place = ends_with_word(&head, &["at", "in", "under", "into"]);
+                let listed = ends_with_word(&head, &["and"])
+                    && out.last().is_some_and(|(q, o, l)| !q.is_empty() && o + l + 5 >= base + off && !q.contains('*'));
+                if after_place || listed {
+                    out.push((w.to_owned(), base + off, w.len()));
+                }
             }
         }
     }
@@ -1677,6 +1687,18 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
         }
     }
     unique
+}
+
+/// `sunny-recipes/web`: two lower-case names joined by one slash, one of them with a `-` or `_`
+/// (unlike `and/or`, `read/write`).
+fn one_slash_folder(word: &str) -> bool {
+    let Some((a, b)) = word.split_once('/') else { return false };
+    let name = |s: &str| {
+        !s.is_empty()
+            && s.starts_with(|c: char| c.is_ascii_lowercase())
+            && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+    };
+    name(a) && name(b) && (a.contains(['-', '_']) || b.contains(['-', '_']))
 }
 
 /// The file a command writes with `>` or `>>` (`npm ls --json > deps.json`): (path, offset in
@@ -1825,6 +1847,36 @@ fn targets_only(
             .iter()
             .any(|w| t.strip_prefix(w).is_some_and(|r| r.starts_with('`')))
     };
+    // `Change directory to \`catalog\` and run \`flutter pub get\``: the folder is where the
+    // command runs.
+    let cd_item = {
+        let t = lower.trim_start();
+        (t.starts_with("change directory") || t.starts_with("cd ")) && spans.iter().any(|(c, _)| is_command(c))
+    };
+    // `Implement X … in src/x.rs`: the file named after "in" is the one worked on; paths named
+    // before it are what the program handles at run time (`version extraction from Cargo.toml`,
+    // `merge for .vscode/settings.json`, `(memory/ → .stencil/memory/)`, `(see X in cli.py)`).
+    let implement_target = if lower.trim_start().starts_with("implement") {
+        found.iter().find(|(p, off, _)| {
+            has_extension(p) && ends_with_word(lower.get(..*off).unwrap_or("").trim_end_matches(['`', ' ']), &["in"])
+        })
+    } else {
+        None
+    }
+    .map(|(_, off, _)| *off);
+    // Paths in a parenthesis that follows a folder are its sub-folders: `在 notes-svc/ 下创建
+    // 目录骨架（cmd/server/, internal/{auth,notes}）`.
+    let sub_folders: Option<(usize, usize)> =
+        found.first().filter(|(p, _, _)| p.ends_with("/**")).and_then(|(_, off, len)| {
+            let rest = text.get(off + len..)?;
+            let open = rest.find(['(', '（'])?;
+            let gap = rest.get(..open)?;
+            if gap.contains(['.', ';', '。']) || gap.contains('/') {
+                return None;
+            }
+            let close = rest.get(open..)?.find([')', '）'])?;
+            Some((off + len + open, off + len + open + close))
+        });
     // `Description (file path)`: the final parenthesis names the files.
     let file_list = trailing_file_list(text);
     let mut out: Vec<(String, usize, usize)> = Vec::new();
@@ -1832,8 +1884,51 @@ fn targets_only(
     let mut previous_ignored = false;
     let mut parent: Option<(usize, String)> = None; // end of a folder followed by `:`, its glob
     let mut previous_end = 0;
+    let all_found = found.clone();
     for (path, off, len) in found {
         let before = lower.get(..off).unwrap_or("").trim_end_matches(['`', '(', '"', '\'', '[', ' ']);
+        if implement_target.is_some_and(|t| off < t) || cd_item && path.ends_with("/**") {
+            continue;
+        }
+        if sub_folders.is_some_and(|(o, c)| off > o && off < c) {
+            continue;
+        }
+        // In a parenthesis that starts with "see": cited (`(see \`LIMIT\` in cli.py)`).
+        let paren = before.rfind('(').filter(|p| !before.get(*p..).unwrap_or("").contains(')'));
+        if paren.is_some_and(|p| before.get(p + 1..).unwrap_or("").trim_start().starts_with("see ")) {
+            continue;
+        }
+        // A sentence that keeps paths as they are (`Keep .github/, Dockerfile, README.md.`).
+        let sentence = before.rfind(". ").map_or(before, |p| before.get(p + 2..).unwrap_or(""));
+        let sentence = format!("{} ", sentence.trim_start());
+        if ["keep ", "leave ", "preserve ", "do not touch "].iter().any(|w| sentence.starts_with(w)) {
+            continue;
+        }
+        // A folder a command written without backticks acts on (`helm lint charts/x/`).
+        if !has_extension(&path) && !path.starts_with("**/") {
+            let words: Vec<&str> = before.split_whitespace().collect();
+            if words.len() >= 2 {
+                let cmd = words.get(words.len() - 2..).map(|w| w.join(" ")).unwrap_or_default();
+                if is_command(&cmd) && !text.get(..off).unwrap_or("").trim_end().ends_with('`') {
+                    continue;
+                }
+            }
+        }
+        // The item's final file list (`Description (file path)`) names its files: a folder
+        // named before it that holds one of them is where that file is.
+        let heads_list = lower.get(off + len..).is_some_and(|rest| {
+            let rest = rest.trim_start_matches('`');
+            rest.starts_with(':') || rest.split(':').next().is_some_and(|g| g.trim().len() <= 24 && rest.contains(':'))
+        });
+        if file_list.is_some_and(|open| off < open) && path.ends_with("/**") && !heads_list {
+            let folder = path.trim_end_matches("**");
+            if all_found
+                .iter()
+                .any(|(q, o, _)| file_list.is_some_and(|open| *o > open) && q.starts_with(folder) && *q != path)
+            {
+                continue;
+            }
+        }
         let between = lower.get(previous_end.min(off)..off).unwrap_or("");
         let joined = previous_end > 0 && is_list_joint(between);
         previous_end = off + len;
@@ -1845,10 +1940,16 @@ fn targets_only(
         // A design document of the feature is read, not changed: after "from" or "using"
         // (`scenarios from quickstart.md`), and as the object of a checking verb (`Run
         // quickstart.md validation`, `Follow the quickstart.md steps`).
+        // `Run quickstart.md validation and update if needed`: it is written too.
+        let updated = lower.get(off + len..).is_some_and(|a| a.contains(" and update") || a.contains(", update"));
         let design_doc = is_design_doc(&path)
+            && !updated
             && (ends_with_word(before, &["from", "using"])
                 || ends_with_word(before.strip_suffix(" the").unwrap_or(before), &CHECK_VERBS));
+        // A file the program parses or reads (`解析 configs/app.yaml 到结构体`).
+        let read = ends_with_word(before, &["parse", "parses", "parsing", "reads", "解析", "读取", "読み込み"]);
         let cited = ends_with_word(before, &REFERENCE_WORDS)
+            || read
             || previous_cited && joined
             || section
             || cited_after
