@@ -388,3 +388,126 @@ fn in_parallel_with_drops_the_order_of_the_list() {
     assert_eq!(task(&l, "T003").acceptance, ["setup done"]);
     assert_eq!(l.spans(2).acceptance.len(), 1);
 }
+
+/// Four phases and two stories, for the tests of phase orders below.
+const STORY_PHASES: &str = "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n\n## Phase 2: Foundational\n\n- [ ] T002 b\n\n## Phase 3: User Story 1 - Add\n\n- [ ] T003 [US1] c\n\n## Phase 4: User Story 2 - List\n\n- [ ] T004 [US2] d\n\n## Phase 5: Polish\n\n- [ ] T005 e\n\n## Dependencies & Execution Order\n\n";
+
+fn deps_of(l: &planrun_plan::Loaded, id: &str) -> Vec<String> {
+    let mut d = task(l, id).depends_on.clone();
+    d.sort();
+    d
+}
+
+#[test]
+fn phases_named_by_name_and_story_are_read() {
+    let l = read_text(&format!(
+        "{STORY_PHASES}- **Foundational (Phase 2)**: Depends on Setup\n- **User Story 2 (Phase 4)**: Depends on US1 and Foundational\n- **Polish**: Depends on User Story 1\n"
+    ));
+    assert_eq!(deps_of(&l, "T004"), ["T002", "T003"]);
+    assert_eq!(deps_of(&l, "T005"), ["T003", "T004"]);
+}
+
+#[test]
+fn phase_plus_all_stories_and_all_prior_phases_are_read() {
+    let l = read_text(&format!(
+        "{STORY_PHASES}- **User Stories (Phase 3+)**: Depend on Foundational (Phase 2)\n- **Polish (Phase 5)**: Depends on all desired user stories\n"
+    ));
+    assert_eq!(deps_of(&l, "T004"), ["T002", "T003"], "Phase 3+ stands for each story phase from 3 on");
+    assert_eq!(deps_of(&l, "T005"), ["T003", "T004"]);
+    let l = read_text(&format!("{STORY_PHASES}- **Polish (Phase 5)**: Depends on all prior phases\n"));
+    assert_eq!(deps_of(&l, "T005"), ["T001", "T002", "T003", "T004"]);
+    let l =
+        read_text(&format!("{STORY_PHASES}- **Polish (Final Phase)**: Depends on all other phases being complete\n"));
+    assert_eq!(deps_of(&l, "T005"), ["T001", "T002", "T003", "T004"]);
+}
+
+#[test]
+fn a_wrong_phase_number_beside_a_name_is_read_by_the_name() {
+    let l = read_text(&format!("{STORY_PHASES}- **Polish (Phase 4)**: Depends on Setup\n"));
+    assert_eq!(deps_of(&l, "T005"), ["T001", "T004"], "Polish is phase 5");
+    assert_eq!(deps_of(&l, "T004"), ["T003"]);
+}
+
+#[test]
+fn a_phase_completion_narrowed_to_a_task_is_that_task() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 [P] a\n- [ ] T002 [P] b\n\n## Phase 2: Story\n\n- [ ] T003 c\n\n## Phase 3: Other\n\n- [ ] T004 d\n\n## Dependencies\n\n- **Other (Phase 3)**: Depends on Phase 1 completion (specifically T001) - can run in parallel with Phase 2\n",
+    );
+    assert_eq!(deps_of(&l, "T004"), ["T001", "T003"], "T001 only, not T002");
+}
+
+#[test]
+fn a_singular_phase_range_and_a_second_order_are_read() {
+    let l = read_text(&format!(
+        "{STORY_PHASES}- **Phase 3–4 (stories)**: All depend on Phase 1\n- Foundational depends on Setup and blocks Polish\n"
+    ));
+    assert_eq!(deps_of(&l, "T004"), ["T001", "T003"]);
+    assert_eq!(deps_of(&l, "T005"), ["T002", "T004"]);
+}
+
+#[test]
+fn a_word_defined_by_ids_stands_for_them() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 3.1: Tests\n\n- [ ] T001 [P] a\n- [ ] T002 [P] b\n\n## Phase 3.2: Core\n\n- [ ] T003 [P] c\n- [ ] T004 [P] d\n\n## Phase 3.3: Polish\n\n- [ ] T005 [P] e\n- [ ] T006 f\n\n## Dependencies\n\n- Tests (T001-T002) before implementation (T003-T004)\n- Implementation before polish (T005-T006)\n",
+    );
+    assert_eq!(deps_of(&l, "T006"), ["T003", "T004", "T005"]);
+}
+
+#[test]
+fn orders_in_parallel_sections_are_read() {
+    let l = read_text(&format!(
+        "{}## Parallel Execution Examples\n\n- T005 can be done in parallel after all user stories\n- T004 can be done in parallel after T001\n",
+        STORY_PHASES.trim_end_matches("## Dependencies & Execution Order\n\n")
+    ));
+    assert_eq!(deps_of(&l, "T005"), ["T003", "T004"]);
+    assert_eq!(deps_of(&l, "T004"), ["T001", "T003"]);
+}
+
+#[test]
+fn depends_fields_short_ids_and_license_files_are_read() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n### T001: Licenses\n\n**File(s)**: `LICENSE-MIT`, `LICENSE-APACHE`\n**Depends**: None\n\n### T002: Feature\n\n**File(s)**: `specs/x/login.gherkin`\n**Depends**: None\n",
+    );
+    assert!(task(&l, "T002").depends_on.is_empty(), "Depends: None");
+    assert_eq!(task(&l, "T001").files, ["**/LICENSE-MIT", "**/LICENSE-APACHE"]);
+    assert_eq!(task(&l, "T002").files, ["specs/x/login.gherkin"]);
+    let l = read_text("# Tasks 001: engine\n\n- [ ] T1 `lattice.py`: domain\n- [ ] T2 `defaults.rules`: rules\n");
+    assert_eq!(ids(&l), ["T1", "T2"]);
+    assert_eq!(task(&l, "T2").depends_on, ["T1"]);
+    assert_eq!(task(&l, "T2").files, ["**/defaults.rules"]);
+}
+
+#[test]
+fn words_shaped_like_paths_that_are_not_files() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Add the `modernc.org/sqlite` dependency to `go.mod`\n- [ ] T002 Read the profile from `~/.vault/profile.txt` in internal/layers/profile.go\n- [ ] T003 Create docs/kql/latency.kql with p50/p95/p99 by operation and `Directory.Packages.props`\n- [ ] T004 Remove the old `cmd/x/main.go`. Keep `.github/`, `Dockerfile`, `README.md`.\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["**/go.mod"]);
+    assert_eq!(task(&l, "T002").files, ["internal/layers/profile.go"]);
+    assert_eq!(task(&l, "T003").files, ["docs/kql/latency.kql", "**/Directory.Packages.props"]);
+    assert_eq!(task(&l, "T004").files, ["cmd/x/main.go"]);
+}
+
+#[test]
+fn paths_an_item_only_handles_reads_or_runs_in_are_not_files() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Implement version extraction from Cargo.toml in src/cli/version.rs\n- [ ] T002 Implement path rewriting (memory/ → .stencil/memory/) in src/core/package.rs\n- [ ] T003 Add a timeout (see `GRACE` in cli.py) to src/x/runner.py\n- [ ] T004 Lint the chart using helm lint charts/box/ command\n- [ ] T005 Change directory to `catalog` and run `flutter pub get`. (`catalog/`)\n- [ ] T006 实现配置加载器，解析 configs/app.yaml 到结构体（svc/internal/config/config.go）\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["src/cli/version.rs"]);
+    assert_eq!(task(&l, "T002").files, ["src/core/package.rs"]);
+    assert_eq!(task(&l, "T003").files, ["src/x/runner.py"]);
+    assert!(task(&l, "T004").files.is_empty());
+    assert!(task(&l, "T005").files.is_empty());
+    assert_eq!(task(&l, "T006").files, ["svc/internal/config/config.go"]);
+}
+
+#[test]
+fn folders_without_a_slash_sub_folders_and_a_listed_file_in_a_folder() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Check the code exists at sunny-app/web and sunny-app/api\n- [ ] T002 在 svc/ 下创建目录骨架（cmd/server/, internal/{a,b}）\n- [ ] T003 Verify that `a.g.dart` is generated in `lib/src/tokens/`. (`lib/src/tokens/a.g.dart`)\n- [ ] T004 Run quickstart.md validation and update if needed\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["sunny-app/web", "sunny-app/api"]);
+    assert_eq!(task(&l, "T002").files, ["svc/**"]);
+    assert_eq!(task(&l, "T003").files, ["lib/src/tokens/a.g.dart"]);
+    assert_eq!(task(&l, "T004").files, ["**/quickstart.md"]);
+}
