@@ -510,4 +510,8 @@ fn folders_without_a_slash_sub_folders_and_a_listed_file_in_a_folder() {
     assert_eq!(task(&l, "T002").files, ["svc/**"]);
     assert_eq!(task(&l, "T003").files, ["lib/src/tokens/a.g.dart"]);
     assert_eq!(task(&l, "T004").files, ["**/quickstart.md"]);
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Copy schema.yaml from config/shared/ to src/app/schemas/\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["**/schema.yaml", "src/app/schemas/**"], "the source folder is read");
 }

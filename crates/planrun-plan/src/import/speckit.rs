@@ -1948,8 +1948,12 @@ fn targets_only(
                 || ends_with_word(before.strip_suffix(" the").unwrap_or(before), &CHECK_VERBS));
         // A file the program parses or reads (`解析 configs/app.yaml 到结构体`).
         let read = ends_with_word(before, &["parse", "parses", "parsing", "reads", "解析", "读取", "読み込み"]);
+        // The source a file is copied or moved from (`Copy x.yaml from config/ to src/`).
+        let source = ["copy ", "move ", "copia ", "mover "].iter().any(|w| lower.trim_start().starts_with(w))
+            && ends_with_word(before, &["from"]);
         let cited = ends_with_word(before, &REFERENCE_WORDS)
             || read
+            || source
             || previous_cited && joined
             || section
             || cited_after
