@@ -1147,8 +1147,21 @@ const PROSE: [&str; 12] = [
 /// `grep 'a\|b' in test`: a bare `in` after the program says where to look, in words; it is
 /// no argument a shell could run (unless the line is a `for … in` loop or a `case … in`).
 fn says_where(cmd: &str) -> bool {
-    let words: Vec<&str> = cmd.split_whitespace().collect();
-    words.iter().skip(1).any(|w| *w == "in") && !words.iter().any(|w| matches!(*w, "for" | "case" | "select"))
+    // Only the words outside quotes: `grep -r "used in tests" src/` is a command.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => word.push('"'),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, _) if c.is_whitespace() => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            (None, _) => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words.iter().skip(1).any(|w| w == "in") && !words.iter().any(|w| matches!(w.as_str(), "for" | "case" | "select"))
 }
 
 fn is_command(line: &str) -> bool {
@@ -2476,6 +2489,7 @@ mod tests {
             Some("npx vitest run src/a")
         );
         assert_eq!(commands("grep 'x' in the tests"), None);
+        assert_eq!(commands("grep -rn \"used in tests\" src/").map(|c| c.len()), Some(1));
     }
 
     #[test]
