@@ -345,3 +345,46 @@ fn a_verify_task_runs_its_checks_and_skips_the_commit_routine() {
     assert_eq!(s1.acceptance, ["The log shows one line per run."]);
     assert!(s1.instructions.verify.as_deref().is_some_and(|v| v.contains("git commit")));
 }
+
+#[test]
+fn outcomes_after_commands_decide_verify_or_criterion() {
+    let l = load_text(
+        "# Plan: X\n\n## Steps\n\n### Step 1: Red test\n\nAdd it.\n\n\
+         **Verify**: `npm test -- --grep dots` → **fails**:\nthe parser rejects it. If it\npasses, STOP.\n\n\
+         ### Step 2: Fix\n\nFix it.\n\n**Verify**:\n\n- `npm test -- --grep dots` → passes.\n\
+         - `grep -n \"OLD_RE\" src/a.ts` → no\n  output.\n- `git status` clean\n- `npm ls vite` shows `6.3.5`\n\n\
+         ### Step 3: Gate\n\n**Verify**: `npm run check` → exit 0. Every old test must still pass.\n\n\
+         **Manual database checks:**\n\n- 14 tables present\n",
+    );
+    assert_eq!(ids(&l), ["step-1", "step-2", "step-3"]);
+    let t1 = task(&l, "step-1");
+    assert!(t1.verify.is_empty(), "{:?}", t1.verify);
+    assert_eq!(t1.acceptance, ["`npm test -- --grep dots` → **fails**: the parser rejects it. If it passes, STOP."]);
+    let t2 = task(&l, "step-2");
+    assert_eq!(t2.verify, ["npm test -- --grep dots"]);
+    assert_eq!(
+        t2.acceptance,
+        ["`grep -n \"OLD_RE\" src/a.ts` → no output.", "`git status` clean", "`npm ls vite` shows `6.3.5`"]
+    );
+    let t3 = task(&l, "step-3");
+    assert_eq!(t3.verify, ["npm run check"]);
+    assert_eq!(t3.acceptance, ["Every old test must still pass.", "14 tables present"]);
+    for (i, t) in l.plan.tasks.iter().enumerate() {
+        assert_eq!(l.spans(i).verify.len(), t.verify.len(), "{}", t.id);
+        assert_eq!(l.spans(i).acceptance.len(), t.acceptance.len(), "{}", t.id);
+    }
+}
+
+#[test]
+fn artifacts_are_files_and_a_verification_step_runs_its_labelled_commands() {
+    let l = load_text(
+        "# Task: X\n\n## Steps\n\n### Step 1: Change\n\n- [ ] Modify `a.tsx`\n\n**Artifacts:**\n\
+         - `src/a.tsx` (modified)\n- `src/lib/b.ts` (potentially modified)\n\n\
+         ### Step 2: Testing & Verification\n\n> Zero failures.\n\n- [ ] Run web tests: `pnpm test --filter web`\n\
+         - [ ] Fix all test failures\n- [ ] Build passes: `pnpm build`\n- [ ] Read `docs/a.md`\n",
+    );
+    assert_eq!(task(&l, "step-1").files, ["src/a.tsx", "src/lib/b.ts"]);
+    assert!(task(&l, "step-1").verify.is_empty());
+    assert_eq!(task(&l, "step-2").verify, ["pnpm test --filter web", "pnpm build"]);
+    assert!(task(&l, "step-2").acceptance.is_empty());
+}

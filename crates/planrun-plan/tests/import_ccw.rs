@@ -323,3 +323,36 @@ fn a_backslash_branch_in_a_chain_is_read() {
     assert_eq!(task(&loaded, "IMPL-4").depends_on, ["IMPL-2"]);
     assert!(!codes(&loaded).contains(&"unread-dependency"), "{:?}", loaded.diagnostics);
 }
+
+#[test]
+fn affected_files_and_blocked_tasks() {
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join(".workflow/active/WFS-x");
+    std::fs::create_dir_all(session.join(".task")).unwrap();
+    std::fs::write(
+        session.join("TODO_LIST.md"),
+        "# Tasks\n\n- [ ] **IMPL-1** — First (5 min)\n  - Blocks: IMPL-3\n\
+         - [ ] **IMPL-2** — Second\n  - Blocks: None\n- [ ] **IMPL-3** — Third\n- [ ] **IMPL-4** — Fourth\n",
+    )
+    .unwrap();
+    let json = |id: &str, deps: &str, blocks: &str| {
+        format!(
+            "{{\"id\": \"{id}\", \"title\": \"{id}\", \"affected_files\": [\"src/{id}.ts\"], \
+             \"depends_on\": [{deps}], \"is_blocking\": [{blocks}], \"status\": \"pending\"}}"
+        )
+    };
+    std::fs::write(session.join(".task/IMPL-1.json"), json("IMPL-1", "", "")).unwrap();
+    std::fs::write(session.join(".task/IMPL-2.json"), json("IMPL-2", "", "\"IMPL-4\"")).unwrap();
+    std::fs::write(session.join(".task/IMPL-3.json"), json("IMPL-3", "", "")).unwrap();
+    std::fs::write(session.join(".task/IMPL-4.json"), json("IMPL-4", "", "")).unwrap();
+    let loaded = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(task(&loaded, "IMPL-1").files, ["src/IMPL-1.ts"]);
+    // `Blocks: IMPL-3` under IMPL-1 and `"is_blocking": ["IMPL-4"]` in IMPL-2: the blocked wait.
+    assert_eq!(task(&loaded, "IMPL-3").depends_on, ["IMPL-1"]);
+    assert_eq!(task(&loaded, "IMPL-4").depends_on, ["IMPL-2"]);
+    assert!(task(&loaded, "IMPL-2").depends_on.is_empty());
+    for (i, t) in loaded.plan.tasks.iter().enumerate() {
+        assert_eq!(loaded.spans(i).depends_on.len(), t.depends_on.len(), "{}", t.id);
+    }
+    assert!(!codes(&loaded).contains(&"unknown-field"), "{:?}", loaded.diagnostics);
+}

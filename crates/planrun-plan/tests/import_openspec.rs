@@ -268,15 +268,18 @@ fn codes(l: &Loaded) -> Vec<&'static str> {
 #[test]
 fn verify_prose_is_a_criterion_and_only_real_commands_are_run() {
     let l = read_change(
-        "## 1. Core\n- [ ] 1.1 Add the flag\n  - Verify: `foo` returns `bar` when `baz` is set\n- [ ] 1.2 Build it\n  - Verify: `pnpm build` succeeds and `dist/index.js` exists\n- [ ] 1.3 Validate the change\n  - Verify: `openspec validate add-x --strict`\n",
+        "## 1. Core\n- [ ] 1.1 Add the flag\n  - Verify: `foo` returns `bar` when `baz` is set\n- [ ] 1.2 Build it\n  - Verify: `pnpm build` succeeds and `dist/index.js` exists\n- [ ] 1.3 Validate the change\n  - Verify: `openspec validate add-x --strict`\n\
+         - [ ] 1.4 Check the docs\n  - Verify: `mdcheck docs/`\n",
     );
     let t = &l.plan.tasks;
     assert!(t[0].verify.is_empty(), "{:?}", t[0].verify);
     assert_eq!(t[0].acceptance, ["`foo` returns `bar` when `baz` is set"]);
     assert_eq!(t[1].verify, ["pnpm build"]);
     assert!(t[1].acceptance.is_empty());
-    assert!(t[2].verify.is_empty());
-    assert_eq!(t[2].acceptance, ["`openspec validate add-x --strict`"]);
+    // The change's own validator is a command in an OpenSpec plan.
+    assert_eq!(t[2].verify, ["openspec validate add-x --strict"]);
+    assert!(t[3].verify.is_empty());
+    assert_eq!(t[3].acceptance, ["`mdcheck docs/`"]);
     assert_eq!(codes(&l), ["unread-verify"]);
     let s = l.spans(1).verify[0];
     assert_eq!(&l.sources.text(s.source)[s.start..s.end], "pnpm build");
@@ -299,4 +302,32 @@ fn field_lists_spans_and_unreadable_fields() {
     assert_eq!(&l.sources.text(s.source)[s.start..s.end], "[x]");
     assert!(spans.description.is_some());
     assert_eq!(spans.acceptance.len(), 2);
+}
+
+#[test]
+fn numbered_headings_are_the_tasks_when_there_are_no_items() {
+    let l = read_change(
+        "# Tasks\n\nRun in order.\n\n## 1. ✅ Save the clippings\n\n**Files (2 new):**\n\n- `notes/a.md`\n\
+         - `notes/b.md` — `title` updated.\n\n**Acceptance:** Both files have front matter.\n\n\
+         ### Hashes\n\n- `a.md`: `abc123`\n\n## 2. Restructure the README\n\n**File (1 modified):** `README.md`\n\n\
+         ## 3. Run the validator\n\n**Command:**\n\n```bash\nopenspec validate add-x --strict\n```\n\n\
+         **Acceptance:** Exit code 0.\n",
+    );
+    assert_eq!(ids(&l), ["1", "2", "3"]);
+    let t = &l.plan.tasks;
+    assert_eq!(t[0].status, Status::Done);
+    assert_eq!(t[0].title, "Save the clippings");
+    assert_eq!(t[0].files, ["notes/a.md", "notes/b.md"]);
+    assert_eq!(t[0].acceptance, ["Both files have front matter."]);
+    assert!(t[0].description.contains("Hashes"));
+    assert_eq!(t[1].status, Status::Pending);
+    assert_eq!(t[1].files, ["README.md"]);
+    assert_eq!(deps(&l, "2"), ["1"]);
+    assert_eq!(t[2].verify, ["openspec validate add-x --strict"]);
+    assert_eq!(t[2].acceptance, ["Exit code 0."]);
+    assert!(codes(&l).is_empty(), "{:?}", l.diagnostics);
+    for (i, t) in t.iter().enumerate() {
+        assert_eq!(l.spans(i).files.len(), t.files.len());
+        assert_eq!(l.spans(i).verify.len(), t.verify.len());
+    }
 }

@@ -404,13 +404,21 @@ fn section_kind(label: &str) -> Option<Sec> {
         || l.starts_with("files touched")
         || l == "affected files"
         || l == "key files"
+        || l == "artifacts"
+        || l == "artefacts"
     {
         return Some(Sec::Files);
     }
     if has("review") {
         return Some(Sec::Review);
     }
-    if has("verif") || has("checklist") || has("validation") || matches!(l, "confirm" | "checks" | "check") {
+    if has("verif")
+        || has("checklist")
+        || has("validation")
+        || matches!(l, "confirm" | "checks" | "check")
+        || l.ends_with(" checks")
+        || l.ends_with(" check")
+    {
         return Some(Sec::Verify);
     }
     if has("build") || l.starts_with("implement") {
@@ -1023,6 +1031,19 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
     let src = d.head_span.source;
     match sec {
         Sec::Description | Sec::Other => {
+            // A step about testing and verification (`### Step 4: Testing & Verification`): its
+            // checklist items that run a command (`Run web tests: `pnpm test``, `Build passes:
+            // `pnpm build``) are its verify commands; the other items are work.
+            if sec == Sec::Description && section_kind(&d.title) == Some(Sec::Verify) {
+                for (item, (start, end)) in list_items(lines) {
+                    if let Some(cmd) = labelled_run(&item, &known) {
+                        if !d.verify.contains(&cmd) {
+                            d.verify.push(cmd);
+                            d.verify_spans.push(Span::new(src, start, end));
+                        }
+                    }
+                }
+            }
             let text = block_of(lines);
             if !text.is_empty() {
                 if let Some(first) = lines.iter().find(|l| !l.text.trim().is_empty()) {
@@ -1079,7 +1100,12 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                     d.verify.push(c);
                 }
             }
-            for (item, span) in list_items(lines) {
+            // `**Verify**: `cmd` → exit 0. Every test must still pass.` written as a paragraph
+            // (wrapped over lines) rather than a list: read like a list item when it starts
+            // with a command.
+            let mut entries = list_items(lines);
+            entries.extend(command_paragraphs(lines, &known));
+            for (item, span) in entries {
                 let span = Span::new(src, span.0, span.1);
                 // `Stage only the files above, … and commit:`, `Manual check with `make play`: …`:
                 // a step of the routine for a person, neither a command that must pass nor a
@@ -1113,6 +1139,27 @@ fn close_section(b: &mut PlanBuilder, acc: &mut Acc, sec: Sec, lines: &[Line<'_>
                     d.acceptance.push(model::one_line(&item));
                     d.acceptance_spans.push(span);
                     continue;
+                }
+                // `` `cmd` → exit 0. Then … ``, `` `git status` clean ``, `` `grep …` → no output ``:
+                // the outcome written after the command says whether it is run as a check.
+                match command_outcome(&item, &known) {
+                    Some(Outcome::Passes(cmd, rest)) => {
+                        if !d.verify.contains(&cmd) {
+                            d.verify.push(cmd);
+                            d.verify_spans.push(span);
+                        }
+                        if let Some(rest) = rest {
+                            d.acceptance.push(rest);
+                            d.acceptance_spans.push(span);
+                        }
+                        continue;
+                    }
+                    Some(Outcome::ByOutput) => {
+                        d.acceptance.push(model::one_line(&item));
+                        d.acceptance_spans.push(span);
+                        continue;
+                    }
+                    None => {}
                 }
                 let commands: Vec<String> = md::code_spans(&item)
                     .into_iter()
@@ -1955,6 +2002,124 @@ fn finish(b: &mut PlanBuilder, mut acc: Acc, folder: bool) {
         prev = vec![id];
         b.push(task, spans);
     }
+}
+
+/// What the words after a check's leading command say about it.
+#[derive(Debug, PartialEq, Eq)]
+enum Outcome {
+    /// Run, it must pass (`→ passes`, `→ exit 0`, `succeeds`): a verify command, with the
+    /// sentences after the outcome as a criterion of their own.
+    Passes(String, Option<String>),
+    /// Judged by what it prints or finds (`matches …`, `clean`, `shows `6.3.5``, `→ no
+    /// output`): the whole item is a criterion.
+    ByOutput,
+}
+
+/// Reads an item that starts with a backticked command and says what to expect of it.
+/// `None` when the item does not start with a known command, or says nothing after it.
+fn command_outcome(item: &str, known: &HashSet<String>) -> Option<Outcome> {
+    let t = item.trim();
+    if !t.starts_with('`') {
+        return None;
+    }
+    let &(cmd, at) = md::code_spans(t).first()?;
+    if !is_command(cmd, known) {
+        return None;
+    }
+    let after = t.get(at + cmd.len()..)?.trim_start_matches('`').trim_start();
+    let after = after.trim_start_matches(['→', '-', '>', '—', '–', ':', '=']).trim_start();
+    let after = after.trim_start_matches(['*', '_']).trim_start();
+    if after.is_empty() || after == "." {
+        return None;
+    }
+    let lower = after.to_lowercase();
+    let lower = lower.replace(['*', '_'], "");
+    const PASS: [&str; 14] = [
+        "passes",
+        "pass",
+        "succeeds",
+        "exit 0",
+        "exits 0",
+        "exit code 0",
+        "exits with 0",
+        "exits with code 0",
+        "returns 0",
+        "all pass",
+        "all green",
+        "green",
+        "ok",
+        "no errors",
+    ];
+    // `reports no errors`, `with zero warnings`: a clean run, which its exit status tells.
+    let clean = ["no errors", "no error", "without errors", "0 errors", "zero errors", "no failures", "no warnings"];
+    let first_sentence = lower.split(". ").next().unwrap_or("");
+    let passes = PASS
+        .iter()
+        .any(|p| lower.strip_prefix(p).is_some_and(|r| r.is_empty() || r.starts_with(|c: char| !c.is_alphanumeric())))
+        || clean.iter().any(|c| first_sentence.contains(c));
+    if passes {
+        // `→ exit 0. Every existing test must still pass; …`: what follows the outcome.
+        let rest = after.split_once(". ").map(|(_, r)| model::one_line(r)).filter(|r| !r.is_empty());
+        return Some(Outcome::Passes(cmd.trim().to_owned(), rest));
+    }
+    let first = lower.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
+    const BY_OUTPUT: [&str; 22] = [
+        "matches", "match", "shows", "show", "prints", "print", "outputs", "output", "lists", "contains", "returns",
+        "reports", "displays", "includes", "equals", "clean", "empty", "has", "gives", "finds", "no", "nothing",
+    ];
+    BY_OUTPUT.contains(&first).then_some(Outcome::ByOutput)
+}
+
+/// Paragraphs of a verification section (outside lists and code) that start with a backticked
+/// command, wrapped lines joined, with their byte ranges.
+fn command_paragraphs(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, (usize, usize))> {
+    let mut out: Vec<(String, (usize, usize))> = Vec::new();
+    let mut open: Option<(String, (usize, usize))> = None;
+    let mut in_list = false;
+    for l in lines {
+        let blank = l.text.trim().is_empty();
+        if l.in_fence || blank || md::bullet(l.text).is_some() {
+            out.extend(open.take());
+            in_list = md::bullet(l.text).is_some() || (in_list && !blank && !l.in_fence);
+            continue;
+        }
+        if in_list && l.text.starts_with([' ', '\t']) {
+            continue;
+        }
+        in_list = false;
+        match open.as_mut() {
+            Some((text, span)) => {
+                text.push(' ');
+                text.push_str(l.text.trim());
+                span.1 = l.start + l.text.len();
+            }
+            None => open = Some((l.text.trim().to_owned(), (l.start, l.start + l.text.len()))),
+        }
+    }
+    out.extend(open);
+    out.retain(|(p, _)| {
+        p.starts_with('`') && md::code_spans(p).first().is_some_and(|&(c, at)| at == 1 && is_command(c, known))
+    });
+    out
+}
+
+/// A checklist item that runs a command as a check: `Run web tests: `cmd``, `Build passes:
+/// `cmd``, `Run `cmd``. The command must be the item's last words.
+fn labelled_run(item: &str, known: &HashSet<String>) -> Option<String> {
+    let t = item.trim().trim_end_matches('.').trim_end();
+    let &(cmd, at) = md::code_spans(t).last()?;
+    let cmd_end = at + cmd.len();
+    if t.get(cmd_end..).is_none_or(|r| r.trim_start_matches('`').trim() != "") || !is_command(cmd, known) {
+        return None;
+    }
+    if expects_failure(item) || md::code_spans(t).len() != 1 {
+        return None;
+    }
+    let label = t.get(..at)?.trim_end_matches('`').trim().trim_end_matches(':').to_lowercase();
+    let words: Vec<&str> = label.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).collect();
+    let runs = words.first().is_some_and(|w| matches!(*w, "run" | "rerun" | "execute"))
+        || words.iter().any(|w| matches!(*w, "passes" | "pass" | "succeeds" | "green"));
+    runs.then(|| cmd.trim().to_owned())
 }
 
 /// Whether a checklist item says its command fails (a red test), outside its code spans.

@@ -581,6 +581,8 @@ struct TaskJson {
     done: Option<bool>,
     status_span: Option<Span>,
     group: Option<String>,
+    /// Tasks this one holds back (`is_blocking`, `blocks`): each of them waits for it.
+    blocks: Vec<(String, Span)>,
 }
 
 fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<TaskJson> {
@@ -686,9 +688,15 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
             add_file(&p, span, true);
         }
     }
-    for v in [root.path(&["flow_control", "target_files"]), root.get("target_files"), root.get("files")]
-        .into_iter()
-        .flatten()
+    for v in [
+        root.path(&["flow_control", "target_files"]),
+        root.get("target_files"),
+        root.get("files"),
+        root.get("affected_files"),
+        root.path(&["context", "affected_files"]),
+    ]
+    .into_iter()
+    .flatten()
     {
         for item in list_items(v) {
             let text = item.as_text().or_else(|| item.get_any(&["path", "file", "target"]).and_then(JValue::as_text));
@@ -730,6 +738,29 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
             if dep != task.id && !task.depends_on.contains(&dep) {
                 task.depends_on.push(dep);
                 spans.depends_on.push(item.span);
+            }
+        }
+    }
+
+    // `is_blocking` / `blocks`: the tasks named wait for this one (read when the tasks are merged).
+    let mut blocks: Vec<(String, Span)> = Vec::new();
+    for v in [root.get("is_blocking"), root.get("blocks"), root.get("blocking")].into_iter().flatten() {
+        declares_deps = true;
+        for item in list_items(v) {
+            let Some(raw) = item.as_text() else {
+                unread_dep(b, item.span, "a blocked task that is not a task id");
+                continue;
+            };
+            let id = raw.trim().to_owned();
+            if id.is_empty() || is_none_word(&id) {
+                continue;
+            }
+            if !looks_like_id(&id) {
+                unread_dep(b, item.span, &format!("`{id}` as blocked, which is not a task id"));
+                continue;
+            }
+            if id != task.id && !blocks.iter().any(|(x, _)| *x == id) {
+                blocks.push((id, item.span));
             }
         }
     }
@@ -847,6 +878,7 @@ fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) -> Option<Tas
         done,
         status_span: status.map(|v| v.span),
         group,
+        blocks,
     })
 }
 
@@ -916,7 +948,7 @@ fn verify_in_criterion(text: &str) -> Option<String> {
     let runs = cmd.strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, r)| r.trim());
     let program = super::commands::first_program(runs).unwrap_or("");
     let known = super::commands::is_program(program) || program == "ls";
-    let prose = runs.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()));
+    let prose = runs.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str())) || says_where(runs);
     (known && !compares && !prose).then(|| cmd.to_owned())
 }
 
@@ -940,7 +972,7 @@ fn persona_for_type(kind: &str) -> Option<String> {
 }
 
 /// Top-level fields CCW writes that planrun reads or knowingly ignores.
-const KNOWN_FIELDS: [&str; 28] = [
+const KNOWN_FIELDS: [&str; 31] = [
     "id",
     "title",
     "description",
@@ -957,6 +989,9 @@ const KNOWN_FIELDS: [&str; 28] = [
     "requirements",
     "acceptance",
     "acceptance_criteria",
+    "affected_files",
+    "is_blocking",
+    "blocks",
     "dependencies",
     "verification",
     "cli_execution_id",
@@ -1109,6 +1144,26 @@ const PROSE: [&str; 12] = [
     "green",
 ];
 
+/// `grep 'a\|b' in test`: a bare `in` after the program says where to look, in words; it is
+/// no argument a shell could run (unless the line is a `for … in` loop or a `case … in`).
+fn says_where(cmd: &str) -> bool {
+    // Only the words outside quotes: `grep -r "used in tests" src/` is a command.
+    let mut words: Vec<String> = Vec::new();
+    let mut word = String::new();
+    let mut quote: Option<char> = None;
+    for c in cmd.chars() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => word.push('"'),
+            (None, '\'' | '"') => quote = Some(c),
+            (None, _) if c.is_whitespace() => words.extend((!word.is_empty()).then(|| std::mem::take(&mut word))),
+            (None, _) => word.push(c),
+        }
+    }
+    words.extend((!word.is_empty()).then_some(word));
+    words.iter().skip(1).any(|w| w == "in") && !words.iter().any(|w| matches!(w.as_str(), "for" | "case" | "select"))
+}
+
 fn is_command(line: &str) -> bool {
     let line = line.trim_start_matches("$ ");
     let known = super::commands::first_program(line).is_some_and(super::commands::is_program);
@@ -1119,6 +1174,7 @@ fn is_command(line: &str) -> bool {
         && line.is_ascii()
         && !compares
         && !line.ends_with('.')
+        && !says_where(line)
         && !line.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str()))
 }
 
@@ -1144,6 +1200,8 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
     // (task, spans, declares deps, group) in TODO order, then the unlisted task files.
     let mut out: Vec<Entry> = Vec::new();
     let mut children_of: HashMap<String, Vec<String>> = HashMap::new();
+    // (blocker, blocked, where): `is_blocking` lists and `Blocks:` notes, read once every task is known.
+    let mut blocking: Vec<(String, String, Span)> = Vec::new();
 
     for (i, item) in todo.iter().enumerate() {
         let notes = read_notes(b, item);
@@ -1205,6 +1263,9 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
                         spans.depends_on.push(*span);
                     }
                 }
+                for (blocked, span) in j.blocks.iter().chain(&notes.blocks) {
+                    blocking.push((task.id.clone(), blocked.clone(), *span));
+                }
                 task.milestone = milestone;
                 todo_index.insert(task.id.clone(), out.len());
                 out.push((task, spans, j.declares_deps || notes.declares, j.group));
@@ -1258,6 +1319,9 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
                     task.status = Status::Done;
                     spans.status = todo_status_span;
                 }
+                for (blocked, span) in &notes.blocks {
+                    blocking.push((task.id.clone(), blocked.clone(), *span));
+                }
                 task.milestone = milestone;
                 todo_index.insert(task.id.clone(), out.len());
                 out.push((task, spans, notes.declares, None));
@@ -1285,7 +1349,34 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
         } else {
             spans.status = None;
         }
+        for (blocked, span) in &j.blocks {
+            blocking.push((task.id.clone(), blocked.clone(), *span));
+        }
         out.push((task, spans, j.declares_deps, j.group));
+    }
+
+    // `IMPL-1` blocks `IMPL-3`: `IMPL-3` waits for `IMPL-1`. A blocked id that is no task is
+    // reported, not invented.
+    let position: HashMap<String, usize> =
+        out.iter().enumerate().map(|(i, (t, _, _, _))| (t.id.to_ascii_lowercase(), i)).collect();
+    for (blocker, blocked, span) in blocking {
+        match position.get(&blocked.to_ascii_lowercase()).and_then(|&i| out.get_mut(i)) {
+            Some((task, spans, declares, _)) => {
+                *declares = true;
+                if task.id != blocker && !task.depends_on.contains(&blocker) {
+                    task.depends_on.push(blocker);
+                    spans.depends_on.push(span);
+                }
+            }
+            None => b.warn(
+                Diagnostic::warning(
+                    "unread-dependency",
+                    format!("`{blocker}` is said to block `{blocked}`, which is not a task of this session"),
+                )
+                .at(Some(span))
+                .help("name tasks of this session in `is_blocking` / `Blocks:`"),
+            ),
+        }
     }
 
     // A parent task in TODO_LIST.md is finished by its subtasks: it waits for them.
@@ -2095,10 +2186,14 @@ struct Notes {
     link: Option<String>,
     desc: Vec<String>,
     desc_span: Option<Span>,
+    /// `Blocks: IMPL-2, IMPL-3`: the tasks that wait for this one.
+    blocks: Vec<(String, Span)>,
 }
 
 const DEP_KEYS: [&str; 9] =
     ["depends on", "dependencies", "dependency", "depends_on", "依赖", "前置", "prerequisites", "blocked by", "after"];
+/// Notes naming the tasks that wait for this one.
+const BLOCK_KEYS: [&str; 4] = ["blocks", "blocking", "is blocking", "unblocks"];
 const FILE_KEYS: [&str; 11] = [
     "files",
     "file",
@@ -2198,6 +2293,25 @@ fn read_notes(b: &mut PlanBuilder, item: &TodoItem) -> Notes {
                 for p in paths {
                     if !n.files.iter().any(|(f, _)| *f == p) {
                         n.files.push((p, value_span(v, *off)));
+                    }
+                }
+            }
+            Some((_, v, off)) if BLOCK_KEYS.contains(&key) => {
+                n.declares = true;
+                let ids = id_tokens(v);
+                if ids.is_empty() && !is_none_word(v) && !v.trim().is_empty() {
+                    b.warn(
+                        Diagnostic::warning(
+                            "unread-dependency",
+                            format!("`{}: {}` names no task id; the order was not read", key, v.trim()),
+                        )
+                        .at(Some(value_span(v, *off)))
+                        .help("name the blocked tasks by id: `Blocks: IMPL-2, IMPL-3`"),
+                    );
+                }
+                for id in ids {
+                    if id != item.id && !n.blocks.iter().any(|(d, _)| *d == id) {
+                        n.blocks.push((id, value_span(v, *off)));
                     }
                 }
             }
@@ -2365,6 +2479,17 @@ mod tests {
             Some("pytest tests/a.py -v")
         );
         assert_eq!(verify_in_criterion("无残留: 验证 grep -r 'utcnow()' app/ 无结果"), None);
+    }
+
+    #[test]
+    fn a_place_named_in_words_is_no_argument() {
+        assert_eq!(verify_in_criterion("covers tags — verify by grep 'tags\\|links' in test"), None);
+        assert_eq!(
+            verify_in_criterion("All pass — verify by npx vitest run src/a (exit code 0)").as_deref(),
+            Some("npx vitest run src/a")
+        );
+        assert_eq!(commands("grep 'x' in the tests"), None);
+        assert_eq!(commands("grep -rn \"used in tests\" src/").map(|c| c.len()), Some(1));
     }
 
     #[test]

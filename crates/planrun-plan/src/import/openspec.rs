@@ -289,6 +289,8 @@ struct TaskLine<'a> {
     id_off: usize,
     title: &'a str,
     title_off: usize,
+    /// A `## N. Title` heading read as a task (a tasks.md without any task items).
+    heading: bool,
 }
 
 fn indent_of(line: &str) -> usize {
@@ -323,7 +325,7 @@ fn task_line(line: &str) -> Option<TaskLine<'_>> {
         id.as_deref().and_then(|i| text.find(i)).and_then(|o| md::offset_in(line, text).map(|t| t + o)).unwrap_or(0);
     let title = rest.trim();
     let title_off = md::offset_in(line, title).unwrap_or(id_off);
-    Some(TaskLine { indent: indent_of(line), checkbox, done, mark, id, id_off, title, title_off })
+    Some(TaskLine { indent: indent_of(line), checkbox, done, mark, id, id_off, title, title_off, heading: false })
 }
 
 /// A leading dotted number (`1.1`, `1.1.`, `2.`, `**1.1**`) and the text after it. A bare
@@ -380,12 +382,13 @@ enum Field {
 }
 
 fn field_kind(key: &str) -> Option<Field> {
+    // `Files (3 new)`, `File (1 modified)`: a count or note in brackets after the key.
+    let key = key.split_once(" (").map_or(key, |(k, _)| k);
     match key.trim().to_lowercase().replace(['_', '-'], " ").as_str() {
         "files" | "file" => Some(Field::Files),
         "depends on" | "dependencies" | "deps" | "after" | "requires" => Some(Field::DependsOn),
-        "verify" | "verification" | "test" | "tests" | "test command" | "test plan" | "validation" | "run" => {
-            Some(Field::Verify)
-        }
+        "verify" | "verification" | "test" | "tests" | "test command" | "test plan" | "validation" | "run"
+        | "command" | "commands" => Some(Field::Verify),
         "acceptance" | "acceptance criteria" | "done when" | "success criteria" | "expected" | "assert" => {
             Some(Field::Acceptance)
         }
@@ -405,10 +408,26 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let mut position = 0;
     let mut criteria = false;
     let mut notes: Vec<(Option<String>, Vec<&str>)> = vec![(None, Vec::new())];
+    // A tasks.md without a single task item whose numbered headings are the tasks
+    // (`## 1. ✅ Title` over `**Files:**` / `**Acceptance:**` parts).
+    let heading_tasks =
+        !lines.iter().any(|l| !l.in_fence && task_line(l.text).is_some_and(|p| p.checkbox || p.id.is_some()))
+            && lines.iter().any(|l| {
+                !l.in_fence && md::heading(l.text).is_some_and(|(lv, t)| lv >= 2 && number_prefix(t).is_some())
+            });
+    let mut task_level = usize::MAX;
 
     for line in &lines {
         if let Some((level, t)) = if line.in_fence { None } else { md::heading(line.text) } {
+            // A heading inside a heading task is part of its body.
+            if heading_tasks && level > task_level {
+                if let Some(d) = current.and_then(|i| drafts.get_mut(i)) {
+                    d.body.push(*line);
+                    continue;
+                }
+            }
             current = None;
+            task_level = usize::MAX;
             if level == 1 && out.h1.is_none() && group.is_none() && drafts.is_empty() {
                 out.h1 = Some(model::one_line(t));
                 continue;
@@ -421,11 +440,50 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
             criteria = ["success criteria", "acceptance criteria", "definition of done", "done when", "exit criteria"]
                 .contains(&name.as_str());
             let number = number_prefix(t).map_or_else(|| ordinal.to_string(), |(n, _)| n.to_owned());
+            if heading_tasks && level >= 2 && !criteria {
+                if let Some((id, rest)) = number_prefix(t) {
+                    let (done, title) = heading_done(rest);
+                    let head_off = md::offset_in(line.text, t).unwrap_or(0);
+                    let id_off = head_off + t.find(id).unwrap_or(0);
+                    let title_off = md::offset_in(line.text, title).unwrap_or(id_off);
+                    let span = Span::new(src, line.start, line.start + line.text.len());
+                    let mut spans = TaskSpans::at(span);
+                    spans.id = Some(Span::new(src, line.start + id_off, line.start + id_off + id.len()));
+                    spans.title = Some(Span::new(src, line.start + title_off, line.start + title_off + title.len()));
+                    let parsed = TaskLine {
+                        indent: 0,
+                        checkbox: false,
+                        done: Some(done),
+                        mark: "",
+                        id: Some(id.to_owned()),
+                        id_off,
+                        title,
+                        title_off,
+                        heading: true,
+                    };
+                    let overall = drafts.len() + 1;
+                    drafts.push(Draft {
+                        task: Task::new(id, model::one_line(title)),
+                        spans,
+                        line: *line,
+                        parsed,
+                        body: Vec::new(),
+                        group: None,
+                        position: 0,
+                        overall,
+                        explicit_deps: false,
+                    });
+                    current = Some(drafts.len() - 1);
+                    task_level = level;
+                    group = None;
+                    continue;
+                }
+            }
             group = Some((number, model::one_line(t)));
             notes.push((Some(model::one_line(t)), Vec::new()));
             continue;
         }
-        if !line.in_fence {
+        if !line.in_fence && !heading_tasks {
             if let Some(parsed) = task_line(line.text) {
                 let top = current.and_then(|i| drafts.get(i)).is_none_or(|d| parsed.indent < d.parsed.indent + 2);
                 // `- [ ] _Requirements: 1.1, 2.3_` traces the task above to the spec; it is not a task.
@@ -512,6 +570,31 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     out
 }
 
+/// The path of a files entry that has a note after it (`` `a.json` — `field` updated. ``,
+/// `` `a.ts` (modified) ``): the first code span when the value starts with it and a dash, a
+/// bracket or a colon follows it.
+fn noted_path(value: &str) -> Option<&str> {
+    let t = value.trim_start();
+    if !t.starts_with('`') {
+        return None;
+    }
+    let &(path, at) = md::code_spans(t).first()?;
+    let after = t.get(at + path.len()..)?.trim_start_matches('`').trim_start();
+    (after.starts_with(['—', '–', '-', '(', ':'])).then_some(path)
+}
+
+/// A heading task's title without its done mark (`✅ Title`, `Title ✅`, `[x] Title`, `Title (done)`).
+fn heading_done(title: &str) -> (bool, &str) {
+    let (done, rest) = md::strip_done_mark(title);
+    let t = rest.trim_end();
+    for mark in ["✅", "✔️", "✔", "(done)", "(DONE)", "— done", "- done"] {
+        if let Some(r) = t.strip_suffix(mark) {
+            return (true, r.trim_end());
+        }
+    }
+    (done, t)
+}
+
 /// Reads an item's indented lines: `Files:`, `Depends on:`, `Verify:`, `Acceptance:` and
 /// `Persona:` lines are fields (a field with nothing after its colon takes the more indented
 /// list under it); everything else (sub-bullets, nested checkboxes, code) is the description,
@@ -519,13 +602,29 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
 fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     let mut description: Vec<&str> = Vec::new();
     let mut desc_span: Option<(usize, usize)> = None;
-    // The field whose list is being read, and the indentation of its line.
-    let mut list: Option<(Field, usize)> = None;
+    // The field whose list is being read, the indentation of its line, and whether that line is
+    // a paragraph label (`**Files (3 new):**`) whose list may sit at its own indentation.
+    let mut list: Option<(Field, usize, bool)> = None;
     let body = std::mem::take(&mut d.body);
     for line in &body {
-        if let Some((field, indent)) = list {
+        if let Some((field, indent, paragraph)) = list {
             let blank = line.text.trim().is_empty();
-            if !blank && !line.in_fence && indent_of(line.text) > indent {
+            // `**Command:**` over a fenced block: each command line of the block is a verify command.
+            if line.in_fence && matches!(field, Field::Verify) {
+                let c = line.text.trim().trim_start_matches("$ ");
+                if md::fence_of(line.text).is_none() && !c.is_empty() && !c.starts_with('#') {
+                    if is_command(c) {
+                        let off = md::offset_in(line.text, c).unwrap_or(0);
+                        d.spans.verify.push(Span::new(src, line.start + off, line.start + off + c.len()));
+                        d.task.verify.push(c.to_owned());
+                    } else {
+                        description.push(line.text);
+                    }
+                }
+                continue;
+            }
+            let nested = indent_of(line.text) > indent || (paragraph && md::bullet(line.text).is_some());
+            if !blank && !line.in_fence && nested {
                 let item = md::checkbox(line.text)
                     .map(|(_, t)| t)
                     .or_else(|| md::bullet(line.text))
@@ -535,6 +634,11 @@ fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
                     .and_then(|(k, v, _)| field_kind(k).map(|f| (f, v)))
                     .filter(|(f, _)| matches!((field, f), (Field::Verify, Field::Verify | Field::Acceptance)))
                     .unwrap_or((field, item));
+                // `- `path` — `field` updated.`: the path is the entry, the note after it is not.
+                let value = match kind {
+                    Field::Files => noted_path(value).unwrap_or(value),
+                    _ => value,
+                };
                 let off = md::offset_in(line.text, value).unwrap_or(0);
                 read_field(b, src, d, kind, value, line.start + off);
                 continue;
@@ -552,7 +656,7 @@ fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
             }
             continue;
         };
-        list = Some((kind, indent_of(line.text)));
+        list = Some((kind, indent_of(line.text), value.trim().is_empty() && md::bullet(line.text).is_none()));
         if value.trim().is_empty() {
             if matches!(kind, Field::DependsOn) {
                 d.explicit_deps = true;
@@ -566,9 +670,10 @@ fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     d.spans.description = desc_span.map(|(s, e)| Span::new(src, s, e));
 }
 
-/// A shell command: its first word is a program planrun knows.
+/// A shell command: its first word is a program planrun knows (or `openspec`, the change's own
+/// validator).
 fn is_command(text: &str) -> bool {
-    super::commands::first_program(text).is_some_and(super::commands::is_program)
+    super::commands::first_program(text).is_some_and(|p| p == "openspec" || super::commands::is_program(p))
 }
 
 /// Looks like a command even if its program is not one planrun knows: two or more words, the
@@ -721,7 +826,10 @@ fn check_item(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
             );
         }
     }
-    if !d.parsed.checkbox {
+    if d.parsed.heading && d.task.status == Status::Done {
+        d.spans.status = line_span;
+    }
+    if !d.parsed.checkbox && !d.parsed.heading {
         b.warn(
             Diagnostic::warning(
                 "no-checkbox",
