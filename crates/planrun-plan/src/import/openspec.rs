@@ -410,10 +410,17 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let mut notes: Vec<(Option<String>, Vec<&str>)> = vec![(None, Vec::new())];
     // A tasks.md without a single task item whose numbered headings are the tasks
     // (`## 1. ✅ Title` over `**Files:**` / `**Acceptance:**` parts).
-    let heading_tasks =
-        !lines.iter().any(|l| !l.in_fence && task_line(l.text).is_some_and(|p| p.checkbox || p.id.is_some()))
+    let heading_tasks = !lines.iter().any(|l| !l.in_fence && task_line(l.text).is_some_and(|p| p.checkbox || p.id.is_some()))
             && lines.iter().any(|l| {
                 !l.in_fence && md::heading(l.text).is_some_and(|(lv, t)| lv >= 2 && number_prefix(t).is_some())
+            })
+            // ...and that state what a task needs (a bare `## 1. Setup` outline holds no task).
+            && lines.iter().any(|l| {
+                let t = l.text.trim_start().trim_start_matches(['-', '*', ' ']).to_lowercase();
+                !l.in_fence
+                    && t.split_once(':').is_some_and(|(key, _)| {
+                        ["files", "acceptance", "command", "verify", "done when"].iter().any(|k| key.starts_with(k))
+                    })
             });
     let mut task_level = usize::MAX;
 
