@@ -495,11 +495,20 @@ struct Draft<'a> {
 
 /// Commands each step ran, by task number and step number, for steps that say "run the command
 /// of Task 1 Step 2".
-type StepCommands = std::collections::HashMap<(String, String), Vec<(String, Span)>>;
+/// The commands the plan has shown so far, for steps that refer back to them.
+#[derive(Default)]
+struct StepCommands {
+    /// By task and step number: "Run the command of Task 1 Step 2".
+    by_step: std::collections::HashMap<(String, String), Vec<(String, Span)>>,
+    /// Every command in plan order, checks or not: "Run `RelicTest.tscn`" names one of them.
+    all: Vec<(String, Span)>,
+    /// The last commands of the task being read, checks or not: "run it again", "same command".
+    last: Vec<(String, Span)>,
+}
 
 fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
-    let mut refs = StepCommands::new();
+    let mut refs = StepCommands::default();
     let lines = md::lines_nested(&text);
     let mut title_seen = false;
     let mut context: Vec<&str> = Vec::new();
@@ -1176,6 +1185,11 @@ struct Group {
     /// Commands written in a step's own sentence: whether that sentence says they must fail was
     /// judged clause by clause already.
     prose: bool,
+    /// Commands named in a step's title: the step's own `Run:` line or block, when it has one,
+    /// says the same in full and replaces them.
+    tentative: bool,
+    /// Commands of an earlier step run again ("same command", "run both scenes again").
+    reused: bool,
 }
 
 /// The task's verify commands: `Run:` commands, fenced shell blocks and `Run \`cmd\`` in a step's
@@ -1189,6 +1203,7 @@ fn read_verify(
     refs: &mut StepCommands,
 ) -> Vec<(String, Span)> {
     let mut out: Vec<(String, Span)> = Vec::new();
+    refs.last.clear();
     let mut group = Group::default();
     let mut title = String::new();
     let mut i = 0;
@@ -1198,8 +1213,14 @@ fn read_verify(
             if g.commands.is_empty() {
                 return;
             }
-            if let Some(step) = step_number(title) {
-                refs.entry((task_no.to_owned(), step)).or_default().extend(g.commands.iter().cloned());
+            if !g.tentative {
+                if let Some(step) = step_number(title) {
+                    refs.by_step.entry((task_no.to_owned(), step)).or_default().extend(g.commands.iter().cloned());
+                }
+                if !g.reused {
+                    refs.all.extend(g.commands.iter().cloned());
+                }
+                refs.last.clone_from(&g.commands);
             }
             // A fenced block on its own is a check only under a step that says it checks
             // ("Run tests", "Verify build works"); other blocks set things up.
@@ -1225,6 +1246,9 @@ fn read_verify(
             let lang = fence_lang(line.text);
             i = block_end;
             if is_shell_lang(lang, inner) {
+                if group.tentative {
+                    group = Group::default();
+                }
                 close(&mut group, &title, &mut out, None, refs);
                 group.commands = shell_commands(src, inner);
                 group.block = true;
@@ -1243,6 +1267,9 @@ fn read_verify(
         };
         if let Some((value, off, folder)) = run {
             {
+                if group.tentative {
+                    group = Group::default();
+                }
                 close(&mut group, &title, &mut out, None, refs);
                 let (mut commands, mut readable) = run_commands(src, line, value, off);
                 if value.is_empty() {
@@ -1313,26 +1340,56 @@ fn read_verify(
         if let Some(t) = step_title(line.text) {
             close(&mut group, &title, &mut out, None, refs);
             title = t.to_owned();
-            // A step that is itself the command: `- [ ] Run `pytest -q`.`
-            let prose = prose_commands(src, line);
+            // A step that is itself the command: `- [ ] Run `pytest -q`.`, or that runs the
+            // last one again ("Run the tests again"). Its own `Run:` line or block, if any,
+            // replaces what the title names.
+            let mut prose = prose_commands(src, line);
+            let mut reused = false;
+            if prose.is_empty() && runs_again(t) && !contains_any(t, FAIL_WORDS) {
+                prose = refs.last.clone();
+                reused = true;
+            }
             if !prose.is_empty() {
                 group.commands = prose;
                 group.prose = true;
+                group.tentative = true;
+                group.reused = reused;
+            }
+            continue;
+        }
+        // "Or run directly: `flutter test x`" under `a; flutter test x`: the same check
+        // without what comes before it; any other alternative is not a check of its own.
+        if let Some(alt) = alternative(line.text) {
+            for (cmd, _) in group.commands.iter_mut().chain(out.iter_mut()) {
+                if cmd != alt && chain_ends_with(cmd, alt) {
+                    *cmd = alt.to_owned();
+                }
             }
             continue;
         }
         let mut prose = prose_commands(src, line);
+        let mut reused = false;
         if prose.is_empty() {
             // "Run the command of Task 1 Step 2": the commands that step ran.
             if let Some((task, step)) = step_reference(line.text) {
                 let task = task.unwrap_or_else(|| task_no.to_owned());
-                prose = refs.get(&(task, step)).cloned().unwrap_or_default();
+                prose = refs.by_step.get(&(task, step)).cloned().unwrap_or_default();
+                reused = true;
+            } else if runs_again(line.text) && !contains_any(line.text, FAIL_WORDS) {
+                // "Confirm the tests pass with the same command", "Run both scenes again".
+                prose = refs.last.clone();
+                reused = true;
+            } else if let Some(named) = named_run(line.text, &refs.all) {
+                // "Run `RelicTest.tscn`": the command shown earlier for that file.
+                prose = vec![named];
+                reused = true;
             }
         }
         if !prose.is_empty() {
             close(&mut group, &title, &mut out, None, refs);
             group.commands = prose;
             group.prose = true;
+            group.reused = reused;
         }
     }
     close(&mut group, &title, &mut out, None, refs);
@@ -1401,6 +1458,77 @@ fn step_reference(text: &str) -> Option<(Option<String>, String)> {
         (!n.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())).then_some(n)
     });
     Some((task, step))
+}
+
+/// A line that runs the last commands again without writing them: "Run both scenes again",
+/// "Re-run the tests", "동일 명령으로 … 확인한다" (with the same command), "同じコマンドで".
+fn runs_again(text: &str) -> bool {
+    if text.contains('`') {
+        return false;
+    }
+    let lower = text.to_lowercase();
+    const SAME: &[&str] = &[
+        "same command",
+        "same test command",
+        "same commands",
+        "동일 명령",
+        "같은 명령",
+        "同じコマンド",
+        "相同的命令",
+        "相同命令",
+        "同一命令",
+        "同样的命令",
+        "mesmo comando",
+        "mismo comando",
+        "même commande",
+        "gleichen befehl",
+        "selben befehl",
+    ];
+    const AGAIN: &[&str] =
+        &["re-run", "rerun", "再次运行", "重新运行", "再运行", "再実行", "もう一度実行", "다시 실행", "재실행"];
+    SAME.iter().any(|w| lower.contains(w))
+        || AGAIN.iter().any(|w| lower.contains(w))
+        || (lower.contains(" again") && ["run", "execute", "check"].iter().any(|w| lower.contains(w)))
+}
+
+/// The command of an alternative: "Or run directly: `flutter test x`", "alternatively, `…`".
+fn alternative(text: &str) -> Option<&str> {
+    let lower = text.to_lowercase();
+    let at = ["or run", "alternatively", "或者运行", "或直接运行"].iter().filter_map(|w| lower.find(w)).min()?;
+    let (cmd, _) = md::code_spans(text.get(at..)?).into_iter().next()?;
+    let cmd = cmd.trim();
+    (!cmd.is_empty()).then_some(cmd)
+}
+
+/// Whether `cmd` is a chain (`a; b`, `a && b`) whose last command is `tail`.
+fn chain_ends_with(cmd: &str, tail: &str) -> bool {
+    cmd.strip_suffix(tail).is_some_and(|head| {
+        let head = head.trim_end();
+        head.ends_with(';') || head.ends_with("&&")
+    })
+}
+
+/// "Run `RelicTest.tscn`": a file, not a command, after a word for "run", that an earlier
+/// command of the plan runs; that command, the latest one naming the file.
+fn named_run(text: &str, all: &[(String, Span)]) -> Option<(String, Span)> {
+    let lower = text.to_lowercase();
+    for (name, off) in md::code_spans(text) {
+        let name = name.trim();
+        let before = lower.get(..off).unwrap_or("");
+        let said_run = PROSE_RUN.iter().any(|w| before.contains(w.trim_end()));
+        let file_like = !name.is_empty()
+            && !name.contains(char::is_whitespace)
+            && name.rsplit_once('.').is_some_and(|(stem, ext)| {
+                !stem.is_empty() && !ext.is_empty() && ext.chars().all(|c| c.is_ascii_alphanumeric())
+            });
+        if !said_run || !file_like {
+            continue;
+        }
+        if let Some(found) = all.iter().rev().find(|(cmd, _)| cmd.contains(name)) {
+            return Some(found.clone());
+        }
+    }
+    None
 }
 
 /// The index just past the fenced block that opens at `start` (or the body's end).
@@ -1755,7 +1883,13 @@ fn long_running(words: &[&str]) -> bool {
 /// only to say there is none ("No errors", "0 failed", "PASS").
 fn expects_failure(value: &str) -> bool {
     const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
-    let v = value.trim().trim_start_matches(['*', '`', ' ']).to_lowercase();
+    // A "non-zero exit" fails, though "zero" alone says there is none.
+    let v = value
+        .trim()
+        .trim_start_matches(['*', '`', ' '])
+        .to_lowercase()
+        .replace("non-zero", "failing")
+        .replace("nonzero", "failing");
     // What to do if it goes otherwise ("If a compile error mentions `x`, add it") hedges the
     // expectation and does not change it; nor do notes in parentheses ("all tests PASS (info,
     // error, context)") when the rest of the line decides.
@@ -1814,8 +1948,22 @@ fn expects_failure(value: &str) -> bool {
     }
     // Each clause that mentions failing or errors must say there are none
     // ("`errors` 为空", "预期没有编译错误", "no type errors").
-    const NONE: &[&str] =
-        &["no ", "0 ", "zero", "without", "none", "empty", "clean", "无", "没有", "为空", "なし", "ない"];
+    const NONE: &[&str] = &[
+        "no ",
+        "0 ",
+        "zero",
+        "without",
+        "none",
+        "empty",
+        "clean",
+        "pre-existing",
+        "preexisting",
+        "无",
+        "没有",
+        "为空",
+        "なし",
+        "ない",
+    ];
     v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
 
@@ -2029,5 +2177,48 @@ mod tests {
         assert!(expects_failure("FAIL (ModuleNotFoundError)"));
         assert!(expects_failure("FAIL with `ImportError`. If it passes, the test is wrong."));
         assert!(!expects_failure("PASS。如果报错，检查依赖"));
+    }
+
+    #[test]
+    fn exit_codes_and_known_errors() {
+        assert!(expects_failure("non-zero exit because the method does not exist."));
+        assert!(expects_failure("exit code nonzero"));
+        assert!(!expects_failure("exit 0, including a save round trip."));
+        assert!(!expects_failure("same pre-existing errors only, no new ones."));
+        assert!(!expects_failure("same 64 pre-existing errors, no new ones."));
+        assert!(expects_failure("new type errors in `routes.ts`"));
+    }
+
+    #[test]
+    fn steps_that_run_the_last_command_again() {
+        assert!(runs_again("Run both scenes again. Expected: exit 0."));
+        assert!(runs_again("동일 명령으로 테스트가 통과하는지 확인한다."));
+        assert!(runs_again("Re-run the suite"));
+        assert!(runs_again("用相同的命令再验证一次"));
+        assert!(!runs_again("Run `pytest -q` again"), "a line with its own command says it");
+        assert!(!runs_again("Add the handler again to the router"), "no word for running");
+    }
+
+    #[test]
+    fn alternatives_replace_a_chain_they_end() {
+        assert_eq!(
+            alternative("(The first is a noop. Or run directly: `flutter test a_test.dart`.)"),
+            Some("flutter test a_test.dart")
+        );
+        assert_eq!(alternative("Run `make test`."), None);
+        assert!(chain_ends_with("melos bootstrap 2>/dev/null; flutter test a_test.dart", "flutter test a_test.dart"));
+        assert!(chain_ends_with("npm ci && npm test", "npm test"));
+        assert!(!chain_ends_with("cargo test", "test"));
+        assert!(!chain_ends_with("xnpm test", "npm test"));
+    }
+
+    #[test]
+    fn files_run_by_an_earlier_command() {
+        let src = crate::source::Sources::default().add("plan.md", String::new());
+        let godot = "& 'C:\\Godot.exe' --headless --scene res://tests/RelicTest.tscn".to_owned();
+        let all = vec![("pytest -q".to_owned(), Span::new(src, 0, 1)), (godot.clone(), Span::new(src, 2, 3))];
+        assert_eq!(named_run("Run `RelicTest.tscn`. Expected: exit 0.", &all).map(|(c, _)| c), Some(godot));
+        assert_eq!(named_run("Open `RelicTest.tscn` in the editor", &all), None, "not run");
+        assert_eq!(named_run("Run `Other.tscn`.", &all), None, "no command runs it");
     }
 }
