@@ -4,7 +4,7 @@
 //! owns no state and no I/O.
 
 use crate::state::TaskState;
-use planrun_plan::analysis::{Analysis, Graph};
+use planrun_plan::analysis::{Analysis, Graph, Overlaps};
 use std::collections::HashSet;
 
 /// Concurrency when the user gives no `-j`: 2 for plans of 1–3 tasks, 3 for 4–8, 4 beyond.
@@ -37,6 +37,8 @@ pub fn priorities(graph: &Graph) -> Vec<u32> {
 pub struct Conflicts {
     pairs: HashSet<(usize, usize)>,
     alone: HashSet<usize>,
+    /// Tasks whose files overlap, as `planrun check` found them.
+    overlaps: Overlaps,
 }
 
 impl Conflicts {
@@ -51,9 +53,7 @@ impl Conflicts {
         }
         // Pairs the dependencies order, and tasks without files that are ordered with every
         // other, never meet while their order holds; a skipped task between them removes it.
-        for &(a, b) in &analysis.overlapping {
-            c.add_pair(a, b);
-        }
+        c.overlaps = analysis.overlapping.clone();
         for &t in &analysis.no_files {
             c.add_alone(t);
         }
@@ -75,7 +75,11 @@ impl Conflicts {
 
     /// Whether `a` and `b` may not run at the same time.
     pub fn clash(&self, a: usize, b: usize) -> bool {
-        a != b && (self.alone.contains(&a) || self.alone.contains(&b) || self.pairs.contains(&(a.min(b), a.max(b))))
+        a != b
+            && (self.alone.contains(&a)
+                || self.alone.contains(&b)
+                || self.pairs.contains(&(a.min(b), a.max(b)))
+                || self.overlaps.overlap(a, b))
     }
 }
 
@@ -145,6 +149,30 @@ pub fn stopped_by_blocked(states: &[TaskState], graph: &Graph) -> Vec<(usize, us
 mod tests {
     use super::*;
     use planrun_plan::model::{Plan, Task};
+
+    #[test]
+    fn tasks_on_one_file_clash_ordered_or_not() {
+        // 2000 tasks on `src/lib.rs`, each after the one before, and one task on a file of its own.
+        let mut plan = Plan::default();
+        for i in 0..2000 {
+            let mut t = Task::new(format!("t{i}"), "x");
+            t.files = vec!["src/lib.rs".to_owned(), format!("src/m{i}/**")];
+            if i > 0 {
+                t.depends_on = vec![format!("t{}", i - 1)];
+            }
+            plan.tasks.push(t);
+        }
+        let mut own = Task::new("own", "x");
+        own.files = vec!["docs/own.md".to_owned()];
+        plan.tasks.push(own);
+        let graph = Graph::new(&plan);
+        let analysis = Analysis::new(&plan, &graph);
+        assert!(analysis.conflicts.is_empty(), "the chain orders every pair");
+        let c = Conflicts::from_analysis(&analysis);
+        assert!(c.clash(0, 1999) && c.clash(1999, 0) && c.clash(5, 6), "a skipped task between them removes the order");
+        assert!(!c.clash(0, 2000) && !c.clash(2000, 1999), "a file of its own clashes with nothing");
+        assert!(!c.clash(7, 7));
+    }
 
     fn plan(edges: &[(&str, &[&str])]) -> Plan {
         Plan {

@@ -200,10 +200,9 @@ pub struct Analysis {
     pub conflicts: Vec<Conflict>,
     /// Pending tasks that declare no files yet may run beside other tasks.
     pub unscoped: Vec<usize>,
-    /// Every pair of pending tasks whose files overlap, ordered by their dependencies or not:
-    /// the scheduler keeps these apart too, since skipping a task between them removes their
-    /// order.
-    pub overlapping: Vec<(usize, usize)>,
+    /// Which pending tasks' files overlap, ordered by their dependencies or not: the scheduler
+    /// keeps these apart too, since skipping a task between them removes their order.
+    pub overlapping: Overlaps,
     /// Every pending task that declares no files (it runs alone), ordered with the rest or not.
     pub no_files: Vec<usize>,
 }
@@ -273,10 +272,12 @@ impl Analysis {
         if scheduled.len() < 2 {
             return;
         }
-        // Index every pattern of every scheduled task by its literal leading directories: two
-        // patterns can only match a common path if one's literal prefix starts the other's.
-        let mut patterns: Vec<(usize, &str, &Pattern)> = Vec::new();
-        let mut by_prefix: FxHashMap<&[String], Vec<usize>> = FxHashMap::default();
+        // Distinct patterns first: a thousand tasks naming `src/lib.rs` share one pattern, so
+        // the work below grows with the patterns, not with the pairs of tasks.
+        let mut distinct: Vec<(&str, &Pattern)> = Vec::new();
+        let mut index: FxHashMap<&str, u32> = FxHashMap::default();
+        let mut of_task: Vec<Vec<u32>> = vec![Vec::new(); plan.tasks.len()];
+        let mut members: Vec<Vec<usize>> = Vec::new();
         let mut unscoped = Vec::new();
         for &t in scheduled {
             let Some(task) = plan.tasks.get(t) else {
@@ -285,9 +286,20 @@ impl Analysis {
             let mut any = false;
             let task_patterns = parsed.get(t).map_or(&[][..], Vec::as_slice);
             for (f, p) in task.files.iter().zip(task_patterns) {
-                if let Some(p) = p {
-                    patterns.push((t, f.as_str(), p));
-                    any = true;
+                let Some(p) = p else { continue };
+                any = true;
+                let id = *index.entry(f.as_str()).or_insert_with(|| {
+                    distinct.push((f.as_str(), p));
+                    members.push(Vec::new());
+                    u32::try_from(distinct.len() - 1).unwrap_or(u32::MAX)
+                });
+                if let Some(list) = of_task.get_mut(t) {
+                    if !list.contains(&id) {
+                        list.push(id);
+                        if let Some(m) = members.get_mut(id as usize) {
+                            m.push(t);
+                        }
+                    }
                 }
             }
             // A task whose patterns are all invalid has errors of its own; "no files" would mislead.
@@ -295,80 +307,150 @@ impl Analysis {
                 unscoped.push(t);
             }
         }
-        for (k, (_, _, p)) in patterns.iter().enumerate() {
+        // Index every distinct pattern by its literal leading directories: two patterns can only
+        // match a common path if one's literal prefix starts the other's.
+        let mut by_prefix: FxHashMap<&[String], Vec<usize>> = FxHashMap::default();
+        for (k, (_, p)) in distinct.iter().enumerate() {
             by_prefix.entry(p.literal_prefix()).or_default().push(k);
         }
-        let mut pairs: std::collections::BTreeMap<(usize, usize), (String, String)> = Default::default();
-        for (k, (t, glob, p)) in patterns.iter().enumerate() {
+        let mut pattern_pairs: Vec<(u32, u32)> = Vec::new();
+        for (k, (_, p)) in distinct.iter().enumerate() {
             let prefix = p.literal_prefix();
             for len in 0..=prefix.len() {
-                let Some(key) = prefix.get(..len) else {
-                    continue;
-                };
-                let Some(others) = by_prefix.get(key) else {
+                let Some(others) = prefix.get(..len).and_then(|key| by_prefix.get(key)) else {
                     continue;
                 };
                 for &o in others {
                     // Same-prefix pairs are seen from both sides; look at each once.
-                    if len == prefix.len() && o <= k {
+                    if o == k || (len == prefix.len() && o < k) {
                         continue;
                     }
-                    let Some((u, oglob, op)) = patterns.get(o) else {
-                        continue;
-                    };
-                    if u == t {
-                        continue;
+                    if distinct.get(o).is_some_and(|(_, op)| globs::overlaps(p, op)) {
+                        let (a, b) = (k.min(o), k.max(o));
+                        pattern_pairs
+                            .push((u32::try_from(a).unwrap_or(u32::MAX), u32::try_from(b).unwrap_or(u32::MAX)));
                     }
-                    let key = if t < u { (*t, *u) } else { (*u, *t) };
-                    if pairs.contains_key(&key) || !globs::overlaps(p, op) {
-                        continue;
-                    }
-                    let globs = if t < u {
-                        (glob.to_string(), oglob.to_string())
-                    } else {
-                        (oglob.to_string(), glob.to_string())
-                    };
-                    pairs.insert(key, globs);
                 }
             }
         }
-        self.overlapping = pairs.keys().copied().collect();
+        pattern_pairs.sort_unstable();
+        pattern_pairs.dedup();
+        self.overlapping = Overlaps { of_task, pattern_pairs: pattern_pairs.iter().copied().collect() };
         self.no_files.clone_from(&unscoped);
-        if pairs.is_empty() && unscoped.is_empty() {
+
+        // Tasks that share a pattern, or hold two patterns that overlap.
+        let mut involved: Vec<usize> = members.iter().filter(|m| m.len() > 1).flatten().copied().collect();
+        for &(a, b) in &pattern_pairs {
+            for p in [a, b] {
+                involved.extend(members.get(p as usize).map_or(&[][..], Vec::as_slice));
+            }
+        }
+        involved.sort_unstable();
+        involved.dedup();
+        if involved.is_empty() && unscoped.is_empty() {
             return;
         }
         let n = plan.tasks.len();
-        if unscoped.is_empty() {
-            // Only pairs to settle: when few tasks are in them, walk up from each of those
-            // instead of building the n×n ancestor and descendant bitsets (2 × 12.5 MB and
-            // a third of `check` for 10,000 tasks, to answer a few hundred questions).
-            let mut involved: Vec<usize> = pairs.keys().flat_map(|&(a, b)| [a, b]).collect();
-            involved.sort_unstable();
-            involved.dedup();
-            if involved.len() <= n.div_ceil(64) {
-                let walks = Walks::new(graph, &involved, n);
-                self.conflicts = pairs
-                    .into_iter()
-                    .filter(|((a, b), _)| !walks.ordered(*a, *b))
-                    .map(|((a, b), patterns)| Conflict { a, b, patterns })
-                    .collect();
+        // Only pairs to settle: when few tasks are in them, walk up from each of those instead
+        // of building the n×n ancestor and descendant bitsets (2 × 12.5 MB and a third of
+        // `check` for 10,000 tasks, to answer a few hundred questions).
+        let order: Box<dyn Fn(usize, usize) -> bool> = if unscoped.is_empty() && involved.len() <= n.div_ceil(64) {
+            let walks = Walks::new(graph, &involved, n);
+            Box::new(move |a, b| walks.ordered(a, b))
+        } else {
+            let reach = Reach::new(n, graph);
+            if !unscoped.is_empty() {
+                let mut mask = vec![0u64; reach.words];
+                for &t in scheduled {
+                    set_bit(&mut mask, 0, 0, t);
+                }
+                let total = scheduled.len();
+                self.unscoped = unscoped.iter().copied().filter(|&t| reach.related(t, &mask) + 1 < total).collect();
+            }
+            Box::new(move |a, b| reach.ordered(a, b))
+        };
+        // The conflicts: pairs of tasks on one pattern, or on two that overlap, that nothing
+        // orders. Each pair keeps the first pair of its patterns, in the tasks' file order.
+        let mut found: FxHashMap<(usize, usize), (usize, usize, String, String)> = FxHashMap::default();
+        let file_pos = |t: usize, p: u32| self.overlapping.position(t, p);
+        let mut consider = |a: usize, pa: u32, b: usize, pb: u32| {
+            if a == b {
                 return;
             }
-        }
-        let reach = Reach::new(n, graph);
-        self.conflicts = pairs
-            .into_iter()
-            .filter(|((a, b), _)| !reach.ordered(*a, *b))
-            .map(|((a, b), patterns)| Conflict { a, b, patterns })
-            .collect();
-        if !unscoped.is_empty() {
-            let mut mask = vec![0u64; reach.words];
-            for &t in scheduled {
-                set_bit(&mut mask, 0, 0, t);
+            let ((a, pa), (b, pb)) = if a < b { ((a, pa), (b, pb)) } else { ((b, pb), (a, pa)) };
+            let rank = (file_pos(a, pa), file_pos(b, pb));
+            if found.get(&(a, b)).is_some_and(|f| (f.0, f.1) <= rank) || order(a, b) {
+                return;
             }
-            let total = scheduled.len();
-            self.unscoped = unscoped.into_iter().filter(|&t| reach.related(t, &mask) + 1 < total).collect();
+            let name = |p: u32| distinct.get(p as usize).map_or("", |d| d.0).to_owned();
+            found.insert((a, b), (rank.0, rank.1, name(pa), name(pb)));
+        };
+        // A group that dependencies put in one line (each task after the one before it, in
+        // dependency order) holds no conflict: ordering is transitive.
+        let mut topo_pos = vec![usize::MAX; n];
+        for (k, &t) in graph.topo.iter().enumerate() {
+            set(&mut topo_pos, t, k);
         }
+        for (p, m) in members.iter_mut().enumerate() {
+            let p = u32::try_from(p).unwrap_or(u32::MAX);
+            m.sort_by_key(|&t| get(&topo_pos, t));
+            if m.windows(2).all(|w| matches!(w, [a, b] if order(*a, *b))) {
+                continue;
+            }
+            for (i, &a) in m.iter().enumerate() {
+                for &b in m.get(i + 1..).unwrap_or_default() {
+                    consider(a, p, b, p);
+                }
+            }
+        }
+        for &(p, q) in &pattern_pairs {
+            for &a in members.get(p as usize).map_or(&[][..], Vec::as_slice) {
+                for &b in members.get(q as usize).map_or(&[][..], Vec::as_slice) {
+                    consider(a, p, b, q);
+                }
+            }
+        }
+        let mut conflicts: Vec<Conflict> =
+            found.into_iter().map(|((a, b), (_, _, pa, pb))| Conflict { a, b, patterns: (pa, pb) }).collect();
+        conflicts.sort_unstable_by_key(|c| (c.a, c.b));
+        self.conflicts = conflicts;
+    }
+}
+
+/// Which pending tasks declare overlapping files, kept as the distinct patterns of each task and
+/// the pairs of distinct patterns that overlap: its size grows with the tasks and their patterns,
+/// not with the pairs of tasks (a thousand tasks on one file are a thousand entries, not half a
+/// million pairs).
+#[derive(Debug, Default, Clone)]
+pub struct Overlaps {
+    /// For each task, the distinct patterns it declares, in its file order (empty for tasks not
+    /// to run).
+    of_task: Vec<Vec<u32>>,
+    /// Pairs of distinct patterns (lower index first) that can match a common path.
+    pattern_pairs: rustc_hash::FxHashSet<(u32, u32)>,
+}
+
+impl Overlaps {
+    /// Whether two different tasks declare files that overlap, ordered by their dependencies
+    /// or not.
+    pub fn overlap(&self, a: usize, b: usize) -> bool {
+        if a == b {
+            return false;
+        }
+        let of = |t: usize| self.of_task.get(t).map_or(&[][..], Vec::as_slice);
+        of(a).iter().any(|&p| of(b).iter().any(|&q| p == q || self.pattern_pairs.contains(&(p.min(q), p.max(q)))))
+    }
+
+    /// Every overlapping pair of tasks (lower index first), in order. Grows with the square of
+    /// the tasks sharing a file: for tests and small plans.
+    pub fn pairs(&self) -> Vec<(usize, usize)> {
+        let n = self.of_task.len();
+        (0..n).flat_map(|a| (a + 1..n).map(move |b| (a, b))).filter(|&(a, b)| self.overlap(a, b)).collect()
+    }
+
+    /// Where pattern `p` stands among task `t`'s distinct patterns.
+    fn position(&self, t: usize, p: u32) -> usize {
+        self.of_task.get(t).and_then(|ps| ps.iter().position(|&q| q == p)).unwrap_or(usize::MAX)
     }
 }
 
@@ -535,7 +617,7 @@ mod tests {
             assert_eq!(pairs, vec![(0, 1), (1, 2)], "{n} tasks");
             // The scheduler still keeps 0 and 2 apart: skipping a task between them would
             // remove their order.
-            assert_eq!(analysis.overlapping, vec![(0, 1), (0, 2), (1, 2)], "{n} tasks");
+            assert_eq!(analysis.overlapping.pairs(), vec![(0, 1), (0, 2), (1, 2)], "{n} tasks");
         }
     }
 }

@@ -120,6 +120,9 @@ proptest! {
                     plan.tasks[b].files.iter().any(|y| overlaps(&Pattern::parse(x).unwrap(), &Pattern::parse(y).unwrap()))
                 });
                 prop_assert_eq!(reported.contains(&(a, b)), both && !ordered && overlap, "pair ({}, {})", a, b);
+                // The scheduler's view: every overlapping pair of tasks to run, ordered or not.
+                prop_assert_eq!(checked.analysis.overlapping.overlap(a, b), both && overlap, "overlap ({}, {})", a, b);
+                prop_assert_eq!(checked.analysis.overlapping.overlap(b, a), both && overlap, "overlap ({}, {})", b, a);
             }
         }
     }
