@@ -388,3 +388,75 @@ fn artifacts_are_files_and_a_verification_step_runs_its_labelled_commands() {
     assert_eq!(task(&l, "step-2").verify, ["pnpm test --filter web", "pnpm build"]);
     assert!(task(&l, "step-2").acceptance.is_empty());
 }
+
+#[test]
+fn a_location_after_an_unquoted_path_is_not_part_of_it() {
+    let l = load_text(
+        "# Plan\n\n### Step 1: Revert the cache\n- **File:** src/main.tsx lines 40-44\n- **Risk:** None\n\n\
+         ### Step 2: Badge\n- **Files:** RecipeCard.tsx line 118, src/api.ts (L10-12)\n\n\
+         ### Step 3: Prose\n- **File:** the card component\n",
+    );
+    assert_eq!(task(&l, "step-1").files, ["src/main.tsx"]);
+    assert_eq!(task(&l, "step-2").files, ["RecipeCard.tsx", "src/api.ts"]);
+    assert!(task(&l, "step-3").files.is_empty());
+    let unread: Vec<_> = l.diagnostics.iter().filter(|d| d.code == "unread-file").collect();
+    assert_eq!(unread.len(), 1, "{:?}", l.diagnostics);
+}
+
+#[test]
+fn test_and_implement_bullets_name_files_and_a_validation_bullet_is_verify() {
+    let l = load_text(
+        "# Plan\n\n## Steps\n\n### Step 1: Sandbox\n\
+         - **Test:** `internal/rules/sandbox_test.go` — `load` of an unknown module fails; loops\n  are cancelled.\n\
+         - **Implement:** `internal/rules/compile.go`, `pool.go`.\n\
+         - **Implement:** `internal/rules/thread.go` — `newThread(cfg Config)`; register in `boot.go` later\n\
+         - **Constraint:** step limits are the timeout.\n\
+         - **Validation:** `go test -race ./internal/rules/`\n\n\
+         ### Step 2: Docs\n- **Test:** `go test ./...` after the change\n- **Validation:** by hand\n",
+    );
+    let one = task(&l, "step-1");
+    assert_eq!(
+        one.files,
+        [
+            "internal/rules/sandbox_test.go",
+            "internal/rules/compile.go",
+            "internal/rules/pool.go",
+            "internal/rules/thread.go"
+        ]
+    );
+    assert_eq!(one.verify, ["go test -race ./internal/rules/"]);
+    assert!(one.description.contains("step limits"), "{}", one.description);
+    let two = task(&l, "step-2");
+    // A command is not a file; a validation bullet without a command runs nothing.
+    assert!(two.files.is_empty(), "{:?}", two.files);
+    assert!(two.verify.is_empty(), "{:?}", two.verify);
+    for (i, t) in l.plan.tasks.iter().enumerate() {
+        assert_eq!(l.spans(i).files.len(), t.files.len());
+        assert_eq!(l.spans(i).verify.len(), t.verify.len());
+    }
+}
+
+#[test]
+fn a_complete_status_in_the_header_marks_the_steps_done() {
+    let done = load_text(
+        "# Include paths\n\n> **Status:** Complete\n> **Completed:** 2026-04-12\n\n## Summary\n\nText.\n\n\
+         ### Step 1: Spec\nWrite it.\n\n### Step 2: Impl\n**Status:** pending\n",
+    );
+    assert_eq!(task(&done, "step-1").status, Status::Done);
+    // A step's own status wins over the document's.
+    assert_eq!(task(&done, "step-2").status, Status::Pending);
+    // A status under a section (a handoff's `## Status`) or about a part is not the document's.
+    for text in [
+        "# Handoff\n\n## Status\n\n- **Status:** Done\n\n### Step 1: Next\nDo it.\n",
+        "# Migration\n\n**Status:** ✅ PHASE B COMPLETE\n\n### Step 1: Next\nDo it.\n",
+    ] {
+        let l = load_text(text);
+        assert!(l.plan.tasks.iter().all(|t| t.status == Status::Pending), "{text}");
+    }
+    // A status written inside a step is that step's only.
+    let l = load_text("# Plan\n\n### Step 1: First\nDo it.\n\n**Status:** Complete\n\n### Step 2: Next\nDo it.\n");
+    assert_eq!(task(&l, "step-1").status, Status::Done);
+    assert_eq!(task(&l, "step-2").status, Status::Pending);
+    let l = load_text("# Plan\n\n**Status:** ✅ Done\n\n### Step 1: First\nDo it.\n");
+    assert_eq!(task(&l, "step-1").status, Status::Done);
+}

@@ -356,3 +356,28 @@ fn affected_files_and_blocked_tasks() {
     }
     assert!(!codes(&loaded).contains(&"unknown-field"), "{:?}", loaded.diagnostics);
 }
+
+#[test]
+fn paths_after_a_dash_on_the_task_line_and_test_notes_are_files() {
+    let loaded = load_todo(
+        "# TODO\n\n## Wave 1\n\n- [x] **IMPL-1**: Spec & Registry — `pkg/sig/spec.py`, `registry.py`, `base.py`\n\
+         \x20 - Dependencies: None\n  - Test: `tests/unit/test_spec.py`\n\n\
+         - [ ] **IMPL-2**: Engine — `pkg/sig/engine.py` and `docs/engine.md`\n  - Test: `pytest -q tests/unit`\n\n\
+         - [ ] **IMPL-3** — SEC-001: Escape the title\n- [ ] **IMPL-4**: Rename — `config` keys everywhere\n",
+    );
+    let one = task(&loaded, "IMPL-1");
+    assert_eq!(one.title, "Spec & Registry");
+    assert_eq!(one.files, ["pkg/sig/spec.py", "pkg/sig/registry.py", "pkg/sig/base.py", "tests/unit/test_spec.py"]);
+    assert!(!one.description.contains("Test:"), "{}", one.description);
+    let two = task(&loaded, "IMPL-2");
+    assert_eq!(two.files, ["pkg/sig/engine.py", "docs/engine.md"]);
+    // A test command is not a file: it stays in the description.
+    assert!(two.description.contains("pytest -q tests/unit"), "{}", two.description);
+    // A dash that is not followed by paths only is part of the title.
+    assert_eq!(task(&loaded, "IMPL-3").title, "SEC-001: Escape the title");
+    assert_eq!(task(&loaded, "IMPL-4").title, "Rename — `config` keys everywhere");
+    assert!(task(&loaded, "IMPL-4").files.is_empty());
+    for (i, t) in loaded.plan.tasks.iter().enumerate() {
+        assert_eq!(loaded.spans(i).files.len(), t.files.len());
+    }
+}

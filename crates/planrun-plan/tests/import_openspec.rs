@@ -331,3 +331,26 @@ fn numbered_headings_are_the_tasks_when_there_are_no_items() {
         assert_eq!(l.spans(i).verify.len(), t.verify.len());
     }
 }
+
+#[test]
+fn a_lettered_id_is_the_task_inserted_after_its_number() {
+    let l = read_change(
+        "## 1. Build\n\n- [x] 1.3 Write the generator\n\n- [ ] 1.3a Split the name fixes out\n  - keep them apart\n\n\
+         - [ ] **1.3b.** Check the split\n- [ ] 1.4 Report\n  - Depends on: 1.3a\n",
+    );
+    assert_eq!(ids(&l), ["1.3", "1.3a", "1.3b", "1.4"]);
+    assert_eq!(l.plan.tasks[1].title, "Split the name fixes out");
+    assert_eq!(deps(&l, "1.3a"), ["1.3"]);
+    assert_eq!(deps(&l, "1.3b"), ["1.3a"]);
+    assert_eq!(deps(&l, "1.4"), ["1.3a"]);
+    assert!(codes(&l).is_empty(), "{:?}", l.diagnostics);
+}
+
+#[test]
+fn front_matter_is_not_context() {
+    let l = read_change(
+        "---\nticket: LIC-1\nupdated:\n  - date: '2026-03-02'\n---\n# Tasks\n\n## 1. Build\n- [ ] 1.1 Do it\n",
+    );
+    assert_eq!(ids(&l), ["1.1"]);
+    assert!(!l.plan.context.contains("LIC-1"), "{}", l.plan.context);
+}

@@ -607,6 +607,11 @@ fn read_file(
         .min();
     // Collecting the text between a group heading and its first step.
     let mut intro_open = false;
+    // `> **Status:** Complete` in the file's header (after its title, before any section or
+    // step): the state of the whole document, so of every step that states none of its own.
+    let first_step = acc.steps.len();
+    let mut in_header = true;
+    let mut header_done: Option<Span> = None;
 
     let implicit = mode.single_step && !heading_steps;
     if implicit {
@@ -622,6 +627,17 @@ fn read_file(
         let raw = no_bom(line.text);
         let span = Span::new(src, line.start + (line.text.len() - raw.len()), line.start + line.text.len());
         let heading = if line.in_fence { None } else { md::heading(raw) };
+        if heading.is_some_and(|(level, _)| level > 1) || acc.steps.len() > first_step {
+            in_header = false;
+        }
+        if in_header && !line.in_fence {
+            let quoted = raw.trim_start().strip_prefix('>').unwrap_or(raw);
+            if let Some((key, value, _)) = md::field(quoted) {
+                if key.eq_ignore_ascii_case("status") && header_status(value) == Some(Status::Done) {
+                    header_done = Some(span);
+                }
+            }
+        }
         let step = if line.in_fence {
             None
         } else if let Some((_, t)) = heading {
@@ -735,6 +751,18 @@ fn read_file(
             }
         }
     }
+    if let Some(at) = header_done {
+        for d in acc.steps.iter_mut().skip(first_step).filter(|d| !d.done && d.status.is_none()) {
+            d.status = Some(Status::Done);
+            d.status_span = Some(at);
+        }
+    }
+}
+
+/// The status a document's header gives the whole document: `Complete`, `✅ Done`. Anything
+/// more (`✅ PHASE B COMPLETE`, `Step 1 in planning`, `Done — not yet run`) is about a part.
+fn header_status(value: &str) -> Option<Status> {
+    status_value(value.trim().trim_start_matches(['✅', '✔', '☑']).trim_start_matches('\u{fe0f}'))
 }
 
 /// One line inside a step: a sub-section label, a field, or content of the current section.
@@ -774,6 +802,32 @@ fn step_line<'a>(
         }
     }
     if let Some((key, value, off)) = md::field(raw) {
+        // `- **Test:** `pkg/a_test.go` — what it checks`, `**Implement:** `pkg/a.go`, `b.go`.`:
+        // the files the step writes, named before what it does with them.
+        if sec != Sec::Verify && is_work_label(key) {
+            if let Some(d) = acc.steps.last_mut() {
+                let value_start = span.start + off;
+                for (path, at, len) in leading_paths(value) {
+                    if !d.files.iter().any(|(f, _)| *f == path) {
+                        let s = value_start + at;
+                        d.files.push((path, Span::new(span.source, s, s + len)));
+                    }
+                }
+            }
+        }
+        // `- **Validation:** `go test ./pkg/`` as one bullet among the step's fields: a
+        // verification part of its own, one line long.
+        if sec != Sec::Verify
+            && md::bullet(raw).is_some()
+            && !value.is_empty()
+            && field_kind(key).is_none()
+            && section_kind(key) == Some(Sec::Verify)
+        {
+            close(b, acc, target);
+            let value_line = Line { start: span.start + off, text: value, in_fence: false };
+            close_section(b, acc, Sec::Verify, &[value_line]);
+            return;
+        }
         if let Some(kind) = field_kind(key) {
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
             // A `Status:` bullet inside a phase is one of its checks; a `**Status:**` line of its
@@ -843,6 +897,11 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
                 let s = value_span.start + off;
                 // `new `src/x/``: only the path counts; a folder means everything under it.
                 let path = item.trim().trim_start_matches("./");
+                // `src/main.tsx lines 40-44`, `Card.tsx (L118)`: where in the file, not part of its path.
+                let path = match path.split_once(char::is_whitespace) {
+                    Some((p, note)) if is_location_note(note) && (p.contains('/') || p.contains('.')) => p,
+                    _ => path,
+                };
                 if path.is_empty() || path.contains(char::is_whitespace) {
                     b.warn(
                         Diagnostic::warning(
@@ -872,6 +931,63 @@ fn apply_field(b: &mut PlanBuilder, acc: &mut Acc, kind: FieldKind, value: &str,
             ),
         },
     }
+}
+
+/// Labels of a step's work that name the files written before saying what is done with them:
+/// `Test:`, `Tests:`, `Implement:`, `Implementation:`.
+fn is_work_label(key: &str) -> bool {
+    matches!(key.trim().to_ascii_lowercase().as_str(), "test" | "tests" | "implement" | "implementation")
+}
+
+/// The backticked file paths a value starts with, up to the first other word: ``
+/// `pkg/a.go`, `b.go`. `` gives `pkg/a.go` and `pkg/b.go` (a bare name is in the folder of the
+/// path before it); `` `pkg/a.go` — `newThread()` `` gives `pkg/a.go` only. With each path, the
+/// offset and length of what was written in `value`.
+fn leading_paths(value: &str) -> Vec<(String, usize, usize)> {
+    let mut out: Vec<(String, usize, usize)> = Vec::new();
+    let mut folder: Option<String> = None;
+    let mut pos = 0;
+    for (span, at) in md::code_spans(value) {
+        let between = value.get(pos..at.saturating_sub(1)).unwrap_or("");
+        let glue = between.split(|c: char| c.is_whitespace() || c == ',').all(|w| w.is_empty() || w == "and");
+        if !glue {
+            break;
+        }
+        let p = span.trim().trim_start_matches("./");
+        let last = p.rsplit('/').next().unwrap_or(p);
+        let is_path = !p.is_empty()
+            && !p.contains(char::is_whitespace)
+            && !p.contains(['(', ')', '*', '<', '>', '"', '\'', '='])
+            && !p.starts_with('-')
+            && !p.contains("://")
+            && last.contains('.')
+            && !last.ends_with('.')
+            && (p.contains('/') || last.rsplit('.').next().is_some_and(|ext| ext.len() <= 5));
+        if !is_path {
+            break;
+        }
+        let full = match (&folder, p.contains('/')) {
+            (Some(dir), false) => format!("{dir}/{p}"),
+            _ => p.to_owned(),
+        };
+        if let Some((dir, _)) = full.rsplit_once('/') {
+            folder = Some(dir.to_owned());
+        }
+        out.push((full, at, span.len()));
+        pos = at + span.len() + 1;
+    }
+    out
+}
+
+/// A note after a path saying where in the file: `lines 40-44`, `line 118`, `(L118-131)`,
+/// `L40-52, L96-130`.
+fn is_location_note(note: &str) -> bool {
+    let n = note.trim().trim_start_matches('(').trim_end_matches(')').trim().to_ascii_lowercase();
+    let body = ["lines", "line", "ll.", "l."].iter().find_map(|p| n.strip_prefix(p)).or_else(|| n.strip_prefix('l'));
+    body.map(str::trim_start).is_some_and(|b| {
+        b.starts_with(|c: char| c.is_ascii_digit())
+            && b.chars().all(|c| c.is_ascii_digit() || matches!(c, '-' | '–' | ',' | ' ' | 'l' | '+'))
+    })
 }
 
 /// Reads a `Status:` value: a status word, or a checkbox written before one

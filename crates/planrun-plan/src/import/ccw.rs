@@ -290,6 +290,8 @@ struct TodoItem {
     link: Option<String>,
     /// Lines nested under the item, trimmed, with where each was written.
     notes: Vec<(String, Span)>,
+    /// Paths named after the title (`Title — `pkg/a.py`, `b.py``), with where each was written.
+    files: Vec<(String, Span)>,
     line_span: Span,
     id_span: Span,
     /// Where the ticked box or done mark is, when there is one.
@@ -451,6 +453,7 @@ fn todo_item(line: &Line<'_>, src: SourceId) -> Option<Found> {
     let id_off = line.start + md::offset_in(line.text, id).unwrap_or(0);
     let (title, link) = title_and_link(after);
     let line_span = Span::new(src, line.start, line.start + line.text.len());
+    let (title, files) = title_files(title, line, src);
     let status_span = (checked == Some(true))
         .then(|| line.text.find("[x]").or_else(|| line.text.find("[X]")))
         .flatten()
@@ -467,6 +470,7 @@ fn todo_item(line: &Line<'_>, src: SourceId) -> Option<Found> {
             milestone: None,
             link,
             notes: Vec::new(),
+            files,
             line_span,
             id_span: Span::new(src, id_off, id_off + id.len()),
             status_span,
@@ -522,6 +526,7 @@ fn heading_item(line: &Line<'_>, t: &str, src: SourceId) -> Option<TodoItem> {
         }
     }
     let line_span = Span::new(src, line.start, line.start + line.text.len());
+    let (title, files) = title_files(title, line, src);
     Some(TodoItem {
         id: id.to_owned(),
         title,
@@ -533,10 +538,63 @@ fn heading_item(line: &Line<'_>, t: &str, src: SourceId) -> Option<TodoItem> {
         milestone: None,
         link,
         notes: Vec::new(),
+        files,
         line_span,
         id_span: Span::new(src, id_off, id_off + id.len()),
         status_span: done.then_some(line_span),
     })
+}
+
+/// A task line whose title ends with the files it changes after a dash (`SignalSpec & Registry —
+/// `quantlab/signals/spec.py`, `registry.py``): the title without them, and the paths. A bare name
+/// after a path is in that path's folder. Anything but backticked paths after the dash (`— SEC-001:
+/// Title`, `— `config` cleanup`) leaves the title as it is.
+fn title_files(title: String, line: &Line<'_>, src: SourceId) -> (String, Vec<(String, Span)>) {
+    let cut = ["—", "–"].iter().filter_map(|d| title.rfind(&format!(" {d} "))).max();
+    let Some(cut) = cut else {
+        return (title, Vec::new());
+    };
+    let tail = title.get(cut..).unwrap_or("").trim_start().trim_start_matches(['—', '–']);
+    let spans = md::code_spans(tail);
+    // Nothing but the code spans, commas and `and` between them.
+    let mut rest = tail.to_owned();
+    for (p, _) in &spans {
+        rest = rest.replacen(&format!("`{p}`"), " ", 1);
+    }
+    let glue_only = rest.split(|c: char| c.is_whitespace() || c == ',').all(|w| w.is_empty() || w == "and" || w == "&");
+    let paths: Vec<&str> = spans.iter().map(|(p, _)| p.trim()).collect();
+    let all_paths = paths.iter().all(|p| {
+        let p = p.trim_start_matches("./");
+        !p.is_empty()
+            && !p.contains(char::is_whitespace)
+            && !p.starts_with("http")
+            && (p.contains('/') || p.contains('.') || EXTENSIONLESS_FILES.contains(&p))
+    });
+    let head = title.get(..cut).unwrap_or("").trim_end();
+    if spans.is_empty() || !glue_only || !all_paths || head.is_empty() {
+        return (title, Vec::new());
+    }
+    let line_span = Span::new(src, line.start, line.start + line.text.len());
+    let mut folder: Option<String> = None;
+    let mut files = Vec::new();
+    for p in paths {
+        let p = p.trim_start_matches("./");
+        let full = match (&folder, p.contains('/')) {
+            (Some(dir), false) => format!("{dir}/{p}"),
+            _ => p.to_owned(),
+        };
+        if let Some((dir, _)) = full.rsplit_once('/') {
+            folder = Some(dir.to_owned());
+        }
+        let span = line
+            .text
+            .find(&format!("`{p}`"))
+            .map_or(line_span, |i| Span::new(src, line.start + i + 1, line.start + i + 1 + p.len()));
+        if !files.iter().any(|(f, _)| *f == full) {
+            files.push((full, span));
+        }
+    }
+    (head.to_owned(), files)
 }
 
 /// The first `.json` link target in `text`.
@@ -1263,6 +1321,15 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
                         spans.depends_on.push(*span);
                     }
                 }
+                // Paths on the TODO line stand in for a task file that names none.
+                if task.files.is_empty() {
+                    for (f, span) in &item.files {
+                        if !task.files.contains(f) {
+                            task.files.push(f.clone());
+                            spans.files.push(*span);
+                        }
+                    }
+                }
                 for (blocked, span) in j.blocks.iter().chain(&notes.blocks) {
                     blocking.push((task.id.clone(), blocked.clone(), *span));
                 }
@@ -1305,7 +1372,7 @@ fn build(b: &mut PlanBuilder, s: &Session, todo: Todo, jsons: Vec<TaskJson>, fai
                         spans.depends_on.push(*span);
                     }
                 }
-                for (f, span) in &notes.files {
+                for (f, span) in item.files.iter().chain(&notes.files) {
                     if !task.files.contains(f) {
                         task.files.push(f.clone());
                         spans.files.push(*span);
@@ -2296,6 +2363,15 @@ fn read_notes(b: &mut PlanBuilder, item: &TodoItem) -> Notes {
                     }
                 }
             }
+            // `Test: `tests/unit/test_x.py``: the test file the task writes (a command there is
+            // description).
+            Some((_, v, off)) if key == "test" && test_file(v).is_some() => {
+                if let Some(p) = test_file(v) {
+                    if !n.files.iter().any(|(f, _)| *f == p) {
+                        n.files.push((p, value_span(v, *off)));
+                    }
+                }
+            }
             Some((_, v, off)) if BLOCK_KEYS.contains(&key) => {
                 n.declares = true;
                 let ids = id_tokens(v);
@@ -2357,6 +2433,16 @@ fn note_paths(value: &str) -> Vec<String> {
         .filter(|p| p.contains('/') || p.contains('.') || EXTENSIONLESS_FILES.contains(&p.as_str()))
         .filter(|p| !p.starts_with("http"))
         .collect()
+}
+
+/// The value of a `Test:` note when it is one backticked file path (`` `tests/unit/test_a.py` ``),
+/// not a command or prose.
+fn test_file(value: &str) -> Option<String> {
+    let v = value.trim();
+    let inner = v.strip_prefix('`')?.strip_suffix('`')?.trim().trim_start_matches("./");
+    let last = inner.rsplit('/').next().unwrap_or(inner);
+    (!inner.is_empty() && !inner.contains(['`', ' ', '\t']) && last.contains('.') && !inner.starts_with("http"))
+        .then(|| inner.to_owned())
 }
 
 fn is_done_word(value: &str) -> bool {

@@ -329,14 +329,25 @@ fn task_line(line: &str) -> Option<TaskLine<'_>> {
 }
 
 /// A leading dotted number (`1.1`, `1.1.`, `2.`, `**1.1**`) and the text after it. A bare
-/// number without a dot (`3 retries`) is text, not a number.
+/// number without a dot (`3 retries`) is text, not a number. A dotted number may end with one
+/// lowercase letter (`1.3a`: a task inserted after `1.3` without renumbering).
 fn number_prefix(text: &str) -> Option<(&str, &str)> {
     if let Some(inner) = text.strip_prefix("**") {
         let close = inner.find("**")?;
         let (id, _) = number_prefix(inner.get(..close)?.trim())?;
         return Some((id, inner.get(close + 2..)?.trim_start_matches([':', ')']).trim_start()));
     }
-    let len = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    let mut len = text.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(text.len());
+    // `1.3a`: one lowercase letter right after the digits of a dotted number.
+    let head = text.get(..len).unwrap_or("");
+    if head.contains('.') && head.ends_with(|c: char| c.is_ascii_digit()) {
+        let mut after = text.get(len..).unwrap_or("").chars();
+        let letter = after.next().is_some_and(|c| c.is_ascii_lowercase());
+        let next = after.next();
+        if letter && next.is_none_or(|c| c.is_whitespace() || matches!(c, '.' | ':' | ')')) {
+            len += if next == Some('.') { 2 } else { 1 };
+        }
+    }
     let token = text.get(..len)?;
     let rest = text.get(len..)?;
     let rest = match rest.chars().next() {
@@ -346,7 +357,9 @@ fn number_prefix(text: &str) -> Option<(&str, &str)> {
         Some(_) => return None,
     };
     let id = token.trim_end_matches('.');
-    let numeric = !id.is_empty() && id.split('.').all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()));
+    let digits = |p: &str| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit());
+    let plain = id.strip_suffix(|c: char| c.is_ascii_lowercase()).unwrap_or(id);
+    let numeric = plain.split('.').all(digits);
     (numeric && token.contains('.')).then(|| (id, rest.trim_start()))
 }
 
@@ -423,8 +436,15 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
                     })
             });
     let mut task_level = usize::MAX;
+    // YAML front matter (`---` … `---` at the top) is metadata for the tool that wrote the file.
+    let front_matter = match lines.first() {
+        Some(first) if first.text.trim_end() == "---" => {
+            lines.iter().skip(1).position(|l| l.text.trim_end() == "---").map_or(0, |p| p + 2)
+        }
+        _ => 0,
+    };
 
-    for line in &lines {
+    for line in lines.iter().skip(front_matter) {
         if let Some((level, t)) = if line.in_fence { None } else { md::heading(line.text) } {
             // A heading inside a heading task is part of its body.
             if heading_tasks && level > task_level {
@@ -873,6 +893,10 @@ mod tests {
         assert_eq!(number_prefix("1.a thing"), None);
         assert_eq!(number_prefix("T001 spec-kit"), None);
         assert_eq!(number_prefix(".5 x"), None);
+        assert_eq!(number_prefix("1.3a Generate"), Some(("1.3a", "Generate")));
+        assert_eq!(number_prefix("2.10b. Later"), Some(("2.10b", "Later")));
+        assert_eq!(number_prefix("1.3ab x"), None);
+        assert_eq!(number_prefix("3a x"), None);
     }
 
     #[test]
