@@ -610,3 +610,22 @@ fn phase_lines_with_a_parallel_note_only_and_overlap() {
     assert_eq!(task(&l, "T007").depends_on, ["T006", "T004", "T005"]);
     assert!(!task(&l, "T006").depends_on.contains(&"T007".to_owned()));
 }
+
+#[test]
+fn chinese_blocks_before_and_words_defined_by_ids() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Tests\n\n- [ ] T001 [P] a\n- [ ] T002 [P] b\n\n## Phase 2: Core\n\n- [ ] T003 [P] c\n- [ ] T004 [P] d\n- [ ] T005 e\n\n## Phase 3: Polish\n\n- [ ] T006 [P] f\n- [ ] T007 [P] g\n\n## Dependencies\n\n**測試階段 (T001-T002) 必須在實作階段 (T003-T005) 之前完成**\n\n- T003 (模型) 阻塞 T006 (測試)\n- 所有實作完成後才能進行 Polish (T006-T007)\n",
+    );
+    assert_eq!(task(&l, "T005").depends_on, ["T003", "T004", "T001", "T002"], "tests before implementation");
+    assert_eq!(task(&l, "T006").depends_on, ["T005", "T003", "T004"], "阻塞 (blocks), then all of 實作");
+    assert_eq!(task(&l, "T007").depends_on, ["T005", "T003", "T004"]);
+}
+
+#[test]
+fn korean_after_and_independent_of_on_phase_lines() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n\n## Phase 2: Foundational\n\n- [ ] T002 b\n\n## Phase 3: User Story 1 - A\n\n- [ ] T003 c\n\n## Phase 4: User Story 2 - B\n\n- [ ] T004 d\n\n## Phase 5: Polish\n\n- [ ] T005 e\n\n## Dependencies\n\n- **User Story 2 (P2)**: Foundational 후 시작 - US1과 독립적\n- **Polish (Phase 5)**: 원하는 User Story 완료 후\n",
+    );
+    assert_eq!(task(&l, "T004").depends_on, ["T002"]);
+    assert_eq!(task(&l, "T005").depends_on, ["T004", "T003"]);
+}

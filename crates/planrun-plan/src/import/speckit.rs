@@ -417,7 +417,7 @@ fn refs_just_before(text: &str, pos: usize) -> Vec<(String, Option<String>, usiz
     let mut end = head.trim_end().len();
     for r in all.into_iter().rev() {
         let gap = head.get(r.2 + r.3..end).unwrap_or("x");
-        let joint = gap.trim_matches(|c: char| c.is_whitespace() || "、,と及びおよび和与`*".contains(c));
+        let joint = gap.trim_matches(|c: char| c.is_whitespace() || "、,と及びおよび和与`*()（）".contains(c));
         if !joint.is_empty() && !joint.eq_ignore_ascii_case("and") {
             break;
         }
@@ -457,8 +457,8 @@ const AFTER_WORDS: [&str; 26] = [
     " wait for ",
     " is blocked by ",
 ];
-const BEFORE_WORDS: [&str; 8] =
-    [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes "];
+const BEFORE_WORDS: [&str; 9] =
+    [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes ", "阻塞"];
 
 /// `Phase 3` mentions in `text`, and plural ones (`Phases 1 + 2`, `Phases 1–3`, `Phases 4-9`,
 /// `Phases 1 and 2`): (number, byte offset, byte length), one per phase.
@@ -872,6 +872,12 @@ fn order_of(src: SourceId, line: &Line<'_>, names: &mut Names) -> Option<Vec<Ord
     };
     let subject =
         subject_end.map(|e| refs_named(src, line, line.text.get(..e).unwrap_or(""), 0, names)).unwrap_or_default();
+    if let Some(e) = subject_end {
+        let value = line.text.get(e..).unwrap_or("");
+        if let Some(orders) = korean_orders(src, line, value, e, names, &subject) {
+            return Some(orders);
+        }
+    }
     let mut out = Vec::new();
     for (base, clause) in clauses(line.text) {
         let subject: &[Ref] = if subject_end.is_some_and(|e| base >= e) { &subject } else { &[] };
@@ -979,7 +985,7 @@ fn clause_orders(
     names: &mut Names,
     subject: &[Ref],
 ) -> Option<Vec<Order>> {
-    if let Some(orders) = cjk_orders(src, line, text, base) {
+    if let Some(orders) = cjk_orders(src, line, text, base, names) {
         return Some(orders);
     }
     let lower = format!("{} ", text.to_lowercase());
@@ -1108,10 +1114,99 @@ fn clause_orders(
     Some(extra)
 }
 
+/// Korean phase lines: `**User Story 2 (P2)**: Foundational 후 시작 - US1과 독립적` (after
+/// Foundational; independent of US1), `**Polish (Phase 5)**: 원하는 User Story 완료 후` (after
+/// the user stories). `후` (after) follows what is waited for; `과 독립`/`와 독립` (independent
+/// of) follows what runs alongside; the line's bold subject is the other side.
+fn korean_orders(
+    src: SourceId,
+    line: &Line<'_>,
+    text: &str,
+    base: usize,
+    names: &mut Names,
+    subject: &[Ref],
+) -> Option<Vec<Order>> {
+    let hangul = |c: char| ('\u{AC00}'..='\u{D7A3}').contains(&c);
+    if subject.is_empty() || !text.chars().any(hangul) {
+        return None;
+    }
+    // The segment of the clause that ends at `pos`: back to `:`, `-` or the start.
+    let segment_before = |pos: usize| -> (usize, &str) {
+        let head = text.get(..pos).unwrap_or("");
+        let start = head.rfind([':', '：', '-', '—', ',']).map_or(0, |p| p + 1);
+        (start, head.get(start..).unwrap_or(""))
+    };
+    // Named refs in a Korean segment: ids, phases, phase names; `User Story` without a number
+    // is every story phase.
+    let mut named = |start: usize, seg: &str| -> Vec<Ref> {
+        // The ASCII pieces between the Korean words, each read with its own offset.
+        let mut out = Vec::new();
+        let mut at = 0;
+        for piece in seg.split(|c: char| !c.is_ascii()) {
+            let off = start + at;
+            at += piece.len();
+            // Skip the non-ASCII char that ended this piece.
+            at += seg.get(at..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+            if piece.trim().is_empty() {
+                continue;
+            }
+            let mut refs = refs_named(src, line, piece, base + off, names);
+            let lower = piece.to_ascii_lowercase();
+            if refs.is_empty() && lower.trim() == "user story" {
+                let span = Span::new(src, line.start + base + off, line.start + base + off + piece.len());
+                refs.extend(names.phases.iter().filter(|p| p.story.is_some()).map(|p| Ref {
+                    first: p.number.clone().unwrap_or_default(),
+                    last: None,
+                    span,
+                    phase: true,
+                    milestone: Some(p.milestone.clone()),
+                }));
+            }
+            out.extend(refs);
+        }
+        out
+    };
+    let mut orders = Vec::new();
+    for (pos, _) in text.match_indices("후") {
+        // A word of its own: after a space (`Foundational 후`, `완료 후`).
+        if !text.get(..pos).is_some_and(|h| h.ends_with(' ')) {
+            continue;
+        }
+        let (start, seg) = segment_before(pos);
+        let seg_end = seg.trim_end().strip_suffix("완료").unwrap_or(seg.trim_end());
+        let prerequisites = named(start, seg_end);
+        if !prerequisites.is_empty() {
+            orders.push(Order {
+                dependents: subject.to_vec(),
+                prerequisites,
+                paired: false,
+                parallel: false,
+                only: false,
+            });
+        }
+    }
+    for word in ["과 독립", "와 독립"] {
+        for (pos, _) in text.match_indices(word) {
+            let (start, seg) = segment_before(pos);
+            let with = named(start, seg);
+            if !with.is_empty() {
+                orders.push(Order {
+                    dependents: subject.to_vec(),
+                    prerequisites: with,
+                    paired: false,
+                    parallel: true,
+                    only: false,
+                });
+            }
+        }
+    }
+    (!orders.is_empty()).then_some(orders)
+}
+
 /// Orders written the Japanese or Chinese way, and `in parallel with` notes: `Phase 1完了後`
 /// (after phase 1), `T005、T007の順に` (in the order T005, T007), `T002とT003はT001と並行可能`
 /// (T002 and T003 can run in parallel with T001), `T002 and T003 can run in parallel with T001`.
-fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &mut Names) -> Option<Vec<Order>> {
     let to_ref = |(first, last, off, len, phase): (String, Option<String>, usize, usize, bool)| {
         let span = Span::new(src, line.start + base + off, line.start + base + off + len);
         Ref { first, last, span, phase, milestone: None }
@@ -1133,10 +1228,84 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option
             }
         }
     }
+    // Chinese words defined by ids (`實作階段 (T005-T008)`), kept for later lines; `階段` (stage)
+    // may be left out there (`所有實作完成後`).
+    for (first, last, off, _) in id_refs(text) {
+        let Some(head) = text.get(..off).and_then(|h| h.strip_suffix(['(', '（'])) else { continue };
+        let head = head.trim_end();
+        let word: String = head.chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+        let word: String = word.chars().rev().collect();
+        if word.chars().count() >= 2 {
+            let entry = names.aliases.entry(word.clone()).or_default();
+            if !entry.iter().any(|(f, _)| *f == first) {
+                entry.push((first.clone(), last.clone()));
+            }
+            for stage in ["階段", "阶段"] {
+                if let Some(short) = word.strip_suffix(stage).filter(|w| w.chars().count() >= 2) {
+                    let entry = names.aliases.entry(short.to_owned()).or_default();
+                    if !entry.iter().any(|(f, _)| *f == first) {
+                        entry.push((first.clone(), last.clone()));
+                    }
+                }
+            }
+        }
+    }
+    // `A 必須在 B 之前完成` (A must be done before B): B waits for the others named.
+    for (pos, _) in text.match_indices("之前") {
+        let dependents: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+        if dependents.is_empty() {
+            continue;
+        }
+        let starts: Vec<usize> = dependents.iter().map(|r| r.span.start).collect();
+        let prerequisites: Vec<Ref> =
+            refs_of(src, line, text, base).into_iter().filter(|r| !starts.contains(&r.span.start)).collect();
+        if !prerequisites.is_empty() {
+            orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
+        }
+    }
     // `Phase 2: Phase 1完了後`: what is named before waits for what the word follows.
     for suffix in AFTER_SUFFIXES {
         for (pos, _) in text.match_indices(suffix) {
-            let prerequisites: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+            let mut prerequisites: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+            // `所有實作完成後才能進行 Polish (T011-T012)`: a word the section defined with ids,
+            // and what follows waits.
+            if prerequisites.is_empty() {
+                let head = text.get(..pos).unwrap_or("");
+                let word: String = head.chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+                let word: String = word.chars().rev().collect();
+                // Chinese has no spaces between words: the longest shared ending names it.
+                let shared = |k: &str| -> usize {
+                    k.chars().rev().zip(word.chars().rev()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum()
+                };
+                let Some((len, ids)) = names
+                    .aliases
+                    .iter()
+                    .filter(|(k, _)| !k.is_ascii())
+                    .map(|(k, ids)| (shared(k), ids))
+                    .filter(|(l, _)| *l >= 6)
+                    .max_by_key(|(l, _)| *l)
+                else {
+                    continue;
+                };
+                let at = pos - len;
+                let span = Span::new(src, line.start + base + at, line.start + base + pos);
+                prerequisites = ids
+                    .iter()
+                    .map(|(first, last)| Ref {
+                        first: first.clone(),
+                        last: last.clone(),
+                        span,
+                        phase: false,
+                        milestone: None,
+                    })
+                    .collect();
+                let after = pos + suffix.len();
+                let dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                if !dependents.is_empty() {
+                    orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
+                }
+                continue;
+            }
             let Some(first) = prerequisites.first().map(|r| r.span.start - line.start - base) else { continue };
             let dependents = refs_of(src, line, text.get(..first).unwrap_or(""), base);
             if !dependents.is_empty() {
