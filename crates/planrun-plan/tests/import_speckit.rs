@@ -554,6 +554,9 @@ fn ignore_entries_sources_and_tools_are_not_files() {
     assert_eq!(task(&l, "T007").files, ["**/README-ES.md", "**/README.md"]);
     assert!(task(&l, "T008").files.is_empty());
     assert!(task(&l, "T009").files.is_empty());
+    let l =
+        read_text("# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Add .gitignore and the settings (config/app.yml)\n");
+    assert_eq!(task(&l, "T001").files, ["**/.gitignore", "config/app.yml"], "a file named after the ignore file");
 }
 
 #[test]

@@ -1133,7 +1133,11 @@ fn korean_orders(
     // The segment of the clause that ends at `pos`: back to `:`, `-` or the start.
     let segment_before = |pos: usize| -> (usize, &str) {
         let head = text.get(..pos).unwrap_or("");
-        let start = head.rfind([':', '：', '-', '—', ',']).map_or(0, |p| p + 1);
+        let start = head
+            .char_indices()
+            .rev()
+            .find(|(_, c)| [':', '：', '-', '—', ','].contains(c))
+            .map_or(0, |(p, c)| p + c.len_utf8());
         (start, head.get(start..).unwrap_or(""))
     };
     // Named refs in a Korean segment: ids, phases, phase names; `User Story` without a number
@@ -2246,7 +2250,14 @@ fn targets_only(
         let raw_before = lower.get(..off).unwrap_or("");
         let open_paren = raw_before.rfind(['(']).filter(|p| !raw_before.get(*p..).unwrap_or("").contains(')'));
         if let (Some(p), Some(i)) = (open_paren, ignore_at) {
-            if i < p && !is_ignore_file(&path) {
+            // The ignore file is the last path before the parenthesis.
+            // … and nothing else is named between them (`Add .gitignore and the settings (x.yml)`).
+            let gap = lower.get(i..p).unwrap_or("");
+            let between = all_found.iter().any(|(_, o, _)| *o > i && *o < p)
+                || gap.contains(" and ")
+                || gap.contains(',')
+                || gap.contains(" & ");
+            if i < p && !between && !is_ignore_file(&path) {
                 continue;
             }
         }
