@@ -433,7 +433,8 @@ fn a_phase_completion_narrowed_to_a_task_is_that_task() {
     let l = read_text(
         "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 [P] a\n- [ ] T002 [P] b\n\n## Phase 2: Story\n\n- [ ] T003 c\n\n## Phase 3: Other\n\n- [ ] T004 d\n\n## Dependencies\n\n- **Other (Phase 3)**: Depends on Phase 1 completion (specifically T001) - can run in parallel with Phase 2\n",
     );
-    assert_eq!(deps_of(&l, "T004"), ["T001", "T003"], "T001 only, not T002");
+    // T001 only, not T002; and not T003 either: the phase runs in parallel with Phase 2.
+    assert_eq!(deps_of(&l, "T004"), ["T001"], "T001 only, not T002");
 }
 
 #[test]
@@ -514,4 +515,120 @@ fn folders_without_a_slash_sub_folders_and_a_listed_file_in_a_folder() {
         "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Copy schema.yaml from config/shared/ to src/app/schemas/\n",
     );
     assert_eq!(task(&l, "T001").files, ["**/schema.yaml", "src/app/schemas/**"], "the source folder is read");
+}
+
+#[test]
+fn decimal_ids_stay_distinct() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 3: A\n\n- [ ] T011 Do a\n\n## Phase 3.5: B\n\n- [ ] T011.1 [P] Create `app/x.rb`\n- [ ] T011.2 Register it in `config/application.rb`\n",
+    );
+    assert_eq!(ids(&l), ["T011", "T011.1", "T011.2"]);
+    assert_eq!(task(&l, "T011.2").depends_on, ["T011.1"]);
+    assert_eq!(task(&l, "T011.1").files, ["app/x.rb"]);
+}
+
+#[test]
+fn root_paths_written_with_a_leading_slash_or_dot_slash() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Create root package.json at `/package.json`\n- [ ] T002 Create .env.example at `/.env.example`\n- [ ] T003 Create apps/api package.json at `/apps/api/package.json`\n- [ ] T004 Create requirements.txt at ./requirements.txt\n- [ ] T005 Create the media directory at ./site/media/\n- [ ] T006 Call `GET /albums` from src/client.ts\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["package.json"]);
+    assert_eq!(task(&l, "T002").files, [".env.example"]);
+    assert_eq!(task(&l, "T003").files, ["apps/api/package.json"], "the folder says where the file is");
+    assert_eq!(task(&l, "T004").files, ["requirements.txt"]);
+    assert_eq!(task(&l, "T005").files, ["site/media/**"]);
+    assert_eq!(task(&l, "T006").files, ["src/client.ts"]);
+}
+
+#[test]
+fn ignore_entries_sources_and_tools_are_not_files() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Create `.gitignore` file with Rails patterns (node_modules, .env, log/, tmp/)\n- [ ] T002 [P] .dockerignore 파일 작성 (build/, logs/, .git/ 등 제외)\n- [ ] T003 Verify .env is in .gitignore at ./.gitignore\n- [ ] T004 Install dependencies from requirements.txt into the venv\n- [ ] T005 Migrate api.py from old_app/utils/ to common/api.py\n- [ ] T006 Create README-ES.md - exact translation of README.md\n- [ ] T007 Verify README-ES.md matches README.md using `tools/check_parity.rb`\n- [ ] T008 Contrôler la structure avec `check-prerequisites.ps1`.\n- [ ] T009 Configure DATABASES at `{WORKING_DIR}/database.sqlite`\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["**/.gitignore"]);
+    assert_eq!(task(&l, "T002").files, ["**/.dockerignore"]);
+    assert_eq!(task(&l, "T003").files, [".gitignore"]);
+    assert!(task(&l, "T004").files.is_empty());
+    assert_eq!(task(&l, "T005").files, ["common/api.py"]);
+    assert_eq!(task(&l, "T006").files, ["**/README-ES.md"]);
+    assert_eq!(task(&l, "T007").files, ["**/README-ES.md", "**/README.md"]);
+    assert!(task(&l, "T008").files.is_empty());
+    assert!(task(&l, "T009").files.is_empty());
+    let l =
+        read_text("# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Add .gitignore and the settings (config/app.yml)\n");
+    assert_eq!(task(&l, "T001").files, ["**/.gitignore", "config/app.yml"], "a file named after the ignore file");
+}
+
+#[test]
+fn folders_with_their_files_variants_and_mangled_dunder_names() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Create issue templates in `.github/ISSUE_TEMPLATE/` (bug.yml, idea.yml)\n- [ ] T002 프로젝트 루트에 docker/ 디렉토리 구조 생성 (docker/scripts/, docker/config/)\n- [ ] T003 CI 전용 Dockerfile 작성 in Dockerfile.ci\n- [ ] T004 Update hdtools/settings/**init**.py to pick the settings\n- [ ] T005 Create `FakeRepo.kt` in `test/` source set\n",
+    );
+    assert_eq!(task(&l, "T001").files, [".github/ISSUE_TEMPLATE/**", "**/bug.yml", "**/idea.yml"]);
+    assert_eq!(task(&l, "T002").files, ["docker/**"]);
+    assert_eq!(task(&l, "T003").files, ["**/Dockerfile.ci"]);
+    assert_eq!(task(&l, "T004").files, ["hdtools/settings/__init__.py"]);
+    assert_eq!(task(&l, "T005").files, ["**/FakeRepo.kt"]);
+}
+
+#[test]
+fn a_stated_project_root_prefixes_folders() {
+    let l = read_text(
+        "# Tasks: X\n\n## Format\n\n- Paths are relative to `Lift/` (the project root)\n\n## Phase 1: Setup\n\n- [ ] T001 Create folders (`Models/`, `Services/`)\n- [ ] T002 Register types in Lift/LiftApp.swift and App.swift\n",
+    );
+    assert_eq!(task(&l, "T001").files, ["Lift/Models/**", "Lift/Services/**"]);
+    assert_eq!(task(&l, "T002").files, ["Lift/LiftApp.swift", "**/App.swift"]);
+}
+
+#[test]
+fn detail_headings_of_listed_tasks_are_not_new_tasks() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 Set up\n- [ ] T002 Build\n\n## Details\n\n### T001: Setup\n\n- run `make`\n\n### T002: Build\n\nmore\n",
+    );
+    assert_eq!(ids(&l), ["T001", "T002"]);
+}
+
+#[test]
+fn phase_lines_with_a_parallel_note_only_and_overlap() {
+    let plan = "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n\n## Phase 2: Foundational\n\n- [ ] T002 b\n\n## Phase 3: User Story 1 - A\n\n- [ ] T003 c\n- [ ] T004 d\n\n## Phase 4: User Story 2 - B\n\n- [ ] T005 e\n\n## Phase 5: User Story 3 - C\n\n- [ ] T006 f\n\n## Phase 6: Polish\n\n- [ ] T007 g\n\n## Dependencies\n\n";
+    // A parenthesis with a parallel note: the line's subject runs alongside.
+    let l = read_text(&format!("{plan}- **Phase 4 (US2)**: Depends on Phase 2 completion (can run parallel to US1)\n"));
+    assert_eq!(task(&l, "T005").depends_on, ["T002"]);
+    // `only`: nothing the list's order implied besides what is named.
+    let l = read_text(&format!(
+        "{plan}- **US3 (Phase 5)**: Depends on Phase 2 only — can run in parallel with US1\n- US3: Can proceed in parallel with US1 and US2 after Phase 2\n"
+    ));
+    assert_eq!(task(&l, "T006").depends_on, ["T002"]);
+    assert_eq!(task(&l, "T005").depends_on, ["T004"], "US2 is not ordered after Phase 2 by that line");
+    // A second clause without a subject of its own; `all phases`.
+    let l = read_text(&format!(
+        "{plan}- **Phase 5 (C)**: Depends on Phase 1; can overlap with Phase 4 after T003\n- **Phase 6 (Polish)**: Depends on all phases complete\n"
+    ));
+    assert_eq!(task(&l, "T006").depends_on, ["T001", "T003"]);
+    assert_eq!(task(&l, "T007").depends_on, ["T006", "T001", "T002", "T004", "T005"]);
+    // `Phase 3+ (User Stories)` in a chain: the story phases only.
+    let l = read_text(&format!(
+        "{plan}- Phase 1 (Setup) → Phase 2 (Foundation) → Phase 3+ (User Stories) → Phase 6 (Polish)\n"
+    ));
+    assert_eq!(task(&l, "T007").depends_on, ["T006", "T004", "T005"]);
+    assert!(!task(&l, "T006").depends_on.contains(&"T007".to_owned()));
+}
+
+#[test]
+fn chinese_blocks_before_and_words_defined_by_ids() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Tests\n\n- [ ] T001 [P] a\n- [ ] T002 [P] b\n\n## Phase 2: Core\n\n- [ ] T003 [P] c\n- [ ] T004 [P] d\n- [ ] T005 e\n\n## Phase 3: Polish\n\n- [ ] T006 [P] f\n- [ ] T007 [P] g\n\n## Dependencies\n\n**測試階段 (T001-T002) 必須在實作階段 (T003-T005) 之前完成**\n\n- T003 (模型) 阻塞 T006 (測試)\n- 所有實作完成後才能進行 Polish (T006-T007)\n",
+    );
+    assert_eq!(task(&l, "T005").depends_on, ["T003", "T004", "T001", "T002"], "tests before implementation");
+    assert_eq!(task(&l, "T006").depends_on, ["T005", "T003", "T004"], "阻塞 (blocks), then all of 實作");
+    assert_eq!(task(&l, "T007").depends_on, ["T005", "T003", "T004"]);
+}
+
+#[test]
+fn korean_after_and_independent_of_on_phase_lines() {
+    let l = read_text(
+        "# Tasks: X\n\n## Phase 1: Setup\n\n- [ ] T001 a\n\n## Phase 2: Foundational\n\n- [ ] T002 b\n\n## Phase 3: User Story 1 - A\n\n- [ ] T003 c\n\n## Phase 4: User Story 2 - B\n\n- [ ] T004 d\n\n## Phase 5: Polish\n\n- [ ] T005 e\n\n## Dependencies\n\n- **User Story 2 (P2)**: Foundational 후 시작 - US1과 독립적\n- **Polish (Phase 5)**: 원하는 User Story 완료 후\n",
+    );
+    assert_eq!(task(&l, "T004").depends_on, ["T002"]);
+    assert_eq!(task(&l, "T005").depends_on, ["T004", "T003"]);
 }

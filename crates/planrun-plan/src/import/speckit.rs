@@ -315,7 +315,17 @@ fn task_id_len(text: &str) -> Option<usize> {
     if digits == 0 {
         return None;
     }
-    let suffix = rest.get(digits..)?.chars().next().filter(|c| c.is_ascii_lowercase()).map_or(0, |_| 1);
+    let mut suffix = rest.get(digits..)?.chars().next().filter(|c| c.is_ascii_lowercase()).map_or(0, |_| 1);
+    // A decimal id (`T011.1`), inserted between two others: the dot and the digits after it
+    // are part of the id (a dot then a space or the end closes a sentence).
+    if suffix == 0 {
+        if let Some(sub) = rest.get(digits..).and_then(|r| r.strip_prefix('.')) {
+            let more = sub.chars().take_while(char::is_ascii_digit).count();
+            if more > 0 {
+                suffix = 1 + more;
+            }
+        }
+    }
     let after = rest.get(digits + suffix..)?.chars().next();
     // `T1000ms` is a word, not an id; Japanese and Chinese write ids against their words
     // (`T004を通す`).
@@ -381,6 +391,9 @@ struct Order {
     /// "T002 and T003 can run in parallel with T001": neither side waits for the other, so the
     /// orders the list implied between them are dropped.
     parallel: bool,
+    /// "US3 depends on Phase 2 only": the dependents wait for nothing the list's order implied
+    /// besides what is named.
+    only: bool,
 }
 
 /// Words that say two sides run together (`T002とT003はT001と並行可能`).
@@ -404,7 +417,7 @@ fn refs_just_before(text: &str, pos: usize) -> Vec<(String, Option<String>, usiz
     let mut end = head.trim_end().len();
     for r in all.into_iter().rev() {
         let gap = head.get(r.2 + r.3..end).unwrap_or("x");
-        let joint = gap.trim_matches(|c: char| c.is_whitespace() || "、,と及びおよび和与`*".contains(c));
+        let joint = gap.trim_matches(|c: char| c.is_whitespace() || "、,と及びおよび和与`*()（）".contains(c));
         if !joint.is_empty() && !joint.eq_ignore_ascii_case("and") {
             break;
         }
@@ -444,8 +457,8 @@ const AFTER_WORDS: [&str; 26] = [
     " wait for ",
     " is blocked by ",
 ];
-const BEFORE_WORDS: [&str; 8] =
-    [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes "];
+const BEFORE_WORDS: [&str; 9] =
+    [" blocks ", " block ", " before ", " → ", " -> ", " then ", " unblocks ", " precedes ", "阻塞"];
 
 /// `Phase 3` mentions in `text`, and plural ones (`Phases 1 + 2`, `Phases 1–3`, `Phases 4-9`,
 /// `Phases 1 and 2`): (number, byte offset, byte length), one per phase.
@@ -702,7 +715,10 @@ fn refs_named(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
         let from = r.first.parse::<f64>().ok();
         match (plus, from) {
             (true, Some(from)) => {
-                let stories = lower.get(..off(&r)).unwrap_or("").contains("stor");
+                // `Phase 3+ (User Stories)`: the label after it says so too.
+                let label = lower.get(end(&r) + 1..).unwrap_or("").trim_start();
+                let stories = lower.get(..off(&r)).unwrap_or("").contains("stor")
+                    || label.strip_prefix('(').is_some_and(|l| l.split(')').next().is_some_and(|x| x.contains("stor")));
                 for p in &names.phases {
                     let n = p.number.as_deref().and_then(|n| n.parse::<f64>().ok());
                     if n.is_some_and(|n| n >= from) && (!stories || p.story.is_some()) {
@@ -792,7 +808,8 @@ fn refs_named(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
             let has = |x: &str| next.iter().take_while(|n| !["and", "or", "but"].contains(n)).any(|n| *n == x);
             let marker = if has("prior") || has("previous") || has("preceding") || has("earlier") {
                 Some("<prior>")
-            } else if has("other") && has("phases") {
+            } else if has("other") && has("phases") || next.first() == Some(&"phases") {
+                // `Depends on all phases complete`: every other phase.
                 Some("<other>")
             } else {
                 None
@@ -844,11 +861,60 @@ fn order_of(src: SourceId, line: &Line<'_>, names: &mut Names) -> Option<Vec<Ord
     if line.text.to_lowercase().len() != line.text.len() {
         return None;
     }
+    // The line's subject, its bold key (`- **Phase 3 (US1)**: …`): what a later clause without a
+    // subject of its own is about (`…; can overlap with Phase 2 after T005`).
+    let subject_end = {
+        let t = line.text.trim_start().trim_start_matches(['-', '*', '+', ' ']);
+        let lead = line.text.len() - t.len();
+        (line.text.get(..lead).is_some_and(|l| l.contains("**")))
+            .then(|| ["**:", ":**"].iter().filter_map(|k| t.find(k)).min().map(|p| lead + p))
+            .flatten()
+    };
+    let subject =
+        subject_end.map(|e| refs_named(src, line, line.text.get(..e).unwrap_or(""), 0, names)).unwrap_or_default();
+    if let Some(e) = subject_end {
+        let value = line.text.get(e..).unwrap_or("");
+        if let Some(orders) = korean_orders(src, line, value, e, names, &subject) {
+            return Some(orders);
+        }
+    }
     let mut out = Vec::new();
     for (base, clause) in clauses(line.text) {
-        out.extend(clause_orders(src, line, clause, base, names).unwrap_or_default());
+        let subject: &[Ref] = if subject_end.is_some_and(|e| base >= e) { &subject } else { &[] };
+        out.extend(clause_orders(src, line, clause, base, names, subject).unwrap_or_default());
     }
     (!out.is_empty()).then_some(out)
+}
+
+/// Words that say the tasks named after them run at the same time as the subject.
+const PARALLEL_ASCII: [&str; 7] = [
+    "in parallel with",
+    "parallel to",
+    "parallel with",
+    "alongside",
+    "concurrently with",
+    "overlap with",
+    "independent of",
+];
+
+/// The refs listed right after byte `from` of a clause (`with US1 and US2 after …`: US1, US2).
+fn listed_from(refs: &[Ref], lower: &str, from: usize, at: usize) -> Vec<usize> {
+    let mut out = Vec::new();
+    let mut end = from;
+    for (i, r) in refs.iter().enumerate() {
+        let o = r.span.start.saturating_sub(at);
+        if o < end {
+            continue;
+        }
+        let gap = lower.get(end..o).unwrap_or("x");
+        let gap = gap.trim_matches(|c: char| c.is_whitespace() || "`*,/&()".contains(c));
+        if !(gap.is_empty() || ["and", "or", "all", "the"].contains(&gap)) {
+            break;
+        }
+        end = r.span.end.saturating_sub(at);
+        out.push(i);
+    }
+    out
 }
 
 /// Whether `text` holds a word that orders tasks.
@@ -869,7 +935,10 @@ fn clauses(text: &str) -> Vec<(usize, &str)> {
             ')' => {
                 if let Some(open) = depth_start.take() {
                     let inner = text.get(open + 1..i).unwrap_or("");
-                    if has_order_word(&format!(" {} ", inner.to_lowercase())) {
+                    let inner_lower = inner.to_lowercase();
+                    if has_order_word(&format!(" {inner_lower} "))
+                        || PARALLEL_ASCII.iter().any(|w| inner_lower.contains(w))
+                    {
                         cut.push((open, i));
                     }
                 }
@@ -908,11 +977,38 @@ fn clauses(text: &str) -> Vec<(usize, &str)> {
     out
 }
 
-fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &mut Names) -> Option<Vec<Order>> {
-    if let Some(orders) = cjk_orders(src, line, text, base) {
+fn clause_orders(
+    src: SourceId,
+    line: &Line<'_>,
+    text: &str,
+    base: usize,
+    names: &mut Names,
+    subject: &[Ref],
+) -> Option<Vec<Order>> {
+    if let Some(orders) = cjk_orders(src, line, text, base, names) {
         return Some(orders);
     }
     let lower = format!("{} ", text.to_lowercase());
+    // `can run in parallel with US1 and US2 after Phase 2`: the tasks listed after the
+    // parallel words run alongside (the line's subject, when the clause names none before).
+    let mut parallel_refs: Vec<usize> = Vec::new(); // span starts of the refs run alongside
+    let mut extra: Vec<Order> = Vec::new();
+    if let Some((p, l)) = PARALLEL_ASCII.iter().filter_map(|w| lower.find(w).map(|p| (p, w.len()))).min() {
+        let refs = refs_named(src, line, text, base, names);
+        let listed = listed_from(&refs, &lower, p + l, line.start + base);
+        let with: Vec<Ref> = listed.iter().filter_map(|&i| refs.get(i).cloned()).collect();
+        parallel_refs = with.iter().map(|r| r.span.start).collect();
+        let before: Vec<Ref> = refs.iter().filter(|r| r.span.start < line.start + base + p).cloned().collect();
+        if before.is_empty() && !with.is_empty() && !subject.is_empty() {
+            extra.push(Order {
+                dependents: subject.to_vec(),
+                prerequisites: with,
+                paired: false,
+                parallel: true,
+                only: false,
+            });
+        }
+    }
     // A chain `T001 → T002 → T003`: each link waits for the one before.
     for arrow in [" → ", " -> "] {
         if text.matches(arrow).count() >= 2 {
@@ -931,6 +1027,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names:
                         prerequisites: prev,
                         paired: false,
                         parallel: false,
+                        only: false,
                     });
                 }
                 previous = Some(refs);
@@ -943,7 +1040,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names:
         (Some((p, l)), Some((q, _))) if p <= q => (p, l, true),
         (Some((p, l)), None) => (p, l, true),
         (_, Some((q, l))) => (q, l, false),
-        (None, None) => return None,
+        (None, None) => return (!extra.is_empty()).then_some(extra),
     };
     // Tasks that run alongside (`can run alongside Phases 1–3 once T001 lands`) are neither side.
     let refs: Vec<Ref> = refs_named(src, line, text, base, names)
@@ -951,10 +1048,19 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names:
         .filter(|r| {
             let before = lower.get(..r.span.start.saturating_sub(line.start + base)).unwrap_or("").trim_end();
             !["alongside", "in parallel with", "parallel to", "together with"].iter().any(|w| before.ends_with(w))
+                && !parallel_refs.contains(&r.span.start)
         })
         .collect();
     let split = line.start + base + pos + len;
-    let (right, left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
+    let (right, mut left): (Vec<Ref>, Vec<Ref>) = refs.into_iter().partition(|r| r.span.start >= split);
+    if left.is_empty() && dependents_first {
+        left = subject.to_vec();
+    }
+    // `Depends on Phase 2 only`.
+    let only = dependents_first
+        && lower
+            .get(pos + len..)
+            .is_some_and(|r| r.split_whitespace().any(|w| w.trim_matches(['*', ',', '.']) == "only"));
     // A phase never waits for itself (`Core (Phase 2): … after core types`).
     let same = |a: &Ref, b: &Ref| {
         a.phase
@@ -968,7 +1074,7 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names:
         (left.iter().filter(|l| !right.iter().any(|r| same(l, r))).cloned().collect(), right)
     };
     if left.is_empty() || right.is_empty() {
-        return None;
+        return (!extra.is_empty()).then_some(extra);
     }
     let paired = lower.contains("respectively") && left.len() == right.len() && left.len() > 1;
     // `Foundational depends on Setup and blocks all stories`: a second order of the same subject.
@@ -985,25 +1091,126 @@ fn clause_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names:
                 right.into_iter().partition(|r| r.span.start >= cut + l.saturating_sub(1));
             let mut out = Vec::new();
             if !right.is_empty() {
-                out.push(Order { dependents: left.clone(), prerequisites: right, paired: false, parallel: false });
+                out.push(Order {
+                    dependents: left.clone(),
+                    prerequisites: right,
+                    paired: false,
+                    parallel: false,
+                    only,
+                });
             }
             if !later.is_empty() {
-                out.push(Order { dependents: later, prerequisites: left, paired: false, parallel: false });
+                out.push(Order { dependents: later, prerequisites: left, paired: false, parallel: false, only: false });
             }
+            out.extend(extra);
             return (!out.is_empty()).then_some(out);
         }
     }
-    Some(vec![if dependents_first {
-        Order { dependents: left, prerequisites: right, paired, parallel: false }
+    extra.push(if dependents_first {
+        Order { dependents: left, prerequisites: right, paired, parallel: false, only }
     } else {
-        Order { dependents: right, prerequisites: left, paired, parallel: false }
-    }])
+        Order { dependents: right, prerequisites: left, paired, parallel: false, only: false }
+    });
+    Some(extra)
+}
+
+/// Korean phase lines: `**User Story 2 (P2)**: Foundational 후 시작 - US1과 독립적` (after
+/// Foundational; independent of US1), `**Polish (Phase 5)**: 원하는 User Story 완료 후` (after
+/// the user stories). `후` (after) follows what is waited for; `과 독립`/`와 독립` (independent
+/// of) follows what runs alongside; the line's bold subject is the other side.
+fn korean_orders(
+    src: SourceId,
+    line: &Line<'_>,
+    text: &str,
+    base: usize,
+    names: &mut Names,
+    subject: &[Ref],
+) -> Option<Vec<Order>> {
+    let hangul = |c: char| ('\u{AC00}'..='\u{D7A3}').contains(&c);
+    if subject.is_empty() || !text.chars().any(hangul) {
+        return None;
+    }
+    // The segment of the clause that ends at `pos`: back to `:`, `-` or the start.
+    let segment_before = |pos: usize| -> (usize, &str) {
+        let head = text.get(..pos).unwrap_or("");
+        let start = head
+            .char_indices()
+            .rev()
+            .find(|(_, c)| [':', '：', '-', '—', ','].contains(c))
+            .map_or(0, |(p, c)| p + c.len_utf8());
+        (start, head.get(start..).unwrap_or(""))
+    };
+    // Named refs in a Korean segment: ids, phases, phase names; `User Story` without a number
+    // is every story phase.
+    let mut named = |start: usize, seg: &str| -> Vec<Ref> {
+        // The ASCII pieces between the Korean words, each read with its own offset.
+        let mut out = Vec::new();
+        let mut at = 0;
+        for piece in seg.split(|c: char| !c.is_ascii()) {
+            let off = start + at;
+            at += piece.len();
+            // Skip the non-ASCII char that ended this piece.
+            at += seg.get(at..).and_then(|r| r.chars().next()).map_or(0, char::len_utf8);
+            if piece.trim().is_empty() {
+                continue;
+            }
+            let mut refs = refs_named(src, line, piece, base + off, names);
+            let lower = piece.to_ascii_lowercase();
+            if refs.is_empty() && lower.trim() == "user story" {
+                let span = Span::new(src, line.start + base + off, line.start + base + off + piece.len());
+                refs.extend(names.phases.iter().filter(|p| p.story.is_some()).map(|p| Ref {
+                    first: p.number.clone().unwrap_or_default(),
+                    last: None,
+                    span,
+                    phase: true,
+                    milestone: Some(p.milestone.clone()),
+                }));
+            }
+            out.extend(refs);
+        }
+        out
+    };
+    let mut orders = Vec::new();
+    for (pos, _) in text.match_indices("후") {
+        // A word of its own: after a space (`Foundational 후`, `완료 후`).
+        if !text.get(..pos).is_some_and(|h| h.ends_with(' ')) {
+            continue;
+        }
+        let (start, seg) = segment_before(pos);
+        let seg_end = seg.trim_end().strip_suffix("완료").unwrap_or(seg.trim_end());
+        let prerequisites = named(start, seg_end);
+        if !prerequisites.is_empty() {
+            orders.push(Order {
+                dependents: subject.to_vec(),
+                prerequisites,
+                paired: false,
+                parallel: false,
+                only: false,
+            });
+        }
+    }
+    for word in ["과 독립", "와 독립"] {
+        for (pos, _) in text.match_indices(word) {
+            let (start, seg) = segment_before(pos);
+            let with = named(start, seg);
+            if !with.is_empty() {
+                orders.push(Order {
+                    dependents: subject.to_vec(),
+                    prerequisites: with,
+                    paired: false,
+                    parallel: true,
+                    only: false,
+                });
+            }
+        }
+    }
+    (!orders.is_empty()).then_some(orders)
 }
 
 /// Orders written the Japanese or Chinese way, and `in parallel with` notes: `Phase 1完了後`
 /// (after phase 1), `T005、T007の順に` (in the order T005, T007), `T002とT003はT001と並行可能`
 /// (T002 and T003 can run in parallel with T001), `T002 and T003 can run in parallel with T001`.
-fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option<Vec<Order>> {
+fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &mut Names) -> Option<Vec<Order>> {
     let to_ref = |(first, last, off, len, phase): (String, Option<String>, usize, usize, bool)| {
         let span = Span::new(src, line.start + base + off, line.start + base + off + len);
         Ref { first, last, span, phase, milestone: None }
@@ -1020,18 +1227,93 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option
                     prerequisites: vec![a.clone()],
                     paired: false,
                     parallel: false,
+                    only: false,
                 });
             }
+        }
+    }
+    // Chinese words defined by ids (`實作階段 (T005-T008)`), kept for later lines; `階段` (stage)
+    // may be left out there (`所有實作完成後`).
+    for (first, last, off, _) in id_refs(text) {
+        let Some(head) = text.get(..off).and_then(|h| h.strip_suffix(['(', '（'])) else { continue };
+        let head = head.trim_end();
+        let word: String = head.chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+        let word: String = word.chars().rev().collect();
+        if word.chars().count() >= 2 {
+            let entry = names.aliases.entry(word.clone()).or_default();
+            if !entry.iter().any(|(f, _)| *f == first) {
+                entry.push((first.clone(), last.clone()));
+            }
+            for stage in ["階段", "阶段"] {
+                if let Some(short) = word.strip_suffix(stage).filter(|w| w.chars().count() >= 2) {
+                    let entry = names.aliases.entry(short.to_owned()).or_default();
+                    if !entry.iter().any(|(f, _)| *f == first) {
+                        entry.push((first.clone(), last.clone()));
+                    }
+                }
+            }
+        }
+    }
+    // `A 必須在 B 之前完成` (A must be done before B): B waits for the others named.
+    for (pos, _) in text.match_indices("之前") {
+        let dependents: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+        if dependents.is_empty() {
+            continue;
+        }
+        let starts: Vec<usize> = dependents.iter().map(|r| r.span.start).collect();
+        let prerequisites: Vec<Ref> =
+            refs_of(src, line, text, base).into_iter().filter(|r| !starts.contains(&r.span.start)).collect();
+        if !prerequisites.is_empty() {
+            orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
         }
     }
     // `Phase 2: Phase 1完了後`: what is named before waits for what the word follows.
     for suffix in AFTER_SUFFIXES {
         for (pos, _) in text.match_indices(suffix) {
-            let prerequisites: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+            let mut prerequisites: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
+            // `所有實作完成後才能進行 Polish (T011-T012)`: a word the section defined with ids,
+            // and what follows waits.
+            if prerequisites.is_empty() {
+                let head = text.get(..pos).unwrap_or("");
+                let word: String = head.chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+                let word: String = word.chars().rev().collect();
+                // Chinese has no spaces between words: the longest shared ending names it.
+                let shared = |k: &str| -> usize {
+                    k.chars().rev().zip(word.chars().rev()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum()
+                };
+                let Some((len, ids)) = names
+                    .aliases
+                    .iter()
+                    .filter(|(k, _)| !k.is_ascii())
+                    .map(|(k, ids)| (shared(k), ids))
+                    .filter(|(l, _)| *l >= 6)
+                    .max_by_key(|(l, _)| *l)
+                else {
+                    continue;
+                };
+                let at = pos - len;
+                let span = Span::new(src, line.start + base + at, line.start + base + pos);
+                prerequisites = ids
+                    .iter()
+                    .map(|(first, last)| Ref {
+                        first: first.clone(),
+                        last: last.clone(),
+                        span,
+                        phase: false,
+                        milestone: None,
+                    })
+                    .collect();
+                let after = pos + suffix.len();
+                let dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                if !dependents.is_empty() {
+                    orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
+                }
+                continue;
+            }
             let Some(first) = prerequisites.first().map(|r| r.span.start - line.start - base) else { continue };
             let dependents = refs_of(src, line, text.get(..first).unwrap_or(""), base);
             if !dependents.is_empty() {
-                orders.push(Order { dependents, prerequisites, paired: false, parallel: false });
+                orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
             }
         }
     }
@@ -1054,7 +1336,7 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize) -> Option
         (with, refs_of(src, line, text.get(..first).unwrap_or(""), base))
     };
     (!with.is_empty() && !others.is_empty())
-        .then(|| vec![Order { dependents: others, prerequisites: with, paired: false, parallel: true }])
+        .then(|| vec![Order { dependents: others, prerequisites: with, paired: false, parallel: true, only: false }])
 }
 
 /// A Dependencies line that names two or more task ids and says they wait, but could not be read.
@@ -1155,6 +1437,15 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
             close(b, src, open.take());
             // `### T001: Title` (or `## T001 …`): a task written as a heading.
             if level >= 2 && matches!(mode, Mode::Tasks | Mode::Header) && heading_item(t).is_some() {
+                // A heading that repeats the id of a task already listed (`### T001: …` in a
+                // details section after the list) explains that task: not a new one.
+                let known = heading_item(t)
+                    .and_then(|(_, text)| parse_item(text))
+                    .is_some_and(|i| b.plan.tasks.iter().any(|k| k.id == i.id));
+                if known && mode == Mode::Tasks && !section_has_tasks {
+                    mode = Mode::Other;
+                    continue;
+                }
                 if mode == Mode::Header {
                     mode = Mode::Tasks;
                 }
@@ -1346,7 +1637,13 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
                     if !prerequisites.is_empty() && !parallel && lower.len() == value.len() {
                         let span = Span::new(src, line.start, line.start + line.text.len());
                         let me = Ref { first: n.to_owned(), last: None, span, phase: true, milestone: None };
-                        orders.push(Order { dependents: vec![me], prerequisites, paired: false, parallel: false });
+                        orders.push(Order {
+                            dependents: vec![me],
+                            prerequisites,
+                            paired: false,
+                            parallel: false,
+                            only: false,
+                        });
                     }
                 }
             } else if ["purpose", "goal", "independent test"].contains(&k.as_str()) {
@@ -1358,6 +1655,36 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
     apply_orders(b, orders, &implicit);
+    // `Paths are relative to \`Lift/\``: folders written without that root are under it.
+    if let Some(root) = stated_root(&text) {
+        for t in &mut b.plan.tasks {
+            for f in &mut t.files {
+                if !f.starts_with("**/") && !f.starts_with(root.as_str()) && !f.starts_with('.') {
+                    *f = format!("{root}{f}");
+                }
+            }
+        }
+    }
+}
+
+/// The folder a plan says its paths are relative to (`- Paths are relative to \`Lift/\` (the
+/// Xcode project root)`): a backticked relative folder right after "paths are relative to".
+fn stated_root(text: &str) -> Option<String> {
+    for line in md::lines(text) {
+        if line.in_fence {
+            continue;
+        }
+        let lower = line.text.to_ascii_lowercase();
+        let Some(p) = lower.find("paths are relative to `") else { continue };
+        let rest = line.text.get(p + "paths are relative to `".len()..)?;
+        let folder = rest.split('`').next()?;
+        let ok = folder.ends_with('/')
+            && folder.len() > 1
+            && !folder.starts_with(['/', '~', '.'])
+            && folder.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
+        return ok.then(|| folder.to_owned());
+    }
+    None
 }
 
 /// Records the dependencies a task took from the list's order.
@@ -1682,7 +2009,20 @@ fn paths_in(text: &str) -> Vec<(String, usize, usize)> {
         let covered = f.0.strip_prefix("**/").is_some_and(|name| {
             kept.iter().any(|(q, _, _)| !q.starts_with("**/") && q.rsplit('/').next() == Some(name))
         });
-        if !covered && !unique.iter().any(|(q, _, _)| *q == f.0) {
+        // A folder written without a slash before the file the item makes in it (`Create
+        // apps/api package.json at \`/apps/api/package.json\``) says where that file is.
+        let folder_of_file = !f.0.ends_with("/**")
+            && !f.0.starts_with("**/")
+            && !has_extension(&f.0)
+            && kept.iter().any(|(q, _, _)| q.strip_prefix(f.0.as_str()).is_some_and(|r| r.starts_with('/')));
+        // `Dockerfile` and `Dockerfile.ci` in one item: the kind of file, then the one made.
+        let variant_named = f.0.strip_prefix("**/").is_some_and(|name| {
+            BARE_FILES.contains(&name)
+                && kept.iter().any(|(q, _, _)| {
+                    q.rsplit('/').next().and_then(|l| l.strip_prefix(name)).is_some_and(|r| r.starts_with('.'))
+                })
+        });
+        if !covered && !folder_of_file && !variant_named && !unique.iter().any(|(q, _, _)| *q == f.0) {
             unique.push(f.clone());
         }
     }
@@ -1723,7 +2063,7 @@ fn redirect_target(command: &str) -> Option<(String, usize, usize)> {
 
 /// Words (lower case) after which a file is cited, not worked on: `per data-model.md`,
 /// `see contracts/api.md`.
-const REFERENCE_WORDS: [&str; 55] = [
+const REFERENCE_WORDS: [&str; 57] = [
     "per",
     "see",
     "cf.",
@@ -1756,6 +2096,9 @@ const REFERENCE_WORDS: [&str; 55] = [
     "aligned with",
     "in line with",
     "as documented in",
+    // The source of a translation (`README-ES.md … exact translation of README.md`).
+    "translation of",
+    "translated from",
     // Spanish, Portuguese, French, German, Chinese, Japanese.
     "según",
     "segun",
@@ -1879,6 +2222,15 @@ fn targets_only(
         });
     // `Description (file path)`: the final parenthesis names the files.
     let file_list = trailing_file_list(text);
+    // An item whose work is checking something (`Verify …`, `Contrôler …`).
+    let checking_item = lower.split_whitespace().next().is_some_and(|w| {
+        CHECK_VERBS.contains(&w)
+            || ["contrôler", "vérifier", "valider", "exécuter", "lancer", "verificar", "validar", "ejecutar", "prüfen"]
+                .contains(&w)
+    });
+    // Where the first ignore file is named: entries in a parenthesis after it are its
+    // patterns (`Create .gitignore with Rails patterns (.env, log/, tmp/)`).
+    let ignore_at = found.iter().find(|(p, _, _)| is_ignore_file(p)).map(|(_, o, _)| *o);
     let mut out: Vec<(String, usize, usize)> = Vec::new();
     let mut previous_cited = false;
     let mut previous_ignored = false;
@@ -1890,7 +2242,29 @@ fn targets_only(
         if implement_target.is_some_and(|t| off < t) || cd_item && path.ends_with("/**") {
             continue;
         }
-        if sub_folders.is_some_and(|(o, c)| off > o && off < c) {
+        // Files with an extension there are files made in the folder (`(bug.yml, idea.yml)`).
+        if sub_folders.is_some_and(|(o, c)| off > o && off < c) && !has_extension(&path) {
+            continue;
+        }
+        // A parenthesis open before this path (not closed yet).
+        let raw_before = lower.get(..off).unwrap_or("");
+        let open_paren = raw_before.rfind(['(']).filter(|p| !raw_before.get(*p..).unwrap_or("").contains(')'));
+        if let (Some(p), Some(i)) = (open_paren, ignore_at) {
+            // The ignore file is the last path before the parenthesis.
+            // … and nothing else is named between them (`Add .gitignore and the settings (x.yml)`).
+            let gap = lower.get(i..p).unwrap_or("");
+            let between = all_found.iter().any(|(_, o, _)| *o > i && *o < p)
+                || gap.contains(" and ")
+                || gap.contains(',')
+                || gap.contains(" & ");
+            if i < p && !between && !is_ignore_file(&path) {
+                continue;
+            }
+        }
+        // `in \`test/\` source set`: a Gradle source set, not a folder of the repository.
+        if path.ends_with("/**")
+            && lower.get(off + len..).is_some_and(|r| r.trim_start_matches('`').trim_start().starts_with("source set"))
+        {
             continue;
         }
         // In a parenthesis that starts with "see": cited (`(see \`LIMIT\` in cli.py)`).
@@ -1920,7 +2294,12 @@ fn targets_only(
             let rest = rest.trim_start_matches('`');
             rest.starts_with(':') || rest.split(':').next().is_some_and(|g| g.trim().len() <= 24 && rest.contains(':'))
         });
-        if file_list.is_some_and(|open| off < open) && path.ends_with("/**") && !heads_list {
+        // Unless that parenthesis lists the folder's own sub-folders (`docker/ 디렉토리 구조 생성
+        // (docker/scripts/, docker/config/)`).
+        let lists_sub_folders = sub_folders.is_some_and(|(o, _)| {
+            file_list.is_some_and(|f| lower.get(f..o).is_some_and(|g| g.trim().is_empty()) || f == o)
+        });
+        if file_list.is_some_and(|open| off < open) && path.ends_with("/**") && !heads_list && !lists_sub_folders {
             let folder = path.trim_end_matches("**");
             if all_found
                 .iter()
@@ -1949,15 +2328,25 @@ fn targets_only(
         // A file the program parses or reads (`解析 configs/app.yaml 到结构体`).
         let read = ends_with_word(before, &["parse", "parses", "parsing", "reads", "解析", "读取", "読み込み"]);
         // The source a file is copied or moved from (`Copy x.yaml from config/ to src/`).
-        let source = ["copy ", "move ", "copia ", "mover "].iter().any(|w| lower.trim_start().starts_with(w))
+        // Also what a task installs or migrates from (`Install dependencies from
+        // requirements.txt`, `Migrate x.py from old/utils/ to common/x.py`).
+        let source = ["copy ", "move ", "copia ", "mover ", "install ", "migrate ", "import ", "load "]
+            .iter()
+            .any(|w| lower.trim_start().starts_with(w))
             && ends_with_word(before, &["from"]);
+        // A script a checking task runs (`Verify A matches B using \`tools/check.rb\``,
+        // `Contrôler la structure avec \`check.ps1\``): used, not changed.
+        let tool = checking_item
+            && is_script(&path)
+            && ends_with_word(before, &["using", "with", "via", "avec", "mit", "con", "com", "usando"]);
         let cited = ends_with_word(before, &REFERENCE_WORDS)
             || read
             || source
             || previous_cited && joined
             || section
             || cited_after
-            || design_doc;
+            || design_doc
+            || tool;
         previous_cited = cited;
         if !cited {
             previous_ignored = previous_ignored && joined;
@@ -1991,6 +2380,11 @@ fn targets_only(
             let after = lower.get(off + len..).unwrap_or("").trim_start_matches(['`', ' ']);
             let clause_start = before.rfind(['.', ';', '(']).map_or(0, |p| p + 1);
             let clause = before.get(clause_start..).unwrap_or("");
+            // `Verify .env is in .gitignore`, `.env is listed in .gitignore`.
+            let after = ["is listed ", "are listed ", "is ", "are "]
+                .iter()
+                .find_map(|w| after.strip_prefix(w))
+                .unwrap_or(after);
             let to_ignore_file = ["to ", "in ", "into "].iter().any(|w| {
                 after.strip_prefix(w).is_some_and(|rest| {
                     let next =
@@ -2123,6 +2517,32 @@ fn is_dotfile(name: &str) -> bool {
             .contains(&stem)
 }
 
+/// `a/**init**.py` → `a/__init__.py`: a path part written `**name**` (bold in markdown) with
+/// a word between the stars is a Python dunder name whose underscores became bold markers.
+fn unmangle_dunder(word: &str) -> String {
+    word.split('/')
+        .map(|part| {
+            let Some(inner) = part.strip_prefix("**") else { return part.to_owned() };
+            let Some((name, rest)) = inner.split_once("**") else { return part.to_owned() };
+            if !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_lowercase() || c == '_')
+                && (rest.is_empty() || rest.starts_with('.'))
+            {
+                format!("__{name}__{rest}")
+            } else {
+                part.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A script a task may run (`tools/check.rb`, `check-prerequisites.ps1`).
+fn is_script(path: &str) -> bool {
+    let last = path.rsplit('/').next().unwrap_or(path);
+    last.rsplit_once('.').is_some_and(|(_, e)| ["rb", "py", "sh", "ps1", "pl", "bash", "js", "mjs", "ts"].contains(&e))
+}
+
 /// Brackets in a path written in a plan are literal folder names (Next.js `[id]`,
 /// `[...slug]`), not glob classes: they are escaped so that the file pattern matches that
 /// exact path.
@@ -2142,17 +2562,26 @@ fn escape_brackets(path: &str) -> String {
 
 fn as_path(word: &str, ticked: bool) -> Option<String> {
     // A word starting with `/` is an API route (`GET /albums`), not a repository path, unless it
-    // starts with a usual source folder other than `api` (`/frontend/app`).
+    // starts with a usual source folder other than `api` (`/frontend/app`), or is a backticked
+    // file with a known extension (`/package.json`, `/.env.example`: the repository root).
     let word = match word.strip_prefix('/') {
         Some(rest) => {
             let first = rest.split('/').next().unwrap_or("");
-            if first == "api" || !SOURCE_DIRS.contains(&first) || !rest.contains('/') {
+            let root_file = ticked && first != "api" && !rest.starts_with('/') && has_extension(rest);
+            if !root_file && (first == "api" || !SOURCE_DIRS.contains(&first) || !rest.contains('/')) {
                 return None;
+            }
+            if root_file && !rest.contains('/') {
+                return as_path(rest, true).map(|p| p.strip_prefix("**/").map(str::to_owned).unwrap_or(p));
             }
             rest
         }
         None => word,
     };
+    // `./requirements.txt`: a file at the repository root.
+    if let Some(rest) = word.strip_prefix("./").filter(|r| !r.contains(['/', '*']) && !r.is_empty()) {
+        return as_path(rest, ticked).map(|p| p.strip_prefix("**/").map(str::to_owned).unwrap_or(p));
+    }
     // A package (`@acme/runner`), not a path; nor a home-folder path (`~/.config/x`), which the
     // program reads or writes at run time, outside the repository.
     if word.is_empty() || word.contains("://") || word.starts_with('@') || word.starts_with('~') {
@@ -2183,6 +2612,20 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
     }
     // `deps.py::get_user()`: the path, without the symbol.
     let word = word.split_once("::").map_or(word, |(p, _)| p);
+    // A path under a run-time placeholder (`{WORKING_DIR}/database.sqlite`) is where the
+    // program writes when it runs, not a repository file.
+    if word.strip_prefix('{').and_then(|r| r.split_once('}')).is_some_and(|(name, rest)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_uppercase() || c == '_') && rest.starts_with('/')
+    }) {
+        return None;
+    }
+    // `settings/**init**.py`: markdown ate the underscores of `__init__.py`.
+    if word.contains("/**") && word.contains("**.") {
+        let fixed = unmangle_dunder(word);
+        if fixed != word {
+            return as_path(&fixed, ticked);
+        }
+    }
     // Paths relative to some other file (`extends ../../tsconfig.base.json`) and globs of
     // config content (`content: ./src/**/*.{ts,tsx}`) are not repository paths.
     if word.starts_with("../") || word.starts_with("./") && word.contains('*') {
@@ -2227,7 +2670,11 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
     let license = ["LICENSE-", "LICENCE-", "COPYING-"].iter().any(|p| {
         last.strip_prefix(p).is_some_and(|r| !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
     });
-    let bare_file = BARE_FILES.contains(&last) || is_dotfile(last) || license;
+    // `Dockerfile.ci`, `Makefile.local`: a variant of a known bare file.
+    let variant = last.split_once('.').is_some_and(|(stem, rest)| {
+        BARE_FILES.contains(&stem) && !rest.is_empty() && rest.chars().all(|c| c.is_ascii_alphanumeric())
+    });
+    let bare_file = BARE_FILES.contains(&last) || is_dotfile(last) || license || variant;
     if clean.contains('/') {
         let first = clean.split('/').next().unwrap_or("");
         let slashes = clean.matches('/').count();
@@ -2760,6 +3207,24 @@ fn apply_orders(b: &mut PlanBuilder, mut orders: Vec<Order>, implicit: &HashMap<
             groups.push((dependents.into_iter().flatten().collect(), prerequisites.into_iter().flatten().collect()));
         }
         for (dependents, prereqs) in groups {
+            if order.only {
+                // Drop what the list's order implied and the order does not name.
+                for (dependent, _) in &dependents {
+                    let Some(&index) = index_of.get(dependent) else { continue };
+                    let Some(implied) = implicit.get(dependent) else { continue };
+                    let (Some(task), Some(spans)) = (b.plan.tasks.get_mut(index), b.task_spans.get_mut(index)) else {
+                        continue;
+                    };
+                    while let Some(k) =
+                        task.depends_on.iter().position(|d| implied.contains(d) && !prereqs.iter().any(|(p, _)| p == d))
+                    {
+                        task.depends_on.remove(k);
+                        if k < spans.depends_on.len() {
+                            spans.depends_on.remove(k);
+                        }
+                    }
+                }
+            }
             for (dependent, span) in dependents {
                 let Some(&index) = index_of.get(&dependent) else {
                     b.warn(
