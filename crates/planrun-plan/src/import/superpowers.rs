@@ -774,12 +774,26 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             }
             if next.text.trim().is_empty() {
                 // A blank line ends the list unless another entry follows it.
-                let ahead = body.get(i..).unwrap_or_default().iter().find(|l| !l.text.trim().is_empty());
-                if ahead.is_some_and(|l| !l.in_fence && is_file_entry(l.text)) {
+                let rest = body.get(i..).unwrap_or_default();
+                let blanks = rest.iter().take_while(|l| l.text.trim().is_empty()).count();
+                let ahead = rest.get(blanks);
+                let quote_then_entry = quote_before_entry(rest.get(blanks..).unwrap_or_default()).is_some();
+                if quote_then_entry || ahead.is_some_and(|l| !l.in_fence && is_file_entry(l.text)) {
                     i += 1;
                     continue;
                 }
                 break;
+            }
+            // A blockquote note between entries ("> Numbered 012, not 011: …") is prose: the list
+            // goes on after it when another entry follows.
+            if next.text.trim_start().starts_with('>') {
+                match quote_before_entry(body.get(i..).unwrap_or_default()) {
+                    Some(quoted) => {
+                        i += quoted;
+                        continue;
+                    }
+                    None => break,
+                }
             }
             let Some(item) = md::bullet(next.text).filter(|_| md::checkbox(next.text).is_none()) else {
                 break;
@@ -790,7 +804,7 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
                 Some((_, "", o)) => (String::new(), false, true, o),
                 // Files the task only reads, and build output that is not committed, are not
                 // files of the task: they stay in the description.
-                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) => continue,
+                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) || names_existing(k) => continue,
                 _ => (item.to_owned(), false, false, md::offset_in(next.text, item).unwrap_or(0)),
             };
             let start = next.start + voff;
@@ -831,6 +845,25 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             add_entry(b, src, &entry, task, spans);
         }
     }
+}
+
+/// The number of blockquote lines at the start of `rest` when an entry of the files list follows
+/// them right away (a note between entries), else `None`.
+fn quote_before_entry(rest: &[Line<'_>]) -> Option<usize> {
+    let quoted = rest.iter().take_while(|l| !l.in_fence && l.text.trim_start().starts_with('>')).count();
+    let after = rest.get(quoted)?;
+    (quoted > 0 && !after.in_fence && is_file_entry(after.text)).then_some(quoted)
+}
+
+/// Whether a files-list key says its files already exist and the task leaves them as they are
+/// (`- Fixtures (already committed):`, `- Data (read-only):`).
+fn names_existing(key: &str) -> bool {
+    let lower = key.to_lowercase();
+    let first = lower.split([' ', '(']).next().unwrap_or("");
+    !key_in(first, FILE_ENTRY_KEYS)
+        && ["already committed", "already in the repo", "already exist", "read-only", "read only", "unchanged"]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 /// Whether a line is an entry of a files list: a (non-checkbox) list item with a file key or a
@@ -1783,7 +1816,7 @@ fn is_setup(cmd: &str) -> bool {
     let setup = match first {
         "git" => !(second == "diff" && words.iter().any(|w| matches!(*w, "--check" | "--exit-code"))),
         "mkdir" | "touch" | "cp" | "mv" | "rm" | "ln" | "chmod" | "chown" | "export" | "source" | "." | "unset"
-        | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
+        | "set" | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
         "echo" | "printf" | "cat" | "tee" => cmd.contains('>') || first == "tee",
         "npm" | "pnpm" | "yarn" | "bun" => {
             matches!(second, "install" | "i" | "ci" | "add" | "init" | "create" | "link" | "remove" | "uninstall")
@@ -1814,6 +1847,13 @@ fn is_setup(cmd: &str) -> bool {
 /// or the database rather than checking it.
 fn migrates(words: &[&str]) -> bool {
     let name = |w: &str| w.rsplit(['/', '\\']).next().unwrap_or(w).to_owned();
+    // A SQL client fed a migration file (`psql "$DB" -f migrations/012_x.sql`) applies it.
+    let client = words
+        .first()
+        .is_some_and(|w| matches!(name(w).as_str(), "psql" | "mysql" | "mariadb" | "sqlite3" | "sqlcmd" | "cockroach"));
+    if client && words.iter().any(|w| w.to_lowercase().contains("migration")) {
+        return true;
+    }
     words.windows(2).any(|pair| {
         let [tool, sub] = pair else { return false };
         let (tool, sub) = (name(tool), *sub);
@@ -1882,7 +1922,25 @@ fn long_running(words: &[&str]) -> bool {
 /// Whether an `Expected:` value announces a failure: it mentions failing or an error, and not
 /// only to say there is none ("No errors", "0 failed", "PASS").
 fn expects_failure(value: &str) -> bool {
-    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
+    // Also in Spanish, Portuguese, French and Korean ("FALLA", "falha", "échec", "실패").
+    const FAILING: &[&str] = &[
+        "fail",
+        "error",
+        "失败",
+        "错误",
+        "报错",
+        "失敗",
+        "エラー",
+        "panic",
+        "exception",
+        "falla",
+        "fallo",
+        "falha",
+        "échec",
+        "실패",
+        "오류",
+        "에러",
+    ];
     // A "non-zero exit" fails, though "zero" alone says there is none.
     let v = value
         .trim()
@@ -1895,13 +1953,16 @@ fn expects_failure(value: &str) -> bool {
     // error, context)") when the rest of the line decides.
     let v = without_hedges(&v);
     let bare = without_parentheses(&v);
-    const DECIDES: &[&str] = &["pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗"];
+    const DECIDES: &[&str] = &[
+        "pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗", "pasa", "falla",
+        "실패", "통과",
+    ];
     let v = if contains_any(&bare, DECIDES) { bare } else { v };
     // An outcome stated first ("BUILD SUCCESSFUL. Fix any compile errors.") is not undone by an
     // instruction after it.
     let first =
         [". ", "。", "！", "! "].iter().filter_map(|m| v.find(m)).min().and_then(|at| v.get(..at)).unwrap_or(&v);
-    const PASSING: &[&str] = &["pass", "success", "succeed", "green", "ok", "成功", "通过", "成功し"];
+    const PASSING: &[&str] = &["pass", "success", "succeed", "green", "ok", "成功", "通过", "成功し", "pasa", "통과"];
     if first.len() < v.trim_end_matches(['.', '。']).len()
         && contains_any(first, PASSING)
         && !contains_any(first, FAILING)
@@ -1911,9 +1972,22 @@ fn expects_failure(value: &str) -> bool {
     if !FAILING.iter().any(|w| v.contains(w)) {
         return false;
     }
-    if ["pass", "ok", "success", "succeeds", "green", "成功", "通过", "全部通过", "all pass", "all tests pass"]
-        .iter()
-        .any(|w| v.starts_with(w))
+    if [
+        "pass",
+        "ok",
+        "success",
+        "succeeds",
+        "green",
+        "成功",
+        "通过",
+        "全部通过",
+        "all pass",
+        "all tests pass",
+        "pasa",
+        "통과",
+    ]
+    .iter()
+    .any(|w| v.starts_with(w))
     {
         return false;
     }
@@ -1940,6 +2014,19 @@ fn expects_failure(value: &str) -> bool {
         "无报错",
         "エラーなし",
         "エラーがない",
+        // "sin errores", "sem erros", "sans erreur", "실패 0" (zero failures), "오류 없음".
+        "sin errores",
+        "sin error",
+        "sin fallos",
+        "sem erros",
+        "sem falhas",
+        "sans erreur",
+        "aucune erreur",
+        "실패 0",
+        "0 실패",
+        "실패 없",
+        "오류 없",
+        "에러 없",
     ] {
         v = v.replace(negated, "");
     }
@@ -1963,6 +2050,10 @@ fn expects_failure(value: &str) -> bool {
         "为空",
         "なし",
         "ない",
+        "sin ",
+        "sem ",
+        "sans ",
+        "없",
     ];
     v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
@@ -2154,6 +2245,9 @@ mod tests {
         assert!(is_setup("bin/rails db:migrate"));
         assert!(!is_setup("npx prisma validate"));
         assert!(!is_setup("python manage.py test"));
+        assert!(is_setup("psql \"$DATABASE_URL\" -f migrations/012_runs.sql"));
+        assert!(is_setup("set -a; source .env.local; set +a"));
+        assert!(!is_setup("psql \"$DATABASE_URL\" -c 'select count(*) from runs'"));
     }
 
     #[test]
@@ -2177,6 +2271,14 @@ mod tests {
         assert!(expects_failure("FAIL (ModuleNotFoundError)"));
         assert!(expects_failure("FAIL with `ImportError`. If it passes, the test is wrong."));
         assert!(!expects_failure("PASS。如果报错，检查依赖"));
+        // Other languages: Spanish, Korean.
+        assert!(expects_failure("FALLA (las etiquetas nuevas aún no existen)."));
+        assert!(!expects_failure("PASA."));
+        assert!(!expects_failure("sin errores (ya no se referencia `vMin`/`V_MIN`)."));
+        assert!(!expects_failure("typecheck OK; todas las pruebas PASAN (las ~40 previas)."));
+        assert!(!expects_failure("실패 0. `wiring.test.mjs`가 버튼 제거를 확인해 준다."));
+        assert!(!expects_failure("PASS, 실패 0"));
+        assert!(expects_failure("실패 — `rowsOf`가 정의되지 않았다"));
     }
 
     #[test]
