@@ -1893,11 +1893,26 @@ fn rewrites(words: &[&str]) -> bool {
     let first = words.first().copied().unwrap_or("");
     let second = words.get(1).copied().unwrap_or("");
     let has = |w: &str| words.contains(&w);
-    if has("--check") || has("--dry-run") {
+    let checks = [
+        "--check",
+        "-check",
+        "--dry-run",
+        "--verify-no-changes",
+        "--check-formatted",
+        "--set-exit-if-changed",
+        "--diff",
+    ];
+    if checks.iter().any(|w| has(w)) {
         return false;
     }
+    // A `format`/`fmt` subcommand (`dotnet format`, `dotnet csharpier format .`, `mix format`,
+    // `dart format .`, `terraform fmt`) rewrites the files it is given; a task runner's recipe
+    // of that name (`just format`, `npm run format`) may as well only check, so it stays.
+    const TASK_RUNNERS: &[&str] = &["npm", "pnpm", "yarn", "bun", "git", "just", "make", "task", "mise", "nx", "turbo"];
+    let subcommand = words.iter().skip(1).take(2).any(|w| matches!(*w, "format" | "fmt"));
     has("--write")
         || has("--fix")
+        || (subcommand && !TASK_RUNNERS.contains(&first))
         || (matches!(first, "gofmt" | "gofumpt" | "goimports") && has("-w"))
         || (first == "cargo" && second == "fmt")
         || (first == "ruff" && second == "format")
@@ -2247,6 +2262,13 @@ mod tests {
         assert!(!is_setup("python manage.py test"));
         assert!(is_setup("psql \"$DATABASE_URL\" -f migrations/012_runs.sql"));
         assert!(is_setup("set -a; source .env.local; set +a"));
+        assert!(is_setup("dotnet csharpier format ."));
+        assert!(is_setup("dotnet format"));
+        assert!(is_setup("mix format"));
+        assert!(!is_setup("dotnet format --verify-no-changes"));
+        assert!(!is_setup("just format"), "a recipe may only check");
+        assert!(!is_setup("mix format --check-formatted"));
+        assert!(!is_setup("dart format --set-exit-if-changed ."));
         assert!(!is_setup("psql \"$DATABASE_URL\" -c 'select count(*) from runs'"));
     }
 
