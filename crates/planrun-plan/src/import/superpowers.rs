@@ -1866,6 +1866,16 @@ fn migrates(words: &[&str]) -> bool {
             "sqlx" | "knex" | "diesel" => matches!(sub, "migrate" | "migration"),
             "sequelize" => sub.starts_with("db:migrate"),
             "supabase" => matches!(sub, "db" | "migration"),
+            // `mix ecto.migrate`, `mix ecto.create`, generators (`mix phx.gen.auth`,
+            // `mix ecto.gen.migration`).
+            "mix" => {
+                matches!(
+                    sub,
+                    "ecto.migrate" | "ecto.rollback" | "ecto.create" | "ecto.drop" | "ecto.reset" | "ecto.setup"
+                ) || sub.contains(".gen")
+            }
+            "artisan" => sub.starts_with("migrate") || sub.starts_with("make:"),
+            "ef" => matches!(sub, "database" | "migrations"),
             _ => false,
         }
     })
@@ -2263,6 +2273,13 @@ mod tests {
         assert!(is_setup("psql \"$DATABASE_URL\" -f migrations/012_runs.sql"));
         assert!(is_setup("set -a; source .env.local; set +a"));
         assert!(is_setup("dotnet csharpier format ."));
+        assert!(is_setup("mix phx.gen.auth Accounts User users"));
+        assert!(is_setup("mix ecto.gen.migration create_orgs"));
+        assert!(is_setup("mix deps.get && mix ecto.migrate"));
+        assert!(is_setup("php artisan migrate --seed"));
+        assert!(is_setup("dotnet ef database update"));
+        assert!(!is_setup("mix ecto.migrate && mix test test/a_test.exs"));
+        assert!(!is_setup("mix test"));
         assert!(is_setup("dotnet format"));
         assert!(is_setup("mix format"));
         assert!(!is_setup("dotnet format --verify-no-changes"));
