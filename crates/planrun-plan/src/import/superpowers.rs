@@ -1690,7 +1690,20 @@ fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
         let joined = prev_taken
             && matches!(
                 between.trim_matches(['`', ' ']),
-                "+" | "and" | "," | "&" | "&&" | "和" | "、" | "e" | "y" | "und"
+                "+" | "and"
+                    | ","
+                    | "&"
+                    | "&&"
+                    | "和"
+                    | "、"
+                    | "e"
+                    | "y"
+                    | "und"
+                    | ", and"
+                    | ", y"
+                    | ", e"
+                    | ", und"
+                    | "，和"
             );
         let said_run = joined || PROSE_RUN.iter().any(|w| between.contains(w));
         prev_taken = false;
@@ -2250,6 +2263,13 @@ mod tests {
         assert_eq!(cmds("(verify with `cargo check -p q` — a wrong path fails to compile)"), ["cargo check -p q"]);
         assert_eq!(cmds("Voltar a correr `npm test` e confirmar que passa"), ["npm test"]);
         assert!(cmds("run `npm test` to see it fail").is_empty());
+        // A list with a comma before its last "and"; tools named after "inspect" are not run.
+        assert_eq!(
+            cmds(
+                "Run `scripts/check.sh`, `scripts/build.sh 1.0.0`, and `scripts/dmg.sh 1.0.0`; inspect `file`, `codesign`."
+            ),
+            ["scripts/check.sh", "scripts/build.sh 1.0.0", "scripts/dmg.sh 1.0.0"]
+        );
     }
 
     #[test]
