@@ -1914,14 +1914,19 @@ fn without_wrapper(cmd: &str) -> &str {
 /// `cargo fmt`): it changes the work rather than checking it.
 fn rewrites(words: &[&str]) -> bool {
     let first = words.first().copied().unwrap_or("");
+    // A program named by its path (`vendor/bin/pint`, `./node_modules/.bin/prettier`).
+    let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
     let second = words.get(1).copied().unwrap_or("");
     let has = |w: &str| words.contains(&w);
     let checks = [
         "--check",
         "-check",
+        "--test",
+        "--lint",
         "--dry-run",
         "--verify-no-changes",
         "--check-formatted",
+        "--check-only",
         "--set-exit-if-changed",
         "--diff",
     ];
@@ -1940,6 +1945,10 @@ fn rewrites(words: &[&str]) -> bool {
         || (first == "cargo" && second == "fmt")
         || (first == "ruff" && second == "format")
         || first == "black"
+        // Formatters that rewrite unless told to only check (`pint --test`, `rustfmt --check`).
+        || (matches!(first, "pint" | "rustfmt" | "swiftformat" | "isort" | "stylua"))
+        || (matches!(first, "clang-format" | "autopep8") && (has("-i") || has("--in-place")))
+        || (first == "php-cs-fixer" && second == "fix")
 }
 
 /// A development server or watcher: it never exits, so it cannot be a check.
@@ -2294,6 +2303,10 @@ mod tests {
         assert!(is_setup("set -a; source .env.local; set +a"));
         assert!(is_setup("dotnet csharpier format ."));
         assert!(is_setup("mix phx.gen.auth Accounts User users"));
+        assert!(is_setup("vendor/bin/pint --dirty --format agent"));
+        assert!(!is_setup("vendor/bin/pint --test"));
+        assert!(!is_setup("rustfmt --check src/main.rs"));
+        assert!(!is_setup("clang-format --dry-run -Werror a.c"));
         assert!(is_setup("mix ecto.gen.migration create_orgs"));
         assert!(is_setup("mix deps.get && mix ecto.migrate"));
         assert!(is_setup("php artisan migrate --seed"));
