@@ -230,6 +230,14 @@ fn applying_a_migration_after_a_check_is_not_a_check() {
 }
 
 #[test]
+fn powershell_backtick_continuations_are_one_command() {
+    let l = read(
+        "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `a.cs`\n\n- [ ] **Step 1: Run the tests**\n\n```powershell\n$env:APP_ENV='Development'\ndotnet test `\n  --project \"tests/A.Tests\" `\n  --no-build\n```\n\nExpected: PASS\n",
+    );
+    assert_eq!(task(&l, "task-1").verify, ["dotnet test --project \"tests/A.Tests\" --no-build"]);
+}
+
+#[test]
 fn expected_no_errors_or_pass_is_a_passing_check() {
     let l = read(
         "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `a.ts`\n\n- [ ] **Step 1: Type-check**\n\nRun: `npx tsc --noEmit`\nExpected: No errors\n\n- [ ] **Step 2: Tests**\n\nRun: `npm test`\nExpected: All tests pass\n\n- [ ] **Step 3: Red**\n\nRun: `npx vitest run a`\nExpected: FAIL with \"not defined\"\n",

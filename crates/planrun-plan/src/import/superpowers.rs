@@ -1754,7 +1754,8 @@ fn shell_commands(src: SourceId, inner: &[Line<'_>]) -> Vec<(String, Span)> {
         }
         let mut cmd = t.to_owned();
         let mut end = line.start + line.text.len();
-        while cmd.ends_with('\\') {
+        // `\` continues a line; so do PowerShell's backtick and cmd's caret after a space.
+        while cmd.ends_with('\\') || cmd.ends_with(" `") || cmd.ends_with(" ^") {
             cmd.pop();
             let Some(next) = inner.get(j) else { break };
             j += 1;
@@ -1817,6 +1818,10 @@ fn is_setup(cmd: &str) -> bool {
     }
     let cmd = without_wrapper(cmd.trim().trim_start_matches('(').trim_start());
     let words: Vec<&str> = cmd.split_whitespace().filter(|w| !w.contains('=') || w.starts_with('-')).collect();
+    // A line of assignments only (`$env:APP_ENV='Development'`, `FOO=1`) sets the environment.
+    if words.is_empty() {
+        return true;
+    }
     // A program named by its path (`.venv/bin/pip`, `.\.venv\Scripts\python`) by its name.
     let first = words.first().copied().unwrap_or("");
     let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
@@ -2303,6 +2308,7 @@ mod tests {
         assert!(is_setup("set -a; source .env.local; set +a"));
         assert!(is_setup("dotnet csharpier format ."));
         assert!(is_setup("mix phx.gen.auth Accounts User users"));
+        assert!(is_setup("$env:ASPNETCORE_ENVIRONMENT='Development'"));
         assert!(is_setup("vendor/bin/pint --dirty --format agent"));
         assert!(!is_setup("vendor/bin/pint --test"));
         assert!(!is_setup("rustfmt --check src/main.rs"));
