@@ -213,6 +213,31 @@ fn blank_lines_between_entries_keep_the_list_going() {
 }
 
 #[test]
+fn a_quote_between_entries_and_files_already_committed() {
+    let l = read(
+        "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `migrations/012_runs.sql`\n\n> Numbered 012: `migrations/011_x.sql` lands on\n> another branch.\n- Test: `tests/runs.test.ts`\n- Fixtures (already committed): `tests/fixtures/a.html`, `tests/fixtures/b.html`\n\n> A note after the list.\n\n- not a file\n",
+    );
+    assert_eq!(task(&l, "task-1").files, ["migrations/012_runs.sql", "tests/runs.test.ts"]);
+    assert_eq!(l.spans(0).files.len(), 2);
+}
+
+#[test]
+fn applying_a_migration_after_a_check_is_not_a_check() {
+    let l = read(
+        "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `migrations/012_runs.sql`\n\n- [ ] **Step 4: Run test to verify it passes**\n\nRun: `npx vitest run tests/runs.test.ts`\nExpected: PASS.\n\nThen apply it:\n\n```bash\nset -a; source .env.local; set +a\npsql \"$DATABASE_URL\" -f migrations/012_runs.sql\n```\nExpected: `CREATE TABLE`.\n",
+    );
+    assert_eq!(task(&l, "task-1").verify, ["npx vitest run tests/runs.test.ts"]);
+}
+
+#[test]
+fn powershell_backtick_continuations_are_one_command() {
+    let l = read(
+        "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `a.cs`\n\n- [ ] **Step 1: Run the tests**\n\n```powershell\n$env:APP_ENV='Development'\ndotnet test `\n  --project \"tests/A.Tests\" `\n  --no-build\n```\n\nExpected: PASS\n",
+    );
+    assert_eq!(task(&l, "task-1").verify, ["dotnet test --project \"tests/A.Tests\" --no-build"]);
+}
+
+#[test]
 fn expected_no_errors_or_pass_is_a_passing_check() {
     let l = read(
         "# P\n\n### Task 1: A\n\n**Files:**\n- Create: `a.ts`\n\n- [ ] **Step 1: Type-check**\n\nRun: `npx tsc --noEmit`\nExpected: No errors\n\n- [ ] **Step 2: Tests**\n\nRun: `npm test`\nExpected: All tests pass\n\n- [ ] **Step 3: Red**\n\nRun: `npx vitest run a`\nExpected: FAIL with \"not defined\"\n",

@@ -774,12 +774,26 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             }
             if next.text.trim().is_empty() {
                 // A blank line ends the list unless another entry follows it.
-                let ahead = body.get(i..).unwrap_or_default().iter().find(|l| !l.text.trim().is_empty());
-                if ahead.is_some_and(|l| !l.in_fence && is_file_entry(l.text)) {
+                let rest = body.get(i..).unwrap_or_default();
+                let blanks = rest.iter().take_while(|l| l.text.trim().is_empty()).count();
+                let ahead = rest.get(blanks);
+                let quote_then_entry = quote_before_entry(rest.get(blanks..).unwrap_or_default()).is_some();
+                if quote_then_entry || ahead.is_some_and(|l| !l.in_fence && is_file_entry(l.text)) {
                     i += 1;
                     continue;
                 }
                 break;
+            }
+            // A blockquote note between entries ("> Numbered 012, not 011: …") is prose: the list
+            // goes on after it when another entry follows.
+            if next.text.trim_start().starts_with('>') {
+                match quote_before_entry(body.get(i..).unwrap_or_default()) {
+                    Some(quoted) => {
+                        i += quoted;
+                        continue;
+                    }
+                    None => break,
+                }
             }
             let Some(item) = md::bullet(next.text).filter(|_| md::checkbox(next.text).is_none()) else {
                 break;
@@ -790,7 +804,7 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
                 Some((_, "", o)) => (String::new(), false, true, o),
                 // Files the task only reads, and build output that is not committed, are not
                 // files of the task: they stay in the description.
-                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) => continue,
+                Some((k, _, _)) if key_in(k, READ_ONLY_KEYS) || names_existing(k) => continue,
                 _ => (item.to_owned(), false, false, md::offset_in(next.text, item).unwrap_or(0)),
             };
             let start = next.start + voff;
@@ -831,6 +845,25 @@ fn read_files(b: &mut PlanBuilder, src: SourceId, body: &[Line<'_>], task: &mut 
             add_entry(b, src, &entry, task, spans);
         }
     }
+}
+
+/// The number of blockquote lines at the start of `rest` when an entry of the files list follows
+/// them right away (a note between entries), else `None`.
+fn quote_before_entry(rest: &[Line<'_>]) -> Option<usize> {
+    let quoted = rest.iter().take_while(|l| !l.in_fence && l.text.trim_start().starts_with('>')).count();
+    let after = rest.get(quoted)?;
+    (quoted > 0 && !after.in_fence && is_file_entry(after.text)).then_some(quoted)
+}
+
+/// Whether a files-list key says its files already exist and the task leaves them as they are
+/// (`- Fixtures (already committed):`, `- Data (read-only):`).
+fn names_existing(key: &str) -> bool {
+    let lower = key.to_lowercase();
+    let first = lower.split([' ', '(']).next().unwrap_or("");
+    !key_in(first, FILE_ENTRY_KEYS)
+        && ["already committed", "already in the repo", "already exist", "read-only", "read only", "unchanged"]
+            .iter()
+            .any(|w| lower.contains(w))
 }
 
 /// Whether a line is an entry of a files list: a (non-checkbox) list item with a file key or a
@@ -1657,7 +1690,20 @@ fn prose_in(src: SourceId, start: usize, text: &str) -> Vec<(String, Span)> {
         let joined = prev_taken
             && matches!(
                 between.trim_matches(['`', ' ']),
-                "+" | "and" | "," | "&" | "&&" | "和" | "、" | "e" | "y" | "und"
+                "+" | "and"
+                    | ","
+                    | "&"
+                    | "&&"
+                    | "和"
+                    | "、"
+                    | "e"
+                    | "y"
+                    | "und"
+                    | ", and"
+                    | ", y"
+                    | ", e"
+                    | ", und"
+                    | "，和"
             );
         let said_run = joined || PROSE_RUN.iter().any(|w| between.contains(w));
         prev_taken = false;
@@ -1708,7 +1754,8 @@ fn shell_commands(src: SourceId, inner: &[Line<'_>]) -> Vec<(String, Span)> {
         }
         let mut cmd = t.to_owned();
         let mut end = line.start + line.text.len();
-        while cmd.ends_with('\\') {
+        // `\` continues a line; so do PowerShell's backtick and cmd's caret after a space.
+        while cmd.ends_with('\\') || cmd.ends_with(" `") || cmd.ends_with(" ^") {
             cmd.pop();
             let Some(next) = inner.get(j) else { break };
             j += 1;
@@ -1771,6 +1818,10 @@ fn is_setup(cmd: &str) -> bool {
     }
     let cmd = without_wrapper(cmd.trim().trim_start_matches('(').trim_start());
     let words: Vec<&str> = cmd.split_whitespace().filter(|w| !w.contains('=') || w.starts_with('-')).collect();
+    // A line of assignments only (`$env:APP_ENV='Development'`, `FOO=1`) sets the environment.
+    if words.is_empty() {
+        return true;
+    }
     // A program named by its path (`.venv/bin/pip`, `.\.venv\Scripts\python`) by its name.
     let first = words.first().copied().unwrap_or("");
     let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
@@ -1783,7 +1834,7 @@ fn is_setup(cmd: &str) -> bool {
     let setup = match first {
         "git" => !(second == "diff" && words.iter().any(|w| matches!(*w, "--check" | "--exit-code"))),
         "mkdir" | "touch" | "cp" | "mv" | "rm" | "ln" | "chmod" | "chown" | "export" | "source" | "." | "unset"
-        | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
+        | "set" | "apt" | "apt-get" | "brew" | "dnf" | "yum" | "apk" => true,
         "echo" | "printf" | "cat" | "tee" => cmd.contains('>') || first == "tee",
         "npm" | "pnpm" | "yarn" | "bun" => {
             matches!(second, "install" | "i" | "ci" | "add" | "init" | "create" | "link" | "remove" | "uninstall")
@@ -1814,6 +1865,13 @@ fn is_setup(cmd: &str) -> bool {
 /// or the database rather than checking it.
 fn migrates(words: &[&str]) -> bool {
     let name = |w: &str| w.rsplit(['/', '\\']).next().unwrap_or(w).to_owned();
+    // A SQL client fed a migration file (`psql "$DB" -f migrations/012_x.sql`) applies it.
+    let client = words
+        .first()
+        .is_some_and(|w| matches!(name(w).as_str(), "psql" | "mysql" | "mariadb" | "sqlite3" | "sqlcmd" | "cockroach"));
+    if client && words.iter().any(|w| w.to_lowercase().contains("migration")) {
+        return true;
+    }
     words.windows(2).any(|pair| {
         let [tool, sub] = pair else { return false };
         let (tool, sub) = (name(tool), *sub);
@@ -1826,6 +1884,16 @@ fn migrates(words: &[&str]) -> bool {
             "sqlx" | "knex" | "diesel" => matches!(sub, "migrate" | "migration"),
             "sequelize" => sub.starts_with("db:migrate"),
             "supabase" => matches!(sub, "db" | "migration"),
+            // `mix ecto.migrate`, `mix ecto.create`, generators (`mix phx.gen.auth`,
+            // `mix ecto.gen.migration`).
+            "mix" => {
+                matches!(
+                    sub,
+                    "ecto.migrate" | "ecto.rollback" | "ecto.create" | "ecto.drop" | "ecto.reset" | "ecto.setup"
+                ) || sub.contains(".gen")
+            }
+            "artisan" => sub.starts_with("migrate") || sub.starts_with("make:"),
+            "ef" => matches!(sub, "database" | "migrations"),
             _ => false,
         }
     })
@@ -1851,17 +1919,41 @@ fn without_wrapper(cmd: &str) -> &str {
 /// `cargo fmt`): it changes the work rather than checking it.
 fn rewrites(words: &[&str]) -> bool {
     let first = words.first().copied().unwrap_or("");
+    // A program named by its path (`vendor/bin/pint`, `./node_modules/.bin/prettier`).
+    let first = first.rsplit(['/', '\\']).next().unwrap_or(first);
     let second = words.get(1).copied().unwrap_or("");
     let has = |w: &str| words.contains(&w);
-    if has("--check") || has("--dry-run") {
+    let checks = [
+        "--check",
+        "-check",
+        "--test",
+        "--lint",
+        "--dry-run",
+        "--verify-no-changes",
+        "--check-formatted",
+        "--check-only",
+        "--set-exit-if-changed",
+        "--diff",
+    ];
+    if checks.iter().any(|w| has(w)) {
         return false;
     }
+    // A `format`/`fmt` subcommand (`dotnet format`, `dotnet csharpier format .`, `mix format`,
+    // `dart format .`, `terraform fmt`) rewrites the files it is given; a task runner's recipe
+    // of that name (`just format`, `npm run format`) may as well only check, so it stays.
+    const TASK_RUNNERS: &[&str] = &["npm", "pnpm", "yarn", "bun", "git", "just", "make", "task", "mise", "nx", "turbo"];
+    let subcommand = words.iter().skip(1).take(2).any(|w| matches!(*w, "format" | "fmt"));
     has("--write")
         || has("--fix")
+        || (subcommand && !TASK_RUNNERS.contains(&first))
         || (matches!(first, "gofmt" | "gofumpt" | "goimports") && has("-w"))
         || (first == "cargo" && second == "fmt")
         || (first == "ruff" && second == "format")
         || first == "black"
+        // Formatters that rewrite unless told to only check (`pint --test`, `rustfmt --check`).
+        || (matches!(first, "pint" | "rustfmt" | "swiftformat" | "isort" | "stylua"))
+        || (matches!(first, "clang-format" | "autopep8") && (has("-i") || has("--in-place")))
+        || (first == "php-cs-fixer" && second == "fix")
 }
 
 /// A development server or watcher: it never exits, so it cannot be a check.
@@ -1882,7 +1974,25 @@ fn long_running(words: &[&str]) -> bool {
 /// Whether an `Expected:` value announces a failure: it mentions failing or an error, and not
 /// only to say there is none ("No errors", "0 failed", "PASS").
 fn expects_failure(value: &str) -> bool {
-    const FAILING: &[&str] = &["fail", "error", "失败", "错误", "报错", "失敗", "エラー", "panic", "exception"];
+    // Also in Spanish, Portuguese, French and Korean ("FALLA", "falha", "échec", "실패").
+    const FAILING: &[&str] = &[
+        "fail",
+        "error",
+        "失败",
+        "错误",
+        "报错",
+        "失敗",
+        "エラー",
+        "panic",
+        "exception",
+        "falla",
+        "fallo",
+        "falha",
+        "échec",
+        "실패",
+        "오류",
+        "에러",
+    ];
     // A "non-zero exit" fails, though "zero" alone says there is none.
     let v = value
         .trim()
@@ -1895,13 +2005,16 @@ fn expects_failure(value: &str) -> bool {
     // error, context)") when the rest of the line decides.
     let v = without_hedges(&v);
     let bare = without_parentheses(&v);
-    const DECIDES: &[&str] = &["pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗"];
+    const DECIDES: &[&str] = &[
+        "pass", "ok", "succe", "green", "fail", "error", "通过", "成功", "失败", "错误", "失敗", "pasa", "falla",
+        "실패", "통과",
+    ];
     let v = if contains_any(&bare, DECIDES) { bare } else { v };
     // An outcome stated first ("BUILD SUCCESSFUL. Fix any compile errors.") is not undone by an
     // instruction after it.
     let first =
         [". ", "。", "！", "! "].iter().filter_map(|m| v.find(m)).min().and_then(|at| v.get(..at)).unwrap_or(&v);
-    const PASSING: &[&str] = &["pass", "success", "succeed", "green", "ok", "成功", "通过", "成功し"];
+    const PASSING: &[&str] = &["pass", "success", "succeed", "green", "ok", "成功", "通过", "成功し", "pasa", "통과"];
     if first.len() < v.trim_end_matches(['.', '。']).len()
         && contains_any(first, PASSING)
         && !contains_any(first, FAILING)
@@ -1911,9 +2024,22 @@ fn expects_failure(value: &str) -> bool {
     if !FAILING.iter().any(|w| v.contains(w)) {
         return false;
     }
-    if ["pass", "ok", "success", "succeeds", "green", "成功", "通过", "全部通过", "all pass", "all tests pass"]
-        .iter()
-        .any(|w| v.starts_with(w))
+    if [
+        "pass",
+        "ok",
+        "success",
+        "succeeds",
+        "green",
+        "成功",
+        "通过",
+        "全部通过",
+        "all pass",
+        "all tests pass",
+        "pasa",
+        "통과",
+    ]
+    .iter()
+    .any(|w| v.starts_with(w))
     {
         return false;
     }
@@ -1940,6 +2066,19 @@ fn expects_failure(value: &str) -> bool {
         "无报错",
         "エラーなし",
         "エラーがない",
+        // "sin errores", "sem erros", "sans erreur", "실패 0" (zero failures), "오류 없음".
+        "sin errores",
+        "sin error",
+        "sin fallos",
+        "sem erros",
+        "sem falhas",
+        "sans erreur",
+        "aucune erreur",
+        "실패 0",
+        "0 실패",
+        "실패 없",
+        "오류 없",
+        "에러 없",
     ] {
         v = v.replace(negated, "");
     }
@@ -1963,6 +2102,10 @@ fn expects_failure(value: &str) -> bool {
         "为空",
         "なし",
         "ない",
+        "sin ",
+        "sem ",
+        "sans ",
+        "없",
     ];
     v.split([',', ';', '，', '；', '。']).any(|clause| contains_any(clause, FAILING) && !contains_any(clause, NONE))
 }
@@ -2134,6 +2277,13 @@ mod tests {
         assert_eq!(cmds("(verify with `cargo check -p q` — a wrong path fails to compile)"), ["cargo check -p q"]);
         assert_eq!(cmds("Voltar a correr `npm test` e confirmar que passa"), ["npm test"]);
         assert!(cmds("run `npm test` to see it fail").is_empty());
+        // A list with a comma before its last "and"; tools named after "inspect" are not run.
+        assert_eq!(
+            cmds(
+                "Run `scripts/check.sh`, `scripts/build.sh 1.0.0`, and `scripts/dmg.sh 1.0.0`; inspect `file`, `codesign`."
+            ),
+            ["scripts/check.sh", "scripts/build.sh 1.0.0", "scripts/dmg.sh 1.0.0"]
+        );
     }
 
     #[test]
@@ -2154,6 +2304,28 @@ mod tests {
         assert!(is_setup("bin/rails db:migrate"));
         assert!(!is_setup("npx prisma validate"));
         assert!(!is_setup("python manage.py test"));
+        assert!(is_setup("psql \"$DATABASE_URL\" -f migrations/012_runs.sql"));
+        assert!(is_setup("set -a; source .env.local; set +a"));
+        assert!(is_setup("dotnet csharpier format ."));
+        assert!(is_setup("mix phx.gen.auth Accounts User users"));
+        assert!(is_setup("$env:ASPNETCORE_ENVIRONMENT='Development'"));
+        assert!(is_setup("vendor/bin/pint --dirty --format agent"));
+        assert!(!is_setup("vendor/bin/pint --test"));
+        assert!(!is_setup("rustfmt --check src/main.rs"));
+        assert!(!is_setup("clang-format --dry-run -Werror a.c"));
+        assert!(is_setup("mix ecto.gen.migration create_orgs"));
+        assert!(is_setup("mix deps.get && mix ecto.migrate"));
+        assert!(is_setup("php artisan migrate --seed"));
+        assert!(is_setup("dotnet ef database update"));
+        assert!(!is_setup("mix ecto.migrate && mix test test/a_test.exs"));
+        assert!(!is_setup("mix test"));
+        assert!(is_setup("dotnet format"));
+        assert!(is_setup("mix format"));
+        assert!(!is_setup("dotnet format --verify-no-changes"));
+        assert!(!is_setup("just format"), "a recipe may only check");
+        assert!(!is_setup("mix format --check-formatted"));
+        assert!(!is_setup("dart format --set-exit-if-changed ."));
+        assert!(!is_setup("psql \"$DATABASE_URL\" -c 'select count(*) from runs'"));
     }
 
     #[test]
@@ -2177,6 +2349,14 @@ mod tests {
         assert!(expects_failure("FAIL (ModuleNotFoundError)"));
         assert!(expects_failure("FAIL with `ImportError`. If it passes, the test is wrong."));
         assert!(!expects_failure("PASS。如果报错，检查依赖"));
+        // Other languages: Spanish, Korean.
+        assert!(expects_failure("FALLA (las etiquetas nuevas aún no existen)."));
+        assert!(!expects_failure("PASA."));
+        assert!(!expects_failure("sin errores (ya no se referencia `vMin`/`V_MIN`)."));
+        assert!(!expects_failure("typecheck OK; todas las pruebas PASAN (las ~40 previas)."));
+        assert!(!expects_failure("실패 0. `wiring.test.mjs`가 버튼 제거를 확인해 준다."));
+        assert!(!expects_failure("PASS, 실패 0"));
+        assert!(expects_failure("실패 — `rowsOf`가 정의되지 않았다"));
     }
 
     #[test]
