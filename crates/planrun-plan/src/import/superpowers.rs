@@ -1541,6 +1541,9 @@ fn chain_ends_with(cmd: &str, tail: &str) -> bool {
     })
 }
 
+/// How many of the plan's latest commands "Run `RelicTest.tscn`" looks through.
+const NAMED_RUN_LOOKBACK: usize = 256;
+
 /// "Run `RelicTest.tscn`": a file, not a command, after a word for "run", that an earlier
 /// command of the plan runs; that command, the latest one naming the file.
 fn named_run(text: &str, all: &[(String, Span)]) -> Option<(String, Span)> {
@@ -1557,7 +1560,9 @@ fn named_run(text: &str, all: &[(String, Span)]) -> Option<(String, Span)> {
         if !said_run || !file_like {
             continue;
         }
-        if let Some(found) = all.iter().rev().find(|(cmd, _)| cmd.contains(name)) {
+        // The command is shown a few tasks before at most; a bounded look keeps a plan of
+        // thousands of such lines linear.
+        if let Some(found) = all.iter().rev().take(NAMED_RUN_LOOKBACK).find(|(cmd, _)| cmd.contains(name)) {
             return Some(found.clone());
         }
     }
