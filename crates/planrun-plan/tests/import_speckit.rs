@@ -632,3 +632,20 @@ fn korean_after_and_independent_of_on_phase_lines() {
     assert_eq!(task(&l, "T004").depends_on, ["T002"]);
     assert_eq!(task(&l, "T005").depends_on, ["T004", "T003"]);
 }
+
+#[test]
+fn a_stated_absolute_root_is_the_repository_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/003-z");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(
+        feature.join("tasks.md"),
+        "# Tasks: Z\n\n- All paths are absolute under `/home/ana/work/app/`\n\n## Phase 1: Setup\n\n\
+         - [ ] T001 Add the key to `/home/ana/work/app/src/core/config.ts`\n\
+         - [ ] T002 Add the type in `/home/ana/work/app/@types/env.d.ts`\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(task(&l, "T001").files, ["src/core/config.ts"]);
+    assert_eq!(task(&l, "T002").files, ["@types/env.d.ts"]);
+}

@@ -1655,6 +1655,16 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
     apply_orders(b, orders, &implicit);
+    // `All paths are absolute under \`/home/me/app/\``: that folder is the repository root.
+    if let Some(abs) = stated_absolute_root(&text) {
+        for t in &mut b.plan.tasks {
+            for f in &mut t.files {
+                if let Some(rest) = f.strip_prefix(abs.as_str()).filter(|r| !r.is_empty()) {
+                    *f = rest.to_owned();
+                }
+            }
+        }
+    }
     // `Paths are relative to \`Lift/\``: folders written without that root are under it.
     if let Some(root) = stated_root(&text) {
         for t in &mut b.plan.tasks {
@@ -1683,6 +1693,28 @@ fn stated_root(text: &str) -> Option<String> {
             && !folder.starts_with(['/', '~', '.'])
             && folder.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
         return ok.then(|| folder.to_owned());
+    }
+    None
+}
+
+/// The absolute folder a plan says its paths are written under (`All paths are absolute under
+/// \`/home/me/app/\``), without its leading `/`: that folder is the repository root.
+fn stated_absolute_root(text: &str) -> Option<String> {
+    for line in md::lines(text) {
+        if line.in_fence {
+            continue;
+        }
+        let lower = line.text.to_ascii_lowercase();
+        let Some(p) = lower.find("absolute") else { continue };
+        if !lower.contains("path") {
+            continue;
+        }
+        let rest = line.text.get(p..)?;
+        let folder = rest.split('`').nth(1)?;
+        let ok = folder.starts_with('/') && folder.ends_with('/') && folder.len() > 2 && !folder.contains(' ');
+        if ok {
+            return Some(folder.trim_start_matches('/').to_owned());
+        }
     }
     None
 }
@@ -2433,6 +2465,15 @@ fn targets_only(
         previous_ignored = false;
         out.push((path, off, len));
     }
+    // A design document of the feature named in an item that works on other files is what the
+    // work follows (`plan.md のソースコード構造に従い`, `(research.md R2)`, `per data-model.md`).
+    // Named by its short name, the feature's own document is cited; a document the item
+    // changes is written with its path (`補充 notes-svc/README.md 与 specs/001-x/quickstart.md`).
+    // Not in an item whose work is checking (`Check that the quickstart.md links in README.md …`).
+    let cited_doc = |p: &str| is_design_doc(p) && !p.starts_with("specs/") && !p.contains("/specs/");
+    if !checking_item && out.iter().any(|(p, _, _)| !is_design_doc(p)) {
+        out.retain(|(p, _, _)| !cited_doc(p));
+    }
     out
 }
 
@@ -2612,6 +2653,15 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
     }
     // `deps.py::get_user()`: the path, without the symbol.
     let word = word.split_once("::").map_or(word, |(p, _)| p);
+    // `src/main/java/.../dao/X.java`: an ellipsis folder stands for the folders left out.
+    if word.contains('/') && word.split('/').any(|part| part == "..." || part == "…") {
+        let parts: Vec<&str> =
+            word.split('/').map(|part| if part == "..." || part == "…" { "**" } else { part }).collect();
+        if parts.first().is_some_and(|f| *f != "**") {
+            return as_path(&parts.join("/"), ticked);
+        }
+        return None;
+    }
     // A path under a run-time placeholder (`{WORKING_DIR}/database.sqlite`) is where the
     // program writes when it runs, not a repository file.
     if word.strip_prefix('{').and_then(|r| r.split_once('}')).is_some_and(|(name, rest)| {
@@ -3277,10 +3327,21 @@ mod tests {
         .into_iter()
         .map(|p| p.0)
         .collect();
-        assert_eq!(found, vec!["src/auth/**", "**/README.md", "**/quickstart.md"]);
+        // The design document in the parenthesis is what the work follows, not a file it changes.
+        assert_eq!(found, vec!["src/auth/**", "**/README.md"]);
         let found: Vec<String> =
             paths_in("User model in src/models/user.py e.g. with backend/src").into_iter().map(|p| p.0).collect();
         assert_eq!(found, vec!["src/models/user.py", "backend/src"]);
+    }
+
+    #[test]
+    fn elided_folders_are_globs() {
+        assert_eq!(
+            files_of("Create `src/main/java/.../dao/X.java` with the entity"),
+            vec!["src/main/java/**/dao/X.java"]
+        );
+        assert_eq!(as_path("src/…/x.rs", true).as_deref(), Some("src/**/x.rs"));
+        assert_eq!(as_path(".../x.rs", true), None);
     }
 
     fn files_of(text: &str) -> Vec<String> {
@@ -3421,6 +3482,15 @@ mod tests {
         assert!(files_of("Follow the quickstart.md steps on a clean machine").is_empty());
         // Japanese: a citing word after the path.
         assert_eq!(files_of("`src/a.py` を `data-model.md` に従って実装する"), vec!["src/a.py"]);
+        // A design document cited by an item that works on other files: followed, not changed.
+        assert_eq!(
+            files_of(
+                "ディレクトリ構造を作成する。plan.md のソースコード構造に従い、`cmd/app/`、`internal/cli/` を作成"
+            ),
+            vec!["cmd/app/**", "internal/cli/**"]
+        );
+        assert_eq!(files_of("Comment out a line in `web/.env.example` (research.md R2)."), vec!["web/.env.example"]);
+        assert_eq!(files_of("Implement `load()` in `src/x.ts` (contracts/page-data.md)"), vec!["src/x.ts"]);
         // Design documents a task writes stay files.
         assert_eq!(files_of("Update quickstart.md with the new flags"), vec!["**/quickstart.md"]);
         assert_eq!(files_of("Record the results in `specs/004-x/research.md`"), vec!["specs/004-x/research.md"]);
