@@ -2366,6 +2366,18 @@ fn targets_only(
             .iter()
             .any(|w| lower.trim_start().starts_with(w))
             && ends_with_word(before, &["from"]);
+        // What a file imports (`import \`Word\` and the text from \`src/data/text.ts\``).
+        let imported = ends_with_word(before, &["from"])
+            && before.rsplit([';', '—']).next().is_some_and(|c| {
+                c.split(|ch: char| !ch.is_ascii_alphabetic()).any(|w| w == "import" || w == "imports")
+            });
+        // In an item whose work is running a command, what is checked after it (`Run \`npm run
+        // build\` — verify \`.exe\` appears in \`output/\``, `Ejecutar \`x\` y confirmar que
+        // \`src/t.ts\` no cambia`): the command writes it, the task does not.
+        let checked_after_run = run_item
+            && before.split(|ch: char| !ch.is_ascii_alphabetic()).any(|w| {
+                ["verify", "confirm", "check", "ensure", "confirmar", "verificar", "comprobar", "vérifier"].contains(&w)
+            });
         // A script a checking task runs (`Verify A matches B using \`tools/check.rb\``,
         // `Contrôler la structure avec \`check.ps1\``): used, not changed.
         let tool = checking_item
@@ -2378,6 +2390,8 @@ fn targets_only(
             || section
             || cited_after
             || design_doc
+            || imported
+            || checked_after_run
             || tool;
         previous_cited = cited;
         if !cited {
@@ -3332,6 +3346,18 @@ mod tests {
         let found: Vec<String> =
             paths_in("User model in src/models/user.py e.g. with backend/src").into_iter().map(|p| p.0).collect();
         assert_eq!(found, vec!["src/models/user.py", "backend/src"]);
+    }
+
+    #[test]
+    fn imported_sources_and_outputs_checked_after_a_run_are_not_files() {
+        assert_eq!(
+            files_of("Update App in `src/App.tsx` — import `Word` and the sample from `src/data/sample.ts`"),
+            vec!["src/App.tsx"]
+        );
+        assert!(files_of("Run `npm run build` — verify the build succeeds and `.exe` appears in `output/`").is_empty());
+        assert!(files_of("Ejecutar `npm run gen:types` y confirmar que `src/types/db.ts` no cambia").is_empty());
+        // A file copied from elsewhere is still not taken; a file written after "from" in prose is.
+        assert_eq!(files_of("Remove the fallback from `src/x.ts`"), vec!["src/x.ts"]);
     }
 
     #[test]
