@@ -562,6 +562,8 @@ struct PhaseInfo {
 struct Names {
     phases: Vec<PhaseInfo>,
     aliases: HashMap<String, Vec<(String, Option<String>)>>,
+    /// Words defined with phase numbers (`**基盤（Phase 2）**`, `ユーザーストーリー（Phase 3-4）`).
+    phase_aliases: HashMap<String, Vec<String>>,
 }
 
 /// Words of phase titles that name no phase of their own.
@@ -1254,6 +1256,18 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
             }
         }
     }
+    // Words defined with phase numbers (`**基盤（Phase 2）**`), kept for later lines.
+    for (n, off, _) in phase_refs(text) {
+        let Some(head) = text.get(..off).and_then(|h| h.strip_suffix(['(', '（'])) else { continue };
+        let word: String = head.trim_end().chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+        let word: String = word.chars().rev().collect();
+        if word.chars().count() >= 2 {
+            let entry = names.phase_aliases.entry(word).or_default();
+            if !entry.contains(&n) {
+                entry.push(n);
+            }
+        }
+    }
     // `A 必須在 B 之前完成` (A must be done before B): B waits for the others named.
     for (pos, _) in text.match_indices("之前") {
         let dependents: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
@@ -1281,30 +1295,38 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
                 let shared = |k: &str| -> usize {
                     k.chars().rev().zip(word.chars().rev()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum()
                 };
-                let Some((len, ids)) = names
+                let by_ids = names
                     .aliases
                     .iter()
                     .filter(|(k, _)| !k.is_ascii())
                     .map(|(k, ids)| (shared(k), ids))
                     .filter(|(l, _)| *l >= 6)
-                    .max_by_key(|(l, _)| *l)
-                else {
-                    continue;
+                    .max_by_key(|(l, _)| *l);
+                // A word defined with phases (`基盤完了後に開始可能`, `全ユーザーストーリー完了後`).
+                let by_phases = names
+                    .phase_aliases
+                    .iter()
+                    .map(|(k, ns)| (shared(k), k, ns))
+                    .filter(|(l, k, _)| *l >= 6 && *l == k.len())
+                    .max_by_key(|(l, _, _)| *l);
+                let (len, refs): (usize, Vec<(String, Option<String>, bool)>) = match (by_ids, by_phases) {
+                    (Some((l, ids)), _) => (l, ids.iter().map(|(f, la)| (f.clone(), la.clone(), false)).collect()),
+                    (None, Some((l, _, ns))) => (l, ns.iter().map(|n| (n.clone(), None, true)).collect()),
+                    (None, None) => continue,
                 };
                 let at = pos - len;
                 let span = Span::new(src, line.start + base + at, line.start + base + pos);
-                prerequisites = ids
-                    .iter()
-                    .map(|(first, last)| Ref {
-                        first: first.clone(),
-                        last: last.clone(),
-                        span,
-                        phase: false,
-                        milestone: None,
-                    })
+                prerequisites = refs
+                    .into_iter()
+                    .map(|(first, last, phase)| Ref { first, last, span, phase, milestone: None })
                     .collect();
                 let after = pos + suffix.len();
-                let dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                let mut dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                // `**ユーザーストーリー（Phase 3-4）**: 基盤完了後に開始可能`: the phases the line is
+                // about wait.
+                if dependents.is_empty() {
+                    dependents = refs_of(src, line, text.get(..at).unwrap_or(""), base);
+                }
                 if !dependents.is_empty() {
                     orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
                 }
