@@ -632,3 +632,45 @@ fn korean_after_and_independent_of_on_phase_lines() {
     assert_eq!(task(&l, "T004").depends_on, ["T002"]);
     assert_eq!(task(&l, "T005").depends_on, ["T004", "T003"]);
 }
+
+#[test]
+fn a_stated_absolute_root_is_the_repository_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/003-z");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(
+        feature.join("tasks.md"),
+        "# Tasks: Z\n\n- All paths are absolute under `/home/ana/work/app/`\n\n## Phase 1: Setup\n\n\
+         - [ ] T001 Add the key to `/home/ana/work/app/src/core/config.ts`\n\
+         - [ ] T002 Add the type in `/home/ana/work/app/@types/env.d.ts`\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(dir.path(), None).unwrap();
+    assert_eq!(task(&l, "T001").files, ["src/core/config.ts"]);
+    assert_eq!(task(&l, "T002").files, ["@types/env.d.ts"]);
+}
+
+#[test]
+fn japanese_phase_lines_name_phases_by_words_defined_earlier() {
+    let dir = tempfile::tempdir().unwrap();
+    let feature = dir.path().join("specs/004-j");
+    std::fs::create_dir_all(&feature).unwrap();
+    std::fs::write(
+        feature.join("tasks.md"),
+        "# Tasks: J\n\n## Phase 1: 準備\n\n- [ ] T001 準備する\n\n## Phase 2: 基盤\n\n\
+         - [ ] T002 [P] 型を作る\n- [ ] T003 [P] ラベルを作る\n\n## Phase 3: ストーリー 1\n\n\
+         - [ ] T004 [US1] 作成コマンド\n\n## Phase 4: ストーリー 2\n\n- [ ] T005 [US2] 割り当て\n\n\
+         ## Phase 5: 仕上げ\n\n- [ ] T006 [P] 文書\n\n## 依存関係\n\n\
+         - **基盤（Phase 2）**: 準備完了後\n\
+         - **ユーザーストーリー（Phase 3-4）**: 基盤完了後に開始可能\n\
+         - **仕上げ（Phase 5）**: 全ユーザーストーリー完了後\n",
+    )
+    .unwrap();
+    let l = planrun_plan::load(dir.path(), None).unwrap();
+    let mut t5 = task(&l, "T005").depends_on.clone();
+    t5.sort();
+    assert_eq!(t5, ["T002", "T003", "T004"], "stories wait for the foundation phase named by its word");
+    let mut t6 = task(&l, "T006").depends_on.clone();
+    t6.sort();
+    assert_eq!(t6, ["T004", "T005"], "polish waits for every story phase");
+}

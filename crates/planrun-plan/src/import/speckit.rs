@@ -562,6 +562,8 @@ struct PhaseInfo {
 struct Names {
     phases: Vec<PhaseInfo>,
     aliases: HashMap<String, Vec<(String, Option<String>)>>,
+    /// Words defined with phase numbers (`**基盤（Phase 2）**`, `ユーザーストーリー（Phase 3-4）`).
+    phase_aliases: HashMap<String, Vec<String>>,
 }
 
 /// Words of phase titles that name no phase of their own.
@@ -1254,6 +1256,18 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
             }
         }
     }
+    // Words defined with phase numbers (`**基盤（Phase 2）**`), kept for later lines.
+    for (n, off, _) in phase_refs(text) {
+        let Some(head) = text.get(..off).and_then(|h| h.strip_suffix(['(', '（'])) else { continue };
+        let word: String = head.trim_end().chars().rev().take_while(|c| !c.is_ascii() && c.is_alphabetic()).collect();
+        let word: String = word.chars().rev().collect();
+        if word.chars().count() >= 2 {
+            let entry = names.phase_aliases.entry(word).or_default();
+            if !entry.contains(&n) {
+                entry.push(n);
+            }
+        }
+    }
     // `A 必須在 B 之前完成` (A must be done before B): B waits for the others named.
     for (pos, _) in text.match_indices("之前") {
         let dependents: Vec<Ref> = refs_just_before(text, pos).into_iter().map(to_ref).collect();
@@ -1281,30 +1295,38 @@ fn cjk_orders(src: SourceId, line: &Line<'_>, text: &str, base: usize, names: &m
                 let shared = |k: &str| -> usize {
                     k.chars().rev().zip(word.chars().rev()).take_while(|(a, b)| a == b).map(|(a, _)| a.len_utf8()).sum()
                 };
-                let Some((len, ids)) = names
+                let by_ids = names
                     .aliases
                     .iter()
                     .filter(|(k, _)| !k.is_ascii())
                     .map(|(k, ids)| (shared(k), ids))
                     .filter(|(l, _)| *l >= 6)
-                    .max_by_key(|(l, _)| *l)
-                else {
-                    continue;
+                    .max_by_key(|(l, _)| *l);
+                // A word defined with phases (`基盤完了後に開始可能`, `全ユーザーストーリー完了後`).
+                let by_phases = names
+                    .phase_aliases
+                    .iter()
+                    .map(|(k, ns)| (shared(k), k, ns))
+                    .filter(|(l, k, _)| *l >= 6 && *l == k.len())
+                    .max_by_key(|(l, _, _)| *l);
+                let (len, refs): (usize, Vec<(String, Option<String>, bool)>) = match (by_ids, by_phases) {
+                    (Some((l, ids)), _) => (l, ids.iter().map(|(f, la)| (f.clone(), la.clone(), false)).collect()),
+                    (None, Some((l, _, ns))) => (l, ns.iter().map(|n| (n.clone(), None, true)).collect()),
+                    (None, None) => continue,
                 };
                 let at = pos - len;
                 let span = Span::new(src, line.start + base + at, line.start + base + pos);
-                prerequisites = ids
-                    .iter()
-                    .map(|(first, last)| Ref {
-                        first: first.clone(),
-                        last: last.clone(),
-                        span,
-                        phase: false,
-                        milestone: None,
-                    })
+                prerequisites = refs
+                    .into_iter()
+                    .map(|(first, last, phase)| Ref { first, last, span, phase, milestone: None })
                     .collect();
                 let after = pos + suffix.len();
-                let dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                let mut dependents = refs_of(src, line, text.get(after..).unwrap_or(""), base + after);
+                // `**ユーザーストーリー（Phase 3-4）**: 基盤完了後に開始可能`: the phases the line is
+                // about wait.
+                if dependents.is_empty() {
+                    dependents = refs_of(src, line, text.get(..at).unwrap_or(""), base);
+                }
                 if !dependents.is_empty() {
                     orders.push(Order { dependents, prerequisites, paired: false, parallel: false, only: false });
                 }
@@ -1655,6 +1677,16 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     end_section(&mut context, &mut section, section_has_tasks);
     b.plan.context = collapse_blank_lines(&context);
     apply_orders(b, orders, &implicit);
+    // `All paths are absolute under \`/home/me/app/\``: that folder is the repository root.
+    if let Some(abs) = stated_absolute_root(&text) {
+        for t in &mut b.plan.tasks {
+            for f in &mut t.files {
+                if let Some(rest) = f.strip_prefix(abs.as_str()).filter(|r| !r.is_empty()) {
+                    *f = rest.to_owned();
+                }
+            }
+        }
+    }
     // `Paths are relative to \`Lift/\``: folders written without that root are under it.
     if let Some(root) = stated_root(&text) {
         for t in &mut b.plan.tasks {
@@ -1683,6 +1715,28 @@ fn stated_root(text: &str) -> Option<String> {
             && !folder.starts_with(['/', '~', '.'])
             && folder.chars().all(|c| c.is_ascii_alphanumeric() || "/_-".contains(c));
         return ok.then(|| folder.to_owned());
+    }
+    None
+}
+
+/// The absolute folder a plan says its paths are written under (`All paths are absolute under
+/// \`/home/me/app/\``), without its leading `/`: that folder is the repository root.
+fn stated_absolute_root(text: &str) -> Option<String> {
+    for line in md::lines(text) {
+        if line.in_fence {
+            continue;
+        }
+        let lower = line.text.to_ascii_lowercase();
+        let Some(p) = lower.find("absolute") else { continue };
+        if !lower.contains("path") {
+            continue;
+        }
+        let rest = line.text.get(p..)?;
+        let folder = rest.split('`').nth(1)?;
+        let ok = folder.starts_with('/') && folder.ends_with('/') && folder.len() > 2 && !folder.contains(' ');
+        if ok {
+            return Some(folder.trim_start_matches('/').to_owned());
+        }
     }
     None
 }
@@ -2334,6 +2388,18 @@ fn targets_only(
             .iter()
             .any(|w| lower.trim_start().starts_with(w))
             && ends_with_word(before, &["from"]);
+        // What a file imports (`import \`Word\` and the text from \`src/data/text.ts\``).
+        let imported = ends_with_word(before, &["from"])
+            && before.rsplit([';', '—']).next().is_some_and(|c| {
+                c.split(|ch: char| !ch.is_ascii_alphabetic()).any(|w| w == "import" || w == "imports")
+            });
+        // In an item whose work is running a command, what is checked after it (`Run \`npm run
+        // build\` — verify \`.exe\` appears in \`output/\``, `Ejecutar \`x\` y confirmar que
+        // \`src/t.ts\` no cambia`): the command writes it, the task does not.
+        let checked_after_run = run_item
+            && before.split(|ch: char| !ch.is_ascii_alphabetic()).any(|w| {
+                ["verify", "confirm", "check", "ensure", "confirmar", "verificar", "comprobar", "vérifier"].contains(&w)
+            });
         // A script a checking task runs (`Verify A matches B using \`tools/check.rb\``,
         // `Contrôler la structure avec \`check.ps1\``): used, not changed.
         let tool = checking_item
@@ -2346,6 +2412,8 @@ fn targets_only(
             || section
             || cited_after
             || design_doc
+            || imported
+            || checked_after_run
             || tool;
         previous_cited = cited;
         if !cited {
@@ -2432,6 +2500,15 @@ fn targets_only(
         }
         previous_ignored = false;
         out.push((path, off, len));
+    }
+    // A design document of the feature named in an item that works on other files is what the
+    // work follows (`plan.md のソースコード構造に従い`, `(research.md R2)`, `per data-model.md`).
+    // Named by its short name, the feature's own document is cited; a document the item
+    // changes is written with its path (`補充 notes-svc/README.md 与 specs/001-x/quickstart.md`).
+    // Not in an item whose work is checking (`Check that the quickstart.md links in README.md …`).
+    let cited_doc = |p: &str| is_design_doc(p) && !p.starts_with("specs/") && !p.contains("/specs/");
+    if !checking_item && out.iter().any(|(p, _, _)| !is_design_doc(p)) {
+        out.retain(|(p, _, _)| !cited_doc(p));
     }
     out
 }
@@ -2612,6 +2689,15 @@ fn as_path(word: &str, ticked: bool) -> Option<String> {
     }
     // `deps.py::get_user()`: the path, without the symbol.
     let word = word.split_once("::").map_or(word, |(p, _)| p);
+    // `src/main/java/.../dao/X.java`: an ellipsis folder stands for the folders left out.
+    if word.contains('/') && word.split('/').any(|part| part == "..." || part == "…") {
+        let parts: Vec<&str> =
+            word.split('/').map(|part| if part == "..." || part == "…" { "**" } else { part }).collect();
+        if parts.first().is_some_and(|f| *f != "**") {
+            return as_path(&parts.join("/"), ticked);
+        }
+        return None;
+    }
     // A path under a run-time placeholder (`{WORKING_DIR}/database.sqlite`) is where the
     // program writes when it runs, not a repository file.
     if word.strip_prefix('{').and_then(|r| r.split_once('}')).is_some_and(|(name, rest)| {
@@ -3277,10 +3363,33 @@ mod tests {
         .into_iter()
         .map(|p| p.0)
         .collect();
-        assert_eq!(found, vec!["src/auth/**", "**/README.md", "**/quickstart.md"]);
+        // The design document in the parenthesis is what the work follows, not a file it changes.
+        assert_eq!(found, vec!["src/auth/**", "**/README.md"]);
         let found: Vec<String> =
             paths_in("User model in src/models/user.py e.g. with backend/src").into_iter().map(|p| p.0).collect();
         assert_eq!(found, vec!["src/models/user.py", "backend/src"]);
+    }
+
+    #[test]
+    fn imported_sources_and_outputs_checked_after_a_run_are_not_files() {
+        assert_eq!(
+            files_of("Update App in `src/App.tsx` — import `Word` and the sample from `src/data/sample.ts`"),
+            vec!["src/App.tsx"]
+        );
+        assert!(files_of("Run `npm run build` — verify the build succeeds and `.exe` appears in `output/`").is_empty());
+        assert!(files_of("Ejecutar `npm run gen:types` y confirmar que `src/types/db.ts` no cambia").is_empty());
+        // A file copied from elsewhere is still not taken; a file written after "from" in prose is.
+        assert_eq!(files_of("Remove the fallback from `src/x.ts`"), vec!["src/x.ts"]);
+    }
+
+    #[test]
+    fn elided_folders_are_globs() {
+        assert_eq!(
+            files_of("Create `src/main/java/.../dao/X.java` with the entity"),
+            vec!["src/main/java/**/dao/X.java"]
+        );
+        assert_eq!(as_path("src/…/x.rs", true).as_deref(), Some("src/**/x.rs"));
+        assert_eq!(as_path(".../x.rs", true), None);
     }
 
     fn files_of(text: &str) -> Vec<String> {
@@ -3421,6 +3530,15 @@ mod tests {
         assert!(files_of("Follow the quickstart.md steps on a clean machine").is_empty());
         // Japanese: a citing word after the path.
         assert_eq!(files_of("`src/a.py` を `data-model.md` に従って実装する"), vec!["src/a.py"]);
+        // A design document cited by an item that works on other files: followed, not changed.
+        assert_eq!(
+            files_of(
+                "ディレクトリ構造を作成する。plan.md のソースコード構造に従い、`cmd/app/`、`internal/cli/` を作成"
+            ),
+            vec!["cmd/app/**", "internal/cli/**"]
+        );
+        assert_eq!(files_of("Comment out a line in `web/.env.example` (research.md R2)."), vec!["web/.env.example"]);
+        assert_eq!(files_of("Implement `load()` in `src/x.ts` (contracts/page-data.md)"), vec!["src/x.ts"]);
         // Design documents a task writes stay files.
         assert_eq!(files_of("Update quickstart.md with the new flags"), vec!["**/quickstart.md"]);
         assert_eq!(files_of("Record the results in `specs/004-x/research.md`"), vec!["specs/004-x/research.md"]);
