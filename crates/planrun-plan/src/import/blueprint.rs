@@ -632,7 +632,8 @@ fn read_file(
         }
         if in_header && !line.in_fence {
             let quoted = raw.trim_start().strip_prefix('>').unwrap_or(raw);
-            if let Some((key, value, _)) = md::field(quoted) {
+            let field = md::field(quoted).map(|(k, v, _)| (k, v)).or_else(|| bold_field(quoted));
+            if let Some((key, value)) = field {
                 if key.eq_ignore_ascii_case("status") && header_status(value) == Some(Status::Done) {
                     header_done = Some(span);
                 }
@@ -996,7 +997,28 @@ fn status_value(value: &str) -> Option<Status> {
     let v = value.trim().trim_start_matches('`').trim_start();
     let boxed = v.strip_prefix("[x]").or_else(|| v.strip_prefix("[X]")).map(|_| Status::Done);
     let boxed = boxed.or_else(|| v.strip_prefix("[ ]").map(|_| Status::Pending));
-    boxed.or_else(|| crate::native::status_word(value))
+    boxed.or_else(|| crate::native::status_word(value)).or_else(|| dated_status(v))
+}
+
+/// A status word with the date it was reached: `DONE (2026-05-02)`, `DONE — 2026-07-14.`,
+/// `Complete, 2026-01-09`. Anything else after the word (`DONE for the API`) is not a status.
+fn dated_status(value: &str) -> Option<Status> {
+    let end = value.find(|c: char| c.is_whitespace() || c == '(' || c == ',').unwrap_or(value.len());
+    let (word, rest) = value.split_at(end);
+    let rest = rest.trim_matches(|c: char| c.is_whitespace() || "()—–-,.;:".contains(c));
+    let is_date = !rest.is_empty()
+        && rest.chars().any(|c| c.is_ascii_digit())
+        && rest.chars().all(|c| c.is_ascii_digit() || "-/.".contains(c));
+    if is_date { crate::native::status_word(word) } else { None }
+}
+
+/// `**Status: DONE — 2026-07-14.** All steps ran.`: a key and value both inside one bold span,
+/// with more prose after it.
+fn bold_field(line: &str) -> Option<(&str, &str)> {
+    let inner = line.trim_start().strip_prefix("**")?;
+    let inner = inner.get(..inner.find("**")?)?;
+    let (key, value) = inner.split_once(':')?;
+    Some((key.trim(), value.trim()))
 }
 
 /// Finishes whatever was being collected.
@@ -2313,5 +2335,21 @@ fn first_words(line: &str, max: usize) -> String {
     match cut.rfind(' ') {
         Some(i) => cut.get(..i).unwrap_or(&cut).to_owned(),
         None => cut,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_statuses() {
+        assert_eq!(status_value("DONE (2026-05-02)"), Some(Status::Done));
+        assert_eq!(status_value("DONE — 2026-07-14."), Some(Status::Done));
+        assert_eq!(status_value("TODO"), Some(Status::Pending));
+        assert_eq!(status_value("PARTIALLY DONE (2026-07-30) — most of it"), None);
+        assert_eq!(status_value("DONE for the API"), None);
+        assert_eq!(bold_field("**Status: DONE — 2026-07-14.** All ran."), Some(("Status", "DONE — 2026-07-14.")));
+        assert_eq!(header_status("DONE — 2026-07-14."), Some(Status::Done));
     }
 }
