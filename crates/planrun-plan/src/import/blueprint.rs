@@ -1441,7 +1441,7 @@ fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, 
             }
             continue;
         }
-        let line = l.text.trim().trim_start_matches("$ ").trim();
+        let line = without_comment(l.text.trim().trim_start_matches("$ ").trim());
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -1458,6 +1458,24 @@ fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, 
         }
     }
     out
+}
+
+/// A shell line without its trailing comment (`go test ./...   # stays green` → `go test ./...`):
+/// a `#` after a space, outside quotes, starts a comment as the shell reads it.
+fn without_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut prev_space = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if prev_space => return line.get(..i).unwrap_or(line).trim_end(),
+            _ => {}
+        }
+        prev_space = c.is_whitespace();
+    }
+    line
 }
 
 /// Whether a code span from a checklist is a shell command (not a file or symbol name).
@@ -2351,5 +2369,18 @@ mod tests {
         assert_eq!(status_value("DONE for the API"), None);
         assert_eq!(bold_field("**Status: DONE — 2026-07-14.** All ran."), Some(("Status", "DONE — 2026-07-14.")));
         assert_eq!(header_status("DONE — 2026-07-14."), Some(Status::Done));
+    }
+
+    #[test]
+    fn shell_comments_are_cut() {
+        assert_eq!(without_comment("go test ./...   # must stay green"), "go test ./...");
+        assert_eq!(without_comment("grep -c '#' a.txt"), "grep -c '#' a.txt");
+        assert_eq!(without_comment("curl localhost#frag"), "curl localhost#frag");
+        let lines = [
+            Line { start: 0, text: "```bash", in_fence: true },
+            Line { start: 8, text: "go test ./...   # baseline", in_fence: true },
+            Line { start: 35, text: "```", in_fence: true },
+        ];
+        assert_eq!(fenced_commands(&lines, &HashSet::new()), [("go test ./...".to_owned(), 8)]);
     }
 }
