@@ -1509,9 +1509,7 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
         return Some(out);
     }
     let words: Vec<(&str, usize)> = value
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+' | '#')
-        })
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+'))
         .filter(|w| !w.is_empty())
         .filter_map(|w| md::offset_in(value, w).map(|o| (w.trim_end_matches(['.', ':']), o)))
         .filter(|(w, _)| !w.is_empty())
@@ -1523,8 +1521,28 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
     let at = |o: usize, len: usize| Span::new(value_span.source, value_span.start + o, value_span.start + o + len);
     let is_num =
         |p: &str| !p.is_empty() && p.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()));
+    let mut after_step = false;
     for (w, off) in words {
-        let lower = w.to_ascii_lowercase();
+        let mut lower = w.to_ascii_lowercase();
+        // `Step 25a (#52)`: `#52` is an issue, unless it follows the word `Step` (`Step #3`).
+        if let Some(issue) = lower.strip_prefix('#') {
+            if !after_step {
+                range_open = false;
+                continue;
+            }
+            lower = issue.to_owned();
+        }
+        // `Step 25a`: a lettered step, only right after the word `Step`.
+        if after_step && lower.len() > 1 {
+            let (digits, letter) = lower.split_at(lower.len() - 1);
+            if is_num(digits) && !digits.contains('.') && letter.chars().all(|c| c.is_ascii_lowercase()) {
+                prev_num = None;
+                out.push((DepRef::Step { milestone: milestone.take(), number: lower.clone() }, at(off, w.len())));
+                after_step = false;
+                continue;
+            }
+        }
+        after_step = matches!(lower.as_str(), "step" | "steps");
         if lower == "milestone" {
             expect_milestone = true;
             continue;
@@ -2369,6 +2387,23 @@ mod tests {
         assert_eq!(status_value("DONE for the API"), None);
         assert_eq!(bold_field("**Status: DONE — 2026-07-14.** All ran."), Some(("Status", "DONE — 2026-07-14.")));
         assert_eq!(header_status("DONE — 2026-07-14."), Some(Status::Done));
+    }
+
+    #[test]
+    fn issue_numbers_are_not_steps() {
+        let mut sources = crate::source::Sources::default();
+        let id = sources.add("plan.md", String::new());
+        let numbers = |v: &str| -> Vec<String> {
+            parse_deps(v, Span::new(id, 0, v.len()))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(DepRef::Step { number, .. }, _)| number)
+                .collect()
+        };
+        assert_eq!(numbers("Step 25a (#52); Step 25b (#53 — probe pass marker)"), ["25a", "25b"]);
+        assert_eq!(numbers("Step 26 (#55 — adapter shipped)"), ["26"]);
+        assert_eq!(numbers("Step #3, Step 4"), ["3", "4"]);
+        assert_eq!(numbers("Steps 1-3"), ["1", "2", "3"]);
     }
 
     #[test]
