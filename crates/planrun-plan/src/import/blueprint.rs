@@ -415,7 +415,7 @@ fn section_kind(label: &str) -> Option<Sec> {
     if has("verif")
         || has("checklist")
         || has("validation")
-        || matches!(l, "confirm" | "checks" | "check")
+        || matches!(l, "confirm" | "checks" | "check" | "proof")
         || l.ends_with(" checks")
         || l.ends_with(" check")
     {
@@ -816,18 +816,20 @@ fn step_line<'a>(
                 }
             }
         }
-        // `- **Validation:** `go test ./pkg/`` as one bullet among the step's fields: a
-        // verification part of its own, one line long.
+        // `- **Validation:** `go test ./pkg/`` or `- **Done when:** it responds` as one bullet
+        // among the step's fields: a verification (or acceptance) part of its own, one line long.
         if sec != Sec::Verify
             && md::bullet(raw).is_some()
             && !value.is_empty()
             && field_kind(key).is_none()
-            && section_kind(key) == Some(Sec::Verify)
+            && sec != Sec::Acceptance
         {
-            close(b, acc, target);
-            let value_line = Line { start: span.start + off, text: value, in_fence: false };
-            close_section(b, acc, Sec::Verify, &[value_line]);
-            return;
+            if let Some(kind @ (Sec::Verify | Sec::Acceptance)) = section_kind(key) {
+                close(b, acc, target);
+                let value_line = Line { start: span.start + off, text: value, in_fence: false };
+                close_section(b, acc, kind, &[value_line]);
+                return;
+            }
         }
         if let Some(kind) = field_kind(key) {
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
@@ -1533,8 +1535,9 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
             lower = issue.to_owned();
         }
         // `Step 25a`: a lettered step, only right after the word `Step`.
-        if after_step && lower.len() > 1 {
-            let (digits, letter) = lower.split_at(lower.len() - 1);
+        let last = lower.char_indices().last().map_or(0, |(i, _)| i);
+        if after_step && last > 0 {
+            let (digits, letter) = lower.split_at(last);
             if is_num(digits) && !digits.contains('.') && letter.chars().all(|c| c.is_ascii_lowercase()) {
                 prev_num = None;
                 out.push((DepRef::Step { milestone: milestone.take(), number: lower.clone() }, at(off, w.len())));
@@ -2404,6 +2407,7 @@ mod tests {
         assert_eq!(numbers("Step 26 (#55 — adapter shipped)"), ["26"]);
         assert_eq!(numbers("Step #3, Step 4"), ["3", "4"]);
         assert_eq!(numbers("Steps 1-3"), ["1", "2", "3"]);
+        assert_eq!(numbers("Step 2é, Step 4"), ["4"]);
     }
 
     #[test]
