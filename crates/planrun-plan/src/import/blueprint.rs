@@ -1486,6 +1486,10 @@ fn is_command(span: &str, known: &HashSet<String>) -> bool {
     if s.is_empty() || s.contains('\n') {
         return false;
     }
+    // `cd web && npm test`: the command is what runs in that folder.
+    if let Some((_, rest)) = s.strip_prefix("cd ").and_then(|r| r.split_once("&&")) {
+        return is_command(rest, known);
+    }
     // `RUST_LOG=debug cargo test`: skip environment assignments.
     let first = s.split_whitespace().find(|w| !w.contains('=') || w.starts_with('-')).unwrap_or("");
     if first.starts_with("./") || first.starts_with("../") {
@@ -2413,6 +2417,8 @@ mod tests {
     #[test]
     fn shell_comments_are_cut() {
         assert_eq!(without_comment("go test ./...   # must stay green"), "go test ./...");
+        assert!(is_command("cd web && npm run typecheck", &HashSet::new()));
+        assert!(!is_command("cd web && the rest", &HashSet::new()));
         assert_eq!(without_comment("grep -c '#' a.txt"), "grep -c '#' a.txt");
         assert_eq!(without_comment("curl localhost#frag"), "curl localhost#frag");
         let lines = [
