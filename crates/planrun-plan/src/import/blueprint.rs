@@ -2241,6 +2241,12 @@ fn command_outcome(item: &str, known: &HashSet<String>) -> Option<Outcome> {
     if passes {
         // `→ exit 0. Every existing test must still pass; …`: what follows the outcome.
         let rest = after.split_once(". ").map(|(_, r)| model::one_line(r)).filter(|r| !r.is_empty());
+        // `` `a` exits 0, and `grep X src` returns no matches. ``: a second check in the same
+        // sentence, judged by its output, so the whole item is also a criterion.
+        let head = after.split_once(". ").map_or(after, |(h, _)| h);
+        if head.contains('`') {
+            return Some(Outcome::Passes(cmd.trim().to_owned(), Some(model::one_line(t))));
+        }
         return Some(Outcome::Passes(cmd.trim().to_owned(), rest));
     }
     let first = lower.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
@@ -2419,6 +2425,11 @@ mod tests {
         assert_eq!(without_comment("go test ./...   # must stay green"), "go test ./...");
         assert!(is_command("cd web && npm run typecheck", &HashSet::new()));
         assert!(!is_command("cd web && the rest", &HashSet::new()));
+        let item = "`cargo build` exits 0, and `grep -r Old src` returns no matches.";
+        assert!(matches!(
+            command_outcome(item, &HashSet::new()),
+            Some(Outcome::Passes(c, Some(r))) if c == "cargo build" && r == item
+        ));
         assert_eq!(without_comment("grep -c '#' a.txt"), "grep -c '#' a.txt");
         assert_eq!(without_comment("curl localhost#frag"), "curl localhost#frag");
         let lines = [
