@@ -460,3 +460,18 @@ fn a_complete_status_in_the_header_marks_the_steps_done() {
     let l = load_text("# Plan\n\n**Status:** ✅ Done\n\n### Step 1: First\nDo it.\n");
     assert_eq!(task(&l, "step-1").status, Status::Done);
 }
+
+#[test]
+fn done_when_bullet_among_step_fields_is_acceptance() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("plan.md");
+    std::fs::write(
+        &path,
+        "# Plan\n\n## Step 1: Probe\n\n- **Problem:** add a probe.\n- **Status:** DONE (2026-05-02)\n- **Done when:** the probe answers; a marker is written.\n",
+    )
+    .unwrap();
+    let loaded = planrun_plan::load(&path, Some(Format::Blueprint)).unwrap();
+    let task = &loaded.plan.tasks[0];
+    assert_eq!(task.acceptance, ["the probe answers; a marker is written."]);
+    assert_eq!(task.status, Status::Done);
+}

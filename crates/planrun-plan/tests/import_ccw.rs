@@ -381,3 +381,14 @@ fn paths_after_a_dash_on_the_task_line_and_test_notes_are_files() {
         assert_eq!(loaded.spans(i).files.len(), t.files.len());
     }
 }
+
+#[test]
+fn a_stale_copy_of_a_line_right_above_it_is_one_task() {
+    let loaded = load_todo(
+        "# Tasks: X\n\n- [x] **IMPL-1**: A -> [📋](./.task/IMPL-1.json)\n- [ ] **IMPL-2**: B\n\
+         - [x] **IMPL-2**: B -> [📋](./.task/IMPL-2.json)\n- [ ] **IMPL-3**: C\n",
+    );
+    let ids: Vec<_> = loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect();
+    assert_eq!(ids, ["IMPL-1", "IMPL-2", "IMPL-3"]);
+    assert_eq!(task(&loaded, "IMPL-2").status, Status::Done);
+}

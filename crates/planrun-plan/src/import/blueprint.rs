@@ -415,7 +415,7 @@ fn section_kind(label: &str) -> Option<Sec> {
     if has("verif")
         || has("checklist")
         || has("validation")
-        || matches!(l, "confirm" | "checks" | "check")
+        || matches!(l, "confirm" | "checks" | "check" | "proof")
         || l.ends_with(" checks")
         || l.ends_with(" check")
     {
@@ -632,7 +632,8 @@ fn read_file(
         }
         if in_header && !line.in_fence {
             let quoted = raw.trim_start().strip_prefix('>').unwrap_or(raw);
-            if let Some((key, value, _)) = md::field(quoted) {
+            let field = md::field(quoted).map(|(k, v, _)| (k, v)).or_else(|| bold_field(quoted));
+            if let Some((key, value)) = field {
                 if key.eq_ignore_ascii_case("status") && header_status(value) == Some(Status::Done) {
                     header_done = Some(span);
                 }
@@ -815,18 +816,20 @@ fn step_line<'a>(
                 }
             }
         }
-        // `- **Validation:** `go test ./pkg/`` as one bullet among the step's fields: a
-        // verification part of its own, one line long.
+        // `- **Validation:** `go test ./pkg/`` or `- **Done when:** it responds` as one bullet
+        // among the step's fields: a verification (or acceptance) part of its own, one line long.
         if sec != Sec::Verify
             && md::bullet(raw).is_some()
             && !value.is_empty()
             && field_kind(key).is_none()
-            && section_kind(key) == Some(Sec::Verify)
+            && sec != Sec::Acceptance
         {
-            close(b, acc, target);
-            let value_line = Line { start: span.start + off, text: value, in_fence: false };
-            close_section(b, acc, Sec::Verify, &[value_line]);
-            return;
+            if let Some(kind @ (Sec::Verify | Sec::Acceptance)) = section_kind(key) {
+                close(b, acc, target);
+                let value_line = Line { start: span.start + off, text: value, in_fence: false };
+                close_section(b, acc, kind, &[value_line]);
+                return;
+            }
         }
         if let Some(kind) = field_kind(key) {
             let in_phase = matches!(sec, Sec::Build | Sec::Review | Sec::Verify);
@@ -996,7 +999,28 @@ fn status_value(value: &str) -> Option<Status> {
     let v = value.trim().trim_start_matches('`').trim_start();
     let boxed = v.strip_prefix("[x]").or_else(|| v.strip_prefix("[X]")).map(|_| Status::Done);
     let boxed = boxed.or_else(|| v.strip_prefix("[ ]").map(|_| Status::Pending));
-    boxed.or_else(|| crate::native::status_word(value))
+    boxed.or_else(|| crate::native::status_word(value)).or_else(|| dated_status(v))
+}
+
+/// A status word with the date it was reached: `DONE (2026-05-02)`, `DONE — 2026-07-14.`,
+/// `Complete, 2026-01-09`. Anything else after the word (`DONE for the API`) is not a status.
+fn dated_status(value: &str) -> Option<Status> {
+    let end = value.find(|c: char| c.is_whitespace() || c == '(' || c == ',').unwrap_or(value.len());
+    let (word, rest) = value.split_at(end);
+    let rest = rest.trim_matches(|c: char| c.is_whitespace() || "()—–-,.;:".contains(c));
+    let is_date = !rest.is_empty()
+        && rest.chars().any(|c| c.is_ascii_digit())
+        && rest.chars().all(|c| c.is_ascii_digit() || "-/.".contains(c));
+    if is_date { crate::native::status_word(word) } else { None }
+}
+
+/// `**Status: DONE — 2026-07-14.** All steps ran.`: a key and value both inside one bold span,
+/// with more prose after it.
+fn bold_field(line: &str) -> Option<(&str, &str)> {
+    let inner = line.trim_start().strip_prefix("**")?;
+    let inner = inner.get(..inner.find("**")?)?;
+    let (key, value) = inner.split_once(':')?;
+    Some((key.trim(), value.trim()))
 }
 
 /// Finishes whatever was being collected.
@@ -1419,7 +1443,7 @@ fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, 
             }
             continue;
         }
-        let line = l.text.trim().trim_start_matches("$ ").trim();
+        let line = without_comment(l.text.trim().trim_start_matches("$ ").trim());
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
@@ -1438,11 +1462,33 @@ fn fenced_commands(lines: &[Line<'_>], known: &HashSet<String>) -> Vec<(String, 
     out
 }
 
+/// A shell line without its trailing comment (`go test ./...   # stays green` → `go test ./...`):
+/// a `#` after a space, outside quotes, starts a comment as the shell reads it.
+fn without_comment(line: &str) -> &str {
+    let mut quote: Option<char> = None;
+    let mut prev_space = false;
+    for (i, c) in line.char_indices() {
+        match (quote, c) {
+            (Some(q), _) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '\'' | '"') => quote = Some(c),
+            (None, '#') if prev_space => return line.get(..i).unwrap_or(line).trim_end(),
+            _ => {}
+        }
+        prev_space = c.is_whitespace();
+    }
+    line
+}
+
 /// Whether a code span from a checklist is a shell command (not a file or symbol name).
 fn is_command(span: &str, known: &HashSet<String>) -> bool {
     let s = span.trim();
     if s.is_empty() || s.contains('\n') {
         return false;
+    }
+    // `cd web && npm test`: the command is what runs in that folder.
+    if let Some((_, rest)) = s.strip_prefix("cd ").and_then(|r| r.split_once("&&")) {
+        return is_command(rest, known);
     }
     // `RUST_LOG=debug cargo test`: skip environment assignments.
     let first = s.split_whitespace().find(|w| !w.contains('=') || w.starts_with('-')).unwrap_or("");
@@ -1469,9 +1515,7 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
         return Some(out);
     }
     let words: Vec<(&str, usize)> = value
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+' | '#')
-        })
+        .split(|c: char| c.is_whitespace() || matches!(c, ',' | ';' | '&' | '(' | ')' | '`' | '[' | ']' | '*' | '+'))
         .filter(|w| !w.is_empty())
         .filter_map(|w| md::offset_in(value, w).map(|o| (w.trim_end_matches(['.', ':']), o)))
         .filter(|(w, _)| !w.is_empty())
@@ -1483,8 +1527,29 @@ fn parse_deps(value: &str, value_span: Span) -> Option<Vec<(DepRef, Span)>> {
     let at = |o: usize, len: usize| Span::new(value_span.source, value_span.start + o, value_span.start + o + len);
     let is_num =
         |p: &str| !p.is_empty() && p.split('.').all(|x| !x.is_empty() && x.chars().all(|c| c.is_ascii_digit()));
+    let mut after_step = false;
     for (w, off) in words {
-        let lower = w.to_ascii_lowercase();
+        let mut lower = w.to_ascii_lowercase();
+        // `Step 25a (#52)`: `#52` is an issue, unless it follows the word `Step` (`Step #3`).
+        if let Some(issue) = lower.strip_prefix('#') {
+            if !after_step {
+                range_open = false;
+                continue;
+            }
+            lower = issue.to_owned();
+        }
+        // `Step 25a`: a lettered step, only right after the word `Step`.
+        let last = lower.char_indices().last().map_or(0, |(i, _)| i);
+        if after_step && last > 0 {
+            let (digits, letter) = lower.split_at(last);
+            if is_num(digits) && !digits.contains('.') && letter.chars().all(|c| c.is_ascii_lowercase()) {
+                prev_num = None;
+                out.push((DepRef::Step { milestone: milestone.take(), number: lower.clone() }, at(off, w.len())));
+                after_step = false;
+                continue;
+            }
+        }
+        after_step = matches!(lower.as_str(), "step" | "steps");
         if lower == "milestone" {
             expect_milestone = true;
             continue;
@@ -2176,6 +2241,12 @@ fn command_outcome(item: &str, known: &HashSet<String>) -> Option<Outcome> {
     if passes {
         // `→ exit 0. Every existing test must still pass; …`: what follows the outcome.
         let rest = after.split_once(". ").map(|(_, r)| model::one_line(r)).filter(|r| !r.is_empty());
+        // `` `a` exits 0, and `grep X src` returns no matches. ``: a second check in the same
+        // sentence, judged by its output, so the whole item is also a criterion.
+        let head = after.split_once(". ").map_or(after, |(h, _)| h);
+        if head.contains('`') {
+            return Some(Outcome::Passes(cmd.trim().to_owned(), Some(model::one_line(t))));
+        }
         return Some(Outcome::Passes(cmd.trim().to_owned(), rest));
     }
     let first = lower.split(|c: char| !c.is_alphanumeric()).next().unwrap_or("");
@@ -2313,5 +2384,59 @@ fn first_words(line: &str, max: usize) -> String {
     match cut.rfind(' ') {
         Some(i) => cut.get(..i).unwrap_or(&cut).to_owned(),
         None => cut,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dated_statuses() {
+        assert_eq!(status_value("DONE (2026-05-02)"), Some(Status::Done));
+        assert_eq!(status_value("DONE — 2026-07-14."), Some(Status::Done));
+        assert_eq!(status_value("TODO"), Some(Status::Pending));
+        assert_eq!(status_value("PARTIALLY DONE (2026-07-30) — most of it"), None);
+        assert_eq!(status_value("DONE for the API"), None);
+        assert_eq!(bold_field("**Status: DONE — 2026-07-14.** All ran."), Some(("Status", "DONE — 2026-07-14.")));
+        assert_eq!(header_status("DONE — 2026-07-14."), Some(Status::Done));
+    }
+
+    #[test]
+    fn issue_numbers_are_not_steps() {
+        let mut sources = crate::source::Sources::default();
+        let id = sources.add("plan.md", String::new());
+        let numbers = |v: &str| -> Vec<String> {
+            parse_deps(v, Span::new(id, 0, v.len()))
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(DepRef::Step { number, .. }, _)| number)
+                .collect()
+        };
+        assert_eq!(numbers("Step 25a (#52); Step 25b (#53 — probe pass marker)"), ["25a", "25b"]);
+        assert_eq!(numbers("Step 26 (#55 — adapter shipped)"), ["26"]);
+        assert_eq!(numbers("Step #3, Step 4"), ["3", "4"]);
+        assert_eq!(numbers("Steps 1-3"), ["1", "2", "3"]);
+        assert_eq!(numbers("Step 2é, Step 4"), ["4"]);
+    }
+
+    #[test]
+    fn shell_comments_are_cut() {
+        assert_eq!(without_comment("go test ./...   # must stay green"), "go test ./...");
+        assert!(is_command("cd web && npm run typecheck", &HashSet::new()));
+        assert!(!is_command("cd web && the rest", &HashSet::new()));
+        let item = "`cargo build` exits 0, and `grep -r Old src` returns no matches.";
+        assert!(matches!(
+            command_outcome(item, &HashSet::new()),
+            Some(Outcome::Passes(c, Some(r))) if c == "cargo build" && r == item
+        ));
+        assert_eq!(without_comment("grep -c '#' a.txt"), "grep -c '#' a.txt");
+        assert_eq!(without_comment("curl localhost#frag"), "curl localhost#frag");
+        let lines = [
+            Line { start: 0, text: "```bash", in_fence: true },
+            Line { start: 8, text: "go test ./...   # baseline", in_fence: true },
+            Line { start: 35, text: "```", in_fence: true },
+        ];
+        assert_eq!(fenced_commands(&lines, &HashSet::new()), [("go test ./...".to_owned(), 8)]);
     }
 }

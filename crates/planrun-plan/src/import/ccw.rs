@@ -371,6 +371,15 @@ fn read_todo(b: &mut PlanBuilder, src: SourceId, s: &mut Session) -> Todo {
             Some(found) => {
                 let mut item = found.item;
                 item.indent = indent;
+                // `- [ ] **IMPL-4**: Fix it` right before `- [x] **IMPL-4**: Fix it -> [📋](…)`: a
+                // stale copy of the same line left above its updated one; the later line wins.
+                if items
+                    .last()
+                    .is_some_and(|p| !p.heading && p.id == item.id && p.indent == indent && p.notes.is_empty())
+                    && owner == Some(items.len() - 1)
+                {
+                    items.pop();
+                }
                 item.milestone = milestone.as_ref().map(|(_, m)| m.clone());
                 item.parent = items.iter().rposition(|p| !p.heading && p.indent < indent);
                 // A parent must be an ancestor in the current block, not an earlier sibling's child.

@@ -46,6 +46,7 @@ pub(crate) const PROGRAMS: &[&str] = &[
     "just",
     "kubectl",
     "lefthook",
+    "ls",
     "lein",
     "make",
     "markdownlint",

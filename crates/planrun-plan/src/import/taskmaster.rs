@@ -669,7 +669,7 @@ fn test_strategy_parts(text: &str) -> (Vec<String>, Option<String>) {
         .into_iter()
         .map(|(s, _)| s.trim().to_owned())
         .chain(single_quoted(&line))
-        .filter(|s| is_command(s))
+        .filter(|s| is_command(s) && !never_exits(s))
         .fold(Vec::new(), |mut out: Vec<String>, s| {
             if !out.contains(&s) {
                 out.push(s);
@@ -732,6 +732,24 @@ fn is_command(s: &str) -> bool {
     super::commands::first_program(s).is_some_and(super::commands::is_program)
 }
 
+/// A command that starts a server and runs until stopped (`npm run dev`, `yarn start`,
+/// `vite`, `next dev`): starting it is how a reader tries something by hand, not a check that
+/// exits with a verdict, so a strategy naming it gives no verify command.
+fn never_exits(cmd: &str) -> bool {
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    let script = match words.as_slice() {
+        ["npm" | "pnpm" | "yarn" | "bun", "run", s, ..] => *s,
+        ["npm" | "pnpm" | "yarn" | "bun", s, ..] => *s,
+        ["npx" | "bunx" | "pnpx", tool, rest @ ..] | [tool, rest @ ..]
+            if ["vite", "next", "nuxt", "astro", "remix"].contains(tool) =>
+        {
+            rest.first().copied().unwrap_or("dev")
+        }
+        _ => return false,
+    };
+    matches!(script, "dev" | "start" | "serve" | "preview" | "watch" | "develop")
+}
+
 /// A subtask's number within its parent: `2` stays `2`; `"7.2"` under task 7 becomes `2`.
 fn local_number(parent: &str, id: &str) -> String {
     let id = id.trim();
@@ -776,6 +794,14 @@ mod tests {
         let (v, _) =
             test_strategy_parts("Verify it compiles using 'npm run build'. Confirm the user's 'Save' button works.");
         assert_eq!(v, ["npm run build"]);
+        // A dev server never exits: starting it is no check.
+        let (v, _) = test_strategy_parts("1. The dev server starts with `npm run dev`\n2. `npm run build` passes");
+        assert_eq!(v, ["npm run build"]);
+        assert!(never_exits("yarn start") && never_exits("npx vite") && !never_exits("npx vite build"));
+        assert!(!never_exits("npm test") && !never_exits("pnpm run build"));
+        // Several single-quoted commands on one line, `ls` among them.
+        let (v, _) = test_strategy_parts("Execute 'ls -R src' to see the folders; run 'tsc --noEmit' to check types.");
+        assert_eq!(v, ["ls -R src", "tsc --noEmit"]);
     }
 
     #[test]
