@@ -391,6 +391,23 @@ fn is_entry_key(key: &str) -> bool {
     parts.len() > 1 && parts.iter().all(|p| key_in(p, FILE_ENTRY_KEYS))
 }
 
+/// Whether the prose of a line (not its backticked commands: `--output-on-failure`,
+/// `-DfailIfNoTests=false`) says the check must fail.
+fn says_fail(text: &str) -> bool {
+    if !text.contains('`') {
+        return contains_any(text, FAIL_WORDS);
+    }
+    let mut prose = String::with_capacity(text.len());
+    let mut last = 0;
+    for (code, off) in md::code_spans(text) {
+        prose.push_str(text.get(last..off).unwrap_or(""));
+        prose.push(' ');
+        last = off + code.len();
+    }
+    prose.push_str(text.get(last..).unwrap_or(""));
+    contains_any(&prose, FAIL_WORDS)
+}
+
 fn contains_any(text: &str, words: &[&str]) -> bool {
     if text.is_empty() {
         return false;
@@ -1261,7 +1278,7 @@ fn read_verify(
             let keep = checks
                 && match pass {
                     Some(p) => p,
-                    None => g.prose || !contains_any(title, FAIL_WORDS),
+                    None => g.prose || !says_fail(title),
                 };
             if keep {
                 for (cmd, span) in g.commands {
@@ -1334,7 +1351,7 @@ fn read_verify(
                 }
                 group.commands = commands;
                 // When the check is meant to fail, the step's title usually says so.
-                if contains_any(line.text, FAIL_WORDS) {
+                if says_fail(line.text) {
                     group.commands.clear();
                 }
                 continue;
@@ -2372,6 +2389,15 @@ mod tests {
         assert!(!expects_failure("same pre-existing errors only, no new ones."));
         assert!(!expects_failure("same 64 pre-existing errors, no new ones."));
         assert!(expects_failure("new type errors in `routes.ts`"));
+    }
+
+    #[test]
+    fn fail_words_inside_commands_do_not_count() {
+        assert!(!says_fail("Run: `ctest --test-dir build --output-on-failure -R x`"));
+        assert!(!says_fail("Run: `mvn -q test -Dtest=A -DfailIfNoTests=false`"));
+        assert!(says_fail("Run `pytest -q` to see it fail"));
+        assert!(says_fail("Step 2: Run test to verify it fails"));
+        assert!(!says_fail("Step 4: Run `make check-failures` again"));
     }
 
     #[test]
