@@ -122,9 +122,38 @@ pub(crate) fn is_program(word: &str) -> bool {
     PROGRAMS.contains(&word) || word.starts_with("./") || word.starts_with("bin/") || word.starts_with("scripts/")
 }
 
+/// A development server, watcher or foreground container run (`npm run dev`, `yarn start`,
+/// `npx vite`, `docker compose up` without `-d`): it never exits, so it cannot be a check.
+/// `words` are the command's words, environment assignments left out.
+pub(crate) fn never_exits(words: &[&str]) -> bool {
+    let script = match words {
+        ["npm" | "pnpm" | "yarn" | "bun", "run", s, ..] => *s,
+        ["npm" | "pnpm" | "yarn" | "bun", s, ..] => *s,
+        ["docker" | "docker-compose", ..] => return words.contains(&"up") && !words.contains(&"-d"),
+        ["npx" | "bunx" | "pnpx", tool, rest @ ..] | [tool, rest @ ..]
+            if ["vite", "next", "nuxt", "astro", "remix"].contains(tool) =>
+        {
+            rest.first().copied().unwrap_or("dev")
+        }
+        _ => return false,
+    };
+    matches!(script, "dev" | "start" | "serve" | "preview" | "watch" | "develop")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn servers_never_exit() {
+        let w = |c: &str| c.split_whitespace().collect::<Vec<_>>();
+        for c in ["npm run dev", "yarn start", "pnpm preview", "npx vite", "next dev", "docker compose up"] {
+            assert!(never_exits(&w(c)), "{c}");
+        }
+        for c in ["npm test", "pnpm run build", "npx vite build", "next build", "docker compose up -d", "cargo run"] {
+            assert!(!never_exits(&w(c)), "{c}");
+        }
+    }
 
     #[test]
     fn programs_after_assignments_and_prompts() {

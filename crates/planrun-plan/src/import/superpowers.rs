@@ -1879,7 +1879,7 @@ fn is_setup(cmd: &str) -> bool {
         "mix" => second == "deps.get",
         _ => false,
     };
-    setup || long_running(&words) || rewrites(&words) || migrates(&words)
+    setup || commands::never_exits(&words) || rewrites(&words) || migrates(&words)
 }
 
 /// A database migration or a code generator (`npx prisma migrate dev`, `prisma generate`,
@@ -1976,21 +1976,6 @@ fn rewrites(words: &[&str]) -> bool {
         || (matches!(first, "pint" | "rustfmt" | "swiftformat" | "isort" | "stylua"))
         || (matches!(first, "clang-format" | "autopep8") && (has("-i") || has("--in-place")))
         || (first == "php-cs-fixer" && second == "fix")
-}
-
-/// A development server or watcher: it never exits, so it cannot be a check.
-fn long_running(words: &[&str]) -> bool {
-    let first = words.first().copied().unwrap_or("");
-    let second = words.get(1).copied().unwrap_or("");
-    let third = words.get(2).copied().unwrap_or("");
-    match first {
-        "npm" | "pnpm" | "yarn" | "bun" => {
-            matches!(second, "dev" | "start" | "serve" | "watch")
-                || (second == "run" && matches!(third, "dev" | "start" | "serve" | "watch"))
-        }
-        "docker" | "docker-compose" => words.contains(&"up") && !words.contains(&"-d"),
-        _ => false,
-    }
 }
 
 /// Whether an `Expected:` value announces a failure: it mentions failing or an error, and not

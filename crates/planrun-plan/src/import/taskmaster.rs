@@ -2,7 +2,7 @@
 //! or the older untagged `{"tasks": [...]}`), read for the active tag of `.taskmaster/state.json`.
 //! Each subtask becomes its own task `P.S`; its parent `P` runs after all of them.
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
+use super::{Detection, Format, LoadError, Loaded, PlanBuilder, commands};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
 use crate::model::{self, Status, Task};
@@ -732,22 +732,9 @@ fn is_command(s: &str) -> bool {
     super::commands::first_program(s).is_some_and(super::commands::is_program)
 }
 
-/// A command that starts a server and runs until stopped (`npm run dev`, `yarn start`,
-/// `vite`, `next dev`): starting it is how a reader tries something by hand, not a check that
-/// exits with a verdict, so a strategy naming it gives no verify command.
+/// A dev server named in a strategy never exits, so it is no check.
 fn never_exits(cmd: &str) -> bool {
-    let words: Vec<&str> = cmd.split_whitespace().collect();
-    let script = match words.as_slice() {
-        ["npm" | "pnpm" | "yarn" | "bun", "run", s, ..] => *s,
-        ["npm" | "pnpm" | "yarn" | "bun", s, ..] => *s,
-        ["npx" | "bunx" | "pnpx", tool, rest @ ..] | [tool, rest @ ..]
-            if ["vite", "next", "nuxt", "astro", "remix"].contains(tool) =>
-        {
-            rest.first().copied().unwrap_or("dev")
-        }
-        _ => return false,
-    };
-    matches!(script, "dev" | "start" | "serve" | "preview" | "watch" | "develop")
+    commands::never_exits(&cmd.split_whitespace().collect::<Vec<_>>())
 }
 
 /// A subtask's number within its parent: `2` stays `2`; `"7.2"` under task 7 becomes `2`.
