@@ -146,7 +146,9 @@ mod tests {
 
     #[test]
     fn servers_never_exit() {
-        let w = |c: &str| c.split_whitespace().collect::<Vec<_>>();
+        fn w(c: &str) -> Vec<&str> {
+            c.split_whitespace().collect()
+        }
         for c in ["npm run dev", "yarn start", "pnpm preview", "npx vite", "next dev", "docker compose up"] {
             assert!(never_exits(&w(c)), "{c}");
         }
