@@ -61,11 +61,11 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
     let printed =
         if args.json { print_json(&loaded, &checked) } else { print_human(&loaded, &checked, out, args.verbose) };
     if let Err(e) = printed {
-        // A closed pipe (e.g. `| head`) is not worth a message.
-        if e.kind() != std::io::ErrorKind::BrokenPipe {
-            eprintln!("error: cannot write the report: {e}");
+        // A closed pipe (e.g. `| head`) is not worth a message, and the plan's verdict stands.
+        if !crate::out::is_closed_pipe(&e) {
+            errln!("error: cannot write the report: {e}");
+            return exit::FAILURE;
         }
-        return exit::FAILURE;
     }
     let code = if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK };
     // The process ends right after this: freeing a 10,000-task plan piece by piece would only
@@ -99,7 +99,7 @@ fn load_failed(e: &LoadError, json: bool) -> u8 {
         };
         let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
     } else {
-        eprintln!("error: {e}\n  help: {}", e.help());
+        errln!("error: {e}\n  help: {}", e.help());
     }
     exit::INVALID_PLAN
 }
@@ -349,7 +349,7 @@ fn usual(format: Format, code: &str) -> Option<(&'static str, &'static str)> {
 fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Output) -> u8 {
     let Some((index, task)) = loaded.plan.tasks.iter().enumerate().find(|(_, t)| t.id == id) else {
         let ids: Vec<&str> = loaded.plan.tasks.iter().map(|t| t.id.as_str()).take(12).collect();
-        eprintln!(
+        errln!(
             "error: the plan has no task `{id}`\n  help: its tasks are {}{}",
             ids.join(", "),
             if loaded.plan.tasks.len() > ids.len() { ", …" } else { "" }
@@ -464,9 +464,9 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
     };
     match printed {
         Ok(()) => exit::OK,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::OK,
+        Err(e) if crate::out::is_closed_pipe(&e) => exit::OK,
         Err(e) => {
-            eprintln!("error: cannot write the report: {e}");
+            errln!("error: cannot write the report: {e}");
             exit::FAILURE
         }
     }
@@ -516,7 +516,7 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
         }
     };
     if let Err(e) = written {
-        eprintln!("error: {e}");
+        errln!("error: {e}");
         return exit::FAILURE;
     }
     let mut stderr = std::io::stderr().lock();
@@ -538,11 +538,11 @@ pub(crate) fn schema() -> u8 {
     let schema = schemars::schema_for!(planrun_plan::Plan);
     match serde_json::to_string_pretty(&schema) {
         Ok(s) => {
-            println!("{s}");
+            outln!("{s}");
             exit::OK
         }
         Err(e) => {
-            eprintln!("error: cannot print the schema: {e}");
+            errln!("error: cannot print the schema: {e}");
             exit::FAILURE
         }
     }
@@ -550,7 +550,7 @@ pub(crate) fn schema() -> u8 {
 
 pub(crate) fn formats() -> u8 {
     for f in Format::ALL {
-        println!("{:<12} {}", f.name(), f.describe());
+        outln!("{:<12} {}", f.name(), f.describe());
     }
     exit::OK
 }

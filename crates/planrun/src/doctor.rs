@@ -65,7 +65,7 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return exit::FAILURE;
         }
     };
@@ -97,17 +97,17 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
                 })
             })
             .collect();
-        println!("{}", json!({"ok": ok, "agents": agents}));
+        outln!("{}", json!({"ok": ok, "agents": agents}));
     } else {
         for f in &findings {
-            print!("{}", render(f));
+            out!("{}", render(f));
         }
         if ok {
-            println!("\nplanrun doctor: ready; run a plan with `planrun run PLAN --agent NAME`");
+            outln!("\nplanrun doctor: ready; run a plan with `planrun run PLAN --agent NAME`");
         } else if installed == 0 {
-            println!("\nplanrun doctor: no agent CLI is installed; install one of them (see above)");
+            outln!("\nplanrun doctor: no agent CLI is installed; install one of them (see above)");
         } else {
-            println!("\nplanrun doctor: fix the problems above, then run `planrun doctor` again");
+            outln!("\nplanrun doctor: fix the problems above, then run `planrun doctor` again");
         }
     }
     if ok { exit::OK } else { exit::FAILURE }

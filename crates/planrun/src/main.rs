@@ -1,6 +1,10 @@
 //! The `planrun` command line: parses arguments, runs one command, maps the outcome to an exit
 //! code. Business rules live in the library crates.
 
+// First: its macros (`outln!`, `errln!`, ...) are used by every module below.
+#[macro_use]
+mod out;
+
 mod check;
 mod cli;
 mod doctor;

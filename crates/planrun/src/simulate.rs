@@ -131,7 +131,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
     let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
         Ok(l) => l,
         Err(e) => {
-            eprintln!("error: {e}\n  help: {}", e.help());
+            errln!("error: {e}\n  help: {}", e.help());
             return exit::INVALID_PLAN;
         }
     };
@@ -174,7 +174,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
             let report = match sim::run(*policy, &setup, &world, args.batch_pause) {
                 Ok(r) => r,
                 Err(e) => {
-                    eprintln!(
+                    errln!(
                         "error: simulating {} failed: {e}\n  help: this is a bug in planrun; please report it with the plan",
                         policy.name()
                     );
@@ -226,9 +226,9 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
     let printed = if args.json { print_json(&report) } else { print_human(&report, &policies, args) };
     match printed {
         Ok(()) => exit::OK,
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => exit::FAILURE,
+        Err(e) if crate::out::is_closed_pipe(&e) => exit::OK,
         Err(e) => {
-            eprintln!("error: cannot write the report: {e}");
+            errln!("error: cannot write the report: {e}");
             exit::FAILURE
         }
     }

@@ -432,7 +432,7 @@ pub(crate) fn report(args: &ReportArgs, term: &Term) -> u8 {
         if id.as_deref() != Some(want.as_str()) {
             let kept = runs.join(want).join("summary.md");
             if kept.is_file() {
-                eprintln!(
+                errln!(
                     "error: the journal in `{}` is run {}'s; of run {want} only its summary is left\n  help: read `{}`",
                     s.layout.dir.display(),
                     id.as_deref().unwrap_or("?"),
@@ -450,7 +450,7 @@ pub(crate) fn report(args: &ReportArgs, term: &Term) -> u8 {
                 known.sort();
                 known.dedup();
                 let list = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
-                eprintln!(
+                errln!(
                     "error: no run `{want}` in `{}`\n  help: the runs there: {list}; without RUN, the report is of the current one",
                     s.layout.dir.display()
                 );
@@ -470,7 +470,7 @@ pub(crate) fn report(args: &ReportArgs, term: &Term) -> u8 {
     let budget = budget_json(&s, run, &all.total.used);
     let estimate = estimate_json(run);
     if args.json {
-        println!("{}", report_json(&s, id.as_deref(), running.is_some(), (&rows, &all), (&budget, &estimate)));
+        outln!("{}", report_json(&s, id.as_deref(), running.is_some(), (&rows, &all), (&budget, &estimate)));
         return exit::OK;
     }
     let text = report_text(&s, id.as_deref(), running, (&rows, &all), (&budget, &estimate), run_dir.as_deref());

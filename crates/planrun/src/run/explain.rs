@@ -19,16 +19,16 @@ pub(crate) fn explain(args: &crate::cli::ExplainArgs, term: &crate::render::Outp
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
         Some(Ok(e)) => e,
         Some(Err(e)) => {
-            eprintln!("error: cannot read the journal: {e}");
+            errln!("error: cannot read the journal: {e}");
             return crate::exit::FAILURE;
         }
         None => Vec::new(),
     };
     let (text, json) = report(&s, task, &events);
     if args.json {
-        println!("{json}");
+        outln!("{json}");
     } else {
-        print!("{text}");
+        out!("{text}");
     }
     crate::exit::OK
 }

@@ -68,7 +68,7 @@ pub(crate) fn gc(args: &crate::cli::GcArgs) -> u8 {
     // Kept refs live in the repository, whatever the state directory.
     let layout = super::layout::Layout::from_cwd(None);
     let Some(top) = super::layout::git_toplevel(&layout.workspace) else {
-        eprintln!(
+        errln!(
             "error: `{}` is not in a git repository, so planrun kept no work here\n  help: run `planrun gc` in the repository the run worked in",
             layout.workspace.display()
         );
@@ -78,27 +78,27 @@ pub(crate) fn gc(args: &crate::cli::GcArgs) -> u8 {
     let kept = match keep::list(&repo, keep::PREFIX) {
         Ok(k) => k,
         Err(e) => {
-            eprintln!("error: cannot list the kept work: {e}");
+            errln!("error: cannot list the kept work: {e}");
             return crate::exit::FAILURE;
         }
     };
     if args.json {
         let list: Vec<Value> = kept.iter().map(|k| json!({"ref": k.reference, "commit": k.commit})).collect();
-        println!("{}", json!({"kept": list, "removed": args.yes}));
+        outln!("{}", json!({"kept": list, "removed": args.yes}));
     }
     if kept.is_empty() {
         if !args.json {
-            println!("planrun kept no work in this repository");
+            outln!("planrun kept no work in this repository");
         }
         return crate::exit::OK;
     }
     if !args.yes {
         if !args.json {
-            println!("work planrun kept because no branch had it:");
+            outln!("work planrun kept because no branch had it:");
             for k in &kept {
-                println!("  {} ({})", k.reference, super::short(&k.commit));
+                outln!("  {} ({})", k.reference, super::short(&k.commit));
             }
-            println!(
+            outln!(
                 "look at one with `git show --stat REF`, take it back with `git checkout REF -- .` or `git cherry-pick REF`;\n\
                  `planrun gc --yes` removes these refs (the work is gone for good once git prunes it)"
             );
@@ -108,11 +108,11 @@ pub(crate) fn gc(args: &crate::cli::GcArgs) -> u8 {
     let mut failed = 0;
     for k in &kept {
         match keep::forget(&repo, &k.reference) {
-            Ok(()) if !args.json => println!("removed {} ({})", k.reference, super::short(&k.commit)),
+            Ok(()) if !args.json => outln!("removed {} ({})", k.reference, super::short(&k.commit)),
             Ok(()) => {}
             Err(e) => {
                 failed += 1;
-                eprintln!("error: cannot remove {}: {e}", k.reference);
+                errln!("error: cannot remove {}: {e}", k.reference);
             }
         }
     }

@@ -62,8 +62,8 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
             for d in checked.diagnostics.iter().filter(|d| d.severity == planrun_plan::Severity::Error) {
                 text.push_str(&renderer.render(d));
             }
-            eprint!("{text}");
-            eprintln!(
+            err!("{text}");
+            errln!(
                 "error: the plan has {} error{}; nothing was run\n  help: {}",
                 checked.errors(),
                 if checked.errors() == 1 { "" } else { "s" },
@@ -72,11 +72,11 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
             exit::INVALID_PLAN
         }
         SessionError::Load(_) | SessionError::NoRun(_) | SessionError::OtherPlan { .. } => {
-            eprintln!("error: {e}\n  help: {}", e.help());
+            errln!("error: {e}\n  help: {}", e.help());
             exit::INVALID_PLAN
         }
         _ => {
-            eprintln!("error: {e}\n  help: {}", e.help());
+            errln!("error: {e}\n  help: {}", e.help());
             exit::FAILURE
         }
     }
@@ -107,7 +107,7 @@ fn prepare(args: &RunArgs, term: &Term) -> Result<Prepared, u8> {
     let config = match Config::load(args.config.as_deref(), &layout.workspace) {
         Ok((c, _)) => c,
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
             );
             return Err(exit::USAGE);
@@ -116,7 +116,7 @@ fn prepare(args: &RunArgs, term: &Term) -> Result<Prepared, u8> {
     let agents = match resolve_agents(args, &config, &loaded.plan) {
         Ok(a) => a,
         Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return Err(exit::USAGE);
         }
     };
@@ -147,14 +147,14 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     };
     for agent in agents.distinct() {
         if let Err((message, help)) = agent_exists(agent, &layout.workspace) {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return exit::USAGE;
         }
     }
     let templates = match Templates::load(&layout.dir.join("prompts")) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}\n  help: fix or remove that file to use the built-in template");
+            errln!("error: {e}\n  help: fix or remove that file to use the built-in template");
             return exit::USAGE;
         }
     };
@@ -171,12 +171,12 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         let dry = match pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
             Ok(p) => p,
             Err((message, help)) => {
-                eprintln!("error: {message}\n  help: {help}");
+                errln!("error: {message}\n  help: {help}");
                 return exit::USAGE;
             }
         };
         if let Err((message, help)) = tester_agent(&config, &dry, &layout.workspace) {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return exit::USAGE;
         }
         let pending: Vec<bool> =
@@ -189,13 +189,13 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     }
     // The lock is taken before the journal is read, so two planruns never share a run.
     if let Err(e) = layout.create() {
-        eprintln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
+        errln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
         return exit::FAILURE;
     }
     let _lock = match layout.lock() {
         Ok(l) => l,
         Err(e) => {
-            eprintln!(
+            errln!(
                 "error: {e}\n  help: wait for it to finish, or stop it (Ctrl-C) and run this again to resume; `planrun status` shows its progress"
             );
             return exit::FAILURE;
@@ -210,14 +210,14 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let pipe = match pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false) {
         Ok(p) => p,
         Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return exit::USAGE;
         }
     };
     let tester = match tester_agent(&config, &pipe, &session.layout.workspace) {
         Ok(t) => t,
         Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return exit::USAGE;
         }
     };
@@ -247,7 +247,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
+            errln!("error: cannot start the runtime: {e}");
             return exit::FAILURE;
         }
     };
@@ -1755,7 +1755,7 @@ impl<'a> Runner<'a> {
             let _ = w.stop();
         }
         self.reporter.finish();
-        eprintln!("error: {message}");
+        errln!("error: {message}");
         exit::FAILURE
     }
 
@@ -2296,7 +2296,7 @@ impl<'a> Runner<'a> {
         if self.reporter.mode() == Mode::Json {
             self.reporter.event("finished", fields, &text);
         } else {
-            println!("{text}");
+            outln!("{text}");
         }
         code
     }
@@ -2366,7 +2366,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
         Err(e) => return open_failed(&e, term),
     };
     let Some(last) = s.last_run.clone() else {
-        eprintln!(
+        errln!(
             "error: the run in `{}` recorded no command line to continue\n  help: run `planrun run PLAN …` again with its options",
             s.layout.dir.display()
         );
@@ -2382,7 +2382,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
         .collect();
     if let Some(cwd) = last.get("cwd").and_then(Value::as_str).filter(|c| !c.is_empty()) {
         if let Err(e) = std::env::set_current_dir(cwd) {
-            eprintln!(
+            errln!(
                 "error: cannot go back to `{cwd}`, where the run was started: {e}\n  help: run `planrun run PLAN …` with its options from the repository"
             );
             return exit::USAGE;
@@ -2391,7 +2391,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
     let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv);
     match parsed.map(|c| c.command) {
         Ok(crate::cli::Command::Run(run_args)) => {
-            eprintln!(
+            errln!(
                 "planrun: continuing: {}",
                 argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
             );
@@ -2399,7 +2399,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
             run(&run_args, term)
         }
         _ => {
-            eprintln!(
+            errln!(
                 "error: the run's recorded command line cannot be read again: {}\n  help: run `planrun run PLAN …` again with its options",
                 argv.join(" ")
             );
@@ -2469,18 +2469,18 @@ fn confirm(
     }
     let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !args.json;
     if !interactive {
-        eprintln!(
+        errln!(
             "error: agent CLIs will run and there is no terminal to confirm the estimate above\n  help: pass --yes to start (set --budget-usd to cap what it may spend), or `planrun estimate` to see it first"
         );
         return Err(exit::USAGE);
     }
-    eprint!("planrun: proceed? [y/N] ");
+    err!("planrun: proceed? [y/N] ");
     let mut answer = String::new();
     let _ = std::io::stdin().read_line(&mut answer);
     if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
         Ok(())
     } else {
-        eprintln!("planrun: not started; nothing was run");
+        errln!("planrun: not started; nothing was run");
         Err(exit::OK)
     }
 }
@@ -2498,7 +2498,7 @@ pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
     let pipe = match pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true) {
         Ok(p) => p,
         Err((message, help)) => {
-            eprintln!("error: {message}\n  help: {help}");
+            errln!("error: {message}\n  help: {help}");
             return exit::USAGE;
         }
     };
@@ -2508,9 +2508,9 @@ pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
     };
     let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &pipe, &layout);
     if args.json {
-        println!("{}", est.to_json());
+        outln!("{}", est.to_json());
     } else {
-        println!("{}", est.text());
+        outln!("{}", est.text());
     }
     exit::OK
 }

@@ -241,7 +241,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             "usage": Totals::of(&s).to_json(),
             "costs": {"per_stage": costs.stages_json(), "per_agent": costs.agents_json()},
         });
-        println!("{obj}");
+        outln!("{obj}");
         return exit::OK;
     }
     let mut out = std::io::stdout().lock();
@@ -332,7 +332,7 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
     // first run finds the choice; without it there is no plan to find the task in.
     if !layout.exists() {
         if args.plan.is_none() {
-            eprintln!(
+            errln!(
                 "error: there is no run in `{}` yet, so planrun does not know which plan task `{}` is in\n  help: name the plan: `planrun {action} {} --plan PLAN` (the first `planrun run PLAN` then honours it), or point at a run's state with `--state-dir`",
                 layout.dir.display(),
                 args.task,
@@ -341,7 +341,7 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
             return exit::INVALID_PLAN;
         }
         if let Err(e) = layout.create() {
-            eprintln!(
+            errln!(
                 "error: cannot create the state directory `{}`: {e}\n  help: check the permissions and free space of that folder",
                 layout.dir.display()
             );
@@ -351,13 +351,13 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
     let _lock = match layout.lock() {
         Ok(l) => l,
         Err(e @ super::layout::LockError::Held { .. }) => {
-            eprintln!(
+            errln!(
                 "error: {e}, so `{action}` would change it under its feet\n  help: wait for that run to finish, or stop it (Ctrl-C), then try again"
             );
             return exit::BUSY;
         }
         Err(e) => {
-            eprintln!("error: {e}\n  help: check the permissions of the state directory `{}`", layout.dir.display());
+            errln!("error: {e}\n  help: check the permissions of the state directory `{}`", layout.dir.display());
             return exit::FAILURE;
         }
     };
@@ -376,7 +376,7 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
     let task = match s.find(&args.task) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             return exit::USAGE;
         }
     };
@@ -390,7 +390,7 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
             } else {
                 "only a blocked, skipped or done task can be retried"
             };
-            eprintln!("error: task {} is {before}; {what}", args.task);
+            errln!("error: task {} is {before}; {what}", args.task);
             return exit::USAGE;
         }
     };
@@ -409,16 +409,13 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
         })
         .collect();
     if let Err(e) = s.commit(&record, &changes) {
-        eprintln!("error: cannot write the journal: {e}");
+        errln!("error: cannot write the journal: {e}");
         return exit::FAILURE;
     }
     if skip {
-        println!(
-            "skipped {}: its dependents will go on as if it were done; `planrun run` continues the run",
-            args.task
-        );
+        outln!("skipped {}: its dependents will go on as if it were done; `planrun run` continues the run", args.task);
     } else {
-        println!("{} will run again (it was {before}); `planrun run` continues the run", args.task);
+        outln!("{} will run again (it was {before}); `planrun run` continues the run", args.task);
     }
     exit::OK
 }
@@ -430,7 +427,7 @@ pub(crate) fn open_task(args: &TaskArgs, term: &Term) -> Result<(Session, usize)
     match s.find(&args.task) {
         Ok(t) => Ok((s, t)),
         Err(e) => {
-            eprintln!("error: {e}");
+            errln!("error: {e}");
             Err(exit::USAGE)
         }
     }
