@@ -47,6 +47,13 @@ struct ExpectTask {
     acceptance: Vec<String>,
 }
 
+/// `second.json`: the same plan read by a second person who saw neither `expect.json` nor
+/// planrun's reading. It measures how far two careful readers agree, which bounds any score.
+#[derive(Debug, Deserialize)]
+struct Second {
+    tasks: Vec<ExpectTask>,
+}
+
 fn corpus() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("corpus")
 }
@@ -72,21 +79,35 @@ fn norm(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-/// Where a reading differs from what the case expects; empty when it is fully right.
-fn differences(expect: &Expect, loaded: &Loaded) -> Vec<String> {
+/// A reading in the shape of an expectation: what planrun took from the plan, field by field.
+fn reading(loaded: &Loaded) -> Vec<ExpectTask> {
+    loaded
+        .plan
+        .tasks
+        .iter()
+        .map(|t| ExpectTask {
+            id: t.id.clone(),
+            status: Some(if t.status == Status::Done { "done" } else { "pending" }.to_owned()),
+            depends_on: t.depends_on.clone(),
+            files: t.files.clone(),
+            verify: t.verify.clone(),
+            acceptance: t.acceptance.clone(),
+        })
+        .collect()
+}
+
+/// Where one reading (`got`) differs from another (`want`); empty when they agree on every field.
+fn task_differences(want: &[ExpectTask], got: &[ExpectTask]) -> Vec<String> {
     let mut out = Vec::new();
-    if loaded.format.name() != expect.format {
-        out.push(format!("read as {}, expected {}", loaded.format.name(), expect.format));
+    let got_ids: Vec<&str> = got.iter().map(|t| t.id.as_str()).collect();
+    let want_ids: Vec<&str> = want.iter().map(|t| t.id.as_str()).collect();
+    if got_ids != want_ids {
+        out.push(format!("task ids {got_ids:?}, expected {want_ids:?}"));
     }
-    let got: Vec<&str> = loaded.plan.tasks.iter().map(|t| t.id.as_str()).collect();
-    let want: Vec<&str> = expect.tasks.iter().map(|t| t.id.as_str()).collect();
-    if got != want {
-        out.push(format!("task ids {got:?}, expected {want:?}"));
-    }
-    for w in &expect.tasks {
-        let Some(t) = loaded.plan.task(&w.id) else { continue };
+    for w in want {
+        let Some(t) = got.iter().find(|t| t.id == w.id) else { continue };
         let status = w.status.as_deref().unwrap_or("pending");
-        let got_status = if t.status == Status::Done { "done" } else { "pending" };
+        let got_status = t.status.as_deref().unwrap_or("pending");
         if got_status != status {
             out.push(format!("{}: status {got_status}, expected {status}", w.id));
         }
@@ -105,6 +126,16 @@ fn differences(expect: &Expect, loaded: &Loaded) -> Vec<String> {
             out.push(format!("{}: acceptance {:?}, expected {:?}", w.id, t.acceptance, w.acceptance));
         }
     }
+    out
+}
+
+/// Where a reading differs from what the case expects; empty when it is fully right.
+fn differences(expect: &Expect, loaded: &Loaded) -> Vec<String> {
+    let mut out = Vec::new();
+    if loaded.format.name() != expect.format {
+        out.push(format!("read as {}, expected {}", loaded.format.name(), expect.format));
+    }
+    out.extend(task_differences(&expect.tasks, &reading(loaded)));
     out
 }
 
@@ -149,6 +180,8 @@ fn the_corpus_is_read_right() {
     let mut score: BTreeMap<String, [usize; 4]> = BTreeMap::new();
     let mut dev_wrong = Vec::new();
     let mut held_wrong = Vec::new();
+    // format -> (cases read twice, the two readers agree, planrun agrees with the first, with the second)
+    let mut agreement: BTreeMap<String, [usize; 4]> = BTreeMap::new();
     for (format, name, dir) in &cases {
         let text = std::fs::read_to_string(dir.join("expect.json"))
             .unwrap_or_else(|e| panic!("{format}/{name}: cannot read expect.json: {e}"));
@@ -160,15 +193,28 @@ fn the_corpus_is_read_right() {
             "held-out" => true,
             other => panic!("{format}/{name}: split is `{other}`, expected dev or held-out"),
         };
-        let diffs = match load(dir, &expect) {
+        let (diffs, read) = match load(dir, &expect) {
             Ok(loaded) => {
                 insta::with_settings!({ snapshot_suffix => format!("{format}-{name}"), prepend_module_to_snapshot => false }, {
                     insta::assert_json_snapshot!("corpus", snapshot(dir, &loaded));
                 });
-                differences(&expect, &loaded)
+                (differences(&expect, &loaded), Some(reading(&loaded)))
             }
-            Err(e) => vec![format!("not read: {e}")],
+            Err(e) => (vec![format!("not read: {e}")], None),
         };
+        if let Ok(text) = std::fs::read_to_string(dir.join("second.json")) {
+            let mut second: Second =
+                serde_json::from_str(&text).unwrap_or_else(|e| panic!("{format}/{name}: bad second.json: {e}"));
+            // The order of tasks is a convention of the format's page, not a reading: the
+            // second reading is compared in the first one's order.
+            let place = |id: &str| expect.tasks.iter().position(|t| t.id == id).unwrap_or(usize::MAX);
+            second.tasks.sort_by_key(|t| place(&t.id));
+            let row = agreement.entry(expect.format.clone()).or_default();
+            row[0] += 1;
+            row[1] += usize::from(task_differences(&expect.tasks, &second.tasks).is_empty());
+            row[2] += usize::from(diffs.is_empty());
+            row[3] += usize::from(read.is_some_and(|r| task_differences(&second.tasks, &r).is_empty()));
+        }
         let row = score.entry(expect.format.clone()).or_default();
         let base = if held { 2 } else { 0 };
         row[base + 1] += 1;
@@ -188,6 +234,13 @@ fn the_corpus_is_read_right() {
         ht += t;
     }
     println!("held-out: {hr} / {ht} read fully right");
+    if !agreement.is_empty() {
+        println!("plans read by two people (second.json, written blind; task order aside): where readings agree fully");
+        println!("format        people agree   planrun = first   planrun = second");
+        for (format, [n, ab, ra, rb]) in &agreement {
+            println!("{format:<12}  {ab:>3} / {n:<3}      {ra:>3} / {n:<3}         {rb:>3} / {n:<3}");
+        }
+    }
     for w in &held_wrong {
         println!("held-out case read wrong: {w}");
     }
