@@ -12,7 +12,7 @@ Exit codes:
   3    `run`: some tasks are blocked, or the final check failed
   4    `run`: stopped by a model provider's error (rate limit, API error); run again to resume
   64   wrong command-line usage
-  75   `retry`, `skip`: a run is going on in that state directory; stop it first
+  75   `run`, `retry`, `skip`: a run is going on in that state directory; stop it first
   130  `run`: interrupted (Ctrl-C); run it again to resume
 
 Environment:

@@ -8,5 +8,5 @@ pub(crate) const FAILURE: u8 = 1;
 pub(crate) const INVALID_PLAN: u8 = 2;
 /// The command line was wrong.
 pub(crate) const USAGE: u8 = 64;
-/// `retry`, `skip`: a run is going on in the state directory; stop it first.
+/// `run`, `retry`, `skip`: a run is going on in the state directory; stop it first.
 pub(crate) const BUSY: u8 = 75;

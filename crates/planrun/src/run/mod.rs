@@ -4,6 +4,7 @@
 //! inputs. One dispatcher owns the truth; steps report by message. Ctrl-C drains, a second
 //! Ctrl-C stops everything. Business rules stay in the engine.
 
+mod archive;
 mod budget;
 mod config;
 pub(crate) mod costs;
@@ -71,9 +72,13 @@ pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
             );
             exit::INVALID_PLAN
         }
-        SessionError::Load(_) | SessionError::NoRun(_) | SessionError::OtherPlan { .. } => {
+        SessionError::Load(_) | SessionError::NoRun(_) => {
             errln!("error: {e}\n  help: {}", e.help());
             exit::INVALID_PLAN
+        }
+        SessionError::OtherPlan { .. } => {
+            errln!("error: {e}\n  help: {}", e.help());
+            exit::USAGE
         }
         _ => {
             errln!("error: {e}\n  help: {}", e.help());
@@ -165,7 +170,19 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env));
     // A new run's pipeline settings are checked, and its estimate agreed to, before anything is
     // created on disk.
-    let fresh = !layout.exists();
+    // A finished run of another plan does not stand in the way: it is set aside once the lock
+    // is held (below), and this plan starts as a new run.
+    let previous = match archive::previous(&layout, &args.plan.plan) {
+        Ok(p) => p,
+        Err(e) => {
+            errln!(
+                "error: cannot read the journal `{}`: {e}\n  help: the state directory is damaged; move it away to start afresh (finished work in the repository is kept)",
+                layout.journal().display()
+            );
+            return exit::FAILURE;
+        }
+    };
+    let fresh = !layout.exists() || matches!(previous, archive::Previous::Ended(_));
     let mut shown = None;
     if fresh {
         let dry = match pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
@@ -198,9 +215,39 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
             errln!(
                 "error: {e}\n  help: wait for it to finish, or stop it (Ctrl-C) and run this again to resume; `planrun status` shows its progress"
             );
-            return exit::FAILURE;
+            return exit::BUSY;
         }
     };
+    if let Ok(archive::Previous::Ended(ended)) = archive::previous(&layout, &args.plan.plan) {
+        match archive::set_aside(&layout, &ended) {
+            Ok(aside) => {
+                let mut text = format!(
+                    "planrun: the run of `{}` had ended ({}); it was set aside in `{}` and `{}` starts a run of its own",
+                    archive::shown(&ended.plan, &layout.workspace),
+                    ended.outcome.replace('_', " "),
+                    aside.to.display(),
+                    args.plan.plan.display()
+                );
+                if !aside.released.is_empty() {
+                    text.push_str(&format!("\n  its worktrees were released: {}", aside.released.join(", ")));
+                }
+                if !aside.kept.is_empty() {
+                    text.push_str(&format!(
+                        "\n  work its worktrees held is kept: {} (`planrun gc` lists it)",
+                        aside.kept.join(", ")
+                    ));
+                }
+                reporter.note(&text);
+            }
+            Err(e) => {
+                errln!(
+                    "error: cannot set the finished run of `{}` aside: {e}\n  help: nothing of it was removed; give this plan its own state with `--state-dir DIR`",
+                    archive::shown(&ended.plan, &layout.workspace)
+                );
+                return exit::FAILURE;
+            }
+        }
+    }
     let mut session = match Session::open_with(&open, Some((loaded, checked))) {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
@@ -2337,7 +2384,7 @@ async fn sleep_until(deadline: Option<tokio::time::Instant>) {
     }
 }
 
-fn unix_ms() -> u64 {
+pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(0))

@@ -113,10 +113,11 @@ impl SessionError {
             SessionError::NoRun(_) => {
                 "start one with `planrun run PLAN`, or point at its state with `--state-dir`".into()
             }
-            SessionError::OtherPlan { .. } => {
-                "finish that run, give this plan its own state with `--state-dir DIR`, or remove the state directory"
-                    .into()
-            }
+            SessionError::OtherPlan { recorded, dir, .. } => format!(
+                "that run has not ended: finish it with `planrun run {}` (once it has ended, a new plan sets it aside by itself), or give this plan its own state with `--state-dir DIR` (not inside `{}`)",
+                recorded.display(),
+                dir.display()
+            ),
             SessionError::Create(..) => "check the permissions and free space of that folder".into(),
             SessionError::Store(StoreError::TooNew { .. }) => "use a newer planrun for this run".into(),
             SessionError::Store(_) | SessionError::Replay(_) => {
@@ -198,12 +199,16 @@ fn conflicts(plan: &planrun_plan::Plan, checked: &Checked) -> Conflicts {
 fn recorded_plan(events: &[planrun_store::Event], workspace: &Path) -> Option<(PathBuf, Option<String>)> {
     events.iter().rev().find(|e| e.kind == "run").and_then(|e| {
         let format = e.payload.get("format").and_then(Value::as_str).map(str::to_owned);
-        if let Some(rel) = e.payload.get("plan_in_workspace").and_then(Value::as_str) {
-            return Some((workspace.join(rel), format));
-        }
-        let plan = e.payload.get("plan")?.as_str()?;
-        Some((PathBuf::from(plan), format))
+        Some((plan_of_run(&e.payload, workspace)?, format))
     })
+}
+
+/// The plan a `run` record names: by its path inside the workspace when known, else as recorded.
+pub(crate) fn plan_of_run(run: &Value, workspace: &Path) -> Option<PathBuf> {
+    if let Some(rel) = run.get("plan_in_workspace").and_then(Value::as_str) {
+        return Some(workspace.join(rel));
+    }
+    run.get("plan").and_then(Value::as_str).map(PathBuf::from)
 }
 
 /// `plan` relative to `workspace`, when it lies inside it.
@@ -521,7 +526,7 @@ impl Batch {
 }
 
 /// Whether two paths name the same file (by canonical form when both exist).
-fn same_path(a: &Path, b: &Path) -> bool {
+pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
     match (a.canonicalize(), b.canonicalize()) {
         (Ok(x), Ok(y)) => x == y,
         _ => a == b,

@@ -23,6 +23,11 @@ const BUILT_IN: [(&str, &str); 10] = [
     ("pm", include_str!("../../prompts/personas/pm.md")),
 ];
 
+/// Whether `file_name` (in `prompts/`) is the name of a template a user may replace.
+pub(crate) fn is_template(file_name: &str) -> bool {
+    BUILT_IN.iter().any(|(name, _)| file_name.strip_suffix(".md") == Some(name))
+}
+
 /// The personas, and the words in a task that call for each (the first persona with the most
 /// matches wins; `engineer` on a tie or when none match).
 pub(crate) const PERSONAS: [(&str, &[&str]); 5] = [
