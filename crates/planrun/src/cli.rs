@@ -415,6 +415,11 @@ pub(crate) struct PipelineArgs {
     /// from where the run started].
     #[arg(long, value_name = "BRANCH")]
     pub(crate) into: Option<String>,
+    /// Worktree mode: start the run from your working tree as it is, uncommitted and untracked
+    /// files included (not ignored ones), recorded as one commit at the base of the run's branch,
+    /// instead of from the last commit.
+    #[arg(long)]
+    pub(crate) include_uncommitted: bool,
     /// `auto`: planrun commits each task that passes every stage (`feat(ID): title`, with a
     /// `Planrun-Task: ID` trailer) and merges it; `manual`: planrun pauses after each task with
     /// its report for you to inspect and commit, then `planrun continue` (in worktree mode the

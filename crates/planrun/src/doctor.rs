@@ -105,7 +105,9 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
         if ok {
             outln!("\nplanrun doctor: ready; run a plan with `planrun run PLAN --agent NAME`");
         } else if installed == 0 {
-            outln!("\nplanrun doctor: no agent CLI is installed; install one of them (see above)");
+            outln!(
+                "\nplanrun doctor: no agent CLI is installed; install one of them (see above), or run any program as the agent: `planrun run PLAN --agent-command 'my-agent {{prompt_file}}'`"
+            );
         } else {
             outln!("\nplanrun doctor: fix the problems above, then run `planrun doctor` again");
         }

@@ -137,7 +137,13 @@ esac"#;
     let lie = reason(&ev, "rework", "a");
     assert!(lie.contains("grep -qx a a.txt") && lie.contains("exited with code"), "{lie}");
     let scope = reason(&ev, "rework", "b");
-    assert!(scope.contains("outside the files the task names") && scope.contains("- README.md"), "{scope}");
+    assert!(scope.contains("- README.md"), "{scope}");
+    // Its first line, the one `status` and the summary show, names the file itself.
+    assert_eq!(
+        scope.lines().next(),
+        Some("the scope check found 1 changed file outside the task's files: README.md (the task names b.txt)"),
+        "{scope}"
+    );
     let log = commits(&repo, &integration(&out));
     let b = log.iter().find(|(t, _, _)| t == "b").unwrap();
     assert_eq!(b.2, ["b.txt"], "the out-of-scope edit never reached the branch");

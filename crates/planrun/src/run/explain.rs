@@ -143,7 +143,22 @@ pub(crate) fn report(s: &Session, task: usize, events: &[planrun_store::Event]) 
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
     let rej = rejections(s, &id, events);
     let verify: Vec<String> = t.map(|t| t.verify.clone()).unwrap_or_default();
-    let advice = recommend(&rej, &verify).replace("TASK", &id);
+    let advice = match &state {
+        TaskState::Done => {
+            if rej.iter().any(|r| !r.interrupted) {
+                "nothing to do: the task is done (the rejected attempts above came before the one that passed)".into()
+            } else {
+                "nothing to do: the task is done".into()
+            }
+        }
+        TaskState::Skipped => format!(
+            "nothing to do: the task was skipped and its dependents went on; `planrun retry {id}` runs it on the next run"
+        ),
+        TaskState::InProgress { .. } | TaskState::InReview { .. } => {
+            format!("the task is running now: `planrun log {id}` shows its attempts")
+        }
+        _ => recommend(&rej, &verify).replace("TASK", &id),
+    };
     let mut text = String::new();
     let title = t.map_or("", |t| t.title.as_str());
     let _ = writeln!(text, "# Task {id}: {title} ({})\n", state.name().replace('_', " "));

@@ -49,6 +49,8 @@ pub(crate) const BLOCKED: u8 = 3;
 pub(crate) const PROVIDER: u8 = 4;
 /// What to do after a provider's error stopped the run.
 const PROVIDER_HELP: &str = "nothing was lost and the task is not counted as failed; when the provider works again (rate limits lift, the service is back, the key or model is fixed), run the same command to resume";
+/// What to do when an agent's program could not be started.
+const UNSTARTABLE_HELP: &str = "nothing was lost and no task is counted as failed: check the agent command (a path is taken from the repository's top level, a bare name from PATH; a script needs a `#!` line and the executable bit), `planrun doctor` for the agent CLIs, then run the same command to resume";
 /// Exit code: paused for the user (`--commit manual`, `--batch N`); `planrun continue` goes on.
 pub(crate) const PAUSED: u8 = 5;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
@@ -492,6 +494,21 @@ fn pipeline_setup(
         (None, None) if commit == CommitMode::Auto && has_commit => WorkspaceMode::Worktree,
         (None, None) => WorkspaceMode::Shared,
     };
+    if let (WorkspaceMode::Shared, Some(repo), CommitMode::Auto, None) = (mode, &repo, commit, recorded_mode) {
+        let branch = repo
+            .run(&["symbolic-ref", "--short", "-q", "HEAD"])
+            .map(|b| b.trim().to_owned())
+            .ok()
+            .filter(|b| !b.is_empty())
+            .map_or_else(|| "the checked-out commit (no branch)".to_owned(), |b| format!("`{b}`"));
+        notes.push(if has_commit {
+            format!("tasks work in your working tree, and each task's commit goes straight onto {branch}")
+        } else {
+            format!(
+                "the repository has no commit yet: tasks work in your working tree, and each task's commit goes straight onto {branch} (make a first commit to have each task work in its own worktree, merged onto a branch of the run's own)"
+            )
+        });
+    }
     let mut integration = None;
     if mode == WorkspaceMode::Worktree {
         let Some(repo) = &repo else {
@@ -513,27 +530,49 @@ fn pipeline_setup(
         }
         let name = recorded("integration").or(asked_into).unwrap_or_else(|| format!("planrun/{run_id}"));
         let exists = repo.branch_exists(&name).map_err(|e| (e.to_string(), "check the repository".to_owned()))?;
+        let dirty = pipeline::uncommitted(repo);
+        let include = p.include_uncommitted && !dirty.is_empty();
+        if p.include_uncommitted && recorded("integration").is_some() {
+            notes.push("--include-uncommitted applies to a new run: this one keeps the base it started from".into());
+        }
         if !exists && !dry {
-            repo.create_branch(&name, "HEAD").map_err(|e| {
+            let start = if include {
+                pipeline::snapshot_commit(repo, &layout.dir.join("workspaces").join("start.index"), run_id)
+                    .map_err(|e| (e, "commit the files yourself, or run without --include-uncommitted".to_owned()))?
+            } else {
+                "HEAD".to_owned()
+            };
+            repo.create_branch(&name, &start).map_err(|e| {
                 (
                     format!("cannot create the integration branch `{name}`: {e}"),
                     "pass --into BRANCH with a valid branch name".to_owned(),
                 )
             })?;
         }
-        let dirty = pipeline::uncommitted(repo);
-        notes.push(format!(
-            "each task works in its own git worktree and is merged onto `{name}` one at a time{}",
-            if dirty > 0 {
-                format!(
-                    "; {dirty} uncommitted change{} in your working tree {} not seen by the tasks (they start from commits)",
-                    if dirty == 1 { "" } else { "s" },
-                    if dirty == 1 { "is" } else { "are" }
-                )
+        notes.push(format!("each task works in its own git worktree and is merged onto `{name}` one at a time"));
+        if include && recorded("integration").is_none() {
+            notes.push(format!(
+                "the run starts from your working tree as it is: {} uncommitted change{} recorded as the first commit of `{name}`",
+                dirty.len(),
+                if dirty.len() == 1 { "" } else { "s" }
+            ));
+        } else if !dirty.is_empty() && recorded("integration").is_none() {
+            let shown: Vec<String> = dirty.iter().take(5).map(|p| format!("`{p}`")).collect();
+            let more = if dirty.len() > shown.len() {
+                format!(" and {} more", dirty.len() - shown.len())
             } else {
                 String::new()
-            }
-        ));
+            };
+            notes.push(format!(
+                "{} uncommitted change{} in your working tree {} not seen by the tasks, which start from the last commit: {}{more}; if the tasks need {}, commit {} first or pass --include-uncommitted",
+                dirty.len(),
+                if dirty.len() == 1 { "" } else { "s" },
+                if dirty.len() == 1 { "is" } else { "are" },
+                shown.join(", "),
+                if dirty.len() == 1 { "it" } else { "them" },
+                if dirty.len() == 1 { "it" } else { "them" },
+            ));
+        }
         integration = Some(name);
     }
     // In a worktree, every change is the task's own: strict by default. In a shared tree,
@@ -605,7 +644,10 @@ fn pipeline_setup(
         ));
     }
     if reviewer.is_none() && args.pipeline.reviews.is_none() && c.reviews.is_none() {
-        notes.push("no reviewer: tasks are not reviewed (name one with --review-agent)".into());
+        notes.push(
+            "no reviewer: tasks are not reviewed (name one with --review-agent claude|codex|gemini|opencode, or a program with --review-agent command --review-command '…')"
+                .into(),
+        );
     }
     let mut stages = Vec::new();
     if repo.is_some() && scope != ScopePolicy::Off {
@@ -769,7 +811,18 @@ fn agent_exists(agent: &Agent, workspace: &std::path::Path) -> Result<(), Proble
     if program.is_empty() {
         return Err(("the agent command is empty".into(), "check --agent-command".into()));
     }
-    if find_program(&program, workspace).is_some() {
+    if let Some(found) = find_program(&program, workspace) {
+        use std::os::unix::fs::PermissionsExt as _;
+        let executable = std::fs::metadata(&found).is_ok_and(|m| m.permissions().mode() & 0o111 != 0);
+        if !executable {
+            return Err((
+                format!("the agent program `{program}` is not executable"),
+                format!(
+                    "make it executable (`chmod +x {}`), or run it through its interpreter (e.g. `sh {program} …`)",
+                    found.display()
+                ),
+            ));
+        }
         return Ok(());
     }
     let help = match agent.kind.package() {
@@ -784,7 +837,7 @@ fn agent_exists(agent: &Agent, workspace: &std::path::Path) -> Result<(), Proble
 /// Where `program` is: relative to `workspace` if it has a `/`, else in PATH.
 pub(crate) fn find_program(program: &str, workspace: &std::path::Path) -> Option<std::path::PathBuf> {
     if program.contains('/') {
-        let p = workspace.join(program);
+        let p = workspace.join(program.strip_prefix("./").unwrap_or(program));
         return p.is_file().then_some(p);
     }
     let paths = std::env::var_os("PATH")?;
@@ -829,6 +882,10 @@ struct Runner<'a> {
     resume_rounds: u32,
     /// Set when a model provider's error stopped the run.
     provider_stop: Option<String>,
+    /// Why an agent's program could not be started, once one could not.
+    unstartable: Option<String>,
+    /// Whether files made by the checks were mentioned already.
+    told_check_output: bool,
     /// The run's id: when its first invocation started.
     run_id: String,
     /// Whether to mark progress in the plan's own files at the end.
@@ -915,6 +972,8 @@ impl<'a> Runner<'a> {
             agents: setup.agents,
             resume_rounds: setup.resume_rounds,
             provider_stop: None,
+            unstartable: None,
+            told_check_output: false,
             run_id: setup.run_id.clone(),
             status_files: !args.no_status_files,
             take: setup.pipe.take,
@@ -1656,8 +1715,10 @@ impl<'a> Runner<'a> {
                 Err(e) => return Err(format!("a step failed inside planrun: {e}")),
             };
             self.record_step(&done, &mut records);
+            self.tell_check_output(&done);
             let id = done.task.map(|t| self.s.id(t).to_owned());
             let provider_error = done.agent.as_ref().and_then(|a| a.provider_error.clone());
+            let unstartable = done.agent.as_ref().and_then(|a| a.unstartable.clone());
             let input = match (done.kind, done.task) {
                 (Kind::Final, _) => {
                     if done.interrupted {
@@ -1677,6 +1738,11 @@ impl<'a> Runner<'a> {
                         (None, true) => "stopped by the watchdog: no agent printed anything for too long".into(),
                         (None, false) => "planrun was interrupted during this attempt".into(),
                     };
+                    Input::Interrupted { task, attempt: done.attempt, reason }
+                }
+                (_, Some(task)) if unstartable.is_some() => {
+                    let reason = unstartable.unwrap_or_default();
+                    self.stop_for_unstartable(id.as_deref().unwrap_or("?"), &reason);
                     Input::Interrupted { task, attempt: done.attempt, reason }
                 }
                 (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
@@ -1753,6 +1819,40 @@ impl<'a> Runner<'a> {
         );
         if self.provider_stop.is_none() {
             self.provider_stop = Some(first.to_owned());
+            let _ = self.s.engine.handle(Input::Drain);
+        }
+    }
+
+    /// Says once per invocation that the checks made files (never committed), with the first
+    /// few names: the same files usually come back with every task.
+    fn tell_check_output(&mut self, done: &StepDone) {
+        if self.told_check_output {
+            return;
+        }
+        let made = done.detail.as_ref().and_then(|d| d.get("made_by_checks")).and_then(Value::as_array);
+        let Some(made) = made.filter(|m| !m.is_empty()) else { return };
+        self.told_check_output = true;
+        let names: Vec<String> = made.iter().filter_map(Value::as_str).take(5).map(|p| format!("`{p}`")).collect();
+        let more =
+            if made.len() > names.len() { format!(" and {} more", made.len() - names.len()) } else { String::new() };
+        self.reporter.note(&format!(
+            "planrun: the checks made files that are not the tasks' work, so they are never committed: {}{more} (list them in .gitignore to keep them out of sight)",
+            names.join(", ")
+        ));
+    }
+
+    /// An agent's program could not be started: every attempt would fail the same way, so
+    /// nothing new starts, running steps finish, and the run ends resumable with exit 4 and
+    /// what to fix. The attempt does not count as a failure.
+    fn stop_for_unstartable(&mut self, id: &str, reason: &str) {
+        let first = reason.lines().next().unwrap_or("");
+        self.reporter.event(
+            "agent_unavailable",
+            json!({"task": id, "reason": reason}),
+            &format!("stopped  {id}: {first}; starting nothing new"),
+        );
+        if self.unstartable.is_none() {
+            self.unstartable = Some(first.to_owned());
             let _ = self.s.engine.handle(Input::Drain);
         }
     }
@@ -2198,6 +2298,7 @@ impl<'a> Runner<'a> {
             RunOutcome::Done => ("done", exit::OK),
             _ if self.hard_stop.is_some() => (self.hard_stop.as_ref().map_or("budget", |(w, _)| *w), PROVIDER),
             RunOutcome::Interrupted if self.soft_hit.is_some() && !interrupted => ("budget", PROVIDER),
+            _ if self.unstartable.is_some() && !interrupted => ("agent_unavailable", PROVIDER),
             _ if self.provider_stop.is_some() && !interrupted => ("provider_error", PROVIDER),
             RunOutcome::Interrupted if self.pause.is_some() && !interrupted => ("paused", PAUSED),
             RunOutcome::Interrupted => ("interrupted", INTERRUPTED),
@@ -2265,6 +2366,14 @@ impl<'a> Runner<'a> {
                     o.insert("reason".into(), json!(why_json(&self.hard_stop, &self.soft_hit)));
                 }
             }
+            _ if name == "agent_unavailable" => {
+                let reason = self.unstartable.clone().unwrap_or_default();
+                text.push_str(&format!("; stopped: {reason}\n  {UNSTARTABLE_HELP}"));
+                if let Some(o) = fields.as_object_mut() {
+                    o.insert("reason".into(), json!(reason));
+                    o.insert("help".into(), json!(UNSTARTABLE_HELP));
+                }
+            }
             _ if code == PROVIDER => text.push_str(&format!(
                 "; stopped by the model provider:\n  {}\n  {PROVIDER_HELP}",
                 self.provider_stop.as_deref().unwrap_or("the model provider failed")
@@ -2309,7 +2418,17 @@ impl<'a> Runner<'a> {
         }
         if let Some(branch) = &self.ctx.ws.integration {
             let current = self.ctx.ws.repo.as_ref().and_then(|r| r.current_branch().ok().flatten());
-            if current.as_deref() == Some(branch.as_str()) {
+            // Commits on the integration branch that the checked-out branch lacks.
+            let ahead = self
+                .ctx
+                .ws
+                .repo
+                .as_ref()
+                .and_then(|r| r.run(&["rev-list", "--count", &format!("HEAD..refs/heads/{branch}")]).ok())
+                .and_then(|n| n.trim().parse::<u64>().ok());
+            if current.as_deref() != Some(branch.as_str()) && ahead == Some(0) {
+                text.push_str(&format!("\n  `{branch}` holds no commit that your branch lacks: nothing to merge"));
+            } else if current.as_deref() == Some(branch.as_str()) {
                 text.push_str(&format!("\n  the tasks' commits are on `{branch}`"));
             } else {
                 text.push_str(&format!(

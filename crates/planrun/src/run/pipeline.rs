@@ -11,7 +11,7 @@ use planrun_git::scope::{self, Changed};
 use planrun_git::{Git, commit, worktree};
 use planrun_plan::globs::Pattern;
 use serde::{Deserialize, Serialize};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Where tasks work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
@@ -366,6 +366,77 @@ impl Workspaces {
         }
     }
 
+    /// What task `id`'s checks made (`paths`, none of them changed by the task's agent) is set
+    /// aside so that it is never committed: in its own worktree, files the checks created are
+    /// removed and tracked files they changed are restored from the task's base (planrun's own
+    /// commands made them, not the agent); in a shared tree, which is yours, nothing is touched
+    /// and the paths are recorded for the commit to leave out.
+    /// `committed`: the task's work is committed already (the checks after a rebase), so
+    /// tracked files are restored from its commit rather than from its base.
+    pub(crate) fn set_aside_check_output(&self, id: &str, paths: &[String], committed: bool) -> Result<(), String> {
+        match (self.mode, &self.repo, self.place(id)) {
+            (WorkspaceMode::Worktree, Some(repo), Some(place)) => {
+                let wt = repo.at(&place.path);
+                let base = if committed { "HEAD" } else { place.base.as_deref().unwrap_or("HEAD") };
+                let mut ls: Vec<&str> = vec!["--literal-pathspecs", "ls-tree", "-r", "-z", "--name-only", base, "--"];
+                ls.extend(paths.iter().map(String::as_str));
+                let tracked = wt.run(&ls).map_err(|e| git("cannot read the task's base", &e))?;
+                let tracked: Vec<&str> = tracked.split('\0').filter(|p| !p.is_empty()).collect();
+                if !tracked.is_empty() {
+                    let mut checkout: Vec<&str> = vec!["--literal-pathspecs", "checkout", base, "--"];
+                    checkout.extend(tracked.iter().copied());
+                    wt.run(&checkout).map_err(|e| git("cannot restore the files the checks changed", &e))?;
+                }
+                for p in paths.iter().filter(|p| !tracked.contains(&p.as_str())) {
+                    let path = place.path.join(p);
+                    match std::fs::remove_file(&path) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            return Err(format!("cannot remove `{}`, made by the checks: {e}", path.display()));
+                        }
+                        _ => {}
+                    }
+                    // Folders the checks made and left empty go too.
+                    let mut dir = path.parent();
+                    while let Some(d) = dir.filter(|d| *d != place.path.as_path()) {
+                        if std::fs::remove_dir(d).is_err() {
+                            break;
+                        }
+                        dir = d.parent();
+                    }
+                }
+                Ok(())
+            }
+            (WorkspaceMode::Shared, Some(_), _) => {
+                let mut all = self.check_output(id);
+                all.extend(paths.iter().cloned());
+                all.sort();
+                all.dedup();
+                let path = self.state.join("workspaces").join(format!("{id}.made-by-checks.json"));
+                let text = serde_json::to_vec(&all).map_err(|e| e.to_string())?;
+                std::fs::create_dir_all(self.state.join("workspaces"))
+                    .and_then(|()| std::fs::write(&path, text))
+                    .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The uncommitted paths of task `id`'s worktree (worktree mode).
+    pub(crate) fn uncommitted_paths(&self, id: &str) -> Vec<String> {
+        match (self.mode, &self.repo) {
+            (WorkspaceMode::Worktree, Some(repo)) if self.path(id).join(".git").exists() => {
+                status_paths(&repo.at(self.path(id)), "--untracked-files=all")
+            }
+            _ => Vec::new(),
+        }
+    }
+
+    /// What task `id`'s checks made in a shared tree (see `set_aside_check_output`).
+    pub(crate) fn check_output(&self, id: &str) -> Vec<String> {
+        let path = self.state.join("workspaces").join(format!("{id}.made-by-checks.json"));
+        std::fs::read(path).ok().and_then(|t| serde_json::from_slice(&t).ok()).unwrap_or_default()
+    }
+
     /// Whether task `id`'s worktree holds changes not committed (untracked files included).
     pub(crate) fn uncommitted_in(&self, id: &str) -> Result<bool, String> {
         let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) else { return Ok(false) };
@@ -580,10 +651,38 @@ pub(crate) fn has_commit(repo: &Git) -> bool {
 }
 
 /// The paths with uncommitted changes in `repo` (what worktrees, started from commits, do not see).
-pub(crate) fn uncommitted(repo: &Git) -> usize {
-    repo.run(&["status", "--porcelain", "-z", "--untracked-files=normal"])
-        .map(|s| s.split('\0').filter(|l| !l.is_empty()).count())
-        .unwrap_or(0)
+pub(crate) fn uncommitted(repo: &Git) -> Vec<String> {
+    status_paths(repo, "--untracked-files=normal")
+}
+
+/// The paths `git status` lists in `repo`, untracked ones as `untracked` says (`normal`: a new
+/// folder as one entry; `all`: each file).
+fn status_paths(repo: &Git, untracked: &str) -> Vec<String> {
+    let Ok(out) = repo.run(&["status", "--porcelain", "-z", untracked]) else { return Vec::new() };
+    let mut paths = Vec::new();
+    let mut fields = out.split('\0').filter(|l| !l.is_empty());
+    while let Some(entry) = fields.next() {
+        let (code, path) = (entry.get(..2).unwrap_or(""), entry.get(3..).unwrap_or(""));
+        // A rename or copy is followed by the path it came from.
+        if code.contains('R') || code.contains('C') {
+            fields.next();
+        }
+        paths.push(path.to_owned());
+    }
+    paths
+}
+
+/// A commit of the working tree of `repo` as it is (tracked and untracked files, ignored ones
+/// not) on top of HEAD, on no branch: the base of a run started with `--include-uncommitted`.
+/// The user's index and files are untouched.
+pub(crate) fn snapshot_commit(repo: &Git, scratch_index: &Path, run_id: &str) -> Result<String, String> {
+    let tree =
+        scope::snapshot(repo, scratch_index).map_err(|e| format!("cannot take a snapshot of the working tree: {e}"))?;
+    let mut args: Vec<String> = repo.identity_args();
+    args.extend(["commit-tree".into(), tree, "-p".into(), "HEAD".into(), "-m".into()]);
+    args.push(format!("chore: the working tree as run {run_id} started (uncommitted changes included)"));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    repo.run(&argv).map(|c| c.trim().to_owned()).map_err(|e| format!("cannot record the working tree as a commit: {e}"))
 }
 
 /// The conventional commit type of a task from its title: `fix` for fixes, `test`, `docs`,

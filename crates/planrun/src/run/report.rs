@@ -74,6 +74,9 @@ pub(crate) fn write(s: &Session, id: &str, outcome: &str) -> std::io::Result<Pat
 /// What one task's last attempt amounted to: the step report written after each task.
 #[derive(Debug, Default)]
 pub(crate) struct TaskReport {
+    /// Whether a scope step looked at the task's changes (not outside git, nor with
+    /// `--scope off`): without one, `files` says nothing.
+    pub(crate) scoped: bool,
     pub(crate) files: Vec<String>,
     pub(crate) outside: Vec<String>,
     pub(crate) blocking: usize,
@@ -102,6 +105,7 @@ impl TaskReport {
             let Some(d) = &step.detail else { continue };
             match step.step.as_str() {
                 "scope" => {
+                    r.scoped = true;
                     r.files = strings(d.get("changed"));
                     r.outside = strings(d.get("outside"));
                 }
@@ -145,8 +149,11 @@ impl TaskReport {
 
     /// One line: `3 files, checks 2/2, 0 blocking / 1 advisory, merged … onto …`.
     pub(crate) fn line(&self) -> String {
-        let mut parts =
-            vec![format!("{} file{} changed", self.files.len(), if self.files.len() == 1 { "" } else { "s" })];
+        let mut parts = vec![if self.scoped {
+            format!("{} file{} changed", self.files.len(), if self.files.len() == 1 { "" } else { "s" })
+        } else {
+            "changed files not tracked (no scope check: not a git repository, or --scope off)".to_owned()
+        }];
         if !self.outside.is_empty() {
             parts.push(format!("{} outside its files", self.outside.len()));
         }
@@ -187,8 +194,10 @@ pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result
 ## Files changed
 "
     );
-    if r.files.is_empty() {
-        let _ = writeln!(out, "(none recorded)");
+    if !r.scoped {
+        let _ = writeln!(out, "(not tracked: no scope check ran, outside a git repository or with --scope off)");
+    } else if r.files.is_empty() {
+        let _ = writeln!(out, "(none)");
     }
     for f in &r.files {
         let mark = if r.outside.contains(f) { " (outside the task's files)" } else { "" };

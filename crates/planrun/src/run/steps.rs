@@ -110,6 +110,9 @@ pub(crate) struct AgentRun {
     pub(crate) denied: Vec<String>,
     /// Its final message.
     pub(crate) answer: Option<String>,
+    /// Why the agent's program could not be started at all (not found, not executable): a
+    /// setup problem that stops the run, not the task's fault.
+    pub(crate) unstartable: Option<String>,
 }
 
 /// Which step ended.
@@ -313,7 +316,9 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
                 role: (*role).to_owned(),
                 attempt: *attempt,
             };
-            agent.template.as_ref().map(|t| t.render(&vars)).unwrap_or_default()
+            let mut argv = agent.template.as_ref().map(|t| t.render(&vars)).unwrap_or_default();
+            anchor_program(&mut argv, &ctx.ws.root);
+            argv
         }
         kind => {
             if text.len() > MAX_PROMPT_ARG {
@@ -421,6 +426,14 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
         }
         Err(e) => {
             let reason = workspace_missing(cwd).unwrap_or_else(|| format!("the agent could not be started: {e}"));
+            let report = match &e {
+                supervise::SuperviseError::Spawn { .. } | supervise::SuperviseError::EmptyCommand
+                    if workspace_missing(cwd).is_none() =>
+                {
+                    Some(AgentRun { unstartable: Some(reason.clone()), ..report.unwrap_or_default() })
+                }
+                _ => report,
+            };
             called(Err(reason), false, report)
         }
     }
@@ -633,6 +646,7 @@ fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&
         tool_uses: r.tool_uses,
         denied: r.denied,
         answer: r.final_text,
+        unstartable: None,
     }
 }
 
@@ -762,8 +776,35 @@ pub(crate) async fn check(ctx: Arc<Ctx>, run: CheckRun, cancel: watch::Receiver<
             let env = env(&ctx, &run.id, "verify", run.attempt, &prompt, &cwd);
             let mut all = run.verify.clone();
             all.extend(ctx.plan_verify.iter().cloned());
+            // What the checks themselves make (`__pycache__/`, coverage files, build output not
+            // ignored) is not the task's work: it is never committed.
+            let before = changed_paths(&ctx, &run).await.ok();
             let (result, interrupted, passed) = run_commands(&ctx, &all, &cwd, &log, env, cancel).await;
-            let detail = serde_json::json!({"checks": all.len(), "passed": passed});
+            let made = match (before, changed_paths(&ctx, &run).await.ok()) {
+                (Some(before), Some(after)) => {
+                    let before: std::collections::HashSet<String> = before.into_iter().map(|c| c.path).collect();
+                    after.into_iter().map(|c| c.path).filter(|p| !before.contains(p)).collect::<Vec<_>>()
+                }
+                _ => Vec::new(),
+            };
+            if !made.is_empty() {
+                let (c, id, paths) = (Arc::clone(&ctx), run.id.clone(), made.clone());
+                if let Err(e) = blocking(move || c.ws.set_aside_check_output(&id, &paths, false)).await {
+                    return StepDone {
+                        kind: Kind::Check(run.stage),
+                        task: Some(run.task),
+                        attempt: run.attempt,
+                        result: Err(e),
+                        interrupted,
+                        elapsed: started.elapsed(),
+                        log,
+                        agent: None,
+                        detail: None,
+                        pre: None,
+                    };
+                }
+            }
+            let detail = serde_json::json!({"checks": all.len(), "passed": passed, "made_by_checks": made});
             (result, interrupted, None, Some(detail))
         }
         Stage::Test | Stage::Review => agent_stage(&ctx, &run, &log, cancel).await,
@@ -812,12 +853,18 @@ async fn scope_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
     if outside.is_empty() || ctx.scope_policy != super::pipeline::ScopePolicy::Strict {
         return (Ok(()), false, None, Some(detail));
     }
+    // The first line is what `status` and the summary show: it names the files itself.
+    let shown: Vec<&str> = outside.iter().take(3).map(String::as_str).collect();
+    let more =
+        if outside.len() > shown.len() { format!(" and {} more", outside.len() - shown.len()) } else { String::new() };
+    let named = if run.files.is_empty() { "none".to_owned() } else { run.files.join(", ") };
     let mut reason = format!(
-        "the scope check found {} changed file{} outside the files the task names ({}):",
+        "the scope check found {} changed file{} outside the task's files: {}{more} (the task names {named})",
         outside.len(),
         if outside.len() == 1 { "" } else { "s" },
-        run.files.join(", ")
+        shown.join(", "),
     );
+    reason.push_str("\nFiles changed outside the task's files:");
     for p in &outside {
         reason.push_str(&format!("\n- {p}"));
     }
@@ -834,8 +881,10 @@ async fn commit_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
         super::pipeline::WorkspaceMode::Shared => match changed_paths(ctx, run).await {
             Ok(c) => {
                 let own = patterns(&run.files);
+                let made = ctx.ws.check_output(&run.id);
                 c.into_iter()
                     .filter(|c| own.is_empty() || own.iter().any(|p| p.matches(&c.path)))
+                    .filter(|c| !made.contains(&c.path))
                     .map(|c| c.path)
                     .collect()
             }
@@ -926,9 +975,18 @@ async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
                 let mut all = run.verify.clone();
                 all.extend(ctx.plan_verify.iter().cloned());
                 let (result, interrupted, passed) = run_commands(ctx, &all, &cwd, log, env, cancel).await;
+                // The task's work is committed: whatever is uncommitted now, the checks made.
+                let made = ctx.ws.uncommitted_paths(&run.id);
+                if !made.is_empty() {
+                    let (c, id, paths) = (Arc::clone(ctx), run.id.clone(), made.clone());
+                    if let Err(e) = blocking(move || c.ws.set_aside_check_output(&id, &paths, true)).await {
+                        return (Err(e), false, None, Some(detail));
+                    }
+                }
                 if let Some(o) = detail.as_object_mut() {
                     o.insert("checks".into(), serde_json::json!(all.len()));
                     o.insert("passed".into(), serde_json::json!(passed));
+                    o.insert("made_by_checks".into(), serde_json::json!(made));
                 }
                 if let Err(e) = result {
                     let reason = if interrupted {
@@ -1172,6 +1230,18 @@ async fn verdict_of(ctx: &Arc<Ctx>, name: &str, call: &AgentCall, cancel: watch:
     let verdict = planrun_agents::verdict::parse(&second.answer)
         .map_err(|e2| format!("gave no verdict planrun can read, even after a reminder ({err}; then {e2})"));
     (name.to_owned(), Judged { interrupted: false, run, verdict })
+}
+
+/// A program named by a relative path (`./agent.sh`, `tools/agent`) is the one in the
+/// repository planrun was started on, as `planrun run` checked before starting: a task's worktree
+/// starts from the last commit and would lack it while it is uncommitted, or hold an older copy.
+fn anchor_program(argv: &mut [String], root: &std::path::Path) {
+    if let Some(program) = argv.first_mut() {
+        let path = std::path::Path::new(program.as_str());
+        if program.contains('/') && path.is_relative() {
+            *program = root.join(path.strip_prefix("./").unwrap_or(path)).display().to_string();
+        }
+    }
 }
 
 #[cfg(test)]
