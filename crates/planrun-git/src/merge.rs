@@ -137,3 +137,68 @@ pub fn replay_on(
     wt.run(&["reset", "--quiet"])?;
     Ok(files)
 }
+
+/// How `take_in` brought a branch up to date.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TakenIn {
+    /// The branch already holds the commit.
+    UpToDate,
+    /// The branch had nothing of its own: it now points at the commit.
+    FastForward,
+    /// A merge commit joins the branch and the commit.
+    Merged(String),
+    /// The two conflict in these files; nothing was changed.
+    Conflict(Vec<String>),
+}
+
+/// Brings branch `branch` up to date with `commit` (work committed after the branch was cut):
+/// a fast-forward when the branch holds nothing of its own, else a merge commit with `message`,
+/// made without touching any working tree (`git merge-tree`) unless a worktree has the branch
+/// checked out, where `git merge` runs so its files follow. On a conflict nothing is changed.
+pub fn take_in(repo: &Git, branch: &str, commit: &str, message: &str) -> Result<TakenIn, GitError> {
+    let tip = repo.branch_head(branch)?;
+    let commit = repo.rev_parse(commit)?;
+    let is_ancestor =
+        |a: &str, b: &str| repo.output(&["merge-base", "--is-ancestor", a, b]).map(|o| o.status.success());
+    if is_ancestor(&commit, &tip)? {
+        return Ok(TakenIn::UpToDate);
+    }
+    if is_ancestor(&tip, &commit)? {
+        advance(repo, branch, &tip, &commit)?;
+        return Ok(TakenIn::FastForward);
+    }
+    let out = repo.output(&["merge-tree", "--write-tree", "--name-only", "--no-messages", &tip, &commit])?;
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let mut lines = text.lines();
+    let tree = lines.next().unwrap_or("").trim().to_owned();
+    if !out.status.success() {
+        let files: Vec<String> = lines.filter(|l| !l.trim().is_empty()).map(str::to_owned).collect();
+        if out.status.code() == Some(1) {
+            return Ok(TakenIn::Conflict(files));
+        }
+        return Err(GitError::Unexpected { args: "merge-tree --write-tree".into(), what: text });
+    }
+    if let Some(w) = worktree::holding(repo, branch)? {
+        let wt = repo.at(w.path);
+        let mut args = repo.identity_args();
+        args.extend(["merge".into(), "--quiet".into(), "--no-edit".into(), "-m".into(), message.into(), commit]);
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        wt.run(&argv)?;
+        return Ok(TakenIn::Merged(wt.head()?));
+    }
+    let mut args = repo.identity_args();
+    args.extend([
+        "commit-tree".into(),
+        tree,
+        "-p".into(),
+        tip.clone(),
+        "-p".into(),
+        commit,
+        "-m".into(),
+        message.into(),
+    ]);
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let merged = repo.run(&argv)?.trim().to_owned();
+    repo.run(&["update-ref", "-m", "planrun: take in new commits", &format!("refs/heads/{branch}"), &merged, &tip])?;
+    Ok(TakenIn::Merged(merged))
+}

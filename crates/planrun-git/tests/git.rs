@@ -345,3 +345,55 @@ fn work_no_protected_ref_reaches_is_kept_before_removal_and_nothing_else() {
     assert_eq!(keep::list(&repo, "refs/planrun/kept/r/moved/").unwrap().len(), 1);
     assert!(keep::forget(&repo, "refs/heads/main").is_err(), "only kept refs are forgotten");
 }
+
+#[test]
+fn new_commits_are_taken_into_a_run_branch_by_fast_forward_merge_or_not_at_all_on_a_conflict() {
+    let (_dir, repo) = repo(&[("README.md", "hi\n"), ("shared.txt", "one\n")]);
+    let root = repo.dir().to_owned();
+    repo.create_branch("planrun/run1", "HEAD").unwrap();
+    assert_eq!(merge::take_in(&repo, "planrun/run1", "HEAD", "m").unwrap(), merge::TakenIn::UpToDate);
+
+    // The user commits a file the tasks need: the branch, with nothing of its own, follows.
+    write(&root, "agent.sh", "echo hi\n");
+    commit::commit_all(&repo, "add the agent\n").unwrap();
+    let head = repo.head().unwrap();
+    assert_eq!(merge::take_in(&repo, "planrun/run1", "HEAD", "m").unwrap(), merge::TakenIn::FastForward);
+    assert_eq!(repo.branch_head("planrun/run1").unwrap(), head);
+
+    // The branch has a task's commit and the user commits again: a merge commit joins them,
+    // without touching the user's working tree.
+    let dir = tempfile::tempdir().unwrap();
+    let wt = worktree::add(&repo, &dir.path().join("wt"), "planrun/task/run1/a", &head).unwrap();
+    write(wt.dir(), "a.txt", "a\n");
+    let task = commit::commit_all(&wt, "task a\n").unwrap().unwrap();
+    merge::advance(&repo, "planrun/run1", &head, &task).unwrap();
+    write(&root, "more.txt", "more\n");
+    commit::commit_all(&repo, "more\n").unwrap();
+    let user = repo.head().unwrap();
+    let merged = match merge::take_in(&repo, "planrun/run1", "HEAD", "planrun: take in main\n").unwrap() {
+        merge::TakenIn::Merged(c) => c,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        repo.run(&["rev-parse", &format!("{merged}^1"), &format!("{merged}^2")]).unwrap(),
+        format!("{task}\n{user}\n")
+    );
+    assert_eq!(repo.run(&["show", "planrun/run1:more.txt"]).unwrap(), "more\n");
+    assert_eq!(repo.run(&["show", "planrun/run1:a.txt"]).unwrap(), "a\n");
+    assert_eq!(repo.run(&["status", "--porcelain"]).unwrap(), "", "the user's tree is untouched");
+
+    // A conflict: the files are named and the branch stays where it was.
+    write(wt.dir(), "shared.txt", "task\n");
+    let wt2 = repo.at(wt.dir());
+    wt2.run(&["checkout", "--quiet", "-B", "planrun/task/run1/b", &merged]).unwrap();
+    write(wt.dir(), "shared.txt", "task\n");
+    let b = commit::commit_all(&wt2, "task b\n").unwrap().unwrap();
+    merge::advance(&repo, "planrun/run1", &merged, &b).unwrap();
+    write(&root, "shared.txt", "user\n");
+    commit::commit_all(&repo, "user edit\n").unwrap();
+    assert_eq!(
+        merge::take_in(&repo, "planrun/run1", "HEAD", "m").unwrap(),
+        merge::TakenIn::Conflict(vec!["shared.txt".to_owned()])
+    );
+    assert_eq!(repo.branch_head("planrun/run1").unwrap(), b);
+}

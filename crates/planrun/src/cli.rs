@@ -420,6 +420,11 @@ pub(crate) struct PipelineArgs {
     /// instead of from the last commit.
     #[arg(long)]
     pub(crate) include_uncommitted: bool,
+    /// Worktree mode, a resumed run: bring the run's branch up to date with your current commit
+    /// (HEAD) first, so tasks that start from now on see what you committed since the run began
+    /// (a fast-forward, or a merge commit; on a conflict nothing changes and the files are named).
+    #[arg(long)]
+    pub(crate) update_base: bool,
     /// `auto`: planrun commits each task that passes every stage (`feat(ID): title`, with a
     /// `Planrun-Task: ID` trailer) and merges it; `manual`: planrun pauses after each task with
     /// its report for you to inspect and commit, then `planrun continue` (in worktree mode the

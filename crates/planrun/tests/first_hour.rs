@@ -168,3 +168,22 @@ fn files_the_checks_make_are_never_committed_nor_kept() {
     let kept = git(&repo, &["for-each-ref", "refs/planrun/kept/"]);
     assert_eq!(kept, "", "nothing the checks made is kept as if it were work");
 }
+
+#[test]
+fn a_file_committed_after_the_run_began_reaches_the_tasks_with_update_base() {
+    let plan = "# P\n\n## Task a: use the data\n\nFiles: `a.txt`\n\n### Verify\n\n- `cmp data.txt a.txt`\n";
+    let repo = committed(plan, "cp data.txt a.txt 2>/dev/null; echo tried >> a.txt; exit 0", &[]);
+    repo.write("data.txt", "the data\n");
+    let first = repo.run(&["--yes", "--max-rework", "0"]);
+    assert_eq!(first.status.code(), Some(3), "data.txt is not committed: {}", text(&first));
+    // The user commits it, retries the task, and asks the run to take the new commit in.
+    git(&repo, &["add", "data.txt"]);
+    git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "data"]);
+    repo.script("agent.sh", "cp data.txt a.txt");
+    let retry = repo.cmd(&["retry", "a"]).output().unwrap();
+    assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
+    let again = repo.run(&["--yes", "--update-base"]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert!(text(&again).contains("--update-base: `planrun/"), "{}", text(&again));
+    assert_eq!(repo.states(), [("a".to_owned(), "done".to_owned())]);
+}

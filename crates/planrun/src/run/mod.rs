@@ -549,6 +549,33 @@ fn pipeline_setup(
                 )
             })?;
         }
+        if p.update_base && exists && !dry {
+            let message = format!("chore: take the commits made since the run began into `{name}`");
+            match planrun_git::merge::take_in(repo, &name, "HEAD", &message) {
+                Ok(planrun_git::merge::TakenIn::UpToDate) => {
+                    notes.push(format!("--update-base: `{name}` already holds your current commit"));
+                }
+                Ok(planrun_git::merge::TakenIn::FastForward) => {
+                    notes.push(format!("--update-base: `{name}` moved up to your current commit"));
+                }
+                Ok(planrun_git::merge::TakenIn::Merged(c)) => notes.push(format!(
+                    "--update-base: your current commit was merged into `{name}` ({}); tasks that start now see it",
+                    short(&c)
+                )),
+                Ok(planrun_git::merge::TakenIn::Conflict(files)) => {
+                    return Err((
+                        format!(
+                            "--update-base: your current commit conflicts with the run's work on `{name}` in {}",
+                            files.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                        ),
+                        format!(
+                            "nothing was changed; merge it yourself (`git switch {name} && git merge -`), or run without --update-base"
+                        ),
+                    ));
+                }
+                Err(e) => return Err((format!("--update-base: {e}"), "check the repository".to_owned())),
+            }
+        }
         notes.push(format!("each task works in its own git worktree and is merged onto `{name}` one at a time"));
         if include && recorded("integration").is_none() {
             notes.push(format!(
