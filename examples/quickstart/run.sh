@@ -14,7 +14,8 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
 
-cargo build --release --quiet --manifest-path "$root/Cargo.toml" -p planrun
+echo "quickstart: building planrun (release; the first build takes a few minutes on 2 cores)"
+cargo build --release --manifest-path "$root/Cargo.toml" -p planrun
 planrun="${CARGO_TARGET_DIR:-$root/target}/release/planrun"
 case "$planrun" in /*) ;; *) planrun="$root/$planrun" ;; esac
 
@@ -40,9 +41,13 @@ step "planrun run plan.md --agent-command '$agent' --review-command '$reviewer' 
 pid=$!
 # Wait until the two tasks after `lib` are running, then interrupt as a user would.
 for _ in $(seq 1 300); do
+  # Before the run has written its journal, `status` has nothing to say: keep waiting.
   if "$planrun" status --json 2>/dev/null | python3 -c '
 import json, sys
-tasks = {t["id"]: t["state"] for t in json.load(sys.stdin)["tasks"]}
+try:
+    tasks = {t["id"]: t["state"] for t in json.load(sys.stdin)["tasks"]}
+except (ValueError, KeyError, TypeError):
+    sys.exit(1)
 sys.exit(0 if tasks.get("cli") == "in_progress" and tasks.get("docs") == "in_progress" else 1)'; then
     break
   fi
