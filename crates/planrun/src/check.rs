@@ -58,8 +58,11 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
     if let Some(id) = &args.explain {
         return explain(&loaded, &checked, id, args.json, out);
     }
-    let printed =
-        if args.json { print_json(&loaded, &checked) } else { print_human(&loaded, &checked, out, args.verbose) };
+    let printed = if args.json {
+        print_json(&loaded, &checked)
+    } else {
+        print_human(&loaded, &checked, out, crate::out::verbose())
+    };
     if let Err(e) = printed {
         // A closed pipe (e.g. `| head`) is not worth a message, and the plan's verdict stands.
         if !crate::out::is_closed_pipe(&e) {
@@ -207,10 +210,12 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output, verbose: bool) 
             s.push_str(&format!("  {} ↔ {}: `{}` overlaps `{}`\n", id(&c.a), id(&c.b), c.patterns.0, c.patterns.1));
         }
     }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(s.as_bytes())?;
-    stdout.flush()?;
-    drop(stdout);
+    // --quiet: only the errors and the verdict line.
+    if !crate::out::quiet() {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(s.as_bytes())?;
+        stdout.flush()?;
+    }
 
     let mut stderr = std::io::stderr().lock();
     let grouped = diagnostics(loaded, checked, out, verbose, &mut stderr)?;
@@ -276,6 +281,9 @@ fn diagnostics(
     if grouped {
         writeln!(w)?;
         lines += 1;
+    }
+    if crate::out::quiet() {
+        return Ok(grouped);
     }
     if verbose || warnings.len() <= FULL_WARNINGS {
         let full: Vec<String> = warnings.iter().map(|d| renderer.render(d)).collect();

@@ -6,18 +6,20 @@
 mod out;
 
 mod check;
+#[macro_use]
 mod cli;
+mod completions;
 mod doctor;
 mod exit;
+mod init;
 mod render;
 mod run;
 mod simulate;
 
-use clap::Parser as _;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
+    let cli = match cli::parse() {
         Ok(cli) => cli,
         Err(e) => {
             let code = if e.use_stderr() { exit::USAGE } else { exit::OK };
@@ -25,6 +27,7 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
+    out::set_verbosity(cli.verbosity());
     let out = render::Output::new(cli.color);
     let code = match cli.command {
         cli::Command::Check(args) => check::check(&args, &out),
@@ -43,6 +46,9 @@ fn main() -> ExitCode {
         cli::Command::Schema => check::schema(),
         cli::Command::Formats => check::formats(),
         cli::Command::Doctor(args) => doctor::doctor(&args),
+        cli::Command::Init(args) => init::init(&args),
+        cli::Command::Completions(args) => completions::completions(&args),
+        cli::Command::Man(args) => completions::man(&args),
     };
     ExitCode::from(code)
 }

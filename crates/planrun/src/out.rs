@@ -61,3 +61,42 @@ macro_rules! errln {
 macro_rules! err {
     ($($arg:tt)*) => { $crate::out::stderr(format_args!($($arg)*), false) };
 }
+
+/// How much the commands say: `--quiet` (errors and the final result line only), normal, or
+/// `--verbose` (in full what is otherwise grouped or summarised). Set once, from the command
+/// line, before the command runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
+
+pub(crate) fn set_verbosity(v: Verbosity) {
+    let n = match v {
+        Verbosity::Quiet => 0,
+        Verbosity::Normal => 1,
+        Verbosity::Verbose => 2,
+    };
+    VERBOSITY.store(n, Ordering::Relaxed);
+}
+
+pub(crate) fn verbosity() -> Verbosity {
+    match VERBOSITY.load(Ordering::Relaxed) {
+        0 => Verbosity::Quiet,
+        2 => Verbosity::Verbose,
+        _ => Verbosity::Normal,
+    }
+}
+
+/// `--quiet`: print only errors and the final result line.
+pub(crate) fn quiet() -> bool {
+    verbosity() == Verbosity::Quiet
+}
+
+/// `--verbose`: show in full what is otherwise grouped.
+pub(crate) fn verbose() -> bool {
+    verbosity() == Verbosity::Verbose
+}

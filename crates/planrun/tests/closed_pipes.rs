@@ -66,6 +66,11 @@ fn every_command_survives_a_closed_stdout_and_stderr() {
         &["doctor", "--json"],
         &["--help"],
         &["run", "-h"],
+        &["completions", "bash"],
+        &["man"],
+        &["log", "a", "--json"],
+        &["log", "a", "--follow"],
+        &["status", "--watch"],
     ];
     for args in commands {
         let read = repo.cmd(args).output().unwrap();

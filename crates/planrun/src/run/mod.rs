@@ -6,10 +6,11 @@
 
 mod archive;
 mod budget;
-mod config;
+pub(crate) mod config;
 pub(crate) mod costs;
 mod estimate;
 pub(crate) mod explain;
+pub(crate) mod follow;
 pub(crate) mod kept;
 mod layout;
 mod orphans;
@@ -2666,6 +2667,10 @@ fn confirm(
             "error: agent CLIs will run and there is no terminal to confirm the estimate above\n  help: pass --yes to start (set --budget-usd to cap what it may spend), or `planrun estimate` to see it first"
         );
         return Err(exit::USAGE);
+    }
+    if crate::out::quiet() {
+        // The question needs what it is about, even with --quiet.
+        errln!("planrun: {}", est.text());
     }
     err!("planrun: proceed? [y/N] ");
     let mut answer = String::new();

@@ -18,6 +18,8 @@ pub(crate) enum Mode {
 #[derive(Debug)]
 pub(crate) struct Reporter {
     mode: Mode,
+    /// `--quiet` without `--json`: events and notes are not shown.
+    quiet: bool,
     started: Instant,
     multi: Option<MultiProgress>,
     /// Each running step's line, and its message without the usage.
@@ -35,8 +37,11 @@ impl Reporter {
         } else {
             Mode::Plain
         };
-        let multi = (mode == Mode::Live).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
-        Self { mode, started: Instant::now(), multi, bars: FxHashMap::default(), footer: None }
+        // --quiet: no progress at all, only errors and the final result.
+        let quiet = crate::out::quiet() && mode != Mode::Json;
+        let multi =
+            (mode == Mode::Live && !quiet).then(|| MultiProgress::with_draw_target(ProgressDrawTarget::stderr()));
+        Self { mode, quiet, started: Instant::now(), multi, bars: FxHashMap::default(), footer: None }
     }
 
     pub(crate) fn mode(&self) -> Mode {
@@ -49,6 +54,9 @@ impl Reporter {
 
     /// One event: `event` names it, `fields` carry its data, `text` is the human line.
     pub(crate) fn event(&mut self, event: &str, fields: Value, text: &str) {
+        if self.quiet {
+            return;
+        }
         match self.mode {
             Mode::Json => {
                 let mut obj = json!({"event": event, "elapsed_ms": self.elapsed_ms()});
@@ -70,6 +78,9 @@ impl Reporter {
 
     /// A message for people only (not an event in `--json`): printed on stderr.
     pub(crate) fn note(&mut self, text: &str) {
+        if self.quiet {
+            return;
+        }
         match self.mode {
             Mode::Live => self.line(text),
             Mode::Plain | Mode::Json => {

@@ -30,8 +30,7 @@ pub(crate) fn summary(s: &Session) -> Summary {
     for (i, state) in s.engine.states().iter().enumerate() {
         *counts.entry(state.name()).or_default() += 1;
         if let TaskState::Blocked { reason } = state {
-            let first = reason.lines().next().unwrap_or("");
-            blocked_lines.push(format!("blocked {}: {first}", s.id(i)));
+            blocked_lines.push(format!("blocked {}: {}", s.id(i), reason_text(reason, "    ")));
         } else if !state.satisfies_dependents() {
             if let Some(b) = s.engine.blocked_upstream(i) {
                 waiting.entry(s.id(b).to_owned()).or_default().push(s.id(i).to_owned());
@@ -50,6 +49,16 @@ pub(crate) fn summary(s: &Session) -> Summary {
     }
     let line = format!("{n} task{}: {}", if n == 1 { "" } else { "s" }, parts.join(", "));
     Summary { counts, line, blocked_lines }
+}
+
+/// A task's reason for people: its first line, or with --verbose all of it (the lines after the
+/// first indented by `indent`).
+fn reason_text(reason: &str, indent: &str) -> String {
+    if crate::out::verbose() {
+        reason.trim_end().replace('\n', &format!("\n{indent}"))
+    } else {
+        reason.lines().next().unwrap_or("").to_owned()
+    }
 }
 
 /// Tokens and dollars summed over steps.
@@ -193,58 +202,83 @@ pub(crate) fn failures(state: &TaskState) -> u32 {
 }
 
 pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
+    if args.watch {
+        return super::follow::watch(args, term);
+    }
     let s = match open(args.plan.as_deref(), &args.state) {
         Ok(s) => s,
         Err(e) => return super::open_failed(&e, term),
     };
-    let active = match s.layout.lock() {
+    let active = running(&s);
+    if args.json {
+        outln!("{}", status_json(&s, active));
+    } else {
+        out!("{}", status_text(&s, active));
+    }
+    exit::OK
+}
+
+/// Whether a run holds the state directory: `Some` with its process id when it says.
+pub(crate) fn running(s: &Session) -> Option<Option<u32>> {
+    match s.layout.lock() {
         Ok(_lock) => None,
         Err(super::layout::LockError::Held { holder }) => Some(holder),
         Err(_) => None,
-    };
-    let sum = summary(&s);
-    let costs = Breakdown::of_run(&s);
-    let kept = super::kept::of_run(&s);
-    if args.json {
-        let tasks: Vec<serde_json::Value> = s
-            .engine
-            .states()
-            .iter()
-            .enumerate()
-            .map(|(i, st)| {
-                let reason = match st {
-                    TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => Some(reason.as_str()),
-                    _ => None,
-                };
-                json!({
-                    "id": s.id(i),
-                    "title": s.task(i).map_or("", |t| t.title.as_str()),
-                    "state": st.name(),
-                    "stage": s.engine.stage(i).map(planrun_engine::Stage::name),
-                    "attempts": attempts(&s, i),
-                    "failures": failures(st),
-                    "reason": reason,
-                    "waiting_for": s.engine.blocked_upstream(i).map(|b| s.id(b)),
-                    "waits_for_commit": waits_for_commit(&s, i),
-                    "usage": Totals::of_task(&s, s.id(i)).to_json(),
-                })
-            })
-            .collect();
-        let obj = json!({
-            "plan": s.plan_path.display().to_string(),
-            "state_dir": s.layout.dir.display().to_string(),
-            "running": active.is_some(),
-            "outcome": s.last_outcome,
-            "tasks": tasks,
-            "counts": sum.counts,
-            "kept": kept.iter().map(super::kept::KeptWork::to_json).collect::<Vec<_>>(),
-            "usage": Totals::of(&s).to_json(),
-            "costs": {"per_stage": costs.stages_json(), "per_agent": costs.agents_json()},
-        });
-        outln!("{obj}");
-        return exit::OK;
     }
-    let mut out = std::io::stdout().lock();
+}
+
+/// `planrun status --json`'s object.
+pub(crate) fn status_json(s: &Session, active: Option<Option<u32>>) -> serde_json::Value {
+    let sum = summary(s);
+    let costs = Breakdown::of_run(s);
+    let kept = super::kept::of_run(s);
+    let tasks: Vec<serde_json::Value> = s
+        .engine
+        .states()
+        .iter()
+        .enumerate()
+        .map(|(i, st)| {
+            let reason = match st {
+                TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => Some(reason.as_str()),
+                _ => None,
+            };
+            json!({
+                "id": s.id(i),
+                "title": s.task(i).map_or("", |t| t.title.as_str()),
+                "state": st.name(),
+                "stage": s.engine.stage(i).map(planrun_engine::Stage::name),
+                "attempts": attempts(s, i),
+                "failures": failures(st),
+                "reason": reason,
+                "waiting_for": s.engine.blocked_upstream(i).map(|b| s.id(b)),
+                "waits_for_commit": waits_for_commit(s, i),
+                "usage": Totals::of_task(s, s.id(i)).to_json(),
+            })
+        })
+        .collect();
+    json!({
+        "plan": s.plan_path.display().to_string(),
+        "state_dir": s.layout.dir.display().to_string(),
+        "running": active.is_some(),
+        "outcome": s.last_outcome,
+        "tasks": tasks,
+        "counts": sum.counts,
+        "kept": kept.iter().map(super::kept::KeptWork::to_json).collect::<Vec<_>>(),
+        "usage": Totals::of(s).to_json(),
+        "costs": {"per_stage": costs.stages_json(), "per_agent": costs.agents_json()},
+    })
+}
+
+/// `planrun status` for people (with --quiet, only the line of counts).
+pub(crate) fn status_text(s: &Session, active: Option<Option<u32>>) -> String {
+    use std::fmt::Write as _;
+    let sum = summary(s);
+    if crate::out::quiet() {
+        return format!("{}\n", sum.line);
+    }
+    let costs = Breakdown::of_run(s);
+    let kept = super::kept::of_run(s);
+    let mut out = String::new();
     let _ = writeln!(out, "plan: {}", s.plan_path.display());
     let _ = writeln!(out, "state: {}", s.layout.dir.display());
     match (active, &s.last_outcome) {
@@ -263,27 +297,27 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
     for (i, st) in s.engine.states().iter().enumerate() {
         let mut line =
             format!("  {:<11} {:<width$}  {}", st.name(), s.id(i), s.task(i).map_or("", |t| t.title.as_str()));
-        let a = attempts(&s, i);
+        let a = attempts(s, i);
         if a > 0 {
             match s.engine.stage(i).filter(|_| st.is_running()) {
                 Some(stage) => line.push_str(&format!("  [attempt {a}, {stage}]")),
                 None => line.push_str(&format!("  [attempt {a}]")),
             }
         }
-        let used = Totals::of_task(&s, s.id(i));
+        let used = Totals::of_task(s, s.id(i));
         if used.steps > 0 {
             let cost = if used.unpriced == used.steps { "$?".to_owned() } else { format!("${:.4}", used.cost_usd) };
             line.push_str(&format!("  {} tokens, {cost}", thousands(used.usage.total())));
         }
         match st {
             TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => {
-                line.push_str(&format!("\n  {:<11} {}", "", reason.lines().next().unwrap_or("")));
+                line.push_str(&format!("\n  {:<11} {}", "", reason_text(reason, "              ")));
             }
             _ => {
                 if let Some(b) = s.engine.blocked_upstream(i) {
                     line.push_str(&format!("  (waiting behind blocked {})", s.id(b)));
                 }
-                if let Some(w) = waits_for_commit(&s, i) {
+                if let Some(w) = waits_for_commit(s, i) {
                     line.push_str(&format!("\n  {:<11} waits for your commit in `{w}`; then `planrun continue`", ""));
                 }
             }
@@ -306,7 +340,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
             let _ = writeln!(out, "  by agent: {agents}");
         }
     }
-    exit::OK
+    out
 }
 
 /// Where task `i`'s passed work waits for the user's commit (`--commit manual` in worktree
@@ -438,10 +472,17 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         Ok(found) => found,
         Err(code) => return code,
     };
+    if args.json {
+        outln!("{}", log_json(&s, task, args.attempt));
+        return exit::OK;
+    }
+    if args.follow {
+        return super::follow::follow(args, s, task, term);
+    }
     let id = s.id(task).to_owned();
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "task {id}: {} ({})", s.task(task).map_or("", |t| t.title.as_str()), state.name());
+    let _ = writeln!(out, "{}", log_title(&s, task));
     let records: Vec<_> = s
         .steps
         .get(&id)
@@ -452,36 +493,8 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         return exit::OK;
     }
     for r in records {
-        let verdict = if r.ok { "passed".to_owned() } else { r.summary.clone() };
-        let secs = r.elapsed_ms as f64 / 1000.0;
-        let _ = writeln!(out, "\n── attempt {} · {} · {secs:.1}s · {verdict}", r.attempt, r.step);
-        if r.step == "implement" {
-            let _ = writeln!(out, "   prompt: {}", s.layout.prompt(&id, r.attempt).display());
-        }
-        if let Some(a) = &r.agent {
-            let model = a.model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
-            let session = match (&a.session, a.resumed) {
-                (Some(sid), true) => format!(", resumed session {sid}"),
-                (Some(sid), false) => format!(", session {sid}"),
-                (None, _) => String::new(),
-            };
-            let cost = dollars(a.cost_usd, &a.cost_source);
-            let _ = writeln!(out, "   agent: {}{model}{session}, {}, {cost}", a.agent, tokens(&a.usage));
-        }
-        for line in r.detail.as_ref().map(|d| detail_lines(&r.step, d)).unwrap_or_default() {
-            let _ = writeln!(out, "   {line}");
-        }
-        // The logs' place follows the state directory (which may have moved with the
-        // repository); the reviews side by side each have their own.
-        let names: Vec<String> = match r.step.as_str() {
-            "review" => vec!["task-review".into(), "code-review".into(), "review".into()],
-            other => vec![other.to_owned()],
-        };
-        for name in names {
-            let log = s.layout.attempt_log(&id, r.attempt, &name);
-            if !log.is_file() {
-                continue;
-            }
+        let _ = write!(out, "{}", step_text(&s, &id, r));
+        for log in step_logs(&s, &id, r.attempt, &r.step) {
             let _ = writeln!(out, "   log: {}", log.display());
             if !args.summary {
                 let _ = out.flush();
@@ -489,11 +502,7 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
             }
         }
     }
-    if let Some(a) = state.attempt().filter(|_| state.is_running()) {
-        let step = match state {
-            TaskState::InReview { .. } => s.engine.stage(task).map_or("verify", planrun_engine::Stage::name),
-            _ => "implement",
-        };
+    if let Some((a, step)) = running_step(&s, task) {
         let _ = writeln!(out, "\n── attempt {a} · {step} · running");
         let log = s.layout.attempt_log(&id, a, step);
         let _ = writeln!(out, "   log: {}", log.display());
@@ -502,6 +511,98 @@ pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
         }
     }
     exit::OK
+}
+
+/// `task ID: TITLE (STATE)`, the first line of `planrun log`.
+pub(crate) fn log_title(s: &Session, task: usize) -> String {
+    let state = s.engine.state(task).map_or("pending", TaskState::name);
+    format!("task {}: {} ({state})", s.id(task), s.task(task).map_or("", |t| t.title.as_str()))
+}
+
+/// The attempt and step a task is running, if it is.
+pub(crate) fn running_step(s: &Session, task: usize) -> Option<(u32, &'static str)> {
+    let state = s.engine.state(task)?;
+    let a = state.attempt().filter(|_| state.is_running())?;
+    let step = match state {
+        TaskState::InReview { .. } => s.engine.stage(task).map_or("verify", planrun_engine::Stage::name),
+        _ => "implement",
+    };
+    Some((a, step))
+}
+
+/// The log files of a step that exist (the reviews side by side each have their own). Their
+/// place follows the state directory, which may have moved with the repository.
+pub(crate) fn step_logs(s: &Session, id: &str, attempt: u32, step: &str) -> Vec<std::path::PathBuf> {
+    let names: Vec<&str> = match step {
+        "review" => vec!["task-review", "code-review", "review"],
+        other => vec![other],
+    };
+    names.into_iter().map(|n| s.layout.attempt_log(id, attempt, n)).filter(|p| p.is_file()).collect()
+}
+
+/// A recorded step for people: how it ended, the agent's run, what the stage found.
+pub(crate) fn step_text(s: &Session, id: &str, r: &super::session::StepRecord) -> String {
+    use std::fmt::Write as _;
+    let mut out = String::new();
+    let verdict = if r.ok { "passed".to_owned() } else { r.summary.clone() };
+    let secs = r.elapsed_ms as f64 / 1000.0;
+    let _ = writeln!(out, "\n── attempt {} · {} · {secs:.1}s · {verdict}", r.attempt, r.step);
+    if r.step == "implement" {
+        let _ = writeln!(out, "   prompt: {}", s.layout.prompt(id, r.attempt).display());
+    }
+    if let Some(a) = &r.agent {
+        let model = a.model.as_deref().map(|m| format!(" ({m})")).unwrap_or_default();
+        let session = match (&a.session, a.resumed) {
+            (Some(sid), true) => format!(", resumed session {sid}"),
+            (Some(sid), false) => format!(", session {sid}"),
+            (None, _) => String::new(),
+        };
+        let cost = dollars(a.cost_usd, &a.cost_source);
+        let _ = writeln!(out, "   agent: {}{model}{session}, {}, {cost}", a.agent, tokens(&a.usage));
+    }
+    for line in r.detail.as_ref().map(|d| detail_lines(&r.step, d)).unwrap_or_default() {
+        let _ = writeln!(out, "   {line}");
+    }
+    out
+}
+
+/// `planrun log --json`'s object: the task, the step running now, and every recorded step (of
+/// `attempt`, when given) with its log files.
+pub(crate) fn log_json(s: &Session, task: usize, attempt: Option<u32>) -> serde_json::Value {
+    let id = s.id(task);
+    let steps: Vec<serde_json::Value> = s
+        .steps
+        .get(id)
+        .into_iter()
+        .flatten()
+        .filter(|r| attempt.is_none_or(|a| r.attempt == a))
+        .map(|r| {
+            let logs: Vec<String> =
+                step_logs(s, id, r.attempt, &r.step).iter().map(|p| p.display().to_string()).collect();
+            json!({
+                "attempt": r.attempt,
+                "step": r.step,
+                "ok": r.ok,
+                "summary": r.summary,
+                "elapsed_ms": r.elapsed_ms,
+                "ended_ms": r.ended_ms,
+                "logs": logs,
+                "prompt": (r.step == "implement").then(|| s.layout.prompt(id, r.attempt).display().to_string()),
+                "agent": r.agent.as_ref().map(super::session::AgentRecord::to_json),
+                "detail": r.detail,
+            })
+        })
+        .collect();
+    let running = running_step(s, task).map(
+        |(a, step)| json!({"attempt": a, "step": step, "log": s.layout.attempt_log(id, a, step).display().to_string()}),
+    );
+    json!({
+        "task": id,
+        "title": s.task(task).map_or("", |t| t.title.as_str()),
+        "state": s.engine.state(task).map_or("pending", TaskState::name),
+        "running": running,
+        "steps": steps,
+    })
 }
 
 /// What a stage found, as lines for `planrun log`.
@@ -565,7 +666,7 @@ fn detail_lines(step: &str, d: &serde_json::Value) -> Vec<String> {
 }
 
 /// Streams a log to stdout (logs may be gigabytes; they are never read into memory whole).
-fn copy_file(path: &std::path::Path, out: &mut impl std::io::Write) {
+pub(crate) fn copy_file(path: &std::path::Path, out: &mut impl std::io::Write) {
     match std::fs::File::open(path) {
         Ok(mut f) => {
             let _ = std::io::copy(&mut f, out);
