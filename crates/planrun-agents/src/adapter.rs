@@ -147,7 +147,8 @@ pub fn argv(kind: AgentKind, call: &Call<'_>) -> Option<Vec<String>> {
             a.extend([s("--"), s(call.prompt)]);
         }
         // Gemini CLI (0.61.0) and opencode (1.18.33) have no structured-output option: a
-        // reviewer's verdict is read leniently from the last JSON object of its answer.
+        // reviewer's verdict is read leniently from the last JSON object of its answer (which
+        // `Reader` puts together from their text events: see `Answer`).
         AgentKind::Gemini => {
             a.extend([s("gemini"), s("-p"), s(call.prompt), s("-o"), s("stream-json"), s("--yolo"), s("--skip-trust")]);
             if let Some(m) = call.model {
@@ -308,11 +309,28 @@ pub struct Reader {
     /// The last model message Claude reported (one message comes as several events, each with
     /// the same usage: counted once, for the usage so far while it runs).
     last_message: Option<String>,
+    /// The answer so far, for CLIs that print it in pieces (Gemini CLI, opencode).
+    answer: Answer,
+}
+
+/// The assistant's last text, put together from a stream that has no final-answer event of
+/// its own: Gemini CLI prints its text as `delta` chunks (a `tool_use` in between starts a new
+/// model turn) and only a bare status in `result`; opencode prints each finished text part,
+/// tagged with the model message it belongs to, and no result event at all.
+#[derive(Debug, Default)]
+struct Answer {
+    /// The text of the current model turn (Gemini) or of the last message with text (opencode).
+    current: String,
+    /// Gemini: the text of the last turn before a tool call, the answer when the turn after the
+    /// tool call says nothing (as Gemini CLI's own `-o json` answer does).
+    before_tool: String,
+    /// opencode: the message `current` belongs to.
+    message: Option<String>,
 }
 
 impl Reader {
     pub fn new(kind: AgentKind) -> Self {
-        Self { kind, report: Report::default(), saw_result: false, last_message: None }
+        Self { kind, report: Report::default(), saw_result: false, last_message: None, answer: Answer::default() }
     }
 
     /// The events in one line of output; lines that are not JSON objects give none.
@@ -325,8 +343,8 @@ impl Reader {
         let events = match self.kind {
             AgentKind::Claude => claude(&v, &mut self.saw_result, &mut self.last_message),
             AgentKind::Codex => codex(&v),
-            AgentKind::Gemini => gemini(&v),
-            AgentKind::Opencode => opencode(&v),
+            AgentKind::Gemini => gemini(&v, &mut self.answer),
+            AgentKind::Opencode => opencode(&v, &mut self.answer),
             AgentKind::Command => Vec::new(),
         };
         if !events.is_empty() {
@@ -502,7 +520,7 @@ fn codex(v: &Value) -> Vec<Event> {
     out
 }
 
-fn gemini(v: &Value) -> Vec<Event> {
+fn gemini(v: &Value, answer: &mut Answer) -> Vec<Event> {
     let mut out = Vec::new();
     match v.get("type").and_then(Value::as_str) {
         Some("init") => {
@@ -513,13 +531,23 @@ fn gemini(v: &Value) -> Vec<Event> {
                 out.push(Event::Model { name: m.to_owned() });
             }
         }
+        // 0.61.0 prints every piece of the model's text as it streams (`"delta": true`).
         Some("message") if str_at(v, &["role"]) == Some("assistant") => {
-            out.push(Event::Text { text: str_at(v, &["content"]).unwrap_or("").to_owned() });
+            let text = str_at(v, &["content"]).unwrap_or("");
+            answer.current.push_str(text);
+            out.push(Event::Text { text: text.to_owned() });
         }
-        Some("tool_use") => out.push(Event::ToolUse {
-            name: str_at(v, &["tool_name"]).unwrap_or("?").to_owned(),
-            input: v.get("parameters").map(summary).unwrap_or_default(),
-        }),
+        Some("tool_use") => {
+            // The model's next turn (after the tool's result) starts a new answer.
+            if !answer.current.trim().is_empty() {
+                answer.before_tool = std::mem::take(&mut answer.current);
+            }
+            answer.current.clear();
+            out.push(Event::ToolUse {
+                name: str_at(v, &["tool_name"]).unwrap_or("?").to_owned(),
+                input: v.get("parameters").map(summary).unwrap_or_default(),
+            });
+        }
         Some("error") => {
             out.push(Event::Error { message: str_at(v, &["message"]).unwrap_or("error").to_owned() });
         }
@@ -536,7 +564,8 @@ fn gemini(v: &Value) -> Vec<Event> {
                 });
             }
             if str_at(v, &["status"]) == Some("success") {
-                out.push(Event::Final { text: String::new() });
+                let text = if answer.current.trim().is_empty() { &answer.before_tool } else { &answer.current };
+                out.push(Event::Final { text: text.clone() });
             } else {
                 let m = str_at(v, &["error", "message"]).or_else(|| str_at(v, &["status"])).unwrap_or("error");
                 out.push(Event::Error { message: m.to_owned() });
@@ -547,14 +576,32 @@ fn gemini(v: &Value) -> Vec<Event> {
     out
 }
 
-fn opencode(v: &Value) -> Vec<Event> {
+fn opencode(v: &Value, answer: &mut Answer) -> Vec<Event> {
     let mut out = Vec::new();
     if let Some(id) = str_at(v, &["sessionID"]).or_else(|| str_at(v, &["part", "sessionID"])) {
         out.push(Event::Session { id: id.to_owned() });
     }
     let part = v.get("part").unwrap_or(&Value::Null);
     match v.get("type").and_then(Value::as_str) {
-        Some("text") => out.push(Event::Text { text: str_at(part, &["text"]).unwrap_or("").to_owned() }),
+        // 1.18.33 prints a text part once it is finished (`time.end` set), whole. The answer is
+        // the text of the last model message that has any: its parts in order.
+        Some("text") => {
+            let text = str_at(part, &["text"]).unwrap_or("");
+            if !text.trim().is_empty() {
+                let message = str_at(part, &["messageID"]).map(str::to_owned);
+                if message.is_none() || message != answer.message {
+                    answer.current.clear();
+                    answer.message = message;
+                } else if !answer.current.is_empty() {
+                    answer.current.push('\n');
+                }
+                answer.current.push_str(text);
+            }
+            out.push(Event::Text { text: text.to_owned() });
+            if !answer.current.is_empty() {
+                out.push(Event::Final { text: answer.current.clone() });
+            }
+        }
         Some("tool_use") => out.push(Event::ToolUse {
             name: str_at(part, &["tool"]).unwrap_or("?").to_owned(),
             input: part.pointer("/state/input").map(summary).unwrap_or_default(),
@@ -664,6 +711,68 @@ mod tests {
         let mut r = Reader::new(AgentKind::Claude);
         r.line(r#"{"type":"result","subtype":"success","is_error":false,"result":"All good. {\"verdict\": \"pass\"}","session_id":"s","structured_output":null}"#);
         assert_eq!(r.report.final_text.as_deref(), Some(r#"All good. {"verdict": "pass"}"#));
+    }
+
+    /// Gemini CLI 0.61.0 `-o stream-json` lines (as it prints them against the model server):
+    /// the answer is the text chunks of the last model turn, put together.
+    #[test]
+    fn geminis_answer_is_its_last_turns_text_chunks() {
+        let chunk = |t: &str| {
+            serde_json::json!({"type": "message", "timestamp": "2026-12-03T08:26:22.412Z", "role": "assistant", "content": t, "delta": true}).to_string()
+        };
+        let tool = r#"{"type":"tool_use","timestamp":"2026-12-03T08:26:22.096Z","tool_name":"read_file","tool_id":"read_file__1","parameters":{"file_path":"x.txt"}}"#;
+        let result = r#"{"type":"result","timestamp":"2026-12-03T08:26:22.421Z","status":"success","stats":{"total_tokens":312,"input_tokens":270,"output_tokens":42,"cached":0,"input":270}}"#;
+        let mut r = Reader::new(AgentKind::Gemini);
+        r.line(r#"{"type":"message","timestamp":"2026-12-03T08:26:21.680Z","role":"user","content":"review {\"verdict\": \"pass\"}"}"#);
+        r.line(&chunk("Let me read x.txt first."));
+        r.line(tool);
+        r.line(r#"{"type":"tool_result","timestamp":"2026-12-03T08:26:22.388Z","tool_id":"read_file__1","status":"success","output":""}"#);
+        r.line(&chunk("It says hi.\n{\"verdict\": \"changes_"));
+        r.line(&chunk("requested\", \"findings\": []}"));
+        assert_eq!(r.report.final_text, None, "no answer before the result");
+        r.line(result);
+        assert_eq!(
+            r.report.final_text.as_deref(),
+            Some("It says hi.\n{\"verdict\": \"changes_requested\", \"findings\": []}"),
+            "the user's prompt and the text before the tool call are not the answer"
+        );
+
+        // Nothing said after the tool call: the text before it is the answer (as in Gemini
+        // CLI's own `-o json`).
+        let mut r = Reader::new(AgentKind::Gemini);
+        r.line(&chunk("{\"verdict\": \"pass\"}"));
+        r.line(tool);
+        r.line(result);
+        assert_eq!(r.report.final_text.as_deref(), Some("{\"verdict\": \"pass\"}"));
+
+        // A failed run has no answer.
+        let mut r = Reader::new(AgentKind::Gemini);
+        r.line(&chunk("partial"));
+        r.line(r#"{"type":"result","status":"error","error":{"type":"Error","message":"quota"}}"#);
+        assert_eq!((r.report.final_text, r.report.errors), (None, vec!["quota".to_owned()]));
+    }
+
+    /// opencode 1.18.33 `run --format json` lines: each finished text part whole, tagged with
+    /// its message; the answer is the text of the last message that has any.
+    #[test]
+    fn opencodes_answer_is_its_last_messages_text() {
+        let text = |msg: &str, t: &str| {
+            serde_json::json!({"type": "text", "timestamp": 1796286277259u64, "sessionID": "ses_1", "part": {
+                "id": format!("prt_{msg}_{}", t.len()), "messageID": msg, "sessionID": "ses_1", "type": "text", "text": t,
+                "time": {"start": 1796286277245u64, "end": 1796286277253u64}}})
+            .to_string()
+        };
+        let mut r = Reader::new(AgentKind::Opencode);
+        assert_eq!(r.report.final_text, None);
+        r.line(&text("msg_1", "Let me read x.txt."));
+        r.line(r#"{"type":"tool_use","timestamp":1,"sessionID":"ses_1","part":{"type":"tool","tool":"read","callID":"c1","state":{"status":"completed","input":{"filePath":"x.txt"},"output":"hi"},"id":"prt_2","sessionID":"ses_1","messageID":"msg_1"}}"#);
+        r.line(&text("msg_2", "It says hi."));
+        r.line(&text("msg_2", "{\"verdict\": \"pass\", \"findings\": []}"));
+        // An empty part does not replace the answer.
+        r.line(&text("msg_3", "  "));
+        r.line(r#"{"type":"step_finish","timestamp":1,"sessionID":"ses_1","part":{"id":"prt_9","reason":"stop","messageID":"msg_3","sessionID":"ses_1","type":"step-finish","tokens":{"total":12,"input":10,"output":2,"reasoning":0,"cache":{"write":0,"read":0}},"cost":0}}"#);
+        assert_eq!(r.report.final_text.as_deref(), Some("It says hi.\n{\"verdict\": \"pass\", \"findings\": []}"));
+        assert_eq!(r.report.session.as_deref(), Some("ses_1"));
     }
 
     #[test]

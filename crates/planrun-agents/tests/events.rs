@@ -1,6 +1,7 @@
 //! The event readers against streams the real CLIs printed (captured from `claude` 2.1.197,
-//! `codex` 0.169.0 and `gemini` 0.61.0 run against the test kit's model server: a first run that
-//! writes a file with a tool, then a resumed run; a reviewer's run with `--json-schema`), and
+//! `codex` 0.169.0, `gemini` 0.61.0 and `opencode` 1.18.33 run against the test kit's model
+//! server: a first run that writes a file with a tool, then a resumed run; a reviewer's run with
+//! `--json-schema`; a Gemini and an opencode reviewer that read a file and then answer), and
 //! against error lines.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
@@ -103,4 +104,40 @@ fn gemini_stream_json() {
     let (r2, _) = read(AgentKind::Gemini, "gem2.jsonl");
     assert_eq!(r2.session, r.session);
     assert_eq!(r2.usage.input, 300);
+}
+
+/// A Gemini CLI reviewer (captured from `gemini` 0.61.0 against the model server): it reads a
+/// file, then answers in `delta` message chunks; `result` carries only a status. The answer is
+/// the text after the tool call, and the verdict in it reads.
+#[test]
+fn a_gemini_reviewers_answer_is_its_last_text() {
+    let (r, _) = read(AgentKind::Gemini, "gem-review.jsonl");
+    let text = r.final_text.unwrap();
+    assert!(text.starts_with("x.txt says hi, not hello.\n"), "{text}");
+    let v = planrun_agents::verdict::parse(&text).unwrap();
+    assert!(v.blocks());
+    assert_eq!((v.findings[0].file.as_deref(), v.findings[0].line), (Some("x.txt"), Some(1)));
+    assert_eq!(v.findings[0].message, "says hi, not hello");
+    assert_eq!(r.usage.input, 270);
+    assert!(r.errors.is_empty());
+    // A plain implementer run's answer too.
+    let (r, _) = read(AgentKind::Gemini, "gem1.jsonl");
+    assert_eq!(r.final_text.as_deref(), Some("Done."));
+}
+
+/// An opencode reviewer (captured from `opencode run --format json` 1.18.33 against the model
+/// server): a `tool_use` step, then a step whose finished `text` part holds the verdict; no
+/// result event follows.
+#[test]
+fn an_opencode_reviewers_answer_is_its_last_text() {
+    let (r, events) = read(AgentKind::Opencode, "opencode-review.jsonl");
+    assert!(events.iter().any(|e| matches!(e, Event::ToolUse { name, .. } if name == "read")));
+    let text = r.final_text.unwrap();
+    assert!(text.starts_with("x.txt says hi, not hello.\n"), "{text}");
+    let v = planrun_agents::verdict::parse(&text).unwrap();
+    assert!(v.blocks());
+    assert_eq!(v.findings[0].message, "says hi, not hello");
+    assert_eq!(r.usage, Usage { input: 270, output: 42, cache_read: 0, cache_write: 0 });
+    assert!(r.session.as_deref().is_some_and(|s| s.starts_with("ses_")));
+    assert!(r.errors.is_empty());
 }

@@ -83,6 +83,17 @@ impl Cli {
         }
     }
 
+    /// A reviewer's answer with `verdict` and `findings`: Claude Code, run with `--json-schema`,
+    /// gives it as the input of its `StructuredOutput` tool (and ends its run there); the
+    /// others as the text of their last message.
+    fn verdict(&self, verdict: &str, findings: Value) -> Value {
+        let v = json!({"verdict": verdict, "findings": findings});
+        match self.name {
+            "claude" => json!({"kind": "tool_use", "name": "StructuredOutput", "input": v}),
+            _ => json!({"kind": "text", "text": format!("I read the change.\n{v}")}),
+        }
+    }
+
     /// The environment that points the CLI at `url` with a configuration home of its own.
     fn env(&self, home: &Path, url: &str) -> Vec<(String, String)> {
         let mut env = vec![("HOME".to_owned(), home.display().to_string())];
@@ -454,14 +465,127 @@ fn a_hung_stream_is_stopped_and_the_task_goes_on(cli: &Cli) {
     assert_eq!(s.repo.read("a.txt"), "alpha\n");
 }
 
-/// The three scenarios for each CLI, as `CLI::runs_a_plan`, `CLI::provider_errors` and
-/// `CLI::hung_stream`.
+const REVIEW_PLAN: &str = "# Review
+
+## Task a: Write alpha
+
+Files: `a.txt`
+
+Create a.txt holding the word alpha (MARK-A).
+
+### Verify
+
+- `grep -q alpha a.txt`
+";
+
+/// The CLI as its own reviewer (planrun's default: the implementer's CLI), with both reviews
+/// (`task,code`, the default) in worktree mode: on attempt 1 each review blocks with a finding,
+/// which reaches the reworked attempt's prompt and the model; on attempt 2 both pass (one with
+/// an advisory finding), and the task is merged.
+fn reviews_send_back_then_pass(cli: &Cli) {
+    let s = setup();
+    s.repo.write("plan.md", REVIEW_PLAN);
+    support::git(&s.repo, &["add", "-A"]);
+    support::git(&s.repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let top = s.repo.path().canonicalize().unwrap();
+    let worktree = top.join(".planrun/worktrees/a");
+    let blocking =
+        |file: &str, message: &str| json!([{"severity": "blocking", "file": file, "line": 1, "message": message}]);
+    // A request takes the first unused turn whose text it holds; the two reviews of an attempt
+    // run side by side, each prompt naming its own review.
+    let turns = vec![
+        tool_turn("MARK-A", cli.write(&worktree, "a.txt", "alpha1")),
+        done_turn(cli),
+        tool_turn(
+            "the task review:",
+            cli.verdict("changes_requested", blocking("a.txt", "not the word alpha (FINDING-TASK)")),
+        ),
+        tool_turn("the code review:", cli.verdict("pass", blocking("a.txt", "a digit after the word (FINDING-CODE)"))),
+        tool_turn("checked your work on task a", cli.write(&worktree, "a.txt", "alpha")),
+        done_turn(cli),
+        tool_turn("the task review:", cli.verdict("pass", json!([]))),
+        tool_turn(
+            "the code review:",
+            cli.verdict(
+                "pass",
+                json!([{"severity": "advisory", "file": "a.txt", "line": 1, "message": "ADVICE-ALPHA"}]),
+            ),
+        ),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let args = ["run", "plan.md", "--agent", cli.name, "--model", cli.model, "--json", "--grace", "1s", "--yes"];
+    let out = planrun(&s, cli, &server, &args);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(server.unused_turns().is_empty(), "unused turns: {:?}\n{}", server.unused_turns(), text(&out));
+    let ev = events(&out);
+
+    // Attempt 1: both reviews' blocking findings sent the task back (a finding blocks under a
+    // `pass` too), and reached the next attempt's prompt and the model in the resumed session.
+    let reworks: Vec<&Value> = ev.iter().filter(|e| e["event"] == "rework" && e["task"] == "a").collect();
+    assert_eq!(reworks.len(), 1, "{ev:?}");
+    let reason = reworks[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("a.txt:1: not the word alpha (FINDING-TASK)") && reason.contains("FINDING-CODE"),
+        "{reason}"
+    );
+    let prompt = s.repo.read(".planrun/prompts/a.2.md");
+    assert!(prompt.contains("checked your work on task a"), "{prompt}");
+    assert!(prompt.contains("[task-review] a.txt:1: not the word alpha (FINDING-TASK)"), "{prompt}");
+    assert!(prompt.contains("[code-review] a.txt:1: a digit after the word (FINDING-CODE)"), "{prompt}");
+    let requests = server.requests();
+    let rework = requests.iter().find(|r| r.body.to_string().contains("checked your work on task a")).unwrap();
+    assert!(rework.body.to_string().contains("FINDING-TASK"), "the finding reached the model");
+    assert!(!text(&out).contains("gave no verdict"), "{}", text(&out));
+
+    // Attempt 2: both passed; the advisory finding is reported; the task merged onto the
+    // integration branch with the fixed file.
+    assert!(ev.iter().any(|e| e["event"] == "advisory" && e["task"] == "a"), "{ev:?}");
+    let finished = ev.iter().find(|e| e["event"] == "finished").unwrap_or_else(|| panic!("{}", text(&out)));
+    let branch = finished["integration"].as_str().unwrap_or_else(|| panic!("{finished}"));
+    assert_eq!(support::git(&s.repo, &["show", &format!("{branch}:a.txt")]), "alpha\n");
+    assert_eq!(s.repo.states(), [("a".to_owned(), "done".to_owned())]);
+    for name in ["a.1.task-review", "a.1.code-review", "a.2.task-review", "a.2.code-review"] {
+        assert!(!s.repo.read(&format!(".planrun/logs/{name}.log")).is_empty(), "{name}");
+    }
+
+    // Four review runs, each a request of its own; the CLIs with a structured-output option
+    // were held to the verdict's schema.
+    let reviews: Vec<&Value> = requests
+        .iter()
+        .map(|r| &r.body)
+        .filter(|b| {
+            let b = b.to_string();
+            b.contains("the task review:") || b.contains("the code review:")
+        })
+        .collect();
+    assert!(reviews.len() >= 4, "{reviews:?}");
+    for body in &reviews {
+        match cli.name {
+            "claude" => {
+                let tools = body["tools"].to_string();
+                assert!(tools.contains("StructuredOutput"), "{tools}");
+            }
+            "codex" => assert_eq!(body["text"]["format"]["type"], "json_schema", "{}", body["text"]),
+            _ => {}
+        }
+    }
+    assert!(!state_files(&s.repo).contains(cli.key));
+}
+
+/// The scenarios for each CLI, as `CLI::runs_a_plan` (implementing, without reviews),
+/// `CLI::reviews` (implementing and reviewing), `CLI::provider_errors` and `CLI::hung_stream`.
 macro_rules! cli_tests {
     ($name:ident, $cli:ident) => {
         mod $name {
             #[test]
             fn runs_a_plan() {
                 super::three_tasks_with_a_resumed_rework(&super::$cli);
+            }
+
+            #[test]
+            fn reviews() {
+                super::reviews_send_back_then_pass(&super::$cli);
             }
 
             #[test]
