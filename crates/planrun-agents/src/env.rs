@@ -1,9 +1,10 @@
 //! The environment an agent gets: not planrun's whole environment, only an allow-list of
-//! variables (the basics every program needs, each agent CLI's own configuration variables, and
-//! what the user names), so unrelated secrets in the user's shell never reach an agent, its
+//! variables (the basics every program needs, each agent CLI's own configuration variables, the
+//! variables its configuration files name, and what the user names), so unrelated secrets in the user's shell never reach an agent, its
 //! tools or its logs.
 
 use crate::adapter::AgentKind;
+use std::path::Path;
 
 /// Variables every agent gets when they are set. A trailing `*` matches any suffix.
 pub const BASE: &[&str] = &[
@@ -78,19 +79,66 @@ pub fn matches(pattern: &str, name: &str) -> bool {
 
 /// The variables of `from` that `kind`'s agent may see: the base list, the CLI's own, and
 /// `extra` (names or `PREFIX*` patterns the user configured). Variables that are not valid
-/// Unicode are left out.
+/// Unicode are left out. The CLI's user-level configuration is read too (see [`allowed_in`]).
 pub fn allowed<I>(kind: AgentKind, extra: &[String], from: I) -> Vec<(String, String)>
 where
     I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 {
+    allowed_in(kind, extra, from, None)
+}
+
+/// [`allowed`], plus the variables the CLI's own configuration names (a custom provider's
+/// `env_key`, opencode's `{env:NAME}`, …; see [`crate::config`]): its user-level files, and the
+/// project's in `workspace` (where the agent runs).
+pub fn allowed_in<I>(kind: AgentKind, extra: &[String], from: I, workspace: Option<&Path>) -> Vec<(String, String)>
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    with_secrets(kind, extra, from, workspace).0
+}
+
+/// The values among [`allowed_in`]'s that are secrets: by the variable's name
+/// ([`crate::redact::is_secret_name`]), or because the CLI's configuration reads it as a
+/// credential (a provider's `env_key`, whatever its name).
+pub fn secret_values<I>(kind: AgentKind, extra: &[String], from: I, workspace: Option<&Path>) -> Vec<String>
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    let (vars, secret) = with_secrets(kind, extra, from, workspace);
+    vars.into_iter()
+        .filter(|(k, _)| crate::redact::is_secret_name(k) || secret.iter().any(|s| s == k))
+        .map(|(_, v)| v)
+        .collect()
+}
+
+/// The allowed variables, and the names the configuration reads as credentials.
+fn with_secrets<I>(
+    kind: AgentKind,
+    extra: &[String],
+    from: I,
+    workspace: Option<&Path>,
+) -> (Vec<(String, String)>, Vec<String>)
+where
+    I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
+{
+    let all: Vec<(String, String)> =
+        from.into_iter().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
+    let lookup = |name: &str| all.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let found = crate::config::read(kind, &lookup, workspace);
+    let configured: Vec<&str> = found.passed().collect();
+    let secret: Vec<String> = found.named.iter().filter(|n| n.secret).map(|n| n.name.clone()).collect();
     let own = own(kind);
-    let mut out: Vec<(String, String)> = from
-        .into_iter()
-        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
-        .filter(|(k, _)| BASE.iter().chain(&own).any(|p| matches(p, k)) || extra.iter().any(|p| matches(p, k)))
+    let mut out: Vec<(String, String)> = all
+        .iter()
+        .filter(|(k, _)| {
+            BASE.iter().chain(&own).any(|p| matches(p, k))
+                || extra.iter().any(|p| matches(p, k))
+                || configured.contains(&k.as_str())
+        })
+        .cloned()
         .collect();
     out.sort();
-    out
+    (out, secret)
 }
 
 #[cfg(test)]

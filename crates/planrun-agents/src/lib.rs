@@ -5,8 +5,10 @@
 
 pub mod adapter;
 pub mod command;
+pub mod config;
 pub mod env;
 pub mod price;
+pub mod provider;
 pub mod redact;
 pub mod supervise;
 pub mod verdict;

@@ -51,6 +51,8 @@ struct Finding {
     endpoint: Option<String>,
     reachable: Option<bool>,
     credentials: Option<String>,
+    /// The variables the CLI's configuration files name (names only, never values).
+    config: Vec<Value>,
     probe: Option<Value>,
     problems: Vec<String>,
     notes: Vec<String>,
@@ -91,6 +93,7 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
                     "endpoint": f.endpoint,
                     "reachable": f.reachable,
                     "credentials": f.credentials,
+                    "config_variables": f.config,
                     "probe": f.probe,
                     "problems": f.problems,
                     "notes": f.notes,
@@ -146,6 +149,9 @@ fn render(f: &Finding) -> String {
     if let Some(c) = &f.credentials {
         row("credentials", c);
     }
+    for v in &f.config {
+        row("variable", &config_line(v));
+    }
     if let Some(p) = &f.probe {
         let at = |ptr: &str| p.pointer(ptr).cloned().unwrap_or(Value::Null);
         let line = if at("/ok") == true {
@@ -184,7 +190,7 @@ async fn check(kind: AgentKind, args: &DoctorArgs, cwd: &Path) -> Finding {
         Ok(v) => f.version = Some(v),
         Err(e) => f.problems.push(format!("`{program} --version` failed ({e}): reinstall it")),
     }
-    let (endpoint, cred) = endpoint_and_credentials(kind);
+    let (endpoint, cred) = endpoint_and_credentials(kind, cwd);
     if let Some(url) = &endpoint {
         match host_port(url) {
             Some((host, port)) => {
@@ -204,6 +210,7 @@ async fn check(kind: AgentKind, args: &DoctorArgs, cwd: &Path) -> Finding {
         Ok(c) => f.credentials = Some(c),
         Err(help) => f.problems.push(help),
     }
+    configured(kind, cwd, &mut f);
     let root = nix::unistd::geteuid().is_root();
     let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
     f.notes.extend(adapter::notices(kind, &Call { root, sandbox, ..Call::default() }));
@@ -250,7 +257,7 @@ fn home() -> PathBuf {
 
 /// Where the CLI will send its requests, and where its credentials come from (or what to do
 /// when it has none).
-fn endpoint_and_credentials(kind: AgentKind) -> (Option<String>, Result<String, String>) {
+fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Result<String, String>) {
     let found = |what: &str| Ok(format!("{what} (value not shown)"));
     match kind {
         AgentKind::Claude => {
@@ -268,12 +275,13 @@ fn endpoint_and_credentials(kind: AgentKind) -> (Option<String>, Result<String, 
         }
         AgentKind::Codex => {
             let codex_home = var("CODEX_HOME").map_or_else(|| home().join(".codex"), PathBuf::from);
-            let (url, env_key) = codex_provider(&codex_home);
+            let env = |k: &str| std::env::var(k).ok();
+            let (url, env_key) = planrun_agents::config::codex_provider(&env, Some(cwd))
+                .map_or(("https://api.openai.com/v1".to_owned(), None), |(u, k)| (u, k));
             let cred = match &env_key {
                 Some(k) if var(k).is_some() => found(&format!("{k} is set")),
                 Some(k) => Err(format!(
-                    "the model provider in {} reads its key from {k}, which is not set (planrun passes it on with --pass-env {k} unless it is OPENAI_*)",
-                    codex_home.join("config.toml").display()
+                    "the selected model provider reads its key from {k}, which is not set: set it where you start planrun (planrun passes it to codex: its configuration names it)"
                 )),
                 None if var("OPENAI_API_KEY").is_some() => found("OPENAI_API_KEY is set"),
                 None if codex_home.join("auth.json").is_file() => {
@@ -322,16 +330,53 @@ fn endpoint_and_credentials(kind: AgentKind) -> (Option<String>, Result<String, 
     }
 }
 
-/// Codex's model provider base URL and key variable, from `CODEX_HOME/config.toml`.
-fn codex_provider(codex_home: &Path) -> (String, Option<String>) {
-    let default = ("https://api.openai.com/v1".to_owned(), None);
-    let Ok(text) = std::fs::read_to_string(codex_home.join("config.toml")) else { return default };
-    let Ok(config) = text.parse::<toml::Table>() else { return default };
-    let Some(provider) = config.get("model_provider").and_then(toml::Value::as_str) else { return default };
-    let p = config.get("model_providers").and_then(|m| m.get(provider));
-    let url = p.and_then(|p| p.get("base_url")).and_then(toml::Value::as_str).map(str::to_owned);
-    let key = p.and_then(|p| p.get("env_key")).and_then(toml::Value::as_str).map(str::to_owned);
-    (url.unwrap_or(default.0), key)
+/// The variables `kind`'s configuration files name (see `planrun_agents::config`), by name and
+/// whether each is set; an unreadable file, and a variable the selected provider needs that is
+/// not set, are problems.
+fn configured(kind: AgentKind, cwd: &Path, f: &mut Finding) {
+    let env = |k: &str| std::env::var(k).ok();
+    let found = planrun_agents::config::read(kind, &env, Some(cwd));
+    for p in &found.problems {
+        f.problems.push(format!("{p}: fix that file ({kind} cannot read it either)"));
+    }
+    let mut seen: Vec<(String, String)> = Vec::new();
+    for n in &found.named {
+        let file = n.file.display().to_string();
+        if seen.contains(&(n.name.clone(), file.clone())) {
+            continue;
+        }
+        seen.push((n.name.clone(), file.clone()));
+        let set = var(&n.name).is_some();
+        if n.required && !set && f.problems.iter().all(|p| !p.contains(n.name.as_str())) {
+            f.problems.push(format!(
+                "{} is not set: `{}` in {file} names it as the selected provider's key; set it where you start planrun",
+                n.name, n.at
+            ));
+        }
+        f.config.push(json!({
+            "name": n.name,
+            "file": file,
+            "at": n.at,
+            "set": set,
+            "required": n.required,
+            "set_by_file": n.sets,
+        }));
+    }
+}
+
+/// One `variable` row: `NAME set|not set (at in FILE)`.
+fn config_line(v: &Value) -> String {
+    let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
+    let state = if v.get("set_by_file") == Some(&Value::Bool(true)) {
+        "set by the file"
+    } else if v.get("set") == Some(&Value::Bool(true)) {
+        "set, passed to the agent"
+    } else {
+        "not set"
+    };
+    let at = if s("at").is_empty() { String::new() } else { format!("`{}` in ", s("at")) };
+    let needed = if v.get("required") == Some(&Value::Bool(true)) { ", the selected provider's key" } else { "" };
+    format!("{} {state} ({at}{}{needed})", s("name"), s("file"))
 }
 
 /// `(host, port)` of an `http(s)://host[:port]/…` URL.
@@ -379,11 +424,11 @@ async fn probe(kind: AgentKind, args: &DoctorArgs, root: bool, sandbox: bool) ->
         ..Call::default()
     };
     let Some(argv) = adapter::argv(kind, &call) else { return json!({"ok": false, "error": "not a CLI agent"}) };
-    let mut env = planrun_agents::env::allowed(kind, &args.pass_env, std::env::vars_os());
+    let here = std::env::current_dir().ok();
+    let mut env = planrun_agents::env::allowed_in(kind, &args.pass_env, std::env::vars_os(), here.as_deref());
     env.push(("PWD".into(), workspace.clone()));
     let log = dir.path().join("probe.log");
-    let secrets: Vec<String> =
-        env.iter().filter(|(k, _)| planrun_agents::redact::is_secret_name(k)).map(|(_, v)| v.clone()).collect();
+    let secrets = planrun_agents::env::secret_values(kind, &args.pass_env, std::env::vars_os(), here.as_deref());
     let spec = Spec {
         argv,
         cwd: dir.path().to_owned(),

@@ -17,6 +17,7 @@ mod orphans;
 mod pipeline;
 mod progress;
 mod prompt;
+mod provider;
 mod report;
 mod session;
 mod steps;
@@ -48,8 +49,6 @@ use tokio::task::JoinSet;
 pub(crate) const BLOCKED: u8 = 3;
 /// Exit code: stopped by an error of an agent's model provider (API error, rate limit); resumable.
 pub(crate) const PROVIDER: u8 = 4;
-/// What to do after a provider's error stopped the run.
-const PROVIDER_HELP: &str = "nothing was lost and the task is not counted as failed; when the provider works again (rate limits lift, the service is back, the key or model is fixed), run the same command to resume";
 /// What to do when an agent's program could not be started.
 const UNSTARTABLE_HELP: &str = "nothing was lost and no task is counted as failed: check the agent command (a path is taken from the repository's top level, a bare name from PATH; a script needs a `#!` line and the executable bit), `planrun doctor` for the agent CLIs, then run the same command to resume";
 /// Exit code: paused for the user (`--commit manual`, `--batch N`); `planrun continue` goes on.
@@ -170,7 +169,7 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
     let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
     let mut pass_env = config.pass_env.clone();
     pass_env.extend(args.pass_env.iter().cloned());
-    let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env));
+    let redact = Arc::new(redactor(&agents, &pass_env, &config.redact_env, &layout.workspace));
     // A new run's pipeline settings are checked, and its estimate agreed to, before anything is
     // created on disk.
     // A finished run of another plan does not stand in the way: it is set aside once the lock
@@ -872,16 +871,12 @@ pub(crate) fn find_program(program: &str, workspace: &std::path::Path) -> Option
     std::env::split_paths(&paths).map(|dir| dir.join(program)).find(|p| p.is_file())
 }
 
-/// The redactor of a run: the values of secret-looking variables any of its agents may see,
-/// and of the variables planrun.toml names.
-fn redactor(agents: &Agents, pass_env: &[String], redact_env: &[String]) -> Redactor {
+/// The redactor of a run: the values of the secret variables any of its agents may see (by
+/// their names, or read as a key by the CLI's configuration), and of those planrun.toml names.
+fn redactor(agents: &Agents, pass_env: &[String], redact_env: &[String], workspace: &std::path::Path) -> Redactor {
     let mut values: Vec<String> = Vec::new();
     for a in agents.distinct() {
-        for (k, v) in planrun_agents::env::allowed(a.kind, pass_env, std::env::vars_os()) {
-            if planrun_agents::redact::is_secret_name(&k) {
-                values.push(v);
-            }
-        }
+        values.extend(planrun_agents::env::secret_values(a.kind, pass_env, std::env::vars_os(), Some(workspace)));
     }
     for name in redact_env {
         if let Ok(v) = std::env::var(name) {
@@ -2358,9 +2353,13 @@ impl<'a> Runner<'a> {
                 o.insert("final_check".into(), json!(reason));
             }
         }
-        if let (Some(reason), Some(o), "provider_error") = (&self.provider_stop, fields.as_object_mut(), name) {
+        let advice = self.provider_stop.as_deref().map(|r| provider::advice(r, &self.ctx.ws.root));
+        if let (Some(reason), Some(a), Some(o), "provider_error") =
+            (&self.provider_stop, &advice, fields.as_object_mut(), name)
+        {
             o.insert("reason".into(), json!(reason));
-            o.insert("help".into(), json!(PROVIDER_HELP));
+            o.insert("class".into(), json!(a.class.name()));
+            o.insert("help".into(), json!(a.help));
         }
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
@@ -2403,8 +2402,10 @@ impl<'a> Runner<'a> {
                 }
             }
             _ if code == PROVIDER => text.push_str(&format!(
-                "; stopped by the model provider:\n  {}\n  {PROVIDER_HELP}",
-                self.provider_stop.as_deref().unwrap_or("the model provider failed")
+                "; stopped by {}:\n  {}\n  {}",
+                advice.as_ref().map_or("the model provider", |a| a.what),
+                self.provider_stop.as_deref().unwrap_or("the model provider failed"),
+                advice.as_ref().map_or("", |a| a.help.as_str())
             )),
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
             _ if code == PAUSED => {

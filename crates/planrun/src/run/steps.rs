@@ -210,10 +210,10 @@ pub(crate) fn human(d: Duration) -> String {
     }
 }
 
-/// The environment of an agent run: the allow-listed part of planrun's own, then planrun's
-/// variables.
+/// The environment of an agent run: the allow-listed part of planrun's own (with what the CLI's
+/// configuration names, project files as seen from where it runs), then planrun's variables.
 fn agent_env(ctx: &Ctx, kind: AgentKind, call: &AgentCall) -> Vec<(String, String)> {
-    let mut vars = planrun_agents::env::allowed(kind, &ctx.pass_env, std::env::vars_os());
+    let mut vars = planrun_agents::env::allowed_in(kind, &ctx.pass_env, std::env::vars_os(), Some(&call.cwd));
     vars.extend(env(ctx, &call.id, call.role, call.attempt, &call.prompt, &call.cwd));
     vars
 }
