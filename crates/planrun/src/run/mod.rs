@@ -1765,7 +1765,9 @@ impl<'a> Runner<'a> {
                 }
                 (_, Some(task)) if unstartable.is_some() => {
                     let reason = unstartable.unwrap_or_default();
-                    self.stop_for_unstartable(id.as_deref().unwrap_or("?"), &reason);
+                    // Every attempt would fail the same way: the run stops (exit 4) with what
+                    // to fix, and the attempt does not count as a failure.
+                    self.stop_starting(true, id.as_deref().unwrap_or("?"), &reason);
                     Input::Interrupted { task, attempt: done.attempt, reason }
                 }
                 (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
@@ -1834,14 +1836,21 @@ impl<'a> Runner<'a> {
     /// A model provider failed (API error, rate limit): nothing new starts, running steps
     /// finish, and the run ends resumable with exit 4. The attempt does not count as a failure.
     fn stop_for_provider(&mut self, id: &str, reason: &str) {
+        self.stop_starting(false, id, reason);
+    }
+
+    /// Nothing new starts and running steps finish, for a reason that is no task's fault: a
+    /// provider's error, or (`unstartable`) an agent program that cannot be started.
+    fn stop_starting(&mut self, unstartable: bool, id: &str, reason: &str) {
         let first = reason.lines().next().unwrap_or("");
         self.reporter.event(
-            "provider_error",
+            if unstartable { "agent_unavailable" } else { "provider_error" },
             json!({"task": id, "reason": reason}),
             &format!("stopped  {id}: {first}; starting nothing new"),
         );
-        if self.provider_stop.is_none() {
-            self.provider_stop = Some(first.to_owned());
+        let slot = if unstartable { &mut self.unstartable } else { &mut self.provider_stop };
+        if slot.is_none() {
+            *slot = Some(first.to_owned());
             let _ = self.s.engine.handle(Input::Drain);
         }
     }
@@ -1862,22 +1871,6 @@ impl<'a> Runner<'a> {
             "planrun: the checks made files that are not the tasks' work, so they are never committed: {}{more} (list them in .gitignore to keep them out of sight)",
             names.join(", ")
         ));
-    }
-
-    /// An agent's program could not be started: every attempt would fail the same way, so
-    /// nothing new starts, running steps finish, and the run ends resumable with exit 4 and
-    /// what to fix. The attempt does not count as a failure.
-    fn stop_for_unstartable(&mut self, id: &str, reason: &str) {
-        let first = reason.lines().next().unwrap_or("");
-        self.reporter.event(
-            "agent_unavailable",
-            json!({"task": id, "reason": reason}),
-            &format!("stopped  {id}: {first}; starting nothing new"),
-        );
-        if self.unstartable.is_none() {
-            self.unstartable = Some(first.to_owned());
-            let _ = self.s.engine.handle(Input::Drain);
-        }
     }
 
     /// Hands the records and changes to the journal writer; the decisions wait until the
