@@ -225,6 +225,32 @@ fn quiet_prints_only_errors_and_the_result_and_verbose_shows_every_warning() {
     assert!(!o.contains("start ") && out.stderr.is_empty(), "{}", text(&out));
 }
 
+#[test]
+fn verbose_shows_a_blocked_tasks_whole_reason_where_it_is_otherwise_cut_to_its_first_line() {
+    let plan = "# One\n\n## Task a: first\n\nFiles: `a.txt`\n\n### Verify\n\n- `echo checking; echo tail-line | tr a-z A-Z; grep -q good a.txt`\n";
+    let repo = Repo::new(plan, "echo bad > a.txt");
+    let out = repo.run(&["--max-rework", "0"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = repo.task("a")["reason"].as_str().unwrap().to_owned();
+    let lines: Vec<&str> = reason.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "a reason of several lines: {reason}");
+    // What the check printed is in the reason, below its first line.
+    let last = "TAIL-LINE";
+    assert!(reason.contains(last) && !lines[0].contains(last), "{reason}");
+    let status = stdout(&repo.cmd(&["status"]).output().unwrap());
+    assert!(status.contains(lines[0].trim()) && !status.contains(last), "{status}");
+    let verbose = stdout(&repo.cmd(&["status", "--verbose"]).output().unwrap());
+    assert!(verbose.contains(last), "{verbose}");
+    let quiet = stdout(&repo.cmd(&["status", "-q"]).output().unwrap());
+    assert_eq!(quiet, "1 task: 1 blocked\n");
+    // The run's last lines too; its written summary stays the same either way.
+    repo.cmd(&["retry", "a"]).output().unwrap();
+    let again =
+        repo.cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--max-rework", "0", "-v"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
+    assert!(stdout(&again).contains(last), "{}", text(&again));
+}
+
 /// Prints a line, then waits for the test's `go.ATTEMPT` file before its second line; the first
 /// attempt writes what fails the check, the second what passes it.
 fn gated_agent(control: &Path) -> String {
