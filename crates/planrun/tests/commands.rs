@@ -402,3 +402,22 @@ fn status_watch_shows_changes_and_ends_when_the_run_ends() {
     assert_eq!(objects.len(), 1);
     assert_eq!(objects[0]["running"], false);
 }
+
+#[test]
+fn log_follow_ends_when_no_run_is_going_on_even_if_the_task_waits_mid_pipeline() {
+    // --commit manual in worktree mode: the run pauses (exit 5) with the task waiting for your
+    // commit, still marked running; nothing more will be written until `planrun continue`.
+    let repo = support::committed(ONE, "echo good > a.txt", &[]);
+    let out = repo.run(&["--commit", "manual", "--workspace", "worktree"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert_eq!(repo.task("a")["state"], "in_review");
+    let mut follow = repo.cmd(&["log", "a", "--follow"]).stdout(Stdio::piped()).spawn().unwrap();
+    let ended = wait_for(10.0, || follow.try_wait().unwrap().is_some());
+    if !ended {
+        let _ = follow.kill();
+    }
+    let out = follow.wait_with_output().unwrap();
+    assert!(ended, "log --follow went on with no run going on: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("task a is in_review; no run is going on"));
+}
