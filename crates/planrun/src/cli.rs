@@ -542,7 +542,7 @@ pub(crate) struct RunArgs {
     pub(crate) model: Option<String>,
     /// The `command` agent's program, a template.
     ///
-    /// See "The command agent" below. Also read from PLANRUN_AGENT_COMMAND.
+    /// See "The command agent" in `planrun run --help`. Also read from PLANRUN_AGENT_COMMAND.
     #[arg(long, value_name = "TEMPLATE", env = "PLANRUN_AGENT_COMMAND")]
     pub(crate) agent_command: Option<String>,
     /// The configuration file [default: planrun.toml at the repository's top level, if any].

@@ -225,6 +225,32 @@ fn quiet_prints_only_errors_and_the_result_and_verbose_shows_every_warning() {
     assert!(!o.contains("start ") && out.stderr.is_empty(), "{}", text(&out));
 }
 
+#[test]
+fn verbose_shows_a_blocked_tasks_whole_reason_where_it_is_otherwise_cut_to_its_first_line() {
+    let plan = "# One\n\n## Task a: first\n\nFiles: `a.txt`\n\n### Verify\n\n- `echo checking; echo tail-line | tr a-z A-Z; grep -q good a.txt`\n";
+    let repo = Repo::new(plan, "echo bad > a.txt");
+    let out = repo.run(&["--max-rework", "0"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let reason = repo.task("a")["reason"].as_str().unwrap().to_owned();
+    let lines: Vec<&str> = reason.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert!(lines.len() >= 2, "a reason of several lines: {reason}");
+    // What the check printed is in the reason, below its first line.
+    let last = "TAIL-LINE";
+    assert!(reason.contains(last) && !lines[0].contains(last), "{reason}");
+    let status = stdout(&repo.cmd(&["status"]).output().unwrap());
+    assert!(status.contains(lines[0].trim()) && !status.contains(last), "{status}");
+    let verbose = stdout(&repo.cmd(&["status", "--verbose"]).output().unwrap());
+    assert!(verbose.contains(last), "{verbose}");
+    let quiet = stdout(&repo.cmd(&["status", "-q"]).output().unwrap());
+    assert_eq!(quiet, "1 task: 1 blocked\n");
+    // The run's last lines too; its written summary stays the same either way.
+    repo.cmd(&["retry", "a"]).output().unwrap();
+    let again =
+        repo.cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--max-rework", "0", "-v"]).output().unwrap();
+    assert_eq!(again.status.code(), Some(3), "{}", text(&again));
+    assert!(stdout(&again).contains(last), "{}", text(&again));
+}
+
 /// Prints a line, then waits for the test's `go.ATTEMPT` file before its second line; the first
 /// attempt writes what fails the check, the second what passes it.
 fn gated_agent(control: &Path) -> String {
@@ -375,4 +401,23 @@ fn status_watch_shows_changes_and_ends_when_the_run_ends() {
     let objects: Vec<Value> = stdout(&out).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(objects.len(), 1);
     assert_eq!(objects[0]["running"], false);
+}
+
+#[test]
+fn log_follow_ends_when_no_run_is_going_on_even_if_the_task_waits_mid_pipeline() {
+    // --commit manual in worktree mode: the run pauses (exit 5) with the task waiting for your
+    // commit, still marked running; nothing more will be written until `planrun continue`.
+    let repo = support::committed(ONE, "echo good > a.txt", &[]);
+    let out = repo.run(&["--commit", "manual", "--workspace", "worktree"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert_eq!(repo.task("a")["state"], "in_review");
+    let mut follow = repo.cmd(&["log", "a", "--follow"]).stdout(Stdio::piped()).spawn().unwrap();
+    let ended = wait_for(10.0, || follow.try_wait().unwrap().is_some());
+    if !ended {
+        let _ = follow.kill();
+    }
+    let out = follow.wait_with_output().unwrap();
+    assert!(ended, "log --follow went on with no run going on: {}", String::from_utf8_lossy(&out.stdout));
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("task a is in_review; no run is going on"));
 }

@@ -175,7 +175,9 @@ fn follow_into(
         }
         let ended =
             matches!(s.engine.state(task), Some(TaskState::Done | TaskState::Blocked { .. } | TaskState::Skipped));
-        if running.is_none() && (ended || views::running(&s).is_none()) {
+        // A task still marked running when no run is going on waits for one (a paused or
+        // interrupted run): nothing more will be written until then.
+        if ended || views::running(&s).is_none() {
             let state = s.engine.state(task).map_or("pending", TaskState::name);
             writeln!(out, "\ntask {id} is {state}{}", if ended { "" } else { "; no run is going on" })?;
             out.flush()?;

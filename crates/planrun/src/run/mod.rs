@@ -2421,7 +2421,7 @@ impl<'a> Runner<'a> {
             }
             RunOutcome::Interrupted => {}
             RunOutcome::Blocked { .. } => {
-                for line in &summary.blocked_lines {
+                for line in if crate::out::verbose() { &summary.blocked_full } else { &summary.blocked_lines } {
                     text.push_str(&format!("\n  {line}"));
                 }
                 text.push_str(

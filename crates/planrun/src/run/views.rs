@@ -21,16 +21,21 @@ pub(crate) struct Summary {
     pub(crate) counts: BTreeMap<&'static str, usize>,
     pub(crate) line: String,
     pub(crate) blocked_lines: Vec<String>,
+    /// The same with each blocked task's whole reason (`--verbose`).
+    pub(crate) blocked_full: Vec<String>,
 }
 
 pub(crate) fn summary(s: &Session) -> Summary {
     let mut counts: BTreeMap<&'static str, usize> = BTreeMap::new();
     let mut blocked_lines = Vec::new();
+    let mut blocked_full = Vec::new();
     let mut waiting: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (i, state) in s.engine.states().iter().enumerate() {
         *counts.entry(state.name()).or_default() += 1;
         if let TaskState::Blocked { reason } = state {
-            blocked_lines.push(format!("blocked {}: {}", s.id(i), reason_text(reason, "    ")));
+            let first = reason.lines().next().unwrap_or("");
+            blocked_lines.push(format!("blocked {}: {first}", s.id(i)));
+            blocked_full.push(format!("blocked {}: {}", s.id(i), reason.trim_end().replace('\n', "\n    ")));
         } else if !state.satisfies_dependents() {
             if let Some(b) = s.engine.blocked_upstream(i) {
                 waiting.entry(s.id(b).to_owned()).or_default().push(s.id(i).to_owned());
@@ -38,7 +43,9 @@ pub(crate) fn summary(s: &Session) -> Summary {
         }
     }
     for (blocker, tasks) in waiting {
-        blocked_lines.push(format!("waiting behind {blocker}: {}", tasks.join(", ")));
+        let line = format!("waiting behind {blocker}: {}", tasks.join(", "));
+        blocked_full.push(line.clone());
+        blocked_lines.push(line);
     }
     let n = s.engine.states().len();
     let mut parts: Vec<String> = Vec::new();
@@ -48,7 +55,7 @@ pub(crate) fn summary(s: &Session) -> Summary {
         }
     }
     let line = format!("{n} task{}: {}", if n == 1 { "" } else { "s" }, parts.join(", "));
-    Summary { counts, line, blocked_lines }
+    Summary { counts, line, blocked_lines, blocked_full }
 }
 
 /// A task's reason for people: its first line, or with --verbose all of it (the lines after the
