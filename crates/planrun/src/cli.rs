@@ -12,11 +12,10 @@ use std::path::PathBuf;
 macro_rules! exits {
     (top) => {
         "Exit codes:
-  0    success (warnings alone still exit 0)
-  1    unexpected failure (e.g. the output or the journal could not be written)
+  0    success (warnings alone still exit 0); 1 unexpected failure (output or journal not written)
   2    the plan has errors or could not be read, or there is no run where one is needed
   3    `run`: some tasks are blocked, or the final check failed
-  4    `run`: stopped by a model provider's error or a budget; run it again to resume
+  4    `run`: stopped, no task blamed (provider error, budget, agent not startable): see advice
   5    `run`, `continue`: paused for you (--commit manual, --batch N); `planrun continue` goes on
   64   wrong command-line usage (`init`: a file it would write exists)
   75   `run`, `retry`, `skip`: a run is going on in that state directory; stop it first
@@ -32,7 +31,7 @@ output could not be written."
     };
     (run) => {
         "Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed, 4 stopped
-by the model provider's error or a budget (resumable), 5 paused for you (--commit manual, --batch;
+with no task blamed (a provider's error, a budget, an agent that cannot start; see its advice), 5 paused for you (--commit manual, --batch;
 `planrun continue`), 130 interrupted, 1 the journal could not be written, 64 wrong usage (e.g. no
 agent, or its CLI is not installed), 75 a run is going on in that state directory."
     };
@@ -145,7 +144,9 @@ With --json, stdout holds one JSON object:
     long_about = None,
     after_help = exits!(top),
     after_long_help = AFTER_LONG_HELP,
-    propagate_version = true
+    propagate_version = true,
+    // `-h` and `--help` on every command say it all, within 40 lines.
+    disable_help_subcommand = true
 )]
 pub(crate) struct Cli {
     /// When to colour diagnostics.
@@ -973,6 +974,9 @@ mod tests {
             }
         }
         assert!(checked >= 19, "{checked}");
+        let top = root.clone().term_width(100).render_help().to_string();
+        assert!(top.lines().count() <= 40, "`planrun -h` has {} lines:\n{top}", top.lines().count());
+        assert!(top.contains("Exit codes"), "{top}");
     }
 
     #[test]

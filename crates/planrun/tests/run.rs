@@ -395,7 +395,7 @@ fn two_runs_of_one_plan_never_overlap() {
         repo.cmd(&["run", "plan.md", "--agent-command", "./agent.sh"]).stdout(Stdio::null()).spawn().unwrap();
     assert!(wait_for(10.0, || !repo.read("agent.pid").is_empty()));
     let second = repo.run(&[]);
-    assert_eq!(second.status.code(), Some(1), "{}", text(&second));
+    assert_eq!(second.status.code(), Some(75), "{}", text(&second));
     assert!(String::from_utf8_lossy(&second.stderr).contains("another planrun is working on this run"));
     let status = repo.status();
     assert_eq!(status["running"], Value::Bool(true));
