@@ -2,7 +2,8 @@
 //! have not committed, `check`, a run, the usual commands piped into `head`, a second plan once
 //! the first run has ended, and `doctor` on a machine without an agent CLI. Every step exits as
 //! documented, nothing panics, and no advice is given that does not fit. (The fresh clone and
-//! the quickstart are what CI runs: `.ci/run`.)
+//! the quickstart are what CI runs: `.ci/run`; the Codex CLI with a custom provider, run against
+//! the scripted server without `--pass-env`, is `provider_config.rs`.)
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 mod support;
