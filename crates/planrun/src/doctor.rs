@@ -266,6 +266,8 @@ fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Res
                 found("ANTHROPIC_API_KEY is set")
             } else if var("ANTHROPIC_AUTH_TOKEN").is_some() || var("CLAUDE_CODE_OAUTH_TOKEN").is_some() {
                 found("a token variable is set")
+            } else if let Some(c) = from_config(kind, cwd, &["ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN"]) {
+                Ok(c)
             } else if home().join(".claude/.credentials.json").is_file() || home().join(".claude.json").is_file() {
                 Ok("Claude Code's own login (~/.claude)".into())
             } else {
@@ -298,6 +300,8 @@ fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Res
                 found("GEMINI_API_KEY is set")
             } else if var("GOOGLE_API_KEY").is_some() {
                 found("GOOGLE_API_KEY is set")
+            } else if let Some(c) = from_config(kind, cwd, &["GEMINI_API_KEY", "GOOGLE_API_KEY"]) {
+                Ok(c)
             } else if home().join(".gemini/oauth_creds.json").is_file() {
                 Ok("Gemini CLI's own login (~/.gemini)".into())
             } else {
@@ -316,8 +320,10 @@ fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Res
                     })
                 });
             let auth = home().join(".local/share/opencode/auth.json");
-            let cred = match &configured {
-                Some((_, true)) => Ok("an apiKey in OPENCODE_CONFIG_CONTENT (value not shown)".into()),
+            let from_files = from_config(kind, cwd, &[]);
+            let cred = match (&configured, from_files) {
+                (Some((_, true)), _) => Ok("an apiKey in OPENCODE_CONFIG_CONTENT (value not shown)".into()),
+                (_, Some(c)) => Ok(c),
                 _ if auth.is_file() => Ok(format!("opencode's own login ({})", auth.display())),
                 _ if var("ANTHROPIC_API_KEY").is_some() || var("OPENAI_API_KEY").is_some() => {
                     found("a provider key variable is set")
@@ -328,6 +334,19 @@ fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Res
         }
         AgentKind::Command => (None, Ok(String::new())),
     }
+}
+
+/// Credentials the CLI's configuration files give: one of `names` set by a file itself
+/// (Claude Code's `env` block, Gemini CLI's `.env`), or a key variable the configuration reads
+/// (opencode's `apiKey: "{env:NAME}"`) that is set. Names only.
+fn from_config(kind: AgentKind, cwd: &Path, names: &[&str]) -> Option<String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let found = planrun_agents::config::read(kind, &env, Some(cwd));
+    if let Some(n) = found.named.iter().find(|n| n.sets && names.contains(&n.name.as_str())) {
+        return Some(format!("{} set by {} (value not shown)", n.name, n.file.display()));
+    }
+    let n = found.named.iter().find(|n| !n.sets && n.secret && n.at.ends_with("apiKey") && var(&n.name).is_some())?;
+    Some(format!("{} is set, named by `{}` in {} (value not shown)", n.name, n.at, n.file.display()))
 }
 
 /// The variables `kind`'s configuration files name (see `planrun_agents::config`), by name and

@@ -191,3 +191,41 @@ fn doctor_names_the_configured_variables_never_their_values() {
     assert!(unset.contains("GW_API_KEY not set"), "{unset}");
     assert!(unset.contains("fix") && unset.contains("GW_API_KEY, which is not set"), "{unset}");
 }
+
+#[test]
+fn doctor_reads_gemini_settings_and_the_env_file_it_loads() {
+    let home = tempfile::tempdir().unwrap();
+    let gemini = home.path().join(".gemini");
+    std::fs::create_dir_all(&gemini).unwrap();
+    std::fs::write(
+        gemini.join("settings.json"),
+        "{\n  // MCP server with a token from the environment\n  \"mcpServers\": {\"gh\": {\"command\": \"gh-mcp\", \"env\": {\"GITHUB_TOKEN\": \"$GH_MCP_TOKEN\"}}}\n}\n",
+    )
+    .unwrap();
+    let value = "AIzaDoctorE2E000000000000000000000000000";
+    std::fs::write(gemini.join(".env"), format!("GEMINI_API_KEY={value}\n")).unwrap();
+    let bin = planrun_testkit::agent_cli("gemini").unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new(support::bin())
+        .args(["doctor", "--agent", "gemini", "--json"])
+        .env("PATH", format!("{}:/usr/bin:/bin", bin.parent().unwrap().display()))
+        .env("HOME", home.path())
+        .env("GOOGLE_GEMINI_BASE_URL", "http://127.0.0.1:9")
+        .env("GEMINI_CLI_SYSTEM_SETTINGS_PATH", home.path().join("no-system-settings.json"))
+        .env_remove("GEMINI_API_KEY")
+        .env_remove("GOOGLE_API_KEY")
+        .env_remove("GH_MCP_TOKEN")
+        .current_dir(home.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!stdout.contains(value), "{stdout}");
+    let report: Value = serde_json::from_str(&stdout).unwrap();
+    let a = &report["agents"][0];
+    let env_file = gemini.join(".env").display().to_string();
+    assert_eq!(a["credentials"], json!(format!("GEMINI_API_KEY set by {env_file} (value not shown)")), "{a}");
+    let vars = a["config_variables"].as_array().unwrap();
+    let named = |name: &str| vars.iter().find(|v| v["name"] == name).cloned().unwrap_or(Value::Null);
+    assert_eq!(named("GH_MCP_TOKEN")["at"], "mcpServers.gh.env.GITHUB_TOKEN", "{a}");
+    assert_eq!(named("GH_MCP_TOKEN")["set"], false, "{a}");
+    assert_eq!(named("GEMINI_API_KEY")["set_by_file"], true, "{a}");
+}
