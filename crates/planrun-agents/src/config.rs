@@ -26,6 +26,10 @@ pub struct Named {
     pub secret: bool,
     /// The CLI cannot call its model without it (the selected Codex provider's `env_key`).
     pub required: bool,
+    /// Named by a file inside the repository the agent works in (`.codex/config.toml`,
+    /// `opencode.json`, `.gemini/settings.json`, …): a repository cloned from anyone could name
+    /// any variable there, so planrun does not pass it on its own; `--pass-env NAME` does.
+    pub project: bool,
     /// The file gives the variable its value itself (Claude Code's `env` block, a `.env` file
     /// Gemini CLI loads): the agent gets it from there, planrun need not pass it.
     pub sets: bool,
@@ -59,9 +63,10 @@ pub struct Found {
 }
 
 impl Found {
-    /// The names planrun passes on: those the CLI reads from its environment.
+    /// The names planrun passes on: those the CLI reads from its environment, named by the
+    /// user's own files (not the repository's: see [`Named::project`]).
     pub fn passed(&self) -> impl Iterator<Item = &str> {
-        self.named.iter().filter(|n| !n.sets).map(|n| n.name.as_str())
+        self.named.iter().filter(|n| !n.sets && !n.project).map(|n| n.name.as_str())
     }
 
     fn merge(&mut self, other: Found) {
@@ -78,7 +83,7 @@ impl Found {
 pub fn read(kind: AgentKind, env: &dyn Fn(&str) -> Option<String>, workspace: Option<&Path>) -> Found {
     let home = env("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
     let ctx = Ctx { env, home: home.as_deref(), workspace };
-    match kind {
+    let mut found = match kind {
         AgentKind::Codex => codex(&ctx),
         AgentKind::Opencode => opencode(&ctx),
         AgentKind::Gemini => gemini(&ctx),
@@ -90,7 +95,15 @@ pub fn read(kind: AgentKind, env: &dyn Fn(&str) -> Option<String>, workspace: Op
             }
             all
         }
+    };
+    // A folder that holds the home folder (a home kept in git) is not a project: the user's own
+    // files are in it.
+    let project: Vec<PathBuf> =
+        ctx.project_dirs().into_iter().filter(|d| ctx.home.is_none_or(|h| !h.starts_with(d))).collect();
+    for n in &mut found.named {
+        n.project = project.iter().any(|d| n.file.starts_with(d));
     }
+    found
 }
 
 struct Ctx<'a> {
@@ -210,6 +223,7 @@ fn codex(ctx: &Ctx<'_>) -> Found {
         let mut add = |name: &str, at: String, secret: bool, required: bool| {
             if is_var_name(name) {
                 found.named.push(Named {
+                    project: false,
                     name: name.to_owned(),
                     file: path.clone(),
                     at,
@@ -412,6 +426,7 @@ fn opencode_text(text: &str, file: &Path, found: &mut Found) {
     for (at, s) in all {
         for name in opencode_refs(s) {
             found.named.push(Named {
+                project: false,
                 secret: secret_at(&at, &name),
                 name,
                 file: file.to_owned(),
@@ -488,6 +503,7 @@ fn gemini(ctx: &Ctx<'_>) -> Found {
         for (at, s) in all {
             for name in dollar_refs(s) {
                 found.named.push(Named {
+                    project: false,
                     secret: secret_at(&at, &name),
                     name,
                     file: path.clone(),
@@ -502,6 +518,7 @@ fn gemini(ctx: &Ctx<'_>) -> Found {
         if let Some(text) = read_text(&path, &mut found) {
             for name in dotenv_names(&text) {
                 found.named.push(Named {
+                    project: false,
                     secret: crate::redact::is_secret_name(&name),
                     name,
                     file: path.clone(),
@@ -570,6 +587,7 @@ fn claude(ctx: &Ctx<'_>) -> Found {
             let Some(cmd) = v.get(key).and_then(serde_json::Value::as_str) else { continue };
             for name in dollar_refs(cmd) {
                 found.named.push(Named {
+                    project: false,
                     secret: *key == "apiKeyHelper" || crate::redact::is_secret_name(&name),
                     name,
                     file: path.clone(),
@@ -582,6 +600,7 @@ fn claude(ctx: &Ctx<'_>) -> Found {
         for (name, _) in v.get("env").and_then(serde_json::Value::as_object).into_iter().flatten() {
             if is_var_name(name) {
                 found.named.push(Named {
+                    project: false,
                     secret: crate::redact::is_secret_name(name),
                     name: name.clone(),
                     file: path.clone(),
@@ -716,6 +735,18 @@ bearer_token_env_var = "REMOTE_MCP"
         // The project's file wins: its provider is the selected one.
         assert!(got.contains(&("A_KEY", "model_providers.a.env_key", true, false, false)), "{got:?}");
         assert!(got.contains(&("B_KEY", "model_providers.b.env_key", true, true, false)), "{got:?}");
+    }
+
+    #[test]
+    fn only_the_users_own_files_pass_variables_on_their_own() {
+        let f = Fixture::new();
+        f.write(true, ".codex/config.toml", "[model_providers.a]\nenv_key = \"A_KEY\"\n");
+        // A cloned repository's file could name any variable of the user's environment.
+        f.write(false, ".codex/config.toml", "[model_providers.b]\nenv_key = \"AWS_SECRET_ACCESS_KEY\"\n");
+        let found = f.read(AgentKind::Codex);
+        let passed: Vec<&str> = found.passed().collect();
+        assert_eq!(passed, ["A_KEY"], "{found:?}");
+        assert!(found.named.iter().any(|n| n.name == "AWS_SECRET_ACCESS_KEY" && n.project), "{found:?}");
     }
 
     #[test]

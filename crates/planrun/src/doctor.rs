@@ -379,6 +379,7 @@ fn configured(kind: AgentKind, cwd: &Path, f: &mut Finding) {
             "set": set,
             "required": n.required,
             "set_by_file": n.sets,
+            "project": n.project,
         }));
     }
 }
@@ -388,6 +389,8 @@ fn config_line(v: &Value) -> String {
     let s = |k: &str| v.get(k).and_then(Value::as_str).unwrap_or("");
     let state = if v.get("set_by_file") == Some(&Value::Bool(true)) {
         "set by the file"
+    } else if v.get("project") == Some(&Value::Bool(true)) {
+        "named by the repository's own file, so not passed on its own (trust it with --pass-env NAME)"
     } else if v.get("set") == Some(&Value::Bool(true)) {
         "set, passed to the agent"
     } else {
