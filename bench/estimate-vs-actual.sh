@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# The estimate `planrun run` shows before it starts, against what the run then used, on the
-# example plans: examples/quickstart/plan.md (4 tasks; its first `lib` attempt fails its verify
-# command, so one task is reworked) and a plan from bench/gen-plan.py (12 tasks, seed 1).
+# The estimate `planrun run` shows before it starts (a range and its midpoint, and what it is
+# based on), against what the run then used, on these plans:
+#   - examples/quickstart/plan.md with its own script agent and reviewer (agent.py, reviewer.py:
+#     a `command` agent, as examples/quickstart/run.sh runs it; 4 tasks, the first `lib` attempt
+#     fails its verify command, so one task is reworked);
+#   - the same plan with the real `claude` CLI;
+#   - five one-file tasks (written below) with claude;
+#   - a plan from bench/gen-plan.py (12 tasks, seed 1; 2-4 files, 2-4 criteria each) with claude.
 #
-# The agent is the real `claude` CLI (pinned by .ci/agent-clis.sh) talking to a stand-in model
-# server (a Python script written below), on 127.0.0.1. What the server does:
+# The `claude` CLI (pinned by .ci/agent-clis.sh) talks to a stand-in model server (a Python script
+# written below), on 127.0.0.1. What the server does:
 #   - It scripts the model's turns. An implement session: `ls`, then the command that does the
 #     task's work (writer.py below: the quickstart's own agent.py for the quickstart, else a line
 #     in each file the task declares, and a note for dependents), then `git status`, then a
@@ -20,19 +25,22 @@
 #     answer's JSON, bytes / 4.
 # So the "actual" tokens are the real CLI's real context (its system prompt, 24 tool
 # definitions, planrun's prompts, the tools' real output) resent on every turn, with a scripted
-# model that takes 3-4 short turns per session: a real model takes more turns and writes more.
+# model that takes 3-4 short turns per session and answers at once: the low end of the
+# estimate's default range. A real model takes more turns, writes more and takes longer.
 # The dollars are what claude itself reports (total_cost_usd, for the model it asked for).
 #
 # Per plan: run 1 in a fresh repository (the estimate from defaults), run 2 in another fresh
 # repository holding run 1's history (.planrun/history.jsonl; the estimate from history); each
 # estimate is the `estimate` event of that run, each actual its `finished` event's usage and the
-# wall time around the run. Then the generated plan is estimated once more with the quickstart's
-# history (another plan's history). Prints a markdown table; results.json and each plan's
-# per-role figures go to bench/out/estimate-vs-actual/.
+# wall time around the run (`planrun report`'s estimate line is kept too). Then the generated and
+# the one-file plans are estimated once more with the quickstart's history (another plan's
+# history). Prints a markdown table (for each figure: the range and midpoint, the actual, whether
+# the actual is inside and midpoint ÷ actual) and a summary; results.json and each plan's
+# estimates and per-role figures go to bench/out/estimate-vs-actual/.
 #
 # Usage: bench/estimate-vs-actual.sh   (PLANRUN=path/to/planrun skips the build; MODEL=… picks the
 # model, default claude-sonnet-4-5, whose built-in price is the one claude uses; TASKS=N for the
-# generated plan; KEEP=1 keeps the temporary folder). About two minutes after the build.
+# generated plan; KEEP=1 keeps the temporary folder). About five minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -81,7 +89,7 @@ files = re.findall(r"^- `([^`*?\[{]+)`$", first.read_text().split("Change only t
 for f in files:
     p = Path(f)
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(f"// {task}: attempt {attempt}\n")
+    p.write_text(("# " if f.endswith(".py") else "// ") + f"{task}: attempt {attempt}\n")
     print("wrote", f)
 Path(os.environ["PLANRUN_NOTES_FILE"]).write_text(f"{task} wrote {', '.join(files)}; its public items are documented.\n")
 PY
@@ -207,9 +215,21 @@ url="$(head -n1 "$tmp/server.url")"
 [ -n "$url" ] || { echo "the model server did not start" >&2; cat "$tmp/server.log" >&2; exit 1; }
 
 python3 "$root/bench/gen-plan.py" "$tmp/generated.md" "${TASKS:-12}" 1
+# Five one-file tasks (the size of a first try of planrun).
+python3 - "$tmp/one-file.md" <<'PY'
+import sys
+tasks = [("greet", "a function greet(name) that returns Hello, name!"), ("shout", "shout(text) that upper-cases text"),
+         ("count", "count_words(text) that counts the words of a text"), ("slug", "slug(title) that turns a title into a URL slug"),
+         ("clamp", "clamp(x, lo, hi) that keeps x between lo and hi")]
+out = ["# Five helpers\n\nSmall Python helpers, one module each.\n"]
+for name, what in tasks:
+    out.append(f"## Task {name}: Write {name}.py\n\nFiles: `{name}.py`\n\nWrite `{name}.py` with {what}.\n\n"
+               f"### Acceptance\n\n- [ ] {name}.py defines it, with a docstring\n\n### Verify\n\n- `python3 -c 'import {name}'`\n")
+open(sys.argv[1], "w").write("\n".join(out))
+PY
 
 python3 - "$planrun" "$clis" "$url" "$tmp" "$root" "${MODEL:-claude-sonnet-4-5}" "$("$planrun" --version)" <<'PY'
-import json, os, shutil, subprocess, sys, time, urllib.request
+import json, os, shutil, statistics, subprocess, sys, time, urllib.request
 
 planrun, clis, url, tmp, root, model, version = sys.argv[1:8]
 home = os.path.join(tmp, "home")
@@ -227,23 +247,27 @@ env = {
     # A disposable folder: as root, Claude Code runs its Bash tool's `$VAR`s only with this.
     "IS_SANDBOX": "1",
     "NO_COLOR": "1",
-    # The quickstart's verify commands run Python; without this, the bytecode they write in
-    # tests/__pycache__ is a change outside the task's files on its rework (scope strict).
-    "PYTHONDONTWRITEBYTECODE": "1",
 }
 for k in ("LANG", "LC_ALL", "TMPDIR"):
     if k in os.environ:
         env[k] = os.environ[k]
 
+quick = os.path.join(root, "examples/quickstart")
+QUICK_FILES = [os.path.join(quick, f) for f in ("agent.py", "reviewer.py", ".gitignore")]
+CLAUDE = ["--agent", "claude", "--model", model]
+# The quickstart as examples/quickstart/run.sh runs it: its own script agent and reviewer.
+COMMAND = ["--agent-command", "python3 agent.py {prompt_file}", "--review-command", "python3 reviewer.py {prompt_file}"]
 PLANS = {
-    "quickstart": (os.path.join(root, "examples/quickstart/plan.md"), [os.path.join(root, "examples/quickstart/agent.py")]),
-    "generated": (os.path.join(tmp, "generated.md"), []),
+    "quickstart, script agent": (os.path.join(quick, "plan.md"), QUICK_FILES, COMMAND),
+    "quickstart": (os.path.join(quick, "plan.md"), QUICK_FILES, CLAUDE),
+    "five one-file tasks": (os.path.join(tmp, "one-file.md"), [], CLAUDE),
+    "generated": (os.path.join(tmp, "generated.md"), [], CLAUDE),
 }
 
 def repo(name, plan, history=None):
-    d = os.path.join(tmp, name)
+    d = os.path.join(tmp, name.replace(" ", "-").replace(",", ""))
     os.makedirs(d)
-    src, extra = PLANS[plan]
+    src, extra, _ = PLANS[plan]
     shutil.copy(src, os.path.join(d, "plan.md"))
     for f in extra:
         shutil.copy(f, d)
@@ -256,15 +280,13 @@ def repo(name, plan, history=None):
         shutil.copy(history, os.path.join(d, ".planrun/history.jsonl"))
     return d
 
-ARGS = ["--agent", "claude", "--model", model]
-
 def run(name, plan, history=None):
     d = repo(name, plan, history)
     # Runs are minutes or days apart, past a provider cache's lifetime (5 minutes by default at
     # Anthropic): each starts with a cold cache.
     urllib.request.urlopen(urllib.request.Request(url + "/reset", data=b""), timeout=10).read()
     t0 = time.perf_counter()
-    p = subprocess.run([planrun, "run", "plan.md", *ARGS, "--yes", "--json"], cwd=d, env=env,
+    p = subprocess.run([planrun, "run", "plan.md", *PLANS[plan][2], "--yes", "--json"], cwd=d, env=env,
                        stdin=subprocess.DEVNULL, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     events = [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
@@ -273,11 +295,14 @@ def run(name, plan, history=None):
     if p.returncode != 0 or est is None or fin is None:
         sys.exit(f"{name}: planrun exited {p.returncode}\n{p.stderr[-3000:]}")
     hist = [json.loads(l) for l in open(os.path.join(d, ".planrun/history.jsonl"))][-1]
-    return d, est, fin["usage"], wall, hist
+    report = subprocess.run([planrun, "report"], cwd=d, env=env, capture_output=True, text=True).stdout
+    line = next((l for l in report.splitlines() if l.startswith("estimate: ")), "")
+    return d, est, fin["usage"], wall, hist, line
 
 def estimate_only(name, plan, history):
     d = repo(name, plan, history)
-    p = subprocess.run([planrun, "estimate", "plan.md", *ARGS, "--json"], cwd=d, env=env, capture_output=True, text=True)
+    p = subprocess.run([planrun, "estimate", "plan.md", *PLANS[plan][2], "--json"], cwd=d, env=env,
+                       capture_output=True, text=True)
     if p.returncode != 0:
         sys.exit(f"{name}: planrun estimate exited {p.returncode}\n{p.stderr}")
     return json.loads(p.stdout)
@@ -285,46 +310,81 @@ def estimate_only(name, plan, history):
 def tok(u):
     return u["input"] + u["output"] + u["cache_read"] + u["cache_write"]
 
+def fig(kind, lo, mid, hi, actual):
+    """One figure: the estimate's range and midpoint against the actual."""
+    if mid is None:
+        return {"estimate": None, "actual": actual, "inside": None, "ratio": None}
+    inside = actual is not None and lo <= actual <= hi
+    ratio = mid / actual if actual else None
+    return {"low": lo, "mid": mid, "high": hi, "actual": actual, "inside": inside, "ratio": ratio}
+
+def show(kind, f):
+    if kind == "tokens":
+        n = lambda x: f"{x / 1e6:.2f}M" if x >= 1e6 else f"{x / 1e3:.0f}k"
+    elif kind == "cost":
+        n = lambda x: f"${x:.2f}" if x >= 0.1 else f"${x:.3f}"
+    else:
+        n = lambda x: f"{x:.0f} s" if x >= 10 else f"{x:.1f} s"
+    actual = "none reported" if f["actual"] is None else n(f["actual"])
+    if f.get("mid") is None:
+        return f"unknown | {actual} | "
+    verdict = ("**in**" if f["inside"] else "out") + (f", mid {f['ratio']:.2f}×" if f["ratio"] else "")
+    return f"{n(f['low'])}–{n(f['high'])} (mid {n(f['mid'])}) | {actual} | {verdict}"
+
 rows, results = [], []
 def compare(plan, label, est, used, wall):
-    et, at = est["tokens"]["total"], tok(used)
-    ec, ac = est["cost_usd"], used["cost_usd"]
-    ew = est["wall_ms"] / 1000
-    r = {"plan": plan, "estimate": label, "source": est["source"], "tasks": est["tasks"],
-         "estimated": {"tokens": et, "cache_read": est["tokens"]["cache_read"], "output": est["tokens"]["output"],
-                       "cost_usd": ec, "wall_s": ew, "attempts": est["attempts"]},
-         "actual": {"tokens": at, "cache_read": used["cache_read"], "output": used["output"], "cost_usd": ac,
-                    "wall_s": wall, "agent_steps": used["agent_steps"]},
-         "ratio": {"tokens": et / at if at else None, "cost": ec / ac if ec and ac else None, "wall": ew / wall}}
+    t = est["tokens"] or {}
+    cr = est["cost_usd_range"] or [None, None]
+    wr = [x / 1000 for x in est["wall_ms_range"]] if est["wall_ms_range"] else [None, None]
+    agents = used["agent_steps"] > 0
+    r = {"plan": plan, "estimate": label, "source": est["source"], "basis": est["basis"], "tasks": est["tasks"],
+         "attempts": est["attempts_range"],
+         "tokens": fig("tokens", t.get("low"), t.get("total"), t.get("high"), tok(used) if agents else None),
+         "cost": fig("cost", cr[0], est["cost_usd"], cr[1], used["cost_usd"] if agents else None),
+         "wall": fig("wall", wr[0], est["wall_ms"] and est["wall_ms"] / 1000, wr[1], wall)}
     results.append(r)
-    rows.append(f"| {plan} | {label} ({est['source']}) | {et:,} | {at:,} | **{et / at:.2f}** | "
-                f"${ec:.4f} | ${ac:.4f} | **{ec / ac:.2f}** | {ew:,.0f} s | {wall:.1f} s | {ew / wall:.1f} |")
-    print(f"{plan:<11} {label:<28} tokens {et:>12,} vs {at:>10,} ({et / at:6.2f}x)  "
-          f"cost ${ec:9.4f} vs ${ac:.4f} ({ec / ac:6.2f}x)  wall {ew:8.0f} s vs {wall:6.1f} s", file=sys.stderr)
+    rows.append(f"| {plan} | {label} | {show('tokens', r['tokens'])} | {show('cost', r['cost'])} | {show('wall', r['wall'])} |")
+    print(f"{plan:<26} {label:<34} " + "  ".join(
+        f"{k} {r[k].get('low')}..{r[k].get('high')} vs {r[k]['actual']}" for k in ("tokens", "cost", "wall")), file=sys.stderr)
 
-history = {}
-actual = {}
+history, actual = {}, {}
 for plan in PLANS:
-    d1, e1, u1, w1, h1 = run(f"{plan}-1", plan)
-    compare(plan, "run 1: first estimate", e1, u1, w1)
+    d1, e1, u1, w1, h1, l1 = run(f"{plan} 1", plan)
+    compare(plan, "run 1: defaults", e1, u1, w1)
     hist = os.path.join(d1, ".planrun/history.jsonl")
-    d2, e2, u2, w2, h2 = run(f"{plan}-2", plan, hist)
-    compare(plan, "run 2: second estimate", e2, u2, w2)
+    d2, e2, u2, w2, h2, l2 = run(f"{plan} 2", plan, hist)
+    compare(plan, "run 2: its own history (1 run)", e2, u2, w2)
     history[plan], actual[plan] = hist, (u2, w2, h2)
-    with open(os.path.join(tmp, f"{plan}-per-role.json"), "w") as f:
-        json.dump({"estimate_1": e1["per_role"], "estimate_2": e2["per_role"], "actual_2": h2["roles"]}, f, indent=1)
+    with open(os.path.join(tmp, f"{plan.replace(' ', '-').replace(',', '')}-per-role.json"), "w") as f:
+        json.dump({"estimate_1": e1, "estimate_2": e2, "actual_1": h1["roles"], "actual_2": h2["roles"],
+                   "report_1": l1, "report_2": l2}, f, indent=1)
 
-# The generated plan estimated from the quickstart's history.
-e3 = estimate_only("generated-3", "generated", history["quickstart"])
-u2, w2, _ = actual["generated"]
-compare("generated", "quickstart's history vs run 2", e3, u2, w2)
+# Plans estimated from another plan's history, against their own run 2.
+for plan, other in (("generated", "quickstart"), ("five one-file tasks", "quickstart")):
+    e3 = estimate_only(f"{plan} from {other}", plan, history[other])
+    u2, w2, _ = actual[plan]
+    compare(plan, f"the {other}'s history, vs run 2", e3, u2, w2)
 
 claude = subprocess.run(["claude", "--version"], env=env, capture_output=True, text=True).stdout.strip()
 load = " ".join(open("/proc/loadavg").read().split()[:3])
-print(f"{version}; claude {claude}; model {model}; {os.cpu_count()} CPUs; load average {load}")
-print("| plan | estimate | est. tokens | actual tokens | tokens est. ÷ actual | est. cost | actual cost | cost est. ÷ actual | est. wall | actual wall | wall est. ÷ actual |")
-print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+print(f"{version}; claude {claude}; model {model}; {os.cpu_count()} CPUs; load average {load}; "
+      f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}")
+print("| plan | estimate | tokens: estimate | actual | | dollars: estimate | actual | | wall: estimate | actual | |")
+print("|---|---|---|---:|---|---|---:|---|---|---:|---|")
 print("\n".join(rows))
+print()
+for k in ("tokens", "cost", "wall"):
+    known = [r[k] for r in results if r[k].get("mid") is not None and r[k]["actual"] is not None]
+    for label, pick in (("defaults", lambda r: r["source"] == "defaults"), ("history", lambda r: r["source"] != "defaults")):
+        sel = [r[k] for r in results if pick(r) and r[k].get("mid") is not None and r[k]["actual"] is not None]
+        if sel:
+            ratios = [f["ratio"] for f in sel]
+            print(f"- {k}, {label}: actual inside the range {sum(f['inside'] for f in sel)} of {len(sel)}; "
+                  f"midpoint ÷ actual median {statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f}); "
+                  f"within 2× (inside, or midpoint within 2×): {sum(f['inside'] or 0.5 <= f['ratio'] <= 2 for f in sel)} of {len(sel)}")
+    unknown = [r["plan"] + ": " + r["estimate"] for r in results if r[k].get("mid") is None]
+    if unknown:
+        print(f"- {k} unknown: " + "; ".join(unknown))
 with open(os.path.join(tmp, "results.json"), "w") as f:
     json.dump(results, f, indent=1)
 keep = os.path.join(root, "bench/out/estimate-vs-actual")

@@ -6,7 +6,7 @@
 mod support;
 
 use serde_json::Value;
-use support::{Repo, text};
+use support::{Repo, committed, events, text};
 
 const PLAN: &str = "# Two files
 
@@ -74,9 +74,9 @@ fn estimate_prints_the_estimate_and_creates_nothing() {
     assert_eq!(e["tokens"], Value::Null);
     assert_eq!(e["tokens_unknown"][0], "implement (command)");
     assert_eq!(e["cost_usd"], Value::Null);
-    // b waits for a: the critical path is both tasks.
-    assert!(e["wall_ms"].as_u64().unwrap() >= e["critical_path_ms"].as_u64().unwrap());
-    assert_eq!(e["critical_path_ms"], e["work_ms"]);
+    // Nor does anything say how long a command takes before it has run here.
+    assert_eq!((&e["wall_ms"], &e["wall_ms_range"]), (&Value::Null, &Value::Null), "{e}");
+    assert_eq!(e["time_unknown"][0], "implement (command)");
     assert_eq!(e["per_task"].as_array().unwrap().len(), 2);
     assert!(!repo.path().join(".planrun").exists(), "planrun estimate created the state directory");
 
@@ -86,6 +86,7 @@ fn estimate_prints_the_estimate_and_creates_nothing() {
     assert!(shown.starts_with("estimate: 2 task(s), 2 at a time"), "{shown}");
     assert!(shown.contains("implement → scope → verify → commit\n"), "{shown}");
     assert!(shown.contains("tokens  unknown: implement (command)"), "{shown}");
+    assert!(shown.contains("time    unknown: implement (command)"), "{shown}");
     assert!(shown.contains("from    defaults"), "{shown}");
     assert!(!repo.path().join(".planrun").exists());
 }
@@ -120,7 +121,7 @@ fn after_a_run_the_estimate_comes_from_the_history() {
     assert!(e["wall_ms"].as_u64().unwrap() < 60_000, "{e}");
     let out = other.cmd(&args[..args.len() - 1]).output().unwrap();
     assert!(
-        String::from_utf8_lossy(&out.stdout).contains("from    this repository's history (1 run(s))"),
+        String::from_utf8_lossy(&out.stdout).contains("from    this repository's history of 1 run,"),
         "{}",
         text(&out)
     );
@@ -157,9 +158,74 @@ fn an_agent_cli_needs_yes_without_a_terminal() {
         .unwrap();
     let e = json(&out);
     assert_eq!(e["source"], "history", "{e}");
-    assert_eq!(e["tokens"]["total"], 2 * 1_112, "{e}");
-    assert_eq!(e["tokens"]["cache_read"], 2 * 1_000, "{e}");
-    assert_eq!(e["cost_usd"], 0.5, "{e}");
+    // (Each task's figures are scaled by its size against the two tasks' mean: b's text is a
+    // little longer than a's, so within a percent.)
+    let near = |v: &Value, want: f64| (v.as_f64().unwrap() - want).abs() <= want / 100.0;
+    assert!(near(&e["tokens"]["total"], 2.0 * 1_112.0), "{e}");
+    assert!(near(&e["tokens"]["cache_read"], 2.0 * 1_000.0), "{e}");
+    assert!(near(&e["cost_usd"], 0.5), "{e}");
+    // One run: a range of ±25% around it.
+    assert!(near(&e["tokens"]["low"], 0.75 * 2_224.0) && near(&e["tokens"]["high"], 1.25 * 2_224.0), "{e}");
+    assert!(near(&e["cost_usd_range"][0], 0.375) && near(&e["cost_usd_range"][1], 0.625), "{e}");
     let implement = &e["per_role"].as_array().unwrap().iter().find(|r| r["role"] == "implement").unwrap().clone();
     assert_eq!(implement["model"], "claude-fake");
+}
+
+/// The second plan run in the repository of `a_command_agents_time_is_unknown_until_a_run_here_measured_it`.
+const SECOND: &str = "# Next
+
+## Task c: Write c
+
+Files: `c.txt`
+
+Write c.txt.
+";
+
+fn estimate_event(out: &std::process::Output) -> Value {
+    assert_eq!(out.status.code(), Some(0), "{}", text(out));
+    events(out).into_iter().find(|e| e["event"] == "estimate").unwrap_or_else(|| panic!("no estimate: {}", text(out)))
+}
+
+#[test]
+fn a_command_agents_time_is_unknown_until_a_run_here_measured_it() {
+    let repo = committed(PLAN, "sleep 0.2; echo ok > \"$PLANRUN_TASK_ID.txt\"", &[("second.md", SECOND)]);
+    // The first run: nothing says how long the script takes.
+    let first = estimate_event(&repo.run(&["--reviews", "none", "--json"]));
+    assert_eq!((first["source"].as_str(), first["tasks"].as_u64()), (Some("defaults"), Some(2)), "{first}");
+    assert_eq!((&first["wall_ms"], &first["wall_ms_range"]), (&Value::Null, &Value::Null), "{first}");
+    assert_eq!(first["time_unknown"], serde_json::json!(["implement (command)"]), "{first}");
+
+    // The report says so beside what was used, never "~0".
+    let out = repo.cmd(&["report"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = String::from_utf8_lossy(&out.stdout);
+    let line = report.lines().find(|l| l.starts_with("estimate: ")).unwrap_or_else(|| panic!("{report}"));
+    assert_eq!(
+        line,
+        "estimate: tokens unknown, cost unknown, time unknown for 2 task(s) (defaults); no agent reported usage"
+    );
+    assert!(!report.contains("~0"), "{report}");
+    let out = repo.cmd(&["report", "--json"]).output().unwrap();
+    let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((&r["estimate"]["tokens"], &r["estimate"]["wall_ms"]), (&Value::Null, &Value::Null), "{r}");
+
+    // The next plan's run: the script's time from the first run, as a range around it.
+    let out = repo.cmd(&["run", "second.md", "--agent-command", "./agent.sh", "--reviews", "none", "--json"]).output();
+    let second = estimate_event(&out.unwrap());
+    assert_eq!((second["source"].as_str(), second["history_runs"].as_u64()), (Some("history"), Some(1)), "{second}");
+    assert_eq!(second["time_unknown"], serde_json::json!([]), "{second}");
+    let (lo, mid, hi) = (
+        second["wall_ms_range"][0].as_u64().unwrap(),
+        second["wall_ms"].as_u64().unwrap(),
+        second["wall_ms_range"][1].as_u64().unwrap(),
+    );
+    // The script sleeps 0.2 s; the step takes that and planrun's own stages.
+    assert!(lo < mid && mid < hi && hi < 30_000, "{second}");
+    assert!(mid >= 150, "{second}");
+    assert!(second["basis"].as_str().unwrap().starts_with("this repository's history of 1 run"), "{second}");
+    let out = repo.cmd(&["report"]).output().unwrap();
+    let report = String::from_utf8_lossy(&out.stdout);
+    let line = report.lines().find(|l| l.starts_with("estimate: ")).unwrap_or_else(|| panic!("{report}"));
+    assert!(line.starts_with("estimate: tokens unknown, cost unknown, "), "{line}");
+    assert!(line.contains("for 1 task(s) (history: 1 run)") && !line.contains("time unknown"), "{line}");
 }

@@ -271,19 +271,47 @@ fn budget_line(budget: &Value, total: &Totals) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// `~12,000 in / 3,000 out tokens, ~$0.42, ~5m for 3 task(s) (defaults); used …`, or `None`.
+/// `1.1M–4.3M tokens, $0.40–$2.10, 2m–25m for 3 task(s) (defaults); used …`, or `None`. A
+/// figure the estimate did not know (`null`: a `command` agent's tokens, dollars or time) reads
+/// "unknown"; an estimate recorded before ranges existed reads `~N`.
 fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
     let e = est.as_object()?;
-    let tok = |k: &str| e.get("tokens").and_then(|t| t.get(k)).and_then(Value::as_u64).unwrap_or(0);
-    let cost =
-        e.get("cost_usd").and_then(Value::as_f64).map_or_else(|| "cost unknown".to_owned(), |c| format!("~${c:.2}"));
-    let wall = e
-        .get("wall_ms")
-        .and_then(Value::as_u64)
-        .map(|ms| format!(", ~{}", super::steps::human(std::time::Duration::from_millis(ms))))
-        .unwrap_or_default();
+    let range = |k: &str| {
+        let r = e.get(k).and_then(Value::as_array)?;
+        Some((r.first().and_then(Value::as_f64)?, r.get(1).and_then(Value::as_f64)?))
+    };
+    let span = |lo: String, hi: String| if lo == hi { lo } else { format!("{lo}–{hi}") };
+    let tokens = match e.get("tokens").filter(|t| t.is_object()) {
+        None => "tokens unknown".to_owned(),
+        Some(t) => {
+            let n = |k: &str| t.get(k).and_then(Value::as_u64);
+            match (n("low"), n("high"), n("total")) {
+                (Some(lo), Some(hi), _) => format!("{} tokens", span(thousands(lo), thousands(hi))),
+                (_, _, Some(total)) => format!("~{} tokens", thousands(total)),
+                _ => {
+                    let sum: u64 = ["input", "output", "cache_read", "cache_write"].iter().filter_map(|k| n(k)).sum();
+                    format!("~{} tokens", thousands(sum))
+                }
+            }
+        }
+    };
+    let cost = match (range("cost_usd_range"), e.get("cost_usd").and_then(Value::as_f64)) {
+        (Some((lo, hi)), _) => span(format!("${lo:.2}"), format!("${hi:.2}")),
+        (None, Some(c)) => format!("~${c:.2}"),
+        (None, None) => "cost unknown".to_owned(),
+    };
+    let human = |ms: f64| super::steps::human(std::time::Duration::from_millis(ms.max(0.0) as u64));
+    let wall = match (range("wall_ms_range"), e.get("wall_ms").and_then(Value::as_f64)) {
+        (Some((lo, hi)), _) => span(human(lo), human(hi)),
+        (None, Some(w)) => format!("~{}", human(w)),
+        (None, None) => "time unknown".to_owned(),
+    };
     let tasks = e.get("tasks").and_then(Value::as_u64).unwrap_or(0);
     let source = e.get("source").and_then(Value::as_str).unwrap_or("?");
+    let source = match (source, e.get("history_runs").and_then(Value::as_u64)) {
+        ("history" | "mixed", Some(n)) => format!("{source}: {n} run{}", if n == 1 { "" } else { "s" }),
+        _ => source.to_owned(),
+    };
     let used = if total.steps == 0 {
         "no agent reported usage".to_owned()
     } else {
@@ -296,12 +324,7 @@ fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
             }
         )
     };
-    // All tokens, cache included: most of an agent's input is read from cache.
-    let estimated = match tok("total") {
-        0 => tok("input") + tok("output") + tok("cache_read") + tok("cache_write"),
-        t => t,
-    };
-    Some(format!("~{} tokens, {cost}{wall} for {tasks} task(s) ({source}); {used}", thousands(estimated)))
+    Some(format!("{tokens}, {cost}, {wall} for {tasks} task(s) ({source}); {used}"))
 }
 
 /// Dollars over the priced steps, or `None` when no step had a price.
@@ -727,6 +750,38 @@ mod tests {
     fn no_steps_give_no_lines() {
         let b = Breakdown::of(&[step("verify", None)]);
         assert_eq!((b.stage_line(), b.agent_line()), (None, None));
+    }
+
+    #[test]
+    fn the_estimate_line_says_unknown_where_the_estimate_did() {
+        let none = Totals::default();
+        let unknown = json!({"tasks": 2, "tokens": null, "cost_usd": null, "cost_usd_range": null,
+                             "wall_ms": null, "wall_ms_range": null, "source": "defaults", "history_runs": 0});
+        assert_eq!(
+            estimate_line(&unknown, &none).unwrap(),
+            "tokens unknown, cost unknown, time unknown for 2 task(s) (defaults); no agent reported usage"
+        );
+        let ranged = json!({"tasks": 1, "tokens": {"total": 150, "low": 100, "high": 2_000}, "cost_usd": 0.15,
+                            "cost_usd_range": [0.1, 0.2], "wall_ms": 90_000, "wall_ms_range": [60_000, 120_000],
+                            "source": "history", "history_runs": 3});
+        let mut used = Totals::default();
+        used.add(&crate::run::session::AgentRecord {
+            usage: Usage { input: 1_000, output: 10, ..Usage::default() },
+            cost_usd: Some(0.5),
+            ..crate::run::session::AgentRecord::default()
+        });
+        assert_eq!(
+            estimate_line(&ranged, &used).unwrap(),
+            "100–2,000 tokens, $0.10–$0.20, 1m–2m for 1 task(s) (history: 3 runs); used 1,010 tokens, $0.5000"
+        );
+        // An estimate recorded before ranges: its single figures.
+        let old = json!({"tasks": 1, "tokens": {"input": 1_000, "output": 234}, "cost_usd": 0.42, "wall_ms": 300_000,
+                         "source": "defaults"});
+        assert_eq!(
+            estimate_line(&old, &none).unwrap(),
+            "~1,234 tokens, ~$0.42, ~5m for 1 task(s) (defaults); no agent reported usage"
+        );
+        assert_eq!(estimate_line(&Value::Null, &none), None);
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! The estimate before a run: how many tasks will run, how many at once, the stages each goes
-//! through, and the tokens, dollars and wall time that should take, from the plan's size and
-//! per-role figures, or, once runs exist, from this repository's own history of them (kept in
-//! the state directory by `record`). Reads; never runs anything, and never fails a run: an
+//! through, and the tokens, dollars and wall time that should take, each as a range (low to
+//! high, and its midpoint) with what it is based on: defaults scaled to each task's size, or,
+//! once runs exist, this repository's own history of them (kept in the state directory by
+//! `record`). "Unknown" where nothing says: a `command` agent's tokens and dollars, and its time
+//! until a run here has measured it. Reads; never runs anything, and never fails a run: an
 //! unreadable or odd history is ignored.
 //!
 //! The model. Each pending task goes through its steps: the reviewer's take (`--take`), the
@@ -9,10 +11,15 @@
 //! task or the plan has commands; the reviews side by side, each by the reviewer). Per step, a
 //! CLI agent is a session of turns, and every turn resends the whole context (the CLI's system
 //! prompt and tools, the prompt, and what the session has read and written so far), so input
-//! dominates and most of it is a prefix the provider has cached. Dollars come from the price
-//! table, wall time from per-step durations combined with the dependency graph and the limit:
-//! max(critical path, total work / limit). Where the history has figures for a role and agent
-//! (tokens and dollars per run, runs and seconds per task), they replace the defaults.
+//! dominates and most of it is a prefix the provider has cached. The low end of the range is the
+//! shortest session that does the job, as the real CLIs run it against the scripted model server;
+//! the high end a real model's longer session; both grow with the task's size (`work`: its
+//! files, acceptance criteria and text). Dollars come from the price table, wall time from
+//! per-step durations combined with the dependency graph and the limit: max(critical path,
+//! total work / limit). Where the history has figures for a role and agent (tokens and dollars
+//! per run, runs and seconds per step), they replace the defaults, scaled to each task's size
+//! against the tasks they were measured on, the range as wide as the runs differed (at least
+//! ±25% for tokens and dollars, ±50% for time).
 
 use super::session::{Session, StepRecord};
 use super::steps::Agent;
@@ -62,11 +69,6 @@ pub(crate) struct Inputs<'a> {
 // which C + (T−1)·G are new and the rest a cached prefix.
 // ---------------------------------------------------------------------------------------------
 
-/// Expected implement attempts per task: an attempt sent back with probability about 0.23
-/// (1 / (1 − 0.23) ≈ 1.3). The simulation benchmark (docs/benchmarks.md) assumes 0.15; the
-/// estimate stays on the costly side. Every stage an attempt reaches runs once per attempt.
-const ATTEMPTS: f64 = 1.3;
-
 /// The tokens each CLI sends with every request before the task's own text: its system prompt
 /// and tool definitions. Measured from the first request each CLI pinned in
 /// `.ci/agent-clis.sh` sends to the test kit's scripted server (2026-11-21, a two-word prompt),
@@ -108,20 +110,48 @@ const NOTES_TOKENS: f64 = 250.0;
 const DIFF_TOKENS: f64 = 2_000.0;
 
 /// How an agent's session on one step grows: turns (a model call and its tool), tokens added to
-/// the context per turn, tokens the model writes per turn. Judgement, not measurement: a coding
-/// agent implementing a task reads a handful of files (a 150-line file is about 1,500 tokens),
-/// edits, runs the checks and reads their output over about 20 turns, writing tool calls and
-/// code (a few hundred tokens a turn); a review reads the diff and a few files and answers. For
-/// Claude Code on a task with a 1,400-token brief this gives about 700k input tokens per
-/// attempt (92% of it cached), in line with Anthropic's figure of about $13 per developer per
-/// active day (code.claude.com/docs/en/costs) for a few dozen such sessions a day. The history
-/// replaces these after the first run.
+/// the context per turn, tokens the model writes per turn.
 #[derive(Debug, Clone, Copy)]
 struct Shape {
     turns: f64,
     growth: f64,
     output: f64,
 }
+
+/// Which end of the range a pass of the estimate computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Bound {
+    Low,
+    High,
+}
+
+/// How much a task asks for, in units of about one file's work: its declared files (at least
+/// one), half a unit per acceptance criterion, one per 600 bytes of title and description.
+/// Sessions are taken to grow with it; the history keeps it per role, so that figures learned
+/// on small tasks are scaled for a larger one.
+fn work(task: &Task) -> f64 {
+    let files = task.files.len().max(1) as f64;
+    let criteria = task.acceptance.len() as f64;
+    let text = (task.description.len() + task.title.len()) as f64;
+    (files + 0.5 * criteria + text / 600.0).min(40.0)
+}
+
+/// The part of a CLI's base context (its tools and the start of its system prompt) that a
+/// session finds already in the provider's cache, written by an earlier session of the run (the
+/// low end; the high end takes every session to start cold, as when they are more than the
+/// cache's five minutes apart). Measured with Claude Code 2.1.197 and claude-sonnet-4-5 on the
+/// scripted server (2026-12-03): the first request of every session after the run's first reads
+/// 26.6k-27.0k of its 29.1k-29.8k tokens from the cache, 91% (the rest, written, is the end of
+/// the system prompt, which names the session's folder and git state, and the prompt).
+const SHARED_BASE: f64 = 0.9;
+
+/// A CLI session's time without history: its start, then each turn (a model call and its tool).
+/// The low end is the CLI against the scripted server, whose model answers at once (measured:
+/// about 1.5 s a turn with Claude Code on this machine, its start about 2 s); the high end a real
+/// model, about 20 s a turn (writing a few hundred tokens of tool call or code at 30-60 tokens a
+/// second, plus its latency and the tool), judgement.
+const SESSION_START: [f64; 2] = [2.0, 5.0];
+const TURN_SECONDS: [f64; 2] = [1.5, 20.0];
 
 // ---------------------------------------------------------------------------------------------
 // Roles.
@@ -177,39 +207,64 @@ impl Role {
         matches!(self, Role::Take | Role::Implement | Role::Test | Role::Review)
     }
 
-    fn shape(self) -> Shape {
-        match self {
-            Role::Implement => Shape { turns: 20.0, growth: 1_500.0, output: 400.0 },
-            Role::Test => Shape { turns: 12.0, growth: 1_500.0, output: 400.0 },
-            Role::Review => Shape { turns: 8.0, growth: 1_500.0, output: 250.0 },
-            _ => Shape { turns: 4.0, growth: 1_500.0, output: 300.0 },
+    /// One session of this role on a task of `work` units, at either end of the range.
+    ///
+    /// The low end is the shortest session that does the job, as measured with the real CLIs on
+    /// the scripted server (docs/benchmarks.md "Estimate vs actual"): an implementer that looks,
+    /// writes and checks in 3-4 turns, a reviewer that reads the diff and gives its verdict in
+    /// 1-2, a few hundred tokens of tool output a turn and a few dozen written. The high end is
+    /// a real model's longer session, judgement: it reads the files around the task, writes each
+    /// file, runs the checks and fixes what they find, about 8 turns plus 3 per unit of work for
+    /// an implementer (15 for a one-file task with two criteria), 4 plus 1 per unit for a review,
+    /// 1,500 tokens of tool output and 250-500 written a turn.
+    fn shape(self, bound: Bound, work: f64) -> Shape {
+        let w = work.clamp(1.0, 40.0);
+        let (low, high) = match self {
+            Role::Implement => (3.0, 8.0 + 3.0 * w),
+            Role::Test => (2.0, 6.0 + 2.0 * w),
+            Role::Review => (1.0, 4.0 + w),
+            _ => (1.0, 2.0 + w / 2.0),
+        };
+        match bound {
+            Bound::Low => Shape { turns: low, growth: 300.0, output: 40.0 },
+            Bound::High => {
+                Shape { turns: high, growth: 1_500.0, output: if self == Role::Review { 250.0 } else { 500.0 } }
+            }
         }
     }
 
-    /// Steps per task without history (a review step holds every review of one attempt).
-    fn default_rate(self) -> f64 {
-        match self {
-            Role::Take | Role::Commit | Role::Merge => 1.0,
-            _ => ATTEMPTS,
+    /// Steps per task without history (a review step holds every review of one attempt): each
+    /// stage an attempt reaches runs once per attempt, and an attempt is sent back at most about
+    /// one time in three (1 to 1.6 attempts; the simulation benchmark assumes 0.15 a try).
+    fn default_rate(self, bound: Bound) -> f64 {
+        match (self, bound) {
+            (Role::Take | Role::Commit | Role::Merge, _) | (_, Bound::Low) => 1.0,
+            (_, Bound::High) => ATTEMPTS_HIGH,
         }
     }
 
-    /// How long a step takes without history. Judgement: a coding agent's turn (a model call
-    /// and a tool) takes about 15 s, so 20 turns are 5 minutes; the reviews of one attempt run
-    /// side by side; verify commands are the project's own; planrun's git stages take a second
-    /// or two.
-    fn default_step(self) -> Duration {
-        Duration::from_secs(match self {
-            Role::Take => 60,
-            Role::Implement => 300,
-            Role::Test => 180,
-            Role::Review => 120,
-            Role::Verify => 30,
-            Role::Scope | Role::Commit => 1,
-            Role::Merge => 2,
-        })
+    /// How long a step takes without history, or `None` when nothing is known: a `command`
+    /// agent is any program, and only its own history says how long it takes. A CLI's session
+    /// takes its start and its turns; verify commands are the project's own (half a second to a
+    /// minute, judgement); planrun's git stages take well under a second to a few seconds.
+    fn default_step(self, bound: Bound, agent: Option<AgentKind>, turns: f64) -> Option<Duration> {
+        let b = usize::from(bound == Bound::High);
+        let pick = |x: [f64; 2]| x.get(b).copied().unwrap_or(0.0);
+        let s = match (self.agent(), agent) {
+            (true, Some(AgentKind::Command) | None) => return None,
+            (true, Some(_)) => pick(SESSION_START) + turns * pick(TURN_SECONDS),
+            (false, _) => match self {
+                Role::Verify => pick([0.5, 60.0]),
+                Role::Merge => pick([0.1, 5.0]),
+                _ => pick([0.05, 2.0]),
+            },
+        };
+        Some(secs(s))
     }
 }
+
+/// Implement attempts per task at the high end (the low end: one).
+const ATTEMPTS_HIGH: f64 = 1.6;
 
 // ---------------------------------------------------------------------------------------------
 // Token arithmetic.
@@ -268,12 +323,14 @@ impl Tokens {
 }
 
 /// One step's tokens from the default shape: a session whose first request holds `base` +
-/// `prompt` tokens. `writes` for providers that charge cache writes (Anthropic's).
-fn session_tokens(base: f64, prompt: f64, shape: Shape, writes: bool) -> Tokens {
+/// `prompt` tokens, `shared` of the base already in the provider's cache. `writes` for providers
+/// that charge cache writes (Anthropic's).
+fn session_tokens(base: f64, prompt: f64, shape: Shape, writes: bool, shared: f64) -> Tokens {
     let t = shape.turns.max(1.0);
     let first = base + prompt;
     let all = t * first + shape.growth * t * (t - 1.0) / 2.0;
-    let new = first + (t - 1.0) * shape.growth;
+    let cached = (base * shared.clamp(0.0, 1.0)).min(first);
+    let new = first + (t - 1.0) * shape.growth - cached;
     let reused = (all - new).max(0.0);
     let output = t * shape.output;
     if writes {
@@ -337,6 +394,13 @@ struct Figures {
     model: Option<String>,
     /// Whether every run reported the same model.
     one_model: bool,
+    /// The work (`work`) of the finished tasks of the runs that recorded it, and how many tasks
+    /// those were.
+    work: f64,
+    sized_tasks: f64,
+    /// Per run: tokens per agent run, and milliseconds per step (how much runs differ).
+    line_tokens: Vec<f64>,
+    line_times: Vec<f64>,
 }
 
 impl Figures {
@@ -356,6 +420,39 @@ impl Figures {
     fn cost_per_run(&self, model: Option<&str>) -> Option<f64> {
         let same = self.one_model && model.is_some() && self.model.as_deref() == model;
         (same && self.runs > 0.0 && self.priced_runs >= self.runs).then(|| self.cost / self.runs)
+    }
+
+    /// How a task of `work` units compares with the tasks these figures come from: the square
+    /// root of the ratio of their work (a session has a fixed part, the CLI's context, that does
+    /// not grow with the task), within ½ and 2. One for runs that did not record it.
+    fn scale(&self, work: f64) -> f64 {
+        if self.sized_tasks <= 0.0 || self.work <= 0.0 || !work.is_finite() {
+            return 1.0;
+        }
+        (work / (self.work / self.sized_tasks)).sqrt().clamp(0.5, 2.0)
+    }
+
+    /// How far either end of the range lies from the mean, as a fraction of it: at least
+    /// `least` (one run says little about the next), else as far as the runs' own means lay
+    /// from the mean of all of them; at most 0.9.
+    fn spread(lines: &[f64], least: f64) -> f64 {
+        let n = lines.len() as f64;
+        let mean = lines.iter().sum::<f64>() / n;
+        let far =
+            if n > 0.0 && mean > 0.0 { lines.iter().map(|x| (x / mean - 1.0).abs()).fold(0.0, f64::max) } else { 0.0 };
+        far.max(least).min(0.9)
+    }
+
+    /// The factor of one end of the range of tokens and dollars.
+    fn token_factor(&self, bound: Bound) -> f64 {
+        let d = Self::spread(&self.line_tokens, 0.25);
+        if bound == Bound::Low { 1.0 - d } else { 1.0 + d }
+    }
+
+    /// The factor of one end of the range of time (a machine's load alone changes it by half).
+    fn time_factor(&self, bound: Bound) -> f64 {
+        let d = Self::spread(&self.line_times, 0.5);
+        if bound == Bound::Low { 1.0 - d } else { 1.0 + d }
     }
 }
 
@@ -436,6 +533,18 @@ fn read_history(path: &Path) -> History {
             f.cost += num("cost_usd");
             f.priced_runs += num("priced_runs");
             f.elapsed_ms += num("elapsed_ms");
+            if r.get("work").is_some_and(Value::is_number) {
+                f.work += num("work");
+                f.sized_tasks += num("tasks");
+            }
+            if num("usage_runs") > 0.0 {
+                if let Some(u) = r.get("usage").and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok()) {
+                    f.line_tokens.push(u.total() as f64 / num("usage_runs"));
+                }
+            }
+            if num("steps") > 0.0 {
+                f.line_times.push(num("elapsed_ms") / num("steps"));
+            }
             if let Some(m) = r.get("model").and_then(Value::as_str) {
                 if f.model.as_deref().is_some_and(|old| old != m) {
                     f.one_model = false;
@@ -459,15 +568,21 @@ struct Acc {
     priced_runs: u64,
     elapsed_ms: u64,
     model: Option<String>,
+    work: f64,
 }
 
-/// The history line of one run: per role and agent, the finished tasks' steps summed. `run`
-/// names the run (its first invocation's start), so that a resumed run replaces its line;
-/// `asked` is the implementer's agent and the model it was given (`null`: the CLI's default).
-fn history_line<'a>(run: Option<u64>, asked: Value, finished: impl Iterator<Item = &'a [StepRecord]>) -> Option<Value> {
+/// The history line of one run: per role and agent, the finished tasks' steps summed, with each
+/// task's `work`. `run` names the run (its first invocation's start), so that a resumed run
+/// replaces its line; `asked` is the implementer's agent and the model it was given (`null`: the
+/// CLI's default).
+fn history_line<'a>(
+    run: Option<u64>,
+    asked: Value,
+    finished: impl Iterator<Item = (f64, &'a [StepRecord])>,
+) -> Option<Value> {
     let mut acc: BTreeMap<(Role, String), Acc> = BTreeMap::new();
     let mut tasks = 0u64;
-    for records in finished {
+    for (size, records) in finished {
         if records.is_empty() {
             continue;
         }
@@ -519,6 +634,7 @@ fn history_line<'a>(run: Option<u64>, asked: Value, finished: impl Iterator<Item
         for key in seen {
             if let Some(a) = acc.get_mut(&key) {
                 a.tasks += 1;
+                a.work += if size.is_finite() { size.max(0.0) } else { 0.0 };
             }
         }
     }
@@ -541,6 +657,7 @@ fn history_line<'a>(run: Option<u64>, asked: Value, finished: impl Iterator<Item
                 "cost_usd": a.cost,
                 "priced_runs": a.priced_runs,
                 "elapsed_ms": a.elapsed_ms,
+                "work": a.work,
             })
         })
         .collect();
@@ -579,8 +696,7 @@ pub(crate) fn record(session: &Session, history: &Path) {
     let plan = &session.loaded.plan;
     let finished = (0..plan.tasks.len())
         .filter(|&i| matches!(session.engine.state(i), Some(TaskState::Done | TaskState::Blocked { .. })))
-        .filter_map(|i| session.steps.get(session.id(i)))
-        .map(Vec::as_slice);
+        .filter_map(|i| Some((work(plan.tasks.get(i)?), session.steps.get(session.id(i))?.as_slice())));
     let asked = session.last_run.as_ref().map_or(Value::Null, |r| {
         json!({"agent": r.get("agent").cloned().unwrap_or(Value::Null), "model": r.get("model").cloned().unwrap_or(Value::Null)})
     });
@@ -610,8 +726,9 @@ pub(crate) struct RoleEstimate {
     pub(crate) usage: Option<Usage>,
     /// `None` when the tokens or the model's price are unknown.
     pub(crate) cost_usd: Option<f64>,
-    /// Time spent in this role, summed over tasks.
-    pub(crate) work: Duration,
+    /// Time spent in this role, summed over tasks; `None` when unknown (a `command` agent with
+    /// no history).
+    pub(crate) work: Option<Duration>,
     /// `defaults` or `history`.
     pub(crate) source: &'static str,
 }
@@ -620,13 +737,15 @@ pub(crate) struct RoleEstimate {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct TaskEstimate {
     pub(crate) id: String,
+    /// Its size in units of about one file's work (files, criteria, text).
+    pub(crate) work: f64,
     pub(crate) usage: Option<Usage>,
     pub(crate) cost_usd: Option<f64>,
-    /// Its steps one after another.
-    pub(crate) time: Duration,
+    /// Its steps one after another; `None` when some step's time is unknown.
+    pub(crate) time: Option<Duration>,
 }
 
-/// An estimate of a run.
+/// An estimate of a run: each figure a range, low to high, and its midpoint.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Estimate {
     /// Tasks still to run.
@@ -639,75 +758,153 @@ pub(crate) struct Estimate {
     /// Pending tasks with verify commands (their own or the plan's).
     pub(crate) verify_tasks: usize,
     pub(crate) reviews: usize,
-    /// Expected implement attempts per task.
+    /// Implement attempts per task: the midpoint and the range.
     pub(crate) attempts: f64,
-    /// The tokens of the agents that report them (`input` is input not read from a cache).
+    pub(crate) attempts_range: (f64, f64),
+    /// The tokens of the agents that report them (`input` is input not read from a cache), at
+    /// the midpoint, and the range of their total.
     pub(crate) usage: Usage,
+    pub(crate) tokens_range: (u64, u64),
     /// Whether some agent reports tokens.
     pub(crate) tokens_known: bool,
     /// The roles whose agent reports no tokens: `implement (command)`.
     pub(crate) tokens_unknown: Vec<String>,
     /// `None` when some agent's cost is unknown (no price for its model, or a `command` agent).
     pub(crate) cost_usd: Option<f64>,
-    /// Dollars over the parts whose cost is known.
+    pub(crate) cost_range: Option<(f64, f64)>,
+    /// Dollars over the parts whose cost is known (midpoint).
     pub(crate) priced_usd: f64,
     /// Why the cost is unknown, one phrase each.
     pub(crate) unpriced: Vec<String>,
-    pub(crate) wall: Duration,
-    pub(crate) critical_path: Duration,
+    /// `None` when some step's time is unknown (`time_unknown` says which).
+    pub(crate) wall: Option<Duration>,
+    pub(crate) wall_range: Option<(Duration, Duration)>,
+    /// The roles whose time nothing says: `implement (command)`.
+    pub(crate) time_unknown: Vec<String>,
+    pub(crate) critical_path: Option<Duration>,
     /// All steps of all tasks one after another.
-    pub(crate) work: Duration,
+    pub(crate) work: Option<Duration>,
     /// `defaults`, `history` or `mixed`.
     pub(crate) source: &'static str,
     /// Runs the history held.
     pub(crate) history_runs: usize,
+    /// The roles the history had figures for (`implement (claude)`), when mixed.
+    pub(crate) history_roles: Vec<String>,
     pub(crate) per_task: Vec<TaskEstimate>,
     pub(crate) per_role: Vec<RoleEstimate>,
 }
 
+/// `a` alone when both ends read the same, else `a–b`.
+fn span(lo: String, hi: String) -> String {
+    if lo == hi { lo } else { format!("{lo}–{hi}") }
+}
+
+fn half(a: f64, b: f64) -> f64 {
+    (a + b) / 2.0
+}
+
+fn half_usage(a: &Usage, b: &Usage) -> Usage {
+    Tokens::of(a).plus(Tokens::of(b)).scaled(0.5).usage()
+}
+
+fn half_time(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
+    Some((a? + b?) / 2)
+}
+
+fn half_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    Some(half(a?, b?))
+}
+
 impl Estimate {
-    pub(crate) fn tokens(&self) -> u64 {
+    /// The midpoint's total tokens.
+    #[cfg(test)]
+    fn tokens(&self) -> u64 {
         self.usage.total()
     }
 
-    /// The `--json` form (also journaled with the run).
+    /// What the estimate is based on, one line.
+    pub(crate) fn basis(&self) -> String {
+        let runs = |n: usize| format!("{n} run{}", if n == 1 { "" } else { "s" });
+        match self.source {
+            "history" => format!(
+                "this repository's history of {}, scaled to each task's size (files, criteria, text)",
+                runs(self.history_runs)
+            ),
+            "mixed" => format!(
+                "this repository's history of {} for {}, defaults for the rest",
+                runs(self.history_runs),
+                self.history_roles.join(", ")
+            ),
+            _ => "defaults: from the shortest sessions of the real CLIs on a scripted model (low) to a real \
+                  model's longer ones (high), scaled to each task's files, criteria and text; each finished \
+                  run adds to the history the next estimate uses"
+                .to_owned(),
+        }
+    }
+
+    /// The estimate in a few words, for the progress line: `$0.40–$2.10`, `1.1M–4.3M tokens`,
+    /// or `unknown`.
+    pub(crate) fn brief(&self) -> String {
+        match (self.cost_range, self.tokens_known) {
+            (Some((lo, hi)), _) => span(format!("${lo:.2}"), format!("${hi:.2}")),
+            (None, true) => {
+                format!("{} tokens", span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64)))
+            }
+            (None, false) => "unknown".to_owned(),
+        }
+    }
+
+    /// The `--json` form (also journaled with the run). Every figure is the midpoint of its
+    /// range; `null` when unknown.
     pub(crate) fn to_json(&self) -> Value {
         let tokens = |u: &Usage| {
             json!({"input": u.input, "output": u.output, "cache_read": u.cache_read,
                    "cache_write": u.cache_write, "total": u.total()})
         };
+        let round = |x: f64| (x * 100.0).round() / 100.0;
+        let mut all = tokens(&self.usage);
+        if let Some(t) = all.as_object_mut() {
+            t.insert("low".into(), json!(self.tokens_range.0));
+            t.insert("high".into(), json!(self.tokens_range.1));
+        }
         json!({
             "tasks": self.tasks,
             "jobs": self.jobs,
             "stages": self.stages,
             "verify_tasks": self.verify_tasks,
             "reviews": self.reviews,
-            "attempts": (self.attempts * 100.0).round() / 100.0,
+            "attempts": round(self.attempts),
+            "attempts_range": [round(self.attempts_range.0), round(self.attempts_range.1)],
             "source": self.source,
             "history_runs": self.history_runs,
-            "tokens": if self.tokens_known { tokens(&self.usage) } else { Value::Null },
+            "basis": self.basis(),
+            "tokens": if self.tokens_known { all } else { Value::Null },
             "tokens_unknown": self.tokens_unknown,
             "cost_usd": self.cost_usd,
+            "cost_usd_range": self.cost_range.map(|(lo, hi)| json!([lo, hi])),
             "priced_usd": self.priced_usd,
             "unpriced": self.unpriced,
-            "wall_ms": ms(self.wall),
-            "critical_path_ms": ms(self.critical_path),
-            "work_ms": ms(self.work),
+            "wall_ms": self.wall.map(ms),
+            "wall_ms_range": self.wall_range.map(|(lo, hi)| json!([ms(lo), ms(hi)])),
+            "time_unknown": self.time_unknown,
+            "critical_path_ms": self.critical_path.map(ms),
+            "work_ms": self.work.map(ms),
             "per_task": self.per_task.iter().map(|t| json!({
                 "id": t.id,
+                "work": round(t.work),
                 "tokens": t.usage.as_ref().map(Usage::total),
                 "cost_usd": t.cost_usd,
-                "time_ms": ms(t.time),
+                "time_ms": t.time.map(ms),
             })).collect::<Vec<_>>(),
             "per_role": self.per_role.iter().map(|r| json!({
                 "role": r.role,
                 "agent": r.agent,
                 "model": r.model,
-                "steps": (r.steps * 100.0).round() / 100.0,
-                "runs": (r.runs * 100.0).round() / 100.0,
+                "steps": round(r.steps),
+                "runs": round(r.runs),
                 "tokens": r.usage.as_ref().map(tokens),
                 "cost_usd": r.cost_usd,
-                "work_ms": ms(r.work),
+                "work_ms": r.work.map(ms),
                 "source": r.source,
             })).collect::<Vec<_>>(),
         })
@@ -716,14 +913,7 @@ impl Estimate {
     /// The human lines.
     pub(crate) fn text(&self) -> String {
         let human = super::steps::human;
-        let from = match self.source {
-            "history" => format!("\n  from    this repository's history ({} run(s))", self.history_runs),
-            "mixed" => format!(
-                "\n  from    this repository's history ({} run(s)) where it has figures, defaults elsewhere",
-                self.history_runs
-            ),
-            _ => "\n  from    defaults (each finished run adds to the history the next estimate uses)".to_owned(),
-        };
+        let from = format!("\n  from    {}", self.basis());
         if self.tasks == 0 {
             return format!("estimate: no task left to run{from}");
         }
@@ -743,7 +933,10 @@ impl Estimate {
             self.jobs,
             stages.join(" → ")
         );
-        let attempts = format!("about {:.1} attempt(s) per task", self.attempts);
+        let attempts = format!(
+            "{} attempt(s) per task",
+            span(format!("{:.1}", self.attempts_range.0), format!("{:.1}", self.attempts_range.1))
+        );
         if self.tokens_known {
             let u = &self.usage;
             let parts: Vec<String> = [
@@ -756,7 +949,12 @@ impl Estimate {
             .filter(|(n, _)| *n > 0)
             .map(|(n, what)| format!("{} {what}", short(n as f64)))
             .collect();
-            out.push_str(&format!("\n  tokens  ~{} ({}), {attempts}", short(u.total() as f64), parts.join(", ")));
+            out.push_str(&format!(
+                "\n  tokens  {} (midpoint {}: {}), {attempts}",
+                span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64)),
+                short(u.total() as f64),
+                parts.join(", ")
+            ));
             if !self.tokens_unknown.is_empty() {
                 out.push_str(&format!(
                     "; not counted: {} (a command agent reports no tokens)",
@@ -786,8 +984,10 @@ impl Estimate {
             seen
         };
         let models = if models.is_empty() { String::new() } else { format!(" ({})", models.join("; ")) };
-        match self.cost_usd {
-            Some(c) => out.push_str(&format!("\n  cost    ~${c:.2}{models}")),
+        match self.cost_range {
+            Some((lo, hi)) => {
+                out.push_str(&format!("\n  cost    {}{models}", span(format!("${lo:.2}"), format!("${hi:.2}"))))
+            }
             None if self.priced_usd > 0.0 => out.push_str(&format!(
                 "\n  cost    unknown: {}; the priced part ~${:.2}{models}",
                 self.unpriced.join("; "),
@@ -795,13 +995,21 @@ impl Estimate {
             )),
             None => out.push_str(&format!("\n  cost    unknown: {}{models}", self.unpriced.join("; "))),
         }
-        out.push_str(&format!(
-            "\n  time    ~{} (critical path {}; {} of work over {} slot(s))",
-            human(self.wall),
-            human(self.critical_path),
-            human(self.work),
-            self.jobs
-        ));
+        match (self.wall_range, self.critical_path, self.work) {
+            (Some((lo, hi)), Some(critical), Some(work)) => out.push_str(&format!(
+                "\n  time    {} (midpoint {}: critical path {}; {} of work over {} slot(s))",
+                span(human(lo), human(hi)),
+                human(self.wall.unwrap_or_default()),
+                human(critical),
+                human(work),
+                self.jobs
+            )),
+            _ => out.push_str(&format!(
+                "\n  time    unknown: {} (a command agent is any program: no run here says how long it takes; \
+                 the next estimate takes it from this run's)",
+                self.time_unknown.join(", ")
+            )),
+        }
         out.push_str(&from);
         out
     }
@@ -812,22 +1020,56 @@ fn add_known(a: Option<f64>, b: Option<f64>) -> Option<f64> {
     Some(a? + b?)
 }
 
-/// The prompt tokens of one role for `task` (the brief, the role's text, and what the role adds).
-fn prompt_tokens(plan: &Plan, task: &Task, role: Role) -> f64 {
+/// The prompt tokens of one role for `task` (the brief, the role's text, and what the role adds:
+/// the notes of the tasks it builds on, the diff a reviewer reads, a few hundred tokens for a
+/// one-file change at the low end).
+fn prompt_tokens(plan: &Plan, task: &Task, role: Role, bound: Bound) -> f64 {
     let brief = super::prompt::brief(plan, task, &[], None).len() as f64 / 4.0;
     let notes = if task.depends_on.is_empty() { 0.0 } else { NOTES_TOKENS };
+    let diff = if bound == Bound::Low { 300.0 } else { DIFF_TOKENS };
     brief
         + TEMPLATE_TOKENS
         + match role {
             Role::Implement => notes,
-            Role::Review | Role::Test => DIFF_TOKENS,
+            Role::Review | Role::Test => diff,
             _ => 0.0,
         }
 }
 
-/// The estimate of a run.
+/// The estimate of a run: a pass at each end of the range, and their midpoint.
 pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
     let history = read_history(&inputs.history);
+    let lo = pass(inputs, &history, Bound::Low);
+    let hi = pass(inputs, &history, Bound::High);
+    let mut est = hi.clone();
+    est.attempts = half(lo.attempts, hi.attempts);
+    est.attempts_range = (lo.attempts, hi.attempts);
+    est.usage = half_usage(&lo.usage, &hi.usage);
+    est.tokens_range = (lo.usage.total(), hi.usage.total());
+    est.cost_usd = half_cost(lo.cost_usd, hi.cost_usd);
+    est.cost_range = lo.cost_usd.zip(hi.cost_usd);
+    est.priced_usd = half(lo.priced_usd, hi.priced_usd);
+    est.wall = half_time(lo.wall, hi.wall);
+    est.wall_range = lo.wall.zip(hi.wall);
+    est.critical_path = half_time(lo.critical_path, hi.critical_path);
+    est.work = half_time(lo.work, hi.work);
+    for (m, l) in est.per_task.iter_mut().zip(&lo.per_task) {
+        m.usage = m.usage.as_ref().zip(l.usage.as_ref()).map(|(a, b)| half_usage(a, b));
+        m.cost_usd = half_cost(m.cost_usd, l.cost_usd);
+        m.time = half_time(m.time, l.time);
+    }
+    for (m, l) in est.per_role.iter_mut().zip(&lo.per_role) {
+        m.steps = half(m.steps, l.steps);
+        m.runs = half(m.runs, l.runs);
+        m.usage = m.usage.as_ref().zip(l.usage.as_ref()).map(|(a, b)| half_usage(a, b));
+        m.cost_usd = half_cost(m.cost_usd, l.cost_usd);
+        m.work = half_time(m.work, l.work);
+    }
+    est
+}
+
+/// One end of the estimate's range: every figure at that end (the range fields unset).
+fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Estimate {
     let plan = inputs.plan;
     let limit = inputs.limit.max(1);
     let reviewer = inputs.reviewer;
@@ -868,16 +1110,18 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
     }
 
     let mut roles: BTreeMap<(Role, String, Option<String>), RoleEstimate> = BTreeMap::new();
-    let mut durations = vec![Duration::ZERO; plan.tasks.len()];
+    let mut durations: Vec<Option<Duration>> = vec![Some(Duration::ZERO); plan.tasks.len()];
     let (mut from_history, mut from_defaults) = (0usize, 0usize);
     let mut cost: Option<f64> = Some(0.0);
     let mut usage = Tokens::default();
     let mut unpriced: Vec<String> = Vec::new();
     let mut exclusive = Duration::ZERO;
     let mut attempts = 0.0;
+    let shared = if bound == Bound::Low { SHARED_BASE } else { 0.0 };
     for &i in &pending {
         let Some(task) = plan.tasks.get(i) else { continue };
         let Some(&implementer) = inputs.agents.get(i) else { continue };
+        let size = work(task);
         let mut steps: Vec<(Role, Option<&Agent>)> = Vec::new();
         if take {
             steps.push((Role::Take, reviewer));
@@ -893,27 +1137,50 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
                 _ => steps.push((role, None)),
             }
         }
-        let mut t = TaskEstimate { id: task.id.clone(), usage: None, cost_usd: Some(0.0), time: Duration::ZERO };
+        let mut t = TaskEstimate {
+            id: task.id.clone(),
+            work: size,
+            usage: None,
+            cost_usd: Some(0.0),
+            time: Some(Duration::ZERO),
+        };
         let mut task_tokens: Option<Tokens> = None;
         for (role, agent) in steps {
             let kind = agent.map(|a| a.kind);
             let agent_name = kind.map_or("planrun", AgentKind::name);
+            let cli = role.agent() && kind.is_some_and(|k| k != AgentKind::Command);
             let fig = history.get(role, agent_name);
             if fig.is_some() {
                 from_history += 1;
+                let label = format!("{} ({agent_name})", role.name());
+                if role.agent() && !est.history_roles.contains(&label) {
+                    est.history_roles.push(label);
+                }
             } else {
                 from_defaults += 1;
             }
-            let rate = fig.and_then(Figures::steps_per_task).unwrap_or_else(|| role.default_rate());
+            let rate = fig.and_then(Figures::steps_per_task).unwrap_or_else(|| role.default_rate(bound));
             let runs = rate * if role == Role::Review { reviews as f64 } else { 1.0 };
-            let step_time = fig.and_then(Figures::step_time).unwrap_or_else(|| role.default_step());
-            let work = step_time.mul_f64(rate);
-            t.time += work;
+            // A CLI's session grows with the task; a command's or planrun's own steps do not.
+            let scale = if cli { fig.map_or(1.0, |f| f.scale(size)) } else { 1.0 };
+            let shape = role.shape(bound, size);
+            let step_time = match fig.and_then(|f| f.step_time().map(|d| (f, d))) {
+                Some((f, d)) => Some(d.mul_f64(scale * f.time_factor(bound))),
+                None => role.default_step(bound, kind, shape.turns),
+            };
+            let work = step_time.map(|d| d.mul_f64(rate));
+            t.time = t.time.zip(work).map(|(a, b)| a + b);
+            if work.is_none() {
+                let label = format!("{} ({agent_name})", role.name());
+                if !est.time_unknown.contains(&label) {
+                    est.time_unknown.push(label);
+                }
+            }
             if role == Role::Implement {
                 attempts += rate;
             }
             if matches!(role, Role::Commit | Role::Merge) {
-                exclusive += work;
+                exclusive += work.unwrap_or_default();
             }
             // The model: the agent's own, else the CLI's default (the one it chose in earlier
             // runs, else the one the pinned version asks for).
@@ -928,18 +1195,22 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
             };
             // Tokens and dollars of the agent's runs.
             let (tokens, dollars) = match (agent, role.agent()) {
-                (Some(a), true) if a.kind != AgentKind::Command => {
-                    let per_run = fig.and_then(Figures::tokens_per_run).unwrap_or_else(|| {
-                        session_tokens(
+                (Some(a), true) if cli => {
+                    let learned = fig.and_then(|f| f.tokens_per_run().map(|t| (f, t)));
+                    let factor = fig.map_or(1.0, |f| scale * f.token_factor(bound));
+                    let per_run = match learned {
+                        Some((_, t)) => t.scaled(factor),
+                        None => session_tokens(
                             base_context(a.kind, model.as_deref()),
-                            prompt_tokens(plan, task, role),
-                            role.shape(),
+                            prompt_tokens(plan, task, role, bound),
+                            shape,
                             writes_cache(a.kind, model.as_deref()),
-                        )
-                    });
+                            shared,
+                        ),
+                    };
                     let tokens = per_run.scaled(runs);
                     let dollars = match fig.and_then(|f| f.cost_per_run(model.as_deref())) {
-                        Some(per) => Some(per * runs),
+                        Some(per) => Some(per * runs * factor),
                         None => inputs.prices.cost(model.as_deref(), &tokens.usage()),
                     };
                     if dollars.is_none() {
@@ -982,7 +1253,7 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
                 runs: 0.0,
                 usage: tokens.map(|_| Usage::default()),
                 cost_usd: Some(0.0),
-                work: Duration::ZERO,
+                work: Some(Duration::ZERO),
                 source: if fig.is_some() { "history" } else { "defaults" },
             });
             entry.steps += rate;
@@ -996,7 +1267,7 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
                 *u = sum.usage();
             }
             entry.cost_usd = add_known(entry.cost_usd, dollars);
-            entry.work += work;
+            entry.work = entry.work.zip(work).map(|(a, b)| a + b);
             if fig.is_some() {
                 entry.source = "history";
             }
@@ -1019,9 +1290,13 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
         (_, 0) => "history",
         _ => "mixed",
     };
+    if !est.time_unknown.is_empty() {
+        return est;
+    }
 
     // Wall time: the longest chain of pending tasks, against the work spread over the slots.
     // A task without declared files runs alone, and commits and merges go one at a time.
+    let durations: Vec<Duration> = durations.into_iter().map(Option::unwrap_or_default).collect();
     let mut finish = vec![Duration::ZERO; plan.tasks.len()];
     let mut critical = Duration::ZERO;
     for &i in &inputs.checked.graph.topo {
@@ -1046,11 +1321,15 @@ pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
     let final_check = if plan.verify.is_empty() || pending.is_empty() {
         Duration::ZERO
     } else {
-        history.get(Role::Verify, "planrun").and_then(Figures::step_time).unwrap_or_else(|| Role::Verify.default_step())
+        let fig = history.get(Role::Verify, "planrun");
+        match fig.and_then(|f| f.step_time().map(|d| (f, d))) {
+            Some((f, d)) => d.mul_f64(f.time_factor(bound)),
+            None => Role::Verify.default_step(bound, None, 0.0).unwrap_or_default(),
+        }
     };
-    est.critical_path = critical;
-    est.work = work;
-    est.wall = critical.max(spread).max(exclusive) + final_check;
+    est.critical_path = Some(critical);
+    est.work = Some(work);
+    est.wall = Some(critical.max(spread).max(exclusive) + final_check);
     est
 }
 
@@ -1094,9 +1373,15 @@ mod tests {
 
     const ALL: [Stage; 4] = [Stage::Scope, Stage::Review, Stage::Commit, Stage::Merge];
 
-    fn run(f: &Fixture, impl_agent: &Agent, reviewer: Option<&Agent>, stages: &[Stage], limit: usize) -> Estimate {
+    fn inputs<'a>(
+        f: &'a Fixture,
+        impl_agent: &'a Agent,
+        reviewer: Option<&'a Agent>,
+        stages: &'a [Stage],
+        limit: usize,
+    ) -> Inputs<'a> {
         let n = f.loaded.plan.tasks.len();
-        estimate(&Inputs {
+        Inputs {
             plan: &f.loaded.plan,
             checked: &f.checked,
             pending: vec![true; n],
@@ -1108,7 +1393,11 @@ mod tests {
             limit,
             prices: &f.prices,
             history: f.dir.path().join("history.jsonl"),
-        })
+        }
+    }
+
+    fn run(f: &Fixture, impl_agent: &Agent, reviewer: Option<&Agent>, stages: &[Stage], limit: usize) -> Estimate {
+        estimate(&inputs(f, impl_agent, reviewer, stages, limit))
     }
 
     #[test]
@@ -1123,23 +1412,78 @@ mod tests {
         assert!(b.cost_usd.unwrap() > a.cost_usd.unwrap());
         assert_eq!(a.source, "defaults");
         assert_eq!(a.stages, ["implement", "scope", "verify", "review", "commit", "merge"]);
-        assert!((a.attempts - ATTEMPTS).abs() < 1e-9);
+        assert_eq!(a.attempts_range, (1.0, ATTEMPTS_HIGH));
+        assert!((a.attempts - (1.0 + ATTEMPTS_HIGH) / 2.0).abs() < 1e-9);
         // Input dominates, and most of it is read from the cache.
         assert!(a.usage.cache_read > 5 * a.usage.output && a.usage.cache_read > a.usage.cache_write);
 
         let no_review = run(&small, &claude, Some(&claude), &[Stage::Scope, Stage::Commit, Stage::Merge], 3);
         assert!(no_review.tokens() < a.tokens());
         let review = a.per_role.iter().find(|r| r.role == "review").unwrap();
-        // (Rounded to whole tokens per role and in the total.)
-        assert!((a.tokens() - no_review.tokens()).abs_diff(review.usage.unwrap().total()) <= 4);
-        // Two reviews per attempt, 1.3 attempts per task, two tasks.
-        assert!((review.runs - 2.0 * 2.0 * ATTEMPTS).abs() < 1e-9);
+        // (Rounded to whole tokens per role and in the total, at each end and the midpoint.)
+        assert!((a.tokens() - no_review.tokens()).abs_diff(review.usage.unwrap().total()) <= 8);
+        // Two reviews per attempt, 1 to 1.6 attempts per task, two tasks.
+        assert!((review.runs - 2.0 * 2.0 * (1.0 + ATTEMPTS_HIGH) / 2.0).abs() < 1e-9);
         let json = a.to_json();
         assert_eq!(json["tokens"]["total"], a.tokens());
+        assert_eq!(json["tokens"]["low"], a.tokens_range.0);
+        assert_eq!(json["tokens"]["high"], a.tokens_range.1);
         assert_eq!(json["per_task"].as_array().unwrap().len(), 2);
         assert!(a.text().contains("2 task(s), 3 at a time"), "{}", a.text());
         assert!(a.text().contains("review (2 side by side)"), "{}", a.text());
         assert!(a.text().contains("from    defaults"), "{}", a.text());
+    }
+
+    #[test]
+    fn every_figure_is_a_range_around_its_midpoint() {
+        let claude = agent(AgentKind::Claude, Some("claude-sonnet-4-5"));
+        let f = fixture(&plan_text(3, true));
+        let e = run(&f, &claude, Some(&claude), &ALL, 2);
+        let (lo, hi) = e.tokens_range;
+        assert!(lo > 0 && lo < e.tokens() && e.tokens() < hi, "{lo} {} {hi}", e.tokens());
+        assert!(((lo + hi) / 2).abs_diff(e.tokens()) <= 4, "{lo} {} {hi}", e.tokens());
+        let (clo, chi) = e.cost_range.unwrap();
+        assert!(clo < e.cost_usd.unwrap() && e.cost_usd.unwrap() < chi);
+        assert!((e.cost_usd.unwrap() - (clo + chi) / 2.0).abs() < 1e-9);
+        let (wlo, whi) = e.wall_range.unwrap();
+        assert!(wlo < e.wall.unwrap() && e.wall.unwrap() < whi, "{wlo:?} {:?} {whi:?}", e.wall);
+        // The ends are the two passes.
+        let i = inputs(&f, &claude, Some(&claude), &ALL, 2);
+        let (l, h) = (pass(&i, &History::default(), Bound::Low), pass(&i, &History::default(), Bound::High));
+        assert_eq!((l.usage.total(), h.usage.total()), e.tokens_range);
+        assert_eq!((l.wall.unwrap(), h.wall.unwrap()), (wlo, whi));
+        // The low end is a short session that shares the CLI's context with the sessions
+        // before it; the high end a long one that starts cold.
+        assert!(l.usage.cache_write * 3 < h.usage.cache_write, "{:?} {:?}", l.usage, h.usage);
+        let json = e.to_json();
+        assert_eq!(json["cost_usd_range"][0], clo);
+        assert_eq!(json["wall_ms_range"][1], ms(whi));
+        let text = e.text();
+        assert!(text.contains(&format!("tokens  {}–{} (midpoint", short(lo as f64), short(hi as f64))), "{text}");
+        assert!(text.contains(&format!("cost    ${clo:.2}–${chi:.2}")), "{text}");
+        assert!(text.contains("1.0–1.6 attempt(s) per task"), "{text}");
+        assert_eq!(e.brief(), format!("${clo:.2}–${chi:.2}"));
+    }
+
+    #[test]
+    fn sessions_grow_with_the_task() {
+        let claude = agent(AgentKind::Claude, Some("claude-sonnet-4-5"));
+        let one = fixture(&plan_text(1, false));
+        // The same task with four more files and three acceptance criteria.
+        let text = plan_text(1, false)
+            .replace("Files: `f0.txt`", "Files: `f0.txt`, `a.txt`, `b.txt`, `c.txt`, `d.txt`")
+            .replace("### Verify", "### Acceptance\n\n- [ ] one\n- [ ] two\n- [ ] three\n\n### Verify");
+        let five = fixture(&text);
+        assert!((work(&five.loaded.plan.tasks[0]) - work(&one.loaded.plan.tasks[0]) - 5.5).abs() < 1e-9);
+        let a = run(&one, &claude, Some(&claude), &ALL, 1);
+        let b = run(&five, &claude, Some(&claude), &ALL, 1);
+        // The high end: 16.5 more implement turns, 5.5 more per review, on a longer prompt.
+        assert!(b.tokens_range.1 as f64 > 2.0 * a.tokens_range.1 as f64, "{:?} {:?}", a.tokens_range, b.tokens_range);
+        assert!(b.wall_range.unwrap().1 > a.wall_range.unwrap().1 + Duration::from_secs(16 * 20));
+        // The low end, the shortest session, only reads the longer brief.
+        let (la, lb) = (a.tokens_range.0 as f64, b.tokens_range.0 as f64);
+        assert!(lb > la && lb < 1.1 * la, "{la} {lb}");
+        assert!(b.per_task[0].work > a.per_task[0].work);
     }
 
     #[test]
@@ -1149,9 +1493,11 @@ mod tests {
         let long_plan = fixture(&plan_text(1, false).replace("a greeting.", &"a greeting, carefully. ".repeat(400)));
         let a = run(&short_plan, &claude, None, &[], 2);
         let b = run(&long_plan, &claude, None, &[], 2);
-        // 9,000 more bytes of brief are resent on each of 20 turns, 1.3 times.
-        let more = b.tokens() as f64 - a.tokens() as f64;
-        assert!(more > 20.0 * 2_000.0 * ATTEMPTS && more < 20.0 * 2_600.0 * ATTEMPTS, "{more}");
+        // At the low end, 9,000 more bytes of brief are resent on each of 3 turns, once.
+        let more = b.tokens_range.0 as f64 - a.tokens_range.0 as f64;
+        assert!(more > 3.0 * 2_000.0 && more < 3.0 * 2_600.0, "{more}");
+        // At the high end the session is also longer (15 more units of work: 45 more turns).
+        assert!(b.tokens_range.1 > 4 * a.tokens_range.1, "{:?} {:?}", a.tokens_range, b.tokens_range);
     }
 
     #[test]
@@ -1160,9 +1506,11 @@ mod tests {
         let unknown = agent(AgentKind::Claude, Some("my-local-model"));
         let e = run(&f, &unknown, None, &[], 2);
         assert!(e.tokens() > 0);
-        assert_eq!(e.cost_usd, None);
+        assert_eq!((e.cost_usd, e.cost_range), (None, None));
         assert!(e.text().contains("no price for my-local-model"), "{}", e.text());
         assert_eq!(e.to_json()["cost_usd"], Value::Null);
+        assert_eq!(e.to_json()["cost_usd_range"], Value::Null);
+        assert!(e.brief().ends_with(" tokens"), "{}", e.brief());
 
         // Gemini's default model is not known.
         let gemini = agent(AgentKind::Gemini, None);
@@ -1180,7 +1528,7 @@ mod tests {
         assert_eq!(e.tokens_unknown, ["implement (command)"]);
         assert!(e.text().contains("tokens  unknown: implement (command)"), "{}", e.text());
         assert_eq!(e.to_json()["tokens"], Value::Null);
-        assert!(e.wall > Duration::ZERO);
+        assert_eq!(e.brief(), "unknown");
 
         // A command implementer with a priced reviewer: the reviews are counted, the cost is not
         // complete.
@@ -1192,47 +1540,62 @@ mod tests {
     }
 
     #[test]
-    fn wall_time_respects_the_critical_path_and_the_limit() {
+    fn a_command_agent_without_history_takes_an_unknown_time() {
+        let f = fixture(&plan_text(2, false));
         let command = agent(AgentKind::Command, None);
-        let step = Role::Implement.default_step().mul_f64(ATTEMPTS) + Role::Verify.default_step().mul_f64(ATTEMPTS);
-        let final_check = Duration::ZERO; // the plans have no plan-level verify
-        // Six independent tasks: the work over the slots.
+        let e = run(&f, &command, None, &[Stage::Scope], 2);
+        assert_eq!((e.wall, e.wall_range, e.critical_path, e.work), (None, None, None, None));
+        assert_eq!(e.time_unknown, ["implement (command)"]);
+        assert!(e.per_task.iter().all(|t| t.time.is_none()));
+        assert!(e.text().contains("time    unknown: implement (command)"), "{}", e.text());
+        let json = e.to_json();
+        assert_eq!((&json["wall_ms"], &json["wall_ms_range"]), (&Value::Null, &Value::Null));
+        assert_eq!(json["time_unknown"][0], "implement (command)");
+        // A command reviewer too; a CLI implementer with it still leaves the time unknown.
+        let claude = agent(AgentKind::Claude, Some("claude-sonnet-4-5"));
+        let e = run(&f, &claude, Some(&command), &[Stage::Review], 2);
+        assert_eq!((e.wall, e.time_unknown.clone()), (None, vec!["review (command)".to_owned()]));
+        // A CLI alone has a time from the defaults.
+        assert!(run(&f, &claude, None, &[], 2).wall.is_some());
+    }
+
+    #[test]
+    fn wall_time_respects_the_critical_path_and_the_limit() {
+        let claude = agent(AgentKind::Claude, Some("claude-sonnet-4-5"));
+        let none = History::default();
+        let high = |f: &Fixture, limit: usize| pass(&inputs(f, &claude, None, &[], limit), &none, Bound::High);
+        // The plans have no plan-level verify; their tasks are alike.
         let wide = fixture(&plan_text(6, false));
-        let e = run(&wide, &command, None, &[], 2);
-        assert_eq!(e.critical_path, step);
-        assert_eq!(e.wall, step * 3 + final_check);
-        let e = run(&wide, &command, None, &[], 6);
-        assert_eq!(e.wall, step);
+        let e = high(&wide, 2);
+        let step = e.per_task[0].time.unwrap();
+        assert!(e.per_task.iter().all(|t| t.time == Some(step)));
+        // Implement (turns: 8 + 3 × work, 20 s each, 5 s to start) and verify (60 s), 1.6 times.
+        let turns = 8.0 + 3.0 * work(&wide.loaded.plan.tasks[0]);
+        let expected = (5.0 + 20.0 * turns + 60.0) * ATTEMPTS_HIGH;
+        assert!((step.as_secs_f64() - expected).abs() < 0.01, "{step:?} vs {expected}");
+        // Six independent tasks: the work over the slots.
+        assert_eq!(e.critical_path, Some(step));
+        assert_eq!(e.wall, Some(step * 3));
+        assert_eq!(high(&wide, 6).wall, Some(step));
         // A chain of six: the critical path, whatever the limit.
         let chain = fixture(&plan_text(6, true));
-        let e = run(&chain, &command, None, &[], 6);
-        assert_eq!(e.critical_path, step * 6);
-        assert_eq!(e.wall, step * 6);
-        assert_eq!(e.work, step * 6);
+        let e = high(&chain, 6);
+        let step = e.per_task[0].time.unwrap();
+        assert_eq!(e.critical_path, Some(step * 6));
+        assert_eq!(e.wall, Some(step * 6));
+        assert_eq!(e.work, Some(step * 6));
         // A task without files runs alone.
         let mut text = plan_text(4, false);
         text.push_str("## Task loose: No files\n\nAnything.\n\n### Verify\n\n- `true`\n");
         let loose = fixture(&text);
-        let e = run(&loose, &command, None, &[], 4);
-        assert_eq!(e.wall, step + step);
+        let e = high(&loose, 4);
+        assert_eq!(e.wall, Some(e.per_task[0].time.unwrap() + e.per_task[4].time.unwrap()));
         // Done tasks take no time.
-        let mut inputs_pending = vec![false; 6];
-        inputs_pending[5] = true;
-        let n = chain.loaded.plan.tasks.len();
-        let e = estimate(&Inputs {
-            plan: &chain.loaded.plan,
-            checked: &chain.checked,
-            pending: inputs_pending,
-            agents: vec![&command; n],
-            reviewer: None,
-            stages: &[],
-            reviews: 0,
-            take: false,
-            limit: 2,
-            prices: &chain.prices,
-            history: chain.dir.path().join("history.jsonl"),
-        });
-        assert_eq!((e.tasks, e.wall), (1, step));
+        let mut i = inputs(&chain, &claude, None, &[], 2);
+        i.pending = vec![false; 6];
+        i.pending[5] = true;
+        let e = pass(&i, &none, Bound::High);
+        assert_eq!((e.tasks, e.wall), (1, Some(step)));
     }
 
     fn record(step: &str, attempt: u32, agent: Option<(&str, u64, f64)>, elapsed_ms: u64) -> StepRecord {
@@ -1281,10 +1644,11 @@ mod tests {
             r.attempt = 2;
             r
         }));
+        let w = work(&f.loaded.plan.tasks[0]);
         let line = history_line(
             Some(7),
             json!({"agent": "claude", "model": null}),
-            [t1.as_slice(), t2.as_slice()].into_iter(),
+            [(w, t1.as_slice()), (w, t2.as_slice())].into_iter(),
         )
         .unwrap();
         let path = f.dir.path().join("history.jsonl");
@@ -1295,25 +1659,32 @@ mod tests {
 
         let after = run(&f, &claude, Some(&claude), &ALL, 2);
         assert_eq!(after.source, "history");
-        assert!(after.text().contains("history (1 run(s))"), "{}", after.text());
+        assert!(after.text().contains("from    this repository's history of 1 run,"), "{}", after.text());
         // 1.5 attempts per task, 1,100 tokens each; 1 review step per task with 2 reviews of
         // 550 tokens.
         assert!((after.attempts - 1.5).abs() < 1e-9);
         let per_task = 1.5 * 1_100.0 + 2.0 * 550.0;
-        assert_eq!(after.tokens(), (2.0 * per_task) as u64);
+        assert!(after.tokens().abs_diff((2.0 * per_task) as u64) <= 2, "{}", after.tokens());
+        // One run: ±25% around it.
+        let (lo, hi) = after.tokens_range;
+        assert!(lo.abs_diff((1.5 * per_task) as u64) <= 2 && hi.abs_diff((2.5 * per_task) as u64) <= 2, "{lo} {hi}");
         // Dollars as the CLI reported them, for the model it reported.
         let cost = after.cost_usd.unwrap();
         assert!((cost - 2.0 * (1.5 * 0.10 + 2.0 * 0.02)).abs() < 1e-9, "{cost}");
         assert!(after.text().contains("claude-test, its default"), "{}", after.text());
         // Time: 1.5 × (10 s + 0.1 s + 1 s) + 2 s + 0.1 s + 0.1 s per task, two tasks on two slots.
         let task_ms = 1.5 * 11_100.0 + 2_200.0;
-        assert!((after.wall.as_secs_f64() * 1000.0 - task_ms).abs() < 1.0, "{:?}", after.wall);
+        assert!((after.wall.unwrap().as_secs_f64() * 1000.0 - task_ms).abs() < 1.0, "{:?}", after.wall);
+        // ±50% for time.
+        let (lo, hi) = after.wall_range.unwrap();
+        assert!((lo.as_secs_f64() * 1000.0 - task_ms / 2.0).abs() < 1.0, "{lo:?}");
+        assert!((hi.as_secs_f64() * 1000.0 - task_ms * 1.5).abs() < 1.0, "{hi:?}");
 
         // A history whose implementer was given its model says nothing of the CLI's default:
         // the pinned CLI's default is priced, on the history's tokens.
         let other = f.dir.path().join("named.jsonl");
         let named =
-            history_line(Some(8), json!({"agent": "claude", "model": "claude-test"}), [t1.as_slice()].into_iter());
+            history_line(Some(8), json!({"agent": "claude", "model": "claude-test"}), [(w, t1.as_slice())].into_iter());
         write_history(&other, &named.unwrap()).unwrap();
         let h = read_history(&other);
         assert_eq!(h.default_model("claude"), None);
@@ -1331,11 +1702,12 @@ mod tests {
             prices: &f.prices,
             history: other,
         });
-        assert_eq!((e.source, e.tokens()), ("history", 2 * (1_100 + 2 * 550)));
+        assert_eq!(e.source, "history");
+        assert!(e.tokens().abs_diff(2 * (1_100 + 2 * 550)) <= 2, "{}", e.tokens());
         assert!(e.text().contains("claude-opus-4-8, its default"), "{}", e.text());
         let u = e.usage;
         let opus = f.prices.cost(Some("claude-opus-4-8"), &u).unwrap();
-        assert!((e.cost_usd.unwrap() - opus).abs() < 1e-6, "{:?} vs {opus}", e.cost_usd);
+        assert!((e.cost_usd.unwrap() - opus).abs() < 1e-4, "{:?} vs {opus}", e.cost_usd);
 
         // A role the history lacks keeps its defaults: the take.
         let mixed = estimate(&Inputs {
@@ -1353,6 +1725,11 @@ mod tests {
         });
         assert_eq!(mixed.source, "mixed");
         assert_eq!(mixed.per_role.iter().find(|r| r.role == "take").unwrap().source, "defaults");
+        assert!(
+            mixed.text().contains("history of 1 run for implement (claude), review (claude), defaults for the rest"),
+            "{}",
+            mixed.text()
+        );
 
         // With another model named, the history's tokens stay and its dollars do not: the
         // price table prices them.
@@ -1361,7 +1738,7 @@ mod tests {
         assert_eq!(priced.tokens(), after.tokens());
         let u = priced.usage;
         let expected = f.prices.cost(Some("claude-sonnet-4-5"), &u).unwrap();
-        assert!((priced.cost_usd.unwrap() - expected).abs() < 1e-6);
+        assert!((priced.cost_usd.unwrap() - expected).abs() < 1e-4);
     }
 
     #[test]
@@ -1372,7 +1749,7 @@ mod tests {
         assert_eq!(read_history(&path).roles.len(), 0);
         let steps = vec![record("implement", 1, Some(("claude", 10, 0.0)), 5)];
         for run in 0..(HISTORY_RUNS as u64 + 10) {
-            let line = history_line(Some(run), Value::Null, std::iter::once(steps.as_slice())).unwrap();
+            let line = history_line(Some(run), Value::Null, std::iter::once((1.0, steps.as_slice()))).unwrap();
             write_history(&path, &line).unwrap();
         }
         let text = std::fs::read_to_string(&path).unwrap();
@@ -1388,13 +1765,55 @@ mod tests {
     }
 
     #[test]
+    fn the_history_is_scaled_to_the_task_and_widened_by_how_runs_differ() {
+        let f = fixture(&plan_text(1, false));
+        let claude = agent(AgentKind::Claude, Some("claude-test"));
+        let w = work(&f.loaded.plan.tasks[0]);
+        let path = f.dir.path().join("history.jsonl");
+        // Two runs on tasks a quarter of this one's size: 1,100 and 3,300 tokens per implement
+        // run, 10 s and 30 s a step.
+        for (run, tokens, ms) in [(1, 1_000, 10_000), (2, 3_000, 30_000)] {
+            let steps =
+                vec![record("implement", 1, Some(("claude", tokens, 0.0)), ms), record("verify", 1, None, 1_000)];
+            let line = history_line(Some(run), Value::Null, std::iter::once((w / 4.0, steps.as_slice()))).unwrap();
+            write_history(&path, &line).unwrap();
+        }
+        let fig = read_history(&path).get(Role::Implement, "claude").cloned().unwrap();
+        assert!((fig.scale(w) - 2.0).abs() < 1e-9, "{}", fig.scale(w));
+        assert!((fig.scale(w / 4.0) - 1.0).abs() < 1e-9);
+        assert!((fig.scale(w * 100.0) - 2.0).abs() < 1e-9, "at most twice");
+        assert!((fig.scale(w / 400.0) - 0.5).abs() < 1e-9, "at least half");
+        // The runs lay ±50% from their mean: the range is as wide (time: at least ±50% anyway).
+        assert!(
+            (fig.token_factor(Bound::Low) - 0.5).abs() < 1e-9 && (fig.token_factor(Bound::High) - 1.5).abs() < 1e-9
+        );
+        let e = run(&f, &claude, None, &[], 1);
+        assert_eq!(e.source, "history");
+        // 2,200 tokens per run on average, ×2 for a task four times the size, ±50%.
+        assert!(e.tokens().abs_diff(4_400) <= 2, "{}", e.tokens());
+        assert!(e.tokens_range.0.abs_diff(2_200) <= 2 && e.tokens_range.1.abs_diff(6_600) <= 2, "{:?}", e.tokens_range);
+        let (lo, hi) = e.wall_range.unwrap();
+        // 20 s a step on average, ×2, ±50%; then verify, 1 s ±50% (not scaled: the project's own).
+        assert_eq!((lo.as_millis(), hi.as_millis()), (20_500, 61_500));
+        assert!(e.text().contains("history of 2 runs, scaled to each task's size"), "{}", e.text());
+        // A history from before sizes were kept: not scaled.
+        let old = f.dir.path().join("old.jsonl");
+        let text = std::fs::read_to_string(&path).unwrap().replace("\"work\":", "\"w\":");
+        std::fs::write(&old, text).unwrap();
+        assert!((read_history(&old).get(Role::Implement, "claude").unwrap().scale(w) - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
     fn the_default_session_shape_resends_the_context() {
         let s = Shape { turns: 3.0, growth: 10.0, output: 5.0 };
         // Requests of 100, 110 and 120 tokens: 330 in all, 120 of them new.
-        let t = session_tokens(90.0, 10.0, s, false);
+        let t = session_tokens(90.0, 10.0, s, false, 0.0);
         assert_eq!(t, Tokens { input: 120.0, output: 15.0, cache_read: 210.0, cache_write: 0.0 });
-        let t = session_tokens(90.0, 10.0, s, true);
+        let t = session_tokens(90.0, 10.0, s, true, 0.0);
         assert_eq!(t, Tokens { input: 0.0, output: 15.0, cache_read: 210.0, cache_write: 120.0 });
+        // Half the base already cached by an earlier session: 45 fewer written, 45 more read.
+        let t = session_tokens(90.0, 10.0, s, true, 0.5);
+        assert_eq!(t, Tokens { input: 0.0, output: 15.0, cache_read: 255.0, cache_write: 75.0 });
         assert_eq!(short(1_234_567.0), "1.2M");
         assert_eq!(short(41_200.0), "41k");
         assert_eq!(short(950.0), "950");

@@ -1389,10 +1389,7 @@ impl<'a> Runner<'a> {
                 footer.push_str(&format!(" of {b} tokens budget"));
             }
             if let Some(e) = &self.cost.estimate {
-                footer.push_str(&format!(
-                    " · estimate {}",
-                    e.cost_usd.map_or_else(|| format!("{} tokens", e.tokens()), |c| format!("${c:.2}"))
-                ));
+                footer.push_str(&format!(" · estimate {}", e.brief()));
             }
             self.reporter.footer(&footer);
         }
