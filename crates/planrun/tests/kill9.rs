@@ -52,7 +52,13 @@ fn done(repo: &Repo) -> BTreeSet<String> {
 }
 
 fn integrity(repo: &Repo) {
-    let j = planrun_store::Journal::open(&repo.path().join(".planrun/journal.db")).unwrap();
+    let path = repo.path().join(".planrun/journal.db");
+    // Killed before it made its journal (it reads the plan, the agents' settings and the
+    // repository first): nothing was started, so there is nothing to check.
+    if !path.exists() {
+        return;
+    }
+    let j = planrun_store::Journal::open(&path).unwrap();
     j.integrity_check().unwrap();
     j.events_after(0).unwrap();
 }
