@@ -254,7 +254,10 @@ pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
     };
-    let run_id = report::run_id(session.first_started_ms.unwrap_or_else(unix_ms));
+    // A new run's id is its start, to the second: the same instant is recorded as its start,
+    // so its folder under `runs/` and its branch never fall on two sides of a second.
+    let started_ms = *session.first_started_ms.get_or_insert_with(unix_ms);
+    let run_id = report::run_id(started_ms);
     let first = session.first_run.clone();
     let pipe = match pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false) {
         Ok(p) => p,
@@ -1033,7 +1036,8 @@ impl<'a> Runner<'a> {
 
     async fn drive(mut self) -> u8 {
         let stopped = orphans::stop(&self.s.layout.dir, self.grace);
-        let started = unix_ms();
+        // This invocation's start; a new run's is the instant its id was taken from.
+        let started = if self.s.resumed { unix_ms() } else { self.s.first_started_ms.unwrap_or_else(unix_ms) };
         // Worktrees no task needs (done, pending, skipped), left by a crash or an old run;
         // those of tasks with work in flight or to rework (and blocked ones, to inspect) stay.
         let keep: Vec<String> = (0..self.s.engine.states().len())
