@@ -182,7 +182,7 @@ fn doctor_names_the_configured_variables_never_their_values() {
     let vars = &set["agents"][0]["config_variables"];
     assert_eq!(
         vars,
-        &json!([{"name": "GW_API_KEY", "file": file, "at": "model_providers.gw.env_key", "set": true, "required": true, "set_by_file": false}])
+        &json!([{"name": "GW_API_KEY", "file": file, "at": "model_providers.gw.env_key", "set": true, "required": true, "set_by_file": false, "project": false}])
     );
     let human = doctor(Some(GW_KEY), false);
     assert!(human.contains("variable     GW_API_KEY set, passed to the agent"), "{human}");
