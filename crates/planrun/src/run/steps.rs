@@ -974,9 +974,12 @@ async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
                 let env = env(ctx, &run.id, "verify", run.attempt, &prompt, &cwd);
                 let mut all = run.verify.clone();
                 all.extend(ctx.plan_verify.iter().cloned());
+                // What is uncommitted before the checks (files left beside a commit of your
+                // own with --commit manual) is not theirs to set aside: only what they add.
+                let before: std::collections::HashSet<String> = ctx.ws.uncommitted_paths(&run.id).into_iter().collect();
                 let (result, interrupted, passed) = run_commands(ctx, &all, &cwd, log, env, cancel).await;
-                // The task's work is committed: whatever is uncommitted now, the checks made.
-                let made = ctx.ws.uncommitted_paths(&run.id);
+                let made: Vec<String> =
+                    ctx.ws.uncommitted_paths(&run.id).into_iter().filter(|p| !before.contains(p)).collect();
                 if !made.is_empty() {
                     let (c, id, paths) = (Arc::clone(ctx), run.id.clone(), made.clone());
                     if let Err(e) = blocking(move || c.ws.set_aside_check_output(&id, &paths, true)).await {
