@@ -187,3 +187,73 @@ fn a_file_committed_after_the_run_began_reaches_the_tasks_with_update_base() {
     assert!(text(&again).contains("--update-base: `planrun/"), "{}", text(&again));
     assert_eq!(repo.states(), [("a".to_owned(), "done".to_owned())]);
 }
+
+#[test]
+fn checks_after_a_rebase_set_aside_only_what_they_make_not_what_you_left_uncommitted() {
+    // Two tasks side by side in worktrees, committed by hand; each check leaves a cache file
+    // behind, as `python -m pytest` leaves `__pycache__/`.
+    let check =
+        |t: &str| format!("`sh -c 'mkdir -p __pycache__ && date > __pycache__/{t}.pyc && grep -qx {t} {t}.txt'`");
+    let plan = format!(
+        "# P\n\n## Task a: write a\n\nFiles: `a.txt`\n\n### Verify\n\n- {}\n\n\
+         ## Task b: write b\n\nFiles: `b.txt`\n\n### Verify\n\n- {}\n",
+        check("a"),
+        check("b")
+    );
+    let repo = committed(&plan, "echo \"$PLANRUN_TASK_ID\" > \"$PLANRUN_TASK_ID.txt\"", &[]);
+    let out = repo.run(&["--yes", "--workspace", "worktree", "--commit", "manual", "--reviews", "none", "-j", "2"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert_eq!(repo.states(), [("a".to_owned(), "in_review".to_owned()), ("b".to_owned(), "in_review".to_owned())]);
+    // In each worktree you commit the task's file and leave notes of your own uncommitted.
+    for t in ["a", "b"] {
+        let wt = repo.path().join(format!(".planrun/worktrees/{t}"));
+        assert!(!wt.join("__pycache__").exists(), "the first checks' cache file was set aside");
+        std::fs::write(wt.join(format!("notes-{t}.md")), format!("my notes on {t}\n")).unwrap();
+        for args in [
+            &["add", &format!("{t}.txt")][..],
+            &["-c", "user.name=me", "-c", "user.email=me@example.invalid", "commit", "-qm", &format!("{t}, my way")],
+        ] {
+            let ok = Command::new("git").args(args).current_dir(&wt).status().unwrap();
+            assert!(ok.success());
+        }
+    }
+    // With manual commits the tasks go on waiting for the notes; switched to automatic ones,
+    // planrun merges your commits as they are. The second merged is rebased onto the first and
+    // checked again: the cache file those checks make is named in the run's note.
+    let out = repo.cmd(&["continue"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    assert_eq!(repo.states(), [("a".to_owned(), "in_review".to_owned()), ("b".to_owned(), "in_review".to_owned())]);
+    for t in ["a", "b"] {
+        assert_eq!(repo.read(&format!(".planrun/worktrees/{t}/notes-{t}.md")), format!("my notes on {t}\n"));
+    }
+    let out = repo.run(&["--yes", "--commit", "auto", "--reviews", "none", "-j", "2"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = stderr(&out);
+    assert!(!err.contains("notes-"), "your notes are not taken for the checks' output: {err}");
+    let rebased = ["a", "b"]
+        .into_iter()
+        .find(|t| err.contains(&format!("never committed: `__pycache__/{t}.pyc`")))
+        .unwrap_or_else(|| panic!("the checks after the rebase ran and their cache file is named: {}", text(&out)));
+    let branch = git(&repo, &["for-each-ref", "--format=%(refname:short)", "refs/heads/planrun/"]);
+    let branch = branch.lines().find(|b| !b.contains("/task/")).unwrap().to_owned();
+    let subjects = git(&repo, &["log", "--format=%s", &format!("HEAD..{branch}")]);
+    let mut subjects: Vec<&str> = subjects.lines().collect();
+    subjects.sort_unstable();
+    assert_eq!(subjects, ["a, my way", "b, my way"], "your two commits are merged as they are");
+    let files = git(&repo, &["diff", "--name-only", &format!("HEAD...{branch}")]);
+    assert_eq!(files.lines().collect::<Vec<_>>(), ["a.txt", "b.txt"], "only your commits' files are merged");
+    // Your notes were kept with the worktree they were left in (rebased or not); the cache file
+    // the checks made is not.
+    let kept: Vec<String> =
+        git(&repo, &["for-each-ref", "--format=%(refname)", "refs/planrun/kept/"]).lines().map(str::to_owned).collect();
+    for t in ["a", "b"] {
+        let Some(k) = kept.iter().find(|k| k.ends_with(&format!("/{t}/1"))) else {
+            panic!("task {t}'s notes are kept (task {rebased} was rebased): {kept:?}\n{}", text(&out));
+        };
+        assert_eq!(git(&repo, &["show", &format!("{k}:notes-{t}.md")]), format!("my notes on {t}\n"));
+        let tree = git(&repo, &["ls-tree", "-r", "--name-only", k]);
+        assert!(!tree.contains("__pycache__"), "nothing the checks made is kept: {tree}");
+        assert!(repo.status()["kept"].as_array().unwrap().iter().any(|e| e["ref"] == k.as_str()), "status names {k}");
+    }
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
