@@ -50,7 +50,9 @@ pub fn rebase(task_wt: &Git, integration_tip: &str) -> Result<Rebased, GitError>
         hunks.truncate(cut);
         hunks.push_str("\n… (cut)\n");
     }
-    task_wt.run(&["rebase", "--abort"])?;
+    // A rebase git refused to start (uncommitted changes to tracked files are in the way) left
+    // nothing to abort: only one in progress is.
+    abort_in_progress(task_wt)?;
     if files.is_empty() {
         // Not a content conflict: report what git said.
         return Err(GitError::Failed {

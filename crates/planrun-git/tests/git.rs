@@ -188,6 +188,26 @@ fn integration_fast_forwards_rebases_and_reports_conflicts() {
 }
 
 #[test]
+fn a_rebase_that_uncommitted_changes_stop_says_why_and_changes_nothing() {
+    let (dir, repo) = repo(&[("a.txt", "a\n"), ("b.txt", "b\n")]);
+    let base = repo.head().unwrap();
+    repo.create_branch("planrun/run1", &base).unwrap();
+    let a = task_worktree(&dir, &repo, "a", &base);
+    write(a.dir(), "a.txt", "A\n");
+    let tip = commit::commit_all(&a, &commit::message("feat", "a", "a", "")).unwrap().unwrap();
+    merge::advance(&repo, "planrun/run1", &base, &tip).unwrap();
+    // b's work is committed, with a further edit of a tracked file left uncommitted beside it.
+    let b = task_worktree(&dir, &repo, "b", &base);
+    write(b.dir(), "b.txt", "B\n");
+    let b_head = commit::commit_all(&b, &commit::message("feat", "b", "b", "")).unwrap().unwrap();
+    write(b.dir(), "b.txt", "B, and more\n");
+    let e = merge::rebase(&b, &tip).unwrap_err().to_string();
+    assert!(e.contains("rebase") && e.contains("unstaged changes") && !e.contains("--abort"), "git's reason: {e}");
+    assert_eq!(b.head().unwrap(), b_head, "nothing moved");
+    assert_eq!(std::fs::read_to_string(b.dir().join("b.txt")).unwrap(), "B, and more\n");
+}
+
+#[test]
 fn a_squash_folds_the_agents_own_commits_into_one_and_can_run_twice() {
     let (dir, repo) = repo(&[("a.txt", "1\n")]);
     let base = repo.head().unwrap();
