@@ -520,6 +520,21 @@ fn codex(v: &Value) -> Vec<Event> {
     out
 }
 
+/// Whether a line of Gemini CLI's `-o stream-json` output shows that its session file holds
+/// something to resume: the model's first text or tool call, or the run's end. Until then (from
+/// `init` and the echo of the prompt until the model router has picked a model and the prompt is
+/// recorded) the file holds nothing to resume, and Gemini CLI 0.61.0, as it starts, deletes such
+/// files of its project (`general.sessionRetention`, on by default): another Gemini CLI starting
+/// in the same folder then would take this session away from a later `--resume`.
+pub fn gemini_session_kept(line: &str) -> bool {
+    let Ok(v) = serde_json::from_str::<Value>(line.trim()) else { return false };
+    match v.get("type").and_then(Value::as_str) {
+        Some("message") => str_at(&v, &["role"]) == Some("assistant"),
+        Some("tool_use" | "tool_result" | "result") => true,
+        _ => false,
+    }
+}
+
 fn gemini(v: &Value, answer: &mut Answer) -> Vec<Event> {
     let mut out = Vec::new();
     match v.get("type").and_then(Value::as_str) {
@@ -711,6 +726,28 @@ mod tests {
         let mut r = Reader::new(AgentKind::Claude);
         r.line(r#"{"type":"result","subtype":"success","is_error":false,"result":"All good. {\"verdict\": \"pass\"}","session_id":"s","structured_output":null}"#);
         assert_eq!(r.report.final_text.as_deref(), Some(r#"All good. {"verdict": "pass"}"#));
+    }
+
+    #[test]
+    fn a_gemini_session_is_kept_once_the_model_has_answered() {
+        let not_yet = [
+            r#"{"type":"init","timestamp":"t","session_id":"4413cbb4-ac41-4bda-9df6-5751bff8eab5","model":"auto"}"#,
+            r#"{"type":"message","timestamp":"t","role":"user","content":"review the change"}"#,
+            "Warning: 256-color support not detected.",
+            "",
+            r#"{"type":"error","severity":"warning","message":"x"}"#,
+        ];
+        for line in not_yet {
+            assert!(!gemini_session_kept(line), "{line}");
+        }
+        let kept = [
+            r#"{"type":"message","timestamp":"t","role":"assistant","content":"hello","delta":true}"#,
+            r#"{"type":"tool_use","timestamp":"t","tool_name":"read_file","tool_id":"1","parameters":{}}"#,
+            r#"{"type":"result","timestamp":"t","status":"error","error":{"type":"x","message":"y"}}"#,
+        ];
+        for line in kept {
+            assert!(gemini_session_kept(line), "{line}");
+        }
     }
 
     /// Gemini CLI 0.61.0 `-o stream-json` lines (as it prints them against the model server):

@@ -85,6 +85,17 @@ pub struct Turn {
     /// Match only a request whose body contains this text.
     #[serde(default)]
     pub when: Option<String>,
+    /// Match only a request whose body does not contain this text.
+    #[serde(default)]
+    pub unless: Option<String>,
+    /// Hold the answer back until the server has received a request holding this text (the
+    /// held request itself, an earlier one, or one that comes while it waits), at most
+    /// `hold_ms`: how a test keeps an agent at a chosen point until another one gets somewhere.
+    #[serde(default)]
+    pub hold_until: Option<String>,
+    /// The longest `hold_until` waits (default 30 s); then the answer goes out anyway.
+    #[serde(default)]
+    pub hold_ms: Option<u64>,
     pub reply: Reply,
     /// The usage the answer reports.
     #[serde(default)]
@@ -223,39 +234,81 @@ impl Drop for ModelServer {
     }
 }
 
+/// What a request is answered with, and what the answer waits for first.
+struct Answer {
+    reply: Reply,
+    usage: Usage,
+    /// `hold_until` and how long at most.
+    hold: Option<(String, Duration)>,
+}
+
+/// How long a `hold_until` waits when the turn does not say.
+const HOLD_DEFAULT: Duration = Duration::from_secs(30);
+
+/// Waits until a received request holds the text, or the time is up.
+async fn held(shared: &Mutex<Shared>, hold: Option<(String, Duration)>) {
+    let Some((text, most)) = hold else { return };
+    let until = tokio::time::Instant::now() + most;
+    loop {
+        let seen = shared
+            .lock()
+            .map(|s| s.requests.iter().any(|r| r.body.to_string().contains(text.as_str())))
+            .unwrap_or(true);
+        if seen || tokio::time::Instant::now() >= until {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Records the request, picks its answer and waits as its turn says.
+async fn answer(shared: &Mutex<Shared>, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> (Reply, Usage) {
+    let a = pick(shared, uri, headers, body);
+    held(shared, a.hold).await;
+    (a.reply, a.usage)
+}
+
 /// Records the request and picks its answer.
-fn answer(shared: &Mutex<Shared>, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> (Reply, Usage) {
+fn pick(shared: &Mutex<Shared>, uri: &Uri, headers: &HeaderMap, body: &Bytes) -> Answer {
     let text = String::from_utf8_lossy(body);
     let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
     let Ok(mut s) = shared.lock() else {
-        return (
-            Reply::Error { status: 500, message: "the scenario lock is poisoned".into(), retry_after_ms: None },
-            Usage::default(),
-        );
+        return Answer {
+            reply: Reply::Error { status: 500, message: "the scenario lock is poisoned".into(), retry_after_ms: None },
+            usage: Usage::default(),
+            hold: None,
+        };
     };
-    let pick = s
+    let chosen = s
         .scenario
         .turns
         .iter()
         .enumerate()
         .find(|(i, t)| {
-            !s.used.get(*i).copied().unwrap_or(true) && t.when.as_ref().is_none_or(|w| text.contains(w.as_str()))
+            !s.used.get(*i).copied().unwrap_or(true)
+                && t.when.as_ref().is_none_or(|w| text.contains(w.as_str()))
+                && t.unless.as_ref().is_none_or(|u| !text.contains(u.as_str()))
         })
         .map(|(i, _)| i);
-    if let Some(i) = pick {
+    if let Some(i) = chosen {
         if let Some(u) = s.used.get_mut(i) {
             *u = true;
         }
     }
     let headers =
         headers.iter().map(|(k, v)| (k.as_str().to_ascii_lowercase(), v.to_str().unwrap_or("").to_owned())).collect();
-    s.requests.push(Recorded { path: uri.to_string(), headers, body, turn: pick });
-    match pick.and_then(|i| s.scenario.turns.get(i)) {
-        Some(t) => (t.reply.clone(), t.usage),
-        None => (
-            s.scenario.fallback.clone().unwrap_or(Reply::Text { text: "OK".into() }),
-            Usage { input_tokens: 1, output_tokens: 1 },
-        ),
+    s.requests.push(Recorded { path: uri.to_string(), headers, body, turn: chosen });
+    match chosen.and_then(|i| s.scenario.turns.get(i)) {
+        Some(t) => Answer {
+            reply: t.reply.clone(),
+            usage: t.usage,
+            hold: t.hold_until.clone().map(|h| (h, t.hold_ms.map_or(HOLD_DEFAULT, Duration::from_millis))),
+        },
+        None => Answer {
+            reply: s.scenario.fallback.clone().unwrap_or(Reply::Text { text: "OK".into() }),
+            usage: Usage { input_tokens: 1, output_tokens: 1 },
+            hold: None,
+        },
     }
 }
 
@@ -267,7 +320,7 @@ async fn anthropic(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: 
         .ok()
         .and_then(|b| b.get("model")?.as_str().map(str::to_owned))
         .unwrap_or_else(|| "mock-model".into());
-    let (reply, usage) = answer(&shared, &uri, &headers, &body);
+    let (reply, usage) = answer(&shared, &uri, &headers, &body).await;
     if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = match status {
             429 => "rate_limit_error",
@@ -329,7 +382,7 @@ async fn anthropic(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: 
 
 /// `POST /v1/responses`: the OpenAI Responses API, streamed as data-only SSE.
 async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let (reply, usage) = answer(&shared, &uri, &headers, &body);
+    let (reply, usage) = answer(&shared, &uri, &headers, &body).await;
     let n = shared.lock().map(|s| s.requests.len()).unwrap_or(0);
     if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = if *status == 429 { "rate_limit_exceeded" } else { "server_error" };
@@ -367,7 +420,7 @@ async fn openai(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: Hea
 /// `POST /v1beta/models/MODEL:streamGenerateContent?alt=sse`: Gemini, streamed as data-only SSE
 /// (`:generateContent` gets the same chunk as one JSON body).
 async fn gemini(State(shared): State<Arc<Mutex<Shared>>>, uri: Uri, headers: HeaderMap, body: Bytes) -> Response {
-    let (reply, usage) = answer(&shared, &uri, &headers, &body);
+    let (reply, usage) = answer(&shared, &uri, &headers, &body).await;
     if let Reply::Error { status, message, retry_after_ms } = &reply {
         let kind = if *status == 429 { "RESOURCE_EXHAUSTED" } else { "INTERNAL" };
         let body = json!({"error": {"code": status, "message": message, "status": kind}});

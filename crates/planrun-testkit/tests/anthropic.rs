@@ -213,3 +213,38 @@ fn the_responses_and_gemini_streams_carry_the_call_and_the_usage() {
     assert_eq!(code, 429);
     assert!(raw.contains("RESOURCE_EXHAUSTED") && raw.contains("quota"), "{raw}");
 }
+
+#[test]
+fn unless_skips_a_turn_and_a_held_answer_waits_for_the_request_it_names_or_its_time() {
+    let scenario = r#"{
+      "turns": [
+        {"when": "first", "unless": "skip me", "hold_until": "release", "hold_ms": 20000,
+         "reply": {"kind": "text", "text": "HELD"}},
+        {"when": "first", "reply": {"kind": "text", "text": "NOT HELD"}},
+        {"when": "late", "hold_until": "never sent", "hold_ms": 300, "reply": {"kind": "text", "text": "LATE"}}
+      ],
+      "fallback": {"kind": "text", "text": "fallback answer"}
+    }"#;
+    let server = std::sync::Arc::new(ModelServer::start(ModelServer::scenario(scenario).unwrap()).unwrap());
+    // `unless`: the first turn is not this request's.
+    let (_, raw) = post(&server, "/v1/messages", &request("first, skip me"), Duration::from_secs(5));
+    assert!(raw.contains("NOT HELD"), "{raw}");
+    // The held answer goes out only once a request holding `release` has come.
+    let s = std::sync::Arc::clone(&server);
+    let held = std::thread::spawn(move || {
+        let (_, raw) = post(&s, "/v1/messages", &request("first"), Duration::from_secs(20));
+        (raw, std::time::Instant::now())
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!held.is_finished(), "the answer was not held");
+    let released = std::time::Instant::now();
+    let (_, raw) = post(&server, "/v1/messages", &request("release it"), Duration::from_secs(5));
+    assert!(raw.contains("fallback answer"), "{raw}");
+    let (raw, answered) = held.join().unwrap();
+    assert!(raw.contains(r#""HELD""#) && answered >= released, "{raw}");
+    // Nothing names what a hold waits for: it ends after `hold_ms`.
+    let started = std::time::Instant::now();
+    let (_, raw) = post(&server, "/v1/messages", &request("late"), Duration::from_secs(5));
+    assert!(raw.contains("LATE") && started.elapsed() >= Duration::from_millis(300), "{raw}");
+    assert!(server.unused_turns().is_empty());
+}

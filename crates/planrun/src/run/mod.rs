@@ -11,6 +11,7 @@ pub(crate) mod costs;
 mod estimate;
 pub(crate) mod explain;
 pub(crate) mod follow;
+mod gemini_gate;
 pub(crate) mod kept;
 mod layout;
 mod orphans;

@@ -361,7 +361,25 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
         stall_limit: ctx.agent_limits.stall,
         grace: ctx.agent_limits.grace,
     };
+    // Gemini CLI's start deletes the sessions of its folder that hold nothing to resume yet:
+    // one Gemini CLI at a time through that window in a folder (see `gemini_gate`).
+    let gate = if agent.kind == AgentKind::Gemini {
+        match super::gemini_gate::enter(cwd, &mut cancel).await {
+            Some(g) => Some(g),
+            None => {
+                return Called {
+                    result: Err("interrupted".into()),
+                    interrupted: true,
+                    run: None,
+                    answer: String::new(),
+                };
+            }
+        }
+    } else {
+        None
+    };
     let from = log_start(log);
+    let gate = gate.map(|g| super::gemini_gate::hold_until_kept(g, log.clone(), from));
     let metered = ctx.meter.start(*task, *attempt, role, agent.kind);
     let prices = ctx.prices.clone();
     let model = agent.model.clone();
@@ -376,6 +394,7 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
     ));
     let finished = supervise::run(&spec, cancel).await;
     follower.abort();
+    drop(gate);
     // Off the dispatcher's thread: a log can be large.
     let report = if agent.kind == AgentKind::Command {
         None
