@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The estimate `planrun run` shows before it starts (a range and its midpoint, and what it is
-# based on), against what the run then used, on these plans:
+# The estimate `planrun run` shows before it starts (a point estimate inside a range, and what it
+# is based on), against what the run then used, on these plans:
 #   - examples/quickstart/plan.md with its own script agent and reviewer (agent.py, reviewer.py:
 #     a `command` agent, as examples/quickstart/run.sh runs it; 4 tasks, the first `lib` attempt
 #     fails its verify command, so one task is reworked);
@@ -25,8 +25,9 @@
 #     answer's JSON, bytes / 4.
 # So the "actual" tokens are the real CLI's real context (its system prompt, 24 tool
 # definitions, planrun's prompts, the tools' real output) resent on every turn, with a scripted
-# model that takes 3-4 short turns per session and answers at once: the low end of the
-# estimate's default range. A real model takes more turns, writes more and takes longer.
+# model that takes 2-4 short turns per session and answers at once: what the estimate's default
+# point is calibrated on (its low end: the shortest such session). A real model takes more turns,
+# writes more and takes longer (the high end).
 # The dollars are what claude itself reports (total_cost_usd, for the model it asked for).
 #
 # Per plan: run 1 in a fresh repository (the estimate from defaults), run 2 in another fresh
@@ -34,8 +35,8 @@
 # estimate is the `estimate` event of that run, each actual its `finished` event's usage and the
 # wall time around the run (`planrun report`'s estimate line is kept too). Then the generated and
 # the one-file plans are estimated once more with the quickstart's history (another plan's
-# history). Prints a markdown table (for each figure: the range and midpoint, the actual, whether
-# the actual is inside and midpoint ÷ actual) and a summary; results.json and each plan's
+# history). Prints a markdown table (for each figure: the range and point, the actual, whether
+# the actual is inside and point ÷ actual) and a summary; results.json and each plan's
 # estimates and per-role figures go to bench/out/estimate-vs-actual/.
 #
 # Usage: bench/estimate-vs-actual.sh   (PLANRUN=path/to/planrun skips the build; MODEL=… picks the
@@ -311,7 +312,7 @@ def tok(u):
     return u["input"] + u["output"] + u["cache_read"] + u["cache_write"]
 
 def fig(kind, lo, mid, hi, actual):
-    """One figure: the estimate's range and midpoint against the actual."""
+    """One figure: the estimate's range and point against the actual."""
     if mid is None:
         return {"estimate": None, "actual": actual, "inside": None, "ratio": None}
     inside = actual is not None and lo <= actual <= hi
@@ -328,8 +329,8 @@ def show(kind, f):
     actual = "none reported" if f["actual"] is None else n(f["actual"])
     if f.get("mid") is None:
         return f"unknown | {actual} | "
-    verdict = ("**in**" if f["inside"] else "out") + (f", mid {f['ratio']:.2f}×" if f["ratio"] else "")
-    return f"{n(f['low'])}–{n(f['high'])} (mid {n(f['mid'])}) | {actual} | {verdict}"
+    verdict = ("**in**" if f["inside"] else "out") + (f", point {f['ratio']:.2f}×" if f["ratio"] else "")
+    return f"~{n(f['mid'])} ({n(f['low'])}–{n(f['high'])}) | {actual} | {verdict}"
 
 rows, results = [], []
 def compare(plan, label, est, used, wall):
@@ -380,8 +381,8 @@ for k in ("tokens", "cost", "wall"):
         if sel:
             ratios = [f["ratio"] for f in sel]
             print(f"- {k}, {label}: actual inside the range {sum(f['inside'] for f in sel)} of {len(sel)}; "
-                  f"midpoint ÷ actual median {statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f}); "
-                  f"within 2× (inside, or midpoint within 2×): {sum(f['inside'] or 0.5 <= f['ratio'] <= 2 for f in sel)} of {len(sel)}")
+                  f"point ÷ actual median {statistics.median(ratios):.2f} (from {min(ratios):.2f} to {max(ratios):.2f}); "
+                  f"point within 2× of the actual: {sum(0.5 <= f['ratio'] <= 2 for f in sel)} of {len(sel)}")
     unknown = [r["plan"] + ": " + r["estimate"] for r in results if r[k].get("mid") is None]
     if unknown:
         print(f"- {k} unknown: " + "; ".join(unknown))

@@ -271,9 +271,10 @@ fn budget_line(budget: &Value, total: &Totals) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(", "))
 }
 
-/// `1.1M–4.3M tokens, $0.40–$2.10, 2m–25m for 3 task(s) (defaults); used …`, or `None`. A
-/// figure the estimate did not know (`null`: a `command` agent's tokens, dollars or time) reads
-/// "unknown"; an estimate recorded before ranges existed reads `~N`.
+/// `~1.3M tokens (1.1M–4.3M), ~$0.55 ($0.40–$2.10), ~3m (2m–25m) for 3 task(s) (defaults); used …`,
+/// or `None`: each figure's point estimate and its range. A figure the estimate did not know
+/// (`null`: a `command` agent's tokens, dollars or time) reads "unknown"; an estimate recorded
+/// before ranges existed reads `~N`.
 fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
     let e = est.as_object()?;
     let range = |k: &str| {
@@ -286,7 +287,9 @@ fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
         Some(t) => {
             let n = |k: &str| t.get(k).and_then(Value::as_u64);
             match (n("low"), n("high"), n("total")) {
-                (Some(lo), Some(hi), _) => format!("{} tokens", span(thousands(lo), thousands(hi))),
+                (Some(lo), Some(hi), Some(total)) => {
+                    format!("~{} tokens ({})", thousands(total), span(thousands(lo), thousands(hi)))
+                }
                 (_, _, Some(total)) => format!("~{} tokens", thousands(total)),
                 _ => {
                     let sum: u64 = ["input", "output", "cache_read", "cache_write"].iter().filter_map(|k| n(k)).sum();
@@ -296,13 +299,15 @@ fn estimate_line(est: &Value, total: &Totals) -> Option<String> {
         }
     };
     let cost = match (range("cost_usd_range"), e.get("cost_usd").and_then(Value::as_f64)) {
-        (Some((lo, hi)), _) => span(format!("${lo:.2}"), format!("${hi:.2}")),
+        (Some((lo, hi)), Some(c)) => format!("~${c:.2} ({})", span(format!("${lo:.2}"), format!("${hi:.2}"))),
+        (Some((lo, hi)), None) => span(format!("${lo:.2}"), format!("${hi:.2}")),
         (None, Some(c)) => format!("~${c:.2}"),
         (None, None) => "cost unknown".to_owned(),
     };
     let human = |ms: f64| super::steps::human(std::time::Duration::from_millis(ms.max(0.0) as u64));
     let wall = match (range("wall_ms_range"), e.get("wall_ms").and_then(Value::as_f64)) {
-        (Some((lo, hi)), _) => span(human(lo), human(hi)),
+        (Some((lo, hi)), Some(w)) => format!("~{} ({})", human(w), span(human(lo), human(hi))),
+        (Some((lo, hi)), None) => span(human(lo), human(hi)),
         (None, Some(w)) => format!("~{}", human(w)),
         (None, None) => "time unknown".to_owned(),
     };
@@ -772,7 +777,8 @@ mod tests {
         });
         assert_eq!(
             estimate_line(&ranged, &used).unwrap(),
-            "100–2,000 tokens, $0.10–$0.20, 1m–2m for 1 task(s) (history: 3 runs); used 1,010 tokens, $0.5000"
+            "~150 tokens (100–2,000), ~$0.15 ($0.10–$0.20), ~1m30s (1m–2m) for 1 task(s) (history: 3 runs); \
+             used 1,010 tokens, $0.5000"
         );
         // An estimate recorded before ranges: its single figures.
         let old = json!({"tasks": 1, "tokens": {"input": 1_000, "output": 234}, "cost_usd": 0.42, "wall_ms": 300_000,

@@ -1,6 +1,6 @@
 //! The estimate before a run: how many tasks will run, how many at once, the stages each goes
-//! through, and the tokens, dollars and wall time that should take, each as a range (low to
-//! high, and its midpoint) with what it is based on: defaults scaled to each task's size, or,
+//! through, and the tokens, dollars and wall time that should take, each as a point estimate
+//! inside a range (low to high) with what it is based on: defaults scaled to each task's size, or,
 //! once runs exist, this repository's own history of them (kept in the state directory by
 //! `record`). "Unknown" where nothing says: a `command` agent's tokens and dollars, and its time
 //! until a run here has measured it. Reads; never runs anything, and never fails a run: an
@@ -13,12 +13,13 @@
 //! prompt and tools, the prompt, and what the session has read and written so far), so input
 //! dominates and most of it is a prefix the provider has cached. The low end of the range is the
 //! shortest session that does the job, as the real CLIs run it against the scripted model server;
-//! the high end a real model's longer session; both grow with the task's size (`work`: its
-//! files, acceptance criteria and text). Dollars come from the price table, wall time from
-//! per-step durations combined with the dependency graph and the limit: max(critical path,
-//! total work / limit). Where the history has figures for a role and agent (tokens and dollars
-//! per run, runs and seconds per step), they replace the defaults, scaled to each task's size
-//! against the tasks they were measured on, the range as wide as the runs differed (at least
+//! the point that session as measured there, with a little room; the high end a real model's
+//! longer and slower session; all grow with the task's size (`work`: its files, acceptance
+//! criteria and text). Dollars come from the price table, wall time from per-step durations
+//! combined with the dependency graph and the limit: max(critical path, total work / limit).
+//! Where the history has figures for a role and agent (tokens and dollars per run, runs and
+//! seconds per step), they replace the defaults, scaled to each task's size against the tasks
+//! they were measured on: the point their mean, the range as wide as the runs differed (at least
 //! ±25% for tokens and dollars, ±50% for time).
 
 use super::session::{Session, StepRecord};
@@ -52,6 +53,9 @@ pub(crate) struct Inputs<'a> {
     pub(crate) take: bool,
     /// How many tasks run at once.
     pub(crate) limit: usize,
+    /// The machine's cores: the CLIs' own work, the checks and the tools the agents run share
+    /// them, so a scripted model's run gains nothing from running more tasks at once than this.
+    pub(crate) cores: usize,
     pub(crate) prices: &'a PriceTable,
     /// The history file in the state directory.
     pub(crate) history: PathBuf,
@@ -118,11 +122,26 @@ struct Shape {
     output: f64,
 }
 
-/// Which end of the range a pass of the estimate computes.
+/// Which figure a pass of the estimate computes: an end of the range, or the point estimate
+/// inside it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Bound {
     Low,
+    /// The point: without history, a CLI's session as measured against the scripted model,
+    /// with a little room for a longer one; from history, the history's mean.
+    Point,
     High,
+}
+
+impl Bound {
+    /// This bound's figure out of (low, point, high).
+    fn pick(self, [low, point, high]: [f64; 3]) -> f64 {
+        match self {
+            Bound::Low => low,
+            Bound::Point => point,
+            Bound::High => high,
+        }
+    }
 }
 
 /// How much a task asks for, in units of about one file's work: its declared files (at least
@@ -146,12 +165,17 @@ fn work(task: &Task) -> f64 {
 const SHARED_BASE: f64 = 0.9;
 
 /// A CLI session's time without history: its start, then each turn (a model call and its tool).
-/// The low end is the CLI against the scripted server, whose model answers at once (measured:
-/// about 1.5 s a turn with Claude Code on this machine, its start about 2 s); the high end a real
-/// model, about 20 s a turn (writing a few hundred tokens of tool call or code at 30-60 tokens a
-/// second, plus its latency and the tool), judgement.
-const SESSION_START: [f64; 2] = [2.0, 5.0];
-const TURN_SECONDS: [f64; 2] = [1.5, 20.0];
+/// The point is the CLI against the scripted server, whose model answers at once, measured with
+/// Claude Code on a 2-core machine (docs/benchmarks.md, 2026-12-03): an implement session of 4
+/// turns took 2.8-4.8 s under a load of 3 and 5.4-9.7 s under a load of 10, a review step (two
+/// sessions of 2 turns side by side) 3.6-8.5 s and 10-18.5 s. A CLI's start is work for the
+/// machine (a Node.js program loading), so the sessions of a review step, side by side, start
+/// one after another; their turns overlap. The low end is an idle machine; the high end a real
+/// model, about
+/// 20 s a turn (writing a few hundred tokens of tool call or code at 30-60 tokens a second, plus
+/// its latency and the tool), judgement.
+const SESSION_START: [f64; 3] = [1.0, 2.5, 5.0];
+const TURN_SECONDS: [f64; 3] = [0.3, 0.6, 20.0];
 
 // ---------------------------------------------------------------------------------------------
 // Roles.
@@ -217,53 +241,58 @@ impl Role {
     /// file, runs the checks and fixes what they find, about 8 turns plus 3 per unit of work for
     /// an implementer (15 for a one-file task with two criteria), 4 plus 1 per unit for a review,
     /// 1,500 tokens of tool output and 250-500 written a turn.
+    ///
+    /// The point is the session as the real CLIs run it against the scripted server, measured
+    /// (docs/benchmarks.md): 4 turns to implement a one-file task, 2 per review, a few hundred
+    /// tokens of tool output and a few dozen written a turn; growing by a quarter of a turn per
+    /// unit of work (an eighth for a review), as a longer task takes a model more reads and
+    /// writes (the scripted model's sessions do not grow: the point stays within 1.4 times them
+    /// for tasks of up to 7 units).
     fn shape(self, bound: Bound, work: f64) -> Shape {
         let w = work.clamp(1.0, 40.0);
-        let (low, high) = match self {
-            Role::Implement => (3.0, 8.0 + 3.0 * w),
-            Role::Test => (2.0, 6.0 + 2.0 * w),
-            Role::Review => (1.0, 4.0 + w),
-            _ => (1.0, 2.0 + w / 2.0),
+        let turns = match self {
+            Role::Implement => [3.0, 3.4 + w / 4.0, 8.0 + 3.0 * w],
+            Role::Test => [2.0, 2.2 + w / 8.0, 6.0 + 2.0 * w],
+            Role::Review => [1.0, 1.7 + w / 8.0, 4.0 + w],
+            _ => [1.0, 1.0 + w / 8.0, 2.0 + w / 2.0],
         };
-        match bound {
-            Bound::Low => Shape { turns: low, growth: 300.0, output: 40.0 },
-            Bound::High => {
-                Shape { turns: high, growth: 1_500.0, output: if self == Role::Review { 250.0 } else { 500.0 } }
-            }
-        }
+        let output = if self == Role::Review { [40.0, 60.0, 250.0] } else { [40.0, 60.0, 500.0] };
+        Shape { turns: bound.pick(turns), growth: bound.pick([300.0, 350.0, 1_500.0]), output: bound.pick(output) }
     }
 
     /// Steps per task without history (a review step holds every review of one attempt): each
     /// stage an attempt reaches runs once per attempt, and an attempt is sent back at most about
     /// one time in three (1 to 1.6 attempts; the simulation benchmark assumes 0.15 a try).
     fn default_rate(self, bound: Bound) -> f64 {
-        match (self, bound) {
-            (Role::Take | Role::Commit | Role::Merge, _) | (_, Bound::Low) => 1.0,
-            (_, Bound::High) => ATTEMPTS_HIGH,
+        match self {
+            Role::Take | Role::Commit | Role::Merge => 1.0,
+            _ => bound.pick([1.0, ATTEMPTS_POINT, ATTEMPTS_HIGH]),
         }
     }
 
     /// How long a step takes without history, or `None` when nothing is known: a `command`
     /// agent is any program, and only its own history says how long it takes. A CLI's session
-    /// takes its start and its turns; verify commands are the project's own (half a second to a
-    /// minute, judgement); planrun's git stages take well under a second to a few seconds.
-    fn default_step(self, bound: Bound, agent: Option<AgentKind>, turns: f64) -> Option<Duration> {
-        let b = usize::from(bound == Bound::High);
-        let pick = |x: [f64; 2]| x.get(b).copied().unwrap_or(0.0);
+    /// takes its start and its turns; verify commands are the project's own (a tenth of a second
+    /// to a minute, half a second at the point, judgement); planrun's git stages take well under
+    /// a second to a few seconds.
+    /// `sessions` run side by side in the step (the reviews of a review step).
+    fn default_step(self, bound: Bound, agent: Option<AgentKind>, turns: f64, sessions: usize) -> Option<Duration> {
+        let pick = |x: [f64; 3]| bound.pick(x);
         let s = match (self.agent(), agent) {
             (true, Some(AgentKind::Command) | None) => return None,
-            (true, Some(_)) => pick(SESSION_START) + turns * pick(TURN_SECONDS),
+            (true, Some(_)) => pick(SESSION_START) * sessions.max(1) as f64 + turns * pick(TURN_SECONDS),
             (false, _) => match self {
-                Role::Verify => pick([0.5, 60.0]),
-                Role::Merge => pick([0.1, 5.0]),
-                _ => pick([0.05, 2.0]),
+                Role::Verify => pick([0.1, 0.5, 60.0]),
+                Role::Merge => pick([0.05, 0.3, 5.0]),
+                _ => pick([0.02, 0.1, 2.0]),
             },
         };
         Some(secs(s))
     }
 }
 
-/// Implement attempts per task at the high end (the low end: one).
+/// Implement attempts per task at the point and the high end (the low end: one).
+const ATTEMPTS_POINT: f64 = 1.1;
 const ATTEMPTS_HIGH: f64 = 1.6;
 
 // ---------------------------------------------------------------------------------------------
@@ -446,13 +475,13 @@ impl Figures {
     /// The factor of one end of the range of tokens and dollars.
     fn token_factor(&self, bound: Bound) -> f64 {
         let d = Self::spread(&self.line_tokens, 0.25);
-        if bound == Bound::Low { 1.0 - d } else { 1.0 + d }
+        bound.pick([1.0 - d, 1.0, 1.0 + d])
     }
 
     /// The factor of one end of the range of time (a machine's load alone changes it by half).
     fn time_factor(&self, bound: Bound) -> f64 {
         let d = Self::spread(&self.line_times, 0.5);
-        if bound == Bound::Low { 1.0 - d } else { 1.0 + d }
+        bound.pick([1.0 - d, 1.0, 1.0 + d])
     }
 }
 
@@ -745,24 +774,27 @@ pub(crate) struct TaskEstimate {
     pub(crate) time: Option<Duration>,
 }
 
-/// An estimate of a run: each figure a range, low to high, and its midpoint.
+/// An estimate of a run: each figure a point estimate inside a range, low to high.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Estimate {
     /// Tasks still to run.
     pub(crate) tasks: usize,
     /// How many run at once.
     pub(crate) jobs: usize,
+    /// The slots the point's work is spread over: `jobs`, or the machine's cores when fewer and
+    /// the time comes from the defaults.
+    pub(crate) slots: usize,
     /// The stages, in order: the take (with `--take`), implement, then the run's stages, verify
     /// among them when some task has commands.
     pub(crate) stages: Vec<&'static str>,
     /// Pending tasks with verify commands (their own or the plan's).
     pub(crate) verify_tasks: usize,
     pub(crate) reviews: usize,
-    /// Implement attempts per task: the midpoint and the range.
+    /// Implement attempts per task: the point and the range.
     pub(crate) attempts: f64,
     pub(crate) attempts_range: (f64, f64),
     /// The tokens of the agents that report them (`input` is input not read from a cache), at
-    /// the midpoint, and the range of their total.
+    /// the point, and the range of their total.
     pub(crate) usage: Usage,
     pub(crate) tokens_range: (u64, u64),
     /// Whether some agent reports tokens.
@@ -772,7 +804,7 @@ pub(crate) struct Estimate {
     /// `None` when some agent's cost is unknown (no price for its model, or a `command` agent).
     pub(crate) cost_usd: Option<f64>,
     pub(crate) cost_range: Option<(f64, f64)>,
-    /// Dollars over the parts whose cost is known (midpoint).
+    /// Dollars over the parts whose cost is known (the point).
     pub(crate) priced_usd: f64,
     /// Why the cost is unknown, one phrase each.
     pub(crate) unpriced: Vec<String>,
@@ -799,24 +831,8 @@ fn span(lo: String, hi: String) -> String {
     if lo == hi { lo } else { format!("{lo}–{hi}") }
 }
 
-fn half(a: f64, b: f64) -> f64 {
-    (a + b) / 2.0
-}
-
-fn half_usage(a: &Usage, b: &Usage) -> Usage {
-    Tokens::of(a).plus(Tokens::of(b)).scaled(0.5).usage()
-}
-
-fn half_time(a: Option<Duration>, b: Option<Duration>) -> Option<Duration> {
-    Some((a? + b?) / 2)
-}
-
-fn half_cost(a: Option<f64>, b: Option<f64>) -> Option<f64> {
-    Some(half(a?, b?))
-}
-
 impl Estimate {
-    /// The midpoint's total tokens.
+    /// The point estimate's total tokens.
     #[cfg(test)]
     fn tokens(&self) -> u64 {
         self.usage.total()
@@ -835,27 +851,34 @@ impl Estimate {
                 runs(self.history_runs),
                 self.history_roles.join(", ")
             ),
-            _ => "defaults: from the shortest sessions of the real CLIs on a scripted model (low) to a real \
-                  model's longer ones (high), scaled to each task's files, criteria and text; each finished \
-                  run adds to the history the next estimate uses"
+            _ => "defaults, scaled to each task's files, criteria and text: the point is the real CLIs' \
+                  sessions as measured with a scripted model that answers at once; a real model takes more \
+                  and slower turns, up to the high end; each finished run adds to the history the next \
+                  estimate uses"
                 .to_owned(),
         }
     }
 
-    /// The estimate in a few words, for the progress line: `$0.40–$2.10`, `1.1M–4.3M tokens`,
-    /// or `unknown`.
+    /// The estimate in a few words, for the progress line: `~$0.60 ($0.40–$2.10)`,
+    /// `~1.3M tokens (1.1M–4.3M)`, or `unknown`.
     pub(crate) fn brief(&self) -> String {
         match (self.cost_range, self.tokens_known) {
-            (Some((lo, hi)), _) => span(format!("${lo:.2}"), format!("${hi:.2}")),
-            (None, true) => {
-                format!("{} tokens", span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64)))
-            }
+            (Some((lo, hi)), _) => format!(
+                "~${:.2} ({})",
+                self.cost_usd.unwrap_or_default(),
+                span(format!("${lo:.2}"), format!("${hi:.2}"))
+            ),
+            (None, true) => format!(
+                "~{} tokens ({})",
+                short(self.usage.total() as f64),
+                span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64))
+            ),
             (None, false) => "unknown".to_owned(),
         }
     }
 
-    /// The `--json` form (also journaled with the run). Every figure is the midpoint of its
-    /// range; `null` when unknown.
+    /// The `--json` form (also journaled with the run). Every figure is the point estimate, with
+    /// its range beside it; `null` when unknown.
     pub(crate) fn to_json(&self) -> Value {
         let tokens = |u: &Usage| {
             json!({"input": u.input, "output": u.output, "cache_read": u.cache_read,
@@ -870,6 +893,7 @@ impl Estimate {
         json!({
             "tasks": self.tasks,
             "jobs": self.jobs,
+            "slots": self.slots,
             "stages": self.stages,
             "verify_tasks": self.verify_tasks,
             "reviews": self.reviews,
@@ -950,9 +974,9 @@ impl Estimate {
             .map(|(n, what)| format!("{} {what}", short(n as f64)))
             .collect();
             out.push_str(&format!(
-                "\n  tokens  {} (midpoint {}: {}), {attempts}",
-                span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64)),
+                "\n  tokens  ~{} ({}); {}; {attempts}",
                 short(u.total() as f64),
+                span(short(self.tokens_range.0 as f64), short(self.tokens_range.1 as f64)),
                 parts.join(", ")
             ));
             if !self.tokens_unknown.is_empty() {
@@ -985,9 +1009,11 @@ impl Estimate {
         };
         let models = if models.is_empty() { String::new() } else { format!(" ({})", models.join("; ")) };
         match self.cost_range {
-            Some((lo, hi)) => {
-                out.push_str(&format!("\n  cost    {}{models}", span(format!("${lo:.2}"), format!("${hi:.2}"))))
-            }
+            Some((lo, hi)) => out.push_str(&format!(
+                "\n  cost    ~${:.2} ({}){models}",
+                self.cost_usd.unwrap_or_default(),
+                span(format!("${lo:.2}"), format!("${hi:.2}"))
+            )),
             None if self.priced_usd > 0.0 => out.push_str(&format!(
                 "\n  cost    unknown: {}; the priced part ~${:.2}{models}",
                 self.unpriced.join("; "),
@@ -997,12 +1023,17 @@ impl Estimate {
         }
         match (self.wall_range, self.critical_path, self.work) {
             (Some((lo, hi)), Some(critical), Some(work)) => out.push_str(&format!(
-                "\n  time    {} (midpoint {}: critical path {}; {} of work over {} slot(s))",
-                span(human(lo), human(hi)),
+                "\n  time    ~{} ({}); critical path {}; {} of work over {} slot(s){}",
                 human(self.wall.unwrap_or_default()),
+                span(human(lo), human(hi)),
                 human(critical),
                 human(work),
-                self.jobs
+                self.slots,
+                if self.slots < self.jobs {
+                    format!(", as the machine has {} cores", self.slots)
+                } else {
+                    String::new()
+                }
             )),
             _ => out.push_str(&format!(
                 "\n  time    unknown: {} (a command agent is any program: no run here says how long it takes; \
@@ -1026,7 +1057,7 @@ fn add_known(a: Option<f64>, b: Option<f64>) -> Option<f64> {
 fn prompt_tokens(plan: &Plan, task: &Task, role: Role, bound: Bound) -> f64 {
     let brief = super::prompt::brief(plan, task, &[], None).len() as f64 / 4.0;
     let notes = if task.depends_on.is_empty() { 0.0 } else { NOTES_TOKENS };
-    let diff = if bound == Bound::Low { 300.0 } else { DIFF_TOKENS };
+    let diff = bound.pick([300.0, 600.0, DIFF_TOKENS]);
     brief
         + TEMPLATE_TOKENS
         + match role {
@@ -1036,39 +1067,21 @@ fn prompt_tokens(plan: &Plan, task: &Task, role: Role, bound: Bound) -> f64 {
         }
 }
 
-/// The estimate of a run: a pass at each end of the range, and their midpoint.
+/// The estimate of a run: the point estimate, and a pass at each end of its range.
 pub(crate) fn estimate(inputs: &Inputs<'_>) -> Estimate {
     let history = read_history(&inputs.history);
     let lo = pass(inputs, &history, Bound::Low);
     let hi = pass(inputs, &history, Bound::High);
-    let mut est = hi.clone();
-    est.attempts = half(lo.attempts, hi.attempts);
+    let mut est = pass(inputs, &history, Bound::Point);
     est.attempts_range = (lo.attempts, hi.attempts);
-    est.usage = half_usage(&lo.usage, &hi.usage);
     est.tokens_range = (lo.usage.total(), hi.usage.total());
-    est.cost_usd = half_cost(lo.cost_usd, hi.cost_usd);
     est.cost_range = lo.cost_usd.zip(hi.cost_usd);
-    est.priced_usd = half(lo.priced_usd, hi.priced_usd);
-    est.wall = half_time(lo.wall, hi.wall);
     est.wall_range = lo.wall.zip(hi.wall);
-    est.critical_path = half_time(lo.critical_path, hi.critical_path);
-    est.work = half_time(lo.work, hi.work);
-    for (m, l) in est.per_task.iter_mut().zip(&lo.per_task) {
-        m.usage = m.usage.as_ref().zip(l.usage.as_ref()).map(|(a, b)| half_usage(a, b));
-        m.cost_usd = half_cost(m.cost_usd, l.cost_usd);
-        m.time = half_time(m.time, l.time);
-    }
-    for (m, l) in est.per_role.iter_mut().zip(&lo.per_role) {
-        m.steps = half(m.steps, l.steps);
-        m.runs = half(m.runs, l.runs);
-        m.usage = m.usage.as_ref().zip(l.usage.as_ref()).map(|(a, b)| half_usage(a, b));
-        m.cost_usd = half_cost(m.cost_usd, l.cost_usd);
-        m.work = half_time(m.work, l.work);
-    }
     est
 }
 
-/// One end of the estimate's range: every figure at that end (the range fields unset).
+/// One figure of the estimate (an end of its range, or the point): every figure at it (the
+/// range fields unset).
 fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Estimate {
     let plan = inputs.plan;
     let limit = inputs.limit.max(1);
@@ -1117,7 +1130,7 @@ fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Estimate {
     let mut unpriced: Vec<String> = Vec::new();
     let mut exclusive = Duration::ZERO;
     let mut attempts = 0.0;
-    let shared = if bound == Bound::Low { SHARED_BASE } else { 0.0 };
+    let shared = bound.pick([SHARED_BASE, SHARED_BASE, 0.0]);
     for &i in &pending {
         let Some(task) = plan.tasks.get(i) else { continue };
         let Some(&implementer) = inputs.agents.get(i) else { continue };
@@ -1166,7 +1179,10 @@ fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Estimate {
             let shape = role.shape(bound, size);
             let step_time = match fig.and_then(|f| f.step_time().map(|d| (f, d))) {
                 Some((f, d)) => Some(d.mul_f64(scale * f.time_factor(bound))),
-                None => role.default_step(bound, kind, shape.turns),
+                None => {
+                    let sessions = if role == Role::Review { reviews } else { 1 };
+                    role.default_step(bound, kind, shape.turns, sessions)
+                }
             };
             let work = step_time.map(|d| d.mul_f64(rate));
             t.time = t.time.zip(work).map(|(a, b)| a + b);
@@ -1317,18 +1333,21 @@ fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Estimate {
         .filter_map(|&i| durations.get(i))
         .sum();
     let work: Duration = durations.iter().sum();
-    let spread = unscoped + (work.saturating_sub(unscoped)) / u32::try_from(limit).unwrap_or(u32::MAX);
+    // The point without history: a scripted model's run is bound by the machine, not the model.
+    let slots = if bound == Bound::Point && from_history == 0 { limit.min(inputs.cores.max(1)) } else { limit };
+    let spread = unscoped + (work.saturating_sub(unscoped)) / u32::try_from(slots).unwrap_or(u32::MAX);
     let final_check = if plan.verify.is_empty() || pending.is_empty() {
         Duration::ZERO
     } else {
         let fig = history.get(Role::Verify, "planrun");
         match fig.and_then(|f| f.step_time().map(|d| (f, d))) {
             Some((f, d)) => d.mul_f64(f.time_factor(bound)),
-            None => Role::Verify.default_step(bound, None, 0.0).unwrap_or_default(),
+            None => Role::Verify.default_step(bound, None, 0.0, 1).unwrap_or_default(),
         }
     };
     est.critical_path = Some(critical);
     est.work = Some(work);
+    est.slots = slots;
     est.wall = Some(critical.max(spread).max(exclusive) + final_check);
     est
 }
@@ -1391,6 +1410,7 @@ mod tests {
             reviews: 2,
             take: false,
             limit,
+            cores: 2,
             prices: &f.prices,
             history: f.dir.path().join("history.jsonl"),
         }
@@ -1413,17 +1433,17 @@ mod tests {
         assert_eq!(a.source, "defaults");
         assert_eq!(a.stages, ["implement", "scope", "verify", "review", "commit", "merge"]);
         assert_eq!(a.attempts_range, (1.0, ATTEMPTS_HIGH));
-        assert!((a.attempts - (1.0 + ATTEMPTS_HIGH) / 2.0).abs() < 1e-9);
+        assert!((a.attempts - ATTEMPTS_POINT).abs() < 1e-9);
         // Input dominates, and most of it is read from the cache.
         assert!(a.usage.cache_read > 5 * a.usage.output && a.usage.cache_read > a.usage.cache_write);
 
         let no_review = run(&small, &claude, Some(&claude), &[Stage::Scope, Stage::Commit, Stage::Merge], 3);
         assert!(no_review.tokens() < a.tokens());
         let review = a.per_role.iter().find(|r| r.role == "review").unwrap();
-        // (Rounded to whole tokens per role and in the total, at each end and the midpoint.)
+        // (Rounded to whole tokens per role and in the total.)
         assert!((a.tokens() - no_review.tokens()).abs_diff(review.usage.unwrap().total()) <= 8);
-        // Two reviews per attempt, 1 to 1.6 attempts per task, two tasks.
-        assert!((review.runs - 2.0 * 2.0 * (1.0 + ATTEMPTS_HIGH) / 2.0).abs() < 1e-9);
+        // Two reviews per attempt, 1.1 attempts per task at the point, two tasks.
+        assert!((review.runs - 2.0 * 2.0 * ATTEMPTS_POINT).abs() < 1e-9);
         let json = a.to_json();
         assert_eq!(json["tokens"]["total"], a.tokens());
         assert_eq!(json["tokens"]["low"], a.tokens_range.0);
@@ -1435,23 +1455,28 @@ mod tests {
     }
 
     #[test]
-    fn every_figure_is_a_range_around_its_midpoint() {
+    fn every_figure_is_a_point_inside_its_range() {
         let claude = agent(AgentKind::Claude, Some("claude-sonnet-4-5"));
         let f = fixture(&plan_text(3, true));
         let e = run(&f, &claude, Some(&claude), &ALL, 2);
         let (lo, hi) = e.tokens_range;
         assert!(lo > 0 && lo < e.tokens() && e.tokens() < hi, "{lo} {} {hi}", e.tokens());
-        assert!(((lo + hi) / 2).abs_diff(e.tokens()) <= 4, "{lo} {} {hi}", e.tokens());
         let (clo, chi) = e.cost_range.unwrap();
-        assert!(clo < e.cost_usd.unwrap() && e.cost_usd.unwrap() < chi);
-        assert!((e.cost_usd.unwrap() - (clo + chi) / 2.0).abs() < 1e-9);
+        let cost = e.cost_usd.unwrap();
+        assert!(clo < cost && cost < chi, "{clo} {cost} {chi}");
         let (wlo, whi) = e.wall_range.unwrap();
         assert!(wlo < e.wall.unwrap() && e.wall.unwrap() < whi, "{wlo:?} {:?} {whi:?}", e.wall);
-        // The ends are the two passes.
+        // The ends and the point are the three passes; without history the point is the
+        // measured session, near the low end, and far from a real model's high end.
         let i = inputs(&f, &claude, Some(&claude), &ALL, 2);
-        let (l, h) = (pass(&i, &History::default(), Bound::Low), pass(&i, &History::default(), Bound::High));
+        let none = History::default();
+        let (l, p, h) = (pass(&i, &none, Bound::Low), pass(&i, &none, Bound::Point), pass(&i, &none, Bound::High));
         assert_eq!((l.usage.total(), h.usage.total()), e.tokens_range);
+        assert_eq!(p.usage.total(), e.tokens());
         assert_eq!((l.wall.unwrap(), h.wall.unwrap()), (wlo, whi));
+        assert!(e.tokens() < 2 * lo && e.wall.unwrap() < 3 * wlo, "{e:?}");
+        assert!(cost < 2.0 * clo, "{clo} {cost}");
+        assert!(4 * e.tokens() < hi && 20 * e.wall.unwrap() < whi, "{e:?}");
         // The low end is a short session that shares the CLI's context with the sessions
         // before it; the high end a long one that starts cold.
         assert!(l.usage.cache_write * 3 < h.usage.cache_write, "{:?} {:?}", l.usage, h.usage);
@@ -1459,10 +1484,18 @@ mod tests {
         assert_eq!(json["cost_usd_range"][0], clo);
         assert_eq!(json["wall_ms_range"][1], ms(whi));
         let text = e.text();
-        assert!(text.contains(&format!("tokens  {}–{} (midpoint", short(lo as f64), short(hi as f64))), "{text}");
-        assert!(text.contains(&format!("cost    ${clo:.2}–${chi:.2}")), "{text}");
+        assert!(
+            text.contains(&format!(
+                "tokens  ~{} ({}–{});",
+                short(e.tokens() as f64),
+                short(lo as f64),
+                short(hi as f64)
+            )),
+            "{text}"
+        );
+        assert!(text.contains(&format!("cost    ~${cost:.2} (${clo:.2}–${chi:.2})")), "{text}");
         assert!(text.contains("1.0–1.6 attempt(s) per task"), "{text}");
-        assert_eq!(e.brief(), format!("${clo:.2}–${chi:.2}"));
+        assert_eq!(e.brief(), format!("~${cost:.2} (${clo:.2}–${chi:.2})"));
     }
 
     #[test]
@@ -1510,7 +1543,7 @@ mod tests {
         assert!(e.text().contains("no price for my-local-model"), "{}", e.text());
         assert_eq!(e.to_json()["cost_usd"], Value::Null);
         assert_eq!(e.to_json()["cost_usd_range"], Value::Null);
-        assert!(e.brief().ends_with(" tokens"), "{}", e.brief());
+        assert!(e.brief().starts_with('~') && e.brief().contains(" tokens ("), "{}", e.brief());
 
         // Gemini's default model is not known.
         let gemini = agent(AgentKind::Gemini, None);
@@ -1577,6 +1610,18 @@ mod tests {
         assert_eq!(e.critical_path, Some(step));
         assert_eq!(e.wall, Some(step * 3));
         assert_eq!(high(&wide, 6).wall, Some(step));
+        // The point without history spreads the work over no more slots than the machine has
+        // cores (a scripted model's run is bound by the machine); the ends over the limit.
+        let on = |cores: usize, bound: Bound| {
+            let mut i = inputs(&wide, &claude, None, &[], 6);
+            i.cores = cores;
+            pass(&i, &none, bound)
+        };
+        let (two, six) = (on(2, Bound::Point), on(6, Bound::Point));
+        let point_step = two.per_task[0].time.unwrap();
+        assert_eq!((two.wall, six.wall), (Some(point_step * 3), Some(point_step)));
+        assert_eq!(on(2, Bound::Low).wall, on(6, Bound::Low).wall);
+        assert_eq!(on(2, Bound::High).wall, Some(step));
         // A chain of six: the critical path, whatever the limit.
         let chain = fixture(&plan_text(6, true));
         let e = high(&chain, 6);
@@ -1699,6 +1744,7 @@ mod tests {
             reviews: 2,
             take: false,
             limit: 2,
+            cores: 2,
             prices: &f.prices,
             history: other,
         });
@@ -1720,6 +1766,7 @@ mod tests {
             reviews: 2,
             take: true,
             limit: 2,
+            cores: 2,
             prices: &f.prices,
             history: path.clone(),
         });

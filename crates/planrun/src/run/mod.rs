@@ -2628,6 +2628,7 @@ fn estimate_of(
         reviews: pipe.reviews.len(),
         take: pipe.take,
         limit: args.jobs.map_or_else(|| planrun_engine::default_concurrency(plan.tasks.len()), usize::from),
+        cores: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         prices: &prices,
         history: layout.dir.join("history.jsonl"),
     };
