@@ -257,3 +257,46 @@ fn checks_after_a_rebase_set_aside_only_what_they_make_not_what_you_left_uncommi
     }
     assert_eq!(kept.len(), 2, "{kept:?}");
 }
+
+#[test]
+fn an_edit_you_left_uncommitted_that_stops_a_rebase_is_kept_before_the_rework() {
+    // Two tasks side by side in worktrees, committed by hand; in each you then edit the task's
+    // file again and leave the edit uncommitted.
+    let plan = "# P\n\n## Task a: write a\n\nFiles: `a.txt`\n\n### Verify\n\n- `test -s a.txt`\n\n\
+                ## Task b: write b\n\nFiles: `b.txt`\n\n### Verify\n\n- `test -s b.txt`\n";
+    let repo = committed(plan, "echo \"$PLANRUN_TASK_ID\" > \"$PLANRUN_TASK_ID.txt\"", &[]);
+    let out = repo.run(&["--yes", "--workspace", "worktree", "--commit", "manual", "--reviews", "none", "-j", "2"]);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    for t in ["a", "b"] {
+        let wt = repo.path().join(format!(".planrun/worktrees/{t}"));
+        for args in [
+            &["add", &format!("{t}.txt")][..],
+            &["-c", "user.name=me", "-c", "user.email=me@example.invalid", "commit", "-qm", &format!("{t}, my way")],
+        ] {
+            let ok = Command::new("git").args(args).current_dir(&wt).status().unwrap();
+            assert!(ok.success());
+        }
+        std::fs::write(wt.join(format!("{t}.txt")), format!("my second thoughts on {t}\n")).unwrap();
+    }
+    // Switched to automatic commits: the first task merges with your edit committed; the second
+    // must be rebased onto it. Whatever happens to it next, your edit is reachable.
+    let out = repo.run(&["--yes", "--commit", "auto", "--reviews", "none", "-j", "2"]);
+    let all = text(&out);
+    let kept: Vec<String> =
+        git(&repo, &["for-each-ref", "--format=%(refname)", "refs/planrun/kept/"]).lines().map(str::to_owned).collect();
+    let branch = git(&repo, &["for-each-ref", "--format=%(refname:short)", "refs/heads/planrun/"]);
+    let branch = branch.lines().find(|b| !b.contains("/task/")).unwrap().to_owned();
+    for t in ["a", "b"] {
+        let edit = format!("my second thoughts on {t}\n");
+        let show = |rev: &str| {
+            let o = Command::new("git").args(["show", rev]).current_dir(repo.path()).output().unwrap();
+            String::from_utf8_lossy(&o.stdout).into_owned()
+        };
+        let merged = show(&format!("{branch}:{t}.txt")) == edit;
+        let in_kept = kept.iter().any(|k| show(&format!("{k}:{t}.txt")) == edit);
+        assert!(merged || in_kept, "your edit of {t}.txt is merged or kept: {kept:?}\n{all}");
+    }
+    // The task whose rebase your edit stopped says where its edit is kept.
+    let k = kept.iter().find(|k| k.ends_with("-uncommitted")).unwrap_or_else(|| panic!("{kept:?}\n{all}"));
+    assert!(all.contains(k.as_str()) || repo.status().to_string().contains(k.as_str()), "{k} is named: {all}");
+}

@@ -510,7 +510,31 @@ impl Workspaces {
         if on_tip.status.success() {
             return Ok(Merging::Merged { commit: Some(head) });
         }
-        match merge::rebase(&wt, &tip).map_err(|e| git("cannot rebase the task", &e))? {
+        let rebased = match merge::rebase(&wt, &tip) {
+            Ok(r) => r,
+            Err(e) => {
+                // git refused to start (uncommitted edits in the worktree, left beside a commit
+                // of your own): the task goes back to rework in this worktree, so what is
+                // uncommitted there is kept first, whatever the agent does next.
+                let mut why = git("cannot rebase the task", &e);
+                if self.uncommitted_in(id).unwrap_or(true) {
+                    match self.keep(repo, id, &format!("{attempt}-uncommitted")) {
+                        Ok(kept) => {
+                            if let Some(k) = kept.first() {
+                                why.push_str(&format!(
+                                    "\nWhat was uncommitted in the task's worktree is kept at `{}` \
+                                     (`git diff {head} {}` shows it).",
+                                    k.reference, k.commit
+                                ));
+                            }
+                        }
+                        Err(e) => why.push_str(&format!("\n{e}")),
+                    }
+                }
+                return Err(why);
+            }
+        };
+        match rebased {
             Rebased::Current { head } => Ok(Merging::Ready { tip, head, rebased: false }),
             Rebased::Moved { head } => {
                 // Its changes are now measured from the tip.
