@@ -60,6 +60,9 @@ pub struct Found {
     pub problems: Vec<Problem>,
     /// The configuration files that exist and were read.
     pub files: Vec<PathBuf>,
+    /// The cloud Claude Code calls its model through instead of Anthropic's API, when the
+    /// environment or the user's own settings switch one on: `Bedrock` or `Vertex AI`.
+    pub cloud: Option<&'static str>,
 }
 
 impl Found {
@@ -73,6 +76,7 @@ impl Found {
         self.named.extend(other.named);
         self.problems.extend(other.problems);
         self.files.extend(other.files);
+        self.cloud = self.cloud.or(other.cloud);
     }
 }
 
@@ -102,6 +106,10 @@ pub fn read(kind: AgentKind, env: &dyn Fn(&str) -> Option<String>, workspace: Op
         ctx.project_dirs().into_iter().filter(|d| ctx.home.is_none_or(|h| !h.starts_with(d))).collect();
     for n in &mut found.named {
         n.project = project.iter().any(|d| n.file.starts_with(d));
+    }
+    // A cloud switched on by the repository's own files alone does not count (see `project`).
+    if found.cloud.is_some() && !found.named.iter().any(|n| n.at.contains("Claude Code on") && !n.project) {
+        found.cloud = None;
     }
     found
 }
@@ -566,12 +574,71 @@ pub fn dotenv_names(text: &str) -> Vec<String> {
 const CLAUDE_HELPERS: &[&str] =
     &["apiKeyHelper", "awsCredentialExport", "awsAuthRefresh", "otelHeadersHelper", "proxyAuthHelper"];
 
+/// The variables Claude Code reads for Amazon Bedrock (`CLAUDE_CODE_USE_BEDROCK`): the AWS
+/// SDK's region, profile, credentials and their files; `AWS_REGION` is required (Claude Code
+/// does not take the region from the AWS configuration files). Whether each is a credential.
+const CLAUDE_BEDROCK: &[(&str, bool)] = &[
+    ("AWS_REGION", false),
+    ("AWS_DEFAULT_REGION", false),
+    ("AWS_PROFILE", false),
+    ("AWS_ACCESS_KEY_ID", false),
+    ("AWS_SECRET_ACCESS_KEY", true),
+    ("AWS_SESSION_TOKEN", true),
+    ("AWS_BEARER_TOKEN_BEDROCK", true),
+    ("AWS_CONFIG_FILE", false),
+    ("AWS_SHARED_CREDENTIALS_FILE", false),
+    ("AWS_WEB_IDENTITY_TOKEN_FILE", false),
+    ("AWS_ROLE_ARN", false),
+    ("AWS_ROLE_SESSION_NAME", false),
+    ("AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", false),
+    ("AWS_CONTAINER_CREDENTIALS_FULL_URI", false),
+    ("AWS_CONTAINER_AUTHORIZATION_TOKEN", true),
+    ("AWS_CA_BUNDLE", false),
+    ("AWS_ENDPOINT_URL", false),
+    ("AWS_ENDPOINT_URL_BEDROCK_RUNTIME", false),
+];
+
+/// The variables Claude Code reads for Google Vertex AI (`CLAUDE_CODE_USE_VERTEX`): the region
+/// (`CLOUD_ML_REGION`, required, and `VERTEX_REGION_*` per model) and Google's application
+/// credentials and project. `ANTHROPIC_VERTEX_PROJECT_ID` passes as Claude Code's own.
+const CLAUDE_VERTEX: &[(&str, bool)] = &[
+    ("CLOUD_ML_REGION", false),
+    ("VERTEX_REGION_*", false),
+    ("GOOGLE_APPLICATION_CREDENTIALS", false),
+    ("GOOGLE_CLOUD_PROJECT", false),
+    ("GCLOUD_PROJECT", false),
+    ("CLOUDSDK_CONFIG", false),
+    ("CLOUDSDK_CORE_PROJECT", false),
+];
+
+/// A cloud Claude Code can use: its switch, its variables, its required variable, and where it
+/// was switched on (the file or the environment, and the key there).
+type Cloud = (&'static str, &'static [(&'static str, bool)], &'static str, Option<(PathBuf, String)>);
+
+/// Whether a variable's value turns a switch on, as Claude Code reads `CLAUDE_CODE_USE_*`.
+fn truthy(v: &str) -> bool {
+    matches!(v.trim().to_ascii_lowercase().as_str(), "1" | "true" | "yes" | "on")
+}
+
 /// Claude Code: `CLAUDE_CONFIG_DIR/settings.json` (default `~/.claude`), the project's
 /// `.claude/settings.json` and `.claude/settings.local.json`, and the managed
 /// `/etc/claude-code/managed-settings.json`. The helper commands' `$NAME` references are read
-/// from the environment; the `env` block's variables are set by the file.
+/// from the environment; the `env` block's variables are set by the file. With Bedrock or
+/// Vertex AI switched on (in the environment or by a file's `env` block), the cloud's variables
+/// are named too: the AWS or Google credentials Claude Code then reads from its environment.
 fn claude(ctx: &Ctx<'_>) -> Found {
     let mut found = Found::default();
+    // Each cloud: its switch, its variables, its required variable, and where it was switched on.
+    let mut clouds: Vec<Cloud> = [
+        ("CLAUDE_CODE_USE_BEDROCK", CLAUDE_BEDROCK, "AWS_REGION"),
+        ("CLAUDE_CODE_USE_VERTEX", CLAUDE_VERTEX, "CLOUD_ML_REGION"),
+    ]
+    .into_iter()
+    .map(|(switch, vars, required)| {
+        let on = ctx.var(switch).filter(|v| truthy(v)).map(|_| (PathBuf::from("the environment"), switch.to_owned()));
+        (switch, vars, required, on)
+    })
+    .collect();
     let user = ctx.var("CLAUDE_CONFIG_DIR").map(PathBuf::from).or_else(|| ctx.home.map(|h| h.join(".claude")));
     let mut files: Vec<PathBuf> = user.into_iter().map(|d| d.join("settings.json")).collect();
     if let Some(w) = ctx.workspace {
@@ -597,7 +664,11 @@ fn claude(ctx: &Ctx<'_>) -> Found {
                 });
             }
         }
-        for (name, _) in v.get("env").and_then(serde_json::Value::as_object).into_iter().flatten() {
+        for (name, value) in v.get("env").and_then(serde_json::Value::as_object).into_iter().flatten() {
+            let on = value.as_str().is_some_and(truthy) || value.as_bool() == Some(true) || value.as_i64() == Some(1);
+            if let Some(cloud) = clouds.iter_mut().find(|c| c.0 == name.as_str()).filter(|_| on) {
+                cloud.3 = Some((path.clone(), format!("env.{name}")));
+            }
             if is_var_name(name) {
                 found.named.push(Named {
                     project: false,
@@ -609,6 +680,29 @@ fn claude(ctx: &Ctx<'_>) -> Found {
                     sets: true,
                 });
             }
+        }
+    }
+    // The variables a file's `env` block sets, it sets: Claude Code reads them from there.
+    let set_by_file: Vec<String> = found.named.iter().filter(|n| n.sets).map(|n| n.name.clone()).collect();
+    for (switch, vars, required, on) in clouds {
+        let Some((file, at)) = on else { continue };
+        let cloud = if switch == "CLAUDE_CODE_USE_BEDROCK" { "Bedrock" } else { "Vertex AI" };
+        found.cloud = found.cloud.or(Some(cloud));
+        for &(name, secret) in vars {
+            // The optional ones only when set (a pattern always), so `doctor` lists what is used.
+            let listed = name == required || name.ends_with('*') || ctx.var(name).is_some();
+            if !listed || set_by_file.iter().any(|s| s == name) {
+                continue;
+            }
+            found.named.push(Named {
+                name: name.to_owned(),
+                file: file.clone(),
+                at: format!("{at}: Claude Code on {cloud}"),
+                secret,
+                required: name == required,
+                project: false,
+                sets: false,
+            });
         }
     }
     found
@@ -902,6 +996,49 @@ bearer_token_env_var = "REMOTE_MCP"
         );
         assert_eq!(found.problems.len(), 1);
         assert_eq!((found.problems[0].file.as_path(), found.problems[0].line), (broken.as_path(), Some(1)));
+    }
+
+    #[test]
+    fn claude_on_bedrock_or_vertex_names_the_clouds_variables() {
+        // Not switched on: no cloud variable is named, whatever is set.
+        let mut f = Fixture::new();
+        f.env.insert("AWS_PROFILE".into(), "work".into());
+        f.env.insert("AWS_SECRET_ACCESS_KEY".into(), "s3cr3t".into());
+        assert_eq!(names(&f.read(AgentKind::Claude)), []);
+        // Switched on in the environment: the required region (set or not), and what is set.
+        f.env.insert("CLAUDE_CODE_USE_BEDROCK".into(), "1".into());
+        let found = f.read(AgentKind::Claude);
+        let mut got: Vec<(&str, bool, bool)> =
+            found.named.iter().map(|n| (n.name.as_str(), n.secret, n.required)).collect();
+        got.sort_unstable();
+        assert_eq!(
+            got,
+            [("AWS_PROFILE", false, false), ("AWS_REGION", false, true), ("AWS_SECRET_ACCESS_KEY", true, false)]
+        );
+        assert!(found.named.iter().all(|n| n.at.contains("Bedrock") && !n.project && !n.sets), "{found:?}");
+        assert!(found.passed().any(|n| n == "AWS_SECRET_ACCESS_KEY"));
+        // "0" is off.
+        f.env.insert("CLAUDE_CODE_USE_BEDROCK".into(), "0".into());
+        assert_eq!(names(&f.read(AgentKind::Claude)), []);
+        // Switched on by the user's settings, which also set the region: Vertex AI's variables,
+        // the region not named (the file sets it), the per-model regions as a pattern.
+        f.env.remove("CLAUDE_CODE_USE_BEDROCK");
+        f.env.insert("GOOGLE_APPLICATION_CREDENTIALS".into(), "/k.json".into());
+        let user = f.write(
+            true,
+            ".claude/settings.json",
+            r#"{"env": {"CLAUDE_CODE_USE_VERTEX": "true", "CLOUD_ML_REGION": "us-east5"}}"#,
+        );
+        let found = f.read(AgentKind::Claude);
+        let passed: Vec<&str> = found.passed().collect();
+        assert_eq!(passed, ["VERTEX_REGION_*", "GOOGLE_APPLICATION_CREDENTIALS"], "{found:?}");
+        assert!(found.named.iter().filter(|n| !n.sets).all(|n| n.file == user), "{found:?}");
+        // Switched on by the repository's own settings: named, not passed.
+        std::fs::remove_file(&user).unwrap();
+        f.write(false, ".claude/settings.json", r#"{"env": {"CLAUDE_CODE_USE_BEDROCK": 1}}"#);
+        let found = f.read(AgentKind::Claude);
+        assert!(found.named.iter().any(|n| n.name == "AWS_REGION" && n.project), "{found:?}");
+        assert_eq!(found.passed().count(), 0, "{found:?}");
     }
 
     #[test]

@@ -133,7 +133,7 @@ where
         .filter(|(k, _)| {
             BASE.iter().chain(&own).any(|p| matches(p, k))
                 || extra.iter().any(|p| matches(p, k))
-                || configured.contains(&k.as_str())
+                || configured.iter().any(|p| matches(p, k))
         })
         .cloned()
         .collect();
@@ -170,5 +170,37 @@ mod tests {
             names(AgentKind::Gemini, &["MY_TOOL_*".into(), "AWS_SECRET_ACCESS_KEY".into()]),
             ["AWS_SECRET_ACCESS_KEY", "HOME", "LC_ALL", "MY_TOOL_HOME", "PATH"]
         );
+    }
+
+    #[test]
+    fn claude_on_a_cloud_gets_that_clouds_credentials() {
+        let home = tempfile::tempdir().unwrap();
+        let h = home.path().display().to_string();
+        let base =
+            [("PATH", "/bin"), ("HOME", h.as_str()), ("AWS_REGION", "eu-west-1"), ("AWS_SECRET_ACCESS_KEY", "k3")];
+        let mut on = base.to_vec();
+        on.extend([("CLAUDE_CODE_USE_VERTEX", "1"), ("VERTEX_REGION_CLAUDE_4_0_OPUS", "europe-west1")]);
+        on.push(("CLAUDE_CODE_USE_BEDROCK", "1"));
+        let names = |list: &[(&str, &str)]| -> Vec<String> {
+            allowed(AgentKind::Claude, &[], vars(list)).into_iter().map(|(k, _)| k).collect()
+        };
+        assert_eq!(names(&base), ["HOME", "PATH"]);
+        assert_eq!(
+            names(&on),
+            [
+                "AWS_REGION",
+                "AWS_SECRET_ACCESS_KEY",
+                "CLAUDE_CODE_USE_BEDROCK",
+                "CLAUDE_CODE_USE_VERTEX",
+                "HOME",
+                "PATH",
+                "VERTEX_REGION_CLAUDE_4_0_OPUS"
+            ]
+        );
+        // The secret key's value is redacted wherever it shows.
+        assert!(secret_values(AgentKind::Claude, &[], vars(&on), None).contains(&"k3".to_owned()));
+        // Codex is not Claude Code: no AWS variable.
+        let codex: Vec<String> = allowed(AgentKind::Codex, &[], vars(&on)).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(codex, ["HOME", "PATH"]);
     }
 }

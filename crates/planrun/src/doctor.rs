@@ -260,6 +260,41 @@ fn home() -> PathBuf {
 fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Result<String, String>) {
     let found = |what: &str| Ok(format!("{what} (value not shown)"));
     match kind {
+        AgentKind::Claude if cloud(kind, cwd).is_some() => {
+            // Claude Code on Bedrock or Vertex AI: the cloud's own credentials, found by its SDK.
+            let cred = match cloud(kind, cwd) {
+                Some("Bedrock") => {
+                    let set =
+                        ["AWS_BEARER_TOKEN_BEDROCK", "AWS_ACCESS_KEY_ID", "AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE"]
+                            .into_iter()
+                            .find(|k| var(k).is_some());
+                    match set {
+                        Some(k) => found(&format!("Claude Code on Bedrock: {k} is set")),
+                        None if home().join(".aws/credentials").is_file() || home().join(".aws/config").is_file() => {
+                            Ok("Claude Code on Bedrock: the AWS files in ~/.aws".into())
+                        }
+                        None => Err("Claude Code on Bedrock (CLAUDE_CODE_USE_BEDROCK) finds no AWS credentials: set \
+                                     AWS_PROFILE or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or log in with `aws sso login`"
+                            .into()),
+                    }
+                }
+                _ => {
+                    let adc = var("CLOUDSDK_CONFIG")
+                        .map_or_else(|| home().join(".config/gcloud"), PathBuf::from)
+                        .join("application_default_credentials.json");
+                    if var("GOOGLE_APPLICATION_CREDENTIALS").is_some() {
+                        found("Claude Code on Vertex AI: GOOGLE_APPLICATION_CREDENTIALS is set")
+                    } else if adc.is_file() {
+                        Ok(format!("Claude Code on Vertex AI: {}", adc.display()))
+                    } else {
+                        Err("Claude Code on Vertex AI (CLAUDE_CODE_USE_VERTEX) finds no Google credentials: set \
+                             GOOGLE_APPLICATION_CREDENTIALS, or run `gcloud auth application-default login`"
+                            .into())
+                    }
+                }
+            };
+            (None, cred)
+        }
         AgentKind::Claude => {
             let url = var("ANTHROPIC_BASE_URL").unwrap_or_else(|| "https://api.anthropic.com".into());
             let cred = if var("ANTHROPIC_API_KEY").is_some() {
@@ -336,6 +371,12 @@ fn endpoint_and_credentials(kind: AgentKind, cwd: &Path) -> (Option<String>, Res
     }
 }
 
+/// The cloud Claude Code is switched to (`Bedrock`, `Vertex AI`), if any.
+fn cloud(kind: AgentKind, cwd: &Path) -> Option<&'static str> {
+    let env = |k: &str| std::env::var(k).ok();
+    planrun_agents::config::read(kind, &env, Some(cwd)).cloud
+}
+
 /// Credentials the CLI's configuration files give: one of `names` set by a file itself
 /// (Claude Code's `env` block, Gemini CLI's `.env`), or a key variable the configuration reads
 /// (opencode's `apiKey: "{env:NAME}"`) that is set. Names only.
@@ -365,12 +406,14 @@ fn configured(kind: AgentKind, cwd: &Path, f: &mut Finding) {
             continue;
         }
         seen.push((n.name.clone(), file.clone()));
-        let set = var(&n.name).is_some();
+        let set = match n.name.strip_suffix('*') {
+            // A pattern (`VERTEX_REGION_*`): set when a variable matches it.
+            Some(prefix) => std::env::vars_os().any(|(k, _)| k.to_str().is_some_and(|k| k.starts_with(prefix))),
+            None => var(&n.name).is_some(),
+        };
         if n.required && !set && f.problems.iter().all(|p| !p.contains(n.name.as_str())) {
-            f.problems.push(format!(
-                "{} is not set: `{}` in {file} names it as the selected provider's key; set it where you start planrun",
-                n.name, n.at
-            ));
+            f.problems
+                .push(format!("{} is not set: `{}` in {file} needs it; set it where you start planrun", n.name, n.at));
         }
         f.config.push(json!({
             "name": n.name,
@@ -397,7 +440,7 @@ fn config_line(v: &Value) -> String {
         "not set"
     };
     let at = if s("at").is_empty() { String::new() } else { format!("`{}` in ", s("at")) };
-    let needed = if v.get("required") == Some(&Value::Bool(true)) { ", the selected provider's key" } else { "" };
+    let needed = if v.get("required") == Some(&Value::Bool(true)) { ", required" } else { "" };
     format!("{} {state} ({at}{}{needed})", s("name"), s("file"))
 }
 

@@ -229,3 +229,38 @@ fn doctor_reads_gemini_settings_and_the_env_file_it_loads() {
     assert_eq!(named("GH_MCP_TOKEN")["set"], false, "{a}");
     assert_eq!(named("GEMINI_API_KEY")["set_by_file"], true, "{a}");
 }
+
+#[test]
+fn doctor_knows_claude_code_on_bedrock_by_its_aws_variables() {
+    let home = tempfile::tempdir().unwrap();
+    let secret = "wJalrXUtnFEMIK7MDENGbPxRfiCYDOCTORE2E0000";
+    let bin = planrun_testkit::agent_cli("claude").unwrap_or_else(|e| panic!("{e}"));
+    let doctor = |region: Option<&str>| {
+        let mut cmd = std::process::Command::new(support::bin());
+        cmd.args(["doctor", "--agent", "claude", "--json"])
+            .env_clear()
+            .env("PATH", format!("{}:/usr/bin:/bin", bin.parent().unwrap().display()))
+            .env("HOME", home.path())
+            .env("CLAUDE_CODE_USE_BEDROCK", "1")
+            .env("AWS_ACCESS_KEY_ID", "AKIADOCTORE2E0000000")
+            .env("AWS_SECRET_ACCESS_KEY", secret)
+            .current_dir(home.path());
+        if let Some(r) = region {
+            cmd.env("AWS_REGION", r);
+        }
+        let out = cmd.output().unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(!stdout.contains(secret), "{stdout}");
+        let report: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stdout}"));
+        report["agents"][0].clone()
+    };
+    let a = doctor(None);
+    assert_eq!(a["credentials"], "Claude Code on Bedrock: AWS_ACCESS_KEY_ID is set (value not shown)", "{a}");
+    let vars = a["config_variables"].as_array().unwrap();
+    let named = |name: &str| vars.iter().find(|v| v["name"] == name).cloned().unwrap_or(Value::Null);
+    assert_eq!((&named("AWS_REGION")["set"], &named("AWS_REGION")["required"]), (&json!(false), &json!(true)), "{a}");
+    assert_eq!(named("AWS_SECRET_ACCESS_KEY")["set"], true, "{a}");
+    assert!(a["problems"].to_string().contains("AWS_REGION is not set"), "{a}");
+    let a = doctor(Some("eu-west-1"));
+    assert!(!a["problems"].to_string().contains("AWS_REGION"), "{a}");
+}
