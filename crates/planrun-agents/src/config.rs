@@ -63,6 +63,19 @@ pub struct Found {
     /// The cloud Claude Code calls its model through instead of Anthropic's API, when the
     /// environment or the user's own settings switch one on: `Bedrock` or `Vertex AI`.
     pub cloud: Option<&'static str>,
+    /// The values of the secret variables the files set themselves (Claude Code's `env` block,
+    /// Gemini CLI's `.env`): the agent has them without planrun, so planrun redacts them too.
+    pub set_secrets: SetSecrets,
+}
+
+/// Secret values, never shown by `Debug`.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct SetSecrets(pub Vec<String>);
+
+impl std::fmt::Debug for SetSecrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SetSecrets({} value(s), not shown)", self.0.len())
+    }
 }
 
 impl Found {
@@ -77,6 +90,7 @@ impl Found {
         self.problems.extend(other.problems);
         self.files.extend(other.files);
         self.cloud = self.cloud.or(other.cloud);
+        self.set_secrets.0.extend(other.set_secrets.0);
     }
 }
 
@@ -524,7 +538,10 @@ fn gemini(ctx: &Ctx<'_>) -> Found {
     }
     if let Some(path) = gemini_env_file(ctx) {
         if let Some(text) = read_text(&path, &mut found) {
-            for name in dotenv_names(&text) {
+            for (name, value) in dotenv_pairs(&text) {
+                if crate::redact::is_secret_name(&name) {
+                    found.set_secrets.0.push(value);
+                }
                 found.named.push(Named {
                     project: false,
                     secret: crate::redact::is_secret_name(&name),
@@ -556,13 +573,24 @@ fn gemini_env_file(ctx: &Ctx<'_>) -> Option<PathBuf> {
 
 /// The names a `.env` file sets (`NAME=value`, `export NAME=value`; `#` comments).
 pub fn dotenv_names(text: &str) -> Vec<String> {
+    dotenv_pairs(text).into_iter().map(|(name, _)| name).collect()
+}
+
+/// The names a `.env` file sets and their values (unquoted; a `#` after an unquoted value and
+/// a space starts a comment).
+fn dotenv_pairs(text: &str) -> Vec<(String, String)> {
     text.lines()
         .filter_map(|l| {
             let l = l.trim();
             let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
-            let (name, _) = l.split_once('=')?;
+            let (name, value) = l.split_once('=')?;
             let name = name.trim();
-            is_var_name(name).then(|| name.to_owned())
+            let value = value.trim();
+            let value = match value.chars().next() {
+                Some(q @ ('"' | '\'')) => value[1..].split(q).next().unwrap_or(""),
+                _ => value.split(" #").next().unwrap_or("").trim_end(),
+            };
+            is_var_name(name).then(|| (name.to_owned(), value.to_owned()))
         })
         .collect()
 }
@@ -668,6 +696,9 @@ fn claude(ctx: &Ctx<'_>) -> Found {
             let on = value.as_str().is_some_and(truthy) || value.as_bool() == Some(true) || value.as_i64() == Some(1);
             if let Some(cloud) = clouds.iter_mut().find(|c| c.0 == name.as_str()).filter(|_| on) {
                 cloud.3 = Some((path.clone(), format!("env.{name}")));
+            }
+            if let Some(v) = value.as_str().filter(|_| crate::redact::is_secret_name(name)) {
+                found.set_secrets.0.push(v.to_owned());
             }
             if is_var_name(name) {
                 found.named.push(Named {
@@ -996,6 +1027,35 @@ bearer_token_env_var = "REMOTE_MCP"
         );
         assert_eq!(found.problems.len(), 1);
         assert_eq!((found.problems[0].file.as_path(), found.problems[0].line), (broken.as_path(), Some(1)));
+    }
+
+    #[test]
+    fn secrets_the_files_set_themselves_are_known_for_redaction_and_never_debug_printed() {
+        let f = Fixture::new();
+        f.write(
+            true,
+            ".claude/settings.json",
+            r#"{"env": {"ANTHROPIC_API_KEY": "sk-ant-from-the-env-block-0001", "CLAUDE_CODE_MAX_RETRIES": "3"}}"#,
+        );
+        f.write(
+            true,
+            ".gemini/.env",
+            "# keys\nexport GEMINI_API_KEY=\"AIzaFromTheDotEnv0002\"\nLOG_LEVEL=debug # noisy\n",
+        );
+        let claude = f.read(AgentKind::Claude);
+        assert_eq!(claude.set_secrets.0, ["sk-ant-from-the-env-block-0001"]);
+        let gemini = f.read(AgentKind::Gemini);
+        assert_eq!(gemini.set_secrets.0, ["AIzaFromTheDotEnv0002"]);
+        let both = f.read(AgentKind::Command);
+        assert_eq!(both.set_secrets.0.len(), 2);
+        let shown = format!("{both:?}");
+        assert!(!shown.contains("sk-ant-from") && !shown.contains("AIzaFrom"), "{shown}");
+        // The values the agent's environment is redacted with include them.
+        let env: Vec<(std::ffi::OsString, std::ffi::OsString)> =
+            [("HOME", f.home.path().as_os_str())].into_iter().map(|(k, v)| (k.into(), v.to_owned())).collect();
+        let values = crate::env::secret_values(AgentKind::Claude, &[], env, Some(f.repo.path()));
+        assert_eq!(values, ["sk-ant-from-the-env-block-0001"]);
+        assert_eq!(dotenv_pairs("A='x y' # c\nB=z # c\n"), [("A".into(), "x y".into()), ("B".into(), "z".into())]);
     }
 
     #[test]

@@ -104,20 +104,22 @@ pub fn secret_values<I>(kind: AgentKind, extra: &[String], from: I, workspace: O
 where
     I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 {
-    let (vars, secret) = with_secrets(kind, extra, from, workspace);
+    let (vars, secret, set) = with_secrets(kind, extra, from, workspace);
     vars.into_iter()
         .filter(|(k, _)| crate::redact::is_secret_name(k) || secret.iter().any(|s| s == k))
         .map(|(_, v)| v)
+        .chain(set)
         .collect()
 }
 
-/// The allowed variables, and the names the configuration reads as credentials.
+/// The allowed variables, the names the configuration reads as credentials, and the secret
+/// values its files set themselves.
 fn with_secrets<I>(
     kind: AgentKind,
     extra: &[String],
     from: I,
     workspace: Option<&Path>,
-) -> (Vec<(String, String)>, Vec<String>)
+) -> (Vec<(String, String)>, Vec<String>, Vec<String>)
 where
     I: IntoIterator<Item = (std::ffi::OsString, std::ffi::OsString)>,
 {
@@ -138,7 +140,7 @@ where
         .cloned()
         .collect();
     out.sort();
-    (out, secret)
+    (out, secret, found.set_secrets.0)
 }
 
 #[cfg(test)]
