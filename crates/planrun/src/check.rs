@@ -542,8 +542,9 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
     if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK }
 }
 
-pub(crate) fn schema() -> u8 {
-    let schema = schemars::schema_for!(planrun_plan::Plan);
+/// `planrun schema`: the plan format's JSON Schema, or (`--events`) that of a run's events.
+pub(crate) fn schema(events: bool) -> u8 {
+    let schema = if events { crate::run::events::schema() } else { schemars::schema_for!(planrun_plan::Plan) };
     match serde_json::to_string_pretty(&schema) {
         Ok(s) => {
             outln!("{s}");

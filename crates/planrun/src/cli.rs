@@ -356,9 +356,13 @@ pub(crate) enum Command {
     /// and with other orchestrators' policies.
     #[command(after_help = exits!(simulate), after_long_help = SIMULATE_HELP)]
     Simulate(crate::simulate::SimulateArgs),
-    /// Print the JSON Schema of planrun's JSON plan format.
+    /// Print the JSON Schema of planrun's JSON plan format, or of `run --json` events.
     #[command(after_help = exits!(print), after_long_help = exits!(print))]
-    Schema,
+    Schema {
+        /// The schema of one line of `planrun run --json` / `continue --json` instead.
+        #[arg(long)]
+        events: bool,
+    },
     /// List the plan formats planrun reads and how each is recognised.
     #[command(after_help = exits!(print), after_long_help = exits!(print))]
     Formats,

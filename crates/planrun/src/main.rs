@@ -43,7 +43,7 @@ fn main() -> ExitCode {
         cli::Command::Estimate(args) => run::estimate_only(&args, &out),
         cli::Command::Report(args) => run::costs::report(&args, &out),
         cli::Command::Simulate(args) => simulate::simulate(&args, &out),
-        cli::Command::Schema => check::schema(),
+        cli::Command::Schema { events } => check::schema(events),
         cli::Command::Formats => check::formats(),
         cli::Command::Doctor(args) => doctor::doctor(&args),
         cli::Command::Init(args) => init::init(&args),

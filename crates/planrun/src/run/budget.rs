@@ -18,6 +18,17 @@ pub(crate) enum WatchPolicy {
     Stop,
 }
 
+impl WatchPolicy {
+    /// Its name in run events.
+    pub(crate) fn event(self) -> super::events::Policy {
+        match self {
+            Self::Retry => super::events::Policy::Retry,
+            Self::Block => super::events::Policy::Block,
+            Self::Stop => super::events::Policy::Stop,
+        }
+    }
+}
+
 use planrun_agents::{AgentKind, Reader, Usage};
 use rustc_hash::FxHashMap;
 use std::io::{Read as _, Seek as _};

@@ -22,6 +22,7 @@
 //! they were measured on: the point their mean, the range as wide as the runs differed (at least
 //! ±25% for tokens and dollars, ±50% for time).
 
+use super::events::{EstimateReport, EstimateRole, EstimateTask, EstimateTokens};
 use super::session::{Session, StepRecord};
 use super::steps::Agent;
 use planrun_agents::{AgentKind, PriceTable, Usage};
@@ -880,58 +881,73 @@ impl Estimate {
     /// The `--json` form (also journaled with the run). Every figure is the point estimate, with
     /// its range beside it; `null` when unknown.
     pub(crate) fn to_json(&self) -> Value {
-        let tokens = |u: &Usage| {
-            json!({"input": u.input, "output": u.output, "cache_read": u.cache_read,
-                   "cache_write": u.cache_write, "total": u.total()})
+        serde_json::to_value(self.report()).unwrap_or(Value::Null)
+    }
+
+    /// The typed form of [`Estimate::to_json`]: what the `estimate` event of a run carries.
+    pub(crate) fn report(&self) -> EstimateReport {
+        let tokens = |u: &Usage| EstimateTokens {
+            input: u.input,
+            output: u.output,
+            cache_read: u.cache_read,
+            cache_write: u.cache_write,
+            total: u.total(),
+            low: None,
+            high: None,
         };
         let round = |x: f64| (x * 100.0).round() / 100.0;
-        let mut all = tokens(&self.usage);
-        if let Some(t) = all.as_object_mut() {
-            t.insert("low".into(), json!(self.tokens_range.0));
-            t.insert("high".into(), json!(self.tokens_range.1));
+        let all =
+            EstimateTokens { low: Some(self.tokens_range.0), high: Some(self.tokens_range.1), ..tokens(&self.usage) };
+        EstimateReport {
+            tasks: self.tasks,
+            jobs: self.jobs,
+            slots: self.slots,
+            stages: self.stages.iter().map(|s| (*s).to_owned()).collect(),
+            verify_tasks: self.verify_tasks,
+            reviews: self.reviews,
+            attempts: round(self.attempts),
+            attempts_range: [round(self.attempts_range.0), round(self.attempts_range.1)],
+            source: self.source.to_owned(),
+            history_runs: self.history_runs,
+            basis: self.basis(),
+            tokens: self.tokens_known.then_some(all),
+            tokens_unknown: self.tokens_unknown.clone(),
+            cost_usd: self.cost_usd,
+            cost_usd_range: self.cost_range.map(|(lo, hi)| [lo, hi]),
+            priced_usd: self.priced_usd,
+            unpriced: self.unpriced.clone(),
+            wall_ms: self.wall.map(ms),
+            wall_ms_range: self.wall_range.map(|(lo, hi)| [ms(lo), ms(hi)]),
+            time_unknown: self.time_unknown.clone(),
+            critical_path_ms: self.critical_path.map(ms),
+            work_ms: self.work.map(ms),
+            per_task: self
+                .per_task
+                .iter()
+                .map(|t| EstimateTask {
+                    id: t.id.clone(),
+                    work: round(t.work),
+                    tokens: t.usage.as_ref().map(Usage::total),
+                    cost_usd: t.cost_usd,
+                    time_ms: t.time.map(ms),
+                })
+                .collect(),
+            per_role: self
+                .per_role
+                .iter()
+                .map(|r| EstimateRole {
+                    role: r.role.to_owned(),
+                    agent: r.agent.clone(),
+                    model: r.model.clone(),
+                    steps: round(r.steps),
+                    runs: round(r.runs),
+                    tokens: r.usage.as_ref().map(tokens),
+                    cost_usd: r.cost_usd,
+                    work_ms: r.work.map(ms),
+                    source: r.source.to_owned(),
+                })
+                .collect(),
         }
-        json!({
-            "tasks": self.tasks,
-            "jobs": self.jobs,
-            "slots": self.slots,
-            "stages": self.stages,
-            "verify_tasks": self.verify_tasks,
-            "reviews": self.reviews,
-            "attempts": round(self.attempts),
-            "attempts_range": [round(self.attempts_range.0), round(self.attempts_range.1)],
-            "source": self.source,
-            "history_runs": self.history_runs,
-            "basis": self.basis(),
-            "tokens": if self.tokens_known { all } else { Value::Null },
-            "tokens_unknown": self.tokens_unknown,
-            "cost_usd": self.cost_usd,
-            "cost_usd_range": self.cost_range.map(|(lo, hi)| json!([lo, hi])),
-            "priced_usd": self.priced_usd,
-            "unpriced": self.unpriced,
-            "wall_ms": self.wall.map(ms),
-            "wall_ms_range": self.wall_range.map(|(lo, hi)| json!([ms(lo), ms(hi)])),
-            "time_unknown": self.time_unknown,
-            "critical_path_ms": self.critical_path.map(ms),
-            "work_ms": self.work.map(ms),
-            "per_task": self.per_task.iter().map(|t| json!({
-                "id": t.id,
-                "work": round(t.work),
-                "tokens": t.usage.as_ref().map(Usage::total),
-                "cost_usd": t.cost_usd,
-                "time_ms": t.time.map(ms),
-            })).collect::<Vec<_>>(),
-            "per_role": self.per_role.iter().map(|r| json!({
-                "role": r.role,
-                "agent": r.agent,
-                "model": r.model,
-                "steps": round(r.steps),
-                "runs": round(r.runs),
-                "tokens": r.usage.as_ref().map(tokens),
-                "cost_usd": r.cost_usd,
-                "work_ms": r.work.map(ms),
-                "source": r.source,
-            })).collect::<Vec<_>>(),
-        })
     }
 
     /// The human lines.

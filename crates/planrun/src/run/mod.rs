@@ -9,6 +9,7 @@ mod budget;
 pub(crate) mod config;
 pub(crate) mod costs;
 mod estimate;
+pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod follow;
 mod gemini_gate;
@@ -31,6 +32,8 @@ use crate::exit;
 use crate::render::Output as Term;
 pub(crate) use budget::WatchPolicy;
 use config::Config;
+use events as ev;
+use events::RunEvent;
 pub(crate) use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
@@ -1074,12 +1077,7 @@ impl<'a> Runner<'a> {
         }
         let mut records: Vec<(String, Option<String>, Value)> = Vec::new();
         for k in &kept {
-            let text = format!(
-                "planrun: work no branch had was kept before its worktree was removed: {} ({}); `planrun gc` lists kept work",
-                k.reference,
-                short(&k.commit)
-            );
-            self.reporter.event("kept", json!({"ref": k.reference, "commit": k.commit}), &text);
+            self.reporter.emit(&RunEvent::Kept(ev::Kept { reference: k.reference.clone(), commit: k.commit.clone() }));
             records.push(("kept".into(), None, json!({"ref": k.reference, "commit": k.commit, "why": "swept"})));
         }
         let mut run_record = json!({
@@ -1279,7 +1277,7 @@ impl<'a> Runner<'a> {
     /// Blocks a task that is about to start a step (its budget is spent).
     fn block_now(&mut self, task: usize, reason: String) {
         let id = self.s.id(task).to_owned();
-        self.reporter.event("task_budget", json!({"task": id, "reason": reason}), &format!("budget   {id}: {reason}"));
+        self.reporter.emit(&RunEvent::TaskBudget(ev::TaskBudget { task: id, reason: reason.clone(), stopping: false }));
         match self.s.engine.handle(Input::Block { task, reason }) {
             Ok(out) => {
                 if let Err(message) = self.submit(&[], out.changes, out.decisions) {
@@ -1295,8 +1293,8 @@ impl<'a> Runner<'a> {
         if self.hard_stop.is_some() {
             return;
         }
-        let event = if why == "budget" { "budget_stop" } else { "watchdog_stop" };
-        self.reporter.event(event, json!({"reason": reason}), &format!("stopping {reason}; stopping every agent now"));
+        let r = ev::Reason { reason: reason.clone() };
+        self.reporter.emit(&if why == "budget" { RunEvent::BudgetStop(r) } else { RunEvent::WatchdogStop(r) });
         self.hard_stop = Some((why, reason));
         let _ = self.s.engine.handle(Input::Drain);
         self.cancel_all();
@@ -1319,11 +1317,10 @@ impl<'a> Runner<'a> {
             match self.cost.budgets.run(run) {
                 budget::Reached::Hard(why) => self.stop_hard("budget", why),
                 budget::Reached::Soft(why) if self.soft_hit.is_none() => {
-                    self.reporter.event(
-                        "budget_soft",
-                        json!({"reason": why, "spent": {"tokens": run.tokens, "usd": run.usd}}),
-                        &format!("budget   {why}: starting nothing new; the steps in flight finish"),
-                    );
+                    self.reporter.emit(&RunEvent::BudgetSoft(ev::BudgetSoft {
+                        reason: why.clone(),
+                        spent: ev::Spent { tokens: run.tokens, usd: run.usd },
+                    }));
                     self.soft_hit = Some(why);
                     let _ = self.s.engine.handle(Input::Drain);
                 }
@@ -1334,11 +1331,11 @@ impl<'a> Runner<'a> {
             let total = self.spent_task.get(task).copied().unwrap_or_default().plus(*sp);
             if let (Some(why), false) = (self.cost.budgets.task(total), self.to_block.contains_key(&task)) {
                 let id = self.s.id(task).to_owned();
-                self.reporter.event(
-                    "task_budget",
-                    json!({"task": id, "reason": why}),
-                    &format!("budget   {id}: {why}; stopping it"),
-                );
+                self.reporter.emit(&RunEvent::TaskBudget(ev::TaskBudget {
+                    task: id,
+                    reason: why.clone(),
+                    stopping: true,
+                }));
                 self.to_block.insert(task, why);
                 self.cancel_task(task);
             }
@@ -1349,19 +1346,11 @@ impl<'a> Runner<'a> {
                 let ids: Vec<String> = per.keys().map(|&t| self.s.id(t).to_owned()).collect();
                 let why = format!("no agent printed anything for {}", steps::human(limit));
                 let policy = self.cost.on_no_progress;
-                self.reporter.event(
-                    "no_progress",
-                    json!({"tasks": ids, "policy": format!("{policy:?}").to_lowercase(), "reason": why}),
-                    &format!(
-                        "watchdog {why} (running: {}); {}",
-                        ids.join(", "),
-                        match policy {
-                            WatchPolicy::Retry => "running them again in fresh sessions",
-                            WatchPolicy::Block => "blocking them",
-                            WatchPolicy::Stop => "stopping the run",
-                        }
-                    ),
-                );
+                self.reporter.emit(&RunEvent::NoProgress(ev::NoProgress {
+                    tasks: ids,
+                    policy: policy.event(),
+                    reason: why.clone(),
+                }));
                 let tasks: Vec<usize> = per.keys().copied().collect();
                 match policy {
                     WatchPolicy::Retry => {
@@ -1411,12 +1400,12 @@ impl<'a> Runner<'a> {
         let wait = budget::reset_in(reason).unwrap_or(backoff);
         self.paused.insert(kind, (now + wait, hits + 1));
         let id = self.s.id(task).to_owned();
-        let first = reason.lines().next().unwrap_or("");
-        self.reporter.event(
-            "rate_limited",
-            json!({"task": id, "agent": kind.name(), "wait_ms": u64::try_from(wait.as_millis()).unwrap_or(u64::MAX), "reason": reason}),
-            &format!("paused   {kind} for {} ({first}); {id} runs again after; other agents go on", steps::human(wait)),
-        );
+        self.reporter.emit(&RunEvent::RateLimited(ev::RateLimited {
+            task: id,
+            agent: kind.name().to_owned(),
+            wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            reason: reason.to_owned(),
+        }));
     }
 
     /// A failing step: when it failed exactly as the task's previous attempt did, the watchdog
@@ -1430,18 +1419,11 @@ impl<'a> Runner<'a> {
         let id = self.s.id(task).to_owned();
         let policy = self.cost.on_repeat;
         let first = reason.lines().next().unwrap_or("");
-        self.reporter.event(
-            "repeated_failure",
-            json!({"task": id, "reason": reason, "policy": format!("{policy:?}").to_lowercase()}),
-            &format!(
-                "watchdog {id} failed the same way twice in a row ({first}); {}",
-                match policy {
-                    WatchPolicy::Retry => "its next attempt starts a fresh session",
-                    WatchPolicy::Block => "blocking it",
-                    WatchPolicy::Stop => "stopping the run",
-                }
-            ),
-        );
+        self.reporter.emit(&RunEvent::RepeatedFailure(ev::RepeatedFailure {
+            task: id.clone(),
+            reason: reason.to_owned(),
+            policy: policy.event(),
+        }));
         match policy {
             WatchPolicy::Retry => {
                 self.fresh.insert(task);
@@ -1467,34 +1449,20 @@ impl<'a> Runner<'a> {
         let states = self.s.engine.states();
         let count = |f: fn(&TaskState) -> bool| states.iter().filter(|s| f(s)).count();
         let done = count(|s| *s == TaskState::Done);
-        let (verb, event) = if self.s.resumed { ("resuming", "resumed") } else { ("running", "started") };
-        let text = format!(
-            "planrun: {verb} {} ({n} task{}, {done} done, up to {} at once; state in {})",
-            self.s.plan_path.display(),
-            if n == 1 { "" } else { "s" },
-            self.s.limit,
-            self.s.layout.dir.display()
-        );
-        self.reporter.event(
-            event,
-            json!({"plan": self.s.plan_path.display().to_string(), "tasks": n, "done": done, "jobs": self.s.limit, "state_dir": self.s.layout.dir.display().to_string()}),
-            &text,
-        );
+        let started = ev::Started {
+            plan: self.s.plan_path.display().to_string(),
+            tasks: n,
+            done,
+            jobs: self.s.limit,
+            state_dir: self.s.layout.dir.display().to_string(),
+        };
+        self.reporter.emit(&if self.s.resumed { RunEvent::Resumed(started) } else { RunEvent::Started(started) });
         if !stopped.is_empty() {
-            let text = format!(
-                "planrun: stopped {} process{} the previous run left running (pid {})",
-                stopped.len(),
-                if stopped.len() == 1 { "" } else { "es" },
-                stopped.iter().map(i32::to_string).collect::<Vec<_>>().join(", ")
-            );
-            self.reporter.event("orphans_stopped", json!({"pids": stopped}), &text);
+            self.reporter.emit(&RunEvent::OrphansStopped(ev::OrphansStopped { pids: stopped.to_vec() }));
         }
         for &t in &self.s.changed_done.clone() {
-            let id = self.s.id(t).to_owned();
-            let text = format!(
-                "planrun: task {id} is done, but its definition changed since; it will not run again unless you run `planrun retry {id}`"
-            );
-            self.reporter.event("changed_after_done", json!({"task": id}), &text);
+            let task = self.s.id(t).to_owned();
+            self.reporter.emit(&RunEvent::ChangedAfterDone(ev::TaskRef { task }));
         }
     }
 
@@ -1504,12 +1472,11 @@ impl<'a> Runner<'a> {
         let id = self.s.id(task).to_owned();
         let report = match report::write_task(&self.s, &self.run_id, task) {
             Ok((path, line)) => {
-                let text = format!("report   {id}: {line}\n         {}", path.display());
-                self.reporter.event(
-                    "task_report",
-                    json!({"task": id, "summary": line, "report": path.display().to_string()}),
-                    &text,
-                );
+                self.reporter.emit(&RunEvent::TaskReport(ev::TaskReport {
+                    task: id.clone(),
+                    summary: line,
+                    report: path.display().to_string(),
+                }));
                 path.display().to_string()
             }
             Err(e) => {
@@ -1551,11 +1518,7 @@ impl<'a> Runner<'a> {
         };
         let all_done = self.s.engine.states().iter().all(TaskState::satisfies_dependents);
         if let (Some(reason), None, false) = (reason, &self.pause, all_done) {
-            self.reporter.event(
-                "pausing",
-                json!({"task": id, "reason": reason}),
-                &format!("pausing  {reason}; starting nothing new"),
-            );
+            self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: reason.clone() }));
             self.pause = Some(reason);
             let _ = self.s.engine.handle(Input::Drain);
         }
@@ -1566,14 +1529,9 @@ impl<'a> Runner<'a> {
             let _ = self.s.engine.handle(Input::Drain);
             *deadline = Some(tokio::time::Instant::now() + self.drain_timeout);
             let running = self.steps.len();
-            let text = format!(
-                "planrun: interrupted; starting nothing new, waiting up to {} for {running} running step{} (Ctrl-C again to stop them now)",
-                steps::human(self.drain_timeout),
-                if running == 1 { "" } else { "s" }
-            );
-            self.reporter.event("draining", json!({"running": running}), &text);
+            self.reporter.emit(&RunEvent::Draining(ev::Draining { running, timeout: self.drain_timeout }));
         } else {
-            self.reporter.event("stopping", json!({}), "planrun: stopping every running step");
+            self.reporter.emit(&RunEvent::Stopping(ev::Empty {}));
             self.cancel_all();
             *deadline = None;
         }
@@ -1645,12 +1603,13 @@ impl<'a> Runner<'a> {
                 detail: done.detail.clone(),
             });
             if let Some(a) = &done.agent {
-                let line = agent_line(id, name, a);
-                self.reporter.event(
-                    "agent_usage",
-                    json!({"task": id, "attempt": done.attempt, "step": name, "agent": agent.as_ref().map(session::AgentRecord::to_json)}),
-                    &line,
-                );
+                self.reporter.emit(&RunEvent::AgentUsage(ev::AgentUsage {
+                    task: id.clone(),
+                    attempt: done.attempt,
+                    step: name.to_owned(),
+                    agent: a.record.event(),
+                    denied: a.denied.clone(),
+                }));
             }
             self.report_detail(id, done);
         }
@@ -1670,11 +1629,10 @@ impl<'a> Runner<'a> {
                     .filter_map(Value::as_str)
                     .collect();
                 if !outside.is_empty() {
-                    let text = format!(
-                        "scope    {id}: changed outside its files (reported, --scope warn): {}",
-                        outside.join(", ")
-                    );
-                    self.reporter.event("scope_warning", json!({"task": id, "outside": outside}), &text);
+                    self.reporter.emit(&RunEvent::ScopeWarning(ev::ScopeWarning {
+                        task: id.to_owned(),
+                        outside: outside.into_iter().map(str::to_owned).collect(),
+                    }));
                 }
             }
             Kind::Check(Stage::Review | Stage::Test) => {
@@ -1684,44 +1642,29 @@ impl<'a> Runner<'a> {
                         if f.get("severity").and_then(Value::as_str) != Some("advisory") {
                             continue;
                         }
-                        let at = match (f.get("file").and_then(Value::as_str), f.get("line").and_then(Value::as_u64)) {
-                            (Some(file), Some(line)) => format!("{file}:{line}: "),
-                            (Some(file), None) => format!("{file}: "),
-                            _ => String::new(),
-                        };
-                        let msg = f.get("message").and_then(Value::as_str).unwrap_or("");
-                        self.reporter.event(
-                            "advisory",
-                            json!({"task": id, "review": name, "finding": f}),
-                            &format!("advisory {id} ({name}): {at}{msg}"),
-                        );
+                        self.reporter.emit(&RunEvent::Advisory(ev::Advisory {
+                            task: id.to_owned(),
+                            review: name.to_owned(),
+                            finding: f.clone(),
+                        }));
                     }
                 }
             }
             Kind::Check(Stage::Commit) if done.result.is_ok() => {
                 if let Some(c) = d.get("commit").and_then(Value::as_str) {
-                    let short = c.get(..10).unwrap_or(c);
-                    self.reporter.event(
-                        "committed",
-                        json!({"task": id, "commit": c}),
-                        &format!("commit   {id}: {short}"),
-                    );
+                    self.reporter
+                        .emit(&RunEvent::Committed(ev::Committed { task: id.to_owned(), commit: c.to_owned() }));
                 }
             }
             Kind::Check(Stage::Merge) if done.result.is_ok() => {
                 let into = d.get("into").and_then(Value::as_str).unwrap_or("");
                 if let Some(c) = d.get("merged").and_then(Value::as_str) {
-                    let short = c.get(..10).unwrap_or(c);
-                    let how = if d.get("rebased").and_then(Value::as_bool) == Some(true) {
-                        " (rebased, checks passed again)"
-                    } else {
-                        ""
-                    };
-                    self.reporter.event(
-                        "merged",
-                        json!({"task": id, "commit": c, "into": into}),
-                        &format!("merge    {id}: {short} onto {into}{how}"),
-                    );
+                    self.reporter.emit(&RunEvent::Merged(ev::Merged {
+                        task: id.to_owned(),
+                        commit: c.to_owned(),
+                        into: into.to_owned(),
+                        rebased: d.get("rebased").and_then(Value::as_bool) == Some(true),
+                    }));
                 }
             }
             _ => {}
@@ -1845,11 +1788,8 @@ impl<'a> Runner<'a> {
     /// provider's error, or (`unstartable`) an agent program that cannot be started.
     fn stop_starting(&mut self, unstartable: bool, id: &str, reason: &str) {
         let first = reason.lines().next().unwrap_or("");
-        self.reporter.event(
-            if unstartable { "agent_unavailable" } else { "provider_error" },
-            json!({"task": id, "reason": reason}),
-            &format!("stopped  {id}: {first}; starting nothing new"),
-        );
+        let r = ev::TaskReason { task: id.to_owned(), reason: reason.to_owned() };
+        self.reporter.emit(&if unstartable { RunEvent::AgentUnavailable(r) } else { RunEvent::ProviderError(r) });
         let slot = if unstartable { &mut self.unstartable } else { &mut self.provider_stop };
         if slot.is_none() {
             *slot = Some(first.to_owned());
@@ -1929,15 +1869,10 @@ impl<'a> Runner<'a> {
             if let planrun_engine::Change::FinalCheck { check } = c {
                 match check {
                     planrun_engine::FinalCheck::Passed => {
-                        self.reporter.event("final_check_passed", json!({}), "passed   the final check");
+                        self.reporter.emit(&RunEvent::FinalCheckPassed(ev::Empty {}));
                     }
                     planrun_engine::FinalCheck::Failed { reason } if !self.final_interrupted => {
-                        let first = reason.lines().next().unwrap_or("");
-                        self.reporter.event(
-                            "final_check_failed",
-                            json!({"reason": reason}),
-                            &format!("failed   the final check: {first}"),
-                        );
+                        self.reporter.emit(&RunEvent::FinalCheckFailed(ev::Reason { reason: reason.clone() }));
                     }
                     _ => {}
                 }
@@ -1949,29 +1884,20 @@ impl<'a> Runner<'a> {
             use planrun_engine::Transition as T;
             match transition {
                 T::Pass => {
-                    self.reporter.event("done", json!({"task": id}), &format!("done     {id}"));
+                    self.reporter.emit(&RunEvent::Done(ev::TaskRef { task: id.clone() }));
                     self.task_done(*task);
                 }
                 T::Fail { reason } | T::Interrupt { reason } => match state {
                     Some(TaskState::Blocked { reason: why }) => {
-                        let first = why.lines().next().unwrap_or("");
-                        self.reporter.event(
-                            "blocked",
-                            json!({"task": id, "reason": why}),
-                            &format!("blocked  {id}: {first}"),
-                        );
+                        self.reporter.emit(&RunEvent::Blocked(ev::TaskReason { task: id, reason: why }));
                     }
                     _ => {
-                        let first = reason.lines().next().unwrap_or("");
-                        let ev = if matches!(transition, T::Fail { .. }) { "rework" } else { "interrupted" };
-                        self.reporter.event(
-                            ev,
-                            json!({"task": id, "reason": reason}),
-                            &format!("{ev:<8} {id}: {first}"),
-                        );
+                        let r = ev::TaskReason { task: id, reason: reason.clone() };
+                        let fail = matches!(transition, T::Fail { .. });
+                        self.reporter.emit(&if fail { RunEvent::Rework(r) } else { RunEvent::Interrupted(r) });
                     }
                 },
-                T::Skip => self.reporter.event("skipped", json!({"task": id}), &format!("skipped  {id}")),
+                T::Skip => self.reporter.emit(&RunEvent::Skipped(ev::TaskRef { task: id })),
                 _ => {}
             }
         }
@@ -1986,7 +1912,7 @@ impl<'a> Runner<'a> {
                 Decision::FinalCheck => {
                     self.s.final_checks += 1;
                     let n = self.s.final_checks;
-                    self.reporter.event("final_check", json!({}), "check    the plan's verify commands, once more");
+                    self.reporter.emit(&RunEvent::FinalCheck(ev::Empty {}));
                     self.reporter.step_started("plan", "final-check", 1);
                     let rx = self.subscribe(None);
                     self.steps.spawn(steps::final_check(Arc::clone(&self.ctx), n, rx));
@@ -2015,12 +1941,10 @@ impl<'a> Runner<'a> {
             }
         }
         let id = t.id.clone();
-        let event = if stage == Stage::Verify { "verify".to_owned() } else { stage.name().to_owned() };
-        self.reporter.event(
-            &event,
-            json!({"task": id, "attempt": attempt, "stage": stage.name()}),
-            &format!("{:<8} {id} (attempt {attempt})", stage.name()),
-        );
+        let started = ev::StageStarted { task: id.clone(), attempt, stage: stage.name().to_owned() };
+        if let Some(e) = RunEvent::stage_started(stage.name(), started) {
+            self.reporter.emit(&e);
+        }
         self.reporter.step_started(&id, stage.name(), attempt);
         let plan = &self.s.loaded.plan;
         let title = if plan.title.is_empty() { "this plan".to_owned() } else { plan.title.clone() };
@@ -2073,24 +1997,15 @@ impl<'a> Runner<'a> {
         let branch = self.ctx.ws.branch(&id);
         let shown = path.strip_prefix(&self.ctx.ws.root).unwrap_or(&path).display().to_string();
         let into = self.ctx.ws.integration.clone().unwrap_or_default();
-        let text = if again {
-            format!(
-                "waiting  {id}: its worktree `{shown}` still holds uncommitted changes: commit what you accept there \
-                 (`git -C {shown} add -A && git -C {shown} commit`) and discard the rest, then `planrun continue` merges \
-                 your commits onto `{into}`"
-            )
-        } else {
-            format!(
-                "waiting  {id}: it passed its checks; its work is in `{shown}` on branch `{branch}`, not committed: \
-                 inspect it, commit what you accept there (`git -C {shown} add -A && git -C {shown} commit`), then \
-                 `planrun continue` merges your commits onto `{into}`"
-            )
-        };
-        self.reporter.event(
-            "waiting_for_commit",
-            json!({"task": id, "attempt": attempt, "worktree": path.display().to_string(), "branch": branch}),
-            &text,
-        );
+        self.reporter.emit(&RunEvent::WaitingForCommit(ev::WaitingForCommit {
+            task: id.clone(),
+            attempt,
+            worktree: path.display().to_string(),
+            branch: branch.clone(),
+            shown: shown.clone(),
+            into,
+            again,
+        }));
         self.s.holds.insert(id.clone(), attempt);
         self.held.push(id.clone());
         let record = (
@@ -2158,22 +2073,15 @@ impl<'a> Runner<'a> {
         }
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
         // A task's first attempt, or its first after `planrun retry`, starts; a rework retries.
-        let event = if feedback.is_none() { "start" } else { "retry" };
-        let how = match (&resume, &feedback) {
-            (Some(_), _) => format!(
-                ", resuming its {} session with why attempt {} was sent back",
-                agent.kind,
-                attempt.saturating_sub(1)
-            ),
-            (None, Some(_)) => format!(", told why attempt {} was sent back", attempt.saturating_sub(1)),
-            (None, None) => String::new(),
+        let start = ev::Implementing {
+            task: id.clone(),
+            attempt,
+            step: "implement".to_owned(),
+            agent: agent.kind.name().to_owned(),
+            model: agent.model.clone(),
+            resumed: resume.is_some(),
         };
-        let line = format!("start    {id} (attempt {attempt}{how}; {})", agent.label());
-        self.reporter.event(
-            event,
-            json!({"task": id, "attempt": attempt, "step": "implement", "agent": agent.kind.name(), "model": agent.model, "resumed": resume.is_some()}),
-            &line,
-        );
+        self.reporter.emit(&if feedback.is_none() { RunEvent::Start(start) } else { RunEvent::Retry(start) });
         self.reporter.step_started(&id, "implement", attempt);
         let ctx = Arc::clone(&self.ctx);
         if let Err(e) = written {
@@ -2185,11 +2093,11 @@ impl<'a> Runner<'a> {
         let not_before = self.not_before(agent.kind);
         if let Some(at) = not_before {
             let secs = at.saturating_duration_since(tokio::time::Instant::now()).as_secs();
-            self.reporter.event(
-                "waiting",
-                json!({"task": id, "agent": agent.kind.name(), "seconds": secs}),
-                &format!("waiting  {id}: {} is paused for {secs}s (its provider's rate limit)", agent.kind),
-            );
+            self.reporter.emit(&RunEvent::Waiting(ev::Waiting {
+                task: id.clone(),
+                agent: agent.kind.name().to_owned(),
+                seconds: secs,
+            }));
         }
         let rx = self.subscribe(Some(task));
         let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before };
@@ -2342,19 +2250,28 @@ impl<'a> Runner<'a> {
         let report = report::write(&self.s, &self.run_id, name);
         estimate::record(&self.s, &self.s.layout.dir.join("history.jsonl"));
         let status_files = if self.status_files { Some(report::status_files(&self.s)) } else { None };
-        let mut fields = json!({"outcome": name, "exit_code": code, "counts": summary.counts, "usage": used.to_json()});
+        let mut fields = ev::Finished {
+            outcome: name.to_owned(),
+            exit_code: code,
+            counts: summary.counts.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
+            usage: used.event(),
+            final_check: None,
+            reason: None,
+            class: None,
+            help: None,
+            integration: None,
+            report: None,
+            status_files: None,
+            summary: String::new(),
+        };
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
-            if let Some(o) = fields.as_object_mut() {
-                o.insert("final_check".into(), json!(reason));
-            }
+            fields.final_check = Some(reason.clone());
         }
         let advice = self.provider_stop.as_deref().map(|r| provider::advice(r, &self.ctx.ws.root));
-        if let (Some(reason), Some(a), Some(o), "provider_error") =
-            (&self.provider_stop, &advice, fields.as_object_mut(), name)
-        {
-            o.insert("reason".into(), json!(reason));
-            o.insert("class".into(), json!(a.class.name()));
-            o.insert("help".into(), json!(a.help));
+        if let (Some(reason), Some(a), "provider_error") = (&self.provider_stop, &advice, name) {
+            fields.reason = Some(reason.clone());
+            fields.class = Some(a.class.name().to_owned());
+            fields.help = Some(a.help.clone());
         }
         let mut text = format!("planrun: {}", summary.line);
         match &outcome {
@@ -2384,17 +2301,13 @@ impl<'a> Runner<'a> {
                 } else {
                     text.push_str("\n  nothing was lost: `planrun log TASK` shows where the agents stopped; run the same command to resume");
                 }
-                if let Some(o) = fields.as_object_mut() {
-                    o.insert("reason".into(), json!(why_json(&self.hard_stop, &self.soft_hit)));
-                }
+                fields.reason = Some(why_json(&self.hard_stop, &self.soft_hit));
             }
             _ if name == "agent_unavailable" => {
                 let reason = self.unstartable.clone().unwrap_or_default();
                 text.push_str(&format!("; stopped: {reason}\n  {UNSTARTABLE_HELP}"));
-                if let Some(o) = fields.as_object_mut() {
-                    o.insert("reason".into(), json!(reason));
-                    o.insert("help".into(), json!(UNSTARTABLE_HELP));
-                }
+                fields.reason = Some(reason);
+                fields.help = Some(UNSTARTABLE_HELP.to_owned());
             }
             _ if code == PROVIDER => text.push_str(&format!(
                 "; stopped by {}:\n  {}\n  {}",
@@ -2459,59 +2372,32 @@ impl<'a> Runner<'a> {
                     "\n  the tasks' commits are on `{branch}`: review it (`git log -p {branch}`), then merge it (`git merge {branch}`)"
                 ));
             }
-            if let Some(o) = fields.as_object_mut() {
-                o.insert("integration".into(), json!(branch));
-            }
+            fields.integration = Some(branch.clone());
         }
         match &report {
             Ok(path) => {
                 text.push_str(&format!("\n  report: {}", path.display()));
-                if let Some(o) = fields.as_object_mut() {
-                    o.insert("report".into(), json!(path.display().to_string()));
-                }
+                fields.report = Some(path.display().to_string());
             }
             Err(e) => text.push_str(&format!("\n  (the run's report could not be written: {e})")),
         }
         match &status_files {
             Some(Ok(paths)) if !paths.is_empty() => {
                 text.push_str(&format!("\n  progress marked in {} file(s) of the plan", paths.len()));
-                if let Some(o) = fields.as_object_mut() {
-                    let list: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-                    o.insert("status_files".into(), json!(list));
-                }
+                fields.status_files = Some(paths.iter().map(|p| p.display().to_string()).collect());
             }
             Some(Err(e)) => text.push_str(&format!("\n  (the plan's status marks could not be written: {e})")),
             _ => {}
         }
+        fields.summary = text;
+        let finished = RunEvent::Finished(fields);
         if self.reporter.mode() == Mode::Json {
-            self.reporter.event("finished", fields, &text);
+            self.reporter.emit(&finished);
         } else {
-            outln!("{text}");
+            outln!("{}", finished.text());
         }
         code
     }
-}
-
-/// One line about what an agent's run used: `agent    a: claude, 250 in / 30 out tokens, $0.0020`.
-fn agent_line(id: &str, step: &str, run: &steps::AgentRun) -> String {
-    let a = &run.record;
-    let mut line = if step == "implement" {
-        format!("agent    {id}: {}", a.agent)
-    } else {
-        format!("agent    {id} ({step}): {}", a.agent)
-    };
-    if let Some(m) = &a.model {
-        line.push_str(&format!(" ({m})"));
-    }
-    if a.resumed {
-        line.push_str(", resumed its session");
-    }
-    line.push_str(&format!(", {}", views::tokens(&a.usage)));
-    line.push_str(&format!(", {}", views::dollars(a.cost_usd, &a.cost_source)));
-    if !run.denied.is_empty() {
-        line.push_str(&format!(", {} tool call(s) denied: {}", run.denied.len(), run.denied.join(", ")));
-    }
-    line
 }
 
 fn journal_failed(e: &str) -> String {
@@ -2654,7 +2540,7 @@ fn confirm(
     if est.tasks == 0 {
         return Ok(());
     }
-    reporter.event("estimate", est.to_json(), &format!("planrun: {}", est.text()));
+    reporter.emit(&RunEvent::Estimate(events::EstimateEvent { report: est.report(), text: est.text() }));
     if args.cost.yes || !paid(agents, pipe) {
         return Ok(());
     }

@@ -1,10 +1,10 @@
 //! How a run shows itself: live progress on a terminal (one line per running step with its
 //! phase, attempt and elapsed time, events printed above), a plain line per event otherwise, or
-//! one JSON object per event with `--json`. A consumer of what the runner reports; decides nothing.
+//! one JSON object per event with `--json` (the events are [`RunEvent`]s). A consumer of what the runner reports; decides nothing.
 
+use super::events::{Line, RunEvent, SCHEMA_VERSION};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustc_hash::FxHashMap;
-use serde_json::{Value, json};
 use std::io::Write as _;
 use std::time::{Duration, Instant};
 
@@ -52,27 +52,26 @@ impl Reporter {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    /// One event: `event` names it, `fields` carry its data, `text` is the human line.
-    pub(crate) fn event(&mut self, event: &str, fields: Value, text: &str) {
+    /// One event: with `--json` its line of NDJSON on stdout, otherwise its human line.
+    pub(crate) fn emit(&mut self, event: &RunEvent) {
         if self.quiet {
             return;
         }
         match self.mode {
             Mode::Json => {
-                let mut obj = json!({"event": event, "elapsed_ms": self.elapsed_ms()});
-                if let (Some(o), Value::Object(f)) = (obj.as_object_mut(), fields) {
-                    o.extend(f);
-                }
+                // Through a `Value`, whose keys are sorted: the same order as before events were typed.
+                let line = Line { v: SCHEMA_VERSION, elapsed_ms: self.elapsed_ms(), event };
+                let Ok(text) = serde_json::to_value(&line).map(|v| v.to_string()) else { return };
                 let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "{obj}");
+                let _ = writeln!(out, "{text}");
                 let _ = out.flush();
             }
             Mode::Plain => {
                 let secs = self.started.elapsed().as_secs_f64();
                 let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "[{secs:>8.2}s] {text}");
+                let _ = writeln!(out, "[{secs:>8.2}s] {}", event.text());
             }
-            Mode::Live => self.line(text),
+            Mode::Live => self.line(&event.text()),
         }
     }
 

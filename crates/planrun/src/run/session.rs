@@ -72,6 +72,20 @@ impl AgentRecord {
         })
     }
 
+    /// The form run events carry: the same fields as the journal's.
+    pub(crate) fn event(&self) -> super::events::AgentUse {
+        super::events::AgentUse {
+            agent: self.agent.clone(),
+            model: self.model.clone(),
+            session: self.session.clone(),
+            resumed: self.resumed,
+            usage: self.usage.into(),
+            session_usage: self.session_usage.map(Into::into),
+            cost_usd: self.cost_usd,
+            cost_source: self.cost_source.clone(),
+        }
+    }
+
     fn from_json(v: &Value) -> Option<Self> {
         let usage = |k: &str| v.get(k).and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok());
         Some(Self {

@@ -39,16 +39,6 @@ pub(crate) struct Agent {
     pub(crate) template: Option<Template>,
 }
 
-impl Agent {
-    /// How the agent is named in events and reports: `claude`, `codex (gpt-5)`, `command`.
-    pub(crate) fn label(&self) -> String {
-        match &self.model {
-            Some(m) => format!("{} ({m})", self.kind),
-            None => self.kind.to_string(),
-        }
-    }
-}
-
 /// What every step of a run shares.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -194,21 +184,8 @@ fn describe(what: &str, finished: &Finished) -> Option<String> {
     }
 }
 
-/// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
-pub(crate) fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
-}
+// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
+pub(crate) use super::events::human;
 
 /// The environment of an agent run: the allow-listed part of planrun's own (with what the CLI's
 /// configuration names, project files as seen from where it runs), then planrun's variables.

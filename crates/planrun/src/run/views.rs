@@ -113,16 +113,21 @@ impl Totals {
     }
 
     pub(crate) fn to_json(&self) -> serde_json::Value {
-        json!({
-            "input": self.usage.input,
-            "output": self.usage.output,
-            "cache_read": self.usage.cache_read,
-            "cache_write": self.usage.cache_write,
-            "tokens": self.usage.total(),
-            "cost_usd": self.cost_usd,
-            "agent_steps": self.steps,
-            "unpriced_steps": self.unpriced,
-        })
+        serde_json::to_value(self.event()).unwrap_or(serde_json::Value::Null)
+    }
+
+    /// What the `finished` event says the run used.
+    pub(crate) fn event(&self) -> super::events::RunUsage {
+        super::events::RunUsage {
+            input: self.usage.input,
+            output: self.usage.output,
+            cache_read: self.usage.cache_read,
+            cache_write: self.usage.cache_write,
+            tokens: self.usage.total(),
+            cost_usd: self.cost_usd,
+            agent_steps: self.steps,
+            unpriced_steps: self.unpriced,
+        }
     }
 
     /// `1,234 in / 56 out tokens (cache 0 read, 0 written), $0.0123 over 3 agent runs`, or
@@ -147,36 +152,16 @@ impl Totals {
     }
 }
 
-/// A count with thousands separators.
-pub(crate) fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+// A count with thousands separators.
+pub(crate) use super::events::thousands;
 
 /// Tokens in one phrase: `1,234 in / 56 out tokens`, with cache figures when there are any.
 pub(crate) fn tokens(u: &Usage) -> String {
-    let mut s = format!("{} in / {} out tokens", thousands(u.input), thousands(u.output));
-    if u.cache_read + u.cache_write > 0 {
-        s.push_str(&format!(" (cache {} read, {} written)", thousands(u.cache_read), thousands(u.cache_write)));
-    }
-    s
+    super::events::Tokens::from(*u).text()
 }
 
-/// Dollars in one phrase, saying where the figure came from.
-pub(crate) fn dollars(cost: Option<f64>, source: &str) -> String {
-    match (cost, source) {
-        (Some(c), "priced") => format!("${c:.4} (from the price table)"),
-        (Some(c), _) => format!("${c:.4}"),
-        (None, _) => "cost unknown (no price for this model; add one under [prices] in planrun.toml)".to_owned(),
-    }
-}
+// Dollars in one phrase, saying where the figure came from.
+pub(crate) use super::events::dollars;
 
 pub(crate) fn open(
     plan: Option<&std::path::Path>,

@@ -97,12 +97,29 @@ pub fn text(out: &Output) -> String {
     )
 }
 
-/// The NDJSON events of a `--json` run.
+/// The NDJSON events of a `--json` run, each checked against `planrun schema --events`.
 pub fn events(out: &Output) -> Vec<Value> {
     String::from_utf8_lossy(&out.stdout)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}"));
+            let errors: Vec<String> =
+                events_schema().iter_errors(&v).map(|e| format!("{e} at {}", e.instance_path())).collect();
+            assert!(errors.is_empty(), "{l}\ndoes not match `planrun schema --events`:\n{}", errors.join("\n"));
+            v
+        })
         .collect()
+}
+
+/// The validator of the schema `planrun schema --events` prints (made once per test binary).
+pub fn events_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let out = Command::new(bin()).args(["schema", "--events"]).output().unwrap();
+        assert!(out.status.success(), "planrun schema --events failed: {}", String::from_utf8_lossy(&out.stderr));
+        let schema: Value = serde_json::from_slice(&out.stdout).unwrap();
+        jsonschema::validator_for(&schema).unwrap_or_else(|e| panic!("not a JSON Schema: {e}"))
+    })
 }
 
 /// Whether a process is alive (a zombie is not: it has exited but nobody reaped it).
