@@ -486,11 +486,7 @@ pub(crate) fn report(args: &ReportArgs, term: &Term) -> u8 {
             return NO_SUCH_RUN;
         }
     }
-    let running = match s.layout.lock() {
-        Ok(_lock) => None,
-        Err(super::layout::LockError::Held { holder }) => Some(holder),
-        Err(_) => None,
-    };
+    let running = s.layout.probe();
     let run_dir = id.as_ref().map(|id| runs.join(id));
     let rows = task_rows(&s, run_dir.as_deref());
     let all = Breakdown::of_run(&s);

@@ -109,23 +109,33 @@ impl Layout {
     }
 
     /// Takes the run lock, or says which process holds it. The lock is released by the
-    /// operating system when the process ends, however it ends.
+    /// operating system when the process ends, however it ends. A lock held for a moment only
+    /// (a `status` or `report` looking whether a run is on, see [`Layout::probe`]) is waited for
+    /// a little, so looking never makes a run that starts meanwhile fail as busy.
     pub(crate) fn lock(&self) -> Result<Lock, LockError> {
         let path = self.lock_file();
-        let file = std::fs::OpenOptions::new()
+        let mut file = std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .read(true)
             .write(true)
             .open(&path)
             .map_err(|e| LockError::Io(path.clone(), e))?;
-        let mut file = match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
-            Ok(f) => f,
-            Err((_, Errno::EWOULDBLOCK)) => {
-                let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
-                return Err(LockError::Held { holder });
+        let mut tries = 0;
+        let mut file = loop {
+            match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+                Ok(f) => break f,
+                Err((f, Errno::EWOULDBLOCK)) if tries < LOCK_TRIES => {
+                    tries += 1;
+                    file = f;
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err((_, Errno::EWOULDBLOCK)) => {
+                    let holder = std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok());
+                    return Err(LockError::Held { holder });
+                }
+                Err((_, e)) => return Err(LockError::Io(path, e.into())),
             }
-            Err((_, e)) => return Err(LockError::Io(path, e.into())),
         };
         use std::io::{Seek as _, Write as _};
         let _ = file.set_len(0);
@@ -133,6 +143,26 @@ impl Layout {
         let _ = write!(file, "{}", std::process::id());
         let _ = file.flush();
         Ok(Lock { _file: file })
+    }
+}
+
+/// How many times `lock` tries again, 20 ms apart, before it says the lock is held.
+const LOCK_TRIES: u32 = 10;
+
+impl Layout {
+    /// Whether a run holds the lock, without taking it for more than a moment and without
+    /// writing to it: `Some` with the holder's process id when it says. A lock file that does
+    /// not exist, or cannot be opened, says no run is on.
+    pub(crate) fn probe(&self) -> Option<Option<u32>> {
+        let path = self.lock_file();
+        let file = std::fs::File::open(&path).ok()?;
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
+            Ok(_shared) => None,
+            Err((_, Errno::EWOULDBLOCK)) => {
+                Some(std::fs::read_to_string(&path).ok().and_then(|s| s.trim().parse::<u32>().ok()))
+            }
+            Err(_) => None,
+        }
     }
 }
 
@@ -148,4 +178,44 @@ pub(crate) enum LockError {
     Held { holder: Option<u32> },
     #[error("cannot lock `{path}`: {1}", path = .0.display())]
     Io(PathBuf, #[source] std::io::Error),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use super::*;
+
+    fn layout(dir: &Path) -> Layout {
+        Layout { dir: dir.to_owned(), workspace: dir.to_owned() }
+    }
+
+    #[test]
+    fn looking_never_takes_the_lock_from_a_run_nor_rewrites_its_holder() {
+        let d = tempfile::tempdir().unwrap();
+        let l = layout(d.path());
+        // No lock file: no run.
+        assert_eq!(l.probe(), None);
+        assert!(!l.lock_file().exists(), "looking creates nothing");
+        // A run holds it: looking says so, with its process id, and leaves the file alone.
+        let held = l.lock().unwrap();
+        assert_eq!(l.probe(), Some(Some(std::process::id())));
+        assert_eq!(std::fs::read_to_string(l.lock_file()).unwrap(), std::process::id().to_string());
+        drop(held);
+        assert_eq!(l.probe(), None);
+        // Someone looking at the instant a run starts: the run waits for the look to end.
+        let look = Flock::lock(File::open(l.lock_file()).unwrap(), FlockArg::LockSharedNonblock).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(60));
+            drop(look);
+        });
+        let run = l.lock();
+        release.join().unwrap();
+        assert!(run.is_ok(), "{run:?}");
+        drop(run);
+        // A run that really holds it is still reported as busy.
+        let other = Flock::lock(File::open(l.lock_file()).unwrap(), FlockArg::LockSharedNonblock).unwrap();
+        assert!(matches!(l.lock(), Err(LockError::Held { .. })));
+        drop(other);
+    }
 }

@@ -212,11 +212,7 @@ pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
 
 /// Whether a run holds the state directory: `Some` with its process id when it says.
 pub(crate) fn running(s: &Session) -> Option<Option<u32>> {
-    match s.layout.lock() {
-        Ok(_lock) => None,
-        Err(super::layout::LockError::Held { holder }) => Some(holder),
-        Err(_) => None,
-    }
+    s.layout.probe()
 }
 
 /// `planrun status --json`'s object.
