@@ -8,5 +8,5 @@ pub mod sim;
 pub mod state;
 
 pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};
-pub use schedule::{Conflicts, default_concurrency, pick, priorities};
+pub use schedule::{Conflicts, default_concurrency, priorities};
 pub use state::{Stage, TaskState, Transition, TransitionError};

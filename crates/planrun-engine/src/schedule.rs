@@ -1,9 +1,8 @@
-//! Which tasks run next: ready tasks in order of their longest remaining path to the end of the
-//! graph (plan order breaks ties), up to the concurrency limit, never two tasks with overlapping
-//! files at once, never a task whose dependency is blocked. Pure functions over task indices;
-//! owns no state and no I/O.
+//! What the scheduler decides with: the default concurrency, each task's priority (its longest
+//! remaining path to the end of the graph) and which tasks may not run at the same time. The
+//! `Engine` picks among ready tasks with these. Pure functions over task indices; owns no state
+//! and no I/O.
 
-use crate::state::TaskState;
 use planrun_plan::analysis::{Analysis, Graph, Overlaps};
 use std::collections::HashSet;
 
@@ -83,68 +82,6 @@ impl Conflicts {
     }
 }
 
-/// The tasks to start now: from `ready`, highest priority first (plan order breaks ties), while
-/// fewer than `limit` run, skipping any task that clashes with one running or already picked.
-pub fn pick(ready: &[usize], running: &[usize], limit: usize, priority: &[u32], conflicts: &Conflicts) -> Vec<usize> {
-    let mut order: Vec<usize> = ready.to_vec();
-    order.sort_by_key(|&t| (std::cmp::Reverse(priority.get(t).copied().unwrap_or(0)), t));
-    order.dedup();
-    let mut picked: Vec<usize> = Vec::new();
-    for t in order {
-        if running.len() + picked.len() >= limit {
-            break;
-        }
-        if running.contains(&t) || running.iter().chain(&picked).any(|&o| conflicts.clash(t, o)) {
-            continue;
-        }
-        picked.push(t);
-    }
-    picked
-}
-
-/// Pending tasks whose dependencies are all done or skipped.
-pub fn newly_ready(states: &[TaskState], graph: &Graph) -> Vec<usize> {
-    states
-        .iter()
-        .enumerate()
-        .filter(|(i, s)| {
-            **s == TaskState::Pending
-                && graph
-                    .deps
-                    .get(*i)
-                    .is_some_and(|ds| ds.iter().all(|&d| states.get(d).is_some_and(TaskState::satisfies_dependents)))
-        })
-        .map(|(i, _)| i)
-        .collect()
-}
-
-/// Pending or ready tasks that can never start because a dependency is blocked, directly or
-/// through other such tasks, each with the dependency that stops it (the first in its
-/// `depends_on` that is blocked or stopped). The whole downstream of a blocked task is found in
-/// one call.
-pub fn stopped_by_blocked(states: &[TaskState], graph: &Graph) -> Vec<(usize, usize)> {
-    let mut stopped = vec![false; states.len()];
-    let mut out = Vec::new();
-    for &i in &graph.topo {
-        if !matches!(states.get(i), Some(TaskState::Pending | TaskState::Ready)) {
-            continue;
-        }
-        let blocker = graph.deps.get(i).and_then(|ds| {
-            ds.iter().copied().find(|&d| {
-                matches!(states.get(d), Some(TaskState::Blocked { .. })) || stopped.get(d).copied().unwrap_or(false)
-            })
-        });
-        if let Some(d) = blocker {
-            if let Some(flag) = stopped.get_mut(i) {
-                *flag = true;
-            }
-            out.push((i, d));
-        }
-    }
-    out.sort_unstable();
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -194,42 +131,21 @@ mod tests {
     }
 
     #[test]
-    fn critical_path_first_then_plan_order() {
+    fn critical_path_first() {
         // a → b → c is the longest chain; d and e are single tasks.
         let p = plan(&[("d", &[]), ("a", &[]), ("b", &["a"]), ("c", &["b"]), ("e", &[])]);
         let g = Graph::new(&p);
-        let prio = priorities(&g);
-        assert_eq!(prio, vec![1, 3, 2, 1, 1]);
-        let picked = pick(&[0, 1, 4], &[], 2, &prio, &Conflicts::default());
-        assert_eq!(picked, vec![1, 0], "a (longest path) first, then d before e by plan order");
+        assert_eq!(priorities(&g), vec![1, 3, 2, 1, 1]);
     }
 
     #[test]
-    fn limits_and_conflicts_are_respected() {
-        let prio = vec![5, 4, 3, 2];
+    fn pairs_and_tasks_alone_clash() {
         let mut c = Conflicts::default();
-        c.add_pair(0, 1);
-        assert_eq!(pick(&[0, 1, 2, 3], &[], 3, &prio, &c), vec![0, 2, 3]);
-        assert_eq!(pick(&[1, 2, 3], &[0], 3, &prio, &c), vec![2, 3], "1 clashes with running 0");
-        assert_eq!(pick(&[1, 2, 3], &[0, 2], 2, &prio, &c), Vec::<usize>::new(), "no free slot");
+        c.add_pair(1, 0);
+        assert!(c.clash(0, 1) && c.clash(1, 0));
+        assert!(!c.clash(0, 2) && !c.runs_alone(0));
         c.add_alone(3);
-        assert_eq!(pick(&[2, 3], &[], 4, &prio, &c), vec![2], "a task without files runs alone");
-        assert_eq!(pick(&[3], &[], 4, &prio, &c), vec![3]);
-    }
-
-    #[test]
-    fn readiness_and_blocked_dependencies() {
-        let p = plan(&[("a", &[]), ("b", &["a"]), ("c", &["b"]), ("d", &[])]);
-        let g = Graph::new(&p);
-        let mut states = vec![TaskState::Pending; 4];
-        assert_eq!(newly_ready(&states, &g), vec![0, 3]);
-        states[0] = TaskState::Skipped;
-        assert_eq!(newly_ready(&states, &g), vec![1, 3], "a skipped dependency counts as done");
-        states[1] = TaskState::Blocked { reason: "x".into() };
-        assert_eq!(stopped_by_blocked(&states, &g), vec![(2, 1)]);
-        states[1] = TaskState::Pending;
-        states[0] = TaskState::Blocked { reason: "x".into() };
-        assert_eq!(stopped_by_blocked(&states, &g), vec![(1, 0), (2, 1)], "the whole downstream at once");
-        assert!(!newly_ready(&states, &g).contains(&2));
+        assert!(c.runs_alone(3) && c.clash(3, 2) && c.clash(2, 3), "a task without files runs alone");
+        assert!(!c.clash(3, 3));
     }
 }

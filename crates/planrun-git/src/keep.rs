@@ -11,9 +11,6 @@ use std::path::Path;
 /// Where kept work lives: `refs/planrun/kept/<run>/<task>/<attempt>`.
 pub const PREFIX: &str = "refs/planrun/kept/";
 
-/// The branches planrun makes for tasks; the only refs that do not protect work.
-pub const TASK_BRANCHES: &str = "refs/heads/planrun/task/";
-
 /// Work kept under a ref.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Kept {

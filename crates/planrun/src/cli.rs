@@ -4,6 +4,7 @@
 //! adds the detail: the doc comments' later paragraphs (`long_help`, `long_about`) and each
 //! command's `after_long_help`.
 
+use crate::run::options::{self as opts, Limit, parse_duration, parse_limit};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use planrun_plan::Format;
 use std::path::PathBuf;
@@ -905,43 +906,6 @@ fn estimate_arg(a: clap::Arg) -> clap::Arg {
     }
 }
 
-/// A limit that may be switched off.
-pub(crate) type Limit = Option<std::time::Duration>;
-
-pub(crate) fn parse_limit(s: &str) -> Result<Limit, String> {
-    if matches!(s, "none" | "off" | "0") { Ok(None) } else { parse_duration(s).map(Some) }
-}
-
-/// `250ms`, `90s`, `5m`, `2h`, `1h30m`, or plain seconds.
-pub(crate) fn parse_duration(s: &str) -> Result<std::time::Duration, String> {
-    let bad = || format!("`{s}` is not a duration; write e.g. 90s, 5m, 1h30m or 250ms");
-    if let Ok(secs) = s.parse::<u64>() {
-        return Ok(std::time::Duration::from_secs(secs));
-    }
-    let mut total = std::time::Duration::ZERO;
-    let mut rest = s.trim();
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let (num, tail) = rest.split_at(digits);
-        let n: u64 = num.parse().map_err(|_| bad())?;
-        let unit_len = tail.find(|c: char| c.is_ascii_digit()).unwrap_or(tail.len());
-        let (unit, next) = tail.split_at(unit_len);
-        let part = match unit {
-            "ms" => std::time::Duration::from_millis(n),
-            "s" => std::time::Duration::from_secs(n),
-            "m" => std::time::Duration::from_secs(n.saturating_mul(60)),
-            "h" => std::time::Duration::from_secs(n.saturating_mul(3600)),
-            _ => return Err(bad()),
-        };
-        total = total.saturating_add(part);
-        rest = next;
-    }
-    Ok(total)
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum Target {
     /// planrun markdown (docs/plan-format.md).
@@ -952,6 +916,186 @@ pub(crate) enum Target {
 
 fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
+}
+
+/// The runtime's choices as command-line values: each value's name and its line in `--help`.
+/// The runtime's enums stay free of clap; the names are theirs in planrun.toml too.
+macro_rules! value_enum {
+    ($ty:ident { $($variant:ident => $name:literal: $help:literal,)* }) => {
+        impl ValueEnum for crate::run::$ty {
+            fn value_variants<'a>() -> &'a [Self] {
+                &[$(crate::run::$ty::$variant),*]
+            }
+
+            fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+                Some(match self {
+                    $(crate::run::$ty::$variant => clap::builder::PossibleValue::new($name).help($help),)*
+                })
+            }
+        }
+    };
+}
+
+value_enum!(WorkspaceMode {
+    Shared => "shared": "One working tree for every task; tasks whose files overlap never run together",
+    Worktree => "worktree": "Each task in its own git worktree and branch, merged onto the integration branch one at a time",
+});
+
+value_enum!(ScopePolicy {
+    Strict => "strict": "Send the task back to rework with the list",
+    Warn => "warn": "Report them and go on",
+    Off => "off": "Do not check",
+});
+
+value_enum!(CommitMode {
+    Auto => "auto": "planrun commits each task that passes (and merges it in worktree mode)",
+    Manual => "manual": "planrun pauses after each task with its report; you inspect and commit, then `planrun continue`",
+});
+
+value_enum!(ReviewKind {
+    Task => "task": "Does the work do what the task asks, completely, meeting its acceptance criteria?",
+    Code => "code": "Is the code correct, clear, tested and safe?",
+    None => "none": "No reviews",
+});
+
+value_enum!(WatchPolicy {
+    Retry => "retry": "Run the task again in a fresh session",
+    Block => "block": "Block the task",
+    Stop => "stop": "Stop the run (exit 4)",
+});
+
+/// `planrun continue`'s reading of a recorded command line (the program's name first): the
+/// options of `planrun run`, or `None` when it is not a valid `planrun run` command line.
+pub(crate) fn parse_run(argv: &[String]) -> Option<opts::RunOptions> {
+    match Cli::try_parse_from(argv).ok()?.command {
+        Command::Run(args) => Some(args.into()),
+        _ => None,
+    }
+}
+
+// The runtime takes plain options; these turn the parsed arguments into them field by field.
+
+impl From<PlanArgs> for opts::PlanOptions {
+    fn from(a: PlanArgs) -> Self {
+        Self { plan: a.plan, format: a.format }
+    }
+}
+
+impl From<StateArgs> for opts::StateOptions {
+    fn from(a: StateArgs) -> Self {
+        Self { state_dir: a.state_dir }
+    }
+}
+
+impl From<RunArgs> for opts::RunOptions {
+    fn from(a: RunArgs) -> Self {
+        Self {
+            plan: a.plan.into(),
+            jobs: a.jobs,
+            agent: a.agent,
+            model: a.model,
+            agent_command: a.agent_command,
+            config: a.config,
+            pass_env: a.pass_env,
+            resume_rounds: a.resume_rounds,
+            max_rework: a.max_rework,
+            state: a.state.into(),
+            json: a.json,
+            no_status_files: a.no_status_files,
+            timeout: a.timeout,
+            stall_timeout: a.stall_timeout,
+            verify_timeout: a.verify_timeout,
+            grace: a.grace,
+            drain_timeout: a.drain_timeout,
+            pipeline: a.pipeline.into(),
+            cost: a.cost.into(),
+        }
+    }
+}
+
+impl From<Box<RunArgs>> for opts::RunOptions {
+    fn from(a: Box<RunArgs>) -> Self {
+        (*a).into()
+    }
+}
+
+impl From<CostArgs> for opts::CostOptions {
+    fn from(a: CostArgs) -> Self {
+        Self {
+            yes: a.yes,
+            budget_usd: a.budget_usd,
+            budget_tokens: a.budget_tokens,
+            task_budget_usd: a.task_budget_usd,
+            task_budget_tokens: a.task_budget_tokens,
+            soft_budget: a.soft_budget,
+            rate_limit_wait: a.rate_limit_wait,
+            watchdog: a.watchdog,
+            on_no_progress: a.on_no_progress,
+            on_repeat: a.on_repeat,
+        }
+    }
+}
+
+impl From<PipelineArgs> for opts::PipelineOptions {
+    fn from(a: PipelineArgs) -> Self {
+        Self {
+            workspace: a.workspace,
+            into: a.into,
+            include_uncommitted: a.include_uncommitted,
+            update_base: a.update_base,
+            commit: a.commit,
+            batch: a.batch,
+            scope: a.scope,
+            reviews: a.reviews,
+            review_agent: a.review_agent,
+            review_model: a.review_model,
+            review_command: a.review_command,
+            take: a.take,
+            tester: a.tester,
+        }
+    }
+}
+
+impl From<ContinueArgs> for opts::ContinueOptions {
+    fn from(a: ContinueArgs) -> Self {
+        Self { state: a.state.into() }
+    }
+}
+
+impl From<ReportArgs> for opts::ReportOptions {
+    fn from(a: ReportArgs) -> Self {
+        Self { run: a.run, state: a.state.into(), json: a.json }
+    }
+}
+
+impl From<GcArgs> for opts::GcOptions {
+    fn from(a: GcArgs) -> Self {
+        Self { yes: a.yes, json: a.json }
+    }
+}
+
+impl From<StatusArgs> for opts::StatusOptions {
+    fn from(a: StatusArgs) -> Self {
+        Self { plan: a.plan, state: a.state.into(), json: a.json, watch: a.watch }
+    }
+}
+
+impl From<TaskArgs> for opts::TaskOptions {
+    fn from(a: TaskArgs) -> Self {
+        Self { task: a.task, plan: a.plan, state: a.state.into() }
+    }
+}
+
+impl From<ExplainArgs> for opts::ExplainOptions {
+    fn from(a: ExplainArgs) -> Self {
+        Self { task: a.task.into(), json: a.json }
+    }
+}
+
+impl From<LogArgs> for opts::LogOptions {
+    fn from(a: LogArgs) -> Self {
+        Self { task: a.task.into(), attempt: a.attempt, summary: a.summary, follow: a.follow, json: a.json }
+    }
 }
 
 #[cfg(test)]

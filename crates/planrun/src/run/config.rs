@@ -150,10 +150,10 @@ impl Config {
             }
         }
         if let Some(d) = &config.budget.rate_limit_wait {
-            crate::cli::parse_duration(d).map_err(|e| format!("[budget] rate_limit_wait: {e}"))?;
+            crate::run::options::parse_duration(d).map_err(|e| format!("[budget] rate_limit_wait: {e}"))?;
         }
         if let Some(d) = &config.budget.watchdog {
-            crate::cli::parse_limit(d).map_err(|e| format!("[budget] watchdog: {e}"))?;
+            crate::run::options::parse_limit(d).map_err(|e| format!("[budget] watchdog: {e}"))?;
         }
         if config.budget.soft_percent.is_some_and(|p| p == 0 || p > 100) {
             return Err("[budget] soft_percent must be between 1 and 100".into());

@@ -6,9 +6,9 @@
 use super::report;
 use super::session::{Session, StepRecord};
 use super::views::{self, Totals, thousands};
-use crate::cli::ReportArgs;
 use crate::exit;
 use crate::render::Output as Term;
+use crate::run::options::ReportOptions;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -449,7 +449,7 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
     rows
 }
 
-pub(crate) fn report(args: &ReportArgs, term: &Term) -> u8 {
+pub(crate) fn report(args: &ReportOptions, term: &Term) -> u8 {
     let s = match views::open(None, &args.state) {
         Ok(s) => s,
         Err(e) => return super::open_failed(&e, term),

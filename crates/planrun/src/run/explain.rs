@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// `planrun explain TASK [--json]`.
-pub(crate) fn explain(args: &crate::cli::ExplainArgs, term: &crate::render::Output) -> u8 {
+pub(crate) fn explain(args: &crate::run::options::ExplainOptions, term: &crate::render::Output) -> u8 {
     let (s, task) = match super::views::open_task(&args.task, term) {
         Ok(found) => found,
         Err(code) => return code,

@@ -5,9 +5,9 @@
 
 use super::session::{Session, StepRecord};
 use super::views;
-use crate::cli::{LogArgs, StatusArgs};
 use crate::exit;
 use crate::render::Output as Term;
+use crate::run::options::{LogOptions, StatusOptions};
 use planrun_engine::TaskState;
 use std::collections::HashMap;
 use std::io::{IsTerminal as _, Read as _, Seek as _};
@@ -23,7 +23,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 const RETRIES: u32 = 8;
 
 /// Opens the run again for the next look; after the first, a failure is retried a few times.
-fn reopen(plan: Option<&Path>, state: &crate::cli::StateArgs, term: &Term) -> Result<Session, u8> {
+fn reopen(plan: Option<&Path>, state: &crate::run::options::StateOptions, term: &Term) -> Result<Session, u8> {
     let mut tries = 0;
     loop {
         match views::open(plan, state) {
@@ -40,7 +40,7 @@ fn reopen(plan: Option<&Path>, state: &crate::cli::StateArgs, term: &Term) -> Re
 /// `planrun status --watch`: on a terminal the screen is redrawn every second; otherwise a
 /// block (or a JSON object) is printed each time what it shows changed. Ends once no run holds
 /// the state directory, after showing how it ended.
-pub(crate) fn watch(args: &StatusArgs, term: &Term) -> u8 {
+pub(crate) fn watch(args: &StatusOptions, term: &Term) -> u8 {
     let redraw = !args.json && std::io::stdout().is_terminal();
     let mut s = match views::open(args.plan.as_deref(), &args.state) {
         Ok(s) => s,
@@ -102,7 +102,7 @@ fn running_logs(s: &Session, id: &str, attempt: u32, step: &str) -> Vec<PathBuf>
 }
 
 /// `planrun log TASK --follow`.
-pub(crate) fn follow(args: &LogArgs, s: Session, task: usize, term: &Term) -> u8 {
+pub(crate) fn follow(args: &LogOptions, s: Session, task: usize, term: &Term) -> u8 {
     match follow_into(args, s, task, term, &mut std::io::stdout()) {
         Ok(code) => code,
         // The reader went away (`| head`): nothing more to show.
@@ -115,7 +115,7 @@ pub(crate) fn follow(args: &LogArgs, s: Session, task: usize, term: &Term) -> u8
 }
 
 fn follow_into(
-    args: &LogArgs,
+    args: &LogOptions,
     mut s: Session,
     task: usize,
     term: &Term,

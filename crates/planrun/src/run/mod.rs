@@ -15,6 +15,7 @@ pub(crate) mod follow;
 mod gemini_gate;
 pub(crate) mod kept;
 mod layout;
+pub(crate) mod options;
 mod orphans;
 mod pipeline;
 mod progress;
@@ -27,9 +28,9 @@ mod templates;
 pub(crate) mod views;
 mod writer;
 
-use crate::cli::RunArgs;
 use crate::exit;
 use crate::render::Output as Term;
+use crate::run::options::RunOptions;
 pub(crate) use budget::WatchPolicy;
 use config::Config;
 use events as ev;
@@ -105,7 +106,7 @@ struct Prepared {
 
 /// Reads and checks the plan, planrun.toml and the agent settings; `Err` holds the exit code
 /// after the error is printed.
-fn prepare(args: &RunArgs, term: &Term) -> Result<Prepared, u8> {
+fn prepare(args: &RunOptions, term: &Term) -> Result<Prepared, u8> {
     let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
         Ok(l) => l,
         Err(e) => return Err(open_failed(&SessionError::Load(e), term)),
@@ -134,7 +135,7 @@ fn prepare(args: &RunArgs, term: &Term) -> Result<Prepared, u8> {
     Ok(Prepared { loaded, checked, layout, config, agents })
 }
 
-pub(crate) fn run(args: &RunArgs, term: &Term) -> u8 {
+pub(crate) fn run(args: &RunOptions, term: &Term) -> u8 {
     let open = OpenArgs {
         plan: Some(args.plan.plan.clone()),
         format: args.plan.format,
@@ -417,7 +418,7 @@ struct CostSetup {
     estimate: Option<estimate::Estimate>,
 }
 
-fn cost_setup(args: &RunArgs, config: &Config, estimate: Option<estimate::Estimate>) -> CostSetup {
+fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<estimate::Estimate>) -> CostSetup {
     let c = &args.cost;
     let b = &config.budget;
     let soft = c.soft_budget.or(b.soft_percent).unwrap_or(80);
@@ -431,11 +432,11 @@ fn cost_setup(args: &RunArgs, config: &Config, estimate: Option<estimate::Estima
         },
         rate_wait: c
             .rate_limit_wait
-            .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::cli::parse_duration(d).ok()))
+            .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::run::options::parse_duration(d).ok()))
             .unwrap_or(Duration::from_secs(60)),
         watchdog: c
             .watchdog
-            .or_else(|| b.watchdog.as_deref().and_then(|d| crate::cli::parse_limit(d).ok()))
+            .or_else(|| b.watchdog.as_deref().and_then(|d| crate::run::options::parse_limit(d).ok()))
             .unwrap_or(Some(Duration::from_secs(20 * 60))),
         on_no_progress: c.on_no_progress.or(b.on_no_progress).unwrap_or(WatchPolicy::Retry),
         on_repeat: c.on_repeat.or(b.on_repeat).unwrap_or(WatchPolicy::Retry),
@@ -466,7 +467,7 @@ struct Pipe {
 /// `first` is the run's first `run` record (none for a new run); `dry` checks the settings
 /// without creating the integration branch (before anything is created on disk).
 fn pipeline_setup(
-    args: &RunArgs,
+    args: &RunOptions,
     config: &Config,
     (first, layout): (Option<&Value>, &layout::Layout),
     agents: &Agents,
@@ -764,7 +765,7 @@ fn tester_agent(config: &Config, pipe: &Pipe, workspace: &std::path::Path) -> Re
 }
 
 /// The implement role's agent from the flags, then planrun.toml; and each task's own.
-fn resolve_agents(args: &RunArgs, config: &Config, plan: &planrun_plan::model::Plan) -> Result<Agents, Problem> {
+fn resolve_agents(args: &RunOptions, config: &Config, plan: &planrun_plan::model::Plan) -> Result<Agents, Problem> {
     let configured = |pick: fn(&config::RoleConfig) -> Option<&String>, top: Option<&String>| {
         config.role("implement", pick).map(str::to_owned).or_else(|| top.cloned())
     };
@@ -959,7 +960,7 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunArgs, reporter: &'a mut Reporter) -> Self {
+    fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunOptions, reporter: &'a mut Reporter) -> Self {
         let (cancel, _) = watch::channel(false);
         let spent = views::Totals::of(&s).spend();
         let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
@@ -2436,7 +2437,13 @@ fn command_line() -> Vec<String> {
 
 /// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any
 /// stopped one, with the command line its last invocation had, from where it was started.
-pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
+/// `parse_run` reads the recorded command line (the program's name first) as `planrun run`'s
+/// options, or says `None` when it is not one.
+pub(crate) fn continue_run(
+    args: &options::ContinueOptions,
+    term: &Term,
+    parse_run: fn(&[String]) -> Option<RunOptions>,
+) -> u8 {
     let s = match views::open(None, &args.state) {
         Ok(s) => s,
         Err(e) => return open_failed(&e, term),
@@ -2464,9 +2471,8 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
             return exit::USAGE;
         }
     }
-    let parsed = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv);
-    match parsed.map(|c| c.command) {
-        Ok(crate::cli::Command::Run(run_args)) => {
+    match parse_run(&argv) {
+        Some(run_args) => {
             errln!(
                 "planrun: continuing: {}",
                 argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
@@ -2474,7 +2480,7 @@ pub(crate) fn continue_run(args: &crate::cli::ContinueArgs, term: &Term) -> u8 {
             let _ = CONTINUED.set(argv);
             run(&run_args, term)
         }
-        _ => {
+        None => {
             errln!(
                 "error: the run's recorded command line cannot be read again: {}\n  help: run `planrun run PLAN …` again with its options",
                 argv.join(" ")
@@ -2495,7 +2501,7 @@ fn shell_words_quote(word: &str) -> String {
 
 /// The estimate of what is left of a run.
 fn estimate_of(
-    args: &RunArgs,
+    args: &RunOptions,
     config: &Config,
     (plan, checked): (&planrun_plan::model::Plan, &planrun_plan::Checked),
     pending: Vec<bool>,
@@ -2532,7 +2538,7 @@ fn paid(agents: &Agents, pipe: &Pipe) -> bool {
 /// start.
 fn confirm(
     est: &estimate::Estimate,
-    args: &RunArgs,
+    args: &RunOptions,
     agents: &Agents,
     pipe: &Pipe,
     reporter: &mut Reporter,
@@ -2568,7 +2574,7 @@ fn confirm(
 
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
-pub(crate) fn estimate_only(args: &RunArgs, term: &Term) -> u8 {
+pub(crate) fn estimate_only(args: &RunOptions, term: &Term) -> u8 {
     let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
         Ok(p) => p,
         Err(code) => return code,

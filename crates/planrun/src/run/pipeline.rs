@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// Where tasks work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum WorkspaceMode {
     /// One working tree for every task; tasks whose files overlap never run together.
@@ -34,7 +34,7 @@ impl WorkspaceMode {
 }
 
 /// What to do with changes outside a task's declared files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ScopePolicy {
     /// Send the task back to rework with the list.
@@ -56,7 +56,7 @@ impl ScopePolicy {
 }
 
 /// Who commits a task's work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum CommitMode {
     /// planrun commits each task that passes (and merges it in worktree mode).
@@ -67,7 +67,7 @@ pub(crate) enum CommitMode {
 }
 
 /// The review a reviewer agent gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum ReviewKind {
     /// Does the work do what the task asks, completely, meeting its acceptance criteria?

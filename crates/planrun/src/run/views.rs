@@ -6,9 +6,9 @@
 use super::costs::Breakdown;
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
-use crate::cli::{LogArgs, StatusArgs, TaskArgs};
 use crate::exit;
 use crate::render::Output as Term;
+use crate::run::options::{LogOptions, StatusOptions, TaskOptions};
 use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
@@ -165,7 +165,7 @@ pub(crate) use super::events::dollars;
 
 pub(crate) fn open(
     plan: Option<&std::path::Path>,
-    state: &crate::cli::StateArgs,
+    state: &crate::run::options::StateOptions,
 ) -> Result<Session, super::SessionError> {
     Session::open(&OpenArgs {
         plan: plan.map(std::path::Path::to_path_buf),
@@ -193,7 +193,7 @@ pub(crate) fn failures(state: &TaskState) -> u32 {
     }
 }
 
-pub(crate) fn status(args: &StatusArgs, term: &Term) -> u8 {
+pub(crate) fn status(args: &StatusOptions, term: &Term) -> u8 {
     if args.watch {
         return super::follow::watch(args, term);
     }
@@ -344,7 +344,7 @@ pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
 }
 
 /// `retry` and `skip`: one user input through the engine, journaled under the run lock.
-pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
+pub(crate) fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
     let layout = match &args.plan {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
@@ -444,7 +444,7 @@ pub(crate) fn retry_or_skip(args: &TaskArgs, skip: bool, term: &Term) -> u8 {
 
 /// The run and the task a `log` or `explain` command names, or the exit code after saying
 /// why there is none.
-pub(crate) fn open_task(args: &TaskArgs, term: &Term) -> Result<(Session, usize), u8> {
+pub(crate) fn open_task(args: &TaskOptions, term: &Term) -> Result<(Session, usize), u8> {
     let s = open(args.plan.as_deref(), &args.state).map_err(|e| super::open_failed(&e, term))?;
     match s.find(&args.task) {
         Ok(t) => Ok((s, t)),
@@ -455,7 +455,7 @@ pub(crate) fn open_task(args: &TaskArgs, term: &Term) -> Result<(Session, usize)
     }
 }
 
-pub(crate) fn log(args: &LogArgs, term: &Term) -> u8 {
+pub(crate) fn log(args: &LogOptions, term: &Term) -> u8 {
     let (s, task) = match open_task(&args.task, term) {
         Ok(found) => found,
         Err(code) => return code,
