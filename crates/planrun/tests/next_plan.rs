@@ -86,7 +86,7 @@ fn a_second_plan_after_a_finished_run_starts_its_own_and_keeps_the_first_runs_hi
 fn a_run_in_progress_or_not_ended_is_not_set_aside() {
     let repo = committed(SECOND, AGENT, &[("other.md", FIRST)]);
     let mut running = repo
-        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--yes"])
+        .cmd(&["run", "plan.md", "--agent-command", "./agent.sh", "--yes", "--pass-env", "SLEEP"])
         .env("SLEEP", "30")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
