@@ -1,7 +1,9 @@
 //! Journals written by planrun 0.1.0, before journal events were typed, open unchanged: the
-//! fixture's events (`fixtures/journal-0.1.0/journal.jsonl`) were written by that planrun on
-//! `plan.md` with `agent.sh` (a done task, a task reworked after a failed verify, a task blocked
-//! and then skipped whose worktree was kept under a ref, a finished run), and the expected
+//! fixture's events (`fixtures/journal-0.1.0/journal.jsonl`) were written by that planrun with
+//! `agent.sh` (`planrun run plan.md --agent-command ./agent.sh --max-rework 1`, `planrun skip c`,
+//! the same run again: done tasks, a task reworked after a failed verify, a task blocked and then
+//! skipped whose worktree was kept under a ref, two finished invocations); `plan.md` is the plan
+//! as those runs left it (marked done where they marked it), and the expected
 //! `status --json`, `report --json` and resumed `run --json` are what that planrun printed on
 //! the same journal. To regenerate the expected files with another binary:
 //! `PLANRUN_MIGRATION_BIN=/path/to/planrun PLANRUN_MIGRATION_WRITE=1 cargo test --test journal_migration`.
