@@ -9,6 +9,7 @@
 //! A run that has not ended (interrupted, paused, stopped by a provider or a budget) is not set
 //! aside: it would be resumed by running its own plan again.
 
+use super::journal_event::{JournalEvent, RunRecord, decode_all};
 use super::layout::{Layout, git_toplevel};
 use super::pipeline::{WorkspaceMode, Workspaces};
 use super::session::{in_workspace, plan_of_run, same_path};
@@ -34,7 +35,7 @@ pub(crate) struct Ended {
     pub(crate) outcome: String,
     /// Its id: the name of its folder under `runs/` and of its branches and kept refs.
     pub(crate) run_id: String,
-    first_run: Value,
+    first_run: Box<RunRecord>,
 }
 
 /// What setting a run aside did.
@@ -57,20 +58,20 @@ pub(crate) fn previous(layout: &Layout, plan: &Path) -> Result<Previous, String>
         return Ok(Previous::NoneOrSame);
     }
     let journal = Journal::open(&layout.journal()).map_err(|e| e.to_string())?;
-    let events = journal.events_after(0).map_err(|e| e.to_string())?;
+    let events = decode_all(&journal.events_after(0).map_err(|e| e.to_string())?);
     drop(journal);
-    let mut first_run: Option<&Value> = None;
-    let mut last_run: Option<&Value> = None;
+    let mut first_run: Option<&RunRecord> = None;
+    let mut last_run: Option<&RunRecord> = None;
     // The outcome of the last invocation, if it finished (a `run` after it means it did not).
     let mut outcome: Option<String> = None;
     for e in &events {
-        match e.kind.as_str() {
-            "run" => {
-                first_run.get_or_insert(&e.payload);
-                last_run = Some(&e.payload);
+        match &e.event {
+            JournalEvent::Run(run) => {
+                first_run.get_or_insert(run);
+                last_run = Some(run);
                 outcome = None;
             }
-            "finished" => outcome = e.payload.get("outcome").and_then(Value::as_str).map(str::to_owned),
+            JournalEvent::Finished(f) => outcome = Some(f.outcome.clone()),
             _ => {}
         }
     }
@@ -82,10 +83,10 @@ pub(crate) fn previous(layout: &Layout, plan: &Path) -> Result<Previous, String>
     }
     match outcome {
         Some(o) if ENDED.contains(&o.as_str()) => {
-            let recorded_id = first.get("pipeline_run").and_then(Value::as_str).map(str::to_owned);
-            let started = first.get("started_unix_ms").and_then(Value::as_u64).unwrap_or(0);
+            let recorded_id = first.pipeline_run.clone();
+            let started = first.started_unix_ms.unwrap_or(0);
             let run_id = recorded_id.unwrap_or_else(|| super::report::run_id(started));
-            Ok(Previous::Ended(Ended { plan: recorded, outcome: o, run_id, first_run: first.clone() }))
+            Ok(Previous::Ended(Ended { plan: recorded, outcome: o, run_id, first_run: Box::new(first.clone()) }))
         }
         _ => Ok(Previous::Unfinished),
     }
@@ -94,14 +95,16 @@ pub(crate) fn previous(layout: &Layout, plan: &Path) -> Result<Previous, String>
 /// Sets the ended run aside (see the module). Call with the run lock held. On an error nothing
 /// more is moved, and what was moved stays where it went (under `runs/RUN/state/`).
 pub(crate) fn set_aside(layout: &Layout, ended: &Ended) -> Result<SetAside, String> {
-    let recorded = |k: &str| ended.first_run.get(k).and_then(Value::as_str).map(str::to_owned);
-    let mode: WorkspaceMode = recorded("workspace")
+    let mode: WorkspaceMode = ended
+        .first_run
+        .workspace
+        .clone()
         .and_then(|m| serde_json::from_value(Value::String(m)).ok())
         .unwrap_or(WorkspaceMode::Shared);
     let ws = Workspaces {
         mode,
         repo: git_toplevel(&layout.workspace).map(planrun_git::Git::new),
-        integration: recorded("integration"),
+        integration: ended.first_run.integration.clone(),
         run_id: ended.run_id.clone(),
         root: layout.workspace.clone(),
         state: layout.dir.clone(),

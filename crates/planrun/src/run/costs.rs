@@ -3,6 +3,7 @@
 //! (`Breakdown`), shared by `status`, the run's `summary.md` and the report. Reads the journal;
 //! decides nothing.
 
+use super::journal_event::RunRecord;
 use super::report;
 use super::session::{Session, StepRecord};
 use super::views::{self, Totals, thousands};
@@ -194,8 +195,8 @@ fn tokens_cell(t: &Totals) -> String {
 /// The budget a run recorded (`{"usd", "tokens", "task_usd", "task_tokens", "soft_percent"}`,
 /// any of them null) with how much of it was used: `"used_percent": {"usd", "tokens"}` and the
 /// tasks over a per-task limit (`"tasks_over"`). `Null` when the run recorded none.
-pub(crate) fn budget_json(s: &Session, run: Option<&Value>, total: &Totals) -> Value {
-    let Some(recorded) = run.and_then(|r| r.get("budget")).and_then(Value::as_object) else {
+pub(crate) fn budget_json(s: &Session, run: Option<&RunRecord>, total: &Totals) -> Value {
+    let Some(recorded) = run.and_then(|r| r.budget.as_object()) else {
         return Value::Null;
     };
     // `soft_percent` alone (always recorded) is no budget.
@@ -230,8 +231,8 @@ pub(crate) fn budget_json(s: &Session, run: Option<&Value>, total: &Totals) -> V
 
 /// The estimate a run recorded before it started (`{"tasks", "tokens": {"input", "output"},
 /// "cost_usd", "wall_ms", "source"}`), or `Null`.
-pub(crate) fn estimate_json(run: Option<&Value>) -> Value {
-    run.and_then(|r| r.get("estimate")).filter(|e| e.is_object()).cloned().unwrap_or(Value::Null)
+pub(crate) fn estimate_json(run: Option<&RunRecord>) -> Value {
+    run.map(|r| &r.estimate).filter(|e| e.is_object()).cloned().unwrap_or(Value::Null)
 }
 
 /// `budget: $1.2000 of $5.00 (24%), …`, or `None` without a budget.
@@ -339,7 +340,7 @@ fn cost_of(t: &Totals) -> Option<String> {
 
 /// The `## Costs` section of `summary.md`: the breakdown by stage and by agent, the budget and
 /// the estimate. `run` is the run's latest `run` record.
-pub(crate) fn summary_section(s: &Session, run: Option<&Value>) -> String {
+pub(crate) fn summary_section(s: &Session, run: Option<&RunRecord>) -> String {
     let b = Breakdown::of_run(s);
     let mut out = String::from("\n## Costs\n\n");
     // The run's total is the summary's `used` line, above.
@@ -511,7 +512,7 @@ fn report_json(
     (budget, estimate): (&Value, &Value),
 ) -> Value {
     let first = s.first_run.as_ref();
-    let recorded = |k: &str| first.and_then(|r| r.get(k)).cloned().unwrap_or(Value::Null);
+    let recorded = |field: fn(&RunRecord) -> &Option<String>| json!(first.and_then(|r| field(r).as_ref()));
     let summary = id.map(|id| s.layout.dir.join("runs").join(id).join("summary.md")).filter(|p| p.is_file());
     let tasks: Vec<Value> = rows
         .iter()
@@ -540,10 +541,10 @@ fn report_json(
             "running": running,
             "started_unix_ms": s.first_started_ms,
             "started": s.first_started_ms.map(report::utc),
-            "workspace": recorded("workspace"),
-            "integration": recorded("integration"),
-            "agent": s.last_run.as_ref().and_then(|r| r.get("agent")).cloned(),
-            "model": s.last_run.as_ref().and_then(|r| r.get("model")).cloned(),
+            "workspace": recorded(|r| &r.workspace),
+            "integration": recorded(|r| &r.integration),
+            "agent": s.last_run.as_ref().and_then(|r| r.agent.as_ref()),
+            "model": s.last_run.as_ref().and_then(|r| r.model.as_ref()),
             "summary": summary.map(|p| p.display().to_string()),
         },
         "totals": totals,
@@ -578,7 +579,7 @@ fn report_text(
         .unwrap_or_default();
     let _ = writeln!(out, "run {}: {}{started}", id.unwrap_or("?"), outcome);
     let _ = writeln!(out, "plan: {} ({})", s.plan_path.display(), s.loaded.format.name());
-    if let Some(branch) = s.first_run.as_ref().and_then(|r| r.get("integration")).and_then(Value::as_str) {
+    if let Some(branch) = s.first_run.as_ref().and_then(|r| r.integration.as_deref()) {
         let _ = writeln!(out, "integration branch: {branch}");
     }
     let _ = writeln!(out);

@@ -727,9 +727,7 @@ pub(crate) fn record(session: &Session, history: &Path) {
     let finished = (0..plan.tasks.len())
         .filter(|&i| matches!(session.engine.state(i), Some(TaskState::Done | TaskState::Blocked { .. })))
         .filter_map(|i| Some((work(plan.tasks.get(i)?), session.steps.get(session.id(i))?.as_slice())));
-    let asked = session.last_run.as_ref().map_or(Value::Null, |r| {
-        json!({"agent": r.get("agent").cloned().unwrap_or(Value::Null), "model": r.get("model").cloned().unwrap_or(Value::Null)})
-    });
+    let asked = session.last_run.as_ref().map_or(Value::Null, |r| json!({"agent": r.agent, "model": r.model}));
     if let Some(line) = history_line(session.first_started_ms, asked, finished) {
         let _ = write_history(history, &line);
     }

@@ -4,6 +4,7 @@
 //! recommendation drawn from how the attempts failed. Also written for every blocked task to
 //! `.planrun/runs/ID/escalations/TASK.md` at the end of a run. Reads only.
 
+use super::journal_event::{Entry, JournalEvent, decode_all};
 use super::session::Session;
 use super::views::{Totals, dollars, tokens};
 use planrun_engine::{TaskState, Transition};
@@ -17,7 +18,7 @@ pub(crate) fn explain(args: &crate::run::options::ExplainOptions, term: &crate::
         Err(code) => return code,
     };
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
-        Some(Ok(e)) => e,
+        Some(Ok(e)) => decode_all(&e),
         Some(Err(e)) => {
             errln!("error: cannot read the journal: {e}");
             return crate::exit::FAILURE;
@@ -44,16 +45,17 @@ struct Rejection {
 
 /// Every rejection of `task`, in order: the reasons of its `fail` and `interrupt` changes,
 /// matched with the failing step of the same attempt.
-fn rejections(s: &Session, id: &str, events: &[planrun_store::Event]) -> Vec<Rejection> {
+fn rejections(s: &Session, id: &str, events: &[Entry]) -> Vec<Rejection> {
     let steps = s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
     let mut attempt = 0u32;
     let mut out = Vec::new();
-    for e in events.iter().filter(|e| e.kind == "change" && e.task.as_deref() == Some(id)) {
-        let Ok(t) = serde_json::from_value::<Transition>(e.payload.clone()) else { continue };
+    for e in events.iter().filter(|e| e.task.as_deref() == Some(id)) {
+        let JournalEvent::Change(t) = &e.event else { continue };
         match t {
             Transition::Start => attempt += 1,
             Transition::Fail { reason } | Transition::Interrupt { reason } => {
-                let interrupted = e.payload.get("t").and_then(Value::as_str) == Some("interrupt");
+                let interrupted = matches!(t, Transition::Interrupt { .. });
+                let reason = reason.clone();
                 let gate = steps
                     .iter()
                     .rev()
@@ -137,7 +139,7 @@ fn recommend(rejections: &[Rejection], verify: &[String]) -> String {
 }
 
 /// The report as text and as JSON.
-pub(crate) fn report(s: &Session, task: usize, events: &[planrun_store::Event]) -> (String, Value) {
+pub(crate) fn report(s: &Session, task: usize, events: &[Entry]) -> (String, Value) {
     let id = s.id(task).to_owned();
     let t = s.task(task);
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);

@@ -13,6 +13,7 @@ pub(crate) mod events;
 pub(crate) mod explain;
 pub(crate) mod follow;
 mod gemini_gate;
+mod journal_event;
 pub(crate) mod kept;
 mod layout;
 pub(crate) mod options;
@@ -35,11 +36,12 @@ pub(crate) use budget::WatchPolicy;
 use config::Config;
 use events as ev;
 use events::RunEvent;
+use journal_event::JournalEvent;
 pub(crate) use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
 use progress::{Mode, Reporter};
-use serde_json::{Value, json};
+use serde_json::Value;
 pub(crate) use session::{OpenArgs, Session, SessionError};
 use std::io::IsTerminal as _;
 use std::sync::Arc;
@@ -469,14 +471,21 @@ struct Pipe {
 fn pipeline_setup(
     args: &RunOptions,
     config: &Config,
-    (first, layout): (Option<&Value>, &layout::Layout),
+    (first, layout): (Option<&journal_event::RunRecord>, &layout::Layout),
     agents: &Agents,
     run_id: &str,
     dry: bool,
 ) -> Result<Pipe, Problem> {
     let p = &args.pipeline;
     let c = &config.pipeline;
-    let recorded = |k: &str| first.and_then(|f| f.get(k)).and_then(Value::as_str).map(str::to_owned);
+    let recorded = |k: &str| {
+        first.and_then(|f| match k {
+            "workspace" => f.workspace.clone(),
+            "integration" => f.integration.clone(),
+            "pipeline_run" => f.pipeline_run.clone(),
+            _ => None,
+        })
+    };
     let repo = layout::git_toplevel(&layout.workspace).map(planrun_git::Git::new);
     let has_commit = repo.as_ref().is_some_and(pipeline::has_commit);
     let commit = p.commit.or(c.commit).unwrap_or(CommitMode::Auto);
@@ -935,7 +944,7 @@ struct Runner<'a> {
     /// worktree mode): their merge runs on a later invocation, once the worktree is committed.
     held: Vec<String>,
     /// What the first invocation recorded about the pipeline (kept on resume).
-    pipe_record: Value,
+    pipe_record: journal_event::RunRecord,
     /// Budgets, rate-limit waits, usage windows and the watchdog.
     cost: CostSetup,
     /// What the journaled steps of the run spent, in all and per task.
@@ -1025,17 +1034,24 @@ impl<'a> Runner<'a> {
             last_failure,
             last_progress: std::time::Instant::now(),
             cost: setup.cost.clone(),
-            pipe_record: json!({
-                "workspace": setup.pipe.ws.mode.name(),
-                "integration": setup.pipe.ws.integration,
-                "pipeline_run": setup.pipe.ws.run_id,
-                "stages": setup.pipe.stages.iter().map(|s| s.name()).collect::<Vec<_>>(),
-                "commit": match setup.pipe.commit { CommitMode::Auto => "auto", CommitMode::Manual => "manual" },
-                "batch": setup.pipe.batch,
-                "scope": setup.pipe.scope.name(),
-                "reviews": setup.pipe.reviews.iter().map(|r| r.name()).collect::<Vec<_>>(),
-                "reviewer": setup.pipe.reviewer.as_ref().map(|r| r.kind.name()),
-            }),
+            pipe_record: journal_event::RunRecord {
+                workspace: Some(setup.pipe.ws.mode.name().to_owned()),
+                integration: setup.pipe.ws.integration.clone(),
+                pipeline_run: Some(setup.pipe.ws.run_id.clone()),
+                stages: setup.pipe.stages.iter().map(|s| s.name().to_owned()).collect(),
+                commit: Some(
+                    match setup.pipe.commit {
+                        CommitMode::Auto => "auto",
+                        CommitMode::Manual => "manual",
+                    }
+                    .to_owned(),
+                ),
+                batch: setup.pipe.batch,
+                scope: Some(setup.pipe.scope.name().to_owned()),
+                reviews: setup.pipe.reviews.iter().map(|r| r.name().to_owned()).collect(),
+                reviewer: setup.pipe.reviewer.as_ref().map(|r| r.kind.name().to_owned()),
+                ..journal_event::RunRecord::default()
+            },
         }
     }
 
@@ -1076,45 +1092,49 @@ impl<'a> Runner<'a> {
         if !swept.is_empty() {
             self.reporter.note(&format!("planrun: removed {} worktree(s) no task needs any more", swept.len()));
         }
-        let mut records: Vec<(String, Option<String>, Value)> = Vec::new();
+        let mut records: Vec<session::Record> = Vec::new();
         for k in &kept {
             self.reporter.emit(&RunEvent::Kept(ev::Kept { reference: k.reference.clone(), commit: k.commit.clone() }));
-            records.push(("kept".into(), None, json!({"ref": k.reference, "commit": k.commit, "why": "swept"})));
+            let kept = journal_event::KeptRecord {
+                reference: k.reference.clone(),
+                commit: k.commit.clone(),
+                why: "swept".to_owned(),
+            };
+            records.push((None, JournalEvent::Kept(kept)));
         }
-        let mut run_record = json!({
-            "plan": self.s.plan_path.display().to_string(),
-            "plan_in_workspace": session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
-            "format": self.s.loaded.format.name(),
-            "pid": std::process::id(),
-            "version": env!("CARGO_PKG_VERSION"),
-            "jobs": self.s.limit,
-            "max_rework": self.max_rework(),
-            "agent": self.agents.implement.kind.name(),
-            "model": self.agents.implement.model,
-            "resume_rounds": self.resume_rounds,
-            "started_unix_ms": started,
-            "argv": command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect::<Vec<_>>(),
-            "budget": self.cost.budgets.to_json(),
-            "estimate": self.cost.estimate.as_ref().map(estimate::Estimate::to_json),
-            "cwd": std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default(),
-        });
-        if let (Some(r), Some(p)) = (run_record.as_object_mut(), self.pipe_record.as_object()) {
-            r.extend(p.clone());
-        }
+        let run_record = journal_event::RunRecord {
+            plan: Some(self.s.plan_path.display().to_string()),
+            plan_in_workspace: session::in_workspace(&self.s.plan_path, &self.s.layout.workspace),
+            format: Some(self.s.loaded.format.name().to_owned()),
+            pid: Some(std::process::id()),
+            version: Some(env!("CARGO_PKG_VERSION").to_owned()),
+            jobs: Some(self.s.limit as u64),
+            max_rework: Some(u64::from(self.max_rework())),
+            agent: Some(self.agents.implement.kind.name().to_owned()),
+            model: self.agents.implement.model.clone(),
+            resume_rounds: Some(self.resume_rounds),
+            started_unix_ms: Some(started),
+            argv: command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect(),
+            budget: self.cost.budgets.to_json(),
+            estimate: self.cost.estimate.as_ref().map_or(Value::Null, estimate::Estimate::to_json),
+            cwd: Some(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
+            journal_v: Some(journal_event::JOURNAL_EVENTS_VERSION),
+            ..self.pipe_record.clone()
+        };
         self.s.last_run = Some(run_record.clone());
-        records.push(("run".into(), None, run_record));
-        let fps: serde_json::Map<String, Value> = self
+        records.push((None, JournalEvent::Run(Box::new(run_record))));
+        let fingerprints: std::collections::BTreeMap<String, String> = self
             .s
             .loaded
             .plan
             .tasks
             .iter()
             .zip(&self.s.fingerprints)
-            .map(|(t, fp)| (t.id.clone(), Value::String(fp.clone())))
+            .map(|(t, fp)| (t.id.clone(), fp.clone()))
             .collect();
-        records.push(("plan".into(), None, json!({ "fingerprints": fps })));
+        records.push((None, JournalEvent::Plan(journal_event::PlanRecord { fingerprints })));
         if !stopped.is_empty() {
-            records.push(("orphans".into(), None, json!({ "pids": stopped })));
+            records.push((None, JournalEvent::Orphans(journal_event::OrphansRecord { pids: stopped.clone() })));
         }
         self.announce(&stopped);
         // A budget already reached (by earlier invocations of the run) starts nothing.
@@ -1557,16 +1577,18 @@ impl<'a> Runner<'a> {
         // Stages that only run git have no log of their own.
         let log = done.log.is_file().then(|| done.log.clone());
         let ended_ms = unix_ms();
-        let mut payload = json!({
-            "attempt": done.attempt,
-            "step": name,
-            "ok": done.result.is_ok(),
-            "interrupted": done.interrupted,
-            "summary": summary,
-            "elapsed_ms": elapsed_ms,
-            "ended_unix_ms": ended_ms,
-            "log": log.as_ref().map(|l| l.display().to_string()),
-        });
+        let payload = journal_event::StepPayload {
+            attempt: done.attempt,
+            step: name.to_owned(),
+            ok: done.result.is_ok(),
+            interrupted: done.interrupted,
+            summary: summary.clone(),
+            elapsed_ms,
+            ended_unix_ms: Some(ended_ms),
+            log: log.as_ref().map(|l| l.display().to_string()),
+            agent: agent.clone(),
+            detail: done.detail.clone(),
+        };
         if let Some(task) = done.task {
             // From now on the journal holds what the step used, not the meter.
             let role = match done.kind {
@@ -1583,26 +1605,11 @@ impl<'a> Runner<'a> {
             }
         }
         self.last_progress = std::time::Instant::now();
-        if let Some(obj) = payload.as_object_mut() {
-            if let Some(a) = &agent {
-                obj.insert("agent".into(), a.to_json());
-            }
-            if let Some(d) = &done.detail {
-                obj.insert("detail".into(), d.clone());
-            }
-        }
-        records.push(("step".to_owned(), id.clone(), payload));
+        // The run's own record of the step is the journal's, read the way replay reads it.
+        let record = session::StepRecord::of(&payload);
+        records.push((id.clone(), JournalEvent::Step(Box::new(payload))));
         if let Some(id) = &id {
-            self.s.steps.entry(id.clone()).or_default().push(session::StepRecord {
-                attempt: done.attempt,
-                step: name.to_owned(),
-                ok: done.result.is_ok(),
-                summary: summary.clone(),
-                elapsed_ms,
-                ended_ms: Some(ended_ms),
-                agent: agent.clone(),
-                detail: done.detail.clone(),
-            });
+            self.s.steps.entry(id.clone()).or_default().push(record);
             if let Some(a) = &done.agent {
                 self.reporter.emit(&RunEvent::AgentUsage(ev::AgentUsage {
                     task: id.clone(),
@@ -2009,11 +2016,8 @@ impl<'a> Runner<'a> {
         }));
         self.s.holds.insert(id.clone(), attempt);
         self.held.push(id.clone());
-        let record = (
-            "hold".to_owned(),
-            Some(id.clone()),
-            json!({"attempt": attempt, "worktree": path.display().to_string(), "branch": branch}),
-        );
+        let hold = journal_event::HoldRecord { attempt, worktree: path.display().to_string(), branch: branch.clone() };
+        let record = (Some(id.clone()), JournalEvent::Hold(hold));
         if let Err(message) = self.submit(&[record], Vec::new(), Vec::new()) {
             self.reporter.note(&format!("planrun: {message}"));
         }
@@ -2233,7 +2237,7 @@ impl<'a> Runner<'a> {
             RunOutcome::Blocked { .. } => ("blocked", BLOCKED),
             RunOutcome::FinalCheckFailed { .. } => ("final_check_failed", BLOCKED),
         };
-        let record = [("finished".to_owned(), None, json!({"outcome": name}))];
+        let record = [(None, JournalEvent::Finished(journal_event::FinishedRecord { outcome: name.to_owned() }))];
         if let Err(message) = self.submit(&record, Vec::new(), Vec::new()) {
             return self.abort(&message).await;
         }
@@ -2456,14 +2460,8 @@ pub(crate) fn continue_run(
         return exit::USAGE;
     };
     drop(s);
-    let argv: Vec<String> = last
-        .get("argv")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(|a| a.as_str().map(str::to_owned))
-        .collect();
-    if let Some(cwd) = last.get("cwd").and_then(Value::as_str).filter(|c| !c.is_empty()) {
+    let argv: Vec<String> = last.argv.clone();
+    if let Some(cwd) = last.cwd.as_deref().filter(|c| !c.is_empty()) {
         if let Err(e) = std::env::set_current_dir(cwd) {
             errln!(
                 "error: cannot go back to `{cwd}`, where the run was started: {e}\n  help: run `planrun run PLAN …` with its options from the repository"

@@ -64,7 +64,7 @@ pub(crate) fn write(s: &Session, id: &str, outcome: &str) -> std::io::Result<Pat
         let esc = dir.join("escalations");
         std::fs::create_dir_all(&esc)?;
         for t in blocked {
-            let (text, _) = super::explain::report(s, t, &events);
+            let (text, _) = super::explain::report(s, t, &super::journal_event::decode_all(&events));
             replace(&esc.join(format!("{}.md", s.id(t))), &text)?;
         }
     }
@@ -302,12 +302,13 @@ fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
 
 /// The run's latest `run` record: read again from the journal when it is open (the session's
 /// copy predates this invocation's own record), else the session's.
-fn latest_run(s: &Session) -> Option<serde_json::Value> {
-    let recorded = s
-        .journal
-        .as_ref()
-        .and_then(|j| j.events_after(0).ok())
-        .and_then(|events| events.into_iter().rev().find(|e| e.kind == "run").map(|e| e.payload));
+fn latest_run(s: &Session) -> Option<super::journal_event::RunRecord> {
+    let recorded = s.journal.as_ref().and_then(|j| j.events_after(0).ok()).and_then(|events| {
+        super::journal_event::decode_all(&events).into_iter().rev().find_map(|e| match e.event {
+            super::journal_event::JournalEvent::Run(run) => Some(*run),
+            _ => None,
+        })
+    });
     recorded.or_else(|| s.last_run.clone())
 }
 

@@ -4,7 +4,6 @@
 //! each attempt's steps and how they ended. Shared by `run`, `status`, `retry`, `skip` and `log`.
 
 use super::layout::Layout;
-use planrun_agents::Usage;
 use planrun_engine::{
     Change, Conflicts, Engine, FinalCheck, Setup, Stage, TaskSpec, TaskState, Transition, default_concurrency,
 };
@@ -44,32 +43,13 @@ pub(crate) struct StepRecord {
     pub(crate) detail: Option<Value>,
 }
 
-/// What an agent's implement step recorded.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct AgentRecord {
-    pub(crate) agent: String,
-    pub(crate) model: Option<String>,
-    pub(crate) session: Option<String>,
-    pub(crate) resumed: bool,
-    pub(crate) usage: Usage,
-    pub(crate) session_usage: Option<Usage>,
-    pub(crate) cost_usd: Option<f64>,
-    pub(crate) cost_source: String,
-}
+pub(crate) use super::journal_event::AgentRecord;
+use super::journal_event::{Entry, JournalEvent, RunRecord, StepPayload};
 
 impl AgentRecord {
     /// The journal form.
     pub(crate) fn to_json(&self) -> Value {
-        json!({
-            "agent": self.agent,
-            "model": self.model,
-            "session": self.session,
-            "resumed": self.resumed,
-            "usage": self.usage,
-            "session_usage": self.session_usage,
-            "cost_usd": self.cost_usd,
-            "cost_source": self.cost_source,
-        })
+        serde_json::to_value(self).unwrap_or(Value::Null)
     }
 
     /// The form run events carry: the same fields as the journal's.
@@ -85,19 +65,21 @@ impl AgentRecord {
             cost_source: self.cost_source.clone(),
         }
     }
+}
 
-    fn from_json(v: &Value) -> Option<Self> {
-        let usage = |k: &str| v.get(k).and_then(|u| serde_json::from_value::<Usage>(u.clone()).ok());
-        Some(Self {
-            agent: v.get("agent")?.as_str()?.to_owned(),
-            model: v.get("model").and_then(Value::as_str).map(str::to_owned),
-            session: v.get("session").and_then(Value::as_str).map(str::to_owned),
-            resumed: v.get("resumed").and_then(Value::as_bool).unwrap_or(false),
-            usage: usage("usage").unwrap_or_default(),
-            session_usage: usage("session_usage"),
-            cost_usd: v.get("cost_usd").and_then(Value::as_f64),
-            cost_source: v.get("cost_source").and_then(Value::as_str).unwrap_or("unknown").to_owned(),
-        })
+impl StepRecord {
+    /// The record of a journaled step.
+    pub(crate) fn of(p: &StepPayload) -> StepRecord {
+        StepRecord {
+            attempt: p.attempt,
+            step: if p.step.is_empty() { "?".to_owned() } else { p.step.clone() },
+            ok: p.ok,
+            summary: p.summary.clone(),
+            elapsed_ms: p.elapsed_ms,
+            ended_ms: p.ended_unix_ms,
+            agent: p.agent.clone(),
+            detail: p.detail.clone(),
+        }
     }
 }
 
@@ -172,9 +154,9 @@ pub(crate) struct Session {
     pub(crate) first_started_ms: Option<u64>,
     /// The first invocation's `run` record: the settings a resumed run keeps (workspace mode,
     /// integration branch).
-    pub(crate) first_run: Option<Value>,
+    pub(crate) first_run: Option<RunRecord>,
     /// The last invocation's `run` record (its command line, for `planrun continue`).
-    pub(crate) last_run: Option<Value>,
+    pub(crate) last_run: Option<RunRecord>,
     /// Tasks whose passed work was left in their worktree for the user to commit
     /// (`--commit manual` in worktree mode), with the attempt: its merge waits for the commit.
     pub(crate) holds: FxHashMap<String, u32>,
@@ -210,19 +192,23 @@ fn conflicts(plan: &planrun_plan::Plan, checked: &Checked) -> Conflicts {
 
 /// The plan a journal recorded last, if any: by its path inside the workspace when known (so a
 /// moved or re-cloned repository keeps its run), else as recorded.
-fn recorded_plan(events: &[planrun_store::Event], workspace: &Path) -> Option<(PathBuf, Option<String>)> {
-    events.iter().rev().find(|e| e.kind == "run").and_then(|e| {
-        let format = e.payload.get("format").and_then(Value::as_str).map(str::to_owned);
-        Some((plan_of_run(&e.payload, workspace)?, format))
-    })
+fn recorded_plan(events: &[Entry], workspace: &Path) -> Option<(PathBuf, Option<String>)> {
+    events
+        .iter()
+        .rev()
+        .find_map(|e| match &e.event {
+            JournalEvent::Run(run) => Some(run),
+            _ => None,
+        })
+        .and_then(|run| Some((plan_of_run(run, workspace)?, run.format.clone())))
 }
 
 /// The plan a `run` record names: by its path inside the workspace when known, else as recorded.
-pub(crate) fn plan_of_run(run: &Value, workspace: &Path) -> Option<PathBuf> {
-    if let Some(rel) = run.get("plan_in_workspace").and_then(Value::as_str) {
+pub(crate) fn plan_of_run(run: &RunRecord, workspace: &Path) -> Option<PathBuf> {
+    if let Some(rel) = &run.plan_in_workspace {
         return Some(workspace.join(rel));
     }
-    run.get("plan").and_then(Value::as_str).map(PathBuf::from)
+    run.plan.as_ref().map(PathBuf::from)
 }
 
 /// `plan` relative to `workspace`, when it lies inside it.
@@ -251,7 +237,7 @@ impl Session {
             layout.create().map_err(|e| SessionError::Create(layout.dir.clone(), e))?;
         }
         let journal = Journal::open(&layout.journal())?;
-        let events = journal.events_after(0)?;
+        let events = super::journal_event::decode_all(&journal.events_after(0)?);
         let recorded = recorded_plan(&events, &layout.workspace);
         let (plan_path, format) = match (&args.plan, &recorded) {
             (Some(p), Some((r, _))) => {
@@ -286,7 +272,7 @@ impl Session {
         plan_path: PathBuf,
         layout: Layout,
         journal: Journal,
-        events: &[planrun_store::Event],
+        events: &[Entry],
         args: &OpenArgs,
     ) -> Result<Session, SessionError> {
         let plan = &loaded.plan;
@@ -298,9 +284,9 @@ impl Session {
         // journal holds its history, which then rules, except when that history starts with a
         // retry (`planrun retry` of a task the plan marks done, before any run touched it).
         let mut journaled: FxHashMap<&str, bool> = FxHashMap::default();
-        for e in events.iter().filter(|e| e.kind == "change") {
-            if let Some(id) = e.task.as_deref() {
-                journaled.entry(id).or_insert_with(|| e.payload.get("t").and_then(Value::as_str) == Some("retry"));
+        for e in events {
+            if let (JournalEvent::Change(t), Some(id)) = (&e.event, e.task.as_deref()) {
+                journaled.entry(id).or_insert_with(|| *t == Transition::Retry);
             }
         }
         let plan_verify = !plan.verify.is_empty();
@@ -334,69 +320,56 @@ impl Session {
         let mut resumed = false;
         let mut holds: FxHashMap<String, u32> = FxHashMap::default();
         for e in events {
-            match e.kind.as_str() {
-                "run" => {
+            match &e.event {
+                JournalEvent::Run(run) => {
                     resumed = true;
-                    last_run = Some(e.payload.clone());
+                    last_run = Some((**run).clone());
                     if first_started_ms.is_none() {
-                        first_started_ms = e.payload.get("started_unix_ms").and_then(Value::as_u64);
-                        first_run = Some(e.payload.clone());
+                        first_started_ms = run.started_unix_ms;
+                        first_run = Some((**run).clone());
                     }
                     // Replay with the rework limit each run had, so failures land where they did.
-                    if let Some(m) = e.payload.get("max_rework").and_then(Value::as_u64) {
+                    if let Some(m) = run.max_rework {
                         engine.set_max_rework(u32::try_from(m).unwrap_or(u32::MAX));
                     }
                 }
-                "change" => {
+                JournalEvent::Change(transition) => {
                     let Some(&task) = e.task.as_deref().and_then(|id| index.get(id)) else { continue };
-                    let transition: Transition = serde_json::from_value(e.payload.clone())
-                        .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
                     engine
-                        .replay(&Change::Task { task, transition })
+                        .replay(&Change::Task { task, transition: transition.clone() })
                         .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
                 }
-                "final" => {
-                    let check: FinalCheck = serde_json::from_value(e.payload.clone())
-                        .map_err(|err| SessionError::Replay(format!("event {}: {err}", e.seq)))?;
-                    if check == FinalCheck::Running {
+                JournalEvent::Final(check) => {
+                    if *check == FinalCheck::Running {
                         final_checks += 1;
                     }
-                    let _ = engine.replay(&Change::FinalCheck { check });
+                    let _ = engine.replay(&Change::FinalCheck { check: check.clone() });
                 }
-                "plan" => {
-                    if let Some(map) = e.payload.get("fingerprints").and_then(Value::as_object) {
-                        recorded_fp =
-                            map.iter().filter_map(|(k, v)| Some((k.clone(), v.as_str()?.to_owned()))).collect();
-                    }
+                JournalEvent::Plan(plan) => {
+                    recorded_fp = plan.fingerprints.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
                 }
-                "step" => {
+                JournalEvent::Step(p) => {
                     let Some(task) = e.task.clone() else { continue };
-                    let p = &e.payload;
-                    steps.entry(task).or_default().push(StepRecord {
-                        attempt: p
-                            .get("attempt")
-                            .and_then(Value::as_u64)
-                            .and_then(|a| u32::try_from(a).ok())
-                            .unwrap_or(0),
-                        step: p.get("step").and_then(Value::as_str).unwrap_or("?").to_owned(),
-                        ok: p.get("ok").and_then(Value::as_bool).unwrap_or(false),
-                        summary: p.get("summary").and_then(Value::as_str).unwrap_or("").to_owned(),
-                        elapsed_ms: p.get("elapsed_ms").and_then(Value::as_u64).unwrap_or(0),
-                        ended_ms: p.get("ended_unix_ms").and_then(Value::as_u64),
-                        agent: p.get("agent").and_then(AgentRecord::from_json),
-                        detail: p.get("detail").cloned(),
-                    });
+                    steps.entry(task).or_default().push(StepRecord::of(p));
                 }
-                "hold" => {
-                    let attempt = e.payload.get("attempt").and_then(Value::as_u64).and_then(|a| u32::try_from(a).ok());
-                    if let (Some(task), Some(attempt)) = (e.task.clone(), attempt) {
-                        holds.insert(task, attempt);
+                JournalEvent::Hold(h) => {
+                    if let Some(task) = e.task.clone() {
+                        holds.insert(task, h.attempt);
                     }
                 }
-                "finished" => {
-                    last_outcome = e.payload.get("outcome").and_then(Value::as_str).map(str::to_owned);
+                JournalEvent::Finished(f) => last_outcome = Some(f.outcome.clone()),
+                // A change this planrun cannot read would replay wrong: refused, as before; other
+                // events it cannot read (from a newer planrun) are passed over.
+                JournalEvent::Unknown { kind, error: Some(err), .. }
+                    if kind == "final"
+                        || (kind == "change" && e.task.as_deref().is_some_and(|id| index.contains_key(id))) =>
+                {
+                    return Err(SessionError::Replay(format!("event {}: {err}", e.seq)));
                 }
-                _ => {}
+                JournalEvent::Kept(_)
+                | JournalEvent::Orphans(_)
+                | JournalEvent::User(_)
+                | JournalEvent::Unknown { .. } => {}
             }
         }
         engine.set_max_rework(args.max_rework);
@@ -468,12 +441,11 @@ impl Session {
         for c in changes {
             match c {
                 Change::Task { task, transition } => {
-                    let payload = serde_json::to_value(transition).unwrap_or(Value::Null);
-                    events.push(("change".into(), Some(self.id(*task).to_owned()), payload));
+                    events.push((Some(self.id(*task).to_owned()), JournalEvent::Change(transition.clone())));
                     touched.push(*task);
                 }
                 Change::FinalCheck { check } => {
-                    events.push(("final".into(), None, serde_json::to_value(check).unwrap_or(Value::Null)));
+                    events.push((None, JournalEvent::Final(check.clone())));
                 }
             }
         }
@@ -500,8 +472,8 @@ impl Session {
     }
 }
 
-/// An event to journal: its kind, its task, its payload.
-pub(crate) type Record = (String, Option<String>, Value);
+/// An event to journal: its task and the event.
+pub(crate) type Record = (Option<String>, JournalEvent);
 
 /// Events and view rows committed together.
 #[derive(Debug, Default)]
@@ -532,8 +504,9 @@ impl Batch {
         if self.events.is_empty() {
             return Ok(());
         }
+        let payloads: Vec<Value> = self.events.iter().map(|(_, e)| e.payload()).collect();
         let events: Vec<(&str, Option<&str>, &Value)> =
-            self.events.iter().map(|(k, t, p)| (k.as_str(), t.as_deref(), p)).collect();
+            self.events.iter().zip(&payloads).map(|((t, e), p)| (e.kind(), t.as_deref(), p)).collect();
         let view: Vec<(&str, &str, &Value)> = self.view.iter().map(|(id, s, d)| (id.as_str(), *s, d)).collect();
         journal.commit(&events, &view).map(|_| ())
     }

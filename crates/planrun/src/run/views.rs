@@ -4,6 +4,7 @@
 //! `retry` and `skip` write through the engine, under the run lock, like any other change.
 
 use super::costs::Breakdown;
+use super::journal_event::{JournalEvent, UserRecord};
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
 use crate::exit;
@@ -417,7 +418,7 @@ pub(crate) fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
         }
     };
     let record: [super::session::Record; 1] =
-        [("user".to_owned(), Some(args.task.clone()), json!({ "action": action }))];
+        [(Some(args.task.clone()), JournalEvent::User(UserRecord { action: action.to_owned() }))];
     // Only the user's change itself (and a final check it invalidates) is kept: what starts
     // next is decided by the run when it resumes, and recorded there.
     let changes: Vec<_> = out
