@@ -95,7 +95,7 @@ def stats(xs):
     return [xs[0], statistics.median(xs), statistics.mean(xs), p95, xs[-1], sum(xs)]
 
 # Where planrun's bytes go, from the prompt files planrun kept. The implement role's template
-# (crates/planrun/prompts/implement.md) is: the persona paragraph, the role's opening paragraph
+# (crates/planrun-runtime/prompts/implement.md) is: the persona paragraph, the role's opening paragraph
 # (naming the plan and the attempt), the brief, and a closing note naming the notes file. The
 # brief is the task's own part (title, files, what to do, done means, checks), then the plan
 # context, then the notes of the tasks it depends on.

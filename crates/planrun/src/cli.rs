@@ -646,13 +646,13 @@ pub(crate) struct CostArgs {
     /// `retry` stops the steps and runs them again in fresh sessions, `block` blocks the running
     /// tasks, `stop` stops the run (exit 4).
     #[arg(long, value_name = "POLICY", value_enum, hide_short_help = true)]
-    pub(crate) on_no_progress: Option<crate::run::WatchPolicy>,
+    pub(crate) on_no_progress: Option<WatchPolicyArg>,
     /// What to do when a task fails the same way twice in a row: retry, block or stop
     /// [default: retry].
     ///
     /// `retry` runs the next attempt in a fresh session.
     #[arg(long, value_name = "POLICY", value_enum, hide_short_help = true)]
-    pub(crate) on_repeat: Option<crate::run::WatchPolicy>,
+    pub(crate) on_repeat: Option<WatchPolicyArg>,
 }
 
 /// The stages of each task's pipeline, where tasks work and who commits.
@@ -665,7 +665,7 @@ pub(crate) struct PipelineArgs {
     /// worktree and branch and is merged onto the integration branch one at a time. `shared`
     /// (the default elsewhere) is one working tree. A resumed run keeps its first mode.
     #[arg(long, value_name = "MODE", value_enum)]
-    pub(crate) workspace: Option<crate::run::WorkspaceMode>,
+    pub(crate) workspace: Option<WorkspaceModeArg>,
     /// The branch tasks are merged onto in worktree mode [default: a new branch planrun/RUN].
     ///
     /// The new branch starts from where the run started.
@@ -691,7 +691,7 @@ pub(crate) struct PipelineArgs {
     /// report for you to inspect and commit, then `planrun continue` (in worktree mode the task
     /// waits in its worktree and only your commits are merged).
     #[arg(long, value_name = "MODE", value_enum)]
-    pub(crate) commit: Option<crate::run::CommitMode>,
+    pub(crate) commit: Option<CommitModeArg>,
     /// Pause after every N finished tasks with a batch summary; `planrun continue` goes on.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true)]
     pub(crate) batch: Option<u32>,
@@ -701,13 +701,13 @@ pub(crate) struct PipelineArgs {
     /// them, `off` does not check [default: strict in worktree mode; warn in a shared tree, where
     /// others' edits cannot be told apart].
     #[arg(long, value_name = "POLICY", value_enum, hide_short_help = true)]
-    pub(crate) scope: Option<crate::run::ScopePolicy>,
+    pub(crate) scope: Option<ScopePolicyArg>,
     /// The reviews after the checks pass (`task,code`: both).
     ///
     /// Side by side: `task` (does it do what the task asks?), `code` (correct, tested, safe?);
     /// both are the default when there is a reviewer.
     #[arg(long, value_name = "LIST", value_enum, value_delimiter = ',')]
-    pub(crate) reviews: Option<Vec<crate::run::ReviewKind>>,
+    pub(crate) reviews: Option<Vec<ReviewKindArg>>,
     /// The reviewers' agent [default: planrun.toml's, else the implementer's].
     ///
     /// A `command` implementer has no reviewer unless one is named.
@@ -919,46 +919,60 @@ fn parse_format(s: &str) -> Result<Format, String> {
 }
 
 /// The runtime's choices as command-line values: each value's name and its line in `--help`.
-/// The runtime's enums stay free of clap; the names are theirs in planrun.toml too.
+/// The runtime's enums stay free of clap: each gets a mirror here (`WorkspaceMode` →
+/// `WorkspaceModeArg`) that converts into it; the names are theirs in planrun.toml too.
 macro_rules! value_enum {
-    ($ty:ident { $($variant:ident => $name:literal: $help:literal,)* }) => {
-        impl ValueEnum for crate::run::$ty {
+    ($ty:ident => $arg:ident { $($variant:ident => $name:literal: $help:literal,)* }) => {
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        pub(crate) enum $arg {
+            $($variant,)*
+        }
+
+        impl ValueEnum for $arg {
             fn value_variants<'a>() -> &'a [Self] {
-                &[$(crate::run::$ty::$variant),*]
+                &[$($arg::$variant),*]
             }
 
             fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
                 Some(match self {
-                    $(crate::run::$ty::$variant => clap::builder::PossibleValue::new($name).help($help),)*
+                    $($arg::$variant => clap::builder::PossibleValue::new($name).help($help),)*
                 })
+            }
+        }
+
+        impl From<$arg> for crate::run::$ty {
+            fn from(a: $arg) -> Self {
+                match a {
+                    $($arg::$variant => crate::run::$ty::$variant,)*
+                }
             }
         }
     };
 }
 
-value_enum!(WorkspaceMode {
+value_enum!(WorkspaceMode => WorkspaceModeArg {
     Shared => "shared": "One working tree for every task; tasks whose files overlap never run together",
     Worktree => "worktree": "Each task in its own git worktree and branch, merged onto the integration branch one at a time",
 });
 
-value_enum!(ScopePolicy {
+value_enum!(ScopePolicy => ScopePolicyArg {
     Strict => "strict": "Send the task back to rework with the list",
     Warn => "warn": "Report them and go on",
     Off => "off": "Do not check",
 });
 
-value_enum!(CommitMode {
+value_enum!(CommitMode => CommitModeArg {
     Auto => "auto": "planrun commits each task that passes (and merges it in worktree mode)",
     Manual => "manual": "planrun pauses after each task with its report; you inspect and commit, then `planrun continue`",
 });
 
-value_enum!(ReviewKind {
+value_enum!(ReviewKind => ReviewKindArg {
     Task => "task": "Does the work do what the task asks, completely, meeting its acceptance criteria?",
     Code => "code": "Is the code correct, clear, tested and safe?",
     None => "none": "No reviews",
 });
 
-value_enum!(WatchPolicy {
+value_enum!(WatchPolicy => WatchPolicyArg {
     Retry => "retry": "Run the task again in a fresh session",
     Block => "block": "Block the task",
     Stop => "stop": "Stop the run (exit 4)",
@@ -1030,8 +1044,8 @@ impl From<CostArgs> for opts::CostOptions {
             soft_budget: a.soft_budget,
             rate_limit_wait: a.rate_limit_wait,
             watchdog: a.watchdog,
-            on_no_progress: a.on_no_progress,
-            on_repeat: a.on_repeat,
+            on_no_progress: a.on_no_progress.map(Into::into),
+            on_repeat: a.on_repeat.map(Into::into),
         }
     }
 }
@@ -1039,14 +1053,14 @@ impl From<CostArgs> for opts::CostOptions {
 impl From<PipelineArgs> for opts::PipelineOptions {
     fn from(a: PipelineArgs) -> Self {
         Self {
-            workspace: a.workspace,
+            workspace: a.workspace.map(Into::into),
             into: a.into,
             include_uncommitted: a.include_uncommitted,
             update_base: a.update_base,
-            commit: a.commit,
+            commit: a.commit.map(Into::into),
             batch: a.batch,
-            scope: a.scope,
-            reviews: a.reviews,
+            scope: a.scope.map(Into::into),
+            reviews: a.reviews.map(|r| r.into_iter().map(Into::into).collect()),
             review_agent: a.review_agent,
             review_model: a.review_model,
             review_command: a.review_command,

@@ -1,20 +1,20 @@
 //! The `planrun` command line: parses arguments, runs one command, maps the outcome to an exit
 //! code. Business rules live in the library crates.
 
-// First: its macros (`outln!`, `errln!`, ...) are used by every module below.
 #[macro_use]
-mod out;
+extern crate planrun_runtime;
 
 mod check;
 #[macro_use]
 mod cli;
 mod completions;
 mod doctor;
-mod exit;
+
 mod init;
-mod render;
-mod run;
+
 mod simulate;
+
+use planrun_runtime::{self as run, exit, out, render};
 
 use std::process::ExitCode;
 
@@ -28,7 +28,11 @@ fn main() -> ExitCode {
         }
     };
     out::set_verbosity(cli.verbosity());
-    let out = render::Output::new(cli.color);
+    let out = render::Output::new(match cli.color {
+        cli::ColorChoice::Always => Some(true),
+        cli::ColorChoice::Never => Some(false),
+        cli::ColorChoice::Auto => None,
+    });
     let code = match cli.command {
         cli::Command::Check(args) => check::check(&args, &out),
         cli::Command::Import(args) => check::import(&args, &out),

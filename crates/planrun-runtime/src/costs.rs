@@ -8,8 +8,8 @@ use super::report;
 use super::session::{Session, StepRecord};
 use super::views::{self, Totals, thousands};
 use crate::exit;
+use crate::options::ReportOptions;
 use crate::render::Output as Term;
-use crate::run::options::ReportOptions;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -450,7 +450,7 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
     rows
 }
 
-pub(crate) fn report(args: &ReportOptions, term: &Term) -> u8 {
+pub fn report(args: &ReportOptions, term: &Term) -> u8 {
     let s = match views::open(None, &args.state) {
         Ok(s) => s,
         Err(e) => return super::open_failed(&e, term),
@@ -694,7 +694,7 @@ fn indent(text: &str) -> String {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
     use super::*;
-    use crate::run::session::AgentRecord;
+    use crate::session::AgentRecord;
     use planrun_agents::Usage;
 
     fn step(step: &str, agent: Option<(&str, Option<&str>, u64, Option<f64>)>) -> StepRecord {
@@ -767,10 +767,10 @@ mod tests {
                             "cost_usd_range": [0.1, 0.2], "wall_ms": 90_000, "wall_ms_range": [60_000, 120_000],
                             "source": "history", "history_runs": 3});
         let mut used = Totals::default();
-        used.add(&crate::run::session::AgentRecord {
+        used.add(&crate::session::AgentRecord {
             usage: Usage { input: 1_000, output: 10, ..Usage::default() },
             cost_usd: Some(0.5),
-            ..crate::run::session::AgentRecord::default()
+            ..crate::session::AgentRecord::default()
         });
         assert_eq!(
             estimate_line(&ranged, &used).unwrap(),

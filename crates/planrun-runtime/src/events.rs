@@ -32,7 +32,7 @@ pub(crate) struct Line<'a> {
 }
 
 /// The JSON Schema of one line of `planrun run --json`.
-pub(crate) fn schema() -> schemars::Schema {
+pub fn schema() -> schemars::Schema {
     schemars::schema_for!(Line<'static>)
 }
 

@@ -257,7 +257,7 @@ mod tests {
     /// `orphans` and an agent step): decoding and encoding again gives the same JSON.
     #[test]
     fn stored_payloads_round_trip_unchanged() {
-        let fixture = include_str!("../../tests/fixtures/journal-0.1.0/journal.jsonl");
+        let fixture = include_str!("../../planrun/tests/fixtures/journal-0.1.0/journal.jsonl");
         let mut stored: Vec<(String, Value)> = fixture
             .lines()
             .map(|l| {

@@ -6,8 +6,8 @@
 use super::session::{Session, StepRecord};
 use super::views;
 use crate::exit;
+use crate::options::{LogOptions, StatusOptions};
 use crate::render::Output as Term;
-use crate::run::options::{LogOptions, StatusOptions};
 use planrun_engine::TaskState;
 use std::collections::HashMap;
 use std::io::{IsTerminal as _, Read as _, Seek as _};
@@ -23,7 +23,7 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 const RETRIES: u32 = 8;
 
 /// Opens the run again for the next look; after the first, a failure is retried a few times.
-fn reopen(plan: Option<&Path>, state: &crate::run::options::StateOptions, term: &Term) -> Result<Session, u8> {
+fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions, term: &Term) -> Result<Session, u8> {
     let mut tries = 0;
     loop {
         match views::open(plan, state) {

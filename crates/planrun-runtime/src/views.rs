@@ -8,8 +8,8 @@ use super::journal_event::{JournalEvent, UserRecord};
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
 use crate::exit;
+use crate::options::{LogOptions, StatusOptions, TaskOptions};
 use crate::render::Output as Term;
-use crate::run::options::{LogOptions, StatusOptions, TaskOptions};
 use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
@@ -166,7 +166,7 @@ pub(crate) use super::events::dollars;
 
 pub(crate) fn open(
     plan: Option<&std::path::Path>,
-    state: &crate::run::options::StateOptions,
+    state: &crate::options::StateOptions,
 ) -> Result<Session, super::SessionError> {
     Session::open(&OpenArgs {
         plan: plan.map(std::path::Path::to_path_buf),
@@ -194,7 +194,7 @@ pub(crate) fn failures(state: &TaskState) -> u32 {
     }
 }
 
-pub(crate) fn status(args: &StatusOptions, term: &Term) -> u8 {
+pub fn status(args: &StatusOptions, term: &Term) -> u8 {
     if args.watch {
         return super::follow::watch(args, term);
     }
@@ -345,7 +345,7 @@ pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
 }
 
 /// `retry` and `skip`: one user input through the engine, journaled under the run lock.
-pub(crate) fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
+pub fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
     let layout = match &args.plan {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
@@ -456,7 +456,7 @@ pub(crate) fn open_task(args: &TaskOptions, term: &Term) -> Result<(Session, usi
     }
 }
 
-pub(crate) fn log(args: &LogOptions, term: &Term) -> u8 {
+pub fn log(args: &LogOptions, term: &Term) -> u8 {
     let (s, task) = match open_task(&args.task, term) {
         Ok(found) => found,
         Err(code) => return code,

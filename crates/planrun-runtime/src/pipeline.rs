@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// Where tasks work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum WorkspaceMode {
+pub enum WorkspaceMode {
     /// One working tree for every task; tasks whose files overlap never run together.
     Shared,
     /// Each task in its own git worktree and branch, merged onto the integration branch one at
@@ -36,7 +36,7 @@ impl WorkspaceMode {
 /// What to do with changes outside a task's declared files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum ScopePolicy {
+pub enum ScopePolicy {
     /// Send the task back to rework with the list.
     Strict,
     /// Report them and go on.
@@ -58,7 +58,7 @@ impl ScopePolicy {
 /// Who commits a task's work.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum CommitMode {
+pub enum CommitMode {
     /// planrun commits each task that passes (and merges it in worktree mode).
     Auto,
     /// planrun pauses after each task with its report; you inspect and commit, then
@@ -69,7 +69,7 @@ pub(crate) enum CommitMode {
 /// The review a reviewer agent gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum ReviewKind {
+pub enum ReviewKind {
     /// Does the work do what the task asks, completely, meeting its acceptance criteria?
     Task,
     /// Is the code correct, clear, tested and safe?

@@ -11,16 +11,16 @@ use std::path::Path;
 
 /// The templates and their built-in texts.
 const BUILT_IN: [(&str, &str); 10] = [
-    ("implement", include_str!("../../prompts/implement.md")),
-    ("take", include_str!("../../prompts/take.md")),
-    ("review", include_str!("../../prompts/review.md")),
-    ("test", include_str!("../../prompts/test.md")),
-    ("resume", include_str!("../../prompts/resume.md")),
-    ("architect", include_str!("../../prompts/personas/architect.md")),
-    ("engineer", include_str!("../../prompts/personas/engineer.md")),
-    ("reviewer", include_str!("../../prompts/personas/reviewer.md")),
-    ("security", include_str!("../../prompts/personas/security.md")),
-    ("pm", include_str!("../../prompts/personas/pm.md")),
+    ("implement", include_str!("../prompts/implement.md")),
+    ("take", include_str!("../prompts/take.md")),
+    ("review", include_str!("../prompts/review.md")),
+    ("test", include_str!("../prompts/test.md")),
+    ("resume", include_str!("../prompts/resume.md")),
+    ("architect", include_str!("../prompts/personas/architect.md")),
+    ("engineer", include_str!("../prompts/personas/engineer.md")),
+    ("reviewer", include_str!("../prompts/personas/reviewer.md")),
+    ("security", include_str!("../prompts/personas/security.md")),
+    ("pm", include_str!("../prompts/personas/pm.md")),
 ];
 
 /// Whether `file_name` (in `prompts/`) is the name of a template a user may replace.

@@ -10,12 +10,12 @@ static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 static STDERR_CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Writes `args` (and a newline when `newline`) to stdout, unless stdout has been closed.
-pub(crate) fn stdout(args: fmt::Arguments<'_>, newline: bool) {
+pub fn stdout(args: fmt::Arguments<'_>, newline: bool) {
     write(&STDOUT_CLOSED, &mut std::io::stdout().lock(), args, newline);
 }
 
 /// Writes `args` (and a newline when `newline`) to stderr, unless stderr has been closed.
-pub(crate) fn stderr(args: fmt::Arguments<'_>, newline: bool) {
+pub fn stderr(args: fmt::Arguments<'_>, newline: bool) {
     write(&STDERR_CLOSED, &mut std::io::stderr().lock(), args, newline);
 }
 
@@ -36,28 +36,32 @@ fn write(closed: &AtomicBool, w: &mut dyn std::io::Write, args: fmt::Arguments<'
 
 /// Whether a write error means only that the reader went away (not worth a message or a
 /// failing exit code).
-pub(crate) fn is_closed_pipe(e: &std::io::Error) -> bool {
+pub fn is_closed_pipe(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::BrokenPipe
 }
 
 /// `println!` that never panics: see the module.
+#[macro_export]
 macro_rules! outln {
     () => { $crate::out::stdout(format_args!(""), true) };
     ($($arg:tt)*) => { $crate::out::stdout(format_args!($($arg)*), true) };
 }
 
 /// `print!` that never panics.
+#[macro_export]
 macro_rules! out {
     ($($arg:tt)*) => { $crate::out::stdout(format_args!($($arg)*), false) };
 }
 
 /// `eprintln!` that never panics.
+#[macro_export]
 macro_rules! errln {
     () => { $crate::out::stderr(format_args!(""), true) };
     ($($arg:tt)*) => { $crate::out::stderr(format_args!($($arg)*), true) };
 }
 
 /// `eprint!` that never panics.
+#[macro_export]
 macro_rules! err {
     ($($arg:tt)*) => { $crate::out::stderr(format_args!($($arg)*), false) };
 }
@@ -66,7 +70,7 @@ macro_rules! err {
 /// `--verbose` (in full what is otherwise grouped or summarised). Set once, from the command
 /// line, before the command runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub(crate) enum Verbosity {
+pub enum Verbosity {
     Quiet,
     Normal,
     Verbose,
@@ -74,7 +78,7 @@ pub(crate) enum Verbosity {
 
 static VERBOSITY: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(1);
 
-pub(crate) fn set_verbosity(v: Verbosity) {
+pub fn set_verbosity(v: Verbosity) {
     let n = match v {
         Verbosity::Quiet => 0,
         Verbosity::Normal => 1,
@@ -83,7 +87,7 @@ pub(crate) fn set_verbosity(v: Verbosity) {
     VERBOSITY.store(n, Ordering::Relaxed);
 }
 
-pub(crate) fn verbosity() -> Verbosity {
+pub fn verbosity() -> Verbosity {
     match VERBOSITY.load(Ordering::Relaxed) {
         0 => Verbosity::Quiet,
         2 => Verbosity::Verbose,
@@ -92,11 +96,11 @@ pub(crate) fn verbosity() -> Verbosity {
 }
 
 /// `--quiet`: print only errors and the final result line.
-pub(crate) fn quiet() -> bool {
+pub fn quiet() -> bool {
     verbosity() == Verbosity::Quiet
 }
 
 /// `--verbose`: show in full what is otherwise grouped.
-pub(crate) fn verbose() -> bool {
+pub fn verbose() -> bool {
     verbosity() == Verbosity::Verbose
 }

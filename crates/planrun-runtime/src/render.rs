@@ -1,7 +1,6 @@
 //! Human output: diagnostics rendered with miette (source excerpts, labels, help), with colour
 //! only when asked for or when stderr is a terminal and NO_COLOR is unset.
 
-use crate::cli::ColorChoice;
 use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
 use planrun_plan::{Diagnostic, Severity, Sources};
 use std::collections::HashMap;
@@ -11,19 +10,17 @@ use std::sync::Arc;
 
 /// How output should look on this terminal.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Output {
-    pub(crate) color: bool,
+pub struct Output {
+    pub color: bool,
 }
 
 impl Output {
-    pub(crate) fn new(choice: ColorChoice) -> Self {
-        let color = match choice {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => {
-                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
-            }
-        };
+    /// `force`: `--color always` (`Some(true)`) or `never` (`Some(false)`); `None` colours
+    /// only a terminal, and only when NO_COLOR is unset.
+    pub fn new(force: Option<bool>) -> Self {
+        let color = force.unwrap_or_else(|| {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
+        });
         Self { color }
     }
 
@@ -76,14 +73,15 @@ impl miette::Diagnostic for Report {
 }
 
 /// Renders diagnostics against the texts they point into.
-pub(crate) struct Renderer<'a> {
+#[derive(Debug)]
+pub struct Renderer<'a> {
     sources: &'a Sources,
     cache: HashMap<planrun_plan::SourceId, Arc<str>>,
     handler: GraphicalReportHandler,
 }
 
 impl<'a> Renderer<'a> {
-    pub(crate) fn new(sources: &'a Sources, out: &Output) -> Self {
+    pub fn new(sources: &'a Sources, out: &Output) -> Self {
         Self { sources, cache: HashMap::new(), handler: out.handler() }
     }
 
@@ -92,7 +90,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The rendered diagnostic, ending with a newline.
-    pub(crate) fn render(&mut self, diag: &Diagnostic) -> String {
+    pub fn render(&mut self, diag: &Diagnostic) -> String {
         let mut help = diag.help.clone();
         let mut labels = Vec::new();
         let source = diag.span.map(|span| {
@@ -143,7 +141,7 @@ fn label_for(diag: &Diagnostic) -> String {
     }
 }
 
-pub(crate) fn severity_word(s: Severity) -> &'static str {
+pub fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",

@@ -64,7 +64,7 @@ pub(crate) fn of_task(s: &Session, id: &str) -> Vec<KeptWork> {
 
 /// `planrun gc`: lists the work kept in this repository (every run's) and, with `--yes`,
 /// removes it.
-pub(crate) fn gc(args: &crate::run::options::GcOptions) -> u8 {
+pub fn gc(args: &crate::options::GcOptions) -> u8 {
     // Kept refs live in the repository, whatever the state directory.
     let layout = super::layout::Layout::from_cwd(None);
     let Some(top) = super::layout::git_toplevel(&layout.workspace) else {

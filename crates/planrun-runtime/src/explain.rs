@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// `planrun explain TASK [--json]`.
-pub(crate) fn explain(args: &crate::run::options::ExplainOptions, term: &crate::render::Output) -> u8 {
+pub fn explain(args: &crate::options::ExplainOptions, term: &crate::render::Output) -> u8 {
     let (s, task) = match super::views::open_task(&args.task, term) {
         Ok(found) => found,
         Err(code) => return code,

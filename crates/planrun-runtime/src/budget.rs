@@ -9,7 +9,7 @@ use serde::Deserialize;
 /// What the watchdog does about what it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum WatchPolicy {
+pub enum WatchPolicy {
     /// Run the task again in a fresh session.
     Retry,
     /// Block the task.

@@ -1371,7 +1371,7 @@ mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
     use super::*;
-    use crate::run::session::AgentRecord;
+    use crate::session::AgentRecord;
 
     fn agent(kind: AgentKind, model: Option<&str>) -> Agent {
         Agent { kind, model: model.map(str::to_owned), template: None }

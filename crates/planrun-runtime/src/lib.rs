@@ -1,22 +1,31 @@
-//! `planrun run`: the runtime loop that connects the engine to the world. It opens the run
+//! planrun's runtime: everything between the command line and the engine. `run` opens the run
 //! (replaying the journal), stops what a crashed run left behind, then loops: journal the
 //! engine's changes, act on its decisions by starting supervised steps, feed their ends back as
 //! inputs. One dispatcher owns the truth; steps report by message. Ctrl-C drains, a second
 //! Ctrl-C stops everything. Business rules stay in the engine.
+//!
+//! The crate knows nothing of clap: commands reach it as the plain options of [`options`]. It
+//! writes human text only through [`out`], and a run's progress only as [`events::RunEvent`]s.
+
+// First: its macros (`outln!`, `errln!`, ...) are used by every module below.
+#[macro_use]
+pub mod out;
+pub mod exit;
+pub mod render;
 
 mod archive;
 mod budget;
-pub(crate) mod config;
-pub(crate) mod costs;
+pub mod config;
+pub mod costs;
 mod estimate;
-pub(crate) mod events;
-pub(crate) mod explain;
-pub(crate) mod follow;
+pub mod events;
+pub mod explain;
+pub mod follow;
 mod gemini_gate;
 mod journal_event;
-pub(crate) mod kept;
+pub mod kept;
 mod layout;
-pub(crate) mod options;
+pub mod options;
 mod orphans;
 mod pipeline;
 mod progress;
@@ -26,18 +35,17 @@ mod report;
 mod session;
 mod steps;
 mod templates;
-pub(crate) mod views;
+pub mod views;
 mod writer;
 
-use crate::exit;
+use crate::options::RunOptions;
 use crate::render::Output as Term;
-use crate::run::options::RunOptions;
-pub(crate) use budget::WatchPolicy;
+pub use budget::WatchPolicy;
 use config::Config;
 use events as ev;
 use events::RunEvent;
 use journal_event::JournalEvent;
-pub(crate) use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
+pub use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
 use progress::{Mode, Reporter};
@@ -53,15 +61,15 @@ use tokio::sync::watch;
 use tokio::task::JoinSet;
 
 /// Exit code: some tasks are blocked or the final check failed.
-pub(crate) const BLOCKED: u8 = 3;
+pub const BLOCKED: u8 = 3;
 /// Exit code: stopped by an error of an agent's model provider (API error, rate limit); resumable.
-pub(crate) const PROVIDER: u8 = 4;
+pub const PROVIDER: u8 = 4;
 /// What to do when an agent's program could not be started.
 const UNSTARTABLE_HELP: &str = "nothing was lost and no task is counted as failed: check the agent command (a path is taken from the repository's top level, a bare name from PATH; a script needs a `#!` line and the executable bit), `planrun doctor` for the agent CLIs, then run the same command to resume";
 /// Exit code: paused for the user (`--commit manual`, `--batch N`); `planrun continue` goes on.
-pub(crate) const PAUSED: u8 = 5;
+pub const PAUSED: u8 = 5;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
-pub(crate) const INTERRUPTED: u8 = 130;
+pub const INTERRUPTED: u8 = 130;
 
 /// Prints why a run could not be opened and returns the exit code.
 pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
@@ -137,7 +145,7 @@ fn prepare(args: &RunOptions, term: &Term) -> Result<Prepared, u8> {
     Ok(Prepared { loaded, checked, layout, config, agents })
 }
 
-pub(crate) fn run(args: &RunOptions, term: &Term) -> u8 {
+pub fn run(args: &RunOptions, term: &Term) -> u8 {
     let open = OpenArgs {
         plan: Some(args.plan.plan.clone()),
         format: args.plan.format,
@@ -434,11 +442,11 @@ fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<estimate::Est
         },
         rate_wait: c
             .rate_limit_wait
-            .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::run::options::parse_duration(d).ok()))
+            .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::options::parse_duration(d).ok()))
             .unwrap_or(Duration::from_secs(60)),
         watchdog: c
             .watchdog
-            .or_else(|| b.watchdog.as_deref().and_then(|d| crate::run::options::parse_limit(d).ok()))
+            .or_else(|| b.watchdog.as_deref().and_then(|d| crate::options::parse_limit(d).ok()))
             .unwrap_or(Some(Duration::from_secs(20 * 60))),
         on_no_progress: c.on_no_progress.or(b.on_no_progress).unwrap_or(WatchPolicy::Retry),
         on_repeat: c.on_repeat.or(b.on_repeat).unwrap_or(WatchPolicy::Retry),
@@ -879,7 +887,7 @@ fn agent_exists(agent: &Agent, workspace: &std::path::Path) -> Result<(), Proble
 }
 
 /// Where `program` is: relative to `workspace` if it has a `/`, else in PATH.
-pub(crate) fn find_program(program: &str, workspace: &std::path::Path) -> Option<std::path::PathBuf> {
+pub fn find_program(program: &str, workspace: &std::path::Path) -> Option<std::path::PathBuf> {
     if program.contains('/') {
         let p = workspace.join(program.strip_prefix("./").unwrap_or(program));
         return p.is_file().then_some(p);
@@ -2443,7 +2451,7 @@ fn command_line() -> Vec<String> {
 /// stopped one, with the command line its last invocation had, from where it was started.
 /// `parse_run` reads the recorded command line (the program's name first) as `planrun run`'s
 /// options, or says `None` when it is not one.
-pub(crate) fn continue_run(
+pub fn continue_run(
     args: &options::ContinueOptions,
     term: &Term,
     parse_run: fn(&[String]) -> Option<RunOptions>,
@@ -2572,7 +2580,7 @@ fn confirm(
 
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
-pub(crate) fn estimate_only(args: &RunOptions, term: &Term) -> u8 {
+pub fn estimate_only(args: &RunOptions, term: &Term) -> u8 {
     let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
         Ok(p) => p,
         Err(code) => return code,

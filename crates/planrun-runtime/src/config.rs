@@ -10,98 +10,98 @@ use std::path::{Path, PathBuf};
 
 /// The roles an agent can play: the implementer, the reviewers (also the reviewer's take
 /// before implementation) and the tester.
-pub(crate) const ROLES: [&str; 3] = ["implement", "review", "test"];
+pub const ROLES: [&str; 3] = ["implement", "review", "test"];
 
 /// What a role runs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct RoleConfig {
+pub struct RoleConfig {
     /// `claude`, `codex`, `gemini`, `opencode` or `command`.
-    pub(crate) agent: Option<String>,
-    pub(crate) model: Option<String>,
+    pub agent: Option<String>,
+    pub model: Option<String>,
     /// The template of the `command` agent.
-    pub(crate) command: Option<String>,
+    pub command: Option<String>,
 }
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct Config {
+pub struct Config {
     /// The agent of every role that does not name its own.
-    pub(crate) agent: Option<String>,
-    pub(crate) model: Option<String>,
-    pub(crate) command: Option<String>,
+    pub agent: Option<String>,
+    pub model: Option<String>,
+    pub command: Option<String>,
     /// How many rework rounds resume the implementer's session before a fresh one starts.
-    pub(crate) resume_rounds: Option<u32>,
+    pub resume_rounds: Option<u32>,
     /// Extra variables (names or `PREFIX*`) agents may see.
     #[serde(default)]
-    pub(crate) pass_env: Vec<String>,
+    pub pass_env: Vec<String>,
     /// Variables whose values are secrets to redact everywhere (values of variables named like
     /// `*KEY*`, `*TOKEN*`, `*SECRET*` that reach an agent are redacted anyway).
     #[serde(default)]
-    pub(crate) redact_env: Vec<String>,
+    pub redact_env: Vec<String>,
     #[serde(default)]
-    pub(crate) roles: BTreeMap<String, RoleConfig>,
+    pub roles: BTreeMap<String, RoleConfig>,
     /// USD per million tokens, by model name or `PREFIX*`.
     #[serde(default)]
-    pub(crate) prices: BTreeMap<String, Price>,
+    pub prices: BTreeMap<String, Price>,
     /// The pipeline's defaults (the flags of the same names override them).
     #[serde(default)]
-    pub(crate) pipeline: PipelineConfig,
+    pub pipeline: PipelineConfig,
     /// Budgets, rate-limit waits and the watchdog (the flags of the same names override them).
     #[serde(default)]
-    pub(crate) budget: BudgetConfig,
+    pub budget: BudgetConfig,
     /// Usage windows per agent (`[windows.claude] hours = 5, usd = 20`): when what an agent
     /// used in the last `hours` reaches the cap, its next steps wait.
     #[serde(default)]
-    pub(crate) windows: BTreeMap<String, WindowConfig>,
+    pub windows: BTreeMap<String, WindowConfig>,
 }
 
 /// `[budget]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct BudgetConfig {
-    pub(crate) usd: Option<f64>,
-    pub(crate) tokens: Option<u64>,
-    pub(crate) task_usd: Option<f64>,
-    pub(crate) task_tokens: Option<u64>,
-    pub(crate) soft_percent: Option<u8>,
+pub struct BudgetConfig {
+    pub usd: Option<f64>,
+    pub tokens: Option<u64>,
+    pub task_usd: Option<f64>,
+    pub task_tokens: Option<u64>,
+    pub soft_percent: Option<u8>,
     /// A duration (`60s`, `5m`).
-    pub(crate) rate_limit_wait: Option<String>,
+    pub rate_limit_wait: Option<String>,
     /// A duration, or `none`.
-    pub(crate) watchdog: Option<String>,
-    pub(crate) on_no_progress: Option<super::budget::WatchPolicy>,
-    pub(crate) on_repeat: Option<super::budget::WatchPolicy>,
+    pub watchdog: Option<String>,
+    pub on_no_progress: Option<super::budget::WatchPolicy>,
+    pub on_repeat: Option<super::budget::WatchPolicy>,
 }
 
 /// One agent's usage window.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct WindowConfig {
-    pub(crate) hours: f64,
-    pub(crate) usd: Option<f64>,
-    pub(crate) tokens: Option<u64>,
+pub struct WindowConfig {
+    pub hours: f64,
+    pub usd: Option<f64>,
+    pub tokens: Option<u64>,
 }
 
 /// `[pipeline]`: the stages each task goes through, where tasks work and who commits.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(crate) struct PipelineConfig {
-    pub(crate) workspace: Option<super::pipeline::WorkspaceMode>,
-    pub(crate) into: Option<String>,
-    pub(crate) commit: Option<super::pipeline::CommitMode>,
-    pub(crate) batch: Option<u32>,
-    pub(crate) scope: Option<super::pipeline::ScopePolicy>,
-    pub(crate) reviews: Option<Vec<super::pipeline::ReviewKind>>,
+pub struct PipelineConfig {
+    pub workspace: Option<super::pipeline::WorkspaceMode>,
+    pub into: Option<String>,
+    pub commit: Option<super::pipeline::CommitMode>,
+    pub batch: Option<u32>,
+    pub scope: Option<super::pipeline::ScopePolicy>,
+    pub reviews: Option<Vec<super::pipeline::ReviewKind>>,
     #[serde(default)]
-    pub(crate) take: bool,
+    pub take: bool,
     #[serde(default)]
-    pub(crate) tester: bool,
+    pub tester: bool,
 }
 
 /// Why the configuration cannot be used.
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum ConfigError {
+pub enum ConfigError {
     #[error("cannot read `{}`: {source}", path.display())]
     Read { path: PathBuf, source: std::io::Error },
     #[error("`{}` is not a valid planrun.toml: {message}", path.display())]
@@ -109,13 +109,13 @@ pub(crate) enum ConfigError {
 }
 
 /// Where the configuration is looked for when `--config` is not given.
-pub(crate) fn default_path(workspace: &Path) -> PathBuf {
+pub fn default_path(workspace: &Path) -> PathBuf {
     workspace.join("planrun.toml")
 }
 
 impl Config {
     /// Reads `explicit`, or `planrun.toml` in `workspace` if there is one.
-    pub(crate) fn load(explicit: Option<&Path>, workspace: &Path) -> Result<(Config, Option<PathBuf>), ConfigError> {
+    pub fn load(explicit: Option<&Path>, workspace: &Path) -> Result<(Config, Option<PathBuf>), ConfigError> {
         let path = match explicit {
             Some(p) => p.to_owned(),
             None => {
@@ -132,7 +132,7 @@ impl Config {
     }
 
     /// Parses and checks a configuration text.
-    pub(crate) fn parse(text: &str) -> Result<Config, String> {
+    pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())?;
         for name in config.roles.keys() {
             if !ROLES.contains(&name.as_str()) {
@@ -150,10 +150,10 @@ impl Config {
             }
         }
         if let Some(d) = &config.budget.rate_limit_wait {
-            crate::run::options::parse_duration(d).map_err(|e| format!("[budget] rate_limit_wait: {e}"))?;
+            crate::options::parse_duration(d).map_err(|e| format!("[budget] rate_limit_wait: {e}"))?;
         }
         if let Some(d) = &config.budget.watchdog {
-            crate::run::options::parse_limit(d).map_err(|e| format!("[budget] watchdog: {e}"))?;
+            crate::options::parse_limit(d).map_err(|e| format!("[budget] watchdog: {e}"))?;
         }
         if config.budget.soft_percent.is_some_and(|p| p == 0 || p > 100) {
             return Err("[budget] soft_percent must be between 1 and 100".into());
@@ -162,12 +162,12 @@ impl Config {
     }
 
     /// The price table: the configured prices before the built-in ones.
-    pub(crate) fn prices(&self) -> PriceTable {
+    pub fn prices(&self) -> PriceTable {
         PriceTable { user: self.prices.iter().map(|(k, v)| (k.clone(), *v)).collect() }
     }
 
     /// The setting `pick` for `role`: the role's own, else the file's default.
-    pub(crate) fn role<'a>(&'a self, role: &str, pick: fn(&'a RoleConfig) -> Option<&'a String>) -> Option<&'a str> {
+    pub fn role<'a>(&'a self, role: &str, pick: fn(&'a RoleConfig) -> Option<&'a String>) -> Option<&'a str> {
         self.roles.get(role).and_then(pick).map(String::as_str)
     }
 }
