@@ -5,6 +5,7 @@
 
 use regex::Regex;
 use std::sync::LazyLock;
+use std::time::Duration;
 
 /// The kind of a provider's error.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,6 +58,71 @@ static TRANSIENT: LazyLock<Option<Regex>> = LazyLock::new(|| {
     ))
     .ok()
 });
+
+/// A provider's error as read from an agent's output: its words, and what kind of failure it
+/// is, decided once here so that what acts on it never reads the words again.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProviderError {
+    pub message: String,
+    pub kind: ProviderKind,
+}
+
+/// What a provider's error means for the run.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ProviderKind {
+    /// A rate limit or an overload (HTTP 429 or 529, or its words): the agent waits and goes
+    /// on, the time the provider named (`reset`) or a backoff.
+    RateLimit { reset: Option<std::time::Duration> },
+    /// Anything else: the run stops, resumable.
+    Other(ErrorClass),
+}
+
+impl ProviderError {
+    /// Reads what kind of error `message` is.
+    pub fn read(message: String) -> Self {
+        let kind = if is_rate_limit(&message) {
+            ProviderKind::RateLimit { reset: reset_in(&message) }
+        } else {
+            ProviderKind::Other(classify(&message))
+        };
+        ProviderError { message, kind }
+    }
+}
+
+/// Whether a provider's error is a rate limit or an overload (HTTP 429 or 529, or its words):
+/// the agent waits and goes on, instead of the run stopping.
+fn is_rate_limit(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    ["429", "529", "rate limit", "rate_limit", "ratelimit", "overloaded", "too many requests", "quota"]
+        .iter()
+        .any(|w| e.contains(w))
+}
+
+/// The wait a provider's error names (`retry-after: 30`, `try again in 1m30s`, `reset in 12s`,
+/// `retry after 5 seconds`), if any.
+fn reset_in(error: &str) -> Option<Duration> {
+    let e = error.to_ascii_lowercase();
+    for key in ["retry-after-ms", "retry-after", "retry after", "try again in", "reset in", "resets in", "retry in"] {
+        let Some(at) = e.find(key) else { continue };
+        let rest = e.get(at + key.len()..).unwrap_or("").trim_start_matches([':', ' ', '"', '=']);
+        let num: String = rest.chars().take_while(|c| c.is_ascii_digit() || *c == '.').collect();
+        let Ok(n) = num.parse::<f64>() else { continue };
+        let unit = rest.get(num.len()..).unwrap_or("").trim_start();
+        let secs = if key == "retry-after-ms" || unit.starts_with("ms") {
+            n / 1000.0
+        } else if unit.starts_with('m') && !unit.starts_with("ms") {
+            n * 60.0
+        } else if unit.starts_with('h') {
+            n * 3600.0
+        } else {
+            n
+        };
+        if secs.is_finite() && (0.0..7.0 * 86_400.0).contains(&secs) {
+            return Some(Duration::from_secs_f64(secs));
+        }
+    }
+    None
+}
 
 /// The class of a provider's error message. A configuration problem wins when the words say
 /// both (a 401 on a reconnect is still a refused key).
@@ -123,5 +189,19 @@ mod tests {
         );
         assert_eq!(missing_variable("missing environment variable OPENAI_API_KEY").as_deref(), Some("OPENAI_API_KEY"));
         assert_eq!(missing_variable("unexpected status 401"), None);
+    }
+    #[test]
+    fn rate_limits_and_their_reset_times_are_read_from_the_providers_words() {
+        let rl = |m: &str| ProviderError::read(m.to_owned()).kind;
+        assert_eq!(rl("429: retry-after: 30"), ProviderKind::RateLimit { reset: Some(Duration::from_secs(30)) });
+        assert_eq!(rl("API Error: 401 unauthorized"), ProviderKind::Other(ErrorClass::Config));
+        assert!(is_rate_limit("API Error: 429 {\"type\":\"rate_limit_error\"}"));
+        assert!(is_rate_limit("Overloaded (HTTP 529)"));
+        assert!(!is_rate_limit("API Error: 500 internal"));
+        assert_eq!(reset_in("429: retry-after: 30"), Some(Duration::from_secs(30)));
+        assert_eq!(reset_in("Rate limit reached. Please try again in 1m"), Some(Duration::from_secs(60)));
+        assert_eq!(reset_in("retry-after-ms: 1500"), Some(Duration::from_millis(1500)));
+        assert_eq!(reset_in("try again in 250ms"), Some(Duration::from_millis(250)));
+        assert_eq!(reset_in("429 too many requests"), None);
     }
 }

@@ -3,10 +3,12 @@
 //! knows about the journal, so the same code runs for real and under a virtual clock.
 
 pub mod engine;
+pub mod policy;
 pub mod schedule;
 pub mod sim;
 pub mod state;
 
 pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};
+pub use policy::{Ending, Policy};
 pub use schedule::{Conflicts, default_concurrency, priorities};
 pub use state::{Stage, TaskState, Transition, TransitionError};

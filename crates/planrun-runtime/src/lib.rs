@@ -46,7 +46,9 @@ use events as ev;
 use events::RunEvent;
 use journal_event::JournalEvent;
 pub use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
+use planrun_agents::provider::ProviderKind;
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
+use planrun_engine::policy::{self, Action, Repeat, StopKind};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
 use progress::{Mode, Reporter};
 use serde_json::Value;
@@ -318,6 +320,7 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
             return exit::FAILURE;
         }
     };
+    let (reports, report_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Ctx {
         layout: session.layout.clone(),
         agent_limits: Limits { wall: args.timeout, stall: args.stall_timeout, grace: args.grace },
@@ -335,7 +338,7 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
         reviewer: pipe.reviewer.clone(),
         tester: tester.clone(),
         templates: templates.clone(),
-        meter: Arc::new(budget::Meter::default()),
+        reports,
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
     let mut kinds: Vec<AgentKind> = Vec::new();
@@ -358,6 +361,7 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
         pipe,
         run_id,
         cost: cost_setup(args, &config, shown),
+        reports: report_rx,
     };
     let code = runtime.block_on(async {
         // A file-size limit (`ulimit -f`) would kill planrun with SIGXFSZ in the middle of a
@@ -414,17 +418,15 @@ struct Setup {
     pipe: Pipe,
     run_id: String,
     cost: CostSetup,
+    /// What running agents report (`budget::Report`), sent by the steps.
+    reports: tokio::sync::mpsc::UnboundedReceiver<budget::Report>,
 }
 
 /// Budgets, rate-limit waits, usage windows and the watchdog, from the flags and planrun.toml.
 #[derive(Debug, Clone)]
 struct CostSetup {
-    budgets: budget::Budgets,
-    rate_wait: Duration,
-    watchdog: Option<Duration>,
-    on_no_progress: WatchPolicy,
-    on_repeat: WatchPolicy,
-    windows: Vec<(AgentKind, config::WindowConfig)>,
+    /// The engine's run policy: budgets, rate-limit waits, usage windows, the watchdog.
+    rules: policy::Rules,
     estimate: Option<estimate::Estimate>,
 }
 
@@ -432,7 +434,8 @@ fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<estimate::Est
     let c = &args.cost;
     let b = &config.budget;
     let soft = c.soft_budget.or(b.soft_percent).unwrap_or(80);
-    CostSetup {
+    let ms = |d: Duration| u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    let rules = policy::Rules {
         budgets: budget::Budgets {
             usd: c.budget_usd.or(b.usd),
             tokens: c.budget_tokens.or(b.tokens),
@@ -440,19 +443,27 @@ fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<estimate::Est
             task_tokens: c.task_budget_tokens.or(b.task_tokens),
             soft: f64::from(soft) / 100.0,
         },
-        rate_wait: c
+        rate_wait_ms: ms(c
             .rate_limit_wait
             .or_else(|| b.rate_limit_wait.as_deref().and_then(|d| crate::options::parse_duration(d).ok()))
-            .unwrap_or(Duration::from_secs(60)),
-        watchdog: c
+            .unwrap_or(Duration::from_secs(60))),
+        watchdog_ms: c
             .watchdog
             .or_else(|| b.watchdog.as_deref().and_then(|d| crate::options::parse_limit(d).ok()))
-            .unwrap_or(Some(Duration::from_secs(20 * 60))),
+            .unwrap_or(Some(Duration::from_secs(20 * 60)))
+            .map(ms),
         on_no_progress: c.on_no_progress.or(b.on_no_progress).unwrap_or(WatchPolicy::Retry),
         on_repeat: c.on_repeat.or(b.on_repeat).unwrap_or(WatchPolicy::Retry),
-        windows: config.windows.iter().filter_map(|(k, w)| Some((k.parse().ok()?, *w))).collect(),
-        estimate,
-    }
+        windows: config
+            .windows
+            .iter()
+            .filter_map(|(k, w)| {
+                let kind: AgentKind = k.parse().ok()?;
+                Some(policy::Window { agent: kind.name().to_owned(), hours: w.hours, usd: w.usd, tokens: w.tokens })
+            })
+            .collect(),
+    };
+    CostSetup { rules, estimate }
 }
 
 /// The run's pipeline, as the flags, planrun.toml and (on resume) the run's first invocation
@@ -955,25 +966,13 @@ struct Runner<'a> {
     pipe_record: journal_event::RunRecord,
     /// Budgets, rate-limit waits, usage windows and the watchdog.
     cost: CostSetup,
-    /// What the journaled steps of the run spent, in all and per task.
-    spent: budget::Spend,
-    spent_task: Vec<budget::Spend>,
-    /// The soft budget line was passed: nothing new starts.
-    soft_hit: Option<String>,
-    /// Why the run stops early (`budget` or `watchdog`), and what to say: exit 4.
-    hard_stop: Option<(&'static str, String)>,
-    /// Tasks to block when their running step comes back (their own budget, the watchdog).
-    to_block: rustc_hash::FxHashMap<usize, String>,
-    /// Tasks whose next attempt starts a fresh session (the watchdog's retry).
-    fresh: rustc_hash::FxHashSet<usize>,
+    /// The engine's run policy: what was spent, the budgets, the watchdog, rate-limit waits,
+    /// usage windows, and what it decided for tasks whose steps are still running.
+    policy: planrun_engine::Policy,
+    /// What running agents report about their usage.
+    reports: tokio::sync::mpsc::UnboundedReceiver<budget::Report>,
     /// Each running step's own stop switch, by task.
     step_cancels: Vec<(Option<usize>, watch::Sender<bool>)>,
-    /// Agents their provider rate-limited: until when, and how many times in a row.
-    paused: rustc_hash::FxHashMap<AgentKind, (tokio::time::Instant, u32)>,
-    /// Each task's last failure (`budget::failure_key`).
-    last_failure: rustc_hash::FxHashMap<usize, String>,
-    /// When a step last ended or an agent last printed (the watchdog's clock).
-    last_progress: std::time::Instant,
 }
 
 impl<'a> Runner<'a> {
@@ -981,16 +980,19 @@ impl<'a> Runner<'a> {
         let (cancel, _) = watch::channel(false);
         let spent = views::Totals::of(&s).spend();
         let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
-        let last_failure = s
-            .engine
-            .states()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, st)| match st {
-                TaskState::Rework { reason, failures, .. } if *failures > 0 => Some((i, budget::failure_key(reason))),
-                _ => None,
-            })
-            .collect();
+        let mut policy = planrun_engine::Policy::new(setup.cost.rules.clone(), spent, spent_task, unix_ms());
+        for (i, st) in s.engine.states().iter().enumerate() {
+            if let TaskState::Rework { reason, failures, .. } = st
+                && *failures > 0
+            {
+                policy.failed_before(i, reason);
+            }
+        }
+        for r in s.steps.values().flatten() {
+            if let (Some(a), Some(end)) = (&r.agent, r.ended_ms) {
+                policy.used_before(&a.agent, end, budget::spend_of(&a.usage, a.cost_usd));
+            }
+        }
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
                 let (w, a) = writer::Writer::start(journal);
@@ -1031,16 +1033,9 @@ impl<'a> Runner<'a> {
             pause: None,
             passed_ids: Vec::new(),
             held: Vec::new(),
-            spent,
-            spent_task,
-            soft_hit: None,
-            hard_stop: None,
-            to_block: rustc_hash::FxHashMap::default(),
-            fresh: rustc_hash::FxHashSet::default(),
+            policy,
+            reports: setup.reports,
             step_cancels: Vec::new(),
-            paused: rustc_hash::FxHashMap::default(),
-            last_failure,
-            last_progress: std::time::Instant::now(),
             cost: setup.cost.clone(),
             pipe_record: journal_event::RunRecord {
                 workspace: Some(setup.pipe.ws.mode.name().to_owned()),
@@ -1123,7 +1118,7 @@ impl<'a> Runner<'a> {
             resume_rounds: Some(self.resume_rounds),
             started_unix_ms: Some(started),
             argv: command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect(),
-            budget: self.cost.budgets.to_json(),
+            budget: budget::budgets_json(&self.cost.rules.budgets),
             estimate: self.cost.estimate.as_ref().map_or(Value::Null, estimate::Estimate::to_json),
             cwd: Some(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
             journal_v: Some(journal_event::JOURNAL_EVENTS_VERSION),
@@ -1146,8 +1141,7 @@ impl<'a> Runner<'a> {
         }
         self.announce(&stopped);
         // A budget already reached (by earlier invocations of the run) starts nothing.
-        if let budget::Reached::Hard(why) | budget::Reached::Soft(why) = self.cost.budgets.run(self.spent) {
-            self.hard_stop = Some(("budget", format!("{why}; nothing was started")));
+        if self.policy.reached_at_start().is_some() {
             if let Err(message) = self.submit(&records, Vec::new(), Vec::new()) {
                 return self.abort(&message).await;
             }
@@ -1216,6 +1210,7 @@ impl<'a> Runner<'a> {
                     interrupts += 1;
                     self.interrupt(interrupts, &mut deadline);
                 }
+                Some(report) = self.reports.recv() => self.report(report),
                 _ = ticks.tick() => self.tick(),
                 () = sleep_until(deadline) => {
                     self.reporter.note("planrun: the drain deadline passed; stopping the steps still running");
@@ -1254,53 +1249,24 @@ impl<'a> Runner<'a> {
     /// When an agent of `kind` may run next: after its provider's rate limit, or when its usage
     /// window has room again; `None` for now.
     fn not_before(&self, kind: AgentKind) -> Option<tokio::time::Instant> {
-        let now = tokio::time::Instant::now();
-        let mut at = self.paused.get(&kind).map(|(until, _)| *until).filter(|u| *u > now);
-        for (k, w) in &self.cost.windows {
-            if *k != kind {
-                continue;
-            }
-            if let Some(free) = self.window_frees(kind, w) {
-                let until = now + free;
-                at = Some(at.map_or(until, |a| a.max(until)));
-            }
-        }
-        at
+        let wait = self.policy.not_before(kind.name(), unix_ms())?;
+        Some(tokio::time::Instant::now() + Duration::from_millis(wait))
     }
 
-    /// How long until `kind`'s usage in its window falls under the cap, if it is at the cap.
-    fn window_frees(&self, kind: AgentKind, w: &config::WindowConfig) -> Option<Duration> {
+    /// A running agent's report: that it started, or what it used so far.
+    fn report(&mut self, report: budget::Report) {
         let now = unix_ms();
-        let span = (w.hours * 3_600_000.0) as u64;
-        let since = now.saturating_sub(span);
-        let mut used = budget::Spend::default();
-        let mut oldest = u64::MAX;
-        for r in self.s.steps.values().flatten() {
-            let (Some(a), Some(end)) = (&r.agent, r.ended_ms) else { continue };
-            if a.agent == kind.name() && end >= since {
-                used.add(budget::Spend::of(&a.usage, a.cost_usd));
-                oldest = oldest.min(end);
+        match report {
+            budget::Report::Started { run, task, attempt, role, agent } => {
+                self.policy.started(&run, task, attempt, role, agent.name(), now);
             }
+            budget::Report::Used { run, spend } => self.policy.usage(&run, spend, true, now),
         }
-        for l in self.ctx.meter.snapshot().iter().filter(|l| l.agent == kind) {
-            used.add(l.spend);
-        }
-        let full = w.usd.is_some_and(|c| used.usd >= c) || w.tokens.is_some_and(|c| used.tokens >= c);
-        if !full {
-            return None;
-        }
-        // Room comes back as the oldest use in the window ages out of it.
-        let frees_at = if oldest == u64::MAX { now + span } else { oldest + span };
-        Some(Duration::from_millis(frees_at.saturating_sub(now).max(1000)))
     }
 
     /// A task's own spend (journaled and running) when it is over the task budget.
     fn task_over_budget(&self, task: usize) -> Option<String> {
-        let mut spent = self.spent_task.get(task).copied().unwrap_or_default();
-        for l in self.ctx.meter.snapshot().iter().filter(|l| l.task == task) {
-            spent.add(l.spend);
-        }
-        self.cost.budgets.task(spent)
+        self.policy.task_over_budget(task)
     }
 
     /// Blocks a task that is about to start a step (its budget is spent).
@@ -1317,98 +1283,61 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Stops the run now: every agent's process group, nothing new; exit 4.
-    fn stop_hard(&mut self, why: &'static str, reason: String) {
-        if self.hard_stop.is_some() {
-            return;
-        }
-        let r = ev::Reason { reason: reason.clone() };
-        self.reporter.emit(&if why == "budget" { RunEvent::BudgetStop(r) } else { RunEvent::WatchdogStop(r) });
-        self.hard_stop = Some((why, reason));
+    /// The policy stopped the run: every agent's process group, nothing new; exit 4.
+    fn stopping(&mut self, kind: StopKind, reason: String) {
+        let r = ev::Reason { reason };
+        self.reporter.emit(&match kind {
+            StopKind::Budget => RunEvent::BudgetStop(r),
+            StopKind::Watchdog => RunEvent::WatchdogStop(r),
+        });
         let _ = self.s.engine.handle(Input::Drain);
         self.cancel_all();
     }
 
-    /// Every half second: budgets against what is spent (journaled plus what running agents
-    /// have reported so far), the watchdog, and the live lines.
+    /// Every half second: the policy's budgets against what is spent (journaled plus what
+    /// running agents have reported so far), its watchdog, and the live lines.
     fn tick(&mut self) {
-        let live = self.ctx.meter.snapshot();
-        let mut run = self.spent;
-        let mut per: rustc_hash::FxHashMap<usize, budget::Spend> = rustc_hash::FxHashMap::default();
-        for l in &live {
-            run.add(l.spend);
-            per.entry(l.task).or_default().add(l.spend);
-            if l.last_output > self.last_progress {
-                self.last_progress = l.last_output;
-            }
-        }
-        if self.hard_stop.is_none() {
-            match self.cost.budgets.run(run) {
-                budget::Reached::Hard(why) => self.stop_hard("budget", why),
-                budget::Reached::Soft(why) if self.soft_hit.is_none() => {
+        for action in self.policy.tick(unix_ms()) {
+            match action {
+                Action::Soft { reason, spent } => {
                     self.reporter.emit(&RunEvent::BudgetSoft(ev::BudgetSoft {
-                        reason: why.clone(),
-                        spent: ev::Spent { tokens: run.tokens, usd: run.usd },
+                        reason,
+                        spent: ev::Spent { tokens: spent.tokens, usd: spent.usd },
                     }));
-                    self.soft_hit = Some(why);
                     let _ = self.s.engine.handle(Input::Drain);
                 }
-                _ => {}
-            }
-        }
-        for (&task, sp) in &per {
-            let total = self.spent_task.get(task).copied().unwrap_or_default().plus(*sp);
-            if let (Some(why), false) = (self.cost.budgets.task(total), self.to_block.contains_key(&task)) {
-                let id = self.s.id(task).to_owned();
-                self.reporter.emit(&RunEvent::TaskBudget(ev::TaskBudget {
-                    task: id,
-                    reason: why.clone(),
-                    stopping: true,
-                }));
-                self.to_block.insert(task, why);
-                self.cancel_task(task);
-            }
-        }
-        if let Some(limit) = self.cost.watchdog {
-            if !live.is_empty() && self.last_progress.elapsed() >= limit && self.hard_stop.is_none() {
-                self.last_progress = std::time::Instant::now();
-                let ids: Vec<String> = per.keys().map(|&t| self.s.id(t).to_owned()).collect();
-                let why = format!("no agent printed anything for {}", steps::human(limit));
-                let policy = self.cost.on_no_progress;
-                self.reporter.emit(&RunEvent::NoProgress(ev::NoProgress {
-                    tasks: ids,
-                    policy: policy.event(),
-                    reason: why.clone(),
-                }));
-                let tasks: Vec<usize> = per.keys().copied().collect();
-                match policy {
-                    WatchPolicy::Retry => {
+                Action::Stop { kind, reason } => self.stopping(kind, reason),
+                Action::TaskOverBudget { task, reason } => {
+                    let id = self.s.id(task).to_owned();
+                    self.reporter.emit(&RunEvent::TaskBudget(ev::TaskBudget { task: id, reason, stopping: true }));
+                    self.cancel_task(task);
+                }
+                Action::NoProgress { tasks, policy, reason } => {
+                    let ids: Vec<String> = tasks.iter().map(|&t| self.s.id(t).to_owned()).collect();
+                    self.reporter.emit(&RunEvent::NoProgress(ev::NoProgress {
+                        tasks: ids,
+                        policy: policy.into(),
+                        reason,
+                    }));
+                    if policy != WatchPolicy::Stop {
                         for t in tasks {
-                            self.fresh.insert(t);
                             self.cancel_task(t);
                         }
                     }
-                    WatchPolicy::Block => {
-                        for t in tasks {
-                            self.to_block.insert(t, format!("stopped by the watchdog: {why}"));
-                            self.cancel_task(t);
-                        }
-                    }
-                    WatchPolicy::Stop => self.stop_hard("watchdog", why),
                 }
             }
         }
-        let budgeted = self.cost.budgets.usd.is_some() || self.cost.budgets.tokens.is_some();
+        let run = self.policy.run_spend();
+        let budgeted = self.policy.rules().budgets.any_run_budget();
         if self.reporter.mode() == Mode::Live && (run.tokens > 0 || budgeted) {
-            for (&task, sp) in &per {
+            for (task, total) in self.policy.running_tasks() {
                 let id = self.s.id(task).to_owned();
-                let total = self.spent_task.get(task).copied().unwrap_or_default().plus(*sp);
                 self.reporter.usage(&id, &spend_text(total));
             }
             let mut footer = format!("total {}", spend_text(run));
-            if let Some(b) = self.cost.budgets.usd {
+            if let Some(b) = self.policy.rules().budgets.usd {
                 footer.push_str(&format!(" of ${b:.2} budget"));
-            } else if let Some(b) = self.cost.budgets.tokens {
+            } else if let Some(b) = self.policy.rules().budgets.tokens {
                 footer.push_str(&format!(" of {b} tokens budget"));
             }
             if let Some(e) = &self.cost.estimate {
@@ -1419,50 +1348,41 @@ impl<'a> Runner<'a> {
     }
 
     /// A rate limit or overload from an agent's provider: that agent waits (the reset time the
-    /// provider gave, else a backoff that doubles) and its task's attempt runs again after it;
+    /// provider gave, else the policy's backoff) and its task's attempt runs again after it;
     /// other agents go on.
-    fn rate_limited(&mut self, task: usize, kind: AgentKind, reason: &str) {
-        let now = tokio::time::Instant::now();
-        let hits =
-            self.paused.get(&kind).map_or(0, |(until, n)| if *until + Duration::from_secs(600) > now { *n } else { 0 });
-        let backoff = self.cost.rate_wait.saturating_mul(1u32 << hits.min(4)).min(Duration::from_secs(900));
-        let wait = budget::reset_in(reason).unwrap_or(backoff);
-        self.paused.insert(kind, (now + wait, hits + 1));
+    fn rate_limited(&mut self, task: usize, kind: AgentKind, reset: Option<Duration>, reason: &str) {
+        let reset_ms = reset.map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX));
+        let wait_ms = self.policy.rate_limited(kind.name(), reset_ms, unix_ms());
         let id = self.s.id(task).to_owned();
         self.reporter.emit(&RunEvent::RateLimited(ev::RateLimited {
             task: id,
             agent: kind.name().to_owned(),
-            wait_ms: u64::try_from(wait.as_millis()).unwrap_or(u64::MAX),
+            wait_ms,
             reason: reason.to_owned(),
         }));
     }
 
-    /// A failing step: when it failed exactly as the task's previous attempt did, the watchdog
-    /// applies its policy. Returns the input to give the engine instead, if any.
+    /// A failing step: when it failed exactly as the task's previous attempt did, the policy's
+    /// repeat rule applies. Returns the input to give the engine instead, if any.
     fn repeated(&mut self, task: usize, reason: &str) -> Option<Input> {
-        let key = budget::failure_key(reason);
-        let same = self.last_failure.insert(task, key.clone()).is_some_and(|k| k == key);
-        if !same {
+        let id = self.s.id(task).to_owned();
+        let already_stopped = self.policy.stopped().is_some();
+        let verdict = self.policy.failed(task, reason, &id);
+        if verdict == Repeat::New {
             return None;
         }
-        let id = self.s.id(task).to_owned();
-        let policy = self.cost.on_repeat;
-        let first = reason.lines().next().unwrap_or("");
         self.reporter.emit(&RunEvent::RepeatedFailure(ev::RepeatedFailure {
-            task: id.clone(),
+            task: id,
             reason: reason.to_owned(),
-            policy: policy.event(),
+            policy: self.policy.rules().on_repeat.into(),
         }));
-        match policy {
-            WatchPolicy::Retry => {
-                self.fresh.insert(task);
-                None
-            }
-            WatchPolicy::Block => {
-                Some(Input::Block { task, reason: format!("failed the same way twice in a row: {reason}") })
-            }
-            WatchPolicy::Stop => {
-                self.stop_hard("watchdog", format!("task {id} failed the same way twice in a row: {first}"));
+        match verdict {
+            Repeat::New | Repeat::Fresh => None,
+            Repeat::Block(reason) => Some(Input::Block { task, reason }),
+            Repeat::Stop(why) => {
+                if !already_stopped {
+                    self.stopping(StopKind::Watchdog, why);
+                }
                 None
             }
         }
@@ -1603,16 +1523,11 @@ impl<'a> Runner<'a> {
                 Kind::Check(stage) => stage.name(),
                 other => other.name(),
             };
-            self.ctx.meter.clear(task, done.attempt, role);
-            if let Some(a) = &agent {
-                let spend = budget::Spend::of(&a.usage, a.cost_usd);
-                self.spent.add(spend);
-                if let Some(t) = self.spent_task.get_mut(task) {
-                    t.add(spend);
-                }
-            }
+            let used = agent.as_ref().map(|a| (a.agent.as_str(), budget::spend_of(&a.usage, a.cost_usd)));
+            self.policy.step_ended(Some(task), done.attempt, role, used, ended_ms);
+        } else {
+            self.policy.step_ended(None, done.attempt, name, None, ended_ms);
         }
-        self.last_progress = std::time::Instant::now();
         // The run's own record of the step is the journal's, read the way replay reads it.
         let record = session::StepRecord::of(&payload);
         records.push((id.clone(), JournalEvent::Step(Box::new(payload))));
@@ -1690,6 +1605,11 @@ impl<'a> Runner<'a> {
     /// Turns finished steps into engine inputs, journals what they changed with the steps'
     /// records in one transaction, then acts on the decisions.
     fn take(&mut self, batch: Vec<Result<StepDone, tokio::task::JoinError>>) -> Result<(), String> {
+        // Reports sent before these steps ended are taken first, so none arrives after its
+        // step is journaled.
+        while let Ok(report) = self.reports.try_recv() {
+            self.report(report);
+        }
         let mut records = Vec::new();
         let mut changes = Vec::new();
         let mut decisions = Vec::new();
@@ -1711,13 +1631,13 @@ impl<'a> Runner<'a> {
                     Input::FinalChecked { result: done.result }
                 }
                 (_, None) | (Kind::Take, _) => continue,
-                (_, Some(task)) if self.to_block.contains_key(&task) => {
+                (_, Some(task)) if self.policy.blocks(task) => {
                     // Its budget is spent, or the watchdog stopped it.
-                    let reason = self.to_block.remove(&task).unwrap_or_default();
+                    let reason = self.policy.take_block(task).unwrap_or_default();
                     Input::Block { task, reason }
                 }
                 (_, Some(task)) if done.interrupted => {
-                    let reason = match (&self.hard_stop, self.fresh.contains(&task)) {
+                    let reason = match (self.policy.stopped(), self.policy.fresh(task)) {
                         (Some((_, why)), _) => format!("stopped: {why}"),
                         (None, true) => "stopped by the watchdog: no agent printed anything for too long".into(),
                         (None, false) => "planrun was interrupted during this attempt".into(),
@@ -1734,9 +1654,11 @@ impl<'a> Runner<'a> {
                 (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
                     let reason = done.result.clone().err().unwrap_or_default();
                     let kind = done.agent.as_ref().and_then(|a| a.record.agent.parse::<AgentKind>().ok());
-                    match kind.filter(|_| budget::is_rate_limit(&reason)) {
-                        Some(kind) => self.rate_limited(task, kind, &reason),
-                        None => self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason),
+                    match (kind, provider_error.map(|p| p.kind)) {
+                        (Some(kind), Some(ProviderKind::RateLimit { reset })) => {
+                            self.rate_limited(task, kind, reset, &reason);
+                        }
+                        _ => self.stop_for_provider(id.as_deref().unwrap_or("?"), &reason),
                     }
                     Input::Interrupted { task, attempt: done.attempt, reason }
                 }
@@ -2067,7 +1989,7 @@ impl<'a> Runner<'a> {
         }
         let agent = self.agents.for_task(task).clone();
         let resume = feedback.as_ref().and_then(|_| self.resumable(task, &agent));
-        self.fresh.remove(&task);
+        self.policy.started_fresh(task);
         let path = self.s.layout.prompt(&id, attempt);
         let take_file = self.s.layout.dir.join("takes").join(format!("{id}.md"));
         let mut text = match (&resume, &feedback) {
@@ -2159,7 +2081,7 @@ impl<'a> Runner<'a> {
     /// The session to resume for `task`'s rework with `agent`, if any: the last implement step's
     /// session, by the same CLI, unless it was already resumed `resume_rounds` times in a row.
     fn resumable(&self, task: usize, agent: &Agent) -> Option<(String, Usage)> {
-        if agent.kind == AgentKind::Command || self.resume_rounds == 0 || self.fresh.contains(&task) {
+        if agent.kind == AgentKind::Command || self.resume_rounds == 0 || self.policy.fresh(task) {
             return None;
         }
         let records: Vec<&session::AgentRecord> = self
@@ -2233,18 +2155,17 @@ impl<'a> Runner<'a> {
 
     async fn finish(&mut self, outcome: RunOutcome, interrupted: bool) -> u8 {
         self.reporter.finish();
-        let (name, code) = match &outcome {
-            RunOutcome::Done => ("done", exit::OK),
-            _ if self.hard_stop.is_some() => (self.hard_stop.as_ref().map_or("budget", |(w, _)| *w), PROVIDER),
-            RunOutcome::Interrupted if self.soft_hit.is_some() && !interrupted => ("budget", PROVIDER),
-            _ if self.unstartable.is_some() && !interrupted => ("agent_unavailable", PROVIDER),
-            _ if self.provider_stop.is_some() && !interrupted => ("provider_error", PROVIDER),
-            RunOutcome::Interrupted if self.pause.is_some() && !interrupted => ("paused", PAUSED),
-            RunOutcome::Interrupted => ("interrupted", INTERRUPTED),
-            _ if interrupted || self.final_interrupted => ("interrupted", INTERRUPTED),
-            RunOutcome::Blocked { .. } => ("blocked", BLOCKED),
-            RunOutcome::FinalCheckFailed { .. } => ("final_check_failed", BLOCKED),
-        };
+        let ending = self.policy.ending(
+            &outcome,
+            policy::Halts {
+                interrupted,
+                final_interrupted: self.final_interrupted,
+                unstartable: self.unstartable.is_some(),
+                provider: self.provider_stop.is_some(),
+                paused: self.pause.is_some(),
+            },
+        );
+        let (name, code) = (ending.name(), ending.code());
         let record = [(None, JournalEvent::Finished(journal_event::FinishedRecord { outcome: name.to_owned() }))];
         if let Err(message) = self.submit(&record, Vec::new(), Vec::new()) {
             return self.abort(&message).await;
@@ -2302,10 +2223,8 @@ impl<'a> Runner<'a> {
                 }
             }
             _ if name == "budget" || name == "watchdog" => {
-                let why = self.hard_stop.as_ref().map(|(_, w)| w.clone()).or_else(|| {
-                    self.soft_hit
-                        .as_ref()
-                        .map(|w| format!("{w}: nothing new was started and the steps in flight finished"))
+                let why = self.policy.stopped().map(|(_, w)| w.to_owned()).or_else(|| {
+                    self.policy.soft().map(|w| format!("{w}: nothing new was started and the steps in flight finished"))
                 });
                 text.push_str(&format!("; stopped: {}", why.unwrap_or_default()));
                 text.push_str(&spent_lines(&self.s));
@@ -2314,7 +2233,7 @@ impl<'a> Runner<'a> {
                 } else {
                     text.push_str("\n  nothing was lost: `planrun log TASK` shows where the agents stopped; run the same command to resume");
                 }
-                fields.reason = Some(why_json(&self.hard_stop, &self.soft_hit));
+                fields.reason = Some(why_json(&self.policy));
             }
             _ if name == "agent_unavailable" => {
                 let reason = self.unstartable.clone().unwrap_or_default();
@@ -2614,8 +2533,8 @@ fn spend_text(s: budget::Spend) -> String {
     format!("{tokens} tokens, ${:.4}", s.usd)
 }
 
-fn why_json(hard: &Option<(&'static str, String)>, soft: &Option<String>) -> String {
-    hard.as_ref().map(|(_, w)| w.clone()).or_else(|| soft.clone()).unwrap_or_default()
+fn why_json(p: &planrun_engine::Policy) -> String {
+    p.stopped().map(|(_, w)| w.to_owned()).or_else(|| p.soft().map(str::to_owned)).unwrap_or_default()
 }
 
 /// What was spent on what: each task that used anything, most first, and its stages.

@@ -67,7 +67,8 @@ pub(crate) struct Ctx {
     pub(crate) tester: Option<Agent>,
     pub(crate) templates: super::templates::Templates,
     /// What running agents have used so far.
-    pub(crate) meter: Arc<super::budget::Meter>,
+    /// Where running agents report what they used so far (read by the dispatcher).
+    pub(crate) reports: tokio::sync::mpsc::UnboundedSender<super::budget::Report>,
 }
 
 /// One implement run, as the runner decided it.
@@ -95,7 +96,7 @@ pub(crate) struct ImplementRun {
 pub(crate) struct AgentRun {
     pub(crate) record: AgentRecord,
     /// An error the agent's provider reported (API error, rate limit): not the task's fault.
-    pub(crate) provider_error: Option<String>,
+    pub(crate) provider_error: Option<planrun_agents::provider::ProviderError>,
     pub(crate) tool_uses: u64,
     pub(crate) denied: Vec<String>,
     /// Its final message.
@@ -357,12 +358,19 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
     };
     let from = log_start(log);
     let gate = gate.map(|g| super::gemini_gate::hold_until_kept(g, log.clone(), from));
-    let metered = ctx.meter.start(*task, *attempt, role, agent.kind);
+    let run_key = log.display().to_string();
+    let _ = ctx.reports.send(super::budget::Report::Started {
+        run: run_key.clone(),
+        task: *task,
+        attempt: *attempt,
+        role,
+        agent: agent.kind,
+    });
     let prices = ctx.prices.clone();
     let model = agent.model.clone();
     let follower = tokio::spawn(super::budget::follow(
-        Arc::clone(&ctx.meter),
-        metered,
+        ctx.reports.clone(),
+        run_key,
         agent.kind,
         log.clone(),
         from,
@@ -401,7 +409,7 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
             };
             let result = match (describe(&who, &f), workspace_missing(cwd), &report) {
                 (_, _, Some(r)) if r.provider_error.is_some() => {
-                    let e = r.provider_error.as_deref().unwrap_or("");
+                    let e = r.provider_error.as_ref().map_or("", |p| p.message.as_str());
                     Err(format!("{who} stopped on an error from its model provider: {e}"))
                 }
                 (Some(reason), _, _) => Err(with_tail(reason, log, from)),
@@ -638,7 +646,8 @@ fn read_events(ctx: &Ctx, agent: &Agent, log: &Path, from: u64, resume: Option<&
             cost_usd,
             cost_source: cost_source.to_owned(),
         },
-        provider_error: (!r.errors.is_empty()).then(|| r.errors.join("; ")),
+        provider_error: (!r.errors.is_empty())
+            .then(|| planrun_agents::provider::ProviderError::read(r.errors.join("; "))),
         tool_uses: r.tool_uses,
         denied: r.denied,
         answer: r.final_text,
@@ -1126,7 +1135,7 @@ async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::
     if interrupted {
         return (Err("interrupted".into()), true, run_total, Some(detail));
     }
-    if let Some(e) = run_total.as_ref().and_then(|r| r.provider_error.clone()) {
+    if let Some(e) = run_total.as_ref().and_then(|r| r.provider_error.as_ref().map(|p| p.message.clone())) {
         return (
             Err(format!("a reviewer stopped on an error from its model provider: {e}")),
             false,
