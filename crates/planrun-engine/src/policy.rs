@@ -142,6 +142,36 @@ pub struct Rules {
     pub on_no_progress: WatchPolicy,
     pub on_repeat: WatchPolicy,
     pub windows: Vec<Window>,
+    pub pauses: Pauses,
+}
+
+/// When a run pauses for the user after a task passes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pauses {
+    /// After every task (`--commit manual` in a shared tree: the user commits each).
+    pub after_each: bool,
+    /// After every `n` tasks that pass in one invocation (`--batch n`).
+    pub batch: Option<u32>,
+}
+
+/// Why the run pauses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PauseWhy {
+    /// The task waits for the user's commit.
+    Commit,
+    /// A batch of this many tasks is done.
+    Batch(u32),
+}
+
+impl Pauses {
+    /// Why the run pauses once `passed` tasks have passed in this invocation, if it does.
+    pub fn after(self, passed: u32) -> Option<PauseWhy> {
+        match self.batch {
+            _ if self.after_each => Some(PauseWhy::Commit),
+            Some(n) if passed.checked_rem(n) == Some(0) => Some(PauseWhy::Batch(n)),
+            _ => None,
+        }
+    }
 }
 
 /// Why the run stops before its work is done.
@@ -254,7 +284,8 @@ pub struct Halts {
     pub unstartable: bool,
     /// A model provider's error stopped the run.
     pub provider: bool,
-    /// The run pauses for the user (`--commit manual`, `--batch`).
+    /// The run pauses for the user for a reason of the runtime's (a manual commit held in a
+    /// worktree); the policy's own pauses count without it.
     pub paused: bool,
 }
 
@@ -283,8 +314,12 @@ pub struct Policy {
     to_block: BTreeMap<usize, String>,
     fresh: BTreeSet<usize>,
     /// Agents their provider rate-limited: until when (ms), and how many times in a row.
-    paused: BTreeMap<String, (u64, u32)>,
+    limited: BTreeMap<String, (u64, u32)>,
     last_failure: BTreeMap<usize, String>,
+    /// Tasks that passed in this invocation (for the batch pause).
+    passed: u32,
+    /// Why the run pauses, once it does.
+    paused: Option<PauseWhy>,
 }
 
 impl Policy {
@@ -301,9 +336,33 @@ impl Policy {
             stop: None,
             to_block: BTreeMap::new(),
             fresh: BTreeSet::new(),
-            paused: BTreeMap::new(),
+            limited: BTreeMap::new(),
             last_failure: BTreeMap::new(),
+            passed: 0,
+            paused: None,
         }
+    }
+
+    /// Whether the next task to pass pauses the run, so nothing new may start beside it; not
+    /// when every other task is done (the run then ends instead), nor when it pauses already.
+    pub fn next_pass_pauses(&self, others_done: bool) -> bool {
+        self.paused.is_none() && !others_done && self.rules.pauses.after(self.passed + 1).is_some()
+    }
+
+    /// A task passed: why the run pauses now, if it does (once; not when every task is done).
+    pub fn passed(&mut self, all_done: bool) -> Option<PauseWhy> {
+        self.passed += 1;
+        let why = self.rules.pauses.after(self.passed)?;
+        if self.paused.is_some() || all_done {
+            return None;
+        }
+        self.paused = Some(why);
+        Some(why)
+    }
+
+    /// Why the run pauses for the user, if it does.
+    pub fn paused(&self) -> Option<PauseWhy> {
+        self.paused
     }
 
     pub fn rules(&self) -> &Rules {
@@ -519,19 +578,19 @@ impl Policy {
     /// wait in milliseconds.
     pub fn rate_limited(&mut self, agent: &str, reset_ms: Option<u64>, now_ms: u64) -> u64 {
         let hits = self
-            .paused
+            .limited
             .get(agent)
             .map_or(0, |(until, n)| if until.saturating_add(IN_A_ROW_MS) > now_ms { *n } else { 0 });
         let backoff = self.rules.rate_wait_ms.saturating_mul(1u64 << hits.min(4)).min(MAX_BACKOFF_MS);
         let wait = reset_ms.unwrap_or(backoff);
-        self.paused.insert(agent.to_owned(), (now_ms.saturating_add(wait), hits.saturating_add(1)));
+        self.limited.insert(agent.to_owned(), (now_ms.saturating_add(wait), hits.saturating_add(1)));
         wait
     }
 
     /// How long from `now_ms` until `agent` may run: after its provider's rate limit, or when
     /// its usage window has room again; `None`: now.
     pub fn not_before(&self, agent: &str, now_ms: u64) -> Option<u64> {
-        let mut wait = self.paused.get(agent).map(|(until, _)| *until).filter(|u| *u > now_ms).map(|u| u - now_ms);
+        let mut wait = self.limited.get(agent).map(|(until, _)| *until).filter(|u| *u > now_ms).map(|u| u - now_ms);
         for w in self.rules.windows.iter().filter(|w| w.agent == agent) {
             if let Some(free) = self.window_frees(w, now_ms) {
                 wait = Some(wait.map_or(free, |a| a.max(free)));
@@ -576,7 +635,7 @@ impl Policy {
             RunOutcome::Interrupted if self.soft.is_some() && !int => Ending::Budget,
             _ if h.unstartable && !int => Ending::AgentUnavailable,
             _ if h.provider && !int => Ending::ProviderError,
-            RunOutcome::Interrupted if h.paused && !int => Ending::Paused,
+            RunOutcome::Interrupted if (h.paused || self.paused.is_some()) && !int => Ending::Paused,
             RunOutcome::Interrupted => Ending::Interrupted,
             _ if int || h.final_interrupted => Ending::Interrupted,
             RunOutcome::Blocked { .. } => Ending::Blocked,

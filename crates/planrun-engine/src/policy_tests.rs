@@ -15,6 +15,7 @@ fn rules() -> Rules {
         on_no_progress: WatchPolicy::Retry,
         on_repeat: WatchPolicy::Retry,
         windows: Vec::new(),
+        pauses: Pauses::default(),
     }
 }
 
@@ -264,4 +265,33 @@ fn durations_read_as_the_user_wrote_them() {
     assert_eq!(human_ms(20 * MIN), "20m");
     assert_eq!(human_ms(120 * MIN), "2h");
     assert_eq!(human_ms(90 * MIN), "1h30m");
+}
+
+#[test]
+fn a_batch_pauses_after_every_n_passes_and_manual_commits_after_each_unless_all_is_done() {
+    let mut r = rules();
+    r.pauses = Pauses { after_each: false, batch: Some(2) };
+    let mut p = policy(r.clone());
+    assert!(!p.next_pass_pauses(false));
+    assert_eq!(p.passed(false), None);
+    assert!(p.next_pass_pauses(false), "the second pass pauses: nothing new may start beside it");
+    assert!(!p.next_pass_pauses(true), "not when every other task is done: the run ends instead");
+    assert_eq!(p.passed(false), Some(PauseWhy::Batch(2)));
+    assert_eq!(p.passed(false), None, "paused once");
+    assert_eq!(p.ending(&RunOutcome::Interrupted, Halts::default()), Ending::Paused);
+    assert_eq!(
+        p.ending(&RunOutcome::Interrupted, Halts { interrupted: true, ..Halts::default() }),
+        Ending::Interrupted
+    );
+
+    let mut last = policy(r.clone());
+    assert_eq!(last.passed(false), None);
+    assert_eq!(last.passed(true), None, "the last task's pass ends the run, it does not pause it");
+    assert_eq!(last.paused(), None);
+
+    r.pauses = Pauses { after_each: true, batch: None };
+    let mut manual = policy(r);
+    assert!(manual.next_pass_pauses(false));
+    assert_eq!(manual.passed(false), Some(PauseWhy::Commit));
+    assert!(!manual.next_pass_pauses(false), "paused already");
 }

@@ -462,6 +462,8 @@ fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<estimate::Est
                 Some(policy::Window { agent: kind.name().to_owned(), hours: w.hours, usd: w.usd, tokens: w.tokens })
             })
             .collect(),
+        // Set from the pipeline by the runner.
+        pauses: policy::Pauses::default(),
     };
     CostSetup { rules, estimate }
 }
@@ -952,9 +954,6 @@ struct Runner<'a> {
     /// The reviewer's take before each task's first attempt.
     take: bool,
     commit: CommitMode,
-    batch: Option<u32>,
-    /// Tasks that passed in this invocation (for `--batch`).
-    passed_here: u32,
     /// Why the run pauses for the user (`--commit manual`, `--batch`).
     pause: Option<String>,
     /// The tasks that passed since the last pause, for the batch summary.
@@ -980,7 +979,12 @@ impl<'a> Runner<'a> {
         let (cancel, _) = watch::channel(false);
         let spent = views::Totals::of(&s).spend();
         let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
-        let mut policy = planrun_engine::Policy::new(setup.cost.rules.clone(), spent, spent_task, unix_ms());
+        let mut rules = setup.cost.rules.clone();
+        rules.pauses = policy::Pauses {
+            after_each: setup.pipe.commit == CommitMode::Manual && setup.pipe.ws.mode == WorkspaceMode::Shared,
+            batch: setup.pipe.batch,
+        };
+        let mut policy = planrun_engine::Policy::new(rules, spent, spent_task, unix_ms());
         for (i, st) in s.engine.states().iter().enumerate() {
             if let TaskState::Rework { reason, failures, .. } = st
                 && *failures > 0
@@ -1028,8 +1032,6 @@ impl<'a> Runner<'a> {
             status_files: !args.no_status_files,
             take: setup.pipe.take,
             commit: setup.pipe.commit,
-            batch: setup.pipe.batch,
-            passed_here: 0,
             pause: None,
             passed_ids: Vec::new(),
             held: Vec::new(),
@@ -1453,20 +1455,17 @@ impl<'a> Runner<'a> {
                 self.reporter.note(&format!("planrun: {other}: {e}"));
             }
         }
-        self.passed_here += 1;
         self.passed_ids.push(id.clone());
         // In worktree mode a manual commit pauses before the merge (`hold`), not here.
-        let reason = match (self.commit, self.batch) {
-            (CommitMode::Manual, _) if self.ctx.ws.mode == WorkspaceMode::Shared => Some(format!(
-                "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
-            )),
-            (_, Some(n)) if self.passed_here.checked_rem(n) == Some(0) => {
-                Some(format!("a batch of {n} task{} is done", if n == 1 { "" } else { "s" }))
-            }
-            _ => None,
-        };
         let all_done = self.s.engine.states().iter().all(TaskState::satisfies_dependents);
-        if let (Some(reason), None, false) = (reason, &self.pause, all_done) {
+        let why = self.policy.passed(all_done).filter(|_| self.pause.is_none());
+        let reason = why.map(|why| match why {
+            policy::PauseWhy::Commit => format!(
+                "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
+            ),
+            policy::PauseWhy::Batch(n) => format!("a batch of {n} task{} is done", if n == 1 { "" } else { "s" }),
+        });
+        if let Some(reason) = reason {
             self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: reason.clone() }));
             self.pause = Some(reason);
             let _ = self.s.engine.handle(Input::Drain);
@@ -1706,14 +1705,9 @@ impl<'a> Runner<'a> {
         if !passes || self.pause.is_some() {
             return false;
         }
-        let pauses = match (self.commit, self.batch) {
-            (CommitMode::Manual, _) if self.ctx.ws.mode == WorkspaceMode::Shared => true,
-            (_, Some(n)) => (self.passed_here + 1).checked_rem(n) == Some(0),
-            _ => false,
-        };
         let others_done =
             self.s.engine.states().iter().enumerate().all(|(i, st)| i == task || st.satisfies_dependents());
-        pauses && !others_done
+        self.policy.next_pass_pauses(others_done)
     }
 
     /// A model provider failed (API error, rate limit): nothing new starts, running steps

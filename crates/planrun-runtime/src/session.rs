@@ -9,7 +9,7 @@ use planrun_engine::{
 };
 use planrun_plan::model::{Status, Task};
 use planrun_plan::{Checked, Format, LoadError, Loaded};
-use planrun_store::{Journal, StoreError};
+use planrun_store::{EventLog, Journal, StoreError};
 use rustc_hash::FxHashMap;
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
@@ -133,7 +133,7 @@ pub(crate) struct Session {
     pub(crate) plan_path: PathBuf,
     pub(crate) layout: Layout,
     /// The journal; `None` while a run's writer thread holds it.
-    pub(crate) journal: Option<Journal>,
+    pub(crate) journal: Option<Box<dyn EventLog>>,
     pub(crate) engine: Engine,
     pub(crate) limit: usize,
     /// Task ids by index, and indices by id.
@@ -236,7 +236,7 @@ impl Session {
         if args.create {
             layout.create().map_err(|e| SessionError::Create(layout.dir.clone(), e))?;
         }
-        let journal = Journal::open(&layout.journal())?;
+        let journal: Box<dyn EventLog> = Box::new(Journal::open(&layout.journal())?);
         let events = super::journal_event::decode_all(&journal.events_after(0)?);
         let recorded = recorded_plan(&events, &layout.workspace);
         let (plan_path, format) = match (&args.plan, &recorded) {
@@ -271,7 +271,7 @@ impl Session {
         checked: Checked,
         plan_path: PathBuf,
         layout: Layout,
-        journal: Journal,
+        journal: Box<dyn EventLog>,
         events: &[Entry],
         args: &OpenArgs,
     ) -> Result<Session, SessionError> {
@@ -428,7 +428,7 @@ impl Session {
     pub(crate) fn commit(&mut self, records: &[Record], changes: &[Change]) -> Result<(), StoreError> {
         let batch = self.batch(records, changes);
         match &mut self.journal {
-            Some(journal) => batch.write(journal),
+            Some(journal) => batch.write(journal.as_mut()),
             None => Err(StoreError::Corrupt("the journal is held by the run's writer".into())),
         }
     }
@@ -500,7 +500,7 @@ impl Batch {
     }
 
     /// Commits the batch in one transaction.
-    pub(crate) fn write(&self, journal: &mut Journal) -> Result<(), StoreError> {
+    pub(crate) fn write(&self, journal: &mut dyn EventLog) -> Result<(), StoreError> {
         if self.events.is_empty() {
             return Ok(());
         }

@@ -5,7 +5,7 @@
 //! batch's decisions only after that. Decides nothing.
 
 use super::session::Batch;
-use planrun_store::Journal;
+use planrun_store::EventLog;
 use std::sync::mpsc;
 use tokio::sync::mpsc as tmpsc;
 
@@ -15,12 +15,12 @@ pub(crate) type Ack = Result<u64, String>;
 #[derive(Debug)]
 pub(crate) struct Writer {
     tx: Option<mpsc::Sender<(u64, Batch)>>,
-    thread: Option<std::thread::JoinHandle<Journal>>,
+    thread: Option<std::thread::JoinHandle<Box<dyn EventLog>>>,
 }
 
 impl Writer {
     /// Starts the writer thread with the journal; acknowledgements arrive on the returned channel.
-    pub(crate) fn start(mut journal: Journal) -> (Writer, tmpsc::UnboundedReceiver<Ack>) {
+    pub(crate) fn start(mut journal: Box<dyn EventLog>) -> (Writer, tmpsc::UnboundedReceiver<Ack>) {
         let (tx, rx) = mpsc::channel::<(u64, Batch)>();
         let (ack_tx, ack_rx) = tmpsc::unbounded_channel();
         let thread = std::thread::Builder::new().name("planrun-journal".into()).spawn(move || {
@@ -31,7 +31,7 @@ impl Writer {
                     batch.extend(more);
                     last = id;
                 }
-                let result = batch.write(&mut journal).map(|()| last).map_err(|e| e.to_string());
+                let result = batch.write(journal.as_mut()).map(|()| last).map_err(|e| e.to_string());
                 let failed = result.is_err();
                 if ack_tx.send(result).is_err() || failed {
                     break;
@@ -55,8 +55,55 @@ impl Writer {
     }
 
     /// Stops the thread after what is queued and gives the journal back.
-    pub(crate) fn stop(mut self) -> Option<Journal> {
+    pub(crate) fn stop(mut self) -> Option<Box<dyn EventLog>> {
         drop(self.tx.take());
         self.thread.take().and_then(|t| t.join().ok())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+
+    use super::*;
+    use crate::journal_event::{FinishedRecord, JournalEvent};
+    use planrun_store::MemoryJournal;
+
+    fn batch(outcome: &str) -> Batch {
+        let event = JournalEvent::Finished(FinishedRecord { outcome: outcome.to_owned() });
+        Batch { events: vec![(None, event)], view: Vec::new() }
+    }
+
+    fn outcomes(journal: &dyn EventLog) -> Vec<String> {
+        journal.events_after(0).unwrap().iter().map(|e| e.payload["outcome"].as_str().unwrap().to_owned()).collect()
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn batches_are_committed_in_order_and_acknowledged_once_durable() {
+        let (writer, mut acks) = Writer::start(Box::new(MemoryJournal::new()));
+        for i in 1..=5u64 {
+            assert!(writer.send(i, batch(&format!("b{i}"))));
+        }
+        let mut durable = 0;
+        while durable < 5 {
+            durable = acks.recv().await.unwrap().unwrap();
+        }
+        let journal = writer.stop().unwrap();
+        assert_eq!(outcomes(journal.as_ref()), ["b1", "b2", "b3", "b4", "b5"]);
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_refused_write_is_acknowledged_as_an_error_and_the_writer_stops() {
+        let (writer, mut acks) = Writer::start(Box::new(MemoryJournal::refusing_after(1)));
+        assert!(writer.send(1, batch("kept")));
+        assert_eq!(acks.recv().await.unwrap(), Ok(1));
+        assert!(writer.send(2, batch("refused")));
+        let err = acks.recv().await.unwrap().unwrap_err();
+        assert!(err.contains("no space left on device"), "{err}");
+        // The writer is gone: nothing more is taken, and nothing after the failure is written.
+        assert!(acks.recv().await.is_none());
+        assert!(!writer.send(3, batch("late")));
+        let journal = writer.stop().unwrap();
+        assert_eq!(outcomes(journal.as_ref()), ["kept"]);
     }
 }

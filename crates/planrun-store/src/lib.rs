@@ -29,6 +29,9 @@ pub enum StoreError {
     Write(#[source] rusqlite::Error),
     #[error("journal read failed: {0}")]
     Read(#[source] rusqlite::Error),
+    /// An in-memory journal told to refuse writes (a test's full disk).
+    #[error("journal write failed: {0}")]
+    Refused(String),
 }
 
 /// One stored event.
@@ -55,6 +58,105 @@ pub struct TaskRow {
 
 /// An event to append: its kind, the task it concerns, and its payload.
 pub type NewEvent<'a> = (&'a str, Option<&'a str>, &'a serde_json::Value);
+
+/// A row of the view to set with a batch: the task's id, its state and detail.
+pub type ViewRow<'a> = (&'a str, &'a str, &'a serde_json::Value);
+
+/// What a run needs of its journal: a batch appended in one transaction (all or nothing), and
+/// the events read back in order. SQLite ([`Journal`]) for real; [`MemoryJournal`] in tests.
+pub trait EventLog: Send + std::fmt::Debug {
+    /// Appends events and updates the view rows they changed, in one transaction.
+    fn commit(&mut self, events: &[NewEvent<'_>], view: &[ViewRow<'_>]) -> Result<Vec<i64>, StoreError>;
+    /// Every event after `after` (0 for all), in order.
+    fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError>;
+    /// The materialized view: each task's latest state.
+    fn tasks(&self) -> Result<Vec<TaskRow>, StoreError>;
+}
+
+impl EventLog for Journal {
+    fn commit(
+        &mut self,
+        events: &[NewEvent<'_>],
+        view: &[(&str, &str, &serde_json::Value)],
+    ) -> Result<Vec<i64>, StoreError> {
+        Journal::commit(self, events, view)
+    }
+
+    fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError> {
+        Journal::events_after(self, after)
+    }
+
+    fn tasks(&self) -> Result<Vec<TaskRow>, StoreError> {
+        Journal::tasks(self)
+    }
+}
+
+/// A journal in memory with the same contract as SQLite's (gapless sequence numbers, a batch
+/// all or nothing), for tests: it can be told to refuse writes after a number of commits, the
+/// way a full disk does.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryJournal {
+    events: Vec<Event>,
+    tasks: std::collections::BTreeMap<String, TaskRow>,
+    commits: usize,
+    /// Commits allowed before every further one fails.
+    refuse_after: Option<usize>,
+}
+
+impl MemoryJournal {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A journal whose writes fail after `commits` successful commits.
+    pub fn refusing_after(commits: usize) -> Self {
+        MemoryJournal { refuse_after: Some(commits), ..Self::default() }
+    }
+
+    /// How many commits succeeded.
+    pub fn commits(&self) -> usize {
+        self.commits
+    }
+}
+
+impl EventLog for MemoryJournal {
+    fn commit(
+        &mut self,
+        events: &[NewEvent<'_>],
+        view: &[(&str, &str, &serde_json::Value)],
+    ) -> Result<Vec<i64>, StoreError> {
+        if self.refuse_after.is_some_and(|n| self.commits >= n) {
+            return Err(StoreError::Refused("no space left on device (in-memory journal)".to_owned()));
+        }
+        let first = i64::try_from(self.events.len()).unwrap_or(i64::MAX).saturating_add(1);
+        let mut seqs = Vec::with_capacity(events.len());
+        for (seq, (kind, task, payload)) in (first..).zip(events) {
+            self.events.push(Event {
+                seq,
+                kind: (*kind).to_owned(),
+                task: task.map(str::to_owned),
+                payload: (*payload).clone(),
+            });
+            seqs.push(seq);
+        }
+        let last = seqs.last().copied().unwrap_or(first - 1);
+        for (id, state, detail) in view {
+            let row =
+                TaskRow { id: (*id).to_owned(), state: (*state).to_owned(), detail: (*detail).clone(), seq: last };
+            self.tasks.insert((*id).to_owned(), row);
+        }
+        self.commits += 1;
+        Ok(seqs)
+    }
+
+    fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError> {
+        Ok(self.events.iter().filter(|e| e.seq > after).cloned().collect())
+    }
+
+    fn tasks(&self) -> Result<Vec<TaskRow>, StoreError> {
+        Ok(self.tasks.values().cloned().collect())
+    }
+}
 
 /// An open journal. One writer at a time: a second process opening it waits for the lock.
 #[derive(Debug)]
@@ -229,6 +331,32 @@ impl Journal {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    /// The in-memory journal keeps SQLite's contract: the same commits give the same events,
+    /// numbers and view; a refused commit leaves nothing behind.
+    #[test]
+    fn the_memory_journal_keeps_the_sqlite_contract() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sqlite = Journal::open(&dir.path().join("journal.db")).unwrap();
+        let mut memory = MemoryJournal::refusing_after(2);
+        let (a, b) = (json!({"attempt": 1}), json!({"attempt": 2}));
+        let batches: [(&[NewEvent<'_>], &[ViewRow<'_>]); 2] = [
+            (&[("run", None, &a), ("change", Some("t1"), &a)], &[("t1", "in_progress", &a)]),
+            (&[("change", Some("t1"), &b)], &[("t1", "done", &b), ("t2", "pending", &a)]),
+        ];
+        for (events, view) in batches {
+            let x = EventLog::commit(&mut sqlite, events, view).unwrap();
+            let y = memory.commit(events, view).unwrap();
+            assert_eq!(x, y);
+        }
+        assert_eq!(EventLog::events_after(&sqlite, 0).unwrap(), memory.events_after(0).unwrap());
+        assert_eq!(EventLog::events_after(&sqlite, 2).unwrap(), memory.events_after(2).unwrap());
+        assert_eq!(EventLog::tasks(&sqlite).unwrap(), memory.tasks().unwrap());
+        let refused = memory.commit(&[("change", Some("t2"), &b)], &[("t2", "done", &b)]);
+        assert!(matches!(refused, Err(StoreError::Refused(_))), "{refused:?}");
+        assert_eq!(memory.events_after(0).unwrap().len(), 3, "a refused commit appends nothing");
+        assert_eq!(memory.commits(), 2);
+    }
 
     #[test]
     fn append_and_replay_in_order() {
