@@ -1,0 +1,388 @@
+//! The steps the runner carries out for the engine's decisions: the implement step (the agent
+//! command with its prompt file and environment), the verify step (each of the task's verify
+//! commands, then the plan's, with `sh -c` in the workspace) and the final check. Each is one
+//! supervised child at a time, output to a per-attempt log file. Turns how a process ended into a
+//! verdict with a reason; decides nothing about what runs next. Running one agent is `agent`; the
+//! check stages after implement are `stages` (verify, scope, commit, merge) and `review` (reviews
+//! and the tester).
+
+use super::layout::Layout;
+use super::orphans;
+use super::prompt::keep_tail;
+use super::session::AgentRecord;
+use planrun_agents::adapter::{self, MAX_PROMPT_ARG};
+use planrun_agents::supervise::{self, Finished, Outcome, Spec};
+use planrun_agents::{AgentKind, Call, PriceTable, Reader, Redactor, Template, Usage, Vars};
+use planrun_engine::Stage;
+use planrun_plan::globs::Pattern;
+use std::io::{BufRead as _, Read as _, Seek as _, Write as _};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+mod agent;
+mod review;
+mod stages;
+#[cfg(test)]
+mod tests;
+
+pub(crate) use agent::*;
+use review::*;
+pub(crate) use stages::*;
+
+/// At most this much of a failing step's output goes into its reason.
+const TAIL: usize = 2048;
+
+/// Limits for one kind of step.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    pub(crate) wall: Option<Duration>,
+    pub(crate) stall: Option<Duration>,
+    pub(crate) grace: Duration,
+}
+
+/// The agent of one role: which CLI (or the user's command template) and which model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Agent {
+    pub(crate) kind: AgentKind,
+    pub(crate) model: Option<String>,
+    /// The template of the `command` agent.
+    pub(crate) template: Option<Template>,
+}
+
+/// What every step of a run shares.
+#[derive(Debug)]
+pub(crate) struct Ctx {
+    pub(crate) layout: Layout,
+    pub(crate) agent_limits: Limits,
+    pub(crate) verify_limits: Limits,
+    pub(crate) plan_verify: Vec<String>,
+    /// Extra variables (names or `PREFIX*`) agents may see.
+    pub(crate) pass_env: Vec<String>,
+    pub(crate) redact: Arc<Redactor>,
+    pub(crate) prices: PriceTable,
+    /// Whether planrun runs as root, and whether `IS_SANDBOX=1` is set (Claude Code's rule).
+    pub(crate) root: bool,
+    pub(crate) sandbox: bool,
+    /// Where each task works, and git's part of the pipeline.
+    pub(crate) ws: super::pipeline::Workspaces,
+    pub(crate) scope_policy: super::pipeline::ScopePolicy,
+    /// Who commits a task's work: planrun, or the user (then a worktree's merge takes only
+    /// what the user committed).
+    pub(crate) commit: super::pipeline::CommitMode,
+    /// The reviews each task gets, and the agent that gives them (also the tester and the
+    /// reviewer's take).
+    pub(crate) reviews: Vec<super::pipeline::ReviewKind>,
+    pub(crate) reviewer: Option<Agent>,
+    /// The tester's agent: `[roles.test]`'s when planrun.toml names one, else the reviewer.
+    pub(crate) tester: Option<Agent>,
+    pub(crate) templates: super::templates::Templates,
+    /// What running agents have used so far.
+    /// Where running agents report what they used so far (read by the dispatcher).
+    pub(crate) reports: tokio::sync::mpsc::UnboundedSender<super::budget::Report>,
+}
+
+/// One implement run, as the runner decided it.
+#[derive(Debug, Clone)]
+pub(crate) struct ImplementRun {
+    pub(crate) task: usize,
+    pub(crate) id: String,
+    pub(crate) attempt: u32,
+    pub(crate) agent: Agent,
+    /// The prompt file, already written, and its text.
+    pub(crate) prompt: PathBuf,
+    pub(crate) text: String,
+    /// The session to resume, and the usage it had reported so far (for CLIs that report
+    /// session totals).
+    pub(crate) resume: Option<(String, Usage)>,
+    /// The reviewer's take to run first (before a task's first attempt, when asked for).
+    pub(crate) take: Option<TakeRun>,
+    /// Not before this instant: the agent's provider rate-limited it.
+    pub(crate) not_before: Option<tokio::time::Instant>,
+}
+
+/// What a CLI agent's run amounted to, read from its events: what is journaled with the step,
+/// and what only this run needs.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AgentRun {
+    pub(crate) record: AgentRecord,
+    /// An error the agent's provider reported (API error, rate limit): not the task's fault.
+    pub(crate) provider_error: Option<planrun_agents::provider::ProviderError>,
+    pub(crate) tool_uses: u64,
+    pub(crate) denied: Vec<String>,
+    /// Its final message.
+    pub(crate) answer: Option<String>,
+    /// Why the agent's program could not be started at all (not found, not executable): a
+    /// setup problem that stops the run, not the task's fault.
+    pub(crate) unstartable: Option<String>,
+}
+
+/// Which step ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Implement,
+    /// The reviewer's take before implementation (recorded with the implement step).
+    Take,
+    Check(Stage),
+    Final,
+}
+
+impl Kind {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Kind::Implement => "implement",
+            Kind::Take => "take",
+            Kind::Check(stage) => stage.name(),
+            Kind::Final => "final-check",
+        }
+    }
+}
+
+/// How a step ended.
+#[derive(Debug)]
+pub(crate) struct StepDone {
+    pub(crate) kind: Kind,
+    pub(crate) task: Option<usize>,
+    pub(crate) attempt: u32,
+    /// `Ok`, or why the step failed (with the end of its output).
+    pub(crate) result: Result<(), String>,
+    /// Set when the step was cut short by planrun (Ctrl-C or the drain deadline).
+    pub(crate) interrupted: bool,
+    pub(crate) elapsed: Duration,
+    pub(crate) log: PathBuf,
+    /// For a step run by a CLI agent: what its events said.
+    pub(crate) agent: Option<AgentRun>,
+    /// What the step found, for reports (changed files, findings, checks, commits).
+    pub(crate) detail: Option<serde_json::Value>,
+    /// A step that ran before this one inside it (the reviewer's take), recorded first.
+    pub(crate) pre: Option<Box<StepDone>>,
+}
+
+/// The end of the file at `path` from byte `from` on, at most `TAIL` bytes, as text.
+pub(crate) fn tail(path: &Path, from: u64) -> String {
+    let Ok(mut f) = std::fs::File::open(path) else { return String::new() };
+    let len = f.metadata().map_or(0, |m| m.len());
+    let start = from.max(len.saturating_sub(TAIL as u64));
+    if f.seek(std::io::SeekFrom::Start(start)).is_err() {
+        return String::new();
+    }
+    let mut buf = Vec::with_capacity(TAIL);
+    let _ = f.take(TAIL as u64).read_to_end(&mut buf);
+    let text = String::from_utf8_lossy(&buf).into_owned();
+    keep_tail(text.trim_end(), TAIL).to_owned()
+}
+
+fn with_tail(reason: String, log: &Path, from: u64) -> String {
+    let t = tail(log, from);
+    if t.is_empty() {
+        format!("{reason} (it printed nothing)")
+    } else {
+        format!("{reason}\n--- its last output ---\n{t}")
+    }
+}
+
+fn describe(what: &str, finished: &Finished) -> Option<String> {
+    match &finished.outcome {
+        Outcome::Exited { code: 0 } => None,
+        Outcome::Exited { code } => Some(format!("{what} exited with code {code}")),
+        Outcome::Signaled { signal } => Some(format!("{what} was killed by signal {signal}")),
+        Outcome::TimedOut { limit } => {
+            Some(format!("{what} ran longer than its limit of {} and was stopped", human(*limit)))
+        }
+        Outcome::Stalled { limit } => {
+            Some(format!("{what} printed nothing for {} (the stall limit) and was stopped", human(*limit)))
+        }
+        Outcome::Cancelled => Some(format!("{what} was stopped because planrun was interrupted")),
+    }
+}
+
+// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
+pub(crate) use super::events::human;
+
+/// What the reviewer's take before a task's first attempt needs.
+#[derive(Debug, Clone)]
+pub(crate) struct TakeRun {
+    pub(crate) call: AgentCall,
+    /// Where its answer is kept for later attempts.
+    pub(crate) keep: PathBuf,
+}
+
+/// The implement step: the task's workspace made ready (its worktree, or the snapshot of the
+/// shared tree), the reviewer's take first when asked for, then the agent.
+pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::Receiver<bool>) -> StepDone {
+    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before } = run;
+    let log = ctx.layout.attempt_log(&id, attempt, "implement");
+    let started = std::time::Instant::now();
+    let mut detail = None;
+    let done = |result: Result<(), String>,
+                interrupted: bool,
+                run: Option<AgentRun>,
+                pre: Option<StepDone>,
+                detail: Option<serde_json::Value>| StepDone {
+        kind: Kind::Implement,
+        task: Some(task),
+        attempt,
+        result,
+        interrupted,
+        elapsed: started.elapsed(),
+        log: log.clone(),
+        agent: run,
+        detail,
+        pre: pre.map(Box::new),
+    };
+    let ws = Arc::clone(&ctx);
+    let place_id = id.clone();
+    let place = match tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id, attempt)).await {
+        Ok(Ok((p, kept))) => {
+            if !kept.is_empty() {
+                detail = Some(serde_json::json!({ "kept": kept_json(&kept) }));
+            }
+            p
+        }
+        Ok(Err(e)) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
+        Err(e) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
+    };
+    let mut pre = None;
+    if let Some(TakeRun { mut call, keep }) = take {
+        call.cwd.clone_from(&place.path);
+        let took = std::time::Instant::now();
+        let got = call_agent(&ctx, &call, cancel.clone()).await;
+        let stop = got.interrupted || got.run.as_ref().is_some_and(|r| r.provider_error.is_some());
+        let answer = got.answer.trim().to_owned();
+        if got.result.is_ok() && !answer.is_empty() {
+            let _ = std::fs::write(&keep, &answer);
+            text.push_str(&super::prompt::take_section(&answer));
+            let _ = std::fs::write(&prompt, &text);
+        }
+        let step = StepDone {
+            kind: Kind::Take,
+            task: Some(task),
+            attempt,
+            result: got.result.clone(),
+            interrupted: got.interrupted,
+            elapsed: took.elapsed(),
+            log: call.log.clone(),
+            agent: got.run.clone(),
+            detail: None,
+            pre: None,
+        };
+        if stop {
+            let reason = got.result.err().unwrap_or_else(|| "interrupted".into());
+            return done(Err(reason), got.interrupted, got.run, Some(step), detail);
+        }
+        pre = Some(step);
+    }
+    let call = AgentCall {
+        task,
+        id,
+        role: "implement",
+        attempt,
+        agent,
+        prompt,
+        text,
+        resume,
+        cwd: place.path,
+        log: log.clone(),
+        not_before,
+    };
+    let got = call_agent(&ctx, &call, cancel).await;
+    done(got.result, got.interrupted, got.run, pre, detail)
+}
+
+/// Kept work as the journal and the reports show it.
+pub(crate) fn kept_json(kept: &[planrun_git::keep::Kept]) -> serde_json::Value {
+    kept.iter().map(|k| serde_json::json!({"ref": k.reference, "commit": k.commit})).collect()
+}
+
+/// How a run of commands ended: `Ok`, or why not; whether planrun cut it short; how many
+/// commands passed.
+type Ran = (Result<(), String>, bool, usize);
+
+/// Runs `commands` one after the other with `sh -c` in `cwd`, appending to `log`; stops at
+/// the first that fails.
+async fn run_commands(
+    ctx: &Ctx,
+    commands: &[String],
+    cwd: &Path,
+    log: &Path,
+    env: Vec<(String, String)>,
+    cancel: watch::Receiver<bool>,
+) -> Ran {
+    if let Some(reason) = workspace_missing(cwd) {
+        return (Err(reason), false, 0);
+    }
+    if let Err(e) = prepare_log(log) {
+        return (Err(e), false, 0);
+    }
+    let mut passed = 0;
+    for cmd in commands {
+        let header =
+            std::fs::OpenOptions::new().create(true).append(true).open(log).and_then(|mut f| writeln!(f, "$ {cmd}"));
+        if let Err(e) = header {
+            return (Err(format!("cannot write the log `{}`: {e}", log.display())), false, passed);
+        }
+        let from = log_start(log);
+        let spec = Spec {
+            argv: vec!["sh".into(), "-c".into(), cmd.clone()],
+            cwd: cwd.to_owned(),
+            env: env.clone(),
+            clear_env: false,
+            redact: Arc::clone(&ctx.redact),
+            log: log.to_owned(),
+            wall_limit: ctx.verify_limits.wall,
+            stall_limit: ctx.verify_limits.stall,
+            grace: ctx.verify_limits.grace,
+        };
+        match supervise::run(&spec, cancel.clone()).await {
+            Ok(f) if f.outcome == Outcome::Cancelled => return (Err("interrupted".into()), true, passed),
+            Ok(f) => {
+                if let Some(reason) = describe(&format!("the check `{cmd}`"), &f) {
+                    return (Err(with_tail(reason, log, from)), false, passed);
+                }
+                passed += 1;
+            }
+            Err(e) => {
+                let reason =
+                    workspace_missing(cwd).unwrap_or_else(|| format!("the check `{cmd}` could not be started: {e}"));
+                return (Err(reason), false, passed);
+            }
+        }
+    }
+    (Ok(()), false, passed)
+}
+
+/// The final check: the plan's verify commands once more, when every task is done, where the
+/// tasks' work came together (the integration branch, in worktree mode).
+pub(crate) async fn final_check(ctx: Arc<Ctx>, n: u64, cancel: watch::Receiver<bool>) -> StepDone {
+    let log = ctx.layout.final_log(n);
+    let started = std::time::Instant::now();
+    let done = |result: Result<(), String>, interrupted: bool| StepDone {
+        kind: Kind::Final,
+        task: None,
+        attempt: 0,
+        result,
+        interrupted,
+        elapsed: started.elapsed(),
+        log: log.clone(),
+        agent: None,
+        detail: None,
+        pre: None,
+    };
+    let c = Arc::clone(&ctx);
+    let cwd = match tokio::task::spawn_blocking(move || c.ws.final_tree()).await {
+        Ok(Ok(p)) => p,
+        Ok(Err(e)) => return done(Err(e), false),
+        Err(e) => return done(Err(e.to_string()), false),
+    };
+    let env = vec![
+        ("PLANRUN_ROLE".into(), "final-check".into()),
+        ("PLANRUN_WORKSPACE".into(), cwd.display().to_string()),
+        (orphans::MARK.into(), ctx.layout.dir.display().to_string()),
+    ];
+    let commands = ctx.plan_verify.clone();
+    let (result, interrupted, _) = run_commands(&ctx, &commands, &cwd, &log, env, cancel).await;
+    let c = Arc::clone(&ctx);
+    let _ = tokio::task::spawn_blocking(move || c.ws.drop_final()).await;
+    done(result, interrupted)
+}

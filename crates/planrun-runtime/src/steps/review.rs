@@ -1,0 +1,228 @@
+//! The review and test stages: each reviewer (or the tester) as an agent with the diff, and their
+//! structured verdicts.
+
+use super::*;
+
+/// The diff a reviewer reads is cut at this size; it reads the files for the rest.
+pub(super) const DIFF_LIMIT: usize = 48 * 1024;
+
+/// The agent stages: the tester, or the reviews side by side. Each ends with a verdict; an
+/// unreadable one gets one retry with a reminder.
+pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::Receiver<bool>) -> Staged {
+    let agent = if run.stage == Stage::Test { ctx.tester.as_ref() } else { ctx.reviewer.as_ref() };
+    let Some(agent) = agent.cloned() else {
+        return (Err("no reviewer agent is configured".into()), false, None, None);
+    };
+    let changed = changed_paths(ctx, run).await.unwrap_or_default();
+    let files: Vec<&str> = changed.iter().map(|c| c.path.as_str()).collect();
+    let files = if files.is_empty() { "(none found by git)".to_owned() } else { files.join(", ") };
+    let (c, id) = (Arc::clone(ctx), run.id.clone());
+    let diff = tokio::task::spawn_blocking(move || c.ws.patch(&id, DIFF_LIMIT)).await.unwrap_or_default();
+    let kinds: Vec<(&'static str, &'static str, String)> = match run.stage {
+        Stage::Test => vec![("test", "test", String::new())],
+        _ => ctx
+            .reviews
+            .iter()
+            .map(|k| {
+                let (name, focus) = match k {
+                    crate::pipeline::ReviewKind::Code => (
+                        "code-review",
+                        "the code review: is the change correct, clear, consistent with the code around it, tested \
+                         by tests that can fail, and safe (no secrets, no injection, inputs checked)?",
+                    ),
+                    _ => (
+                        "task-review",
+                        "the task review: does the change do everything the task asks and meet each acceptance \
+                         criterion, without doing things the task did not ask for?",
+                    ),
+                };
+                ("review", name, focus.to_owned())
+            })
+            .collect(),
+    };
+    let mut calls = Vec::new();
+    for (template, name, focus) in &kinds {
+        let mut vars: Vec<(&str, &str)> = run.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        vars.extend([("review_focus", focus.as_str()), ("changed_files", files.as_str()), ("diff", diff.as_str())]);
+        let text = ctx.templates.render(template, &vars);
+        let prompt = ctx.layout.dir.join("prompts").join(format!("{}.{}.{name}.md", run.id, run.attempt));
+        if let Err(e) = std::fs::write(&prompt, &text) {
+            return (Err(format!("cannot write the prompt file `{}`: {e}", prompt.display())), false, None, None);
+        }
+        let log = if kinds.len() == 1 { log.to_owned() } else { ctx.layout.attempt_log(&run.id, run.attempt, name) };
+        let role = if run.stage == Stage::Test { "test" } else { "review" };
+        calls.push((
+            *name,
+            AgentCall {
+                task: run.task,
+                not_before: run.not_before,
+                id: run.id.clone(),
+                role,
+                attempt: run.attempt,
+                agent: agent.clone(),
+                prompt,
+                text,
+                resume: None,
+                cwd: ctx.ws.path(&run.id),
+                log,
+            },
+        ));
+    }
+    // Reviewers read; they must not change the work they judge.
+    let watch = run.stage == Stage::Review;
+    let before = if watch {
+        let (c, id) = (Arc::clone(ctx), run.id.clone());
+        tokio::task::spawn_blocking(move || c.ws.worktree_state(&id)).await.ok().flatten()
+    } else {
+        None
+    };
+    let results =
+        futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect()).await;
+    let mut touched = Vec::new();
+    if let Some(before) = before {
+        let (c, id) = (Arc::clone(ctx), run.id.clone());
+        touched = tokio::task::spawn_blocking(move || {
+            c.ws.worktree_state(&id).map(|after| c.ws.differences(&id, &before, &after)).unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+    }
+    let mut run_total = None;
+    let mut blocking_lines = Vec::new();
+    let mut failures = Vec::new();
+    let mut reviews = Vec::new();
+    let mut interrupted = false;
+    for (name, got) in results {
+        interrupted |= got.interrupted;
+        run_total = merge_runs(run_total, got.run);
+        match got.verdict {
+            Ok(v) => {
+                for f in v.blocking() {
+                    blocking_lines.push(format!("- [{name}] {}", finding_line(f)));
+                }
+                if v.blocks() && v.blocking().next().is_none() {
+                    let asked: Vec<String> = v.advisory().map(finding_line).collect();
+                    let asked = if asked.is_empty() { "(it gave no findings)".to_owned() } else { asked.join("; ") };
+                    blocking_lines.push(format!("- [{name}] requested changes: {asked}"));
+                }
+                reviews.push(serde_json::json!({"review": name, "verdict": v.verdict, "findings": v.findings}));
+            }
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                reviews.push(serde_json::json!({"review": name, "error": e}));
+            }
+        }
+    }
+    let detail = serde_json::json!({"reviews": reviews});
+    if interrupted {
+        return (Err("interrupted".into()), true, run_total, Some(detail));
+    }
+    if let Some(e) = run_total.as_ref().and_then(|r| r.provider_error.as_ref().map(|p| p.message.clone())) {
+        return (
+            Err(format!("a reviewer stopped on an error from its model provider: {e}")),
+            false,
+            run_total,
+            Some(detail),
+        );
+    }
+    if !touched.is_empty() {
+        let reason = format!(
+            "a reviewer changed files, which a review must not do: {}. The changes are left in the task's \
+             worktree: keep what belongs to the task, undo the rest",
+            touched.join(", ")
+        );
+        return (Err(reason), false, run_total, Some(detail));
+    }
+    if !failures.is_empty() {
+        return (Err(failures.join("\n")), false, run_total, Some(detail));
+    }
+    if !blocking_lines.is_empty() {
+        let who = if run.stage == Stage::Test { "The tester" } else { "The reviewers" };
+        let reason = format!("{who} found blocking problems; fix each:\n{}", blocking_lines.join("\n"));
+        return (Err(reason), false, run_total, Some(detail));
+    }
+    (Ok(()), false, run_total, Some(detail))
+}
+
+/// The task's globs, parsed (each was checked when the plan was read).
+pub(crate) fn patterns(globs: &[String]) -> Vec<Pattern> {
+    globs.iter().filter_map(|g| Pattern::parse(g).ok()).collect()
+}
+
+/// `file:line: message`.
+pub(super) fn finding_line(f: &planrun_agents::verdict::Finding) -> String {
+    match (&f.file, f.line) {
+        (Some(file), Some(line)) => format!("{file}:{line}: {}", f.message),
+        (Some(file), None) => format!("{file}: {}", f.message),
+        _ => f.message.clone(),
+    }
+}
+
+/// Runs futures side by side and returns their outputs in order.
+pub(super) async fn futures_join<F: std::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pinned: Vec<std::pin::Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut out: Vec<Option<F::Output>> = pinned.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (f, slot) in pinned.iter_mut().zip(out.iter_mut()) {
+            if slot.is_none() {
+                match f.as_mut().poll(cx) {
+                    std::task::Poll::Ready(v) => *slot = Some(v),
+                    std::task::Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { std::task::Poll::Pending } else { std::task::Poll::Ready(()) }
+    })
+    .await;
+    out.into_iter().flatten().collect()
+}
+
+/// What one reviewer (or the tester) said.
+pub(super) struct Judged {
+    interrupted: bool,
+    run: Option<AgentRun>,
+    verdict: Result<planrun_agents::verdict::Verdict, String>,
+}
+
+/// Runs one reviewer and reads its verdict; an unreadable verdict gets one retry with the
+/// reminder (in the same session when the CLI has one), then fails with the reason.
+pub(super) async fn verdict_of(
+    ctx: &Arc<Ctx>,
+    name: &str,
+    call: &AgentCall,
+    cancel: watch::Receiver<bool>,
+) -> (String, Judged) {
+    let first = call_agent(ctx, call, cancel.clone()).await;
+    let stop = |c: &Called| c.interrupted || c.run.as_ref().is_some_and(|r| r.provider_error.is_some());
+    if stop(&first) || first.result.is_err() {
+        let verdict = Err(first.result.clone().err().unwrap_or_default());
+        return (name.to_owned(), Judged { interrupted: first.interrupted, run: first.run, verdict });
+    }
+    let err = match planrun_agents::verdict::parse(&first.answer) {
+        Ok(v) => return (name.to_owned(), Judged { interrupted: false, run: first.run, verdict: Ok(v) }),
+        Err(e) => e,
+    };
+    let session = first.run.as_ref().and_then(|r| r.record.session.clone());
+    let mut retry = call.clone();
+    match (&session, call.agent.kind) {
+        (Some(s), kind) if kind != AgentKind::Command => {
+            retry.text = planrun_agents::verdict::REMINDER.to_owned();
+            retry.resume =
+                Some((s.clone(), first.run.as_ref().and_then(|r| r.record.session_usage).unwrap_or_default()));
+        }
+        _ => {
+            retry.text = format!("{}\n\n{}", call.text, planrun_agents::verdict::REMINDER);
+            let _ = std::fs::write(&retry.prompt, &retry.text);
+        }
+    }
+    let second = call_agent(ctx, &retry, cancel).await;
+    let run = merge_runs(first.run, second.run.clone());
+    if stop(&second) || second.result.is_err() {
+        let verdict = Err(second.result.clone().err().unwrap_or_default());
+        return (name.to_owned(), Judged { interrupted: second.interrupted, run, verdict });
+    }
+    let verdict = planrun_agents::verdict::parse(&second.answer)
+        .map_err(|e2| format!("gave no verdict planrun can read, even after a reminder ({err}; then {e2})"));
+    (name.to_owned(), Judged { interrupted: false, run, verdict })
+}
