@@ -1,92 +1,16 @@
-//! Where each task works and what git does for it: the workspace mode (one shared working tree,
-//! or a git worktree and branch per task started from the integration branch), the record of
-//! where a task's work began (so a restarted run finds it), and the git stages of the pipeline
-//! (the scope check from the real diff, the task's one commit, the merge onto the integration
-//! branch with its rebase and its conflicts replayed for rework). Every function here blocks on
-//! git; the steps call them off the dispatcher's thread. Decides nothing about what runs next.
+//! The run's workspaces: the shared working tree or a worktree and branch per task, the record
+//! of where a task's work began, the scope check's diff, the task's commit, and dropping a
+//! workspace with what only it held kept.
 
+use super::choices::WorkspaceMode;
+use super::integrate::FINAL;
+use super::status_paths;
 use planrun_git::keep::{self, Kept};
-use planrun_git::merge::{self, Rebased};
 use planrun_git::scope::{self, Changed};
 use planrun_git::{Git, commit, worktree};
 use planrun_plan::globs::Pattern;
 use serde::{Deserialize, Serialize};
-use std::path::{Path, PathBuf};
-
-/// Where tasks work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum WorkspaceMode {
-    /// One working tree for every task; tasks whose files overlap never run together.
-    Shared,
-    /// Each task in its own git worktree and branch, merged onto the integration branch one at
-    /// a time.
-    Worktree,
-}
-
-impl WorkspaceMode {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            WorkspaceMode::Shared => "shared",
-            WorkspaceMode::Worktree => "worktree",
-        }
-    }
-}
-
-/// What to do with changes outside a task's declared files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ScopePolicy {
-    /// Send the task back to rework with the list.
-    Strict,
-    /// Report them and go on.
-    Warn,
-    /// Do not check.
-    Off,
-}
-
-impl ScopePolicy {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            ScopePolicy::Strict => "strict",
-            ScopePolicy::Warn => "warn",
-            ScopePolicy::Off => "off",
-        }
-    }
-}
-
-/// Who commits a task's work.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CommitMode {
-    /// planrun commits each task that passes (and merges it in worktree mode).
-    Auto,
-    /// planrun pauses after each task with its report; you inspect and commit, then
-    /// `planrun continue`.
-    Manual,
-}
-
-/// The review a reviewer agent gives.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ReviewKind {
-    /// Does the work do what the task asks, completely, meeting its acceptance criteria?
-    Task,
-    /// Is the code correct, clear, tested and safe?
-    Code,
-    /// No reviews.
-    None,
-}
-
-impl ReviewKind {
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            ReviewKind::Task => "task",
-            ReviewKind::Code => "code",
-            ReviewKind::None => "none",
-        }
-    }
-}
+use std::path::PathBuf;
 
 /// Where one task's work began: recorded before its agent first runs, removed once the task
 /// is integrated (or its workspace is dropped), so a restarted run picks its work up again.
@@ -128,13 +52,13 @@ pub(crate) struct Workspaces {
 }
 
 /// A git error as a reason a step gives.
-fn git(what: &str, e: &planrun_git::GitError) -> String {
+pub(super) fn git(what: &str, e: &planrun_git::GitError) -> String {
     format!("{what}: {e}")
 }
 
 /// `id` as a piece of a branch name (task ids are letters, digits, `.`, `_`, `-`; git refuses
 /// `..`, a trailing `.` and a trailing `.lock`).
-fn ref_piece(id: &str) -> String {
+pub(super) fn ref_piece(id: &str) -> String {
     let mut s = id.replace("..", "-");
     while s.ends_with('.') || s.ends_with(".lock") {
         s = format!("{}-", s.trim_end_matches('.'));
@@ -146,7 +70,7 @@ fn ref_piece(id: &str) -> String {
 }
 
 impl Workspaces {
-    fn record(&self, id: &str) -> PathBuf {
+    pub(super) fn record(&self, id: &str) -> PathBuf {
         self.state.join("workspaces").join(format!("{id}.json"))
     }
 
@@ -170,7 +94,7 @@ impl Workspaces {
         serde_json::from_slice(&text).ok()
     }
 
-    fn save(&self, id: &str, place: &Place) -> Result<(), String> {
+    pub(super) fn save(&self, id: &str, place: &Place) -> Result<(), String> {
         let path = self.record(id);
         let dir = path.parent().unwrap_or(&self.state);
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
@@ -229,7 +153,7 @@ impl Workspaces {
     /// they hold that no protected ref reaches is kept under
     /// `refs/planrun/kept/RUN/ID/LABEL` (`planrun_git::keep`). An error means nothing may be
     /// removed. Call with the git lock held.
-    fn keep(&self, repo: &Git, id: &str, label: &str) -> Result<Vec<Kept>, String> {
+    pub(super) fn keep(&self, repo: &Git, id: &str, label: &str) -> Result<Vec<Kept>, String> {
         let reference = keep::reference(&self.run_id, id, label);
         let scratch = self.state.join("workspaces").join(format!("{id}.keep.index"));
         if let Some(dir) = scratch.parent() {
@@ -242,7 +166,7 @@ impl Workspaces {
         kept
     }
 
-    fn scratch_index(&self, id: &str) -> PathBuf {
+    pub(super) fn scratch_index(&self, id: &str) -> PathBuf {
         self.state.join("workspaces").join(format!("{id}.index"))
     }
 
@@ -468,131 +392,6 @@ impl Workspaces {
         self.commit(id, message, &[])
     }
 
-    /// The first part of a merge: whether task `id` is already on the integration branch (a
-    /// restarted run), else its branch rebased onto the branch's tip.
-    pub(crate) fn rebase(&self, id: &str, attempt: u32) -> Result<Merging, String> {
-        let _git = self.git_lock.lock();
-        let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else {
-            return Ok(Merging::Merged { commit: None });
-        };
-        let place = self.place(id).ok_or_else(|| format!("task {id} has no worktree to merge"))?;
-        let base = place.base.as_deref();
-        let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
-        if !place.path.join(".git").exists() {
-            // Its worktree was removed after its merge, and the run stopped before the pass
-            // was journaled: the record, or the trailer on the integration branch, says where.
-            if let Some(c) = &place.merged {
-                return Ok(Merging::Merged { commit: Some(c.clone()) });
-            }
-            return match commit::find(repo, &tip, base, id)
-                .map_err(|e| git("cannot read the integration branch", &e))?
-            {
-                Some(c) => Ok(Merging::Merged { commit: Some(c) }),
-                None => Err(format!(
-                    "task {id}'s worktree `{}` is gone and its work is not on `{integration}`",
-                    place.path.display()
-                )),
-            };
-        }
-        let wt = repo.at(&place.path);
-        // A run killed in the middle of a rebase left it in progress: start it again.
-        merge::abort_in_progress(&wt).map_err(|e| git("cannot clean up an interrupted rebase", &e))?;
-        let head = wt.head().map_err(|e| git("cannot read the task's branch", &e))?;
-        if base == Some(head.as_str()) {
-            // Nothing was committed: nothing to merge.
-            return Ok(Merging::Merged { commit: None });
-        }
-        // Already integrated (a run stopped after moving the branch). Only this worktree's own
-        // commit counts: an earlier attempt's commit on the branch says nothing of this one.
-        let on_tip = repo
-            .output(&["merge-base", "--is-ancestor", &head, &tip])
-            .map_err(|e| git("cannot read the integration branch", &e))?;
-        if on_tip.status.success() {
-            return Ok(Merging::Merged { commit: Some(head) });
-        }
-        let rebased = match merge::rebase(&wt, &tip) {
-            Ok(r) => r,
-            Err(e) => {
-                // git refused to start (uncommitted edits in the worktree, left beside a commit
-                // of your own): the task goes back to rework in this worktree, so what is
-                // uncommitted there is kept first, whatever the agent does next.
-                let mut why = git("cannot rebase the task", &e);
-                if self.uncommitted_in(id).unwrap_or(true) {
-                    match self.keep(repo, id, &format!("{attempt}-uncommitted")) {
-                        Ok(kept) => {
-                            if let Some(k) = kept.first() {
-                                why.push_str(&format!(
-                                    "\nWhat was uncommitted in the task's worktree is kept at `{}` \
-                                     (`git diff {head} {}` shows it).",
-                                    k.reference, k.commit
-                                ));
-                            }
-                        }
-                        Err(e) => why.push_str(&format!("\n{e}")),
-                    }
-                }
-                return Err(why);
-            }
-        };
-        match rebased {
-            Rebased::Current { head } => Ok(Merging::Ready { tip, head, rebased: false }),
-            Rebased::Moved { head } => {
-                // Its changes are now measured from the tip.
-                self.save(id, &Place { base: Some(tip.clone()), ..place })?;
-                Ok(Merging::Ready { tip, head, rebased: true })
-            }
-            Rebased::Conflict { files, hunks } => {
-                // The worktree and branch are set up again from the tip: the task's commit as
-                // it was is kept first (its changes come back with conflict markers).
-                self.keep(repo, id, &format!("{attempt}"))?;
-                let replayed = merge::replay_on(repo, &place.path, &self.branch(id), &head, &tip)
-                    .map_err(|e| git("cannot set the task up again after the conflict", &e))?;
-                self.save(id, &Place { base: Some(tip.clone()), ..place })?;
-                Ok(Merging::Conflict { files, hunks, replayed })
-            }
-        }
-    }
-
-    /// Records that task `id` is on the integration branch as `commit`, before its worktree
-    /// and branch are released.
-    pub(crate) fn mark_merged(&self, id: &str, commit: &str) -> Result<(), String> {
-        let Some(place) = self.place(id) else { return Ok(()) };
-        self.save(id, &Place { merged: Some(commit.to_owned()), ..place })
-    }
-
-    /// The last part of a merge: the integration branch moved from `tip` to `head`.
-    pub(crate) fn advance(&self, tip: &str, head: &str) -> Result<(), String> {
-        let _git = self.git_lock.lock();
-        let (Some(repo), Some(integration)) = (&self.repo, &self.integration) else { return Ok(()) };
-        merge::advance(repo, integration, tip, head)
-            .map_err(|e| git(&format!("cannot move `{integration}` to the task's commit"), &e))
-    }
-
-    /// Where the final check runs: where the tasks' work came together. In worktree mode, a
-    /// worktree of the integration branch's tip (the shared tree may have another branch out).
-    pub(crate) fn final_tree(&self) -> Result<PathBuf, String> {
-        let _git = self.git_lock.lock();
-        let (WorkspaceMode::Worktree, Some(repo), Some(integration)) = (self.mode, &self.repo, &self.integration)
-        else {
-            return Ok(self.root.clone());
-        };
-        let path = self.state.join("worktrees").join(FINAL);
-        let tip = repo.branch_head(integration).map_err(|e| git("cannot read the integration branch", &e))?;
-        worktree::remove(repo, &path).map_err(|e| git("cannot clear the final check's worktree", &e))?;
-        let p = path.display().to_string();
-        repo.run(&["worktree", "add", "--quiet", "--detach", &p, &tip])
-            .map_err(|e| git("cannot create the final check's worktree", &e))?;
-        Ok(path)
-    }
-
-    /// Removes the final check's worktree, if there is one.
-    pub(crate) fn drop_final(&self) {
-        let _git = self.git_lock.lock();
-        if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
-            let _ = worktree::remove(repo, &self.state.join("worktrees").join(FINAL));
-        }
-    }
-
     /// Drops task `id`'s workspace: its worktree and branch (worktree mode) and its record.
     /// What they hold that no protected ref reaches is kept first, under `label` (the attempt);
     /// returns what was kept.
@@ -650,183 +449,5 @@ impl Workspaces {
         }
         let _ = repo.run(&["worktree", "prune"]);
         (removed, kept)
-    }
-}
-
-/// The folder of the final check's worktree (task ids start with a letter or digit).
-const FINAL: &str = "_final";
-
-/// Where a merge stands after its first part.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Merging {
-    /// Already on the integration branch (or nothing to merge).
-    Merged { commit: Option<String> },
-    /// The task's branch sits on `tip`; `advance(tip, head)` integrates it (after verify, when
-    /// it was rebased).
-    Ready { tip: String, head: String, rebased: bool },
-    /// The rebase conflicted; the task's worktree was set up again on the tip with its changes
-    /// replayed, conflict markers in `replayed`.
-    Conflict { files: Vec<String>, hunks: String, replayed: Vec<String> },
-}
-
-/// Whether `path` is a git work tree with at least one commit.
-pub(crate) fn has_commit(repo: &Git) -> bool {
-    repo.head().is_ok()
-}
-
-/// The paths with uncommitted changes in `repo` (what worktrees, started from commits, do not see).
-pub(crate) fn uncommitted(repo: &Git) -> Vec<String> {
-    status_paths(repo, "--untracked-files=normal")
-}
-
-/// The paths `git status` lists in `repo`, untracked ones as `untracked` says (`normal`: a new
-/// folder as one entry; `all`: each file).
-fn status_paths(repo: &Git, untracked: &str) -> Vec<String> {
-    let Ok(out) = repo.run(&["status", "--porcelain", "-z", untracked]) else { return Vec::new() };
-    let mut paths = Vec::new();
-    let mut fields = out.split('\0').filter(|l| !l.is_empty());
-    while let Some(entry) = fields.next() {
-        let (code, path) = (entry.get(..2).unwrap_or(""), entry.get(3..).unwrap_or(""));
-        // A rename or copy is followed by the path it came from.
-        if code.contains('R') || code.contains('C') {
-            fields.next();
-        }
-        paths.push(path.to_owned());
-    }
-    paths
-}
-
-/// A commit of the working tree of `repo` as it is (tracked and untracked files, ignored ones
-/// not) on top of HEAD, on no branch: the base of a run started with `--include-uncommitted`.
-/// The user's index and files are untouched.
-pub(crate) fn snapshot_commit(repo: &Git, scratch_index: &Path, run_id: &str) -> Result<String, String> {
-    let tree =
-        scope::snapshot(repo, scratch_index).map_err(|e| format!("cannot take a snapshot of the working tree: {e}"))?;
-    let mut args: Vec<String> = repo.identity_args();
-    args.extend(["commit-tree".into(), tree, "-p".into(), "HEAD".into(), "-m".into()]);
-    args.push(format!("chore: the working tree as run {run_id} started (uncommitted changes included)"));
-    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
-    repo.run(&argv).map(|c| c.trim().to_owned()).map_err(|e| format!("cannot record the working tree as a commit: {e}"))
-}
-
-/// The conventional commit type of a task from its title: `fix` for fixes, `test`, `docs`,
-/// `refactor`, `chore`, else `feat`.
-pub(crate) fn commit_kind(title: &str) -> &'static str {
-    let t = title.to_lowercase();
-    let starts = |w: &[&str]| w.iter().any(|p| t.starts_with(p));
-    if starts(&["fix", "repair", "correct", "resolve"]) {
-        "fix"
-    } else if starts(&["test", "add test", "write test", "cover"]) {
-        "test"
-    } else if starts(&["document", "docs", "write doc", "update doc", "readme"]) {
-        "docs"
-    } else if starts(&["refactor", "rename", "extract", "move", "clean"]) {
-        "refactor"
-    } else if starts(&["chore", "bump", "upgrade", "configure", "set up ci"]) {
-        "chore"
-    } else {
-        "feat"
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn task_ids_make_valid_branch_names() {
-        for (id, want) in [("a", "a"), ("1.2", "1.2"), ("a..b", "a-b"), ("v1.", "v1-"), ("x.lock", "x-lock")] {
-            assert_eq!(ref_piece(id), want);
-            let ok = std::process::Command::new("git")
-                .args(["check-ref-format", "--branch", &format!("planrun/task/r/{}", ref_piece(id))])
-                .output()
-                .unwrap();
-            assert!(ok.status.success(), "{id}");
-        }
-    }
-
-    /// A committed repository and its workspaces in worktree mode, integrating onto `planrun/r`.
-    fn worktree_run() -> (tempfile::TempDir, Workspaces) {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("repo");
-        std::fs::create_dir_all(&root).unwrap();
-        let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
-        repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
-        std::fs::write(root.join("README.md"), "hi\n").unwrap();
-        commit::commit_all(&repo, "start\n").unwrap();
-        repo.create_branch("planrun/r", "HEAD").unwrap();
-        let ws = Workspaces {
-            mode: WorkspaceMode::Worktree,
-            repo: Some(repo),
-            integration: Some("planrun/r".into()),
-            run_id: "r".into(),
-            root: root.clone(),
-            state: root.join(".planrun"),
-            git_lock: std::sync::Arc::default(),
-        };
-        (dir, ws)
-    }
-
-    #[test]
-    fn a_merge_stopped_after_its_worktree_was_released_finds_the_task_merged() {
-        let (_dir, ws) = worktree_run();
-        let (place, kept) = ws.prepare("a", 1).unwrap();
-        assert!(kept.is_empty());
-        std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
-        let c = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
-        let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
-        assert_eq!(head, c);
-        ws.advance(&tip, &head).unwrap();
-        ws.mark_merged("a", &head).unwrap();
-        assert!(ws.release("a", "1").unwrap().is_empty(), "the merged work needs no keeping");
-        assert!(!place.path.exists());
-        // A run stopped here (before the pass is journaled) goes on at the merge: found, not
-        // failed for want of a worktree (which would implement the task again).
-        assert_eq!(ws.rebase("a", 1).unwrap(), Merging::Merged { commit: Some(head.clone()) });
-        // A retry's attempt replaces the record with a fresh worktree from the tip.
-        let (again, _) = ws.prepare("a", 2).unwrap();
-        assert_eq!(again.merged, None);
-        assert_eq!(again.base.as_deref(), Some(head.as_str()));
-    }
-
-    #[test]
-    fn an_earlier_attempts_commit_on_the_branch_does_not_pass_for_the_next_attempts_work() {
-        let (_dir, ws) = worktree_run();
-        let (place, _) = ws.prepare("a", 1).unwrap();
-        std::fs::write(place.path.join("a.txt"), "first\n").unwrap();
-        ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
-        let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
-        ws.advance(&tip, &head).unwrap();
-        // The merge failed after the branch moved, and the next attempt changed the work.
-        std::fs::write(place.path.join("a.txt"), "second\n").unwrap();
-        let second = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
-        assert_ne!(second, head);
-        let merging = ws.rebase("a", 2).unwrap();
-        assert!(!matches!(merging, Merging::Merged { .. }), "the second attempt's work was never merged: {merging:?}");
-    }
-
-    #[test]
-    fn locks_a_killed_git_left_in_a_task_worktree_are_cleared() {
-        let (_dir, ws) = worktree_run();
-        let (place, _) = ws.prepare("a", 1).unwrap();
-        let repo = ws.repo.clone().unwrap();
-        let gitdir = repo.at(&place.path).run(&["rev-parse", "--absolute-git-dir"]).unwrap();
-        let lock = std::path::Path::new(gitdir.trim()).join("index.lock");
-        std::fs::write(&lock, "").unwrap();
-        std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
-        assert!(ws.commit("a", "feat(a): a\n", &[]).is_err(), "git refuses while the lock is there");
-        let (swept, _) = ws.sweep(&["a"], |_| "1".into());
-        assert!(swept.is_empty());
-        assert!(!lock.exists());
-        assert!(ws.commit("a", "feat(a): a\n", &[]).unwrap().is_some());
-    }
-
-    #[test]
-    fn commit_types_follow_the_title() {
-        assert_eq!(commit_kind("Fix the parser's crash"), "fix");
-        assert_eq!(commit_kind("Add the login page"), "feat");
-        assert_eq!(commit_kind("Tests for the cache"), "test");
-        assert_eq!(commit_kind("Document the API"), "docs");
-        assert_eq!(commit_kind("Refactor storage"), "refactor");
     }
 }

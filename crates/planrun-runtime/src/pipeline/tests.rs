@@ -1,0 +1,102 @@
+//! Tests of the workspaces and the merge step, on real git repositories.
+
+use super::*;
+use super::{integrate::*, workspaces::*};
+use planrun_git::{Git, commit};
+
+#[test]
+fn task_ids_make_valid_branch_names() {
+    for (id, want) in [("a", "a"), ("1.2", "1.2"), ("a..b", "a-b"), ("v1.", "v1-"), ("x.lock", "x-lock")] {
+        assert_eq!(ref_piece(id), want);
+        let ok = std::process::Command::new("git")
+            .args(["check-ref-format", "--branch", &format!("planrun/task/r/{}", ref_piece(id))])
+            .output()
+            .unwrap();
+        assert!(ok.status.success(), "{id}");
+    }
+}
+
+/// A committed repository and its workspaces in worktree mode, integrating onto `planrun/r`.
+fn worktree_run() -> (tempfile::TempDir, Workspaces) {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
+    repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
+    std::fs::write(root.join("README.md"), "hi\n").unwrap();
+    commit::commit_all(&repo, "start\n").unwrap();
+    repo.create_branch("planrun/r", "HEAD").unwrap();
+    let ws = Workspaces {
+        mode: WorkspaceMode::Worktree,
+        repo: Some(repo),
+        integration: Some("planrun/r".into()),
+        run_id: "r".into(),
+        root: root.clone(),
+        state: root.join(".planrun"),
+        git_lock: std::sync::Arc::default(),
+    };
+    (dir, ws)
+}
+
+#[test]
+fn a_merge_stopped_after_its_worktree_was_released_finds_the_task_merged() {
+    let (_dir, ws) = worktree_run();
+    let (place, kept) = ws.prepare("a", 1).unwrap();
+    assert!(kept.is_empty());
+    std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
+    let c = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+    let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
+    assert_eq!(head, c);
+    ws.advance(&tip, &head).unwrap();
+    ws.mark_merged("a", &head).unwrap();
+    assert!(ws.release("a", "1").unwrap().is_empty(), "the merged work needs no keeping");
+    assert!(!place.path.exists());
+    // A run stopped here (before the pass is journaled) goes on at the merge: found, not
+    // failed for want of a worktree (which would implement the task again).
+    assert_eq!(ws.rebase("a", 1).unwrap(), Merging::Merged { commit: Some(head.clone()) });
+    // A retry's attempt replaces the record with a fresh worktree from the tip.
+    let (again, _) = ws.prepare("a", 2).unwrap();
+    assert_eq!(again.merged, None);
+    assert_eq!(again.base.as_deref(), Some(head.as_str()));
+}
+
+#[test]
+fn an_earlier_attempts_commit_on_the_branch_does_not_pass_for_the_next_attempts_work() {
+    let (_dir, ws) = worktree_run();
+    let (place, _) = ws.prepare("a", 1).unwrap();
+    std::fs::write(place.path.join("a.txt"), "first\n").unwrap();
+    ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+    let Merging::Ready { tip, head, .. } = ws.rebase("a", 1).unwrap() else { panic!("not ready") };
+    ws.advance(&tip, &head).unwrap();
+    // The merge failed after the branch moved, and the next attempt changed the work.
+    std::fs::write(place.path.join("a.txt"), "second\n").unwrap();
+    let second = ws.commit("a", &commit::message("feat", "a", "Write a", ""), &[]).unwrap().unwrap();
+    assert_ne!(second, head);
+    let merging = ws.rebase("a", 2).unwrap();
+    assert!(!matches!(merging, Merging::Merged { .. }), "the second attempt's work was never merged: {merging:?}");
+}
+
+#[test]
+fn locks_a_killed_git_left_in_a_task_worktree_are_cleared() {
+    let (_dir, ws) = worktree_run();
+    let (place, _) = ws.prepare("a", 1).unwrap();
+    let repo = ws.repo.clone().unwrap();
+    let gitdir = repo.at(&place.path).run(&["rev-parse", "--absolute-git-dir"]).unwrap();
+    let lock = std::path::Path::new(gitdir.trim()).join("index.lock");
+    std::fs::write(&lock, "").unwrap();
+    std::fs::write(place.path.join("a.txt"), "a\n").unwrap();
+    assert!(ws.commit("a", "feat(a): a\n", &[]).is_err(), "git refuses while the lock is there");
+    let (swept, _) = ws.sweep(&["a"], |_| "1".into());
+    assert!(swept.is_empty());
+    assert!(!lock.exists());
+    assert!(ws.commit("a", "feat(a): a\n", &[]).unwrap().is_some());
+}
+
+#[test]
+fn commit_types_follow_the_title() {
+    assert_eq!(commit_kind("Fix the parser's crash"), "fix");
+    assert_eq!(commit_kind("Add the login page"), "feat");
+    assert_eq!(commit_kind("Tests for the cache"), "test");
+    assert_eq!(commit_kind("Document the API"), "docs");
+    assert_eq!(commit_kind("Refactor storage"), "refactor");
+}
