@@ -1,305 +1,32 @@
-//! The OpenSpec importer: one active change `openspec/changes/<name>/`, whose `tasks.md` holds
-//! `## 1. Group` headings and `- [ ] 1.1 Task` checkboxes, with `proposal.md` and `design.md`
-//! beside it summarised into the plan's context. Archived changes are never read.
+//! A change's `tasks.md`: `## 1. Group` headings, `- [ ] 1.1 Task` checkboxes and the fields and
+//! notes under them.
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
-use crate::diag::Diagnostic;
-use crate::md::{self, Line};
-use crate::model::{self, Status, Task};
-use crate::source::{SourceId, Span, TaskSpans};
-use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
-
-const TASKS: &str = "tasks.md";
-const PROPOSAL: &str = "proposal.md";
-const DESIGN: &str = "design.md";
-const ARCHIVE: &str = "archive";
-/// How much of the proposal goes into the context; the rest is a pointer to the file.
-const PROPOSAL_CAP: usize = 1500;
-/// `tasks.md` titles that name the file, not the change.
-const GENERIC_TITLES: &[&str] = &["tasks", "task list", "implementation", "implementation tasks", "todo", "checklist"];
-
-pub(crate) fn detect(path: &Path) -> Detection {
-    if path.is_dir() {
-        if let Some(changes) = changes_dir(path) {
-            let mut active = active_changes(&changes);
-            return match active.len() {
-                0 => Detection::No,
-                1 => active.pop().map_or(Detection::No, Detection::Yes),
-                _ => Detection::Ambiguous(active),
-            };
-        }
-        return if is_change_dir(path) { Detection::Yes(path.to_owned()) } else { Detection::No };
-    }
-    match name_of(path) {
-        TASKS if in_changes_folder(path) || looks_openspec(path) => Detection::Yes(path.to_owned()),
-        PROPOSAL | DESIGN => match path.parent() {
-            Some(dir) if is_change_dir(dir) => Detection::Yes(dir.to_owned()),
-            _ => Detection::No,
-        },
-        _ => Detection::No,
-    }
-}
-
-pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    let (tasks_file, change_dir) = if path.is_dir() {
-        (path.join(TASKS), path.to_owned())
-    } else {
-        (path.to_owned(), path.parent().map_or_else(PathBuf::new, Path::to_owned))
-    };
-    let mut b = PlanBuilder::new(Format::Openspec, path);
-    let src = b.read(&tasks_file)?;
-    let proposal = read_optional(&mut b, &change_dir.join(PROPOSAL));
-    let design = read_optional(&mut b, &change_dir.join(DESIGN));
-    let parsed = parse_tasks(&mut b, src);
-    let shown = shown_dir(&change_dir);
-
-    let proposal_text = proposal.map(|id| b.text(id).to_owned());
-    let design_text = design.map(|id| b.text(id).to_owned());
-    b.plan.title = proposal_text
-        .as_deref()
-        .and_then(proposal_title)
-        .or(parsed.h1.filter(|t| !GENERIC_TITLES.contains(&t.trim_end_matches(':').to_lowercase().as_str())))
-        .or_else(|| change_dir.file_name().and_then(|n| n.to_str()).map(humanise))
-        .unwrap_or_else(|| "OpenSpec change".to_owned());
-
-    let mut context: Vec<String> = Vec::new();
-    if let Some(text) = &proposal_text {
-        let excerpt = proposal_excerpt(text, &format!("{shown}{PROPOSAL}"));
-        if !excerpt.is_empty() {
-            context.push(excerpt);
-        }
-    }
-    context.extend(parsed.notes);
-    context.push(pointers(&change_dir, &shown, proposal_text.is_some(), design_text.as_deref()));
-    b.plan.context = context.join("\n\n");
-    Ok(b.finish())
-}
-
-fn name_of(path: &Path) -> &str {
-    path.file_name().and_then(|n| n.to_str()).unwrap_or("")
-}
-
-/// The real path, so that `.` and relative paths still show their folder names.
-fn real(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_owned())
-}
-
-/// The `changes` folder for a repository root, its `openspec` folder, or the folder itself.
-fn changes_dir(dir: &Path) -> Option<PathBuf> {
-    let nested = dir.join("openspec").join("changes");
-    if nested.is_dir() {
-        return Some(nested);
-    }
-    let real = real(dir);
-    if name_of(&real) == "openspec" && dir.join("changes").is_dir() {
-        return Some(dir.join("changes"));
-    }
-    let parent_is_openspec = real.parent().is_some_and(|p| name_of(p) == "openspec");
-    (name_of(&real) == "changes" && parent_is_openspec).then(|| dir.to_owned())
-}
-
-/// Active changes: folders of `changes/` holding a `tasks.md`, except the archive. A change that
-/// is only proposed (no `tasks.md` yet) has nothing to run.
-fn active_changes(changes: &Path) -> Vec<PathBuf> {
-    super::sorted_entries(changes)
-        .into_iter()
-        .filter(|p| p.is_dir() && name_of(p) != ARCHIVE && !name_of(p).starts_with('.') && p.join(TASKS).is_file())
-        .collect()
-}
-
-fn is_change_dir(dir: &Path) -> bool {
-    let tasks = dir.join(TASKS);
-    tasks.is_file() && (in_changes_folder(&tasks) || looks_openspec(&tasks))
-}
-
-/// `…/openspec/changes/<name>/tasks.md` (not under the archive).
-fn in_changes_folder(tasks: &Path) -> bool {
-    let real = real(tasks);
-    let mut up = real.ancestors().skip(2);
-    let changes = up.next();
-    let openspec = up.next();
-    changes.is_some_and(|c| name_of(c) == "changes") && openspec.is_some_and(|o| name_of(o) == "openspec")
-}
-
-/// A `tasks.md` anywhere: `## 1. Group` headings with `- [ ] 1.1 Task` items, and no other
-/// format's task headings (`### Task 3:`, `### Step 2:`). spec-kit's `T001` ids do not match.
-fn looks_openspec(path: &Path) -> bool {
-    let Some(text) = super::peek_text(path) else { return false };
-    let lines = md::lines(&text);
-    let mut group = false;
-    let mut item = false;
-    for l in lines.iter().filter(|l| !l.in_fence) {
-        if let Some((level, t)) = md::heading(l.text) {
-            let first = t.split_whitespace().next().unwrap_or("");
-            if matches!(first.to_ascii_lowercase().as_str(), "task" | "step") {
-                return false;
-            }
-            group |= level == 2 && number_prefix(t).is_some();
-        } else if let Some(parsed) = task_line(l.text) {
-            item |= parsed.checkbox && parsed.id.as_deref().is_some_and(|id| id.contains('.'));
-        }
-    }
-    group && item
-}
-
-/// The folder as written in the context: from the repository's `openspec/` down, else its name.
-fn shown_dir(change_dir: &Path) -> String {
-    let real = real(change_dir);
-    let parts: Vec<String> = real
-        .components()
-        .filter_map(|c| if let Component::Normal(s) = c { s.to_str().map(str::to_owned) } else { None })
-        .collect();
-    let from = parts.iter().rposition(|p| p == "openspec").or_else(|| parts.len().checked_sub(1)).unwrap_or(0);
-    let shown: Vec<&str> = parts.iter().skip(from).map(String::as_str).collect();
-    if shown.is_empty() { String::new() } else { format!("{}/", shown.join("/")) }
-}
-
-fn read_optional(b: &mut PlanBuilder, path: &Path) -> Option<SourceId> {
-    if !path.is_file() {
-        return None;
-    }
-    match b.read(path) {
-        Ok(id) => Some(id),
-        Err(e) => {
-            b.warn(Diagnostic::warning("unreadable-file", format!("{e}; it is left out of the context")));
-            None
-        }
-    }
-}
-
-fn humanise(name: &str) -> String {
-    let spaced = name.replace(['-', '_'], " ");
-    let mut chars = spaced.chars();
-    chars.next().map(|c| c.to_uppercase().chain(chars).collect()).unwrap_or_default()
-}
-
-/// The proposal's first `#` heading, without a leading "Change:".
-fn proposal_title(text: &str) -> Option<String> {
-    let lines = md::lines(text);
-    let (_, t) =
-        lines.iter().filter(|l| !l.in_fence).find_map(|l| md::heading(l.text).filter(|(level, _)| *level == 1))?;
-    let lower = t.to_lowercase();
-    let t = ["change:", "proposal:"]
-        .iter()
-        .find_map(|p| lower.starts_with(p).then(|| t.get(p.len()..).unwrap_or(t)))
-        .unwrap_or(t);
-    let t = model::one_line(t);
-    (!t.is_empty()).then_some(t)
-}
-
-/// The proposal's Why and What Changes sections (or its whole body when it has neither), capped.
-fn proposal_excerpt(text: &str, shown: &str) -> String {
-    let lines = md::lines(text);
-    let mut sections: Vec<(String, Vec<&str>)> = Vec::new();
-    let mut body: Vec<&str> = Vec::new();
-    let mut current: Option<(usize, usize)> = None; // (index in sections, heading level)
-    for l in &lines {
-        let heading = if l.in_fence { None } else { md::heading(l.text) };
-        if let Some((level, t)) = heading {
-            if current.is_some_and(|(_, open)| level > open) {
-                if let Some(s) = current.and_then(|(i, _)| sections.get_mut(i)) {
-                    s.1.push(l.text);
-                }
-                continue;
-            }
-            current = None;
-            let name = t.trim_end_matches(':').trim();
-            if level > 1 && matches!(name.to_lowercase().as_str(), "why" | "what changes") {
-                sections.push((name.to_owned(), Vec::new()));
-                current = Some((sections.len() - 1, level));
-            }
-            if level > 1 {
-                body.push(l.text);
-            }
-            continue;
-        }
-        match current.and_then(|(i, _)| sections.get_mut(i)) {
-            Some(s) => s.1.push(l.text),
-            None => body.push(l.text),
-        }
-    }
-    let full = if sections.is_empty() {
-        model::block(&body.join("\n"))
-    } else {
-        sections
-            .iter()
-            .map(|(name, lines)| format!("{name}:\n{}", model::block(&lines.join("\n"))))
-            .collect::<Vec<_>>()
-            .join("\n\n")
-    };
-    cap(&full, shown)
-}
-
-/// Cuts `text` at a line boundary before [`PROPOSAL_CAP`] bytes, saying where the rest is.
-fn cap(text: &str, shown: &str) -> String {
-    if text.len() <= PROPOSAL_CAP {
-        return text.to_owned();
-    }
-    let mut out = String::new();
-    for line in text.lines() {
-        if out.len() + line.len() + 1 > PROPOSAL_CAP {
-            break;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    format!("{}\n… (cut short; the full proposal is in `{shown}`)", out.trim_end())
-}
-
-/// Where the change's documents are, so agents can read them when they need the detail.
-fn pointers(change_dir: &Path, shown: &str, has_proposal: bool, design: Option<&str>) -> String {
-    let mut out = vec![format!("OpenSpec change: `{shown}`")];
-    if has_proposal {
-        out.push(format!("- proposal: `{shown}{PROPOSAL}`"));
-    }
-    if let Some(design) = design {
-        let headings: Vec<String> = md::lines(design)
-            .iter()
-            .filter(|l| !l.in_fence)
-            .filter_map(|l| md::heading(l.text).filter(|(level, _)| *level == 2).map(|(_, t)| model::one_line(t)))
-            .collect();
-        let sections =
-            if headings.is_empty() { String::new() } else { format!(" (sections: {})", headings.join(", ")) };
-        out.push(format!("- design: `{shown}{DESIGN}`{sections}"));
-    }
-    let specs = change_dir.join("specs");
-    if specs.is_dir() {
-        let capabilities: Vec<String> = super::sorted_entries(&specs)
-            .iter()
-            .filter(|p| p.is_dir())
-            .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))
-            .collect();
-        let list = if capabilities.is_empty() { String::new() } else { format!(" ({})", capabilities.join(", ")) };
-        out.push(format!("- spec deltas: `{shown}specs/`{list}"));
-    }
-    out.join("\n")
-}
+use super::*;
 
 /// One list item of `tasks.md`, as far as the line alone tells.
 #[derive(Debug)]
-struct TaskLine<'a> {
+pub(super) struct TaskLine<'a> {
     /// Leading whitespace width (a tab counts 4).
-    indent: usize,
-    checkbox: bool,
+    pub(super) indent: usize,
+    pub(super) checkbox: bool,
     /// Ticked; `None` for a mark that is neither blank nor a tick (`[~]`, `[-]`).
-    done: Option<bool>,
-    mark: &'a str,
-    id: Option<String>,
-    id_off: usize,
-    title: &'a str,
-    title_off: usize,
+    pub(super) done: Option<bool>,
+    pub(super) mark: &'a str,
+    pub(super) id: Option<String>,
+    pub(super) id_off: usize,
+    pub(super) title: &'a str,
+    pub(super) title_off: usize,
     /// A `## N. Title` heading read as a task (a tasks.md without any task items).
-    heading: bool,
+    pub(super) heading: bool,
 }
 
-fn indent_of(line: &str) -> usize {
+pub(super) fn indent_of(line: &str) -> usize {
     line.chars().take_while(|c| c.is_whitespace()).map(|c| if c == '\t' { 4 } else { 1 }).sum()
 }
 
 /// `- [ ] 1.1 Title`, `* [x] 1.2. Title`, `- [ ]1.3 Title`, `- [~] Title`, `- 1.4 Title`,
 /// `- [ ] **1.5** Title`.
-fn task_line(line: &str) -> Option<TaskLine<'_>> {
+pub(super) fn task_line(line: &str) -> Option<TaskLine<'_>> {
     let item = md::bullet(line)?;
     let mut text = item;
     let mut checkbox = false;
@@ -331,7 +58,7 @@ fn task_line(line: &str) -> Option<TaskLine<'_>> {
 /// A leading dotted number (`1.1`, `1.1.`, `2.`, `**1.1**`) and the text after it. A bare
 /// number without a dot (`3 retries`) is text, not a number. A dotted number may end with one
 /// lowercase letter (`1.3a`: a task inserted after `1.3` without renumbering).
-fn number_prefix(text: &str) -> Option<(&str, &str)> {
+pub(super) fn number_prefix(text: &str) -> Option<(&str, &str)> {
     if let Some(inner) = text.strip_prefix("**") {
         let close = inner.find("**")?;
         let (id, _) = number_prefix(inner.get(..close)?.trim())?;
@@ -365,28 +92,28 @@ fn number_prefix(text: &str) -> Option<(&str, &str)> {
 
 /// What `parse_tasks` found besides the tasks, for the plan's title and context.
 #[derive(Debug, Default)]
-struct Parsed {
-    h1: Option<String>,
+pub(super) struct Parsed {
+    pub(super) h1: Option<String>,
     /// Text outside any task: the preamble and prose under group headings.
-    notes: Vec<String>,
+    pub(super) notes: Vec<String>,
 }
 
-struct Draft<'a> {
-    task: Task,
-    spans: TaskSpans,
-    line: Line<'a>,
-    parsed: TaskLine<'a>,
-    body: Vec<Line<'a>>,
+pub(super) struct Draft<'a> {
+    pub(super) task: Task,
+    pub(super) spans: TaskSpans,
+    pub(super) line: Line<'a>,
+    pub(super) parsed: TaskLine<'a>,
+    pub(super) body: Vec<Line<'a>>,
     /// The group's number (`2` for `## 2. Backend`, else the group's position) and the item's
     /// position in it, for items written without a number.
-    group: Option<String>,
-    position: usize,
-    overall: usize,
-    explicit_deps: bool,
+    pub(super) group: Option<String>,
+    pub(super) position: usize,
+    pub(super) overall: usize,
+    pub(super) explicit_deps: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
-enum Field {
+pub(super) enum Field {
     Files,
     DependsOn,
     Verify,
@@ -394,7 +121,7 @@ enum Field {
     Persona,
 }
 
-fn field_kind(key: &str) -> Option<Field> {
+pub(super) fn field_kind(key: &str) -> Option<Field> {
     // `Files (3 new)`, `File (1 modified)`: a count or note in brackets after the key.
     let key = key.split_once(" (").map_or(key, |(k, _)| k);
     match key.trim().to_lowercase().replace(['_', '-'], " ").as_str() {
@@ -410,7 +137,7 @@ fn field_kind(key: &str) -> Option<Field> {
     }
 }
 
-fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
+pub(super) fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
     let text = b.text(src).to_owned();
     let lines = md::lines(&text);
     let mut out = Parsed::default();
@@ -600,7 +327,7 @@ fn parse_tasks(b: &mut PlanBuilder, src: SourceId) -> Parsed {
 /// The path of a files entry that has a note after it (`` `a.json` — `field` updated. ``,
 /// `` `a.ts` (modified) ``): the first code span when the value starts with it and a dash, a
 /// bracket or a colon follows it.
-fn noted_path(value: &str) -> Option<&str> {
+pub(super) fn noted_path(value: &str) -> Option<&str> {
     let t = value.trim_start();
     if !t.starts_with('`') {
         return None;
@@ -611,7 +338,7 @@ fn noted_path(value: &str) -> Option<&str> {
 }
 
 /// A heading task's title without its done mark (`✅ Title`, `Title ✅`, `[x] Title`, `Title (done)`).
-fn heading_done(title: &str) -> (bool, &str) {
+pub(super) fn heading_done(title: &str) -> (bool, &str) {
     let (done, rest) = md::strip_done_mark(title);
     let t = rest.trim_end();
     for mark in ["✅", "✔️", "✔", "(done)", "(DONE)", "— done", "- done"] {
@@ -626,7 +353,7 @@ fn heading_done(title: &str) -> (bool, &str) {
 /// `Persona:` lines are fields (a field with nothing after its colon takes the more indented
 /// list under it); everything else (sub-bullets, nested checkboxes, code) is the description,
 /// dedented. Lines that name files, dependencies or commands planrun cannot read are warnings.
-fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
+pub(super) fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     let mut description: Vec<&str> = Vec::new();
     let mut desc_span: Option<(usize, usize)> = None;
     // The field whose list is being read, the indentation of its line, and whether that line is
@@ -699,13 +426,14 @@ fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
 
 /// A shell command: its first word is a program planrun knows (or `openspec`, the change's own
 /// validator).
-fn is_command(text: &str) -> bool {
-    super::commands::first_program(text).is_some_and(|p| p == "openspec" || super::commands::is_program(p))
+pub(super) fn is_command(text: &str) -> bool {
+    super::super::commands::first_program(text)
+        .is_some_and(|p| p == "openspec" || super::super::commands::is_program(p))
 }
 
 /// Looks like a command even if its program is not one planrun knows: two or more words, the
 /// first a plain lower-case name.
-fn looks_like_command(text: &str) -> bool {
+pub(super) fn looks_like_command(text: &str) -> bool {
     let mut words = text.split_whitespace();
     let first = words.next().unwrap_or("");
     words.next().is_some()
@@ -714,13 +442,20 @@ fn looks_like_command(text: &str) -> bool {
 }
 
 /// Whether a list value means "nothing".
-fn is_none(value: &str) -> bool {
+pub(super) fn is_none(value: &str) -> bool {
     let v = value.trim().trim_matches(['*', '_', '`', '.']).trim().to_lowercase();
     v.is_empty() || ["none", "-", "—", "n/a", "na", "nothing"].contains(&v.as_str()) || v.starts_with("none ")
 }
 
 /// Reads one field value (or one item of a field's list) starting at byte `start` of the file.
-fn read_field(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>, kind: Field, value: &str, start: usize) {
+pub(super) fn read_field(
+    b: &mut PlanBuilder,
+    src: SourceId,
+    d: &mut Draft<'_>,
+    kind: Field,
+    value: &str,
+    start: usize,
+) {
     let whole = Span::new(src, start, start + value.len());
     match kind {
         Field::Files => {
@@ -817,14 +552,14 @@ fn read_field(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>, kind: Field
 }
 
 /// Removes the indentation every non-blank line shares.
-fn dedent(lines: &[&str]) -> String {
+pub(super) fn dedent(lines: &[&str]) -> String {
     let common =
         lines.iter().filter(|l| !l.trim().is_empty()).map(|l| l.len() - l.trim_start().len()).min().unwrap_or(0);
     lines.iter().map(|l| l.get(common..).unwrap_or_else(|| l.trim_start())).collect::<Vec<_>>().join("\n")
 }
 
 /// Status, and the problems an item can have on its own line.
-fn check_item(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
+pub(super) fn check_item(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
     let line_span = d.spans.task;
     if d.parsed.checkbox {
         let item = md::bullet(d.line.text).filter(|i| i.starts_with('['));
@@ -875,47 +610,5 @@ fn check_item(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>) {
         if let Some(first) = d.task.description.lines().map(str::trim).find(|l| !l.is_empty()) {
             d.task.title = model::one_line(md::bullet(first).unwrap_or(first));
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn numbers() {
-        assert_eq!(number_prefix("1.1 Add x"), Some(("1.1", "Add x")));
-        assert_eq!(number_prefix("1.1. Add x"), Some(("1.1", "Add x")));
-        assert_eq!(number_prefix("2. Backend"), Some(("2", "Backend")));
-        assert_eq!(number_prefix("**1.2** Bold"), Some(("1.2", "Bold")));
-        assert_eq!(number_prefix("3.4"), Some(("3.4", "")));
-        assert_eq!(number_prefix("3 retries"), None);
-        assert_eq!(number_prefix("1.a thing"), None);
-        assert_eq!(number_prefix("T001 spec-kit"), None);
-        assert_eq!(number_prefix(".5 x"), None);
-        assert_eq!(number_prefix("1.3a Generate"), Some(("1.3a", "Generate")));
-        assert_eq!(number_prefix("2.10b. Later"), Some(("2.10b", "Later")));
-        assert_eq!(number_prefix("1.3ab x"), None);
-        assert_eq!(number_prefix("3a x"), None);
-    }
-
-    #[test]
-    fn items() {
-        let t = task_line("- [ ]1.3 Migrate").map(|t| (t.checkbox, t.done, t.id, t.title));
-        assert_eq!(t, Some((true, Some(false), Some("1.3".to_owned()), "Migrate")));
-        let t = task_line("* [~] 2.2 Conflicts").map(|t| (t.done, t.mark));
-        assert_eq!(t, Some((None, "~")));
-        let t = task_line("- 1.4 No box").map(|t| (t.checkbox, t.id));
-        assert_eq!(t, Some((false, Some("1.4".to_owned()))));
-        let line = "  - [x] 1.2 Title";
-        let t = task_line(line).map(|t| (t.indent, &line[t.id_off..t.id_off + 3], &line[t.title_off..]));
-        assert_eq!(t, Some((2, "1.2", "Title")));
-    }
-
-    #[test]
-    fn titles() {
-        assert_eq!(proposal_title("# Change: Add 2FA\n").as_deref(), Some("Add 2FA"));
-        assert_eq!(proposal_title("## Why\n"), None);
-        assert_eq!(humanise("offline-sync_queue"), "Offline sync queue");
     }
 }
