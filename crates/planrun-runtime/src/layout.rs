@@ -180,6 +180,23 @@ pub(crate) enum LockError {
     Io(PathBuf, #[source] std::io::Error),
 }
 
+/// Replaces `path` with `bytes` atomically and durably: a temporary file in the same folder,
+/// synced, renamed over `path`, then the folder synced, so a crash or a power cut leaves the old
+/// file or the new one, never a torn or missing one.
+pub(crate) fn replace_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    // The rename is durable once the folder is.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]

@@ -229,14 +229,9 @@ pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result
     Ok((path, line))
 }
 
-/// Replaces `path` with `text` atomically (a temporary file in the same folder, synced, renamed).
+/// Replaces `path` with `text` atomically and durably (see `layout::replace_durably`).
 fn replace(path: &Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write as _;
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(text.as_bytes())?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map(|_| ()).map_err(|e| e.error)
+    super::layout::replace_durably(path, text.as_bytes())
 }
 
 fn cell(text: &str) -> String {

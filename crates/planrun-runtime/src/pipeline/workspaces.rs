@@ -99,10 +99,9 @@ impl Workspaces {
         let dir = path.parent().unwrap_or(&self.state);
         std::fs::create_dir_all(dir).map_err(|e| format!("cannot create `{}`: {e}", dir.display()))?;
         let text = serde_json::to_vec_pretty(place).map_err(|e| e.to_string())?;
-        let tmp = path.with_extension("json.tmp");
-        std::fs::write(&tmp, text)
-            .and_then(|()| std::fs::rename(&tmp, &path))
-            .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
+        // Durable before the worktree or snapshot it names is used: after a crash the record
+        // says where the task's work began.
+        crate::layout::replace_durably(&path, &text).map_err(|e| format!("cannot write `{}`: {e}", path.display()))
     }
 
     /// Makes task `id`'s workspace ready for an attempt and returns it: its worktree as the
@@ -338,7 +337,7 @@ impl Workspaces {
                 let path = self.state.join("workspaces").join(format!("{id}.made-by-checks.json"));
                 let text = serde_json::to_vec(&all).map_err(|e| e.to_string())?;
                 std::fs::create_dir_all(self.state.join("workspaces"))
-                    .and_then(|()| std::fs::write(&path, text))
+                    .and_then(|()| crate::layout::replace_durably(&path, &text))
                     .map_err(|e| format!("cannot write `{}`: {e}", path.display()))
             }
             _ => Ok(()),
