@@ -120,10 +120,95 @@ pub(crate) struct StepPayload {
     /// For a step run by an agent: which, its session and what it used.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) agent: Option<AgentRecord>,
-    /// What the step found; its shape is the step's own (changed files for `scope`, checks for
-    /// `verify`, findings for reviews, commits for `commit` and `merge`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub(crate) detail: Option<Value>,
+    /// What the step found: changed files for `scope`, checks for `verify`, findings for
+    /// reviews, commits for `commit` and `merge`. A detail this version cannot read is dropped
+    /// alone, never the step with it.
+    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "lenient_detail")]
+    pub(crate) detail: Option<StepDetail>,
+}
+
+/// What a step found. Each stage sets its own fields; the rest stay out of the journal.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct StepDetail {
+    /// `implement`, `merge`: work a removed worktree held that no branch reaches, kept.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) kept: Vec<KeptRef>,
+    /// `merge`: why the worktree could not be removed (it stays, with its work).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) not_removed: Option<String>,
+    /// `verify`, `merge` after a rebase: how many checks ran and passed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checks: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) passed: Option<u64>,
+    /// Files the checks made (never committed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) made_by_checks: Option<Vec<String>>,
+    /// `scope`: every changed path, those outside the task's files, and the policy applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) changed: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) outside: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) policy: Option<String>,
+    /// `commit`: the commit made (none: nothing to commit) and its branch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) commit: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) branch: Option<String>,
+    /// `merge`: the commit now on the integration branch, which branch, whether it was merged
+    /// by an earlier attempt already, whether it was rebased first, and conflicting files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) merged: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) into: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) already: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rebased: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) conflict: Option<Vec<String>>,
+    /// `review`, `test`: each reviewer's verdict, or why it gave none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) reviews: Option<Vec<ReviewDetail>>,
+}
+
+/// Work kept under a ref.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct KeptRef {
+    #[serde(rename = "ref")]
+    pub(crate) reference: String,
+    pub(crate) commit: String,
+}
+
+/// One reviewer's part of a review step.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ReviewDetail {
+    pub(crate) review: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) verdict: Option<planrun_agents::verdict::Decision>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) findings: Vec<planrun_agents::verdict::Finding>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) error: Option<String>,
+}
+
+impl ReviewDetail {
+    /// The verdict's word (`pass`, `changes_requested`), or the error.
+    pub(crate) fn outcome(&self) -> &str {
+        match (self.verdict, &self.error) {
+            (Some(planrun_agents::verdict::Decision::Pass), _) => "pass",
+            (Some(planrun_agents::verdict::Decision::ChangesRequested), _) => "changes_requested",
+            (None, Some(e)) => e,
+            (None, None) => "?",
+        }
+    }
+}
+
+/// Reads a step's detail, or nothing when this version cannot read it.
+fn lenient_detail<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<StepDetail>, D::Error> {
+    let v = Option::<Value>::deserialize(d)?;
+    Ok(v.and_then(|v| serde_json::from_value(v).ok()))
 }
 
 /// What an agent's step used.
@@ -252,6 +337,44 @@ pub(crate) fn decode_all(events: &[planrun_store::Event]) -> Vec<Entry> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A step's detail is typed: what earlier versions wrote (nulls for absent commits, empty
+    /// findings) reads the same, and a detail of a shape this version does not know is dropped
+    /// alone while the step itself is kept.
+    #[test]
+    fn step_details_read_typed_and_an_unknown_shape_drops_only_the_detail() {
+        let step = |detail: &str| -> Value {
+            serde_json::from_str(&format!(
+                r#"{{"attempt":2,"elapsed_ms":5,"ok":true,"interrupted":false,"step":"merge","summary":"passed","detail":{detail}}}"#
+            ))
+            .unwrap_or(Value::Null)
+        };
+        let JournalEvent::Step(p) =
+            JournalEvent::decode("step", &step(r#"{"merged":"abc","into":"main","already":true,"commit":null}"#))
+        else {
+            panic!("not a step")
+        };
+        let d = p.detail.clone().unwrap_or_default();
+        assert_eq!(
+            (d.merged.as_deref(), d.into.as_deref(), d.already, d.commit),
+            (Some("abc"), Some("main"), Some(true), None)
+        );
+        let reviews = step(
+            r#"{"reviews":[{"review":"code","verdict":"changes_requested","findings":[{"severity":"blocking","file":"a.rs","line":3,"message":"m"}]},{"review":"task","error":"no verdict"}]}"#,
+        );
+        let JournalEvent::Step(p) = JournalEvent::decode("step", &reviews) else { panic!("not a step") };
+        let r = p.detail.and_then(|d| d.reviews).unwrap_or_default();
+        assert_eq!(r.iter().map(ReviewDetail::outcome).collect::<Vec<_>>(), ["changes_requested", "no verdict"]);
+        assert_eq!(r[0].findings[0].file.as_deref(), Some("a.rs"));
+        // A detail of another shape: the step is kept, without its detail.
+        let JournalEvent::Step(p) = JournalEvent::decode("step", &step(r#"{"checks":"many"}"#)) else {
+            panic!("the step itself must be kept")
+        };
+        assert_eq!((p.attempt, p.detail), (2, None));
+        // Writing leaves out what a stage did not set.
+        let written = serde_json::to_value(StepDetail { commit: Some("c".into()), ..StepDetail::default() });
+        assert_eq!(written.ok(), Some(serde_json::json!({"commit": "c"})));
+    }
 
     /// Each kind as planrun 0.1.0 stored it (from `tests/fixtures/journal-0.1.0`, plus `hold`,
     /// `orphans` and an agent step): decoding and encoding again gives the same JSON.

@@ -1551,49 +1551,34 @@ impl<'a> Runner<'a> {
         let Some(d) = &done.detail else { return };
         match done.kind {
             Kind::Check(Stage::Scope) if done.result.is_ok() => {
-                let outside: Vec<&str> = d
-                    .get("outside")
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
+                let outside = d.outside.clone().unwrap_or_default();
                 if !outside.is_empty() {
-                    self.reporter.emit(&RunEvent::ScopeWarning(ev::ScopeWarning {
-                        task: id.to_owned(),
-                        outside: outside.into_iter().map(str::to_owned).collect(),
-                    }));
+                    self.reporter.emit(&RunEvent::ScopeWarning(ev::ScopeWarning { task: id.to_owned(), outside }));
                 }
             }
             Kind::Check(Stage::Review | Stage::Test) => {
-                for r in d.get("reviews").and_then(Value::as_array).into_iter().flatten() {
-                    let name = r.get("review").and_then(Value::as_str).unwrap_or("review");
-                    for f in r.get("findings").and_then(Value::as_array).into_iter().flatten() {
-                        if f.get("severity").and_then(Value::as_str) != Some("advisory") {
-                            continue;
-                        }
+                for r in d.reviews.iter().flatten() {
+                    for f in r.findings.iter().filter(|f| f.severity == planrun_agents::verdict::Severity::Advisory) {
                         self.reporter.emit(&RunEvent::Advisory(ev::Advisory {
                             task: id.to_owned(),
-                            review: name.to_owned(),
-                            finding: f.clone(),
+                            review: r.review.clone(),
+                            finding: serde_json::to_value(f).unwrap_or_default(),
                         }));
                     }
                 }
             }
             Kind::Check(Stage::Commit) if done.result.is_ok() => {
-                if let Some(c) = d.get("commit").and_then(Value::as_str) {
-                    self.reporter
-                        .emit(&RunEvent::Committed(ev::Committed { task: id.to_owned(), commit: c.to_owned() }));
+                if let Some(c) = &d.commit {
+                    self.reporter.emit(&RunEvent::Committed(ev::Committed { task: id.to_owned(), commit: c.clone() }));
                 }
             }
             Kind::Check(Stage::Merge) if done.result.is_ok() => {
-                let into = d.get("into").and_then(Value::as_str).unwrap_or("");
-                if let Some(c) = d.get("merged").and_then(Value::as_str) {
+                if let Some(c) = &d.merged {
                     self.reporter.emit(&RunEvent::Merged(ev::Merged {
                         task: id.to_owned(),
-                        commit: c.to_owned(),
-                        into: into.to_owned(),
-                        rebased: d.get("rebased").and_then(Value::as_bool) == Some(true),
+                        commit: c.clone(),
+                        into: d.into.clone().unwrap_or_default(),
+                        rebased: d.rebased == Some(true),
                     }));
                 }
             }
@@ -1735,10 +1720,10 @@ impl<'a> Runner<'a> {
         if self.told_check_output {
             return;
         }
-        let made = done.detail.as_ref().and_then(|d| d.get("made_by_checks")).and_then(Value::as_array);
+        let made = done.detail.as_ref().and_then(|d| d.made_by_checks.as_ref());
         let Some(made) = made.filter(|m| !m.is_empty()) else { return };
         self.told_check_output = true;
-        let names: Vec<String> = made.iter().filter_map(Value::as_str).take(5).map(|p| format!("`{p}`")).collect();
+        let names: Vec<String> = made.iter().take(5).map(|p| format!("`{p}`")).collect();
         let more =
             if made.len() > names.len() { format!(" and {} more", made.len() - names.len()) } else { String::new() };
         self.reporter.note(&format!(

@@ -94,48 +94,40 @@ impl TaskReport {
         let records = s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
         r.attempts = records.iter().map(|x| x.attempt).max().unwrap_or(0);
         let last = records.iter().filter(|x| x.attempt == r.attempts);
-        let strings = |v: Option<&serde_json::Value>| -> Vec<String> {
-            v.and_then(serde_json::Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(|x| x.as_str().map(str::to_owned))
-                .collect()
-        };
         for step in last {
             let Some(d) = &step.detail else { continue };
             match step.step.as_str() {
                 "scope" => {
                     r.scoped = true;
-                    r.files = strings(d.get("changed"));
-                    r.outside = strings(d.get("outside"));
+                    r.files = d.changed.clone().unwrap_or_default();
+                    r.outside = d.outside.clone().unwrap_or_default();
                 }
                 "verify" | "merge" => {
-                    if let (Some(n), Some(p)) = (
-                        d.get("checks").and_then(serde_json::Value::as_u64),
-                        d.get("passed").and_then(serde_json::Value::as_u64),
-                    ) {
+                    if let (Some(n), Some(p)) = (d.checks, d.passed) {
                         r.checks = Some((p, n));
                     }
-                    if let Some(c) = d.get("merged").and_then(serde_json::Value::as_str) {
-                        let into = d.get("into").and_then(serde_json::Value::as_str).unwrap_or("");
+                    if let Some(c) = &d.merged {
+                        let into = d.into.as_deref().unwrap_or("");
                         r.git = Some(format!("merged {} onto {into}", c.get(..10).unwrap_or(c)));
                     }
                 }
                 "review" | "test" => {
-                    for review in d.get("reviews").and_then(serde_json::Value::as_array).into_iter().flatten() {
-                        let name = review.get("review").and_then(serde_json::Value::as_str).unwrap_or("review");
-                        for f in review.get("findings").and_then(serde_json::Value::as_array).into_iter().flatten() {
-                            let msg = f.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
-                            let file = f.get("file").and_then(serde_json::Value::as_str).unwrap_or("");
-                            match f.get("severity").and_then(serde_json::Value::as_str) {
-                                Some("blocking") => r.blocking += 1,
-                                _ => r.advisory.push(format!("[{name}] {file}: {msg}")),
+                    for review in d.reviews.iter().flatten() {
+                        for f in &review.findings {
+                            match f.severity {
+                                planrun_agents::verdict::Severity::Blocking => r.blocking += 1,
+                                planrun_agents::verdict::Severity::Advisory => r.advisory.push(format!(
+                                    "[{}] {}: {}",
+                                    review.review,
+                                    f.file.as_deref().unwrap_or(""),
+                                    f.message
+                                )),
                             }
                         }
                     }
                 }
                 "commit" => {
-                    if let Some(c) = d.get("commit").and_then(serde_json::Value::as_str) {
+                    if let Some(c) = &d.commit {
                         if r.git.is_none() {
                             r.git = Some(format!("committed {}", c.get(..10).unwrap_or(c)));
                         }

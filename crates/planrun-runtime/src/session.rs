@@ -40,7 +40,7 @@ pub(crate) struct StepRecord {
     /// For a step run by a CLI agent: which, its session and what it used.
     pub(crate) agent: Option<AgentRecord>,
     /// What the step found (changed files, findings, checks passed, commits), for reports.
-    pub(crate) detail: Option<Value>,
+    pub(crate) detail: Option<super::journal_event::StepDetail>,
 }
 
 pub(crate) use super::journal_event::AgentRecord;

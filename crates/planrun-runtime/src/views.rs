@@ -595,56 +595,42 @@ pub(crate) fn log_json(s: &Session, task: usize, attempt: Option<u32>) -> serde_
 }
 
 /// What a stage found, as lines for `planrun log`.
-fn detail_lines(step: &str, d: &serde_json::Value) -> Vec<String> {
-    let list = |k: &str| -> Vec<String> {
-        d.get(k)
-            .and_then(serde_json::Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|v| v.as_str().map(str::to_owned))
-            .collect()
-    };
+fn detail_lines(step: &str, d: &super::journal_event::StepDetail) -> Vec<String> {
+    let list = |l: &Option<Vec<String>>| l.clone().unwrap_or_default();
     let mut lines = Vec::new();
     match step {
         "scope" => {
-            lines.push(format!("changed: {}", list("changed").join(", ")));
-            let outside = list("outside");
+            lines.push(format!("changed: {}", list(&d.changed).join(", ")));
+            let outside = list(&d.outside);
             if !outside.is_empty() {
                 lines.push(format!("outside the task's files: {}", outside.join(", ")));
             }
         }
         "verify" => {
-            if let (Some(p), Some(n)) = (d.get("passed"), d.get("checks")) {
+            if let (Some(p), Some(n)) = (d.passed, d.checks) {
                 lines.push(format!("checks passed: {p}/{n}"));
             }
         }
         "review" | "test" => {
-            for r in d.get("reviews").and_then(serde_json::Value::as_array).into_iter().flatten() {
-                let name = r.get("review").and_then(serde_json::Value::as_str).unwrap_or("review");
-                let verdict = r
-                    .get("verdict")
-                    .and_then(serde_json::Value::as_str)
-                    .or_else(|| r.get("error").and_then(serde_json::Value::as_str))
-                    .unwrap_or("?");
-                lines.push(format!("{name}: {verdict}"));
-                for f in r.get("findings").and_then(serde_json::Value::as_array).into_iter().flatten() {
-                    let sev = f.get("severity").and_then(serde_json::Value::as_str).unwrap_or("");
-                    let file = f.get("file").and_then(serde_json::Value::as_str).unwrap_or("");
-                    let msg = f.get("message").and_then(serde_json::Value::as_str).unwrap_or("");
-                    lines.push(format!("  {sev}: {file}{}{msg}", if file.is_empty() { "" } else { ": " }));
+            for r in d.reviews.iter().flatten() {
+                lines.push(format!("{}: {}", r.review, r.outcome()));
+                for f in &r.findings {
+                    let sev = match f.severity {
+                        planrun_agents::verdict::Severity::Blocking => "blocking",
+                        planrun_agents::verdict::Severity::Advisory => "advisory",
+                    };
+                    let file = f.file.as_deref().unwrap_or("");
+                    lines.push(format!("  {sev}: {file}{}{}", if file.is_empty() { "" } else { ": " }, f.message));
                 }
             }
         }
-        "commit" => lines.push(format!(
-            "commit: {}",
-            d.get("commit").and_then(serde_json::Value::as_str).unwrap_or("nothing to commit")
-        )),
+        "commit" => lines.push(format!("commit: {}", d.commit.as_deref().unwrap_or("nothing to commit"))),
         "merge" => {
-            let into = d.get("into").and_then(serde_json::Value::as_str).unwrap_or("");
-            if let Some(c) = d.get("merged").and_then(serde_json::Value::as_str) {
+            let into = d.into.as_deref().unwrap_or("");
+            if let Some(c) = &d.merged {
                 lines.push(format!("merged {c} onto {into}"));
             }
-            let conflict = list("conflict");
+            let conflict = list(&d.conflict);
             if !conflict.is_empty() {
                 lines.push(format!("conflict with {into} in {}", conflict.join(", ")));
             }

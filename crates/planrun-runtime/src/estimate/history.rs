@@ -250,11 +250,7 @@ pub(super) fn history_line<'a>(
                 elapsed = elapsed.saturating_sub(take);
             }
             let runs = if role == Role::Review {
-                r.detail
-                    .as_ref()
-                    .and_then(|d| d.get("reviews"))
-                    .and_then(Value::as_array)
-                    .map_or(1, |a| a.len().max(1) as u64)
+                r.detail.as_ref().and_then(|d| d.reviews.as_ref()).map_or(1, |a| a.len().max(1) as u64)
             } else {
                 1
             };

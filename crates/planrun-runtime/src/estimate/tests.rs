@@ -306,7 +306,19 @@ fn record(step: &str, attempt: u32, agent: Option<(&str, u64, f64)>, elapsed_ms:
             cost_usd: Some(cost),
             ..AgentRecord::default()
         }),
-        detail: (step == "review").then(|| json!({"reviews": [{"review": "task-review"}, {"review": "code-review"}]})),
+        detail: (step == "review").then(|| crate::journal_event::StepDetail {
+            reviews: Some(
+                ["task-review", "code-review"]
+                    .map(|r| crate::journal_event::ReviewDetail {
+                        review: r.into(),
+                        verdict: None,
+                        findings: Vec::new(),
+                        error: None,
+                    })
+                    .to_vec(),
+            ),
+            ..Default::default()
+        }),
     }
 }
 

@@ -154,7 +154,7 @@ pub(crate) struct StepDone {
     /// For a step run by a CLI agent: what its events said.
     pub(crate) agent: Option<AgentRun>,
     /// What the step found, for reports (changed files, findings, checks, commits).
-    pub(crate) detail: Option<serde_json::Value>,
+    pub(crate) detail: Option<crate::journal_event::StepDetail>,
     /// A step that ran before this one inside it (the reviewer's take), recorded first.
     pub(crate) pre: Option<Box<StepDone>>,
 }
@@ -219,7 +219,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
                 interrupted: bool,
                 run: Option<AgentRun>,
                 pre: Option<StepDone>,
-                detail: Option<serde_json::Value>| StepDone {
+                detail: Option<crate::journal_event::StepDetail>| StepDone {
         kind: Kind::Implement,
         task: Some(task),
         attempt,
@@ -236,7 +236,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     let place = match tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id, attempt)).await {
         Ok(Ok((p, kept))) => {
             if !kept.is_empty() {
-                detail = Some(serde_json::json!({ "kept": kept_json(&kept) }));
+                detail = Some(crate::journal_event::StepDetail { kept: kept_refs(&kept), ..Default::default() });
             }
             p
         }
@@ -290,9 +290,11 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     done(got.result, got.interrupted, got.run, pre, detail)
 }
 
-/// Kept work as the journal and the reports show it.
-pub(crate) fn kept_json(kept: &[planrun_git::keep::Kept]) -> serde_json::Value {
-    kept.iter().map(|k| serde_json::json!({"ref": k.reference, "commit": k.commit})).collect()
+/// Work kept under refs, as the journal records it.
+pub(crate) fn kept_refs(kept: &[planrun_git::keep::Kept]) -> Vec<crate::journal_event::KeptRef> {
+    kept.iter()
+        .map(|k| crate::journal_event::KeptRef { reference: k.reference.clone(), commit: k.commit.clone() })
+        .collect()
 }
 
 /// How a run of commands ended: `Ok`, or why not; whether planrun cut it short; how many

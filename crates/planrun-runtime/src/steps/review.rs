@@ -2,6 +2,7 @@
 //! structured verdicts.
 
 use super::*;
+use crate::journal_event::{ReviewDetail, StepDetail};
 
 /// The diff a reviewer reads is cut at this size; it reads the files for the rest.
 pub(super) const DIFF_LIMIT: usize = 48 * 1024;
@@ -105,15 +106,20 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                     let asked = if asked.is_empty() { "(it gave no findings)".to_owned() } else { asked.join("; ") };
                     blocking_lines.push(format!("- [{name}] requested changes: {asked}"));
                 }
-                reviews.push(serde_json::json!({"review": name, "verdict": v.verdict, "findings": v.findings}));
+                reviews.push(ReviewDetail {
+                    review: name,
+                    verdict: Some(v.verdict),
+                    findings: v.findings,
+                    error: None,
+                });
             }
             Err(e) => {
                 failures.push(format!("{name}: {e}"));
-                reviews.push(serde_json::json!({"review": name, "error": e}));
+                reviews.push(ReviewDetail { review: name, verdict: None, findings: Vec::new(), error: Some(e) });
             }
         }
     }
-    let detail = serde_json::json!({"reviews": reviews});
+    let detail = StepDetail { reviews: Some(reviews), ..StepDetail::default() };
     if interrupted {
         return (Err("interrupted".into()), true, run_total, Some(detail));
     }

@@ -2,6 +2,7 @@
 //! and merge.
 
 use super::*;
+use crate::journal_event::StepDetail;
 
 /// One stage of one attempt, as the runner decided it.
 #[derive(Debug, Clone)]
@@ -65,7 +66,12 @@ pub(crate) async fn check(ctx: Arc<Ctx>, run: CheckRun, cancel: watch::Receiver<
                     };
                 }
             }
-            let detail = serde_json::json!({"checks": all.len(), "passed": passed, "made_by_checks": made});
+            let detail = StepDetail {
+                checks: Some(all.len() as u64),
+                passed: Some(passed as u64),
+                made_by_checks: Some(made),
+                ..StepDetail::default()
+            };
             (result, interrupted, None, Some(detail))
         }
         Stage::Test | Stage::Review => agent_stage(&ctx, &run, &log, cancel).await,
@@ -86,7 +92,7 @@ pub(crate) async fn check(ctx: Arc<Ctx>, run: CheckRun, cancel: watch::Receiver<
     }
 }
 
-pub(super) type Staged = (Result<(), String>, bool, Option<AgentRun>, Option<serde_json::Value>);
+pub(super) type Staged = (Result<(), String>, bool, Option<AgentRun>, Option<StepDetail>);
 
 /// Runs blocking git work off the dispatcher's thread.
 pub(super) async fn blocking<T: Send + 'static>(
@@ -111,8 +117,12 @@ pub(super) async fn scope_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
     let outside: Vec<String> =
         planrun_git::scope::outside(&changed, &declared).into_iter().map(|c| c.path.clone()).collect();
     drop(declared);
-    let all: Vec<&str> = changed.iter().map(|c| c.path.as_str()).collect();
-    let detail = serde_json::json!({"changed": all, "outside": outside, "policy": ctx.scope_policy.name()});
+    let detail = StepDetail {
+        changed: Some(changed.iter().map(|c| c.path.clone()).collect()),
+        outside: Some(outside.clone()),
+        policy: Some(ctx.scope_policy.name().to_owned()),
+        ..StepDetail::default()
+    };
     if outside.is_empty() || ctx.scope_policy != crate::pipeline::ScopePolicy::Strict {
         return (Ok(()), false, None, Some(detail));
     }
@@ -158,7 +168,8 @@ pub(super) async fn commit_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
     let (c, id, message) = (Arc::clone(ctx), run.id.clone(), run.message.clone());
     match blocking(move || c.ws.commit(&id, &message, &paths)).await {
         Ok(commit) => {
-            let detail = serde_json::json!({"commit": commit, "branch": ctx.ws.place(&run.id).and_then(|p| p.branch)});
+            let detail =
+                StepDetail { commit, branch: ctx.ws.place(&run.id).and_then(|p| p.branch), ..StepDetail::default() };
             if ctx.ws.mode == crate::pipeline::WorkspaceMode::Shared {
                 let c = Arc::clone(ctx);
                 let (id, label) = (run.id.clone(), run.attempt.to_string());
@@ -194,18 +205,9 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
         let (c, id, label) = (Arc::clone(ctx), run.id.clone(), run.attempt.to_string());
         blocking(move || c.ws.release(&id, &label))
     };
-    let add_kept = |detail: &mut serde_json::Value, kept: Result<Vec<planrun_git::keep::Kept>, String>| {
-        if let Some(o) = detail.as_object_mut() {
-            match kept {
-                Ok(k) if !k.is_empty() => {
-                    o.insert("kept".into(), kept_json(&k));
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    o.insert("not_removed".into(), serde_json::json!(e));
-                }
-            }
-        }
+    let add_kept = |detail: &mut StepDetail, kept: Result<Vec<planrun_git::keep::Kept>, String>| match kept {
+        Ok(k) => detail.kept = kept_refs(&k),
+        Err(e) => detail.not_removed = Some(e),
     };
     match merging {
         crate::pipeline::Merging::Merged { commit } => {
@@ -214,7 +216,9 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                     return (Err(e), false, None, None);
                 }
             }
-            let mut detail = serde_json::json!({"merged": commit, "into": into, "already": commit.is_some()});
+            let already = commit.is_some();
+            let mut detail =
+                StepDetail { merged: commit, into: Some(into), already: Some(already), ..StepDetail::default() };
             add_kept(&mut detail, release(ctx).await);
             (Ok(()), false, None, Some(detail))
         }
@@ -227,10 +231,15 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                 if replayed.is_empty() { "no file (it applied cleanly)".to_owned() } else { replayed.join(", ") },
             );
             reason.push_str(&format!("\n\nThe conflicting hunks:\n{hunks}"));
-            (Err(reason), false, None, Some(serde_json::json!({"conflict": files, "into": into})))
+            (
+                Err(reason),
+                false,
+                None,
+                Some(StepDetail { conflict: Some(files), into: Some(into), ..StepDetail::default() }),
+            )
         }
         crate::pipeline::Merging::Ready { tip, head, rebased } => {
-            let mut detail = serde_json::json!({"into": into, "rebased": rebased});
+            let mut detail = StepDetail { into: Some(into.clone()), rebased: Some(rebased), ..StepDetail::default() };
             if rebased {
                 let cwd = ctx.ws.path(&run.id);
                 let prompt = ctx.layout.prompt(&run.id, run.attempt);
@@ -249,11 +258,9 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                         return (Err(e), false, None, Some(detail));
                     }
                 }
-                if let Some(o) = detail.as_object_mut() {
-                    o.insert("checks".into(), serde_json::json!(all.len()));
-                    o.insert("passed".into(), serde_json::json!(passed));
-                    o.insert("made_by_checks".into(), serde_json::json!(made));
-                }
+                detail.checks = Some(all.len() as u64);
+                detail.passed = Some(passed as u64);
+                detail.made_by_checks = Some(made);
                 if let Err(e) = result {
                     let reason = if interrupted {
                         e
@@ -271,9 +278,7 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                 return (Err(e), false, None, Some(detail));
             }
             add_kept(&mut detail, release(ctx).await);
-            if let Some(o) = detail.as_object_mut() {
-                o.insert("merged".into(), serde_json::json!(head));
-            }
+            detail.merged = Some(head);
             (Ok(()), false, None, Some(detail))
         }
     }
