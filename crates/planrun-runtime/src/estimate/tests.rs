@@ -1,4 +1,4 @@
-//! Tests of the estimate: the model's figures, the history, the rendering.
+//! Tests of the estimate: the model's figures, their ranges, the wall time, and the history.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 

@@ -1,4 +1,4 @@
-//! Tests of the run events: their wire form, their text, their schema.
+//! Tests of the run events: their wire form, the policies' names, and their human text.
 
 use super::*;
 use serde_json::Value;

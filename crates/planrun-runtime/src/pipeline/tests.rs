@@ -1,4 +1,5 @@
-//! Tests of the workspaces and the merge step, on real git repositories.
+//! Tests of the workspaces and the merge step (branch names, merges, locks left in a worktree)
+//! on real git repositories, and of commit types.
 
 use super::*;
 use super::{integrate::*, workspaces::*};
