@@ -9,16 +9,11 @@ use super::session::{Session, StepRecord};
 use super::views::{self, Totals, thousands};
 use crate::exit;
 use crate::options::ReportOptions;
-use crate::render::Output as Term;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::PathBuf;
-
-/// Exit code: no run of that id here (the code of a plan that cannot be read, as for a state
-/// directory without a run).
-const NO_SUCH_RUN: u8 = exit::INVALID_PLAN;
 
 /// The order stages run in; a stage not listed (a future one) comes after them, by name.
 const STAGE_ORDER: [&str; 9] =
@@ -450,23 +445,20 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
     rows
 }
 
-pub fn report(args: &ReportOptions, term: &Term) -> u8 {
-    let s = match views::open(None, &args.state) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
+pub fn report(args: &ReportOptions) -> Result<u8, crate::Error> {
+    let s = views::open(None, &args.state)?;
     let id = s.first_started_ms.map(report::run_id);
     let runs = s.layout.dir.join("runs");
     if let Some(want) = &args.run {
         if id.as_deref() != Some(want.as_str()) {
             let kept = runs.join(want).join("summary.md");
             if kept.is_file() {
-                errln!(
-                    "error: the journal in `{}` is run {}'s; of run {want} only its summary is left\n  help: read `{}`",
-                    s.layout.dir.display(),
-                    id.as_deref().unwrap_or("?"),
-                    kept.display()
-                );
+                return Err(crate::Error::OnlySummary {
+                    dir: s.layout.dir.clone(),
+                    current: id.unwrap_or_else(|| "?".into()),
+                    want: want.clone(),
+                    summary: kept,
+                });
             } else {
                 let mut known: Vec<String> = std::fs::read_dir(&runs)
                     .into_iter()
@@ -478,13 +470,8 @@ pub fn report(args: &ReportOptions, term: &Term) -> u8 {
                     .collect();
                 known.sort();
                 known.dedup();
-                let list = if known.is_empty() { "none".to_owned() } else { known.join(", ") };
-                errln!(
-                    "error: no run `{want}` in `{}`\n  help: the runs there: {list}; without RUN, the report is of the current one",
-                    s.layout.dir.display()
-                );
+                return Err(crate::Error::NoSuchRun { dir: s.layout.dir.clone(), want: want.clone(), known });
             }
-            return NO_SUCH_RUN;
         }
     }
     let running = s.layout.probe();
@@ -496,12 +483,12 @@ pub fn report(args: &ReportOptions, term: &Term) -> u8 {
     let estimate = estimate_json(run);
     if args.json {
         outln!("{}", report_json(&s, id.as_deref(), running.is_some(), (&rows, &all), (&budget, &estimate)));
-        return exit::OK;
+        return Ok(exit::OK);
     }
     let text = report_text(&s, id.as_deref(), running, (&rows, &all), (&budget, &estimate), run_dir.as_deref());
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes());
-    exit::OK
+    Ok(exit::OK)
 }
 
 fn report_json(

@@ -12,17 +12,11 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// `planrun explain TASK [--json]`.
-pub fn explain(args: &crate::options::ExplainOptions, term: &crate::render::Output) -> u8 {
-    let (s, task) = match super::views::open_task(&args.task, term) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+pub fn explain(args: &crate::options::ExplainOptions) -> Result<u8, crate::Error> {
+    let (s, task) = super::views::open_task(&args.task)?;
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
         Some(Ok(e)) => decode_all(&e),
-        Some(Err(e)) => {
-            errln!("error: cannot read the journal: {e}");
-            return crate::exit::FAILURE;
-        }
+        Some(Err(e)) => return Err(crate::Error::JournalRead(e)),
         None => Vec::new(),
     };
     let (text, json) = report(&s, task, &events);
@@ -31,7 +25,7 @@ pub fn explain(args: &crate::options::ExplainOptions, term: &crate::render::Outp
     } else {
         out!("{text}");
     }
-    crate::exit::OK
+    Ok(crate::exit::OK)
 }
 
 /// One rejected (or interrupted) attempt, from the journal.

@@ -5,9 +5,8 @@
 
 use super::session::{Session, StepRecord};
 use super::views;
-use crate::exit;
 use crate::options::{LogOptions, StatusOptions};
-use crate::render::Output as Term;
+use crate::{Error, exit};
 use planrun_engine::TaskState;
 use std::collections::HashMap;
 use std::io::{IsTerminal as _, Read as _, Seek as _};
@@ -23,12 +22,12 @@ const FOLLOW_EVERY: Duration = Duration::from_millis(250);
 const RETRIES: u32 = 8;
 
 /// Opens the run again for the next look; after the first, a failure is retried a few times.
-fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions, term: &Term) -> Result<Session, u8> {
+fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions) -> Result<Session, Error> {
     let mut tries = 0;
     loop {
         match views::open(plan, state) {
             Ok(s) => return Ok(s),
-            Err(e) if tries >= RETRIES => return Err(super::open_failed(&e, term)),
+            Err(e) if tries >= RETRIES => return Err(e.into()),
             Err(_) => {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(100));
@@ -40,12 +39,9 @@ fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions, term: &Term
 /// `planrun status --watch`: on a terminal the screen is redrawn every second; otherwise a
 /// block (or a JSON object) is printed each time what it shows changed. Ends once no run holds
 /// the state directory, after showing how it ended.
-pub(crate) fn watch(args: &StatusOptions, term: &Term) -> u8 {
+pub(crate) fn watch(args: &StatusOptions) -> Result<u8, Error> {
     let redraw = !args.json && std::io::stdout().is_terminal();
-    let mut s = match views::open(args.plan.as_deref(), &args.state) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
+    let mut s = views::open(args.plan.as_deref(), &args.state)?;
     let mut last: Option<String> = None;
     loop {
         let active = views::running(&s);
@@ -63,14 +59,11 @@ pub(crate) fn watch(args: &StatusOptions, term: &Term) -> u8 {
         }
         last = Some(block);
         if active.is_none() {
-            return exit::OK;
+            return Ok(exit::OK);
         }
         drop(s);
         std::thread::sleep(WATCH_EVERY);
-        s = match reopen(args.plan.as_deref(), &args.state, term) {
-            Ok(s) => s,
-            Err(code) => return code,
-        };
+        s = reopen(args.plan.as_deref(), &args.state)?;
     }
 }
 
@@ -102,15 +95,12 @@ fn running_logs(s: &Session, id: &str, attempt: u32, step: &str) -> Vec<PathBuf>
 }
 
 /// `planrun log TASK --follow`.
-pub(crate) fn follow(args: &LogOptions, s: Session, task: usize, term: &Term) -> u8 {
-    match follow_into(args, s, task, term, &mut std::io::stdout()) {
+pub(crate) fn follow(args: &LogOptions, s: Session, task: usize) -> Result<u8, Error> {
+    match follow_into(args, s, task, &mut std::io::stdout()) {
         Ok(code) => code,
         // The reader went away (`| head`): nothing more to show.
-        Err(e) if crate::out::is_closed_pipe(&e) => exit::OK,
-        Err(e) => {
-            errln!("error: cannot write the log: {e}");
-            exit::FAILURE
-        }
+        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) => Err(Error::WriteLog(e)),
     }
 }
 
@@ -118,9 +108,8 @@ fn follow_into(
     args: &LogOptions,
     mut s: Session,
     task: usize,
-    term: &Term,
     out: &mut impl std::io::Write,
-) -> std::io::Result<u8> {
+) -> std::io::Result<Result<u8, Error>> {
     let id = s.id(task).to_owned();
     let wanted = |attempt: u32| args.attempt.is_none_or(|a| a == attempt);
     // How far each log has been printed; the recorded steps already shown; the running step
@@ -181,13 +170,13 @@ fn follow_into(
             let state = s.engine.state(task).map_or("pending", TaskState::name);
             writeln!(out, "\ntask {id} is {state}{}", if ended { "" } else { "; no run is going on" })?;
             out.flush()?;
-            return Ok(exit::OK);
+            return Ok(Ok(exit::OK));
         }
         drop(s);
         std::thread::sleep(FOLLOW_EVERY);
-        s = match reopen(args.task.plan.as_deref(), &args.task.state, term) {
+        s = match reopen(args.task.plan.as_deref(), &args.task.state) {
             Ok(s) => s,
-            Err(code) => return Ok(code),
+            Err(e) => return Ok(Err(e)),
         };
     }
 }

@@ -64,24 +64,14 @@ pub(crate) fn of_task(s: &Session, id: &str) -> Vec<KeptWork> {
 
 /// `planrun gc`: lists the work kept in this repository (every run's) and, with `--yes`,
 /// removes it.
-pub fn gc(args: &crate::options::GcOptions) -> u8 {
+pub fn gc(args: &crate::options::GcOptions) -> Result<u8, crate::Error> {
     // Kept refs live in the repository, whatever the state directory.
     let layout = super::layout::Layout::from_cwd(None);
     let Some(top) = super::layout::git_toplevel(&layout.workspace) else {
-        errln!(
-            "error: `{}` is not in a git repository, so planrun kept no work here\n  help: run `planrun gc` in the repository the run worked in",
-            layout.workspace.display()
-        );
-        return crate::exit::USAGE;
+        return Err(crate::Error::NotARepository(layout.workspace));
     };
     let repo = Git::new(top);
-    let kept = match keep::list(&repo, keep::PREFIX) {
-        Ok(k) => k,
-        Err(e) => {
-            errln!("error: cannot list the kept work: {e}");
-            return crate::exit::FAILURE;
-        }
-    };
+    let kept = keep::list(&repo, keep::PREFIX).map_err(crate::Error::ListKept)?;
     if args.json {
         let list: Vec<Value> = kept.iter().map(|k| json!({"ref": k.reference, "commit": k.commit})).collect();
         outln!("{}", json!({"kept": list, "removed": args.yes}));
@@ -90,7 +80,7 @@ pub fn gc(args: &crate::options::GcOptions) -> u8 {
         if !args.json {
             outln!("planrun kept no work in this repository");
         }
-        return crate::exit::OK;
+        return Ok(crate::exit::OK);
     }
     if !args.yes {
         if !args.json {
@@ -103,7 +93,7 @@ pub fn gc(args: &crate::options::GcOptions) -> u8 {
                  `planrun gc --yes` removes these refs (the work is gone for good once git prunes it)"
             );
         }
-        return crate::exit::OK;
+        return Ok(crate::exit::OK);
     }
     let mut failed = 0;
     for k in &kept {
@@ -116,5 +106,6 @@ pub fn gc(args: &crate::options::GcOptions) -> u8 {
             }
         }
     }
-    if failed > 0 { crate::exit::FAILURE } else { crate::exit::OK }
+    // Each ref that could not be removed was said as it failed.
+    Ok(if failed > 0 { crate::exit::FAILURE } else { crate::exit::OK })
 }

@@ -173,7 +173,7 @@ pub(crate) struct Lock {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum LockError {
+pub enum LockError {
     #[error("another planrun is working on this run{}", holder.map(|p| format!(" (process {p})")).unwrap_or_default())]
     Held { holder: Option<u32> },
     #[error("cannot lock `{path}`: {1}", path = .0.display())]

@@ -17,6 +17,7 @@ mod archive;
 mod budget;
 pub mod config;
 pub mod costs;
+mod error;
 mod estimate;
 pub mod events;
 pub mod explain;
@@ -28,7 +29,7 @@ mod layout;
 pub mod options;
 mod orphans;
 mod pipeline;
-mod progress;
+pub mod progress;
 mod prompt;
 mod provider;
 mod report;
@@ -39,21 +40,22 @@ pub mod views;
 mod writer;
 
 use crate::options::RunOptions;
-use crate::render::Output as Term;
 pub use budget::WatchPolicy;
 use config::Config;
+pub use error::Error;
 use events as ev;
 use events::RunEvent;
 use journal_event::JournalEvent;
+pub use layout::LockError;
 pub use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::provider::ProviderKind;
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::policy::{self, Action, Repeat, StopKind};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
-use progress::{Mode, Reporter};
+use progress::{Mode, Progress};
 use serde_json::Value;
-pub(crate) use session::{OpenArgs, Session, SessionError};
-use std::io::IsTerminal as _;
+pub use session::SessionError;
+pub(crate) use session::{OpenArgs, Session};
 use std::sync::Arc;
 use std::time::Duration;
 use steps::{Agent, Ctx, ImplementRun, Kind, Limits, StepDone};
@@ -73,39 +75,6 @@ pub const PAUSED: u8 = 5;
 /// Exit code: interrupted by Ctrl-C (128 + SIGINT).
 pub const INTERRUPTED: u8 = 130;
 
-/// Prints why a run could not be opened and returns the exit code.
-pub(crate) fn open_failed(e: &SessionError, term: &Term) -> u8 {
-    match e {
-        SessionError::Invalid(loaded, checked) => {
-            let mut renderer = crate::render::Renderer::new(&loaded.sources, term);
-            let mut text = String::new();
-            for d in checked.diagnostics.iter().filter(|d| d.severity == planrun_plan::Severity::Error) {
-                text.push_str(&renderer.render(d));
-            }
-            err!("{text}");
-            errln!(
-                "error: the plan has {} error{}; nothing was run\n  help: {}",
-                checked.errors(),
-                if checked.errors() == 1 { "" } else { "s" },
-                e.help()
-            );
-            exit::INVALID_PLAN
-        }
-        SessionError::Load(_) | SessionError::NoRun(_) => {
-            errln!("error: {e}\n  help: {}", e.help());
-            exit::INVALID_PLAN
-        }
-        SessionError::OtherPlan { .. } => {
-            errln!("error: {e}\n  help: {}", e.help());
-            exit::USAGE
-        }
-        _ => {
-            errln!("error: {e}\n  help: {}", e.help());
-            exit::FAILURE
-        }
-    }
-}
-
 /// What `run` and `estimate` read before anything else: the plan (checked), where its state
 /// lives, planrun.toml and the agents.
 struct Prepared {
@@ -116,38 +85,23 @@ struct Prepared {
     agents: Agents,
 }
 
-/// Reads and checks the plan, planrun.toml and the agent settings; `Err` holds the exit code
-/// after the error is printed.
-fn prepare(args: &RunOptions, term: &Term) -> Result<Prepared, u8> {
-    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
-        Ok(l) => l,
-        Err(e) => return Err(open_failed(&SessionError::Load(e), term)),
-    };
+/// Reads and checks the plan, planrun.toml and the agent settings.
+fn prepare(args: &RunOptions) -> Result<Prepared, Error> {
+    let loaded = planrun_plan::load(&args.plan.plan, args.plan.format).map_err(SessionError::Load)?;
     let checked = planrun_plan::check(&loaded);
     if checked.errors() > 0 {
-        return Err(open_failed(&SessionError::Invalid(Box::new(loaded), Box::new(checked)), term));
+        return Err(SessionError::Invalid(Box::new(loaded), Box::new(checked)).into());
     }
     let layout = layout::Layout::for_plan(&args.plan.plan, args.state.state_dir.as_deref());
-    let config = match Config::load(args.config.as_deref(), &layout.workspace) {
-        Ok((c, _)) => c,
-        Err(e) => {
-            errln!(
-                "error: {e}\n  help: fix the file (its keys are listed in docs/agents.md), or point --config elsewhere"
-            );
-            return Err(exit::USAGE);
-        }
-    };
-    let agents = match resolve_agents(args, &config, &loaded.plan) {
-        Ok(a) => a,
-        Err((message, help)) => {
-            errln!("error: {message}\n  help: {help}");
-            return Err(exit::USAGE);
-        }
-    };
+    let (config, _) = Config::load(args.config.as_deref(), &layout.workspace)?;
+    let agents = resolve_agents(args, &config, &loaded.plan)?;
     Ok(Prepared { loaded, checked, layout, config, agents })
 }
 
-pub fn run(args: &RunOptions, term: &Term) -> u8 {
+/// `planrun run`: runs the plan, reporting to `reporter`. `Ok` holds the exit code of a run
+/// that could start: [`exit::OK`], [`BLOCKED`], [`PROVIDER`], [`PAUSED`], [`INTERRUPTED`], or
+/// [`exit::FAILURE`] after a journal write failed (said on stderr).
+pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> {
     let open = OpenArgs {
         plan: Some(args.plan.plan.clone()),
         format: args.plan.format,
@@ -156,32 +110,13 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
         limit: args.jobs.map(usize::from),
         max_rework: args.max_rework,
     };
-    // Live lines need a real terminal of a known size (a pseudo-terminal of size 0 would have
-    // the progress lines erase the events printed above them).
-    let live = !args.json
-        && std::io::stderr().is_terminal()
-        && std::env::var_os("TERM").is_none_or(|t| t != "dumb")
-        && console::Term::stderr().size_checked().is_some_and(|(rows, cols)| rows > 0 && cols > 0);
-    let mut reporter = Reporter::new(args.json, live);
     // The plan is read and checked, and the agent program found, before anything is created on
     // disk: a plan with errors or a typo in the template leaves no trace.
-    let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+    let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
     for agent in agents.distinct() {
-        if let Err((message, help)) = agent_exists(agent, &layout.workspace) {
-            errln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
+        agent_exists(agent, &layout.workspace)?;
     }
-    let templates = match Templates::load(&layout.dir.join("prompts")) {
-        Ok(t) => t,
-        Err(e) => {
-            errln!("error: {e}\n  help: fix or remove that file to use the built-in template");
-            return exit::USAGE;
-        }
-    };
+    let templates = Templates::load(&layout.dir.join("prompts")).map_err(Error::Template)?;
     let root = nix::unistd::geteuid().is_root();
     let sandbox = std::env::var("IS_SANDBOX").is_ok_and(|v| v == "1");
     let mut pass_env = config.pass_env.clone();
@@ -191,52 +126,24 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
     // created on disk.
     // A finished run of another plan does not stand in the way: it is set aside once the lock
     // is held (below), and this plan starts as a new run.
-    let previous = match archive::previous(&layout, &args.plan.plan) {
-        Ok(p) => p,
-        Err(e) => {
-            errln!(
-                "error: cannot read the journal `{}`: {e}\n  help: the state directory is damaged; move it away to start afresh (finished work in the repository is kept)",
-                layout.journal().display()
-            );
-            return exit::FAILURE;
-        }
-    };
+    let previous = archive::previous(&layout, &args.plan.plan)
+        .map_err(|reason| Error::PreviousJournal { path: layout.journal(), reason })?;
     let fresh = !layout.exists() || matches!(previous, archive::Previous::Ended(_));
     let mut shown = None;
     if fresh {
-        let dry = match pipeline_setup(args, &config, (None, &layout), &agents, "new", true) {
-            Ok(p) => p,
-            Err((message, help)) => {
-                errln!("error: {message}\n  help: {help}");
-                return exit::USAGE;
-            }
-        };
-        if let Err((message, help)) = tester_agent(&config, &dry, &layout.workspace) {
-            errln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
+        let dry = pipeline_setup(args, &config, (None, &layout), &agents, "new", true)?;
+        tester_agent(&config, &dry, &layout.workspace)?;
         let pending: Vec<bool> =
             loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect();
         let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &dry, &layout);
-        if let Err(code) = confirm(&est, args, &agents, &dry, &mut reporter) {
-            return code;
+        if !confirm(&est, args, &agents, &dry, reporter)? {
+            return Ok(exit::OK);
         }
         shown = Some(est);
     }
     // The lock is taken before the journal is read, so two planruns never share a run.
-    if let Err(e) = layout.create() {
-        errln!("error: cannot create the state directory `{}`: {e}", layout.dir.display());
-        return exit::FAILURE;
-    }
-    let _lock = match layout.lock() {
-        Ok(l) => l,
-        Err(e) => {
-            errln!(
-                "error: {e}\n  help: wait for it to finish, or stop it (Ctrl-C) and run this again to resume; `planrun status` shows its progress"
-            );
-            return exit::BUSY;
-        }
-    };
+    layout.create().map_err(|source| Error::StateDir { dir: layout.dir.clone(), source })?;
+    let _lock = layout.lock().map_err(Error::Busy)?;
     if let Ok(archive::Previous::Ended(ended)) = archive::previous(&layout, &args.plan.plan) {
         match archive::set_aside(&layout, &ended) {
             Ok(aside) => {
@@ -258,38 +165,19 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
                 }
                 reporter.note(&text);
             }
-            Err(e) => {
-                errln!(
-                    "error: cannot set the finished run of `{}` aside: {e}\n  help: nothing of it was removed; give this plan its own state with `--state-dir DIR`",
-                    archive::shown(&ended.plan, &layout.workspace)
-                );
-                return exit::FAILURE;
+            Err(reason) => {
+                return Err(Error::SetAside { plan: archive::shown(&ended.plan, &layout.workspace), reason });
             }
         }
     }
-    let mut session = match Session::open_with(&open, Some((loaded, checked))) {
-        Ok(s) => s,
-        Err(e) => return open_failed(&e, term),
-    };
+    let mut session = Session::open_with(&open, Some((loaded, checked)))?;
     // A new run's id is its start, to the second: the same instant is recorded as its start,
     // so its folder under `runs/` and its branch never fall on two sides of a second.
     let started_ms = *session.first_started_ms.get_or_insert_with(unix_ms);
     let run_id = report::run_id(started_ms);
     let first = session.first_run.clone();
-    let pipe = match pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false) {
-        Ok(p) => p,
-        Err((message, help)) => {
-            errln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
-    };
-    let tester = match tester_agent(&config, &pipe, &session.layout.workspace) {
-        Ok(t) => t,
-        Err((message, help)) => {
-            errln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
-    };
+    let pipe = pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false)?;
+    let tester = tester_agent(&config, &pipe, &session.layout.workspace)?;
     if !fresh {
         let pending: Vec<bool> = session.engine.states().iter().map(|st| !st.satisfies_dependents()).collect();
         let est = estimate_of(
@@ -301,8 +189,8 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
             &pipe,
             &session.layout,
         );
-        if let Err(code) = confirm(&est, args, &agents, &pipe, &mut reporter) {
-            return code;
+        if !confirm(&est, args, &agents, &pipe, reporter)? {
+            return Ok(exit::OK);
         }
         shown = Some(est);
     }
@@ -313,13 +201,7 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
         }
         session.engine.set_stages(i, stages);
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("error: cannot start the runtime: {e}");
-            return exit::FAILURE;
-        }
-    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
     let (reports, report_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Ctx {
         layout: session.layout.clone(),
@@ -368,10 +250,10 @@ pub fn run(args: &RunOptions, term: &Term) -> u8 {
         // journal write; with a handler installed, the write fails with EFBIG instead and is
         // reported like a full disk. Children get the default action back when they exec.
         let _xfsz = signal(SignalKind::from_raw(nix::libc::SIGXFSZ));
-        Runner::new(session, ctx, setup, args, &mut reporter).drive().await
+        Runner::new(session, ctx, setup, args, &mut *reporter).drive().await
     });
     reporter.finish();
-    code
+    Ok(code)
 }
 
 /// Changes and decisions waiting for their batch to be durable.
@@ -932,7 +814,7 @@ struct Runner<'a> {
     durable: u64,
     pending: std::collections::VecDeque<Pending>,
     ctx: Arc<Ctx>,
-    reporter: &'a mut Reporter,
+    reporter: &'a mut dyn Progress,
     steps: JoinSet<StepDone>,
     cancel: watch::Sender<bool>,
     drain_timeout: Duration,
@@ -975,7 +857,7 @@ struct Runner<'a> {
 }
 
 impl<'a> Runner<'a> {
-    fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunOptions, reporter: &'a mut Reporter) -> Self {
+    fn new(mut s: Session, ctx: Ctx, setup: Setup, args: &RunOptions, reporter: &'a mut dyn Progress) -> Self {
         let (cancel, _) = watch::channel(false);
         let spent = views::Totals::of(&s).spend();
         let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
@@ -2346,52 +2228,29 @@ fn command_line() -> Vec<String> {
 }
 
 /// `planrun continue`: goes on with a paused run (`--commit manual`, `--batch N`), or any
-/// stopped one, with the command line its last invocation had, from where it was started.
-/// `parse_run` reads the recorded command line (the program's name first) as `planrun run`'s
-/// options, or says `None` when it is not one.
+/// stopped one, with the command line its last invocation had, from where it was started:
+/// goes back to that folder and returns the options to pass to [`run`], which records that
+/// command line as its own. `parse_run` reads the recorded command line (the program's name
+/// first) as `planrun run`'s options, or says `None` when it is not one.
 pub fn continue_run(
     args: &options::ContinueOptions,
-    term: &Term,
     parse_run: fn(&[String]) -> Option<RunOptions>,
-) -> u8 {
-    let s = match views::open(None, &args.state) {
-        Ok(s) => s,
-        Err(e) => return open_failed(&e, term),
-    };
+) -> Result<RunOptions, Error> {
+    let s = views::open(None, &args.state)?;
     let Some(last) = s.last_run.clone() else {
-        errln!(
-            "error: the run in `{}` recorded no command line to continue\n  help: run `planrun run PLAN …` again with its options",
-            s.layout.dir.display()
-        );
-        return exit::USAGE;
+        return Err(Error::NothingToContinue(s.layout.dir.clone()));
     };
     drop(s);
     let argv: Vec<String> = last.argv.clone();
     if let Some(cwd) = last.cwd.as_deref().filter(|c| !c.is_empty()) {
-        if let Err(e) = std::env::set_current_dir(cwd) {
-            errln!(
-                "error: cannot go back to `{cwd}`, where the run was started: {e}\n  help: run `planrun run PLAN …` with its options from the repository"
-            );
-            return exit::USAGE;
-        }
+        std::env::set_current_dir(cwd).map_err(|source| Error::StartFolder { cwd: cwd.to_owned(), source })?;
     }
-    match parse_run(&argv) {
-        Some(run_args) => {
-            errln!(
-                "planrun: continuing: {}",
-                argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" ")
-            );
-            let _ = CONTINUED.set(argv);
-            run(&run_args, term)
-        }
-        None => {
-            errln!(
-                "error: the run's recorded command line cannot be read again: {}\n  help: run `planrun run PLAN …` again with its options",
-                argv.join(" ")
-            );
-            exit::USAGE
-        }
-    }
+    let Some(run_args) = parse_run(&argv) else {
+        return Err(Error::RecordedCommand(argv));
+    };
+    errln!("planrun: continuing: {}", argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" "));
+    let _ = CONTINUED.set(argv);
+    Ok(run_args)
 }
 
 /// A word as a shell would need it written (for showing a command line, never for running).
@@ -2437,62 +2296,33 @@ fn paid(agents: &Agents, pipe: &Pipe) -> bool {
         || pipe.reviewer.as_ref().is_some_and(|r| r.kind != AgentKind::Command)
 }
 
-/// Shows the estimate and, when an agent CLI will run, asks to proceed: on a terminal, a
-/// question; without one, `--yes` is required. `Err` holds the exit code when the run must not
-/// start.
+/// Shows the estimate and, when an agent CLI will run, asks `reporter` whether to proceed;
+/// when nobody can answer, `--yes` is required. `Ok(false)`: the user said no.
 fn confirm(
     est: &estimate::Estimate,
     args: &RunOptions,
     agents: &Agents,
     pipe: &Pipe,
-    reporter: &mut Reporter,
-) -> Result<(), u8> {
+    reporter: &mut dyn Progress,
+) -> Result<bool, Error> {
     if est.tasks == 0 {
-        return Ok(());
+        return Ok(true);
     }
     reporter.emit(&RunEvent::Estimate(events::EstimateEvent { report: est.report(), text: est.text() }));
     if args.cost.yes || !paid(agents, pipe) {
-        return Ok(());
+        return Ok(true);
     }
-    let interactive = std::io::stdin().is_terminal() && std::io::stderr().is_terminal() && !args.json;
-    if !interactive {
-        errln!(
-            "error: agent CLIs will run and there is no terminal to confirm the estimate above\n  help: pass --yes to start (set --budget-usd to cap what it may spend), or `planrun estimate` to see it first"
-        );
-        return Err(exit::USAGE);
-    }
-    if crate::out::quiet() {
-        // The question needs what it is about, even with --quiet.
-        errln!("planrun: {}", est.text());
-    }
-    err!("planrun: proceed? [y/N] ");
-    let mut answer = String::new();
-    let _ = std::io::stdin().read_line(&mut answer);
-    if matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
-        Ok(())
-    } else {
-        errln!("planrun: not started; nothing was run");
-        Err(exit::OK)
-    }
+    reporter.confirm(&est.text()).ok_or(Error::Unconfirmed)
 }
 
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
-pub fn estimate_only(args: &RunOptions, term: &Term) -> u8 {
-    let Prepared { loaded, checked, layout, config, agents } = match prepare(args, term) {
-        Ok(p) => p,
-        Err(code) => return code,
-    };
+pub fn estimate_only(args: &RunOptions) -> Result<u8, Error> {
+    let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
     // An existing run: what is left of it, with the settings it started with.
     let existing = if layout.exists() { views::open(Some(&args.plan.plan), &args.state).ok() } else { None };
     let first = existing.as_ref().and_then(|s| s.first_run.clone());
-    let pipe = match pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true) {
-        Ok(p) => p,
-        Err((message, help)) => {
-            errln!("error: {message}\n  help: {help}");
-            return exit::USAGE;
-        }
-    };
+    let pipe = pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true)?;
     let pending: Vec<bool> = match &existing {
         Some(s) => s.engine.states().iter().map(|st| !st.satisfies_dependents()).collect(),
         None => loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect(),
@@ -2503,7 +2333,7 @@ pub fn estimate_only(args: &RunOptions, term: &Term) -> u8 {
     } else {
         outln!("{}", est.text());
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// `12.3k tokens, $0.0400` for the live lines.

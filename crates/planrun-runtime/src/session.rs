@@ -84,7 +84,7 @@ impl StepRecord {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SessionError {
+pub enum SessionError {
     #[error("{0}")]
     Load(#[from] LoadError),
     #[error("the plan has errors")]
@@ -102,7 +102,7 @@ pub(crate) enum SessionError {
 }
 
 impl SessionError {
-    pub(crate) fn help(&self) -> String {
+    pub fn help(&self) -> String {
         match self {
             SessionError::Load(e) => e.help(),
             SessionError::Invalid(..) => "run `planrun check` on the plan and fix its errors".into(),

@@ -7,9 +7,8 @@ use super::costs::Breakdown;
 use super::journal_event::{JournalEvent, UserRecord};
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
-use crate::exit;
 use crate::options::{LogOptions, StatusOptions, TaskOptions};
-use crate::render::Output as Term;
+use crate::{Error, exit};
 use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
@@ -194,21 +193,18 @@ pub(crate) fn failures(state: &TaskState) -> u32 {
     }
 }
 
-pub fn status(args: &StatusOptions, term: &Term) -> u8 {
+pub fn status(args: &StatusOptions) -> Result<u8, Error> {
     if args.watch {
-        return super::follow::watch(args, term);
+        return super::follow::watch(args);
     }
-    let s = match open(args.plan.as_deref(), &args.state) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
+    let s = open(args.plan.as_deref(), &args.state)?;
     let active = running(&s);
     if args.json {
         outln!("{}", status_json(&s, active));
     } else {
         out!("{}", status_text(&s, active));
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// Whether a run holds the state directory: `Some` with its process id when it says.
@@ -345,7 +341,7 @@ pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
 }
 
 /// `retry` and `skip`: one user input through the engine, journaled under the run lock.
-pub fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
+pub fn retry_or_skip(args: &TaskOptions, skip: bool) -> Result<u8, Error> {
     let layout = match &args.plan {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
@@ -355,34 +351,14 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
     // first run finds the choice; without it there is no plan to find the task in.
     if !layout.exists() {
         if args.plan.is_none() {
-            errln!(
-                "error: there is no run in `{}` yet, so planrun does not know which plan task `{}` is in\n  help: name the plan: `planrun {action} {} --plan PLAN` (the first `planrun run PLAN` then honours it), or point at a run's state with `--state-dir`",
-                layout.dir.display(),
-                args.task,
-                args.task
-            );
-            return exit::INVALID_PLAN;
+            return Err(Error::NoPlanForTask { dir: layout.dir.clone(), task: args.task.clone(), action });
         }
-        if let Err(e) = layout.create() {
-            errln!(
-                "error: cannot create the state directory `{}`: {e}\n  help: check the permissions and free space of that folder",
-                layout.dir.display()
-            );
-            return exit::FAILURE;
-        }
+        layout.create().map_err(|source| Error::CreateForTask { dir: layout.dir.clone(), source })?;
     }
     let _lock = match layout.lock() {
         Ok(l) => l,
-        Err(e @ super::layout::LockError::Held { .. }) => {
-            errln!(
-                "error: {e}, so `{action}` would change it under its feet\n  help: wait for that run to finish, or stop it (Ctrl-C), then try again"
-            );
-            return exit::BUSY;
-        }
-        Err(e) => {
-            errln!("error: {e}\n  help: check the permissions of the state directory `{}`", layout.dir.display());
-            return exit::FAILURE;
-        }
+        Err(source @ super::layout::LockError::Held { .. }) => return Err(Error::BusyForTask { action, source }),
+        Err(source) => return Err(Error::Lock { dir: layout.dir.clone(), source }),
     };
     let open = OpenArgs {
         plan: args.plan.clone(),
@@ -392,30 +368,13 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
         limit: None,
         max_rework: 3,
     };
-    let mut s = match Session::open(&open) {
-        Ok(s) => s,
-        Err(e) => return super::open_failed(&e, term),
-    };
-    let task = match s.find(&args.task) {
-        Ok(t) => t,
-        Err(e) => {
-            errln!("error: {e}");
-            return exit::USAGE;
-        }
-    };
+    let mut s = Session::open(&open)?;
+    let task = s.find(&args.task).map_err(Error::NoSuchTask)?;
     let before = s.engine.state(task).map_or("pending", TaskState::name);
     let input = if skip { Input::Skip { task } } else { Input::Retry { task } };
     let out = match s.engine.handle(input) {
         Ok(o) => o,
-        Err(_) => {
-            let what = if skip {
-                "only a task that is not running can be skipped"
-            } else {
-                "only a blocked, skipped or done task can be retried"
-            };
-            errln!("error: task {} is {before}; {what}", args.task);
-            return exit::USAGE;
-        }
+        Err(_) => return Err(Error::WrongState { task: args.task.clone(), state: before, skip }),
     };
     let record: [super::session::Record; 1] =
         [(Some(args.task.clone()), JournalEvent::User(UserRecord { action: action.to_owned() }))];
@@ -431,42 +390,30 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, term: &Term) -> u8 {
             planrun_engine::Change::FinalCheck { .. } => true,
         })
         .collect();
-    if let Err(e) = s.commit(&record, &changes) {
-        errln!("error: cannot write the journal: {e}");
-        return exit::FAILURE;
-    }
+    s.commit(&record, &changes).map_err(Error::JournalWrite)?;
     if skip {
         outln!("skipped {}: its dependents will go on as if it were done; `planrun run` continues the run", args.task);
     } else {
         outln!("{} will run again (it was {before}); `planrun run` continues the run", args.task);
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
-/// The run and the task a `log` or `explain` command names, or the exit code after saying
-/// why there is none.
-pub(crate) fn open_task(args: &TaskOptions, term: &Term) -> Result<(Session, usize), u8> {
-    let s = open(args.plan.as_deref(), &args.state).map_err(|e| super::open_failed(&e, term))?;
-    match s.find(&args.task) {
-        Ok(t) => Ok((s, t)),
-        Err(e) => {
-            errln!("error: {e}");
-            Err(exit::USAGE)
-        }
-    }
+/// The run and the task a `log` or `explain` command names.
+pub(crate) fn open_task(args: &TaskOptions) -> Result<(Session, usize), Error> {
+    let s = open(args.plan.as_deref(), &args.state)?;
+    let task = s.find(&args.task).map_err(Error::NoSuchTask)?;
+    Ok((s, task))
 }
 
-pub fn log(args: &LogOptions, term: &Term) -> u8 {
-    let (s, task) = match open_task(&args.task, term) {
-        Ok(found) => found,
-        Err(code) => return code,
-    };
+pub fn log(args: &LogOptions) -> Result<u8, Error> {
+    let (s, task) = open_task(&args.task)?;
     if args.json {
         outln!("{}", log_json(&s, task, args.attempt));
-        return exit::OK;
+        return Ok(exit::OK);
     }
     if args.follow {
-        return super::follow::follow(args, s, task, term);
+        return super::follow::follow(args, s, task);
     }
     let id = s.id(task).to_owned();
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
@@ -479,7 +426,7 @@ pub fn log(args: &LogOptions, term: &Term) -> u8 {
         .unwrap_or_default();
     if records.is_empty() && !state.is_running() {
         let _ = writeln!(out, "no attempt recorded yet");
-        return exit::OK;
+        return Ok(exit::OK);
     }
     for r in records {
         let _ = write!(out, "{}", step_text(&s, &id, r));
@@ -499,7 +446,7 @@ pub fn log(args: &LogOptions, term: &Term) -> u8 {
             copy_file(&log, &mut out);
         }
     }
-    exit::OK
+    Ok(exit::OK)
 }
 
 /// `task ID: TITLE (STATE)`, the first line of `planrun log`.

@@ -2,6 +2,7 @@
 //! result for people (stdout report, diagnostics on stderr) or as a stable JSON contract.
 
 use crate::cli::{CheckArgs, ImportArgs, PlanArgs, Target};
+use crate::error::{CliError, Outcome};
 use crate::exit;
 use crate::render::{Output, Renderer, severity_word};
 use planrun_plan::{Checked, Diagnostic, Format, LoadError, Loaded, Span, Status, TaskSpans, native};
@@ -49,10 +50,10 @@ fn load(args: &PlanArgs) -> Result<Loaded, LoadError> {
     planrun_plan::load(&args.plan, args.format)
 }
 
-pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
+pub(crate) fn check(args: &CheckArgs, out: &Output) -> Outcome {
     let loaded = match load(&args.plan) {
         Ok(l) => l,
-        Err(e) => return load_failed(&e, args.json),
+        Err(e) => return load_failed(e, args.json),
     };
     let checked = planrun_plan::check(&loaded);
     if let Some(id) = &args.explain {
@@ -66,8 +67,7 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
     if let Err(e) = printed {
         // A closed pipe (e.g. `| head`) is not worth a message, and the plan's verdict stands.
         if !crate::out::is_closed_pipe(&e) {
-            errln!("error: cannot write the report: {e}");
-            return exit::FAILURE;
+            return Err(CliError::Report(e));
         }
     }
     let code = if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK };
@@ -75,11 +75,16 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> u8 {
     // cost time the operating system spends anyway.
     std::mem::forget(checked);
     std::mem::forget(loaded);
-    code
+    Ok(code)
 }
 
-fn load_failed(e: &LoadError, json: bool) -> u8 {
-    if json {
+/// A plan that cannot be read: with `--json`, a report of it on stdout (and the code of a plan
+/// with errors).
+fn load_failed(e: LoadError, json: bool) -> Outcome {
+    if !json {
+        return Err(e.into());
+    }
+    {
         let report = CheckJson {
             format: None,
             title: "",
@@ -101,10 +106,8 @@ fn load_failed(e: &LoadError, json: bool) -> u8 {
             warnings: 0,
         };
         let _ = writeln!(std::io::stdout(), "{}", serde_json::to_string_pretty(&report).unwrap_or_default());
-    } else {
-        errln!("error: {e}\n  help: {}", e.help());
     }
-    exit::INVALID_PLAN
+    Ok(exit::INVALID_PLAN)
 }
 
 fn print_json(loaded: &Loaded, checked: &Checked) -> std::io::Result<()> {
@@ -354,15 +357,11 @@ fn usual(format: Format, code: &str) -> Option<(&'static str, &'static str)> {
 }
 
 /// `check --explain TASK`: where each field of one task was read from, and what was said about it.
-fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Output) -> u8 {
+fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Output) -> Outcome {
     let Some((index, task)) = loaded.plan.tasks.iter().enumerate().find(|(_, t)| t.id == id) else {
-        let ids: Vec<&str> = loaded.plan.tasks.iter().map(|t| t.id.as_str()).take(12).collect();
-        errln!(
-            "error: the plan has no task `{id}`\n  help: its tasks are {}{}",
-            ids.join(", "),
-            if loaded.plan.tasks.len() > ids.len() { ", …" } else { "" }
-        );
-        return exit::USAGE;
+        let known: Vec<String> = loaded.plan.tasks.iter().map(|t| t.id.clone()).take(12).collect();
+        let more = loaded.plan.tasks.len() > known.len();
+        return Err(CliError::NoSuchTask { id: id.to_owned(), known, more });
     };
     let spans = loaded.spans(index);
     let fields = explained_fields(task, &spans);
@@ -471,12 +470,9 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
         done
     };
     match printed {
-        Ok(()) => exit::OK,
-        Err(e) if crate::out::is_closed_pipe(&e) => exit::OK,
-        Err(e) => {
-            errln!("error: cannot write the report: {e}");
-            exit::FAILURE
-        }
+        Ok(()) => Ok(exit::OK),
+        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) => Err(CliError::Report(e)),
     }
 }
 
@@ -503,29 +499,21 @@ fn explained_fields(task: &planrun_plan::Task, spans: &TaskSpans) -> Vec<(&'stat
     out
 }
 
-pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
-    let loaded = match load(&args.plan) {
-        Ok(l) => l,
-        Err(e) => return load_failed(&e, false),
-    };
+pub(crate) fn import(args: &ImportArgs, out: &Output) -> Outcome {
+    let loaded = load(&args.plan)?;
     let checked = planrun_plan::check(&loaded);
     let text = match args.to {
         Target::Markdown => native::markdown::write(&loaded.plan),
         Target::Json => native::json::write(&loaded.plan),
     };
-    let written = match &args.output {
-        Some(path) => std::fs::write(path, &text).map_err(|e| format!("cannot write `{}`: {e}", path.display())),
+    match &args.output {
+        Some(path) => {
+            std::fs::write(path, &text).map_err(|source| CliError::WritePlan { path: path.clone(), source })?;
+        }
         None => {
             let mut stdout = std::io::stdout().lock();
-            stdout
-                .write_all(text.as_bytes())
-                .and_then(|()| stdout.flush())
-                .map_err(|e| format!("cannot write the plan: {e}"))
+            stdout.write_all(text.as_bytes()).and_then(|()| stdout.flush()).map_err(CliError::PrintPlan)?;
         }
-    };
-    if let Err(e) = written {
-        errln!("error: {e}");
-        return exit::FAILURE;
     }
     let mut stderr = std::io::stderr().lock();
     let _ = diagnostics(&loaded, &checked, out, false, &mut stderr);
@@ -539,22 +527,14 @@ pub(crate) fn import(args: &ImportArgs, out: &Output) -> u8 {
             Target::Json => "json",
         }
     );
-    if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK }
+    Ok(if checked.errors() > 0 { exit::INVALID_PLAN } else { exit::OK })
 }
 
 /// `planrun schema`: the plan format's JSON Schema, or (`--events`) that of a run's events.
-pub(crate) fn schema(events: bool) -> u8 {
+pub(crate) fn schema(events: bool) -> Outcome {
     let schema = if events { crate::run::events::schema() } else { schemars::schema_for!(planrun_plan::Plan) };
-    match serde_json::to_string_pretty(&schema) {
-        Ok(s) => {
-            outln!("{s}");
-            exit::OK
-        }
-        Err(e) => {
-            errln!("error: cannot print the schema: {e}");
-            exit::FAILURE
-        }
-    }
+    outln!("{}", serde_json::to_string_pretty(&schema).map_err(CliError::Schema)?);
+    Ok(exit::OK)
 }
 
 pub(crate) fn formats() -> u8 {

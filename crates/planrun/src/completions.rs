@@ -54,25 +54,16 @@ pub(crate) fn completions(args: &CompletionsArgs) -> u8 {
     exit::OK
 }
 
-pub(crate) fn man(args: &ManArgs) -> u8 {
+pub(crate) fn man(args: &ManArgs) -> crate::error::Outcome {
+    use crate::error::CliError;
     let mut cmd = crate::cli::command().disable_help_subcommand(true);
     if let Some(dir) = &args.dir {
         let written = std::fs::create_dir_all(dir).and_then(|()| clap_mangen::generate_to(cmd, dir));
-        return match written {
-            Ok(()) => {
-                if !crate::out::quiet() {
-                    errln!("planrun: manual pages written to {}", dir.display());
-                }
-                exit::OK
-            }
-            Err(e) => {
-                errln!(
-                    "error: cannot write the manual pages into `{}`: {e}\n  help: check that the folder can be written",
-                    dir.display()
-                );
-                exit::FAILURE
-            }
-        };
+        written.map_err(|source| CliError::ManDir { dir: dir.clone(), source })?;
+        if !crate::out::quiet() {
+            errln!("planrun: manual pages written to {}", dir.display());
+        }
+        return Ok(exit::OK);
     }
     // Built first, so that a command's page is named `planrun-COMMAND` and lists its usage in
     // full.
@@ -82,17 +73,13 @@ pub(crate) fn man(args: &ManArgs) -> u8 {
         Some(name) => match cmd.find_subcommand(name) {
             Some(sub) => sub.clone(),
             None => {
-                let names: Vec<&str> = cmd.get_subcommands().map(clap::Command::get_name).collect();
-                errln!("error: planrun has no command `{name}`\n  help: the commands: {}", names.join(", "));
-                return exit::USAGE;
+                let commands = cmd.get_subcommands().map(|c| c.get_name().to_owned()).collect();
+                return Err(CliError::NoCommand { name: name.clone(), commands });
             }
         },
     };
     let mut roff = Vec::new();
-    if let Err(e) = clap_mangen::Man::new(page).render(&mut roff) {
-        errln!("error: cannot render the manual page: {e}");
-        return exit::FAILURE;
-    }
+    clap_mangen::Man::new(page).render(&mut roff).map_err(CliError::Man)?;
     out!("{}", String::from_utf8_lossy(&roff));
-    exit::OK
+    Ok(exit::OK)
 }

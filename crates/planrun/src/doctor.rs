@@ -58,19 +58,14 @@ struct Finding {
     notes: Vec<String>,
 }
 
-pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
+pub(crate) fn doctor(args: &DoctorArgs) -> crate::error::Outcome {
     let kinds: Vec<AgentKind> = if args.agent.is_empty() {
         AgentKind::ALL.into_iter().filter(|k| *k != AgentKind::Command).collect()
     } else {
         args.agent.clone()
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
-        Ok(r) => r,
-        Err(e) => {
-            errln!("error: cannot start the runtime: {e}");
-            return exit::FAILURE;
-        }
-    };
+    let runtime =
+        tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(crate::run::Error::Runtime)?;
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
     let findings: Vec<Finding> = kinds.iter().map(|&k| runtime.block_on(check(k, args, &cwd))).collect();
     let installed = findings.iter().filter(|f| f.path.is_some()).count();
@@ -115,7 +110,7 @@ pub(crate) fn doctor(args: &DoctorArgs) -> u8 {
             outln!("\nplanrun doctor: fix the problems above, then run `planrun doctor` again");
         }
     }
-    if ok { exit::OK } else { exit::FAILURE }
+    Ok(if ok { exit::OK } else { exit::FAILURE })
 }
 
 fn render(f: &Finding) -> String {

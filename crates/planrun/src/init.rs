@@ -2,6 +2,7 @@
 //! an example `plan.md` in planrun's markdown format, to start from. Never overwrites a file
 //! unless asked (`--force`).
 
+use crate::error::CliError;
 use crate::exit;
 use clap::Args;
 use std::path::{Path, PathBuf};
@@ -155,41 +156,26 @@ Write `shout.txt` holding the line of `greeting.txt` in capital letters.
 - `grep -qx 'HELLO, WORLD' shout.txt`
 "#;
 
-pub(crate) fn init(args: &InitArgs) -> u8 {
+pub(crate) fn init(args: &InitArgs) -> crate::error::Outcome {
     let dir = args.dir.clone().unwrap_or_default();
     let files = [(dir.join("planrun.toml"), CONFIG), (dir.join("plan.md"), PLAN)];
     let existing: Vec<&Path> =
         files.iter().map(|(p, _)| p.as_path()).filter(|p| std::fs::symlink_metadata(p).is_ok()).collect();
     if !args.force && !existing.is_empty() {
-        let names: Vec<String> = existing.iter().map(|p| format!("`{}`", p.display())).collect();
-        errln!(
-            "error: {} already exist{}; nothing was written\n  help: `planrun init --force` overwrites {}, or run it in another folder",
-            names.join(" and "),
-            if existing.len() == 1 { "s" } else { "" },
-            if existing.len() == 1 { "it" } else { "them" }
-        );
-        return exit::USAGE;
+        return Err(CliError::Exists(existing.iter().map(|p| p.to_path_buf()).collect()));
     }
-    if let Err(e) = std::fs::create_dir_all(&dir).or_else(|e| if dir.as_os_str().is_empty() { Ok(()) } else { Err(e) })
-    {
-        errln!("error: cannot create `{}`: {e}\n  help: check the folder's permissions", dir.display());
-        return exit::FAILURE;
-    }
+    std::fs::create_dir_all(&dir)
+        .or_else(|e| if dir.as_os_str().is_empty() { Ok(()) } else { Err(e) })
+        .map_err(|source| CliError::CreateFolder { dir: dir.clone(), source })?;
     for (path, text) in &files {
-        if let Err(e) = std::fs::write(path, text) {
-            errln!(
-                "error: cannot write `{}`: {e}\n  help: check the folder's permissions and free space",
-                path.display()
-            );
-            return exit::FAILURE;
-        }
+        std::fs::write(path, text).map_err(|source| CliError::WriteFile { path: path.clone(), source })?;
         if !crate::out::quiet() {
             errln!("wrote {}", path.display());
         }
     }
     let plan = files[1].0.display();
     outln!("planrun init: edit {plan}, then `planrun check {plan}` and `planrun run {plan} --agent NAME`");
-    exit::OK
+    Ok(exit::OK)
 }
 
 #[cfg(test)]

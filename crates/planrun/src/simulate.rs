@@ -127,14 +127,8 @@ struct PolicyJson {
     blocked_runs: u64,
 }
 
-pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
-    let loaded = match planrun_plan::load(&args.plan.plan, args.plan.format) {
-        Ok(l) => l,
-        Err(e) => {
-            errln!("error: {e}\n  help: {}", e.help());
-            return exit::INVALID_PLAN;
-        }
-    };
+pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outcome {
+    let loaded = planrun_plan::load(&args.plan.plan, args.plan.format)?;
     let checked = planrun_plan::check(&loaded);
     if checked.errors() > 0 {
         let mut renderer = Renderer::new(&loaded.sources, out);
@@ -149,7 +143,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
             if n == 1 { "" } else { "s" },
             if n == 1 { "it" } else { "them" }
         );
-        return exit::INVALID_PLAN;
+        return Ok(exit::INVALID_PLAN);
     }
     let mut setup = setup_of(&loaded, &checked);
     setup.max_rework = args.max_rework;
@@ -171,16 +165,8 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
         critical += minutes(cp);
         work += minutes(total);
         for (policy, sums) in policies.iter().zip(&mut totals) {
-            let report = match sim::run(*policy, &setup, &world, args.batch_pause) {
-                Ok(r) => r,
-                Err(e) => {
-                    errln!(
-                        "error: simulating {} failed: {e}\n  help: this is a bug in planrun; please report it with the plan",
-                        policy.name()
-                    );
-                    return exit::FAILURE;
-                }
-            };
+            let report = sim::run(*policy, &setup, &world, args.batch_pause)
+                .map_err(|e| crate::error::CliError::Simulation { policy: policy.name(), reason: e.to_string() })?;
             sums.makespan += minutes(report.makespan);
             sums.ratio += report.ratio();
             sums.utilization += report.utilization;
@@ -225,12 +211,9 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> u8 {
     };
     let printed = if args.json { print_json(&report) } else { print_human(&report, &policies, args) };
     match printed {
-        Ok(()) => exit::OK,
-        Err(e) if crate::out::is_closed_pipe(&e) => exit::OK,
-        Err(e) => {
-            errln!("error: cannot write the report: {e}");
-            exit::FAILURE
-        }
+        Ok(()) => Ok(exit::OK),
+        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) => Err(crate::error::CliError::Report(e)),
     }
 }
 
