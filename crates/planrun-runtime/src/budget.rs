@@ -38,15 +38,26 @@ pub(crate) enum Report {
     Used { run: String, spend: Option<Spend> },
 }
 
+/// The budgets as the journal's run record holds them.
+#[derive(Debug, serde::Serialize)]
+struct BudgetRecord {
+    usd: Option<f64>,
+    tokens: Option<u64>,
+    task_usd: Option<f64>,
+    task_tokens: Option<u64>,
+    soft_percent: f64,
+}
+
 /// The budgets' record in the journal's run record.
 pub(crate) fn budgets_json(b: &Budgets) -> serde_json::Value {
-    serde_json::json!({
-        "usd": b.usd,
-        "tokens": b.tokens,
-        "task_usd": b.task_usd,
-        "task_tokens": b.task_tokens,
-        "soft_percent": (b.soft * 100.0).round(),
-    })
+    let record = BudgetRecord {
+        usd: b.usd,
+        tokens: b.tokens,
+        task_usd: b.task_usd,
+        task_tokens: b.task_tokens,
+        soft_percent: (b.soft * 100.0).round(),
+    };
+    serde_json::to_value(record).unwrap_or_default()
 }
 
 /// Follows an agent's log while it runs: each complete line through the CLI's event reader,
