@@ -2,6 +2,8 @@
 //! or the older untagged `{"tasks": [...]}`), read for the active tag of `.taskmaster/state.json`.
 //! Each subtask becomes its own task `P.S`; its parent `P` runs after all of them.
 
+pub(crate) mod status;
+
 use super::{Detection, Format, LoadError, Loaded, PlanBuilder, commands};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
