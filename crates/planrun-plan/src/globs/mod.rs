@@ -192,4 +192,5 @@ pub fn overlaps(a: &Pattern, b: &Pattern) -> bool {
 // ---------------------------------------------------------------------------------------------
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 mod tests;
