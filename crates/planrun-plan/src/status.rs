@@ -7,11 +7,24 @@
 //! atomically. Edits to plan files are minimal: only the marks of tasks reported done change, the
 //! rest of each file is kept byte for byte, and applying the edits again changes nothing. A mark
 //! a user set is never removed. Compute edits from a fresh load: they replace whole files.
+//!
+//! This module holds what every format shares: the reports, [`edits`] and [`write`], `Ctx` (the
+//! patches and files being built), and the text and JSON helpers. Each format's own writer sits
+//! beside its reader (`import/<format>/status.rs`, `native/status.rs`); OpenSpec and spec-kit share
+//! the checkbox writer kept here.
 
+use crate::import::blueprint::status::blueprint;
+use crate::import::ccw::status::ccw;
+use crate::import::cm::status::cm;
+use crate::import::planpipe::status::planpipe;
+use crate::import::superpowers::status::superpowers;
+use crate::import::taskmaster::status::taskmaster;
+use crate::import::uc::status::uc;
 use crate::import::{Format, Loaded};
 use crate::json::{JKind, JValue};
 use crate::md;
 use crate::model::{Status, Task};
+use crate::native::status::{markdown, native_json};
 use crate::source::SourceId;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -178,15 +191,15 @@ struct Patch {
     text: String,
 }
 
-struct Ctx<'a> {
-    loaded: &'a Loaded,
-    reports: &'a [TaskReport],
+pub(crate) struct Ctx<'a> {
+    pub(crate) loaded: &'a Loaded,
+    pub(crate) reports: &'a [TaskReport],
     /// Ids reported done.
-    done: HashSet<&'a str>,
+    pub(crate) done: HashSet<&'a str>,
     patches: BTreeMap<SourceId, Vec<Patch>>,
     /// Whole files, by path: files created or rewritten outright.
     files: BTreeMap<PathBuf, String>,
-    base: PathBuf,
+    pub(crate) base: PathBuf,
 }
 
 impl<'a> Ctx<'a> {
@@ -196,26 +209,26 @@ impl<'a> Ctx<'a> {
     }
 
     /// Indices of the tasks reported done (every task carrying a reported id).
-    fn done_tasks(&self) -> Vec<usize> {
+    pub(crate) fn done_tasks(&self) -> Vec<usize> {
         (0..self.loaded.plan.tasks.len())
             .filter(|&i| self.loaded.plan.tasks.get(i).is_some_and(|t| self.done.contains(t.id.as_str())))
             .collect()
     }
 
     /// Whether the loaded plan already reads task `i` as done.
-    fn already_done(&self, i: usize) -> bool {
+    pub(crate) fn already_done(&self, i: usize) -> bool {
         self.loaded.plan.tasks.get(i).is_some_and(|t| t.status == Status::Done)
     }
 
-    fn report(&self, id: &str) -> Option<&'a TaskReport> {
+    pub(crate) fn report(&self, id: &str) -> Option<&'a TaskReport> {
         self.reports.iter().rev().find(|r| r.id == id)
     }
 
-    fn text(&self, src: SourceId) -> &'a str {
+    pub(crate) fn text(&self, src: SourceId) -> &'a str {
         self.loaded.sources.text(src)
     }
 
-    fn patch(&mut self, src: SourceId, start: usize, end: usize, text: impl Into<String>) {
+    pub(crate) fn patch(&mut self, src: SourceId, start: usize, end: usize, text: impl Into<String>) {
         let text = text.into();
         if self.text(src).get(start..end) == Some(text.as_str()) {
             return;
@@ -224,14 +237,14 @@ impl<'a> Ctx<'a> {
     }
 
     /// A file planrun creates when it does not exist yet; an existing one is left alone.
-    fn create(&mut self, path: PathBuf, contents: String) {
+    pub(crate) fn create(&mut self, path: PathBuf, contents: String) {
         if !path.exists() {
             self.files.insert(path, contents);
         }
     }
 
     /// A file planrun owns and rewrites whole.
-    fn replace(&mut self, path: PathBuf, contents: String) {
+    pub(crate) fn replace(&mut self, path: PathBuf, contents: String) {
         if std::fs::read_to_string(&path).ok().as_deref() != Some(contents.as_str()) {
             self.files.insert(path, contents);
         }
@@ -300,12 +313,12 @@ fn check_inside(base: &Path, path: &Path) -> Result<(), StatusError> {
 // Text helpers
 
 /// The line ending a text mostly uses.
-fn eol(text: &str) -> &'static str {
+pub(crate) fn eol(text: &str) -> &'static str {
     if text.contains("\r\n") { "\r\n" } else { "\n" }
 }
 
 /// The line (without its ending) holding byte `offset`, with its start.
-fn line_at(text: &str, offset: usize) -> (usize, &str) {
+pub(crate) fn line_at(text: &str, offset: usize) -> (usize, &str) {
     let offset = offset.min(text.len());
     let start = text.get(..offset).and_then(|t| t.rfind('\n')).map_or(0, |i| i + 1);
     let rest = text.get(start..).unwrap_or("");
@@ -315,12 +328,12 @@ fn line_at(text: &str, offset: usize) -> (usize, &str) {
 
 /// The offset just after the line starting at `start` (after its ending), or `None` at the end
 /// of a text that does not end with a newline.
-fn after_line(text: &str, start: usize) -> Option<usize> {
+pub(crate) fn after_line(text: &str, start: usize) -> Option<usize> {
     text.get(start..).and_then(|r| r.find('\n')).map(|i| start + i + 1)
 }
 
 /// If `line` is a checkbox item that is not ticked: the byte range of its `[…]` mark.
-fn unticked_mark(line: &str) -> Option<(usize, usize)> {
+pub(crate) fn unticked_mark(line: &str) -> Option<(usize, usize)> {
     let item = md::bullet(line)?;
     if !item.starts_with('[') {
         return None;
@@ -335,7 +348,7 @@ fn unticked_mark(line: &str) -> Option<(usize, usize)> {
 }
 
 /// A list item without a checkbox: where to insert one (the start of its text).
-fn bare_item(line: &str) -> Option<usize> {
+pub(crate) fn bare_item(line: &str) -> Option<usize> {
     let item = md::bullet(line)?;
     if item.is_empty() || item.starts_with('[') {
         return None;
@@ -345,7 +358,7 @@ fn bare_item(line: &str) -> Option<usize> {
 
 /// The lines of a markdown task block: from its heading line to the next heading of the same or a
 /// higher level (or the next task's start in the same file). Fenced lines are marked.
-fn block<'t>(text: &'t str, head_start: usize, next_task: Option<usize>) -> Vec<md::Line<'t>> {
+pub(crate) fn block<'t>(text: &'t str, head_start: usize, next_task: Option<usize>) -> Vec<md::Line<'t>> {
     let (start, head) = line_at(text, head_start);
     let level = md::heading(head).map_or(usize::MAX, |(l, _)| l);
     let end = next_task.filter(|&n| n > start).unwrap_or(text.len());
@@ -366,7 +379,7 @@ fn block<'t>(text: &'t str, head_start: usize, next_task: Option<usize>) -> Vec<
 }
 
 /// The start of the next task written after `start` in the same source.
-fn next_task_start(loaded: &Loaded, src: SourceId, start: usize) -> Option<usize> {
+pub(crate) fn next_task_start(loaded: &Loaded, src: SourceId, start: usize) -> Option<usize> {
     loaded
         .task_spans
         .iter()
@@ -377,7 +390,7 @@ fn next_task_start(loaded: &Loaded, src: SourceId, start: usize) -> Option<usize
 }
 
 /// Where to put a ✅ on a heading (or bold) line: before its text.
-fn done_mark_at(line: &str) -> Option<usize> {
+pub(crate) fn done_mark_at(line: &str) -> Option<usize> {
     let text = match md::heading(line) {
         Some((_, t)) => t,
         None => line.trim_start(),
@@ -389,7 +402,7 @@ fn done_mark_at(line: &str) -> Option<usize> {
 }
 
 /// Ticks every unticked box of a block; returns how many boxes the block has in all.
-fn tick_all(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>]) -> usize {
+pub(crate) fn tick_all(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>]) -> usize {
     let mut boxes = 0;
     for line in lines.iter().filter(|l| !l.in_fence) {
         if md::checkbox(line.text).is_some() {
@@ -405,7 +418,7 @@ fn tick_all(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>]) -> usize {
 }
 
 /// Sets a `Key: value` field among `lines` to `value`, or reports that there is none.
-fn set_field(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>], key: &str, value: &str) -> bool {
+pub(crate) fn set_field(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>], key: &str, value: &str) -> bool {
     for line in lines.iter().filter(|l| !l.in_fence) {
         if let Some((k, v, off)) = md::field(line.text) {
             if k.trim().eq_ignore_ascii_case(key) {
@@ -418,7 +431,7 @@ fn set_field(ctx: &mut Ctx<'_>, src: SourceId, lines: &[md::Line<'_>], key: &str
 }
 
 /// Inserts `new_line` right after the line starting at `start`.
-fn insert_line_after(ctx: &mut Ctx<'_>, src: SourceId, start: usize, new_line: &str) {
+pub(crate) fn insert_line_after(ctx: &mut Ctx<'_>, src: SourceId, start: usize, new_line: &str) {
     let text = ctx.text(src);
     let nl = eol(text);
     match after_line(text, start) {
@@ -430,12 +443,12 @@ fn insert_line_after(ctx: &mut Ctx<'_>, src: SourceId, start: usize, new_line: &
 // ---------------------------------------------------------------------------------------------
 // JSON helpers
 
-fn parse_json(text: &str, src: SourceId) -> Option<JValue> {
+pub(crate) fn parse_json(text: &str, src: SourceId) -> Option<JValue> {
     crate::json::parse(text, src).ok()
 }
 
 /// The object starting at `start` anywhere in the tree.
-fn object_at(value: &JValue, start: usize) -> Option<&JValue> {
+pub(crate) fn object_at(value: &JValue, start: usize) -> Option<&JValue> {
     if value.span.start == start && value.is_object() {
         return Some(value);
     }
@@ -448,7 +461,7 @@ fn object_at(value: &JValue, start: usize) -> Option<&JValue> {
 
 /// Sets member `key` of `obj` to the JSON `value` (written as is), adding it after the last member
 /// in the object's own layout when it is missing.
-fn json_set(ctx: &mut Ctx<'_>, src: SourceId, obj: &JValue, key: &str, value: &str) {
+pub(crate) fn json_set(ctx: &mut Ctx<'_>, src: SourceId, obj: &JValue, key: &str, value: &str) {
     if let Some(v) = obj.get(key) {
         ctx.patch(src, v.span.start, v.span.end, value);
         return;
@@ -474,45 +487,15 @@ fn json_set(ctx: &mut Ctx<'_>, src: SourceId, obj: &JValue, key: &str, value: &s
     }
 }
 
-fn status_is_done(value: Option<&JValue>) -> bool {
+pub(crate) fn status_is_done(value: Option<&JValue>) -> bool {
     value.and_then(JValue::as_text).as_deref().and_then(crate::native::status_word) == Some(Status::Done)
 }
 
 // ---------------------------------------------------------------------------------------------
 // Formats
 
-/// planrun markdown: `Status: done` among the task's field lines.
-fn markdown(ctx: &mut Ctx<'_>) {
-    for i in ctx.done_tasks() {
-        if ctx.already_done(i) {
-            continue;
-        }
-        let Some(span) = ctx.loaded.spans(i).task else { continue };
-        let text = ctx.text(span.source);
-        let (start, _) = line_at(text, span.start);
-        // The field lines right after the heading (blank lines between them are allowed).
-        let lines: Vec<md::Line<'_>> = md::lines(text)
-            .into_iter()
-            .skip_while(|l| l.start <= start)
-            .take_while(|l| {
-                !l.in_fence
-                    && md::heading(l.text).is_none()
-                    && (l.text.trim().is_empty() || md::field(l.text).is_some())
-            })
-            .collect();
-        if !set_field(ctx, span.source, &lines, "status", "done") {
-            insert_line_after(ctx, span.source, start, "Status: done");
-        }
-    }
-}
-
-/// planrun JSON: `"status": "done"` in the task's object.
-fn native_json(ctx: &mut Ctx<'_>) {
-    json_tasks(ctx, "\"done\"");
-}
-
 /// Sets the status member of each done task's own object (the task span).
-fn json_tasks(ctx: &mut Ctx<'_>, value: &str) {
+pub(crate) fn json_tasks(ctx: &mut Ctx<'_>, value: &str) {
     let mut trees: BTreeMap<SourceId, Option<JValue>> = BTreeMap::new();
     for i in ctx.done_tasks() {
         let Some(span) = ctx.loaded.spans(i).task else { continue };
@@ -522,469 +505,6 @@ fn json_tasks(ctx: &mut Ctx<'_>, value: &str) {
             continue;
         }
         json_set(ctx, span.source, &obj, "status", value);
-    }
-}
-
-/// blueprint: ✅ before the step heading's text and every box of the step ticked.
-fn blueprint(ctx: &mut Ctx<'_>) {
-    for i in ctx.done_tasks() {
-        let Some(span) = ctx.loaded.spans(i).task else { continue };
-        let src = span.source;
-        let text = ctx.text(src);
-        let (start, head) = line_at(text, span.start);
-        let next = next_task_start(ctx.loaded, src, span.start);
-        let lines = block(text, start, next);
-        tick_all(ctx, src, &lines);
-        if ctx.already_done(i) {
-            continue;
-        }
-        let is_step = {
-            let t = md::heading(head).map_or(head.trim(), |(_, t)| t);
-            let t = md::strip_done_mark(t).1.trim_start_matches('*');
-            t.get(..4).is_some_and(|w| w.eq_ignore_ascii_case("step"))
-        };
-        if is_step {
-            if let Some(at) = done_mark_at(head) {
-                ctx.patch(src, start + at, start + at, "✅ ");
-            }
-        } else if !set_field(ctx, src, &lines, "status", "done") {
-            // A step file without a `Step N` heading: a field line says it.
-            if md::heading(head).is_some() {
-                insert_line_after(ctx, src, start, "Status: done");
-            } else {
-                ctx.patch(src, 0, 0, format!("Status: done{}", eol(text)));
-            }
-        }
-    }
-}
-
-/// Task folders: `**Status:** done` in task.md, and an `impl.md` note when the agent left none.
-fn uc(ctx: &mut Ctx<'_>) {
-    for i in ctx.done_tasks() {
-        let Some(span) = ctx.loaded.spans(i).task else { continue };
-        let src = span.source;
-        let path = ctx.loaded.sources.path(src).to_path_buf();
-        let name = path.file_name().map(|n| n.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
-        let is_task_file =
-            name == "task.md" || (name.starts_with("task") && name != "readme.md" && name.ends_with(".md"));
-        if !is_task_file {
-            continue;
-        }
-        let Some(task) = ctx.loaded.plan.tasks.get(i) else { continue };
-        if name == "task.md" {
-            if let Some(dir) = path.parent() {
-                let summary = ctx.report(&task.id).and_then(|r| r.summary.clone());
-                let mut body = format!("# Implementation: {}\n\nStatus: done (recorded by planrun)\n", task.title);
-                if let Some(s) = summary {
-                    body.push_str(&format!("\n{}\n", s.trim_end()));
-                }
-                ctx.create(dir.join("impl.md"), body);
-            }
-        }
-        if ctx.already_done(i) {
-            continue;
-        }
-        let text = ctx.text(src);
-        let lines = md::lines(text);
-        if set_field(ctx, src, &lines, "status", "done") {
-            continue;
-        }
-        let nl = eol(text);
-        match lines.iter().find(|l| !l.in_fence && md::heading(l.text).is_some_and(|(lvl, _)| lvl == 1)) {
-            Some(title) => {
-                let at = title.start + title.text.len();
-                ctx.patch(src, at, at, format!("{nl}{nl}**Status:** done"));
-            }
-            None => ctx.patch(src, 0, 0, format!("**Status:** done{nl}{nl}")),
-        }
-    }
-}
-
-/// A table row's cells with their byte offsets in the line, or `None` for a non-table line.
-fn cells(line: &str) -> Option<Vec<(usize, usize)>> {
-    let t = line.trim();
-    if !t.starts_with('|') {
-        return None;
-    }
-    let base = md::offset_in(line, t)?;
-    let mut out = Vec::new();
-    let mut from = 1;
-    let bytes: Vec<(usize, char)> = t.char_indices().collect();
-    for &(i, c) in bytes.iter().skip(1) {
-        if c == '|' {
-            out.push((base + from, base + i));
-            from = i + 1;
-        }
-    }
-    if from < t.len() && !t.get(from..).unwrap_or("").trim().is_empty() {
-        out.push((base + from, base + t.len()));
-    }
-    Some(out)
-}
-
-fn trimmed_range(line: &str, (a, b): (usize, usize)) -> (usize, usize) {
-    let cell = line.get(a..b).unwrap_or("");
-    let lead = cell.len() - cell.trim_start().len();
-    let t = cell.trim();
-    (a + lead, a + lead + t.len())
-}
-
-fn planpipe_word(word: &str) -> String {
-    word.trim()
-        .trim_matches(['*', '_', '`'])
-        .trim()
-        .trim_start_matches('✅')
-        .trim()
-        .to_ascii_lowercase()
-        .replace([' ', '-'], "_")
-}
-
-/// planpipe: rows of `execution-status.md` set to `done` (or `blocked`), the file created in
-/// `stage-6/` when missing, and `execution-summary.md` once every subtask is done.
-fn planpipe(ctx: &mut Ctx<'_>) {
-    let status_src = ctx
-        .loaded
-        .sources
-        .ids()
-        .find(|&id| ctx.loaded.sources.path(id).file_name().is_some_and(|n| n == "execution-status.md"));
-    let blocked: Vec<(&str, &str)> = ctx
-        .reports
-        .iter()
-        .filter_map(|r| match &r.state {
-            TaskOutcome::Blocked { reason } => Some((r.id.as_str(), reason.as_str())),
-            _ => None,
-        })
-        .collect();
-    let state_of = |ctx: &Ctx<'_>, id: &str, current: Status| -> &'static str {
-        if ctx.done.contains(id) || current == Status::Done {
-            "done"
-        } else if blocked.iter().any(|(b, _)| *b == id) {
-            "blocked"
-        } else {
-            "pending"
-        }
-    };
-    match status_src {
-        Some(src) => planpipe_edit_status(ctx, src, &blocked),
-        None => {
-            let dir = ctx.base.clone();
-            let stage6 = if ctx.base != base_dir_plain(ctx.loaded) { dir.join("stage-6") } else { dir };
-            let mut out = String::from(
-                "# Execution Status\n\n## Current State\n\n| ID | Title | Status | Notes |\n|----|-------|--------|-------|\n",
-            );
-            for t in &ctx.loaded.plan.tasks {
-                if t.id.is_empty() {
-                    continue;
-                }
-                let state = state_of(ctx, &t.id, t.status);
-                let note = blocked.iter().find(|(b, _)| *b == t.id).map(|(_, r)| *r).unwrap_or("");
-                out.push_str(&format!("| {} | {} | {state} | {} |\n", t.id, cell_text(&t.title), cell_text(note)));
-            }
-            let any_change =
-                ctx.loaded.plan.tasks.iter().any(|t| ctx.done.contains(t.id.as_str()) && t.status != Status::Done)
-                    || !blocked.is_empty();
-            if any_change {
-                ctx.create(stage6.join("execution-status.md"), out);
-            }
-        }
-    }
-    // execution-summary.md, once every subtask is done.
-    let tasks = &ctx.loaded.plan.tasks;
-    if !tasks.is_empty() && tasks.iter().all(|t| t.status == Status::Done || ctx.done.contains(t.id.as_str())) {
-        let dir = match status_src {
-            Some(src) => ctx.loaded.sources.path(src).parent().map(Path::to_path_buf).unwrap_or_default(),
-            None if ctx.base != base_dir_plain(ctx.loaded) => ctx.base.join("stage-6"),
-            None => ctx.base.clone(),
-        };
-        let mut out = format!(
-            "# Execution Summary: {}\n\n## Result\n\nAll {} subtasks are done.\n\n## Subtasks\n\n| ID | Title | Status | Notes |\n|----|-------|--------|-------|\n",
-            cell_text(&ctx.loaded.plan.title),
-            tasks.len()
-        );
-        for t in tasks {
-            let note = ctx.report(&t.id).and_then(|r| r.summary.as_deref()).map_or_else(
-                || if ctx.done.contains(t.id.as_str()) { String::new() } else { "done before this run".to_owned() },
-                cell_text,
-            );
-            out.push_str(&format!("| {} | {} | done | {note} |\n", t.id, cell_text(&t.title)));
-        }
-        ctx.replace(dir.join("execution-summary.md"), out);
-    }
-}
-
-/// The plan's folder without the planpipe/cm adjustment.
-fn base_dir_plain(loaded: &Loaded) -> PathBuf {
-    let root = &loaded.root;
-    if root.is_dir() { root.clone() } else { root.parent().map(Path::to_path_buf).unwrap_or_default() }
-}
-
-/// Text safe inside a table cell: one line, `|` escaped.
-fn cell_text(s: &str) -> String {
-    crate::model::one_line(s).replace('|', "\\|")
-}
-
-fn planpipe_edit_status(ctx: &mut Ctx<'_>, src: SourceId, blocked: &[(&str, &str)]) {
-    let text = ctx.text(src);
-    let nl = eol(text);
-    let mut header: Option<(usize, usize, Option<usize>, usize)> = None; // id, status, title columns; count
-    let mut in_table = false;
-    let mut seen: HashSet<String> = HashSet::new();
-    let mut last_row_end: Option<usize> = None;
-    let mut first_table_done = false;
-    for line in md::lines(text) {
-        if line.in_fence {
-            in_table = false;
-            continue;
-        }
-        let Some(cs) = cells(line.text) else {
-            if in_table && header.is_some() {
-                first_table_done = true;
-            }
-            in_table = false;
-            continue;
-        };
-        let words: Vec<&str> = cs.iter().map(|&(a, b)| line.text.get(a..b).unwrap_or("").trim()).collect();
-        if words.iter().all(|w| !w.is_empty() && w.chars().all(|c| matches!(c, '-' | ':' | ' '))) {
-            continue;
-        }
-        if !in_table {
-            in_table = true;
-            let lower: Vec<String> = words.iter().map(|w| w.to_ascii_lowercase()).collect();
-            let id = lower.iter().position(|c| c == "id" || c == "subtask" || c == "task" || c == "st");
-            let st = lower.iter().position(|c| c == "status" || c == "state");
-            let title = lower.iter().position(|c| c == "title" || c == "name");
-            if header.is_none() {
-                if let (Some(i), Some(s)) = (id, st) {
-                    header = Some((i, s, title, cs.len()));
-                }
-            }
-            continue;
-        }
-        let Some((ic, sc, _, _)) = header else { continue };
-        if first_table_done {
-            continue;
-        }
-        last_row_end = Some(line.start + line.text.len());
-        let (Some(id_word), Some(&range)) = (words.get(ic), cs.get(sc)) else { continue };
-        let id = id_word.trim_matches('`').trim().to_owned();
-        let key = ctx
-            .loaded
-            .plan
-            .tasks
-            .iter()
-            .map(|t| t.id.as_str())
-            .find(|t| t.eq_ignore_ascii_case(&id))
-            .map(str::to_owned)
-            .unwrap_or(id);
-        let (a, b) = trimmed_range(line.text, range);
-        let current = planpipe_word(line.text.get(a..b).unwrap_or(""));
-        if ctx.done.contains(key.as_str()) {
-            if !matches!(current.as_str(), "done" | "completed" | "complete" | "closed" | "passed") {
-                ctx.patch(src, line.start + a, line.start + b, "done");
-            }
-        } else if blocked.iter().any(|(b, _)| *b == key)
-            && !matches!(current.as_str(), "done" | "completed" | "complete" | "closed" | "passed" | "blocked")
-        {
-            ctx.patch(src, line.start + a, line.start + b, "blocked");
-        }
-        seen.insert(key);
-    }
-    // Done subtasks without a row get one.
-    let missing: Vec<(String, String)> = ctx
-        .loaded
-        .plan
-        .tasks
-        .iter()
-        .filter(|t| !t.id.is_empty() && ctx.done.contains(t.id.as_str()) && !seen.contains(&t.id))
-        .map(|t| (t.id.clone(), t.title.clone()))
-        .collect();
-    if missing.is_empty() {
-        return;
-    }
-    match (header, last_row_end) {
-        (Some((ic, sc, tc, n)), Some(end)) => {
-            let mut rows = String::new();
-            for (id, title) in &missing {
-                let cols: Vec<String> = (0..n)
-                    .map(|c| {
-                        if c == ic {
-                            id.clone()
-                        } else if c == sc {
-                            "done".to_owned()
-                        } else if Some(c) == tc {
-                            cell_text(title)
-                        } else {
-                            String::new()
-                        }
-                    })
-                    .collect();
-                rows.push_str(&format!("{nl}| {} |", cols.join(" | ")));
-            }
-            ctx.patch(src, end, end, rows);
-        }
-        _ => {
-            let mut add = String::new();
-            if !text.is_empty() && !text.ends_with('\n') {
-                add.push_str(nl);
-            }
-            add.push_str(&format!(
-                "{nl}## Subtask Status{nl}{nl}| ID | Title | Status |{nl}|----|-------|--------|{nl}"
-            ));
-            for (id, title) in &missing {
-                add.push_str(&format!("| {id} | {} | done |{nl}", cell_text(title)));
-            }
-            ctx.patch(src, text.len(), text.len(), add);
-        }
-    }
-}
-
-/// CCW: `[x]` on the task's TODO_LIST.md line, `"status": "completed"` in its `.task/` file, and
-/// `.summaries/<id>-summary.md` when the agent wrote none.
-fn ccw(ctx: &mut Ctx<'_>) {
-    let sources = &ctx.loaded.sources;
-    let todo = sources.ids().find(|&id| sources.path(id).file_name().is_some_and(|n| n == "TODO_LIST.md"));
-    let task_files: Vec<SourceId> = sources
-        .ids()
-        .filter(|&id| {
-            let p = sources.path(id);
-            p.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
-                && p.parent().and_then(Path::file_name).is_some_and(|n| n == ".task")
-        })
-        .collect();
-    let session = todo
-        .and_then(|t| sources.path(t).parent().map(Path::to_path_buf))
-        .or_else(|| task_files.first().and_then(|&t| sources.path(t).parent()?.parent().map(Path::to_path_buf)))
-        .unwrap_or_else(|| ctx.base.clone());
-    let done = ctx.done_tasks();
-    for i in done {
-        let Some(task) = ctx.loaded.plan.tasks.get(i) else { continue };
-        let id = task.id.clone();
-        if id.is_empty() {
-            continue;
-        }
-        // TODO_LIST.md
-        if let Some(src) = todo {
-            let text = ctx.text(src);
-            let bold = format!("**{id}**");
-            for line in md::lines(text) {
-                if line.in_fence {
-                    continue;
-                }
-                let Some(item) = md::bullet(line.text) else { continue };
-                let after_box = md::checkbox(line.text).map_or(item, |(_, t)| t);
-                if !after_box.starts_with(&bold) {
-                    continue;
-                }
-                if let Some((a, b)) = unticked_mark(line.text) {
-                    ctx.patch(src, line.start + a, line.start + b, "[x]");
-                } else if md::checkbox(line.text).is_none() {
-                    if let Some(at) = bare_item(line.text) {
-                        ctx.patch(src, line.start + at, line.start + at, "[x] ");
-                    }
-                }
-            }
-        }
-        // .task/<id>.json
-        for &src in &task_files {
-            let path = ctx.loaded.sources.path(src);
-            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
-            let Some(root) = parse_json(ctx.text(src), src) else { continue };
-            let named = root.get("id").and_then(JValue::as_text);
-            let matches = named.as_deref().map_or_else(|| stem.eq_ignore_ascii_case(&id), |n| n == id);
-            if !matches || !root.is_object() {
-                continue;
-            }
-            let st = root.get("status").and_then(JValue::as_text).map(|s| s.to_ascii_lowercase());
-            if !matches!(st.as_deref(), Some("completed" | "done")) {
-                json_set(ctx, src, &root, "status", "\"completed\"");
-            }
-        }
-        // .summaries/<id>-summary.md
-        let summary = ctx.report(&id).and_then(|r| r.summary.clone());
-        let mut body =
-            format!("# {id}: {}\n\nStatus: completed (recorded by planrun)\n", crate::model::one_line(&task.title));
-        if let Some(s) = summary {
-            body.push_str(&format!("\n{}\n", s.trim_end()));
-        }
-        ctx.create(session.join(".summaries").join(format!("{id}-summary.md")), body);
-    }
-}
-
-/// cm: `"status": "done"` on the backlog entry in `cm-tasks.json` (matched by id, else title) with
-/// its `stats` counts recomputed; a task without a backlog entry gets it in its own object.
-fn cm(ctx: &mut Ctx<'_>) {
-    let sources = &ctx.loaded.sources;
-    let backlog = sources.ids().find(|&id| sources.path(id).file_name().is_some_and(|n| n == "cm-tasks.json"));
-    let tree = backlog.and_then(|src| parse_json(ctx.text(src), src).map(|t| (src, t)));
-    let entries: Vec<JValue> = tree
-        .as_ref()
-        .map(|(_, t)| {
-            let list = if t.is_array() { Some(t) } else { t.get_any(&["tasks", "backlog", "items", "todos", "steps"]) };
-            list.map(|l| l.items().iter().filter(|v| v.is_object()).cloned().collect()).unwrap_or_default()
-        })
-        .unwrap_or_default();
-    let mut new_done: HashSet<usize> = HashSet::new();
-    for i in ctx.done_tasks() {
-        let Some(task) = ctx.loaded.plan.tasks.get(i) else { continue };
-        let Some(span) = ctx.loaded.spans(i).task else { continue };
-        let id_of = |e: &JValue| e.get_any(&["id", "task_id", "taskId", "key"]).and_then(JValue::as_text);
-        let title_of = |e: &JValue| e.get_any(&["title", "name", "task"]).and_then(JValue::as_text);
-        let entry = entries
-            .iter()
-            .position(|e| e.span == span)
-            .or_else(|| entries.iter().position(|e| id_of(e).is_some_and(|x| x == task.id)))
-            .or_else(|| {
-                entries
-                    .iter()
-                    .position(|e| title_of(e).is_some_and(|x| x.trim().eq_ignore_ascii_case(task.title.trim())))
-            });
-        match (entry, &tree) {
-            (Some(k), Some((src, _))) => {
-                let Some(e) = entries.get(k) else { continue };
-                if !status_is_done(e.get_any(&["status", "state"])) {
-                    let key = if e.get("status").is_none() && e.get("state").is_some() { "state" } else { "status" };
-                    json_set(ctx, *src, e, key, "\"done\"");
-                    new_done.insert(k);
-                }
-            }
-            _ => {
-                if ctx.already_done(i) {
-                    continue;
-                }
-                let text = ctx.text(span.source);
-                let Some(t) = parse_json(text, span.source) else { continue };
-                if let Some(obj) = object_at(&t, span.start) {
-                    if !status_is_done(obj.get_any(&["status", "state"])) {
-                        let key =
-                            if obj.get("status").is_none() && obj.get("state").is_some() { "state" } else { "status" };
-                        json_set(ctx, span.source, obj, key, "\"done\"");
-                    }
-                }
-            }
-        }
-    }
-    // stats: counts by status after the change, for the counters the file already has.
-    if let (Some((src, t)), false) = (&tree, new_done.is_empty()) {
-        let Some(stats) = t.get("stats").filter(|s| s.is_object()) else { return };
-        let word = |k: usize, e: &JValue| -> String {
-            if new_done.contains(&k) {
-                return "done".to_owned();
-            }
-            e.get_any(&["status", "state"]).and_then(JValue::as_text).unwrap_or_default().trim().to_ascii_lowercase()
-        };
-        let count = |w: &[&str]| entries.iter().enumerate().filter(|(k, e)| w.contains(&word(*k, e).as_str())).count();
-        let counts = [
-            ("total", entries.len()),
-            ("done", count(&["done", "completed"])),
-            ("in_progress", count(&["in_progress", "in-progress"])),
-            ("blocked", count(&["blocked"])),
-            ("backlog", count(&["backlog", "pending", "todo", ""])),
-        ];
-        for (key, n) in counts {
-            if let Some(v) = stats.get(key).filter(|v| matches!(v.kind, JKind::Number(_))) {
-                ctx.patch(*src, v.span.start, v.span.end, n.to_string());
-            }
-        }
     }
 }
 
@@ -1020,28 +540,4 @@ fn odd_mark(line: &str) -> Option<(usize, usize)> {
     }
     let off = md::offset_in(line, item)?;
     Some((off, off + close + 2))
-}
-
-/// superpowers: every step box of the task ticked; a task without boxes gets ✅ on its heading.
-fn superpowers(ctx: &mut Ctx<'_>) {
-    for i in ctx.done_tasks() {
-        if ctx.already_done(i) {
-            continue;
-        }
-        let Some(span) = ctx.loaded.spans(i).task else { continue };
-        let src = span.source;
-        let text = ctx.text(src);
-        let (start, head) = line_at(text, span.start);
-        let lines = block(text, start, next_task_start(ctx.loaded, src, span.start));
-        if tick_all(ctx, src, &lines) == 0 {
-            if let Some(at) = done_mark_at(head) {
-                ctx.patch(src, start + at, start + at, "✅ ");
-            }
-        }
-    }
-}
-
-/// task-master: `"status": "done"` on the task or subtask object.
-fn taskmaster(ctx: &mut Ctx<'_>) {
-    json_tasks(ctx, "\"done\"");
 }

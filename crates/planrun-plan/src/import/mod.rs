@@ -2,16 +2,16 @@
 //! with `--format`, read leniently into one [`Plan`] with spans for diagnostics. Importers carry
 //! over what their source marks done. Nothing here validates the graph; see `validate`.
 
-mod blueprint;
-mod ccw;
-mod cm;
+pub(crate) mod blueprint;
+pub(crate) mod ccw;
+pub(crate) mod cm;
 pub(crate) mod commands;
 mod openspec;
-mod planpipe;
+pub(crate) mod planpipe;
 mod speckit;
-mod superpowers;
-mod taskmaster;
-mod uc;
+pub(crate) mod superpowers;
+pub(crate) mod taskmaster;
+pub(crate) mod uc;
 
 use crate::diag::Diagnostic;
 use crate::model::{Plan, Task};

@@ -3,6 +3,7 @@
 
 pub mod json;
 pub mod markdown;
+pub(crate) mod status;
 
 use crate::model::Status;
 

@@ -10,6 +10,7 @@ mod detection;
 mod folder;
 mod headings;
 mod sections;
+pub(crate) mod status;
 mod steps;
 mod toolchain;
 

@@ -10,6 +10,7 @@
 //! ```
 
 mod prose;
+pub(crate) mod status;
 mod task_json;
 mod todo;
 

@@ -5,6 +5,7 @@
 mod backlog;
 mod keys;
 mod plan;
+pub(crate) mod status;
 mod task;
 mod values;
 

@@ -13,6 +13,7 @@ mod backlog;
 mod body;
 mod execution_status;
 mod raw;
+pub(crate) mod status;
 mod subtasks;
 
 use backlog::*;

@@ -7,6 +7,7 @@ mod fields;
 mod files;
 mod ledger;
 mod shell;
+pub(crate) mod status;
 mod verify;
 
 use fields::*;

@@ -9,6 +9,7 @@
 
 mod checkpoints;
 mod readme;
+pub(crate) mod status;
 mod task;
 
 use checkpoints::*;
