@@ -1,7 +1,7 @@
 //! The layering of the source tree, checked from the files themselves: the runtime library
 //! (`crates/planrun-runtime`) takes plain options and knows nothing of clap; the binary
-//! (`crates/planrun/src`) stays commands, argument parsing and output. Also prints the
-//! workspace's source files over 800 lines.
+//! (`crates/planrun/src`) stays commands, argument parsing and output; no source file is over
+//! 800 lines without a stated reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use std::path::{Path, PathBuf};
@@ -77,8 +77,13 @@ fn the_binary_stays_small() {
     );
 }
 
+/// Source files allowed over `LONG` lines, each with its reason. Empty today: a file that grows
+/// past the limit is split along its seams (by input shape for importers), or named here with
+/// why it cannot be.
+const LONG_ALLOWED: &[(&str, &str)] = &[];
+
 #[test]
-fn long_source_files_are_listed() {
+fn no_source_file_is_over_800_lines_without_a_stated_reason() {
     let root = workspace();
     let mut long: Vec<(usize, String)> = Vec::new();
     let mut seen = 0;
@@ -90,15 +95,19 @@ fn long_source_files_are_listed() {
         for file in rust_files(&src) {
             seen += 1;
             let lines = std::fs::read_to_string(&file).unwrap().lines().count();
-            if lines > LONG {
-                long.push((lines, file.strip_prefix(&root).unwrap().display().to_string()));
+            let rel = file.strip_prefix(&root).unwrap().display().to_string();
+            if lines > LONG && !LONG_ALLOWED.iter().any(|(f, _)| *f == rel) {
+                long.push((lines, rel));
             }
         }
     }
     long.sort_by(|a, b| b.cmp(a));
-    println!("source files over {LONG} lines (to split):");
-    for (lines, file) in &long {
-        println!("{lines:>6}  {file}");
-    }
     assert!(seen > 50, "only {seen} source files found under crates/*/src");
+    let list: Vec<String> = long.iter().map(|(n, f)| format!("{n:>6}  {f}")).collect();
+    assert!(
+        long.is_empty(),
+        "source files over {LONG} lines: split them along their seams, or add them to LONG_ALLOWED \
+         with the reason:\n{}",
+        list.join("\n")
+    );
 }
