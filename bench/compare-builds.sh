@@ -47,7 +47,7 @@ fresh = iter(range(1_000_000))
 MEASURE = r"""
 import resource, subprocess, sys, time
 start = time.perf_counter()
-rc = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL).returncode
+rc = subprocess.run(sys.argv[2:], cwd=sys.argv[1], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 wall = time.perf_counter() - start
 print(rc, wall, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
@@ -59,11 +59,11 @@ def measure(cwd, cmd, ok=(0,)):
     return float(wall), int(rss) / 1024
 
 def run_cmd(binary):
-    return [binary, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--yes", "--state-dir", f"states/{next(fresh)}"]
+    return [binary, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--yes", "--no-status-files", "--state-dir", f"states/{next(fresh)}"]
 
 def resume(binary):
     cmd = run_cmd(binary)
-    first = subprocess.Popen(cmd, cwd=dag, stdout=subprocess.PIPE, text=True)
+    first = subprocess.Popen(cmd, cwd=dag, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     done = 0
     for line in first.stdout:
         if '"event":"done"' in line:
@@ -73,7 +73,7 @@ def resume(binary):
     first.send_signal(signal.SIGKILL)
     first.wait()
     start = time.perf_counter()
-    p = subprocess.Popen(cmd, cwd=dag, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen(cmd, cwd=dag, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     at = None
     for line in p.stdout:
         if at is None and ('"event":"start"' in line or '"event":"retry"' in line):
@@ -95,9 +95,10 @@ for r in range(rounds):
 shutil.rmtree(os.path.join(dag, "states"), ignore_errors=True)
 
 med = lambda b, i: statistics.median(x[i] for x in rows[b])
-print(f"{'':24} {'old median':>12} {'new median':>12} {'new ÷ old':>10}")
+print(f"{'':24} {'old median':>12} {'new median':>12} {'new ÷ old':>10} {'median of per-round ratios':>28}")
 for i, (label, unit, scale) in enumerate([("run (wall)", "s", 1), ("run peak RSS", "MiB", 1), ("resume first dispatch", "ms", 1000),
                                           ("check plan-10k.md", "ms", 1000), ("check plan-10k.json", "ms", 1000)]):
     o, n = med(old, i) * scale, med(new, i) * scale
-    print(f"{label:24} {o:9.2f} {unit:>3} {n:9.2f} {unit:>3} {n / o:9.2f}x")
+    per = statistics.median(b[i] / a[i] for a, b in zip(rows[old], rows[new]))
+    print(f"{label:24} {o:9.2f} {unit:>3} {n:9.2f} {unit:>3} {n / o:9.2f}x {per:27.2f}x")
 PY

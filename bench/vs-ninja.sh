@@ -45,7 +45,8 @@ planrun, ninja, d, runs, place = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.
 # Every run gets a state directory of its own, all removed at the end: deleting 20,000 files
 # between runs would make the filesystem slower to allocate the next run's (ext4 avoids reusing
 # recently freed inodes), which no real user's run pays.
-RUN = [planrun, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--state-dir"]
+# `--no-status-files`: each run starts from the same plan (a run marks done tasks in it).
+RUN = [planrun, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--no-status-files", "--state-dir"]
 fresh = iter(range(1_000_000))
 
 def run_cmd():
