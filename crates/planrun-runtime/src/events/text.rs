@@ -200,20 +200,10 @@ pub(super) fn short(commit: &str) -> &str {
     commit.get(..10).unwrap_or(commit)
 }
 
-/// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
+/// A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms` (the engine's form, so the
+/// policy's messages and the events read alike).
 pub(crate) fn human(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms < 1000 {
-        return format!("{ms}ms");
-    }
-    let s = d.as_secs();
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, _) => format!("{h}h{m}m"),
-    }
+    planrun_engine::policy::human_ms(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 /// A count with thousands separators: `1,234,567`.
