@@ -7,6 +7,7 @@ use crate::cli::PlanArgs;
 use crate::exit;
 use crate::render::{Output, Renderer};
 use clap::{Args, ValueEnum};
+use planrun_engine::policy::{Budgets, Pauses, Rules, Spend, WatchPolicy};
 use planrun_engine::sim::{self, DurationModel, Policy, SplitMix64, Ticks, World};
 use planrun_engine::{Conflicts, RunOutcome, Setup, TaskSpec, default_concurrency};
 use planrun_plan::{Checked, Loaded};
@@ -47,9 +48,68 @@ pub(crate) struct SimulateArgs {
     /// Seconds `serial3` waits between two batches of 3 tasks.
     #[arg(long, value_name = "SECS", default_value_t = 0, value_parser = clap::value_parser!(u64).range(0..=86_400))]
     pub(crate) batch_pause: u64,
+    /// Dollars an agent spends per minute of implementing; with --budget-usd, planrun's
+    /// schedule runs under the run policy's budget rules.
+    #[arg(long, value_name = "USD", value_parser = parse_amount)]
+    pub(crate) usd_per_minute: Option<f64>,
+    /// Tokens an agent uses per minute of implementing (for --budget-tokens).
+    #[arg(long, value_name = "N", hide_short_help = true)]
+    pub(crate) tokens_per_minute: Option<u64>,
+    /// The run's budget in dollars, as `planrun run --budget-usd`: planrun's schedule stops
+    /// when its agents reach it.
+    #[arg(long, value_name = "USD", value_parser = parse_amount, requires = "usd_per_minute")]
+    pub(crate) budget_usd: Option<f64>,
+    /// The run's budget in tokens, as `planrun run --budget-tokens`.
+    #[arg(long, value_name = "N", requires = "tokens_per_minute", hide_short_help = true)]
+    pub(crate) budget_tokens: Option<u64>,
+    /// At this share of a budget nothing new starts, as `planrun run --soft-budget`.
+    #[arg(long, value_name = "PERCENT", default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100), hide_short_help = true)]
+    pub(crate) soft_budget: u8,
+    /// The probability that the provider turns an attempt away with a rate limit (0 to 1);
+    /// the agent then waits as `planrun run` would (see --rate-limit-wait).
+    #[arg(long, value_name = "P", default_value_t = 0.0, value_parser = parse_rate)]
+    pub(crate) rate_limit_rate: f64,
+    /// Seconds a rate-limited agent first waits, doubling with each limit in a row (up to
+    /// 15 minutes), as `planrun run --rate-limit-wait`.
+    #[arg(long, value_name = "SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=86_400), hide_short_help = true)]
+    pub(crate) rate_limit_wait: u64,
     /// Print one JSON object on stdout instead of the table.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+impl SimulateArgs {
+    /// The run policy's rules for planrun's schedule, when a budget or rate limits are asked for.
+    fn limits(&self) -> Option<sim::Limits> {
+        if self.usd_per_minute.is_none() && self.tokens_per_minute.is_none() && self.rate_limit_rate == 0.0 {
+            return None;
+        }
+        let budgets = Budgets {
+            usd: self.budget_usd,
+            tokens: self.budget_tokens,
+            soft: f64::from(self.soft_budget) / 100.0,
+            ..Budgets::default()
+        };
+        let minute = Spend { tokens: self.tokens_per_minute.unwrap_or(0), usd: self.usd_per_minute.unwrap_or(0.0) };
+        let rules = Rules {
+            budgets,
+            rate_wait_ms: self.rate_limit_wait.saturating_mul(1000),
+            watchdog_ms: None,
+            on_no_progress: WatchPolicy::Retry,
+            on_repeat: WatchPolicy::Retry,
+            windows: Vec::new(),
+            pauses: Pauses::default(),
+        };
+        // Ticks are seconds; agents report what they spent every 10 s.
+        Some(sim::Limits { rules, spend: minute, spend_every: 60, tick_ms: 1000, look_every: 10 })
+    }
+}
+
+fn parse_amount(s: &str) -> Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(x) if x.is_finite() && x >= 0.0 => Ok(x),
+        _ => Err(format!("`{s}` is not an amount; give a number of 0 or more, e.g. 2.50")),
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -93,7 +153,14 @@ struct Totals {
     ratio: f64,
     utilization: f64,
     attempts: f64,
+    done: f64,
     blocked_runs: u64,
+    usd: f64,
+    tokens: f64,
+    budget_stops: u64,
+    soft_stops: u64,
+    rate_limits: f64,
+    waited: f64,
 }
 
 /// The JSON printed by `planrun simulate --json`. Fields are only ever added, never renamed.
@@ -124,7 +191,18 @@ struct PolicyJson {
     ratio: f64,
     utilization: f64,
     attempts: f64,
+    /// Mean tasks done at the end of a run.
+    tasks_done: f64,
     blocked_runs: u64,
+    /// Mean dollars and tokens spent (planrun's schedule, with a cost per minute).
+    spent_usd: f64,
+    spent_tokens: f64,
+    /// Runs the budget stopped (hard), and runs in which it stopped new work (soft).
+    budget_stops: u64,
+    soft_budget_runs: u64,
+    /// Mean rate limits met per run, and mean minutes waited for them.
+    rate_limits: f64,
+    rate_limit_wait: f64,
 }
 
 pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outcome {
@@ -155,23 +233,35 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outco
 
     let policies = args.policy.policies();
     let mut totals: Vec<Totals> = vec![Totals::default(); policies.len()];
+    let limits = args.limits();
     let (mut lower, mut critical, mut work) = (0.0, 0.0, 0.0);
     for run in 0..args.runs {
         let mut rng = SplitMix64::new(args.seed.wrapping_add(run));
         let world =
-            World::sample(&setup.tasks, &args.duration, args.fail_rate, args.max_rework, TICKS_PER_MINUTE, &mut rng);
+            World::sample(&setup.tasks, &args.duration, args.fail_rate, args.max_rework, TICKS_PER_MINUTE, &mut rng)
+                .with_rate_limits(args.rate_limit_rate, &mut rng);
         let (lb, cp, total) = sim::bounds(&setup, &world);
         lower += minutes(lb);
         critical += minutes(cp);
         work += minutes(total);
         for (policy, sums) in policies.iter().zip(&mut totals) {
-            let report = sim::run(*policy, &setup, &world, args.batch_pause)
-                .map_err(|e| crate::error::CliError::Simulation { policy: policy.name(), reason: e.to_string() })?;
+            let report = match (policy, &limits) {
+                (Policy::Planrun, Some(l)) => sim::run_planrun_with(setup.clone(), &world, Some(l)),
+                _ => sim::run(*policy, &setup, &world, args.batch_pause),
+            }
+            .map_err(|e| crate::error::CliError::Simulation { policy: policy.name(), reason: e.to_string() })?;
+            sums.done += report.done as f64;
+            sums.usd += report.spent.usd;
+            sums.tokens += report.spent.tokens as f64;
+            sums.budget_stops += u64::from(report.stopped.is_some());
+            sums.soft_stops += u64::from(report.soft);
+            sums.rate_limits += f64::from(report.rate_limits);
+            sums.waited += minutes(report.waited);
             sums.makespan += minutes(report.makespan);
             sums.ratio += report.ratio();
             sums.utilization += report.utilization;
             sums.attempts += f64::from(report.attempts);
-            if report.outcome != RunOutcome::Done {
+            if matches!(report.outcome, RunOutcome::Blocked { .. }) {
                 sums.blocked_runs += 1;
             }
         }
@@ -203,7 +293,14 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outco
                     ratio: mean(t.ratio),
                     utilization: mean(t.utilization),
                     attempts: mean(t.attempts),
+                    tasks_done: mean(t.done),
                     blocked_runs: t.blocked_runs,
+                    spent_usd: mean(t.usd),
+                    spent_tokens: mean(t.tokens),
+                    budget_stops: t.budget_stops,
+                    soft_budget_runs: t.soft_stops,
+                    rate_limits: mean(t.rate_limits),
+                    rate_limit_wait: mean(t.waited),
                 };
                 (p.name(), json)
             })
@@ -212,7 +309,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outco
     let printed = if args.json { print_json(&report) } else { print_human(&report, &policies, args) };
     match printed {
         Ok(()) => Ok(exit::OK),
-        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) if planrun_runtime::console::is_closed_pipe(&e) => Ok(exit::OK),
         Err(e) => Err(crate::error::CliError::Report(e)),
     }
 }
@@ -325,7 +422,8 @@ fn print_human(report: &SimulateJson<'_>, policies: &[Policy], args: &SimulateAr
                 r.utilization * 100.0
             ));
         }
-        if let Some(ours) = report.policies.get(Policy::Planrun.name()) {
+        let held = report.policies.get(Policy::Planrun.name()).filter(|r| r.budget_stops + r.soft_budget_runs > 0);
+        if let Some(ours) = report.policies.get(Policy::Planrun.name()).filter(|_| held.is_none()) {
             for other in [Policy::Waves, Policy::Serial3] {
                 if let Some(r) = report.policies.get(other.name()).filter(|r| r.makespan > 0.0) {
                     let saved = 100.0 * (1.0 - ours.makespan / r.makespan);
@@ -353,6 +451,30 @@ fn print_human(report: &SimulateJson<'_>, policies: &[Policy], args: &SimulateAr
                 if report.run_alone == 1 { "it" } else { "them" },
                 if report.run_alone == 1 { "it" } else { "them" },
             ));
+        }
+        if let Some(r) = report.policies.get(Policy::Planrun.name()).filter(|_| args.limits().is_some()) {
+            let mut spent = Vec::new();
+            if args.usd_per_minute.is_some() {
+                spent.push(format!("${:.2}", r.spent_usd));
+            }
+            if args.tokens_per_minute.is_some() {
+                spent.push(format!("{:.0} tokens", r.spent_tokens));
+            }
+            let spent = if spent.is_empty() { String::new() } else { format!("{} spent a run, ", spent.join(" and ")) };
+            s.push_str(&format!(
+                "\nplanrun under the run policy (the rules of `planrun run`): {spent}{:.1} of {} tasks done (means)\n  \
+                 {:.1} rate limits a run, {:.1} min waited for them\n",
+                r.tasks_done, report.tasks, r.rate_limits, r.rate_limit_wait
+            ));
+            if held.is_some() {
+                s.push_str(&format!(
+                    "  the budget stopped {} of {} runs and held back new work in {} more: those runs end early, so \
+                     planrun's makespan above is not comparable; raise the budget to compare\n",
+                    r.budget_stops,
+                    report.runs,
+                    r.soft_budget_runs.saturating_sub(r.budget_stops)
+                ));
+            }
         }
         let blocked = report.policies.values().map(|r| r.blocked_runs).max().unwrap_or(0);
         if blocked > 0 {

@@ -76,7 +76,21 @@ fn json_has_every_field_and_ratios_are_at_least_one() {
     assert!(lb >= v["critical_path"].as_f64().unwrap() - 1e-9);
     for name in ["planrun", "serial3", "waves"] {
         let p = &v["policies"][name];
-        for key in ["makespan", "lower_bound", "ratio", "utilization", "attempts", "blocked_runs"] {
+        for key in [
+            "makespan",
+            "lower_bound",
+            "ratio",
+            "utilization",
+            "attempts",
+            "blocked_runs",
+            "tasks_done",
+            "spent_usd",
+            "spent_tokens",
+            "budget_stops",
+            "soft_budget_runs",
+            "rate_limits",
+            "rate_limit_wait",
+        ] {
             assert!(p.get(key).is_some(), "{name} lacks `{key}`: {p}");
         }
         assert!(p["ratio"].as_f64().unwrap() >= 1.0, "{name}: {p}");
@@ -150,4 +164,54 @@ fn bad_flag_values_exit_64() {
     }
     let out = planrun().args(["simulate", QUICKSTART, "--duration", "gauss:3"]).assert().code(64).get_output().clone();
     assert!(String::from_utf8(out.stderr).unwrap().contains("use fixed:N, uniform:A-B or lognormal:MEDIAN,SIGMA"));
+}
+
+#[test]
+fn the_run_policy_budgets_and_rate_limits_shape_planruns_schedule() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = wide_plan(dir.path());
+    let plan = plan.to_str().unwrap();
+    // 30 tasks of 10 minutes, one at a time, that never fail: 300 minutes, $1 a minute.
+    let base = ["simulate", plan, "--json", "-j", "1", "--duration", "fixed:10", "--fail-rate", "0", "--runs", "1"];
+    let run = |more: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(more);
+        json_of(&args)["policies"]["planrun"].clone()
+    };
+    let free = run(&["--usd-per-minute", "1"]);
+    assert_eq!((free["makespan"].as_f64(), free["tasks_done"].as_f64()), (Some(300.0), Some(30.0)), "{free}");
+    assert_eq!((free["spent_usd"].as_f64(), free["budget_stops"].as_u64()), (Some(300.0), Some(0)), "{free}");
+    // A hard budget of $55 stops the agent in the middle of the sixth task, at 55 minutes.
+    let hard = run(&["--usd-per-minute", "1", "--budget-usd", "55", "--soft-budget", "100"]);
+    assert_eq!((hard["makespan"].as_f64(), hard["tasks_done"].as_f64()), (Some(55.0), Some(5.0)), "{hard}");
+    assert_eq!((hard["spent_usd"].as_f64(), hard["budget_stops"].as_u64()), (Some(55.0), Some(1)), "{hard}");
+    // At half of it nothing new starts: the third task, running at 27.5 minutes, finishes.
+    let soft = run(&["--usd-per-minute", "1", "--budget-usd", "55", "--soft-budget", "50"]);
+    assert_eq!((soft["makespan"].as_f64(), soft["tasks_done"].as_f64()), (Some(30.0), Some(3.0)), "{soft}");
+    assert_eq!((soft["budget_stops"].as_u64(), soft["soft_budget_runs"].as_u64()), (Some(0), Some(1)), "{soft}");
+    // Every attempt turned away once by the provider: each waits the first backoff (a minute;
+    // the limits are 20 minutes apart, not in a row).
+    let mut limited = base.to_vec();
+    limited[6] = "fixed:20";
+    limited.extend_from_slice(&["--rate-limit-rate", "1", "--policy", "all"]);
+    let v = json_of(&limited);
+    let p = &v["policies"]["planrun"];
+    assert_eq!((p["rate_limits"].as_f64(), p["rate_limit_wait"].as_f64()), (Some(30.0), Some(30.0)), "{p}");
+    assert_eq!(p["makespan"].as_f64(), Some(30.0 * 21.0), "{p}");
+    assert_eq!(v["policies"]["waves"]["makespan"].as_f64(), Some(600.0), "the baselines have no run policy: {v}");
+    // The human table says when the budget cut runs short.
+    let out = planrun()
+        .args(["simulate", plan, "--usd-per-minute", "0.5", "--budget-usd", "20", "--policy", "all"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("planrun under the run policy"), "{text}");
+    assert!(text.contains("not comparable"), "{text}");
+    assert!(!text.contains("less time than"), "no comparison with runs the budget cut short: {text}");
+    // A budget needs what agents spend.
+    let out = planrun().args(["simulate", plan, "--budget-usd", "5"]).assert().code(64).get_output().clone();
+    assert!(String::from_utf8(out.stderr).unwrap().contains("--usd-per-minute"));
 }

@@ -4,11 +4,14 @@
 //! seeded generator and duration models that sample worlds, so every policy sees the same one.
 //! Pure: no processes, no sleeping, no files; time is a number of ticks the caller gives a unit.
 
-use crate::engine::{Decision, Engine, EngineError, Input, RunOutcome, Setup, TaskSpec};
+mod planrun;
+
+pub use planrun::{Limits, run_planrun, run_planrun_with};
+
+use crate::engine::{EngineError, RunOutcome, Setup, TaskSpec};
+use crate::policy::Spend;
 use crate::schedule::Conflicts;
 use crate::state::Stage;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fmt;
 use std::str::FromStr;
 use thiserror::Error;
@@ -147,6 +150,9 @@ pub struct Attempt {
     /// Whether the attempt is rejected (by verification, or at the implement step when the task
     /// has nothing to verify).
     pub fails: bool,
+    /// Whether the agent's provider turns the attempt away with a rate limit the first time it
+    /// starts (see [`World::with_rate_limits`]).
+    pub limited: bool,
 }
 
 impl Attempt {
@@ -182,12 +188,23 @@ impl World {
                         let total = ((model.sample(rng) * ticks_per_unit).round() as Ticks).max(1);
                         let fails = rng.next_f64() < fail_rate;
                         let verify = if t.stages.is_empty() { 0 } else { total / 5 };
-                        Attempt { implement: total - verify, verify, fails }
+                        Attempt { implement: total - verify, verify, fails, limited: false }
                     })
                     .collect()
             })
             .collect();
         Self { attempts }
+    }
+
+    /// Marks each attempt, with probability `rate`, as one the provider turns away with a rate
+    /// limit the first time it starts. Sampled after the durations, so a world with rate limits
+    /// has the same durations and failures as the one without.
+    #[must_use]
+    pub fn with_rate_limits(mut self, rate: f64, rng: &mut SplitMix64) -> Self {
+        for a in self.attempts.iter_mut().flatten() {
+            a.limited = rng.next_f64() < rate;
+        }
+        self
     }
 
     /// Attempt number `attempt` (from 1) of `task`.
@@ -247,7 +264,19 @@ pub struct Report {
     pub utilization: f64,
     /// Attempts started.
     pub attempts: u32,
+    /// Tasks that ended done.
+    pub done: usize,
     pub outcome: RunOutcome,
+    /// What the agents spent (with [`Limits`]; nothing otherwise).
+    pub spent: Spend,
+    /// Why the run policy stopped the run (its budget), if it did.
+    pub stopped: Option<String>,
+    /// Whether the soft budget stopped new work from starting.
+    pub soft: bool,
+    /// Attempts a provider's rate limit turned away.
+    pub rate_limits: u32,
+    /// Time steps waited for a rate-limited agent before they could start.
+    pub waited: Ticks,
 }
 
 impl Report {
@@ -297,80 +326,6 @@ pub fn run(policy: Policy, setup: &Setup, world: &World, batch_pause: Ticks) -> 
         Policy::Planrun => run_planrun(setup.clone(), world),
         Policy::Serial3 => Ok(run_serial(setup, world, 3, batch_pause)),
         Policy::Waves => Ok(run_waves(setup, world)),
-    }
-}
-
-/// Drives the engine over `world` on a virtual clock; the final check passes at once.
-pub fn run_planrun(setup: Setup, world: &World) -> Result<Report, SimError> {
-    let (lower_bound, critical_path_time, _) = bounds(&setup, world);
-    let stages: Vec<Vec<Stage>> = setup.tasks.iter().map(|t| t.stages.clone()).collect();
-    let limit = setup.limit.max(1);
-    let mut engine = Engine::new(setup);
-    // (time, sequence, input): the sequence keeps events of one instant in the order they were
-    // scheduled, so runs are deterministic.
-    let mut events: BinaryHeap<Reverse<(Ticks, u64, Event)>> = BinaryHeap::new();
-    let mut seq: u64 = 0;
-    let mut now: Ticks = 0;
-    let mut busy: Ticks = 0;
-    let mut attempts: u32 = 0;
-    let mut decisions = engine.start().decisions;
-    loop {
-        for decision in decisions {
-            let (delay, event) = match decision {
-                Decision::Implement { task, attempt, .. } => {
-                    let a = world.attempt(task, attempt).ok_or(SimError::MissingAttempt { task, attempt })?;
-                    attempts = attempts.saturating_add(1);
-                    busy = busy.saturating_add(a.implement);
-                    let checked = stages.get(task).is_some_and(|s| !s.is_empty());
-                    (a.implement, Event::Implemented { task, attempt, fails: a.fails && !checked })
-                }
-                Decision::Check { task, attempt, stage } => {
-                    // The checks take the attempt's check time at their first stage; the last
-                    // stage says whether the attempt fails.
-                    let a = world.attempt(task, attempt).ok_or(SimError::MissingAttempt { task, attempt })?;
-                    let own = stages.get(task).map(Vec::as_slice).unwrap_or_default();
-                    let time = if own.first() == Some(&stage) { a.verify } else { 0 };
-                    busy = busy.saturating_add(time);
-                    (time, Event::Checked { task, attempt, stage, fails: a.fails && own.last() == Some(&stage) })
-                }
-                Decision::FinalCheck => (0, Event::FinalChecked),
-            };
-            events.push(Reverse((now.saturating_add(delay), seq, event)));
-            seq += 1;
-        }
-        let Some(Reverse((time, _, event))) = events.pop() else { break };
-        now = time;
-        decisions = engine.handle(event.input())?.decisions;
-    }
-    let outcome = engine.outcome().ok_or(SimError::Stalled)?;
-    Ok(Report {
-        makespan: now,
-        lower_bound,
-        critical_path_time,
-        total_work: busy,
-        utilization: utilization(busy, now, limit),
-        attempts,
-        outcome,
-    })
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Event {
-    Implemented { task: usize, attempt: u32, fails: bool },
-    Checked { task: usize, attempt: u32, stage: Stage, fails: bool },
-    FinalChecked,
-}
-
-impl Event {
-    fn input(self) -> Input {
-        let result = |fails: bool| if fails { Err("the simulated attempt failed".to_owned()) } else { Ok(()) };
-        match self {
-            Event::Implemented { task, attempt, fails } => Input::Implemented { task, attempt, result: result(fails) },
-            Event::Checked { task, attempt, stage, fails } => {
-                Input::Checked { task, attempt, stage, result: result(fails) }
-            }
-            Event::FinalChecked => Input::FinalChecked { result: Ok(()) },
-        }
     }
 }
 
@@ -469,6 +424,7 @@ fn baseline_report(
         }
     }
     blocked.sort_unstable();
+    let done = ran.len() - blocked.len();
     let outcome = if blocked.is_empty() { RunOutcome::Done } else { RunOutcome::Blocked { tasks: blocked } };
     Report {
         makespan,
@@ -477,7 +433,13 @@ fn baseline_report(
         total_work: busy,
         utilization: utilization(busy, makespan, setup.limit.max(1)),
         attempts,
+        done,
         outcome,
+        spent: Spend::default(),
+        stopped: None,
+        soft: false,
+        rate_limits: 0,
+        waited: 0,
     }
 }
 
@@ -589,7 +551,75 @@ mod tests {
 
     /// Each task passes at once, taking `times[i]` (implement only, verify 0).
     fn world(times: &[Ticks]) -> World {
-        World { attempts: times.iter().map(|&t| vec![Attempt { implement: t, verify: 0, fails: false }; 4]).collect() }
+        World {
+            attempts: times
+                .iter()
+                .map(|&t| vec![Attempt { implement: t, verify: 0, fails: false, limited: false }; 4])
+                .collect(),
+        }
+    }
+
+    /// The run policy's rules with a dollar budget (`soft`: the share at which nothing new
+    /// starts) and a first rate-limit wait of 60 s; ticks are seconds, agents spend 1¢ a tick.
+    fn limits(usd: Option<f64>, soft: f64) -> Limits {
+        use crate::policy::{Budgets, Pauses, Rules, WatchPolicy};
+        Limits {
+            rules: Rules {
+                budgets: Budgets { usd, soft, ..Budgets::default() },
+                rate_wait_ms: 60_000,
+                watchdog_ms: None,
+                on_no_progress: WatchPolicy::Retry,
+                on_repeat: WatchPolicy::Retry,
+                windows: Vec::new(),
+                pauses: Pauses::default(),
+            },
+            spend: Spend { tokens: 10, usd: 0.01 },
+            spend_every: 1,
+            tick_ms: 1000,
+            look_every: 5,
+        }
+    }
+
+    #[test]
+    fn the_budget_stops_the_run_when_the_running_agents_reach_it() {
+        // Four tasks of 100 s, two at a time, $1 each: $1.50 is reached at 75 s.
+        let s = setup(&[&[], &[], &[], &[]], 2);
+        let r = run_planrun_with(s.clone(), &world(&[100; 4]), Some(&limits(Some(1.5), 1.0))).unwrap();
+        assert_eq!(r.makespan, 75);
+        assert!(r.stopped.as_deref().is_some_and(|w| w.contains("budget of $1.50")), "{:?}", r.stopped);
+        assert_eq!(r.outcome, RunOutcome::Interrupted);
+        assert!((r.spent.usd - 1.5).abs() < 1e-9 && r.spent.tokens == 1500, "{:?}", r.spent);
+        assert_eq!((r.attempts, r.total_work, r.done), (2, 150, 0));
+        // Without a budget the same world runs to the end and says what it spent.
+        let free = run_planrun_with(s, &world(&[100; 4]), Some(&limits(None, 1.0))).unwrap();
+        assert_eq!((free.makespan, free.outcome, free.stopped), (200, RunOutcome::Done, None));
+        assert!((free.spent.usd - 4.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn the_soft_budget_lets_the_running_tasks_finish_and_starts_nothing_new() {
+        // Half of $3 is reached at 75 s: the two running tasks finish, the others never start.
+        let s = setup(&[&[], &[], &[], &[]], 2);
+        let r = run_planrun_with(s, &world(&[100; 4]), Some(&limits(Some(3.0), 0.5))).unwrap();
+        assert_eq!((r.makespan, r.attempts, r.soft, r.stopped, r.done), (100, 2, true, None, 2));
+        assert_eq!(r.outcome, RunOutcome::Interrupted);
+        assert!((r.spent.usd - 2.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_rate_limited_agent_waits_the_backoff_before_its_next_step() {
+        // t0 is turned away at 0 and waits 60 s; t1 behind it, turned away at 160 s, waits
+        // double (a limit in a row) before it starts.
+        let s = setup(&[&[], &[0]], 2);
+        let mut w = world(&[100, 50]);
+        w.attempts[0][0].limited = true;
+        w.attempts[1][0].limited = true;
+        let r = run_planrun_with(s.clone(), &w, Some(&limits(None, 1.0))).unwrap();
+        assert_eq!((r.rate_limits, r.waited, r.attempts), (2, 60 + 120, 2));
+        assert_eq!((r.makespan, r.outcome), (60 + 100 + 120 + 50, RunOutcome::Done));
+        // The limits are the policy's: without them the same world takes no wait.
+        let plain = run_planrun(s, &w).unwrap();
+        assert_eq!((plain.makespan, plain.rate_limits, plain.waited), (150, 0, 0));
     }
 
     #[test]
@@ -601,7 +631,7 @@ mod tests {
             assert_eq!(r.makespan, 26, "{policy:?}");
             assert_eq!((r.lower_bound, r.critical_path_time, r.total_work), (26, 26, 26));
             assert_eq!(r.outcome, RunOutcome::Done);
-            assert_eq!(r.attempts, 4);
+            assert_eq!((r.attempts, r.done), (4, 4));
         }
     }
 
@@ -620,7 +650,7 @@ mod tests {
     fn a_failure_adds_a_rework_attempt() {
         let s = setup(&[&[], &[0]], 2);
         let mut w = world(&[10, 10]);
-        w.attempts[0][0] = Attempt { implement: 8, verify: 2, fails: true };
+        w.attempts[0][0] = Attempt { implement: 8, verify: 2, fails: true, limited: false };
         let r = run_planrun(s.clone(), &w).unwrap();
         assert_eq!((r.makespan, r.attempts, r.total_work), (30, 3, 30));
         assert_eq!(r.outcome, RunOutcome::Done);
