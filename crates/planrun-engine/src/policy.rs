@@ -280,13 +280,29 @@ pub struct Halts {
     pub interrupted: bool,
     /// The final check was interrupted.
     pub final_interrupted: bool,
-    /// An agent's program could not be started.
-    pub unstartable: bool,
-    /// A model provider's error stopped the run.
-    pub provider: bool,
     /// The run pauses for the user for a reason of the runtime's (a manual commit held in a
     /// worktree); the policy's own pauses count without it.
     pub paused: bool,
+}
+
+/// Why nothing new starts though no budget or watchdog says so and no task is at fault: every
+/// attempt would fail the same way until the user fixes something.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Halt {
+    /// An agent's program could not be started.
+    Unstartable,
+    /// The model provider failed in a way waiting does not fix (not a rate limit).
+    Provider,
+}
+
+/// What a failing step was, for the repeat rule: a task that fails twice in a row the same
+/// way is the same class of failure with the same reason (numbers aside).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum FailureClass {
+    /// The agent's own run failed (its exit, a timeout, silence).
+    Agent,
+    /// A check stage rejected the attempt: scope, verify, review, test or merge.
+    Check(crate::Stage),
 }
 
 /// A rate limit counts as "in a row" with the previous one when it comes within this long of
@@ -315,11 +331,13 @@ pub struct Policy {
     fresh: BTreeSet<usize>,
     /// Agents their provider rate-limited: until when (ms), and how many times in a row.
     limited: BTreeMap<String, (u64, u32)>,
-    last_failure: BTreeMap<usize, String>,
+    last_failure: BTreeMap<usize, (FailureClass, String)>,
     /// Tasks that passed in this invocation (for the batch pause).
     passed: u32,
     /// Why the run pauses, once it does.
     paused: Option<PauseWhy>,
+    /// The first halt, and its reason's first line.
+    halt: Option<(Halt, String)>,
 }
 
 impl Policy {
@@ -340,7 +358,23 @@ impl Policy {
             last_failure: BTreeMap::new(),
             passed: 0,
             paused: None,
+            halt: None,
         }
+    }
+
+    /// Every attempt would fail the same way (`kind`): nothing new starts, and the run ends
+    /// with that reason. Only the first halt counts; whether this was it.
+    pub fn halt(&mut self, kind: Halt, reason: &str) -> bool {
+        if self.halt.is_some() {
+            return false;
+        }
+        self.halt = Some((kind, reason.lines().next().unwrap_or("").to_owned()));
+        true
+    }
+
+    /// The halt, once there is one: its kind and the first line of its reason.
+    pub fn halted(&self) -> Option<(Halt, &str)> {
+        self.halt.as_ref().map(|(k, r)| (*k, r.as_str()))
     }
 
     /// Whether the next task to pass pauses the run, so nothing new may start beside it; not
@@ -375,8 +409,8 @@ impl Policy {
     }
 
     /// A task's last failure from earlier invocations, for the repeat rule.
-    pub fn failed_before(&mut self, task: usize, reason: &str) {
-        self.last_failure.insert(task, failure_key(reason));
+    pub fn failed_before(&mut self, task: usize, class: FailureClass, reason: &str) {
+        self.last_failure.insert(task, (class, failure_key(reason)));
     }
 
     /// When the run's budget is already reached (by earlier invocations), why: the run starts
@@ -552,8 +586,8 @@ impl Policy {
 
     /// A failed step of `task`: when it failed exactly as the task's previous failure did, the
     /// repeat rule applies its policy.
-    pub fn failed(&mut self, task: usize, reason: &str, id: &str) -> Repeat {
-        let key = failure_key(reason);
+    pub fn failed(&mut self, task: usize, class: FailureClass, reason: &str, id: &str) -> Repeat {
+        let key = (class, failure_key(reason));
         let same = self.last_failure.insert(task, key.clone()).is_some_and(|k| k == key);
         if !same {
             return Repeat::New;
@@ -633,8 +667,8 @@ impl Policy {
                 _ => Ending::Budget,
             },
             RunOutcome::Interrupted if self.soft.is_some() && !int => Ending::Budget,
-            _ if h.unstartable && !int => Ending::AgentUnavailable,
-            _ if h.provider && !int => Ending::ProviderError,
+            _ if self.halt.as_ref().is_some_and(|(k, _)| *k == Halt::Unstartable) && !int => Ending::AgentUnavailable,
+            _ if self.halt.as_ref().is_some_and(|(k, _)| *k == Halt::Provider) && !int => Ending::ProviderError,
             RunOutcome::Interrupted if (h.paused || self.paused.is_some()) && !int => Ending::Paused,
             RunOutcome::Interrupted => Ending::Interrupted,
             _ if int || h.final_interrupted => Ending::Interrupted,

@@ -198,15 +198,39 @@ fn the_same_failure_twice_applies_the_repeat_policy() {
         let mut r = rules();
         r.on_repeat = kind;
         let mut p = policy(r);
-        assert_eq!(p.failed(0, "verify failed after 12s", "T1"), Repeat::New);
+        assert_eq!(p.failed(0, VERIFY, "verify failed after 12s", "T1"), Repeat::New);
         // Numbers (timings, counts) differ between identical failures.
-        assert_eq!(p.failed(0, "verify failed after 31s", "T1"), expect);
-        assert_eq!(p.failed(1, "verify failed after 31s", "T2"), Repeat::New, "per task");
+        assert_eq!(p.failed(0, VERIFY, "verify failed after 31s", "T1"), expect);
+        assert_eq!(p.failed(1, VERIFY, "verify failed after 31s", "T2"), Repeat::New, "per task");
         assert_eq!(p.stopped().is_some(), kind == WatchPolicy::Stop);
     }
     let mut p = policy(rules());
-    p.failed_before(0, "scope: changed a.rs");
-    assert_eq!(p.failed(0, "scope: changed b.rs", "T1"), Repeat::New);
+    let scope = FailureClass::Check(crate::Stage::Scope);
+    p.failed_before(0, scope, "scope: changed a.rs");
+    assert_eq!(p.failed(0, scope, "scope: changed b.rs", "T1"), Repeat::New);
+    assert_eq!(p.failed(0, scope, "scope: changed b.rs", "T1"), Repeat::Fresh);
+    // The same words from another gate are another failure: the class is part of the key.
+    assert_eq!(p.failed(0, FailureClass::Agent, "scope: changed b.rs", "T1"), Repeat::New);
+    assert_eq!(p.failed(0, VERIFY, "scope: changed b.rs", "T1"), Repeat::New);
+}
+
+const VERIFY: FailureClass = FailureClass::Check(crate::Stage::Verify);
+
+#[test]
+fn a_halt_is_kept_once_and_decides_how_the_run_ends() {
+    let blocked = RunOutcome::Blocked { tasks: vec![0] };
+    let mut p = policy(rules());
+    assert_eq!(p.halted(), None);
+    assert!(p.halt(Halt::Unstartable, "`claude` was not found\nsecond line"));
+    assert!(!p.halt(Halt::Provider, "401 Unauthorized"), "only the first halt counts");
+    assert_eq!(p.halted(), Some((Halt::Unstartable, "`claude` was not found")));
+    assert_eq!(p.ending(&blocked, Halts::default()), Ending::AgentUnavailable);
+    let interrupted = Halts { interrupted: true, ..Halts::default() };
+    assert_eq!(p.ending(&RunOutcome::Interrupted, interrupted), Ending::Interrupted, "Ctrl-C wins");
+    let mut p = policy(rules());
+    p.halt(Halt::Provider, "401 Unauthorized");
+    assert_eq!((p.ending(&RunOutcome::Interrupted, Halts::default()).code()), 4);
+    assert_eq!(p.ending(&RunOutcome::Done, Halts::default()), Ending::Done, "every task done despite it");
 }
 
 #[test]
@@ -240,9 +264,6 @@ fn how_a_run_ends_and_its_exit_code() {
         (&int, Halts::default(), Ending::Interrupted, 130),
         (&int, h(|h| h.paused = true), Ending::Paused, 5),
         (&int, h(|h| (h.paused, h.interrupted) = (true, true)), Ending::Interrupted, 130),
-        (&int, h(|h| h.provider = true), Ending::ProviderError, 4),
-        (&blocked, h(|h| h.unstartable = true), Ending::AgentUnavailable, 4),
-        (&int, h(|h| (h.unstartable, h.interrupted) = (true, true)), Ending::Interrupted, 130),
     ];
     for (outcome, halts, ending, code) in cases {
         let got = p.ending(outcome, halts);

@@ -181,7 +181,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         Runner::new(session, ctx, setup, args, &mut *reporter).drive().await
     });
     reporter.finish();
-    Ok(code)
+    code
 }
 
 /// The command line `planrun continue` runs again, set before it does: the invocation it starts
@@ -202,6 +202,7 @@ pub(crate) fn command_line() -> Vec<String> {
 pub fn continue_run(
     args: &options::ContinueOptions,
     parse_run: fn(&[String]) -> Option<RunOptions>,
+    console: &mut crate::console::Console<'_>,
 ) -> Result<RunOptions, Error> {
     let s = views::open(None, &args.state)?;
     let Some(last) = s.last_run.clone() else {
@@ -215,7 +216,8 @@ pub fn continue_run(
     let Some(run_args) = parse_run(&argv) else {
         return Err(Error::RecordedCommand(argv));
     };
-    errln!("planrun: continuing: {}", argv.iter().skip(1).map(|a| shell_words_quote(a)).collect::<Vec<_>>().join(" "));
+    let shown: Vec<String> = argv.iter().skip(1).map(|a| shell_words_quote(a)).collect();
+    console.eprintln(&format!("planrun: continuing: {}", shown.join(" ")));
     let _ = CONTINUED.set(argv);
     Ok(run_args)
 }
@@ -284,7 +286,7 @@ fn confirm(
 
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
-pub fn estimate_only(args: &RunOptions) -> Result<u8, Error> {
+pub fn estimate_only(args: &RunOptions, console: &mut crate::console::Console<'_>) -> Result<u8, Error> {
     let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
     // An existing run: what is left of it, with the settings it started with.
     let existing = if layout.exists() { views::open(Some(&args.plan.plan), &args.state).ok() } else { None };
@@ -295,10 +297,6 @@ pub fn estimate_only(args: &RunOptions) -> Result<u8, Error> {
         None => loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect(),
     };
     let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &pipe, &layout);
-    if args.json {
-        outln!("{}", est.to_json());
-    } else {
-        outln!("{}", est.text());
-    }
+    console.println(&if args.json { est.to_json().to_string() } else { est.text() });
     Ok(exit::OK)
 }

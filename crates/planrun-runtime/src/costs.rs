@@ -12,7 +12,6 @@ use crate::options::ReportOptions;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 
 /// The order stages run in; a stage not listed (a future one) comes after them, by name.
@@ -445,7 +444,7 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
     rows
 }
 
-pub fn report(args: &ReportOptions) -> Result<u8, crate::Error> {
+pub fn report(args: &ReportOptions, console: &mut crate::console::Console<'_>) -> Result<u8, crate::Error> {
     let s = views::open(None, &args.state)?;
     let id = s.first_started_ms.map(report::run_id);
     let runs = s.layout.dir.join("runs");
@@ -482,12 +481,13 @@ pub fn report(args: &ReportOptions) -> Result<u8, crate::Error> {
     let budget = budget_json(&s, run, &all.total.used);
     let estimate = estimate_json(run);
     if args.json {
-        outln!("{}", report_json(&s, id.as_deref(), running.is_some(), (&rows, &all), (&budget, &estimate)));
+        console.println(
+            &report_json(&s, id.as_deref(), running.is_some(), (&rows, &all), (&budget, &estimate)).to_string(),
+        );
         return Ok(exit::OK);
     }
     let text = report_text(&s, id.as_deref(), running, (&rows, &all), (&budget, &estimate), run_dir.as_deref());
-    let mut out = std::io::stdout().lock();
-    let _ = out.write_all(text.as_bytes());
+    console.print(&text);
     Ok(exit::OK)
 }
 

@@ -94,6 +94,10 @@ pub enum Error {
     /// `report RUN`: no such run in the state directory.
     #[error("no run `{want}` in `{}`", dir.display())]
     NoSuchRun { dir: PathBuf, want: String, known: Vec<String> },
+    /// `run`: stopped, every step with it, because nothing more could be recorded (the journal
+    /// cannot be written) or the run cannot watch for signals.
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// The first line of an error opening a run; a plan with errors says how many.
@@ -138,7 +142,8 @@ impl Error {
             | Error::JournalWrite(_)
             | Error::JournalRead(_)
             | Error::WriteLog(_)
-            | Error::ListKept(_) => exit::FAILURE,
+            | Error::ListKept(_)
+            | Error::Stopped(_) => exit::FAILURE,
         }
     }
 
@@ -176,7 +181,8 @@ impl Error {
             | Error::JournalWrite(_)
             | Error::JournalRead(_)
             | Error::WriteLog(_)
-            | Error::ListKept(_) => return None,
+            | Error::ListKept(_)
+            | Error::Stopped(_) => return None,
         };
         Some(text)
     }

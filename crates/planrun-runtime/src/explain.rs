@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 use std::fmt::Write as _;
 
 /// `planrun explain TASK [--json]`.
-pub fn explain(args: &crate::options::ExplainOptions) -> Result<u8, crate::Error> {
+pub fn explain(
+    args: &crate::options::ExplainOptions,
+    console: &mut crate::console::Console<'_>,
+) -> Result<u8, crate::Error> {
     let (s, task) = super::views::open_task(&args.task)?;
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
         Some(Ok(e)) => decode_all(&e),
@@ -21,9 +24,9 @@ pub fn explain(args: &crate::options::ExplainOptions) -> Result<u8, crate::Error
     };
     let (text, json) = report(&s, task, &events);
     if args.json {
-        outln!("{json}");
+        console.println(&json.to_string());
     } else {
-        out!("{text}");
+        console.print(&text);
     }
     Ok(crate::exit::OK)
 }

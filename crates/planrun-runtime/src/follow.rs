@@ -5,11 +5,12 @@
 
 use super::session::{Session, StepRecord};
 use super::views;
+use crate::console::Console;
 use crate::options::{LogOptions, StatusOptions};
 use crate::{Error, exit};
 use planrun_engine::TaskState;
 use std::collections::HashMap;
-use std::io::{IsTerminal as _, Read as _, Seek as _};
+use std::io::{Read as _, Seek as _};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -39,22 +40,25 @@ fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions) -> Result<S
 /// `planrun status --watch`: on a terminal the screen is redrawn every second; otherwise a
 /// block (or a JSON object) is printed each time what it shows changed. Ends once no run holds
 /// the state directory, after showing how it ended.
-pub(crate) fn watch(args: &StatusOptions) -> Result<u8, Error> {
-    let redraw = !args.json && std::io::stdout().is_terminal();
+pub(crate) fn watch(args: &StatusOptions, console: &mut Console<'_>) -> Result<u8, Error> {
+    let redraw = !args.json && console.is_terminal();
     let mut s = views::open(args.plan.as_deref(), &args.state)?;
     let mut last: Option<String> = None;
     loop {
         let active = views::running(&s);
-        let block =
-            if args.json { format!("{}\n", views::status_json(&s, active)) } else { views::status_text(&s, active) };
+        let block = if args.json {
+            format!("{}\n", views::status_json(&s, active))
+        } else {
+            views::status_text(&s, active, console.verbosity())
+        };
         if redraw {
             // Home, clear the screen, then the status.
-            out!("\x1b[H\x1b[2J{block}");
+            console.print(&format!("\x1b[H\x1b[2J{block}"));
         } else if last.as_deref() != Some(block.as_str()) {
             if args.json {
-                out!("{block}");
+                console.print(&block);
             } else {
-                out!("{block}--\n");
+                console.print(&format!("{block}--\n"));
             }
         }
         last = Some(block);
@@ -69,7 +73,7 @@ pub(crate) fn watch(args: &StatusOptions) -> Result<u8, Error> {
 
 /// Prints what `path` holds past `offsets[path]`, and moves the offset to its end. A log that
 /// does not exist (yet) prints nothing.
-fn drain(path: &Path, offsets: &mut HashMap<PathBuf, u64>, out: &mut impl std::io::Write) -> std::io::Result<()> {
+fn drain(path: &Path, offsets: &mut HashMap<PathBuf, u64>, out: &mut dyn std::io::Write) -> std::io::Result<()> {
     let offset = offsets.entry(path.to_path_buf()).or_insert(0);
     let Ok(mut file) = std::fs::File::open(path) else { return Ok(()) };
     file.seek(std::io::SeekFrom::Start(*offset))?;
@@ -95,11 +99,11 @@ fn running_logs(s: &Session, id: &str, attempt: u32, step: &str) -> Vec<PathBuf>
 }
 
 /// `planrun log TASK --follow`.
-pub(crate) fn follow(args: &LogOptions, s: Session, task: usize) -> Result<u8, Error> {
-    match follow_into(args, s, task, &mut std::io::stdout()) {
+pub(crate) fn follow(args: &LogOptions, s: Session, task: usize, out: &mut dyn std::io::Write) -> Result<u8, Error> {
+    match follow_into(args, s, task, out) {
         Ok(code) => code,
         // The reader went away (`| head`): nothing more to show.
-        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) if crate::console::is_closed_pipe(&e) => Ok(exit::OK),
         Err(e) => Err(Error::WriteLog(e)),
     }
 }
@@ -108,7 +112,7 @@ fn follow_into(
     args: &LogOptions,
     mut s: Session,
     task: usize,
-    out: &mut impl std::io::Write,
+    out: &mut dyn std::io::Write,
 ) -> std::io::Result<Result<u8, Error>> {
     let id = s.id(task).to_owned();
     let wanted = |attempt: u32| args.attempt.is_none_or(|a| a == attempt);

@@ -64,7 +64,7 @@ pub(crate) fn of_task(s: &Session, id: &str) -> Vec<KeptWork> {
 
 /// `planrun gc`: lists the work kept in this repository (every run's) and, with `--yes`,
 /// removes it.
-pub fn gc(args: &crate::options::GcOptions) -> Result<u8, crate::Error> {
+pub fn gc(args: &crate::options::GcOptions, console: &mut crate::console::Console<'_>) -> Result<u8, crate::Error> {
     // Kept refs live in the repository, whatever the state directory.
     let layout = super::layout::Layout::from_cwd(None);
     let Some(top) = super::layout::git_toplevel(&layout.workspace) else {
@@ -74,21 +74,21 @@ pub fn gc(args: &crate::options::GcOptions) -> Result<u8, crate::Error> {
     let kept = keep::list(&repo, keep::PREFIX).map_err(crate::Error::ListKept)?;
     if args.json {
         let list: Vec<Value> = kept.iter().map(|k| json!({"ref": k.reference, "commit": k.commit})).collect();
-        outln!("{}", json!({"kept": list, "removed": args.yes}));
+        console.println(&json!({"kept": list, "removed": args.yes}).to_string());
     }
     if kept.is_empty() {
         if !args.json {
-            outln!("planrun kept no work in this repository");
+            console.println("planrun kept no work in this repository");
         }
         return Ok(crate::exit::OK);
     }
     if !args.yes {
         if !args.json {
-            outln!("work planrun kept because no branch had it:");
+            console.println("work planrun kept because no branch had it:");
             for k in &kept {
-                outln!("  {} ({})", k.reference, super::short(&k.commit));
+                console.println(&format!("  {} ({})", k.reference, super::short(&k.commit)));
             }
-            outln!(
+            console.println(
                 "look at one with `git show --stat REF`, take it back with `git checkout REF -- .` or `git cherry-pick REF`;\n\
                  `planrun gc --yes` removes these refs (the work is gone for good once git prunes it)"
             );
@@ -98,11 +98,11 @@ pub fn gc(args: &crate::options::GcOptions) -> Result<u8, crate::Error> {
     let mut failed = 0;
     for k in &kept {
         match keep::forget(&repo, &k.reference) {
-            Ok(()) if !args.json => outln!("removed {} ({})", k.reference, super::short(&k.commit)),
+            Ok(()) if !args.json => console.println(&format!("removed {} ({})", k.reference, super::short(&k.commit))),
             Ok(()) => {}
             Err(e) => {
                 failed += 1;
-                errln!("error: cannot remove {}: {e}", k.reference);
+                console.eprintln(&format!("error: cannot remove {}: {e}", k.reference));
             }
         }
     }

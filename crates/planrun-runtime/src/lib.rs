@@ -4,14 +4,12 @@
 //! inputs. One dispatcher owns the truth; steps report by message. Ctrl-C drains, a second
 //! Ctrl-C stops everything. Business rules stay in the engine.
 //!
-//! The crate knows nothing of clap: commands reach it as the plain options of [`options`]. It
-//! writes human text only through [`out`], and a run's progress only as [`events::RunEvent`]s.
+//! The crate knows nothing of clap and opens no stream: commands reach it as the plain options
+//! of [`options`] with a [`console::Console`] to write to, and a run reports its progress only
+//! as [`events::RunEvent`]s through a [`progress::Progress`].
 
-// First: its macros (`outln!`, `errln!`, ...) are used by every module below.
-#[macro_use]
-pub mod out;
+pub mod console;
 pub mod exit;
-pub mod render;
 
 mod archive;
 mod budget;
@@ -19,6 +17,7 @@ mod command;
 pub mod config;
 pub mod costs;
 mod dispatch;
+pub mod doctor;
 mod error;
 mod estimate;
 pub mod events;
@@ -53,9 +52,9 @@ pub use layout::LockError;
 pub use pipeline::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 use planrun_agents::provider::ProviderKind;
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
-use planrun_engine::policy::{self, Action, Repeat, StopKind};
+use planrun_engine::policy::{self, Action, FailureClass, Halt, Repeat, StopKind};
 use planrun_engine::{Decision, Input, RunOutcome, Stage, TaskState};
-use progress::{Mode, Progress};
+use progress::{Event, Mode, Progress, Verbosity};
 use serde_json::Value;
 pub use session::SessionError;
 pub(crate) use session::{OpenArgs, Session};

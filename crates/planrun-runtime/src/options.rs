@@ -132,6 +132,17 @@ pub struct ReportOptions {
     pub json: bool,
 }
 
+/// `planrun doctor`.
+#[derive(Debug, Clone, Default)]
+pub struct DoctorOptions {
+    /// Also run each installed CLI once on a one-line prompt.
+    pub probe: bool,
+    /// The model for the probe.
+    pub model: Option<String>,
+    /// Variables the probed CLI may see too.
+    pub pass_env: Vec<String>,
+}
+
 /// `planrun gc`.
 #[derive(Debug, Clone, Default)]
 pub struct GcOptions {

@@ -4,6 +4,7 @@
 //! otherwise, or one JSON object per event with `--json`. A consumer of what the runner
 //! reports; decides nothing.
 
+pub use crate::console::Verbosity;
 use crate::events::{Line, RunEvent, SCHEMA_VERSION};
 
 /// How the run's progress is shown.
@@ -19,7 +20,7 @@ pub enum Mode {
 
 /// One event of a run, as shown to people or as a line of `--json`.
 #[derive(Debug, Clone, Copy)]
-pub struct Event<'a>(&'a RunEvent);
+pub struct Event<'a>(pub(crate) &'a RunEvent);
 
 impl Event<'_> {
     /// Its human line.
@@ -41,6 +42,11 @@ pub trait Progress {
     fn mode(&self) -> Mode;
     /// One event.
     fn event(&mut self, event: Event<'_>);
+    /// How much to say (`--quiet`, `--verbose`).
+    fn verbosity(&self) -> Verbosity;
+    /// The run's last event, its result: on standard output, as its JSON line with `--json`,
+    /// otherwise as its text (even with `--quiet`).
+    fn result(&mut self, event: Event<'_>);
     /// A message for people only (not an event in `--json`).
     fn note(&mut self, text: &str);
     /// A step starts.

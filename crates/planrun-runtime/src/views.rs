@@ -7,13 +7,13 @@ use super::costs::Breakdown;
 use super::journal_event::{JournalEvent, UserRecord};
 use super::layout::Layout;
 use super::session::{AgentRecord, OpenArgs, Session};
+use crate::console::{Console, Verbosity};
 use crate::options::{LogOptions, StatusOptions, TaskOptions};
 use crate::{Error, exit};
 use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::Write as _;
 
 /// Counts per state and the lines that explain blocked tasks.
 #[derive(Debug)]
@@ -60,8 +60,8 @@ pub(crate) fn summary(s: &Session) -> Summary {
 
 /// A task's reason for people: its first line, or with --verbose all of it (the lines after the
 /// first indented by `indent`).
-fn reason_text(reason: &str, indent: &str) -> String {
-    if crate::out::verbose() {
+fn reason_text(reason: &str, indent: &str, verbose: bool) -> String {
+    if verbose {
         reason.trim_end().replace('\n', &format!("\n{indent}"))
     } else {
         reason.lines().next().unwrap_or("").to_owned()
@@ -193,16 +193,17 @@ pub(crate) fn failures(state: &TaskState) -> u32 {
     }
 }
 
-pub fn status(args: &StatusOptions) -> Result<u8, Error> {
+pub fn status(args: &StatusOptions, console: &mut Console<'_>) -> Result<u8, Error> {
     if args.watch {
-        return super::follow::watch(args);
+        return super::follow::watch(args, console);
     }
     let s = open(args.plan.as_deref(), &args.state)?;
     let active = running(&s);
     if args.json {
-        outln!("{}", status_json(&s, active));
+        console.println(&status_json(&s, active).to_string());
     } else {
-        out!("{}", status_text(&s, active));
+        let text = status_text(&s, active, console.verbosity());
+        console.print(&text);
     }
     Ok(exit::OK)
 }
@@ -255,10 +256,10 @@ pub(crate) fn status_json(s: &Session, active: Option<Option<u32>>) -> serde_jso
 }
 
 /// `planrun status` for people (with --quiet, only the line of counts).
-pub(crate) fn status_text(s: &Session, active: Option<Option<u32>>) -> String {
+pub(crate) fn status_text(s: &Session, active: Option<Option<u32>>, verbosity: Verbosity) -> String {
     use std::fmt::Write as _;
     let sum = summary(s);
-    if crate::out::quiet() {
+    if verbosity == Verbosity::Quiet {
         return format!("{}\n", sum.line);
     }
     let costs = Breakdown::of_run(s);
@@ -296,7 +297,11 @@ pub(crate) fn status_text(s: &Session, active: Option<Option<u32>>) -> String {
         }
         match st {
             TaskState::Blocked { reason } | TaskState::Rework { reason, .. } => {
-                line.push_str(&format!("\n  {:<11} {}", "", reason_text(reason, "              ")));
+                line.push_str(&format!(
+                    "\n  {:<11} {}",
+                    "",
+                    reason_text(reason, "              ", verbosity == Verbosity::Verbose)
+                ));
             }
             _ => {
                 if let Some(b) = s.engine.blocked_upstream(i) {
@@ -341,7 +346,7 @@ pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
 }
 
 /// `retry` and `skip`: one user input through the engine, journaled under the run lock.
-pub fn retry_or_skip(args: &TaskOptions, skip: bool) -> Result<u8, Error> {
+pub fn retry_or_skip(args: &TaskOptions, skip: bool, console: &mut Console<'_>) -> Result<u8, Error> {
     let layout = match &args.plan {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
@@ -392,9 +397,12 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool) -> Result<u8, Error> {
         .collect();
     s.commit(&record, &changes).map_err(Error::JournalWrite)?;
     if skip {
-        outln!("skipped {}: its dependents will go on as if it were done; `planrun run` continues the run", args.task);
+        console.println(&format!(
+            "skipped {}: its dependents will go on as if it were done; `planrun run` continues the run",
+            args.task
+        ));
     } else {
-        outln!("{} will run again (it was {before}); `planrun run` continues the run", args.task);
+        console.println(&format!("{} will run again (it was {before}); `planrun run` continues the run", args.task));
     }
     Ok(exit::OK)
 }
@@ -406,18 +414,18 @@ pub(crate) fn open_task(args: &TaskOptions) -> Result<(Session, usize), Error> {
     Ok((s, task))
 }
 
-pub fn log(args: &LogOptions) -> Result<u8, Error> {
+pub fn log(args: &LogOptions, console: &mut Console<'_>) -> Result<u8, Error> {
     let (s, task) = open_task(&args.task)?;
     if args.json {
-        outln!("{}", log_json(&s, task, args.attempt));
+        console.println(&log_json(&s, task, args.attempt).to_string());
         return Ok(exit::OK);
     }
     if args.follow {
-        return super::follow::follow(args, s, task);
+        return super::follow::follow(args, s, task, console.out());
     }
     let id = s.id(task).to_owned();
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);
-    let mut out = std::io::stdout().lock();
+    let out = console.out();
     let _ = writeln!(out, "{}", log_title(&s, task));
     let records: Vec<_> = s
         .steps
@@ -434,7 +442,7 @@ pub fn log(args: &LogOptions) -> Result<u8, Error> {
             let _ = writeln!(out, "   log: {}", log.display());
             if !args.summary {
                 let _ = out.flush();
-                copy_file(&log, &mut out);
+                copy_file(&log, out);
             }
         }
     }
@@ -443,7 +451,7 @@ pub fn log(args: &LogOptions) -> Result<u8, Error> {
         let log = s.layout.attempt_log(&id, a, step);
         let _ = writeln!(out, "   log: {}", log.display());
         if !args.summary {
-            copy_file(&log, &mut out);
+            copy_file(&log, out);
         }
     }
     Ok(exit::OK)
@@ -588,7 +596,7 @@ fn detail_lines(step: &str, d: &super::journal_event::StepDetail) -> Vec<String>
 }
 
 /// Streams a log to stdout (logs may be gigabytes; they are never read into memory whole).
-pub(crate) fn copy_file(path: &std::path::Path, out: &mut impl std::io::Write) {
+pub(crate) fn copy_file(path: &std::path::Path, out: &mut dyn std::io::Write) {
     match std::fs::File::open(path) {
         Ok(mut f) => {
             let _ = std::io::copy(&mut f, out);

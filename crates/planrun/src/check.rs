@@ -66,7 +66,7 @@ pub(crate) fn check(args: &CheckArgs, out: &Output) -> Outcome {
     };
     if let Err(e) = printed {
         // A closed pipe (e.g. `| head`) is not worth a message, and the plan's verdict stands.
-        if !crate::out::is_closed_pipe(&e) {
+        if !planrun_runtime::console::is_closed_pipe(&e) {
             return Err(CliError::Report(e));
         }
     }
@@ -471,7 +471,7 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
     };
     match printed {
         Ok(()) => Ok(exit::OK),
-        Err(e) if crate::out::is_closed_pipe(&e) => Ok(exit::OK),
+        Err(e) if planrun_runtime::console::is_closed_pipe(&e) => Ok(exit::OK),
         Err(e) => Err(CliError::Report(e)),
     }
 }

@@ -2,8 +2,7 @@
 //! code. Business rules live in the library crates.
 
 #[macro_use]
-extern crate planrun_runtime;
-
+mod out;
 mod check;
 #[macro_use]
 mod cli;
@@ -12,10 +11,12 @@ mod doctor;
 mod error;
 mod init;
 mod progress;
+mod render;
 mod simulate;
 
 use error::CliError;
-use planrun_runtime::{self as run, exit, out, render};
+use out::with_console;
+use planrun_runtime::{self as run, exit};
 
 use std::process::ExitCode;
 
@@ -39,16 +40,21 @@ fn main() -> ExitCode {
         cli::Command::Import(args) => check::import(&args, &out),
         cli::Command::Run(args) => progress::run(&args.into()),
         cli::Command::Continue(args) => {
-            run::continue_run(&args.into(), cli::parse_run).map_err(CliError::from).and_then(|a| progress::run(&a))
+            let a = with_console(|c| run::continue_run(&args.into(), cli::parse_run, c));
+            a.map_err(CliError::from).and_then(|a| progress::run(&a))
         }
-        cli::Command::Gc(args) => run::kept::gc(&args.into()).map_err(CliError::from),
-        cli::Command::Status(args) => run::views::status(&args.into()).map_err(CliError::from),
-        cli::Command::Retry(args) => run::views::retry_or_skip(&args.into(), false).map_err(CliError::from),
-        cli::Command::Skip(args) => run::views::retry_or_skip(&args.into(), true).map_err(CliError::from),
-        cli::Command::Log(args) => run::views::log(&args.into()).map_err(CliError::from),
-        cli::Command::Explain(args) => run::explain::explain(&args.into()).map_err(CliError::from),
-        cli::Command::Estimate(args) => run::estimate_only(&args.into()).map_err(CliError::from),
-        cli::Command::Report(args) => run::costs::report(&args.into()).map_err(CliError::from),
+        cli::Command::Gc(args) => with_console(|c| run::kept::gc(&args.into(), c)).map_err(CliError::from),
+        cli::Command::Status(args) => with_console(|c| run::views::status(&args.into(), c)).map_err(CliError::from),
+        cli::Command::Retry(args) => {
+            with_console(|c| run::views::retry_or_skip(&args.into(), false, c)).map_err(CliError::from)
+        }
+        cli::Command::Skip(args) => {
+            with_console(|c| run::views::retry_or_skip(&args.into(), true, c)).map_err(CliError::from)
+        }
+        cli::Command::Log(args) => with_console(|c| run::views::log(&args.into(), c)).map_err(CliError::from),
+        cli::Command::Explain(args) => with_console(|c| run::explain::explain(&args.into(), c)).map_err(CliError::from),
+        cli::Command::Estimate(args) => with_console(|c| run::estimate_only(&args.into(), c)).map_err(CliError::from),
+        cli::Command::Report(args) => with_console(|c| run::costs::report(&args.into(), c)).map_err(CliError::from),
         cli::Command::Simulate(args) => simulate::simulate(&args, &out),
         cli::Command::Schema { events } => check::schema(events),
         cli::Command::Formats => Ok(check::formats()),

@@ -3,7 +3,7 @@
 //! one JSON object per event with `--json`; and the question whether to start a run that will
 //! cost money. A consumer of what the runner reports; decides nothing.
 
-use crate::run::progress::{Event, Mode, Progress};
+use crate::run::progress::{Event, Mode, Progress, Verbosity};
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use rustc_hash::FxHashMap;
 use std::io::{IsTerminal as _, Write as _};
@@ -88,6 +88,18 @@ impl Progress for Reporter {
                 let _ = writeln!(out, "[{secs:>8.2}s] {}", event.text());
             }
             Mode::Live => self.line(&event.text()),
+        }
+    }
+
+    fn verbosity(&self) -> Verbosity {
+        crate::out::verbosity()
+    }
+
+    /// The result: with `--json` its line, otherwise its text, on stdout even with `--quiet`.
+    fn result(&mut self, event: Event<'_>) {
+        match self.mode {
+            Mode::Json => outln!("{}", event.json(self.elapsed_ms()).unwrap_or_default()),
+            Mode::Plain | Mode::Live => outln!("{}", event.text()),
         }
     }
 

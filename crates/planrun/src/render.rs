@@ -10,14 +10,14 @@ use std::sync::Arc;
 
 /// How output should look on this terminal.
 #[derive(Debug, Clone, Copy)]
-pub struct Output {
+pub(crate) struct Output {
     pub color: bool,
 }
 
 impl Output {
     /// `force`: `--color always` (`Some(true)`) or `never` (`Some(false)`); `None` colours
     /// only a terminal, and only when NO_COLOR is unset.
-    pub fn new(force: Option<bool>) -> Self {
+    pub(crate) fn new(force: Option<bool>) -> Self {
         let color = force.unwrap_or_else(|| {
             std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal()
         });
@@ -74,14 +74,14 @@ impl miette::Diagnostic for Report {
 
 /// Renders diagnostics against the texts they point into.
 #[derive(Debug)]
-pub struct Renderer<'a> {
+pub(crate) struct Renderer<'a> {
     sources: &'a Sources,
     cache: HashMap<planrun_plan::SourceId, Arc<str>>,
     handler: GraphicalReportHandler,
 }
 
 impl<'a> Renderer<'a> {
-    pub fn new(sources: &'a Sources, out: &Output) -> Self {
+    pub(crate) fn new(sources: &'a Sources, out: &Output) -> Self {
         Self { sources, cache: HashMap::new(), handler: out.handler() }
     }
 
@@ -90,7 +90,7 @@ impl<'a> Renderer<'a> {
     }
 
     /// The rendered diagnostic, ending with a newline.
-    pub fn render(&mut self, diag: &Diagnostic) -> String {
+    pub(crate) fn render(&mut self, diag: &Diagnostic) -> String {
         let mut help = diag.help.clone();
         let mut labels = Vec::new();
         let source = diag.span.map(|span| {
@@ -141,7 +141,7 @@ fn label_for(diag: &Diagnostic) -> String {
     }
 }
 
-pub fn severity_word(s: Severity) -> &'static str {
+pub(crate) fn severity_word(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",

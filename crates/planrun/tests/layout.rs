@@ -1,5 +1,6 @@
 //! The layering of the source tree, checked from the files themselves: the runtime library
-//! (`crates/planrun-runtime`) takes plain options and knows nothing of clap; the binary
+//! (`crates/planrun-runtime`) takes plain options, knows nothing of clap and opens no standard
+//! stream; the binary
 //! (`crates/planrun/src`) stays commands, argument parsing and output; no source file is over
 //! 800 lines without a stated reason.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -60,6 +61,23 @@ fn the_runtime_does_not_know_the_command_line() {
         found.is_empty(),
         "the runtime takes its options from its own `options` module, filled in by the binary's \
          cli.rs, and must not use clap or the binary:\n{}",
+        found.join("\n")
+    );
+}
+
+/// The runtime writes only where it is told: a command's [`Console`] from the binary, a run's
+/// progress to its `Progress`. It opens no standard stream and prints nothing by itself.
+#[test]
+fn the_runtime_prints_nothing_by_itself() {
+    let src = workspace().join("crates/planrun-runtime/src");
+    let found = mentions(
+        &src,
+        &["io::stdout", "io::stderr", "io::stdin", "println!", "print!(", "outln!", "errln!", "dbg!(", "IsTerminal"],
+    );
+    assert!(
+        found.is_empty(),
+        "the runtime writes a command's output to the `Console` it is given and a run's progress \
+         through its `Progress`; the binary chooses the streams:\n{}",
         found.join("\n")
     );
 }

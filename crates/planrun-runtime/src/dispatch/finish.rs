@@ -7,13 +7,7 @@ impl Runner<'_> {
         self.reporter.finish();
         let ending = self.policy.ending(
             &outcome,
-            policy::Halts {
-                interrupted,
-                final_interrupted: self.final_interrupted,
-                unstartable: self.unstartable.is_some(),
-                provider: self.provider_stop.is_some(),
-                paused: self.pause.is_some(),
-            },
+            policy::Halts { interrupted, final_interrupted: self.final_interrupted, paused: self.pause.is_some() },
         );
         let (name, code) = (ending.name(), ending.code());
         let record = [(None, JournalEvent::Finished(journal_event::FinishedRecord { outcome: name.to_owned() }))];
@@ -51,8 +45,10 @@ impl Runner<'_> {
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
             fields.final_check = Some(reason.clone());
         }
-        let advice = self.provider_stop.as_deref().map(|r| provider::advice(r, &self.ctx.ws.root));
-        if let (Some(reason), Some(a), "provider_error") = (&self.provider_stop, &advice, name) {
+        let halted = |kind: Halt| self.policy.halted().filter(|(k, _)| *k == kind).map(|(_, r)| r.to_owned());
+        let provider_stop = halted(Halt::Provider);
+        let advice = provider_stop.as_deref().map(|r| provider::advice(r, &self.ctx.ws.root));
+        if let (Some(reason), Some(a), "provider_error") = (&provider_stop, &advice, name) {
             fields.reason = Some(reason.clone());
             fields.class = Some(a.class.name().to_owned());
             fields.help = Some(a.help.clone());
@@ -86,7 +82,7 @@ impl Runner<'_> {
                 fields.reason = Some(why_json(&self.policy));
             }
             _ if name == "agent_unavailable" => {
-                let reason = self.unstartable.clone().unwrap_or_default();
+                let reason = halted(Halt::Unstartable).unwrap_or_default();
                 text.push_str(&format!("; stopped: {reason}\n  {UNSTARTABLE_HELP}"));
                 fields.reason = Some(reason);
                 fields.help = Some(UNSTARTABLE_HELP.to_owned());
@@ -94,7 +90,7 @@ impl Runner<'_> {
             _ if code == PROVIDER => text.push_str(&format!(
                 "; stopped by {}:\n  {}\n  {}",
                 advice.as_ref().map_or("the model provider", |a| a.what),
-                self.provider_stop.as_deref().unwrap_or("the model provider failed"),
+                provider_stop.as_deref().unwrap_or("the model provider failed"),
                 advice.as_ref().map_or("", |a| a.help.as_str())
             )),
             _ if code == INTERRUPTED => text.push_str("; interrupted: run the same command again to resume"),
@@ -118,7 +114,11 @@ impl Runner<'_> {
             }
             RunOutcome::Interrupted => {}
             RunOutcome::Blocked { .. } => {
-                for line in if crate::out::verbose() { &summary.blocked_full } else { &summary.blocked_lines } {
+                for line in if self.reporter.verbosity() == Verbosity::Verbose {
+                    &summary.blocked_full
+                } else {
+                    &summary.blocked_lines
+                } {
                     text.push_str(&format!("\n  {line}"));
                 }
                 text.push_str(
@@ -173,11 +173,7 @@ impl Runner<'_> {
         }
         fields.summary = text;
         let finished = RunEvent::Finished(fields);
-        if self.reporter.mode() == Mode::Json {
-            self.reporter.emit(&finished);
-        } else {
-            outln!("{}", finished.text());
-        }
+        self.reporter.result(Event(&finished));
         code
     }
 }

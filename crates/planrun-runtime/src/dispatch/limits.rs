@@ -122,10 +122,10 @@ impl Runner<'_> {
 
     /// A failing step: when it failed exactly as the task's previous attempt did, the policy's
     /// repeat rule applies. Returns the input to give the engine instead, if any.
-    pub(super) fn repeated(&mut self, task: usize, reason: &str) -> Option<Input> {
+    pub(super) fn repeated(&mut self, task: usize, class: FailureClass, reason: &str) -> Option<Input> {
         let id = self.s.id(task).to_owned();
         let already_stopped = self.policy.stopped().is_some();
-        let verdict = self.policy.failed(task, reason, &id);
+        let verdict = self.policy.failed(task, class, reason, &id);
         if verdict == Repeat::New {
             return None;
         }

@@ -37,10 +37,6 @@ pub(crate) struct Runner<'a> {
     templates: Templates,
     agents: Agents,
     resume_rounds: u32,
-    /// Set when a model provider's error stopped the run.
-    provider_stop: Option<String>,
-    /// Why an agent's program could not be started, once one could not.
-    unstartable: Option<String>,
     /// Whether files made by the checks were mentioned already.
     told_check_output: bool,
     /// The run's id: when its first invocation started.
@@ -68,6 +64,8 @@ pub(crate) struct Runner<'a> {
     reports: tokio::sync::mpsc::UnboundedReceiver<budget::Report>,
     /// Each running step's own stop switch, by task.
     step_cancels: Vec<(Option<usize>, watch::Sender<bool>)>,
+    /// Why the run stopped everything and gave up (see [`Runner::abort`]).
+    failed: Option<String>,
 }
 
 impl<'a> Runner<'a> {
@@ -91,7 +89,13 @@ impl<'a> Runner<'a> {
             if let TaskState::Rework { reason, failures, .. } = st
                 && *failures > 0
             {
-                policy.failed_before(i, reason);
+                // The class of its last failed step: the repeat rule compares both.
+                let failed = s.steps.get(s.id(i)).and_then(|r| r.iter().rev().find(|r| !r.ok));
+                let stage = failed.and_then(|r| {
+                    // A review's steps are `task-review` and `code-review`.
+                    Stage::ALL.into_iter().find(|st| r.step == st.name() || r.step.ends_with(&format!("-{st}")))
+                });
+                policy.failed_before(i, stage.map_or(FailureClass::Agent, FailureClass::Check), reason);
             }
         }
         for r in s.steps.values().flatten() {
@@ -127,8 +131,6 @@ impl<'a> Runner<'a> {
             templates: setup.templates,
             agents: setup.agents,
             resume_rounds: setup.resume_rounds,
-            provider_stop: None,
-            unstartable: None,
             told_check_output: false,
             run_id: setup.run_id.clone(),
             status_files: !args.no_status_files,
@@ -140,6 +142,7 @@ impl<'a> Runner<'a> {
             policy,
             reports: setup.reports,
             step_cancels: Vec::new(),
+            failed: None,
             cost: setup.cost.clone(),
             pipe_record: journal_event::RunRecord {
                 workspace: Some(setup.pipe.ws.mode.name().to_owned()),
@@ -162,7 +165,16 @@ impl<'a> Runner<'a> {
         }
     }
 
-    pub(crate) async fn drive(mut self) -> u8 {
+    /// Runs until the run ends: its exit code, or why it had to stop everything.
+    pub(crate) async fn drive(mut self) -> Result<u8, Error> {
+        let code = self.go().await;
+        match self.failed.take() {
+            Some(message) => Err(Error::Stopped(message)),
+            None => Ok(code),
+        }
+    }
+
+    async fn go(&mut self) -> u8 {
         let stopped = orphans::stop(&self.s.layout.dir, self.grace);
         // This invocation's start; a new run's is the instant its id was taken from.
         let started = if self.s.resumed { unix_ms() } else { self.s.first_started_ms.unwrap_or_else(unix_ms) };
@@ -398,8 +410,9 @@ impl<'a> Runner<'a> {
         Ok(())
     }
 
-    /// Stops every running step, waits for their process groups to end, and exits 1: used when
-    /// the journal cannot be written, since nothing may happen that is not recorded.
+    /// Stops every running step, waits for their process groups to end, and gives up with
+    /// `message` (exit code 1): used when the journal cannot be written, since nothing may
+    /// happen that is not recorded.
     pub(super) async fn abort(&mut self, message: &str) -> u8 {
         self.cancel_all();
         while self.steps.join_next().await.is_some() {}
@@ -407,7 +420,7 @@ impl<'a> Runner<'a> {
             let _ = w.stop();
         }
         self.reporter.finish();
-        errln!("error: {message}");
+        self.failed = Some(message.to_owned());
         exit::FAILURE
     }
 

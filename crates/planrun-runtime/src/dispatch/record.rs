@@ -229,7 +229,7 @@ impl Runner<'_> {
                     let reason = unstartable.unwrap_or_default();
                     // Every attempt would fail the same way: the run stops (exit 4) with what
                     // to fix, and the attempt does not count as a failure.
-                    self.stop_starting(true, id.as_deref().unwrap_or("?"), &reason);
+                    self.stop_starting(Halt::Unstartable, id.as_deref().unwrap_or("?"), &reason);
                     Input::Interrupted { task, attempt: done.attempt, reason }
                 }
                 (_, Some(task)) if provider_error.is_some() && done.result.is_err() => {
@@ -245,7 +245,9 @@ impl Runner<'_> {
                 }
                 (Kind::Implement | Kind::Check(_), Some(task))
                     if done.result.is_err()
-                        && self.repeated(task, done.result.as_ref().err().map_or("", String::as_str)).is_some() =>
+                        && self
+                            .repeated(task, class_of(done.kind), done.result.as_ref().err().map_or("", String::as_str))
+                            .is_some() =>
                 {
                     let reason = done.result.clone().err().unwrap_or_default();
                     Input::Block { task, reason: format!("failed the same way twice in a row: {reason}") }
@@ -295,18 +297,18 @@ impl Runner<'_> {
     /// A model provider failed (API error, rate limit): nothing new starts, running steps
     /// finish, and the run ends resumable with exit 4. The attempt does not count as a failure.
     pub(super) fn stop_for_provider(&mut self, id: &str, reason: &str) {
-        self.stop_starting(false, id, reason);
+        self.stop_starting(Halt::Provider, id, reason);
     }
 
     /// Nothing new starts and running steps finish, for a reason that is no task's fault: a
-    /// provider's error, or (`unstartable`) an agent program that cannot be started.
-    pub(super) fn stop_starting(&mut self, unstartable: bool, id: &str, reason: &str) {
-        let first = reason.lines().next().unwrap_or("");
+    /// provider's error, or an agent program that cannot be started.
+    pub(super) fn stop_starting(&mut self, kind: Halt, id: &str, reason: &str) {
         let r = ev::TaskReason { task: id.to_owned(), reason: reason.to_owned() };
-        self.reporter.emit(&if unstartable { RunEvent::AgentUnavailable(r) } else { RunEvent::ProviderError(r) });
-        let slot = if unstartable { &mut self.unstartable } else { &mut self.provider_stop };
-        if slot.is_none() {
-            *slot = Some(first.to_owned());
+        self.reporter.emit(&match kind {
+            Halt::Unstartable => RunEvent::AgentUnavailable(r),
+            Halt::Provider => RunEvent::ProviderError(r),
+        });
+        if self.policy.halt(kind, reason) {
             let _ = self.s.engine.handle(Input::Drain);
         }
     }
@@ -327,5 +329,13 @@ impl Runner<'_> {
             "planrun: the checks made files that are not the tasks' work, so they are never committed: {}{more} (list them in .gitignore to keep them out of sight)",
             names.join(", ")
         ));
+    }
+}
+
+/// What kind of step failed, for the repeat rule.
+fn class_of(kind: Kind) -> FailureClass {
+    match kind {
+        Kind::Check(stage) => FailureClass::Check(stage),
+        _ => FailureClass::Agent,
     }
 }

@@ -152,11 +152,11 @@ pub(crate) struct Cli {
 
 impl Cli {
     /// The verbosity the global flags ask for.
-    pub(crate) fn verbosity(&self) -> crate::out::Verbosity {
+    pub(crate) fn verbosity(&self) -> planrun_runtime::console::Verbosity {
         match (self.quiet, self.verbose) {
-            (true, _) => crate::out::Verbosity::Quiet,
-            (false, true) => crate::out::Verbosity::Verbose,
-            (false, false) => crate::out::Verbosity::Normal,
+            (true, _) => planrun_runtime::console::Verbosity::Quiet,
+            (false, true) => planrun_runtime::console::Verbosity::Verbose,
+            (false, false) => planrun_runtime::console::Verbosity::Normal,
         }
     }
 }
