@@ -85,7 +85,7 @@ pub(crate) fn previous(layout: &Layout, plan: &Path) -> Result<Previous, String>
         Some(o) if ENDED.contains(&o.as_str()) => {
             let recorded_id = first.pipeline_run.clone();
             let started = first.started_unix_ms.unwrap_or(0);
-            let run_id = recorded_id.unwrap_or_else(|| super::report::run_id(started));
+            let run_id = recorded_id.unwrap_or_else(|| super::layout::run_id(started));
             Ok(Previous::Ended(Ended { plan: recorded, outcome: o, run_id, first_run: Box::new(first.clone()) }))
         }
         _ => Ok(Previous::Unfinished),
@@ -148,7 +148,7 @@ pub(crate) fn set_aside(layout: &Layout, ended: &Ended) -> Result<SetAside, Stri
     layout.create().map_err(|e| format!("cannot create the state directory again: {e}"))?;
     // Run ids are the start time to the second: a new run started in the second the old one
     // did would share its folder under `runs/`, its branches and its kept refs.
-    let taken = |now: u64| layout.dir.join("runs").join(super::report::run_id(now)).exists();
+    let taken = |now: u64| layout.dir.join("runs").join(super::layout::run_id(now)).exists();
     let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
     while taken(super::unix_ms()) && std::time::Instant::now() < until {
         std::thread::sleep(std::time::Duration::from_millis(50));

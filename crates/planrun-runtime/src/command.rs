@@ -102,7 +102,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     // A new run's id is its start, to the second: the same instant is recorded as its start,
     // so its folder under `runs/` and its branch never fall on two sides of a second.
     let started_ms = *session.first_started_ms.get_or_insert_with(unix_ms);
-    let run_id = report::run_id(started_ms);
+    let run_id = layout::run_id(started_ms);
     let first = session.first_run.clone();
     let pipe = pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false)?;
     let tester = tester_agent(&config, &pipe, &session.layout.workspace)?;
@@ -204,7 +204,7 @@ pub fn continue_run(
     parse_run: fn(&[String]) -> Option<RunOptions>,
     console: &mut crate::console::Console<'_>,
 ) -> Result<RunOptions, Error> {
-    let s = views::open(None, &args.state)?;
+    let s = session::read(None, &args.state)?;
     let Some(last) = s.last_run.clone() else {
         return Err(Error::NothingToContinue(s.layout.dir.clone()));
     };
@@ -289,7 +289,7 @@ fn confirm(
 pub fn estimate_only(args: &RunOptions, console: &mut crate::console::Console<'_>) -> Result<u8, Error> {
     let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
     // An existing run: what is left of it, with the settings it started with.
-    let existing = if layout.exists() { views::open(Some(&args.plan.plan), &args.state).ok() } else { None };
+    let existing = if layout.exists() { session::read(Some(&args.plan.plan), &args.state).ok() } else { None };
     let first = existing.as_ref().and_then(|s| s.first_run.clone());
     let pipe = pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true)?;
     let pending: Vec<bool> = match &existing {

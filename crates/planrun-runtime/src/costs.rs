@@ -4,9 +4,9 @@
 //! decides nothing.
 
 use super::journal_event::RunRecord;
-use super::report;
+use super::layout;
 use super::session::{Session, StepRecord};
-use super::views::{self, Totals, thousands};
+use super::totals::{Totals, thousands};
 use crate::exit;
 use crate::options::ReportOptions;
 use serde_json::{Map, Value, json};
@@ -419,8 +419,8 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
             TaskRow {
                 title: s.task(i).map_or("", |t| t.title.as_str()).to_owned(),
                 state: st.name().to_owned(),
-                attempts: views::attempts(s, i),
-                failures: views::failures(st),
+                attempts: super::session::attempts(s, i),
+                failures: super::session::failures(st),
                 breakdown: Breakdown::of_task(s, &id),
                 report: report_of(&id),
                 id,
@@ -445,8 +445,8 @@ fn task_rows(s: &Session, run_dir: Option<&std::path::Path>) -> Vec<TaskRow> {
 }
 
 pub fn report(args: &ReportOptions, console: &mut crate::console::Console<'_>) -> Result<u8, crate::Error> {
-    let s = views::open(None, &args.state)?;
-    let id = s.first_started_ms.map(report::run_id);
+    let s = super::session::read(None, &args.state)?;
+    let id = s.first_started_ms.map(layout::run_id);
     let runs = s.layout.dir.join("runs");
     if let Some(want) = &args.run {
         if id.as_deref() != Some(want.as_str()) {
@@ -527,7 +527,7 @@ fn report_json(
             "outcome": if running { None } else { s.last_outcome.as_deref() },
             "running": running,
             "started_unix_ms": s.first_started_ms,
-            "started": s.first_started_ms.map(report::utc),
+            "started": s.first_started_ms.map(layout::utc),
             "workspace": recorded(|r| &r.workspace),
             "integration": recorded(|r| &r.integration),
             "agent": s.last_run.as_ref().and_then(|r| r.agent.as_ref()),
@@ -562,7 +562,7 @@ fn report_text(
     };
     let started = s
         .first_started_ms
-        .map(|ms| format!(", started {} UTC", report::utc(ms).replace('T', " ").trim_end_matches('Z')))
+        .map(|ms| format!(", started {} UTC", layout::utc(ms).replace('T', " ").trim_end_matches('Z')))
         .unwrap_or_default();
     let _ = writeln!(out, "run {}: {}{started}", id.unwrap_or("?"), outcome);
     let _ = writeln!(out, "plan: {} ({})", s.plan_path.display(), s.loaded.format.name());

@@ -6,7 +6,7 @@
 
 use super::journal_event::{Entry, JournalEvent, decode_all};
 use super::session::Session;
-use super::views::{Totals, dollars, tokens};
+use super::totals::{Totals, dollars, tokens};
 use planrun_engine::{TaskState, Transition};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -16,7 +16,7 @@ pub fn explain(
     args: &crate::options::ExplainOptions,
     console: &mut crate::console::Console<'_>,
 ) -> Result<u8, crate::Error> {
-    let (s, task) = super::views::open_task(&args.task)?;
+    let (s, task) = super::session::open_task(&args.task)?;
     let events = match s.journal.as_ref().map(|j| j.events_after(0)) {
         Some(Ok(e)) => decode_all(&e),
         Some(Err(e)) => return Err(crate::Error::JournalRead(e)),

@@ -32,7 +32,7 @@ impl KeptWork {
 /// The run's id as its branches and kept refs name it.
 pub(crate) fn run_id(s: &Session) -> Option<String> {
     let recorded = s.first_run.as_ref().and_then(|r| r.pipeline_run.clone());
-    recorded.or_else(|| s.first_started_ms.map(super::report::run_id))
+    recorded.or_else(|| s.first_started_ms.map(super::layout::run_id))
 }
 
 /// The repository the run works in, if it is one.

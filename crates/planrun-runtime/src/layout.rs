@@ -197,11 +197,51 @@ pub(crate) fn replace_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     Ok(())
 }
 
+/// The UTC calendar date and time of milliseconds since the epoch: (year, month, day, hours,
+/// minutes, seconds).
+fn civil(unix_ms: u64) -> (i64, i64, i64, u64, u64, u64) {
+    let secs = unix_ms / 1000;
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Days to a civil date (proleptic Gregorian), after Howard Hinnant's algorithm.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, rem / 3600, (rem % 3600) / 60, rem % 60)
+}
+
+/// `YYYYMMDD-HHMMSS` (UTC) of a time in milliseconds since the epoch.
+pub(crate) fn run_id(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_ms);
+    format!("{y:04}{mo:02}{d:02}-{h:02}{mi:02}{s:02}")
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (RFC 3339, UTC) of a time in milliseconds since the epoch.
+pub(crate) fn utc(unix_ms: u64) -> String {
+    let (y, mo, d, h, mi, s) = civil(unix_ms);
+    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}Z")
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, clippy::expect_used)]
 
     use super::*;
+
+    #[test]
+    fn run_ids_are_utc_dates() {
+        assert_eq!(run_id(0), "19700101-000000");
+        // Checked with Python: datetime.utcfromtimestamp(1795268695).
+        assert_eq!(run_id(1_795_268_695_083), "20261121-134455");
+        assert_eq!(run_id(951_782_400_000), "20000229-000000");
+        assert_eq!(utc(1_795_268_695_083), "2026-11-21T13:44:55Z");
+    }
 
     fn layout(dir: &Path) -> Layout {
         Layout { dir: dir.to_owned(), workspace: dir.to_owned() }

@@ -22,7 +22,6 @@ mod error;
 mod estimate;
 pub mod events;
 pub mod explain;
-pub mod follow;
 mod gemini_gate;
 mod journal_event;
 pub mod kept;
@@ -38,6 +37,7 @@ mod session;
 mod setup;
 mod steps;
 mod templates;
+mod totals;
 pub mod views;
 mod writer;
 

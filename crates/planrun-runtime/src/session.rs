@@ -519,3 +519,45 @@ pub(crate) fn same_path(a: &Path, b: &Path) -> bool {
         _ => a == b,
     }
 }
+
+pub(crate) fn read(
+    plan: Option<&std::path::Path>,
+    state: &crate::options::StateOptions,
+) -> Result<Session, SessionError> {
+    Session::open(&OpenArgs {
+        plan: plan.map(std::path::Path::to_path_buf),
+        format: None,
+        state_dir: state.state_dir.clone(),
+        create: false,
+        limit: None,
+        max_rework: 3,
+    })
+}
+
+/// The attempts a task has had: the highest recorded, or the one running.
+pub(crate) fn attempts(s: &Session, i: usize) -> u32 {
+    let recorded = s.steps.get(s.id(i)).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+    recorded.max(s.engine.state(i).and_then(TaskState::attempt).unwrap_or(0))
+}
+
+/// The rejected attempts of the task's current round.
+pub(crate) fn failures(state: &TaskState) -> u32 {
+    match state {
+        TaskState::InProgress { failures, .. }
+        | TaskState::InReview { failures, .. }
+        | TaskState::Rework { failures, .. } => *failures,
+        _ => 0,
+    }
+}
+
+/// Whether a run holds the state directory: `Some` with its process id when it says.
+pub(crate) fn running(s: &Session) -> Option<Option<u32>> {
+    s.layout.probe()
+}
+
+/// The run and the task a `log` or `explain` command names.
+pub(crate) fn open_task(args: &crate::options::TaskOptions) -> Result<(Session, usize), crate::Error> {
+    let s = read(args.plan.as_deref(), &args.state)?;
+    let task = s.find(&args.task).map_err(crate::Error::NoSuchTask)?;
+    Ok((s, task))
+}

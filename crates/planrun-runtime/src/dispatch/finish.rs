@@ -24,7 +24,7 @@ impl Runner<'_> {
             self.s.journal = w.stop();
         }
         let summary = views::summary(&self.s);
-        let used = views::Totals::of(&self.s);
+        let used = crate::totals::Totals::of(&self.s);
         let report = report::write(&self.s, &self.run_id, name);
         estimate::record(&self.s, &self.s.layout.dir.join("history.jsonl"));
         let status_files = if self.status_files { Some(report::status_files(&self.s)) } else { None };

@@ -77,8 +77,9 @@ impl<'a> Runner<'a> {
         reporter: &'a mut dyn Progress,
     ) -> Self {
         let (cancel, _) = watch::channel(false);
-        let spent = views::Totals::of(&s).spend();
-        let spent_task = (0..s.loaded.plan.tasks.len()).map(|t| views::Totals::of_task(&s, s.id(t)).spend()).collect();
+        let spent = crate::totals::Totals::of(&s).spend();
+        let spent_task =
+            (0..s.loaded.plan.tasks.len()).map(|t| crate::totals::Totals::of_task(&s, s.id(t)).spend()).collect();
         let mut rules = setup.cost.rules.clone();
         rules.pauses = policy::Pauses {
             after_each: setup.pipe.commit == CommitMode::Manual && setup.pipe.ws.mode == WorkspaceMode::Shared,

@@ -3,14 +3,16 @@
 //! all read from the journal replayed onto the plan.
 //! `retry` and `skip` write through the engine, under the run lock, like any other change.
 
+mod follow;
+
 use super::costs::Breakdown;
 use super::journal_event::{JournalEvent, UserRecord};
 use super::layout::Layout;
-use super::session::{AgentRecord, OpenArgs, Session};
+use super::session::{OpenArgs, Session, attempts, failures, open_task, read, running};
+use super::totals::{Totals, dollars, thousands, tokens};
 use crate::console::{Console, Verbosity};
 use crate::options::{LogOptions, StatusOptions, TaskOptions};
 use crate::{Error, exit};
-use planrun_agents::Usage;
 use planrun_engine::{Input, TaskState};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -68,136 +70,11 @@ fn reason_text(reason: &str, indent: &str, verbose: bool) -> String {
     }
 }
 
-/// Tokens and dollars summed over steps.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct Totals {
-    pub(crate) usage: Usage,
-    /// Dollars over the steps whose cost is known.
-    pub(crate) cost_usd: f64,
-    /// Agent steps, and how many of them had no known cost.
-    pub(crate) steps: u64,
-    pub(crate) unpriced: u64,
-}
-
-impl Totals {
-    pub(crate) fn add(&mut self, r: &AgentRecord) {
-        self.usage.add(&r.usage);
-        self.steps += 1;
-        match r.cost_usd {
-            Some(c) => self.cost_usd += c,
-            None => self.unpriced += 1,
-        }
-    }
-
-    /// Over the steps of one task.
-    pub(crate) fn of_task(s: &Session, id: &str) -> Self {
-        let mut t = Totals::default();
-        for r in s.steps.get(id).into_iter().flatten().filter_map(|r| r.agent.as_ref()) {
-            t.add(r);
-        }
-        t
-    }
-
-    /// Over the whole run.
-    pub(crate) fn of(s: &Session) -> Self {
-        let mut t = Totals::default();
-        for r in s.steps.values().flatten().filter_map(|r| r.agent.as_ref()) {
-            t.add(r);
-        }
-        t
-    }
-
-    /// Tokens (all kinds) and the known dollars, for budgets.
-    pub(crate) fn spend(&self) -> super::budget::Spend {
-        super::budget::Spend { tokens: self.usage.total(), usd: self.cost_usd }
-    }
-
-    pub(crate) fn to_json(&self) -> serde_json::Value {
-        serde_json::to_value(self.event()).unwrap_or(serde_json::Value::Null)
-    }
-
-    /// What the `finished` event says the run used.
-    pub(crate) fn event(&self) -> super::events::RunUsage {
-        super::events::RunUsage {
-            input: self.usage.input,
-            output: self.usage.output,
-            cache_read: self.usage.cache_read,
-            cache_write: self.usage.cache_write,
-            tokens: self.usage.total(),
-            cost_usd: self.cost_usd,
-            agent_steps: self.steps,
-            unpriced_steps: self.unpriced,
-        }
-    }
-
-    /// `1,234 in / 56 out tokens (cache 0 read, 0 written), $0.0123 over 3 agent runs`, or
-    /// `None` when no agent reported anything.
-    pub(crate) fn line(&self) -> Option<String> {
-        if self.steps == 0 {
-            return None;
-        }
-        let cost = if self.unpriced == self.steps {
-            "cost unknown".to_owned()
-        } else if self.unpriced > 0 {
-            format!("${:.4} (+ {} run(s) of unknown price)", self.cost_usd, self.unpriced)
-        } else {
-            format!("${:.4}", self.cost_usd)
-        };
-        Some(format!(
-            "{}, {cost} over {} agent run{}",
-            tokens(&self.usage),
-            self.steps,
-            if self.steps == 1 { "" } else { "s" }
-        ))
-    }
-}
-
-// A count with thousands separators.
-pub(crate) use super::events::thousands;
-
-/// Tokens in one phrase: `1,234 in / 56 out tokens`, with cache figures when there are any.
-pub(crate) fn tokens(u: &Usage) -> String {
-    super::events::Tokens::from(*u).text()
-}
-
-// Dollars in one phrase, saying where the figure came from.
-pub(crate) use super::events::dollars;
-
-pub(crate) fn open(
-    plan: Option<&std::path::Path>,
-    state: &crate::options::StateOptions,
-) -> Result<Session, super::SessionError> {
-    Session::open(&OpenArgs {
-        plan: plan.map(std::path::Path::to_path_buf),
-        format: None,
-        state_dir: state.state_dir.clone(),
-        create: false,
-        limit: None,
-        max_rework: 3,
-    })
-}
-
-/// The attempts a task has had: the highest recorded, or the one running.
-pub(crate) fn attempts(s: &Session, i: usize) -> u32 {
-    let recorded = s.steps.get(s.id(i)).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
-    recorded.max(s.engine.state(i).and_then(TaskState::attempt).unwrap_or(0))
-}
-
-/// The rejected attempts of the task's current round.
-pub(crate) fn failures(state: &TaskState) -> u32 {
-    match state {
-        TaskState::InProgress { failures, .. }
-        | TaskState::InReview { failures, .. }
-        | TaskState::Rework { failures, .. } => *failures,
-        _ => 0,
-    }
-}
-
 pub fn status(args: &StatusOptions, console: &mut Console<'_>) -> Result<u8, Error> {
     if args.watch {
-        return super::follow::watch(args, console);
+        return follow::watch(args, console);
     }
-    let s = open(args.plan.as_deref(), &args.state)?;
+    let s = read(args.plan.as_deref(), &args.state)?;
     let active = running(&s);
     if args.json {
         console.println(&status_json(&s, active).to_string());
@@ -206,11 +83,6 @@ pub fn status(args: &StatusOptions, console: &mut Console<'_>) -> Result<u8, Err
         console.print(&text);
     }
     Ok(exit::OK)
-}
-
-/// Whether a run holds the state directory: `Some` with its process id when it says.
-pub(crate) fn running(s: &Session) -> Option<Option<u32>> {
-    s.layout.probe()
 }
 
 /// `planrun status --json`'s object.
@@ -407,13 +279,6 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, console: &mut Console<'_>) 
     Ok(exit::OK)
 }
 
-/// The run and the task a `log` or `explain` command names.
-pub(crate) fn open_task(args: &TaskOptions) -> Result<(Session, usize), Error> {
-    let s = open(args.plan.as_deref(), &args.state)?;
-    let task = s.find(&args.task).map_err(Error::NoSuchTask)?;
-    Ok((s, task))
-}
-
 pub fn log(args: &LogOptions, console: &mut Console<'_>) -> Result<u8, Error> {
     let (s, task) = open_task(&args.task)?;
     if args.json {
@@ -421,7 +286,7 @@ pub fn log(args: &LogOptions, console: &mut Console<'_>) -> Result<u8, Error> {
         return Ok(exit::OK);
     }
     if args.follow {
-        return super::follow::follow(args, s, task, console.out());
+        return follow::follow(args, s, task, console.out());
     }
     let id = s.id(task).to_owned();
     let state = s.engine.state(task).cloned().unwrap_or(TaskState::Pending);

@@ -3,10 +3,9 @@
 //! it grows, into the next steps and attempts, until the task ends). Both only read: the journal
 //! replayed again on each look, and the logs from where they were left.
 
-use super::session::{Session, StepRecord};
-use super::views;
 use crate::console::Console;
 use crate::options::{LogOptions, StatusOptions};
+use crate::session::{Session, StepRecord};
 use crate::{Error, exit};
 use planrun_engine::TaskState;
 use std::collections::HashMap;
@@ -26,7 +25,7 @@ const RETRIES: u32 = 8;
 fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions) -> Result<Session, Error> {
     let mut tries = 0;
     loop {
-        match views::open(plan, state) {
+        match crate::session::read(plan, state) {
             Ok(s) => return Ok(s),
             Err(e) if tries >= RETRIES => return Err(e.into()),
             Err(_) => {
@@ -42,14 +41,14 @@ fn reopen(plan: Option<&Path>, state: &crate::options::StateOptions) -> Result<S
 /// the state directory, after showing how it ended.
 pub(crate) fn watch(args: &StatusOptions, console: &mut Console<'_>) -> Result<u8, Error> {
     let redraw = !args.json && console.is_terminal();
-    let mut s = views::open(args.plan.as_deref(), &args.state)?;
+    let mut s = crate::session::read(args.plan.as_deref(), &args.state)?;
     let mut last: Option<String> = None;
     loop {
-        let active = views::running(&s);
+        let active = crate::session::running(&s);
         let block = if args.json {
-            format!("{}\n", views::status_json(&s, active))
+            format!("{}\n", super::status_json(&s, active))
         } else {
-            views::status_text(&s, active, console.verbosity())
+            super::status_text(&s, active, console.verbosity())
         };
         if redraw {
             // Home, clear the screen, then the status.
@@ -121,20 +120,20 @@ fn follow_into(
     let mut offsets: HashMap<PathBuf, u64> = HashMap::new();
     let mut shown = 0;
     let mut heading: Option<(u32, &'static str)> = None;
-    writeln!(out, "{}", views::log_title(&s, task))?;
+    writeln!(out, "{}", super::log_title(&s, task))?;
     loop {
         let records: Vec<StepRecord> =
             s.steps.get(&id).into_iter().flatten().filter(|r| wanted(r.attempt)).cloned().collect();
         for r in records.iter().skip(shown) {
-            let logs = views::step_logs(&s, &id, r.attempt, &r.step);
+            let logs = super::step_logs(&s, &id, r.attempt, &r.step);
             if logs.iter().any(|l| offsets.contains_key(l)) {
                 // Followed while it ran: its rest, then how it ended.
                 for log in &logs {
                     drain(log, &mut offsets, out)?;
                 }
-                write!(out, "{}", views::step_text(&s, &id, r))?;
+                write!(out, "{}", super::step_text(&s, &id, r))?;
             } else {
-                write!(out, "{}", views::step_text(&s, &id, r))?;
+                write!(out, "{}", super::step_text(&s, &id, r))?;
                 for log in &logs {
                     writeln!(out, "   log: {}", log.display())?;
                     if !args.summary {
@@ -144,7 +143,7 @@ fn follow_into(
             }
         }
         shown = records.len();
-        let running = views::running_step(&s, task).filter(|(a, _)| wanted(*a));
+        let running = super::running_step(&s, task).filter(|(a, _)| wanted(*a));
         if let Some((attempt, step)) = running {
             if heading != Some((attempt, step)) {
                 writeln!(out, "\n── attempt {attempt} · {step} · running")?;
@@ -170,7 +169,7 @@ fn follow_into(
             matches!(s.engine.state(task), Some(TaskState::Done | TaskState::Blocked { .. } | TaskState::Skipped));
         // A task still marked running when no run is going on waits for one (a paused or
         // interrupted run): nothing more will be written until then.
-        if ended || views::running(&s).is_none() {
+        if ended || crate::session::running(&s).is_none() {
             let state = s.engine.state(task).map_or("pending", TaskState::name);
             writeln!(out, "\ntask {id} is {state}{}", if ended { "" } else { "; no run is going on" })?;
             out.flush()?;
