@@ -20,11 +20,11 @@ use crate::import::planpipe::status::planpipe;
 use crate::import::superpowers::status::superpowers;
 use crate::import::taskmaster::status::taskmaster;
 use crate::import::uc::status::uc;
-use crate::import::{Format, Loaded};
 use crate::json::{JKind, JValue};
 use crate::md;
 use crate::model::{Status, Task};
 use crate::native::status::{markdown, native_json};
+use crate::reader::{Format, Loaded};
 use crate::source::SourceId;
 use std::collections::{BTreeMap, HashSet};
 use std::io::Write as _;
@@ -488,7 +488,7 @@ pub(crate) fn json_set(ctx: &mut Ctx<'_>, src: SourceId, obj: &JValue, key: &str
 }
 
 pub(crate) fn status_is_done(value: Option<&JValue>) -> bool {
-    value.and_then(JValue::as_text).as_deref().and_then(crate::native::status_word) == Some(Status::Done)
+    value.and_then(JValue::as_text).as_deref().and_then(crate::reader::status_word) == Some(Status::Done)
 }
 
 // ---------------------------------------------------------------------------------------------

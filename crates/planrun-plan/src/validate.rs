@@ -5,8 +5,8 @@
 use crate::analysis::{Analysis, Graph};
 use crate::diag::Diagnostic;
 use crate::globs::Pattern;
-use crate::import::Loaded;
 use crate::model::Status;
+use crate::reader::Loaded;
 use rustc_hash::FxHashMap;
 
 /// The outcome of checking a plan: the graph analysis and every diagnostic (the reader's first,
