@@ -17,10 +17,10 @@ use values::*;
 
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
+use crate::model::valid_id;
 use crate::model::{self, Status, Task};
 use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
-use crate::validate::valid_id;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
