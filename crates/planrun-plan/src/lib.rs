@@ -3,6 +3,7 @@
 
 pub mod analysis;
 pub mod diag;
+pub mod edit;
 pub mod globs;
 pub mod import;
 pub mod json;
