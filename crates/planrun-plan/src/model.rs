@@ -1,5 +1,6 @@
 //! The plan model every format is read into: a plan with context, plan-level verify commands and
-//! tasks. Plain data with serde and JSON Schema derives; no parsing, no validation.
+//! tasks. Plain data with serde and JSON Schema derives, and [`valid_id`], the rule a task id follows
+//! (importers make ids fit it, validation reports the ones that do not); no parsing.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -135,4 +136,30 @@ pub fn block(text: &str) -> String {
         out.extend(std::iter::repeat_n(ch, len));
     }
     out
+}
+
+/// Whether `id` can name a task: it becomes part of branch and folder names later on.
+pub fn valid_id(id: &str) -> bool {
+    let mut chars = id.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+        && !id.ends_with(".lock")
+        && !id.contains("..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids() {
+        assert!(valid_id("ST-1"));
+        assert!(valid_id("IMPL-1.2"));
+        assert!(valid_id("3"));
+        assert!(!valid_id("-a"));
+        assert!(!valid_id("a b"));
+        assert!(!valid_id("a..b"));
+        assert!(!valid_id(""));
+        assert!(!valid_id("x.lock"));
+    }
 }

@@ -5,8 +5,9 @@
 use crate::analysis::{Analysis, Graph};
 use crate::diag::Diagnostic;
 use crate::globs::Pattern;
-use crate::import::Loaded;
 use crate::model::Status;
+pub use crate::model::valid_id;
+use crate::reader::Loaded;
 use rustc_hash::FxHashMap;
 
 /// The outcome of checking a plan: the graph analysis and every diagnostic (the reader's first,
@@ -26,15 +27,6 @@ impl Checked {
     pub fn warnings(&self) -> usize {
         self.diagnostics.len() - self.errors()
     }
-}
-
-/// Whether `id` can name a task: it becomes part of branch and folder names later on.
-pub fn valid_id(id: &str) -> bool {
-    let mut chars = id.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphanumeric())
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        && !id.ends_with(".lock")
-        && !id.contains("..")
 }
 
 /// How messages name a task: by id, or by position when it has none.
@@ -294,18 +286,6 @@ fn levenshtein(a: &str, b: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids() {
-        assert!(valid_id("ST-1"));
-        assert!(valid_id("IMPL-1.2"));
-        assert!(valid_id("3"));
-        assert!(!valid_id("-a"));
-        assert!(!valid_id("a b"));
-        assert!(!valid_id("a..b"));
-        assert!(!valid_id(""));
-        assert!(!valid_id("x.lock"));
-    }
 
     #[test]
     fn escaping_paths() {

@@ -3,9 +3,9 @@
 //! The shape is the [`Plan`] model; `planrun schema` prints its JSON Schema.
 
 use crate::diag::Diagnostic;
-use crate::import::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::json::{self, JKind, JValue, Lenient};
 use crate::model::{self, Plan, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::path::{Path, PathBuf};
 
@@ -27,7 +27,7 @@ fn looks_native(path: &Path) -> bool {
     if path.extension().and_then(|e| e.to_str()) != Some("json") {
         return false;
     }
-    let Some(text) = crate::import::peek_text(path) else {
+    let Some(text) = crate::reader::peek_text(path) else {
         return false;
     };
     // Parsing the whole file here, only for `load` to parse it again, took a fifth of
@@ -147,12 +147,12 @@ fn quick_shape(text: &str) -> Option<bool> {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    crate::import::load_file(Format::Json, path, parse_into)
+    crate::reader::load_file(Format::Json, path, parse_into)
 }
 
 /// Parses a native JSON text (for tests, fuzzing and benchmarks).
 pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
-    crate::import::parse_text(Format::Json, text, path.into(), parse_into)
+    crate::reader::parse_text(Format::Json, text, path.into(), parse_into)
 }
 
 /// Writes a plan as pretty JSON in the native shape.
@@ -284,7 +284,7 @@ impl Reader<'_> {
                 "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
-                    match super::status_word(&word) {
+                    match crate::reader::status_word(&word) {
                         Some(s) => {
                             task.status = s;
                             spans.status = Some(v.span);

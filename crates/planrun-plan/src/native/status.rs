@@ -1,8 +1,8 @@
 //! Writing back what a run did in planrun's own formats: `Status: done` among a markdown task's
 //! fields, `"status": "done"` in a JSON task's object (see `crate::status`).
 
+use crate::edit::{Ctx, insert_line_after, json_tasks, line_at, set_field};
 use crate::md;
-use crate::status::{Ctx, insert_line_after, json_tasks, line_at, set_field};
 
 /// planrun markdown: `Status: done` among the task's field lines.
 pub(crate) fn markdown(ctx: &mut Ctx<'_>) {

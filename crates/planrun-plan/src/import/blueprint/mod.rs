@@ -22,10 +22,10 @@ use sections::*;
 use steps::*;
 use toolchain::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder, natural_cmp, sorted_entries};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder, natural_cmp, sorted_entries};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};

@@ -463,7 +463,7 @@ pub(super) fn is_command(span: &str, known: &HashSet<String>) -> bool {
         let last = first.rsplit('/').next().unwrap_or("");
         return s.contains(' ') || last.ends_with(".sh") || !last.contains('.');
     }
-    super::super::commands::PROGRAMS.contains(&first) || known.contains(first)
+    crate::reader::commands::PROGRAMS.contains(&first) || known.contains(first)
 }
 
 /// What the words after a check's leading command say about it.

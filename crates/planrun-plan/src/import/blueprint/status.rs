@@ -1,8 +1,8 @@
 //! Writing back what a run did in blueprint plans: ✅ before the step heading's text and every
 //! box of the step ticked (see `crate::status`).
 
+use crate::edit::{Ctx, block, done_mark_at, eol, insert_line_after, line_at, next_task_start, set_field, tick_all};
 use crate::md;
-use crate::status::{Ctx, block, done_mark_at, eol, insert_line_after, line_at, next_task_start, set_field, tick_all};
 
 /// blueprint: ✅ before the step heading's text and every box of the step ticked.
 pub(crate) fn blueprint(ctx: &mut Ctx<'_>) {

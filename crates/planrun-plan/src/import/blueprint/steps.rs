@@ -536,7 +536,7 @@ pub(super) fn status_value(value: &str) -> Option<Status> {
     let v = value.trim().trim_start_matches('`').trim_start();
     let boxed = v.strip_prefix("[x]").or_else(|| v.strip_prefix("[X]")).map(|_| Status::Done);
     let boxed = boxed.or_else(|| v.strip_prefix("[ ]").map(|_| Status::Pending));
-    boxed.or_else(|| crate::native::status_word(value)).or_else(|| dated_status(v))
+    boxed.or_else(|| crate::reader::status_word(value)).or_else(|| dated_status(v))
 }
 
 /// A status word with the date it was reached: `DONE (2026-05-02)`, `DONE — 2026-07-14.`,
@@ -548,7 +548,7 @@ pub(super) fn dated_status(value: &str) -> Option<Status> {
     let is_date = !rest.is_empty()
         && rest.chars().any(|c| c.is_ascii_digit())
         && rest.chars().all(|c| c.is_ascii_digit() || "-/.".contains(c));
-    if is_date { crate::native::status_word(word) } else { None }
+    if is_date { crate::reader::status_word(word) } else { None }
 }
 
 /// `**Status: DONE — 2026-07-14.** All steps ran.`: a key and value both inside one bold span,

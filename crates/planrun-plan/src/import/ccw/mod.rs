@@ -18,11 +18,11 @@ use prose::*;
 use task_json::*;
 use todo::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder, sorted_entries};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder, sorted_entries};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ fn looks_like_task_json(path: &Path) -> bool {
     if !path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
         return false;
     }
-    let Some(bytes) = super::peek_bytes(path) else {
+    let Some(bytes) = crate::reader::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

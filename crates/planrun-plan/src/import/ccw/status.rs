@@ -1,10 +1,10 @@
 //! Writing back what a run did in a CCW session: the TODO list's boxes and the task JSON files'
 //! statuses (see `crate::status`).
 
+use crate::edit::{Ctx, bare_item, json_set, parse_json, unticked_mark};
 use crate::json::JValue;
 use crate::md;
 use crate::source::SourceId;
-use crate::status::{Ctx, bare_item, json_set, parse_json, unticked_mark};
 use std::path::Path;
 
 /// CCW: `[x]` on the task's TODO_LIST.md line, `"status": "completed"` in its `.task/` file, and

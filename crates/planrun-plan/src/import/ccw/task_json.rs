@@ -281,7 +281,7 @@ pub(super) fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) ->
     spans.status = status.map(|v| v.span);
     let done = status.and_then(|v| {
         let word = v.as_text().unwrap_or_default();
-        match crate::native::status_word(&word).or_else(|| ccw_status(&word)) {
+        match crate::reader::status_word(&word).or_else(|| ccw_status(&word)) {
             Some(s) => Some(s == Status::Done),
             None => {
                 b.warn(
@@ -380,8 +380,8 @@ pub(super) fn verify_in_criterion(text: &str) -> Option<String> {
     let compares = cmd.split_whitespace().any(|w| matches!(w, "=" | "==" | ">=" | "<=" | "!=" | "→"));
     // `cd dir && cmd`: the command is what runs after moving into the folder.
     let runs = cmd.strip_prefix("cd ").and_then(|r| r.split_once("&&")).map_or(cmd, |(_, r)| r.trim());
-    let program = super::super::commands::first_program(runs).unwrap_or("");
-    let known = super::super::commands::is_program(program) || program == "ls";
+    let program = crate::reader::commands::first_program(runs).unwrap_or("");
+    let known = crate::reader::commands::is_program(program) || program == "ls";
     let prose = runs.split_whitespace().any(|w| PROSE.contains(&w.to_ascii_lowercase().as_str())) || says_where(runs);
     (known && !compares && !prose).then(|| cmd.to_owned())
 }
@@ -600,7 +600,7 @@ pub(super) fn says_where(cmd: &str) -> bool {
 
 pub(super) fn is_command(line: &str) -> bool {
     let line = line.trim_start_matches("$ ");
-    let known = super::super::commands::first_program(line).is_some_and(super::super::commands::is_program);
+    let known = crate::reader::commands::first_program(line).is_some_and(crate::reader::commands::is_program);
     // Prose in another script, or a comparison of the output (`… | wc -l >= 2`), is a check
     // described for a person, not a command whose exit status says it passed.
     let compares = line.split_whitespace().any(|w| matches!(w, "=" | "==" | ">=" | "<=" | "!=" | "→"));

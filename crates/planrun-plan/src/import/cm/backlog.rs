@@ -26,10 +26,10 @@ pub(super) fn merge_backlog(b: &mut PlanBuilder, src: SourceId, tasks: &mut [(Ta
         let title = item.get_any(TASK_TITLE_KEYS).and_then(JValue::as_str).map(|t| model::one_line(t).to_lowercase());
         let status_value = item.get_any(STATUS_KEYS);
         let status = status_value.and_then(JValue::as_text);
-        let done = status.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
+        let done = status.as_deref().and_then(crate::reader::status_word) == Some(Status::Done)
             || DONE_FLAGS.iter().any(|k| item.get(k).and_then(JValue::as_bool) == Some(true));
         let by_id = id.as_deref().and_then(|id| {
-            let fixed = if valid_id(id) { id.to_owned() } else { super::super::slug(id) };
+            let fixed = if valid_id(id) { id.to_owned() } else { crate::reader::slug(id) };
             tasks.iter().position(|(t, _)| t.id == fixed)
         });
         let by_title =

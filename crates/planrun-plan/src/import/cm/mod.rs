@@ -15,12 +15,12 @@ use plan::*;
 use task::*;
 use values::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
+use crate::model::valid_id;
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
-use crate::validate::valid_id;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -50,7 +50,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     // Renamed or copied backlogs still carry the RARV retry counter, which nothing else writes.
     let by_content = path.extension().is_some_and(|e| e == "json")
         && looks_json(path)
-        && super::peek_text(path).is_some_and(|t| t.contains("\"rarv_cycles"));
+        && crate::reader::peek_text(path).is_some_and(|t| t.contains("\"rarv_cycles"));
     if by_name || by_content { Detection::Yes(path.to_owned()) } else { Detection::No }
 }
 
@@ -103,7 +103,7 @@ fn is_handoff_plan(file: &Path) -> bool {
 
 /// A readable file whose text starts like JSON (comments allowed), for files sniffed by content.
 fn looks_json(path: &Path) -> bool {
-    let Some(text) = super::peek_text(path) else { return false };
+    let Some(text) = crate::reader::peek_text(path) else { return false };
     let t = text.trim_start_matches('\u{feff}').trim_start();
     t.starts_with('{') || t.starts_with('[') || t.starts_with("//") || t.starts_with("/*")
 }

@@ -1,8 +1,8 @@
 //! Writing back what a run did in cm's files: task statuses in the backlog and the handoff plan
 //! (see `crate::status`).
 
+use crate::edit::{Ctx, json_set, object_at, parse_json, status_is_done};
 use crate::json::{JKind, JValue};
-use crate::status::{Ctx, json_set, object_at, parse_json, status_is_done};
 use std::collections::HashSet;
 
 /// cm: `"status": "done"` on the backlog entry in `cm-tasks.json` (matched by id, else title) with

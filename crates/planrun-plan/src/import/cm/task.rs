@@ -132,7 +132,7 @@ pub(super) fn read_task(
             task.milestone = text_of(b, Some(v)).map(|t| model::one_line(&t)).filter(|t| !t.is_empty());
         } else if STATUS_KEYS.contains(&key) {
             let word = text_of(b, Some(v)).unwrap_or_default();
-            match crate::native::status_word(&word) {
+            match crate::reader::status_word(&word) {
                 Some(s) => {
                     task.status = s;
                     spans.status = Some(v.span);
@@ -198,7 +198,7 @@ pub(super) fn finish_tasks(b: &mut PlanBuilder, mut drafts: Vec<Draft>) -> Vec<(
             d.task.id = raw;
             continue;
         }
-        let new = super::super::slug(&raw);
+        let new = crate::reader::slug(&raw);
         b.warn(
             Diagnostic::warning(
                 "id-rewritten",

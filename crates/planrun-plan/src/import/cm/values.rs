@@ -83,5 +83,5 @@ pub(super) fn is_command(text: &str) -> bool {
     if line.contains('\n') && !line.lines().all(|l| l.trim().is_empty() || is_command(l)) {
         return false;
     }
-    super::super::commands::first_program(line).is_some_and(super::super::commands::is_program)
+    crate::reader::commands::first_program(line).is_some_and(crate::reader::commands::is_program)
 }

@@ -113,7 +113,7 @@ pub(super) fn pointers(change_dir: &Path, shown: &str, has_proposal: bool, desig
     }
     let specs = change_dir.join("specs");
     if specs.is_dir() {
-        let capabilities: Vec<String> = super::super::sorted_entries(&specs)
+        let capabilities: Vec<String> = crate::reader::sorted_entries(&specs)
             .iter()
             .filter(|p| p.is_dir())
             .filter_map(|p| p.file_name().and_then(|n| n.to_str()).map(str::to_owned))

@@ -8,10 +8,10 @@ mod tasks;
 use context::*;
 use tasks::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
@@ -108,7 +108,7 @@ fn changes_dir(dir: &Path) -> Option<PathBuf> {
 /// Active changes: folders of `changes/` holding a `tasks.md`, except the archive. A change that
 /// is only proposed (no `tasks.md` yet) has nothing to run.
 fn active_changes(changes: &Path) -> Vec<PathBuf> {
-    super::sorted_entries(changes)
+    crate::reader::sorted_entries(changes)
         .into_iter()
         .filter(|p| p.is_dir() && name_of(p) != ARCHIVE && !name_of(p).starts_with('.') && p.join(TASKS).is_file())
         .collect()
@@ -131,7 +131,7 @@ fn in_changes_folder(tasks: &Path) -> bool {
 /// A `tasks.md` anywhere: `## 1. Group` headings with `- [ ] 1.1 Task` items, and no other
 /// format's task headings (`### Task 3:`, `### Step 2:`). spec-kit's `T001` ids do not match.
 fn looks_openspec(path: &Path) -> bool {
-    let Some(text) = super::peek_text(path) else { return false };
+    let Some(text) = crate::reader::peek_text(path) else { return false };
     let lines = md::lines(&text);
     let mut group = false;
     let mut item = false;

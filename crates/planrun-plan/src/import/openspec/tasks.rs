@@ -427,8 +427,8 @@ pub(super) fn finish_body(b: &mut PlanBuilder, src: SourceId, d: &mut Draft<'_>)
 /// A shell command: its first word is a program planrun knows (or `openspec`, the change's own
 /// validator).
 pub(super) fn is_command(text: &str) -> bool {
-    super::super::commands::first_program(text)
-        .is_some_and(|p| p == "openspec" || super::super::commands::is_program(p))
+    crate::reader::commands::first_program(text)
+        .is_some_and(|p| p == "openspec" || crate::reader::commands::is_program(p))
 }
 
 /// Looks like a command even if its program is not one planrun knows: two or more words, the

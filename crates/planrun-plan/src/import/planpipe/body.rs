@@ -327,7 +327,7 @@ impl BodyReader {
                 self.body.wave = Some(if n.is_empty() { value.to_owned() } else { n });
                 true
             }
-            "status" | "state" => match crate::native::status_word(value) {
+            "status" | "state" => match crate::reader::status_word(value) {
                 Some(s) => {
                     self.body.done |= s == Status::Done;
                     true

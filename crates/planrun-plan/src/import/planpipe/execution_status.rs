@@ -77,7 +77,7 @@ pub(super) fn planpipe_state(word: &str) -> Option<Status> {
         "done" | "completed" | "complete" | "closed" | "passed" => Some(Status::Done),
         "pending" | "ready" | "in_progress" | "in_review" | "rework" | "blocked" | "todo" | "started" | "review"
         | "failed" | "escalated" => Some(Status::Pending),
-        _ => crate::native::status_word(word),
+        _ => crate::reader::status_word(word),
     }
 }
 

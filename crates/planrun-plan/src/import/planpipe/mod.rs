@@ -22,10 +22,10 @@ use execution_status::*;
 use raw::*;
 use subtasks::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder, sorted_entries};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder, sorted_entries};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -133,7 +133,7 @@ fn file_name(path: &Path) -> String {
 }
 
 fn read(path: &Path) -> Option<String> {
-    super::peek_bytes(path).map(|b| String::from_utf8_lossy(&b).into_owned())
+    crate::reader::peek_bytes(path).map(|b| String::from_utf8_lossy(&b).into_owned())
 }
 
 /// Whether `dir/..` is a `.planpipe/<id>` folder or `dir` is one.

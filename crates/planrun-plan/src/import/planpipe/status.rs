@@ -1,11 +1,11 @@
 //! Writing back what a run did in planpipe's stage-6 files: rows of `execution-status.md` set to
 //! `done` (or `blocked`), and `execution-summary.md` once every subtask is done (see `crate::status`).
 
-use crate::import::Loaded;
+use crate::edit::{Ctx, TaskOutcome, eol};
 use crate::md;
 use crate::model::Status;
+use crate::reader::Loaded;
 use crate::source::SourceId;
-use crate::status::{Ctx, TaskOutcome, eol};
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 

@@ -36,7 +36,7 @@ pub(super) fn read_st_file(b: &mut PlanBuilder, src: SourceId, path: &Path, ctx:
                     id.clone()
                 }
                 (None, Some((id, 0))) => id,
-                _ => super::super::slug(&stem),
+                _ => crate::reader::slug(&stem),
             };
             (done, id, t)
         }

@@ -319,7 +319,7 @@ pub(super) fn status_value(value: &str) -> Option<bool> {
 
 /// A shell command written in a plan: its first word is a program planrun knows.
 pub(super) fn is_command(text: &str) -> bool {
-    crate::import::commands::first_program(text).is_some_and(crate::import::commands::is_program)
+    crate::reader::commands::first_program(text).is_some_and(crate::reader::commands::is_program)
 }
 
 /// Looks like a command even if its program is not one planrun knows: two or more words, the

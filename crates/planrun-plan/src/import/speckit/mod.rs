@@ -15,10 +15,10 @@ use paths::*;
 use refs::*;
 use targets::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
     // A repository root with `specs/<feature>/tasks.md`, or the `specs` folder itself.
     let specs = if path.file_name().is_some_and(|n| n == "specs") { path.to_owned() } else { path.join("specs") };
-    let mut found: Vec<PathBuf> = super::sorted_entries(&specs)
+    let mut found: Vec<PathBuf> = crate::reader::sorted_entries(&specs)
         .into_iter()
         .filter(|d| d.is_dir())
         .map(|d| d.join("tasks.md"))
@@ -52,10 +52,10 @@ pub(crate) fn detect(path: &Path) -> Detection {
 
 /// A markdown text with at least one `- [ ] T001 …` item or `### T001 …` heading.
 fn looks_speckit(path: &Path) -> bool {
-    if super::is_json(path) {
+    if crate::reader::is_json(path) {
         return false;
     }
-    let Some(bytes) = super::peek_bytes(path) else {
+    let Some(bytes) = crate::reader::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

@@ -16,11 +16,11 @@ use ledger::*;
 use shell::*;
 use verify::*;
 
-use super::commands;
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::diag::Diagnostic;
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::commands;
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::path::{Path, PathBuf};
 
@@ -40,7 +40,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
     let mut found: Vec<PathBuf> = Vec::new();
     for dir in dirs.iter().filter(|d| d.is_dir()) {
-        for entry in super::sorted_entries(dir) {
+        for entry in crate::reader::sorted_entries(dir) {
             let is_md = entry.extension().is_some_and(|e| e.eq_ignore_ascii_case("md"));
             if is_md && entry.is_file() && looks_superpowers(&entry) && !found.contains(&entry) {
                 found.push(entry);
@@ -60,10 +60,10 @@ pub(crate) fn detect(path: &Path) -> Detection {
 /// planrun's own markdown also has `## Task <id>:` headings and a `Files:` field, so `##` task
 /// headings need one of the signs other than `Files:`.
 fn looks_superpowers(path: &Path) -> bool {
-    if super::is_json(path) {
+    if crate::reader::is_json(path) {
         return false;
     }
-    let Some(bytes) = super::peek_bytes(path) else {
+    let Some(bytes) = crate::reader::peek_bytes(path) else {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);

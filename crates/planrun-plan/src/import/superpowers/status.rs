@@ -1,7 +1,7 @@
 //! Writing back what a run did in superpowers plans: every step box of a done task ticked, or ✅
 //! on its heading when it has none (see `crate::status`).
 
-use crate::status::{Ctx, block, done_mark_at, line_at, next_task_start, tick_all};
+use crate::edit::{Ctx, block, done_mark_at, line_at, next_task_start, tick_all};
 
 /// superpowers: every step box of the task ticked; a task without boxes gets ✅ on its heading.
 pub(crate) fn superpowers(ctx: &mut Ctx<'_>) {

@@ -4,10 +4,10 @@
 
 pub(crate) mod status;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder, commands};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder, commands};
 use crate::source::{Span, TaskSpans};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -75,7 +75,7 @@ fn looks_taskmaster(path: &Path) -> bool {
     if in_taskmaster_dir(path) {
         return true;
     }
-    let Some(bytes) = super::peek_bytes(path) else {
+    let Some(bytes) = crate::reader::peek_bytes(path) else {
         return false;
     };
     // Cheap refusal first: every shape accepted below needs one of these keys, and parsing a
@@ -196,7 +196,7 @@ fn project_name(path: &Path, tm_dir: Option<&Path>) -> Option<String> {
         Some(dir) => dir.join("config.json"),
         None => path.parent()?.parent()?.join(".taskmasterconfig"),
     };
-    let text = super::peek_text(&config)?;
+    let text = crate::reader::peek_text(&config)?;
     let mut sources = crate::source::Sources::default();
     let id = sources.add("config.json", String::new());
     let value = json::parse(&text, id).ok()?;
@@ -277,7 +277,7 @@ fn current_tag(b: &mut PlanBuilder, tm_dir: Option<&Path>) -> (String, Option<Sp
         return default;
     };
     // An unreadable state file only loses the tag choice, not the plan.
-    let Some(bytes) = super::peek_bytes(&state) else {
+    let Some(bytes) = crate::reader::peek_bytes(&state) else {
         return default;
     };
     let id = b.add_bytes(&state, bytes.to_vec());
@@ -306,7 +306,7 @@ fn status(word: &str) -> Option<Status> {
     match word.trim().to_ascii_lowercase().replace('_', "-").as_str() {
         "done" | "completed" | "complete" | "cancelled" | "canceled" => Some(Status::Done),
         "pending" | "in-progress" | "review" | "deferred" | "blocked" => Some(Status::Pending),
-        other => crate::native::status_word(other),
+        other => crate::reader::status_word(other),
     }
 }
 
@@ -731,7 +731,7 @@ fn is_command(s: &str) -> bool {
     if second.is_some_and(|w| PROSE.contains(&w.to_ascii_lowercase().as_str())) {
         return false;
     }
-    super::commands::first_program(s).is_some_and(super::commands::is_program)
+    crate::reader::commands::first_program(s).is_some_and(crate::reader::commands::is_program)
 }
 
 /// A dev server named in a strategy never exits, so it is no check.

@@ -36,7 +36,7 @@ pub(super) fn completed_in(b: &mut PlanBuilder, path: &Path) -> Vec<(u64, Span)>
     if std::fs::metadata(path).map(|m| m.len()).unwrap_or(u64::MAX) > MAX_STATE_BYTES {
         return Vec::new();
     }
-    let Some(bytes) = super::super::peek_bytes(path) else {
+    let Some(bytes) = crate::reader::peek_bytes(path) else {
         return Vec::new();
     };
     let src = b.add_bytes(path, bytes.to_vec());
@@ -140,7 +140,7 @@ pub(super) fn json_completed(v: &JValue, done_list: bool, out: &mut Vec<(u64, Sp
             let status = v.get_any(&["status", "state", "result"]).and_then(JValue::as_text);
             let done_flag = v.get_any(&["done", "completed", "complete"]).and_then(JValue::as_bool);
             if let Some(n) = id.as_deref().and_then(|i| task_number(i).or_else(|| i.trim().parse().ok())) {
-                let done = status.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
+                let done = status.as_deref().and_then(crate::reader::status_word) == Some(Status::Done)
                     || done_flag == Some(true)
                     || done_list;
                 if done {
@@ -155,7 +155,7 @@ pub(super) fn json_completed(v: &JValue, done_list: bool, out: &mut Vec<(u64, Sp
                         && !k.contains("not");
                 if let Some(n) = task_number(key) {
                     let st = value.get_any(&["status", "state"]).and_then(JValue::as_text).or_else(|| value.as_text());
-                    if st.as_deref().and_then(crate::native::status_word) == Some(Status::Done)
+                    if st.as_deref().and_then(crate::reader::status_word) == Some(Status::Done)
                         || value.get_any(&["done", "completed"]).and_then(JValue::as_bool) == Some(true)
                     {
                         out.push((n, value.span));

@@ -16,11 +16,11 @@ use checkpoints::*;
 use readme::*;
 use task::*;
 
-use super::{Detection, Format, LoadError, Loaded, PlanBuilder, natural_cmp, sorted_entries};
 use crate::diag::Diagnostic;
 use crate::json::{self, JKind, JValue};
 use crate::md::{self, Line};
 use crate::model::{self, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder, natural_cmp, sorted_entries};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -100,7 +100,7 @@ fn has_task_dirs(tasks: &Path) -> bool {
 
 /// A `task.md` outside a `task-N` folder: it must read like a task brief.
 fn looks_like_task(path: &Path) -> bool {
-    let Some(text) = super::peek_text(path) else {
+    let Some(text) = crate::reader::peek_text(path) else {
         return false;
     };
     md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {

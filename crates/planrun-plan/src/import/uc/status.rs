@@ -1,8 +1,8 @@
 //! Writing back what a run did in task folders: `**Status:** done` in `task.md`, and an `impl.md`
 //! note when the agent left none (see `crate::status`).
 
+use crate::edit::{Ctx, eol, set_field};
 use crate::md;
-use crate::status::{Ctx, eol, set_field};
 
 /// Task folders: `**Status:** done` in task.md, and an `impl.md` note when the agent left none.
 pub(crate) fn uc(ctx: &mut Ctx<'_>) {

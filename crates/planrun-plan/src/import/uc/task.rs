@@ -142,7 +142,7 @@ pub(super) fn read_task(b: &mut PlanBuilder, src: SourceId) -> TaskDoc {
                             }
                         }
                         Sec::Status => {
-                            doc.status = crate::native::status_word(value).map(|s| (s, vspan));
+                            doc.status = crate::reader::status_word(value).map(|s| (s, vspan));
                             if doc.status.is_none() && !value.is_empty() {
                                 b.warn(
                                     Diagnostic::warning(

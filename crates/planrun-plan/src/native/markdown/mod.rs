@@ -19,9 +19,9 @@ mod writer;
 pub use writer::write;
 
 use crate::diag::Diagnostic;
-use crate::import::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::md::{self, Line};
 use crate::model::{self, Plan, Status, Task};
+use crate::reader::{Detection, Format, LoadError, Loaded, PlanBuilder};
 use crate::source::{SourceId, Span, TaskSpans};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -41,7 +41,7 @@ pub(crate) fn detect(path: &Path) -> Detection {
 }
 
 fn looks_native(path: &Path) -> bool {
-    let Some(text) = crate::import::peek_text(path) else {
+    let Some(text) = crate::reader::peek_text(path) else {
         return false;
     };
     has_task_heading(&text)
@@ -69,12 +69,12 @@ fn has_task_heading(text: &str) -> bool {
 }
 
 pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
-    crate::import::load_file(Format::Markdown, path, parse_into)
+    crate::reader::load_file(Format::Markdown, path, parse_into)
 }
 
 /// Parses a native markdown text (for tests, fuzzing and benchmarks).
 pub fn parse(text: &str, path: impl Into<PathBuf>) -> Loaded {
-    crate::import::parse_text(Format::Markdown, text, path.into(), parse_into)
+    crate::reader::parse_text(Format::Markdown, text, path.into(), parse_into)
 }
 
 /// `Task <id>: <title>` (a leading ✅ or `[x]` marks it done): done, id, title, id offset.
@@ -496,7 +496,7 @@ fn apply_field(
                     d.spans.verify.push(Span::new(r.src, value_start + off, value_start + off + s.len()));
                     d.task.verify.push(s.trim().to_owned());
                 }
-            } else if crate::import::commands::first_program(value).is_some_and(crate::import::commands::is_program) {
+            } else if crate::reader::commands::first_program(value).is_some_and(crate::reader::commands::is_program) {
                 d.spans.verify.push(Span::new(r.src, value_start, value_start + value.len()));
                 d.task.verify.push(value.trim().to_owned());
             } else {
@@ -535,7 +535,7 @@ fn apply_field(
         Field::Agent => d.task.agent = scalar(),
         Field::Persona => d.task.persona = scalar(),
         Field::Milestone => d.task.milestone = scalar(),
-        Field::Status => match super::status_word(value) {
+        Field::Status => match crate::reader::status_word(value) {
             Some(s) => {
                 if s == Status::Done || d.task.status != Status::Done {
                     d.task.status = s;
