@@ -129,3 +129,118 @@ fn no_source_file_is_over_800_lines_without_a_stated_reason() {
         list.join("\n")
     );
 }
+
+/// The modules at the top of `src` (a file `x.rs` or a folder `x/`) and, for each, the other
+/// top-level modules its code names: `crate::y`, `super::y` in a top-level file, and
+/// `use crate::{y, …}`. Comments and tests (`tests.rs`, `*_tests.rs`, a trailing
+/// `#[cfg(test)] mod tests`) do not count.
+fn module_graph(src: &Path) -> std::collections::BTreeMap<String, std::collections::BTreeSet<String>> {
+    use std::collections::{BTreeMap, BTreeSet};
+    let mut files: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if path.is_dir() {
+            files.insert(name, rust_files(&path));
+        } else if path.extension().is_some_and(|x| x == "rs") && name != "lib" && name != "main" {
+            files.insert(name, vec![path]);
+        }
+    }
+    let names: BTreeSet<String> = files.keys().cloned().collect();
+    let word_after = |text: &str, prefix: &str| -> Vec<String> {
+        text.match_indices(prefix)
+            .filter(|(at, _)| !text[..*at].ends_with(|c: char| c.is_alphanumeric() || c == '_'))
+            .map(|(at, _)| text[at + prefix.len()..].chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect())
+            .collect()
+    };
+    let mut graph = BTreeMap::new();
+    for (module, paths) in &files {
+        let mut named = BTreeSet::new();
+        for path in paths {
+            let file = path.file_name().unwrap().to_string_lossy();
+            if file == "tests.rs" || file.ends_with("_tests.rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(path).unwrap();
+            let text = text.split("#[cfg(test)]\nmod tests").next().unwrap_or("");
+            let code: String = text.lines().map(|l| l.split("//").next().unwrap_or("")).collect::<Vec<_>>().join("\n");
+            let mut found = word_after(&code, "crate::");
+            if path.parent() == Some(src) {
+                found.extend(word_after(&code, "super::"));
+            }
+            for group in code.split("use crate::{").skip(1) {
+                let inner = group.split('}').next().unwrap_or("");
+                found.extend(inner.split(',').map(|p| p.trim().split("::").next().unwrap_or("").to_owned()));
+            }
+            named.extend(found.into_iter().filter(|n| n != module && names.contains(n)));
+        }
+        graph.insert(module.clone(), named);
+    }
+    graph
+}
+
+/// A cycle of `graph`, as the modules along it (the first repeated at the end), if it has one.
+fn a_cycle(graph: &std::collections::BTreeMap<String, std::collections::BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit<'a>(
+        at: &'a str,
+        graph: &'a std::collections::BTreeMap<String, std::collections::BTreeSet<String>>,
+        path: &mut Vec<&'a str>,
+        done: &mut std::collections::BTreeSet<&'a str>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| *m == at) {
+            let mut cycle: Vec<String> = path[start..].iter().map(|m| (*m).to_owned()).collect();
+            cycle.push(at.to_owned());
+            return Some(cycle);
+        }
+        if !done.insert(at) {
+            return None;
+        }
+        path.push(at);
+        for next in graph.get(at).into_iter().flatten() {
+            if let Some(cycle) = visit(next, graph, path, done) {
+                return Some(cycle);
+            }
+        }
+        path.pop();
+        None
+    }
+    let mut done = std::collections::BTreeSet::new();
+    graph.keys().find_map(|m| visit(m, graph, &mut Vec::new(), &mut done))
+}
+
+/// Each crate's top-level modules depend on each other one way: a module that needs another
+/// that needs it back is one concern split wrongly (or a helper in the wrong place).
+#[test]
+fn no_crate_has_an_import_cycle_between_its_modules() {
+    let graph = |edges: &[(&str, &str)]| {
+        let mut g: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> = Default::default();
+        for (a, b) in edges {
+            g.entry((*a).to_owned()).or_default().insert((*b).to_owned());
+            g.entry((*b).to_owned()).or_default();
+        }
+        g
+    };
+    assert_eq!(a_cycle(&graph(&[("a", "b"), ("b", "c"), ("a", "c")])), None);
+    assert_eq!(a_cycle(&graph(&[("a", "b"), ("b", "c"), ("c", "b")])), Some(vec!["b".into(), "c".into(), "b".into()]));
+    let root = workspace();
+    let mut cycles = Vec::new();
+    let mut crates = 0;
+    for krate in std::fs::read_dir(root.join("crates")).unwrap() {
+        let src = krate.unwrap().path().join("src");
+        if !src.is_dir() {
+            continue;
+        }
+        crates += 1;
+        let g = module_graph(&src);
+        assert!(g.values().any(|named| !named.is_empty()) || g.len() < 3, "no edges found in {}", src.display());
+        if let Some(cycle) = a_cycle(&g) {
+            cycles.push(format!("{}: {}", src.strip_prefix(&root).unwrap().display(), cycle.join(" → ")));
+        }
+    }
+    assert!(crates >= 7, "only {crates} crates found");
+    assert!(
+        cycles.is_empty(),
+        "modules that import each other: move what both need below them, or the command above them:\n{}",
+        cycles.join("\n")
+    );
+}
