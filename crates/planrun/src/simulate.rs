@@ -462,9 +462,13 @@ fn print_human(report: &SimulateJson<'_>, policies: &[Policy], args: &SimulateAr
             }
             let spent = if spent.is_empty() { String::new() } else { format!("{} spent a run, ", spent.join(" and ")) };
             s.push_str(&format!(
-                "\nplanrun under the run policy (the rules of `planrun run`): {spent}{:.1} of {} tasks done (means)\n  \
+                "\nplanrun under the run policy (the rules of `planrun run`): {spent}{:.1} of {} task{} done (means)\n  \
                  {:.1} rate limits a run, {:.1} min waited for them\n",
-                r.tasks_done, report.tasks, r.rate_limits, r.rate_limit_wait
+                r.tasks_done,
+                report.tasks,
+                plural(report.tasks),
+                r.rate_limits,
+                r.rate_limit_wait
             ));
             if held.is_some() {
                 s.push_str(&format!(

@@ -235,14 +235,32 @@ pub fn run_planrun_with(setup: Setup, world: &World, limits: Option<&Limits>) ->
                     // Every running step is stopped: it ends interrupted, now.
                     stopped = Some(reason.clone());
                     engine.handle(Input::Drain)?;
+                    // Steps under way, and those the engine decided at this very instant (not
+                    // yet scheduled): each is stopped. A final check, decided only once every
+                    // task is done, is not an agent's: it finishes.
+                    let mut stop: Vec<(usize, u32)> = Vec::new();
+                    let mut final_check = false;
                     for Reverse((end, _, e)) in std::mem::take(&mut events).into_sorted_vec().into_iter().rev() {
-                        let Some((task, attempt)) = e.step() else { continue };
                         if matches!(e, Event::Implemented { .. } | Event::Checked { .. }) {
                             busy = busy.saturating_sub(end.saturating_sub(now));
                         }
+                        final_check |= e == Event::FinalChecked;
+                        stop.extend(e.step());
+                    }
+                    for d in std::mem::take(&mut decisions) {
+                        match d {
+                            Decision::Implement { task, attempt, .. } | Decision::Check { task, attempt, .. } => {
+                                stop.push((task, attempt));
+                            }
+                            Decision::FinalCheck => final_check = true,
+                        }
+                    }
+                    for (task, attempt) in stop {
                         engine.handle(Input::Interrupted { task, attempt, reason: reason.clone() })?;
                     }
-                    decisions = Vec::new();
+                    if final_check {
+                        engine.handle(Input::FinalChecked { result: Ok(()) })?;
+                    }
                 }
                 Action::TaskOverBudget { .. } | Action::NoProgress { .. } => {}
             }
