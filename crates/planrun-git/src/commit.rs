@@ -75,18 +75,35 @@ pub fn commit_paths(repo: &Git, paths: &[String], message: &str) -> Result<Optio
     let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
     add.extend(paths.iter().map(String::as_str));
     repo.run(&add)?;
-    let mut staged: Vec<&str> = vec!["--literal-pathspecs", "diff", "--cached", "--name-only", "-z", "--"];
-    staged.extend(paths.iter().map(String::as_str));
-    let staged = repo.run(&staged)?;
-    let staged: Vec<&str> = nul_split(&staged).collect();
-    if staged.is_empty() {
-        return Ok(None);
-    }
     let identity = repo.identity_args();
-    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
-    args.extend(["--literal-pathspecs", "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-m", message]);
-    args.extend(["--only", "--"]);
-    args.extend(staged);
-    repo.run(&args)?;
+    let commit = |only: &[&str]| {
+        let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+        args.extend(["--literal-pathspecs", "commit", "--quiet", "--no-verify", "--cleanup=verbatim", "-m", message]);
+        args.extend(["--only", "--"]);
+        args.extend(only);
+        repo.output(&args).map(|o| (args.join(" "), o))
+    };
+    // Straight away: every path changed, as a task's usually are.
+    let all: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let (_, first) = commit(&all)?;
+    if !first.status.success() {
+        // Some path holds no change, or git knows it nowhere (made and deleted again): only
+        // the paths whose staged content differs from HEAD.
+        let mut staged: Vec<&str> = vec!["--literal-pathspecs", "diff", "--cached", "--name-only", "-z", "--"];
+        staged.extend(paths.iter().map(String::as_str));
+        let staged = repo.run(&staged)?;
+        let staged: Vec<&str> = nul_split(&staged).collect();
+        if staged.is_empty() {
+            return Ok(None);
+        }
+        let (args, out) = commit(&staged)?;
+        if !out.status.success() {
+            return Err(GitError::Failed {
+                args,
+                code: out.status.code(),
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+            });
+        }
+    }
     repo.head().map(Some)
 }

@@ -50,13 +50,22 @@ pub fn piece(s: &str) -> String {
 /// Whether `commit` is reachable from a protected ref: anything but the task branches.
 pub fn protected(repo: &Git, commit: &str) -> Result<bool, GitError> {
     // Not `--all`: it counts every worktree's `HEAD`, so a task's worktree would protect itself.
-    let mut args =
-        vec!["rev-list", "-n", "1", commit, "--not", "--exclude=planrun/task/*", "--branches", "--tags", "--remotes"];
-    args.push("--glob=refs/planrun/*");
-    if repo.head().is_ok() {
-        args.push("HEAD");
-    }
-    args.push("--");
+    // `HEAD` too (ignored before the first commit).
+    let args = [
+        "rev-list",
+        "--ignore-missing",
+        "-n",
+        "1",
+        commit,
+        "--not",
+        "--exclude=planrun/task/*",
+        "--branches",
+        "--tags",
+        "--remotes",
+        "--glob=refs/planrun/*",
+        "HEAD",
+        "--",
+    ];
     let out = repo.run(&args)?;
     Ok(out.trim().is_empty())
 }
@@ -68,6 +77,10 @@ pub fn protected(repo: &Git, commit: &str) -> Result<bool, GitError> {
 pub fn state(wt: &Git, scratch_index: &Path) -> Result<Option<String>, GitError> {
     let Ok(head) = wt.head() else { return Ok(None) };
     let tree = scope::snapshot(wt, scratch_index)?;
+    if tree == head {
+        // Nothing uncommitted.
+        return Ok(Some(head));
+    }
     let head_tree = wt.run(&["rev-parse", "--verify", "--quiet", &format!("{head}^{{tree}}")])?.trim().to_owned();
     if tree == head_tree {
         return Ok(Some(head));
@@ -110,10 +123,25 @@ pub fn preserve(
     reference: &str,
     scratch_index: &Path,
 ) -> Result<Vec<Kept>, GitError> {
+    preserve_checked(repo, path, branch, reference, scratch_index).map(|(kept, _)| kept)
+}
+
+/// `preserve`, and whether the worktree held nothing uncommitted (then it needs no cleaning
+/// before another use).
+pub fn preserve_checked(
+    repo: &Git,
+    path: &Path,
+    branch: Option<&str>,
+    reference: &str,
+    scratch_index: &Path,
+) -> Result<(Vec<Kept>, bool), GitError> {
     let mut kept = Vec::new();
     let mut seen = Vec::new();
+    let mut clean = false;
     if path.join(".git").exists() {
-        if let Some(c) = state(&repo.at(path), scratch_index)? {
+        let wt = repo.at(path);
+        if let Some(c) = state(&wt, scratch_index)? {
+            clean = wt.head().is_ok_and(|h| h == c);
             if let Some(k) = keep_commit(repo, &c, reference)? {
                 kept.push(k);
             }
@@ -121,8 +149,7 @@ pub fn preserve(
         }
     }
     if let Some(b) = branch {
-        if repo.branch_exists(b)? {
-            let head = repo.branch_head(b)?;
+        if let Some(head) = repo.branch_tip(b)? {
             // Already kept or protected through the worktree's state (its ancestor)?
             let covered = seen
                 .iter()
@@ -134,7 +161,7 @@ pub fn preserve(
             }
         }
     }
-    Ok(kept)
+    Ok((kept, clean))
 }
 
 /// Every kept ref under `prefix` (e.g. `refs/planrun/kept/` or one run's), sorted by name.

@@ -13,6 +13,7 @@ pub mod worktree;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, OnceLock};
 use thiserror::Error;
 
 /// A git command that failed.
@@ -27,16 +28,26 @@ pub enum GitError {
 }
 
 /// A repository or worktree folder, and how planrun runs git in it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub struct Git {
     dir: PathBuf,
     /// Variables set for every git command (e.g. `GIT_CONFIG_GLOBAL` in tests).
     env: Vec<(String, String)>,
+    /// The commit identity arguments (`identity_args`), asked of git once per repository.
+    identity: Arc<OnceLock<Vec<String>>>,
 }
+
+impl PartialEq for Git {
+    fn eq(&self, other: &Self) -> bool {
+        self.dir == other.dir && self.env == other.env
+    }
+}
+
+impl Eq for Git {}
 
 impl Git {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), env: Vec::new() }
+        Self { dir: dir.into(), env: Vec::new(), identity: Arc::default() }
     }
 
     /// The same, with `key=value` set for every git command it runs.
@@ -49,7 +60,20 @@ impl Git {
     /// A `Git` for another folder with the same settings (a worktree of this repository).
     #[must_use]
     pub fn at(&self, dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), env: self.env.clone() }
+        Self { dir: dir.into(), env: self.env.clone(), identity: Arc::clone(&self.identity) }
+    }
+
+    /// The index file of this working tree, found without running git: `.git/index` in a
+    /// repository's own tree, `GITDIR/index` in a worktree (whose `.git` file names GITDIR).
+    /// `None` when `.git` is neither (then ask git: `rev-parse --git-path index`).
+    pub fn index_file(&self) -> Option<PathBuf> {
+        let dot = self.dir.join(".git");
+        if dot.is_dir() {
+            return Some(dot.join("index"));
+        }
+        let text = std::fs::read_to_string(&dot).ok()?;
+        let gitdir = text.lines().next()?.strip_prefix("gitdir: ")?.trim();
+        Some(self.dir.join(gitdir).join("index"))
     }
 
     pub fn dir(&self) -> &Path {
@@ -59,8 +83,12 @@ impl Git {
     /// `git ARGS` in this folder, never interactive, in the C locale (so messages parse),
     /// without a pager; returns its output whatever the exit code.
     pub fn output(&self, args: &[&str]) -> Result<Output, GitError> {
-        Command::new("git")
-            .arg("-C")
+        self.command(args).stdin(Stdio::null()).output().map_err(GitError::Spawn)
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("git");
+        c.arg("-C")
             .arg(&self.dir)
             .args(args)
             .env("GIT_TERMINAL_PROMPT", "0")
@@ -69,15 +97,35 @@ impl Git {
             .env_remove("GIT_DIR")
             .env_remove("GIT_WORK_TREE")
             .env_remove("GIT_INDEX_FILE")
-            .envs(self.env.iter().map(|(k, v)| (k, v)))
-            .stdin(Stdio::null())
-            .output()
-            .map_err(GitError::Spawn)
+            .envs(self.env.iter().map(|(k, v)| (k, v)));
+        c
+    }
+
+    /// `git ARGS` with `input` on its standard input, which must succeed; its stdout.
+    pub fn run_with_input(&self, args: &[&str], input: &[u8]) -> Result<String, GitError> {
+        use std::io::Write;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(GitError::Spawn)?;
+        let mut stdin = child.stdin.take();
+        let input = input.to_vec();
+        // Written beside the reading, so a large input never waits on a full output pipe.
+        let writer = std::thread::spawn(move || stdin.as_mut().map(|s| s.write_all(&input)));
+        let out = child.wait_with_output().map_err(GitError::Spawn)?;
+        let _ = writer.join();
+        Self::checked(args, out)
     }
 
     /// `git ARGS`, which must succeed; its stdout.
     pub fn run(&self, args: &[&str]) -> Result<String, GitError> {
-        let out = self.output(args)?;
+        Self::checked(args, self.output(args)?)
+    }
+
+    fn checked(args: &[&str], out: Output) -> Result<String, GitError> {
         if !out.status.success() {
             return Err(GitError::Failed {
                 args: args.join(" "),
@@ -119,10 +167,23 @@ impl Git {
 
     /// Deletes branch `name` (merged or not); a branch already gone is fine.
     pub fn delete_branch(&self, name: &str) -> Result<(), GitError> {
-        if self.branch_exists(name)? {
-            self.run(&["branch", "--quiet", "-D", name])?;
+        let out = self.output(&["branch", "--quiet", "-D", name])?;
+        if out.status.success() || !self.branch_exists(name)? {
+            return Ok(());
         }
-        Ok(())
+        Err(GitError::Failed {
+            args: format!("branch --quiet -D {name}"),
+            code: out.status.code(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_owned(),
+        })
+    }
+
+    /// The commit branch `name` points at, `None` when there is no such branch.
+    pub fn branch_tip(&self, name: &str) -> Result<Option<String>, GitError> {
+        let spec = format!("refs/heads/{name}^{{commit}}");
+        let out = self.output(&["rev-parse", "--verify", "--quiet", &spec])?;
+        let tip = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        Ok((out.status.success() && !tip.is_empty()).then_some(tip))
     }
 
     /// The commit branch `name` points at.
@@ -131,11 +192,18 @@ impl Git {
     }
 
     /// `-c user.name=… -c user.email=…` when the repository has no identity of its own, so
-    /// planrun's commits never fail on a fresh machine; empty when one is configured.
+    /// planrun's commits never fail on a fresh machine; empty when one is configured. Asked
+    /// of git once per repository (the `Git` it was made from and those made with `at`).
     pub fn identity_args(&self) -> Vec<String> {
+        self.identity.get_or_init(|| self.ask_identity()).clone()
+    }
+
+    fn ask_identity(&self) -> Vec<String> {
+        // One process for both keys: `-z` prints `key\nvalue\0` for each one set.
+        let out = self.output(&["config", "-z", "--get-regexp", r"^user\.(name|email)$"]);
+        let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
         let has = |key: &str| {
-            self.output(&["config", "--get", key])
-                .is_ok_and(|o| o.status.success() && !String::from_utf8_lossy(&o.stdout).trim().is_empty())
+            nul_split(&text).any(|e| e.split_once('\n').is_some_and(|(k, v)| k == key && !v.trim().is_empty()))
         };
         let env = |k: &str| std::env::var_os(k).is_some();
         let mut args = Vec::new();

@@ -67,10 +67,17 @@ pub fn rebase(task_wt: &Git, integration_tip: &str) -> Result<Rebased, GitError>
 /// Aborts a rebase or cherry-pick left in progress in `wt` (a run killed in the middle of
 /// one): the branch goes back to where it was before it.
 pub fn abort_in_progress(wt: &Git) -> Result<(), GitError> {
+    // The worktree's own git folder, where git keeps them (found without running git).
+    let gitdir = wt.index_file().and_then(|i| i.parent().map(std::path::Path::to_path_buf));
     for (marker, abort) in [("rebase-merge", "rebase"), ("rebase-apply", "rebase"), ("CHERRY_PICK_HEAD", "cherry-pick")]
     {
-        let path = wt.run(&["rev-parse", "--path-format=absolute", "--git-path", marker])?;
-        if std::path::Path::new(path.trim()).exists() {
+        let path = match &gitdir {
+            Some(d) => d.join(marker),
+            None => {
+                std::path::PathBuf::from(wt.run(&["rev-parse", "--path-format=absolute", "--git-path", marker])?.trim())
+            }
+        };
+        if path.exists() {
             let flag = if abort == "rebase" { "--abort" } else { "--quit" };
             wt.run(&[abort, flag])?;
         }

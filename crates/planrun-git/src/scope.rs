@@ -21,21 +21,170 @@ pub struct Changed {
     pub kind: Kind,
 }
 
-/// Every path that differs between `base` and the working tree of `wt`.
+/// Every path that differs between `base` and the working tree of `wt`: one look at the tree
+/// (`status`), then only the paths that differ are read.
 pub fn changed(wt: &Git, base: &str) -> Result<Vec<Changed>, GitError> {
-    // Tracked files: the working tree against `base` (this also covers commits the agent
-    // made itself, and staged changes). Renames are a deletion and an addition.
-    let diff = wt.run(&["diff", "--no-renames", "--name-status", "-z", base, "--"])?;
-    let mut out = name_status(&diff);
-    // New files git does not track yet (and does not ignore).
-    let untracked = wt.run(&["ls-files", "-z", "--others", "--exclude-standard"])?;
-    for path in nul_split(&untracked) {
-        if !out.iter().any(|c| c.path == path) {
-            out.push(Changed { path: path.to_owned(), kind: Kind::Added });
+    changed_in(wt, &status(wt)?, base)
+}
+
+/// `changed`, for the working tree of `wt` whose `status` is `st`, taken just before: when
+/// `base` is the commit checked out, what `status` listed; else a snapshot compared with `base`.
+/// Renames are a deletion and an addition.
+pub fn changed_in(wt: &Git, st: &Status, base: &str) -> Result<Vec<Changed>, GitError> {
+    if st.head.as_deref() == Some(base) {
+        if let Some(changes) = st.changes() {
+            return Ok(changes);
         }
     }
-    out.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(out)
+    let scratch = scratch_beside_index(wt);
+    let now = tree_of(wt, st, &scratch);
+    let _ = std::fs::remove_file(&scratch);
+    between(wt, base, &now?)
+}
+
+/// A scratch index file of this process's own beside `wt`'s index (so a split index finds its
+/// shared part), else in the system's temporary folder.
+fn scratch_beside_index(wt: &Git) -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!("planrun-{}-{}.index", std::process::id(), N.fetch_add(1, Ordering::Relaxed));
+    match wt.index_file().and_then(|i| i.parent().map(|d| d.join(&name))) {
+        Some(p) if p.parent().is_some_and(std::path::Path::is_dir) => p,
+        _ => std::env::temp_dir().join(name),
+    }
+}
+
+/// What `git status` says of a working tree.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Status {
+    /// The commit checked out (`None` before the first commit).
+    pub head: Option<String>,
+    /// Every path whose content differs from that commit's, staged or not, untracked ones
+    /// included and ignored ones not.
+    pub dirty: Vec<Dirty>,
+}
+
+/// One path `git status` lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirty {
+    pub path: String,
+    /// The file on disk differs from the index (changed, deleted, untracked or unmerged); when
+    /// `false` the index holds what is on disk (a staged change).
+    pub on_disk: bool,
+    /// The commit checked out has the path.
+    pub in_head: bool,
+    /// There is no file at the path on disk.
+    pub gone: bool,
+    /// Whether the file on disk surely differs from `HEAD`: not when both the index and the
+    /// file changed (the file may be back as it was), nor for a conflict or a rename.
+    pub sure: bool,
+}
+
+impl Status {
+    /// How the files on disk differ from the commit checked out, path by path (sorted);
+    /// `None` when `status` alone cannot tell (a path both staged and changed again, listed
+    /// twice, in conflict): then compare a snapshot (`tree_of`) instead.
+    pub fn changes(&self) -> Option<Vec<Changed>> {
+        let mut out: Vec<Changed> = Vec::new();
+        for d in &self.dirty {
+            if !d.sure {
+                return None;
+            }
+            let kind = match (d.in_head, d.gone) {
+                (true, false) => Kind::Modified,
+                (false, false) => Kind::Added,
+                (true, true) => Kind::Deleted,
+                // Added to the index, then deleted: nothing differs.
+                (false, true) => continue,
+            };
+            out.push(Changed { path: d.path.clone(), kind });
+        }
+        out.sort_by(|a, b| a.path.cmp(&b.path));
+        // A path listed twice (removed from the index, still on disk): is it as it was?
+        if out.windows(2).any(|w| matches!(w, [a, b] if a.path == b.path)) {
+            return None;
+        }
+        Some(out)
+    }
+}
+
+/// One `git status` of the working tree of `wt`: the stat cache of its own index, and its
+/// untracked cache and fsmonitor when the repository has them on. It takes no lock, so it never
+/// gets in the way of a commit (and writes no refreshed stat data back).
+pub fn status(wt: &Git) -> Result<Status, GitError> {
+    let args =
+        ["--no-optional-locks", "status", "--porcelain=v2", "-z", "--branch", "--no-renames", "--untracked-files=all"];
+    let text = wt.run(&args)?;
+    parse_status(&text).map_err(|what| GitError::Unexpected { args: args.join(" "), what })
+}
+
+/// Reads `git status --porcelain=v2 -z --branch` output.
+pub fn parse_status(text: &str) -> Result<Status, String> {
+    const NONE: &str = "000000";
+    let mut st = Status::default();
+    let mut fields = nul_split(text);
+    while let Some(entry) = fields.next() {
+        let bad = || format!("an entry it cannot read: `{entry}`");
+        let dirty = match entry.as_bytes().first() {
+            Some(b'#') => {
+                if let Some(oid) = entry.strip_prefix("# branch.oid ") {
+                    st.head = (oid != "(initial)").then(|| oid.to_owned());
+                }
+                continue;
+            }
+            // `1 XY sub mH mI mW hH hI path`: Y says whether the file on disk differs from the
+            // index; a mode of 000000 says the path is absent (from HEAD, from disk).
+            Some(b'1') => {
+                let f: Vec<&str> = entry.splitn(9, ' ').collect();
+                let [_, xy, _, m_head, _, m_disk, _, _, path] = f[..] else { return Err(bad()) };
+                let on_disk = xy.as_bytes().get(1) != Some(&b'.');
+                let staged = xy.as_bytes().first() != Some(&b'.');
+                let (in_head, gone) = (m_head != NONE, m_disk == NONE);
+                Dirty { path: path.to_owned(), on_disk, in_head, gone, sure: !(staged && on_disk) }
+            }
+            // A rename or copy (not asked for, but a configuration could): the old path follows.
+            Some(b'2') => {
+                let f: Vec<&str> = entry.splitn(10, ' ').collect();
+                let [_, _, _, m_head, _, m_disk, _, _, _, path] = f[..] else { return Err(bad()) };
+                if let Some(old) = fields.next() {
+                    st.dirty.push(Dirty {
+                        path: old.to_owned(),
+                        on_disk: true,
+                        in_head: true,
+                        gone: true,
+                        sure: false,
+                    });
+                }
+                Dirty {
+                    path: path.to_owned(),
+                    on_disk: true,
+                    in_head: m_head != NONE,
+                    gone: m_disk == NONE,
+                    sure: false,
+                }
+            }
+            // Unmerged: `u XY sub m1 m2 m3 mW h1 h2 h3 path`.
+            Some(b'u') => {
+                let f: Vec<&str> = entry.splitn(11, ' ').collect();
+                let [_, _, _, _, m_ours, _, m_disk, _, _, _, path] = f[..] else { return Err(bad()) };
+                Dirty {
+                    path: path.to_owned(),
+                    on_disk: true,
+                    in_head: m_ours != NONE,
+                    gone: m_disk == NONE,
+                    sure: false,
+                }
+            }
+            Some(b'?') => {
+                let path = entry.get(2..).filter(|p| !p.is_empty()).ok_or_else(bad)?;
+                Dirty { path: path.to_owned(), on_disk: true, in_head: false, gone: false, sure: true }
+            }
+            Some(b'!') => continue,
+            _ => return Err(bad()),
+        };
+        st.dirty.push(dirty);
+    }
+    Ok(st)
 }
 
 /// The changed paths outside every one of `declared` (the task's `files` globs). A task that
@@ -47,34 +196,59 @@ pub fn outside<'a>(changed: &'a [Changed], declared: &[Pattern]) -> Vec<&'a Chan
     changed.iter().filter(|c| !declared.iter().any(|p| p.matches(&c.path))).collect()
 }
 
-/// A snapshot of the working tree of `repo` as a tree object (tracked and untracked files,
-/// ignored ones not), written through a temporary index so the real index is untouched. Two
-/// snapshots compared with `between` say what changed in a shared working tree in between.
+/// A snapshot of the working tree of `repo` (tracked and untracked files, ignored ones not),
+/// as a tree-ish: the commit checked out when nothing differs from it, else a tree object,
+/// written through the scratch index `scratch_index` so that the real index is untouched. Two
+/// snapshots compared with `between` say what changed in between. One `git status` looks at
+/// the tree; only the paths it lists are read and hashed (never the whole tree again).
 pub fn snapshot(repo: &Git, scratch_index: &std::path::Path) -> Result<String, GitError> {
-    let _ = std::fs::remove_file(scratch_index);
-    if let Some(dir) = scratch_index.parent() {
-        std::fs::create_dir_all(dir).map_err(|e| GitError::Failed {
-            args: "write-tree".into(),
-            code: None,
-            stderr: format!("cannot create `{}`: {e}", dir.display()),
-        })?;
-    }
-    let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch_index.display().to_string());
-    // Start from the tree's own index (a copy: the real one is untouched), whose stat cache
-    // spares re-hashing unchanged files; else from HEAD.
-    let index = repo.run(&["rev-parse", "--git-path", "index"]).map(|p| repo.dir().join(p.trim()));
-    match index {
-        Ok(index) if index.is_file() && std::fs::copy(&index, scratch_index).is_ok() => {}
-        _ => {
-            if repo.head().is_ok() {
-                g.run(&["read-tree", "HEAD"])?;
-            }
+    tree_of(repo, &status(repo)?, scratch_index)
+}
+
+/// The snapshot (`snapshot`) of the working tree of `repo` whose `status` is `st`, taken just
+/// before: only the paths it lists are read.
+pub fn tree_of(repo: &Git, st: &Status, scratch_index: &std::path::Path) -> Result<String, GitError> {
+    if st.dirty.is_empty() {
+        if let Some(head) = &st.head {
+            return Ok(head.clone());
         }
     }
-    g.run(&["add", "--all", "--", "."])?;
-    let tree = g.run(&["write-tree"])?.trim().to_owned();
+    let fail = |e: std::io::Error, what: &str| GitError::Failed {
+        args: "write-tree".into(),
+        code: None,
+        stderr: format!("{what}: {e}"),
+    };
     let _ = std::fs::remove_file(scratch_index);
-    Ok(tree)
+    if let Some(dir) = scratch_index.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| fail(e, &format!("cannot create `{}`", dir.display())))?;
+    }
+    let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch_index.display().to_string());
+    // Start from a copy of the tree's own index: what is staged is on disk already, and its
+    // cached trees spare `write-tree` the folders nothing changed in.
+    let index = match repo.index_file() {
+        Some(i) => Some(i),
+        None => repo.run(&["rev-parse", "--git-path", "index"]).ok().map(|p| repo.dir().join(p.trim())),
+    };
+    let copied = index.is_some_and(|i| i.is_file() && std::fs::copy(&i, scratch_index).is_ok());
+    if !copied && st.head.is_some() {
+        g.run(&["read-tree", "HEAD"])?;
+    }
+    let mut paths = Vec::new();
+    for d in st.dirty.iter().filter(|d| d.on_disk) {
+        paths.extend_from_slice(d.path.as_bytes());
+        paths.push(0);
+    }
+    if !paths.is_empty() {
+        // `update-index` takes paths, not patterns, and drops the ones that are gone.
+        let updated = g.run_with_input(&["update-index", "--add", "--remove", "-z", "--stdin"], &paths);
+        if updated.is_err() {
+            // What it refuses (a nested repository, a file turned folder): `add` knows them all.
+            g.run(&["add", "--all", "--", "."])?;
+        }
+    }
+    let tree = g.run(&["write-tree"]);
+    let _ = std::fs::remove_file(scratch_index);
+    Ok(tree?.trim().to_owned())
 }
 
 /// The paths that differ between two trees (or commits).

@@ -15,21 +15,28 @@ pub struct Worktree {
 }
 
 /// Creates (or resets) branch `branch` at `start` and checks it out in a new worktree at
-/// `path`. A stale registration of `path` (its folder deleted by a crash) is pruned first.
+/// `path`. A stale registration of `path` (its folder deleted by a crash) is pruned, and the
+/// worktree added again.
 pub fn add(repo: &Git, path: &Path, branch: &str, start: &str) -> Result<Git, GitError> {
-    repo.run(&["worktree", "prune"])?;
     let p = path.display().to_string();
-    repo.run(&["worktree", "add", "--quiet", "-B", branch, &p, start])?;
+    let args = ["worktree", "add", "--quiet", "-B", branch, &p, start];
+    if repo.run(&args).is_err() {
+        repo.run(&["worktree", "prune"])?;
+        repo.run(&args)?;
+    }
     Ok(repo.at(path))
 }
 
 /// Removes the worktree at `path` (with whatever is in it) and its registration. A worktree
-/// already gone is fine.
+/// already gone is fine (its registration is pruned).
 pub fn remove(repo: &Git, path: &Path) -> Result<(), GitError> {
     let p = path.display().to_string();
     if path.exists() {
         let out = repo.output(&["worktree", "remove", "--force", "--force", &p])?;
-        if !out.status.success() && path.exists() {
+        if out.status.success() {
+            return Ok(());
+        }
+        if path.exists() {
             // Not a registered worktree any more (or damaged): remove the folder itself.
             std::fs::remove_dir_all(path).map_err(|e| GitError::Failed {
                 args: format!("worktree remove {p}"),
@@ -39,6 +46,40 @@ pub fn remove(repo: &Git, path: &Path) -> Result<(), GitError> {
         }
     }
     repo.run(&["worktree", "prune"]).map(|_| ())
+}
+
+/// Moves the worktree at `from` to `to` (a rename: nothing is checked out again).
+pub fn relocate(repo: &Git, from: &Path, to: &Path) -> Result<Git, GitError> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| GitError::Failed {
+            args: "worktree move".into(),
+            code: None,
+            stderr: format!("cannot create `{}`: {e}", dir.display()),
+        })?;
+    }
+    let (f, t) = (from.display().to_string(), to.display().to_string());
+    repo.run(&["worktree", "move", &f, &t])?;
+    Ok(repo.at(to))
+}
+
+/// Checks out branch `branch`, created (or reset) at `start`, in the clean worktree `wt`: only
+/// the files that differ between what it has and `start` are written. Refuses, changing
+/// nothing, when a file it would write holds changes of its own.
+pub fn switch(wt: &Git, branch: &str, start: &str) -> Result<(), GitError> {
+    wt.run(&["checkout", "--quiet", "--no-track", "-B", branch, start]).map(|_| ())
+}
+
+/// Cleans the worktree `wt`, whose work is kept elsewhere, for another use: its files back to
+/// its commit, untracked files removed (ignored ones, such as build output, stay), and `HEAD`
+/// detached so that its branch can be deleted. Only for planrun's own worktrees, after the
+/// no-lost-work check; `clean`: that check found nothing uncommitted (only `HEAD` moves).
+pub fn scrub(wt: &Git, clean: bool) -> Result<(), GitError> {
+    if clean {
+        // Nothing to put back: `HEAD` detached where it is, no file looked at.
+        return wt.run(&["update-ref", "--no-deref", "-m", "planrun: detach", "HEAD", "HEAD"]).map(|_| ());
+    }
+    wt.run(&["checkout", "--quiet", "--force", "--detach"])?;
+    wt.run(&["clean", "--quiet", "-d", "--force"]).map(|_| ())
 }
 
 /// Every worktree of the repository, the main one first.

@@ -109,9 +109,13 @@ pub(crate) fn set_aside(layout: &Layout, ended: &Ended) -> Result<SetAside, Stri
         root: layout.workspace.clone(),
         state: layout.dir.clone(),
         git_lock: std::sync::Arc::default(),
+        pool: std::sync::Arc::default(),
+        tree: std::sync::Arc::default(),
     };
     // Released first, while their records are where the workspaces expect them.
     let (released, kept) = ws.sweep(&[], |_| "set-aside".to_owned());
+    // The worktrees waiting for a task (clean: what they held was kept as they were released).
+    ws.drain_pool();
     let leftover: Vec<String> = std::fs::read_dir(layout.dir.join("worktrees"))
         .map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect())
         .unwrap_or_default();

@@ -360,6 +360,8 @@ pub(crate) fn pipeline_setup(
         root: layout.workspace.clone(),
         state: layout.dir.clone(),
         git_lock: Arc::default(),
+        pool: std::sync::Arc::default(),
+        tree: std::sync::Arc::default(),
     };
     Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
 }

@@ -23,6 +23,9 @@ impl Runner<'_> {
         if let Some(w) = self.writer.take() {
             self.s.journal = w.stop();
         }
+        // The worktrees waiting for a task go with the invocation.
+        let ctx = Arc::clone(&self.ctx);
+        let pool = tokio::task::spawn_blocking(move || ctx.ws.drain_pool()).await.unwrap_or_default();
         let summary = views::summary(&self.s);
         let used = crate::totals::Totals::of(&self.s);
         let report = report::write(&self.s, &self.run_id, name);
@@ -40,6 +43,12 @@ impl Runner<'_> {
             integration: None,
             report: None,
             status_files: None,
+            worktrees: (pool.created + pool.reused > 0).then_some(ev::Worktrees {
+                checkouts: pool.created as u64,
+                reused: pool.reused as u64,
+                peak: pool.peak as u64,
+                checkout_bytes: pool.checkout_bytes,
+            }),
             summary: String::new(),
         };
         if let RunOutcome::FinalCheckFailed { reason } = &outcome {
@@ -134,6 +143,9 @@ impl Runner<'_> {
         }
         if let Some(line) = used.line() {
             text.push_str(&format!("\n  used {line}"));
+        }
+        if let Some(line) = pool.line() {
+            text.push_str(&format!("\n  worktrees: {line}"));
         }
         if let Some(branch) = &self.ctx.ws.integration {
             let current = self.ctx.ws.repo.as_ref().and_then(|r| r.current_branch().ok().flatten());

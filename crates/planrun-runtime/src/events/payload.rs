@@ -329,9 +329,26 @@ pub(crate) struct Finished {
     /// The plan's files where progress was marked (`--status-files`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) status_files: Option<Vec<String>>,
+    /// What the run's worktrees cost (worktree mode, when a task got one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) worktrees: Option<Worktrees>,
     /// The summary people read (it says more than the fields: what to do next).
     #[serde(skip)]
     pub(crate) summary: String,
+}
+
+/// What the run's worktrees cost: tasks get a worktree from the pool when one is free.
+#[derive(Debug, Clone, Copy, Serialize, JsonSchema)]
+pub(crate) struct Worktrees {
+    /// Full checkouts made (`git worktree add`).
+    pub(crate) checkouts: u64,
+    /// Task starts served by a worktree from the pool (only the differing files written).
+    pub(crate) reused: u64,
+    /// The most worktrees that existed at once.
+    pub(crate) peak: u64,
+    /// The disk one checkout took, in bytes (its files, as `du` counts them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) checkout_bytes: Option<u64>,
 }
 
 /// Tokens of an estimate: the point estimate, and the range of the total.

@@ -11,8 +11,10 @@ use std::path::Path;
 
 mod choices;
 mod integrate;
+mod pool;
 #[cfg(test)]
 mod tests;
+mod tree;
 mod workspaces;
 
 pub use choices::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
@@ -52,6 +54,10 @@ fn status_paths(repo: &Git, untracked: &str) -> Vec<String> {
 pub(crate) fn snapshot_commit(repo: &Git, scratch_index: &Path, run_id: &str) -> Result<String, String> {
     let tree =
         scope::snapshot(repo, scratch_index).map_err(|e| format!("cannot take a snapshot of the working tree: {e}"))?;
+    if repo.head().is_ok_and(|h| h == tree) {
+        // Nothing uncommitted after all: the commit itself.
+        return Ok(tree);
+    }
     let mut args: Vec<String> = repo.identity_args();
     args.extend(["commit-tree".into(), tree, "-p".into(), "HEAD".into(), "-m".into()]);
     args.push(format!("chore: the working tree as run {run_id} started (uncommitted changes included)"));

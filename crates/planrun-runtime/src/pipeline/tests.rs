@@ -35,6 +35,8 @@ fn worktree_run() -> (tempfile::TempDir, Workspaces) {
         root: root.clone(),
         state: root.join(".planrun"),
         git_lock: std::sync::Arc::default(),
+        pool: std::sync::Arc::default(),
+        tree: std::sync::Arc::default(),
     };
     (dir, ws)
 }

@@ -49,6 +49,10 @@ pub(crate) struct Workspaces {
     /// (adding, removing and pruning worktrees, rebasing, moving the integration branch): git
     /// takes locks for them and fails, not waits, when another command holds one.
     pub(crate) git_lock: std::sync::Arc<std::sync::Mutex<()>>,
+    /// Worktrees waiting for the next task (`pool`).
+    pub(crate) pool: std::sync::Arc<super::pool::Pool>,
+    /// The last snapshot of the shared tree (`tree`).
+    pub(crate) tree: std::sync::Arc<super::tree::TreeState>,
 }
 
 /// A git error as a reason a step gives.
@@ -127,8 +131,10 @@ impl Workspaces {
                 // A folder or branch of that name without a record (a crash while it was
                 // created, an older run): whatever it holds is kept before it is replaced.
                 let kept = self.keep(repo, id, &format!("{attempt}"))?;
-                worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
-                worktree::add(repo, &path, &branch, &tip).map_err(|e| git("cannot create the task's worktree", &e))?;
+                if path.exists() {
+                    worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
+                }
+                self.checkout(repo, &path, &branch, &tip)?;
                 let place = Place { path, branch: Some(branch), base: Some(tip), merged: None };
                 self.save(id, &place)?;
                 Ok((place, kept))
@@ -138,7 +144,8 @@ impl Workspaces {
                     // The tree's own path, not the recorded one: the repository may have moved.
                     return Ok((Place { path: self.root.clone(), ..p }, Vec::new()));
                 }
-                let base = scope::snapshot(repo, &self.scratch_index(id))
+                let base = self
+                    .tree_snapshot(repo, &self.scratch_index(id))
                     .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
                 let place = Place { path: self.root.clone(), branch: None, base: Some(base), merged: None };
                 self.save(id, &place)?;
@@ -153,14 +160,20 @@ impl Workspaces {
     /// `refs/planrun/kept/RUN/ID/LABEL` (`planrun_git::keep`). An error means nothing may be
     /// removed. Call with the git lock held.
     pub(super) fn keep(&self, repo: &Git, id: &str, label: &str) -> Result<Vec<Kept>, String> {
+        self.keep_checked(repo, id, label).map(|(kept, _)| kept)
+    }
+
+    /// `keep`, and whether the worktree held nothing uncommitted.
+    fn keep_checked(&self, repo: &Git, id: &str, label: &str) -> Result<(Vec<Kept>, bool), String> {
         let reference = keep::reference(&self.run_id, id, label);
         let scratch = self.state.join("workspaces").join(format!("{id}.keep.index"));
         if let Some(dir) = scratch.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        let kept = keep::preserve(repo, &self.path(id), Some(&self.branch(id)), &reference, &scratch).map_err(|e| {
-            git("cannot check whether the task's worktree holds work no branch has (nothing was removed)", &e)
-        });
+        let kept =
+            keep::preserve_checked(repo, &self.path(id), Some(&self.branch(id)), &reference, &scratch).map_err(|e| {
+                git("cannot check whether the task's worktree holds work no branch has (nothing was removed)", &e)
+            });
         let _ = std::fs::remove_file(&scratch);
         kept
     }
@@ -181,9 +194,9 @@ impl Workspaces {
                 scope::changed(&repo.at(&place.path), base).map_err(|e| git("cannot list the task's changes", &e))
             }
             WorkspaceMode::Shared => {
-                let now = scope::snapshot(repo, &self.scratch_index(id))
-                    .map_err(|e| git("cannot take a snapshot of the working tree", &e))?;
-                let all = scope::between(repo, base, &now).map_err(|e| git("cannot list the task's changes", &e))?;
+                let all = self
+                    .tree_changes(repo, base, &self.scratch_index(id))
+                    .map_err(|e| git("cannot list the task's changes", &e))?;
                 let others: Vec<Pattern> = others.iter().filter_map(|g| Pattern::parse(g).ok()).collect();
                 Ok(all.into_iter().filter(|c| !others.iter().any(|p| p.matches(&c.path))).collect())
             }
@@ -204,7 +217,7 @@ impl Workspaces {
             return Vec::new();
         }
         let scratch = self.state.join("workspaces").join("absorb.index");
-        let now = match scope::snapshot(repo, &scratch) {
+        let now = match self.tree_snapshot(repo, &scratch) {
             Ok(t) => t,
             Err(e) => {
                 let why = git("cannot take a snapshot of the working tree", &e);
@@ -284,7 +297,11 @@ impl Workspaces {
                 commit::squash(&repo.at(&place.path), base, message).map_err(|e| git("cannot commit the task", &e))
             }
             WorkspaceMode::Shared => {
-                commit::commit_paths(repo, paths, message).map_err(|e| git("cannot commit the task", &e))
+                let made = commit::commit_paths(repo, paths, message).map_err(|e| git("cannot commit the task", &e))?;
+                if let Some(c) = &made {
+                    self.tree.committed(c, paths);
+                }
+                Ok(made)
             }
         }
     }
@@ -398,8 +415,14 @@ impl Workspaces {
         let _git = self.git_lock.lock();
         let mut kept = Vec::new();
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {
-            kept = self.keep(repo, id, label)?;
-            worktree::remove(repo, &self.path(id)).map_err(|e| git("cannot remove the task's worktree", &e))?;
+            let clean;
+            (kept, clean) = self.keep_checked(repo, id, label)?;
+            let path = self.path(id);
+            // Its work is kept: the worktree serves the next task, or goes.
+            if path.exists() && !self.recycle(repo, &path, clean) {
+                worktree::remove(repo, &path).map_err(|e| git("cannot remove the task's worktree", &e))?;
+                self.removed_one();
+            }
             repo.delete_branch(&self.branch(id)).map_err(|e| git("cannot delete the task's branch", &e))?;
         }
         let _ = std::fs::remove_file(self.scratch_index(id));
@@ -427,7 +450,7 @@ impl Workspaces {
         let mut kept = Vec::new();
         for e in entries.flatten() {
             let name = e.file_name().to_string_lossy().into_owned();
-            if name == FINAL {
+            if name == FINAL || name == super::pool::POOL {
                 continue;
             }
             if keep.contains(&name.as_str()) {

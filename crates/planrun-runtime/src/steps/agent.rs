@@ -192,7 +192,10 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
         resume.as_ref().map(|(_, u)| *u).unwrap_or_default(),
         move |m: Option<&str>, u: &Usage| prices.cost(m.or(model.as_deref()), u),
     ));
+    // The agent may change the tree: no snapshot taken before it ends serves after it.
+    let busy = ctx.ws.tree.busy();
     let finished = supervise::run(&spec, cancel).await;
+    drop(busy);
     follower.abort();
     drop(gate);
     // Off the dispatcher's thread: a log can be large.

@@ -336,7 +336,10 @@ async fn run_commands(
             stall_limit: ctx.verify_limits.stall,
             grace: ctx.verify_limits.grace,
         };
-        match supervise::run(&spec, cancel.clone()).await {
+        let busy = ctx.ws.tree.busy();
+        let finished = supervise::run(&spec, cancel.clone()).await;
+        drop(busy);
+        match finished {
             Ok(f) if f.outcome == Outcome::Cancelled => return (Err("interrupted".into()), true, passed),
             Ok(f) => {
                 if let Some(reason) = describe(&format!("the check `{cmd}`"), &f) {
