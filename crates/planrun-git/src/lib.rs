@@ -33,8 +33,8 @@ pub struct Git {
     dir: PathBuf,
     /// Variables set for every git command (e.g. `GIT_CONFIG_GLOBAL` in tests).
     env: Vec<(String, String)>,
-    /// The commit identity arguments (`identity_args`), asked of git once per repository.
-    identity: Arc<OnceLock<Vec<String>>>,
+    /// What planrun asks of the repository's configuration, once per repository.
+    config: Arc<OnceLock<Asked>>,
 }
 
 impl PartialEq for Git {
@@ -47,7 +47,7 @@ impl Eq for Git {}
 
 impl Git {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), env: Vec::new(), identity: Arc::default() }
+        Self { dir: dir.into(), env: Vec::new(), config: Arc::default() }
     }
 
     /// The same, with `key=value` set for every git command it runs.
@@ -60,7 +60,7 @@ impl Git {
     /// A `Git` for another folder with the same settings (a worktree of this repository).
     #[must_use]
     pub fn at(&self, dir: impl Into<PathBuf>) -> Self {
-        Self { dir: dir.into(), env: self.env.clone(), identity: Arc::clone(&self.identity) }
+        Self { dir: dir.into(), env: self.env.clone(), config: Arc::clone(&self.config) }
     }
 
     /// The index file of this working tree, found without running git: `.git/index` in a
@@ -195,16 +195,33 @@ impl Git {
     /// planrun's commits never fail on a fresh machine; empty when one is configured. Asked
     /// of git once per repository (the `Git` it was made from and those made with `at`).
     pub fn identity_args(&self) -> Vec<String> {
-        self.identity.get_or_init(|| self.ask_identity()).clone()
+        self.asked().identity.clone()
     }
 
-    fn ask_identity(&self) -> Vec<String> {
-        // One process for both keys: `-z` prints `key\nvalue\0` for each one set.
-        let out = self.output(&["config", "-z", "--get-regexp", r"^user\.(name|email)$"]);
+    /// Whether the repository signs its commits (`commit.gpgSign`): then planrun commits only
+    /// through `git commit`, which signs.
+    pub fn signs_commits(&self) -> bool {
+        self.asked().signs
+    }
+
+    fn asked(&self) -> &Asked {
+        self.config.get_or_init(|| self.ask_config())
+    }
+
+    fn ask_config(&self) -> Asked {
+        // One process for all keys: `-z` prints `key\nvalue\0` for each one set (keys in
+        // lower case).
+        let out = self.output(&["config", "-z", "--get-regexp", r"^(user\.(name|email)|commit\.gpgsign)$"]);
         let text = out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default();
-        let has = |key: &str| {
-            nul_split(&text).any(|e| e.split_once('\n').is_some_and(|(k, v)| k == key && !v.trim().is_empty()))
+        let value = |key: &str| {
+            // A key set without a value (`gpgsign` alone) prints no newline: it means true.
+            nul_split(&text)
+                .map(|e| e.split_once('\n').unwrap_or((e, "")))
+                .filter(|(k, _)| *k == key)
+                .map(|(_, v)| v.trim())
+                .last()
         };
+        let has = |key: &str| value(key).is_some_and(|v| !v.is_empty());
         let env = |k: &str| std::env::var_os(k).is_some();
         let mut args = Vec::new();
         if !has("user.name") && !env("GIT_AUTHOR_NAME") {
@@ -213,8 +230,17 @@ impl Git {
         if !has("user.email") && !env("GIT_AUTHOR_EMAIL") {
             args.extend(["-c".to_owned(), "user.email=planrun@localhost".to_owned()]);
         }
-        args
+        let signs = value("commit.gpgsign")
+            .is_some_and(|v| matches!(v.to_ascii_lowercase().as_str(), "true" | "yes" | "on" | "1" | ""));
+        Asked { identity: args, signs }
     }
+}
+
+/// What planrun asked of a repository's configuration.
+#[derive(Debug, Clone, Default)]
+struct Asked {
+    identity: Vec<String>,
+    signs: bool,
 }
 
 /// Splits `git … -z` output into its entries.

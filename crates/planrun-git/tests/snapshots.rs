@@ -197,6 +197,46 @@ fn a_reused_worktree_is_cleaned_moved_and_switched_with_only_the_difference_writ
     assert_eq!(std::fs::read_to_string(second.join("b.txt")).unwrap(), "mine\n");
 }
 
+#[test]
+fn a_tasks_paths_are_committed_without_git_commit_when_nothing_else_is_staged_and_signed_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = repo(&dir.path().join("r"), &[("a.txt", "a\n"), ("b.txt", "b\n")]);
+    let before = git.head().unwrap();
+    write(git.dir(), "a.txt", "changed\n");
+    write(git.dir(), "new.txt", "new\n");
+    write(git.dir(), "other.txt", "not the task's\n");
+    let paths = vec!["a.txt".to_owned(), "new.txt".to_owned()];
+    let message = commit::message("feat", "t1", "Write a", "Task t1.");
+    let made = commit::commit_paths(&git, &paths, &message).unwrap().unwrap();
+    assert_eq!(git.head().unwrap(), made, "the branch moved to it");
+    assert_eq!(git.run(&["rev-parse", &format!("{made}^")]).unwrap().trim(), before);
+    assert_eq!(
+        git.run(&["show", "--name-only", "--format=%s", &made]).unwrap(),
+        "feat(t1): Write a\n\na.txt\nnew.txt\n"
+    );
+    assert_eq!(commit::find(&git, "HEAD", None, "t1").unwrap(), Some(made.clone()), "its trailer");
+    assert!(git.run(&["reflog", "-1", "--format=%gs", "main"]).unwrap().starts_with("commit: feat(t1)"));
+    assert_eq!(git.run(&["status", "--porcelain"]).unwrap(), "?? other.txt\n", "the index holds the commit");
+    assert_eq!(commit::commit_paths(&git, &paths, "again\n").unwrap(), None, "nothing more to commit");
+
+    // A repository that signs its commits gets them signed (through `git commit`).
+    let gpg = dir.path().join("fake-gpg.sh");
+    std::fs::write(
+        &gpg,
+        "#!/bin/sh\ncat >/dev/null\necho '[GNUPG:] SIG_CREATED D 1 8 00 0 X' >&2\nprintf -- '-----BEGIN PGP SIGNATURE-----\\nZmFrZQ==\\n-----END PGP SIGNATURE-----\\n'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&gpg, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    git.run(&["config", "gpg.program", &gpg.display().to_string()]).unwrap();
+    git.run(&["config", "user.signingkey", "X"]).unwrap();
+    git.run(&["config", "commit.gpgsign", "true"]).unwrap();
+    let signing = Git::new(git.dir()).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
+    write(git.dir(), "b.txt", "signed\n");
+    let signed = commit::commit_paths(&signing, &["b.txt".to_owned()], "fix(t2): b\n").unwrap().unwrap();
+    let raw = signing.run(&["cat-file", "commit", &signed]).unwrap();
+    assert!(raw.contains("gpgsig -----BEGIN PGP SIGNATURE-----"), "{raw}");
+}
+
 fn inode(p: &Path) -> (u64, i64) {
     use std::os::unix::fs::MetadataExt;
     let m = std::fs::metadata(p).unwrap();
