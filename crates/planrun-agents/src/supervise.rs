@@ -9,7 +9,7 @@
 use crate::redact::{MAX_SECRET, Redactor};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
-use std::io::{Read as _, Write as _};
+use std::io::Write as _;
 use std::os::unix::process::ExitStatusExt as _;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -104,6 +104,57 @@ pub enum SuperviseError {
 }
 
 /// How often the log's size is looked at for the stall limit.
+/// `program` found on the `PATH` the child gets (its own `PATH` in `spec.env`, else ours),
+/// relative folders taken from the child's folder, as `execvp` would. Named by its path, the
+/// child is started with `posix_spawn` (a `vfork`); a program git must look up on a `PATH` the
+/// command changes makes the standard library fork the whole process instead, copying its
+/// memory map on every spawn. Unchanged when it names a path or is not found (the spawn then
+/// reports it as before).
+fn resolve(program: &str, spec: &Spec) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    type Key = (String, Option<std::ffi::OsString>, PathBuf);
+    /// What was found, for the same program, `PATH` and folder (a run starts the same agent
+    /// thousands of times).
+    static FOUND: Mutex<Option<HashMap<Key, PathBuf>>> = Mutex::new(None);
+    if program.contains('/') {
+        return PathBuf::from(program);
+    }
+    let path = match spec.env.iter().rev().find(|(k, _)| k == "PATH") {
+        Some((_, v)) => Some(std::ffi::OsString::from(v)),
+        None if spec.clear_env => None,
+        None => std::env::var_os("PATH"),
+    };
+    let key = (program.to_owned(), path.clone(), spec.cwd.clone());
+    if let Some(found) = FOUND.lock().ok().and_then(|m| m.as_ref().and_then(|m| m.get(&key).cloned())) {
+        // Still there (a program removed or replaced meanwhile is looked up again).
+        if found.is_file() {
+            return found;
+        }
+    }
+    let found = lookup(program, path.as_deref(), &spec.cwd);
+    if found.is_absolute() {
+        if let Ok(mut m) = FOUND.lock() {
+            m.get_or_insert_with(HashMap::new).insert(key, found.clone());
+        }
+    }
+    found
+}
+
+fn lookup(program: &str, path: Option<&std::ffi::OsStr>, cwd: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt as _;
+    let Some(path) = path else { return PathBuf::from(program) };
+    for dir in std::env::split_paths(&path) {
+        let dir = if dir.as_os_str().is_empty() { PathBuf::from(".") } else { dir };
+        let candidate = if dir.is_absolute() { dir.join(program) } else { cwd.join(dir).join(program) };
+        let runnable = std::fs::metadata(&candidate).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0);
+        if runnable {
+            return candidate;
+        }
+    }
+    PathBuf::from(program)
+}
+
 fn stall_poll(limit: Duration) -> Duration {
     (limit / 4).clamp(Duration::from_millis(10), Duration::from_millis(500))
 }
@@ -127,7 +178,7 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
     let err_log = open()?;
     let start_len = log_len(&spec.log);
     let started = Instant::now();
-    let mut command = tokio::process::Command::new(program);
+    let mut command = tokio::process::Command::new(resolve(program, spec));
     if spec.clear_env {
         command.env_clear();
     }
@@ -146,11 +197,11 @@ pub async fn run(spec: &Spec, mut cancel: watch::Receiver<bool>) -> Result<Finis
     // only at whole lines (a child printing dots without a newline is not silent).
     let received = Arc::new(AtomicU64::new(0));
     let mut copies = Vec::new();
-    if let Some(fd) = child.stdout.take().and_then(|o| o.into_owned_fd().ok()) {
-        copies.push(copy(std::fs::File::from(fd), out_log, Arc::clone(&spec.redact), Arc::clone(&received)));
+    if let Some(out) = child.stdout.take() {
+        copies.push(copy(out, out_log, Arc::clone(&spec.redact), Arc::clone(&received)));
     }
-    if let Some(fd) = child.stderr.take().and_then(|o| o.into_owned_fd().ok()) {
-        copies.push(copy(std::fs::File::from(fd), err_log, Arc::clone(&spec.redact), Arc::clone(&received)));
+    if let Some(err) = child.stderr.take() {
+        copies.push(copy(err, err_log, Arc::clone(&spec.redact), Arc::clone(&received)));
     }
     let wait_err = |source| SuperviseError::Wait { program: program.clone(), source };
 
@@ -214,17 +265,21 @@ fn finished(outcome: Outcome, started: Instant, pid: u32, log: &Path, start_len:
 /// newlines).
 const LINE_CAP: usize = 4 << 20;
 
-/// Copies a pipe to the log on a thread of its own: whole lines, secrets redacted. The receiver
-/// learns when the pipe reached its end.
+/// Copies a pipe to the log as a task of the runtime (no thread of its own: handing each
+/// step's output to other threads cost more than a quick agent): whole lines, secrets redacted.
+/// The receiver learns when the pipe reached its end. A pipe that a process outside the group
+/// keeps open keeps its task waiting; the runtime is shut down without waiting for it.
 fn copy(
-    mut from: std::fs::File,
+    mut from: impl tokio::io::AsyncRead + Unpin + Send + 'static,
     mut to: std::fs::File,
     redact: Arc<Redactor>,
     received: Arc<AtomicU64>,
 ) -> tokio::sync::oneshot::Receiver<()> {
+    use tokio::io::AsyncReadExt as _;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let spawned = std::thread::Builder::new().name("planrun-output".into()).spawn(move || {
-        let mut buf: Vec<u8> = Vec::with_capacity(64 << 10);
+    // Dropping the handle detaches the task; the receiver says when it is done.
+    drop(tokio::spawn(async move {
+        let mut buf: Vec<u8> = Vec::with_capacity(8 << 10);
         let mut chunk = vec![0u8; 64 << 10];
         // A log that cannot be written any more (full disk) still has its pipe read to the end,
         // so the child never blocks on a full pipe.
@@ -235,7 +290,7 @@ fn copy(
             }
         };
         loop {
-            let n = match from.read(&mut chunk) {
+            let n = match from.read(&mut chunk).await {
                 Ok(0) => break,
                 Ok(n) => {
                     received.fetch_add(n as u64, Ordering::Relaxed);
@@ -259,12 +314,7 @@ fn copy(
         }
         write(&buf, &mut writable);
         let _ = tx.send(());
-    });
-    if spawned.is_err() {
-        // No thread: the receiver sees its sender dropped and does not wait.
-        let (_, rx) = tokio::sync::oneshot::channel();
-        return rx;
-    }
+    }));
     rx
 }
 

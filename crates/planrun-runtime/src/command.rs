@@ -149,6 +149,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         tester: tester.clone(),
         templates: templates.clone(),
         reports,
+        agent_envs: std::sync::Mutex::default(),
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
     let mut kinds: Vec<AgentKind> = Vec::new();
@@ -180,6 +181,9 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         let _xfsz = signal(SignalKind::from_raw(nix::libc::SIGXFSZ));
         Runner::new(session, ctx, setup, args, &mut *reporter).drive().await
     });
+    // Not waiting for an output copy that a leftover process outside an agent's group keeps
+    // blocked on its pipe.
+    runtime.shutdown_background();
     reporter.finish();
     code
 }

@@ -32,7 +32,10 @@ pub struct Finding {
 /// What doctor finds about each of `kinds`, looked at from `cwd`.
 pub fn findings(kinds: &[AgentKind], args: &DoctorOptions, cwd: &Path) -> Result<Vec<Finding>, crate::Error> {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(crate::Error::Runtime)?;
-    Ok(kinds.iter().map(|&k| runtime.block_on(check(k, args, cwd))).collect())
+    let found = kinds.iter().map(|&k| runtime.block_on(check(k, args, cwd))).collect();
+    // Not waiting for an output copy a leftover process keeps blocked on its pipe.
+    runtime.shutdown_background();
+    Ok(found)
 }
 
 async fn check(kind: AgentKind, args: &DoctorOptions, cwd: &Path) -> Finding {

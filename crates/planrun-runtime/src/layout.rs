@@ -197,6 +197,18 @@ pub(crate) fn replace_durably(path: &Path, bytes: &[u8]) -> std::io::Result<()> 
     Ok(())
 }
 
+/// Replaces `path` with `bytes` atomically (a temporary file renamed over it: a reader sees the
+/// old text or the new), without waiting for the disk: for files that can be written again
+/// from the journal.
+pub(crate) fn replace_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write as _;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.write_all(bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
 /// The UTC calendar date and time of milliseconds since the epoch: (year, month, day, hours,
 /// minutes, seconds).
 fn civil(unix_ms: u64) -> (i64, i64, i64, u64, u64, u64) {

@@ -179,7 +179,8 @@ pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result
     let dir = s.layout.dir.join("runs").join(run).join("tasks");
     std::fs::create_dir_all(&dir)?;
     let path = dir.join(format!("{id}.md"));
-    replace(&path, &out)?;
+    // Atomic, not synced: one per task, and the journal (synced) is what a rerun reads.
+    super::layout::replace_atomically(&path, out.as_bytes())?;
     let mut line = r.line();
     if used.steps > 0 {
         line.push_str(&format!(

@@ -235,7 +235,8 @@ impl Journal {
         let mut seqs = Vec::with_capacity(events.len());
         {
             let first: i64 = tx
-                .query_row("SELECT COALESCE(MAX(seq), 0) + 1 FROM events", [], |r| r.get(0))
+                .prepare_cached("SELECT COALESCE(MAX(seq), 0) + 1 FROM events")
+                .and_then(|mut q| q.query_row([], |r| r.get(0)))
                 .map_err(StoreError::Write)?;
             let mut insert = tx
                 .prepare_cached("INSERT INTO events (seq, kind, task, payload) VALUES (?1, ?2, ?3, ?4)")

@@ -412,6 +412,10 @@ impl Workspaces {
     /// What they hold that no protected ref reaches is kept first, under `label` (the attempt);
     /// returns what was kept.
     pub(crate) fn release(&self, id: &str, label: &str) -> Result<Vec<Kept>, String> {
+        if self.repo.is_none() {
+            // Outside git a task has no worktree, snapshot or record.
+            return Ok(Vec::new());
+        }
         let _git = self.git_lock.lock();
         let mut kept = Vec::new();
         if let (WorkspaceMode::Worktree, Some(repo)) = (self.mode, &self.repo) {

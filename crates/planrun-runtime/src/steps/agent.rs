@@ -6,7 +6,15 @@ use super::*;
 /// The environment of an agent run: the allow-listed part of planrun's own (with what the CLI's
 /// configuration names, project files as seen from where it runs), then planrun's variables.
 pub(super) fn agent_env(ctx: &Ctx, kind: AgentKind, call: &AgentCall) -> Vec<(String, String)> {
-    let mut vars = planrun_agents::env::allowed_in(kind, &ctx.pass_env, std::env::vars_os(), Some(&call.cwd));
+    let key = (kind, call.cwd.clone());
+    let known = ctx.agent_envs.lock().ok().and_then(|m| m.get(&key).cloned());
+    let mut vars = known.unwrap_or_else(|| {
+        let vars = planrun_agents::env::allowed_in(kind, &ctx.pass_env, std::env::vars_os(), Some(&call.cwd));
+        if let Ok(mut m) = ctx.agent_envs.lock() {
+            m.insert(key, vars.clone());
+        }
+        vars
+    });
     vars.extend(env(ctx, &call.id, call.role, call.attempt, &call.prompt, &call.cwd));
     vars
 }

@@ -51,6 +51,9 @@ pub(crate) struct Agent {
     pub(crate) template: Option<Template>,
 }
 
+/// Environment variables, in order.
+pub(crate) type Env = Vec<(String, String)>;
+
 /// What every step of a run shares.
 #[derive(Debug)]
 pub(crate) struct Ctx {
@@ -81,6 +84,10 @@ pub(crate) struct Ctx {
     /// What running agents have used so far.
     /// Where running agents report what they used so far (read by the dispatcher).
     pub(crate) reports: tokio::sync::mpsc::UnboundedSender<super::budget::Report>,
+    /// The allow-listed environment of each agent kind in each folder (`agent_env`): planrun's
+    /// own environment does not change during a run, and reading every CLI's configuration
+    /// files for every step cost more than the step of a quick agent.
+    pub(crate) agent_envs: std::sync::Mutex<rustc_hash::FxHashMap<(AgentKind, PathBuf), Env>>,
 }
 
 /// One implement run, as the runner decided it.
