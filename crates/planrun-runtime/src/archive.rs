@@ -58,7 +58,8 @@ pub(crate) fn previous(layout: &Layout, plan: &Path) -> Result<Previous, String>
         return Ok(Previous::NoneOrSame);
     }
     let journal = Journal::open(&layout.journal()).map_err(|e| e.to_string())?;
-    let events = decode_all(&journal.events_after(0).map_err(|e| e.to_string())?);
+    // Only the invocations and how they ended: not every step of a long run.
+    let events = decode_all(&journal.events_of(&["run", "finished"]).map_err(|e| e.to_string())?);
     drop(journal);
     let mut first_run: Option<&RunRecord> = None;
     let mut last_run: Option<&RunRecord> = None;

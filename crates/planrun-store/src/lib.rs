@@ -289,6 +289,34 @@ impl Journal {
         Ok(out)
     }
 
+    /// The events of the given kinds, in order: what a quick look needs (which run, whether it
+    /// ended) without reading and decoding every step of a long run.
+    pub fn events_of(&self, kinds: &[&str]) -> Result<Vec<Event>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare_cached("SELECT seq, kind, task, payload FROM events WHERE kind IN (SELECT value FROM json_each(?1)) ORDER BY seq")
+            .map_err(StoreError::Read)?;
+        let wanted = serde_json::Value::from(kinds.to_vec()).to_string();
+        let rows = stmt
+            .query_map(params![wanted], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<String>>(2)?,
+                    r.get::<_, String>(3)?,
+                ))
+            })
+            .map_err(StoreError::Read)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (seq, kind, task, payload) = row.map_err(StoreError::Read)?;
+            let payload = serde_json::from_str(&payload)
+                .map_err(|e| StoreError::Corrupt(format!("event {seq} has an unreadable payload: {e}")))?;
+            out.push(Event { seq, kind, task, payload });
+        }
+        Ok(out)
+    }
+
     /// The materialized view: every task's latest row, in id order.
     pub fn tasks(&self) -> Result<Vec<TaskRow>, StoreError> {
         let mut stmt = self
