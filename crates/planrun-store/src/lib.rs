@@ -381,6 +381,12 @@ mod tests {
         assert_eq!(EventLog::events_after(&sqlite, 0).unwrap(), memory.events_after(0).unwrap());
         assert_eq!(EventLog::events_after(&sqlite, 2).unwrap(), memory.events_after(2).unwrap());
         assert_eq!(EventLog::tasks(&sqlite).unwrap(), memory.tasks().unwrap());
+        // Only the kinds asked for, in order, the same events as a full read gives.
+        let runs = sqlite.events_of(&["run", "finished"]).unwrap();
+        assert_eq!(runs, EventLog::events_after(&sqlite, 0).unwrap()[..1].to_vec());
+        let changes = sqlite.events_of(&["change"]).unwrap();
+        assert_eq!(changes.iter().map(|e| e.seq).collect::<Vec<_>>(), [2, 3]);
+        assert!(sqlite.events_of(&["nothing-like-it"]).unwrap().is_empty());
         let refused = memory.commit(&[("change", Some("t2"), &b)], &[("t2", "done", &b)]);
         assert!(matches!(refused, Err(StoreError::Refused(_))), "{refused:?}");
         assert_eq!(memory.events_after(0).unwrap().len(), 3, "a refused commit appends nothing");
