@@ -96,6 +96,75 @@ fn locks_a_killed_git_left_in_a_task_worktree_are_cleared() {
 }
 
 #[test]
+fn a_worktree_is_reused_only_after_what_it_held_is_kept() {
+    let (_dir, ws) = worktree_run();
+    let repo = ws.repo.clone().unwrap();
+    let (a, _) = ws.prepare("a", 1).unwrap();
+    std::fs::write(a.path.join("left.txt"), "a's uncommitted work\n").unwrap();
+    // Released with work no branch has: kept first, then the worktree is cleaned into the pool.
+    let kept = ws.release("a", "1").unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    let file = repo.run(&["show", &format!("{}:left.txt", kept[0].reference)]).unwrap();
+    assert_eq!(file, "a's uncommitted work\n");
+    assert!(!a.path.exists());
+    // b gets that worktree (no new checkout), clean, on its own branch at the tip.
+    let (b, _) = ws.prepare("b", 1).unwrap();
+    assert!(!b.path.join("left.txt").exists());
+    assert_eq!(repo.at(&b.path).current_branch().unwrap(), Some(ws.branch("b")));
+    let stats = ws.pool.stats();
+    assert_eq!((stats.created, stats.reused), (1, 1), "{stats:?}");
+    // The pool is emptied at the end: only b's worktree (in use) and the main tree remain.
+    ws.release("b", "1").unwrap();
+    ws.drain_pool();
+    assert_eq!(planrun_git::worktree::list(&repo).unwrap().len(), 1);
+}
+
+#[test]
+fn a_shared_trees_last_look_serves_until_a_process_of_planruns_ran_in_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("repo");
+    std::fs::create_dir_all(&root).unwrap();
+    let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
+    repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
+    std::fs::write(root.join("README.md"), "hi\n").unwrap();
+    commit::commit_all(&repo, "start\n").unwrap();
+    let ws = Workspaces {
+        mode: WorkspaceMode::Shared,
+        repo: Some(repo.clone()),
+        integration: None,
+        run_id: "r".into(),
+        root: root.clone(),
+        state: root.join(".planrun"),
+        git_lock: std::sync::Arc::default(),
+        pool: std::sync::Arc::default(),
+        tree: std::sync::Arc::default(),
+    };
+    // The state directory ignores itself, as a run's does.
+    std::fs::create_dir_all(&ws.state).unwrap();
+    std::fs::write(ws.state.join(".gitignore"), "*\n").unwrap();
+    let (place, _) = ws.prepare("a", 1).unwrap();
+    assert_eq!(place.base.as_deref(), Some(repo.head().unwrap().as_str()), "a clean tree's snapshot is its commit");
+    // An agent runs (it holds the tree busy) and writes a file: the next look sees it.
+    let busy = ws.tree.busy();
+    std::fs::write(root.join("a.txt"), "a\n").unwrap();
+    drop(busy);
+    let changed: Vec<String> = ws.changed("a", &[]).unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(changed, ["a.txt"]);
+    // Committed: the look moves on to the new commit and still says what is on disk.
+    let c = ws.commit("a", "feat(a): a\n", &["a.txt".to_owned()]).unwrap().unwrap();
+    assert_eq!(repo.head().unwrap(), c);
+    let (next, _) = ws.prepare("b", 1).unwrap();
+    assert_eq!(next.base.as_deref(), Some(c.as_str()), "b starts from the tree as a left it");
+    assert!(ws.changed("b", &[]).unwrap().is_empty());
+    // A check command that leaves a file behind is seen too.
+    let busy = ws.tree.busy();
+    std::fs::write(root.join("made.log"), "x\n").unwrap();
+    drop(busy);
+    let changed: Vec<String> = ws.changed("b", &[]).unwrap().into_iter().map(|c| c.path).collect();
+    assert_eq!(changed, ["made.log"]);
+}
+
+#[test]
 fn commit_types_follow_the_title() {
     assert_eq!(commit_kind("Fix the parser's crash"), "fix");
     assert_eq!(commit_kind("Add the login page"), "feat");
