@@ -91,9 +91,10 @@ echo "$PLANRUN_TASK_ID" > "$PLANRUN_TASK_ID.txt""#;
             break;
         }
     }
-    // c's agent is sleeping: a's or b's worktree waits in the pool.
-    assert!(support::wait_for(10.0, || std::fs::read_dir(repo.path().join(".planrun/worktrees/.pool"))
-        .is_ok_and(|d| d.count() == 1)));
+    // c's agent is sleeping in its recorded worktree; a's or b's waits in the pool.
+    let pool = repo.path().join(".planrun/worktrees/.pool");
+    let record = repo.path().join(".planrun/workspaces/c.json");
+    assert!(support::wait_for(10.0, || record.is_file() && std::fs::read_dir(&pool).is_ok_and(|d| d.count() == 1)));
     // SIGKILL: no chance to clean up.
     child.kill().unwrap();
     child.wait().unwrap();

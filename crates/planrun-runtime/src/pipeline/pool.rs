@@ -9,9 +9,13 @@
 //! `Workspaces::release`), and is cleaned then: back to its commit, untracked files removed;
 //! ignored files (build output, installed dependencies) stay, as they would in a folder you
 //! reuse yourself. The pool is emptied when the invocation ends; one a crash left behind is
-//! taken up by the next invocation.
+//! taken up by the next invocation. A waiting worktree someone changed by hand: when the switch
+//! refuses (the change is in a file it would write), what it holds is kept under
+//! `refs/planrun/kept/RUN/pool/N` before it is removed and a new checkout made; a change in a
+//! file the switch does not touch is carried into the task's worktree and shows in its diff.
 
 use super::workspaces::{Workspaces, git};
+use planrun_git::keep::{self, Kept};
 use planrun_git::{Git, worktree};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -95,24 +99,31 @@ impl Workspaces {
 
     /// A worktree for task `id` at `path` on a new `branch` at `start`: one from the pool when
     /// there is one (moved, then switched: only the files that differ are written), else a new
-    /// checkout. Call with the git lock held, once `path` is clear.
-    pub(super) fn checkout(&self, repo: &Git, path: &Path, branch: &str, start: &str) -> Result<(), String> {
+    /// checkout. Call with the git lock held, once `path` is clear. Returns what a pooled
+    /// worktree that could not be used held and was kept before it was removed.
+    pub(super) fn checkout(&self, repo: &Git, path: &Path, branch: &str, start: &str) -> Result<Vec<Kept>, String> {
         self.adopt_left_behind(repo);
+        let mut kept = Vec::new();
         while let Some(free) = self.pool.with(|s| s.free.pop()) {
             let moved = worktree::relocate(repo, &free, path).and_then(|wt| worktree::switch(&wt, branch, start));
-            match moved {
-                Ok(()) => {
-                    self.pool.with(|s| s.stats.reused += 1);
-                    return Ok(());
-                }
-                Err(_) => {
-                    // Not usable (damaged, or moved by hand): it held no task's work, only
-                    // planrun's clean checkout; it goes, and the next one is tried.
-                    let at = if path.exists() { path.to_path_buf() } else { free };
-                    let _ = worktree::remove(repo, &at);
-                    self.pool.with(|s| s.stats.live = s.stats.live.saturating_sub(1));
-                }
+            if moved.is_ok() {
+                self.pool.with(|s| s.stats.reused += 1);
+                return Ok(kept);
             }
+            // Not usable (damaged, or changed by hand, so that the switch refused): what it
+            // holds that no protected ref reaches is kept, then it goes and the next is tried.
+            let at = if path.exists() { path.to_path_buf() } else { free };
+            let slot = at.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let reference = keep::reference(&self.run_id, "pool", &slot);
+            let scratch = self.state.join("workspaces").join("pool.keep.index");
+            let _ = std::fs::create_dir_all(self.state.join("workspaces"));
+            let found = keep::preserve(repo, &at, None, &reference, &scratch);
+            let _ = std::fs::remove_file(&scratch);
+            kept.extend(found.map_err(|e| {
+                git("cannot check whether a reused worktree holds work of its own (nothing was removed)", &e)
+            })?);
+            worktree::remove(repo, &at).map_err(|e| git("cannot remove a worktree that could not be reused", &e))?;
+            self.pool.with(|s| s.stats.live = s.stats.live.saturating_sub(1));
         }
         worktree::add(repo, path, branch, start).map_err(|e| git("cannot create the task's worktree", &e))?;
         let first = self.pool.with(|s| {
@@ -125,7 +136,7 @@ impl Workspaces {
             let bytes = disk_usage(path);
             self.pool.with(|s| s.stats.checkout_bytes = Some(bytes));
         }
-        Ok(())
+        Ok(kept)
     }
 
     /// Sets the worktree at `path`, whose work was kept, aside for another task: cleaned,
@@ -165,10 +176,8 @@ impl Workspaces {
                     s.stats.live += 1;
                     s.stats.peak = s.stats.peak.max(s.stats.live);
                 });
-            } else {
-                // Not a worktree any more (its registration is gone): nothing of a task's.
-                let _ = std::fs::remove_dir_all(&p);
             }
+            // Anything else there (not a registered worktree) is not planrun's to remove.
         }
     }
 

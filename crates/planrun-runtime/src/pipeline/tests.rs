@@ -120,6 +120,34 @@ fn a_worktree_is_reused_only_after_what_it_held_is_kept() {
 }
 
 #[test]
+fn a_pooled_worktree_changed_by_hand_is_kept_not_overwritten() {
+    let (_dir, ws) = worktree_run();
+    let repo = ws.repo.clone().unwrap();
+    let (a, _) = ws.prepare("a", 1).unwrap();
+    ws.release("a", "1").unwrap();
+    assert!(!a.path.exists());
+    let pooled = ws.state.join("worktrees/.pool/1");
+    // Someone edits README.md in the waiting worktree; meanwhile the integration branch moves
+    // on with its own README.md, so switching would overwrite the edit: git refuses.
+    std::fs::write(pooled.join("README.md"), "edited in the pool\n").unwrap();
+    let tip = repo.branch_head("planrun/r").unwrap();
+    let blob = repo.run_with_input(&["hash-object", "-w", "--stdin"], b"moved on\n").unwrap();
+    let tree =
+        repo.run_with_input(&["mktree"], format!("100644 blob {}\tREADME.md\n", blob.trim()).as_bytes()).unwrap();
+    let identity = repo.identity_args();
+    let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
+    args.extend(["commit-tree", tree.trim(), "-p", &tip, "-m", "moved on"]);
+    let next = repo.run(&args).unwrap();
+    repo.run(&["update-ref", "refs/heads/planrun/r", next.trim(), &tip]).unwrap();
+    let (b, kept) = ws.prepare("b", 1).unwrap();
+    assert_eq!(kept.len(), 1, "{kept:?}");
+    assert!(kept[0].reference.contains("/pool/"), "{kept:?}");
+    assert_eq!(repo.run(&["show", &format!("{}:README.md", kept[0].commit)]).unwrap(), "edited in the pool\n");
+    assert_eq!(std::fs::read_to_string(b.path.join("README.md")).unwrap(), "moved on\n");
+    assert_eq!(ws.pool.stats().created, 2, "a new checkout replaced the one that could not be reused");
+}
+
+#[test]
 fn a_shared_trees_last_look_serves_until_a_process_of_planruns_ran_in_it() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");

@@ -130,11 +130,11 @@ impl Workspaces {
                 let branch = self.branch(id);
                 // A folder or branch of that name without a record (a crash while it was
                 // created, an older run): whatever it holds is kept before it is replaced.
-                let kept = self.keep(repo, id, &format!("{attempt}"))?;
+                let mut kept = self.keep(repo, id, &format!("{attempt}"))?;
                 if path.exists() {
                     worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
                 }
-                self.checkout(repo, &path, &branch, &tip)?;
+                kept.extend(self.checkout(repo, &path, &branch, &tip)?);
                 let place = Place { path, branch: Some(branch), base: Some(tip), merged: None };
                 self.save(id, &place)?;
                 Ok((place, kept))
