@@ -326,6 +326,46 @@ pub(crate) struct Entry {
     pub(crate) event: JournalEvent,
 }
 
+impl JournalEvent {
+    /// `decode`, from the payload's JSON text in one pass (no intermediate JSON value for the
+    /// kinds this planrun knows; what it cannot read goes through `decode` for its reason).
+    /// `None` when the text is no JSON at all.
+    pub(crate) fn decode_text(kind: &str, payload: &str) -> Option<JournalEvent> {
+        fn typed<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, serde_json::Error> {
+            serde_json::from_str(payload)
+        }
+        let decoded = match kind {
+            "run" => typed(payload).map(|r| JournalEvent::Run(Box::new(r))),
+            "plan" => typed(payload).map(JournalEvent::Plan),
+            "orphans" => typed(payload).map(JournalEvent::Orphans),
+            "kept" => typed(payload).map(JournalEvent::Kept),
+            "change" => typed(payload).map(JournalEvent::Change),
+            "final" => typed(payload).map(JournalEvent::Final),
+            "step" => typed(payload).map(|s| JournalEvent::Step(Box::new(s))),
+            "hold" => typed(payload).map(JournalEvent::Hold),
+            "finished" => typed(payload).map(JournalEvent::Finished),
+            "user" => typed(payload).map(JournalEvent::User),
+            _ => Err(serde::de::Error::custom("unknown kind")),
+        };
+        match decoded {
+            Ok(e) => Some(e),
+            Err(_) => serde_json::from_str::<Value>(payload).ok().map(|v| JournalEvent::decode(kind, &v)),
+        }
+    }
+}
+
+/// Every stored event, decoded from its JSON text, in order; an event whose payload is no JSON
+/// is an error, as `Journal::events_after` says it.
+pub(crate) fn decode_raw(events: Vec<planrun_store::RawEvent>) -> Result<Vec<Entry>, planrun_store::StoreError> {
+    events
+        .into_iter()
+        .map(|e| match JournalEvent::decode_text(&e.kind, &e.payload) {
+            Some(event) => Ok(Entry { seq: e.seq, task: e.task, event }),
+            None => Err(planrun_store::StoreError::Corrupt(format!("event {} has an unreadable payload", e.seq))),
+        })
+        .collect()
+}
+
 /// Every stored event, decoded, in order.
 pub(crate) fn decode_all(events: &[planrun_store::Event]) -> Vec<Entry> {
     events
@@ -406,6 +446,8 @@ mod tests {
             assert_eq!(event.kind(), kind);
             assert_eq!(&event.payload(), payload, "{kind} is stored as before");
             assert_eq!(event.payload().to_string(), payload.to_string());
+            // Read from the stored text in one pass: the same event.
+            assert_eq!(JournalEvent::decode_text(kind, &payload.to_string()), Some(event.clone()), "{kind}");
             kinds.push(kind);
         }
         kinds.sort_unstable();
@@ -422,6 +464,10 @@ mod tests {
         assert_eq!((e.kind(), e.payload()), ("from-the-future", payload));
         let bad = serde_json::json!({"pids": "many"});
         assert!(matches!(JournalEvent::decode("orphans", &bad), JournalEvent::Unknown { error: Some(_), .. }));
+        // From the text: the same, and text that is no JSON at all is none.
+        assert_eq!(JournalEvent::decode_text("from-the-future", r#"{"x": 1}"#), Some(e));
+        assert_eq!(JournalEvent::decode_text("orphans", &bad.to_string()), Some(JournalEvent::decode("orphans", &bad)));
+        assert_eq!(JournalEvent::decode_text("orphans", "{not json"), None);
         let old_step = JournalEvent::decode("step", &serde_json::json!({"attempt": 1, "step": "implement"}));
         let JournalEvent::Step(s) = old_step else { panic!("an older step still reads") };
         assert_eq!((s.ok, s.ended_unix_ms, s.summary.as_str()), (false, None, ""));

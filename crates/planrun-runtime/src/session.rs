@@ -236,8 +236,9 @@ impl Session {
         if args.create {
             layout.create().map_err(|e| SessionError::Create(layout.dir.clone(), e))?;
         }
-        let journal: Box<dyn EventLog> = Box::new(Journal::open(&layout.journal())?);
-        let events = super::journal_event::decode_all(&journal.events_after(0)?);
+        let opened = Journal::open(&layout.journal())?;
+        let events = super::journal_event::decode_raw(opened.raw_events_after(0)?)?;
+        let journal: Box<dyn EventLog> = Box::new(opened);
         let recorded = recorded_plan(&events, &layout.workspace);
         let (plan_path, format) = match (&args.plan, &recorded) {
             (Some(p), Some((r, _))) => {

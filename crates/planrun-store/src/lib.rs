@@ -44,6 +44,15 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
+/// One stored event with its payload as stored (JSON text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawEvent {
+    pub seq: i64,
+    pub kind: String,
+    pub task: Option<String>,
+    pub payload: String,
+}
+
 /// One row of the materialized view: a task's latest state, as the engine names it, with a
 /// JSON detail (attempt, reason, …). Kept in the same transaction as the events that changed it,
 /// so the view never disagrees with the log; replaying the log rebuilds it.
@@ -262,29 +271,40 @@ impl Journal {
 
     /// Every event after `after` (0 for all), in order.
     pub fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError> {
+        self.raw_events_after(after)?
+            .into_iter()
+            .map(|r| {
+                let payload = serde_json::from_str(&r.payload)
+                    .map_err(|e| StoreError::Corrupt(format!("event {} has an unreadable payload: {e}", r.seq)))?;
+                Ok(Event { seq: r.seq, kind: r.kind, task: r.task, payload })
+            })
+            .collect()
+    }
+
+    /// Every event after `after` (0 for all), in order, with its payload as stored (JSON text):
+    /// for a reader that decodes it into its own types in one pass.
+    pub fn raw_events_after(&self, after: i64) -> Result<Vec<RawEvent>, StoreError> {
         let mut stmt = self
             .conn
             .prepare_cached("SELECT seq, kind, task, payload FROM events WHERE seq > ?1 ORDER BY seq")
             .map_err(StoreError::Read)?;
         let rows = stmt
             .query_map(params![after], |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, String>(1)?,
-                    r.get::<_, Option<String>>(2)?,
-                    r.get::<_, String>(3)?,
-                ))
+                Ok(RawEvent {
+                    seq: r.get::<_, i64>(0)?,
+                    kind: r.get::<_, String>(1)?,
+                    task: r.get::<_, Option<String>>(2)?,
+                    payload: r.get::<_, String>(3)?,
+                })
             })
             .map_err(StoreError::Read)?;
         let mut out = Vec::new();
         for (expected, row) in (after + 1..).zip(rows) {
-            let (seq, kind, task, payload) = row.map_err(StoreError::Read)?;
-            if seq != expected {
-                return Err(StoreError::Corrupt(format!("event {expected} is missing (found {seq})")));
+            let row = row.map_err(StoreError::Read)?;
+            if row.seq != expected {
+                return Err(StoreError::Corrupt(format!("event {expected} is missing (found {})", row.seq)));
             }
-            let payload = serde_json::from_str(&payload)
-                .map_err(|e| StoreError::Corrupt(format!("event {seq} has an unreadable payload: {e}")))?;
-            out.push(Event { seq, kind, task, payload });
+            out.push(row);
         }
         Ok(out)
     }
