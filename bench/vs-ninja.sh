@@ -38,10 +38,11 @@ for place in $places; do
   esac
   rm -rf "$dir"
   python3 bench/gen-dag.py "$dir" "$tasks" 1
-  python3 - "$planrun" "$ninja" "$dir" "$runs" "$place" <<'PY'
+  python3 - "$planrun" "$ninja" "$dir" "$runs" "$place" "$tasks" <<'PY'
 import json, os, resource, shutil, signal, statistics, subprocess, sys, time
 
 planrun, ninja, d, runs, place = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), sys.argv[5]
+tasks = int(sys.argv[6])
 # Every run gets a state directory of its own, all removed at the end: deleting 20,000 files
 # between runs would make the filesystem slower to allocate the next run's (ext4 avoids reusing
 # recently freed inodes), which no real user's run pays.
@@ -75,7 +76,7 @@ def clean():
             pass
 
 def resume():
-    """Kills a run halfway; returns (seconds to the rerun's first dispatch, rerun peak MiB)."""
+    """Kills a run halfway (after TASKS/2 `done` events); returns (seconds to the rerun's first dispatch, rerun peak MiB)."""
     clean()
     cmd = run_cmd()
     first = subprocess.Popen(cmd, cwd=d, stdout=subprocess.PIPE, text=True)
@@ -83,7 +84,7 @@ def resume():
     for line in first.stdout:
         if '"event":"done"' in line:
             done += 1
-            if done >= 5000:
+            if done >= tasks // 2:
                 break
     first.send_signal(signal.SIGKILL)
     first.wait()

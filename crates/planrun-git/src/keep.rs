@@ -75,15 +75,22 @@ pub fn protected(repo: &Git, commit: &str) -> Result<bool, GitError> {
 /// included and ignored ones not. The worktree, its index and its branch are left as they were.
 /// `None` for a folder that is no working tree with a commit.
 pub fn state(wt: &Git, scratch_index: &Path) -> Result<Option<String>, GitError> {
+    state_checked(wt, scratch_index).map(|s| s.map(|(commit, _)| commit))
+}
+
+/// `state`, and whether the worktree is exactly `HEAD` (`git status` lists nothing).
+fn state_checked(wt: &Git, scratch_index: &Path) -> Result<Option<(String, bool)>, GitError> {
     let Ok(head) = wt.head() else { return Ok(None) };
     let tree = scope::snapshot(wt, scratch_index)?;
     if tree == head {
         // Nothing uncommitted.
-        return Ok(Some(head));
+        return Ok(Some((head, true)));
     }
     let head_tree = wt.run(&["rev-parse", "--verify", "--quiet", &format!("{head}^{{tree}}")])?.trim().to_owned();
     if tree == head_tree {
-        return Ok(Some(head));
+        // The same files, but the index or the tree is not as `HEAD` left it (a path removed
+        // from the index and still on disk): nothing to keep, something to clean.
+        return Ok(Some((head, false)));
     }
     // Dated as its parent, so the same state gives the same commit each time it is taken (and,
     // once kept, counts as protected rather than being kept again).
@@ -92,7 +99,7 @@ pub fn state(wt: &Git, scratch_index: &Path) -> Result<Option<String>, GitError>
     let identity = g.identity_args();
     let mut args: Vec<&str> = identity.iter().map(String::as_str).collect();
     args.extend(["commit-tree", &tree, "-p", &head, "-m", "planrun: work kept from a worktree before it was removed"]);
-    Ok(Some(g.run(&args)?.trim().to_owned()))
+    Ok(Some((g.run(&args)?.trim().to_owned(), false)))
 }
 
 /// Points `reference` at `commit` unless a protected ref already reaches it. A ref of that
@@ -139,9 +146,8 @@ pub fn preserve_checked(
     let mut seen = Vec::new();
     let mut clean = false;
     if path.join(".git").exists() {
-        let wt = repo.at(path);
-        if let Some(c) = state(&wt, scratch_index)? {
-            clean = wt.head().is_ok_and(|h| h == c);
+        if let Some((c, unchanged)) = state_checked(&repo.at(path), scratch_index)? {
+            clean = unchanged;
             if let Some(k) = keep_commit(repo, &c, reference)? {
                 kept.push(k);
             }

@@ -41,18 +41,9 @@ fn oracle(git: &Git, scratch: &Path) -> String {
     tree
 }
 
+/// The tree a commit or tree names.
 fn tree_of(git: &Git, treeish: &str) -> String {
-    git.rev_parse_tree(treeish)
-}
-
-trait TreeOf {
-    fn rev_parse_tree(&self, treeish: &str) -> String;
-}
-
-impl TreeOf for Git {
-    fn rev_parse_tree(&self, treeish: &str) -> String {
-        self.run(&["rev-parse", &format!("{treeish}^{{tree}}")]).unwrap().trim().to_owned()
-    }
+    git.run(&["rev-parse", &format!("{treeish}^{{tree}}")]).unwrap().trim().to_owned()
 }
 
 const NAMES: [&str; 8] =
@@ -159,7 +150,6 @@ fn a_reused_worktree_is_cleaned_moved_and_switched_with_only_the_difference_writ
     write(wt.dir(), "a.txt", "edited\n");
     write(wt.dir(), "untracked.txt", "u\n");
     write(wt.dir(), "build.log", "ignored output\n");
-    let a_inode = inode(&wt.dir().join("a.txt"));
     // Cleaned (after its work was kept): changes reverted, untracked files gone, ignored kept.
     worktree::scrub(&wt, false).unwrap();
     assert_eq!(std::fs::read_to_string(first.join("a.txt")).unwrap(), "a\n");
@@ -182,7 +172,6 @@ fn a_reused_worktree_is_cleaned_moved_and_switched_with_only_the_difference_writ
     assert!(wt2.run(&["status", "--porcelain"]).unwrap().is_empty());
     // a.txt, the same in both commits, was not written again.
     assert_eq!(inode(&second.join("a.txt")), untouched);
-    let _ = a_inode;
     let listed: Vec<_> = worktree::list(&git).unwrap().into_iter().map(|w| w.path).collect();
     assert_eq!(listed.len(), 2, "{listed:?}");
 

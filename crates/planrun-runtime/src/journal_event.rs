@@ -294,26 +294,42 @@ impl JournalEvent {
     /// The event a stored kind and payload hold; `Unknown` (with why, for a known kind) when
     /// this planrun cannot read it.
     pub(crate) fn decode(kind: &str, payload: &Value) -> JournalEvent {
-        fn typed<T: serde::de::DeserializeOwned>(payload: &Value) -> Result<T, serde_json::Error> {
-            T::deserialize(payload)
+        match Self::typed(kind, payload) {
+            Some(Ok(event)) => event,
+            Some(Err(e)) => {
+                JournalEvent::Unknown { kind: kind.to_owned(), payload: payload.clone(), error: Some(e.to_string()) }
+            }
+            None => JournalEvent::Unknown { kind: kind.to_owned(), payload: payload.clone(), error: None },
         }
-        let decoded = match kind {
-            "run" => typed(payload).map(|r| JournalEvent::Run(Box::new(r))),
-            "plan" => typed(payload).map(JournalEvent::Plan),
-            "orphans" => typed(payload).map(JournalEvent::Orphans),
-            "kept" => typed(payload).map(JournalEvent::Kept),
-            "change" => typed(payload).map(JournalEvent::Change),
-            "final" => typed(payload).map(JournalEvent::Final),
-            "step" => typed(payload).map(|s| JournalEvent::Step(Box::new(s))),
-            "hold" => typed(payload).map(JournalEvent::Hold),
-            "finished" => typed(payload).map(JournalEvent::Finished),
-            "user" => typed(payload).map(JournalEvent::User),
-            _ => return JournalEvent::Unknown { kind: kind.to_owned(), payload: payload.clone(), error: None },
-        };
-        decoded.unwrap_or_else(|e| JournalEvent::Unknown {
-            kind: kind.to_owned(),
-            payload: payload.clone(),
-            error: Some(e.to_string()),
+    }
+
+    /// `decode`, from the payload's JSON text in one pass (no JSON value in between for the
+    /// kinds this planrun knows; what it cannot read goes through `decode` for its reason).
+    /// `None` when the text is no JSON at all.
+    pub(crate) fn decode_text(kind: &str, payload: &str) -> Option<JournalEvent> {
+        let mut de = serde_json::Deserializer::from_str(payload);
+        match Self::typed(kind, &mut de) {
+            Some(Ok(event)) if de.end().is_ok() => Some(event),
+            _ => serde_json::from_str::<Value>(payload).ok().map(|v| Self::decode(kind, &v)),
+        }
+    }
+
+    /// The event of a known `kind` read from `payload` (a JSON value or text); `None` for a
+    /// kind this planrun does not know.
+    fn typed<'de, D: serde::Deserializer<'de>>(kind: &str, payload: D) -> Option<Result<JournalEvent, D::Error>> {
+        use serde::Deserialize;
+        Some(match kind {
+            "run" => RunRecord::deserialize(payload).map(|r| JournalEvent::Run(Box::new(r))),
+            "plan" => Deserialize::deserialize(payload).map(JournalEvent::Plan),
+            "orphans" => Deserialize::deserialize(payload).map(JournalEvent::Orphans),
+            "kept" => Deserialize::deserialize(payload).map(JournalEvent::Kept),
+            "change" => Deserialize::deserialize(payload).map(JournalEvent::Change),
+            "final" => Deserialize::deserialize(payload).map(JournalEvent::Final),
+            "step" => Deserialize::deserialize(payload).map(|s| JournalEvent::Step(Box::new(s))),
+            "hold" => Deserialize::deserialize(payload).map(JournalEvent::Hold),
+            "finished" => Deserialize::deserialize(payload).map(JournalEvent::Finished),
+            "user" => Deserialize::deserialize(payload).map(JournalEvent::User),
+            _ => return None,
         })
     }
 }
@@ -324,34 +340,6 @@ pub(crate) struct Entry {
     pub(crate) seq: i64,
     pub(crate) task: Option<String>,
     pub(crate) event: JournalEvent,
-}
-
-impl JournalEvent {
-    /// `decode`, from the payload's JSON text in one pass (no intermediate JSON value for the
-    /// kinds this planrun knows; what it cannot read goes through `decode` for its reason).
-    /// `None` when the text is no JSON at all.
-    pub(crate) fn decode_text(kind: &str, payload: &str) -> Option<JournalEvent> {
-        fn typed<T: serde::de::DeserializeOwned>(payload: &str) -> Result<T, serde_json::Error> {
-            serde_json::from_str(payload)
-        }
-        let decoded = match kind {
-            "run" => typed(payload).map(|r| JournalEvent::Run(Box::new(r))),
-            "plan" => typed(payload).map(JournalEvent::Plan),
-            "orphans" => typed(payload).map(JournalEvent::Orphans),
-            "kept" => typed(payload).map(JournalEvent::Kept),
-            "change" => typed(payload).map(JournalEvent::Change),
-            "final" => typed(payload).map(JournalEvent::Final),
-            "step" => typed(payload).map(|s| JournalEvent::Step(Box::new(s))),
-            "hold" => typed(payload).map(JournalEvent::Hold),
-            "finished" => typed(payload).map(JournalEvent::Finished),
-            "user" => typed(payload).map(JournalEvent::User),
-            _ => Err(serde::de::Error::custom("unknown kind")),
-        };
-        match decoded {
-            Ok(e) => Some(e),
-            Err(_) => serde_json::from_str::<Value>(payload).ok().map(|v| JournalEvent::decode(kind, &v)),
-        }
-    }
 }
 
 /// Every stored event, decoded from its JSON text, in order; an event whose payload is no JSON

@@ -8,7 +8,8 @@
 //! A worktree enters the pool only after the no-lost-work check kept what it held (see
 //! `Workspaces::release`), and is cleaned then: back to its commit, untracked files removed;
 //! ignored files (build output, installed dependencies) stay, as they would in a folder you
-//! reuse yourself. The pool is emptied when the invocation ends; one a crash left behind is
+//! reuse yourself. The pool is emptied when the invocation ends (each worktree checked and kept
+//! first, like any other); one a crash left behind is
 //! taken up by the next invocation. A waiting worktree someone changed by hand: when the switch
 //! refuses (the change is in a file it would write), what it holds is kept under
 //! `refs/planrun/kept/RUN/pool/N` before it is removed and a new checkout made; a change in a
@@ -113,13 +114,7 @@ impl Workspaces {
             // Not usable (damaged, or changed by hand, so that the switch refused): what it
             // holds that no protected ref reaches is kept, then it goes and the next is tried.
             let at = if path.exists() { path.to_path_buf() } else { free };
-            let slot = at.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-            let reference = keep::reference(&self.run_id, "pool", &slot);
-            let scratch = self.state.join("workspaces").join("pool.keep.index");
-            let _ = std::fs::create_dir_all(self.state.join("workspaces"));
-            let found = keep::preserve(repo, &at, None, &reference, &scratch);
-            let _ = std::fs::remove_file(&scratch);
-            kept.extend(found.map_err(|e| {
+            kept.extend(self.keep_pooled(repo, &at).map_err(|e| {
                 git("cannot check whether a reused worktree holds work of its own (nothing was removed)", &e)
             })?);
             worktree::remove(repo, &at).map_err(|e| git("cannot remove a worktree that could not be reused", &e))?;
@@ -137,6 +132,18 @@ impl Workspaces {
             self.pool.with(|s| s.stats.checkout_bytes = Some(bytes));
         }
         Ok(kept)
+    }
+
+    /// What the pooled worktree at `at` holds that no protected ref reaches (someone changed it
+    /// by hand), kept under `refs/planrun/kept/RUN/pool/N` before it is removed.
+    fn keep_pooled(&self, repo: &Git, at: &Path) -> Result<Vec<Kept>, planrun_git::GitError> {
+        let slot = at.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let reference = keep::reference(&self.run_id, "pool", &slot);
+        let scratch = self.state.join("workspaces").join("pool.keep.index");
+        let _ = std::fs::create_dir_all(self.state.join("workspaces"));
+        let found = keep::preserve(repo, at, None, &reference, &scratch);
+        let _ = std::fs::remove_file(&scratch);
+        found
     }
 
     /// Sets the worktree at `path`, whose work was kept, aside for another task: cleaned,
@@ -188,7 +195,9 @@ impl Workspaces {
             self.adopt_left_behind(repo);
             let free = self.pool.with(|s| std::mem::take(&mut s.free));
             for p in free {
-                if worktree::remove(repo, &p).is_ok() {
+                // Clean when planrun put it there; kept first all the same (one a killed run
+                // left may have been changed by hand). One whose check fails stays.
+                if self.keep_pooled(repo, &p).is_ok() && worktree::remove(repo, &p).is_ok() {
                     self.pool.with(|s| s.stats.live = s.stats.live.saturating_sub(1));
                 }
             }

@@ -17,20 +17,25 @@ fn task_ids_make_valid_branch_names() {
     }
 }
 
-/// A committed repository and its workspaces in worktree mode, integrating onto `planrun/r`.
-fn worktree_run() -> (tempfile::TempDir, Workspaces) {
+/// A committed repository and its workspaces in `mode`, integrating onto `planrun/r` in
+/// worktree mode; the state directory ignores itself, as a run's does.
+fn run_in(mode: WorkspaceMode) -> (tempfile::TempDir, Workspaces) {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("repo");
-    std::fs::create_dir_all(&root).unwrap();
+    std::fs::create_dir_all(root.join(".planrun")).unwrap();
+    std::fs::write(root.join(".planrun/.gitignore"), "*\n").unwrap();
     let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
     repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
     std::fs::write(root.join("README.md"), "hi\n").unwrap();
     commit::commit_all(&repo, "start\n").unwrap();
-    repo.create_branch("planrun/r", "HEAD").unwrap();
+    let worktrees = mode == WorkspaceMode::Worktree;
+    if worktrees {
+        repo.create_branch("planrun/r", "HEAD").unwrap();
+    }
     let ws = Workspaces {
-        mode: WorkspaceMode::Worktree,
+        mode,
         repo: Some(repo),
-        integration: Some("planrun/r".into()),
+        integration: worktrees.then(|| "planrun/r".into()),
         run_id: "r".into(),
         root: root.clone(),
         state: root.join(".planrun"),
@@ -39,6 +44,10 @@ fn worktree_run() -> (tempfile::TempDir, Workspaces) {
         tree: std::sync::Arc::default(),
     };
     (dir, ws)
+}
+
+fn worktree_run() -> (tempfile::TempDir, Workspaces) {
+    run_in(WorkspaceMode::Worktree)
 }
 
 #[test]
@@ -149,27 +158,8 @@ fn a_pooled_worktree_changed_by_hand_is_kept_not_overwritten() {
 
 #[test]
 fn a_shared_trees_last_look_serves_until_a_process_of_planruns_ran_in_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().join("repo");
-    std::fs::create_dir_all(&root).unwrap();
-    let repo = Git::new(&root).with_env("GIT_CONFIG_GLOBAL", "/dev/null").with_env("GIT_CONFIG_NOSYSTEM", "1");
-    repo.run(&["init", "--quiet", "--initial-branch=main"]).unwrap();
-    std::fs::write(root.join("README.md"), "hi\n").unwrap();
-    commit::commit_all(&repo, "start\n").unwrap();
-    let ws = Workspaces {
-        mode: WorkspaceMode::Shared,
-        repo: Some(repo.clone()),
-        integration: None,
-        run_id: "r".into(),
-        root: root.clone(),
-        state: root.join(".planrun"),
-        git_lock: std::sync::Arc::default(),
-        pool: std::sync::Arc::default(),
-        tree: std::sync::Arc::default(),
-    };
-    // The state directory ignores itself, as a run's does.
-    std::fs::create_dir_all(&ws.state).unwrap();
-    std::fs::write(ws.state.join(".gitignore"), "*\n").unwrap();
+    let (_dir, ws) = run_in(WorkspaceMode::Shared);
+    let (repo, root) = (ws.repo.clone().unwrap(), ws.root.clone());
     let (place, _) = ws.prepare("a", 1).unwrap();
     assert_eq!(place.base.as_deref(), Some(repo.head().unwrap().as_str()), "a clean tree's snapshot is its commit");
     // An agent runs (it holds the tree busy) and writes a file: the next look sees it.
