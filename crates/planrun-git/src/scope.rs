@@ -229,7 +229,7 @@ pub fn tree_of(repo: &Git, st: &Status, scratch_index: &std::path::Path) -> Resu
         Some(i) => Some(i),
         None => repo.run(&["rev-parse", "--git-path", "index"]).ok().map(|p| repo.dir().join(p.trim())),
     };
-    let copied = index.is_some_and(|i| i.is_file() && std::fs::copy(&i, scratch_index).is_ok());
+    let copied = index.is_some_and(|i| i.is_file() && copy_index(&i, scratch_index).is_ok());
     if !copied && st.head.is_some() {
         g.run(&["read-tree", "HEAD"])?;
     }
@@ -249,6 +249,17 @@ pub fn tree_of(repo: &Git, st: &Status, scratch_index: &std::path::Path) -> Resu
     let tree = g.run(&["write-tree"]);
     let _ = std::fs::remove_file(scratch_index);
     Ok(tree?.trim().to_owned())
+}
+
+/// Copies the index file `from` to `to` with its modification time. git trusts an entry whose
+/// cached stat data matches the file unless the entry is as new as the index file itself (a
+/// file changed in the same clock tick as the index was written looks unchanged); a copy
+/// with a new time would make such an entry look older than the index, and `update-index`
+/// would keep the old content of a file `status` had just reported changed.
+fn copy_index(from: &std::path::Path, to: &std::path::Path) -> std::io::Result<()> {
+    let modified = std::fs::metadata(from)?.modified()?;
+    std::fs::copy(from, to)?;
+    std::fs::OpenOptions::new().write(true).open(to)?.set_modified(modified)
 }
 
 /// The paths that differ between two trees (or commits).

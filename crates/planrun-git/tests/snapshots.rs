@@ -231,3 +231,25 @@ fn inode(p: &Path) -> (u64, i64) {
     let m = std::fs::metadata(p).unwrap();
     (m.ino(), m.mtime_nsec())
 }
+
+/// A file changed in the same clock tick as the index was written has the stat data git
+/// cached for it; git then compares contents ("racily clean"), and so must the snapshot's
+/// copy of the index. Made certain here: stat data compared by mtime and size only, and the
+/// file, its cached entry and the index file all given one time in the past.
+#[test]
+fn a_change_within_the_index_clock_tick_is_seen_by_the_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = repo(&dir.path().join("repo"), &[("a.txt", "1\n")]);
+    git.run(&["config", "core.checkStat", "minimal"]).unwrap();
+    git.run(&["config", "core.trustctime", "false"]).unwrap();
+    let past = std::time::SystemTime::now() - std::time::Duration::from_secs(100);
+    let touch = |p: &Path| std::fs::OpenOptions::new().write(true).open(p).unwrap().set_modified(past).unwrap();
+    let a = git.dir().join("a.txt");
+    touch(&a);
+    git.run(&["update-index", "--refresh"]).unwrap();
+    std::fs::write(&a, "2\n").unwrap();
+    touch(&a);
+    touch(&git.dir().join(".git/index"));
+    let tree = scope::snapshot(&git, &dir.path().join("scratch.index")).unwrap();
+    assert_eq!(git.run(&["show", &format!("{tree}:a.txt")]).unwrap(), "2\n");
+}
