@@ -97,6 +97,19 @@ pub struct TaskSpans {
 }
 
 impl TaskSpans {
+    /// A task located nowhere.
+    pub const NONE: TaskSpans = TaskSpans {
+        task: None,
+        id: None,
+        title: None,
+        depends_on: Vec::new(),
+        files: Vec::new(),
+        verify: Vec::new(),
+        acceptance: Vec::new(),
+        description: None,
+        status: None,
+    };
+
     /// A task located only as a whole.
     pub fn at(span: Span) -> Self {
         Self { task: Some(span), ..Self::default() }

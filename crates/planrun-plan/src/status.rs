@@ -53,6 +53,25 @@ pub fn edits(loaded: &Loaded, reports: &[TaskReport]) -> Result<Vec<FileEdit>, S
 /// its title. Two loads of a task that differ only by the marks of a run compare equal this way,
 /// so a run's own progress marks never read as an edit of what the task asks for.
 pub fn unmarked(task: &Task) -> Task {
+    unmarked_cow(task).into_owned()
+}
+
+/// [`unmarked`], borrowing `task` when it carries no mark to drop (the usual case: no copy).
+pub fn unmarked_cow(task: &Task) -> std::borrow::Cow<'_, Task> {
+    let bracket = |s: &String| s.contains('[');
+    let marked = task.status != Status::Pending
+        || md::strip_done_mark(&task.title).1 != task.title
+        || bracket(&task.description)
+        || task.acceptance.iter().any(bracket)
+        || task.verify.iter().any(bracket)
+        || [&task.instructions.build, &task.instructions.review, &task.instructions.verify]
+            .into_iter()
+            .flatten()
+            .any(bracket);
+    if marked { std::borrow::Cow::Owned(strip_marks(task)) } else { std::borrow::Cow::Borrowed(task) }
+}
+
+fn strip_marks(task: &Task) -> Task {
     let mut t = task.clone();
     t.status = Status::Pending;
     t.title = md::strip_done_mark(&t.title).1.to_owned();
@@ -174,4 +193,52 @@ fn odd_mark(line: &str) -> Option<(usize, usize)> {
     }
     let off = md::offset_in(line, item)?;
     Some((off, off + close + 2))
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Short texts from an alphabet rich in what marks are made of.
+    fn text() -> impl Strategy<Value = String> {
+        proptest::collection::vec(
+            prop_oneof![
+                Just("- [x] "),
+                Just("- [ ] "),
+                Just("[X]"),
+                Just("✅"),
+                Just("✔"),
+                Just(" "),
+                Just("\n"),
+                Just("a"),
+                Just("["),
+                Just("]")
+            ],
+            0..6,
+        )
+        .prop_map(|parts| parts.concat())
+    }
+
+    proptest! {
+        /// Borrowing a task only when it has no mark never changes what `unmarked` gives.
+        #[test]
+        fn borrowed_only_when_nothing_to_drop(
+            title in text(), description in text(), acceptance in proptest::collection::vec(text(), 0..3),
+            verify in proptest::collection::vec(text(), 0..3), build in proptest::option::of(text()),
+            done in any::<bool>(),
+        ) {
+            let mut t = Task { id: "t1".into(), title, description, acceptance, verify, ..Task::default() };
+            t.instructions.build = build;
+            if done {
+                t.status = Status::Done;
+            }
+            let cow = unmarked_cow(&t);
+            prop_assert_eq!(cow.as_ref(), &strip_marks(&t));
+            if matches!(cow, std::borrow::Cow::Borrowed(_)) {
+                prop_assert_eq!(&strip_marks(&t), &t);
+            }
+        }
+    }
 }

@@ -145,7 +145,13 @@ pub fn check(loaded: &Loaded) -> Checked {
                 continue;
             }
             // globset too, so that a pattern accepted here also works wherever files are matched.
-            let parsed = globset::Glob::new(file).map_err(|e| e.kind().to_string()).and_then(|_| Pattern::parse(file));
+            // (A plain path, with no character special to either, is valid in both.)
+            let plain = !file.contains(['*', '?', '[', ']', '{', '}', '\\']);
+            let parsed = if plain {
+                Pattern::parse(file)
+            } else {
+                globset::Glob::new(file).map_err(|e| e.kind().to_string()).and_then(|_| Pattern::parse(file))
+            };
             match parsed {
                 Ok(p) => {
                     if let Some(slot) = task_patterns.last_mut() {

@@ -261,7 +261,7 @@ fn summary_md(s: &Session, id: &str, outcome: &str) -> String {
 /// The run's latest `run` record: read again from the journal when it is open (the session's
 /// copy predates this invocation's own record), else the session's.
 fn latest_run(s: &Session) -> Option<super::journal_event::RunRecord> {
-    let recorded = s.journal.as_ref().and_then(|j| j.events_after(0).ok()).and_then(|events| {
+    let recorded = s.journal.as_ref().and_then(|j| j.events_of(&["run"]).ok()).and_then(|events| {
         super::journal_event::decode_all(&events).into_iter().rev().find_map(|e| match e.event {
             super::journal_event::JournalEvent::Run(run) => Some(*run),
             _ => None,

@@ -166,14 +166,24 @@ pub(crate) struct Session {
 /// planrun writes in the plan's files when it is done (its status, ticked boxes, a ✅ in its
 /// title), so a run's own marks never read as an edit.
 pub(crate) fn fingerprint(task: &Task) -> String {
-    let t = planrun_plan::status::unmarked(task);
-    let text = serde_json::to_string(&t).unwrap_or_default();
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in text.bytes() {
-        hash ^= u64::from(b);
-        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    /// FNV-1a over the bytes written to it.
+    struct Fnv(u64);
+    impl std::io::Write for Fnv {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            for &b in buf {
+                self.0 ^= u64::from(b);
+                self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+            }
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
-    format!("{hash:016x}")
+    let mut hash = Fnv(0xcbf2_9ce4_8422_2325);
+    // Hashed as it is written: the same bytes as its JSON text, without the text.
+    let _ = serde_json::to_writer(&mut hash, &planrun_plan::status::unmarked_cow(task));
+    format!("{:016x}", hash.0)
 }
 
 /// The tasks that must not run together. `check`'s analysis leaves out tasks the plan marks

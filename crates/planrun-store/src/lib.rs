@@ -78,6 +78,10 @@ pub trait EventLog: Send + std::fmt::Debug {
     fn commit(&mut self, events: &[NewEvent<'_>], view: &[ViewRow<'_>]) -> Result<Vec<i64>, StoreError>;
     /// Every event after `after` (0 for all), in order.
     fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError>;
+    /// The events of the given kinds, in order (a journal on disk reads only those).
+    fn events_of(&self, kinds: &[&str]) -> Result<Vec<Event>, StoreError> {
+        Ok(self.events_after(0)?.into_iter().filter(|e| kinds.contains(&e.kind.as_str())).collect())
+    }
     /// The materialized view: each task's latest state.
     fn tasks(&self) -> Result<Vec<TaskRow>, StoreError>;
 }
@@ -93,6 +97,10 @@ impl EventLog for Journal {
 
     fn events_after(&self, after: i64) -> Result<Vec<Event>, StoreError> {
         Journal::events_after(self, after)
+    }
+
+    fn events_of(&self, kinds: &[&str]) -> Result<Vec<Event>, StoreError> {
+        Journal::events_of(self, kinds)
     }
 
     fn tasks(&self) -> Result<Vec<TaskRow>, StoreError> {

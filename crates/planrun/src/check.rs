@@ -364,7 +364,7 @@ fn explain(loaded: &Loaded, checked: &Checked, id: &str, json: bool, out: &Outpu
         return Err(CliError::NoSuchTask { id: id.to_owned(), known, more });
     };
     let spans = loaded.spans(index);
-    let fields = explained_fields(task, &spans);
+    let fields = explained_fields(task, spans);
     let about: Vec<&Diagnostic> = checked
         .diagnostics
         .iter()

@@ -80,6 +80,17 @@ impl Pattern {
     ///
     /// Returns a human-readable message describing the first syntax problem found.
     pub fn parse(glob: &str) -> Result<Pattern, String> {
+        // Most patterns of real plans are plain paths: no parser needed for them.
+        if !glob.contains(['*', '?', '[', '{', '}', '\\']) {
+            let prefix = glob.split('/').filter(|c| !c.is_empty()).map(str::to_owned).collect();
+            let alternatives = vec![glob.chars().map(Atom::Lit).collect()];
+            return Ok(Pattern { prefix, alternatives, nfa: std::cell::OnceCell::new() });
+        }
+        Self::parse_syntax(glob)
+    }
+
+    /// [`Pattern::parse`] through the parser, whatever the pattern.
+    fn parse_syntax(glob: &str) -> Result<Pattern, String> {
         let nodes = Parser::new(glob).parse_top()?;
         let prefix = literal_prefix_of(&nodes);
         let alternatives = expand(&nodes, 0)?;
@@ -96,6 +107,13 @@ impl Pattern {
             }
             trie.into_nfa()
         })
+    }
+
+    /// Whether the pattern holds no wildcard, class or brace group (escapes resolved): a plain
+    /// path.
+    #[must_use]
+    pub fn is_literal(&self) -> bool {
+        self.alternatives.len() == 1 && self.alternatives.iter().flatten().all(|a| matches!(a, Atom::Lit(_)))
     }
 
     /// The literal leading path components before the first component containing a wildcard

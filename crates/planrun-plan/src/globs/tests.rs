@@ -334,3 +334,14 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A plain path takes the short way and reads exactly as the parser reads it.
+    #[test]
+    fn plain_paths_read_as_the_parser_reads_them(path in "[a-z./_ ,!-]{0,12}") {
+        let quick = Pattern::parse(&path).unwrap();
+        let parsed = Pattern::parse_syntax(&path).unwrap();
+        prop_assert_eq!(&quick.prefix, &parsed.prefix);
+        prop_assert_eq!(&quick.alternatives, &parsed.alternatives);
+    }
+}

@@ -240,8 +240,9 @@ pub struct Loaded {
 
 impl Loaded {
     /// The spans of task `index`, or none.
-    pub fn spans(&self, index: usize) -> TaskSpans {
-        self.task_spans.get(index).cloned().unwrap_or_default()
+    pub fn spans(&self, index: usize) -> &TaskSpans {
+        static NONE: TaskSpans = TaskSpans::NONE;
+        self.task_spans.get(index).unwrap_or(&NONE)
     }
 }
 

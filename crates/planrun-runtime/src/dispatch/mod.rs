@@ -236,16 +236,7 @@ impl<'a> Runner<'a> {
             started_unix_ms: Some(started),
             argv: command_line().iter().map(|a| self.ctx.redact.text(a).into_owned()).collect(),
             budget: budget::budgets_json(&self.cost.rules.budgets),
-            // Without its per-task list: the run record is read by every invocation, and for a
-            // plan of 10,000 tasks that list is most of a megabyte (the `estimate` event shown
-            // before the run has it).
-            estimate: self.cost.estimate.as_ref().map_or(Value::Null, |e| {
-                let mut v = e.to_json();
-                if let Some(o) = v.as_object_mut() {
-                    o.remove("per_task");
-                }
-                v
-            }),
+            estimate: self.cost.estimate.as_ref().map_or(Value::Null, estimate::Estimate::summary_json),
             cwd: Some(std::env::current_dir().map(|d| d.display().to_string()).unwrap_or_default()),
             journal_v: Some(journal_event::JOURNAL_EVENTS_VERSION),
             ..self.pipe_record.clone()

@@ -156,8 +156,23 @@ impl Estimate {
         serde_json::to_value(self.report()).unwrap_or(Value::Null)
     }
 
+    /// [`Estimate::to_json`] without the per-task list: what the run record keeps (read by
+    /// every invocation; for a plan of 10,000 tasks that list is most of a megabyte, and the
+    /// `estimate` event shown before the run has it).
+    pub(crate) fn summary_json(&self) -> Value {
+        let mut v = serde_json::to_value(self.report_with(false)).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.remove("per_task");
+        }
+        v
+    }
+
     /// The typed form of [`Estimate::to_json`]: what the `estimate` event of a run carries.
     pub(crate) fn report(&self) -> EstimateReport {
+        self.report_with(true)
+    }
+
+    fn report_with(&self, per_task: bool) -> EstimateReport {
         let tokens = |u: &Usage| EstimateTokens {
             input: u.input,
             output: u.output,
@@ -196,6 +211,7 @@ impl Estimate {
             per_task: self
                 .per_task
                 .iter()
+                .take(if per_task { usize::MAX } else { 0 })
                 .map(|t| EstimateTask {
                     id: t.id.clone(),
                     work: round(t.work),

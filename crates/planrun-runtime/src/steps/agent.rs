@@ -215,10 +215,9 @@ pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: wat
     };
     let answer = match &report {
         Some(r) => r.answer.clone().unwrap_or_default(),
-        None => {
-            let log = log.clone();
-            tokio::task::spawn_blocking(move || output_since(&log, from, ANSWER)).await.unwrap_or_default()
-        }
+        // At most ANSWER bytes of a file just written (in the page cache): read here, not
+        // handed to another thread.
+        None => output_since(log, from, ANSWER),
     };
     let called = |result: Result<(), String>, interrupted: bool, run: Option<AgentRun>| Called {
         result,

@@ -240,7 +240,13 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     };
     let ws = Arc::clone(&ctx);
     let place_id = id.clone();
-    let place = match tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id, attempt)).await {
+    // Outside git a place is the folder itself, nothing to wait for: no hop to another thread.
+    let prepared = if ws.ws.repo.is_none() {
+        Ok(ws.ws.prepare(&place_id, attempt))
+    } else {
+        tokio::task::spawn_blocking(move || ws.ws.prepare(&place_id, attempt)).await
+    };
+    let place = match prepared {
         Ok(Ok((p, kept))) => {
             if !kept.is_empty() {
                 detail = Some(crate::journal_event::StepDetail { kept: kept_refs(&kept), ..Default::default() });
