@@ -27,6 +27,53 @@ pub fn add(repo: &Git, path: &Path, branch: &str, start: &str) -> Result<Git, Gi
     Ok(repo.at(path))
 }
 
+/// [`add`] with a sparse checkout: only the files at the top level and the folders `dirs`
+/// (git's cone mode, which also keeps the files directly inside each folder above them) are
+/// written; the rest stays in the index, marked skip-worktree. The setting is the worktree's
+/// own (git turns on `extensions.worktreeConfig`), so git commands run in it by an agent see
+/// the same sparse tree. `dirs` need not exist yet.
+pub fn add_sparse(repo: &Git, path: &Path, branch: &str, start: &str, dirs: &[String]) -> Result<Git, GitError> {
+    let p = path.display().to_string();
+    let args = ["worktree", "add", "--quiet", "--no-checkout", "-B", branch, &p, start];
+    if repo.run(&args).is_err() {
+        repo.run(&["worktree", "prune"])?;
+        repo.run(&args)?;
+    }
+    let wt = repo.at(path);
+    set_sparse(&wt, Some(dirs))?;
+    // The index is empty after `--no-checkout`: filled from the commit, and the files inside
+    // the cone written.
+    wt.run(&["read-tree", "--reset", "-u", "HEAD"])?;
+    Ok(wt)
+}
+
+/// Sets which folders the worktree `wt` holds: `Some(dirs)` as in [`add_sparse`], `None` the
+/// whole tree. Files that leave the tree must be unchanged (git refuses otherwise, changing
+/// nothing); call it on a clean worktree.
+pub fn set_sparse(wt: &Git, dirs: Option<&[String]>) -> Result<(), GitError> {
+    match dirs {
+        None => wt.run(&["sparse-checkout", "disable"]).map(|_| ()),
+        Some(dirs) => {
+            let mut args = vec!["sparse-checkout", "set", "--cone", "--skip-checks", "--"];
+            args.extend(dirs.iter().map(String::as_str));
+            wt.run(&args).map(|_| ())
+        }
+    }
+}
+
+/// Whether the linked worktree at `path` has a sparse checkout turned on (read from its own
+/// `config.worktree`, no git process). `false` when that cannot be read.
+pub fn is_sparse(path: &Path) -> bool {
+    let Ok(link) = std::fs::read_to_string(path.join(".git")) else { return false };
+    let Some(dir) = link.trim().strip_prefix("gitdir:").map(|d| PathBuf::from(d.trim())) else { return false };
+    let dir = if dir.is_relative() { path.join(dir) } else { dir };
+    let Ok(config) = std::fs::read_to_string(dir.join("config.worktree")) else { return false };
+    config.lines().any(|l| {
+        let l = l.trim().to_ascii_lowercase();
+        l.split_once('=').is_some_and(|(k, v)| k.trim() == "sparsecheckout" && v.trim() == "true")
+    })
+}
+
 /// Removes the worktree at `path` (with whatever is in it) and its registration. A worktree
 /// already gone is fine (its registration is pruned).
 pub fn remove(repo: &Git, path: &Path) -> Result<(), GitError> {

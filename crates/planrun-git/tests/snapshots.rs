@@ -232,6 +232,31 @@ fn inode(p: &Path) -> (u64, i64) {
     (m.ino(), m.mtime_nsec())
 }
 
+#[test]
+fn a_sparse_worktree_holds_only_its_folders_and_changes_them_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = repo(
+        &dir.path().join("repo"),
+        &[("top.txt", "t"), ("a/x/1.txt", "1"), ("a/2.txt", "2"), ("b/3.txt", "3"), ("c/4.txt", "4")],
+    );
+    let at = dir.path().join("wt");
+    let wt = worktree::add_sparse(&git, &at, "t1", "HEAD", &["a/x".to_owned(), "new/none".to_owned()]).unwrap();
+    // The top level, the cone (and the files directly in folders above it), nothing else.
+    let on_disk = |p: &str| at.join(p).exists();
+    assert!(on_disk("top.txt") && on_disk("a/x/1.txt") && on_disk("a/2.txt"));
+    assert!(!on_disk("b/3.txt") && !on_disk("c/4.txt"));
+    assert!(worktree::is_sparse(&at));
+    // Nothing reads as changed: the files outside are in the index, marked skip-worktree.
+    assert_eq!(scope::status(&wt).unwrap().changes(), Some(Vec::new()));
+    // Another task's folders, in place; then the whole tree.
+    worktree::set_sparse(&wt, Some(&["c".to_owned()])).unwrap();
+    assert!(on_disk("c/4.txt") && !on_disk("a/x/1.txt") && !on_disk("b/3.txt"));
+    worktree::set_sparse(&wt, None).unwrap();
+    assert!(on_disk("a/x/1.txt") && on_disk("b/3.txt") && on_disk("c/4.txt"));
+    assert!(!worktree::is_sparse(&at));
+    assert!(!worktree::is_sparse(&dir.path().join("repo")), "the main tree has no `.git` file to follow");
+}
+
 /// A file changed in the same clock tick as the index was written has the stat data git
 /// cached for it; git then compares contents ("racily clean"), and so must the snapshot's
 /// copy of the index. Made certain here: stat data compared by mtime and size only, and the

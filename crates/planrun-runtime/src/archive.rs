@@ -110,6 +110,7 @@ pub(crate) fn set_aside(layout: &Layout, ended: &Ended) -> Result<SetAside, Stri
         root: layout.workspace.clone(),
         state: layout.dir.clone(),
         git_lock: std::sync::Arc::default(),
+        sparse: None,
         pool: std::sync::Arc::default(),
         tree: std::sync::Arc::default(),
     };

@@ -104,7 +104,11 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     let started_ms = *session.first_started_ms.get_or_insert_with(unix_ms);
     let run_id = layout::run_id(started_ms);
     let first = session.first_run.clone();
-    let pipe = pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false)?;
+    let mut pipe = pipeline_setup(args, &config, (first.as_ref(), &session.layout), &agents, &run_id, false)?;
+    if let Some(sparse) = pipe.ws.sparse.take() {
+        let tasks = session.loaded.plan.tasks.iter().map(|t| (t.id.as_str(), t.files.as_slice()));
+        pipe.ws.sparse = Some(Arc::new(Arc::unwrap_or_clone(sparse).with_tasks(tasks)));
+    }
     let tester = tester_agent(&config, &pipe, &session.layout.workspace)?;
     if !fresh {
         let pending: Vec<bool> = session.engine.states().iter().map(|st| !st.satisfies_dependents()).collect();

@@ -97,6 +97,12 @@ pub struct PipelineConfig {
     pub take: bool,
     #[serde(default)]
     pub tester: bool,
+    /// `--sparse`: worktrees hold only the folders of each task's files.
+    #[serde(default)]
+    pub sparse: bool,
+    /// `--sparse-dir`: folders every sparse worktree also holds.
+    #[serde(default)]
+    pub sparse_dirs: Vec<String>,
 }
 
 /// Why the configuration cannot be used.

@@ -107,6 +107,9 @@ pub struct PipelineOptions {
     pub into: Option<String>,
     pub include_uncommitted: bool,
     pub update_base: bool,
+    /// Worktrees check out only the folders of each task's files (and `sparse_dirs`).
+    pub sparse: bool,
+    pub sparse_dirs: Vec<String>,
     pub commit: Option<CommitMode>,
     pub batch: Option<u32>,
     pub scope: Option<ScopePolicy>,

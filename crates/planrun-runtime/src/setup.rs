@@ -169,6 +169,30 @@ pub(crate) fn pipeline_setup(
             )
         });
     }
+    let sparse = p.sparse || c.sparse || !p.sparse_dirs.is_empty();
+    if sparse && mode != WorkspaceMode::Worktree {
+        return Err((
+            format!(
+                "--sparse checks out part of the tree in each task's worktree, and this run works in {}",
+                match mode {
+                    WorkspaceMode::Shared => "one shared working tree",
+                    WorkspaceMode::Worktree => "worktrees",
+                }
+            ),
+            "add --workspace worktree (a git repository with a commit), or drop --sparse".into(),
+        ));
+    }
+    let mut sparse_dirs: Vec<String> = c.sparse_dirs.iter().chain(&p.sparse_dirs).cloned().collect();
+    for dir in &mut sparse_dirs {
+        let clean = dir.trim().trim_matches('/').to_owned();
+        if clean.is_empty() || clean.split('/').any(|c| c == ".." || c == "." || c.is_empty()) || clean.contains('\\') {
+            return Err((
+                format!("--sparse-dir `{dir}` is not a folder inside the repository"),
+                "name a folder relative to the repository root, such as `tests` or `libs/core`".into(),
+            ));
+        }
+        *dir = clean;
+    }
     let mut integration = None;
     if mode == WorkspaceMode::Worktree {
         let Some(repo) = &repo else {
@@ -362,6 +386,7 @@ pub(crate) fn pipeline_setup(
         git_lock: Arc::default(),
         pool: std::sync::Arc::default(),
         tree: std::sync::Arc::default(),
+        sparse: sparse.then(|| std::sync::Arc::new(pipeline::Sparse::new(sparse_dirs))),
     };
     Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
 }

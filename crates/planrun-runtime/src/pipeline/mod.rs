@@ -12,6 +12,7 @@ use std::path::Path;
 mod choices;
 mod integrate;
 mod pool;
+mod sparse;
 #[cfg(test)]
 mod tests;
 mod tree;
@@ -19,6 +20,7 @@ mod workspaces;
 
 pub use choices::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 pub(crate) use integrate::Merging;
+pub(crate) use sparse::{Cone, Sparse};
 pub(crate) use workspaces::Workspaces;
 
 /// Whether `path` is a git work tree with at least one commit.

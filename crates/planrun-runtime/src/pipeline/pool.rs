@@ -101,12 +101,29 @@ impl Workspaces {
     /// A worktree for task `id` at `path` on a new `branch` at `start`: one from the pool when
     /// there is one (moved, then switched: only the files that differ are written), else a new
     /// checkout. Call with the git lock held, once `path` is clear. Returns what a pooled
-    /// worktree that could not be used held and was kept before it was removed.
-    pub(super) fn checkout(&self, repo: &Git, path: &Path, branch: &str, start: &str) -> Result<Vec<Kept>, String> {
+    /// worktree that could not be used held and was kept before it was removed. In a sparse
+    /// run (`--sparse`) the worktree holds only task `id`'s folders.
+    pub(super) fn checkout(
+        &self,
+        repo: &Git,
+        (id, path): (&str, &Path),
+        branch: &str,
+        start: &str,
+    ) -> Result<Vec<Kept>, String> {
         self.adopt_left_behind(repo);
+        let cone = self.sparse.as_ref().map(|s| s.cone(id));
         let mut kept = Vec::new();
         while let Some(free) = self.pool.with(|s| s.free.pop()) {
-            let moved = worktree::relocate(repo, &free, path).and_then(|wt| worktree::switch(&wt, branch, start));
+            // The folders change while the worktree is clean and detached, then the branch.
+            let moved = worktree::relocate(repo, &free, path).and_then(|wt| {
+                match &cone {
+                    Some(cone) => worktree::set_sparse(&wt, cone.dirs())?,
+                    // A sparse worktree a killed `--sparse` run left in the pool: whole again.
+                    None if worktree::is_sparse(path) => worktree::set_sparse(&wt, None)?,
+                    None => {}
+                }
+                worktree::switch(&wt, branch, start)
+            });
             if moved.is_ok() {
                 self.pool.with(|s| s.stats.reused += 1);
                 return Ok(kept);
@@ -120,7 +137,11 @@ impl Workspaces {
             worktree::remove(repo, &at).map_err(|e| git("cannot remove a worktree that could not be reused", &e))?;
             self.pool.with(|s| s.stats.live = s.stats.live.saturating_sub(1));
         }
-        worktree::add(repo, path, branch, start).map_err(|e| git("cannot create the task's worktree", &e))?;
+        match cone.as_ref().and_then(super::Cone::dirs) {
+            Some(dirs) => worktree::add_sparse(repo, path, branch, start, dirs),
+            None => worktree::add(repo, path, branch, start),
+        }
+        .map_err(|e| git("cannot create the task's worktree", &e))?;
         let first = self.pool.with(|s| {
             s.stats.created += 1;
             s.stats.live += 1;

@@ -40,6 +40,7 @@ fn run_in(mode: WorkspaceMode) -> (tempfile::TempDir, Workspaces) {
         root: root.clone(),
         state: root.join(".planrun"),
         git_lock: std::sync::Arc::default(),
+        sparse: None,
         pool: std::sync::Arc::default(),
         tree: std::sync::Arc::default(),
     };

@@ -53,6 +53,8 @@ pub(crate) struct Workspaces {
     pub(crate) pool: std::sync::Arc<super::pool::Pool>,
     /// The last snapshot of the shared tree (`tree`).
     pub(crate) tree: std::sync::Arc<super::tree::TreeState>,
+    /// `--sparse`: the folders each task's worktree checks out.
+    pub(crate) sparse: Option<std::sync::Arc<super::Sparse>>,
 }
 
 /// A git error as a reason a step gives.
@@ -134,7 +136,7 @@ impl Workspaces {
                 if path.exists() {
                     worktree::remove(repo, &path).map_err(|e| git("cannot clear the task's old worktree", &e))?;
                 }
-                kept.extend(self.checkout(repo, &path, &branch, &tip)?);
+                kept.extend(self.checkout(repo, (id, &path), &branch, &tip)?);
                 let place = Place { path, branch: Some(branch), base: Some(tip), merged: None };
                 self.save(id, &place)?;
                 Ok((place, kept))

@@ -74,6 +74,8 @@ impl From<PipelineArgs> for opts::PipelineOptions {
             into: a.into,
             include_uncommitted: a.include_uncommitted,
             update_base: a.update_base,
+            sparse: a.sparse,
+            sparse_dirs: a.sparse_dir,
             commit: a.commit.map(Into::into),
             batch: a.batch,
             scope: a.scope.map(Into::into),

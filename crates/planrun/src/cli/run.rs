@@ -270,6 +270,19 @@ pub(crate) struct PipelineArgs {
     /// or a merge commit; on a conflict nothing changes and the files are named).
     #[arg(long, hide_short_help = true)]
     pub(crate) update_base: bool,
+    /// Worktree mode: check out only the folders of each task's files (a sparse checkout).
+    ///
+    /// For large repositories. Each worktree holds the files at the top level, the folders
+    /// named by the task's `files` patterns (for `src/api/**` the folder `src/api`, for
+    /// `src/api/mod.rs` its folder) and the folders given with --sparse-dir; a task whose
+    /// patterns start with a wildcard gets the whole tree. The rest of the tree is not on disk
+    /// in the worktree, so a task's build and tests must not need it. git records it in the
+    /// worktree's own configuration (`extensions.worktreeConfig` is turned on).
+    #[arg(long, hide_short_help = true)]
+    pub(crate) sparse: bool,
+    /// With --sparse: a folder every task's worktree also holds (repeatable), e.g. `tests`.
+    #[arg(long, value_name = "DIR", hide_short_help = true)]
+    pub(crate) sparse_dir: Vec<String>,
     /// Who commits: planrun (`auto`), or you while it pauses (`manual`).
     ///
     /// `auto` commits each task that passes every stage (`feat(ID): title`, with a
