@@ -8,7 +8,8 @@
 # no-op /bin/sh script that writes that file (`--agent-command 'AGENT {workspace} {task_id}'`).
 # Reviews are off (`--reviews none`): this measures git, not reviews. No verify commands.
 #
-# For each mode in MODES (`--workspace shared|worktree`), each -j in JOBS and each of ROUNDS
+# For each mode in MODES (`--workspace shared|worktree`, or `sparse`: worktrees with --sparse,
+# against a floor that makes sparse worktrees by hand), each -j in JOBS and each of ROUNDS
 # rounds, on the same repository reset to its base commit (`git reset --hard`, `git clean -fd`,
 # every ref but main and the base tag deleted, `.planrun` removed) before every run:
 #   planrun  `planrun run PLAN --workspace MODE -j J --agent-command … --reviews none --yes
@@ -50,7 +51,7 @@ for n in "$@" "$tasks" "$rounds" $jobs; do
   case "$n" in '' | *[!0-9]* | 0*) echo "not a positive number: '$n'" >&2; exit 64 ;; esac
 done
 for m in $modes; do
-  case "$m" in shared | worktree) ;; *) echo "unknown mode '$m' (shared, worktree)" >&2; exit 64 ;; esac
+  case "$m" in shared | worktree | sparse) ;; *) echo "unknown mode '$m' (shared, worktree, sparse)" >&2; exit 64 ;; esac
 done
 
 target="${CARGO_TARGET_DIR:-target}"
@@ -130,6 +131,27 @@ tasks=$1 du=${{2:-}}
 for i in $(seq 1 "$tasks"); do
   b="floor/t$i" d=".floor/t$i" f="new/t$i.txt"
   git worktree add -q -b "$b" "$d" floor-int
+  mkdir -p "$d/new"
+  printf 't%s\\n' "$i" > "$d/$f"
+  if [ "$du" = du ]; then
+    du -sk "$d" "$(sed -n 's/^gitdir: //p' "$d/.git")" | awk '{{s += $1}} END {{print s}}' >> '{DU_LOG}'
+  fi
+  git -C "$d" add "$f"
+  git -C "$d" commit -q -m "t$i: write $f"
+  git update-ref refs/heads/floor-int "refs/heads/$b"
+  git worktree remove "$d"
+  git branch -q -D "$b"
+done
+"""),
+    "sparse": script(os.path.join(bin_dir, "floor-sparse.sh"), f"""#!/usr/bin/env bash
+# The floor with sparse worktrees: each task by hand, checking out only the folder it writes in.
+set -euo pipefail
+tasks=$1 du=${{2:-}}
+for i in $(seq 1 "$tasks"); do
+  b="floor/t$i" d=".floor/t$i" f="new/t$i.txt"
+  git worktree add -q --no-checkout -b "$b" "$d" floor-int
+  git -C "$d" sparse-checkout set --cone new
+  git -C "$d" read-tree --reset -u HEAD
   mkdir -p "$d/new"
   printf 't%s\\n' "$i" > "$d/$f"
   if [ "$du" = du ]; then
@@ -254,17 +276,20 @@ def run(side, mode, j, repo, d, plan_path, counted=False):
     log = os.path.join(d, f"last-{side}-{mode}-j{j}.log")
     if side == "planrun":
         agent = f"{AGENT} {{workspace}} {{task_id}}" + (" du" if counted else "")
-        argv = [planrun, "run", plan_path, "--workspace", mode, "-j", str(j), "--agent-command", agent,
+        argv = [planrun, "run", plan_path, "--workspace", "shared" if mode == "shared" else "worktree",
+                "-j", str(j), "--agent-command", agent,
                 "--reviews", "none", "--yes", "--no-status-files", "--color", "never"]
+        if mode == "sparse":
+            argv.append("--sparse")
     else:
         argv = [FLOOR[mode], str(tasks)] + (["du"] if counted else [])
     result = timed(argv, repo, log, SHIM_ENV if counted else ENV)
-    if side == "planrun" and mode == "worktree":
+    if side == "planrun" and mode != "shared":
         heads = [r for r in sh(git, "for-each-ref", "--format=%(refname)", "refs/heads/planrun/", cwd=repo).split()
                  if not r.startswith("refs/heads/planrun/task/")]
         ref = heads[0] if len(heads) == 1 else None
     else:
-        ref = "floor-int" if mode == "worktree" else "main"
+        ref = "main" if mode == "shared" else "floor-int"
     if ref is None or not new_files(repo, ref):
         sys.exit(f"{side} {mode} -j{j}: the {tasks} new files are not on {ref}; see {log}")
     return result

@@ -79,6 +79,12 @@ fn sparse_without_worktrees_is_refused_before_anything_starts() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("--sparse") && err.contains("--workspace worktree"), "{err}");
     assert!(!repo.path().join(".planrun/journal.db").exists(), "a refused run leaves no journal");
+    // The same from planrun.toml.
+    repo.write("planrun.toml", "[pipeline]\nworkspace = \"shared\"\nsparse = true\n");
+    let out = repo.run(&["--review-command", "./review.sh"]);
+    assert_eq!(out.status.code(), Some(64), "{}", text(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--sparse"), "{}", text(&out));
+    std::fs::remove_file(repo.path().join("planrun.toml")).unwrap();
     let out = repo.run(&["--sparse-dir", "../up", "--review-command", "./review.sh"]);
     assert_eq!(out.status.code(), Some(64), "{}", text(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not a folder inside the repository"), "{}", text(&out));

@@ -45,7 +45,7 @@ Prompts and planrun.toml:
   wording); a file .planrun/prompts/NAME.md replaces one. planrun.toml at the repository's top
   level (or --config) sets agent, model, resume_rounds, pass_env, redact_env, [roles.implement],
   [roles.review] and [roles.test] agent/model/command, [pipeline] workspace/into/commit/batch/
-  scope/reviews/take/tester, and [prices.\"MODEL\"] input/output/cache_read/cache_write in USD
+  scope/reviews/take/tester/sparse/sparse_dirs, and [prices.\"MODEL\"] input/output/cache_read/cache_write in USD
   per million tokens. See docs/agents.md.
 
 The pipeline (each task, in order; see docs/running.md):
