@@ -142,6 +142,8 @@ pub(crate) struct Session {
     pub(crate) steps: FxHashMap<String, Vec<StepRecord>>,
     /// Fingerprints of every task's definition as this plan has it.
     pub(crate) fingerprints: Vec<String>,
+    /// The journal's last `plan` record holds exactly these fingerprints (nothing to record).
+    pub(crate) plan_recorded: bool,
     /// Done tasks whose definition changed since they were done.
     pub(crate) changed_done: Vec<usize>,
     /// Whether the journal held a run before this one.
@@ -395,6 +397,8 @@ impl Session {
             })
             .map(|(i, _)| i)
             .collect();
+        let plan_recorded = recorded_fp.len() == plan.tasks.len()
+            && plan.tasks.iter().zip(&fingerprints).all(|(t, fp)| recorded_fp.get(&t.id) == Some(fp));
         Ok(Session {
             loaded,
             checked,
@@ -406,6 +410,7 @@ impl Session {
             index,
             steps,
             fingerprints,
+            plan_recorded,
             changed_done,
             resumed,
             final_checks,

@@ -303,6 +303,12 @@ impl PlanBuilder {
     }
 
     /// Adds a task with where it was written.
+    /// Room for `tasks` more tasks.
+    pub fn reserve(&mut self, tasks: usize) {
+        self.plan.tasks.reserve(tasks);
+        self.task_spans.reserve(tasks);
+    }
+
     pub fn push(&mut self, task: Task, spans: TaskSpans) {
         self.plan.tasks.push(task);
         self.task_spans.push(spans);

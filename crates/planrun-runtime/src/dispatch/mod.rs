@@ -243,16 +243,20 @@ impl<'a> Runner<'a> {
         };
         self.s.last_run = Some(run_record.clone());
         records.push((None, JournalEvent::Run(Box::new(run_record))));
-        let fingerprints: std::collections::BTreeMap<String, String> = self
-            .s
-            .loaded
-            .plan
-            .tasks
-            .iter()
-            .zip(&self.s.fingerprints)
-            .map(|(t, fp)| (t.id.clone(), fp.clone()))
-            .collect();
-        records.push((None, JournalEvent::Plan(journal_event::PlanRecord { fingerprints })));
+        // The tasks' fingerprints, unless the journal's last record already says the same (a
+        // resume of an unchanged plan: 10,000 tasks are a quarter of a megabyte).
+        if !self.s.plan_recorded {
+            let fingerprints: std::collections::BTreeMap<String, String> = self
+                .s
+                .loaded
+                .plan
+                .tasks
+                .iter()
+                .zip(&self.s.fingerprints)
+                .map(|(t, fp)| (t.id.clone(), fp.clone()))
+                .collect();
+            records.push((None, JournalEvent::Plan(journal_event::PlanRecord { fingerprints })));
+        }
         if !stopped.is_empty() {
             records.push((None, JournalEvent::Orphans(journal_event::OrphansRecord { pids: stopped.clone() })));
         }

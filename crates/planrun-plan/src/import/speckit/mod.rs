@@ -59,9 +59,13 @@ fn looks_speckit(path: &Path) -> bool {
         return false;
     };
     let text = String::from_utf8_lossy(&bytes);
-    // Every spec-kit item is a checkbox or a heading followed by its id (`- [ ] T001`, `### T001`):
-    // a cheap refusal first.
-    if !text.contains("] T") && !text.contains("# T") && !text.contains("[T") {
+    // Every spec-kit item is a checkbox or a heading followed by its id (`- [ ] T001`, `### T001`,
+    // `[T001]`): a cheap refusal first, for a text where no `T` after those is followed by a digit
+    // (planrun's own `## Task t1:` headings among them).
+    let id_after = |marker: &str| {
+        text.match_indices(marker).any(|(at, m)| text.as_bytes().get(at + m.len()).is_some_and(u8::is_ascii_digit))
+    };
+    if !id_after("] T") && !id_after("# T") && !id_after("[T") {
         return false;
     }
     md::lines(&text).iter().filter(|l| !l.in_fence).any(|l| {

@@ -210,6 +210,10 @@ fn parse_into(b: &mut PlanBuilder, src: SourceId) {
     let text = b.text(src).to_owned();
     let r = Reader { src, text: &text };
     let lines = md::lines(&text);
+    // Room for a task per level-2 heading at most: a plan of thousands of tasks is not moved
+    // in memory again and again as it grows.
+    let headings = lines.iter().filter(|l| !l.in_fence && l.text.starts_with("## ")).count();
+    b.reserve(headings);
     let mut title_seen = false;
     let mut context: Vec<String> = Vec::new();
     let mut plan_verify: Option<Vec<Line<'_>>> = None;
