@@ -123,47 +123,35 @@ if [ "${{3:-}}" = du ]; then
 fi
 """)
 
+def floor_worktree(name, what, checkout):
+    """The floor with a worktree per task, made by `checkout` (shell lines; $b, $d are set)."""
+    return script(os.path.join(bin_dir, name), f"""#!/usr/bin/env bash
+# The floor {what}: each task by hand, one after the other.
+set -euo pipefail
+tasks=$1 du=${{2:-}}
+for i in $(seq 1 "$tasks"); do
+  b="floor/t$i" d=".floor/t$i" f="new/t$i.txt"
+{checkout}
+  mkdir -p "$d/new"
+  printf 't%s\\n' "$i" > "$d/$f"
+  if [ "$du" = du ]; then
+    du -sk "$d" "$(sed -n 's/^gitdir: //p' "$d/.git")" | awk '{{s += $1}} END {{print s}}' >> '{DU_LOG}'
+  fi
+  git -C "$d" add "$f"
+  git -C "$d" commit -q -m "t$i: write $f"
+  git update-ref refs/heads/floor-int "refs/heads/$b"
+  git worktree remove "$d"
+  git branch -q -D "$b"
+done
+""")
+
+
 FLOOR = {
-    "worktree": script(os.path.join(bin_dir, "floor-worktree.sh"), f"""#!/usr/bin/env bash
-# The floor in worktree mode: each task by hand, one after the other.
-set -euo pipefail
-tasks=$1 du=${{2:-}}
-for i in $(seq 1 "$tasks"); do
-  b="floor/t$i" d=".floor/t$i" f="new/t$i.txt"
-  git worktree add -q -b "$b" "$d" floor-int
-  mkdir -p "$d/new"
-  printf 't%s\\n' "$i" > "$d/$f"
-  if [ "$du" = du ]; then
-    du -sk "$d" "$(sed -n 's/^gitdir: //p' "$d/.git")" | awk '{{s += $1}} END {{print s}}' >> '{DU_LOG}'
-  fi
-  git -C "$d" add "$f"
-  git -C "$d" commit -q -m "t$i: write $f"
-  git update-ref refs/heads/floor-int "refs/heads/$b"
-  git worktree remove "$d"
-  git branch -q -D "$b"
-done
-"""),
-    "sparse": script(os.path.join(bin_dir, "floor-sparse.sh"), f"""#!/usr/bin/env bash
-# The floor with sparse worktrees: each task by hand, checking out only the folder it writes in.
-set -euo pipefail
-tasks=$1 du=${{2:-}}
-for i in $(seq 1 "$tasks"); do
-  b="floor/t$i" d=".floor/t$i" f="new/t$i.txt"
-  git worktree add -q --no-checkout -b "$b" "$d" floor-int
+    "worktree": floor_worktree("floor-worktree.sh", "in worktree mode", '  git worktree add -q -b "$b" "$d" floor-int'),
+    # Checking out only the folder the task writes in.
+    "sparse": floor_worktree("floor-sparse.sh", "with sparse worktrees", """  git worktree add -q --no-checkout -b "$b" "$d" floor-int
   git -C "$d" sparse-checkout set --cone new
-  git -C "$d" read-tree --reset -u HEAD
-  mkdir -p "$d/new"
-  printf 't%s\\n' "$i" > "$d/$f"
-  if [ "$du" = du ]; then
-    du -sk "$d" "$(sed -n 's/^gitdir: //p' "$d/.git")" | awk '{{s += $1}} END {{print s}}' >> '{DU_LOG}'
-  fi
-  git -C "$d" add "$f"
-  git -C "$d" commit -q -m "t$i: write $f"
-  git update-ref refs/heads/floor-int "refs/heads/$b"
-  git worktree remove "$d"
-  git branch -q -D "$b"
-done
-"""),
+  git -C "$d" read-tree --reset -u HEAD"""),
     "shared": script(os.path.join(bin_dir, "floor-shared.sh"), f"""#!/usr/bin/env bash
 # The floor in a shared tree: each task by hand, one after the other.
 set -euo pipefail
