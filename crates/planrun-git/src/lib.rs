@@ -57,6 +57,32 @@ impl Git {
         self
     }
 
+    /// The same, with git configuration `key=value` for every git command it runs (through
+    /// `GIT_CONFIG_COUNT`, after any entries the environment already holds).
+    #[must_use]
+    pub fn with_config(mut self, key: &str, value: &str) -> Self {
+        let inherited = std::env::var("GIT_CONFIG_COUNT").ok().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0);
+        let n = self
+            .env
+            .iter()
+            .rev()
+            .find(|(k, _)| k == "GIT_CONFIG_COUNT")
+            .and_then(|(_, v)| v.parse::<usize>().ok())
+            .unwrap_or(inherited);
+        self.env.push((format!("GIT_CONFIG_KEY_{n}"), key.to_owned()));
+        self.env.push((format!("GIT_CONFIG_VALUE_{n}"), value.to_owned()));
+        self.env.push(("GIT_CONFIG_COUNT".to_owned(), (n + 1).to_string()));
+        self
+    }
+
+    /// The same, working on the index file `index` instead of the tree's own: a scratch index
+    /// planrun alone reads, written without its trailing checksum (`index.skipHash`), which
+    /// costs a hash of the whole index at each write (tens of ms for 100,000 files).
+    #[must_use]
+    pub fn with_scratch_index(self, index: &Path) -> Self {
+        self.with_env("GIT_INDEX_FILE", &index.display().to_string()).with_config("index.skipHash", "true")
+    }
+
     /// A `Git` for another folder with the same settings (a worktree of this repository).
     #[must_use]
     pub fn at(&self, dir: impl Into<PathBuf>) -> Self {

@@ -222,7 +222,7 @@ pub fn tree_of(repo: &Git, st: &Status, scratch_index: &std::path::Path) -> Resu
     if let Some(dir) = scratch_index.parent() {
         std::fs::create_dir_all(dir).map_err(|e| fail(e, &format!("cannot create `{}`", dir.display())))?;
     }
-    let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch_index.display().to_string());
+    let g = repo.clone().with_scratch_index(scratch_index);
     // Start from a copy of the tree's own index: what is staged is on disk already, and its
     // cached trees spare `write-tree` the folders nothing changed in.
     let index = match repo.index_file() {

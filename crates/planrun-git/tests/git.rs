@@ -417,3 +417,27 @@ fn new_commits_are_taken_into_a_run_branch_by_fast_forward_merge_or_not_at_all_o
     );
     assert_eq!(repo.branch_head("planrun/run1").unwrap(), b);
 }
+
+#[test]
+fn configuration_given_to_a_git_adds_to_what_its_environment_gives() {
+    let (_dir, repo) = repo(&[("a.txt", "1\n")]);
+    let g = repo
+        .clone()
+        .with_env("GIT_CONFIG_COUNT", "1")
+        .with_env("GIT_CONFIG_KEY_0", "planrun.first")
+        .with_env("GIT_CONFIG_VALUE_0", "one")
+        .with_config("planrun.second", "two")
+        .with_config("planrun.third", "three");
+    for (key, value) in [("planrun.first", "one"), ("planrun.second", "two"), ("planrun.third", "three")] {
+        assert_eq!(g.run(&["config", "--get", key]).unwrap().trim(), value);
+    }
+    // A scratch index is written without its checksum; the tree's own index keeps it.
+    let dir = tempfile::tempdir().unwrap();
+    let scratch = dir.path().join("scratch.index");
+    let s = repo.clone().with_scratch_index(&scratch);
+    s.run(&["read-tree", "HEAD"]).unwrap();
+    let bytes = std::fs::read(&scratch).unwrap();
+    assert!(bytes[bytes.len() - 20..].iter().all(|&b| b == 0), "a scratch index has no checksum");
+    let own = std::fs::read(repo.dir().join(".git/index")).unwrap();
+    assert!(own[own.len() - 20..].iter().any(|&b| b != 0));
+}

@@ -243,7 +243,7 @@ impl Workspaces {
                 }
             };
             let _ = std::fs::remove_file(&scratch);
-            let g = repo.clone().with_env("GIT_INDEX_FILE", &scratch.display().to_string());
+            let g = repo.clone().with_scratch_index(&scratch);
             let mut add: Vec<&str> = vec!["update-index", "--add", "--remove", "--"];
             add.extend(moved.iter().map(String::as_str));
             let tree = g
