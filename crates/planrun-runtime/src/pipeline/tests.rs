@@ -191,3 +191,27 @@ fn commit_types_follow_the_title() {
     assert_eq!(commit_kind("Document the API"), "docs");
     assert_eq!(commit_kind("Refactor storage"), "refactor");
 }
+
+#[test]
+fn a_sparse_worktree_left_in_the_pool_is_whole_again_for_a_run_without_sparse() {
+    let (_dir, mut ws) = worktree_run();
+    let repo = ws.repo.clone().unwrap();
+    // Two folders on the integration branch.
+    for f in ["src/a/x.txt", "docs/y.txt"] {
+        let p = ws.root.join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, "x\n").unwrap();
+    }
+    commit::commit_all(&repo, "folders\n").unwrap();
+    repo.run(&["branch", "-f", "planrun/r", "HEAD"]).unwrap();
+    ws.sparse = Some(std::sync::Arc::new(Sparse::new(Vec::new()).with_tasks([("a", &["src/a/**".to_owned()][..])])));
+    let (a, _) = ws.prepare("a", 1).unwrap();
+    assert!(a.path.join("src/a/x.txt").exists() && !a.path.join("docs/y.txt").exists());
+    ws.release("a", "1").unwrap();
+    // The next invocation runs without --sparse and takes the pooled worktree: all of it.
+    ws.sparse = None;
+    let (b, _) = ws.prepare("b", 1).unwrap();
+    assert_eq!(ws.pool.stats().reused, 1);
+    assert!(b.path.join("src/a/x.txt").exists() && b.path.join("docs/y.txt").exists());
+    assert!(!planrun_git::worktree::is_sparse(&b.path));
+}
