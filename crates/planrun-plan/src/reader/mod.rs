@@ -302,13 +302,13 @@ impl PlanBuilder {
         self.sources.text(id)
     }
 
-    /// Adds a task with where it was written.
     /// Room for `tasks` more tasks.
     pub fn reserve(&mut self, tasks: usize) {
         self.plan.tasks.reserve(tasks);
         self.task_spans.reserve(tasks);
     }
 
+    /// Adds a task with where it was written.
     pub fn push(&mut self, task: Task, spans: TaskSpans) {
         self.plan.tasks.push(task);
         self.task_spans.push(spans);
