@@ -11,28 +11,67 @@ use crate::source::SourceId;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
-/// What a run did with one task.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a run did with one task, as far as it has gone.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskReport {
     pub id: String,
     pub state: TaskOutcome,
     /// A short account for the summary files (attempts, checks, reason), when there is one.
     pub summary: Option<String>,
+    /// Attempts started so far (0: it never ran).
+    pub attempts: u32,
+    /// Attempts its checks or reviews rejected (cm's `rarv_cycles`).
+    pub failures: u32,
+    /// What happened to it, step by step, oldest first (cm's `logs[]`).
+    pub log: Vec<LogEntry>,
+    /// When it passed (ISO 8601, UTC), for the formats that record it.
+    pub completed_at: Option<String>,
 }
 
-/// How a task ended.
+/// One entry of a task's log: the phase (cm's RARV words: `REASON`, `ACT`, `REFLECT`,
+/// `VERIFY`) and what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogEntry {
+    pub phase: String,
+    pub message: String,
+}
+
+/// Where a task stands. The live states (`InProgress`, `InReview`, `Rework`) are written
+/// while a run goes on by the formats whose files follow a task through its work (planpipe,
+/// CCW, cm); the others mark only what passed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum TaskOutcome {
     Done,
-    Blocked { reason: String },
+    Blocked {
+        reason: String,
+    },
     Skipped,
+    /// Not run, or not running now: marks are left as they are, and a live state planrun wrote
+    /// earlier goes back to pending.
+    #[default]
     NotRun,
+    /// An agent works on it.
+    InProgress,
+    /// Implemented; its checks and reviews run.
+    InReview,
+    /// An attempt was rejected for `reason`: the task waits for, or is in, the attempt that
+    /// fixes it (`attempts` is the latest attempt).
+    Rework {
+        reason: String,
+    },
+}
+
+impl TaskOutcome {
+    /// Whether the task is being worked on (in progress, in review, or waiting for rework).
+    pub fn is_live(&self) -> bool {
+        matches!(self, TaskOutcome::InProgress | TaskOutcome::InReview | TaskOutcome::Rework { .. })
+    }
 }
 
 impl TaskReport {
     /// A report without a summary.
     pub fn new(id: impl Into<String>, state: TaskOutcome) -> Self {
-        Self { id: id.into(), state, summary: None }
+        Self { id: id.into(), state, ..Self::default() }
     }
 }
 
@@ -64,6 +103,8 @@ struct Patch {
 pub(crate) struct Ctx<'a> {
     pub(crate) loaded: &'a Loaded,
     pub(crate) reports: &'a [TaskReport],
+    /// The time of this write (ISO 8601, UTC), for formats that stamp their files.
+    pub(crate) now: Option<&'a str>,
     /// Ids reported done.
     pub(crate) done: HashSet<&'a str>,
     patches: BTreeMap<SourceId, Vec<Patch>>,
@@ -75,7 +116,15 @@ pub(crate) struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     pub(crate) fn new(loaded: &'a Loaded, reports: &'a [TaskReport]) -> Self {
         let done = reports.iter().filter(|r| r.state == TaskOutcome::Done).map(|r| r.id.as_str()).collect();
-        Self { loaded, reports, done, patches: BTreeMap::new(), files: BTreeMap::new(), base: base_dir(loaded) }
+        Self {
+            loaded,
+            reports,
+            now: None,
+            done,
+            patches: BTreeMap::new(),
+            files: BTreeMap::new(),
+            base: base_dir(loaded),
+        }
     }
 
     /// Indices of the tasks reported done (every task carrying a reported id).

@@ -14,7 +14,7 @@
 //! share (the reports, `Ctx`, the text and JSON helpers) is in `edit`, below them all.
 
 use crate::edit::{Ctx, bare_item, line_at, unticked_mark};
-pub use crate::edit::{FileEdit, StatusError, TaskOutcome, TaskReport};
+pub use crate::edit::{FileEdit, LogEntry, StatusError, TaskOutcome, TaskReport};
 use crate::import::blueprint::status::blueprint;
 use crate::import::ccw::status::ccw;
 use crate::import::cm::status::cm;
@@ -32,7 +32,14 @@ use std::path::{Path, PathBuf};
 /// The new contents of every status file of `loaded`'s format, given what a run did. Nothing is
 /// written. Formats without a status marker give no edits.
 pub fn edits(loaded: &Loaded, reports: &[TaskReport]) -> Result<Vec<FileEdit>, StatusError> {
+    edits_at(loaded, reports, None)
+}
+
+/// [`edits`], stamped with the time `now` (ISO 8601, UTC) where a format records when its file
+/// was last written (cm's `updated`).
+pub fn edits_at(loaded: &Loaded, reports: &[TaskReport], now: Option<&str>) -> Result<Vec<FileEdit>, StatusError> {
     let mut ctx = Ctx::new(loaded, reports);
+    ctx.now = now;
     match loaded.format {
         Format::Markdown => markdown(&mut ctx),
         Format::Json => native_json(&mut ctx),

@@ -61,6 +61,7 @@ fn done(ids: &[&str]) -> Vec<TaskReport> {
             id: (*id).to_owned(),
             state: TaskOutcome::Done,
             summary: Some(format!("{id}: 1 attempt, checks passed")),
+            ..TaskReport::default()
         })
         .collect()
 }
@@ -523,7 +524,7 @@ proptest! {
                     2 => TaskOutcome::Skipped,
                     _ => TaskOutcome::NotRun,
                 };
-                TaskReport { id: t.id.clone(), state, summary: Some("summary".to_owned()) }
+                TaskReport { id: t.id.clone(), state, summary: Some("summary".to_owned()), ..TaskReport::default() }
             })
             .collect();
         reports.push(TaskReport::new(junk, TaskOutcome::Done));

@@ -346,38 +346,122 @@ fn junit(s: &Session) -> String {
     )
 }
 
-/// Writes back what the run did into the files the plan's own format keeps progress in
-/// (`planrun_plan::status`): from a fresh read of the plan, so nothing a user changed meanwhile
-/// is lost. Returns the files written.
-pub(crate) fn status_files(s: &Session) -> Result<Vec<PathBuf>, String> {
-    use planrun_plan::status::{self, TaskOutcome, TaskReport};
-    let loaded = planrun_plan::load(&s.plan_path, Some(s.loaded.format)).map_err(|e| e.to_string())?;
-    let reports: Vec<TaskReport> = s
-        .engine
+/// Where each task stands, for the plan's own status files: its state (the live ones included),
+/// its attempts and rejected attempts, its log step by step, and when it passed.
+pub(crate) fn status_reports(s: &Session) -> Vec<planrun_plan::status::TaskReport> {
+    use planrun_plan::status::{LogEntry, TaskOutcome, TaskReport};
+    let line = |text: &str| {
+        let one = planrun_plan::model::one_line(text);
+        let mut cut: String = one.chars().take(300).collect();
+        if cut.len() < one.len() {
+            cut.push('…');
+        }
+        cut
+    };
+    s.engine
         .states()
         .iter()
         .enumerate()
         .map(|(i, st)| {
-            let state = match st {
-                TaskState::Done => TaskOutcome::Done,
-                TaskState::Blocked { reason } => TaskOutcome::Blocked { reason: reason.clone() },
-                TaskState::Skipped => TaskOutcome::Skipped,
-                _ => TaskOutcome::NotRun,
-            };
             let id = s.id(i);
-            let attempts = s.steps.get(id).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+            let title = s.task(i).map_or("", |t| t.title.as_str());
+            let records = s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
+            let recorded = records.iter().map(|r| r.attempt).max().unwrap_or(0);
+            let rejected = {
+                let mut a: Vec<u32> = records.iter().filter(|r| !r.ok).map(|r| r.attempt).collect();
+                a.dedup();
+                a.len() as u32
+            };
+            let (state, attempts, failures) = match st {
+                TaskState::Done => (TaskOutcome::Done, recorded, rejected),
+                TaskState::Blocked { reason } => (TaskOutcome::Blocked { reason: reason.clone() }, recorded, rejected),
+                TaskState::Skipped => (TaskOutcome::Skipped, recorded, rejected),
+                // An attempt after a rejection is the rework the seeds name: with its reason.
+                TaskState::InProgress { attempt, failures } if *failures > 0 => {
+                    let reason = records.iter().rev().find(|r| !r.ok).map_or_else(
+                        || "an earlier attempt was rejected".to_owned(),
+                        |r| format!("{} failed: {}", r.step, line(&r.summary)),
+                    );
+                    (TaskOutcome::Rework { reason }, *attempt, *failures)
+                }
+                TaskState::InProgress { attempt, failures } => (TaskOutcome::InProgress, *attempt, *failures),
+                TaskState::InReview { attempt, failures } => (TaskOutcome::InReview, *attempt, *failures),
+                TaskState::Rework { attempt, failures, reason } => {
+                    (TaskOutcome::Rework { reason: reason.clone() }, *attempt, *failures)
+                }
+                TaskState::Pending | TaskState::Ready => (TaskOutcome::NotRun, recorded, rejected),
+            };
+            // The log: each attempt's selection, then its steps as they ended.
+            let mut log: Vec<LogEntry> = Vec::new();
+            let entry = |phase: &str, message: String| LogEntry { phase: phase.to_owned(), message };
+            for attempt in 1..=attempts.max(recorded) {
+                log.push(entry("REASON", format!("Selected: {} (attempt {attempt})", line(title))));
+                for r in records.iter().filter(|r| r.attempt == attempt) {
+                    let outcome = |what: &str| {
+                        if r.ok { format!("✅ {what} passed") } else { format!("❌ {what}: {}", line(&r.summary)) }
+                    };
+                    let (phase, message) = match r.step.as_str() {
+                        "implement" if r.ok => ("ACT", format!("implemented: {}", line(&r.summary))),
+                        "implement" => ("ACT", format!("❌ the agent failed: {}", line(&r.summary))),
+                        "verify" | "test" | "scope" => ("VERIFY", outcome(&r.step)),
+                        step if step.ends_with("review") => ("REFLECT", outcome(step)),
+                        step => ("REFLECT", outcome(step)),
+                    };
+                    log.push(entry(phase, message));
+                }
+            }
             let used = Totals::of_task(s, id);
             let mut summary = format!("Run by planrun: {} after {attempts} attempt(s)", st.name().replace('_', " "));
             if let Some(line) = used.line() {
                 summary.push_str(&format!("; used {line}"));
             }
             summary.push('.');
-            TaskReport { id: id.to_owned(), state, summary: Some(summary) }
+            let completed_at = (*st == TaskState::Done)
+                .then(|| records.iter().filter_map(|r| r.ended_ms).max())
+                .flatten()
+                .map(super::layout::utc);
+            TaskReport { id: id.to_owned(), state, summary: Some(summary), attempts, failures, log, completed_at }
         })
-        .collect();
-    let edits = status::edits(&loaded, &reports).map_err(|e| e.to_string())?;
+        .collect()
+}
+
+/// Writes back what the run did into the files the plan's own format keeps progress in
+/// (`planrun_plan::status`): from a fresh read of the plan, so nothing a user changed meanwhile
+/// is lost. Returns the files written.
+pub(crate) fn status_files(s: &Session) -> Result<Vec<PathBuf>, String> {
+    write_status_files(&s.plan_path, s.loaded.format, &status_reports(s), &super::layout::utc(crate::unix_ms()))
+}
+
+/// [`status_files`] from a snapshot of the reports: what the live writer runs off the
+/// dispatcher's thread.
+pub(crate) fn write_status_files(
+    plan: &Path,
+    format: planrun_plan::Format,
+    reports: &[planrun_plan::status::TaskReport],
+    now: &str,
+) -> Result<Vec<PathBuf>, String> {
+    use planrun_plan::status;
+    let loaded = planrun_plan::load(plan, Some(format)).map_err(|e| e.to_string())?;
+    let edits = status::edits_at(&loaded, reports, Some(now)).map_err(|e| e.to_string())?;
     status::write(&edits).map_err(|e| e.to_string())?;
     Ok(edits.into_iter().map(|e| e.path).collect())
+}
+
+/// Every file the status writer may write for the plan at `plan`: its own files, and those a
+/// run marking every task done would create. A shared tree's scope checks leave them out, since
+/// planrun writes them while tasks run.
+pub(crate) fn status_paths(s: &Session) -> Vec<PathBuf> {
+    use planrun_plan::status::{self, TaskOutcome, TaskReport};
+    let loaded = &s.loaded;
+    let mut paths: Vec<PathBuf> = loaded.sources.ids().map(|id| loaded.sources.path(id).to_path_buf()).collect();
+    let all: Vec<TaskReport> =
+        loaded.plan.tasks.iter().map(|t| TaskReport::new(t.id.clone(), TaskOutcome::Done)).collect();
+    if let Ok(edits) = status::edits(loaded, &all) {
+        paths.extend(edits.into_iter().map(|e| e.path));
+    }
+    paths.sort();
+    paths.dedup();
+    paths
 }
 
 #[cfg(test)]

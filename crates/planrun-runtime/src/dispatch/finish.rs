@@ -30,6 +30,7 @@ impl Runner<'_> {
         let used = crate::totals::Totals::of(&self.s);
         let report = report::write(&self.s, &self.run_id, name);
         estimate::record(&self.s, &self.s.layout.dir.join("history.jsonl"));
+        self.settle_live();
         let status_files = if self.status_files { Some(report::status_files(&self.s)) } else { None };
         let mut fields = ev::Finished {
             outcome: name.to_owned(),

@@ -10,6 +10,7 @@ use finish::spend_text;
 
 mod finish;
 mod limits;
+mod live;
 mod record;
 mod start;
 
@@ -41,8 +42,13 @@ pub(crate) struct Runner<'a> {
     told_check_output: bool,
     /// The run's id: when its first invocation started.
     run_id: String,
-    /// Whether to mark progress in the plan's own files at the end.
+    /// Whether to mark progress in the plan's own files (at the end, and as the run goes).
     status_files: bool,
+    /// The live writes of the status files (`None` with `--no-status-files`).
+    live: Option<live::Live>,
+    /// In a shared tree, the status files planrun writes while tasks run (relative to the
+    /// tree): not a task's changes.
+    status_paths: Vec<String>,
     /// The reviewer's take before each task's first attempt.
     take: bool,
     commit: CommitMode,
@@ -104,6 +110,11 @@ impl<'a> Runner<'a> {
                 policy.used_before(&a.agent, end, budget::spend_of(&a.usage, a.cost_usd));
             }
         }
+        let status_paths = if !args.no_status_files && setup.pipe.ws.mode == WorkspaceMode::Shared {
+            live::shared_paths(&s, &ctx.ws.root)
+        } else {
+            Vec::new()
+        };
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
                 let (w, a) = writer::Writer::start(journal);
@@ -135,6 +146,8 @@ impl<'a> Runner<'a> {
             told_check_output: false,
             run_id: setup.run_id.clone(),
             status_files: !args.no_status_files,
+            live: (!args.no_status_files).then(live::Live::new),
+            status_paths,
             take: setup.pipe.take,
             commit: setup.pipe.commit,
             pause: None,
@@ -332,7 +345,10 @@ impl<'a> Runner<'a> {
                     self.interrupt(interrupts, &mut deadline);
                 }
                 Some(report) = self.reports.recv() => self.report(report),
-                _ = ticks.tick() => self.tick(),
+                _ = ticks.tick() => {
+                    self.tick();
+                    self.write_live();
+                }
                 () = sleep_until(deadline) => {
                     self.reporter.note("planrun: the drain deadline passed; stopping the steps still running");
                     self.cancel_all();
@@ -407,10 +423,15 @@ impl<'a> Runner<'a> {
             Some(Err(e)) => return Err(journal_failed(&e)),
             None => return Err(journal_failed("the journal writer stopped")),
         }
+        let mut moved = false;
         while self.pending.front().is_some_and(|p| p.batch <= self.durable) {
             let Some(p) = self.pending.pop_front() else { break };
+            moved |= p.changes.iter().any(|c| matches!(c, planrun_engine::Change::Task { .. }));
             self.report_changes(&p.changes);
             self.act(p.decisions);
+        }
+        if moved {
+            self.status_changed();
         }
         Ok(())
     }

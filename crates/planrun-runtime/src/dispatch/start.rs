@@ -40,6 +40,9 @@ impl Runner<'_> {
             .filter(|&o| self.s.engine.state(o).is_some_and(TaskState::is_running))
             .filter_map(|o| plan.tasks.get(o))
             .flat_map(|o| o.files.iter().cloned())
+            // The plan's status files, which planrun itself writes as the run goes, unless
+            // the task declares them.
+            .chain(self.status_paths.iter().filter(|p| !declares(&t.files, p)).cloned())
             .collect();
         let persona = self
             .templates
@@ -297,4 +300,9 @@ impl Runner<'_> {
             ],
         )
     }
+}
+
+/// Whether one of a task's file patterns covers `path`.
+fn declares(files: &[String], path: &str) -> bool {
+    files.iter().any(|f| planrun_plan::globs::Pattern::parse(f).is_ok_and(|p| p.matches(path)))
 }
