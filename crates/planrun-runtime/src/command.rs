@@ -154,6 +154,16 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         templates: templates.clone(),
         reports,
         agent_envs: std::sync::Mutex::default(),
+        marks: match (&pipe.ws.repo, args.no_status_files, pipe.commit) {
+            (Some(repo), false, crate::pipeline::CommitMode::Auto) => crate::pipeline::CommitMarks::new(
+                &session.plan_path,
+                session.loaded.format,
+                &pipe.ws.root,
+                repo,
+                pipe.ws.mode == crate::pipeline::WorkspaceMode::Worktree,
+            ),
+            _ => None,
+        },
     };
     let call = planrun_agents::Call { root, sandbox, ..planrun_agents::Call::default() };
     let mut kinds: Vec<AgentKind> = Vec::new();
@@ -168,6 +178,17 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     }
     for note in &pipe.notes {
         reporter.note(&format!("planrun: {note}"));
+    }
+    if ctx.marks.is_some() {
+        reporter.note(&if pipe.ws.mode == crate::pipeline::WorkspaceMode::Worktree {
+            format!(
+                "planrun: each step's ✅ and ticked boxes go into its own commit on `{}`; your copy of the plan is left as it is",
+                pipe.ws.integration.as_deref().unwrap_or("the integration branch")
+            )
+        } else {
+            "planrun: each step's ✅ and ticked boxes go into its own commit (while the plan has no other uncommitted change)"
+                .to_owned()
+        });
     }
     let setup = Setup {
         templates,

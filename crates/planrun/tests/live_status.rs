@@ -288,3 +288,96 @@ echo ok > "out/$PLANRUN_TASK_ID.txt"
         serde_json::json!({ "total": 2, "done": 2, "in_progress": 0, "blocked": 0, "backlog": 0, "rarv_cycles_total": 1 })
     );
 }
+
+const BLUEPRINT: &str = "# Plan: Notes\n\n## Steps\n\n### Step 1: First note\n\n**Files:** `notes/one.md`\n\n#### Phase 1: Build\n\nWrite notes/one.md.\n\n#### Phase 3: Verification\n\n- [ ] `grep -q ok notes/one.md`\n\n### Step 2: Second note\n\n**Depends on:** Step 1\n**Files:** `notes/two.md`\n\n#### Phase 1: Build\n\nWrite notes/two.md.\n\n#### Phase 3: Verification\n\n- [ ] `grep -q ok notes/two.md`\n";
+
+/// The plan as a commit holds it.
+fn plan_at(repo: &support::Repo, rev: &str) -> String {
+    git(repo, &["show", &format!("{rev}:PLAN.md")])
+}
+
+#[test]
+fn a_blueprint_steps_marks_go_into_its_own_commit() {
+    for mode in ["shared", "worktree"] {
+        let agent =
+            "mkdir -p notes\ncase \"$PLANRUN_TASK_ID\" in *1) f=one ;; *) f=two ;; esac\necho ok > notes/$f.md\n";
+        let repo = support::committed("# unused\n", agent, &[("PLAN.md", BLUEPRINT)]);
+        let out = repo
+            .cmd(&[
+                "run",
+                "PLAN.md",
+                "--agent-command",
+                "./agent.sh",
+                "--workspace",
+                mode,
+                "--reviews",
+                "none",
+                "--json",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out));
+        assert!(text(&out).contains("go into its own commit"), "{mode}: the run says so: {}", text(&out));
+        // The branch the steps' commits are on: yours in a shared tree, the run's otherwise.
+        let finished = events(&out).pop().unwrap();
+        let branch = finished["integration"].as_str().map_or_else(|| "HEAD".to_owned(), str::to_owned);
+        let first = plan_at(&repo, &format!("{branch}~1"));
+        let second = plan_at(&repo, &branch);
+        assert!(
+            first.contains("### ✅ Step 1: First note") && first.contains("- [x] `grep -q ok notes/one.md`"),
+            "{mode}:\n{first}"
+        );
+        assert!(
+            first.contains("### Step 2: Second note") && first.contains("- [ ] `grep -q ok notes/two.md`"),
+            "{mode}:\n{first}"
+        );
+        assert!(
+            second.contains("### ✅ Step 2: Second note") && second.contains("- [x] `grep -q ok notes/two.md`"),
+            "{mode}:\n{second}"
+        );
+        let files = |rev: &str| git(&repo, &["show", "--name-only", "--format=", rev]);
+        assert_eq!(files(&format!("{branch}~1")).lines().collect::<Vec<_>>(), ["PLAN.md", "notes/one.md"], "{mode}");
+        assert_eq!(files(&branch).lines().collect::<Vec<_>>(), ["PLAN.md", "notes/two.md"], "{mode}");
+        // Your copy of the plan: committed with the steps in a shared tree (nothing left over),
+        // untouched in worktree mode (the marks arrive with the branch).
+        let dirty = git(&repo, &["status", "--porcelain", "--", "PLAN.md"]);
+        assert_eq!(dirty, "", "{mode}");
+        if mode == "worktree" {
+            assert_eq!(repo.read("PLAN.md"), BLUEPRINT);
+        }
+    }
+}
+
+#[test]
+fn a_plan_you_are_editing_is_not_swept_into_a_steps_commit() {
+    let agent = "mkdir -p notes\ncase \"$PLANRUN_TASK_ID\" in *1) f=one ;; *) f=two ;; esac\necho ok > notes/$f.md\n";
+    let repo = support::committed("# unused\n", agent, &[("PLAN.md", BLUEPRINT)]);
+    // An edit of yours, not committed.
+    let edited = BLUEPRINT.replace("Write notes/two.md.", "Write notes/two.md, in French.");
+    repo.write("PLAN.md", &edited);
+    let out = repo
+        .cmd(&[
+            "run",
+            "PLAN.md",
+            "--agent-command",
+            "./agent.sh",
+            "--workspace",
+            "shared",
+            "--reviews",
+            "none",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let log = git(&repo, &["log", "--name-only", "--format=%s"]);
+    assert_eq!(log.lines().filter(|l| *l == "PLAN.md").count(), 1, "only the first commit has the plan: {log}");
+    assert!(
+        !git(&repo, &["show", "HEAD~1", "--", "PLAN.md"]).contains("in French"),
+        "your edit is not in a step's commit"
+    );
+    assert!(!git(&repo, &["show", "HEAD", "--", "PLAN.md"]).contains("in French"));
+    // It is still in your tree, with the run's marks beside it.
+    let now = repo.read("PLAN.md");
+    assert!(now.contains("in French") && now.contains("### ✅ Step 2: Second note"), "{now}");
+}

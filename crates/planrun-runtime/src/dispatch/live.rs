@@ -76,7 +76,9 @@ impl Runner<'_> {
             let reports = report::status_reports(&self.s);
             let (plan, format) = (self.s.plan_path.clone(), self.s.loaded.format);
             let now = crate::layout::utc(unix_ms());
+            let lock = self.ctx.marks.as_ref().map(|m| Arc::clone(&m.lock));
             tokio::task::spawn_blocking(move || {
+                let _guard = lock.as_ref().map(|l| l.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
                 let began = Instant::now();
                 let written = report::write_status_files(&plan, format, &reports, &now);
                 let _ = tx.send((written, began.elapsed()));

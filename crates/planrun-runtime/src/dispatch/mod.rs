@@ -110,7 +110,11 @@ impl<'a> Runner<'a> {
                 policy.used_before(&a.agent, end, budget::spend_of(&a.usage, a.cost_usd));
             }
         }
-        let status_paths = if !args.no_status_files && setup.pipe.ws.mode == WorkspaceMode::Shared {
+        // In worktree mode a blueprint step's marks go into its commit on the integration
+        // branch: your copy of the plan is left alone (marks there too would stop a merge).
+        let marks_in_commits = ctx.marks.is_some() && setup.pipe.ws.mode == WorkspaceMode::Worktree;
+        let status_files = !args.no_status_files && !marks_in_commits;
+        let status_paths = if status_files && setup.pipe.ws.mode == WorkspaceMode::Shared {
             live::shared_paths(&s, &ctx.ws.root)
         } else {
             Vec::new()
@@ -145,8 +149,8 @@ impl<'a> Runner<'a> {
             resume_rounds: setup.resume_rounds,
             told_check_output: false,
             run_id: setup.run_id.clone(),
-            status_files: !args.no_status_files,
-            live: (!args.no_status_files).then(live::Live::new),
+            status_files,
+            live: status_files.then(live::Live::new),
             status_paths,
             take: setup.pipe.take,
             commit: setup.pipe.commit,

@@ -11,6 +11,7 @@ use std::path::Path;
 
 mod choices;
 mod integrate;
+mod marks;
 mod pool;
 mod sparse;
 #[cfg(test)]
@@ -20,6 +21,7 @@ mod workspaces;
 
 pub use choices::{CommitMode, ReviewKind, ScopePolicy, WorkspaceMode};
 pub(crate) use integrate::Merging;
+pub(crate) use marks::CommitMarks;
 pub(crate) use sparse::{Cone, Sparse};
 pub(crate) use workspaces::Workspaces;
 

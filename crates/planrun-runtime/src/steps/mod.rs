@@ -88,6 +88,8 @@ pub(crate) struct Ctx {
     /// own environment does not change during a run, and reading every CLI's configuration
     /// files for every step cost more than the step of a quick agent.
     pub(crate) agent_envs: std::sync::Mutex<rustc_hash::FxHashMap<(AgentKind, PathBuf), Env>>,
+    /// A blueprint step's marks go into its own commit (`pipeline::CommitMarks`).
+    pub(crate) marks: Option<super::pipeline::CommitMarks>,
 }
 
 /// One implement run, as the runner decided it.

@@ -166,7 +166,26 @@ pub(super) async fn commit_stage(ctx: &Arc<Ctx>, run: &CheckRun) -> Staged {
         crate::pipeline::WorkspaceMode::Worktree => Vec::new(),
     };
     let (c, id, message) = (Arc::clone(ctx), run.id.clone(), run.message.clone());
-    match blocking(move || c.ws.commit(&id, &message, &paths)).await {
+    let committed = blocking(move || {
+        let mut paths = paths;
+        // A blueprint step's marks go into its own commit (when planrun commits in your tree).
+        let marks = c.marks.as_ref().filter(|_| c.ws.mode == crate::pipeline::WorkspaceMode::Shared);
+        let _written = match (marks, &c.ws.repo) {
+            (Some(m), Some(repo)) => {
+                let guard = m.lock.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                // When they cannot be written, the live writer tries again; the commit goes on.
+                if let Ok(extra) = m.for_shared_commit(repo, &c.ws.root, &id) {
+                    let new: Vec<String> = extra.into_iter().filter(|p| !paths.contains(p)).collect();
+                    paths.extend(new);
+                }
+                Some(guard)
+            }
+            _ => None,
+        };
+        c.ws.commit(&id, &message, &paths)
+    })
+    .await;
+    match committed {
         Ok(commit) => {
             let detail =
                 StepDetail { commit, branch: ctx.ws.place(&run.id).and_then(|p| p.branch), ..StepDetail::default() };
@@ -270,6 +289,23 @@ pub(super) async fn merge_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                     return (Err(reason), interrupted, None, Some(detail));
                 }
             }
+            // A blueprint step's marks, written on the rebased work, go into its commit.
+            let head = match ctx.marks.clone() {
+                Some(m) if ctx.commit == crate::pipeline::CommitMode::Auto => {
+                    let (c, id, h) = (Arc::clone(ctx), run.id.clone(), head.clone());
+                    match blocking(move || {
+                        let repo = c.ws.repo.as_ref().ok_or_else(|| "no repository".to_owned())?;
+                        let path = c.ws.path(&id);
+                        m.fold_into_commit(&repo.at(&path), &path, &id, &h)
+                    })
+                    .await
+                    {
+                        Ok(h) => h,
+                        Err(e) => return (Err(e), false, None, Some(detail)),
+                    }
+                }
+                _ => head,
+            };
             let (c, t, h) = (Arc::clone(ctx), tip, head.clone());
             if let Err(e) = blocking(move || c.ws.advance(&t, &h)).await {
                 return (Err(e), false, None, Some(detail));
