@@ -161,6 +161,9 @@ pub struct Engine {
     /// The highest attempt each task has started, across retries: a start after a retry goes
     /// on from it, so attempt numbers (and the logs named after them) never repeat.
     highest: Vec<u32>,
+    /// The tasks this invocation may start (`--only`, `--skip`); `None`: every task. Not
+    /// journaled: a later invocation chooses again.
+    selected: Option<Vec<bool>>,
 }
 
 impl Engine {
@@ -204,7 +207,51 @@ impl Engine {
             exclusive: None,
             exclusive_queue: VecDeque::new(),
             highest: vec![0; n],
+            selected: None,
         }
+    }
+
+    /// Limits this invocation to the tasks `chosen` marks: the others do not start, a chosen
+    /// task whose unfinished dependencies are all left out starts anyway (the user asked for
+    /// it; `unmet_dependencies` names them first), and the run ends once the chosen tasks are
+    /// done. Call before `resume`.
+    pub fn select(&mut self, chosen: Vec<bool>) {
+        self.selected = Some(chosen);
+    }
+
+    /// Whether `task` may start in this invocation.
+    pub fn is_selected(&self, task: usize) -> bool {
+        self.selected.as_ref().is_none_or(|s| s.get(task).copied().unwrap_or(false))
+    }
+
+    /// For each chosen task, its dependencies that are neither done (or skipped) nor chosen.
+    pub fn unmet_dependencies(&self) -> Vec<(usize, Vec<usize>)> {
+        let Some(sel) = &self.selected else { return Vec::new() };
+        (0..self.states.len())
+            .filter(|&t| sel.get(t).copied().unwrap_or(false))
+            .filter(|&t| !self.states.get(t).is_some_and(TaskState::satisfies_dependents))
+            .filter_map(|t| {
+                let unmet: Vec<usize> =
+                    self.tasks.get(t)?.deps.iter().copied().filter(|&d| self.left_out_and_open(d)).collect();
+                (!unmet.is_empty()).then_some((t, unmet))
+            })
+            .collect()
+    }
+
+    /// A task left out of the selection that is neither done nor skipped.
+    fn left_out_and_open(&self, task: usize) -> bool {
+        !self.is_selected(task) && !self.states.get(task).is_some_and(TaskState::satisfies_dependents)
+    }
+
+    /// A chosen task whose unfinished dependencies are all left out: it starts anyway.
+    fn forced(&self, task: usize) -> bool {
+        self.selected.is_some()
+            && self.is_selected(task)
+            && self.tasks.get(task).is_some_and(|t| {
+                t.deps
+                    .iter()
+                    .all(|&d| self.states.get(d).is_some_and(TaskState::satisfies_dependents) || !self.is_selected(d))
+            })
     }
 
     /// Sets the stages of `task`'s pipeline (a run's configuration, known once the run's
@@ -314,8 +361,12 @@ impl Engine {
         for task in 0..self.states.len() {
             let waiting = self.waiting.get(task).copied().unwrap_or(0);
             match self.states.get(task) {
-                Some(TaskState::Ready) if waiting > 0 => self.change(&mut out, task, Transition::Wait),
-                Some(TaskState::Pending) if waiting == 0 => self.change(&mut out, task, Transition::Ready),
+                Some(TaskState::Ready) if waiting > 0 && !self.forced(task) => {
+                    self.change(&mut out, task, Transition::Wait);
+                }
+                Some(TaskState::Pending) if waiting == 0 || self.forced(task) => {
+                    self.change(&mut out, task, Transition::Ready);
+                }
                 _ => {}
             }
         }
@@ -403,8 +454,15 @@ impl Engine {
         if self.draining {
             return Some(RunOutcome::Interrupted);
         }
-        if !self.queue.is_empty() {
+        if self.queue.iter().any(|&(_, t)| self.is_selected(t)) {
             return None;
+        }
+        // Every chosen task is done: the run did what it was asked.
+        if let Some(sel) = &self.selected {
+            let chosen_done = self.states.iter().zip(sel).all(|(s, &chosen)| !chosen || s.satisfies_dependents());
+            if chosen_done {
+                return Some(RunOutcome::Done);
+            }
         }
         let blocked: Vec<usize> = self
             .states
@@ -534,8 +592,9 @@ impl Engine {
         self.queue.remove(&key);
         self.running.retain(|&t| t != task);
         let waiting = self.waiting.get(task).copied().unwrap_or(0);
+        let forced = self.forced(task);
         match &next {
-            TaskState::Ready | TaskState::Rework { .. } if waiting == 0 => {
+            TaskState::Ready | TaskState::Rework { .. } if waiting == 0 || forced => {
                 self.queue.insert(key);
             }
             s if s.is_running() => self.running.push(task),
@@ -564,8 +623,9 @@ impl Engine {
         *w = if satisfied { w.saturating_sub(1) } else { w.saturating_add(1) };
         let now = *w;
         let key = (Reverse(self.priority.get(task).copied().unwrap_or(0)), task);
+        let forced = self.forced(task);
         match self.states.get(task) {
-            Some(TaskState::Ready | TaskState::Rework { .. }) if now == 0 => {
+            Some(TaskState::Ready | TaskState::Rework { .. }) if now == 0 || forced => {
                 self.queue.insert(key);
             }
             _ => {
@@ -588,7 +648,9 @@ impl Engine {
             }
         }
         for task in candidates {
-            if self.states.get(task) == Some(&TaskState::Pending) && self.waiting.get(task) == Some(&0) {
+            if self.states.get(task) == Some(&TaskState::Pending)
+                && (self.waiting.get(task) == Some(&0) || self.forced(task))
+            {
                 self.change(out, task, Transition::Ready);
             }
         }
@@ -618,6 +680,9 @@ impl Engine {
         for &(_, task) in &self.queue {
             if self.running.len() + picked.len() >= self.limit {
                 break;
+            }
+            if !self.is_selected(task) {
+                continue;
             }
             if self.running.iter().chain(&picked).any(|&o| self.conflicts.clash(task, o)) {
                 continue;

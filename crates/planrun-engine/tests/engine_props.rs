@@ -527,3 +527,92 @@ fn a_stage_the_settings_no_longer_have_is_passed_over_on_resume() {
     assert!(out.decisions.is_empty(), "{out:?}");
     assert_eq!(shared.states(), &[TaskState::Done, TaskState::Done]);
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    /// `--only`/`--skip`: on any plan with any choice of tasks, only chosen tasks start; a
+    /// chosen task starts after its chosen dependencies are done (and despite the ones left
+    /// out, which `unmet_dependencies` names first); every chosen task ends done, and the run
+    /// says done. A later invocation without a choice finishes the rest.
+    #[test]
+    fn only_chosen_tasks_run(case in case(), mask in prop::collection::vec(any::<bool>(), 16)) {
+        let n = case.deps.len();
+        let chosen: Vec<bool> = mask[..n].to_vec();
+        let mut engine = Engine::new(setup(&case));
+        engine.select(chosen.clone());
+        let unmet = engine.unmet_dependencies();
+        for t in 0..n {
+            let expected: Vec<usize> = case.deps[t].iter().copied().filter(|&d| !chosen[d]).collect();
+            let named = unmet.iter().find(|(u, _)| *u == t).map(|(_, d)| d.clone()).unwrap_or_default();
+            prop_assert_eq!(named, if chosen[t] { expected } else { Vec::new() });
+        }
+        let mut journal: Vec<Change> = Vec::new();
+        let mut work: Vec<Pending> = Vec::new();
+        let mut order = case.order.iter().cycle();
+        let push = |out: planrun_engine::Output, journal: &mut Vec<Change>, work: &mut Vec<Pending>| {
+            journal.extend(out.changes);
+            for d in out.decisions {
+                match d {
+                    Decision::Implement { task, attempt, .. } => work.push(Pending::Implement(task, attempt)),
+                    Decision::Check { task, attempt, stage } => work.push(Pending::Check(task, attempt, stage)),
+                    Decision::FinalCheck => work.push(Pending::Final),
+                }
+            }
+        };
+        push(engine.start(), &mut journal, &mut work);
+        let mut steps = 0;
+        while !work.is_empty() {
+            steps += 1;
+            prop_assert!(steps < 2_000, "the run does not end");
+            let k = order.next().unwrap() % work.len();
+            let input = match work.swap_remove(k) {
+                Pending::Implement(task, attempt) => {
+                    prop_assert!(chosen[task], "t{} was left out and started", task);
+                    for &d in &case.deps[task] {
+                        prop_assert!(!chosen[d] || engine.states()[d].satisfies_dependents(), "t{} started before t{}", task, d);
+                    }
+                    Input::Implemented { task, attempt, result: Ok(()) }
+                }
+                Pending::Check(task, attempt, stage) => Input::Checked { task, attempt, stage, result: Ok(()) },
+                Pending::Final => {
+                    prop_assert!(chosen.iter().all(|&c| c), "the final check runs only once the whole plan is done");
+                    Input::FinalChecked { result: Ok(()) }
+                }
+            };
+            push(engine.handle(input).unwrap(), &mut journal, &mut work);
+        }
+        prop_assert_eq!(engine.outcome(), Some(RunOutcome::Done));
+        for (t, (state, &c)) in engine.states().iter().zip(&chosen).enumerate() {
+            prop_assert_eq!(*state == TaskState::Done, c, "t{} ended {}", t, state.name());
+        }
+        // The next invocation, with no choice, rebuilt from the journal: the rest runs.
+        let mut next = Engine::new(setup(&case));
+        for c in &journal {
+            next.replay(c).unwrap();
+        }
+        let mut work: Vec<Pending> = Vec::new();
+        let mut journal2 = Vec::new();
+        push(next.resume(), &mut journal2, &mut work);
+        let mut steps = 0;
+        while !work.is_empty() {
+            steps += 1;
+            prop_assert!(steps < 2_000, "the second run does not end");
+            let k = order.next().unwrap() % work.len();
+            let input = match work.swap_remove(k) {
+                Pending::Implement(task, attempt) => {
+                    prop_assert!(!chosen[task], "t{} was done and runs again", task);
+                    for &d in &case.deps[task] {
+                        prop_assert!(next.states()[d].satisfies_dependents(), "t{} started before t{}", task, d);
+                    }
+                    Input::Implemented { task, attempt, result: Ok(()) }
+                }
+                Pending::Check(task, attempt, stage) => Input::Checked { task, attempt, stage, result: Ok(()) },
+                Pending::Final => Input::FinalChecked { result: Ok(()) },
+            };
+            push(next.handle(input).unwrap(), &mut journal2, &mut work);
+        }
+        prop_assert_eq!(next.outcome(), Some(RunOutcome::Done));
+        prop_assert!(next.states().iter().all(|s| *s == TaskState::Done));
+    }
+}

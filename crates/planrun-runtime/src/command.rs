@@ -41,6 +41,8 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     // The plan is read and checked, and the agent program found, before anything is created on
     // disk: a plan with errors or a typo in the template leaves no trace.
     let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
+    let chosen = chosen_of(args, &loaded.plan)?;
+    let is_chosen = |i: usize| chosen.as_ref().is_none_or(|c| c.get(i).copied().unwrap_or(false));
     for agent in agents.distinct() {
         agent_exists(agent, &layout.workspace)?;
     }
@@ -61,8 +63,13 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     if fresh {
         let dry = pipeline_setup(args, &config, (None, &layout), &agents, "new", true)?;
         tester_agent(&config, &dry, &layout.workspace)?;
-        let pending: Vec<bool> =
-            loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect();
+        let pending: Vec<bool> = loaded
+            .plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.status != planrun_plan::model::Status::Done && is_chosen(i))
+            .collect();
         let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &dry, &layout);
         if !confirm(&est, args, &agents, &dry, reporter)? {
             return Ok(exit::OK);
@@ -111,7 +118,13 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
     }
     let tester = tester_agent(&config, &pipe, &session.layout.workspace)?;
     if !fresh {
-        let pending: Vec<bool> = session.engine.states().iter().map(|st| !st.satisfies_dependents()).collect();
+        let pending: Vec<bool> = session
+            .engine
+            .states()
+            .iter()
+            .enumerate()
+            .map(|(i, st)| !st.satisfies_dependents() && is_chosen(i))
+            .collect();
         let est = estimate_of(
             args,
             &config,
@@ -125,6 +138,24 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
             return Ok(exit::OK);
         }
         shown = Some(est);
+    }
+    if let Some(chosen) = chosen {
+        let left_out = chosen.iter().filter(|c| !**c).count();
+        session.engine.select(chosen);
+        for (task, deps) in session.engine.unmet_dependencies() {
+            let names: Vec<&str> = deps.iter().map(|&d| session.id(d)).collect();
+            reporter.note(&format!(
+                "planrun: warning: task {} is chosen but depends on {}, neither done nor chosen: it starts without {}",
+                session.id(task),
+                names.join(", "),
+                if names.len() == 1 { "it" } else { "them" }
+            ));
+        }
+        if left_out > 0 {
+            reporter.note(&format!(
+                "planrun: {left_out} task(s) left out by --only/--skip do not start in this run; a run without them does the rest"
+            ));
+        }
     }
     for (i, t) in session.loaded.plan.tasks.iter().enumerate() {
         let mut stages = pipe.stages.clone();
@@ -315,15 +346,33 @@ fn confirm(
 
 /// `planrun estimate`: the estimate `planrun run` would show, without running or creating
 /// anything.
+/// The tasks `--only` and `--skip` leave to this invocation (`None`: every task).
+fn chosen_of(args: &RunOptions, plan: &planrun_plan::Plan) -> Result<Option<Vec<bool>>, Error> {
+    crate::selection::resolve(plan, &args.only, &args.skip).map_err(|message| Error::Setting {
+        message: format!("--only/--skip: {message}"),
+        help: "name tasks by id, by position in the plan (1 is the first; `planrun check PLAN` lists them) or by a range of positions like `3-5`".into(),
+    })
+}
+
 pub fn estimate_only(args: &RunOptions, console: &mut crate::console::Console<'_>) -> Result<u8, Error> {
     let Prepared { loaded, checked, layout, config, agents } = prepare(args)?;
+    let chosen = chosen_of(args, &loaded.plan)?;
+    let is_chosen = |i: usize| chosen.as_ref().is_none_or(|c| c.get(i).copied().unwrap_or(false));
     // An existing run: what is left of it, with the settings it started with.
     let existing = if layout.exists() { session::read(Some(&args.plan.plan), &args.state).ok() } else { None };
     let first = existing.as_ref().and_then(|s| s.first_run.clone());
     let pipe = pipeline_setup(args, &config, (first.as_ref(), &layout), &agents, "new", true)?;
     let pending: Vec<bool> = match &existing {
-        Some(s) => s.engine.states().iter().map(|st| !st.satisfies_dependents()).collect(),
-        None => loaded.plan.tasks.iter().map(|t| t.status != planrun_plan::model::Status::Done).collect(),
+        Some(s) => {
+            s.engine.states().iter().enumerate().map(|(i, st)| !st.satisfies_dependents() && is_chosen(i)).collect()
+        }
+        None => loaded
+            .plan
+            .tasks
+            .iter()
+            .enumerate()
+            .map(|(i, t)| t.status != planrun_plan::model::Status::Done && is_chosen(i))
+            .collect(),
     };
     let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &pipe, &layout);
     console.println(&if args.json { est.to_json().to_string() } else { est.text() });

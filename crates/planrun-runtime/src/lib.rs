@@ -33,6 +33,7 @@ pub mod progress;
 mod prompt;
 mod provider;
 mod report;
+mod selection;
 mod session;
 mod setup;
 mod steps;

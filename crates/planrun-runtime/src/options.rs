@@ -73,6 +73,10 @@ pub struct RunOptions {
     pub pass_env: Vec<String>,
     pub resume_rounds: Option<u32>,
     pub max_rework: u32,
+    /// `--only`: the tasks this invocation may start (ids, positions, ranges); empty: all.
+    pub only: Vec<String>,
+    /// `--skip`: tasks this invocation leaves out.
+    pub skip: Vec<String>,
     pub state: StateOptions,
     pub json: bool,
     pub no_status_files: bool,

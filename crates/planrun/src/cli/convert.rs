@@ -30,6 +30,8 @@ impl From<RunArgs> for opts::RunOptions {
             pass_env: a.pass_env,
             resume_rounds: a.resume_rounds,
             max_rework: a.max_rework,
+            only: a.only,
+            skip: a.skip_tasks,
             state: a.state.into(),
             json: a.json,
             no_status_files: a.no_status_files,

@@ -29,7 +29,7 @@ names no task of the plan, 1 the report could not be written."
 output could not be written."
     };
     (run) => {
-        "Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed, 4 stopped
+        "Exit codes: 0 all tasks done (all chosen ones with --only/--skip), 2 invalid plan, 3 tasks blocked or the final check failed, 4 stopped
 with no task blamed (a provider's error, a budget, an agent that cannot start; see its advice), 5 paused for you (--commit manual, --batch;
 `planrun continue`), 130 interrupted, 1 the journal could not be written, 64 wrong usage (e.g. no
 agent, or its CLI is not installed), 75 a run is going on in that state directory."

@@ -154,15 +154,29 @@ pub(crate) struct RunArgs {
     /// Reworks of a failed task before it is blocked.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) max_rework: u32,
+    /// Run only these tasks: ids, positions in the plan (1 is the first) or ranges (3-5).
+    ///
+    /// Separate several with commas, or repeat the option. A chosen task whose dependency is
+    /// neither done nor chosen is named in a warning before anything starts, and starts without
+    /// it. The run ends once the chosen tasks are done; a later run without --only does the rest.
+    #[arg(long, value_name = "SEL", value_delimiter = ',')]
+    pub(crate) only: Vec<String>,
+    /// Leave these tasks out of this run (ids, positions, ranges, as --only).
+    ///
+    /// They are not marked skipped: a later run without --skip runs them. To skip a task for
+    /// good, so that its dependents go on, use `planrun skip TASK`.
+    #[arg(long = "skip", value_name = "SEL", value_delimiter = ',')]
+    pub(crate) skip_tasks: Vec<String>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
     /// Print one JSON object per event on stdout instead of progress.
     #[arg(long)]
     pub(crate) json: bool,
-    /// Do not mark progress in the plan's own files at the end.
+    /// Do not mark progress in the plan's own files.
     ///
-    /// By default done tasks get the marks their format uses: `Status: done`, ✅ headings,
-    /// ticked boxes, status fields, status and summary files; see docs/importers/README.md.
+    /// By default, as the run goes and at its end, tasks get the marks their format uses:
+    /// `Status: done`, ✅ headings, ticked boxes, status fields, status and summary files (live
+    /// states for planpipe, CCW and cm); see docs/importers/README.md.
     #[arg(long, hide_short_help = true)]
     pub(crate) no_status_files: bool,
     /// Wall-clock limit for one agent run.
