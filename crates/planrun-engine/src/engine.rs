@@ -86,6 +86,9 @@ pub enum Input {
     Retry { task: usize },
     /// The user skips a task that is not running.
     Skip { task: usize },
+    /// The user fixed a blocked task's work by hand: its last attempt's checks and reviews run
+    /// again (`planrun review TASK`), from the first stage.
+    Review { task: usize },
     /// The task cannot go on (its budget is spent, the watchdog stopped it): blocked with the
     /// reason, also while an attempt of it runs (the runtime has stopped that attempt).
     Block { task: usize, reason: String },
@@ -425,6 +428,11 @@ impl Engine {
             }
             Input::Retry { task } => self.try_change(&mut out, task, Transition::Retry)?,
             Input::Skip { task } => self.try_change(&mut out, task, Transition::Skip)?,
+            Input::Review { task } => {
+                let attempt = self.highest.get(task).copied().unwrap_or(0);
+                self.try_change(&mut out, task, Transition::Review { attempt })?;
+                self.next_stage(&mut out, task, attempt, None)?;
+            }
             Input::Block { task, reason } => self.try_change(&mut out, task, Transition::Block { reason })?,
             Input::Drain => self.draining = true,
         }

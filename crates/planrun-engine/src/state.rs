@@ -136,6 +136,9 @@ pub enum Transition {
     Skip,
     /// The user asks for it to run again.
     Retry,
+    /// The user fixed a blocked task's work by hand: attempt `attempt` goes back to its checks
+    /// and reviews, without the agent.
+    Review { attempt: u32 },
 }
 
 /// A transition that does not apply to the state the task is in.
@@ -160,6 +163,7 @@ impl Transition {
             Transition::Block { .. } => "block",
             Transition::Skip => "skip",
             Transition::Retry => "retry",
+            Transition::Review { .. } => "review",
         }
     }
 }
@@ -212,6 +216,9 @@ impl TaskState {
                 Transition::Skip,
             ) => TaskState::Skipped,
             (TaskState::Blocked { .. } | TaskState::Skipped | TaskState::Done, Transition::Retry) => TaskState::Pending,
+            (TaskState::Blocked { .. }, Transition::Review { attempt }) if *attempt > 0 => {
+                TaskState::InReview { attempt: *attempt, failures: 0 }
+            }
             _ => return Err(refuse()),
         };
         Ok(next)

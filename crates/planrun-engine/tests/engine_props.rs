@@ -616,3 +616,41 @@ proptest! {
         prop_assert!(next.states().iter().all(|s| *s == TaskState::Done));
     }
 }
+
+#[test]
+fn review_sends_a_blocked_attempt_back_to_its_checks_without_the_agent() {
+    // t0 → t1; t0's checks keep failing until the user fixes the work by hand.
+    let mut e = simple(vec![vec![], vec![0]], true, false);
+    let mut journal: Vec<Change> = e.start().changes;
+    let step = |e: &mut Engine, journal: &mut Vec<Change>, input: Input| {
+        let out = e.handle(input).unwrap();
+        journal.extend(out.changes.clone());
+        out.decisions
+    };
+    let j = &mut journal;
+    step(&mut e, j, Input::Implemented { task: 0, attempt: 1, result: Ok(()) });
+    step(&mut e, j, Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Err("red".into()) });
+    step(&mut e, j, Input::Implemented { task: 0, attempt: 2, result: Ok(()) });
+    step(&mut e, j, Input::Checked { task: 0, attempt: 2, stage: Stage::Verify, result: Err("red".into()) });
+    assert!(matches!(e.states()[0], TaskState::Blocked { .. }));
+    // Only a blocked task can be reviewed.
+    assert!(e.handle(Input::Review { task: 1 }).is_err());
+    let decisions = step(&mut e, j, Input::Review { task: 0 });
+    assert_eq!(
+        decisions,
+        vec![Decision::Check { task: 0, attempt: 2, stage: Stage::Verify }],
+        "the checks, not the agent"
+    );
+    assert_eq!(e.states()[0], TaskState::InReview { attempt: 2, failures: 0 });
+    // Replayed (a later `planrun run` reads what `planrun review` journaled), it resumes at
+    // the checks of the same attempt.
+    let mut again = simple(vec![vec![], vec![0]], true, false);
+    for c in j.iter() {
+        again.replay(c).unwrap();
+    }
+    assert_eq!(again.states(), e.states());
+    assert_eq!(again.resume().decisions, vec![Decision::Check { task: 0, attempt: 2, stage: Stage::Verify }]);
+    let decisions = step(&mut e, j, Input::Checked { task: 0, attempt: 2, stage: Stage::Verify, result: Ok(()) });
+    assert_eq!(e.states()[0], TaskState::Done);
+    assert_eq!(decisions, vec![Decision::Implement { task: 1, attempt: 1, feedback: None }]);
+}

@@ -90,6 +90,8 @@ pub struct PipelineConfig {
     pub workspace: Option<super::pipeline::WorkspaceMode>,
     pub into: Option<String>,
     pub commit: Option<super::pipeline::CommitMode>,
+    /// `--on-fail`.
+    pub on_fail: Option<super::pipeline::OnFail>,
     pub batch: Option<u32>,
     pub scope: Option<super::pipeline::ScopePolicy>,
     pub reviews: Option<Vec<super::pipeline::ReviewKind>>,

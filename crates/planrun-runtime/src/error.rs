@@ -71,8 +71,12 @@ pub enum Error {
     #[error("{0}")]
     NoSuchTask(String),
     /// `retry`, `skip`: the task is in a state the action does not apply to.
-    #[error("task {task} is {state}; {}", if *skip { "only a task that is not running can be skipped" } else { "only a blocked, skipped or done task can be retried" })]
-    WrongState { task: String, state: &'static str, skip: bool },
+    #[error("task {task} is {state}; {}", match *action {
+        "skip" => "only a task that is not running can be skipped",
+        "review" => "only a blocked task (one that waits for you) can be reviewed again",
+        _ => "only a blocked, skipped or done task can be retried",
+    })]
+    WrongState { task: String, state: &'static str, action: &'static str },
     /// The journal could not be written.
     #[error("cannot write the journal: {0}")]
     JournalWrite(StoreError),
@@ -275,7 +279,7 @@ mod tests {
                 Some("check the permissions of the state directory `/s`"),
             ),
             (Error::NoSuchTask("n".into()), 64, None),
-            (Error::WrongState { task: "t".into(), state: "running", skip: false }, 64, None),
+            (Error::WrongState { task: "t".into(), state: "running", action: "retry" }, 64, None),
             (Error::JournalWrite(StoreError::Corrupt("c".into())), 1, None),
             (Error::JournalRead(StoreError::Corrupt("c".into())), 1, None),
             (Error::WriteLog(io()), 1, None),
@@ -305,7 +309,7 @@ mod tests {
         assert_eq!(e.to_string(), "the plan has 1 error; nothing was run");
         assert!(e.invalid_plan().is_some_and(|(_, c)| c.errors() == 1));
         assert!(Error::Unconfirmed.invalid_plan().is_none());
-        let e = Error::WrongState { task: "a".into(), state: "running", skip: true };
+        let e = Error::WrongState { task: "a".into(), state: "running", action: "skip" };
         assert_eq!(e.to_string(), "task a is running; only a task that is not running can be skipped");
         let e = Error::BusyForTask { action: "retry", source: LockError::Held { holder: Some(7) } };
         assert_eq!(

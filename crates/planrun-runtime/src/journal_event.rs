@@ -251,8 +251,11 @@ pub(crate) struct FinishedRecord {
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct UserRecord {
-    /// `retry` or `skip`.
+    /// `retry`, `skip` or `review`.
     pub(crate) action: String,
+    /// `retry --note`: the user's instructions for the task's next attempts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) note: Option<String>,
 }
 
 impl JournalEvent {

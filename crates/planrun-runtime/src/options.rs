@@ -115,6 +115,8 @@ pub struct PipelineOptions {
     pub sparse: bool,
     pub sparse_dirs: Vec<String>,
     pub commit: Option<CommitMode>,
+    /// `--on-fail`: pause and ask, or rework [default: ask for blueprint plans, else rework].
+    pub on_fail: Option<crate::pipeline::OnFail>,
     pub batch: Option<u32>,
     pub scope: Option<ScopePolicy>,
     pub reviews: Option<Vec<ReviewKind>>,
@@ -172,6 +174,8 @@ pub struct TaskOptions {
     pub task: String,
     pub plan: Option<PathBuf>,
     pub state: StateOptions,
+    /// `retry --note`: instructions for the task's next attempts.
+    pub note: Option<String>,
 }
 
 /// `planrun explain`.

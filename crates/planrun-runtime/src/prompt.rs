@@ -88,6 +88,14 @@ pub(crate) fn brief(plan: &Plan, task: &Task, deps: &[DepNote<'_>], feedback: Op
 }
 
 /// The reviewer's take, as a section of the implementer's prompt.
+/// The user's instructions given with `planrun retry TASK --note`.
+pub(crate) fn note_section(note: &str) -> String {
+    format!(
+        "\n\n## Instructions from the user\n\nThe previous attempt was stopped for the user, who sent it back with these instructions; they come before anything else:\n\n{}\n",
+        fenced_feedback(note)
+    )
+}
+
 pub(crate) fn take_section(take: &str) -> String {
     format!("\n\n## A reviewer's constraints for this task (read before you start)\n\n{}\n", take.trim())
 }

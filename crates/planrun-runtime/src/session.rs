@@ -162,6 +162,9 @@ pub(crate) struct Session {
     /// Tasks whose passed work was left in their worktree for the user to commit
     /// (`--commit manual` in worktree mode), with the attempt: its merge waits for the commit.
     pub(crate) holds: FxHashMap<String, u32>,
+    /// `planrun retry TASK --note`: the user's instructions, with the last attempt before them
+    /// (the attempts after it get them).
+    pub(crate) notes: FxHashMap<String, (u32, String)>,
 }
 
 /// A stable fingerprint of what a task asks for: FNV-1a over its JSON form, without the marks
@@ -332,6 +335,7 @@ impl Session {
         let mut last_run = None;
         let mut resumed = false;
         let mut holds: FxHashMap<String, u32> = FxHashMap::default();
+        let mut notes: FxHashMap<String, (u32, String)> = FxHashMap::default();
         for e in events {
             match &e.event {
                 JournalEvent::Run(run) => {
@@ -379,10 +383,13 @@ impl Session {
                 {
                     return Err(SessionError::Replay(format!("event {}: {err}", e.seq)));
                 }
-                JournalEvent::Kept(_)
-                | JournalEvent::Orphans(_)
-                | JournalEvent::User(_)
-                | JournalEvent::Unknown { .. } => {}
+                JournalEvent::User(u) => {
+                    if let (Some(task), Some(note)) = (e.task.clone(), u.note.clone()) {
+                        let last = steps.get(&task).and_then(|r| r.iter().map(|x| x.attempt).max()).unwrap_or(0);
+                        notes.insert(task, (last, note));
+                    }
+                }
+                JournalEvent::Kept(_) | JournalEvent::Orphans(_) | JournalEvent::Unknown { .. } => {}
             }
         }
         engine.set_max_rework(args.max_rework);
@@ -419,6 +426,7 @@ impl Session {
             first_run,
             last_run,
             holds,
+            notes,
         })
     }
 

@@ -102,6 +102,8 @@ pub(crate) struct Pipe {
     pub(crate) reviewer: Option<Agent>,
     pub(crate) take: bool,
     pub(crate) commit: CommitMode,
+    /// `--on-fail` or planrun.toml's; `None`: the plan format's default.
+    pub(crate) on_fail: Option<pipeline::OnFail>,
     pub(crate) batch: Option<u32>,
     /// What to tell the user at the start.
     pub(crate) notes: Vec<String>,
@@ -388,7 +390,8 @@ pub(crate) fn pipeline_setup(
         tree: std::sync::Arc::default(),
         sparse: sparse.then(|| std::sync::Arc::new(pipeline::Sparse::new(sparse_dirs))),
     };
-    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, batch: p.batch.or(c.batch), notes })
+    let on_fail = p.on_fail.or(c.on_fail);
+    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, on_fail, batch: p.batch.or(c.batch), notes })
 }
 
 pub(crate) type Problem = (String, String);

@@ -16,6 +16,7 @@ mod simulate;
 
 use error::CliError;
 use out::with_console;
+use planrun_runtime::views::{self, UserAction as Act};
 use planrun_runtime::{self as run, exit};
 
 use std::process::ExitCode;
@@ -45,12 +46,13 @@ fn main() -> ExitCode {
         }
         cli::Command::Gc(args) => with_console(|c| run::kept::gc(&args.into(), c)).map_err(CliError::from),
         cli::Command::Status(args) => with_console(|c| run::views::status(&args.into(), c)).map_err(CliError::from),
-        cli::Command::Retry(args) => {
-            with_console(|c| run::views::retry_or_skip(&args.into(), false, c)).map_err(CliError::from)
+        cli::Command::Retry(a) => {
+            with_console(|c| views::user_action(&a.into(), Act::Retry, c)).map_err(CliError::from)
         }
-        cli::Command::Skip(args) => {
-            with_console(|c| run::views::retry_or_skip(&args.into(), true, c)).map_err(CliError::from)
+        cli::Command::Review(a) => {
+            with_console(|c| views::user_action(&a.into(), Act::Review, c)).map_err(CliError::from)
         }
+        cli::Command::Skip(a) => with_console(|c| views::user_action(&a.into(), Act::Skip, c)).map_err(CliError::from),
         cli::Command::Log(args) => with_console(|c| run::views::log(&args.into(), c)).map_err(CliError::from),
         cli::Command::Explain(args) => with_console(|c| run::explain::explain(&args.into(), c)).map_err(CliError::from),
         cli::Command::Estimate(args) => with_console(|c| run::estimate_only(&args.into(), c)).map_err(CliError::from),

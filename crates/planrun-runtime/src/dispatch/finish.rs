@@ -117,8 +117,20 @@ impl Runner<'_> {
                     }
                     text.push_str("\n  commit what you accept in each (`git -C DIR add -A && git -C DIR commit`),");
                     text.push_str(" discard the rest,");
-                } else if self.commit == CommitMode::Manual {
+                } else if self.commit == CommitMode::Manual && self.asked.is_empty() {
                     text.push_str("\n  inspect with `git status` and `git diff`, commit (or edit) what you accept,");
+                }
+                for (id, reason) in &self.asked {
+                    let path = self.ctx.ws.path(id);
+                    let shown = path.strip_prefix(&self.ctx.ws.root).unwrap_or(&path).display().to_string();
+                    let shown = if shown.is_empty() { ".".to_owned() } else { shown };
+                    text.push_str(&format!("\n  task {id} waits for you; its checks or reviews found:"));
+                    for line in reason.lines().filter(|l| !l.trim().is_empty()).take(40) {
+                        text.push_str(&format!("\n    {line}"));
+                    }
+                    text.push_str(&format!(
+                        "\n  its work is in `{shown}`; choose:\n    planrun retry {id} --note \"…\"   rework it with your instructions\n    planrun review {id}              you fixed it by hand: run only its checks and reviews again\n    planrun skip {id}                go on without it (its dependents start)\n  or stop here: nothing is lost, the work stays where it is"
+                    ));
                 }
                 text.push_str("\n  then `planrun continue` goes on");
             }

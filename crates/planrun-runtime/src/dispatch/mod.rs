@@ -72,6 +72,10 @@ pub(crate) struct Runner<'a> {
     step_cancels: Vec<(Option<usize>, watch::Sender<bool>)>,
     /// Why the run stopped everything and gave up (see [`Runner::abort`]).
     failed: Option<String>,
+    /// `--on-fail`: whether a failed check or a blocking finding pauses the run for the user.
+    on_fail: pipeline::OnFail,
+    /// The tasks that wait for the user (`--on-fail ask`), with why.
+    asked: Vec<(String, String)>,
 }
 
 impl<'a> Runner<'a> {
@@ -119,6 +123,8 @@ impl<'a> Runner<'a> {
         } else {
             Vec::new()
         };
+        // The blueprint loop stops and asks when a step fails; the others rework on their own.
+        let blueprint = s.loaded.format == planrun_plan::Format::Blueprint;
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
                 let (w, a) = writer::Writer::start(journal);
@@ -161,6 +167,12 @@ impl<'a> Runner<'a> {
             reports: setup.reports,
             step_cancels: Vec::new(),
             failed: None,
+            on_fail: setup.pipe.on_fail.unwrap_or(if blueprint {
+                pipeline::OnFail::Ask
+            } else {
+                pipeline::OnFail::Rework
+            }),
+            asked: Vec::new(),
             cost: setup.cost.clone(),
             pipe_record: journal_event::RunRecord {
                 workspace: Some(setup.pipe.ws.mode.name().to_owned()),

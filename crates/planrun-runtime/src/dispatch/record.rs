@@ -45,6 +45,15 @@ impl Runner<'_> {
                 String::new()
             }
         };
+        // What the reviewers advised without blocking, once more now that the task passed.
+        let advisory = report::TaskReport::of(&self.s, &id).advisory;
+        if !advisory.is_empty() {
+            let lines: Vec<String> = advisory.iter().map(|a| format!("\n  - {a}")).collect();
+            self.reporter.note(&format!(
+                "planrun: {id} passed; its reviewers advised (not blocking), for you to consider:{}",
+                lines.concat()
+            ));
+        }
         if self.ctx.ws.mode == WorkspaceMode::Shared {
             // Only a record file in a shared tree: the next attempt (after a retry) measures
             // its changes from a fresh snapshot.
@@ -243,6 +252,14 @@ impl Runner<'_> {
                     }
                     Input::Interrupted { task, attempt: done.attempt, reason }
                 }
+                (Kind::Check(stage), Some(task))
+                    if done.result.is_err()
+                        && self.on_fail == pipeline::OnFail::Ask
+                        && matches!(stage, Stage::Verify | Stage::Test | Stage::Review) =>
+                {
+                    let reason = done.result.clone().err().unwrap_or_default();
+                    self.ask(task, &reason)
+                }
                 (Kind::Implement | Kind::Check(_), Some(task))
                     if done.result.is_err()
                         && self
@@ -272,6 +289,21 @@ impl Runner<'_> {
             }
         }
         self.submit(&records, changes, decisions)
+    }
+
+    /// `--on-fail ask`: task `task`'s checks or reviews rejected its work for `reason`. Nothing
+    /// new starts, the task waits for the user (blocked, with the reason), and the run pauses
+    /// once what runs has finished, with the choices (see `finish`).
+    fn ask(&mut self, task: usize, reason: &str) -> Input {
+        let id = self.s.id(task).to_owned();
+        let _ = self.s.engine.handle(Input::Drain);
+        let why = format!("task {id} waits for you: its checks or reviews rejected its work");
+        self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: why.clone() }));
+        if self.pause.is_none() {
+            self.pause = Some(why);
+        }
+        self.asked.push((id, reason.to_owned()));
+        Input::Block { task, reason: format!("waits for you (--on-fail ask): {reason}") }
     }
 
     /// Whether `input` passes a task and that pass pauses the run (`--batch N`, or

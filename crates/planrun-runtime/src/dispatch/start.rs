@@ -144,6 +144,9 @@ impl Runner<'_> {
             (Some(_), Some(f)) => self.resume_prompt(task, attempt, f),
             _ => self.prompt_for(task, attempt, feedback.as_deref()),
         };
+        if let Some((_, note)) = self.s.notes.get(&id).filter(|(after, _)| attempt > *after) {
+            text.push_str(&prompt::note_section(note));
+        }
         // The reviewer's take: given once before the first attempt, then part of every fresh
         // prompt (a resumed session has it already).
         let mut take = None;

@@ -56,6 +56,17 @@ pub enum CommitMode {
     Manual,
 }
 
+/// What happens when a task's checks fail or a review finds a blocking problem.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OnFail {
+    /// The run pauses (exit 5) with the findings and the choices: `planrun retry TASK --note`,
+    /// `planrun review TASK`, `planrun skip TASK`, or stop.
+    Ask,
+    /// The task goes back to its agent with the reason, up to `--max-rework` times.
+    Rework,
+}
+
 /// The review a reviewer agent gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]

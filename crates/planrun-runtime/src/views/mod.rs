@@ -217,13 +217,35 @@ pub(crate) fn waits_for_commit(s: &Session, i: usize) -> Option<String> {
     })
 }
 
-/// `retry` and `skip`: one user input through the engine, journaled under the run lock.
-pub fn retry_or_skip(args: &TaskOptions, skip: bool, console: &mut Console<'_>) -> Result<u8, Error> {
+/// What the user asks of one task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    /// Run it again (with `--note`, the user's instructions go into its next prompts).
+    Retry,
+    /// Go on without it: its dependents start as if it were done.
+    Skip,
+    /// Its work was fixed by hand: run only its last attempt's checks and reviews again.
+    Review,
+}
+
+impl UserAction {
+    fn name(self) -> &'static str {
+        match self {
+            UserAction::Retry => "retry",
+            UserAction::Skip => "skip",
+            UserAction::Review => "review",
+        }
+    }
+}
+
+/// `retry`, `skip` and `review`: one user input through the engine, journaled under the run
+/// lock; the run it belongs to acts on it when it resumes.
+pub fn user_action(args: &TaskOptions, what: UserAction, console: &mut Console<'_>) -> Result<u8, Error> {
     let layout = match &args.plan {
         Some(p) => Layout::for_plan(p, args.state.state_dir.as_deref()),
         None => Layout::from_cwd(args.state.state_dir.as_deref()),
     };
-    let action = if skip { "skip" } else { "retry" };
+    let action = what.name();
     // Before the first run: with the plan named, the state directory is created so that the
     // first run finds the choice; without it there is no plan to find the task in.
     if !layout.exists() {
@@ -248,13 +270,30 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, console: &mut Console<'_>) 
     let mut s = Session::open(&open)?;
     let task = s.find(&args.task).map_err(Error::NoSuchTask)?;
     let before = s.engine.state(task).map_or("pending", TaskState::name);
-    let input = if skip { Input::Skip { task } } else { Input::Retry { task } };
+    let input = match what {
+        UserAction::Skip => Input::Skip { task },
+        UserAction::Retry => Input::Retry { task },
+        UserAction::Review => {
+            // The stages the run gives this task: those it recorded, and verify when the task
+            // or the plan has commands.
+            let recorded = s.first_run.as_ref().map(|r| r.stages.clone()).unwrap_or_default();
+            let mut stages: Vec<planrun_engine::Stage> =
+                planrun_engine::Stage::ALL.into_iter().filter(|st| recorded.iter().any(|r| r == st.name())).collect();
+            let has_verify = s.task(task).is_some_and(|t| !t.verify.is_empty()) || !s.loaded.plan.verify.is_empty();
+            if has_verify {
+                stages.push(planrun_engine::Stage::Verify);
+            }
+            s.engine.set_stages(task, stages);
+            Input::Review { task }
+        }
+    };
     let out = match s.engine.handle(input) {
         Ok(o) => o,
-        Err(_) => return Err(Error::WrongState { task: args.task.clone(), state: before, skip }),
+        Err(_) => return Err(Error::WrongState { task: args.task.clone(), state: before, action }),
     };
+    let note = args.note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_owned);
     let record: [super::session::Record; 1] =
-        [(Some(args.task.clone()), JournalEvent::User(UserRecord { action: action.to_owned() }))];
+        [(Some(args.task.clone()), JournalEvent::User(UserRecord { action: action.to_owned(), note: note.clone() }))];
     // Only the user's change itself (and a final check it invalidates) is kept: what starts
     // next is decided by the run when it resumes, and recorded there.
     let changes: Vec<_> = out
@@ -262,20 +301,26 @@ pub fn retry_or_skip(args: &TaskOptions, skip: bool, console: &mut Console<'_>) 
         .into_iter()
         .filter(|c| match c {
             planrun_engine::Change::Task { task: t, transition } => {
-                *t == task && matches!(transition, planrun_engine::Transition::Retry | planrun_engine::Transition::Skip)
+                use planrun_engine::Transition as T;
+                *t == task && matches!(transition, T::Retry | T::Skip | T::Review { .. } | T::Advance { .. })
             }
             planrun_engine::Change::FinalCheck { .. } => true,
         })
         .collect();
     s.commit(&record, &changes).map_err(Error::JournalWrite)?;
-    if skip {
-        console.println(&format!(
-            "skipped {}: its dependents will go on as if it were done; `planrun run` continues the run",
-            args.task
-        ));
-    } else {
-        console.println(&format!("{} will run again (it was {before}); `planrun run` continues the run", args.task));
-    }
+    let id = &args.task;
+    console.println(&match what {
+        UserAction::Skip => {
+            format!("skipped {id}: its dependents will go on as if it were done; `planrun continue` goes on with the run")
+        }
+        UserAction::Retry if note.is_some() => format!(
+            "{id} will run again (it was {before}), with your note in its prompt; `planrun continue` goes on with the run"
+        ),
+        UserAction::Retry => format!("{id} will run again (it was {before}); `planrun continue` goes on with the run"),
+        UserAction::Review => format!(
+            "{id}'s checks and reviews will run again on its work as it is now, without the agent; `planrun continue` goes on with the run"
+        ),
+    });
     Ok(exit::OK)
 }
 

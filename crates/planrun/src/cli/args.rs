@@ -246,6 +246,15 @@ pub(crate) struct TaskArgs {
 }
 
 #[derive(Debug, Args)]
+pub(crate) struct RetryArgs {
+    #[command(flatten)]
+    pub(crate) task: TaskArgs,
+    /// Instructions for the task's next attempts: they go into its prompt, before the rest.
+    #[arg(long, value_name = "TEXT")]
+    pub(crate) note: Option<String>,
+}
+
+#[derive(Debug, Args)]
 pub(crate) struct ExplainArgs {
     #[command(flatten)]
     pub(crate) task: TaskArgs,

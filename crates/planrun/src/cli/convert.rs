@@ -79,6 +79,7 @@ impl From<PipelineArgs> for opts::PipelineOptions {
             sparse: a.sparse,
             sparse_dirs: a.sparse_dir,
             commit: a.commit.map(Into::into),
+            on_fail: a.on_fail.map(Into::into),
             batch: a.batch,
             scope: a.scope.map(Into::into),
             reviews: a.reviews.map(|r| r.into_iter().map(Into::into).collect()),
@@ -117,7 +118,13 @@ impl From<StatusArgs> for opts::StatusOptions {
 
 impl From<TaskArgs> for opts::TaskOptions {
     fn from(a: TaskArgs) -> Self {
-        Self { task: a.task, plan: a.plan, state: a.state.into() }
+        Self { task: a.task, plan: a.plan, state: a.state.into(), note: None }
+    }
+}
+
+impl From<super::args::RetryArgs> for opts::TaskOptions {
+    fn from(a: super::args::RetryArgs) -> Self {
+        Self { note: a.note, ..a.task.into() }
     }
 }
 

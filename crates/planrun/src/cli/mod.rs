@@ -13,11 +13,10 @@ macro_rules! exits {
         "Exit codes:
   0    success (warnings alone still exit 0); 1 unexpected failure (output or journal not written)
   2    the plan has errors or could not be read, or there is no run where one is needed
-  3    `run`: some tasks are blocked, or the final check failed
-  4    `run`: stopped, no task blamed (provider error, budget, agent not startable): see advice
-  5    `run`, `continue`: paused for you (--commit manual, --batch N); `planrun continue` goes on
+  3    `run`: tasks blocked, or the final check failed; 4 stopped, no task blamed: see its advice
+  5    `run`, `continue`: paused for you (--on-fail ask, --commit manual, --batch N)
   64   wrong command-line usage (`init`: a file it would write exists)
-  75   `run`, `retry`, `skip`: a run is going on in that state directory; stop it first
+  75   `run`, `retry`, `skip`, `review`: a run is going on in that state directory; stop it first
   130  `run`: interrupted (Ctrl-C); run it again to resume"
     };
     (check) => {
@@ -29,8 +28,8 @@ names no task of the plan, 1 the report could not be written."
 output could not be written."
     };
     (run) => {
-        "Exit codes: 0 all tasks done (all chosen ones with --only/--skip), 2 invalid plan, 3 tasks blocked or the final check failed, 4 stopped
-with no task blamed (a provider's error, a budget, an agent that cannot start; see its advice), 5 paused for you (--commit manual, --batch;
+        "Exit codes: 0 all tasks done, 2 invalid plan, 3 tasks blocked or the final check failed, 4 stopped
+with no task blamed (a provider's error, a budget, an agent that cannot start; see its advice), 5 paused for you (--on-fail ask, --commit manual, --batch;
 `planrun continue`), 130 interrupted, 1 the journal could not be written, 64 wrong usage (e.g. no
 agent, or its CLI is not installed), 75 a run is going on in that state directory."
     };
@@ -95,7 +94,7 @@ mod values;
 
 use args::{
     CHECK_HELP, ContinueArgs, DOCTOR_HELP, EXPLAIN_HELP, ExplainArgs, GC_HELP, GcArgs, IMPORT_HELP, LOG_HELP, LogArgs,
-    REPORT_HELP, ReportArgs, SIMULATE_HELP, STATUS_HELP, StatusArgs, TASK_CHOICE_HELP, TaskArgs,
+    REPORT_HELP, ReportArgs, RetryArgs, SIMULATE_HELP, STATUS_HELP, StatusArgs, TASK_CHOICE_HELP, TaskArgs,
 };
 pub(crate) use args::{CheckArgs, ImportArgs, PlanArgs};
 use run::{ESTIMATE_HELP, RUN_HELP, RunArgs};
@@ -196,11 +195,15 @@ pub(crate) enum Command {
     /// Run a blocked, skipped or done task again on the next `planrun run`.
     ///
     /// The task goes back to pending; its dependents that wait for it go on once it is done.
+    /// With --note, your instructions go into its next prompts.
     #[command(after_help = exits!(task), after_long_help = TASK_CHOICE_HELP)]
-    Retry(TaskArgs),
+    Retry(RetryArgs),
     /// Skip a task that is not running: its dependents go on as if it were done.
     #[command(after_help = exits!(task), after_long_help = TASK_CHOICE_HELP)]
     Skip(TaskArgs),
+    /// Check a blocked task's work again, after your fix by hand (its checks and reviews)
+    #[command(after_help = exits!(task), after_long_help = TASK_CHOICE_HELP)]
+    Review(TaskArgs),
     /// Show a task's attempts: each step, how it ended, its output (--follow: live).
     #[command(after_help = exits!(log), after_long_help = LOG_HELP)]
     Log(LogArgs),

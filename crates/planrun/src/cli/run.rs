@@ -2,7 +2,7 @@
 //! their long help.
 
 use super::args::{PlanArgs, StateArgs};
-use super::values::{CommitModeArg, ReviewKindArg, ScopePolicyArg, WatchPolicyArg, WorkspaceModeArg};
+use super::values::{CommitModeArg, OnFailArg, ReviewKindArg, ScopePolicyArg, WatchPolicyArg, WorkspaceModeArg};
 use crate::run::options::{Limit, parse_duration, parse_limit};
 use clap::Args;
 use std::path::PathBuf;
@@ -154,18 +154,13 @@ pub(crate) struct RunArgs {
     /// Reworks of a failed task before it is blocked.
     #[arg(long, value_name = "N", default_value_t = 3)]
     pub(crate) max_rework: u32,
-    /// Run only these tasks: ids, positions in the plan (1 is the first) or ranges (3-5).
+    /// Run only these tasks: ids, positions or ranges like 3-5.
     ///
-    /// Separate several with commas, or repeat the option. A chosen task whose dependency is
-    /// neither done nor chosen is named in a warning before anything starts, and starts without
-    /// it. The run ends once the chosen tasks are done; a later run without --only does the rest.
+    /// Comma-separated (1 is the first task); a later run does the rest (docs/running.md).
     #[arg(long, value_name = "SEL", value_delimiter = ',')]
     pub(crate) only: Vec<String>,
-    /// Leave these tasks out of this run (ids, positions, ranges, as --only).
-    ///
-    /// They are not marked skipped: a later run without --skip runs them. To skip a task for
-    /// good, so that its dependents go on, use `planrun skip TASK`.
-    #[arg(long = "skip", value_name = "SEL", value_delimiter = ',')]
+    /// Leave these tasks out of this run, as --only names them (`planrun skip TASK`: for good).
+    #[arg(long = "skip", value_name = "SEL", value_delimiter = ',', hide_short_help = true)]
     pub(crate) skip_tasks: Vec<String>,
     #[command(flatten)]
     pub(crate) state: StateArgs,
@@ -305,6 +300,9 @@ pub(crate) struct PipelineArgs {
     /// waits in its worktree and only your commits are merged).
     #[arg(long, value_name = "MODE", value_enum)]
     pub(crate) commit: Option<CommitModeArg>,
+    /// On failed checks or a blocking review: ask (exit 5) or rework [default: ask for blueprints]
+    #[arg(long, value_name = "WHAT", value_enum, hide_short_help = true)]
+    pub(crate) on_fail: Option<OnFailArg>,
     /// Pause after every N finished tasks with a batch summary; `planrun continue` goes on.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true)]
     pub(crate) batch: Option<u32>,

@@ -71,6 +71,11 @@ value_enum!(CommitMode => CommitModeArg {
     Manual => "manual": "planrun pauses after each task with its report; you inspect and commit, then `planrun continue`",
 });
 
+value_enum!(OnFail => OnFailArg {
+    Ask => "ask": "Pause (exit 5) with the findings and the choices: retry with a note, review after your fix, skip, or stop",
+    Rework => "rework": "Send the task back to its agent with the reason, up to --max-rework times",
+});
+
 value_enum!(ReviewKind => ReviewKindArg {
     Task => "task": "Does the work do what the task asks, completely, meeting its acceptance criteria?",
     Code => "code": "Is the code correct, clear, tested and safe?",
