@@ -222,6 +222,25 @@ impl Engine {
         self.selected = Some(chosen);
     }
 
+    /// Adds `(task, dependency)` edges the plan does not state (its milestones' barriers): the
+    /// waiting counts follow; a ready task that now waits goes back to pending on `resume`.
+    /// Replay does not depend on them. Call before `resume`.
+    pub fn add_deps(&mut self, edges: &[(usize, usize)]) {
+        for &(task, dep) in edges {
+            let Some(t) = self.tasks.get_mut(task) else { continue };
+            if task == dep || dep >= self.states.len() || t.deps.contains(&dep) {
+                continue;
+            }
+            t.deps.push(dep);
+            if let Some(list) = self.dependents.get_mut(dep) {
+                list.push(task);
+            }
+            if !self.states.get(dep).is_some_and(TaskState::satisfies_dependents) {
+                self.adjust_waiting(task, false);
+            }
+        }
+    }
+
     /// Whether `task` may start in this invocation.
     pub fn is_selected(&self, task: usize) -> bool {
         self.selected.as_ref().is_none_or(|s| s.get(task).copied().unwrap_or(false))

@@ -161,6 +161,8 @@ pub enum PauseWhy {
     Commit,
     /// A batch of this many tasks is done.
     Batch(u32),
+    /// A batch ends with the milestone it is in (the plan's barriers).
+    Milestone,
 }
 
 impl Pauses {
@@ -392,6 +394,24 @@ impl Policy {
         }
         self.paused = Some(why);
         Some(why)
+    }
+
+    /// A task that passed finished its milestone (the plan's barriers): with `--batch`, the
+    /// batch ends there (the next one counts from zero) and the run pauses, unless every task
+    /// is done or it pauses already.
+    pub fn milestone_passed(&mut self, all_done: bool) -> Option<PauseWhy> {
+        self.rules.pauses.batch?;
+        self.passed = 0;
+        if self.paused.is_some() || all_done {
+            return None;
+        }
+        self.paused = Some(PauseWhy::Milestone);
+        Some(PauseWhy::Milestone)
+    }
+
+    /// Whether a milestone's end pauses the run (`--batch` with the plan's barriers).
+    pub fn pauses_at_milestones(&self) -> bool {
+        self.rules.pauses.batch.is_some() && self.paused.is_none()
     }
 
     /// Why the run pauses for the user, if it does.

@@ -392,3 +392,22 @@ fn a_stale_copy_of_a_line_right_above_it_is_one_task() {
     assert_eq!(ids, ["IMPL-1", "IMPL-2", "IMPL-3"]);
     assert_eq!(task(&loaded, "IMPL-2").status, Status::Done);
 }
+
+#[test]
+fn a_phased_execution_model_makes_the_groups_barriers() {
+    let todo =
+        "# Tasks: X\n\n## Phase 1: Base\n- [ ] **IMPL-1**: Model\n\n## Phase 2: Use\n- [ ] **IMPL-2**: Service\n";
+    let dir = tempfile::tempdir().unwrap();
+    let session = dir.path().join(".workflow/active/WFS-x");
+    std::fs::create_dir_all(&session).unwrap();
+    std::fs::write(session.join("TODO_LIST.md"), todo).unwrap();
+    for (model, barriers) in [("Phased", true), ("Parallel", false), ("Sequential", false)] {
+        std::fs::write(session.join("IMPL_PLAN.md"), format!("# Plan\n\n**Execution Model**: {model}\n")).unwrap();
+        let loaded = planrun_plan::load(dir.path(), None).unwrap();
+        assert_eq!(loaded.barriers, barriers, "{model}");
+        assert_eq!(task(&loaded, "IMPL-2").milestone.as_deref(), Some("Phase 2: Use"));
+    }
+    assert!(!load_todo(todo).barriers, "no IMPL_PLAN.md: no barriers");
+    assert!(common::load("blueprint/milestones").barriers && common::load("planpipe/subtasks").barriers);
+    assert!(!common::load("markdown/clean").barriers);
+}

@@ -139,6 +139,12 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         }
         shown = Some(est);
     }
+    if session.loaded.barriers && !args.no_barriers {
+        match crate::barriers::edges(&session.loaded.plan, &session.checked.graph.deps) {
+            Ok(edges) => session.engine.add_deps(&edges),
+            Err(why) => reporter.note(&format!("planrun: warning: the plan's milestones are not waited for: {why}")),
+        }
+    }
     if let Some(chosen) = chosen {
         let left_out = chosen.iter().filter(|c| !**c).count();
         session.engine.select(chosen);

@@ -12,6 +12,7 @@ pub mod console;
 pub mod exit;
 
 mod archive;
+mod barriers;
 mod budget;
 mod command;
 pub mod config;
@@ -36,6 +37,7 @@ mod report;
 mod selection;
 mod session;
 mod setup;
+mod sim_setup;
 mod steps;
 mod templates;
 mod totals;
@@ -82,6 +84,7 @@ pub use command::{continue_run, estimate_only, run};
 use dispatch::Runner;
 pub use setup::find_program;
 use setup::*;
+pub use sim_setup::simulation_setup;
 
 pub(crate) fn unix_ms() -> u64 {
     std::time::SystemTime::now()

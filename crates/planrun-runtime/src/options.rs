@@ -77,6 +77,8 @@ pub struct RunOptions {
     pub only: Vec<String>,
     /// `--skip`: tasks this invocation leaves out.
     pub skip: Vec<String>,
+    /// `--barriers off`: the plan's milestones do not wait for each other.
+    pub no_barriers: bool,
     pub state: StateOptions,
     pub json: bool,
     pub no_status_files: bool,

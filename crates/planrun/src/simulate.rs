@@ -7,10 +7,9 @@ use crate::cli::PlanArgs;
 use crate::exit;
 use crate::render::{Output, Renderer};
 use clap::{Args, ValueEnum};
+use planrun_engine::RunOutcome;
 use planrun_engine::policy::{Budgets, Pauses, Rules, Spend, WatchPolicy};
 use planrun_engine::sim::{self, DurationModel, Policy, SplitMix64, Ticks, World};
-use planrun_engine::{Conflicts, RunOutcome, Setup, TaskSpec, default_concurrency};
-use planrun_plan::{Checked, Loaded};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -223,7 +222,7 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outco
         );
         return Ok(exit::INVALID_PLAN);
     }
-    let mut setup = setup_of(&loaded, &checked);
+    let mut setup = planrun_runtime::simulation_setup(&loaded, &checked);
     setup.max_rework = args.max_rework;
     if let Some(j) = args.jobs {
         setup.limit = usize::try_from(j).unwrap_or(1);
@@ -319,53 +318,6 @@ fn minutes(t: Ticks) -> f64 {
 }
 
 /// The engine's setup for the tasks still to run (done tasks already satisfy their dependents).
-fn setup_of(loaded: &Loaded, checked: &Checked) -> Setup {
-    let plan = &loaded.plan;
-    let pending: Vec<usize> = checked.analysis.waves.iter().flatten().copied().collect();
-    let mut index: Vec<Option<usize>> = vec![None; plan.tasks.len()];
-    for (new, &old) in pending.iter().enumerate() {
-        if let Some(slot) = index.get_mut(old) {
-            *slot = Some(new);
-        }
-    }
-    let map = |old: usize| index.get(old).copied().flatten();
-    let tasks: Vec<TaskSpec> = pending
-        .iter()
-        .map(|&old| {
-            let task = plan.tasks.get(old);
-            TaskSpec {
-                id: task.map(|t| t.id.clone()).unwrap_or_default(),
-                deps: checked.graph.deps.get(old).into_iter().flatten().filter_map(|&d| map(d)).collect(),
-                stages: if !plan.verify.is_empty() || task.is_some_and(|t| !t.verify.is_empty()) {
-                    vec![planrun_engine::Stage::Verify]
-                } else {
-                    Vec::new()
-                },
-                done: false,
-            }
-        })
-        .collect();
-    let mut conflicts = Conflicts::default();
-    for c in &checked.analysis.conflicts {
-        if let (Some(a), Some(b)) = (map(c.a), map(c.b)) {
-            conflicts.add_pair(a, b);
-        }
-    }
-    for &t in &checked.analysis.unscoped {
-        if let Some(t) = map(t) {
-            conflicts.add_alone(t);
-        }
-    }
-    Setup {
-        limit: default_concurrency(tasks.len()),
-        tasks,
-        priority: Vec::new(),
-        conflicts,
-        max_rework: 0,
-        final_check: !plan.verify.is_empty(),
-    }
-}
-
 fn print_json(report: &SimulateJson<'_>) -> std::io::Result<()> {
     let mut stdout = std::io::stdout().lock();
     let text = serde_json::to_string_pretty(report).map_err(std::io::Error::other)?;

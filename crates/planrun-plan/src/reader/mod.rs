@@ -236,6 +236,10 @@ pub struct Loaded {
     pub verify_spans: Vec<Span>,
     /// What the reader noticed (syntax errors, ignored content). Validation adds its own.
     pub diagnostics: Vec<Diagnostic>,
+    /// The plan's milestones are barriers, as its format's own loop runs them (blueprint
+    /// milestones, planpipe waves, a CCW plan whose execution model is phased): a milestone's
+    /// tasks start once every task of the milestones before it is done.
+    pub barriers: bool,
 }
 
 impl Loaded {
@@ -256,6 +260,8 @@ pub struct PlanBuilder {
     pub task_spans: Vec<TaskSpans>,
     pub verify_spans: Vec<Span>,
     pub diagnostics: Vec<Diagnostic>,
+    /// See [`Loaded::barriers`] (blueprint and planpipe plans have them whatever this says).
+    pub barriers: bool,
 }
 
 impl PlanBuilder {
@@ -268,6 +274,7 @@ impl PlanBuilder {
             task_spans: Vec::new(),
             verify_spans: Vec::new(),
             diagnostics: Vec::new(),
+            barriers: false,
         }
     }
 
@@ -339,6 +346,7 @@ impl PlanBuilder {
             task_spans: self.task_spans,
             verify_spans: self.verify_spans,
             diagnostics: self.diagnostics,
+            barriers: self.barriers || matches!(self.format, Format::Blueprint | Format::Planpipe),
         }
     }
 }

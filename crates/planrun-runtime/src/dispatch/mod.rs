@@ -76,6 +76,8 @@ pub(crate) struct Runner<'a> {
     on_fail: pipeline::OnFail,
     /// The tasks that wait for the user (`--on-fail ask`), with why.
     asked: Vec<(String, String)>,
+    /// The plan's milestones are barriers in this run (a batch ends with its milestone).
+    barriers: bool,
 }
 
 impl<'a> Runner<'a> {
@@ -125,6 +127,7 @@ impl<'a> Runner<'a> {
         };
         // The blueprint loop stops and asks when a step fails; the others rework on their own.
         let blueprint = s.loaded.format == planrun_plan::Format::Blueprint;
+        let barriers = s.loaded.barriers && !args.no_barriers;
         let (writer, acks) = match s.journal.take() {
             Some(journal) => {
                 let (w, a) = writer::Writer::start(journal);
@@ -173,6 +176,7 @@ impl<'a> Runner<'a> {
                 pipeline::OnFail::Rework
             }),
             asked: Vec::new(),
+            barriers,
             cost: setup.cost.clone(),
             pipe_record: journal_event::RunRecord {
                 workspace: Some(setup.pipe.ws.mode.name().to_owned()),

@@ -77,12 +77,21 @@ impl Runner<'_> {
         self.passed_ids.push(id.clone());
         // In worktree mode a manual commit pauses before the merge (`hold`), not here.
         let all_done = self.s.engine.states().iter().all(TaskState::satisfies_dependents);
-        let why = self.policy.passed(all_done).filter(|_| self.pause.is_none());
+        let mut why = self.policy.passed(all_done).filter(|_| self.pause.is_none());
+        if self.completes_milestone(task) {
+            // A batch never crosses a milestone.
+            let at_end = self.policy.milestone_passed(all_done).filter(|_| self.pause.is_none());
+            why = why.or(at_end);
+        }
         let reason = why.map(|why| match why {
             policy::PauseWhy::Commit => format!(
                 "task {id} is done and waits for you: inspect its changes and commit them as you see fit (its report: {report})"
             ),
             policy::PauseWhy::Batch(n) => format!("a batch of {n} task{} is done", if n == 1 { "" } else { "s" }),
+            policy::PauseWhy::Milestone => format!(
+                "milestone \"{}\" is done (a batch ends with its milestone)",
+                self.s.task(task).and_then(|t| t.milestone.as_deref()).unwrap_or("")
+            ),
         });
         if let Some(reason) = reason {
             self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: reason.clone() }));
@@ -324,6 +333,19 @@ impl Runner<'_> {
         let others_done =
             self.s.engine.states().iter().enumerate().all(|(i, st)| i == task || st.satisfies_dependents());
         self.policy.next_pass_pauses(others_done)
+            || (!others_done && self.policy.pauses_at_milestones() && self.completes_milestone(task))
+    }
+
+    /// With the plan's barriers on: whether `task`'s pass finishes its milestone (every other
+    /// task of it is done or skipped).
+    pub(super) fn completes_milestone(&self, task: usize) -> bool {
+        let Some(m) = self.s.task(task).and_then(|t| t.milestone.as_deref()).filter(|_| self.barriers) else {
+            return false;
+        };
+        let states = self.s.engine.states();
+        self.s.loaded.plan.tasks.iter().enumerate().all(|(i, t)| {
+            i == task || t.milestone.as_deref() != Some(m) || states.get(i).is_some_and(TaskState::satisfies_dependents)
+        })
     }
 
     /// A model provider failed (API error, rate limit): nothing new starts, running steps

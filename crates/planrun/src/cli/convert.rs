@@ -32,6 +32,7 @@ impl From<RunArgs> for opts::RunOptions {
             max_rework: a.max_rework,
             only: a.only,
             skip: a.skip_tasks,
+            no_barriers: a.barriers == "off",
             state: a.state.into(),
             json: a.json,
             no_status_files: a.no_status_files,

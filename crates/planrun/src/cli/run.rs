@@ -162,6 +162,9 @@ pub(crate) struct RunArgs {
     /// Leave these tasks out of this run, as --only names them (`planrun skip TASK`: for good).
     #[arg(long = "skip", value_name = "SEL", value_delimiter = ',', hide_short_help = true)]
     pub(crate) skip_tasks: Vec<String>,
+    /// `off`: the plan's milestones (blueprint, planpipe waves, CCW phases) do not wait for each other.
+    #[arg(long, value_name = "ON|OFF", default_value = "on", value_parser = ["on", "off"], hide_short_help = true)]
+    pub(crate) barriers: String,
     #[command(flatten)]
     pub(crate) state: StateArgs,
     /// Print one JSON object per event on stdout instead of progress.

@@ -168,6 +168,7 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
         }
     }
     build(&mut b, &s, todo, jsons, &failed);
+    b.barriers = s.phased;
     if b.plan.title.trim().is_empty() {
         b.plan.title = file_name(&session).trim_start_matches("WFS-").to_owned();
     }
@@ -179,6 +180,8 @@ struct Session {
     title_from_todo: Option<String>,
     /// `Sequential` execution model declared in IMPL_PLAN.md.
     sequential: bool,
+    /// `Phased`: the phases (the TODO list's groups) run one after the other.
+    phased: bool,
 }
 
 fn read_session_json(b: &mut PlanBuilder, src: SourceId, s: &Session) {
@@ -220,7 +223,9 @@ fn read_impl_plan(b: &mut PlanBuilder, src: SourceId, s: &mut Session) {
         if let Some((key, value, _)) = md::field(line.text).filter(|_| !line.in_fence) {
             let key = key.to_ascii_lowercase();
             if key.contains("execution model") || key == "execution strategy" {
-                s.sequential = value.trim_start_matches(['*', '`']).to_ascii_lowercase().starts_with("sequential");
+                let model = value.trim_start_matches(['*', '`']).to_ascii_lowercase();
+                s.sequential = model.starts_with("sequential");
+                s.phased = model.starts_with("phased");
             }
         }
         let heading = if line.in_fence { None } else { md::heading(line.text) };
