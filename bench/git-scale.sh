@@ -13,7 +13,7 @@
 # rounds, on the same repository reset to its base commit (`git reset --hard`, `git clean -fd`,
 # every ref but main and the base tag deleted, `.planrun` removed) before every run:
 #   planrun  `planrun run PLAN --workspace MODE -j J --agent-command … --reviews none --yes
-#            --no-status-files --color never`, run from the repository;
+#            --no-status-files --no-detect --color never`, run from the repository;
 #   floor    one shell loop over the same tasks (serial, whatever J):
 #            worktree: git worktree add -q -b floor/tI DIR floor-int; write the file;
 #                      git -C DIR add FILE; git -C DIR commit -q -m …;
@@ -266,7 +266,7 @@ def run(side, mode, j, repo, d, plan_path, counted=False):
         agent = f"{AGENT} {{workspace}} {{task_id}}" + (" du" if counted else "")
         argv = [planrun, "run", plan_path, "--workspace", "shared" if mode == "shared" else "worktree",
                 "-j", str(j), "--agent-command", agent,
-                "--reviews", "none", "--yes", "--no-status-files", "--color", "never"]
+                "--reviews", "none", "--yes", "--no-status-files", "--no-detect", "--color", "never"]
         if mode == "sparse":
             argv.append("--sparse")
     else:

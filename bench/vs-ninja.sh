@@ -46,8 +46,9 @@ tasks = int(sys.argv[6])
 # Every run gets a state directory of its own, all removed at the end: deleting 20,000 files
 # between runs would make the filesystem slower to allocate the next run's (ext4 avoids reusing
 # recently freed inodes), which no real user's run pays.
-# `--no-status-files`: each run starts from the same plan (a run marks done tasks in it).
-RUN = [planrun, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--no-status-files", "--state-dir"]
+# `--no-status-files`: each run starts from the same plan (a run marks done tasks in it); `--no-detect`:
+# no final build and test of the project the folder is in (bench/out is inside this repository).
+RUN = [planrun, "run", "plan.md", "-j", "2", "--agent-command", "true", "--json", "--no-status-files", "--no-detect", "--state-dir"]
 fresh = iter(range(1_000_000))
 
 def run_cmd():

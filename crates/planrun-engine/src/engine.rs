@@ -241,6 +241,12 @@ impl Engine {
         }
     }
 
+    /// Gives the run a final check once every task is done (the project's own build and test
+    /// commands, for a plan that has none). Call before `resume`.
+    pub fn set_final_check(&mut self, on: bool) {
+        self.has_final_check = on;
+    }
+
     /// Whether `task` may start in this invocation.
     pub fn is_selected(&self, task: usize) -> bool {
         self.selected.as_ref().is_none_or(|s| s.get(task).copied().unwrap_or(false))

@@ -139,6 +139,21 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         }
         shown = Some(est);
     }
+    // A plan without a final check: the project's own build and tests run once, after the last task.
+    let detected: Vec<String> = if session.loaded.plan.verify.is_empty() && !args.no_detect {
+        let found = crate::detect::project_commands(&session.layout.workspace);
+        if !found.is_empty() {
+            let shown: Vec<String> = found.iter().map(|d| format!("`{}` ({})", d.command, d.from)).collect();
+            reporter.note(&format!(
+                "planrun: the plan has no final check; after the last task the project's own run once: {} (--no-detect: none)",
+                shown.join(", ")
+            ));
+            session.engine.set_final_check(true);
+        }
+        found.into_iter().map(|d| d.command).collect()
+    } else {
+        Vec::new()
+    };
     if session.loaded.barriers && !args.no_barriers {
         match crate::barriers::edges(&session.loaded.plan, &session.checked.graph.deps) {
             Ok(edges) => session.engine.add_deps(&edges),
@@ -177,6 +192,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         agent_limits: Limits { wall: args.timeout, stall: args.stall_timeout, grace: args.grace },
         verify_limits: Limits { wall: args.verify_timeout, stall: None, grace: args.grace },
         plan_verify: session.loaded.plan.verify.clone(),
+        final_verify: if detected.is_empty() { session.loaded.plan.verify.clone() } else { detected },
         pass_env,
         redact,
         prices: config.prices(),

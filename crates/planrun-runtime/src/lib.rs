@@ -17,6 +17,7 @@ mod budget;
 mod command;
 pub mod config;
 pub mod costs;
+pub mod detect;
 mod dispatch;
 pub mod doctor;
 mod error;

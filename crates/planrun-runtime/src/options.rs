@@ -79,6 +79,8 @@ pub struct RunOptions {
     pub skip: Vec<String>,
     /// `--barriers off`: the plan's milestones do not wait for each other.
     pub no_barriers: bool,
+    /// `--no-detect`: no final check of the project's own commands for a plan without one.
+    pub no_detect: bool,
     pub state: StateOptions,
     pub json: bool,
     pub no_status_files: bool,

@@ -175,6 +175,12 @@ fn print_human(loaded: &Loaded, checked: &Checked, out: &Output, verbose: bool) 
             "plan verify: {}\n",
             plan.verify.iter().map(|c| format!("`{c}`")).collect::<Vec<_>>().join(", ")
         ));
+    } else {
+        let found = planrun_runtime::detect::for_plan(&loaded.root);
+        let shown: Vec<String> = found.iter().map(|d| format!("`{}` ({})", d.command, d.from)).collect();
+        if !shown.is_empty() {
+            s.push_str(&format!("final check (the project's own, no plan verify): {}\n", shown.join(", ")));
+        }
     }
     let width = plan.tasks.iter().map(|t| t.id.chars().count()).max().unwrap_or(0).min(24);
     s.push('\n');

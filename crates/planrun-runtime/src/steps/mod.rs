@@ -61,6 +61,8 @@ pub(crate) struct Ctx {
     pub(crate) agent_limits: Limits,
     pub(crate) verify_limits: Limits,
     pub(crate) plan_verify: Vec<String>,
+    /// The final check's commands: the plan's verify commands, else the project's own (detected).
+    pub(crate) final_verify: Vec<String>,
     /// Extra variables (names or `PREFIX*`) agents may see.
     pub(crate) pass_env: Vec<String>,
     pub(crate) redact: Arc<Redactor>,
@@ -400,7 +402,7 @@ pub(crate) async fn final_check(ctx: Arc<Ctx>, n: u64, cancel: watch::Receiver<b
         ("PLANRUN_WORKSPACE".into(), cwd.display().to_string()),
         (orphans::MARK.into(), ctx.layout.dir.display().to_string()),
     ];
-    let commands = ctx.plan_verify.clone();
+    let commands = ctx.final_verify.clone();
     let (result, interrupted, _) = run_commands(&ctx, &commands, &cwd, &log, env, cancel).await;
     let c = Arc::clone(&ctx);
     let _ = tokio::task::spawn_blocking(move || c.ws.drop_final()).await;

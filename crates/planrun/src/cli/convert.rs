@@ -33,6 +33,7 @@ impl From<RunArgs> for opts::RunOptions {
             only: a.only,
             skip: a.skip_tasks,
             no_barriers: a.barriers == "off",
+            no_detect: a.no_detect,
             state: a.state.into(),
             json: a.json,
             no_status_files: a.no_status_files,

@@ -165,6 +165,9 @@ pub(crate) struct RunArgs {
     /// `off`: the plan's milestones (blueprint, planpipe waves, CCW phases) do not wait for each other.
     #[arg(long, value_name = "ON|OFF", default_value = "on", value_parser = ["on", "off"], hide_short_help = true)]
     pub(crate) barriers: String,
+    /// Without plan-level verify commands, do not run the project's build and tests at the end.
+    #[arg(long, hide_short_help = true)]
+    pub(crate) no_detect: bool,
     #[command(flatten)]
     pub(crate) state: StateArgs,
     /// Print one JSON object per event on stdout instead of progress.
