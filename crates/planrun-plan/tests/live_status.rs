@@ -11,29 +11,11 @@ mod common;
 use planrun_plan::Loaded;
 use planrun_plan::status::{self, LogEntry, TaskOutcome, TaskReport};
 use proptest::prelude::*;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 const NOW: &str = "2026-12-04T21:00:00Z";
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn copy_case(case: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let to = dir.path().join(case);
-    copy_dir(&common::fixture(case), &to);
-    (dir, to)
-}
+use common::copy_case;
 
 fn load(path: &Path) -> Loaded {
     planrun_plan::load(path, None).unwrap_or_else(|e| panic!("loading {}: {e}", path.display()))

@@ -10,26 +10,7 @@ use planrun_plan::{Format, Loaded, Status};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
-/// Copies a fixture case (a folder under the corpus) into a fresh temporary folder.
-fn copy_case(case: &str) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().unwrap();
-    let to = dir.path().join(case);
-    copy_dir(&common::fixture(case), &to);
-    (dir, to)
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use common::copy_case;
 
 /// Every file under a folder with its bytes, by relative path.
 fn tree(dir: &Path) -> Vec<(String, Vec<u8>)> {

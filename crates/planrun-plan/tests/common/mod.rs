@@ -15,6 +15,28 @@ pub fn fixture(rel: &str) -> PathBuf {
     fixtures().join(rel)
 }
 
+/// Copies a fixture case (a folder under the corpus) into a fresh temporary folder.
+pub fn copy_case(case: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("a temporary folder: {e}"));
+    let to = dir.path().join(case);
+    copy_dir(&fixture(case), &to);
+    (dir, to)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    let fail = |e: std::io::Error| -> ! { panic!("copying {}: {e}", from.display()) };
+    std::fs::create_dir_all(to).unwrap_or_else(|e| fail(e));
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| fail(e)) {
+        let entry = entry.unwrap_or_else(|e| fail(e));
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap_or_else(|e| fail(e)).is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap_or_else(|e| fail(e));
+        }
+    }
+}
+
 /// Loads a fixture with format detection, failing the test on a load error.
 pub fn load(rel: &str) -> Loaded {
     match planrun_plan::load(&fixture(rel), None) {
