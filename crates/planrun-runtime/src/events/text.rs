@@ -153,7 +153,9 @@ impl RunEvent {
             Self::ProviderError(r) | Self::AgentUnavailable(r) => {
                 format!("stopped  {}: {}; starting nothing new", r.task, first(&r.reason))
             }
-            Self::FinalCheck(_) => "check    the plan's verify commands, once more".to_owned(),
+            Self::FinalCheck(_) => {
+                "check    the final check: the plan's verify commands (else the project's own)".to_owned()
+            }
             Self::FinalCheckPassed(_) => "passed   the final check".to_owned(),
             Self::FinalCheckFailed(r) => format!("failed   the final check: {}", first(&r.reason)),
             Self::Draining(d) => format!(

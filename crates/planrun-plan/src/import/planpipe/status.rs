@@ -260,7 +260,8 @@ fn planpipe_edit_status(ctx: &mut Ctx<'_>, src: SourceId) {
         ctx.patch(src, line.start + a, line.start + b, row.word);
         if let (Some(note), Some(&cell)) = (row.note, nc.and_then(|c| cs.get(c))) {
             let (na, nb) = trimmed_range(line.text, cell);
-            if row.note_over_ours_only && !our_note(line.text.get(na..nb).unwrap_or("")) {
+            let current = line.text.get(na..nb).unwrap_or("");
+            if row.note_over_ours_only && !current.is_empty() && !our_note(current) {
                 continue;
             }
             let replace = if na == nb { format!(" {} ", cell_text(&note)) } else { cell_text(&note) };
