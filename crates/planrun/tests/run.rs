@@ -808,3 +808,26 @@ fn a_task_over_its_own_budget_is_blocked_while_the_others_go_on() {
     assert_eq!(repo.task("u")["state"], "done");
     assert!(events(&out).iter().any(|e| e["event"] == "task_budget" && e["task"] == "t"));
 }
+
+#[test]
+fn verify_runs_every_check_and_reports_each_failure_with_how_many_passed() {
+    let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n\n### Verify\n\n- `grep -q a t.txt`\n- `echo second-ran >> .git/ran; grep -q b t.txt`\n- `echo third-ran >> .git/ran; grep -q x t.txt`\n";
+    let repo = Repo::new(plan, "echo a > t.txt");
+    let out = repo.run(&["--json", "--max-rework", "0", "--reviews", "none"]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert_eq!(repo.read(".git/ran"), "second-ran\nthird-ran\n", "the checks after a failure still ran");
+    let ev = events(&out);
+    let blocked = ev.iter().find(|e| e["event"] == "blocked").unwrap();
+    let reason = blocked["reason"].as_str().unwrap();
+    assert!(reason.contains("2 of 3 checks failed (1/3 passed):"), "{reason}");
+    assert!(
+        reason.contains("- the check `echo second-ran >> .git/ran; grep -q b t.txt` exited with code 1"),
+        "{reason}"
+    );
+    assert!(
+        reason.contains("- the check `echo third-ran >> .git/ran; grep -q x t.txt` exited with code 1"),
+        "{reason}"
+    );
+    let report = ev.iter().find(|e| e["event"] == "task_report");
+    assert!(report.is_none(), "a blocked task has no pass report");
+}

@@ -318,8 +318,9 @@ pub(crate) fn kept_refs(kept: &[planrun_git::keep::Kept]) -> Vec<crate::journal_
 /// commands passed.
 type Ran = (Result<(), String>, bool, usize);
 
-/// Runs `commands` one after the other with `sh -c` in `cwd`, appending to `log`; stops at
-/// the first that fails.
+/// Runs `commands` one after the other with `sh -c` in `cwd`, appending to `log`: every one of
+/// them, so that a failure reports all the checks that failed (each with the end of its
+/// output) and how many passed; only an interruption or a vanished workspace stops them.
 async fn run_commands(
     ctx: &Ctx,
     commands: &[String],
@@ -335,6 +336,7 @@ async fn run_commands(
         return (Err(e), false, 0);
     }
     let mut passed = 0;
+    let mut failed: Vec<String> = Vec::new();
     for cmd in commands {
         let header =
             std::fs::OpenOptions::new().create(true).append(true).open(log).and_then(|mut f| writeln!(f, "$ {cmd}"));
@@ -358,20 +360,27 @@ async fn run_commands(
         drop(busy);
         match finished {
             Ok(f) if f.outcome == Outcome::Cancelled => return (Err("interrupted".into()), true, passed),
-            Ok(f) => {
-                if let Some(reason) = describe(&format!("the check `{cmd}`"), &f) {
-                    return (Err(with_tail(reason, log, from)), false, passed);
-                }
-                passed += 1;
-            }
+            Ok(f) => match describe(&format!("the check `{cmd}`"), &f) {
+                Some(reason) => failed.push(with_tail(reason, log, from)),
+                None => passed += 1,
+            },
             Err(e) => {
-                let reason =
-                    workspace_missing(cwd).unwrap_or_else(|| format!("the check `{cmd}` could not be started: {e}"));
-                return (Err(reason), false, passed);
+                if let Some(reason) = workspace_missing(cwd) {
+                    return (Err(reason), false, passed);
+                }
+                failed.push(format!("the check `{cmd}` could not be started: {e}"));
             }
         }
     }
-    (Ok(()), false, passed)
+    match failed.len() {
+        0 => (Ok(()), false, passed),
+        1 if commands.len() == 1 => (Err(failed.concat()), false, passed),
+        n => {
+            let each: Vec<String> = failed.iter().map(|f| format!("- {}", f.replace('\n', "\n  "))).collect();
+            let head = format!("{n} of {} checks failed ({passed}/{} passed):", commands.len(), commands.len());
+            (Err(format!("{head}\n{}", each.join("\n"))), false, passed)
+        }
+    }
 }
 
 /// The final check: the plan's verify commands once more, when every task is done, where the
