@@ -202,6 +202,11 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         scope_policy: pipe.scope,
         commit: pipe.commit,
         reviews: pipe.reviews.clone(),
+        reviews_in_turn: pipe.review_order.unwrap_or(if session.loaded.format == planrun_plan::Format::Planpipe {
+            crate::pipeline::ReviewOrder::Sequential
+        } else {
+            crate::pipeline::ReviewOrder::Parallel
+        }) == crate::pipeline::ReviewOrder::Sequential,
         reviewer: pipe.reviewer.clone(),
         tester: tester.clone(),
         templates: templates.clone(),

@@ -92,6 +92,8 @@ pub struct PipelineConfig {
     pub commit: Option<super::pipeline::CommitMode>,
     /// `--on-fail`.
     pub on_fail: Option<super::pipeline::OnFail>,
+    /// `--review-order`.
+    pub review_order: Option<super::pipeline::ReviewOrder>,
     pub batch: Option<u32>,
     pub scope: Option<super::pipeline::ScopePolicy>,
     pub reviews: Option<Vec<super::pipeline::ReviewKind>>,

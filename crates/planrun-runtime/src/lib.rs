@@ -53,7 +53,7 @@ use events as ev;
 use events::RunEvent;
 use journal_event::JournalEvent;
 pub use layout::LockError;
-pub use pipeline::{CommitMode, OnFail, ReviewKind, ScopePolicy, WorkspaceMode};
+pub use pipeline::{CommitMode, OnFail, ReviewKind, ReviewOrder, ScopePolicy, WorkspaceMode};
 use planrun_agents::provider::ProviderKind;
 use planrun_agents::{AgentKind, Redactor, Template, Usage};
 use planrun_engine::policy::{self, Action, FailureClass, Halt, Repeat, StopKind};

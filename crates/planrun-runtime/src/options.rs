@@ -121,6 +121,8 @@ pub struct PipelineOptions {
     pub commit: Option<CommitMode>,
     /// `--on-fail`: pause and ask, or rework [default: ask for blueprint plans, else rework].
     pub on_fail: Option<crate::pipeline::OnFail>,
+    /// `--review-order` [default: sequential for planpipe plans, else parallel].
+    pub review_order: Option<crate::pipeline::ReviewOrder>,
     pub batch: Option<u32>,
     pub scope: Option<ScopePolicy>,
     pub reviews: Option<Vec<ReviewKind>>,

@@ -104,6 +104,8 @@ pub(crate) struct Pipe {
     pub(crate) commit: CommitMode,
     /// `--on-fail` or planrun.toml's; `None`: the plan format's default.
     pub(crate) on_fail: Option<pipeline::OnFail>,
+    /// `--review-order` or planrun.toml's; `None`: the plan format's default.
+    pub(crate) review_order: Option<pipeline::ReviewOrder>,
     pub(crate) batch: Option<u32>,
     /// What to tell the user at the start.
     pub(crate) notes: Vec<String>,
@@ -390,8 +392,9 @@ pub(crate) fn pipeline_setup(
         tree: std::sync::Arc::default(),
         sparse: sparse.then(|| std::sync::Arc::new(pipeline::Sparse::new(sparse_dirs))),
     };
-    let on_fail = p.on_fail.or(c.on_fail);
-    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, on_fail, batch: p.batch.or(c.batch), notes })
+    let (on_fail, review_order) = (p.on_fail.or(c.on_fail), p.review_order.or(c.review_order));
+    let batch = p.batch.or(c.batch);
+    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, on_fail, review_order, batch, notes })
 }
 
 pub(crate) type Problem = (String, String);

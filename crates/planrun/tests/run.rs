@@ -831,3 +831,41 @@ fn verify_runs_every_check_and_reports_each_failure_with_how_many_passed() {
     let report = ev.iter().find(|e| e["event"] == "task_report");
     assert!(report.is_none(), "a blocked task has no pass report");
 }
+
+/// A reviewer that notes which review it gives (from its prompt file's name) and blocks the
+/// task review of the first attempt.
+const ORDERED_REVIEWER: &str = r#"case "$1" in *task-review*) r=task ;; *) r=code ;; esac
+n=$(basename "$1" | cut -d. -f2)
+echo "$r.$n" >> .git/reviews
+if [ "$r.$n" = task.1 ]; then
+  echo '{"verdict": "changes_requested", "findings": [{"severity": "blocking", "file": "t.txt", "line": 1, "message": "say more"}]}'
+else
+  echo '{"verdict": "pass", "findings": []}'
+fi"#;
+
+#[test]
+fn review_order_sequential_runs_the_code_review_only_after_the_task_review_passed() {
+    for (order, expected) in
+        [("sequential", vec!["task.1", "task.2", "code.2"]), ("parallel", vec!["code.1", "code.2", "task.1", "task.2"])]
+    {
+        let plan = "# P\n\n## Task t: one\n\nFiles: `t.txt`\n";
+        let repo = Repo::new(plan, "echo more >> t.txt");
+        repo.script("review.sh", ORDERED_REVIEWER);
+        let out = repo.run(&[
+            "--reviews",
+            "task,code",
+            "--review-agent",
+            "command",
+            "--review-command",
+            "./review.sh {prompt_file}",
+            "--review-order",
+            order,
+        ]);
+        assert_eq!(out.status.code(), Some(0), "{order}: {}", text(&out));
+        let mut got: Vec<String> = repo.read(".git/reviews").lines().map(str::to_owned).collect();
+        if order == "parallel" {
+            got.sort();
+        }
+        assert_eq!(got, expected, "{order}");
+    }
+}

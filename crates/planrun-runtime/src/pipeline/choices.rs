@@ -67,6 +67,16 @@ pub enum OnFail {
     Rework,
 }
 
+/// How a task's reviews run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewOrder {
+    /// The task review and the code review at the same time.
+    Parallel,
+    /// The task review first; the code review only when the task review passed.
+    Sequential,
+}
+
 /// The review a reviewer agent gives.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -19,7 +19,7 @@ mod tests;
 mod tree;
 mod workspaces;
 
-pub use choices::{CommitMode, OnFail, ReviewKind, ScopePolicy, WorkspaceMode};
+pub use choices::{CommitMode, OnFail, ReviewKind, ReviewOrder, ScopePolicy, WorkspaceMode};
 pub(crate) use integrate::Merging;
 pub(crate) use marks::CommitMarks;
 pub(crate) use sparse::{Cone, Sparse};

@@ -79,6 +79,8 @@ pub(crate) struct Ctx {
     /// The reviews each task gets, and the agent that gives them (also the tester and the
     /// reviewer's take).
     pub(crate) reviews: Vec<super::pipeline::ReviewKind>,
+    /// The task review first, the code review only when it passed (`--review-order sequential`).
+    pub(crate) reviews_in_turn: bool,
     pub(crate) reviewer: Option<Agent>,
     /// The tester's agent: `[roles.test]`'s when planrun.toml names one, else the reviewer.
     pub(crate) tester: Option<Agent>,

@@ -77,8 +77,23 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
     } else {
         None
     };
-    let results =
-        futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect()).await;
+    let results = if ctx.reviews_in_turn && calls.len() > 1 {
+        // The task review first (reviews are listed task first); the code review only when it passed.
+        let mut results = Vec::new();
+        for (name, call) in &calls {
+            let got = verdict_of(ctx, name, call, cancel.clone()).await;
+            let judged = &got.1;
+            let passed = !judged.interrupted
+                && judged.verdict.as_ref().is_ok_and(|v| !v.blocks() && v.blocking().next().is_none());
+            results.push(got);
+            if !passed {
+                break;
+            }
+        }
+        results
+    } else {
+        futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect()).await
+    };
     let mut touched = Vec::new();
     if let Some(before) = before {
         let (c, id) = (Arc::clone(ctx), run.id.clone());

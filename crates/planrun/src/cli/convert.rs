@@ -82,6 +82,7 @@ impl From<PipelineArgs> for opts::PipelineOptions {
             sparse_dirs: a.sparse_dir,
             commit: a.commit.map(Into::into),
             on_fail: a.on_fail.map(Into::into),
+            review_order: a.review_order.map(Into::into),
             batch: a.batch,
             scope: a.scope.map(Into::into),
             reviews: a.reviews.map(|r| r.into_iter().map(Into::into).collect()),

@@ -2,7 +2,9 @@
 //! their long help.
 
 use super::args::{PlanArgs, StateArgs};
-use super::values::{CommitModeArg, OnFailArg, ReviewKindArg, ScopePolicyArg, WatchPolicyArg, WorkspaceModeArg};
+use super::values::{
+    CommitModeArg, OnFailArg, ReviewKindArg, ReviewOrderArg, ScopePolicyArg, WatchPolicyArg, WorkspaceModeArg,
+};
 use crate::run::options::{Limit, parse_duration, parse_limit};
 use clap::Args;
 use std::path::PathBuf;
@@ -309,6 +311,9 @@ pub(crate) struct PipelineArgs {
     /// On failed checks or a blocking review: ask (exit 5) or rework [default: ask for blueprints]
     #[arg(long, value_name = "WHAT", value_enum, hide_short_help = true)]
     pub(crate) on_fail: Option<OnFailArg>,
+    /// Reviews at once, or the code review only after the task review passed [default: sequential for planpipe]
+    #[arg(long, value_name = "ORDER", value_enum, hide_short_help = true)]
+    pub(crate) review_order: Option<ReviewOrderArg>,
     /// Pause after every N finished tasks with a batch summary; `planrun continue` goes on.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..), hide_short_help = true)]
     pub(crate) batch: Option<u32>,

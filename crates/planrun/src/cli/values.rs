@@ -76,6 +76,11 @@ value_enum!(OnFail => OnFailArg {
     Rework => "rework": "Send the task back to its agent with the reason, up to --max-rework times",
 });
 
+value_enum!(ReviewOrder => ReviewOrderArg {
+    Parallel => "parallel": "The task review and the code review at the same time",
+    Sequential => "sequential": "The task review first; the code review only when it passed",
+});
+
 value_enum!(ReviewKind => ReviewKindArg {
     Task => "task": "Does the work do what the task asks, completely, meeting its acceptance criteria?",
     Code => "code": "Is the code correct, clear, tested and safe?",
