@@ -87,6 +87,19 @@ pub(crate) fn brief(plan: &Plan, task: &Task, deps: &[DepNote<'_>], feedback: Op
     s
 }
 
+/// The brief a reviewer (or the tester) gets: the implementer's, then what the plan asks of the
+/// review and its own verification checklist (a blueprint step's Phase 2 and Phase 3).
+pub(crate) fn review_brief(plan: &Plan, task: &Task) -> String {
+    let mut s = brief(plan, task, &[], None);
+    if let Some(review) = task.instructions.review.as_deref().map(str::trim_end).filter(|r| !r.is_empty()) {
+        s.push_str(&format!("\n## What the plan asks the review to check\n\n{review}\n"));
+    }
+    if let Some(verify) = task.instructions.verify.as_deref().map(str::trim_end).filter(|v| !v.is_empty()) {
+        s.push_str(&format!("\n## The plan's verification checklist (judge each item)\n\n{verify}\n"));
+    }
+    s
+}
+
 /// The reviewer's take, as a section of the implementer's prompt.
 /// The user's instructions given with `planrun retry TASK --note`.
 pub(crate) fn note_section(note: &str) -> String {

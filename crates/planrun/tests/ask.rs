@@ -142,3 +142,26 @@ fn a_blocking_review_finding_pauses_with_its_file_and_line_and_advice_is_listed_
     assert!(all.contains("step-1 passed; its reviewers advised (not blocking), for you to consider:"), "{all}");
     assert!(all.contains("a heading would help"), "{all}");
 }
+
+/// A blueprint step with its Phase 2 (review) and Phase 3 (verification checklist) text.
+const PHASED: &str = "# Plan: Notes\n\n## Steps\n\n### Step 1: First note\n\n**Files:** `n/1.md`\n\n#### Phase 1: Build\n\nWrite n/1.md.\n\n#### Phase 2: Review\n\nCheck that the note names its author.\n\n#### Phase 3: Verification\n\n- [ ] `grep -q ok n/1.md`\n- [ ] The note is one line long\n";
+
+#[test]
+fn the_reviewer_gets_the_steps_review_and_verification_phases() {
+    let agent = "mkdir -p n\necho ok > n/1.md\n";
+    let reviewer = "cp \"$1\" .git/review-prompt\necho '{\"verdict\": \"pass\", \"findings\": []}'\n";
+    let repo = support::committed("# unused\n", agent, &[("PLAN.md", PHASED), ("review.sh", reviewer)]);
+    let mut args = vec!["run", "PLAN.md", "--agent-command", "./agent.sh", "--workspace", "shared"];
+    args.extend(["--reviews", "task", "--review-agent", "command", "--review-command", "./review.sh {prompt_file}"]);
+    let out = repo.cmd(&args).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let prompt = repo.read(".git/review-prompt");
+    assert!(
+        prompt.contains("## What the plan asks the review to check") && prompt.contains("names its author"),
+        "{prompt}"
+    );
+    assert!(prompt.contains("verification checklist") && prompt.contains("The note is one line long"), "{prompt}");
+    // The implementer's prompt has its build phase, not the reviewer's sections.
+    let implement = repo.read(".planrun/prompts/step-1.1.md");
+    assert!(implement.contains("Write n/1.md.") && !implement.contains("What the plan asks the review"), "{implement}");
+}

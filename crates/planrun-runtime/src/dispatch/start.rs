@@ -49,7 +49,7 @@ impl Runner<'_> {
             .text(if stage == Stage::Test { templates::persona_for(&t) } else { "reviewer" })
             .trim_end()
             .to_owned();
-        let brief = prompt::brief(plan, &t, &[], None);
+        let brief = prompt::review_brief(plan, &t);
         let vars = vec![
             ("persona", persona),
             ("plan_title", title),
