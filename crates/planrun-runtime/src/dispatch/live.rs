@@ -109,23 +109,19 @@ pub(super) fn shared_paths(s: &Session, root: &Path) -> Vec<String> {
     // Both sides as the file system names them: a plan given by a relative path, or a tree
     // reached through a symbolic link, still matches.
     let real = |p: &Path| -> Option<PathBuf> {
+        // The nearest folder that exists, as the file system names it, then the rest as written
+        // (a status file may not exist yet, nor its folder).
         let p = std::path::absolute(p).ok()?;
-        match (p.parent().and_then(|d| d.canonicalize().ok()), p.file_name()) {
-            (Some(dir), Some(name)) => Some(dir.join(name)),
-            // Its folder does not exist yet: the nearest one that does.
-            _ => {
-                let mut base = p.as_path();
-                let mut rest = Vec::new();
-                while let (Some(parent), Some(name)) = (base.parent(), base.file_name()) {
-                    rest.push(name.to_owned());
-                    base = parent;
-                    if let Ok(b) = base.canonicalize() {
-                        return Some(rest.iter().rev().fold(b, |acc, n| acc.join(n)));
-                    }
-                }
-                Some(p)
+        let mut base = p.as_path();
+        let mut rest = Vec::new();
+        while let (Some(parent), Some(name)) = (base.parent(), base.file_name()) {
+            rest.push(name);
+            base = parent;
+            if let Ok(b) = base.canonicalize() {
+                return Some(rest.iter().rev().fold(b, |acc, n| acc.join(n)));
             }
         }
+        Some(p.clone())
     };
     let root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     report::status_paths(s)
