@@ -123,6 +123,25 @@ fn untick(text: &str) -> String {
     out
 }
 
+/// [`write`], leaving out the edits of every file of `loaded` that changed on disk since it was
+/// read (an agent, or you, wrote it meanwhile: an edit computed from the old text would undo
+/// that). Returns the files written and those left for a later write.
+pub fn write_unchanged(loaded: &Loaded, edits: &[FileEdit]) -> std::io::Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let (mut keep, mut later) = (Vec::new(), Vec::new());
+    for edit in edits {
+        let read_then = loaded.sources.ids().find(|&id| loaded.sources.path(id) == edit.path);
+        let moved = read_then
+            .is_some_and(|id| std::fs::read(&edit.path).ok().as_deref() != Some(loaded.sources.text(id).as_bytes()));
+        if moved {
+            later.push(edit.path.clone());
+        } else {
+            keep.push(edit.clone());
+        }
+    }
+    write(&keep)?;
+    Ok((keep.into_iter().map(|e| e.path).collect(), later))
+}
+
 /// Replaces each file atomically: a temporary file in the same folder, written, synced and
 /// renamed over the old one (keeping its permissions); missing folders are created.
 pub fn write(edits: &[FileEdit]) -> std::io::Result<()> {

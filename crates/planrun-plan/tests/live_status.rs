@@ -279,3 +279,24 @@ proptest! {
         );
     }
 }
+
+#[test]
+fn a_file_changed_since_it_was_read_is_not_overwritten() {
+    let (_tmp, dir) = copy_case("planpipe/backlog");
+    let loaded = load(&dir);
+    let edits = status::edits_at(&loaded, &[report("ST-3", TaskOutcome::InProgress, 1, 0)], Some(NOW)).unwrap();
+    let path = edits.iter().find(|e| e.path.ends_with("execution-status.md")).unwrap().path.clone();
+    // Someone (an agent, the user) writes the file after planrun read it.
+    let theirs = std::fs::read_to_string(&path).unwrap().replace("code review pending", "their own words");
+    std::fs::write(&path, &theirs).unwrap();
+    let (written, later) = status::write_unchanged(&loaded, &edits).unwrap();
+    assert!(!written.contains(&path) && later.contains(&path));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), theirs, "their change is kept");
+    // Read again, the next write goes through, their words with it.
+    let again = load(&dir);
+    let edits = status::edits_at(&again, &[report("ST-3", TaskOutcome::InProgress, 1, 0)], Some(NOW)).unwrap();
+    let (written, later) = status::write_unchanged(&again, &edits).unwrap();
+    assert!(written.contains(&path) && later.is_empty());
+    let now = std::fs::read_to_string(&path).unwrap();
+    assert!(now.contains("their own words") && now.contains("| ST-3 | Rate limit middleware | in_progress |"), "{now}");
+}

@@ -443,8 +443,9 @@ pub(crate) fn write_status_files(
     use planrun_plan::status;
     let loaded = planrun_plan::load(plan, Some(format)).map_err(|e| e.to_string())?;
     let edits = status::edits_at(&loaded, reports, Some(now)).map_err(|e| e.to_string())?;
-    status::write(&edits).map_err(|e| e.to_string())?;
-    Ok(edits.into_iter().map(|e| e.path).collect())
+    // A file written meanwhile (an agent ticking its own box) is left to the next write.
+    let (written, _later) = status::write_unchanged(&loaded, &edits).map_err(|e| e.to_string())?;
+    Ok(written)
 }
 
 /// Every file the status writer may write for the plan at `plan`: its own files, and those a

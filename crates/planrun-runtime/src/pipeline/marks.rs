@@ -61,12 +61,13 @@ impl CommitMarks {
         let edits = status::edits(&loaded, &[TaskReport::new(id, TaskOutcome::Done)]).map_err(|e| e.to_string())?;
         // Only the plan's own files: nothing new is created in a task's commit.
         let edits: Vec<_> = edits.into_iter().filter(|e| e.path.exists()).collect();
-        status::write(&edits).map_err(|e| e.to_string())?;
+        // A plan file written meanwhile keeps what was written; its marks come later.
+        let (written, _later) = status::write_unchanged(&loaded, &edits).map_err(|e| e.to_string())?;
         let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
-        Ok(edits
+        Ok(written
             .iter()
             .filter_map(|e| {
-                let p = e.path.canonicalize().ok()?;
+                let p = e.canonicalize().ok()?;
                 p.strip_prefix(&tree).ok().map(|r| r.to_string_lossy().replace('\\', "/"))
             })
             .collect())
