@@ -86,7 +86,26 @@ pub(super) const ANSWER: u64 = 64 * 1024;
 /// Runs one agent: the argv of its CLI (or the command template) with the prompt, in
 /// `call.cwd`, with an allow-listed environment; a CLI's events are read afterwards for its
 /// session, usage, errors and final answer.
-pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Receiver<bool>) -> Called {
+/// [`call_agent_once`], started again (twice at most, after a short wait) when opencode stopped
+/// on its own database being locked: two opencode processes starting at the same moment (the
+/// two reviews of an attempt, tasks side by side) contend for the SQLite file they share, and
+/// the one that loses exits before it asked the model anything. Not the task's fault.
+pub(crate) async fn call_agent(ctx: &Arc<Ctx>, call: &AgentCall, cancel: watch::Receiver<bool>) -> Called {
+    let mut tries = 0u64;
+    loop {
+        let called = call_agent_once(ctx, call, cancel.clone()).await;
+        let locked = call.agent.kind == AgentKind::Opencode
+            && !called.interrupted
+            && called.result.as_ref().err().is_some_and(|e| e.contains("database is locked"));
+        if !locked || tries >= 2 {
+            return called;
+        }
+        tries += 1;
+        tokio::time::sleep(Duration::from_millis(250 * tries)).await;
+    }
+}
+
+async fn call_agent_once(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Receiver<bool>) -> Called {
     let AgentCall { task, id, role, attempt, agent, prompt, text, resume, cwd, log, not_before } = call;
     let fail = |reason: String| Called { result: Err(reason), interrupted: false, run: None, answer: String::new() };
     if let Some(at) = *not_before {
