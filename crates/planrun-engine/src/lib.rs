@@ -10,5 +10,5 @@ pub mod state;
 
 pub use engine::{Change, Decision, Engine, EngineError, FinalCheck, Input, Output, RunOutcome, Setup, TaskSpec};
 pub use policy::{Ending, Policy};
-pub use schedule::{Conflicts, default_concurrency, priorities};
+pub use schedule::{Conflicts, default_concurrency, priorities, ranked_priorities};
 pub use state::{Stage, TaskState, Transition, TransitionError};

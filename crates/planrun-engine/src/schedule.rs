@@ -30,6 +30,16 @@ pub fn priorities(graph: &Graph) -> Vec<u32> {
     prio
 }
 
+/// [`priorities`] with the plan's own priority as the second key: among tasks on equally long
+/// chains, the one of higher `rank` (0–3, see `planrun_plan::Priority::rank`) starts first.
+pub fn ranked_priorities(graph: &Graph, ranks: &[u32]) -> Vec<u32> {
+    priorities(graph)
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| p.saturating_mul(4).saturating_add(ranks.get(i).copied().unwrap_or(1).min(3)))
+        .collect()
+}
+
 /// Pairs of tasks that must not run at the same time because their files overlap, and tasks
 /// that declare no files (which run alone).
 #[derive(Debug, Default, Clone)]
@@ -136,6 +146,11 @@ mod tests {
         let p = plan(&[("d", &[]), ("a", &[]), ("b", &["a"]), ("c", &["b"]), ("e", &[])]);
         let g = Graph::new(&p);
         assert_eq!(priorities(&g), vec![1, 3, 2, 1, 1]);
+        // The plan's priority only orders tasks on chains of equal length: a `critical` single
+        // task (rank 3) stays behind the head of the longest chain, and passes a `low` one.
+        let ranked = ranked_priorities(&g, &[3, 1, 1, 1, 0]);
+        assert!(ranked[1] > ranked[0] && ranked[0] > ranked[4] && ranked[0] > ranked[3]);
+        assert_eq!(ranked_priorities(&g, &[]), priorities(&g).iter().map(|p| p * 4 + 1).collect::<Vec<_>>());
     }
 
     #[test]

@@ -59,6 +59,9 @@ pub struct Task {
     /// The milestone the task belongs to, if the plan groups tasks.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub milestone: Option<String>,
+    /// Among ready tasks on equally long dependency chains, a higher priority starts first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
     /// Carried over from the source file: `done` tasks are not run again.
     #[serde(default, skip_serializing_if = "Status::is_pending")]
     pub status: Status,
@@ -100,6 +103,51 @@ impl Status {
         match self {
             Status::Pending => "pending",
             Status::Done => "done",
+        }
+    }
+}
+
+/// How urgent a task is, as plans write it (`high`, `P1`, `urgent`, …).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    Medium,
+    High,
+    Critical,
+}
+
+impl Priority {
+    /// Reads the words plans use: `critical`/`urgent`/`highest`/`blocker`/`P0`, `high`/`P1`,
+    /// `medium`/`normal`/`P2`, `low`/`lowest`/`minor`/`P3`/`P4` (any case). `None` for anything
+    /// else, numbers included: plans disagree on whether 1 is the highest or the lowest.
+    pub fn parse(word: &str) -> Option<Self> {
+        let w = word.trim().trim_matches(|c: char| c == '`' || c == '*').to_ascii_lowercase();
+        Some(match w.as_str() {
+            "critical" | "urgent" | "highest" | "blocker" | "p0" => Self::Critical,
+            "high" | "p1" => Self::High,
+            "medium" | "normal" | "moderate" | "p2" => Self::Medium,
+            "low" | "lowest" | "minor" | "p3" | "p4" => Self::Low,
+            _ => return None,
+        })
+    }
+
+    /// Its rank for the scheduler; a task without one counts as `medium`.
+    pub fn rank(p: Option<Self>) -> u32 {
+        match p {
+            Some(Self::Low) => 0,
+            None | Some(Self::Medium) => 1,
+            Some(Self::High) => 2,
+            Some(Self::Critical) => 3,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Low => "low",
+            Self::Medium => "medium",
+            Self::High => "high",
+            Self::Critical => "critical",
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod common;
 
+use planrun_plan::model::Priority;
 use planrun_plan::{Format, Status};
 
 fn codes(loaded: &planrun_plan::Loaded) -> Vec<&'static str> {
@@ -77,7 +78,8 @@ fn json_messy() {
     assert_eq!(t[1].status, Status::Done, "`completed` means done");
     assert_eq!(t[2].status, Status::Pending);
     let codes = codes(&l);
-    assert_eq!(codes.iter().filter(|c| **c == "unknown-field").count(), 2);
+    assert_eq!(codes.iter().filter(|c| **c == "unknown-field").count(), 1);
+    assert_eq!(t[2].priority, Some(Priority::High), "`priority` is read");
     assert!(codes.contains(&"unknown-status"));
     insta::assert_json_snapshot!(common::snapshot(&l));
 }

@@ -30,6 +30,7 @@ fn backlog_with_handoff_and_status() {
     assert_eq!(st1.status, Status::Done, "done in execution-status.md");
     assert!(st1.description.contains("#### Boundaries"));
     assert!(!st1.description.contains("**Priority:**"));
+    assert_eq!(st1.priority, Some(planrun_plan::model::Priority::Critical), "`critical-path`");
 
     // in_review is not done.
     assert_eq!(task(&loaded, "ST-2").status, Status::Pending);

@@ -8,6 +8,7 @@ mod common;
 use common::{codes, ids, task};
 
 use planrun_plan::import::detect;
+use planrun_plan::model::Priority;
 use planrun_plan::{Format, Loaded, Status};
 use proptest::prelude::*;
 
@@ -40,7 +41,8 @@ fn clean_tasks() {
     assert_eq!(t2.acceptance, ["Migration applies on an empty database; duplicate emails are rejected."]);
     assert!(t2.description.contains("## Details\n\nPostgres via Prisma"));
     assert!(t2.description.contains("## Test strategy"));
-    assert!(t2.description.contains("Priority: high"));
+    assert_eq!(t2.priority, Some(Priority::High), "read as the task's priority");
+    assert!(!t2.description.contains("Priority:"), "not left in the prose");
     assert!(task(&l, "4").acceptance.is_empty(), "an empty testStrategy is no criterion");
     assert!(l.plan.tasks.iter().all(|t| t.verify.is_empty()), "test strategies are prose, not commands");
 }

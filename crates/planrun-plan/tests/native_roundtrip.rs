@@ -3,7 +3,7 @@
 //! in JSON, and converting between the two keeps the plan.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use planrun_plan::model::{self, Instructions, Plan, Status, Task};
+use planrun_plan::model::{self, Instructions, Plan, Priority, Status, Task};
 use planrun_plan::native::{json, markdown};
 use proptest::prelude::*;
 use std::collections::HashSet;
@@ -74,6 +74,12 @@ fn task() -> impl Strategy<Value = Task> {
         (prop::collection::vec(nonempty_line(), 0..3), prop::collection::vec(command(), 0..3)),
         (prop::option::of(nonempty_line()), prop::option::of(nonempty_line()), prop::option::of(nonempty_line())),
         (opt_block(), opt_block(), opt_block(), any::<bool>()),
+        prop::option::of(prop::sample::select(vec![
+            Priority::Low,
+            Priority::Medium,
+            Priority::High,
+            Priority::Critical,
+        ])),
     )
         .prop_map(
             |(
@@ -81,6 +87,7 @@ fn task() -> impl Strategy<Value = Task> {
                 (acceptance, verify),
                 (persona, agent, milestone),
                 (b, r, v, done),
+                priority,
             )| Task {
                 id,
                 title,
@@ -93,6 +100,7 @@ fn task() -> impl Strategy<Value = Task> {
                 agent,
                 instructions: Instructions { build: b, review: r, verify: v },
                 milestone,
+                priority,
                 status: if done { Status::Done } else { Status::Pending },
             },
         )

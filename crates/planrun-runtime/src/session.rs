@@ -320,7 +320,10 @@ impl Session {
         let limit = args.limit.unwrap_or_else(|| default_concurrency(plan.tasks.len())).max(1);
         let mut engine = Engine::new(Setup {
             tasks,
-            priority: planrun_engine::priorities(&checked.graph),
+            priority: planrun_engine::ranked_priorities(
+                &checked.graph,
+                &plan.tasks.iter().map(|t| planrun_plan::model::Priority::rank(t.priority)).collect::<Vec<_>>(),
+            ),
             conflicts: conflicts(plan, &checked),
             limit,
             max_rework: args.max_rework,

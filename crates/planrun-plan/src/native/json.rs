@@ -282,6 +282,10 @@ impl Reader<'_> {
                 "persona" => task.persona = self.text(v, "persona").map(|t| model::one_line(&t)),
                 "agent" => task.agent = self.text(v, "agent").map(|t| model::one_line(&t)),
                 "milestone" => task.milestone = self.text(v, "milestone").map(|t| model::one_line(&t)),
+                "priority" => {
+                    let word = self.text(v, "priority").unwrap_or_default();
+                    task.priority = crate::reader::priority_word(self.b, &word, Some(v.span));
+                }
                 "status" => {
                     let word = self.text(v, "status").unwrap_or_default();
                     match crate::reader::status_word(&word) {

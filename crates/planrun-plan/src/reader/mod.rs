@@ -385,6 +385,23 @@ pub(crate) fn status_word(word: &str) -> Option<Status> {
     }
 }
 
+/// Reads a task's priority word; a word that names none is reported where it stands and the task
+/// keeps no priority (it is scheduled as `medium`).
+pub(crate) fn priority_word(b: &mut PlanBuilder, word: &str, at: Option<Span>) -> Option<crate::model::Priority> {
+    let p = crate::model::Priority::parse(word);
+    if p.is_none() && !word.trim().is_empty() {
+        b.warn(
+            Diagnostic::warning(
+                "unknown-priority",
+                format!("unknown priority `{}`; the task is scheduled as medium", word.trim()),
+            )
+            .at(at)
+            .help("write critical, high, medium or low (P0–P3 are read too)"),
+        );
+    }
+    p
+}
+
 /// Reads a folder's entries sorted by name, skipping unreadable ones.
 pub(crate) fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
     let mut entries: Vec<PathBuf> = match std::fs::read_dir(dir) {

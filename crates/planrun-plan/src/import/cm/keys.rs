@@ -102,11 +102,11 @@ pub(super) const PERSONA_KEYS: &[&str] =
     &["persona", "agent_type", "agentType", "subagent_type", "subagentType", "role"];
 pub(super) const SKILL_KEYS: &[&str] = &["skill", "skills", "cm_skill"];
 pub(super) const MILESTONE_KEYS: &[&str] = &["milestone", "phase", "group", "wave", "epic"];
+pub(super) const PRIORITY_KEYS: &[&str] = &["priority", "prio", "urgency"];
 pub(super) const STATUS_KEYS: &[&str] = &["status", "state"];
 pub(super) const DONE_FLAGS: &[&str] = &["done", "completed", "complete"];
 /// Per-task bookkeeping of the RARV loop and of planning tools: read by nobody here.
 pub(super) const TASK_IGNORED: &[&str] = &[
-    "priority",
     "logs",
     "log",
     "rarv_cycles",

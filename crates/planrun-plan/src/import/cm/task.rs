@@ -130,6 +130,9 @@ pub(super) fn read_task(
             }
         } else if MILESTONE_KEYS.contains(&key) {
             task.milestone = text_of(b, Some(v)).map(|t| model::one_line(&t)).filter(|t| !t.is_empty());
+        } else if PRIORITY_KEYS.contains(&key) {
+            let word = text_of(b, Some(v)).unwrap_or_default();
+            task.priority = crate::reader::priority_word(b, &word, Some(v.span));
         } else if STATUS_KEYS.contains(&key) {
             let word = text_of(b, Some(v)).unwrap_or_default();
             match crate::reader::status_word(&word) {

@@ -115,6 +115,7 @@ pub(super) struct Body {
     pub(super) id_field: Option<(String, Span)>,
     pub(super) title_field: Option<(String, Span)>,
     pub(super) done: bool,
+    pub(super) priority: Option<crate::model::Priority>,
     /// Lines that look like files or dependencies but could not be read.
     pub(super) warnings: Vec<Diagnostic>,
     /// Where each acceptance criterion and verify command was written (parallel lists).
@@ -350,8 +351,24 @@ impl BodyReader {
                 }
                 true
             }
-            "blocks" | "unblocks" | "enables" | "type" | "priority" | "estimated scope" | "scope" | "size"
-            | "effort" | "complexity" => true,
+            "priority" => {
+                // `High`, `critical-path`, `P1 (blocks wave 2)`: the first word says it.
+                let word = value.split(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
+                self.body.priority = crate::model::Priority::parse(word);
+                if self.body.priority.is_none() && !word.is_empty() {
+                    self.body.warnings.push(
+                        Diagnostic::warning(
+                            "unknown-priority",
+                            format!("unknown priority `{}`; the task is scheduled as medium", value.trim()),
+                        )
+                        .at(Some(vspan))
+                        .help("write critical, high, medium or low (P0–P3 are read too)"),
+                    );
+                }
+                true
+            }
+            "blocks" | "unblocks" | "enables" | "type" | "estimated scope" | "scope" | "size" | "effort"
+            | "complexity" => true,
             "files" | "file" | "change area" | "touches" | "affected files" => {
                 if value.is_empty() {
                     self.sec = Sec::Change;

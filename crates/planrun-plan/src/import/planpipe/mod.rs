@@ -404,6 +404,7 @@ fn task_from(id: String, title: String, done: bool, body: &Body, ctx: &Ctx) -> T
     task.description = model::block(&desc.join("\n"));
     task.acceptance = body.acceptance.iter().filter(|a| !a.is_empty()).cloned().collect();
     task.verify = body.verify.clone();
+    task.priority = body.priority;
     task.files = body.files.iter().map(|(f, _)| f.clone()).collect();
     let wave = body.wave.clone().or_else(|| ctx.wave_of.get(&task.id).cloned());
     task.milestone = wave.map(|w| ctx.wave_names.get(&w).cloned().unwrap_or_else(|| format!("Wave {w}")));

@@ -326,6 +326,7 @@ struct Fields {
     verify: Vec<(String, Span)>,
     description: String,
     description_span: Option<Span>,
+    priority: Option<crate::model::Priority>,
 }
 
 impl Reader<'_> {
@@ -357,7 +358,6 @@ impl Reader<'_> {
         let mut test_strategy = String::new();
         let mut test_span: Option<Span> = None;
         let mut extra = String::new();
-        let mut priority = String::new();
         for (key, v) in value.members() {
             match key.as_str() {
                 "id" => f.id = self.text(v, "id").map(|t| (t.trim().to_owned(), v.span)),
@@ -384,9 +384,8 @@ impl Reader<'_> {
                 }
                 "dependencies" => f.deps = self.strings(v, "dependencies"),
                 "priority" => {
-                    if let Some(p) = self.text(v, key) {
-                        priority = format!("\n\nPriority: {}", p.trim());
-                    }
+                    let word = self.text(v, key).unwrap_or_default();
+                    f.priority = crate::reader::priority_word(self.b, &word, Some(v.span));
                 }
                 "acceptanceCriteria" => f.acceptance.extend(
                     self.strings(v, key)
@@ -444,7 +443,6 @@ impl Reader<'_> {
             }
         }
         let mut out = model::block(&description);
-        out.push_str(&priority);
         for (heading, body) in [("Details", &details), ("Test strategy", &test_strategy)] {
             let body = model::block(body);
             if !body.is_empty() {
@@ -518,7 +516,9 @@ impl Reader<'_> {
         let parent_done = task.status == Status::Done;
         let mut subs: Vec<(Task, TaskSpans)> = Vec::new();
         for sub in subtasks {
-            if let Some(s) = self.subtask(sub, &id, &sub_numbers, top_ids, &parent_deps, parent_done) {
+            if let Some(mut s) = self.subtask(sub, &id, &sub_numbers, top_ids, &parent_deps, parent_done) {
+                // A subtask without a priority of its own is as urgent as its parent.
+                s.0.priority = s.0.priority.or(task.priority);
                 subs.push(s);
             }
         }
@@ -622,6 +622,7 @@ impl Reader<'_> {
         spans.title = f.title.as_ref().map(|(_, s)| *s);
         task.description = f.description;
         spans.description = f.description_span;
+        task.priority = f.priority;
         if let Some((status, span)) = f.status {
             task.status = status;
             spans.status = Some(span);

@@ -124,6 +124,7 @@ enum Field {
     Agent,
     Persona,
     Milestone,
+    Priority,
     Status,
     Verify,
     Acceptance,
@@ -136,6 +137,7 @@ fn field_key(key: &str) -> Option<Field> {
         "agent" => Some(Field::Agent),
         "persona" => Some(Field::Persona),
         "milestone" => Some(Field::Milestone),
+        "priority" => Some(Field::Priority),
         "status" => Some(Field::Status),
         "verify" | "verification" | "verify command" | "verify commands" => Some(Field::Verify),
         "acceptance" | "acceptance criteria" | "done when" => Some(Field::Acceptance),
@@ -539,6 +541,7 @@ fn apply_field(
         Field::Agent => d.task.agent = scalar(),
         Field::Persona => d.task.persona = scalar(),
         Field::Milestone => d.task.milestone = scalar(),
+        Field::Priority => d.task.priority = crate::reader::priority_word(b, value, Some(line_span)),
         Field::Status => match crate::reader::status_word(value) {
             Some(s) => {
                 if s == Status::Done || d.task.status != Status::Done {

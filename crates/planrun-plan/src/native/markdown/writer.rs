@@ -33,6 +33,9 @@ pub fn write(plan: &Plan) -> String {
                 let _ = writeln!(out, "{key}: {v}");
             }
         }
+        if let Some(p) = task.priority {
+            let _ = writeln!(out, "Priority: {}", p.as_str());
+        }
         out.push_str(done);
         if !task.description.trim().is_empty() {
             out.push('\n');
