@@ -26,6 +26,9 @@ pub struct TaskReport {
     pub log: Vec<LogEntry>,
     /// When it passed (ISO 8601, UTC), for the formats that record it.
     pub completed_at: Option<String>,
+    /// A fuller account in markdown (files changed, checks, review verdicts, notes), for the
+    /// formats that keep a summary file per task (CCW's `.summaries/`).
+    pub details: Option<String>,
 }
 
 /// One entry of a task's log: the phase (cm's RARV words: `REASON`, `ACT`, `REFLECT`,

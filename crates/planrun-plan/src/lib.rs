@@ -10,6 +10,7 @@ pub mod json;
 pub mod md;
 pub mod model;
 pub mod native;
+pub mod prepare;
 pub mod reader;
 pub mod source;
 pub mod status;
@@ -17,6 +18,7 @@ pub mod validate;
 
 pub use analysis::{Analysis, Conflict, Graph};
 pub use diag::{Diagnostic, Location, Severity};
+pub use import::ccw::session_path as ccw_session;
 pub use import::{detect, load};
 pub use model::{Instructions, Plan, Status, Task};
 pub use reader::{Format, LoadError, Loaded, PlanBuilder};

@@ -27,7 +27,7 @@ fn report(id: &str, state: TaskOutcome, attempts: u32, failures: u32) -> TaskRep
         log.push(LogEntry { phase: "VERIFY".into(), message: "❌ `cargo test` failed: 2 tests".into() });
     }
     let completed_at = (state == TaskOutcome::Done).then(|| NOW.to_owned());
-    TaskReport { id: id.to_owned(), state, summary: None, attempts, failures, log, completed_at }
+    TaskReport { id: id.to_owned(), state, summary: None, attempts, failures, log, completed_at, details: None }
 }
 
 /// Writes the live edits for `reports` (stamped `NOW`) and returns the files' new texts by name.

@@ -178,8 +178,13 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
             ));
         }
     }
+    // With reviews, the tester runs beside the reviewers in the review stage.
+    let tester_beside = pipe.stages.contains(&Stage::Test) && pipe.stages.contains(&Stage::Review);
     for (i, t) in session.loaded.plan.tasks.iter().enumerate() {
         let mut stages = pipe.stages.clone();
+        if tester_beside {
+            stages.retain(|s| *s != Stage::Test);
+        }
         if !t.verify.is_empty() || !session.loaded.plan.verify.is_empty() {
             stages.push(Stage::Verify);
         }
@@ -209,6 +214,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         }) == crate::pipeline::ReviewOrder::Sequential,
         reviewer: pipe.reviewer.clone(),
         tester: tester.clone(),
+        tester_beside,
         templates: templates.clone(),
         reports,
         agent_envs: std::sync::Mutex::default(),

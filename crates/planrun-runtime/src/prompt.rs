@@ -109,6 +109,24 @@ pub(crate) fn note_section(note: &str) -> String {
     )
 }
 
+/// What the tasks this one depends on left in their summary files (those that exist), each cut
+/// to its end.
+pub(crate) fn summaries_section(files: &[std::path::PathBuf]) -> String {
+    let mut out = String::new();
+    for f in files {
+        let Ok(text) = std::fs::read_to_string(f) else { continue };
+        if text.trim().is_empty() {
+            continue;
+        }
+        let name = f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        out.push_str(&format!("\n### {name}\n\n{}\n", fenced_feedback(&text)));
+    }
+    if out.is_empty() {
+        return out;
+    }
+    format!("\n\n## Summaries of the tasks this one depends on\n{out}")
+}
+
 pub(crate) fn take_section(take: &str) -> String {
     format!("\n\n## A reviewer's constraints for this task (read before you start)\n\n{}\n", take.trim())
 }

@@ -420,9 +420,71 @@ pub(crate) fn status_reports(s: &Session) -> Vec<planrun_plan::status::TaskRepor
                 .then(|| records.iter().filter_map(|r| r.ended_ms).max())
                 .flatten()
                 .map(super::layout::utc);
-            TaskReport { id: id.to_owned(), state, summary: Some(summary), attempts, failures, log, completed_at }
+            let details = (*st == TaskState::Done).then(|| task_details(records)).filter(|d| !d.is_empty());
+            TaskReport {
+                id: id.to_owned(),
+                state,
+                summary: Some(summary),
+                attempts,
+                failures,
+                log,
+                completed_at,
+                details,
+            }
         })
         .collect()
+}
+
+/// What a passed task's last attempt did, in markdown: the files it changed, its checks, each
+/// review's verdict with its findings, its commit, and the agent's own closing words.
+fn task_details(records: &[super::session::StepRecord]) -> String {
+    use std::fmt::Write as _;
+    let Some(last) = records.iter().map(|r| r.attempt).max() else { return String::new() };
+    let steps: Vec<&super::session::StepRecord> = records.iter().filter(|r| r.attempt == last).collect();
+    let detail = |step: &str| steps.iter().rev().find(|r| r.step == step).and_then(|r| r.detail.as_ref());
+    let mut out = String::new();
+    if let Some(changed) = detail("scope").and_then(|d| d.changed.as_ref()).filter(|c| !c.is_empty()) {
+        out.push_str("## Files changed\n\n");
+        for f in changed {
+            let _ = writeln!(out, "- `{f}`");
+        }
+    }
+    if let Some(d) = detail("verify") {
+        if let (Some(n), Some(p)) = (d.checks, d.passed) {
+            let _ = write!(out, "\n## Checks\n\n{p} of {n} passed (run by planrun).\n");
+        }
+    }
+    let reviews: Vec<&super::journal_event::ReviewDetail> =
+        ["test", "review"].iter().filter_map(|s| detail(s)).filter_map(|d| d.reviews.as_ref()).flatten().collect();
+    if !reviews.is_empty() {
+        out.push_str("\n## Reviews\n\n");
+        for r in reviews {
+            let verdict = r.verdict.map_or_else(|| "no verdict".to_owned(), |v| snake(&v));
+            let _ = writeln!(out, "- {}: {verdict}", r.review);
+            for f in &r.findings {
+                let at = match (&f.file, f.line) {
+                    (Some(file), Some(line)) => format!("{file}:{line}: "),
+                    (Some(file), None) => format!("{file}: "),
+                    _ => String::new(),
+                };
+                let _ = writeln!(out, "  - {}: {at}{}", snake(&f.severity), planrun_plan::model::one_line(&f.message));
+            }
+        }
+    }
+    if let Some(commit) = detail("commit").and_then(|d| d.commit.as_ref()) {
+        let _ = write!(out, "\n## Commit\n\n{commit}\n");
+    }
+    if let Some(words) =
+        steps.iter().find(|r| r.step == "implement" && r.ok).map(|r| r.summary.trim()).filter(|w| !w.is_empty())
+    {
+        let _ = write!(out, "\n## Notes from the agent\n\n{}\n", crate::prompt::keep_tail(words, 2048).trim());
+    }
+    out.trim().to_owned()
+}
+
+/// A unit enum's serde name (`changes_requested`).
+fn snake(v: &impl serde::Serialize) -> String {
+    serde_json::to_value(v).ok().and_then(|j| j.as_str().map(str::to_owned)).unwrap_or_default()
 }
 
 /// Writes back what the run did into the files the plan's own format keeps progress in

@@ -60,6 +60,12 @@ pub(crate) fn persona_for(task: &Task) -> &'static str {
         if let Some((name, _)) = PERSONAS.iter().find(|(n, _)| *n == p) {
             return name;
         }
+        // The agent roles CCW names in `meta.agent` (or infers from `meta.type`).
+        match p.trim_start_matches('@') {
+            "code-developer" | "test-fix-agent" | "universal-executor" => return "engineer",
+            "doc-generator" => return "pm",
+            _ => {}
+        }
     }
     let text = format!("{} {}", task.title, task.description).to_lowercase();
     let hits = |words: &[&str]| words.iter().map(|w| text.matches(w).count()).sum::<usize>();

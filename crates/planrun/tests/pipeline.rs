@@ -374,7 +374,7 @@ fn a_batch_pauses_after_every_n_tasks() {
 }
 
 #[test]
-fn the_reviewers_take_comes_first_and_the_tester_adds_tests_before_verify() {
+fn the_reviewers_take_comes_first_and_without_reviews_the_tester_adds_tests_before_verify() {
     let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`, `a_test.txt`\n\n### Verify\n\n- `test -s a_test.txt`\n";
     let reviewer = r#"case "$PLANRUN_ROLE" in
   take) echo 'Keep the file to one line.' ;;
@@ -382,7 +382,15 @@ fn the_reviewers_take_comes_first_and_the_tester_adds_tests_before_verify() {
   *) echo '{"verdict": "pass", "findings": []}' ;;
 esac"#;
     let repo = committed(plan, "echo a > a.txt", &[("review.sh", reviewer)]);
-    let out = repo.run(&["--json", "--review-command", "./review.sh {prompt_file}", "--take", "--tester"]);
+    let out = repo.run(&[
+        "--json",
+        "--review-command",
+        "./review.sh {prompt_file}",
+        "--take",
+        "--tester",
+        "--reviews",
+        "none",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let prompt = repo.read(".planrun/prompts/a.1.md");
     assert!(prompt.contains("A reviewer's constraints") && prompt.contains("Keep the file to one line."), "{prompt}");
@@ -395,7 +403,75 @@ esac"#;
         .filter(|e| e["task"] == "a" && e["stage"].is_string())
         .map(|e| e["stage"].as_str().unwrap())
         .collect();
-    assert_eq!(stages, ["scope", "test", "verify", "review", "commit", "merge"]);
+    assert_eq!(stages, ["scope", "test", "verify", "commit", "merge"]);
+}
+
+/// Seed 001's "Reviewer and Tester run in parallel. Both must PASS": with reviews, the tester
+/// (its own agent, `[roles.test]`) runs beside them; its tests are verified again; a tester
+/// writing outside the task's files, or failing the work, sends it back. In a shared tree and
+/// in worktrees.
+#[test]
+fn the_tester_runs_beside_the_reviewers_and_both_must_pass() {
+    for mode in ["shared", "worktree"] {
+        tester_beside_reviewers(mode);
+    }
+}
+
+fn tester_beside_reviewers(mode: &str) {
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`, `a_test.txt`\n\n### Verify\n\n\
+                - `if [ -e a_test.txt ]; then echo present; else echo absent; fi >> \"$(git rev-parse --git-common-dir)/verify-log\"`\n";
+    // Each side notes when it starts and waits (up to 10 s) to see the other start too.
+    let wait = r#"G=$(git rev-parse --git-common-dir); touch "$G/$1-started"; i=0
+while [ ! -e "$G/$2-started" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+if [ -e "$G/$2-started" ]; then echo "$1 saw $2" >> "$G/together"; fi"#;
+    let reviewer = format!("{wait}\necho '{{\"verdict\": \"pass\", \"findings\": []}}'\n");
+    let tester = format!(
+        r#"{wait}
+case "$PLANRUN_ATTEMPT" in
+  1) echo oops > stray.txt; echo '{{"verdict": "pass", "findings": []}}' ;;
+  2) echo '{{"verdict": "fail", "findings": [{{"severity": "blocking", "file": "a.txt", "line": 1, "message": "a.txt must say b"}}]}}' ;;
+  *) echo 'checks a' > a_test.txt; echo '{{"verdict": "pass", "findings": []}}' ;;
+esac"#
+    );
+    let repo = committed(
+        plan,
+        r#"G=$(git rev-parse --git-common-dir); rm -f stray.txt "$G"/*-started; echo a > a.txt"#,
+        &[
+            ("review.sh", &format!("set -- review test\n{reviewer}")),
+            ("tester.sh", &format!("set -- test review\n{tester}")),
+            ("planrun.toml", "[roles.test]\ncommand = './tester.sh'\n"),
+        ],
+    );
+    let out =
+        repo.run(&["--json", "--workspace", mode, "--reviews", "code", "--review-command", "./review.sh", "--tester"]);
+    assert_eq!(out.status.code(), Some(0), "{mode}: {}", text(&out));
+    let ev = events(&out);
+    let reworks: Vec<&str> =
+        ev.iter().filter(|e| e["event"] == "rework" && e["task"] == "a").filter_map(|e| e["reason"].as_str()).collect();
+    assert_eq!(reworks.len(), 2, "{mode}: {reworks:?}\n{}", text(&out));
+    assert!(reworks[0].contains("outside the task's files changed during the review: stray.txt"), "{}", reworks[0]);
+    assert!(reworks[1].contains("[test] a.txt:1: a.txt must say b"), "{}", reworks[1]);
+    let together = repo.read(".git/together");
+    for seen in ["review saw test", "test saw review"] {
+        assert_eq!(together.matches(seen).count(), 3, "{mode}: the tester ran beside the reviewer: {together}");
+    }
+    // Verify ran before the review (no test yet) and again after the tester wrote one.
+    let verified = repo.read(".git/verify-log");
+    assert!(verified.ends_with("absent\npresent\n"), "{mode}: {verified}");
+    let head = if mode == "worktree" { integration(&out) } else { "HEAD".to_owned() };
+    let files = git(&repo, &["show", "--name-only", "--format=", &head]);
+    assert_eq!(files, "a.txt\na_test.txt\n", "{mode}: the tester's test is in the task's commit");
+    let stages: Vec<&str> = ev
+        .iter()
+        .filter(|e| e["task"] == "a" && e["stage"].is_string() && e["attempt"] == 3)
+        .map(|e| e["stage"].as_str().unwrap())
+        .collect();
+    let expected: &[&str] = if mode == "worktree" {
+        &["scope", "verify", "review", "commit", "merge"]
+    } else {
+        &["scope", "verify", "review", "commit"]
+    };
+    assert_eq!(stages, expected);
 }
 
 #[test]

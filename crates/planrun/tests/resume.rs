@@ -239,7 +239,8 @@ fn skip_during_a_run_is_refused_with_its_own_exit_code() {
 
 #[test]
 fn the_tester_runs_with_the_agent_of_roles_test() {
-    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`, `a_test.txt`\n\n### Verify\n\n- `test -s a_test.txt`\n";
+    // Verify runs before the tester (beside the reviews) and again on its test.
+    let plan = "# P\n\n## Task a: Write a\n\nFiles: `a.txt`, `a_test.txt`\n\n### Verify\n\n- `test -s a.txt`\n";
     let reviewer = r#"[ "$PLANRUN_ROLE" = test ] && echo reviewer > a_test.txt
 echo '{"verdict": "pass", "findings": []}'"#;
     let tester = r#"echo "tester as $PLANRUN_ROLE" > a_test.txt

@@ -240,6 +240,11 @@ pub struct Loaded {
     /// milestones, planpipe waves, a CCW plan whose execution model is phased): a milestone's
     /// tasks start once every task of the milestones before it is done.
     pub barriers: bool,
+    /// Per task id: steps planrun runs before the task's agent (CCW's `pre_analysis`).
+    pub prepare: std::collections::BTreeMap<String, Vec<crate::prepare::PrepStep>>,
+    /// Per task id: files whose text, when they exist, goes into its prompt (the summaries
+    /// CCW keeps of the tasks it depends on).
+    pub context_files: std::collections::BTreeMap<String, Vec<PathBuf>>,
 }
 
 impl Loaded {
@@ -262,6 +267,8 @@ pub struct PlanBuilder {
     pub diagnostics: Vec<Diagnostic>,
     /// See [`Loaded::barriers`] (blueprint and planpipe plans have them whatever this says).
     pub barriers: bool,
+    pub prepare: std::collections::BTreeMap<String, Vec<crate::prepare::PrepStep>>,
+    pub context_files: std::collections::BTreeMap<String, Vec<PathBuf>>,
 }
 
 impl PlanBuilder {
@@ -275,6 +282,8 @@ impl PlanBuilder {
             verify_spans: Vec::new(),
             diagnostics: Vec::new(),
             barriers: false,
+            prepare: std::collections::BTreeMap::new(),
+            context_files: std::collections::BTreeMap::new(),
         }
     }
 
@@ -347,6 +356,8 @@ impl PlanBuilder {
             verify_spans: self.verify_spans,
             diagnostics: self.diagnostics,
             barriers: self.barriers || matches!(self.format, Format::Blueprint | Format::Planpipe),
+            prepare: self.prepare,
+            context_files: self.context_files,
         }
     }
 }

@@ -50,7 +50,7 @@ impl Runner<'_> {
             .trim_end()
             .to_owned();
         let brief = prompt::review_brief(plan, &t);
-        let vars = vec![
+        let mut vars = vec![
             ("persona", persona),
             ("plan_title", title),
             ("task_id", id.clone()),
@@ -58,6 +58,9 @@ impl Runner<'_> {
             ("attempt", attempt.to_string()),
             ("brief", brief),
         ];
+        if stage == Stage::Review && self.ctx.tester_beside {
+            vars.push(("tester_persona", self.templates.text(templates::persona_for(&t)).trim_end().to_owned()));
+        }
         let run = steps::CheckRun {
             task,
             id,
@@ -147,6 +150,9 @@ impl Runner<'_> {
         if let Some((_, note)) = self.s.notes.get(&id).filter(|(after, _)| attempt > *after) {
             text.push_str(&prompt::note_section(note));
         }
+        if let Some(files) = self.s.loaded.context_files.get(&id) {
+            text.push_str(&prompt::summaries_section(files));
+        }
         // The reviewer's take: given once before the first attempt, then part of every fresh
         // prompt (a resumed session has it already).
         let mut take = None;
@@ -186,7 +192,8 @@ impl Runner<'_> {
             }));
         }
         let rx = self.subscribe(Some(task));
-        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before };
+        let prepare = self.s.loaded.prepare.get(&id).cloned().unwrap_or_default();
+        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before, prepare };
         self.steps.spawn(steps::implement(ctx, run, rx));
     }
 

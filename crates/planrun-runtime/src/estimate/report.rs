@@ -246,8 +246,12 @@ impl Estimate {
             return format!("estimate: no task left to run{from}");
         }
         let mut stages: Vec<String> = Vec::new();
+        // With reviews, the tester runs beside the reviewers.
+        let beside = self.stages.contains(&"test") && self.stages.contains(&"review");
         for s in &self.stages {
             stages.push(match *s {
+                "test" if beside => continue,
+                "review" if beside => format!("review ({} side by side, and the tester)", self.reviews),
                 "verify" if self.verify_tasks < self.tasks => {
                     format!("verify ({} of {} tasks)", self.verify_tasks, self.tasks)
                 }

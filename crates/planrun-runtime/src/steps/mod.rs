@@ -22,6 +22,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 mod agent;
+pub(crate) mod prepare;
 mod review;
 mod stages;
 #[cfg(test)]
@@ -84,6 +85,9 @@ pub(crate) struct Ctx {
     pub(crate) reviewer: Option<Agent>,
     /// The tester's agent: `[roles.test]`'s when planrun.toml names one, else the reviewer.
     pub(crate) tester: Option<Agent>,
+    /// The tester runs beside the reviewers, in the review stage (when a run has both), rather
+    /// than as a stage of its own before verify.
+    pub(crate) tester_beside: bool,
     pub(crate) templates: super::templates::Templates,
     /// What running agents have used so far.
     /// Where running agents report what they used so far (read by the dispatcher).
@@ -113,6 +117,8 @@ pub(crate) struct ImplementRun {
     pub(crate) take: Option<TakeRun>,
     /// Not before this instant: the agent's provider rate-limited it.
     pub(crate) not_before: Option<tokio::time::Instant>,
+    /// The plan's steps to run before the agent (CCW's pre-analysis).
+    pub(crate) prepare: Vec<planrun_plan::prepare::PrepStep>,
 }
 
 /// What a CLI agent's run amounted to, read from its events: what is journaled with the step,
@@ -224,7 +230,7 @@ pub(crate) struct TakeRun {
 /// The implement step: the task's workspace made ready (its worktree, or the snapshot of the
 /// shared tree), the reviewer's take first when asked for, then the agent.
 pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::Receiver<bool>) -> StepDone {
-    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before } = run;
+    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before, prepare } = run;
     let log = ctx.layout.attempt_log(&id, attempt, "implement");
     let started = std::time::Instant::now();
     let mut detail = None;
@@ -262,6 +268,23 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         Ok(Err(e)) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
         Err(e) => return done(Err(format!("cannot prepare the task's workspace: {e}")), false, None, None, None),
     };
+    // The plan's pre-analysis steps, before a fresh session (a resumed one has their output).
+    if !prepare.is_empty() && resume.is_none() {
+        let plog = ctx.layout.attempt_log(&id, attempt, "prepare");
+        let env = env(&ctx, &id, "prepare", attempt, &prompt, &place.path);
+        match prepare::run_steps(&ctx, &prepare, &place.path, &plog, env, cancel.clone()).await {
+            Ok(p) => {
+                let value = |n: &str| p.vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default();
+                text = planrun_plan::prepare::substitute(&text, &p.vars, value);
+                text.push_str(&p.section);
+                if let Err(e) = std::fs::write(&prompt, &text) {
+                    let reason = format!("cannot write the prompt file `{}`: {e}", prompt.display());
+                    return done(Err(reason), false, None, None, detail);
+                }
+            }
+            Err((reason, interrupted)) => return done(Err(reason), interrupted, None, None, detail),
+        }
+    }
     let mut pre = None;
     if let Some(TakeRun { mut call, keep }) = take {
         call.cwd.clone_from(&place.path);

@@ -41,9 +41,21 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
             })
             .collect(),
     };
+    // Beside the reviewers, the tester: both must pass (its agent may differ from theirs).
+    let beside = run.stage == Stage::Review && ctx.tester_beside && ctx.tester.is_some();
+    let mut kinds = kinds;
+    if beside {
+        kinds.push(("test", "test", String::new()));
+    }
     let mut calls = Vec::new();
     for (template, name, focus) in &kinds {
-        let mut vars: Vec<(&str, &str)> = run.vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let tester = *template == "test";
+        let mut vars: Vec<(&str, &str)> = run
+            .vars
+            .iter()
+            .filter(|(k, _)| !(beside && *k == if tester { "persona" } else { "tester_persona" }))
+            .map(|(k, v)| (if *k == "tester_persona" { "persona" } else { *k }, v.as_str()))
+            .collect();
         vars.extend([("review_focus", focus.as_str()), ("changed_files", files.as_str()), ("diff", diff.as_str())]);
         let text = ctx.templates.render(template, &vars);
         let prompt = ctx.layout.dir.join("prompts").join(format!("{}.{}.{name}.md", run.id, run.attempt));
@@ -51,7 +63,11 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
             return (Err(format!("cannot write the prompt file `{}`: {e}", prompt.display())), false, None, None);
         }
         let log = if kinds.len() == 1 { log.to_owned() } else { ctx.layout.attempt_log(&run.id, run.attempt, name) };
-        let role = if run.stage == Stage::Test { "test" } else { "review" };
+        let role = if tester { "test" } else { "review" };
+        let agent = match (tester, ctx.tester.as_ref()) {
+            (true, Some(t)) => t.clone(),
+            _ => agent.clone(),
+        };
         calls.push((
             *name,
             AgentCall {
@@ -60,7 +76,7 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
                 id: run.id.clone(),
                 role,
                 attempt: run.attempt,
-                agent: agent.clone(),
+                agent,
                 prompt,
                 text,
                 resume: None,
@@ -77,23 +93,23 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
     } else {
         None
     };
-    let results = if ctx.reviews_in_turn && calls.len() > 1 {
-        // The task review first (reviews are listed task first); the code review only when it passed.
-        let mut results = Vec::new();
-        for (name, call) in &calls {
-            let got = verdict_of(ctx, name, call, cancel.clone()).await;
-            let judged = &got.1;
-            let passed = !judged.interrupted
-                && judged.verdict.as_ref().is_ok_and(|v| !v.blocks() && v.blocking().next().is_none());
-            results.push(got);
-            if !passed {
-                break;
-            }
-        }
-        results
+    // A shared tree has no snapshot (other tasks write in it too): the tester's new files are
+    // the task's changed paths that were not there before.
+    let shared_before: Option<std::collections::HashSet<String>> = if beside && before.is_none() {
+        Some(changed_paths(ctx, run).await.unwrap_or_default().into_iter().map(|c| c.path).collect())
     } else {
-        futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect()).await
+        None
     };
+    let tester_call = if beside { calls.pop() } else { None };
+    let tester_runs = async {
+        match &tester_call {
+            Some((name, call)) => Some(verdict_of(ctx, name, call, cancel.clone()).await),
+            None => None,
+        }
+    };
+    let reviews_run = review_calls(ctx, &calls, cancel.clone());
+    let (mut results, tested) = tokio::join!(reviews_run, tester_runs);
+    results.extend(tested);
     let mut touched = Vec::new();
     if let Some(before) = before {
         let (c, id) = (Arc::clone(ctx), run.id.clone());
@@ -102,6 +118,11 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
         })
         .await
         .unwrap_or_default();
+    }
+    let shared = shared_before.is_some();
+    if let Some(before) = shared_before {
+        let after = changed_paths(ctx, run).await.unwrap_or_default();
+        touched = after.into_iter().map(|c| c.path).filter(|p| !before.contains(p)).collect();
     }
     let mut run_total = None;
     let mut blocking_lines = Vec::new();
@@ -146,23 +167,85 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
             Some(detail),
         );
     }
-    if !touched.is_empty() {
-        let reason = format!(
-            "a reviewer changed files, which a review must not do: {}. The changes are left in the task's \
-             worktree: keep what belongs to the task, undo the rest",
-            touched.join(", ")
-        );
+    // Beside the reviewers, the tester writes tests: what changed during the stage is its work
+    // when it stays within the task's files (reviewers are told to change nothing).
+    let (tested, stray): (Vec<String>, Vec<String>) = if beside {
+        let declared = patterns(&run.files);
+        touched.into_iter().partition(|p| declared.iter().any(|g| g.matches(p)))
+    } else {
+        (Vec::new(), touched)
+    };
+    if !stray.is_empty() {
+        let reason = if beside {
+            format!(
+                "files outside the task's files changed during the review: {}; a reviewer must change nothing and \
+                 the tester only the task's files. The changes are left in the task's worktree: keep what belongs \
+                 to the task, undo the rest",
+                stray.join(", ")
+            )
+        } else {
+            format!(
+                "a reviewer changed files, which a review must not do: {}. The changes are left in the task's \
+                 worktree: keep what belongs to the task, undo the rest",
+                stray.join(", ")
+            )
+        };
         return (Err(reason), false, run_total, Some(detail));
     }
     if !failures.is_empty() {
         return (Err(failures.join("\n")), false, run_total, Some(detail));
     }
     if !blocking_lines.is_empty() {
-        let who = if run.stage == Stage::Test { "The tester" } else { "The reviewers" };
+        let who = match run.stage {
+            Stage::Test => "The tester",
+            _ if beside => "The reviewers and the tester",
+            _ => "The reviewers",
+        };
         let reason = format!("{who} found blocking problems; fix each:\n{}", blocking_lines.join("\n"));
         return (Err(reason), false, run_total, Some(detail));
     }
-    (Ok(()), false, run_total, Some(detail))
+    // In a shared tree a file the tester changed again cannot be told from the task's own.
+    if !beside || (tested.is_empty() && !shared) || (run.verify.is_empty() && ctx.plan_verify.is_empty()) {
+        return (Ok(()), false, run_total, Some(detail));
+    }
+    // The tester's new tests are checked as the task's work was: every verify command again.
+    let log = ctx.layout.attempt_log(&run.id, run.attempt, "verify-after-test");
+    let (result, interrupted, _, checked) = super::stages::verify_stage(ctx, run, &log, cancel).await;
+    let detail = StepDetail {
+        changed: Some(tested),
+        checks: checked.as_ref().and_then(|c| c.checks),
+        passed: checked.as_ref().and_then(|c| c.passed),
+        made_by_checks: checked.and_then(|c| c.made_by_checks),
+        ..detail
+    };
+    let result = result.map_err(|e| format!("after the tester's changes, {e}"));
+    (result, interrupted, run_total, Some(detail))
+}
+
+/// The reviews of one stage: side by side, or (`--review-order sequential`) the task review
+/// first and the code review only when it passed.
+async fn review_calls(
+    ctx: &Arc<Ctx>,
+    calls: &[(&str, AgentCall)],
+    cancel: watch::Receiver<bool>,
+) -> Vec<(String, Judged)> {
+    if !(ctx.reviews_in_turn && calls.len() > 1) {
+        return futures_join(calls.iter().map(|(name, call)| verdict_of(ctx, name, call, cancel.clone())).collect())
+            .await;
+    }
+    // Reviews are listed task first.
+    let mut results = Vec::new();
+    for (name, call) in calls {
+        let got = verdict_of(ctx, name, call, cancel.clone()).await;
+        let judged = &got.1;
+        let passed =
+            !judged.interrupted && judged.verdict.as_ref().is_ok_and(|v| !v.blocks() && v.blocking().next().is_none());
+        results.push(got);
+        if !passed {
+            break;
+        }
+    }
+    results
 }
 
 /// The task's globs, parsed (each was checked when the plan was read).

@@ -32,48 +32,7 @@ pub(crate) async fn check(ctx: Arc<Ctx>, run: CheckRun, cancel: watch::Receiver<
     let log = ctx.layout.attempt_log(&run.id, run.attempt, run.stage.name());
     let (result, interrupted, agent, detail) = match run.stage {
         Stage::Scope => scope_stage(&ctx, &run).await,
-        Stage::Verify => {
-            let cwd = ctx.ws.path(&run.id);
-            let prompt = ctx.layout.prompt(&run.id, run.attempt);
-            let env = env(&ctx, &run.id, "verify", run.attempt, &prompt, &cwd);
-            let mut all = run.verify.clone();
-            all.extend(ctx.plan_verify.iter().cloned());
-            // What the checks themselves make (`__pycache__/`, coverage files, build output not
-            // ignored) is not the task's work: it is never committed.
-            let before = changed_paths(&ctx, &run).await.ok();
-            let (result, interrupted, passed) = run_commands(&ctx, &all, &cwd, &log, env, cancel).await;
-            let made = match (before, changed_paths(&ctx, &run).await.ok()) {
-                (Some(before), Some(after)) => {
-                    let before: std::collections::HashSet<String> = before.into_iter().map(|c| c.path).collect();
-                    after.into_iter().map(|c| c.path).filter(|p| !before.contains(p)).collect::<Vec<_>>()
-                }
-                _ => Vec::new(),
-            };
-            if !made.is_empty() {
-                let (c, id, paths) = (Arc::clone(&ctx), run.id.clone(), made.clone());
-                if let Err(e) = blocking(move || c.ws.set_aside_check_output(&id, &paths, false)).await {
-                    return StepDone {
-                        kind: Kind::Check(run.stage),
-                        task: Some(run.task),
-                        attempt: run.attempt,
-                        result: Err(e),
-                        interrupted,
-                        elapsed: started.elapsed(),
-                        log,
-                        agent: None,
-                        detail: None,
-                        pre: None,
-                    };
-                }
-            }
-            let detail = StepDetail {
-                checks: Some(all.len() as u64),
-                passed: Some(passed as u64),
-                made_by_checks: Some(made),
-                ..StepDetail::default()
-            };
-            (result, interrupted, None, Some(detail))
-        }
+        Stage::Verify => verify_stage(&ctx, &run, &log, cancel).await,
         Stage::Test | Stage::Review => agent_stage(&ctx, &run, &log, cancel).await,
         Stage::Commit => commit_stage(&ctx, &run).await,
         Stage::Merge => merge_stage(&ctx, &run, &log, cancel).await,
@@ -90,6 +49,40 @@ pub(crate) async fn check(ctx: Arc<Ctx>, run: CheckRun, cancel: watch::Receiver<
         detail,
         pre: None,
     }
+}
+
+/// The verify stage: the task's own commands and the plan's, every one run; what the checks
+/// themselves make is set aside. Also run again after a tester beside the reviewers changed files.
+pub(super) async fn verify_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, cancel: watch::Receiver<bool>) -> Staged {
+    let cwd = ctx.ws.path(&run.id);
+    let prompt = ctx.layout.prompt(&run.id, run.attempt);
+    let env = env(ctx, &run.id, "verify", run.attempt, &prompt, &cwd);
+    let mut all = run.verify.clone();
+    all.extend(ctx.plan_verify.iter().cloned());
+    // What the checks themselves make (`__pycache__/`, coverage files, build output not
+    // ignored) is not the task's work: it is never committed.
+    let before = changed_paths(ctx, run).await.ok();
+    let (result, interrupted, passed) = run_commands(ctx, &all, &cwd, log, env, cancel).await;
+    let made = match (before, changed_paths(ctx, run).await.ok()) {
+        (Some(before), Some(after)) => {
+            let before: std::collections::HashSet<String> = before.into_iter().map(|c| c.path).collect();
+            after.into_iter().map(|c| c.path).filter(|p| !before.contains(p)).collect::<Vec<_>>()
+        }
+        _ => Vec::new(),
+    };
+    if !made.is_empty() {
+        let (c, id, paths) = (Arc::clone(ctx), run.id.clone(), made.clone());
+        if let Err(e) = blocking(move || c.ws.set_aside_check_output(&id, &paths, false)).await {
+            return (Err(e), interrupted, None, None);
+        }
+    }
+    let detail = StepDetail {
+        checks: Some(all.len() as u64),
+        passed: Some(passed as u64),
+        made_by_checks: Some(made),
+        ..StepDetail::default()
+    };
+    (result, interrupted, None, Some(detail))
 }
 
 pub(super) type Staged = (Result<(), String>, bool, Option<AgentRun>, Option<StepDetail>);

@@ -21,7 +21,12 @@ impl From<StateArgs> for opts::StateOptions {
 impl From<RunArgs> for opts::RunOptions {
     fn from(a: RunArgs) -> Self {
         Self {
-            plan: a.plan.into(),
+            plan: match &a.resume_session {
+                Some(id) => {
+                    opts::PlanOptions { plan: planrun_plan::ccw_session(&a.plan.plan, id), format: a.plan.format }
+                }
+                None => a.plan.into(),
+            },
             jobs: a.jobs,
             agent: a.agent,
             model: a.model,

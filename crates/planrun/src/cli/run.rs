@@ -55,7 +55,8 @@ The pipeline (each task, in order; see docs/running.md):
   scope       the real `git diff` against the task's `Files:`; --scope strict sends changes
               outside them back, warn reports them, off skips [default: strict in worktrees,
               warn in a shared tree, where planrun cannot tell a task's edits from yours]
-  test        with --tester: an agent writes the tests the task lacks
+  test        with --tester: an agent writes the tests the task lacks, beside the reviews
+              (both must pass; verify runs again on its tests), or before verify without reviews
   verify      the task's verify commands, then the plan's, `sh -c` in the workspace; a failure
               goes back to the agent with the output
   review      the task review and the code review, side by side, by the review agent; each ends
@@ -117,6 +118,9 @@ Durations: 90s, 5m, 1h30m, 250ms, or `none` for no limit.
 pub(crate) struct RunArgs {
     #[command(flatten)]
     pub(crate) plan: PlanArgs,
+    /// Run this CCW session (`WFS-auth`) of the repository PLAN names.
+    #[arg(long, value_name = "ID", hide_short_help = true)]
+    pub(crate) resume_session: Option<String>,
     /// How many tasks run at once [default: 2, 3 or 4 by the plan's size].
     ///
     /// 2 for 1–3 tasks, 3 for 4–8, 4 for more.
@@ -350,7 +354,8 @@ pub(crate) struct PipelineArgs {
     pub(crate) take: bool,
     /// After implementation, a tester agent writes the tests the task lacks.
     ///
-    /// Before verify and the reviews, with the review agent.
+    /// Beside the reviewers (both must pass; its tests are verified again), or before verify
+    /// with `--reviews none`; with the agent of `[roles.test]`, else the review agent.
     #[arg(long, hide_short_help = true)]
     pub(crate) tester: bool,
 }

@@ -68,6 +68,17 @@ pub(crate) fn detect(path: &Path) -> Detection {
     }
 }
 
+/// The folder of CCW session `id` (`WFS-auth`, or `auth`) under `root` (a repository, its
+/// `.workflow` or `.workflow/active`): the first that exists, else where it would be (reading it
+/// then says it is missing).
+pub fn session_path(root: &Path, id: &str) -> PathBuf {
+    let id = id.trim().trim_end_matches('/');
+    let names = if id.starts_with("WFS-") { vec![id.to_owned()] } else { vec![format!("WFS-{id}"), id.to_owned()] };
+    let bases = [root.join(".workflow").join("active"), root.join(".workflow"), root.join("active"), root.to_owned()];
+    let candidates: Vec<PathBuf> = bases.iter().flat_map(|b| names.iter().map(move |n| b.join(n))).collect();
+    candidates.iter().find(|c| c.is_dir()).cloned().unwrap_or_else(|| candidates.into_iter().next().unwrap_or_default())
+}
+
 fn sessions_in(dir: &Path) -> Vec<PathBuf> {
     sorted_entries(dir).into_iter().filter(|p| file_name(p).starts_with("WFS-") && is_session(p)).collect()
 }
@@ -169,6 +180,23 @@ pub(crate) fn load(path: &Path) -> Result<Loaded, LoadError> {
     }
     build(&mut b, &s, todo, jsons, &failed);
     b.barriers = s.phased;
+    // What the tasks a task depends on left in `.summaries/` goes into its prompt.
+    let summaries = session.join(".summaries");
+    let context: Vec<(String, Vec<PathBuf>)> = b
+        .plan
+        .tasks
+        .iter()
+        .filter(|t| !t.depends_on.is_empty())
+        .map(|t| {
+            let files = t
+                .depends_on
+                .iter()
+                .flat_map(|d| [summaries.join(format!("{d}-summary.md")), summaries.join(format!("{d}.md"))])
+                .collect();
+            (t.id.clone(), files)
+        })
+        .collect();
+    b.context_files.extend(context);
     if b.plan.title.trim().is_empty() {
         b.plan.title = file_name(&session).trim_start_matches("WFS-").to_owned();
     }

@@ -75,6 +75,9 @@ pub(crate) fn ccw(ctx: &mut Ctx<'_>) {
         if let Some(s) = summary {
             body.push_str(&format!("\n{}\n", s.trim_end()));
         }
+        if let Some(d) = ctx.report(&id).and_then(|r| r.details.clone()) {
+            body.push_str(&format!("\n{}\n", d.trim_end()));
+        }
         ctx.create(session.join(".summaries").join(format!("{id}-summary.md")), body);
     }
 }

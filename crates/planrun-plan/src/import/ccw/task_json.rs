@@ -269,11 +269,16 @@ pub(super) fn read_task_json(b: &mut PlanBuilder, src: SourceId, file: &Path) ->
         .filter(|a| !a.is_empty())
         .or_else(|| persona_for_type(root.path(&["meta", "type"]).and_then(JValue::as_str)?));
 
-    // pre-analysis steps are context gathering the implementing agent runs first.
+    // Pre-analysis steps gather context: planrun runs what it can before the agent starts and
+    // gives it the output; the steps themselves stay in the instructions (for the rest).
     if let Some(pre) = root.path(&["flow_control", "pre_analysis"]) {
         let steps = render_steps(pre);
         if !steps.is_empty() {
             task.instructions.build = Some(format!("Before implementing, gather context:\n{steps}"));
+        }
+        let prep = prep_steps(b, pre);
+        if !prep.is_empty() {
+            b.prepare.insert(task.id.clone(), prep);
         }
     }
 
@@ -483,6 +488,60 @@ pub(super) fn bullets(items: &[String]) -> String {
 }
 
 /// Renders implementation or pre-analysis steps as a numbered markdown list.
+/// `flow_control.pre_analysis` as steps planrun runs: each object's `command` or `commands`,
+/// `output_to` and `on_error` (a bare string is a step of one command).
+fn prep_steps(b: &mut PlanBuilder, v: &JValue) -> Vec<crate::prepare::PrepStep> {
+    use crate::prepare::{OnError, PrepCommand, PrepStep};
+    let mut out = Vec::new();
+    for (n, step) in list_items(v).into_iter().enumerate() {
+        let name_of = |s: &JValue| s.get_any(&["step", "name", "title"]).and_then(JValue::as_text);
+        let (name, action, commands, output_to, on_error) = if let Some(t) = step.as_text() {
+            let shell =
+                crate::reader::commands::first_program(t.trim()).is_some_and(crate::reader::commands::is_program);
+            (String::new(), String::new(), vec![PrepCommand::parse(&t, shell)], None, OnError::default())
+        } else if step.is_object() {
+            let mut commands: Vec<PrepCommand> =
+                texts(step.get("command")).iter().map(|c| PrepCommand::parse(c, true)).collect();
+            let program = |c: &str| {
+                crate::reader::commands::first_program(c.trim()).is_some_and(crate::reader::commands::is_program)
+            };
+            commands.extend(texts(step.get("commands")).iter().map(|c| PrepCommand::parse(c, program(c))));
+            let on_error = match step.get("on_error") {
+                Some(e) => {
+                    let word = e.as_text().unwrap_or_default();
+                    OnError::parse(&word).unwrap_or_else(|| {
+                        b.warn(
+                            Diagnostic::warning(
+                                "unknown-on-error",
+                                format!("unknown `on_error` `{word}`; the step is optional"),
+                            )
+                            .at(Some(e.span))
+                            .help("use skip_optional, fail or retry_once"),
+                        );
+                        OnError::default()
+                    })
+                }
+                None => OnError::default(),
+            };
+            let output_to = step
+                .get("output_to")
+                .and_then(JValue::as_text)
+                .map(|o| o.trim().trim_matches(|c| c == '[' || c == ']').to_owned())
+                .filter(|o| !o.is_empty());
+            let action = step.get_any(&["action", "description"]).and_then(JValue::as_text).unwrap_or_default();
+            (name_of(step).unwrap_or_default(), model::one_line(&action), commands, output_to, on_error)
+        } else {
+            continue;
+        };
+        if commands.is_empty() {
+            continue;
+        }
+        let name = if name.trim().is_empty() { format!("step {}", n + 1) } else { model::one_line(&name) };
+        out.push(PrepStep { name, action, commands, output_to, on_error });
+    }
+    out
+}
+
 pub(super) fn render_steps(v: &JValue) -> String {
     let mut out: Vec<String> = Vec::new();
     for (n, step) in list_items(v).into_iter().enumerate() {
