@@ -121,7 +121,9 @@ pub enum WatchPolicy {
 }
 
 /// A cap on what one agent may use in a sliding window of time (a provider's 5-hour or weekly
-/// limit): when its use in the last `hours` reaches the cap, its next step waits.
+/// limit). Past `soft` (a fraction of the cap; the cap itself when unset) the agent's next steps
+/// wait until the window has room again, while running ones finish; past `hard` every running
+/// step stops and the run ends, resumable (exit 4).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window {
     /// The agent's name (`claude`, `codex`, ...).
@@ -129,6 +131,23 @@ pub struct Window {
     pub hours: f64,
     pub usd: Option<f64>,
     pub tokens: Option<u64>,
+    pub soft: Option<f64>,
+    pub hard: Option<f64>,
+}
+
+impl Window {
+    /// `5h`, `7d`, `1.5h`: how the window is named in messages.
+    pub fn label(&self) -> String {
+        let h = self.hours;
+        if h >= 24.0 && (h / 24.0).fract() == 0.0 { format!("{}d", h / 24.0) } else { format!("{h}h") }
+    }
+
+    /// How full `used` makes the window: the larger of its dollar and token shares (1.0 = cap).
+    pub fn share(&self, used: Spend) -> f64 {
+        let usd = self.usd.filter(|c| *c > 0.0).map_or(0.0, |c| used.usd / c);
+        let tokens = self.tokens.filter(|c| *c > 0).map_or(0.0, |c| used.tokens as f64 / c as f64);
+        usd.max(tokens)
+    }
 }
 
 /// The rules a run goes by, from the flags and planrun.toml.
@@ -183,6 +202,8 @@ pub enum StopKind {
     Budget,
     /// The watchdog stopped it.
     Watchdog,
+    /// An agent's usage window passed its hard threshold.
+    Window,
 }
 
 impl StopKind {
@@ -190,6 +211,7 @@ impl StopKind {
         match self {
             Self::Budget => "budget",
             Self::Watchdog => "watchdog",
+            Self::Window => "usage window",
         }
     }
 }
@@ -433,9 +455,14 @@ impl Policy {
         self.last_failure.insert(task, (class, failure_key(reason)));
     }
 
-    /// When the run's budget is already reached (by earlier invocations), why: the run starts
-    /// nothing and stops (recorded).
-    pub fn reached_at_start(&mut self) -> Option<String> {
+    /// When the run's budget is already reached (by earlier invocations), or a usage window is
+    /// past its hard threshold at `now_ms`, why: the run starts nothing and stops (recorded).
+    pub fn reached_at_start(&mut self, now_ms: u64) -> Option<String> {
+        if let Some(why) = self.window_hard(now_ms) {
+            let reason = format!("{why}; nothing was started");
+            self.stop = Some((StopKind::Window, reason.clone()));
+            return Some(reason);
+        }
         match self.rules.budgets.run(self.spent) {
             Reached::Hard(why) | Reached::Soft(why) => {
                 let reason = format!("{why}; nothing was started");
@@ -507,6 +534,12 @@ impl Policy {
     /// The budgets against what is spent, and the watchdog, at `now_ms`.
     pub fn tick(&mut self, now_ms: u64) -> Vec<Action> {
         let mut actions = Vec::new();
+        if self.stop.is_none()
+            && let Some(why) = self.window_hard(now_ms)
+            && let Some(a) = self.stop_now(StopKind::Window, why)
+        {
+            actions.push(a);
+        }
         let run = self.run_spend();
         if self.stop.is_none() {
             match self.rules.budgets.run(run) {
@@ -668,13 +701,58 @@ impl Policy {
         for l in self.live.values().filter(|l| l.agent == w.agent) {
             used.add(l.spend);
         }
-        let full = w.usd.is_some_and(|c| used.usd >= c) || w.tokens.is_some_and(|c| used.tokens >= c);
-        if !full {
+        if w.share(used) < w.soft.unwrap_or(1.0) {
             return None;
         }
         // Room comes back as the oldest use in the window ages out of it.
         let frees_at = if oldest == u64::MAX { now_ms + span } else { oldest + span };
         Some(frees_at.saturating_sub(now_ms).max(WINDOW_RECHECK_MS))
+    }
+
+    /// What `agent` used in window `w` up to `at_ms`: journaled uses that ended in it, and
+    /// (`live`) what its running steps reported so far.
+    fn window_used(&self, w: &Window, at_ms: u64, live: bool) -> Spend {
+        let since = at_ms.saturating_sub((w.hours * 3_600_000.0) as u64);
+        let mut used = Spend::default();
+        for (agent, end, spend) in &self.uses {
+            if *agent == w.agent && *end >= since && *end <= at_ms {
+                used.add(*spend);
+            }
+        }
+        if live {
+            for l in self.live.values().filter(|l| l.agent == w.agent) {
+                used.add(l.spend);
+            }
+        }
+        used
+    }
+
+    /// How full each usage window of `agent` was at `at_ms` (journaled uses only): its label
+    /// and share of the cap (1.0 = full). For the reports' usage at a task's start and end.
+    pub fn window_shares(&self, agent: &str, at_ms: u64) -> Vec<(String, f64)> {
+        self.rules
+            .windows
+            .iter()
+            .filter(|w| w.agent == agent)
+            .map(|w| (w.label(), w.share(self.window_used(w, at_ms, false))))
+            .collect()
+    }
+
+    /// A window past its hard threshold at `now_ms`, and why: the run stops.
+    fn window_hard(&self, now_ms: u64) -> Option<String> {
+        self.rules.windows.iter().find_map(|w| {
+            let hard = w.hard?;
+            let share = w.share(self.window_used(w, now_ms, true));
+            (share >= hard).then(|| {
+                format!(
+                    "{}'s {} usage window is at {:.0}% of its cap (hard threshold {:.0}%)",
+                    w.agent,
+                    w.label(),
+                    share * 100.0,
+                    hard * 100.0
+                )
+            })
+        })
     }
 
     /// How the run ended, from the engine's outcome, the policy's stops and `halts`.
@@ -684,6 +762,7 @@ impl Policy {
             RunOutcome::Done => Ending::Done,
             _ if self.stop.is_some() => match self.stop.as_ref().map(|(k, _)| *k) {
                 Some(StopKind::Watchdog) => Ending::Watchdog,
+                Some(StopKind::Window) => Ending::Budget,
                 _ => Ending::Budget,
             },
             RunOutcome::Interrupted if self.soft.is_some() && !int => Ending::Budget,

@@ -174,7 +174,8 @@ fn rate_limits_wait_what_the_provider_names_else_a_doubling_backoff() {
 #[test]
 fn a_full_usage_window_holds_its_agent_until_the_oldest_use_ages_out() {
     let mut r = rules();
-    r.windows = vec![Window { agent: "claude".into(), hours: 5.0, usd: Some(1.0), tokens: None }];
+    r.windows =
+        vec![Window { agent: "claude".into(), hours: 5.0, usd: Some(1.0), tokens: None, soft: None, hard: None }];
     let mut p = policy(r);
     let hour = 60 * MIN;
     p.used_before("claude", hour, usd(0.7));
@@ -238,10 +239,10 @@ fn a_budget_reached_by_earlier_invocations_starts_nothing() {
     let mut r = rules();
     r.budgets.usd = Some(1.0);
     let mut p = Policy::new(r.clone(), usd(0.9), vec![usd(0.9)], 0);
-    assert!(p.reached_at_start().unwrap().ends_with("; nothing was started"));
+    assert!(p.reached_at_start(0).unwrap().ends_with("; nothing was started"));
     assert_eq!(p.stopped().map(|(k, _)| k), Some(StopKind::Budget));
     let mut under = Policy::new(r, usd(0.1), vec![usd(0.1)], 0);
-    assert_eq!(under.reached_at_start(), None);
+    assert_eq!(under.reached_at_start(0), None);
 }
 
 #[test]
@@ -315,4 +316,48 @@ fn a_batch_pauses_after_every_n_passes_and_manual_commits_after_each_unless_all_
     assert!(manual.next_pass_pauses(false));
     assert_eq!(manual.passed(false), Some(PauseWhy::Commit));
     assert!(!manual.next_pass_pauses(false), "paused already");
+}
+
+#[test]
+fn usage_windows_wait_past_soft_and_stop_past_hard() {
+    let hour = 60 * MIN;
+    let five =
+        Window { agent: "claude".into(), hours: 5.0, usd: Some(10.0), tokens: None, soft: Some(0.8), hard: Some(0.9) };
+    let week = Window {
+        agent: "claude".into(),
+        hours: 168.0,
+        usd: None,
+        tokens: Some(1_000),
+        soft: Some(0.9),
+        hard: Some(0.95),
+    };
+    assert_eq!((five.label(), week.label()), ("5h".to_owned(), "7d".to_owned()));
+    let mut r = rules();
+    r.windows = vec![five, week];
+    let mut p = policy(r.clone());
+    p.used_before("claude", hour, usd(7.0));
+    assert_eq!(p.not_before("claude", hour + S), None, "70% of the 5h window: under soft");
+    assert!(p.tick(hour + S).is_empty());
+    p.started("a.log", 0, 1, "implement", "claude", 2 * hour);
+    p.usage("a.log", Some(usd(1.5)), true, 2 * hour);
+    // 85%: past soft, under hard: new steps wait, nothing stops.
+    assert!(p.not_before("claude", 2 * hour).is_some());
+    assert!(p.tick(2 * hour).is_empty());
+    assert_eq!(p.stopped(), None);
+    // 95%: past hard: the run stops.
+    p.usage("a.log", Some(usd(2.5)), true, 2 * hour + S);
+    let actions = p.tick(2 * hour + S);
+    assert!(
+        matches!(&actions[..], [Action::Stop { kind: StopKind::Window, reason }] if reason.contains("claude's 5h usage window is at 95%") && reason.contains("hard threshold 90%")),
+        "{actions:?}"
+    );
+    assert_eq!(p.ending(&RunOutcome::Interrupted, Halts::default()), Ending::Budget);
+    // The week's tokens count on their own; shares at an instant count journaled uses only.
+    let mut p = policy(r);
+    p.used_before("claude", hour, Spend { tokens: 960, usd: 0.0 });
+    assert!(p.reached_at_start(hour + S).is_some_and(|w| w.contains("7d") && w.ends_with("nothing was started")));
+    let shares = p.window_shares("claude", hour + S);
+    assert_eq!(shares.len(), 2);
+    assert!((shares[1].1 - 0.96).abs() < 1e-9 && shares[0].1 == 0.0, "{shares:?}");
+    assert_eq!(p.window_shares("claude", hour - S)[1].1, 0.0, "before the use");
 }

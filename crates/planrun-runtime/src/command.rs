@@ -218,6 +218,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         templates: templates.clone(),
         reports,
         agent_envs: std::sync::Mutex::default(),
+        draining: tokio::sync::watch::channel(false).0,
         marks: match (&pipe.ws.repo, args.no_status_files, pipe.commit) {
             (Some(repo), false, crate::pipeline::CommitMode::Auto) => crate::pipeline::CommitMarks::new(
                 &session.plan_path,

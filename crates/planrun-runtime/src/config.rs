@@ -51,10 +51,12 @@ pub struct Config {
     /// Budgets, rate-limit waits and the watchdog (the flags of the same names override them).
     #[serde(default)]
     pub budget: BudgetConfig,
-    /// Usage windows per agent (`[windows.claude] hours = 5, usd = 20`): when what an agent
-    /// used in the last `hours` reaches the cap, its next steps wait.
+    /// Usage windows per agent (`[windows.claude] hours = 5, usd = 20`, or several as
+    /// `[[windows.claude]]`): past `soft_percent` of the cap (the cap itself when unset) what an
+    /// agent used in the last `hours` makes its next steps wait; past `hard_percent` the run
+    /// stops.
     #[serde(default)]
-    pub windows: BTreeMap<String, WindowConfig>,
+    pub windows: BTreeMap<String, Windows>,
 }
 
 /// `[budget]`.
@@ -81,6 +83,34 @@ pub struct WindowConfig {
     pub hours: f64,
     pub usd: Option<f64>,
     pub tokens: Option<u64>,
+    /// Past this share of the cap, the agent's next steps wait for room; running ones finish.
+    pub soft_percent: Option<u8>,
+    /// Past this share of the cap, every running step stops and the run ends (resumable).
+    pub hard_percent: Option<u8>,
+}
+
+/// An agent's usage windows: one table (`[windows.claude]`) or several (`[[windows.claude]]`).
+#[derive(Debug, Clone, Default)]
+pub struct Windows(pub Vec<WindowConfig>);
+
+impl<'de> Deserialize<'de> for Windows {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Windows;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table [windows.AGENT] or an array of tables [[windows.AGENT]]")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Windows, A::Error> {
+                let one = WindowConfig::deserialize(serde::de::value::MapAccessDeserializer::new(map))?;
+                Ok(Windows(vec![one]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Windows, A::Error> {
+                Vec::<WindowConfig>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq)).map(Windows)
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 /// `[pipeline]`: the stages each task goes through, where tasks work and who commits.
@@ -153,10 +183,21 @@ impl Config {
         for a in agents.flatten() {
             a.parse::<AgentKind>()?;
         }
-        for (name, w) in &config.windows {
+        for (name, ws) in &config.windows {
             name.parse::<AgentKind>().map_err(|e| format!("[windows.{name}]: {e}"))?;
-            if !(w.hours > 0.0 && w.hours.is_finite()) || (w.usd.is_none() && w.tokens.is_none()) {
-                return Err(format!("[windows.{name}] needs `hours` above 0 and a cap: `usd` or `tokens`"));
+            for w in &ws.0 {
+                if !(w.hours > 0.0 && w.hours.is_finite()) || (w.usd.is_none() && w.tokens.is_none()) {
+                    return Err(format!("[windows.{name}] needs `hours` above 0 and a cap: `usd` or `tokens`"));
+                }
+                let pct = [w.soft_percent, w.hard_percent];
+                if pct.iter().flatten().any(|p| *p == 0 || *p > 100) {
+                    return Err(format!("[windows.{name}] soft_percent and hard_percent must be between 1 and 100"));
+                }
+                if let [Some(s), Some(h)] = pct
+                    && s > h
+                {
+                    return Err(format!("[windows.{name}] soft_percent ({s}) is above hard_percent ({h})"));
+                }
             }
         }
         if let Some(d) = &config.budget.rate_limit_wait {
@@ -227,13 +268,25 @@ cache_read = 0.125
         assert_eq!(c.budget.usd, Some(20.0));
         assert_eq!(c.budget.task_tokens, Some(2_000_000));
         assert_eq!(c.budget.on_repeat, Some(super::super::budget::WatchPolicy::Block));
-        assert_eq!(c.windows["claude"].hours, 5.0);
+        assert_eq!(c.windows["claude"].0[0].hours, 5.0);
+        let two = Config::parse(
+            "[[windows.claude]]\nhours = 5\nusd = 20.0\nsoft_percent = 80\nhard_percent = 90\n\
+             [[windows.claude]]\nhours = 168\ntokens = 5000000\nsoft_percent = 90\nhard_percent = 95\n",
+        )
+        .unwrap();
+        let w = &two.windows["claude"].0;
+        assert_eq!(
+            (w.len(), w[0].soft_percent, w[1].hard_percent, w[1].tokens),
+            (2, Some(80), Some(95), Some(5_000_000))
+        );
         assert_eq!(c.pipeline.reviews.as_deref(), Some(&[super::super::pipeline::ReviewKind::Code][..]));
         for (bad, words) in [
             ("[budget]\nrate_limit_wait = \"soon\"\n", "rate_limit_wait"),
             ("[budget]\nsoft_percent = 0\n", "soft_percent"),
             ("[windows.clod]\nhours = 5\nusd = 1.0\n", "clod"),
             ("[windows.claude]\nhours = 5\n", "needs `hours` above 0 and a cap"),
+            ("[windows.claude]\nhours = 5\nusd = 1.0\nsoft_percent = 95\nhard_percent = 90\n", "is above hard_percent"),
+            ("[[windows.claude]]\nhours = 5\nusd = 1.0\nsoft = 80\n", "unknown field `soft`"),
             ("[budget]\nusdd = 1.0\n", "usdd"),
         ] {
             let e = Config::parse(bad).unwrap_err();

@@ -129,7 +129,13 @@ impl TaskReport {
 }
 
 /// Writes `runs/ID/tasks/TASK.md`, the step report of a finished task; returns its path.
-pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result<(PathBuf, String)> {
+/// `windows`: each usage window's fill at the task's start and end.
+pub(crate) fn write_task(
+    s: &Session,
+    run: &str,
+    task: usize,
+    windows: &[String],
+) -> std::io::Result<(PathBuf, String)> {
     let id = s.id(task);
     let r = TaskReport::of(s, id);
     let used = Totals::of_task(s, id);
@@ -149,6 +155,9 @@ pub(crate) fn write_task(s: &Session, run: &str, task: usize) -> std::io::Result
     let _ = writeln!(out, "- findings: {} blocking, {} advisory", r.blocking, r.advisory.len());
     if let Some(line) = used.line() {
         let _ = writeln!(out, "- used {line}");
+    }
+    for w in windows {
+        let _ = writeln!(out, "- usage window {w}");
     }
     let _ = writeln!(
         out,

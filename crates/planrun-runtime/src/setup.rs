@@ -79,9 +79,16 @@ pub(crate) fn cost_setup(args: &RunOptions, config: &Config, estimate: Option<es
         windows: config
             .windows
             .iter()
-            .filter_map(|(k, w)| {
-                let kind: AgentKind = k.parse().ok()?;
-                Some(policy::Window { agent: kind.name().to_owned(), hours: w.hours, usd: w.usd, tokens: w.tokens })
+            .filter_map(|(k, ws)| Some((k.parse::<AgentKind>().ok()?, ws)))
+            .flat_map(|(kind, ws)| {
+                ws.0.iter().map(move |w| policy::Window {
+                    agent: kind.name().to_owned(),
+                    hours: w.hours,
+                    usd: w.usd,
+                    tokens: w.tokens,
+                    soft: w.soft_percent.map(|p| f64::from(p) / 100.0),
+                    hard: w.hard_percent.map(|p| f64::from(p) / 100.0),
+                })
             })
             .collect(),
         // Set from the pipeline by the runner.

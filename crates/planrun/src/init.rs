@@ -104,12 +104,14 @@ pub(crate) const CONFIG: &str = r#"# planrun.toml: planrun's settings for this r
 # What to do when a task fails the same way twice in a row: "retry", "block" or "stop".
 # on_repeat = "retry"
 
-# A usage window per agent: its next steps wait while the last `hours` hold the cap (usd
-# and/or tokens) [default: none].
-# [windows.claude]
+# Usage windows per agent (repeat the table for a 7-day one): past soft_percent of the cap
+# (usd and/or tokens) used in the last `hours` its next steps wait, past hard_percent the run
+# stops, resumable [default: none; soft: the cap].
+# [[windows.claude]]
 # hours = 5
 # usd = 20.0
-# tokens = 5_000_000
+# soft_percent = 80
+# hard_percent = 90
 
 # Prices in USD per million tokens, by model name or PREFIX*, before the built-in ones.
 # [prices."gpt-5-codex"]

@@ -178,3 +178,77 @@ fn a_task_failing_the_same_way_twice_gets_a_fresh_session() {
     assert_eq!(resumed, [false, true, false], "the attempt after the repeat starts a fresh session");
     assert!(repo.read(".planrun/prompts/a.3.md").contains("MARK-A"), "the fresh session gets the whole brief");
 }
+
+/// Seed 001's two usage windows per agent, with the real Claude Code CLI: past a window's soft
+/// threshold the agent's next step waits (the task in flight had finished), past its hard one
+/// the step in flight is stopped and the run ends (exit 4), and a rerun while it is still past
+/// starts nothing. Each task's report gives each window's fill at its start and end.
+#[test]
+fn usage_windows_wait_past_soft_and_stop_past_hard() {
+    use std::io::BufRead as _;
+    let plan = "# P\n\n## Task a: Write alpha\n\nFiles: `a.txt`\n\nWrite alpha (MARK-A).\n\n\
+                ## Task b: Write beta\n\nDepends on: `a`\nFiles: `b.txt`\n\nWrite beta (MARK-B).\n";
+    let windows = |soft: u8, hard: u8| {
+        format!(
+            "[[windows.claude]]\nhours = 5\ntokens = 10000\nsoft_percent = {soft}\nhard_percent = {hard}\n\n\
+             [[windows.claude]]\nhours = 168\ntokens = 100000\nsoft_percent = 90\nhard_percent = 95\n"
+        )
+    };
+    // Soft at 15%: a uses 2,020 tokens (20% of the 5-hour window); b then waits for room.
+    let repo = support::committed(plan, "exit 1", &[("planrun.toml", &windows(15, 90))]);
+    let home = tempfile::tempdir().unwrap();
+    let s = server(vec![
+        turn_using("MARK-A", bash("echo alpha > a.txt"), 1000, 10),
+        turn_using("tool_result", json!({"kind": "text", "text": "done"}), 1000, 10),
+    ]);
+    let mut cmd = repo.cmd(&["run", "plan.md", "--agent", "claude", "--json", "--yes", "--reviews", "none"]);
+    cmd.env("PATH", path_with_clis()).env("IS_SANDBOX", "1").stdout(std::process::Stdio::piped());
+    for (k, v) in agent_env(home.path(), &s.url()) {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut seen = Vec::new();
+    for line in lines.map_while(Result::ok) {
+        let e: Value = serde_json::from_str(&line).unwrap_or(Value::Null);
+        seen.push(line);
+        if e["event"] == "waiting" && e["task"] == "b" {
+            assert_eq!(e["agent"], "claude", "{e}");
+            break;
+        }
+        assert!(seen.len() < 500, "b never waited: {seen:?}");
+    }
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(child.id() as i32), nix::sys::signal::Signal::SIGINT).unwrap();
+    // A step waiting for its agent's window is no work in flight: the drain does not wait.
+    let drained = std::time::Instant::now();
+    let status = child.wait().unwrap();
+    assert!(drained.elapsed().as_secs() < 20, "the waiting step held the drain for {:?}", drained.elapsed());
+    assert_ne!(status.code(), Some(0));
+    assert_eq!(state(&repo, "a"), "done");
+    assert_ne!(state(&repo, "b"), "done", "b never started: {seen:?}");
+    assert!(!repo.path().join("b.txt").exists());
+    let reports: Vec<_> = std::fs::read_dir(repo.path().join(".planrun/runs")).unwrap().flatten().collect();
+    let report = std::fs::read_to_string(reports[0].path().join("tasks/a.md")).unwrap();
+    assert!(report.contains("- usage window claude 5h: 0% at start, 20% at end"), "{report}");
+    assert!(report.contains("- usage window claude 7d: 0% at start, 2% at end"), "{report}");
+
+    // Hard at 50%: a's first answer alone reports 6,000 tokens; a is stopped in flight.
+    let repo = support::committed(plan, "exit 1", &[("planrun.toml", &windows(40, 50))]);
+    let home = tempfile::tempdir().unwrap();
+    let s = server(vec![
+        turn_using("MARK-A", bash("echo alpha > a.txt"), 6000, 10),
+        turn_using("tool_result", json!({"kind": "stall", "text": "thinking"}), 1, 1),
+    ]);
+    let started = std::time::Instant::now();
+    let out = run(&repo, home.path(), &s, &["--stall-timeout", "60s"]);
+    assert_eq!(out.status.code(), Some(4), "{}", text(&out));
+    assert!(started.elapsed().as_secs() < 30, "stopped at once, not by a timeout");
+    let stop =
+        events(&out).into_iter().find(|e| e["event"] == "budget_stop").unwrap_or_else(|| panic!("{}", text(&out)));
+    assert!(stop["reason"].as_str().unwrap().contains("claude's 5h usage window is at 60%"), "{stop}");
+    assert_eq!(repo.task("a")["failures"], 0, "a window stop is not the task's failure");
+    let again = run(&repo, home.path(), &s, &[]);
+    assert_eq!(again.status.code(), Some(4), "{}", text(&again));
+    assert!(text(&again).contains("nothing was started"), "{}", text(&again));
+    assert!(!events(&again).iter().any(|e| e["event"] == "start" || e["event"] == "retry"));
+}

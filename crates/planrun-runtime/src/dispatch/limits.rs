@@ -45,7 +45,8 @@ impl Runner<'_> {
     pub(super) fn stopping(&mut self, kind: StopKind, reason: String) {
         let r = ev::Reason { reason };
         self.reporter.emit(&match kind {
-            StopKind::Budget => RunEvent::BudgetStop(r),
+            // A usage window past its hard threshold is a budget of its own (exit 4).
+            StopKind::Budget | StopKind::Window => RunEvent::BudgetStop(r),
             StopKind::Watchdog => RunEvent::WatchdogStop(r),
         });
         let _ = self.s.engine.handle(Input::Drain);

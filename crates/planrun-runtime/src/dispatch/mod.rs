@@ -295,7 +295,7 @@ impl<'a> Runner<'a> {
         }
         self.announce(&stopped);
         // A budget already reached (by earlier invocations of the run) starts nothing.
-        if self.policy.reached_at_start().is_some() {
+        if self.policy.reached_at_start(unix_ms()).is_some() {
             if let Err(message) = self.submit(&records, Vec::new(), Vec::new()) {
                 return self.abort(&message).await;
             }
@@ -405,6 +405,7 @@ impl<'a> Runner<'a> {
     pub(super) fn interrupt(&mut self, n: u32, deadline: &mut Option<tokio::time::Instant>) {
         if n == 1 {
             let _ = self.s.engine.handle(Input::Drain);
+            self.ctx.draining.send_replace(true);
             *deadline = Some(tokio::time::Instant::now() + self.drain_timeout);
             let running = self.steps.len();
             self.reporter.emit(&RunEvent::Draining(ev::Draining { running, timeout: self.drain_timeout }));

@@ -27,11 +27,33 @@ impl Runner<'_> {
         }
     }
 
+    /// How full each usage window of the task's agent was when the task started and when it
+    /// ended (from the journaled uses): `claude 5h: 12% at start, 30% at end`.
+    fn window_lines(&self, task: usize) -> Vec<String> {
+        let id = self.s.id(task);
+        let records = self.s.steps.get(id).map(Vec::as_slice).unwrap_or_default();
+        let ends = records.iter().filter_map(|r| r.ended_ms.map(|e| (e.saturating_sub(r.elapsed_ms), e)));
+        let (Some(start), Some(end)) = (ends.clone().map(|(s, _)| s).min(), ends.map(|(_, e)| e).max()) else {
+            return Vec::new();
+        };
+        let agent = self.agents.for_task(task).kind.name();
+        let at_start = self.policy.window_shares(agent, start);
+        let at_end = self.policy.window_shares(agent, end);
+        at_start
+            .iter()
+            .zip(&at_end)
+            .map(|((label, a), (_, b))| {
+                format!("{agent} {label}: {:.0}% at start, {:.0}% at end", a * 100.0, b * 100.0)
+            })
+            .collect()
+    }
+
     /// A task passed every stage: its step report, and a pause for the user when
     /// `--commit manual` or `--batch N` asks for one.
     pub(super) fn task_done(&mut self, task: usize) {
         let id = self.s.id(task).to_owned();
-        let report = match report::write_task(&self.s, &self.run_id, task) {
+        let windows = self.window_lines(task);
+        let report = match report::write_task(&self.s, &self.run_id, task, &windows) {
             Ok((path, line)) => {
                 self.reporter.emit(&RunEvent::TaskReport(ev::TaskReport {
                     task: id.clone(),

@@ -110,13 +110,18 @@ async fn call_agent_once(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Re
     let fail = |reason: String| Called { result: Err(reason), interrupted: false, run: None, answer: String::new() };
     if let Some(at) = *not_before {
         // The provider asked this agent to wait; planrun may stop meanwhile.
-        let stopped = *cancel.borrow();
+        // A run that drains does not wait for it: nothing has started yet.
+        let mut drain = ctx.draining.subscribe();
+        let stopped = *cancel.borrow() || *drain.borrow();
         if stopped {
             return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
         }
         tokio::select! {
             () = tokio::time::sleep_until(at) => {}
             _ = cancel.changed() => {
+                return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
+            }
+            _ = drain.changed() => {
                 return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
             }
         }

@@ -96,6 +96,9 @@ pub(crate) struct Ctx {
     /// own environment does not change during a run, and reading every CLI's configuration
     /// files for every step cost more than the step of a quick agent.
     pub(crate) agent_envs: std::sync::Mutex<rustc_hash::FxHashMap<(AgentKind, PathBuf), Env>>,
+    /// Set when the run drains (the first Ctrl-C): a step still waiting for its agent (a rate
+    /// limit, a usage window) gives up at once instead of holding the drain.
+    pub(crate) draining: watch::Sender<bool>,
     /// A blueprint step's marks go into its own commit (`pipeline::CommitMarks`).
     pub(crate) marks: Option<super::pipeline::CommitMarks>,
 }
