@@ -127,6 +127,14 @@ pub(crate) fn summaries_section(files: &[std::path::PathBuf]) -> String {
     format!("\n\n## Summaries of the tasks this one depends on\n{out}")
 }
 
+/// The implementer's own plan, written before its code step.
+pub(crate) fn plan_section(plan: &str) -> String {
+    format!(
+        "\n\n## Your plan for this task (written before this step: follow it, and say where you depart from it)\n\n{}\n",
+        plan.trim()
+    )
+}
+
 pub(crate) fn take_section(take: &str) -> String {
     format!("\n\n## A reviewer's constraints for this task (read before you start)\n\n{}\n", take.trim())
 }

@@ -531,6 +531,8 @@ pub(crate) fn status_paths(s: &Session) -> Vec<PathBuf> {
     if let Ok(edits) = status::edits(loaded, &all) {
         paths.extend(edits.into_iter().map(|e| e.path));
     }
+    // The implementers' plans planrun keeps in the format's own place (uc's plan.md).
+    paths.extend(loaded.plan_files.values().cloned());
     paths.sort();
     paths.dedup();
     paths

@@ -1,4 +1,4 @@
-//! The prompt templates: one per role (`implement`, `take`, `review`, `test`), the short `resume`
+//! The prompt templates: one per role (`implement`, `take`, `plan`, `review`, `test`), the short `resume`
 //! message a resumed session gets on rework, and one per persona (`architect`, `engineer`,
 //! `reviewer`, `security`, `pm`), built into the binary and overridable by a file of the same
 //! name in `.planrun/prompts/` (e.g. `.planrun/prompts/implement.md`,
@@ -10,9 +10,10 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The templates and their built-in texts.
-const BUILT_IN: [(&str, &str); 10] = [
+const BUILT_IN: [(&str, &str); 11] = [
     ("implement", include_str!("../prompts/implement.md")),
     ("take", include_str!("../prompts/take.md")),
+    ("plan", include_str!("../prompts/plan.md")),
     ("review", include_str!("../prompts/review.md")),
     ("test", include_str!("../prompts/test.md")),
     ("resume", include_str!("../prompts/resume.md")),

@@ -245,6 +245,8 @@ pub struct Loaded {
     /// Per task id: files whose text, when they exist, goes into its prompt (the summaries
     /// CCW keeps of the tasks it depends on).
     pub context_files: std::collections::BTreeMap<String, Vec<PathBuf>>,
+    /// Per task id: where the format keeps the implementer's plan (uc's `tasks/task-N/plan.md`).
+    pub plan_files: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl Loaded {
@@ -269,6 +271,7 @@ pub struct PlanBuilder {
     pub barriers: bool,
     pub prepare: std::collections::BTreeMap<String, Vec<crate::prepare::PrepStep>>,
     pub context_files: std::collections::BTreeMap<String, Vec<PathBuf>>,
+    pub plan_files: std::collections::BTreeMap<String, PathBuf>,
 }
 
 impl PlanBuilder {
@@ -284,6 +287,7 @@ impl PlanBuilder {
             barriers: false,
             prepare: std::collections::BTreeMap::new(),
             context_files: std::collections::BTreeMap::new(),
+            plan_files: std::collections::BTreeMap::new(),
         }
     }
 
@@ -358,6 +362,7 @@ impl PlanBuilder {
             barriers: self.barriers || matches!(self.format, Format::Blueprint | Format::Planpipe),
             prepare: self.prepare,
             context_files: self.context_files,
+            plan_files: self.plan_files,
         }
     }
 }

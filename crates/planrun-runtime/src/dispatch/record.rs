@@ -251,7 +251,7 @@ impl Runner<'_> {
                     }
                     Input::FinalChecked { result: done.result }
                 }
-                (_, None) | (Kind::Take, _) => continue,
+                (_, None) | (Kind::Take | Kind::Plan, _) => continue,
                 (_, Some(task)) if self.policy.blocks(task) => {
                     // Its budget is spent, or the watchdog stopped it.
                     let reason = self.policy.take_block(task).unwrap_or_default();

@@ -193,8 +193,48 @@ impl Runner<'_> {
         }
         let rx = self.subscribe(Some(task));
         let prepare = self.s.loaded.prepare.get(&id).cloned().unwrap_or_default();
-        let run = ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before, prepare };
+        let plan = if self.take && resume.is_none() { self.plan_run(task, attempt, &agent, &mut text) } else { None };
+        let run =
+            ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before, prepare, plan };
         self.steps.spawn(steps::implement(ctx, run, rx));
+    }
+
+    /// With `--take`, the implementer's plan for `task`: kept from an earlier attempt (then put
+    /// in `text`), else the call that writes it before the code.
+    fn plan_run(&self, task: usize, attempt: u32, agent: &Agent, text: &mut String) -> Option<steps::PlanRun> {
+        let t = self.s.task(task)?;
+        let keep = self.s.layout.dir.join("plans").join(format!("{}.md", t.id));
+        if let Ok(kept) = std::fs::read_to_string(&keep) {
+            text.push_str(&prompt::plan_section(&kept));
+            return None;
+        }
+        let plan = &self.s.loaded.plan;
+        let title = if plan.title.is_empty() { "this plan" } else { plan.title.as_str() };
+        let persona = self.templates.text(templates::persona_for(t)).trim_end().to_owned();
+        let brief = prompt::brief(plan, t, &[], None);
+        let vars = [
+            ("persona", persona.as_str()),
+            ("plan_title", title),
+            ("task_id", &t.id),
+            ("task_title", &t.title),
+            ("brief", &brief),
+        ];
+        let text = self.templates.render("plan", &vars);
+        let prompt = self.s.layout.dir.join("prompts").join(format!("{}.{attempt}.plan.md", t.id));
+        let call = steps::AgentCall {
+            task,
+            not_before: self.not_before(agent.kind),
+            id: t.id.clone(),
+            role: "plan",
+            attempt,
+            agent: agent.clone(),
+            prompt,
+            text,
+            resume: None,
+            cwd: self.ctx.ws.path(&t.id),
+            log: self.ctx.layout.attempt_log(&t.id, attempt, "plan"),
+        };
+        Some(steps::PlanRun { call, keep, copy_to: self.s.loaded.plan_files.get(&t.id).cloned() })
     }
 
     /// The reviewer's take for `task`, to run before its implementer.

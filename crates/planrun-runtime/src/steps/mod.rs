@@ -122,6 +122,8 @@ pub(crate) struct ImplementRun {
     pub(crate) not_before: Option<tokio::time::Instant>,
     /// The plan's steps to run before the agent (CCW's pre-analysis).
     pub(crate) prepare: Vec<planrun_plan::prepare::PrepStep>,
+    /// The implementer's plan to write first (with `--take`, when none is kept yet).
+    pub(crate) plan: Option<PlanRun>,
 }
 
 /// What a CLI agent's run amounted to, read from its events: what is journaled with the step,
@@ -146,6 +148,8 @@ pub(crate) enum Kind {
     Implement,
     /// The reviewer's take before implementation (recorded with the implement step).
     Take,
+    /// The implementer's plan, after the take and before code (recorded with the implement step).
+    Plan,
     Check(Stage),
     Final,
 }
@@ -155,6 +159,7 @@ impl Kind {
         match self {
             Kind::Implement => "implement",
             Kind::Take => "take",
+            Kind::Plan => "plan",
             Kind::Check(stage) => stage.name(),
             Kind::Final => "final-check",
         }
@@ -222,6 +227,15 @@ fn describe(what: &str, finished: &Finished) -> Option<String> {
 // A duration the way people write it: `90s`, `5m`, `1h30m`, `250ms`.
 pub(crate) use super::events::human;
 
+/// The implementer's plan before its code: the call, where the answer is kept, and where the
+/// plan's own format keeps it too (uc's `plan.md`).
+#[derive(Debug, Clone)]
+pub(crate) struct PlanRun {
+    pub(crate) call: AgentCall,
+    pub(crate) keep: PathBuf,
+    pub(crate) copy_to: Option<PathBuf>,
+}
+
 /// What the reviewer's take before a task's first attempt needs.
 #[derive(Debug, Clone)]
 pub(crate) struct TakeRun {
@@ -233,7 +247,7 @@ pub(crate) struct TakeRun {
 /// The implement step: the task's workspace made ready (its worktree, or the snapshot of the
 /// shared tree), the reviewer's take first when asked for, then the agent.
 pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::Receiver<bool>) -> StepDone {
-    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before, prepare } = run;
+    let ImplementRun { task, id, attempt, agent, prompt, mut text, resume, take, not_before, prepare, plan } = run;
     let log = ctx.layout.attempt_log(&id, attempt, "implement");
     let started = std::time::Instant::now();
     let mut detail = None;
@@ -289,6 +303,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         }
     }
     let mut pre = None;
+    let mut taken: Option<String> = None;
     if let Some(TakeRun { mut call, keep }) = take {
         call.cwd.clone_from(&place.path);
         let took = std::time::Instant::now();
@@ -299,6 +314,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
             let _ = std::fs::write(&keep, &answer);
             text.push_str(&super::prompt::take_section(&answer));
             let _ = std::fs::write(&prompt, &text);
+            taken = Some(answer);
         }
         let step = StepDone {
             kind: Kind::Take,
@@ -318,6 +334,17 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         }
         pre = Some(step);
     }
+    if let Some(run) = plan {
+        match plan_step(&ctx, run, &place.path, taken.as_deref(), pre.take(), cancel.clone()).await {
+            (step, Ok(Some(written))) => {
+                text.push_str(&super::prompt::plan_section(&written));
+                let _ = std::fs::write(&prompt, &text);
+                pre = Some(step);
+            }
+            (step, Ok(None)) => pre = Some(step),
+            (step, Err((reason, interrupted, run))) => return done(Err(reason), interrupted, run, Some(step), detail),
+        }
+    }
     let call = AgentCall {
         task,
         id,
@@ -333,6 +360,79 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     };
     let got = call_agent(&ctx, &call, cancel).await;
     done(got.result, got.interrupted, got.run, pre, detail)
+}
+
+/// The implementer's plan: its agent, read-only, in the task's workspace, with the take (if any)
+/// in its prompt. `Ok(Some(plan))` when it gave one (kept); `Ok(None)` when it gave none (the
+/// code step goes on without); `Err` when planrun was stopped or the planner changed files.
+async fn plan_step(
+    ctx: &Arc<Ctx>,
+    run: PlanRun,
+    cwd: &Path,
+    take: Option<&str>,
+    before_it: Option<StepDone>,
+    cancel: watch::Receiver<bool>,
+) -> (StepDone, Result<Option<String>, (String, bool, Option<AgentRun>)>) {
+    let PlanRun { mut call, keep, copy_to } = run;
+    call.cwd = cwd.to_owned();
+    if let Some(t) = take {
+        call.text.push_str(&super::prompt::take_section(t));
+    }
+    let _ = std::fs::write(&call.prompt, &call.text);
+    let started = std::time::Instant::now();
+    let (c, id) = (Arc::clone(ctx), call.id.clone());
+    let snapshot = tokio::task::spawn_blocking(move || c.ws.worktree_state(&id)).await.ok().flatten();
+    let got = call_agent(ctx, &call, cancel).await;
+    let mut touched = Vec::new();
+    if let Some(before) = snapshot {
+        let (c, id) = (Arc::clone(ctx), call.id.clone());
+        touched = tokio::task::spawn_blocking(move || {
+            c.ws.worktree_state(&id).map(|after| c.ws.differences(&id, &before, &after)).unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+    }
+    let answer = got.answer.trim().to_owned();
+    let result = if touched.is_empty() {
+        got.result.clone()
+    } else {
+        Err(format!(
+            "the planning step changed files, which a plan must not do: {}. The changes are left in the task's \
+             worktree for the code step",
+            touched.join(", ")
+        ))
+    };
+    let step = StepDone {
+        kind: Kind::Plan,
+        task: Some(call.task),
+        attempt: call.attempt,
+        result: result.clone(),
+        interrupted: got.interrupted,
+        elapsed: started.elapsed(),
+        log: call.log.clone(),
+        agent: got.run.clone(),
+        detail: None,
+        pre: before_it.map(Box::new),
+    };
+    let stop = got.interrupted || got.run.as_ref().is_some_and(|r| r.provider_error.is_some());
+    if stop {
+        let reason = got.result.err().unwrap_or_else(|| "interrupted".into());
+        return (step, Err((reason, got.interrupted, got.run)));
+    }
+    if !touched.is_empty() {
+        let reason = result.err().unwrap_or_default();
+        return (step, Err((reason, false, got.run)));
+    }
+    if result.is_err() || answer.is_empty() {
+        return (step, Ok(None));
+    }
+    let _ = keep.parent().map(std::fs::create_dir_all);
+    let _ = std::fs::write(&keep, &answer);
+    if let Some(to) = copy_to {
+        let _ = to.parent().map(std::fs::create_dir_all);
+        let _ = std::fs::write(&to, format!("{}\n", answer.trim_end()));
+    }
+    (step, Ok(Some(answer)))
 }
 
 /// Work kept under refs, as the journal records it.

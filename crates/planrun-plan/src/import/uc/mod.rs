@@ -223,6 +223,10 @@ fn fill(
     }
     let status_done = doc.status.is_some_and(|(s, _)| s == Status::Done);
     task.status = if doc.done || status_done || recorded_done { Status::Done } else { Status::Pending };
+    if let Some(dir) = path.parent() {
+        // The implementer's plan goes beside task.md (`plan.md`), as uc keeps it.
+        b.plan_files.insert(task.id.clone(), dir.join("plan.md"));
+    }
     let impl_md = path.parent().map(|d| d.join("impl.md"));
     if task.status == Status::Pending && impl_md.is_some_and(|p| p.is_file()) {
         b.warn(
