@@ -11,6 +11,8 @@ use std::cmp::Reverse;
 use std::collections::{BTreeSet, VecDeque};
 use thiserror::Error;
 
+mod ahead;
+
 /// What the engine needs to know about one task.
 #[derive(Debug, Clone, Default)]
 pub struct TaskSpec {
@@ -69,6 +71,9 @@ pub enum Decision {
     Check { task: usize, attempt: u32, stage: Stage },
     /// Every task is done: run the plan's verify commands once more.
     FinalCheck,
+    /// Let `task`'s implementer write its plan now, read-only, while a task it depends on is in
+    /// review (`set_pipeline`); its code starts only once every dependency passed.
+    Plan { task: usize },
 }
 
 /// What happened; the runtime reports these.
@@ -94,6 +99,8 @@ pub enum Input {
     Block { task: usize, reason: String },
     /// Stop starting work; let what runs finish.
     Drain,
+    /// A planning step (`Decision::Plan`) ended: `Ok` when the task's plan is written.
+    Planned { task: usize, result: Result<(), String> },
 }
 
 /// The result of one input: changes to journal, then decisions to act on.
@@ -131,6 +138,8 @@ pub enum EngineError {
     StaleAttempt { task: String, attempt: u32 },
     #[error("the final check is not running")]
     NoFinalCheck,
+    #[error("task `{task}` is not planning")]
+    NotPlanning { task: String },
     #[error("task `{task}` is not at stage {stage}")]
     WrongStage { task: String, stage: Stage },
 }
@@ -167,6 +176,14 @@ pub struct Engine {
     /// The tasks this invocation may start (`--only`, `--skip`); `None`: every task. Not
     /// journaled: a later invocation chooses again.
     selected: Option<Vec<bool>>,
+    /// Whether a task may plan in a free slot while a dependency is in review (`--pipeline`).
+    pipeline: bool,
+    /// Tasks whose planning step runs (each holds a slot), and those with a plan written.
+    /// Not journaled: the runtime says which plans exist (`set_planned`).
+    planning: Vec<usize>,
+    planned: Vec<bool>,
+    /// Pending tasks a dependency of which went into review: those that may plan early.
+    early: BTreeSet<(Reverse<u32>, usize)>,
 }
 
 impl Engine {
@@ -211,6 +228,10 @@ impl Engine {
             exclusive_queue: VecDeque::new(),
             highest: vec![0; n],
             selected: None,
+            pipeline: false,
+            planning: Vec::new(),
+            planned: vec![false; n],
+            early: BTreeSet::new(),
         }
     }
 
@@ -460,6 +481,15 @@ impl Engine {
             }
             Input::Block { task, reason } => self.try_change(&mut out, task, Transition::Block { reason })?,
             Input::Drain => self.draining = true,
+            Input::Planned { task, result } => {
+                if !self.planning.contains(&task) {
+                    return Err(EngineError::NotPlanning { task: self.id(task).to_owned() });
+                }
+                self.planning.retain(|&t| t != task);
+                if result.is_ok() {
+                    self.set_planned(task);
+                }
+            }
         }
         self.schedule(&mut out);
         Ok(out)
@@ -467,7 +497,7 @@ impl Engine {
 
     /// How the run ended, once nothing runs and nothing more can start; `None` before that.
     pub fn outcome(&self) -> Option<RunOutcome> {
-        if !self.running.is_empty() || self.final_check == FinalCheck::Running {
+        if !self.running.is_empty() || !self.planning.is_empty() || self.final_check == FinalCheck::Running {
             return None;
         }
         if self.unfinished == 0 {
@@ -680,6 +710,19 @@ impl Engine {
                 candidates.push(*task);
             }
         }
+        if self.pipeline {
+            for c in &out.changes {
+                if let Change::Task { task, transition: Transition::Submit } = c {
+                    for &d in self.dependents.get(*task).into_iter().flatten() {
+                        if self.states.get(d) == Some(&TaskState::Pending)
+                            && !self.planned.get(d).copied().unwrap_or(true)
+                        {
+                            self.early.insert((Reverse(self.priority.get(d).copied().unwrap_or(0)), d));
+                        }
+                    }
+                }
+            }
+        }
         for task in candidates {
             if self.states.get(task) == Some(&TaskState::Pending)
                 && (self.waiting.get(task) == Some(&0) || self.forced(task))
@@ -706,15 +749,16 @@ impl Engine {
     }
 
     fn dispatch(&mut self, out: &mut Output) {
-        if self.running.len() >= self.limit || self.running.iter().any(|&r| self.conflicts.runs_alone(r)) {
+        let busy = self.running.len() + self.planning.len();
+        if busy >= self.limit || self.running.iter().any(|&r| self.conflicts.runs_alone(r)) {
             return;
         }
         let mut picked = Vec::new();
         for &(_, task) in &self.queue {
-            if self.running.len() + picked.len() >= self.limit {
+            if busy + picked.len() >= self.limit {
                 break;
             }
-            if !self.is_selected(task) {
+            if !self.is_selected(task) || self.planning.contains(&task) {
                 continue;
             }
             if self.running.iter().chain(&picked).any(|&o| self.conflicts.clash(task, o)) {
@@ -734,5 +778,6 @@ impl Engine {
             let attempt = self.states.get(task).and_then(TaskState::attempt).unwrap_or(1);
             out.decisions.push(Decision::Implement { task, attempt, feedback });
         }
+        self.dispatch_plans(out);
     }
 }

@@ -20,6 +20,8 @@ struct Case {
     order: Vec<usize>,
     crash_at: Vec<usize>,
     final_check: bool,
+    /// `--pipeline`: tasks plan in free slots while a dependency is in review.
+    pipeline: bool,
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -33,29 +35,32 @@ fn case() -> impl Strategy<Value = Case> {
             1usize..5,
             prop::collection::vec(any::<usize>(), 64),
             prop::collection::vec(0usize..40, 0..3),
-            any::<bool>(),
+            (any::<bool>(), any::<bool>()),
         )
-            .prop_map(|(deps, clashes, alone, failures, verify, limit, order, crash_at, final_check)| Case {
-                // Edges only to earlier tasks: validated plans have no cycles.
-                deps: deps
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, ds)| {
-                        let mut ds: Vec<usize> = ds.into_iter().filter(|&d| d < i).collect();
-                        ds.sort_unstable();
-                        ds.dedup();
-                        ds
-                    })
-                    .collect(),
-                clashes,
-                alone,
-                failures,
-                verify,
-                limit,
-                order,
-                crash_at,
-                final_check,
-            })
+            .prop_map(
+                |(deps, clashes, alone, failures, verify, limit, order, crash_at, (final_check, pipeline))| Case {
+                    // Edges only to earlier tasks: validated plans have no cycles.
+                    deps: deps
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, ds)| {
+                            let mut ds: Vec<usize> = ds.into_iter().filter(|&d| d < i).collect();
+                            ds.sort_unstable();
+                            ds.dedup();
+                            ds
+                        })
+                        .collect(),
+                    clashes,
+                    alone,
+                    failures,
+                    verify,
+                    limit,
+                    order,
+                    crash_at,
+                    final_check,
+                    pipeline,
+                },
+            )
     })
 }
 
@@ -100,6 +105,7 @@ enum Pending {
     Implement(usize, u32),
     Check(usize, u32, Stage),
     Final,
+    Plan(usize),
 }
 
 proptest! {
@@ -110,6 +116,9 @@ proptest! {
         let n = case.deps.len();
         let mut journal: Vec<Change> = Vec::new();
         let mut engine = Engine::new(setup(&case));
+        engine.set_pipeline(case.pipeline);
+        // Plans written (kept on disk by the runtime: a rebuilt engine is told of them).
+        let mut planned: HashSet<usize> = HashSet::new();
         let mut work: Vec<Pending> = Vec::new();
         let mut failed = vec![0u32; n];
         let mut implemented: BTreeMap<usize, u32> = BTreeMap::new();
@@ -123,10 +132,19 @@ proptest! {
                     Decision::Implement { task, attempt, .. } => work.push(Pending::Implement(task, attempt)),
                     Decision::Check { task, attempt, stage } => work.push(Pending::Check(task, attempt, stage)),
                     Decision::FinalCheck => work.push(Pending::Final),
+                    Decision::Plan { task } => {
+                        assert!(case.pipeline, "a plan step without --pipeline");
+                        assert_eq!(engine.states()[task], TaskState::Pending, "t{task} plans but is not pending");
+                        let deps = &case.deps[task];
+                        assert!(deps.iter().all(|&d| engine.states()[d].satisfies_dependents()
+                            || matches!(engine.states()[d], TaskState::InReview { .. })), "t{task} plans before its dependencies are coded");
+                        assert!(!work.iter().any(|w| matches!(w, Pending::Plan(t) if *t == task)), "t{task} plans twice at once");
+                        work.push(Pending::Plan(task));
+                    }
                 }
             }
             let running = engine.running();
-            assert!(running.len() <= case.limit);
+            assert!(running.len() + engine.planning().len() <= case.limit, "more steps than slots");
             let exclusive = work.iter().filter(|w| matches!(w, Pending::Check(_, _, s) if s.exclusive())).count();
             assert!(exclusive <= 1, "{exclusive} tasks commit or merge at once");
             for (k, &a) in running.iter().enumerate() {
@@ -151,6 +169,10 @@ proptest! {
                 let done_before: HashSet<usize> =
                     (0..n).filter(|&i| engine.states()[i] == TaskState::Done).collect();
                 let mut fresh = Engine::new(setup(&case));
+                fresh.set_pipeline(case.pipeline);
+                for &t in &planned {
+                    fresh.set_planned(t);
+                }
                 for c in &journal {
                     fresh.replay(c).unwrap();
                 }
@@ -173,6 +195,7 @@ proptest! {
                     for &d in &case.deps[task] {
                         prop_assert!(engine.states()[d].satisfies_dependents(), "t{task} started before t{d}");
                     }
+                    prop_assert!(!work.iter().any(|w| matches!(w, Pending::Plan(t) if *t == task)), "t{task} codes while it plans");
                     prop_assert!(!ever_done.contains(&task), "t{task} was done and runs again");
                     *implemented.entry(task).or_default() += 1;
                     let fail = !case.verify[task] && failed[task] < case.failures[task];
@@ -193,6 +216,15 @@ proptest! {
                     Input::Checked { task, attempt, stage, result: if fail { Err(format!("{stage} failed")) } else { Ok(()) } }
                 }
                 Pending::Final => Input::FinalChecked { result: Ok(()) },
+                Pending::Plan(task) => {
+                    prop_assert!(!planned.contains(&task), "t{task} planned again");
+                    // Some planners fail; the task codes without a plan then.
+                    let ok = (task + steps) % 4 != 0;
+                    if ok {
+                        planned.insert(task);
+                    }
+                    Input::Planned { task, result: if ok { Ok(()) } else { Err("no plan".into()) } }
+                }
             };
             let out = engine.handle(input).unwrap();
             take(out, &engine, &mut journal, &mut work);
@@ -541,6 +573,7 @@ proptest! {
         let chosen: Vec<bool> = mask[..n].to_vec();
         let mut engine = Engine::new(setup(&case));
         engine.select(chosen.clone());
+        engine.set_pipeline(case.pipeline);
         let unmet = engine.unmet_dependencies();
         for t in 0..n {
             let expected: Vec<usize> = case.deps[t].iter().copied().filter(|&d| !chosen[d]).collect();
@@ -557,6 +590,7 @@ proptest! {
                     Decision::Implement { task, attempt, .. } => work.push(Pending::Implement(task, attempt)),
                     Decision::Check { task, attempt, stage } => work.push(Pending::Check(task, attempt, stage)),
                     Decision::FinalCheck => work.push(Pending::Final),
+                    Decision::Plan { task } => work.push(Pending::Plan(task)),
                 }
             }
         };
@@ -579,6 +613,10 @@ proptest! {
                     prop_assert!(chosen.iter().all(|&c| c), "the final check runs only once the whole plan is done");
                     Input::FinalChecked { result: Ok(()) }
                 }
+                Pending::Plan(task) => {
+                    prop_assert!(chosen[task], "t{} was left out and plans", task);
+                    Input::Planned { task, result: Ok(()) }
+                }
             };
             push(engine.handle(input).unwrap(), &mut journal, &mut work);
         }
@@ -588,6 +626,7 @@ proptest! {
         }
         // The next invocation, with no choice, rebuilt from the journal: the rest runs.
         let mut next = Engine::new(setup(&case));
+        next.set_pipeline(case.pipeline);
         for c in &journal {
             next.replay(c).unwrap();
         }
@@ -609,6 +648,7 @@ proptest! {
                 }
                 Pending::Check(task, attempt, stage) => Input::Checked { task, attempt, stage, result: Ok(()) },
                 Pending::Final => Input::FinalChecked { result: Ok(()) },
+                Pending::Plan(task) => Input::Planned { task, result: Ok(()) },
             };
             push(next.handle(input).unwrap(), &mut journal2, &mut work);
         }
@@ -653,4 +693,54 @@ fn review_sends_a_blocked_attempt_back_to_its_checks_without_the_agent() {
     let decisions = step(&mut e, j, Input::Checked { task: 0, attempt: 2, stage: Stage::Verify, result: Ok(()) });
     assert_eq!(e.states()[0], TaskState::Done);
     assert_eq!(decisions, vec![Decision::Implement { task: 1, attempt: 1, feedback: None }]);
+}
+
+/// `--pipeline`: once a task's code is in review, a dependent plans in a free slot; it codes
+/// only when the dependency passed; a run with one slot never plans early.
+#[test]
+fn a_dependent_plans_while_its_dependency_is_in_review() {
+    let task = |id: &str, deps: Vec<usize>| TaskSpec {
+        id: id.into(),
+        deps,
+        stages: vec![Stage::Verify, Stage::Review],
+        done: false,
+    };
+    let setup = |limit| Setup {
+        tasks: vec![task("a", vec![]), task("b", vec![0])],
+        priority: vec![2, 1],
+        conflicts: Conflicts::default(),
+        limit,
+        max_rework: 2,
+        final_check: false,
+    };
+    let mut e = Engine::new(setup(2));
+    e.set_pipeline(true);
+    assert_eq!(e.start().decisions, [Decision::Implement { task: 0, attempt: 1, feedback: None }]);
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(
+        out.decisions,
+        [Decision::Check { task: 0, attempt: 1, stage: Stage::Verify }, Decision::Plan { task: 1 }]
+    );
+    assert_eq!(e.planning(), [1]);
+    assert!(e.handle(Input::Planned { task: 0, result: Ok(()) }).is_err(), "a was not planning");
+    let out = e.handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Verify, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, [Decision::Check { task: 0, attempt: 1, stage: Stage::Review }]);
+    // a passes while b still plans: b is ready but codes only once its plan is written.
+    let out = e.handle(Input::Checked { task: 0, attempt: 1, stage: Stage::Review, result: Ok(()) }).unwrap();
+    assert!(out.decisions.is_empty(), "{:?}", out.decisions);
+    assert_eq!(e.outcome(), None, "a planning step is work in flight");
+    let out = e.handle(Input::Planned { task: 1, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, [Decision::Implement { task: 1, attempt: 1, feedback: None }]);
+
+    // One slot: a's review holds it, nothing plans.
+    let mut e = Engine::new(setup(1));
+    e.set_pipeline(true);
+    e.start();
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert_eq!(out.decisions, [Decision::Check { task: 0, attempt: 1, stage: Stage::Verify }]);
+    // Without --pipeline, two slots: nothing plans either.
+    let mut e = Engine::new(setup(2));
+    e.start();
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert!(!out.decisions.iter().any(|d| matches!(d, Decision::Plan { .. })));
 }

@@ -189,7 +189,12 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
             stages.push(Stage::Verify);
         }
         session.engine.set_stages(i, stages);
+        // A plan kept from an earlier invocation is not written again.
+        if pipe.plan_ahead && session.layout.dir.join("plans").join(format!("{}.md", t.id)).is_file() {
+            session.engine.set_planned(i);
+        }
     }
+    session.engine.set_pipeline(pipe.plan_ahead);
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Runtime)?;
     let (reports, report_rx) = tokio::sync::mpsc::unbounded_channel();
     let ctx = Ctx {

@@ -129,6 +129,9 @@ pub struct PipelineConfig {
     pub reviews: Option<Vec<super::pipeline::ReviewKind>>,
     #[serde(default)]
     pub take: bool,
+    /// `--pipeline`.
+    #[serde(default)]
+    pub plan_ahead: bool,
     #[serde(default)]
     pub tester: bool,
     /// `--sparse`: worktrees hold only the folders of each task's files.

@@ -131,6 +131,9 @@ pub struct PipelineOptions {
     pub review_command: Option<String>,
     pub take: bool,
     pub tester: bool,
+    /// `--pipeline`: implementers plan (read-only) before their code, and a task plans in a
+    /// free slot while a dependency is in review.
+    pub plan_ahead: bool,
 }
 
 /// `planrun continue`.

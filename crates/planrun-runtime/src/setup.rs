@@ -108,6 +108,9 @@ pub(crate) struct Pipe {
     pub(crate) reviews: Vec<ReviewKind>,
     pub(crate) reviewer: Option<Agent>,
     pub(crate) take: bool,
+    /// `--pipeline`: the implementer's plan before its code, written early in a free slot
+    /// while a dependency is in review.
+    pub(crate) plan_ahead: bool,
     pub(crate) commit: CommitMode,
     /// `--on-fail` or planrun.toml's; `None`: the plan format's default.
     pub(crate) on_fail: Option<pipeline::OnFail>,
@@ -401,7 +404,8 @@ pub(crate) fn pipeline_setup(
     };
     let (on_fail, review_order) = (p.on_fail.or(c.on_fail), p.review_order.or(c.review_order));
     let batch = p.batch.or(c.batch);
-    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, commit, on_fail, review_order, batch, notes })
+    let plan_ahead = p.plan_ahead || c.plan_ahead;
+    Ok(Pipe { ws, stages, scope, reviews, reviewer, take, plan_ahead, commit, on_fail, review_order, batch, notes })
 }
 
 pub(crate) type Problem = (String, String);

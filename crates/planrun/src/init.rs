@@ -82,8 +82,10 @@ pub(crate) const CONFIG: &str = r#"# planrun.toml: planrun's settings for this r
 # reviews = ["task", "code"]
 # A reviewer hands the implementer its constraints before the first attempt.
 # take = false
-# A tester agent writes the tests a task lacks, before verify and the reviews.
+# A tester agent writes the tests a task lacks, beside the reviews.
 # tester = false
+# Implementers plan before code, a task early in a free slot while a dependency is reviewed.
+# plan_ahead = false
 
 # Budgets, rate limits and the watchdog (docs/running.md).
 # [budget]

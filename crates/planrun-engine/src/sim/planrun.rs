@@ -183,6 +183,8 @@ pub fn run_planrun_with(setup: Setup, world: &World, limits: Option<&Limits>) ->
                     (now, time, Event::Checked { task, attempt, stage, fails: a.fails && own.last() == Some(&stage) })
                 }
                 Decision::FinalCheck => (now, 0, Event::FinalChecked),
+                // The simulation runs without `--pipeline`: no planning step is ever decided.
+                Decision::Plan { .. } => continue,
             };
             events.push(Reverse((at.saturating_add(delay), seq, event)));
             seq += 1;
@@ -253,6 +255,7 @@ pub fn run_planrun_with(setup: Setup, world: &World, limits: Option<&Limits>) ->
                                 stop.push((task, attempt));
                             }
                             Decision::FinalCheck => final_check = true,
+                            Decision::Plan { .. } => {}
                         }
                     }
                     for (task, attempt) in stop {

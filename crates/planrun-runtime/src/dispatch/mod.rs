@@ -51,6 +51,8 @@ pub(crate) struct Runner<'a> {
     status_paths: Vec<String>,
     /// The reviewer's take before each task's first attempt.
     take: bool,
+    /// `--pipeline`: implementers plan first, and plan early in free slots.
+    plan_ahead: bool,
     commit: CommitMode,
     /// Why the run pauses for the user (`--commit manual`, `--batch`).
     pause: Option<String>,
@@ -162,6 +164,7 @@ impl<'a> Runner<'a> {
             live: status_files.then(live::Live::new),
             status_paths,
             take: setup.pipe.take,
+            plan_ahead: setup.pipe.plan_ahead,
             commit: setup.pipe.commit,
             pause: None,
             passed_ids: Vec::new(),
@@ -516,6 +519,7 @@ impl<'a> Runner<'a> {
             match d {
                 Decision::Implement { task, attempt, feedback } => self.start_implement(task, attempt, feedback),
                 Decision::Check { task, attempt, stage } => self.start_check(task, attempt, stage),
+                Decision::Plan { task } => self.start_plan(task),
                 Decision::FinalCheck => {
                     self.s.final_checks += 1;
                     let n = self.s.final_checks;

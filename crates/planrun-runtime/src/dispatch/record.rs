@@ -251,6 +251,18 @@ impl Runner<'_> {
                     }
                     Input::FinalChecked { result: done.result }
                 }
+                // A plan written ahead (`--pipeline`): the task codes once its dependencies
+                // passed, with or without it.
+                (Kind::Plan, Some(task)) if done.attempt == 0 => {
+                    if let Err(reason) = &done.result {
+                        let first = reason.lines().next().unwrap_or("");
+                        self.reporter.note(&format!(
+                            "planrun: {}: planning ahead failed: {first}",
+                            id.as_deref().unwrap_or("?")
+                        ));
+                    }
+                    Input::Planned { task, result: done.result.clone() }
+                }
                 (_, None) | (Kind::Take | Kind::Plan, _) => continue,
                 (_, Some(task)) if self.policy.blocks(task) => {
                     // Its budget is spent, or the watchdog stopped it.

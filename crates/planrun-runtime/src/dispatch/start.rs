@@ -163,6 +163,12 @@ impl Runner<'_> {
                 Err(_) => take = self.take_run(task, attempt, &take_file),
             }
         }
+        // The implementer's plan: kept from earlier (into the prompt now), or written first.
+        let plan = if (self.take || self.plan_ahead) && resume.is_none() {
+            self.plan_run(task, attempt, &agent, &mut text)
+        } else {
+            None
+        };
         let written = path.parent().map_or(Ok(()), std::fs::create_dir_all).and_then(|()| std::fs::write(&path, &text));
         // A task's first attempt, or its first after `planrun retry`, starts; a rework retries.
         let start = ev::Implementing {
@@ -193,13 +199,35 @@ impl Runner<'_> {
         }
         let rx = self.subscribe(Some(task));
         let prepare = self.s.loaded.prepare.get(&id).cloned().unwrap_or_default();
-        let plan = if self.take && resume.is_none() { self.plan_run(task, attempt, &agent, &mut text) } else { None };
         let run =
             ImplementRun { task, id, attempt, agent, prompt: path, text, resume, take, not_before, prepare, plan };
         self.steps.spawn(steps::implement(ctx, run, rx));
     }
 
-    /// With `--take`, the implementer's plan for `task`: kept from an earlier attempt (then put
+    /// `--pipeline`: `task`'s implementer plans now, read-only, in a tree of its own at the
+    /// integration branch's tip, while a task it depends on is in review.
+    pub(super) fn start_plan(&mut self, task: usize) {
+        let agent = self.agents.for_task(task).clone();
+        let mut unused = String::new();
+        let Some(mut run) = self.plan_run(task, 0, &agent, &mut unused) else {
+            // A plan is kept already: nothing to write.
+            let out = self.s.engine.handle(Input::Planned { task, result: Ok(()) });
+            if let Ok(out) = out {
+                if let Err(message) = self.submit(&[], out.changes, out.decisions) {
+                    self.reporter.note(&format!("planrun: {message}"));
+                }
+            }
+            return;
+        };
+        let id = self.s.id(task).to_owned();
+        run.call.not_before = self.not_before(agent.kind);
+        self.reporter.emit(&RunEvent::Planning(ev::TaskRef { task: id.clone() }));
+        self.reporter.step_started(&id, "plan", 0);
+        let rx = self.subscribe(Some(task));
+        self.steps.spawn(steps::plan_ahead(Arc::clone(&self.ctx), run, rx));
+    }
+
+    /// With `--take` or `--pipeline`, the implementer's plan for `task`: kept from an earlier attempt (then put
     /// in `text`), else the call that writes it before the code.
     fn plan_run(&self, task: usize, attempt: u32, agent: &Agent, text: &mut String) -> Option<steps::PlanRun> {
         let t = self.s.task(task)?;

@@ -75,6 +75,8 @@ pub(crate) enum RunEvent {
     Blocked(TaskReason),
     /// A task is skipped.
     Skipped(TaskRef),
+    /// A task's implementer plans ahead (`--pipeline`) while a task it depends on is in review.
+    Planning(TaskRef),
     /// A task passed its checks in its worktree and waits for the user's commit.
     WaitingForCommit(WaitingForCommit),
     /// The run pauses (`--commit manual`, `--batch N`): nothing new starts.

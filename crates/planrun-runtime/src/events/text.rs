@@ -97,6 +97,9 @@ impl RunEvent {
             Self::Interrupted(r) => format!("interrupted {}: {}", r.task, first(&r.reason)),
             Self::Blocked(r) => format!("blocked  {}: {}", r.task, first(&r.reason)),
             Self::Skipped(TaskRef { task }) => format!("skipped  {task}"),
+            Self::Planning(TaskRef { task }) => {
+                format!("plan     {task} (ahead, while a task it depends on is in review)")
+            }
             Self::WaitingForCommit(w) => {
                 let (shown, branch, into) = (&w.shown, &w.branch, &w.into);
                 if w.again {

@@ -149,3 +149,52 @@ pub(crate) enum Merging {
     /// replayed, conflict markers in `replayed`.
     Conflict { files: Vec<String>, hunks: String, replayed: Vec<String> },
 }
+
+impl Workspaces {
+    /// Where task `id`'s implementer plans ahead (`--pipeline`), before its own worktree
+    /// exists: a detached worktree at the integration branch's tip (in a shared tree, at
+    /// `HEAD`). A leftover one (a crash) is emptied first, its work kept.
+    pub(crate) fn plan_tree(&self, id: &str) -> Result<PathBuf, String> {
+        let Some(repo) = &self.repo else {
+            return Err("planning ahead needs a git repository".into());
+        };
+        self.drop_plan_tree(id)?;
+        let _git = self.git_lock.lock();
+        let path = self.plan_path(id);
+        let tip = match (&self.integration, self.mode) {
+            (Some(i), WorkspaceMode::Worktree) => repo.branch_head(i),
+            _ => repo.run(&["rev-parse", "--verify", "HEAD"]).map(|h| h.trim().to_owned()),
+        }
+        .map_err(|e| git("cannot read the commit to plan on", &e))?;
+        let p = path.display().to_string();
+        repo.run(&["worktree", "add", "--quiet", "--detach", &p, &tip])
+            .map_err(|e| git("cannot create the planner's worktree", &e))?;
+        Ok(path)
+    }
+
+    /// Removes task `id`'s planning worktree. What a planner wrote there (it must write
+    /// nothing) is kept first under `refs/planrun/kept/RUN/ID/plan`; returns the paths it
+    /// changed, and the refs that keep them.
+    pub(crate) fn drop_plan_tree(&self, id: &str) -> Result<(Vec<String>, Vec<planrun_git::keep::Kept>), String> {
+        let (Some(repo), path) = (&self.repo, self.plan_path(id)) else { return Ok((Vec::new(), Vec::new())) };
+        if !path.exists() {
+            return Ok((Vec::new(), Vec::new()));
+        }
+        let _git = self.git_lock.lock();
+        let changed: Vec<String> = planrun_git::scope::status(&repo.at(&path))
+            .map(|s| s.dirty.into_iter().map(|d| d.path).collect())
+            .unwrap_or_default();
+        let reference = planrun_git::keep::reference(&self.run_id, id, "plan");
+        let scratch = self.state.join("workspaces").join(format!("{id}.plan.index"));
+        let _ = scratch.parent().map(std::fs::create_dir_all);
+        let kept = planrun_git::keep::preserve(repo, &path, None, &reference, &scratch)
+            .map_err(|e| git("cannot check whether the planner's worktree holds work (nothing was removed)", &e))?;
+        let _ = std::fs::remove_file(&scratch);
+        worktree::remove(repo, &path).map_err(|e| git("cannot remove the planner's worktree", &e))?;
+        Ok((changed, kept))
+    }
+
+    fn plan_path(&self, id: &str) -> PathBuf {
+        self.state.join("worktrees").join(format!("_plan-{id}"))
+    }
+}

@@ -373,6 +373,50 @@ async fn plan_step(
     before_it: Option<StepDone>,
     cancel: watch::Receiver<bool>,
 ) -> (StepDone, Result<Option<String>, (String, bool, Option<AgentRun>)>) {
+    plan_in(ctx, run, (cwd, false), take, before_it, cancel).await
+}
+
+/// `--pipeline`: the implementer's plan written ahead, in a worktree of its own (removed after,
+/// anything written there kept under a ref) while a task it depends on is in review.
+pub(crate) async fn plan_ahead(ctx: Arc<Ctx>, run: PlanRun, cancel: watch::Receiver<bool>) -> StepDone {
+    let (c, id) = (Arc::clone(&ctx), run.call.id.clone());
+    let tree =
+        tokio::task::spawn_blocking(move || c.ws.plan_tree(&id)).await.map_err(|e| e.to_string()).and_then(|r| r);
+    let cwd = match tree {
+        Ok(p) => p,
+        Err(e) => {
+            return StepDone {
+                kind: Kind::Plan,
+                task: Some(run.call.task),
+                attempt: 0,
+                result: Err(format!("cannot plan ahead: {e}")),
+                interrupted: false,
+                elapsed: Duration::ZERO,
+                log: run.call.log.clone(),
+                agent: None,
+                detail: None,
+                pre: None,
+            };
+        }
+    };
+    let (mut step, outcome) = plan_in(&ctx, run, (&cwd, true), None, None, cancel).await;
+    if let Err((reason, interrupted, _)) = outcome {
+        step.result = Err(reason);
+        step.interrupted = interrupted;
+    }
+    step
+}
+
+/// The planning call in `cwd`; `ahead`: `cwd` is the planner's own worktree (what it changed
+/// there is kept and the worktree removed), else the task's (a snapshot shows what it changed).
+async fn plan_in(
+    ctx: &Arc<Ctx>,
+    run: PlanRun,
+    (cwd, ahead): (&Path, bool),
+    take: Option<&str>,
+    before_it: Option<StepDone>,
+    cancel: watch::Receiver<bool>,
+) -> (StepDone, Result<Option<String>, (String, bool, Option<AgentRun>)>) {
     let PlanRun { mut call, keep, copy_to } = run;
     call.cwd = cwd.to_owned();
     if let Some(t) = take {
@@ -381,10 +425,24 @@ async fn plan_step(
     let _ = std::fs::write(&call.prompt, &call.text);
     let started = std::time::Instant::now();
     let (c, id) = (Arc::clone(ctx), call.id.clone());
-    let snapshot = tokio::task::spawn_blocking(move || c.ws.worktree_state(&id)).await.ok().flatten();
+    let snapshot =
+        if ahead { None } else { tokio::task::spawn_blocking(move || c.ws.worktree_state(&id)).await.ok().flatten() };
     let got = call_agent(ctx, &call, cancel).await;
     let mut touched = Vec::new();
-    if let Some(before) = snapshot {
+    let mut kept_in = String::new();
+    if ahead {
+        let (c, id) = (Arc::clone(ctx), call.id.clone());
+        match tokio::task::spawn_blocking(move || c.ws.drop_plan_tree(&id)).await {
+            Ok(Ok((changed, kept))) => {
+                touched = changed;
+                if let Some(k) = kept.first() {
+                    kept_in = format!(" (kept under {})", k.reference);
+                }
+            }
+            Ok(Err(e)) => touched = vec![format!("(unknown: {e})")],
+            Err(e) => touched = vec![format!("(unknown: {e})")],
+        }
+    } else if let Some(before) = snapshot {
         let (c, id) = (Arc::clone(ctx), call.id.clone());
         touched = tokio::task::spawn_blocking(move || {
             c.ws.worktree_state(&id).map(|after| c.ws.differences(&id, &before, &after)).unwrap_or_default()
@@ -396,11 +454,12 @@ async fn plan_step(
     let result = if touched.is_empty() {
         got.result.clone()
     } else {
-        Err(format!(
-            "the planning step changed files, which a plan must not do: {}. The changes are left in the task's \
-             worktree for the code step",
-            touched.join(", ")
-        ))
+        let left = if ahead {
+            format!("they were not used{kept_in}")
+        } else {
+            "they are left in the task's worktree for the code step".to_owned()
+        };
+        Err(format!("the planning step changed files, which a plan must not do: {}; {left}", touched.join(", ")))
     };
     let step = StepDone {
         kind: Kind::Plan,

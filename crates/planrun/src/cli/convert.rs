@@ -96,6 +96,7 @@ impl From<PipelineArgs> for opts::PipelineOptions {
             review_command: a.review_command,
             take: a.take,
             tester: a.tester,
+            plan_ahead: a.pipeline,
         }
     }
 }

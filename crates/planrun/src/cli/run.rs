@@ -358,6 +358,9 @@ pub(crate) struct PipelineArgs {
     /// with `--reviews none`; with the agent of `[roles.test]`, else the review agent.
     #[arg(long, hide_short_help = true)]
     pub(crate) tester: bool,
+    /// Implementers plan before code; a task plans in a free slot while a dependency is reviewed.
+    #[arg(long, hide_short_help = true)]
+    pub(crate) pipeline: bool,
 }
 pub(super) fn parse_agent(s: &str) -> Result<planrun_agents::AgentKind, String> {
     s.parse()
