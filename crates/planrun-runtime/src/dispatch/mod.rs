@@ -216,18 +216,24 @@ impl<'a> Runner<'a> {
         // This invocation's start; a new run's is the instant its id was taken from.
         let started = if self.s.resumed { unix_ms() } else { self.s.first_started_ms.unwrap_or_else(unix_ms) };
         // Worktrees no task needs (done, pending, skipped), left by a crash or an old run;
-        // those of tasks with work in flight or to rework (and blocked ones, to inspect) stay.
+        // those of tasks with work in flight or to rework (and blocked ones, to inspect) stay,
+        // and so does that of a task sent back with `planrun retry --note`: the user's
+        // instructions rework what is there.
+        let highest = |id: &str| self.s.steps.get(id).and_then(|s| s.iter().map(|r| r.attempt).max()).unwrap_or(0);
         let keep: Vec<String> = (0..self.s.engine.states().len())
             .filter(|&t| {
-                matches!(
-                    self.s.engine.state(t),
-                    Some(
-                        TaskState::InProgress { .. }
-                            | TaskState::InReview { .. }
-                            | TaskState::Rework { .. }
-                            | TaskState::Blocked { .. }
+                let id = self.s.id(t);
+                let noted = self.s.notes.get(id).is_some_and(|(after, _)| *after >= highest(id));
+                noted
+                    || matches!(
+                        self.s.engine.state(t),
+                        Some(
+                            TaskState::InProgress { .. }
+                                | TaskState::InReview { .. }
+                                | TaskState::Rework { .. }
+                                | TaskState::Blocked { .. }
+                        )
                     )
-                )
             })
             .map(|t| self.s.id(t).to_owned())
             .collect();

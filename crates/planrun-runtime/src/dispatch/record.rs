@@ -341,7 +341,9 @@ impl Runner<'_> {
         let id = self.s.id(task).to_owned();
         let _ = self.s.engine.handle(Input::Drain);
         let why = format!("task {id} waits for you: its checks or reviews rejected its work");
-        self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: why.clone() }));
+        // The event carries what rejected it (each finding with its file:line), for --json.
+        let detail = format!("{why}:\n{reason}");
+        self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: detail }));
         if self.pause.is_none() {
             self.pause = Some(why);
         }

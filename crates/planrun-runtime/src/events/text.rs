@@ -118,7 +118,8 @@ impl RunEvent {
                     )
                 }
             }
-            Self::Pausing(p) => format!("pausing  {}; starting nothing new", p.reason),
+            // The first line; what follows (the findings) is listed when the run ends.
+            Self::Pausing(p) => format!("pausing  {}; starting nothing new", p.reason.lines().next().unwrap_or("")),
             Self::TaskBudget(b) => {
                 format!("budget   {}: {}{}", b.task, b.reason, if b.stopping { "; stopping it" } else { "" })
             }

@@ -1,0 +1,124 @@
+//! The seeds' execution behaviours with the real Claude Code CLI in every role, against the
+//! scripted model server: the reviewer's take, the implementer's plan before its code, the
+//! tester beside the code review, and stop-and-ask (`--on-fail ask`): a blocking finding pauses
+//! the run with its file:line, `planrun retry --note` sends the user's words to the next
+//! attempt, which passes. A missing CLI fails the test with what to run.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+mod support;
+
+use planrun_testkit::ModelServer;
+use serde_json::json;
+use std::process::Output;
+use support::clis::{agent_env, path_with_clis, turn, write};
+use support::{Repo, events, text};
+
+const PLAN: &str = "# Letters\n\n## Task a: Write alpha\n\nFiles: `a.txt`, `a_test.sh`\n\n\
+                    Create a.txt holding the word alpha (MARK-A).\n\n### Verify\n\n- `grep -q alpha a.txt`\n";
+
+/// Claude Code as a reviewer or tester is held to the verdict's schema: it gives its verdict as
+/// the input of its `StructuredOutput` tool.
+fn verdict(verdict: &str, findings: serde_json::Value) -> serde_json::Value {
+    json!({"kind": "tool_use", "name": "StructuredOutput", "input": {"verdict": verdict, "findings": findings}})
+}
+
+#[test]
+fn take_plan_tester_and_stop_and_ask_with_claude_code() {
+    let repo = Repo::new(PLAN, "exit 1");
+    support::git(&repo, &["add", "-A"]);
+    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
+    let home = tempfile::tempdir().unwrap();
+    let blocking = "the TODO line must go (FINDING-TODO)";
+    // A request takes the first unused turn whose text it holds; every prompt of task a holds
+    // MARK-A, so each role's own words come first.
+    let turns = vec![
+        turn("Hand the implementer its constraints", json!({"kind": "text", "text": "TAKE-1: one line in a.txt."})),
+        turn("write your plan", json!({"kind": "text", "text": "PLAN-1: write alpha into a.txt."})),
+        // Attempt 1: alpha and a stray TODO line.
+        turn("MARK-A", write(&worktrees, "a", "a.txt", "alpha\nTODO\n")),
+        turn("tool_result", json!({"kind": "text", "text": "Wrote a.txt."})),
+        // The tester and the code review, side by side.
+        turn("You are testing one task", write(&worktrees, "a", "a_test.sh", "grep -qx alpha a.txt\n")),
+        turn("tool_result", verdict("pass", json!([]))),
+        turn(
+            "the code review:",
+            verdict(
+                "changes_requested",
+                json!([{"severity": "blocking", "file": "a.txt", "line": 2, "message": blocking}]),
+            ),
+        ),
+        // Attempt 2, with the user's note, on attempt 1's work (Claude Code reads a file it
+        // did not write in this session before it writes it).
+        turn(
+            "NOTE-1",
+            json!({"kind": "tool_use", "name": "Read", "input": {"file_path": worktrees.join("a/a.txt").display().to_string()}}),
+        ),
+        turn("tool_result", write(&worktrees, "a", "a.txt", "alpha\n")),
+        turn("tool_result", json!({"kind": "text", "text": "Removed the TODO line."})),
+        turn("You are testing one task", verdict("pass", json!([]))),
+        turn("the code review:", verdict("pass", json!([]))),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let run = |args: &[&str]| -> Output {
+        let mut cmd = repo.cmd(args);
+        cmd.env("PATH", path_with_clis());
+        for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "IS_SANDBOX"] {
+            cmd.env_remove(v);
+        }
+        for (k, v) in agent_env(home.path(), &server.url()) {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    };
+    let flags = [
+        "run",
+        "plan.md",
+        "--agent",
+        "claude",
+        "--model",
+        "claude-sonnet-4-5",
+        "--review-agent",
+        "claude",
+        "--review-model",
+        "claude-sonnet-4-5",
+        "--reviews",
+        "code",
+        "--take",
+        "--tester",
+        "--on-fail",
+        "ask",
+        "--json",
+        "--grace",
+        "1s",
+        "--yes",
+    ];
+    let out = run(&flags);
+    assert_eq!(out.status.code(), Some(5), "{}", text(&out));
+    let paused = events(&out).into_iter().find(|e| e["event"] == "pausing").unwrap_or_else(|| panic!("{}", text(&out)));
+    let why = paused["reason"].as_str().unwrap();
+    assert!(why.contains("[code-review] a.txt:2:") && why.contains("FINDING-TODO"), "{why}");
+    // The implementer planned with the take, and coded with both.
+    let plan_prompt = repo.read(".planrun/prompts/a.1.plan.md");
+    assert!(plan_prompt.contains("TAKE-1: one line in a.txt."), "{plan_prompt}");
+    let coder = repo.read(".planrun/prompts/a.1.md");
+    assert!(coder.contains("TAKE-1") && coder.contains("PLAN-1: write alpha into a.txt."), "{coder}");
+    assert_eq!(repo.read(".planrun/plans/a.md").trim(), "PLAN-1: write alpha into a.txt.");
+    // The tester ran beside the review, as Claude Code with its own prompt.
+    assert!(repo.read(".planrun/logs/a.1.test.log").contains("a_test.sh"), "the tester wrote its test");
+
+    let retry = run(&["retry", "a", "--note", "drop the TODO line (NOTE-1)"]);
+    assert_eq!(retry.status.code(), Some(0), "{}", text(&retry));
+    let out = run(&flags);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(server.unused_turns().is_empty(), "unused turns: {:?}\n{}", server.unused_turns(), text(&out));
+    let second = repo.read(".planrun/prompts/a.2.md");
+    assert!(second.contains("Instructions from the user") && second.contains("NOTE-1"), "{second}");
+    assert!(second.contains("PLAN-1"), "the kept plan: {second}");
+    let fin = events(&out).into_iter().find(|e| e["event"] == "finished").unwrap();
+    let branch = fin["integration"].as_str().unwrap().to_owned();
+    assert_eq!(support::git(&repo, &["show", &format!("{branch}:a.txt")]), "alpha\n");
+    // The note reworked the attempt's work: the tester's test from attempt 1 is in the commit.
+    assert_eq!(support::git(&repo, &["show", &format!("{branch}:a_test.sh")]), "grep -qx alpha a.txt\n");
+}
