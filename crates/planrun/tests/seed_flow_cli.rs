@@ -122,3 +122,75 @@ fn take_plan_tester_and_stop_and_ask_with_claude_code() {
     // The note reworked the attempt's work: the tester's test from attempt 1 is in the commit.
     assert_eq!(support::git(&repo, &["show", &format!("{branch}:a_test.sh")]), "grep -qx alpha a.txt\n");
 }
+
+/// A CCW task's pre-analysis output and its dependency's summary reach the real Claude Code's
+/// model request: the scripted model answers the implement request only when it holds both.
+#[test]
+fn ccw_context_reaches_claude_code() {
+    let session = ".workflow/active/WFS-demo";
+    let task = json!({
+        "id": "IMPL-2", "title": "Write alpha", "status": "pending", "depends_on": ["IMPL-1"],
+        "meta": {"type": "feature", "agent": "@code-developer"},
+        "focus_paths": ["a.txt"],
+        "convergence": {"criteria": ["a.txt says alpha"], "verification": "grep -qx alpha a.txt"},
+        "flow_control": {"pre_analysis": [
+            {"step": "read_spec", "commands": ["Read(docs/spec.md)"], "output_to": "spec", "on_error": "fail"}
+        ]}
+    });
+    let done = json!({"id": "IMPL-1", "title": "Spec", "status": "completed", "focus_paths": ["docs/spec.md"]});
+    let todo = "# Tasks\n\n- [x] **IMPL-1**: Spec → [📋](./.task/IMPL-1.json)\n- [ ] **IMPL-2**: Write alpha → [📋](./.task/IMPL-2.json)\n";
+    let repo = Repo::new("# unused\n", "exit 1");
+    for (name, body) in [
+        (format!("{session}/workflow-session.json"), r#"{"session_id": "WFS-demo"}"#.to_owned()),
+        (format!("{session}/TODO_LIST.md"), todo.to_owned()),
+        (format!("{session}/.task/IMPL-1.json"), done.to_string()),
+        (format!("{session}/.task/IMPL-2.json"), task.to_string()),
+        (format!("{session}/.summaries/IMPL-1-summary.md"), "IMPL-1 chose the word alpha (SUMMARY-7).\n".to_owned()),
+        ("docs/spec.md".to_owned(), "The file holds one word (SPEC-42).\n".to_owned()),
+    ] {
+        repo.write(&name, &body);
+    }
+    support::git(&repo, &["add", "-A"]);
+    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
+    let home = tempfile::tempdir().unwrap();
+    let scenario = json!({
+        "turns": [
+            {"when": "SPEC-42", "reply": write(&worktrees, "IMPL-2", "a.txt", "alpha\n"), "usage": {"input_tokens": 100, "output_tokens": 20}},
+            {"when": "tool_result", "reply": {"kind": "text", "text": "Wrote a.txt."}, "usage": {"input_tokens": 100, "output_tokens": 20}}
+        ],
+        "fallback": {"kind": "text", "text": "ok"}
+    });
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let mut cmd = repo.cmd(&[
+        "run",
+        session,
+        "--agent",
+        "claude",
+        "--model",
+        "claude-sonnet-4-5",
+        "--reviews",
+        "none",
+        "--json",
+        "--grace",
+        "1s",
+        "--yes",
+    ]);
+    cmd.env("PATH", path_with_clis());
+    for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "IS_SANDBOX"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in agent_env(home.path(), &server.url()) {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(server.unused_turns().is_empty(), "unused turns: {:?}\n{}", server.unused_turns(), text(&out));
+    // The model's first request held the pre-analysis output and the dependency's summary.
+    let first = server.requests().into_iter().find(|r| r.path.starts_with("/v1/messages")).unwrap();
+    let body = first.body.to_string();
+    assert!(body.contains("SPEC-42") && body.contains("SUMMARY-7") && body.contains("[spec]"), "{body}");
+    assert!(body.contains("senior software engineer"), "@code-developer is the engineer");
+    let summary = repo.read(&format!("{session}/.summaries/IMPL-2-summary.md"));
+    assert!(summary.contains("`a.txt`") && summary.contains("1 of 1 passed"), "{summary}");
+}
