@@ -35,6 +35,10 @@ fn name(task: &crate::model::Task, index: usize) -> String {
 }
 
 /// Validates a loaded plan.
+/// The agents a task's `agent` field may name (`planrun_agents::AgentKind`; a runtime test keeps
+/// the two lists the same).
+pub const KNOWN_AGENTS: [&str; 5] = ["claude", "codex", "gemini", "opencode", "command"];
+
 pub fn check(loaded: &Loaded) -> Checked {
     let plan = &loaded.plan;
     // Unknown dependencies, repeated ids, cycles and empty titles are checked here, the same way
@@ -102,6 +106,18 @@ pub fn check(loaded: &Loaded) -> Checked {
                     first.insert(task.id.as_str(), i);
                 }
             }
+        }
+        if let Some(agent) = task.agent.as_deref().filter(|a| !KNOWN_AGENTS.contains(a)) {
+            // `planrun run` refuses it before anything starts: say so here, before a token is spent.
+            out.push(
+                Diagnostic::error(
+                    "unknown-agent",
+                    format!("task `{}` names agent `{agent}`, which planrun cannot run", task.id),
+                )
+                .at(spans.task)
+                .task(&task.id)
+                .help(format!("use one of {}, or remove the task's agent to use the run's", KNOWN_AGENTS.join(", "))),
+            );
         }
         if task.title.trim().is_empty() {
             out.push(

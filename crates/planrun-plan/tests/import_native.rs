@@ -176,3 +176,13 @@ fn markdown_description_lines_that_look_like_fields_round_trip() {
     assert!(back.diagnostics.is_empty(), "{text}\n{:?}", back.diagnostics);
     assert_eq!(back.plan, plan, "{text}");
 }
+
+#[test]
+fn an_agent_planrun_cannot_run_is_an_error_before_the_run() {
+    let l = md("# P\n\n## Task a: Write a\n\nAgent: qwen\nFiles: `a.txt`\n\n## Task b: Write b\n\nAgent: codex\n");
+    let checked = planrun_plan::check(&l);
+    let unknown: Vec<_> = checked.diagnostics.iter().filter(|d| d.code == "unknown-agent").collect();
+    assert_eq!(unknown.len(), 1, "{:?}", checked.diagnostics);
+    assert!(unknown[0].message.contains("`qwen`") && unknown[0].severity == planrun_plan::Severity::Error);
+    assert!(unknown[0].span.is_some(), "it says where");
+}

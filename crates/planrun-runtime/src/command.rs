@@ -70,7 +70,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
             .enumerate()
             .map(|(i, t)| t.status != planrun_plan::model::Status::Done && is_chosen(i))
             .collect();
-        let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &dry, &layout);
+        let est = estimate_of(args, &config, (&loaded.plan, &checked, loaded.format), pending, &agents, &dry, &layout);
         if !confirm(&est, args, &agents, &dry, reporter)? {
             return Ok(exit::OK);
         }
@@ -128,7 +128,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         let est = estimate_of(
             args,
             &config,
-            (&session.loaded.plan, &session.checked),
+            (&session.loaded.plan, &session.checked, session.loaded.format),
             pending,
             &agents,
             &pipe,
@@ -212,11 +212,7 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
         scope_policy: pipe.scope,
         commit: pipe.commit,
         reviews: pipe.reviews.clone(),
-        reviews_in_turn: pipe.review_order.unwrap_or(if session.loaded.format == planrun_plan::Format::Planpipe {
-            crate::pipeline::ReviewOrder::Sequential
-        } else {
-            crate::pipeline::ReviewOrder::Parallel
-        }) == crate::pipeline::ReviewOrder::Sequential,
+        reviews_in_turn: reviews_in_turn(&pipe, session.loaded.format),
         reviewer: pipe.reviewer.clone(),
         tester: tester.clone(),
         tester_beside,
@@ -334,7 +330,7 @@ fn shell_words_quote(word: &str) -> String {
 fn estimate_of(
     args: &RunOptions,
     config: &Config,
-    (plan, checked): (&planrun_plan::model::Plan, &planrun_plan::Checked),
+    (plan, checked, format): (&planrun_plan::model::Plan, &planrun_plan::Checked, planrun_plan::Format),
     pending: Vec<bool>,
     agents: &Agents,
     pipe: &Pipe,
@@ -349,6 +345,7 @@ fn estimate_of(
         reviewer: pipe.reviewer.as_ref(),
         stages: &pipe.stages,
         reviews: pipe.reviews.len(),
+        reviews_in_turn: reviews_in_turn(pipe, format),
         take: pipe.take,
         limit: args.jobs.map_or_else(|| planrun_engine::default_concurrency(plan.tasks.len()), usize::from),
         cores: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -356,6 +353,17 @@ fn estimate_of(
         history: layout.dir.join("history.jsonl"),
     };
     estimate::estimate(&inputs)
+}
+
+/// Whether the task review runs first and the code review only once it passed: as asked, else
+/// as the plan's format runs them (planpipe in turn, the others side by side).
+fn reviews_in_turn(pipe: &Pipe, format: planrun_plan::Format) -> bool {
+    let default = if format == planrun_plan::Format::Planpipe {
+        crate::pipeline::ReviewOrder::Sequential
+    } else {
+        crate::pipeline::ReviewOrder::Parallel
+    };
+    pipe.review_order.unwrap_or(default) == crate::pipeline::ReviewOrder::Sequential
 }
 
 /// Whether an agent that may cost money will run (a CLI; a `command` agent is the user's own).
@@ -413,7 +421,7 @@ pub fn estimate_only(args: &RunOptions, console: &mut crate::console::Console<'_
             .map(|(i, t)| t.status != planrun_plan::model::Status::Done && is_chosen(i))
             .collect(),
     };
-    let est = estimate_of(args, &config, (&loaded.plan, &checked), pending, &agents, &pipe, &layout);
+    let est = estimate_of(args, &config, (&loaded.plan, &checked, loaded.format), pending, &agents, &pipe, &layout);
     console.println(&if args.json { est.to_json().to_string() } else { est.text() });
     Ok(exit::OK)
 }

@@ -308,4 +308,10 @@ cache_read = 0.125
         let e = Config::parse("[prices.m]\ninput = 1\n").unwrap_err();
         assert!(e.contains("output"), "{e}");
     }
+
+    #[test]
+    fn the_plan_checker_knows_the_agents_planrun_runs() {
+        let kinds: Vec<&str> = AgentKind::ALL.iter().map(|k| k.name()).collect();
+        assert_eq!(kinds, planrun_plan::validate::KNOWN_AGENTS);
+    }
 }

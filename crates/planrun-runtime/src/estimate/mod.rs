@@ -58,6 +58,8 @@ pub(crate) struct Inputs<'a> {
     pub(crate) stages: &'a [Stage],
     /// Reviews per review stage (task, code).
     pub(crate) reviews: usize,
+    /// The reviews run one after the other (`--review-order sequential`), not side by side.
+    pub(crate) reviews_in_turn: bool,
     pub(crate) take: bool,
     /// How many tasks run at once.
     pub(crate) limit: usize,

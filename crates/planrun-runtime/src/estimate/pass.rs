@@ -59,6 +59,7 @@ pub(super) fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Esti
         jobs: limit,
         verify_tasks,
         reviews,
+        reviews_in_turn: inputs.reviews_in_turn,
         history_runs: history.runs,
         ..Estimate::default()
     };
@@ -135,6 +136,9 @@ pub(super) fn pass(inputs: &Inputs<'_>, history: &History, bound: Bound) -> Esti
             let shape = role.shape(bound, size);
             let step_time = match fig.and_then(|f| f.step_time().map(|d| (f, d))) {
                 Some((f, d)) => Some(d.mul_f64(scale * f.time_factor(bound))),
+                None if role == Role::Review && inputs.reviews_in_turn => {
+                    role.default_step(bound, kind, shape.turns, 1).map(|d| d * reviews.max(1) as u32)
+                }
                 None => {
                     let sessions = if role == Role::Review { reviews } else { 1 };
                     role.default_step(bound, kind, shape.turns, sessions)

@@ -63,6 +63,8 @@ pub(crate) struct Estimate {
     /// Pending tasks with verify commands (their own or the plan's).
     pub(crate) verify_tasks: usize,
     pub(crate) reviews: usize,
+    /// The reviews run one after the other.
+    pub(crate) reviews_in_turn: bool,
     /// Implement attempts per task: the point and the range.
     pub(crate) attempts: f64,
     pub(crate) attempts_range: (f64, f64),
@@ -251,7 +253,11 @@ impl Estimate {
         for s in &self.stages {
             stages.push(match *s {
                 "test" if beside => continue,
+                "review" if beside && self.reviews_in_turn => {
+                    format!("review ({} in turn, beside the tester)", self.reviews)
+                }
                 "review" if beside => format!("review ({} side by side, and the tester)", self.reviews),
+                "review" if self.reviews_in_turn && self.reviews > 1 => format!("review ({} in turn)", self.reviews),
                 "verify" if self.verify_tasks < self.tasks => {
                     format!("verify ({} of {} tasks)", self.verify_tasks, self.tasks)
                 }

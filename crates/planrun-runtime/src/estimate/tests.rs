@@ -61,6 +61,7 @@ fn inputs<'a>(
         reviewer,
         stages,
         reviews: 2,
+        reviews_in_turn: false,
         take: false,
         limit,
         cores: 2,
@@ -105,6 +106,20 @@ fn more_tasks_use_more_tokens_and_reviews_add_their_share() {
     assert!(a.text().contains("2 task(s), 3 at a time"), "{}", a.text());
     assert!(a.text().contains("review (2 side by side)"), "{}", a.text());
     assert!(a.text().contains("from    defaults"), "{}", a.text());
+    // In turn (planpipe's way): the same tokens, each review's time one after the other.
+    let mut inputs = self::inputs(&small, &claude, Some(&claude), &ALL, 3);
+    let side = estimate(&inputs);
+    inputs.reviews_in_turn = true;
+    let turn = estimate(&inputs);
+    assert!(turn.text().contains("review (2 in turn)"), "{}", turn.text());
+    assert_eq!(turn.tokens(), side.tokens());
+    let time = |e: &Estimate, role: &str| e.per_role.iter().find(|r| r.role == role).and_then(|r| r.work);
+    assert!(
+        time(&turn, "review") > time(&side, "review"),
+        "{:?} vs {:?}",
+        time(&turn, "review"),
+        time(&side, "review")
+    );
 }
 
 #[test]
@@ -401,6 +416,7 @@ fn the_history_replaces_the_defaults() {
         reviewer: Some(&claude),
         stages: &ALL,
         reviews: 2,
+        reviews_in_turn: false,
         take: false,
         limit: 2,
         cores: 2,
@@ -423,6 +439,7 @@ fn the_history_replaces_the_defaults() {
         reviewer: Some(&claude),
         stages: &ALL,
         reviews: 2,
+        reviews_in_turn: false,
         take: true,
         limit: 2,
         cores: 2,
