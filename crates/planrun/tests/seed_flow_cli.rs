@@ -10,7 +10,7 @@ mod support;
 use planrun_testkit::ModelServer;
 use serde_json::json;
 use std::process::Output;
-use support::clis::{agent_env, path_with_clis, turn, write};
+use support::clis::{point_at, turn, write};
 use support::{Repo, events, text};
 
 const PLAN: &str = "# Letters\n\n## Task a: Write alpha\n\nFiles: `a.txt`, `a_test.sh`\n\n\
@@ -63,13 +63,7 @@ fn take_plan_tester_and_stop_and_ask_with_claude_code() {
     let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
     let run = |args: &[&str]| -> Output {
         let mut cmd = repo.cmd(args);
-        cmd.env("PATH", path_with_clis());
-        for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "IS_SANDBOX"] {
-            cmd.env_remove(v);
-        }
-        for (k, v) in agent_env(home.path(), &server.url()) {
-            cmd.env(k, v);
-        }
+        point_at(&mut cmd, home.path(), &server.url());
         cmd.output().unwrap()
     };
     let flags = [
@@ -176,13 +170,7 @@ fn ccw_context_reaches_claude_code() {
         "1s",
         "--yes",
     ]);
-    cmd.env("PATH", path_with_clis());
-    for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "IS_SANDBOX"] {
-        cmd.env_remove(v);
-    }
-    for (k, v) in agent_env(home.path(), &server.url()) {
-        cmd.env(k, v);
-    }
+    point_at(&mut cmd, home.path(), &server.url());
     let out = cmd.output().unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(server.unused_turns().is_empty(), "unused turns: {:?}\n{}", server.unused_turns(), text(&out));

@@ -31,7 +31,10 @@ impl Engine {
         }
         // A ready task that did not fit (its files clash with a running one) waits for a
         // slot of its own: planning never takes it.
-        let waiting_ready = self.queue.iter().any(|&(_, t)| self.is_selected(t) && !self.running.contains(&t));
+        let waiting_ready = self
+            .queue
+            .iter()
+            .any(|&(_, t)| self.is_selected(t) && !self.running.contains(&t) && !self.planning.contains(&t));
         let mut done_with = Vec::new();
         let mut picked = Vec::new();
         for &(key, task) in &self.early {

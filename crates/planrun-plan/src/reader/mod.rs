@@ -406,16 +406,19 @@ pub(crate) fn status_word(word: &str) -> Option<Status> {
 pub(crate) fn priority_word(b: &mut PlanBuilder, word: &str, at: Option<Span>) -> Option<crate::model::Priority> {
     let p = crate::model::Priority::parse(word);
     if p.is_none() && !word.trim().is_empty() {
-        b.warn(
-            Diagnostic::warning(
-                "unknown-priority",
-                format!("unknown priority `{}`; the task is scheduled as medium", word.trim()),
-            )
-            .at(at)
-            .help("write critical, high, medium or low (P0–P3 are read too)"),
-        );
+        b.warn(unknown_priority(word, at));
     }
     p
+}
+
+/// The warning for a priority word that names none.
+pub(crate) fn unknown_priority(word: &str, at: Option<Span>) -> Diagnostic {
+    Diagnostic::warning(
+        "unknown-priority",
+        format!("unknown priority `{}`; the task is scheduled as medium", word.trim()),
+    )
+    .at(at)
+    .help("write critical, high, medium or low (P0–P3 are read too)")
 }
 
 /// Reads a folder's entries sorted by name, skipping unreadable ones.

@@ -501,6 +501,22 @@ pub(crate) fn kept_refs(kept: &[planrun_git::keep::Kept]) -> Vec<crate::journal_
         .collect()
 }
 
+/// A command line of the plan run with `sh -c` in `cwd` (one argument: never spliced into a
+/// shell line), under the verify limits, its output redacted into `log`.
+fn command_spec(ctx: &Ctx, line: &str, cwd: &Path, log: &Path, env: &[(String, String)]) -> Spec {
+    Spec {
+        argv: vec!["sh".into(), "-c".into(), line.to_owned()],
+        cwd: cwd.to_owned(),
+        env: env.to_vec(),
+        clear_env: false,
+        redact: Arc::clone(&ctx.redact),
+        log: log.to_owned(),
+        wall_limit: ctx.verify_limits.wall,
+        stall_limit: ctx.verify_limits.stall,
+        grace: ctx.verify_limits.grace,
+    }
+}
+
 /// How a run of commands ended: `Ok`, or why not; whether planrun cut it short; how many
 /// commands passed.
 type Ran = (Result<(), String>, bool, usize);
@@ -531,17 +547,7 @@ async fn run_commands(
             return (Err(format!("cannot write the log `{}`: {e}", log.display())), false, passed);
         }
         let from = log_start(log);
-        let spec = Spec {
-            argv: vec!["sh".into(), "-c".into(), cmd.clone()],
-            cwd: cwd.to_owned(),
-            env: env.clone(),
-            clear_env: false,
-            redact: Arc::clone(&ctx.redact),
-            log: log.to_owned(),
-            wall_limit: ctx.verify_limits.wall,
-            stall_limit: ctx.verify_limits.stall,
-            grace: ctx.verify_limits.grace,
-        };
+        let spec = command_spec(ctx, cmd, cwd, log, &env);
         let busy = ctx.ws.tree.busy();
         let finished = supervise::run(&spec, cancel.clone()).await;
         drop(busy);

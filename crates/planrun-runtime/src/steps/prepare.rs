@@ -156,19 +156,11 @@ async fn shell(
     cancel: watch::Receiver<bool>,
 ) -> Result<String, (String, bool)> {
     let from = log_start(log);
-    let spec = Spec {
-        argv: vec!["sh".into(), "-c".into(), line.to_owned()],
-        cwd: cwd.to_owned(),
-        env: env.to_vec(),
-        clear_env: false,
-        redact: Arc::clone(&ctx.redact),
-        log: log.to_owned(),
-        wall_limit: ctx.verify_limits.wall,
-        stall_limit: ctx.verify_limits.stall,
-        grace: ctx.verify_limits.grace,
-    };
-    let finished =
-        supervise::run(&spec, cancel).await.map_err(|e| (format!("`{line}` could not be started: {e}"), false))?;
+    let spec = command_spec(ctx, line, cwd, log, env);
+    let busy = ctx.ws.tree.busy();
+    let finished = supervise::run(&spec, cancel).await;
+    drop(busy);
+    let finished = finished.map_err(|e| (format!("`{line}` could not be started: {e}"), false))?;
     if finished.outcome == Outcome::Cancelled {
         return Err(("interrupted".into(), true));
     }

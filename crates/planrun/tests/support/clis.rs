@@ -72,3 +72,15 @@ pub fn turn_using(when: &str, reply: Value, input: u64, output: u64) -> Value {
 pub fn bash(command: &str) -> Value {
     json!({"kind": "tool_use", "name": "Bash", "input": {"command": command, "description": "run"}})
 }
+
+/// Points `cmd` at the pinned CLIs and at `url`, each CLI's configuration in `home` (the
+/// configuration, data and cache folders follow `HOME` when the XDG variables are unset).
+pub fn point_at(cmd: &mut std::process::Command, home: &Path, url: &str) {
+    cmd.env("PATH", path_with_clis());
+    for v in ["XDG_CONFIG_HOME", "XDG_DATA_HOME", "XDG_STATE_HOME", "XDG_CACHE_HOME", "IS_SANDBOX"] {
+        cmd.env_remove(v);
+    }
+    for (k, v) in agent_env(home, url) {
+        cmd.env(k, v);
+    }
+}

@@ -356,14 +356,7 @@ impl BodyReader {
                 let word = value.split(|c: char| !c.is_alphanumeric()).find(|w| !w.is_empty()).unwrap_or("");
                 self.body.priority = crate::model::Priority::parse(word);
                 if self.body.priority.is_none() && !word.is_empty() {
-                    self.body.warnings.push(
-                        Diagnostic::warning(
-                            "unknown-priority",
-                            format!("unknown priority `{}`; the task is scheduled as medium", value.trim()),
-                        )
-                        .at(Some(vspan))
-                        .help("write critical, high, medium or low (P0–P3 are read too)"),
-                    );
+                    self.body.warnings.push(crate::reader::unknown_priority(value, Some(vspan)));
                 }
                 true
             }
