@@ -53,7 +53,7 @@ fn session(pre_analysis: serde_json::Value) -> support::Repo {
 }
 
 fn run(repo: &support::Repo, extra: &[&str]) -> std::process::Output {
-    let mut args = vec!["run", ".", "--agent-command", "./agent.sh", "--workspace", "shared", "--reviews", "none"];
+    let mut args = vec!["run", ".", "--agent-command", "./agent.sh", "--reviews", "none"];
     args.extend_from_slice(extra);
     repo.cmd(&args).output().unwrap()
 }
@@ -73,12 +73,12 @@ fn pre_analysis_runs_before_the_agent_and_its_output_reaches_the_prompt() {
         "Review the role analyses before you start"
     ]));
     // Two sessions: without naming one, planrun does not guess.
-    let out = run(&repo, &[]);
+    let out = run(&repo, &["--workspace", "shared"]);
     assert_ne!(out.status.code(), Some(0), "{}", text(&out));
     assert!(text(&out).contains("WFS-other") && text(&out).contains("WFS-demo"), "{}", text(&out));
     assert!(!repo.path().join(".git/ran-IMPL-1").exists());
 
-    let out = run(&repo, &["--resume-session", "demo"]);
+    let out = run(&repo, &["--resume-session", "demo", "--workspace", "shared"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(!repo.path().join(".git/ran-IMPL-9").exists(), "the other session did not run");
     let prompt = repo.read(".git/prompt-IMPL-1");
@@ -115,10 +115,28 @@ fn a_failing_step_that_must_not_fail_stops_the_attempt_before_the_agent() {
     let repo = session(json!([
         {"step": "needs_tool", "command": "echo looking; exit 7", "output_to": "x", "on_error": "fail"}
     ]));
-    let out = run(&repo, &["--resume-session", "WFS-demo", "--max-rework", "0", "--json"]);
+    let out = run(&repo, &["--resume-session", "WFS-demo", "--max-rework", "0", "--json", "--workspace", "shared"]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let all = text(&out);
     assert!(all.contains("the pre-analysis step `needs_tool` failed (on_error: fail)"), "{all}");
     assert!(all.contains("exited with code 7") && all.contains("looking"), "{all}");
     assert!(!repo.path().join(".git/ran-IMPL-1").exists(), "the agent never started");
+}
+
+#[test]
+fn a_session_file_kept_out_of_git_is_read_from_your_tree_in_a_worktree() {
+    // CCW's `.process/context-package.json` is often ignored by git: a task's worktree lacks it.
+    let repo = session(json!([
+        {"step": "load_context_package", "commands": [format!("Read({SESSION}/.process/context-package.json)")],
+         "output_to": "context_package", "on_error": "fail"}
+    ]));
+    repo.write(&format!("{SESSION}/.process/context-package.json"), "{\"synthesis\": \"CTX-PKG-9\"}\n");
+    repo.write(".gitignore", ".workflow/active/*/.process/\n");
+    let out = run(&repo, &["--resume-session", "demo", "--workspace", "worktree"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let prompt = repo.read(".git/prompt-IMPL-1");
+    assert!(
+        prompt.contains("### [context_package] (load_context_package)") && prompt.contains("CTX-PKG-9"),
+        "{prompt}"
+    );
 }

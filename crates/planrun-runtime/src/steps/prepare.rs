@@ -126,7 +126,11 @@ async fn run_step(
             }
             PrepCommand::Read(p) => {
                 let p = substitute(p, vars, value);
-                out.push_str(&read_inside(cwd, p.trim()).map_err(|e| (e, false))?);
+                // The plan's own files (a session's `.process/`) are often neither committed nor
+                // in a task's worktree: a path missing there is read from your tree.
+                let read = read_inside(cwd, p.trim())
+                    .or_else(|e| if e.contains("no such file") { read_inside(&ctx.ws.root, p.trim()) } else { Err(e) });
+                out.push_str(&read.map_err(|e| (e, false))?);
             }
             PrepCommand::Glob(p) => {
                 let p = substitute(p, vars, value);
