@@ -751,6 +751,9 @@ impl Engine {
     fn dispatch(&mut self, out: &mut Output) {
         let busy = self.running.len() + self.planning.len();
         if busy >= self.limit || self.running.iter().any(|&r| self.conflicts.runs_alone(r)) {
+            // A plan written ahead is read-only, in a worktree of its own: it may go on beside
+            // a task that runs alone.
+            self.dispatch_plans(out);
             return;
         }
         let mut picked = Vec::new();

@@ -732,6 +732,16 @@ fn a_dependent_plans_while_its_dependency_is_in_review() {
     let out = e.handle(Input::Planned { task: 1, result: Ok(()) }).unwrap();
     assert_eq!(out.decisions, [Decision::Implement { task: 1, attempt: 1, feedback: None }]);
 
+    // a runs alone (it declares no files): b's plan, read-only in a worktree of its own, still
+    // goes on beside it.
+    let mut alone = setup(2);
+    alone.conflicts.add_alone(0);
+    let mut e = Engine::new(alone);
+    e.set_pipeline(true);
+    e.start();
+    let out = e.handle(Input::Implemented { task: 0, attempt: 1, result: Ok(()) }).unwrap();
+    assert!(out.decisions.contains(&Decision::Plan { task: 1 }), "{:?}", out.decisions);
+
     // One slot: a's review holds it, nothing plans.
     let mut e = Engine::new(setup(1));
     e.set_pipeline(true);

@@ -1,6 +1,7 @@
 //! Planning ahead (`--pipeline`): a pending task whose dependencies are each done, skipped or in
 //! review plans in a slot no ready task can use; it codes only once it is ready and its planning
-//! ended. Not journaled: the runtime keeps the plans and says which exist.
+//! ended. A plan is read-only and written in a worktree of its own, so it may go on beside a
+//! task that runs alone. Not journaled: the runtime keeps the plans and says which exist.
 
 use super::*;
 
@@ -29,12 +30,14 @@ impl Engine {
         if !self.pipeline || self.early.is_empty() {
             return;
         }
-        // A ready task that did not fit (its files clash with a running one) waits for a
-        // slot of its own: planning never takes it.
-        let waiting_ready = self
-            .queue
-            .iter()
-            .any(|&(_, t)| self.is_selected(t) && !self.running.contains(&t) && !self.planning.contains(&t));
+        // A ready task kept out only by the limit (not by a clash with what runs) waits for the
+        // next free slot: planning never takes it.
+        let waiting_ready = self.queue.iter().any(|&(_, t)| {
+            self.is_selected(t)
+                && !self.running.contains(&t)
+                && !self.planning.contains(&t)
+                && !self.running.iter().any(|&r| self.conflicts.clash(t, r))
+        });
         let mut done_with = Vec::new();
         let mut picked = Vec::new();
         for &(key, task) in &self.early {
