@@ -42,10 +42,20 @@ pub fn simulation_setup(loaded: &Loaded, checked: &Checked) -> Setup {
             conflicts.add_alone(t);
         }
     }
+    // As a run orders ready tasks: the longest chain first, then the plan's own priority.
+    let chains = planrun_engine::sim::weighted_priorities(&tasks, &vec![1.0; tasks.len()]);
+    let priority = chains
+        .iter()
+        .zip(&pending)
+        .map(|(p, &old)| {
+            let rank = planrun_plan::model::Priority::rank(plan.tasks.get(old).and_then(|t| t.priority));
+            p.saturating_mul(4).saturating_add(rank)
+        })
+        .collect();
     Setup {
         limit: default_concurrency(tasks.len()),
         tasks,
-        priority: Vec::new(),
+        priority,
         conflicts,
         max_rework: 0,
         final_check: !plan.verify.is_empty(),

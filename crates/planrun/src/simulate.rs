@@ -227,8 +227,6 @@ pub(crate) fn simulate(args: &SimulateArgs, out: &Output) -> crate::error::Outco
     if let Some(j) = args.jobs {
         setup.limit = usize::try_from(j).unwrap_or(1);
     }
-    let expected = vec![args.duration.mean(); setup.tasks.len()];
-    setup.priority = sim::weighted_priorities(&setup.tasks, &expected);
 
     let policies = args.policy.policies();
     let mut totals: Vec<Totals> = vec![Totals::default(); policies.len()];
