@@ -111,8 +111,12 @@ pub(crate) fn note_section(note: &str) -> String {
 
 /// What the tasks this one depends on left in their summary files (those that exist), each cut
 /// to its end.
-pub(crate) fn summaries_section(files: &[std::path::PathBuf]) -> String {
+/// `accounts`: planrun's own account of a dependency whose file is not written yet.
+pub(crate) fn summaries_section(files: &[std::path::PathBuf], accounts: &[(String, String)]) -> String {
     let mut out = String::new();
+    for (dep, details) in accounts {
+        out.push_str(&format!("\n### {dep} (as planrun recorded it)\n\n{}\n", fenced_feedback(details)));
+    }
     for f in files {
         let Ok(text) = std::fs::read_to_string(f) else { continue };
         if text.trim().is_empty() {

@@ -446,7 +446,7 @@ pub(crate) fn status_reports(s: &Session) -> Vec<planrun_plan::status::TaskRepor
 
 /// What a passed task's last attempt did, in markdown: the files it changed, its checks, each
 /// review's verdict with its findings, its commit, and the agent's own closing words.
-fn task_details(records: &[super::session::StepRecord]) -> String {
+pub(crate) fn task_details(records: &[super::session::StepRecord]) -> String {
     use std::fmt::Write as _;
     let Some(last) = records.iter().map(|r| r.attempt).max() else { return String::new() };
     let steps: Vec<&super::session::StepRecord> = records.iter().filter(|r| r.attempt == last).collect();

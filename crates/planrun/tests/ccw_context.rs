@@ -140,3 +140,31 @@ fn a_session_file_kept_out_of_git_is_read_from_your_tree_in_a_worktree() {
         "{prompt}"
     );
 }
+
+#[test]
+fn a_dependency_done_in_the_same_run_reaches_its_dependents_prompt() {
+    let task = |id: &str, deps: &[&str], file: &str| {
+        json!({"id": id, "title": format!("Write {file}"), "status": "pending", "depends_on": deps,
+               "meta": {"type": "feature"}, "focus_paths": [file],
+               "convergence": {"criteria": [format!("{file} says ok")], "verification": format!("grep -q ok {file}")}})
+        .to_string()
+    };
+    let todo = "# Tasks\n\n- [ ] **IMPL-1**: One → [📋](./.task/IMPL-1.json)\n- [ ] **IMPL-2**: Two → [📋](./.task/IMPL-2.json)\n";
+    let agent = r#"G=$(git rev-parse --git-common-dir)
+cp "$PLANRUN_PROMPT_FILE" "$G/prompt-$PLANRUN_TASK_ID"
+mkdir -p out; echo ok > "out/$PLANRUN_TASK_ID.txt"
+"#;
+    let files = [
+        (format!("{SESSION}/TODO_LIST.md"), todo.to_owned()),
+        (format!("{SESSION}/.task/IMPL-1.json"), task("IMPL-1", &[], "out/IMPL-1.txt")),
+        (format!("{SESSION}/.task/IMPL-2.json"), task("IMPL-2", &["IMPL-1"], "out/IMPL-2.txt")),
+    ];
+    let extra: Vec<(&str, &str)> = files.iter().map(|(n, b)| (n.as_str(), b.as_str())).collect();
+    let repo = support::committed("# unused\n", agent, &extra);
+    let out = run(&repo, &["--workspace", "worktree", "-j", "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // From its summary file, or (written a moment later) from planrun's own account: the same.
+    let prompt = repo.read(".git/prompt-IMPL-2");
+    assert!(prompt.contains("## Summaries of the tasks this one depends on"), "{prompt}");
+    assert!(prompt.contains("`out/IMPL-1.txt`") && prompt.contains("1 of 1 passed"), "{prompt}");
+}

@@ -49,7 +49,7 @@ impl Runner<'_> {
             StopKind::Budget | StopKind::Window => RunEvent::BudgetStop(r),
             StopKind::Watchdog => RunEvent::WatchdogStop(r),
         });
-        let _ = self.s.engine.handle(Input::Drain);
+        self.drain();
         self.cancel_all();
     }
 
@@ -63,7 +63,7 @@ impl Runner<'_> {
                         reason,
                         spent: ev::Spent { tokens: spent.tokens, usd: spent.usd },
                     }));
-                    let _ = self.s.engine.handle(Input::Drain);
+                    self.drain();
                 }
                 Action::Stop { kind, reason } => self.stopping(kind, reason),
                 Action::TaskOverBudget { task, reason } => {

@@ -411,10 +411,16 @@ impl<'a> Runner<'a> {
             }
         }
     }
+    /// Starts nothing new (Ctrl-C, a pause, a stop): running steps finish, and a step still
+    /// waiting for its agent (a rate limit, a usage window) gives up at once: it has not begun.
+    pub(super) fn drain(&mut self) {
+        let _ = self.s.engine.handle(Input::Drain);
+        self.ctx.draining.send_replace(true);
+    }
+
     pub(super) fn interrupt(&mut self, n: u32, deadline: &mut Option<tokio::time::Instant>) {
         if n == 1 {
-            let _ = self.s.engine.handle(Input::Drain);
-            self.ctx.draining.send_replace(true);
+            self.drain();
             *deadline = Some(tokio::time::Instant::now() + self.drain_timeout);
             let running = self.steps.len();
             self.reporter.emit(&RunEvent::Draining(ev::Draining { running, timeout: self.drain_timeout }));

@@ -118,7 +118,7 @@ impl Runner<'_> {
         if let Some(reason) = reason {
             self.reporter.emit(&RunEvent::Pausing(ev::TaskReason { task: id.clone(), reason: reason.clone() }));
             self.pause = Some(reason);
-            let _ = self.s.engine.handle(Input::Drain);
+            self.drain();
         }
     }
 
@@ -321,7 +321,7 @@ impl Runner<'_> {
             };
             if self.pauses_after(&input) {
                 // The task's pass will pause the run: nothing new may start with it.
-                let _ = self.s.engine.handle(Input::Drain);
+                self.drain();
             }
             match self.s.engine.handle(input) {
                 Ok(out) => {
@@ -339,7 +339,7 @@ impl Runner<'_> {
     /// once what runs has finished, with the choices (see `finish`).
     fn ask(&mut self, task: usize, reason: &str) -> Input {
         let id = self.s.id(task).to_owned();
-        let _ = self.s.engine.handle(Input::Drain);
+        self.drain();
         let why = format!("task {id} waits for you: its checks or reviews rejected its work");
         // The event carries what rejected it (each finding with its file:line), for --json.
         let detail = format!("{why}:\n{reason}");
@@ -399,7 +399,7 @@ impl Runner<'_> {
             Halt::Provider => RunEvent::ProviderError(r),
         });
         if self.policy.halt(kind, reason) {
-            let _ = self.s.engine.handle(Input::Drain);
+            self.drain();
         }
     }
 

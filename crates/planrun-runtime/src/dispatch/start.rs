@@ -105,7 +105,7 @@ impl Runner<'_> {
         if self.pause.is_none() {
             self.pause = Some(format!("task {id} waits for your commit in `{shown}`"));
         }
-        let _ = self.s.engine.handle(Input::Drain);
+        self.drain();
     }
 
     pub(super) fn start_implement(&mut self, task: usize, attempt: u32, feedback: Option<String>) {
@@ -151,7 +151,23 @@ impl Runner<'_> {
             text.push_str(&prompt::note_section(note));
         }
         if let Some(files) = self.s.loaded.context_files.get(&id) {
-            text.push_str(&prompt::summaries_section(files));
+            // A dependency that passed in this run may not have its summary file yet (the live
+            // writer follows within a second): planrun's own account stands in for it.
+            let mut accounts = Vec::new();
+            for dep in self.s.task(task).map(|t| t.depends_on.clone()).unwrap_or_default() {
+                let names = [format!("{dep}-summary.md"), format!("{dep}.md")];
+                let written = files.iter().any(|f| {
+                    f.is_file() && f.file_name().is_some_and(|n| names.iter().any(|m| n.to_string_lossy() == *m))
+                });
+                let done =
+                    self.s.loaded.plan.tasks.iter().position(|t| t.id == dep).and_then(|d| self.s.engine.state(d))
+                        == Some(&TaskState::Done);
+                let details = self.s.steps.get(&dep).map(|r| report::task_details(r)).unwrap_or_default();
+                if !written && done && !details.is_empty() {
+                    accounts.push((dep, details));
+                }
+            }
+            text.push_str(&prompt::summaries_section(files, &accounts));
         }
         // The reviewer's take: given once before the first attempt, then part of every fresh
         // prompt (a resumed session has it already).
