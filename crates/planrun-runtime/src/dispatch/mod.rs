@@ -411,7 +411,7 @@ impl<'a> Runner<'a> {
             }
         }
     }
-    /// Starts nothing new (Ctrl-C, a pause, a stop): running steps finish, and a step still
+    /// Starts nothing new (Ctrl-C, a pause, a stop): running steps finish, and an attempt still
     /// waiting for its agent (a rate limit, a usage window) gives up at once: it has not begun.
     pub(super) fn drain(&mut self) {
         let _ = self.s.engine.handle(Input::Drain);

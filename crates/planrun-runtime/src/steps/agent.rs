@@ -110,9 +110,11 @@ async fn call_agent_once(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Re
     let fail = |reason: String| Called { result: Err(reason), interrupted: false, run: None, answer: String::new() };
     if let Some(at) = *not_before {
         // The provider asked this agent to wait; planrun may stop meanwhile.
-        // A run that drains does not wait for it: nothing has started yet.
+        // A run that drains does not wait to start an attempt: nothing of it has begun. (A
+        // check of an attempt that runs waits on: it is work in flight.)
         let mut drain = ctx.draining.subscribe();
-        let stopped = *cancel.borrow() || *drain.borrow();
+        let starts_attempt = matches!(*role, "implement" | "take" | "plan");
+        let stopped = *cancel.borrow() || (starts_attempt && *drain.borrow());
         if stopped {
             return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
         }
@@ -121,7 +123,7 @@ async fn call_agent_once(ctx: &Arc<Ctx>, call: &AgentCall, mut cancel: watch::Re
             _ = cancel.changed() => {
                 return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
             }
-            _ = drain.changed() => {
+            _ = drain.changed(), if starts_attempt => {
                 return Called { result: Err("interrupted".into()), interrupted: true, run: None, answer: String::new() };
             }
         }
