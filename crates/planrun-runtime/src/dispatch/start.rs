@@ -73,6 +73,7 @@ impl Runner<'_> {
             message,
             not_before: if stage == Stage::Test { self.ctx.tester.as_ref() } else { self.ctx.reviewer.as_ref() }
                 .and_then(|r| self.not_before(r.kind)),
+            tester_not_before: self.ctx.tester.as_ref().and_then(|t| self.not_before(t.kind)),
         };
         let rx = self.subscribe(Some(task));
         self.steps.spawn(steps::check(Arc::clone(&self.ctx), run, rx));

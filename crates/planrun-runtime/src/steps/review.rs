@@ -72,7 +72,7 @@ pub(super) async fn agent_stage(ctx: &Arc<Ctx>, run: &CheckRun, log: &Path, canc
             *name,
             AgentCall {
                 task: run.task,
-                not_before: run.not_before,
+                not_before: if tester { run.tester_not_before } else { run.not_before },
                 id: run.id.clone(),
                 role,
                 attempt: run.attempt,

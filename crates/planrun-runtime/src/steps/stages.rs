@@ -24,6 +24,8 @@ pub(crate) struct CheckRun {
     pub(crate) message: String,
     /// Not before this instant: the reviewer's provider rate-limited it.
     pub(crate) not_before: Option<tokio::time::Instant>,
+    /// The same for the tester beside the reviewers (its agent may be another).
+    pub(crate) tester_not_before: Option<tokio::time::Instant>,
 }
 
 /// Runs one stage of an attempt.
