@@ -182,3 +182,64 @@ fn ccw_context_reaches_claude_code() {
     let summary = repo.read(&format!("{session}/.summaries/IMPL-2-summary.md"));
     assert!(summary.contains("`a.txt`") && summary.contains("1 of 1 passed"), "{summary}");
 }
+
+/// `--pipeline` with the real Claude Code: b plans while a's code is in review (a's reviewer
+/// is held until b's planning request reaches the model), then codes with its plan once a passed.
+#[test]
+fn a_dependent_plans_ahead_with_claude_code() {
+    let plan = "# Letters\n\n## Task a: Write alpha\n\nFiles: `a.txt`\n\nCreate a.txt holding alpha (MARK-A).\n\n\
+                ## Task b: Write beta\n\nDepends on: `a`\nFiles: `b.txt`\n\nCreate b.txt holding beta (MARK-B).\n";
+    let repo = Repo::new(plan, "exit 1");
+    support::git(&repo, &["add", "-A"]);
+    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
+    let home = tempfile::tempdir().unwrap();
+    let mut held_review = turn("the code review:", verdict("pass", json!([])));
+    held_review["hold_until"] = json!("MARK-B");
+    held_review["hold_ms"] = json!(30_000);
+    let turns = vec![
+        // b's planning request (the first to hold MARK-B); listed first so a's requests skip it.
+        turn("MARK-B", json!({"kind": "text", "text": "PLAN-B: one line, beta."})),
+        turn("write your plan", json!({"kind": "text", "text": "PLAN-A: one line, alpha."})),
+        turn("MARK-A", write(&worktrees, "a", "a.txt", "alpha\n")),
+        turn("tool_result", json!({"kind": "text", "text": "Wrote a.txt."})),
+        held_review,
+        turn("PLAN-B", write(&worktrees, "b", "b.txt", "beta\n")),
+        turn("tool_result", json!({"kind": "text", "text": "Wrote b.txt."})),
+        turn("the code review:", verdict("pass", json!([]))),
+    ];
+    let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
+    let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
+    let mut cmd = repo.cmd(&[
+        "run",
+        "plan.md",
+        "--agent",
+        "claude",
+        "--model",
+        "claude-sonnet-4-5",
+        "--review-agent",
+        "claude",
+        "--review-model",
+        "claude-sonnet-4-5",
+        "--reviews",
+        "code",
+        "--pipeline",
+        "-j",
+        "2",
+        "--json",
+        "--grace",
+        "1s",
+        "--yes",
+    ]);
+    point_at(&mut cmd, home.path(), &server.url());
+    let started = std::time::Instant::now();
+    let out = cmd.output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(started.elapsed().as_secs() < 25, "a's review was released by b's planning, not by its time limit");
+    assert!(server.unused_turns().is_empty(), "unused turns: {:?}\n{}", server.unused_turns(), text(&out));
+    let ev = events(&out);
+    let at = |event: &str, task: &str| ev.iter().position(|e| e["event"] == event && e["task"] == task).unwrap();
+    assert!(at("planning", "b") < at("done", "a") && at("done", "a") < at("start", "b"), "{}", text(&out));
+    assert!(repo.read(".planrun/prompts/b.1.md").contains("PLAN-B: one line, beta."));
+    assert!(!worktrees.join("_plan-b").exists());
+}
