@@ -189,8 +189,9 @@ pub fn run(args: &RunOptions, reporter: &mut dyn Progress) -> Result<u8, Error> 
             stages.push(Stage::Verify);
         }
         session.engine.set_stages(i, stages);
-        // A plan kept from an earlier invocation is not written again.
-        if pipe.plan_ahead && session.layout.dir.join("plans").join(format!("{}.md", t.id)).is_file() {
+        // A plan kept from an earlier invocation (or in the format's own place) is not written again.
+        let own = session.loaded.plan_files.get(&t.id).is_some_and(|p| p.is_file());
+        if pipe.plan_ahead && (own || session.layout.dir.join("plans").join(format!("{}.md", t.id)).is_file()) {
             session.engine.set_planned(i);
         }
     }

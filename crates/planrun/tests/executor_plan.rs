@@ -101,3 +101,34 @@ case "$PLANRUN_ROLE" in take) echo 'TAKE: one line only.' ;; *) echo '{"verdict"
     let tree = support::git(&repo, &["ls-tree", "-r", "--name-only", &integration]);
     assert!(!tree.contains("out-of-plan.txt"), "{tree}");
 }
+
+#[test]
+fn a_plan_already_beside_the_task_is_used_and_never_replaced() {
+    let mine = "MY PLAN: write ok into out/n1.txt, nothing else.\n";
+    let files = [
+        (format!("{PLAN_DIR}/README.md"), "# Notes\n".to_owned()),
+        (format!("{PLAN_DIR}/tasks/task-1/task.md"), task_md(1, "None")),
+        (format!("{PLAN_DIR}/tasks/task-1/plan.md"), mine.to_owned()),
+        ("review.sh".to_owned(), "echo 'TAKE: none.'".to_owned()),
+    ];
+    let extra: Vec<(&str, &str)> = files.iter().map(|(n, b)| (n.as_str(), b.as_str())).collect();
+    let repo = support::committed("# unused\n", AGENT, &extra);
+    let out = repo
+        .cmd(&[
+            "run",
+            PLAN_DIR,
+            "--agent-command",
+            "./agent.sh",
+            "--review-command",
+            "./review.sh",
+            "--take",
+            "--reviews",
+            "none",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(!repo.read(".git/roles").contains("task-1 plan"), "no second plan: {}", repo.read(".git/roles"));
+    assert!(repo.read(".git/prompt-task-1-1").contains("MY PLAN: write ok"), "the existing plan is the coder's");
+    assert_eq!(repo.read(&format!("{PLAN_DIR}/tasks/task-1/plan.md")), mine);
+}

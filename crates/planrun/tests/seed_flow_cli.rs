@@ -11,7 +11,7 @@ use planrun_testkit::ModelServer;
 use serde_json::json;
 use std::process::Output;
 use support::clis::{point_at, turn, write};
-use support::{Repo, events, text};
+use support::{events, text};
 
 const PLAN: &str = "# Letters\n\n## Task a: Write alpha\n\nFiles: `a.txt`, `a_test.sh`\n\n\
                     Create a.txt holding the word alpha (MARK-A).\n\n### Verify\n\n- `grep -q alpha a.txt`\n";
@@ -22,11 +22,33 @@ fn verdict(verdict: &str, findings: serde_json::Value) -> serde_json::Value {
     json!({"kind": "tool_use", "name": "StructuredOutput", "input": {"verdict": verdict, "findings": findings}})
 }
 
+/// `planrun run plan.md` with Claude Code implementing and reviewing, then `extra`.
+fn claude_everywhere(extra: &[&'static str]) -> Vec<&'static str> {
+    let mut args = vec![
+        "run",
+        "plan.md",
+        "--agent",
+        "claude",
+        "--model",
+        "claude-sonnet-4-5",
+        "--review-agent",
+        "claude",
+        "--review-model",
+        "claude-sonnet-4-5",
+        "--reviews",
+        "code",
+        "--json",
+        "--grace",
+        "1s",
+        "--yes",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
 #[test]
 fn take_plan_tester_and_stop_and_ask_with_claude_code() {
-    let repo = Repo::new(PLAN, "exit 1");
-    support::git(&repo, &["add", "-A"]);
-    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let repo = support::committed(PLAN, "exit 1", &[]);
     let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
     let home = tempfile::tempdir().unwrap();
     let blocking = "the TODO line must go (FINDING-TODO)";
@@ -66,28 +88,7 @@ fn take_plan_tester_and_stop_and_ask_with_claude_code() {
         point_at(&mut cmd, home.path(), &server.url());
         cmd.output().unwrap()
     };
-    let flags = [
-        "run",
-        "plan.md",
-        "--agent",
-        "claude",
-        "--model",
-        "claude-sonnet-4-5",
-        "--review-agent",
-        "claude",
-        "--review-model",
-        "claude-sonnet-4-5",
-        "--reviews",
-        "code",
-        "--take",
-        "--tester",
-        "--on-fail",
-        "ask",
-        "--json",
-        "--grace",
-        "1s",
-        "--yes",
-    ];
+    let flags = claude_everywhere(&["--take", "--tester", "--on-fail", "ask"]);
     let out = run(&flags);
     assert_eq!(out.status.code(), Some(5), "{}", text(&out));
     let paused = events(&out).into_iter().find(|e| e["event"] == "pausing").unwrap_or_else(|| panic!("{}", text(&out)));
@@ -133,19 +134,16 @@ fn ccw_context_reaches_claude_code() {
     });
     let done = json!({"id": "IMPL-1", "title": "Spec", "status": "completed", "focus_paths": ["docs/spec.md"]});
     let todo = "# Tasks\n\n- [x] **IMPL-1**: Spec → [📋](./.task/IMPL-1.json)\n- [ ] **IMPL-2**: Write alpha → [📋](./.task/IMPL-2.json)\n";
-    let repo = Repo::new("# unused\n", "exit 1");
-    for (name, body) in [
+    let files = [
         (format!("{session}/workflow-session.json"), r#"{"session_id": "WFS-demo"}"#.to_owned()),
         (format!("{session}/TODO_LIST.md"), todo.to_owned()),
         (format!("{session}/.task/IMPL-1.json"), done.to_string()),
         (format!("{session}/.task/IMPL-2.json"), task.to_string()),
         (format!("{session}/.summaries/IMPL-1-summary.md"), "IMPL-1 chose the word alpha (SUMMARY-7).\n".to_owned()),
         ("docs/spec.md".to_owned(), "The file holds one word (SPEC-42).\n".to_owned()),
-    ] {
-        repo.write(&name, &body);
-    }
-    support::git(&repo, &["add", "-A"]);
-    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    ];
+    let extra: Vec<(&str, &str)> = files.iter().map(|(n, b)| (n.as_str(), b.as_str())).collect();
+    let repo = support::committed("# unused\n", "exit 1", &extra);
     let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
     let home = tempfile::tempdir().unwrap();
     let scenario = json!({
@@ -189,9 +187,7 @@ fn ccw_context_reaches_claude_code() {
 fn a_dependent_plans_ahead_with_claude_code() {
     let plan = "# Letters\n\n## Task a: Write alpha\n\nFiles: `a.txt`\n\nCreate a.txt holding alpha (MARK-A).\n\n\
                 ## Task b: Write beta\n\nDepends on: `a`\nFiles: `b.txt`\n\nCreate b.txt holding beta (MARK-B).\n";
-    let repo = Repo::new(plan, "exit 1");
-    support::git(&repo, &["add", "-A"]);
-    support::git(&repo, &["-c", "user.name=t", "-c", "user.email=t@example.invalid", "commit", "-qm", "start"]);
+    let repo = support::committed(plan, "exit 1", &[]);
     let worktrees = repo.path().canonicalize().unwrap().join(".planrun/worktrees");
     let home = tempfile::tempdir().unwrap();
     let mut held_review = turn("the code review:", verdict("pass", json!([])));
@@ -210,27 +206,7 @@ fn a_dependent_plans_ahead_with_claude_code() {
     ];
     let scenario = json!({"turns": turns, "fallback": {"kind": "text", "text": "ok"}});
     let server = ModelServer::start(ModelServer::scenario(&scenario.to_string()).unwrap()).unwrap();
-    let mut cmd = repo.cmd(&[
-        "run",
-        "plan.md",
-        "--agent",
-        "claude",
-        "--model",
-        "claude-sonnet-4-5",
-        "--review-agent",
-        "claude",
-        "--review-model",
-        "claude-sonnet-4-5",
-        "--reviews",
-        "code",
-        "--pipeline",
-        "-j",
-        "2",
-        "--json",
-        "--grace",
-        "1s",
-        "--yes",
-    ]);
+    let mut cmd = repo.cmd(&claude_everywhere(&["--pipeline", "-j", "2"]));
     point_at(&mut cmd, home.path(), &server.url());
     let started = std::time::Instant::now();
     let out = cmd.output().unwrap();

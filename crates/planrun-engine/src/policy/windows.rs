@@ -19,26 +19,18 @@ impl Window {
 }
 
 impl Policy {
-    /// How long until the agent's use in window `w` falls under its cap, if it is at the cap.
+    /// How long until the agent's use in window `w` falls under its soft threshold (the cap when
+    /// unset), if it is past it.
     pub(super) fn window_frees(&self, w: &Window, now_ms: u64) -> Option<u64> {
-        let span = (w.hours * 3_600_000.0) as u64;
-        let since = now_ms.saturating_sub(span);
-        let mut used = Spend::default();
-        let mut oldest = u64::MAX;
-        for (agent, end, spend) in &self.uses {
-            if *agent == w.agent && *end >= since {
-                used.add(*spend);
-                oldest = oldest.min(*end);
-            }
-        }
-        for l in self.live.values().filter(|l| l.agent == w.agent) {
-            used.add(l.spend);
-        }
-        if w.share(used) < w.soft.unwrap_or(1.0) {
+        if w.share(self.window_used(w, now_ms, true)) < w.soft.unwrap_or(1.0) {
             return None;
         }
         // Room comes back as the oldest use in the window ages out of it.
-        let frees_at = if oldest == u64::MAX { now_ms + span } else { oldest + span };
+        let span = (w.hours * 3_600_000.0) as u64;
+        let since = now_ms.saturating_sub(span);
+        let oldest =
+            self.uses.iter().filter(|(a, end, _)| *a == w.agent && *end >= since).map(|(_, end, _)| *end).min();
+        let frees_at = oldest.map_or(now_ms.saturating_add(span), |o| o.saturating_add(span));
         Some(frees_at.saturating_sub(now_ms).max(WINDOW_RECHECK_MS))
     }
 

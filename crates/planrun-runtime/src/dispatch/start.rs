@@ -226,7 +226,7 @@ impl Runner<'_> {
     pub(super) fn start_plan(&mut self, task: usize) {
         let agent = self.agents.for_task(task).clone();
         let mut unused = String::new();
-        let Some(mut run) = self.plan_run(task, 0, &agent, &mut unused) else {
+        let Some(run) = self.plan_run(task, 0, &agent, &mut unused) else {
             // A plan is kept already: nothing to write.
             let out = self.s.engine.handle(Input::Planned { task, result: Ok(()) });
             if let Ok(out) = out {
@@ -237,19 +237,22 @@ impl Runner<'_> {
             return;
         };
         let id = self.s.id(task).to_owned();
-        run.call.not_before = self.not_before(agent.kind);
         self.reporter.emit(&RunEvent::Planning(ev::TaskRef { task: id.clone() }));
         self.reporter.step_started(&id, "plan", 0);
         let rx = self.subscribe(Some(task));
         self.steps.spawn(steps::plan_ahead(Arc::clone(&self.ctx), run, rx));
     }
 
-    /// With `--take` or `--pipeline`, the implementer's plan for `task`: kept from an earlier attempt (then put
-    /// in `text`), else the call that writes it before the code.
+    /// With `--take` or `--pipeline`, the implementer's plan for `task`: kept from an earlier
+    /// attempt (then put in `text`), else the call that writes it before the code.
     fn plan_run(&self, task: usize, attempt: u32, agent: &Agent, text: &mut String) -> Option<steps::PlanRun> {
         let t = self.s.task(task)?;
         let keep = self.s.layout.dir.join("plans").join(format!("{}.md", t.id));
-        if let Ok(kept) = std::fs::read_to_string(&keep) {
+        // planrun's own copy, else the one the format keeps (a uc task's `plan.md`, written by
+        // an earlier run of either tool): a plan is written once.
+        let own = self.s.loaded.plan_files.get(&t.id);
+        let kept = std::fs::read_to_string(&keep).or_else(|e| own.map_or(Err(e), std::fs::read_to_string));
+        if let Some(kept) = kept.ok().filter(|k| !k.trim().is_empty()) {
             text.push_str(&prompt::plan_section(&kept));
             return None;
         }

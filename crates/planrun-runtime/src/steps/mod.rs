@@ -335,7 +335,7 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
         pre = Some(step);
     }
     if let Some(run) = plan {
-        match plan_step(&ctx, run, &place.path, taken.as_deref(), pre.take(), cancel.clone()).await {
+        match plan_in(&ctx, run, (&place.path, false), taken.as_deref(), pre.take(), cancel.clone()).await {
             (step, Ok(Some(written))) => {
                 text.push_str(&super::prompt::plan_section(&written));
                 let _ = std::fs::write(&prompt, &text);
@@ -360,20 +360,6 @@ pub(crate) async fn implement(ctx: Arc<Ctx>, run: ImplementRun, cancel: watch::R
     };
     let got = call_agent(&ctx, &call, cancel).await;
     done(got.result, got.interrupted, got.run, pre, detail)
-}
-
-/// The implementer's plan: its agent, read-only, in the task's workspace, with the take (if any)
-/// in its prompt. `Ok(Some(plan))` when it gave one (kept); `Ok(None)` when it gave none (the
-/// code step goes on without); `Err` when planrun was stopped or the planner changed files.
-async fn plan_step(
-    ctx: &Arc<Ctx>,
-    run: PlanRun,
-    cwd: &Path,
-    take: Option<&str>,
-    before_it: Option<StepDone>,
-    cancel: watch::Receiver<bool>,
-) -> (StepDone, Result<Option<String>, (String, bool, Option<AgentRun>)>) {
-    plan_in(ctx, run, (cwd, false), take, before_it, cancel).await
 }
 
 /// `--pipeline`: the implementer's plan written ahead, in a worktree of its own (removed after,
@@ -407,8 +393,11 @@ pub(crate) async fn plan_ahead(ctx: Arc<Ctx>, run: PlanRun, cancel: watch::Recei
     step
 }
 
-/// The planning call in `cwd`; `ahead`: `cwd` is the planner's own worktree (what it changed
-/// there is kept and the worktree removed), else the task's (a snapshot shows what it changed).
+/// The implementer's plan: its agent, read-only, in `cwd` with the take (if any) in its prompt.
+/// `ahead`: `cwd` is the planner's own worktree (what it changed there is kept under a ref and
+/// the worktree removed), else the task's (a snapshot shows what it changed). `Ok(Some(plan))`
+/// when it gave one (kept); `Ok(None)` when it gave none (the code step goes on without); `Err`
+/// when planrun was stopped or the planner changed files.
 async fn plan_in(
     ctx: &Arc<Ctx>,
     run: PlanRun,
@@ -430,6 +419,7 @@ async fn plan_in(
     let got = call_agent(ctx, &call, cancel).await;
     let mut touched = Vec::new();
     let mut kept_in = String::new();
+    let mut untidy = None;
     if ahead {
         let (c, id) = (Arc::clone(ctx), call.id.clone());
         match tokio::task::spawn_blocking(move || c.ws.drop_plan_tree(&id)).await {
@@ -439,8 +429,9 @@ async fn plan_in(
                     kept_in = format!(" (kept under {})", k.reference);
                 }
             }
-            Ok(Err(e)) => touched = vec![format!("(unknown: {e})")],
-            Err(e) => touched = vec![format!("(unknown: {e})")],
+            // Nothing was removed; the plan is not used, a later planning step tidies it.
+            Ok(Err(e)) => untidy = Some(e),
+            Err(e) => untidy = Some(e.to_string()),
         }
     } else if let Some(before) = snapshot {
         let (c, id) = (Arc::clone(ctx), call.id.clone());
@@ -451,7 +442,9 @@ async fn plan_in(
         .unwrap_or_default();
     }
     let answer = got.answer.trim().to_owned();
-    let result = if touched.is_empty() {
+    let result = if let Some(e) = &untidy {
+        Err(format!("the planner's worktree could not be checked: {e}"))
+    } else if touched.is_empty() {
         got.result.clone()
     } else {
         let left = if ahead {
@@ -478,7 +471,7 @@ async fn plan_in(
         let reason = got.result.err().unwrap_or_else(|| "interrupted".into());
         return (step, Err((reason, got.interrupted, got.run)));
     }
-    if !touched.is_empty() {
+    if !touched.is_empty() || untidy.is_some() {
         let reason = result.err().unwrap_or_default();
         return (step, Err((reason, false, got.run)));
     }
@@ -487,7 +480,8 @@ async fn plan_in(
     }
     let _ = keep.parent().map(std::fs::create_dir_all);
     let _ = std::fs::write(&keep, &answer);
-    if let Some(to) = copy_to {
+    // The format's own copy, unless a plan is there already (someone's work: never replaced).
+    if let Some(to) = copy_to.filter(|to| !to.exists()) {
         let _ = to.parent().map(std::fs::create_dir_all);
         let _ = std::fs::write(&to, format!("{}\n", answer.trim_end()));
     }
